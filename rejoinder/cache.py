@@ -1,0 +1,90 @@
+"""The read cache: finished thread responses in memory, dropped by the writes that change them.
+
+A reader notes the thread's generation before it reads the database and stores its result only if
+no write bumped the generation meanwhile, so a slow read can never put a stale page back after
+the write that outdated it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+ThreadKey = tuple[str, str]  # (site key, normalised thread URL)
+GENERATION_STRIPES = 4096
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    thread_key: ThreadKey
+    body: bytes
+    etag: str
+
+
+class ReadCache:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, CachedResponse] = OrderedDict()
+        self._by_thread: dict[ThreadKey, set[Hashable]] = {}
+        # Striped by hash, so the table stays bounded; a collision only costs an extra miss.
+        self._generations = [0] * GENERATION_STRIPES
+        self._size = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def generation(self, thread_key: ThreadKey) -> int:
+        return self._generations[hash(thread_key) % GENERATION_STRIPES]
+
+    def get(self, variant: Hashable) -> CachedResponse | None:
+        entry = self._entries.get(variant)
+        if entry is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        try:
+            self._entries.move_to_end(variant)
+        except KeyError:
+            pass  # evicted by another thread in between: still a valid response to send
+        return entry
+
+    def put(self, variant: Hashable, thread_key: ThreadKey, generation: int, body: bytes) -> CachedResponse:
+        entry = CachedResponse(thread_key, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
+        if len(body) > self.max_bytes:
+            return entry
+        with self._lock:
+            if generation != self.generation(thread_key):
+                return entry  # a write landed while this response was built
+            self._remove(variant)
+            self._entries[variant] = entry
+            self._by_thread.setdefault(thread_key, set()).add(variant)
+            self._size += len(body)
+            while self._size > self.max_bytes:
+                self._remove(next(iter(self._entries)))
+        return entry
+
+    def invalidate(self, thread_key: ThreadKey) -> None:
+        with self._lock:
+            self._generations[hash(thread_key) % GENERATION_STRIPES] += 1
+            for variant in self._by_thread.pop(thread_key, ()):
+                self._remove(variant)
+
+    def clear(self) -> None:
+        with self._lock:
+            for i in range(GENERATION_STRIPES):
+                self._generations[i] += 1
+            self._entries.clear()
+            self._by_thread.clear()
+            self._size = 0
+
+    def _remove(self, variant: Hashable) -> None:
+        entry = self._entries.pop(variant, None)
+        if entry is not None:
+            self._size -= len(entry.body)
+            variants = self._by_thread.get(entry.thread_key)
+            if variants is not None:
+                variants.discard(variant)
+                if not variants:
+                    del self._by_thread[entry.thread_key]

@@ -1,0 +1,213 @@
+"""The ``rejoinder`` command: serve, demo, migrate, admin and docs chores."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rejoinder import __version__
+from rejoinder.errors import RejoinderError
+from rejoinder.settings import DEFAULT_DATABASE_URL, Settings, load_settings, settings_reference
+
+DEMO_DATABASE_URL = "sqlite:///rejoinder-data/demo.db"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {"host": getattr(args, "host", None), "port": getattr(args, "port", None),
+                 "database_url": getattr(args, "database", None)}
+    return load_settings(args.config, overrides=overrides)
+
+
+def _migrate(settings: Settings) -> None:
+    from rejoinder.store.db import Database
+    from rejoinder.store.migrate import upgrade
+
+    db = Database(settings.database_url)
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()
+
+
+def _run_server(settings: Settings) -> None:
+    import uvicorn
+
+    from rejoinder.web.app import create_app
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+        access_log=False, server_header=False,
+        proxy_headers=False,  # client addresses come from the trusted_proxies setting, nowhere else
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    _migrate(settings)
+    print(f"Rejoinder {__version__} serving on {settings.base_url}/ (database: {_safe_url(settings)})", flush=True)
+    _run_server(settings)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from rejoinder.context import Context
+    from rejoinder.demo import install_demo
+
+    settings = _settings(args)
+    if settings.database_url == DEFAULT_DATABASE_URL:
+        settings = settings.model_copy(update={"database_url": DEMO_DATABASE_URL})
+    _migrate(settings)
+    ctx = Context.open(settings)
+    try:
+        url = install_demo(ctx, settings.base_url)
+    finally:
+        ctx.close()
+    print(f"Rejoinder demo is running: open {url}", flush=True)
+    _run_server(settings)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    _migrate(settings)
+    print(f"database is up to date ({_safe_url(settings)})")
+
+
+def _with_context(args: argparse.Namespace) -> Any:
+    from rejoinder.context import Context
+
+    settings = _settings(args)
+    _migrate(settings)
+    return Context.open(settings)
+
+
+def _site_json(site: Any) -> str:
+    return json.dumps({"key": site.key, "name": site.name, "allowed_origins": list(site.allowed_origins),
+                       "settings": site.settings})
+
+
+def _site_settings(args: argparse.Namespace) -> dict[str, Any]:
+    chosen = {"max_depth": args.max_depth, "edit_window_seconds": args.edit_window,
+              "moderation": args.moderation, "require_name_email": args.require_name_email,
+              "privacy_url": args.privacy_url}
+    return {k: v for k, v in chosen.items() if v is not None}
+
+
+def cmd_site_create(args: argparse.Namespace) -> None:
+    from rejoinder.sites import create_site
+
+    ctx = _with_context(args)
+    try:
+        print(_site_json(create_site(ctx, args.key, args.name or args.key, args.origin, **_site_settings(args))))
+    finally:
+        ctx.close()
+
+
+def cmd_site_update(args: argparse.Namespace) -> None:
+    from rejoinder.sites import update_site
+
+    ctx = _with_context(args)
+    try:
+        site = update_site(ctx, args.key, name=args.name, add_origins=args.origin,
+                           remove_origins=args.remove_origin, **_site_settings(args))
+        print(_site_json(site))
+    finally:
+        ctx.close()
+
+
+def cmd_site_list(args: argparse.Namespace) -> None:
+    from rejoinder.sites import list_sites
+
+    ctx = _with_context(args)
+    try:
+        for site in list_sites(ctx):
+            print(_site_json(site))
+    finally:
+        ctx.close()
+
+
+def cmd_settings_doc(_args: argparse.Namespace) -> None:
+    sys.stdout.write(settings_reference())
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database", metavar="URL", help="database URL (sqlite:///… or postgresql+psycopg://…)")
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file")
+
+
+def _site_options(parser: argparse.ArgumentParser, creating: bool) -> None:
+    parser.add_argument("key", help="the site's key, used as data-site in the embed snippet")
+    parser.add_argument("--name", help="display name")
+    parser.add_argument("--origin", action="append", default=[], metavar="ORIGIN",
+                        help="a browser origin allowed to embed comments, e.g. https://blog.example (repeatable)")
+    if not creating:
+        parser.add_argument("--remove-origin", action="append", default=[], metavar="ORIGIN")
+    parser.add_argument("--max-depth", type=int, help="levels of nesting, top level included")
+    parser.add_argument("--edit-window", type=int, metavar="SECONDS", help="how long authors may edit")
+    parser.add_argument("--moderation", action=argparse.BooleanOptionalAction, default=None,
+                        help="hold every new comment for a moderator")
+    parser.add_argument("--require-name-email", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--privacy-url", help="the site's page on how comment data is processed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rejoinder", description="Self-hosted, privacy-first comments.")
+    parser.add_argument("--version", action="version", version=f"rejoinder {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="apply pending migrations, then serve")
+    _server_options(serve)
+    _store_options(serve)
+    serve.set_defaults(run=cmd_serve)
+
+    demo = commands.add_parser("demo", help="serve with a demo site and article at /demo/")
+    _server_options(demo)
+    _store_options(demo)
+    demo.set_defaults(run=cmd_demo)
+
+    migrate = commands.add_parser("migrate", help="apply pending migrations and exit")
+    _store_options(migrate)
+    migrate.set_defaults(run=cmd_migrate)
+
+    admin = commands.add_parser("admin", help="manage sites").add_subparsers(dest="admin", required=True)
+    site = admin.add_parser("site", help="create, update or list sites").add_subparsers(dest="site", required=True)
+    create = site.add_parser("create", help="add a site")
+    _site_options(create, creating=True)
+    _store_options(create)
+    create.set_defaults(run=cmd_site_create)
+    update = site.add_parser("update", help="change a site")
+    _site_options(update, creating=False)
+    _store_options(update)
+    update.set_defaults(run=cmd_site_update)
+    listing = site.add_parser("list", help="list sites as JSON lines")
+    _store_options(listing)
+    listing.set_defaults(run=cmd_site_list)
+
+    docs = commands.add_parser("settings-doc", help="print the settings reference as a Markdown table")
+    docs.set_defaults(run=cmd_settings_doc, config=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except RejoinderError as exc:
+        detail = "".join(f"\n  {name}: {rule}" for name, rule in exc.fields.items())
+        sys.exit(f"rejoinder: {exc.message}{detail}")
+    except KeyboardInterrupt:
+        pass

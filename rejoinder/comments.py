@@ -1,0 +1,191 @@
+"""Writing comments: posting, editing and deleting, with every rule a reader's input must meet."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Connection
+
+from rejoinder.context import Context
+from rejoinder.errors import CommentNotFound, Forbidden, InvalidInput, OriginNotAllowed, ThreadClosed
+from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
+from rejoinder.model import Author, Comment, CommentStatus, Site, Thread
+from rejoinder.rendering import render
+from rejoinder.sites import require_site, site_settings
+from rejoinder.store import comments as store
+from rejoinder.store import threads as thread_store
+from rejoinder.store.sites import get_site_by_id
+from rejoinder.threads import thread_url
+
+MAX_NAME = 100
+MAX_TITLE = 500
+MAX_WEBSITE = 2048
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who sent a request, as far as the server can tell."""
+
+    remote_addr: str = ""
+    user_agent: str = ""
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class NewComment:
+    site: str
+    url: str
+    body: str
+    title: str = ""
+    parent_id: int | None = None
+    author: Author = field(default_factory=lambda: Author(""))
+
+
+@dataclass(frozen=True)
+class PostedComment:
+    comment: Comment
+    edit_token: str
+    edit_until: datetime
+
+
+def post_comment(ctx: Context, new: NewComment, client: Client) -> PostedComment:
+    """Store a new comment; it is committed before this returns."""
+    problems: dict[str, str] = {}
+    body = _clean_body(ctx, new.body, problems)
+    author = _clean_author(new.author, problems)
+    title = _clean_text(new.title, MAX_TITLE, "title", problems)
+    try:
+        url = thread_url(new.url)
+    except InvalidInput as exc:
+        problems.update(exc.fields)
+    if problems:
+        raise InvalidInput("the comment breaks some rules", problems)
+    html = render(body)
+    now = _now()
+    with ctx.db.write() as conn:
+        site = require_site(conn, new.site)
+        _check_origin(site, client)
+        rules = site_settings(ctx, site)
+        if rules.require_name_email:
+            missing = {f"author.{k}": "is required on this site" for k in ("name", "email")
+                       if not getattr(author, k)}
+            if missing:
+                raise InvalidInput("this site asks for a name and an e-mail address", missing)
+        thread = thread_store.get_or_create_thread(conn, site.id, url, title, now)
+        if thread.closed:
+            raise ThreadClosed("this thread is closed for new comments")
+        parent = _parent(conn, thread, new.parent_id)
+        status = CommentStatus.PENDING if rules.moderation else CommentStatus.PUBLISHED
+        comment = store.insert_comment(
+            conn, thread_id=thread.id, parent=parent, author=author, body=body, html=html, status=status,
+            now=now, remote_addr=client.remote_addr, user_agent=client.user_agent[:500],
+        )
+        if status is CommentStatus.PUBLISHED:
+            thread_store.add_to_comment_count(conn, thread.id, 1)
+    ctx.events.publish(CommentPosted(site.key, thread.url, comment.id, status.value))
+    return PostedComment(
+        comment=comment,
+        edit_token=ctx.signer.edit_token(comment.id),
+        edit_until=datetime.fromtimestamp(now.timestamp() + rules.edit_window_seconds, UTC),
+    )
+
+
+def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> Comment:
+    problems: dict[str, str] = {}
+    body = _clean_body(ctx, body, problems)
+    if problems:
+        raise InvalidInput("the comment breaks some rules", problems)
+    html = render(body)
+    with ctx.db.write() as conn:
+        comment, site, thread = _own_comment(ctx, conn, comment_id, edit_token)
+        store.update_body(conn, comment.id, body=body, html=html, now=_now())
+        edited = store.get_comment(conn, comment.id)
+    assert edited is not None
+    ctx.events.publish(CommentEdited(site.key, thread.url, comment_id))
+    return edited
+
+
+def delete_comment(ctx: Context, comment_id: int, edit_token: str) -> None:
+    """Erase what the author wrote; the row stays as a placeholder if replies hang below it."""
+    with ctx.db.write() as conn:
+        comment, site, thread = _own_comment(ctx, conn, comment_id, edit_token)
+        store.mark_deleted(conn, comment.id)
+        if comment.status is CommentStatus.PUBLISHED:
+            thread_store.add_to_comment_count(conn, thread.id, -1)
+    ctx.events.publish(CommentDeleted(site.key, thread.url, comment_id))
+
+
+def _own_comment(ctx: Context, conn: Connection, comment_id: int, edit_token: str) -> tuple[Comment, Site, Thread]:
+    comment = store.get_comment(conn, comment_id)
+    if comment is None or comment.status is CommentStatus.DELETED:
+        raise CommentNotFound(f"there is no comment {comment_id}")
+    thread = thread_store.get_thread(conn, comment.thread_id)
+    site = get_site_by_id(conn, thread.site_id)
+    window = site_settings(ctx, site).edit_window_seconds
+    ctx.signer.check_edit_token(edit_token, comment.id, window)
+    if comment.status is CommentStatus.SPAM:
+        raise Forbidden("this comment was marked as spam and can no longer be changed")
+    return comment, site, thread
+
+
+def _parent(conn: Connection, thread: Thread, parent_id: int | None) -> Comment | None:
+    if parent_id is None:
+        return None
+    parent = store.get_comment(conn, parent_id)
+    if parent is None or parent.thread_id != thread.id:
+        raise InvalidInput("no such comment in this thread", {"parent_id": "must be a comment in the same thread"})
+    if parent.status is not CommentStatus.PUBLISHED:
+        raise InvalidInput("that comment cannot be replied to", {"parent_id": "is not a published comment"})
+    return parent
+
+
+def _check_origin(site: Site, client: Client) -> None:
+    # Browsers always send Origin on cross-origin POSTs; server-side API clients send none.
+    if client.origin and client.origin.lower() not in site.allowed_origins:
+        raise OriginNotAllowed(f"{client.origin} may not post comments to this site", {"Origin": "not allowed"})
+
+
+def _clean_body(ctx: Context, body: str, problems: dict[str, str]) -> str:
+    body = unicodedata.normalize("NFC", body.replace("\r\n", "\n")).strip()
+    body = "".join(ch for ch in body if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    limit = ctx.settings.max_body_length
+    if not body:
+        problems["body"] = "must not be empty"
+    elif len(body) > limit:
+        problems["body"] = f"must be at most {limit:,} characters (it has {len(body):,})"
+    return body
+
+
+def _clean_text(value: str, limit: int, name: str, problems: dict[str, str]) -> str:
+    value = " ".join(unicodedata.normalize("NFC", value).split())
+    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch != "\u200d" for ch in value):
+        problems[name] = "must not contain control characters"
+    elif len(value) > limit:
+        problems[name] = f"must be at most {limit} characters"
+    return value
+
+
+def _clean_author(author: Author, problems: dict[str, str]) -> Author:
+    name = _clean_text(author.name, MAX_NAME, "author.name", problems)
+    email = author.email.strip()
+    if email:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            problems["author.email"] = f"is not a valid e-mail address: {exc}"
+    website = author.website.strip()
+    if website:
+        parts = urlsplit(website)
+        if len(website) > MAX_WEBSITE:
+            problems["author.website"] = f"must be at most {MAX_WEBSITE} characters"
+        elif parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in website):
+            problems["author.website"] = "must be an http:// or https:// address"
+    return Author(name=name, email=email, website=website)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

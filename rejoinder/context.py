@@ -1,0 +1,40 @@
+"""Everything a service needs, built once per server: settings, database, events, cache, signer."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from rejoinder.cache import ReadCache
+from rejoinder.events import EventBus, ThreadChanged
+from rejoinder.settings import Settings
+from rejoinder.store.db import Database
+from rejoinder.store.secrets import get_or_create_secret
+from rejoinder.tokens import Signer
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    events: EventBus
+    cache: ReadCache
+    signer: Signer
+    # (when read, origins of all sites): CORS preflights come before any site is named
+    allowed_origins: tuple[float, frozenset[str]] | None = None
+
+    @classmethod
+    def open(cls, settings: Settings) -> Context:
+        """Connect to an already migrated database and wire the subscribers."""
+        db = Database(settings.database_url)
+        secret = settings.secret_key
+        if not secret:
+            with db.write() as conn:
+                secret = get_or_create_secret(conn, "secret_key", secrets.token_urlsafe(32))
+        cache = ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024)
+        events = EventBus()
+        events.subscribe(ThreadChanged, lambda event: cache.invalidate((event.site_key, event.thread_url)))
+        return cls(settings=settings, db=db, events=events, cache=cache, signer=Signer(secret))
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,77 @@
+"""The exception tree: every error Rejoinder raises on purpose knows its HTTP status and machine code.
+
+Services raise these; the web layer turns them into ``{"error": {"code", "message", "fields"}}``.
+Nothing here depends on HTTP libraries: the status is a plain number.
+"""
+
+from __future__ import annotations
+
+
+class RejoinderError(Exception):
+    """Base of all deliberate errors."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class ConfigurationError(RejoinderError):
+    """The server's own settings are wrong; reported at start-up, never to readers."""
+
+    code = "configuration_error"
+
+
+class InvalidInput(RejoinderError):
+    """A field breaks a rule; ``fields`` maps each dotted field name to the rule it broke."""
+
+    status = 422
+    code = "invalid_input"
+
+
+class NotFound(RejoinderError):
+    status = 404
+    code = "not_found"
+
+
+class UnknownSite(NotFound):
+    code = "unknown_site"
+
+
+class CommentNotFound(NotFound):
+    code = "comment_not_found"
+
+
+class Unauthorized(RejoinderError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(RejoinderError):
+    status = 403
+    code = "forbidden"
+
+
+class ThreadClosed(Forbidden):
+    code = "thread_closed"
+
+
+class EditWindowClosed(Forbidden):
+    code = "edit_window_closed"
+
+
+class OriginNotAllowed(Forbidden):
+    code = "origin_not_allowed"
+
+
+class Conflict(RejoinderError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(RejoinderError):
+    status = 413
+    code = "payload_too_large"

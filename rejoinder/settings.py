@@ -1,0 +1,143 @@
+"""Server settings, declared once with a type, a default and help text.
+
+Sources are layered: defaults < TOML file (``--config``) < ``REJOINDER_*`` environment < CLI flags.
+The settings reference in ``docs/reference/settings.md`` is generated from this declaration.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rejoinder.errors import ConfigurationError
+
+ENV_PREFIX = "REJOINDER_"
+DEFAULT_DATABASE_URL = "sqlite:///rejoinder-data/rejoinder.db"
+
+
+class Settings(BaseModel):
+    """Everything a Rejoinder server can be told; one field per setting."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of the store: `sqlite:///path/to/file.db` (embedded, the default) or "
+        "`postgresql+psycopg://user@host/db`. A relative SQLite path is relative to the working directory.",
+    )
+    host: str = Field("127.0.0.1", description="Address `rejoinder serve` listens on.")
+    port: int = Field(8080, ge=1, le=65535, description="Port `rejoinder serve` listens on.")
+    public_url: str = Field(
+        "",
+        description="The address readers' browsers use to reach this server (for links it prints); "
+        "defaults to `http://HOST:PORT`.",
+    )
+    secret_key: str = Field(
+        "",
+        description="Key that signs edit tokens. Empty: one is generated on first start and kept in the "
+        "database, so every process of a deployment shares it.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of reverse proxies whose `X-Forwarded-For` is believed. "
+        "Empty (the default): the peer address is the client address.",
+    )
+    max_body_length: int = Field(
+        10_000, ge=1, description="Longest comment body accepted, in characters."
+    )
+    max_request_bytes: int = Field(
+        65_536, ge=1024, description="Largest request body accepted, in bytes; larger ones get 413."
+    )
+    default_max_depth: int = Field(
+        5, ge=2, le=20, description="Levels of nesting, top level included, for sites that do not set their own (2 = replies listed flat under their top-level comment)."
+    )
+    default_edit_window_seconds: int = Field(
+        900, ge=0, description="How long an author may edit or delete a comment, for sites that do not set their own."
+    )
+    cache_max_mb: int = Field(
+        128, ge=0, description="Memory for the read cache of finished thread responses, in MiB (0 disables it)."
+    )
+    workers: int = Field(
+        1, ge=1, le=1, description="Server processes. One for now: the read cache is per process until "
+        "cross-process invalidation lands."
+    )
+    log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be debug, info, warning or error")
+        return value.lower()
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge defaults, the TOML file, the environment and explicit overrides (CLI flags), in that order."""
+    environ = os.environ if environ is None else environ
+    config_file = config_file or environ.get(ENV_PREFIX + "CONFIG") or None
+    merged: dict[str, Any] = {}
+    if config_file:
+        merged.update(_read_toml(Path(config_file)))
+    for name in Settings.model_fields:
+        env_value = environ.get(ENV_PREFIX + name.upper())
+        if env_value is not None:
+            merged[name] = env_value
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"invalid settings: {problems}") from exc
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"config file {path} is not valid TOML: {exc}") from exc
+    # Settings may sit at the top level or under a [rejoinder] table.
+    return dict(data.get("rejoinder", data))
+
+
+def settings_reference() -> str:
+    """The Markdown table of every setting, for ``docs/reference/settings.md``."""
+    lines = [
+        "| Setting (TOML key) | Environment variable | CLI flag | Type | Default | Description |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        type_name = getattr(field.annotation, "__name__", str(field.annotation)).replace("|", "or")
+        cli = f"`{CLI_FLAGS[name]}`" if name in CLI_FLAGS else ""
+        lines.append(
+            f"| `{name}` | `{ENV_PREFIX}{name.upper()}` | {cli} | {type_name} | `{default!r}` "
+            f"| {field.description} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# Settings that `rejoinder serve` and `rejoinder demo` also take as flags.
+CLI_FLAGS = {"host": "--host", "port": "--port", "database_url": "--database"}

@@ -1,0 +1,102 @@
+"""Sites: creating them, their settings, and which browser origins may use their comments."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from rejoinder.context import Context
+from rejoinder.errors import Conflict, InvalidInput, UnknownSite
+from rejoinder.model import Site, SiteSettings
+from rejoinder.store import sites as store
+from rejoinder.urls import origin_of
+
+SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+ORIGINS_TTL_SECONDS = 10.0
+
+
+def require_site(conn: Connection, key: str) -> Site:
+    site = store.get_site(conn, key)
+    if site is None:
+        raise UnknownSite(f"no site has the key {key!r}", {"site": "is not a site on this server"})
+    return site
+
+
+def site_settings(ctx: Context, site: Site) -> SiteSettings:
+    return SiteSettings.from_stored(
+        site.settings,
+        max_depth=ctx.settings.default_max_depth,
+        edit_window_seconds=ctx.settings.default_edit_window_seconds,
+    )
+
+
+def normalise_origin(origin: str) -> str:
+    origin = origin.strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+$", origin):
+        raise InvalidInput(f"{origin!r} is not an origin", {"origins": "must look like https://example.com"})
+    return origin_of(origin)
+
+
+def create_site(
+    ctx: Context, key: str, name: str = "", origins: list[str] | None = None, **settings: Any
+) -> Site:
+    if not SITE_KEY.match(key):
+        raise InvalidInput("bad site key", {"key": "must be 1-64 lower-case letters, digits, '.', '_' or '-'"})
+    allowed = sorted({normalise_origin(o) for o in origins or []})
+    _check_settings(settings)
+    with ctx.db.write() as conn:
+        if store.get_site(conn, key) is not None:
+            raise Conflict(f"a site with the key {key!r} exists already", {"key": "is taken"})
+        site = store.insert_site(
+            conn, key=key, name=name or key, allowed_origins=allowed, settings=settings, now=datetime.now(UTC)
+        )
+    ctx.allowed_origins = None
+    return site
+
+
+def update_site(
+    ctx: Context, key: str, *, name: str | None = None, add_origins: list[str] | None = None,
+    remove_origins: list[str] | None = None, **settings: Any,
+) -> Site:
+    _check_settings(settings)
+    with ctx.db.write() as conn:
+        site = require_site(conn, key)
+        origins = set(site.allowed_origins) | {normalise_origin(o) for o in add_origins or []}
+        origins -= {normalise_origin(o) for o in remove_origins or []}
+        merged = {**site.settings, **{k: v for k, v in settings.items() if v is not None}}
+        store.update_site(conn, site.id, name=name or site.name, allowed_origins=sorted(origins), settings=merged)
+        site = require_site(conn, key)
+    ctx.allowed_origins = None
+    return site
+
+
+def get_site(ctx: Context, key: str) -> Site:
+    with ctx.db.read() as conn:
+        return require_site(conn, key)
+
+
+def list_sites(ctx: Context) -> list[Site]:
+    with ctx.db.read() as conn:
+        return store.list_sites(conn)
+
+
+def _check_settings(settings: dict[str, Any]) -> None:
+    unknown = set(settings) - set(SiteSettings.__dataclass_fields__)
+    if unknown:
+        raise InvalidInput("unknown site settings", {name: "is not a site setting" for name in sorted(unknown)})
+    depth = settings.get("max_depth")
+    if depth is not None and not 2 <= int(depth) <= 20:
+        raise InvalidInput("bad nesting depth", {"max_depth": "must be between 2 and 20"})
+
+
+def any_site_allows(ctx: Context, origin: str) -> bool:
+    """True if some site lists ``origin``; cached briefly, since preflights arrive before the site is known."""
+    cached = ctx.allowed_origins
+    if cached is None or time.monotonic() - cached[0] > ORIGINS_TTL_SECONDS:
+        allowed = frozenset(o for site in list_sites(ctx) for o in site.allowed_origins)
+        cached = ctx.allowed_origins = (time.monotonic(), allowed)
+    return origin.lower() in cached[1]

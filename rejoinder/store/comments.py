@@ -1,0 +1,120 @@
+"""Comments: rows, pages of top-level comments and their replies, status and like counters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, or_, select, tuple_, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from rejoinder.model import VISIBLE_STATUSES, Author, Comment, CommentStatus, PageKey, SortOrder
+from rejoinder.store.schema import comments
+
+c = comments.c
+
+
+def _comment(row: Row[Any]) -> Comment:
+    return Comment(
+        id=row.id, thread_id=row.thread_id, parent_id=row.parent_id, root_id=row.root_id,
+        author=Author(row.author_name, row.author_email, row.author_website),
+        body=row.body, html=row.html, status=CommentStatus(row.status), created_at=row.created_at,
+        edited_at=row.edited_at, likes=row.like_count, remote_addr=row.remote_addr, user_agent=row.user_agent,
+    )
+
+
+def get_comment(conn: Connection, comment_id: int) -> Comment | None:
+    row = conn.execute(select(comments).where(c.id == comment_id)).first()
+    return _comment(row) if row else None
+
+
+def insert_comment(
+    conn: Connection, *, thread_id: int, parent: Comment | None, author: Author, body: str, html: str,
+    status: CommentStatus, now: datetime, remote_addr: str, user_agent: str,
+) -> Comment:
+    root_id = None if parent is None else (parent.root_id or parent.id)
+    values = dict(
+        thread_id=thread_id, parent_id=parent.id if parent else None, root_id=root_id,
+        author_name=author.name, author_email=author.email, author_website=author.website,
+        body=body, html=html, status=status.value, created_at=now, edited_at=None,
+        remote_addr=remote_addr, user_agent=user_agent, like_count=0,
+    )
+    comment_id = conn.execute(comments.insert().values(**values).returning(c.id)).scalar_one()
+    return Comment(
+        id=comment_id, thread_id=thread_id, parent_id=values["parent_id"], root_id=root_id, author=author,
+        body=body, html=html, status=status, created_at=now, edited_at=None, likes=0,
+        remote_addr=remote_addr, user_agent=user_agent,
+    )
+
+
+def update_body(conn: Connection, comment_id: int, *, body: str, html: str, now: datetime) -> None:
+    conn.execute(update(comments).where(c.id == comment_id).values(body=body, html=html, edited_at=now))
+
+
+def mark_deleted(conn: Connection, comment_id: int) -> None:
+    """Keep the row as a placeholder for its replies, but nothing the author wrote."""
+    conn.execute(
+        update(comments)
+        .where(c.id == comment_id)
+        .values(status=CommentStatus.DELETED.value, body="", html="", author_name="", author_email="",
+                author_website="")
+    )
+
+
+def add_to_like_count(conn: Connection, comment_id: int, delta: int) -> int:
+    return conn.execute(
+        update(comments)
+        .where(c.id == comment_id)
+        .values(like_count=c.like_count + delta)
+        .returning(c.like_count)
+    ).scalar_one()
+
+
+def like_count(conn: Connection, comment_id: int) -> int:
+    return conn.execute(select(c.like_count).where(c.id == comment_id)).scalar_one()
+
+
+def _order(sort: SortOrder) -> list[ColumnElement[Any]]:
+    if sort is SortOrder.NEWEST:
+        return [c.created_at.desc(), c.id.desc()]
+    if sort is SortOrder.TOP:
+        return [c.like_count.desc(), c.created_at.asc(), c.id.asc()]
+    return [c.created_at.asc(), c.id.asc()]
+
+
+def _after(key: PageKey) -> ColumnElement[bool]:
+    position = tuple_(c.created_at, c.id)
+    if key.sort is SortOrder.NEWEST:
+        return position < tuple_(key.created_at, key.id)
+    if key.sort is SortOrder.TOP:
+        return or_(c.like_count < key.likes, and_(c.like_count == key.likes, position > (key.created_at, key.id)))
+    return position > tuple_(key.created_at, key.id)
+
+
+def top_level_page(
+    conn: Connection, thread_id: int, sort: SortOrder, after: PageKey | None, limit: int
+) -> list[Comment]:
+    """Up to ``limit`` visible top-level comments of a thread in ``sort`` order, after ``after``."""
+    query = select(comments).where(
+        c.thread_id == thread_id, c.root_id.is_(None), c.status.in_([s.value for s in VISIBLE_STATUSES])
+    )
+    if after is not None:
+        query = query.where(_after(after))
+    return [_comment(row) for row in conn.execute(query.order_by(*_order(sort)).limit(limit))]
+
+
+def replies_under(conn: Connection, root_ids: Sequence[int]) -> list[Comment]:
+    """Every visible reply, at any depth, below the given top-level comments, oldest first."""
+    if not root_ids:
+        return []
+    query = (
+        select(comments)
+        .where(c.root_id.in_(list(root_ids)), c.status.in_([s.value for s in VISIBLE_STATUSES]))
+        .order_by(c.created_at, c.id)
+    )
+    return [_comment(row) for row in conn.execute(query)]
+
+
+def has_children(conn: Connection, comment_id: int) -> bool:
+    return conn.execute(select(c.id).where(c.parent_id == comment_id).limit(1)).first() is not None

@@ -1,0 +1,66 @@
+"""Threads: one per article URL of a site, created by its first comment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+
+from rejoinder.model import Thread
+from rejoinder.store.dialect import insert_ignore
+from rejoinder.store.schema import threads
+
+
+def _thread(row: Row[Any]) -> Thread:
+    return Thread(
+        id=row.id, site_id=row.site_id, url=row.url, title=row.title, created_at=row.created_at,
+        closed=row.closed, comment_count=row.comment_count,
+    )
+
+
+def find_thread(conn: Connection, site_id: int, url: str) -> Thread | None:
+    row = conn.execute(select(threads).where(threads.c.site_id == site_id, threads.c.url == url)).first()
+    return _thread(row) if row else None
+
+
+def get_thread(conn: Connection, thread_id: int) -> Thread:
+    return _thread(conn.execute(select(threads).where(threads.c.id == thread_id)).one())
+
+
+def get_or_create_thread(conn: Connection, site_id: int, url: str, title: str, now: datetime) -> Thread:
+    """The thread for ``url``; concurrent first comments on one URL all end up in the same thread."""
+    conn.execute(
+        insert_ignore(conn, threads).values(
+            site_id=site_id, url=url, title=title, created_at=now, closed=False, comment_count=0
+        )
+    )
+    thread = find_thread(conn, site_id, url)
+    assert thread is not None  # inserted above or by a concurrent transaction that won the race
+    if title and not thread.title:
+        conn.execute(update(threads).where(threads.c.id == thread.id).values(title=title))
+    return thread
+
+
+def add_to_comment_count(conn: Connection, thread_id: int, delta: int) -> None:
+    if delta:
+        conn.execute(
+            update(threads)
+            .where(threads.c.id == thread_id)
+            .values(comment_count=threads.c.comment_count + delta)
+        )
+
+
+def set_closed(conn: Connection, thread_id: int, closed: bool) -> None:
+    conn.execute(update(threads).where(threads.c.id == thread_id).values(closed=closed))
+
+
+def comment_counts(conn: Connection, site_id: int, urls: Iterable[str]) -> dict[str, int]:
+    """Published-comment counts of many threads in one query; URLs without a thread are absent."""
+    rows = conn.execute(
+        select(threads.c.url, threads.c.comment_count).where(
+            threads.c.site_id == site_id, threads.c.url.in_(list(set(urls)))
+        )
+    )
+    return {row.url: row.comment_count for row in rows}

@@ -1,0 +1,78 @@
+"""Reading threads: pages of nested comments, and comment counts for many pages at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rejoinder.cache import ThreadKey
+from rejoinder.context import Context
+from rejoinder.errors import InvalidInput
+from rejoinder.model import Comment, SortOrder
+from rejoinder.paging import decode_cursor, encode_cursor
+from rejoinder.sites import require_site, site_settings
+from rejoinder.store import comments as comment_store
+from rejoinder.store import threads as thread_store
+from rejoinder.tree import Node, build_tree
+from rejoinder.urls import BadURL, normalise_url
+
+MAX_PAGE = 1000
+MAX_COUNT_URLS = 200
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    url: str
+    title: str | None
+    comment_count: int
+    closed: bool
+    comments: list[Node]
+    next_cursor: str | None
+
+
+def thread_url(url: str, field: str = "url") -> str:
+    try:
+        return normalise_url(url)
+    except BadURL as exc:
+        raise InvalidInput(f"{field} {exc}", {field: str(exc)}) from exc
+
+
+def thread_key(site_key: str, url: str) -> ThreadKey:
+    return (site_key, thread_url(url))
+
+
+def read_page(
+    ctx: Context, site_key: str, url: str, sort: SortOrder = SortOrder.OLDEST, limit: int = 50,
+    cursor: str | None = None,
+) -> ThreadPage:
+    """One page of top-level comments with all their replies, in a constant number of queries."""
+    normalised = thread_url(url)
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput("limit out of range", {"limit": f"must be between 1 and {MAX_PAGE}"})
+    after = decode_cursor(cursor, sort) if cursor else None
+    with ctx.db.read() as conn:
+        site = require_site(conn, site_key)
+        thread = thread_store.find_thread(conn, site.id, normalised)
+        if thread is None:
+            return ThreadPage(normalised, None, 0, False, [], None)
+        top: list[Comment] = comment_store.top_level_page(conn, thread.id, sort, after, limit + 1)
+        more = len(top) > limit
+        top = top[:limit]
+        replies = comment_store.replies_under(conn, [comment.id for comment in top])
+    tree = build_tree(top, replies, site_settings(ctx, site).max_depth)
+    return ThreadPage(
+        url=thread.url, title=thread.title or None, comment_count=thread.comment_count, closed=thread.closed,
+        comments=tree, next_cursor=encode_cursor(sort, top[-1]) if more else None,
+    )
+
+
+def comment_counts(ctx: Context, site_key: str, urls: list[str]) -> dict[str, int]:
+    """Counts keyed by the URLs exactly as given, in one query however many there are."""
+    if not urls:
+        raise InvalidInput("no url given", {"url": "give at least one"})
+    if len(urls) > MAX_COUNT_URLS:
+        raise InvalidInput("too many urls", {"url": f"at most {MAX_COUNT_URLS} per request"})
+    normalised = {given: thread_url(given, f"url[{i}]") for i, given in enumerate(urls)}
+    with ctx.db.read() as conn:
+        site = require_site(conn, site_key)
+        counts = thread_store.comment_counts(conn, site.id, normalised.values())
+    return {given: counts.get(norm, 0) for given, norm in normalised.items()}

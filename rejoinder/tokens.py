@@ -1,0 +1,38 @@
+"""Signed tokens: the edit token an author gets for a comment, and keyed hashes of reader ids."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from rejoinder.errors import EditWindowClosed, Unauthorized
+
+
+class Signer:
+    def __init__(self, secret_key: str) -> None:
+        self._secret = secret_key.encode()
+        self._edit = URLSafeTimedSerializer(secret_key, salt="rejoinder.edit-token")
+
+    def edit_token(self, comment_id: int) -> str:
+        return self._edit.dumps(comment_id)
+
+    def check_edit_token(self, token: str, comment_id: int, window_seconds: int) -> None:
+        """Raise unless ``token`` was issued for ``comment_id`` less than ``window_seconds`` ago."""
+        try:
+            signed_id = self._edit.loads(token, max_age=window_seconds)
+        except SignatureExpired as exc:
+            raise EditWindowClosed(
+                f"comments can be edited or deleted for {window_seconds // 60} minutes after posting"
+            ) from exc
+        except BadSignature as exc:
+            raise Unauthorized("the edit token is not valid", {"Authorization": "is not a valid edit token"}) from exc
+        if signed_id != comment_id:
+            raise Unauthorized(
+                "the edit token belongs to another comment", {"Authorization": "is for another comment"}
+            )
+
+    def reader_key(self, purpose: str, value: str) -> str:
+        """A keyed hash of a reader-supplied id: stable, but useless to anyone without the secret."""
+        return hmac.new(self._secret, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:40]

@@ -1,0 +1,54 @@
+"""Thread URLs: one article is one thread, however its address was spelled."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Query parameters that mark how a reader arrived, not which page they read.
+TRACKING_PARAMETERS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ref", "_ga"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class BadURL(ValueError):
+    pass
+
+
+def normalise_url(url: str) -> str:
+    """Lower-case scheme and host, drop default port, fragment and tracking parameters.
+
+    Raises ``BadURL`` for anything but an absolute http(s) URL or a site-relative path.
+    """
+    url = url.strip()
+    if not url or len(url) > 2048 or any(ord(ch) < 32 for ch in url):
+        raise BadURL("must be an http(s) URL or a path of at most 2,048 characters")
+    if url.startswith("/") and not url.startswith("//"):
+        parts = urlsplit(url)
+        return urlunsplit(("", "", parts.path or "/", _clean_query(parts.query), ""))
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise BadURL("is not a valid URL") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise BadURL("must be an http(s) URL or a path starting with /")
+    netloc = parts.hostname.lower()
+    if ":" in netloc:  # IPv6 literal
+        netloc = f"[{netloc}]"
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", _clean_query(parts.query), ""))
+
+
+def _clean_query(query: str) -> str:
+    pairs = [
+        (k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+        if not k.startswith("utm_") and k not in TRACKING_PARAMETERS
+    ]
+    return urlencode(pairs)
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of an absolute URL, as browsers send it in the Origin header."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()

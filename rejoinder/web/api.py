@@ -1,0 +1,131 @@
+"""The JSON API, v1: thin handlers that parse, call one service and shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from starlette.responses import Response
+
+from rejoinder import comments, likes, rendering, threads
+from rejoinder.comments import Client, NewComment
+from rejoinder.context import Context
+from rejoinder.errors import InvalidInput, Unauthorized
+from rejoinder.model import Author, SortOrder
+from rejoinder.web import schemas
+from rejoinder.web.client import client_address
+from rejoinder.web.serialize import dumps, public_comment, thread_page
+
+router = APIRouter(prefix="/api/v1", responses={
+    400: {"model": schemas.ErrorOut}, 422: {"model": schemas.ErrorOut}, 404: {"model": schemas.ErrorOut},
+})
+CommentId = Annotated[int, Path(ge=1, le=schemas.MAX_ID)]
+
+
+def _ctx(request: Request) -> Context:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+def _json(data: object, status: int = 200) -> Response:
+    return Response(dumps(data), status_code=status, media_type="application/json")
+
+
+def _client(request: Request) -> Client:
+    ctx = _ctx(request)
+    return Client(
+        remote_addr=client_address(request.scope, ctx.settings.trusted_proxies),
+        user_agent=request.headers.get("user-agent", ""),
+        origin=request.headers.get("origin"),
+    )
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send the comment's edit token", {"Authorization": "must be 'Bearer <edit_token>'"})
+    return token.strip()
+
+
+@router.get("/comments", response_model=schemas.ThreadPageOut, summary="Read a thread")
+def read_thread(
+    request: Request,
+    site: Annotated[str, Query(description="Key of the site.")],
+    url: Annotated[str, Query(description="Address of the article page.")],
+    sort: SortOrder = SortOrder.OLDEST,
+    limit: Annotated[int, Query(ge=1, le=threads.MAX_PAGE, description="Top-level comments per page.")] = 50,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> Response:
+    ctx = _ctx(request)
+    key = threads.thread_key(site, url)
+    generation = ctx.cache.generation(key)
+    page = threads.read_page(ctx, site, url, sort, limit, cursor)
+    entry = ctx.cache.put(request.scope["query_string"], key, generation, thread_page(page))
+    return Response(entry.body, media_type="application/json",
+                    headers={"ETag": entry.etag, "Cache-Control": "no-cache"})
+
+
+@router.post("/comments", status_code=201, response_model=schemas.PostedOut, summary="Post a comment")
+def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
+    posted = comments.post_comment(
+        _ctx(request),
+        NewComment(site=new.site, url=new.url, title=new.title, parent_id=new.parent_id, body=new.body,
+                   author=Author(new.author.name, new.author.email, new.author.website)),
+        _client(request),
+    )
+    return _json({"comment": public_comment(posted.comment), "edit_token": posted.edit_token,
+                  "edit_until": posted.edit_until}, status=201)
+
+
+@router.patch("/comments/{comment_id}", response_model=schemas.EditedOut, summary="Edit your comment")
+def edit_comment(
+    request: Request, comment_id: CommentId, edit: schemas.EditCommentIn,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    comment = comments.edit_comment(_ctx(request), comment_id, _bearer(authorization), edit.body)
+    return _json({"comment": public_comment(comment)})
+
+
+@router.delete("/comments/{comment_id}", status_code=204, summary="Delete your comment")
+def delete_comment(
+    request: Request, comment_id: CommentId, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    comments.delete_comment(_ctx(request), comment_id, _bearer(authorization))
+    return Response(status_code=204)
+
+
+def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> Response:
+    state = likes.set_like(_ctx(request), comment_id, liker, liked)
+    return _json({"likes": state.likes, "liked": state.liked})
+
+
+@router.put("/comments/{comment_id}/like", response_model=schemas.LikeOut, summary="Like a comment")
+def like(
+    request: Request, comment_id: CommentId,
+    x_rejoinder_liker: Annotated[str | None, Header(description="The reader's random id, kept by the client.")] = None,
+) -> Response:
+    return _like(request, comment_id, x_rejoinder_liker, True)
+
+
+@router.delete("/comments/{comment_id}/like", response_model=schemas.LikeOut, summary="Take a like back")
+def unlike(
+    request: Request, comment_id: CommentId,
+    x_rejoinder_liker: Annotated[str | None, Header(description="The reader's random id, kept by the client.")] = None,
+) -> Response:
+    return _like(request, comment_id, x_rejoinder_liker, False)
+
+
+@router.get("/counts", response_model=schemas.CountsOut, summary="Comment counts of many pages")
+def counts(
+    request: Request,
+    site: Annotated[str, Query(description="Key of the site.")],
+    url: Annotated[list[str], Query(description="Page addresses; repeat the parameter for each.")],
+) -> Response:
+    return _json({"counts": threads.comment_counts(_ctx(request), site, url)})
+
+
+@router.post("/preview", response_model=schemas.PreviewOut, summary="Render Markdown as a comment would be")
+def preview(request: Request, draft: schemas.PreviewIn) -> Response:
+    limit = _ctx(request).settings.max_body_length
+    if len(draft.body) > limit:
+        raise InvalidInput("body too long", {"body": f"must be at most {limit:,} characters"})
+    return _json({"html": rendering.render(draft.body)})

@@ -1,0 +1,53 @@
+"""``create_app(settings)``: the ASGI application, with the database opened in its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from rejoinder import __version__
+from rejoinder.context import Context
+from rejoinder.settings import Settings
+from rejoinder.web import api, errors, pages
+from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
+
+DESCRIPTION = """Rejoinder's public API: threads, comments, likes and counts.
+
+Every error answers `{"error": {"code", "message", "fields"}}`, where `fields` names each offending
+field with the rule it broke. No response ever contains an e-mail or IP address."""
+
+
+def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
+    """Build the application; ``context`` lets a caller share an already opened one (the demo does)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = context or Context.open(settings)
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            if context is None:
+                ctx.close()
+
+    app = FastAPI(
+        title="Rejoinder",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.templates = pages.templates()
+    errors.install(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    # Added last runs first: CORS wraps everything, cached reads answer before the router.
+    app.add_middleware(CachedReads)
+    app.add_middleware(RequestSizeLimit)
+    app.add_middleware(SiteCORS)
+    return app

@@ -1,0 +1,69 @@
+"""Turning errors into ``{"error": {"code", "message", "fields"}}`` responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from rejoinder.errors import RejoinderError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "fields": fields or {}}}, status_code=status, headers=headers
+    )
+
+
+def field_name(loc: tuple[Any, ...]) -> str:
+    """``("body", "author", "email")`` -> ``author.email``; ``("query", "limit")`` -> ``limit``."""
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else list(map(str, loc))
+    if loc and loc[0] == "header" and parts:
+        parts = ["-".join(word.capitalize() for word in parts[0].split("_"))]
+    return ".".join(parts)
+
+
+def _validation_fields(exc: RequestValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        if error["type"] == "json_invalid":
+            fields["json"] = f"is not valid JSON ({error.get('ctx', {}).get('error', 'malformed')})"
+            continue
+        name = field_name(tuple(error["loc"])) or "json"
+        if error["type"] == "missing":
+            message = "is required"
+        elif error["type"] in ("model_attributes_type", "dict_type") and name in ("", "json"):
+            name, message = "json", "must be a JSON object"
+        else:
+            message = error["msg"][0].lower() + error["msg"][1:]
+        fields.setdefault(name, message)
+    return fields
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RejoinderError)
+    async def _rejoinder_error(_request: Request, exc: RejoinderError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
+        fields = _validation_fields(exc)
+        summary = "; ".join(f"{name} {message}" for name, message in fields.items())
+        return error_response(422, "invalid_input", f"the request breaks some rules: {summary}", fields)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, exc: HTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "the server failed to answer this request")

@@ -1,0 +1,146 @@
+"""Plain ASGI middleware for what every API request goes through: size limit, CORS, cached reads.
+
+Written against raw ASGI because these run on every request and the hot read path answers from
+memory without touching the router, request parsing or the database.
+"""
+
+from __future__ import annotations
+
+import anyio
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rejoinder.context import Context
+from rejoinder.sites import any_site_allows
+
+JSON = b"application/json"
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
+ALLOWED_HEADERS = "Content-Type, Authorization, X-Rejoinder-Liker"
+READ_PATH = "/api/v1/comments"
+
+
+def _context(scope: Scope) -> Context:
+    return scope["app"].state.ctx  # type: ignore[no-any-return]
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+async def _send_error(send: Send, status: int, code: str, message: str, fields: dict[str, str]) -> None:
+    body = orjson.dumps({"error": {"code": code, "message": message, "fields": fields}})
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", JSON), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestSizeLimit:
+    """Refuse request bodies over the limit with 413 before anything parses them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            return await self.app(scope, receive, send)
+        limit = _context(scope).settings.max_request_bytes
+        too_large = ("request body too large", {"body": f"must be at most {limit:,} bytes"})
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                return await _send_error(send, 400, "bad_request", "invalid Content-Length",
+                                         {"Content-Length": "must be a number"})
+            if int(declared) > limit:
+                return await _send_error(send, 413, "payload_too_large", *too_large)
+        # Read the (small) body here, so a chunked upload cannot slip past the limit.
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return await _send_error(send, 413, "payload_too_large", *too_large)
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class SiteCORS:
+    """CORS for the API: only origins that some site allows get an answer they can read.
+
+    Whether a given site accepts the origin is checked again by the services on every write.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        origin_bytes = _header(scope, b"origin") if scope["type"] == "http" else None
+        if origin_bytes is None or not (scope["path"].startswith("/api/") or scope["path"].startswith("/1.")):
+            return await self.app(scope, receive, send)
+        origin = origin_bytes.decode("latin-1")
+        ctx = _context(scope)
+        allowed = await anyio.to_thread.run_sync(any_site_allows, ctx, origin)
+        preflight = scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method")
+        if preflight:
+            if not allowed:
+                return await _send_error(send, 403, "origin_not_allowed", f"{origin} is not allowed",
+                                         {"Origin": "is not an allowed origin of any site"})
+            await send({"type": "http.response.start", "status": 204, "headers": [
+                (b"access-control-allow-origin", origin_bytes),
+                (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
+                (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
+                (b"access-control-max-age", b"600"),
+                (b"vary", b"Origin"),
+            ]})
+            return await send({"type": "http.response.body", "body": b""})
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"vary", b"Origin"))
+                if allowed:
+                    headers.append((b"access-control-allow-origin", origin_bytes))
+                    headers.append((b"access-control-expose-headers", b"ETag"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
+
+
+class CachedReads:
+    """Answer ``GET /api/v1/comments`` from the read cache when it holds that exact query."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != READ_PATH:
+            return await self.app(scope, receive, send)
+        entry = _context(scope).cache.get(scope["query_string"])
+        if entry is None:
+            return await self.app(scope, receive, send)
+        etag = entry.etag.encode()
+        headers = [(b"content-type", JSON), (b"etag", etag), (b"cache-control", b"no-cache")]
+        if _header(scope, b"if-none-match") == etag:
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            return await send({"type": "http.response.body", "body": b""})
+        headers.append((b"content-length", str(len(entry.body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": entry.body})

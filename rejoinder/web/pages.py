@@ -1,0 +1,102 @@
+"""Server-rendered pages: the front page, health checks and the demo article."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from rejoinder import __version__, comments, likes
+from rejoinder.comments import Client, NewComment
+from rejoinder.context import Context
+from rejoinder.demo import ARTICLE_TITLE, SITE_KEY, article_url
+from rejoinder.errors import NotFound, RejoinderError
+from rejoinder.model import Author
+from rejoinder.threads import read_page
+from rejoinder.web.client import client_address
+
+router = APIRouter(include_in_schema=False)
+LIKER_COOKIE = "rejoinder_demo_liker"
+
+
+def templates() -> Jinja2Templates:
+    return Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _ctx(request: Request) -> Context:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+@router.get("/")
+def front_page(request: Request) -> Response:
+    return request.app.state.templates.TemplateResponse(request, "index.html", {"version": __version__})
+
+
+@router.get("/healthz")
+def healthz() -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> Response:
+    try:
+        _ctx(request).db.ping()
+    except Exception as exc:  # any failure to reach the database means "not ready"
+        return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def _demo_url(request: Request) -> str:
+    return article_url(_ctx(request).settings.base_url)
+
+
+def _render_demo(request: Request, status: int = 200, form: dict[str, str] | None = None,
+                 errors: dict[str, str] | None = None) -> Response:
+    ctx = _ctx(request)
+    try:
+        page = read_page(ctx, SITE_KEY, _demo_url(request), limit=1000)
+    except NotFound:
+        return HTMLResponse("<p>The demo is not installed: start the server with <code>rejoinder demo</code>.</p>",
+                            status_code=404)
+    return request.app.state.templates.TemplateResponse(
+        request, "demo.html",
+        {"title": ARTICLE_TITLE, "page": page, "form": form or {}, "errors": errors or {}},
+        status_code=status,
+    )
+
+
+@router.get("/demo/")
+def demo_article(request: Request) -> Response:
+    return _render_demo(request)
+
+
+@router.post("/demo/comment")
+async def demo_comment(request: Request) -> Response:
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    ctx = _ctx(request)
+    parent = form.get("parent_id", "")
+    try:
+        posted = comments.post_comment(
+            ctx,
+            NewComment(site=SITE_KEY, url=_demo_url(request), title=ARTICLE_TITLE, body=form.get("body", ""),
+                       parent_id=int(parent) if parent.isdigit() else None,
+                       author=Author(form.get("name", ""), form.get("email", ""), form.get("website", ""))),
+            Client(remote_addr=client_address(request.scope, ctx.settings.trusted_proxies),
+                   user_agent=request.headers.get("user-agent", "")),
+        )
+    except RejoinderError as exc:
+        return _render_demo(request, 422, form, exc.fields or {"body": exc.message})
+    return RedirectResponse(f"/demo/#comment-{posted.comment.id}", status_code=303)
+
+
+@router.post("/demo/like/{comment_id}")
+def demo_like(request: Request, comment_id: int) -> Response:
+    liker = request.cookies.get(LIKER_COOKIE) or secrets.token_urlsafe(16)
+    likes.set_like(_ctx(request), comment_id, liker, True)
+    response = RedirectResponse(f"/demo/#comment-{comment_id}", status_code=303)
+    response.set_cookie(LIKER_COOKIE, liker, max_age=365 * 86400, httponly=True, samesite="lax")
+    return response
