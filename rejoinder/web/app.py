@@ -42,6 +42,8 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    if context is not None:
+        app.state.ctx = context  # usable before (or without) the lifespan, as in-process tests do
     app.state.templates = pages.templates()
     errors.install(app)
     app.include_router(api.router)

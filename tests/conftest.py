@@ -1,0 +1,123 @@
+"""Fixtures: a migrated database per backend, the app in-process, an HTTP client and a site.
+
+``--db=sqlite|postgres|all`` picks the backends (default: all). PostgreSQL runs in a database of
+its own, created for the session and dropped after it; tables are emptied between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from rejoinder.context import Context
+from rejoinder.settings import Settings, load_settings
+from rejoinder.sites import create_site
+from rejoinder.store.db import Database
+from rejoinder.store.migrate import upgrade
+from rejoinder.store.schema import metadata
+from rejoinder.web.app import create_app
+
+POSTGRES_ADMIN_URL = os.environ.get("REJOINDER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SITE_ORIGIN = "https://blog.example"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", default="all", choices=("sqlite", "postgres", "all"),
+                     help="storage backends to run the storage tests on")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("--db")
+        backends = ["sqlite", "postgres"] if chosen == "all" else [chosen]
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for every test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()  # the last connection to close checkpoints the WAL into the file
+    assert not Path(f"{path}-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"rejoinder_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); start it or use --db=sqlite")
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        path = tmp_path / "rejoinder.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return load_settings(environ={}, overrides={"database_url": database_url, "secret_key": "test-secret"})
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[Context]:
+    context = Context.open(settings)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def site(ctx: Context) -> str:
+    create_site(ctx, "test", "Test blog", [SITE_ORIGIN])
+    return "test"
+
+
+@pytest.fixture
+def app(settings: Settings, ctx: Context):  # type: ignore[no-untyped-def]
+    return create_app(settings, context=ctx)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is not there: the shared test data lives beside the repository")
+    return SHARED

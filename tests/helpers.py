@@ -1,0 +1,38 @@
+"""Small helpers the API tests share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+ARTICLE = "https://blog.example/2026/11/tide-pools"
+
+
+def comment_payload(body: str = "Hello there", *, site: str = "test", url: str = ARTICLE,
+                    parent_id: int | None = None, **author: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"site": site, "url": url, "title": "Tide pools", "body": body,
+                               "author": {"name": "Ada", "email": "ada@example.org", **author}}
+    if parent_id is not None:
+        payload["parent_id"] = parent_id
+    return payload
+
+
+async def post(client: httpx.AsyncClient, body: str = "Hello there", **kw: Any) -> dict[str, Any]:
+    response = await client.post("/api/v1/comments", json=comment_payload(body, **kw))
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def read(client: httpx.AsyncClient, url: str = ARTICLE, site: str = "test", **params: Any) -> dict[str, Any]:
+    response = await client.get("/api/v1/comments", params={"site": site, "url": url, **params})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def flatten(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for comment in comments:
+        out.append(comment)
+        out.extend(flatten(comment["replies"]))
+    return out
