@@ -2,7 +2,8 @@
 
 A reader notes the thread's generation before it reads the database and stores its result only if
 no write bumped the generation meanwhile, so a slow read can never put a stale page back after
-the write that outdated it.
+the write that outdated it. Concurrent misses of one response at one generation are built once
+(single flight): after a write to a popular thread, one request rebuilds it and the rest wait for it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 
 ThreadKey = tuple[str, str]  # (site key, normalised thread URL)
 GENERATION_STRIPES = 4096
@@ -24,6 +25,12 @@ class CachedResponse:
     etag: str
 
 
+@dataclass
+class _Flight:
+    done: threading.Event = field(default_factory=threading.Event)
+    result: CachedResponse | None = None
+
+
 class ReadCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -33,6 +40,7 @@ class ReadCache:
         self._generations = [0] * GENERATION_STRIPES
         self._size = 0
         self._lock = threading.Lock()
+        self._flights: dict[tuple[Hashable, int], _Flight] = {}
         self.hits = self.misses = 0
 
     def generation(self, thread_key: ThreadKey) -> int:
@@ -49,6 +57,31 @@ class ReadCache:
         except KeyError:
             pass  # evicted by another thread in between: still a valid response to send
         return entry
+
+    def fetch(self, variant: Hashable, thread_key: ThreadKey, build: Callable[[], bytes]) -> CachedResponse:
+        """The cached response, or the one ``build`` makes (once, however many ask at the same time)."""
+        entry = self.get(variant)
+        if entry is not None:
+            return entry
+        generation = self.generation(thread_key)
+        flight_key = (variant, generation)
+        with self._lock:
+            flight = self._flights.get(flight_key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[flight_key] = _Flight()
+        if not leader:
+            flight.done.wait(timeout=30)
+            if flight.result is not None:
+                return flight.result
+            return self.put(variant, thread_key, self.generation(thread_key), build())  # the leader failed
+        try:
+            flight.result = self.put(variant, thread_key, generation, build())
+            return flight.result
+        finally:
+            with self._lock:
+                del self._flights[flight_key]
+            flight.done.set()
 
     def put(self, variant: Hashable, thread_key: ThreadKey, generation: int, body: bytes) -> CachedResponse:
         entry = CachedResponse(thread_key, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')

@@ -31,13 +31,15 @@ def get_thread(conn: Connection, thread_id: int) -> Thread:
 
 def get_or_create_thread(conn: Connection, site_id: int, url: str, title: str, now: datetime) -> Thread:
     """The thread for ``url``; concurrent first comments on one URL all end up in the same thread."""
-    conn.execute(
-        insert_ignore(conn, threads).values(
-            site_id=site_id, url=url, title=title, created_at=now, closed=False, comment_count=0
-        )
-    )
     thread = find_thread(conn, site_id, url)
-    assert thread is not None  # inserted above or by a concurrent transaction that won the race
+    if thread is None:
+        conn.execute(
+            insert_ignore(conn, threads).values(
+                site_id=site_id, url=url, title=title, created_at=now, closed=False, comment_count=0
+            )
+        )
+        thread = find_thread(conn, site_id, url)
+        assert thread is not None  # inserted above, or by a concurrent transaction that won the race
     if title and not thread.title:
         conn.execute(update(threads).where(threads.c.id == thread.id).values(title=title))
     return thread

@@ -56,10 +56,10 @@ def read_thread(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> Response:
     ctx = _ctx(request)
-    key = threads.thread_key(site, url)
-    generation = ctx.cache.generation(key)
-    page = threads.read_page(ctx, site, url, sort, limit, cursor)
-    entry = ctx.cache.put(request.scope["query_string"], key, generation, thread_page(page))
+    entry = ctx.cache.fetch(
+        request.scope["query_string"], threads.thread_key(site, url),
+        lambda: thread_page(threads.read_page(ctx, site, url, sort, limit, cursor)),
+    )
     return Response(entry.body, media_type="application/json",
                     headers={"ETag": entry.etag, "Cache-Control": "no-cache"})
 

@@ -1,0 +1,66 @@
+"""Who is asking: X-Forwarded-For is believed only as far as it was written by trusted proxies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rejoinder.web.client import client_address
+
+PROXY = "10.0.0.1"
+PROXIES = ["10.0.0.0/8", "2001:db8:ffff::/48"]
+
+
+def scope(peer: str | None = PROXY, *forwarded_for: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "client": (peer, 51000) if peer is not None else None,
+        "headers": [(b"x-forwarded-for", value.encode("latin-1")) for value in forwarded_for],
+    }
+
+
+def test_without_trusted_proxies_forwarded_for_is_ignored() -> None:
+    assert client_address(scope(PROXY, "198.51.100.7"), []) == PROXY
+    assert client_address(scope("203.0.113.9", "198.51.100.7"), []) == "203.0.113.9"
+
+
+def test_a_peer_that_is_not_a_trusted_proxy_is_the_client() -> None:
+    assert client_address(scope("203.0.113.9", "198.51.100.7"), PROXIES) == "203.0.113.9"
+
+
+def test_the_first_untrusted_hop_from_the_right_is_the_client() -> None:
+    # The leftmost entries were written by the client itself and may be forged.
+    request = scope(PROXY, "192.0.2.66, 198.51.100.7, 10.0.0.2")
+    assert client_address(request, PROXIES) == "198.51.100.7"
+
+
+def test_repeated_forwarded_for_headers_read_as_one_list() -> None:
+    request = scope(PROXY, "192.0.2.66", "198.51.100.7, 10.1.2.3")
+    assert client_address(request, PROXIES) == "198.51.100.7"
+
+
+def test_proxies_may_be_single_addresses_and_ipv6_networks() -> None:
+    request = scope("2001:db8:ffff::1", "2001:DB8:1::5, 192.0.2.10")
+    assert client_address(request, ["192.0.2.10", "2001:db8:ffff::/48"]) == "2001:db8:1::5"
+
+
+def test_a_proxy_without_forwarded_for_is_the_client() -> None:
+    assert client_address(scope(PROXY), PROXIES) == PROXY
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["unknown", "198.51.100.7:4711", "[2001:db8::1]:443", "999.1.1.1", "198.51.100.7 <script>", "_hidden"],
+)
+def test_a_garbled_hop_before_any_untrusted_one_falls_back_to_the_peer(garbage: str) -> None:
+    assert client_address(scope(PROXY, f"198.51.100.7, {garbage}, 10.0.0.2"), PROXIES) == PROXY
+
+
+def test_garbage_beyond_the_first_untrusted_hop_is_never_read() -> None:
+    assert client_address(scope(PROXY, "not an address, 198.51.100.7"), PROXIES) == "198.51.100.7"
+
+
+def test_no_peer_at_all_reads_as_an_empty_address() -> None:
+    assert client_address(scope(None, "198.51.100.7"), PROXIES) == ""
+    assert client_address(scope(None), []) == ""

@@ -1,0 +1,73 @@
+"""Migrations build exactly the declared schema, know what is pending, and can be applied again safely."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from rejoinder.store.db import Database
+from rejoinder.store.migrate import pending, upgrade
+from rejoinder.store.schema import metadata
+from rejoinder.store.sites import get_site, insert_site
+
+
+@pytest.fixture
+def empty_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A database with no tables at all: a new SQLite file, or a new PostgreSQL database."""
+    if backend == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield db
+        db.dispose()
+        return
+    session_url: str = request.getfixturevalue("postgres_url")
+    name = f"rejoinder_empty_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(session_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db = Database(session_url.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        yield db
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def schema_differences(db: Database) -> list[Any]:
+    with db.reader.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        return compare_metadata(context, metadata)  # type: ignore[no-any-return]
+
+
+def test_an_empty_database_has_every_migration_pending(empty_db: Database) -> None:
+    assert pending(empty_db) != []
+    assert pending(empty_db)[-1] == "0001"  # newest first, down to the initial schema
+
+
+def test_after_upgrade_the_schema_is_exactly_the_declared_one(empty_db: Database) -> None:
+    upgrade(empty_db)
+    assert pending(empty_db) == []
+    assert schema_differences(empty_db) == []
+    tables = set(inspect(empty_db.reader).get_table_names()) - {"alembic_version"}
+    assert tables == set(metadata.tables)
+
+
+def test_upgrading_twice_is_harmless(empty_db: Database) -> None:
+    upgrade(empty_db)
+    with empty_db.write() as conn:
+        insert_site(conn, key="kept", name="Kept", allowed_origins=[], settings={}, now=datetime.now(UTC))
+    upgrade(empty_db)
+    assert pending(empty_db) == []
+    assert schema_differences(empty_db) == []
+    with empty_db.read() as conn:
+        site = get_site(conn, "kept")
+    assert site is not None and site.name == "Kept"
