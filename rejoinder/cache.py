@@ -8,6 +8,7 @@ the write that outdated it. Concurrent misses of one response at one generation 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections import OrderedDict
@@ -52,10 +53,9 @@ class ReadCache:
             self.misses += 1
             return None
         self.hits += 1
-        try:
+        # Evicted by another thread in between: still a valid response to send.
+        with contextlib.suppress(KeyError):
             self._entries.move_to_end(variant)
-        except KeyError:
-            pass  # evicted by another thread in between: still a valid response to send
         return entry
 
     def fetch(self, variant: Hashable, thread_key: ThreadKey, build: Callable[[], bytes]) -> CachedResponse:
@@ -84,7 +84,9 @@ class ReadCache:
             flight.done.set()
 
     def put(self, variant: Hashable, thread_key: ThreadKey, generation: int, body: bytes) -> CachedResponse:
-        entry = CachedResponse(thread_key, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
+        entry = CachedResponse(
+            thread_key, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        )
         if len(body) > self.max_bytes:
             return entry
         with self._lock:

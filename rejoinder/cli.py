@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -17,8 +18,11 @@ DEMO_DATABASE_URL = "sqlite:///rejoinder-data/demo.db"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {"host": getattr(args, "host", None), "port": getattr(args, "port", None),
-                 "database_url": getattr(args, "database", None)}
+    overrides = {
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "database_url": getattr(args, "database", None),
+    }
     return load_settings(args.config, overrides=overrides)
 
 
@@ -38,10 +42,18 @@ def _run_server(settings: Settings) -> None:
 
     from rejoinder.web.app import create_app
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it: end with status 0, as a clean stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-        access_log=False, server_header=False,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        server_header=False,
         proxy_headers=False,  # client addresses come from the trusted_proxies setting, nowhere else
     )
 
@@ -49,7 +61,10 @@ def _run_server(settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
     _migrate(settings)
-    print(f"Rejoinder {__version__} serving on {settings.base_url}/ (database: {_safe_url(settings)})", flush=True)
+    print(
+        f"Rejoinder {__version__} serving on {settings.base_url}/ (database: {_safe_url(settings)})",
+        flush=True,
+    )
     _run_server(settings)
 
 
@@ -85,14 +100,24 @@ def _with_context(args: argparse.Namespace) -> Any:
 
 
 def _site_json(site: Any) -> str:
-    return json.dumps({"key": site.key, "name": site.name, "allowed_origins": list(site.allowed_origins),
-                       "settings": site.settings})
+    return json.dumps(
+        {
+            "key": site.key,
+            "name": site.name,
+            "allowed_origins": list(site.allowed_origins),
+            "settings": site.settings,
+        }
+    )
 
 
 def _site_settings(args: argparse.Namespace) -> dict[str, Any]:
-    chosen = {"max_depth": args.max_depth, "edit_window_seconds": args.edit_window,
-              "moderation": args.moderation, "require_name_email": args.require_name_email,
-              "privacy_url": args.privacy_url}
+    chosen = {
+        "max_depth": args.max_depth,
+        "edit_window_seconds": args.edit_window,
+        "moderation": args.moderation,
+        "require_name_email": args.require_name_email,
+        "privacy_url": args.privacy_url,
+    }
     return {k: v for k, v in chosen.items() if v is not None}
 
 
@@ -101,7 +126,9 @@ def cmd_site_create(args: argparse.Namespace) -> None:
 
     ctx = _with_context(args)
     try:
-        print(_site_json(create_site(ctx, args.key, args.name or args.key, args.origin, **_site_settings(args))))
+        print(
+            _site_json(create_site(ctx, args.key, args.name or args.key, args.origin, **_site_settings(args)))
+        )
     finally:
         ctx.close()
 
@@ -111,8 +138,14 @@ def cmd_site_update(args: argparse.Namespace) -> None:
 
     ctx = _with_context(args)
     try:
-        site = update_site(ctx, args.key, name=args.name, add_origins=args.origin,
-                           remove_origins=args.remove_origin, **_site_settings(args))
+        site = update_site(
+            ctx,
+            args.key,
+            name=args.name,
+            add_origins=args.origin,
+            remove_origins=args.remove_origin,
+            **_site_settings(args),
+        )
         print(_site_json(site))
     finally:
         ctx.close()
@@ -125,6 +158,17 @@ def cmd_site_list(args: argparse.Namespace) -> None:
     try:
         for site in list_sites(ctx):
             print(_site_json(site))
+    finally:
+        ctx.close()
+
+
+def cmd_thread_close(args: argparse.Namespace) -> None:
+    from rejoinder.threads import close_thread
+
+    ctx = _with_context(args)
+    try:
+        close_thread(ctx, args.key, args.url, closed=args.action == "close")
+        print(f"thread {args.url} of {args.key}: {'closed' if args.action == 'close' else 'open'}")
     finally:
         ctx.close()
 
@@ -145,21 +189,32 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database", metavar="URL", help="database URL (sqlite:///… or postgresql+psycopg://…)")
+    parser.add_argument(
+        "--database", metavar="URL", help="database URL (sqlite:///… or postgresql+psycopg://…)"
+    )
     parser.add_argument("--config", metavar="FILE", help="TOML settings file")
 
 
 def _site_options(parser: argparse.ArgumentParser, creating: bool) -> None:
     parser.add_argument("key", help="the site's key, used as data-site in the embed snippet")
     parser.add_argument("--name", help="display name")
-    parser.add_argument("--origin", action="append", default=[], metavar="ORIGIN",
-                        help="a browser origin allowed to embed comments, e.g. https://blog.example (repeatable)")
+    parser.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin allowed to embed comments, e.g. https://blog.example (repeatable)",
+    )
     if not creating:
         parser.add_argument("--remove-origin", action="append", default=[], metavar="ORIGIN")
     parser.add_argument("--max-depth", type=int, help="levels of nesting, top level included")
     parser.add_argument("--edit-window", type=int, metavar="SECONDS", help="how long authors may edit")
-    parser.add_argument("--moderation", action=argparse.BooleanOptionalAction, default=None,
-                        help="hold every new comment for a moderator")
+    parser.add_argument(
+        "--moderation",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="hold every new comment for a moderator",
+    )
     parser.add_argument("--require-name-email", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--privacy-url", help="the site's page on how comment data is processed")
 
@@ -183,8 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(migrate)
     migrate.set_defaults(run=cmd_migrate)
 
-    admin = commands.add_parser("admin", help="manage sites").add_subparsers(dest="admin", required=True)
-    site = admin.add_parser("site", help="create, update or list sites").add_subparsers(dest="site", required=True)
+    admin = commands.add_parser("admin", help="manage sites and threads").add_subparsers(
+        dest="admin", required=True
+    )
+    site = admin.add_parser("site", help="create, update or list sites").add_subparsers(
+        dest="site", required=True
+    )
     create = site.add_parser("create", help="add a site")
     _site_options(create, creating=True)
     _store_options(create)
@@ -196,6 +255,16 @@ def build_parser() -> argparse.ArgumentParser:
     listing = site.add_parser("list", help="list sites as JSON lines")
     _store_options(listing)
     listing.set_defaults(run=cmd_site_list)
+
+    thread = admin.add_parser("thread", help="close or reopen a thread").add_subparsers(
+        dest="thread", required=True
+    )
+    for action in ("close", "open"):
+        command = thread.add_parser(action, help=f"{action} a thread to new comments")
+        command.add_argument("key", help="the site's key")
+        command.add_argument("url", help="the article's address")
+        _store_options(command)
+        command.set_defaults(run=cmd_thread_close, action=action)
 
     docs = commands.add_parser("settings-doc", help="print the settings reference as a Markdown table")
     docs.set_defaults(run=cmd_settings_doc, config=None)

@@ -71,8 +71,9 @@ def post_comment(ctx: Context, new: NewComment, client: Client) -> PostedComment
         _check_origin(site, client)
         rules = site_settings(ctx, site)
         if rules.require_name_email:
-            missing = {f"author.{k}": "is required on this site" for k in ("name", "email")
-                       if not getattr(author, k)}
+            missing = {
+                f"author.{k}": "is required on this site" for k in ("name", "email") if not getattr(author, k)
+            }
             if missing:
                 raise InvalidInput("this site asks for a name and an e-mail address", missing)
         thread = thread_store.get_or_create_thread(conn, site.id, url, title, now)
@@ -81,8 +82,16 @@ def post_comment(ctx: Context, new: NewComment, client: Client) -> PostedComment
         parent = _parent(conn, thread, new.parent_id)
         status = CommentStatus.PENDING if rules.moderation else CommentStatus.PUBLISHED
         comment = store.insert_comment(
-            conn, thread_id=thread.id, parent=parent, author=author, body=body, html=html, status=status,
-            now=now, remote_addr=client.remote_addr, user_agent=client.user_agent[:500],
+            conn,
+            thread_id=thread.id,
+            parent=parent,
+            author=author,
+            body=body,
+            html=html,
+            status=status,
+            now=now,
+            remote_addr=client.remote_addr,
+            user_agent=client.user_agent[:500],
         )
         if status is CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count(conn, thread.id, 1)
@@ -119,7 +128,9 @@ def delete_comment(ctx: Context, comment_id: int, edit_token: str) -> None:
     ctx.events.publish(CommentDeleted(site.key, thread.url, comment_id))
 
 
-def _own_comment(ctx: Context, conn: Connection, comment_id: int, edit_token: str) -> tuple[Comment, Site, Thread]:
+def _own_comment(
+    ctx: Context, conn: Connection, comment_id: int, edit_token: str
+) -> tuple[Comment, Site, Thread]:
     comment = store.get_comment(conn, comment_id)
     if comment is None or comment.status is CommentStatus.DELETED:
         raise CommentNotFound(f"there is no comment {comment_id}")
@@ -137,7 +148,9 @@ def _parent(conn: Connection, thread: Thread, parent_id: int | None) -> Comment 
         return None
     parent = store.get_comment(conn, parent_id)
     if parent is None or parent.thread_id != thread.id:
-        raise InvalidInput("no such comment in this thread", {"parent_id": "must be a comment in the same thread"})
+        raise InvalidInput(
+            "no such comment in this thread", {"parent_id": "must be a comment in the same thread"}
+        )
     if parent.status is not CommentStatus.PUBLISHED:
         raise InvalidInput("that comment cannot be replied to", {"parent_id": "is not a published comment"})
     return parent
@@ -146,12 +159,15 @@ def _parent(conn: Connection, thread: Thread, parent_id: int | None) -> Comment 
 def _check_origin(site: Site, client: Client) -> None:
     # Browsers always send Origin on cross-origin POSTs; server-side API clients send none.
     if client.origin and client.origin.lower() not in site.allowed_origins:
-        raise OriginNotAllowed(f"{client.origin} may not post comments to this site", {"Origin": "not allowed"})
+        raise OriginNotAllowed(
+            f"{client.origin} may not post comments to this site", {"Origin": "not allowed"}
+        )
 
 
 def _clean_body(ctx: Context, body: str, problems: dict[str, str]) -> str:
-    body = unicodedata.normalize("NFC", body.replace("\r\n", "\n")).strip()
-    body = "".join(ch for ch in body if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    body = unicodedata.normalize("NFC", body.replace("\r\n", "\n"))
+    # Strip after dropping control characters, or "\x00 \x00" would pass as a one-space comment.
+    body = "".join(ch for ch in body if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
     limit = ctx.settings.max_body_length
     if not body:
         problems["body"] = "must not be empty"
@@ -179,12 +195,24 @@ def _clean_author(author: Author, problems: dict[str, str]) -> Author:
             problems["author.email"] = f"is not a valid e-mail address: {exc}"
     website = author.website.strip()
     if website:
-        parts = urlsplit(website)
         if len(website) > MAX_WEBSITE:
             problems["author.website"] = f"must be at most {MAX_WEBSITE} characters"
-        elif parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in website):
+        elif not _is_web_address(website):
             problems["author.website"] = "must be an http:// or https:// address"
     return Author(name=name, email=email, website=website)
+
+
+def _is_web_address(website: str) -> bool:
+    try:
+        parts = urlsplit(website)
+    except ValueError:  # an unbalanced "[" in the host
+        return False
+    # No control characters either: PostgreSQL refuses NUL outright, and none belongs in a link.
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.netloc)
+        and not any(c.isspace() or unicodedata.category(c) == "Cc" for c in website)
+    )
 
 
 def _now() -> datetime:

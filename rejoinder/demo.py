@@ -16,18 +16,53 @@ ARTICLE_TITLE = "The quiet art of the tide pool"
 
 # (key, parent key or None, author, body, liked by how many readers)
 DEMO_COMMENTS = [
-    ("a", None, "Marta", "Lovely piece. I took my kids to the rocks last weekend and we counted *eleven* "
-     "anemones in one pool. Nobody believed me until I showed the photos.", 3),
-    ("b", "a", "Jonas", "Eleven is a lot! Was that at low spring tide? The lower pools are always busier.", 1),
-    ("c", "b", "Marta", "Yes, the morning after the full moon. The water went out further than I have "
-     "ever seen it.", 0),
-    ("d", "c", "Ifeoma", "That's the trick. Check a tide table before you go — the spring lows are worth "
-     "getting up early for.", 2),
-    ("e", None, "Tomasz", "A small correction: the crab in the third photo is a *shore crab*, not a velvet "
-     "swimming crab. Easy to mix up, the eyes give it away.", 4),
+    (
+        "a",
+        None,
+        "Marta",
+        "Lovely piece. I took my kids to the rocks last weekend and we counted *eleven* "
+        "anemones in one pool. Nobody believed me until I showed the photos.",
+        3,
+    ),
+    (
+        "b",
+        "a",
+        "Jonas",
+        "Eleven is a lot! Was that at low spring tide? The lower pools are always busier.",
+        1,
+    ),
+    (
+        "c",
+        "b",
+        "Marta",
+        "Yes, the morning after the full moon. The water went out further than I have ever seen it.",
+        0,
+    ),
+    (
+        "d",
+        "c",
+        "Ifeoma",
+        "That's the trick. Check a tide table before you go — the spring lows are worth "
+        "getting up early for.",
+        2,
+    ),
+    (
+        "e",
+        None,
+        "Tomasz",
+        "A small correction: the crab in the third photo is a *shore crab*, not a velvet "
+        "swimming crab. Easy to mix up, the eyes give it away.",
+        4,
+    ),
     ("f", "e", "Rejoinder demo", "Thanks, Tomasz — fixed in the caption.", 1),
-    ("g", None, "Priya", "Please remind people to put the rocks back the way they found them. Whatever "
-     "lives underneath needs the shade.\n\n> Turn a stone, then turn it back.\n\nMy grandmother's rule.", 6),
+    (
+        "g",
+        None,
+        "Priya",
+        "Please remind people to put the rocks back the way they found them. Whatever "
+        "lives underneath needs the shade.\n\n> Turn a stone, then turn it back.\n\nMy grandmother's rule.",
+        6,
+    ),
     ("h", "g", "Sam", "My grandmother said exactly the same. Must be a universal grandmother rule.", 2),
 ]
 
@@ -52,8 +87,14 @@ def install_demo(ctx: Context, base_url: str) -> str:
     for key, parent, name, body, liked_by in DEMO_COMMENTS:
         posted = comments.post_comment(
             ctx,
-            NewComment(site=SITE_KEY, url=url, title=ARTICLE_TITLE, body=body,
-                       parent_id=ids[parent] if parent else None, author=Author(name)),
+            NewComment(
+                site=SITE_KEY,
+                url=url,
+                title=ARTICLE_TITLE,
+                body=body,
+                parent_id=ids[parent] if parent else None,
+                author=Author(name),
+            ),
             Client(user_agent="rejoinder demo"),
         )
         ids[key] = posted.comment.id

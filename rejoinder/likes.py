@@ -42,7 +42,8 @@ def set_like(ctx: Context, comment_id: int, liker: str | None, liked: bool) -> L
             changed = store.remove_like(conn, comment_id, key)
         count = (
             comment_store.add_to_like_count(conn, comment_id, 1 if liked else -1)
-            if changed else comment_store.like_count(conn, comment_id)
+            if changed
+            else comment_store.like_count(conn, comment_id)
         )
         thread = thread_store.get_thread(conn, comment.thread_id)
         site = get_site_by_id(conn, thread.site_id)

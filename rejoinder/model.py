@@ -61,14 +61,14 @@ class Thread:
     comment_count: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Author:
     name: str
     email: str = ""
     website: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: thousands are built per cold read, and frozen init is twice as slow
 class Comment:
     id: int
     thread_id: int

@@ -48,24 +48,33 @@ class Settings(BaseModel):
         description="Addresses or networks (CIDR) of reverse proxies whose `X-Forwarded-For` is believed. "
         "Empty (the default): the peer address is the client address.",
     )
-    max_body_length: int = Field(
-        10_000, ge=1, description="Longest comment body accepted, in characters."
-    )
+    max_body_length: int = Field(10_000, ge=1, description="Longest comment body accepted, in characters.")
     max_request_bytes: int = Field(
         65_536, ge=1024, description="Largest request body accepted, in bytes; larger ones get 413."
     )
     default_max_depth: int = Field(
-        5, ge=2, le=20, description="Levels of nesting, top level included, for sites that do not set their own (2 = replies listed flat under their top-level comment)."
+        5,
+        ge=2,
+        le=20,
+        description="Levels of nesting, top level included, for sites that do not set their own "
+        "(2 = replies listed flat under their top-level comment).",
     )
     default_edit_window_seconds: int = Field(
-        900, ge=0, description="How long an author may edit or delete a comment, for sites that do not set their own."
+        900,
+        ge=0,
+        description="How long an author may edit or delete a comment, for sites that do not set their own.",
     )
     cache_max_mb: int = Field(
-        128, ge=0, description="Memory for the read cache of finished thread responses, in MiB (0 disables it)."
+        128,
+        ge=0,
+        description="Memory for the read cache of finished thread responses, in MiB (0 disables it).",
     )
     workers: int = Field(
-        1, ge=1, le=1, description="Server processes. One for now: the read cache is per process until "
-        "cross-process invalidation lands."
+        1,
+        ge=1,
+        le=1,
+        description="Server processes. One for now: the read cache is per process until "
+        "cross-process invalidation lands.",
     )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
 

@@ -20,7 +20,8 @@ ORIGINS_TTL_SECONDS = 10.0
 
 
 def require_site(conn: Connection, key: str) -> Site:
-    site = store.get_site(conn, key)
+    # A key no site can have is not looked up: PostgreSQL refuses a NUL in a query parameter.
+    site = store.get_site(conn, key) if SITE_KEY.fullmatch(key) else None
     if site is None:
         raise UnknownSite(f"no site has the key {key!r}", {"site": "is not a site on this server"})
     return site
@@ -44,8 +45,10 @@ def normalise_origin(origin: str) -> str:
 def create_site(
     ctx: Context, key: str, name: str = "", origins: list[str] | None = None, **settings: Any
 ) -> Site:
-    if not SITE_KEY.match(key):
-        raise InvalidInput("bad site key", {"key": "must be 1-64 lower-case letters, digits, '.', '_' or '-'"})
+    if not SITE_KEY.fullmatch(key):
+        raise InvalidInput(
+            "bad site key", {"key": "must be 1-64 lower-case letters, digits, '.', '_' or '-'"}
+        )
     allowed = sorted({normalise_origin(o) for o in origins or []})
     _check_settings(settings)
     with ctx.db.write() as conn:
@@ -59,8 +62,13 @@ def create_site(
 
 
 def update_site(
-    ctx: Context, key: str, *, name: str | None = None, add_origins: list[str] | None = None,
-    remove_origins: list[str] | None = None, **settings: Any,
+    ctx: Context,
+    key: str,
+    *,
+    name: str | None = None,
+    add_origins: list[str] | None = None,
+    remove_origins: list[str] | None = None,
+    **settings: Any,
 ) -> Site:
     _check_settings(settings)
     with ctx.db.write() as conn:
@@ -68,7 +76,9 @@ def update_site(
         origins = set(site.allowed_origins) | {normalise_origin(o) for o in add_origins or []}
         origins -= {normalise_origin(o) for o in remove_origins or []}
         merged = {**site.settings, **{k: v for k, v in settings.items() if v is not None}}
-        store.update_site(conn, site.id, name=name or site.name, allowed_origins=sorted(origins), settings=merged)
+        store.update_site(
+            conn, site.id, name=name or site.name, allowed_origins=sorted(origins), settings=merged
+        )
         site = require_site(conn, key)
     ctx.allowed_origins = None
     return site
@@ -87,14 +97,14 @@ def list_sites(ctx: Context) -> list[Site]:
 def _check_settings(settings: dict[str, Any]) -> None:
     unknown = set(settings) - set(SiteSettings.__dataclass_fields__)
     if unknown:
-        raise InvalidInput("unknown site settings", {name: "is not a site setting" for name in sorted(unknown)})
+        raise InvalidInput("unknown site settings", dict.fromkeys(sorted(unknown), "is not a site setting"))
     depth = settings.get("max_depth")
     if depth is not None and not 2 <= int(depth) <= 20:
         raise InvalidInput("bad nesting depth", {"max_depth": "must be between 2 and 20"})
 
 
 def any_site_allows(ctx: Context, origin: str) -> bool:
-    """True if some site lists ``origin``; cached briefly, since preflights arrive before the site is known."""
+    """True if some site lists ``origin``; cached briefly: preflights arrive before any site is named."""
     cached = ctx.allowed_origins
     if cached is None or time.monotonic() - cached[0] > ORIGINS_TTL_SECONDS:
         allowed = frozenset(o for site in list_sites(ctx) for o in site.allowed_origins)

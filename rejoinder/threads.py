@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from rejoinder.cache import ThreadKey
 from rejoinder.context import Context
-from rejoinder.errors import InvalidInput
+from rejoinder.errors import InvalidInput, NotFound
+from rejoinder.events import ThreadChanged
 from rejoinder.model import Comment, SortOrder
 from rejoinder.paging import decode_cursor, encode_cursor
 from rejoinder.sites import require_site, site_settings
@@ -41,7 +42,11 @@ def thread_key(site_key: str, url: str) -> ThreadKey:
 
 
 def read_page(
-    ctx: Context, site_key: str, url: str, sort: SortOrder = SortOrder.OLDEST, limit: int = 50,
+    ctx: Context,
+    site_key: str,
+    url: str,
+    sort: SortOrder = SortOrder.OLDEST,
+    limit: int = 50,
     cursor: str | None = None,
 ) -> ThreadPage:
     """One page of top-level comments with all their replies, in a constant number of queries."""
@@ -60,8 +65,12 @@ def read_page(
         replies = comment_store.replies_under(conn, [comment.id for comment in top])
     tree = build_tree(top, replies, site_settings(ctx, site).max_depth)
     return ThreadPage(
-        url=thread.url, title=thread.title or None, comment_count=thread.comment_count, closed=thread.closed,
-        comments=tree, next_cursor=encode_cursor(sort, top[-1]) if more else None,
+        url=thread.url,
+        title=thread.title or None,
+        comment_count=thread.comment_count,
+        closed=thread.closed,
+        comments=tree,
+        next_cursor=encode_cursor(sort, top[-1]) if more else None,
     )
 
 
@@ -76,3 +85,15 @@ def comment_counts(ctx: Context, site_key: str, urls: list[str]) -> dict[str, in
         site = require_site(conn, site_key)
         counts = thread_store.comment_counts(conn, site.id, normalised.values())
     return {given: counts.get(norm, 0) for given, norm in normalised.items()}
+
+
+def close_thread(ctx: Context, site_key: str, url: str, closed: bool = True) -> None:
+    """Close a thread to new comments (or open it again); readers still see what is there."""
+    normalised = thread_url(url)
+    with ctx.db.write() as conn:
+        site = require_site(conn, site_key)
+        thread = thread_store.find_thread(conn, site.id, normalised)
+        if thread is None:
+            raise NotFound(f"{site_key} has no thread at {normalised}", {"url": "has no comments yet"})
+        thread_store.set_closed(conn, thread.id, closed)
+    ctx.events.publish(ThreadChanged(site_key, normalised))

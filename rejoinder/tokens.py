@@ -23,11 +23,14 @@ class Signer:
         try:
             signed_id = self._edit.loads(token, max_age=window_seconds)
         except SignatureExpired as exc:
-            raise EditWindowClosed(
-                f"comments can be edited or deleted for {window_seconds // 60} minutes after posting"
-            ) from exc
+            window = (
+                f"{window_seconds // 60} minutes" if window_seconds >= 120 else f"{window_seconds} seconds"
+            )
+            raise EditWindowClosed(f"comments can be edited or deleted for {window} after posting") from exc
         except BadSignature as exc:
-            raise Unauthorized("the edit token is not valid", {"Authorization": "is not a valid edit token"}) from exc
+            raise Unauthorized(
+                "the edit token is not valid", {"Authorization": "is not a valid edit token"}
+            ) from exc
         if signed_id != comment_id:
             raise Unauthorized(
                 "the edit token belongs to another comment", {"Authorization": "is for another comment"}

@@ -7,6 +7,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 # Query parameters that mark how a reader arrived, not which page they read.
 TRACKING_PARAMETERS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ref", "_ga"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# The threads.url column holds 2,048 characters, and PostgreSQL's unique index on it about 2,700 bytes.
+MAX_LENGTH = 2048
+TOO_LONG = "must be an http(s) URL or a path of at most 2,048 bytes"
 
 
 class BadURL(ValueError):
@@ -19,11 +22,11 @@ def normalise_url(url: str) -> str:
     Raises ``BadURL`` for anything but an absolute http(s) URL or a site-relative path.
     """
     url = url.strip()
-    if not url or len(url) > 2048 or any(ord(ch) < 32 for ch in url):
-        raise BadURL("must be an http(s) URL or a path of at most 2,048 characters")
+    if not url or len(url) > MAX_LENGTH or any(ord(ch) < 32 for ch in url):
+        raise BadURL(TOO_LONG)
     if url.startswith("/") and not url.startswith("//"):
         parts = urlsplit(url)
-        return urlunsplit(("", "", parts.path or "/", _clean_query(parts.query), ""))
+        return _fits(urlunsplit(("", "", parts.path or "/", _clean_query(parts.query), "")))
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -37,12 +40,20 @@ def normalise_url(url: str) -> str:
         netloc = f"[{netloc}]"
     if port is not None and port != DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
-    return urlunsplit((scheme, netloc, parts.path or "/", _clean_query(parts.query), ""))
+    return _fits(urlunsplit((scheme, netloc, parts.path or "/", _clean_query(parts.query), "")))
+
+
+def _fits(normalised: str) -> str:
+    """Re-encoding the query, or non-ASCII in the path, can take an address past what the store keeps."""
+    if len(normalised.encode("utf-8", "surrogatepass")) > MAX_LENGTH:
+        raise BadURL(TOO_LONG)
+    return normalised
 
 
 def _clean_query(query: str) -> str:
     pairs = [
-        (k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+        (k, v)
+        for k, v in parse_qsl(query, keep_blank_values=True)
         if not k.startswith("utm_") and k not in TRACKING_PARAMETERS
     ]
     return urlencode(pairs)

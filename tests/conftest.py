@@ -24,14 +24,20 @@ from rejoinder.store.migrate import upgrade
 from rejoinder.store.schema import metadata
 from rejoinder.web.app import create_app
 
-POSTGRES_ADMIN_URL = os.environ.get("REJOINDER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "REJOINDER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SITE_ORIGIN = "https://blog.example"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--db", default="all", choices=("sqlite", "postgres", "all"),
-                     help="storage backends to run the storage tests on")
+    parser.addoption(
+        "--db",
+        default="all",
+        choices=("sqlite", "postgres", "all"),
+        help="storage backends to run the storage tests on",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -60,7 +66,9 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); start it or use --db=sqlite")
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); start it or use --db=sqlite"
+        )
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     db = Database(url)
     upgrade(db)
@@ -79,9 +87,9 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
     engine = create_engine(url)
-    with engine.begin() as conn:
-        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    with engine.begin() as conn:  # DELETE is several times faster than TRUNCATE on tables this small
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
     engine.dispose()
     return url
 

@@ -9,10 +9,21 @@ import httpx
 ARTICLE = "https://blog.example/2026/11/tide-pools"
 
 
-def comment_payload(body: str = "Hello there", *, site: str = "test", url: str = ARTICLE,
-                    parent_id: int | None = None, **author: str) -> dict[str, Any]:
-    payload: dict[str, Any] = {"site": site, "url": url, "title": "Tide pools", "body": body,
-                               "author": {"name": "Ada", "email": "ada@example.org", **author}}
+def comment_payload(
+    body: str = "Hello there",
+    *,
+    site: str = "test",
+    url: str = ARTICLE,
+    parent_id: int | None = None,
+    **author: str,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "site": site,
+        "url": url,
+        "title": "Tide pools",
+        "body": body,
+        "author": {"name": "Ada", "email": "ada@example.org", **author},
+    }
     if parent_id is not None:
         payload["parent_id"] = parent_id
     return payload
@@ -24,7 +35,9 @@ async def post(client: httpx.AsyncClient, body: str = "Hello there", **kw: Any) 
     return response.json()  # type: ignore[no-any-return]
 
 
-async def read(client: httpx.AsyncClient, url: str = ARTICLE, site: str = "test", **params: Any) -> dict[str, Any]:
+async def read(
+    client: httpx.AsyncClient, url: str = ARTICLE, site: str = "test", **params: Any
+) -> dict[str, Any]:
     response = await client.get("/api/v1/comments", params={"site": site, "url": url, **params})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
@@ -36,3 +49,15 @@ def flatten(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append(comment)
         out.extend(flatten(comment["replies"]))
     return out
+
+
+def error_fields(response: httpx.Response, status: int, code: str) -> dict[str, str]:
+    """Check the status, the code and the error shape; return ``fields`` (field name -> rule broken)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "fields"}
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str) and error["message"]
+    assert all(isinstance(rule, str) and rule for rule in error["fields"].values()), error
+    return error["fields"]

@@ -9,9 +9,16 @@ from tests.helpers import ARTICLE, flatten, post, read
 
 async def test_unknown_url_reads_as_an_empty_thread(client: httpx.AsyncClient, site: str) -> None:
     page = await read(client, "https://blog.example/never-commented")
-    assert page == {"thread": {"url": "https://blog.example/never-commented", "title": None,
-                               "comment_count": 0, "closed": False},
-                    "comments": [], "next_cursor": None}
+    assert page == {
+        "thread": {
+            "url": "https://blog.example/never-commented",
+            "title": None,
+            "comment_count": 0,
+            "closed": False,
+        },
+        "comments": [],
+        "next_cursor": None,
+    }
 
 
 async def test_first_comment_creates_the_thread(client: httpx.AsyncClient, site: str) -> None:
@@ -70,7 +77,9 @@ async def test_replies_deeper_than_the_limit_attach_to_the_deepest_allowed_ances
     assert [r["parent_id"] for r in level4["replies"]] == ids[3:7]  # the real parent is kept
 
 
-async def test_pages_count_top_level_comments_with_their_replies(client: httpx.AsyncClient, site: str) -> None:
+async def test_pages_count_top_level_comments_with_their_replies(
+    client: httpx.AsyncClient, site: str
+) -> None:
     tops = []
     for i in range(5):
         tops.append((await post(client, f"top {i}"))["comment"]["id"])
@@ -106,8 +115,9 @@ async def test_cursor_from_another_sort_is_refused(client: httpx.AsyncClient, si
     for i in range(3):
         await post(client, f"c{i}")
     cursor = (await read(client, limit=1))["next_cursor"]
-    response = await client.get("/api/v1/comments", params={"site": site, "url": ARTICLE, "sort": "newest",
-                                                            "cursor": cursor})
+    response = await client.get(
+        "/api/v1/comments", params={"site": site, "url": ARTICLE, "sort": "newest", "cursor": cursor}
+    )
     assert response.status_code == 422
     assert "cursor" in response.json()["error"]["fields"]
 
@@ -129,14 +139,19 @@ async def test_moderated_site_holds_new_comments(client: httpx.AsyncClient, ctx,
     assert page["comments"] == [] and page["thread"]["comment_count"] == 0
 
 
-async def test_reads_are_served_from_cache_and_writes_invalidate_it(client: httpx.AsyncClient, ctx, site: str) -> None:  # type: ignore[no-untyped-def]
+async def test_reads_are_served_from_cache_and_writes_invalidate_it(
+    client: httpx.AsyncClient, ctx, site: str
+) -> None:  # type: ignore[no-untyped-def]
     await post(client, "one")
     first = await client.get("/api/v1/comments", params={"site": site, "url": ARTICLE})
     hits = ctx.cache.hits
     again = await client.get("/api/v1/comments", params={"site": site, "url": ARTICLE})
     assert ctx.cache.hits == hits + 1 and again.content == first.content
-    not_modified = await client.get("/api/v1/comments", params={"site": site, "url": ARTICLE},
-                                    headers={"If-None-Match": first.headers["etag"]})
+    not_modified = await client.get(
+        "/api/v1/comments",
+        params={"site": site, "url": ARTICLE},
+        headers={"If-None-Match": first.headers["etag"]},
+    )
     assert not_modified.status_code == 304
     await post(client, "two")
     after = await read(client)

@@ -44,13 +44,15 @@ def empty_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
 
 def schema_differences(db: Database) -> list[Any]:
     with db.reader.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        options = {"compare_type": True, "compare_server_default": True}
+        context = MigrationContext.configure(conn, opts=options)
         return compare_metadata(context, metadata)  # type: ignore[no-any-return]
 
 
 def test_an_empty_database_has_every_migration_pending(empty_db: Database) -> None:
     assert pending(empty_db) != []
     assert pending(empty_db)[-1] == "0001"  # newest first, down to the initial schema
+    assert len(schema_differences(empty_db)) >= len(metadata.tables)  # the comparison does see tables
 
 
 def test_after_upgrade_the_schema_is_exactly_the_declared_one(empty_db: Database) -> None:

@@ -17,7 +17,9 @@ SETTINGS_DOC = Path(__file__).resolve().parents[1] / "docs" / "reference" / "set
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "rejoinder.toml"
-    path.write_text('[rejoinder]\nport = 1111\nhost = "toml.example"\nlog_level = "debug"\nmax_body_length = 500\n')
+    path.write_text(
+        '[rejoinder]\nport = 1111\nhost = "toml.example"\nlog_level = "debug"\nmax_body_length = 500\n'
+    )
     return path
 
 
@@ -42,8 +44,11 @@ def test_each_source_overrides_the_ones_below_it(config_file: Path) -> None:
 
 
 def test_a_flag_that_was_not_given_leaves_the_lower_layers_alone(config_file: Path) -> None:
-    settings = load_settings(config_file, environ={"REJOINDER_PORT": "2222"},
-                             overrides={"port": None, "host": None, "database_url": None})
+    settings = load_settings(
+        config_file,
+        environ={"REJOINDER_PORT": "2222"},
+        overrides={"port": None, "host": None, "database_url": None},
+    )
     assert (settings.port, settings.host) == (2222, "toml.example")
 
 

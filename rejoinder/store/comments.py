@@ -17,10 +17,51 @@ c = comments.c
 
 def _comment(row: Row[Any]) -> Comment:
     return Comment(
-        id=row.id, thread_id=row.thread_id, parent_id=row.parent_id, root_id=row.root_id,
+        id=row.id,
+        thread_id=row.thread_id,
+        parent_id=row.parent_id,
+        root_id=row.root_id,
         author=Author(row.author_name, row.author_email, row.author_website),
-        body=row.body, html=row.html, status=CommentStatus(row.status), created_at=row.created_at,
-        edited_at=row.edited_at, likes=row.like_count, remote_addr=row.remote_addr, user_agent=row.user_agent,
+        body=row.body,
+        html=row.html,
+        status=CommentStatus(row.status),
+        created_at=row.created_at,
+        edited_at=row.edited_at,
+        likes=row.like_count,
+        remote_addr=row.remote_addr,
+        user_agent=row.user_agent,
+    )
+
+
+# What a public read needs: no source text, e-mail, address or user agent leaves the database.
+PUBLIC_COLUMNS = (
+    c.id,
+    c.thread_id,
+    c.parent_id,
+    c.root_id,
+    c.author_name,
+    c.author_website,
+    c.html,
+    c.status,
+    c.created_at,
+    c.edited_at,
+    c.like_count,
+)
+
+
+def _public_comment(row: Row[Any]) -> Comment:
+    return Comment(
+        id=row.id,
+        thread_id=row.thread_id,
+        parent_id=row.parent_id,
+        root_id=row.root_id,
+        author=Author(row.author_name, "", row.author_website),
+        body="",
+        html=row.html,
+        status=CommentStatus(row.status),
+        created_at=row.created_at,
+        edited_at=row.edited_at,
+        likes=row.like_count,
     )
 
 
@@ -30,21 +71,50 @@ def get_comment(conn: Connection, comment_id: int) -> Comment | None:
 
 
 def insert_comment(
-    conn: Connection, *, thread_id: int, parent: Comment | None, author: Author, body: str, html: str,
-    status: CommentStatus, now: datetime, remote_addr: str, user_agent: str,
+    conn: Connection,
+    *,
+    thread_id: int,
+    parent: Comment | None,
+    author: Author,
+    body: str,
+    html: str,
+    status: CommentStatus,
+    now: datetime,
+    remote_addr: str,
+    user_agent: str,
 ) -> Comment:
     root_id = None if parent is None else (parent.root_id or parent.id)
-    values = dict(
-        thread_id=thread_id, parent_id=parent.id if parent else None, root_id=root_id,
-        author_name=author.name, author_email=author.email, author_website=author.website,
-        body=body, html=html, status=status.value, created_at=now, edited_at=None,
-        remote_addr=remote_addr, user_agent=user_agent, like_count=0,
-    )
+    values = {
+        "thread_id": thread_id,
+        "parent_id": parent.id if parent else None,
+        "root_id": root_id,
+        "author_name": author.name,
+        "author_email": author.email,
+        "author_website": author.website,
+        "body": body,
+        "html": html,
+        "status": status.value,
+        "created_at": now,
+        "edited_at": None,
+        "remote_addr": remote_addr,
+        "user_agent": user_agent,
+        "like_count": 0,
+    }
     comment_id = conn.execute(comments.insert().values(**values).returning(c.id)).scalar_one()
     return Comment(
-        id=comment_id, thread_id=thread_id, parent_id=values["parent_id"], root_id=root_id, author=author,
-        body=body, html=html, status=status, created_at=now, edited_at=None, likes=0,
-        remote_addr=remote_addr, user_agent=user_agent,
+        id=comment_id,
+        thread_id=thread_id,
+        parent_id=values["parent_id"],
+        root_id=root_id,
+        author=author,
+        body=body,
+        html=html,
+        status=status,
+        created_at=now,
+        edited_at=None,
+        likes=0,
+        remote_addr=remote_addr,
+        user_agent=user_agent,
     )
 
 
@@ -57,8 +127,14 @@ def mark_deleted(conn: Connection, comment_id: int) -> None:
     conn.execute(
         update(comments)
         .where(c.id == comment_id)
-        .values(status=CommentStatus.DELETED.value, body="", html="", author_name="", author_email="",
-                author_website="")
+        .values(
+            status=CommentStatus.DELETED.value,
+            body="",
+            html="",
+            author_name="",
+            author_email="",
+            author_website="",
+        )
     )
 
 
@@ -88,7 +164,9 @@ def _after(key: PageKey) -> ColumnElement[bool]:
     if key.sort is SortOrder.NEWEST:
         return position < tuple_(key.created_at, key.id)
     if key.sort is SortOrder.TOP:
-        return or_(c.like_count < key.likes, and_(c.like_count == key.likes, position > (key.created_at, key.id)))
+        return or_(
+            c.like_count < key.likes, and_(c.like_count == key.likes, position > (key.created_at, key.id))
+        )
     return position > tuple_(key.created_at, key.id)
 
 
@@ -96,12 +174,12 @@ def top_level_page(
     conn: Connection, thread_id: int, sort: SortOrder, after: PageKey | None, limit: int
 ) -> list[Comment]:
     """Up to ``limit`` visible top-level comments of a thread in ``sort`` order, after ``after``."""
-    query = select(comments).where(
+    query = select(*PUBLIC_COLUMNS).where(
         c.thread_id == thread_id, c.root_id.is_(None), c.status.in_([s.value for s in VISIBLE_STATUSES])
     )
     if after is not None:
         query = query.where(_after(after))
-    return [_comment(row) for row in conn.execute(query.order_by(*_order(sort)).limit(limit))]
+    return [_public_comment(row) for row in conn.execute(query.order_by(*_order(sort)).limit(limit))]
 
 
 def replies_under(conn: Connection, root_ids: Sequence[int]) -> list[Comment]:
@@ -109,11 +187,11 @@ def replies_under(conn: Connection, root_ids: Sequence[int]) -> list[Comment]:
     if not root_ids:
         return []
     query = (
-        select(comments)
+        select(*PUBLIC_COLUMNS)
         .where(c.root_id.in_(list(root_ids)), c.status.in_([s.value for s in VISIBLE_STATUSES]))
         .order_by(c.created_at, c.id)
     )
-    return [_comment(row) for row in conn.execute(query)]
+    return [_public_comment(row) for row in conn.execute(query)]
 
 
 def has_children(conn: Connection, comment_id: int) -> bool:

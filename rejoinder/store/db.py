@@ -74,7 +74,11 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int, echo: bool) -> Engin
         raise ConfigurationError("SQLite needs a file path, e.g. sqlite:///rejoinder-data/rejoinder.db")
     Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        url, pool_size=pool_size, max_overflow=0, pool_timeout=60, echo=echo,
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=60,
+        echo=echo,
         connect_args={"check_same_thread": False},
     )
 

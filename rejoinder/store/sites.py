@@ -31,7 +31,12 @@ def list_sites(conn: Connection) -> list[Site]:
 
 
 def insert_site(
-    conn: Connection, *, key: str, name: str, allowed_origins: list[str], settings: dict[str, Any],
+    conn: Connection,
+    *,
+    key: str,
+    name: str,
+    allowed_origins: list[str],
+    settings: dict[str, Any],
     now: datetime,
 ) -> Site:
     site_id = conn.execute(

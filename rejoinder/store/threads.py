@@ -15,8 +15,13 @@ from rejoinder.store.schema import threads
 
 def _thread(row: Row[Any]) -> Thread:
     return Thread(
-        id=row.id, site_id=row.site_id, url=row.url, title=row.title, created_at=row.created_at,
-        closed=row.closed, comment_count=row.comment_count,
+        id=row.id,
+        site_id=row.site_id,
+        url=row.url,
+        title=row.title,
+        created_at=row.created_at,
+        closed=row.closed,
+        comment_count=row.comment_count,
     )
 
 

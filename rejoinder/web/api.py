@@ -16,9 +16,14 @@ from rejoinder.web import schemas
 from rejoinder.web.client import client_address
 from rejoinder.web.serialize import dumps, public_comment, thread_page
 
-router = APIRouter(prefix="/api/v1", responses={
-    400: {"model": schemas.ErrorOut}, 422: {"model": schemas.ErrorOut}, 404: {"model": schemas.ErrorOut},
-})
+router = APIRouter(
+    prefix="/api/v1",
+    responses={
+        400: {"model": schemas.ErrorOut},
+        422: {"model": schemas.ErrorOut},
+        404: {"model": schemas.ErrorOut},
+    },
+)
 CommentId = Annotated[int, Path(ge=1, le=schemas.MAX_ID)]
 
 
@@ -42,7 +47,9 @@ def _client(request: Request) -> Client:
 def _bearer(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send the comment's edit token", {"Authorization": "must be 'Bearer <edit_token>'"})
+        raise Unauthorized(
+            "send the comment's edit token", {"Authorization": "must be 'Bearer <edit_token>'"}
+        )
     return token.strip()
 
 
@@ -57,28 +64,44 @@ def read_thread(
 ) -> Response:
     ctx = _ctx(request)
     entry = ctx.cache.fetch(
-        request.scope["query_string"], threads.thread_key(site, url),
+        request.scope["query_string"],
+        threads.thread_key(site, url),
         lambda: thread_page(threads.read_page(ctx, site, url, sort, limit, cursor)),
     )
-    return Response(entry.body, media_type="application/json",
-                    headers={"ETag": entry.etag, "Cache-Control": "no-cache"})
+    return Response(
+        entry.body, media_type="application/json", headers={"ETag": entry.etag, "Cache-Control": "no-cache"}
+    )
 
 
 @router.post("/comments", status_code=201, response_model=schemas.PostedOut, summary="Post a comment")
 def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
     posted = comments.post_comment(
         _ctx(request),
-        NewComment(site=new.site, url=new.url, title=new.title, parent_id=new.parent_id, body=new.body,
-                   author=Author(new.author.name, new.author.email, new.author.website)),
+        NewComment(
+            site=new.site,
+            url=new.url,
+            title=new.title,
+            parent_id=new.parent_id,
+            body=new.body,
+            author=Author(new.author.name, new.author.email, new.author.website),
+        ),
         _client(request),
     )
-    return _json({"comment": public_comment(posted.comment), "edit_token": posted.edit_token,
-                  "edit_until": posted.edit_until}, status=201)
+    return _json(
+        {
+            "comment": public_comment(posted.comment),
+            "edit_token": posted.edit_token,
+            "edit_until": posted.edit_until,
+        },
+        status=201,
+    )
 
 
 @router.patch("/comments/{comment_id}", response_model=schemas.EditedOut, summary="Edit your comment")
 def edit_comment(
-    request: Request, comment_id: CommentId, edit: schemas.EditCommentIn,
+    request: Request,
+    comment_id: CommentId,
+    edit: schemas.EditCommentIn,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     comment = comments.edit_comment(_ctx(request), comment_id, _bearer(authorization), edit.body)
@@ -100,16 +123,22 @@ def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> 
 
 @router.put("/comments/{comment_id}/like", response_model=schemas.LikeOut, summary="Like a comment")
 def like(
-    request: Request, comment_id: CommentId,
-    x_rejoinder_liker: Annotated[str | None, Header(description="The reader's random id, kept by the client.")] = None,
+    request: Request,
+    comment_id: CommentId,
+    x_rejoinder_liker: Annotated[
+        str | None, Header(description="The reader's random id, kept by the client.")
+    ] = None,
 ) -> Response:
     return _like(request, comment_id, x_rejoinder_liker, True)
 
 
 @router.delete("/comments/{comment_id}/like", response_model=schemas.LikeOut, summary="Take a like back")
 def unlike(
-    request: Request, comment_id: CommentId,
-    x_rejoinder_liker: Annotated[str | None, Header(description="The reader's random id, kept by the client.")] = None,
+    request: Request,
+    comment_id: CommentId,
+    x_rejoinder_liker: Annotated[
+        str | None, Header(description="The reader's random id, kept by the client.")
+    ] = None,
 ) -> Response:
     return _like(request, comment_id, x_rejoinder_liker, False)
 

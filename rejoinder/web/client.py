@@ -25,16 +25,14 @@ def _trusted(address: str, networks: Sequence[Network]) -> bool:
 
 
 def client_address(scope: Scope, trusted_proxies: Sequence[str]) -> str:
-    """The peer address, or the first untrusted hop of ``X-Forwarded-For`` when the peer is a trusted proxy."""
+    """The peer address, or the first untrusted ``X-Forwarded-For`` hop when the peer is a trusted proxy."""
     peer = scope["client"][0] if scope.get("client") else ""
     if not trusted_proxies:
         return peer
     networks = parse_networks(tuple(trusted_proxies))
     if not _trusted(peer, networks):
         return peer
-    forwarded = [
-        value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
-    ]
+    forwarded = [value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"]
     hops = [hop.strip() for header in forwarded for hop in header.split(",") if hop.strip()]
     for hop in reversed(hops):
         try:

@@ -15,16 +15,27 @@ from rejoinder.errors import RejoinderError
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
-        {"error": {"code": code, "message": message, "fields": fields or {}}}, status_code=status, headers=headers
+        {"error": {"code": code, "message": message, "fields": fields or {}}},
+        status_code=status,
+        headers=headers,
     )
 
 
 def field_name(loc: tuple[Any, ...]) -> str:
     """``("body", "author", "email")`` -> ``author.email``; ``("query", "limit")`` -> ``limit``."""
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else list(map(str, loc))
+    parts = (
+        [str(p) for p in loc[1:]]
+        if loc and loc[0] in ("body", "query", "path", "header")
+        else list(map(str, loc))
+    )
     if loc and loc[0] == "header" and parts:
         parts = ["-".join(word.capitalize() for word in parts[0].split("_"))]
     return ".".join(parts)

@@ -18,6 +18,7 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Rejoinder-Liker"
 READ_PATH = "/api/v1/comments"
+API_PREFIXES = ("/api/", "/1.")  # the JSON API and, later, the Akismet-compatible one
 
 
 def _context(scope: Scope) -> Context:
@@ -33,8 +34,13 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 async def _send_error(send: Send, status: int, code: str, message: str, fields: dict[str, str]) -> None:
     body = orjson.dumps({"error": {"code": code, "message": message, "fields": fields}})
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", JSON), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", JSON), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -52,8 +58,9 @@ class RequestSizeLimit:
         declared = _header(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                return await _send_error(send, 400, "bad_request", "invalid Content-Length",
-                                         {"Content-Length": "must be a number"})
+                return await _send_error(
+                    send, 400, "bad_request", "invalid Content-Length", {"Content-Length": "must be a number"}
+                )
             if int(declared) > limit:
                 return await _send_error(send, 413, "payload_too_large", *too_large)
         # Read the (small) body here, so a chunked upload cannot slip past the limit.
@@ -91,37 +98,54 @@ class SiteCORS:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin_bytes = _header(scope, b"origin") if scope["type"] == "http" else None
-        if origin_bytes is None or not (scope["path"].startswith("/api/") or scope["path"].startswith("/1.")):
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIXES):
             return await self.app(scope, receive, send)
-        origin = origin_bytes.decode("latin-1")
-        ctx = _context(scope)
-        allowed = await anyio.to_thread.run_sync(any_site_allows, ctx, origin)
-        preflight = scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method")
-        if preflight:
-            if not allowed:
-                return await _send_error(send, 403, "origin_not_allowed", f"{origin} is not allowed",
-                                         {"Origin": "is not an allowed origin of any site"})
-            await send({"type": "http.response.start", "status": 204, "headers": [
-                (b"access-control-allow-origin", origin_bytes),
-                (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
-                (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
-                (b"access-control-max-age", b"600"),
-                (b"vary", b"Origin"),
-            ]})
-            return await send({"type": "http.response.body", "body": b""})
+        origin_bytes = _header(scope, b"origin")
+        allowed = False
+        if origin_bytes is not None:
+            origin = origin_bytes.decode("latin-1")
+            allowed = await anyio.to_thread.run_sync(any_site_allows, _context(scope), origin)
+            if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
+                return await self._preflight(send, origin_bytes, allowed)
 
         async def with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"vary", b"Origin"))
+                # Vary on every API answer, with or without Origin: shared caches must not mix them up.
+                headers = [*message.get("headers", []), (b"vary", b"Origin")]
                 if allowed:
-                    headers.append((b"access-control-allow-origin", origin_bytes))
-                    headers.append((b"access-control-expose-headers", b"ETag"))
+                    headers += [
+                        (b"access-control-allow-origin", origin_bytes),
+                        (b"access-control-expose-headers", b"ETag"),
+                    ]
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, with_cors)
+
+    @staticmethod
+    async def _preflight(send: Send, origin: bytes, allowed: bool) -> None:
+        if not allowed:
+            return await _send_error(
+                send,
+                403,
+                "origin_not_allowed",
+                f"{origin.decode('latin-1')} is not allowed",
+                {"Origin": "is not an allowed origin of any site"},
+            )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [
+                    (b"access-control-allow-origin", origin),
+                    (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
+                    (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
+                    (b"access-control-max-age", b"600"),
+                    (b"vary", b"Origin"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
 
 
 class CachedReads:

@@ -54,16 +54,23 @@ def _demo_url(request: Request) -> str:
     return article_url(_ctx(request).settings.base_url)
 
 
-def _render_demo(request: Request, status: int = 200, form: dict[str, str] | None = None,
-                 errors: dict[str, str] | None = None) -> Response:
+def _render_demo(
+    request: Request,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
     ctx = _ctx(request)
     try:
         page = read_page(ctx, SITE_KEY, _demo_url(request), limit=1000)
     except NotFound:
-        return HTMLResponse("<p>The demo is not installed: start the server with <code>rejoinder demo</code>.</p>",
-                            status_code=404)
+        return HTMLResponse(
+            "<p>The demo is not installed: start the server with <code>rejoinder demo</code>.</p>",
+            status_code=404,
+        )
     return request.app.state.templates.TemplateResponse(
-        request, "demo.html",
+        request,
+        "demo.html",
         {"title": ARTICLE_TITLE, "page": page, "form": form or {}, "errors": errors or {}},
         status_code=status,
     )
@@ -82,11 +89,18 @@ async def demo_comment(request: Request) -> Response:
     try:
         posted = comments.post_comment(
             ctx,
-            NewComment(site=SITE_KEY, url=_demo_url(request), title=ARTICLE_TITLE, body=form.get("body", ""),
-                       parent_id=int(parent) if parent.isdigit() else None,
-                       author=Author(form.get("name", ""), form.get("email", ""), form.get("website", ""))),
-            Client(remote_addr=client_address(request.scope, ctx.settings.trusted_proxies),
-                   user_agent=request.headers.get("user-agent", "")),
+            NewComment(
+                site=SITE_KEY,
+                url=_demo_url(request),
+                title=ARTICLE_TITLE,
+                body=form.get("body", ""),
+                parent_id=int(parent) if parent.isdigit() else None,
+                author=Author(form.get("name", ""), form.get("email", ""), form.get("website", "")),
+            ),
+            Client(
+                remote_addr=client_address(request.scope, ctx.settings.trusted_proxies),
+                user_agent=request.headers.get("user-agent", ""),
+            ),
         )
     except RejoinderError as exc:
         return _render_demo(request, 422, form, exc.fields or {"body": exc.message})

@@ -3,33 +3,47 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
 MAX_ID = 2**63 - 1
 
 
+def _encodable(value: str) -> str:
+    # JSON may spell a lone surrogate ("\ud800"); no database, and no JSON encoder, takes it back.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("unicode", "must be valid Unicode (it has an unpaired surrogate)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+
+
 class AuthorIn(BaseModel):
-    name: str = Field("", description="Shown with the comment.", examples=["Ada"])
-    email: str = Field("", description="Never shown publicly; used for notifications.")
-    website: str = Field("", description="http(s) address the name links to.")
+    name: Text = Field("", description="Shown with the comment.", examples=["Ada"])
+    email: Text = Field("", description="Never shown publicly; used for notifications.")
+    website: Text = Field("", description="http(s) address the name links to.")
 
 
 class NewCommentIn(BaseModel):
-    site: str = Field(description="Key of the site.", examples=["demo"])
-    url: str = Field(description="Address of the article page.", examples=["https://blog.example/post"])
-    title: str = Field("", description="Title of the article, kept with a new thread.")
+    site: Text = Field(description="Key of the site.", examples=["demo"])
+    url: Text = Field(description="Address of the article page.", examples=["https://blog.example/post"])
+    title: Text = Field("", description="Title of the article, kept with a new thread.")
     parent_id: int | None = Field(None, ge=1, le=MAX_ID, description="The comment this one replies to.")
-    body: str = Field(description="Comment text in Markdown.")
+    body: Text = Field(description="Comment text in Markdown.")
     author: AuthorIn = Field(default_factory=AuthorIn)
 
 
 class EditCommentIn(BaseModel):
-    body: str = Field(description="The new comment text in Markdown.")
+    body: Text = Field(description="The new comment text in Markdown.")
 
 
 class PreviewIn(BaseModel):
-    body: str
+    body: Text
 
 
 class AuthorOut(BaseModel):

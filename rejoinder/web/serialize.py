@@ -25,7 +25,7 @@ def public_comment(comment: Comment, replies: list[Node] | None = None) -> dict[
         "html": "" if deleted else comment.html,
         "created_at": comment.created_at,
         "edited_at": comment.edited_at,
-        "likes": comment.likes,
+        "likes": 0 if deleted else comment.likes,
         "status": comment.status.value,
         "replies": [public_comment(node.comment, node.replies) for node in replies or ()],
     }
@@ -35,7 +35,10 @@ def thread_page(page: ThreadPage) -> bytes:
     return orjson.dumps(
         {
             "thread": {
-                "url": page.url, "title": page.title, "comment_count": page.comment_count, "closed": page.closed,
+                "url": page.url,
+                "title": page.title,
+                "comment_count": page.comment_count,
+                "closed": page.closed,
             },
             "comments": [public_comment(node.comment, node.replies) for node in page.comments],
             "next_cursor": page.next_cursor,

@@ -1,0 +1,184 @@
+"""Write docs/benchmarks.md from the harness results in bench/results/ (run by bench/run)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+
+INTRO = """# Benchmarks
+
+Measured with the shared load harness (`../shared/bench/loadgen.py`), which drives every server with the
+same deterministic workload: 1,000 threads with Zipf-like sizes, about 30,000 comments (20 % replies),
+2,000 commenters with their own addresses in `X-Forwarded-For`. Machine: 2 cores, the harness on the same
+machine (its own CPU use is recorded per phase: `client` below). Quote ratios and medians, not one absolute
+figure.
+
+Rerun everything with one command (about ten minutes; `--with-isso` adds the 30-40 minute Isso run):
+
+    bench/run
+
+Rejoinder runs as `rejoinder serve` on SQLite (WAL, `synchronous=FULL`: every `201` is on disk) with
+`REJOINDER_TRUSTED_PROXIES=127.0.0.1`, one process; Isso 0.14 under gunicorn with 4 sync workers
+(`bench/run-isso.sh`, `bench/isso.cfg`).
+"""
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        value = f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+    return f"{value}{unit}"
+
+
+def largest_probe(result: dict[str, Any], size: str) -> dict[str, Any]:
+    return (result.get("size-scan") or {}).get(size) or {}
+
+
+def headline(rj: dict[str, Any], isso: dict[str, Any] | None, rj50: dict[str, Any] | None) -> list[str]:
+    def both(get: Any, unit: str = "") -> tuple[str, str]:
+        return fmt(get(isso), unit) if isso else "—", fmt(get(rj), unit)
+
+    def hot(r: dict[str, Any] | None, key: str) -> Any:
+        return ((r or {}).get("read-hot") or {}).get("c16", {}).get(key)
+
+    rows = [
+        (
+            "hot 200-comment thread, c16",
+            *both(lambda r: hot(r, "rps"), " rps"),
+            f"p99 {fmt(hot(rj, 'p99_ms'), ' ms')}",
+            "≥ 3,000 rps, p99 ≤ 25 ms",
+        ),
+        (
+            "mixed reads, c64",
+            *both(lambda r: r["read-mixed"]["rps"], " rps"),
+            f"p99 {fmt(rj['read-mixed']['p99_ms'], ' ms')}",
+            "≥ 2,000 rps, p99 ≤ 50 ms",
+        ),
+        (
+            "GET whole 1,000-comment thread, c1 (p50)",
+            *both(lambda r: largest_probe(r, "1000").get("p50_ms"), " ms"),
+            "",
+            "≤ 10 ms",
+        ),
+    ]
+    if rj50:
+        first = largest_probe(rj50, "1000").get("p50_ms")
+        small = largest_probe(rj50, "10").get("p50_ms")
+        ratio = f"{first / small:.2f}×" if first and small else "—"
+        rows.append(
+            (
+                "first page (limit=50): 1,000- vs 10-comment thread (p50)",
+                "—",
+                f"{fmt(first, ' ms')} vs {fmt(small, ' ms')}",
+                ratio,
+                "≤ 2× apart",
+            )
+        )
+    w8 = lambda r: r["write"]["w8"]["writes"]["rps"]  # noqa: E731
+    rows.append(
+        (
+            "writes at c8 while reads run at c32",
+            *both(w8, "/s"),
+            f"c32 writers: {fmt(rj['write']['w32']['writes']['rps'], '/s')}",
+            "≥ 200/s",
+        )
+    )
+    lost = lambda r: r["write"]["visibility_check"]["lost"]  # noqa: E731
+    acked = lambda r: r["write"]["visibility_check"]["acknowledged"]  # noqa: E731
+    rows.append(
+        (
+            "acknowledged comments not readable after",
+            f"{lost(isso)} of {acked(isso)}" if isso else "—",
+            f"{lost(rj)} of {acked(rj)}",
+            "",
+            "0",
+        )
+    )
+    out = ["| phase | Isso 0.14 | Rejoinder | Rejoinder detail | target |", "|---|---|---|---|---|"]
+    out += [f"| {' | '.join(row)} |" for row in rows]
+    return out
+
+
+def phases(result: dict[str, Any]) -> list[str]:
+    out = [
+        "| workload | rps | p50 ms | p95 ms | p99 ms | errors | server CPU | client CPU | other CPU |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def add(name: str, s: dict[str, Any] | None) -> None:
+        if s:
+            cells = [
+                fmt(s.get(k))
+                for k in (
+                    "rps",
+                    "p50_ms",
+                    "p95_ms",
+                    "p99_ms",
+                    "errors",
+                    "server_cpu_cores",
+                    "client_cpu_cores",
+                    "other_cpu_cores",
+                )
+            ]
+            out.append(f"| {name} | {' | '.join(cells)} |")
+
+    add("seed, sequential", result.get("seed-seq"))
+    add("seed, c8", result.get("seed-c8"))
+    for size, s in (result.get("size-scan") or {}).items():
+        add(f"GET thread of {size} (c1)", s)
+    for key, s in (result.get("read-hot") or {}).items():
+        if isinstance(s, dict):
+            add(f"hot thread {key}", s)
+    add("mixed reads c64", result.get("read-mixed"))
+    add("counts, 20 URLs, c16", result.get("counts"))
+    add("likes c8", result.get("like"))
+    for key, s in (result.get("write") or {}).items():
+        if key.startswith("w"):
+            add(f"writes {key[1:]} writers", s["writes"])
+            add(f"  reads c32 during {key[1:]} writers", s["reads"])
+    for tag in ("after-seed", "end"):
+        m = result.get(f"memory-{tag}")
+        if m:
+            out.append(
+                f"\nMemory {tag}: {m['procs']} process(es), RSS {m['rss_mb_sum']} MB, "
+                f"PSS {m['pss_mb_sum']} MB."
+            )
+    if result.get("write"):
+        out.append(f"\nWrite visibility check: `{json.dumps(result['write'].get('visibility_check'))}`")
+    return out
+
+
+def main() -> None:
+    rj, isso, rj50 = load("rejoinder"), load("isso"), load("rejoinder-limit50")
+    if rj is None:
+        sys.exit("no bench/results/rejoinder.json: run bench/run first")
+    lines = [INTRO, "## Side by side", ""]
+    lines += headline(rj, isso, rj50)
+    lines += [
+        "",
+        f"Rejoinder run started {rj['started']}"
+        + (f"; Isso run started {isso['started']}." if isso else "."),
+        "",
+        "## Rejoinder, every phase",
+        "",
+    ]
+    lines += phases(rj)
+    if rj50:
+        lines += ["", "## Rejoinder, first page only (`--adapter-opt limit=50`)", ""] + phases(rj50)
+    if isso:
+        lines += ["", "## Isso 0.14, every phase", ""] + phases(isso)
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

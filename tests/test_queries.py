@@ -1,0 +1,115 @@
+"""How many SQL statements a read costs: a constant, however many comments or URLs it covers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from rejoinder.comments import Client, NewComment, post_comment
+from rejoinder.context import Context
+from rejoinder.model import Author
+from tests.helpers import flatten, read
+
+SMALL = "https://blog.example/small"
+LARGE = "https://blog.example/large"
+# The site, the thread, its page of top-level comments, and all their replies in one go.
+THREAD_READ_STATEMENTS = 4
+TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
+
+
+@contextmanager
+def statements_run(ctx: Context) -> Iterator[list[str]]:
+    """Collect the SQL statements run on the store while the block runs.
+
+    Transaction control is left out: SQLite's BEGIN goes through a cursor and PostgreSQL's does not, so
+    leaving it in would only make the two backends differ.
+    """
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.strip().upper() not in TRANSACTION_CONTROL:
+            seen.append(statement)
+
+    for engine in ctx.db.engines:  # on PostgreSQL the reader is the writer: listen once
+        event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        for engine in ctx.db.engines:
+            event.remove(engine, "before_cursor_execute", note)
+
+
+def seed_thread(ctx: Context, url: str, *, top_level: int, reply_chains: int, chain_length: int) -> int:
+    """Post ``top_level`` comments and, under the first ``reply_chains`` of them, chains of replies to
+    replies ``chain_length`` deep; return how many comments that makes."""
+
+    def post(body: str, parent_id: int | None = None) -> int:
+        new = NewComment(
+            site="test", url=url, title="Seeded", body=body, parent_id=parent_id, author=Author("Ada")
+        )
+        return post_comment(ctx, new, Client()).comment.id
+
+    def reply_chain(root_id: int) -> None:
+        parent_id = root_id
+        for depth in range(2, chain_length + 2):
+            parent_id = post(f"a reply at depth {depth}", parent_id)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        roots = list(pool.map(lambda i: post(f"top-level comment {i}"), range(top_level)))
+        list(pool.map(reply_chain, roots[:reply_chains]))
+    return top_level + reply_chains * chain_length
+
+
+async def statements_for_thread_read(client: httpx.AsyncClient, ctx: Context, url: str, expected: int) -> int:
+    ctx.cache.clear()  # otherwise the middleware answers from memory and the database is never asked
+    with statements_run(ctx) as seen:
+        page = await read(client, url, limit=1000)
+    assert len(flatten(page["comments"])) == page["thread"]["comment_count"] == expected
+    return len(seen)
+
+
+async def test_reading_a_thread_costs_the_same_for_10_and_1000_comments(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    # 20 % replies, in chains five deep: depth 6 is past the default maximum of 5, so the tree flattens too.
+    small = seed_thread(ctx, SMALL, top_level=8, reply_chains=1, chain_length=2)
+    large = seed_thread(ctx, LARGE, top_level=800, reply_chains=40, chain_length=5)
+    assert (small, large) == (10, 1000)
+
+    for_small = await statements_for_thread_read(client, ctx, SMALL, small)
+    for_large = await statements_for_thread_read(client, ctx, LARGE, large)
+    assert for_small == for_large == THREAD_READ_STATEMENTS
+
+
+async def test_reading_an_unknown_thread_stops_after_looking_for_it(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    ctx.cache.clear()
+    with statements_run(ctx) as seen:
+        page = await read(client, "https://blog.example/nobody-commented")
+    assert page["comments"] == []
+    assert len(seen) == 2  # the site, the thread
+
+
+async def test_counts_for_many_urls_are_one_query_after_the_site_lookup(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    commented = [f"https://blog.example/post-{n}" for n in range(5)]
+    for n, url in enumerate(commented):
+        seed_thread(ctx, url, top_level=n + 1, reply_chains=0, chain_length=0)
+    statements = {}
+    for how_many in (1, 20, 200):
+        urls = (commented + [f"https://blog.example/quiet-{n}" for n in range(how_many)])[:how_many]
+        with statements_run(ctx) as seen:
+            response = await client.get("/api/v1/counts", params={"site": site, "url": urls})
+        assert response.status_code == 200, response.text
+        assert response.json()["counts"] == {
+            url: commented.index(url) + 1 if url in commented else 0 for url in urls
+        }
+        statements[how_many] = len(seen)
+    assert statements == {1: 2, 20: 2, 200: 2}  # the site lookup, then one query for every URL
