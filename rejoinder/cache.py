@@ -1,6 +1,9 @@
-"""The read cache: finished thread responses in memory, dropped by the writes that change them.
+"""The read cache: thread snapshots and finished responses in memory, kept current by writes.
 
-A reader notes the thread's generation before it reads the database and stores its result only if
+Two layers share one lock and one set of generations. A *snapshot* (see ``snapshots.py``) holds every
+visible comment of a thread; a write updates it in place, so the next read rebuilds its page from memory
+rather than from the database. *Responses* are finished JSON bodies per query; any write to their thread
+drops them. A reader notes the thread's generation before it reads the database and stores its result only if
 no write bumped the generation meanwhile, so a slow read can never put a stale page back after
 the write that outdated it. Concurrent misses of one response at one generation are built once
 (single flight): after a write to a popular thread, one request rebuilds it and the rest wait for it.
@@ -10,10 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 ThreadKey = tuple[str, str]  # (site key, normalised thread URL)
 GENERATION_STRIPES = 4096
@@ -34,7 +41,9 @@ class _Flight:
 
 class ReadCache:
     def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes  # for each layer
+        self._snapshots: OrderedDict[ThreadKey, tuple[Any, int]] = OrderedDict()  # (snapshot, size)
+        self._snapshot_size = 0
         self._entries: OrderedDict[Hashable, CachedResponse] = OrderedDict()
         self._by_thread: dict[ThreadKey, set[Hashable]] = {}
         # Striped by hash, so the table stays bounded; a collision only costs an extra miss.
@@ -100,8 +109,45 @@ class ReadCache:
                 self._remove(next(iter(self._entries)))
         return entry
 
-    def invalidate(self, thread_key: ThreadKey) -> None:
+    def snapshot(self, thread_key: ThreadKey) -> Any | None:
+        entry = self._snapshots.get(thread_key)
+        if entry is None:
+            return None
+        with contextlib.suppress(KeyError):
+            self._snapshots.move_to_end(thread_key)
+        return entry[0]
+
+    def put_snapshot(self, thread_key: ThreadKey, generation: int, snapshot: Any, size: int) -> None:
+        """Keep ``snapshot`` unless a write to its thread landed since ``generation`` was read."""
+        if size > self.max_bytes:
+            return
         with self._lock:
+            if generation != self.generation(thread_key):
+                return
+            self._drop_snapshot(thread_key)
+            self._snapshots[thread_key] = (snapshot, size)
+            self._snapshot_size += size
+            while self._snapshot_size > self.max_bytes:
+                self._drop_snapshot(next(iter(self._snapshots)))
+
+    def invalidate(
+        self, thread_key: ThreadKey, update: Callable[[Any], tuple[Any, int]] | None = None
+    ) -> None:
+        """A write to the thread committed: ``update`` its snapshot (or drop it), drop its responses.
+
+        Under one lock with ``put_snapshot``, so a snapshot loaded before the write cannot be stored after it.
+        """
+        with self._lock:
+            entry = self._snapshots.get(thread_key)
+            self._drop_snapshot(thread_key)
+            if entry is not None and update is not None:
+                try:
+                    snapshot, size = update(entry[0])
+                except Exception:  # an update that cannot be applied only costs a reload
+                    log.exception("could not update the snapshot of %r; it will be reloaded", thread_key)
+                else:
+                    self._snapshots[thread_key] = (snapshot, size)
+                    self._snapshot_size += size
             self._generations[hash(thread_key) % GENERATION_STRIPES] += 1
             for variant in self._by_thread.pop(thread_key, ()):
                 self._remove(variant)
@@ -113,6 +159,13 @@ class ReadCache:
             self._entries.clear()
             self._by_thread.clear()
             self._size = 0
+            self._snapshots.clear()
+            self._snapshot_size = 0
+
+    def _drop_snapshot(self, thread_key: ThreadKey) -> None:
+        entry = self._snapshots.pop(thread_key, None)
+        if entry is not None:
+            self._snapshot_size -= entry[1]
 
     def _remove(self, variant: Hashable) -> None:
         entry = self._entries.pop(variant, None)

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from rejoinder.context import Context
 from rejoinder.errors import CommentNotFound, Forbidden, InvalidInput, OriginNotAllowed, ThreadClosed
 from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
-from rejoinder.model import Author, Comment, CommentStatus, Site, Thread
+from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, Thread
 from rejoinder.rendering import render
 from rejoinder.sites import require_site, site_settings
 from rejoinder.store import comments as store
@@ -66,7 +66,8 @@ def post_comment(ctx: Context, new: NewComment, client: Client) -> PostedComment
         raise InvalidInput("the comment breaks some rules", problems)
     html = render(body)
     now = _now()
-    with ctx.db.write() as conn:
+
+    def store_it(conn: Connection) -> tuple[Site, Thread, SiteSettings, Comment]:
         site = require_site(conn, new.site)
         _check_origin(site, client)
         rules = site_settings(ctx, site)
@@ -95,7 +96,10 @@ def post_comment(ctx: Context, new: NewComment, client: Client) -> PostedComment
         )
         if status is CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count(conn, thread.id, 1)
-    ctx.events.publish(CommentPosted(site.key, thread.url, comment.id, status.value))
+        return site, thread, rules, comment
+
+    site, thread, rules, comment = ctx.db.transaction(store_it)
+    ctx.events.publish(CommentPosted(site.key, thread.url, comment))
     return PostedComment(
         comment=comment,
         edit_token=ctx.signer.edit_token(comment.id),
@@ -114,7 +118,7 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
         store.update_body(conn, comment.id, body=body, html=html, now=_now())
         edited = store.get_comment(conn, comment.id)
     assert edited is not None
-    ctx.events.publish(CommentEdited(site.key, thread.url, comment_id))
+    ctx.events.publish(CommentEdited(site.key, thread.url, edited))
     return edited
 
 
@@ -125,7 +129,9 @@ def delete_comment(ctx: Context, comment_id: int, edit_token: str) -> None:
         store.mark_deleted(conn, comment.id)
         if comment.status is CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count(conn, thread.id, -1)
-    ctx.events.publish(CommentDeleted(site.key, thread.url, comment_id))
+        deleted = store.get_comment(conn, comment.id)
+    assert deleted is not None
+    ctx.events.publish(CommentDeleted(site.key, thread.url, deleted))
 
 
 def _own_comment(

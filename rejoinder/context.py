@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rejoinder.cache import ReadCache
 from rejoinder.events import EventBus, ThreadChanged
 from rejoinder.settings import Settings
+from rejoinder.snapshots import apply_to_cache
 from rejoinder.store.db import Database
 from rejoinder.store.secrets import get_or_create_secret
 from rejoinder.tokens import Signer
@@ -33,7 +34,7 @@ class Context:
                 secret = get_or_create_secret(conn, "secret_key", secrets.token_urlsafe(32))
         cache = ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024)
         events = EventBus()
-        events.subscribe(ThreadChanged, lambda event: cache.invalidate((event.site_key, event.thread_url)))
+        events.subscribe(ThreadChanged, lambda event: apply_to_cache(cache, event))
         return cls(settings=settings, db=db, events=events, cache=cache, signer=Signer(secret))
 
     def close(self) -> None:

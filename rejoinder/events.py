@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from rejoinder.model import Comment
+
 log = logging.getLogger(__name__)
 
 
@@ -20,25 +22,30 @@ class ThreadChanged:
 
 
 @dataclass(frozen=True)
-class CommentPosted(ThreadChanged):
-    comment_id: int
-    status: str
+class CommentChanged(ThreadChanged):
+    """A comment as it is now committed."""
+
+    comment: Comment
 
 
 @dataclass(frozen=True)
-class CommentEdited(ThreadChanged):
-    comment_id: int
+class CommentPosted(CommentChanged):
+    pass
 
 
 @dataclass(frozen=True)
-class CommentDeleted(ThreadChanged):
-    comment_id: int
+class CommentEdited(CommentChanged):
+    pass
 
 
 @dataclass(frozen=True)
-class CommentLiked(ThreadChanged):
-    comment_id: int
-    likes: int
+class CommentDeleted(CommentChanged):
+    pass
+
+
+@dataclass(frozen=True)
+class CommentLiked(CommentChanged):
+    pass
 
 
 E = TypeVar("E")

@@ -83,6 +83,7 @@ class Comment:
     likes: int
     remote_addr: str = ""
     user_agent: str = ""
+    version: int = 1  # bumped by every change: the newer of two copies is the one to keep
 
 
 @dataclass(frozen=True)

@@ -69,13 +69,6 @@ class Settings(BaseModel):
         ge=0,
         description="Memory for the read cache of finished thread responses, in MiB (0 disables it).",
     )
-    workers: int = Field(
-        1,
-        ge=1,
-        le=1,
-        description="Server processes. One for now: the read cache is per process until "
-        "cross-process invalidation lands.",
-    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
 
     @field_validator("trusted_proxies", mode="before")

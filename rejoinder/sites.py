@@ -81,6 +81,7 @@ def update_site(
         )
         site = require_site(conn, key)
     ctx.allowed_origins = None
+    ctx.cache.clear()  # depth and other settings shape cached pages
     return site
 
 

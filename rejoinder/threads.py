@@ -8,15 +8,18 @@ from rejoinder.cache import ThreadKey
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput, NotFound
 from rejoinder.events import ThreadChanged
-from rejoinder.model import Comment, SortOrder
+from rejoinder.model import Comment, SortOrder, Thread
 from rejoinder.paging import decode_cursor, encode_cursor
 from rejoinder.sites import require_site, site_settings
+from rejoinder.snapshots import ThreadSnapshot
 from rejoinder.store import comments as comment_store
 from rejoinder.store import threads as thread_store
 from rejoinder.tree import Node, build_tree
 from rejoinder.urls import BadURL, normalise_url
 
 MAX_PAGE = 1000
+# Threads this large are paged in SQL rather than kept whole in memory.
+SNAPSHOT_MAX_COMMENTS = 5000
 MAX_COUNT_URLS = 200
 
 
@@ -49,28 +52,47 @@ def read_page(
     limit: int = 50,
     cursor: str | None = None,
 ) -> ThreadPage:
-    """One page of top-level comments with all their replies, in a constant number of queries."""
+    """One page of top-level comments with all their replies, in a constant number of queries.
+
+    Threads up to ``SNAPSHOT_MAX_COMMENTS`` are loaded whole into a snapshot that later writes keep
+    current, and pages are cut from it; larger ones are paged in SQL.
+    """
     normalised = thread_url(url)
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput("limit out of range", {"limit": f"must be between 1 and {MAX_PAGE}"})
     after = decode_cursor(cursor, sort) if cursor else None
-    with ctx.db.read() as conn:
-        site = require_site(conn, site_key)
-        thread = thread_store.find_thread(conn, site.id, normalised)
-        if thread is None:
-            return ThreadPage(normalised, None, 0, False, [], None)
-        top: list[Comment] = comment_store.top_level_page(conn, thread.id, sort, after, limit + 1)
-        more = len(top) > limit
-        top = top[:limit]
-        replies = comment_store.replies_under(conn, [comment.id for comment in top])
-    tree = build_tree(top, replies, site_settings(ctx, site).max_depth)
+    key = (site_key, normalised)
+    snapshot: ThreadSnapshot | None = ctx.cache.snapshot(key)
+    if snapshot is None:
+        generation = ctx.cache.generation(key)
+        with ctx.db.read() as conn:
+            site = require_site(conn, site_key)
+            thread = thread_store.find_thread(conn, site.id, normalised)
+            if thread is None:
+                return ThreadPage(normalised, None, 0, False, [], None)
+            max_depth = site_settings(ctx, site).max_depth
+            if thread.comment_count > SNAPSHOT_MAX_COMMENTS:
+                top = comment_store.top_level_page(conn, thread.id, sort, after, limit + 1)
+                replies = comment_store.replies_under(conn, [comment.id for comment in top[:limit]])
+                return _page(thread, max_depth, sort, limit, top, replies)
+            snapshot = ThreadSnapshot.of(thread, max_depth, comment_store.visible_comments(conn, thread.id))
+        ctx.cache.put_snapshot(key, generation, snapshot, snapshot.size)
+    top = snapshot.top_level_page(sort, after, limit + 1)
+    return _page(snapshot.thread, snapshot.max_depth, sort, limit, top, snapshot.replies_under(top[:limit]))
+
+
+def _page(
+    thread: Thread, max_depth: int, sort: SortOrder, limit: int, top: list[Comment], replies: list[Comment]
+) -> ThreadPage:
+    """``top`` holds up to ``limit + 1`` comments: one more than the page shows means there is a next page."""
+    shown = top[:limit]
     return ThreadPage(
         url=thread.url,
         title=thread.title or None,
         comment_count=thread.comment_count,
         closed=thread.closed,
-        comments=tree,
-        next_cursor=encode_cursor(sort, top[-1]) if more else None,
+        comments=build_tree(shown, replies, max_depth),
+        next_cursor=encode_cursor(sort, shown[-1]) if len(top) > limit else None,
     )
 
 

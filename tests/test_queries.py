@@ -8,8 +8,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event
 
+from rejoinder import threads
 from rejoinder.comments import Client, NewComment, post_comment
 from rejoinder.context import Context
 from rejoinder.model import Author
@@ -17,8 +19,10 @@ from tests.helpers import flatten, read
 
 SMALL = "https://blog.example/small"
 LARGE = "https://blog.example/large"
-# The site, the thread, its page of top-level comments, and all their replies in one go.
-THREAD_READ_STATEMENTS = 4
+# The site, the thread, and every visible comment in one go (kept as a snapshot for later pages).
+THREAD_READ_STATEMENTS = 3
+# For threads too large to keep whole: the site, the thread, a page of top-level comments, their replies.
+LARGE_THREAD_READ_STATEMENTS = 4
 TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
 
 
@@ -84,6 +88,34 @@ async def test_reading_a_thread_costs_the_same_for_10_and_1000_comments(
     for_small = await statements_for_thread_read(client, ctx, SMALL, small)
     for_large = await statements_for_thread_read(client, ctx, LARGE, large)
     assert for_small == for_large == THREAD_READ_STATEMENTS
+
+
+async def test_threads_too_large_to_keep_whole_are_paged_in_sql_at_constant_cost(
+    client: httpx.AsyncClient, ctx: Context, site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(threads, "SNAPSHOT_MAX_COMMENTS", 5)
+    small = seed_thread(ctx, SMALL, top_level=8, reply_chains=1, chain_length=2)
+    large = seed_thread(ctx, LARGE, top_level=800, reply_chains=40, chain_length=5)
+    for_small = await statements_for_thread_read(client, ctx, SMALL, small)
+    for_large = await statements_for_thread_read(client, ctx, LARGE, large)
+    assert for_small == for_large == LARGE_THREAD_READ_STATEMENTS
+
+
+async def test_later_pages_and_reads_after_a_write_come_from_the_snapshot(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    seed_thread(ctx, SMALL, top_level=8, reply_chains=1, chain_length=2)
+    await statements_for_thread_read(client, ctx, SMALL, 10)
+    post_comment(ctx, NewComment(site="test", url=SMALL, body="one more", author=Author("Bo")), Client())
+    with statements_run(ctx) as seen:
+        first = await read(client, SMALL, limit=3)
+        second = await read(client, SMALL, limit=3, cursor=first["next_cursor"])
+        whole = await read(client, SMALL, limit=1000)
+    assert seen == []
+    assert whole["thread"]["comment_count"] == len(flatten(whole["comments"])) == 11
+    assert [c["id"] for c in first["comments"] + second["comments"]] == [c["id"] for c in whole["comments"]][
+        :6
+    ]
 
 
 async def test_reading_an_unknown_thread_stops_after_looking_for_it(

@@ -28,6 +28,7 @@ def _comment(row: Row[Any]) -> Comment:
         created_at=row.created_at,
         edited_at=row.edited_at,
         likes=row.like_count,
+        version=row.version,
         remote_addr=row.remote_addr,
         user_agent=row.user_agent,
     )
@@ -46,6 +47,7 @@ PUBLIC_COLUMNS = (
     c.created_at,
     c.edited_at,
     c.like_count,
+    c.version,
 )
 
 
@@ -62,6 +64,7 @@ def _public_comment(row: Row[Any]) -> Comment:
         created_at=row.created_at,
         edited_at=row.edited_at,
         likes=row.like_count,
+        version=row.version,
     )
 
 
@@ -99,6 +102,7 @@ def insert_comment(
         "remote_addr": remote_addr,
         "user_agent": user_agent,
         "like_count": 0,
+        "version": 1,
     }
     comment_id = conn.execute(comments.insert().values(**values).returning(c.id)).scalar_one()
     return Comment(
@@ -119,7 +123,11 @@ def insert_comment(
 
 
 def update_body(conn: Connection, comment_id: int, *, body: str, html: str, now: datetime) -> None:
-    conn.execute(update(comments).where(c.id == comment_id).values(body=body, html=html, edited_at=now))
+    conn.execute(
+        update(comments)
+        .where(c.id == comment_id)
+        .values(body=body, html=html, edited_at=now, version=c.version + 1)
+    )
 
 
 def mark_deleted(conn: Connection, comment_id: int) -> None:
@@ -134,17 +142,20 @@ def mark_deleted(conn: Connection, comment_id: int) -> None:
             author_name="",
             author_email="",
             author_website="",
+            version=c.version + 1,
         )
     )
 
 
-def add_to_like_count(conn: Connection, comment_id: int, delta: int) -> int:
-    return conn.execute(
+def add_to_like_count(conn: Connection, comment_id: int, delta: int) -> tuple[int, int]:
+    """The comment's like count and version after adding ``delta``."""
+    row = conn.execute(
         update(comments)
         .where(c.id == comment_id)
-        .values(like_count=c.like_count + delta)
-        .returning(c.like_count)
-    ).scalar_one()
+        .values(like_count=c.like_count + delta, version=c.version + 1)
+        .returning(c.like_count, c.version)
+    ).one()
+    return row.like_count, row.version
 
 
 def like_count(conn: Connection, comment_id: int) -> int:
@@ -189,6 +200,16 @@ def replies_under(conn: Connection, root_ids: Sequence[int]) -> list[Comment]:
     query = (
         select(*PUBLIC_COLUMNS)
         .where(c.root_id.in_(list(root_ids)), c.status.in_([s.value for s in VISIBLE_STATUSES]))
+        .order_by(c.created_at, c.id)
+    )
+    return [_public_comment(row) for row in conn.execute(query)]
+
+
+def visible_comments(conn: Connection, thread_id: int) -> list[Comment]:
+    """Every visible comment of a thread, oldest first."""
+    query = (
+        select(*PUBLIC_COLUMNS)
+        .where(c.thread_id == thread_id, c.status.in_([s.value for s in VISIBLE_STATUSES]))
         .order_by(c.created_at, c.id)
     )
     return [_public_comment(row) for row in conn.execute(query)]

@@ -3,14 +3,18 @@
 Services open ``db.read()`` or ``db.write()``; a write commits when its block ends, and only then may
 the service report success. On SQLite every write transaction starts with ``BEGIN IMMEDIATE`` on a
 single pooled connection, so writers queue in-process instead of failing with "database is locked".
+The busiest writes go through ``db.transaction(work)``, which on SQLite commits the work of every
+writer waiting at that moment in one transaction and one fsync (group commit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -23,6 +27,17 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
 )
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Work(Generic[T]):
+    run: Callable[[Connection], T]
+    done: bool = False
+    result: T | None = None
+    error: BaseException | None = None
 
 
 class Database:
@@ -43,6 +58,9 @@ class Database:
             )
         else:
             raise ConfigurationError(f"unsupported database {url!r}: use sqlite:/// or postgresql+psycopg://")
+        self._queued: list[_Work[Any]] = []
+        self._queue_lock = threading.Lock()
+        self._committer = threading.Lock()
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -58,6 +76,51 @@ class Database:
         """A transaction that commits when the block ends without an exception."""
         with self.writer.begin() as conn:
             yield conn
+
+    def transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work(conn)`` in a write transaction that has committed when this returns.
+
+        On SQLite, writers are one at a time anyway: whoever gets to commit takes every queued piece of
+        work along, so eight waiting writers cost one transaction and one fsync instead of eight. If one
+        piece fails, the batch is rolled back and each piece runs again on its own, so a failure only
+        ever affects its own writer.
+        """
+        if self.backend != "sqlite":
+            with self.write() as conn:
+                return work(conn)
+        mine: _Work[T] = _Work(work)
+        with self._queue_lock:
+            self._queued.append(mine)
+        with self._committer:
+            if not mine.done:
+                with self._queue_lock:
+                    batch, self._queued = self._queued, []
+                self._commit(batch)
+        if mine.error is not None:
+            raise mine.error
+        return mine.result  # type: ignore[return-value]
+
+    def _commit(self, batch: list[_Work[Any]]) -> None:
+        try:
+            try:
+                with self.write() as conn:
+                    results = [work.run(conn) for work in batch]
+            except BaseException as exc:
+                if len(batch) == 1:
+                    batch[0].error = exc
+                    return
+                for work in batch:
+                    try:
+                        with self.write() as conn:
+                            work.result = work.run(conn)
+                    except BaseException as alone:
+                        work.error = alone
+            else:
+                for work, result in zip(batch, results, strict=True):
+                    work.result = result
+        finally:
+            for work in batch:
+                work.done = True
 
     def ping(self) -> None:
         with self.reader.connect() as conn:

@@ -100,6 +100,8 @@ comments = Table(
     Column("remote_addr", String(45), nullable=False, default=""),
     Column("user_agent", String(500), nullable=False, default=""),
     Column("like_count", Integer, nullable=False, default=0),
+    # Bumped by every change to the row, so in-memory copies can tell a newer version from an older one.
+    Column("version", Integer, nullable=False, default=1),
     Index(None, "thread_id", "root_id", "created_at", "id"),
     Index(None, "root_id"),
     Index(None, "parent_id"),

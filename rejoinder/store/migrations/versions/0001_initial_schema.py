@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("remote_addr", sa.String(length=45), nullable=False),
         sa.Column("user_agent", sa.String(length=500), nullable=False),
         sa.Column("like_count", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["parent_id"], ["comments.id"], name=op.f("fk_comments_parent_id_comments"), ondelete="CASCADE"
         ),

@@ -1,0 +1,175 @@
+"""Thread snapshots: every visible comment of one thread, in memory, updated by each write.
+
+Pure: no I/O. ``threads.read_page`` loads a snapshot once and cuts pages from it; the writes this
+process makes are applied to it (``with_posted``, ``with_changed``) instead of reloading it, so a busy
+thread costs one database read, not one per write.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rejoinder.cache import ReadCache
+from rejoinder.events import CommentChanged, CommentPosted, ThreadChanged
+from rejoinder.model import VISIBLE_STATUSES, Author, Comment, CommentStatus, PageKey, SortOrder, Thread
+
+# Rough bytes per comment besides its HTML, for the cache's memory budget.
+COMMENT_OVERHEAD = 400
+
+
+def _position(comment: Comment) -> tuple[object, int]:
+    return (comment.created_at, comment.id)
+
+
+def _size(comment: Comment) -> int:
+    return len(comment.html) + len(comment.author.name) + len(comment.author.website) + COMMENT_OVERHEAD
+
+
+def _public(comment: Comment) -> Comment:
+    """Only what readers may see stays in memory for long."""
+    if not (comment.body or comment.author.email or comment.remote_addr or comment.user_agent):
+        return comment
+    return dataclasses.replace(
+        comment,
+        body="",
+        author=Author(comment.author.name, "", comment.author.website),
+        remote_addr="",
+        user_agent="",
+    )
+
+
+@dataclass(frozen=True)
+class ThreadSnapshot:
+    thread: Thread
+    max_depth: int  # the site's, when the snapshot was loaded
+    top_level: tuple[Comment, ...]  # oldest first
+    replies: Mapping[int, tuple[Comment, ...]]  # top-level id -> every reply below it, oldest first
+    size: int  # roughly, in bytes, for the cache's budget
+
+    @classmethod
+    def of(cls, thread: Thread, max_depth: int, comments: Iterable[Comment]) -> ThreadSnapshot:
+        """From the thread's visible comments, oldest first."""
+        top: list[Comment] = []
+        replies: dict[int, list[Comment]] = {}
+        size = 0
+        for comment in comments:
+            size += _size(comment)
+            if comment.root_id is None:
+                top.append(_public(comment))
+            else:
+                replies.setdefault(comment.root_id, []).append(_public(comment))
+        grouped = {root: tuple(group) for root, group in replies.items()}
+        return cls(thread, max_depth, tuple(top), grouped, size)
+
+    def top_level_page(self, sort: SortOrder, after: PageKey | None, limit: int) -> list[Comment]:
+        """Up to ``limit`` top-level comments after ``after`` in ``sort`` order.
+
+        The same cut, in the same order, as ``store.comments.top_level_page`` makes in SQL.
+        """
+        if sort is SortOrder.NEWEST:
+            ordered: Iterable[Comment] = reversed(self.top_level)
+        elif sort is SortOrder.TOP:
+            ordered = sorted(self.top_level, key=lambda c: (-c.likes, c.created_at, c.id))
+        else:
+            ordered = self.top_level
+        top = []
+        for comment in ordered:
+            if after is None or _is_after(comment, after):
+                top.append(comment)
+                if len(top) == limit:
+                    break
+        return top
+
+    def replies_under(self, top: Iterable[Comment]) -> list[Comment]:
+        """Every reply below the given top-level comments, parents before their replies."""
+        return [reply for comment in top for reply in self.replies.get(comment.id, ())]
+
+    def with_posted(self, comment: Comment) -> ThreadSnapshot:
+        """The snapshot after ``comment`` was posted (held comments change nothing readers see)."""
+        if comment.status not in VISIBLE_STATUSES:
+            return self
+        snapshot = self._placed(comment)
+        if comment.status is CommentStatus.PUBLISHED and not self._has(comment):
+            count = self.thread.comment_count + 1
+            snapshot = dataclasses.replace(
+                snapshot, thread=dataclasses.replace(self.thread, comment_count=count)
+            )
+        return snapshot
+
+    def with_changed(self, comment: Comment) -> ThreadSnapshot:
+        """The snapshot after ``comment`` was edited, liked, deleted or had its status changed."""
+        before = self._find(comment)
+        if before is None:
+            return self.with_posted(comment)
+        if before.version >= comment.version:
+            return self  # events of concurrent writes may arrive out of order: keep the newer copy
+        snapshot = self._placed(comment) if comment.status in VISIBLE_STATUSES else self._without(before)
+        delta = (comment.status is CommentStatus.PUBLISHED) - (before.status is CommentStatus.PUBLISHED)
+        if delta:
+            count = self.thread.comment_count + delta
+            snapshot = dataclasses.replace(
+                snapshot, thread=dataclasses.replace(self.thread, comment_count=count)
+            )
+        return snapshot
+
+    def _group(self, comment: Comment) -> tuple[Comment, ...]:
+        return self.top_level if comment.root_id is None else self.replies.get(comment.root_id, ())
+
+    def _find(self, comment: Comment) -> Comment | None:
+        group = self._group(comment)
+        i = bisect.bisect_left(group, _position(comment), key=_position)
+        return group[i] if i < len(group) and group[i].id == comment.id else None
+
+    def _has(self, comment: Comment) -> bool:
+        return self._find(comment) is not None
+
+    def _placed(self, comment: Comment) -> ThreadSnapshot:
+        """A new snapshot with ``comment`` inserted at its place, or replacing its earlier version."""
+        comment = _public(comment)
+        group = list(self._group(comment))
+        i = bisect.bisect_left(group, _position(comment), key=_position)
+        size = self.size + _size(comment)
+        if i < len(group) and group[i].id == comment.id:
+            size -= _size(group[i])
+            group[i] = comment
+        else:
+            group.insert(i, comment)
+        return self._with_group(comment, group, size)
+
+    def _without(self, comment: Comment) -> ThreadSnapshot:
+        group = [c for c in self._group(comment) if c.id != comment.id]
+        return self._with_group(comment, group, self.size - _size(comment))
+
+    def _with_group(self, comment: Comment, group: list[Comment], size: int) -> ThreadSnapshot:
+        if comment.root_id is None:
+            return dataclasses.replace(self, top_level=tuple(group), size=size)
+        return dataclasses.replace(self, replies={**self.replies, comment.root_id: tuple(group)}, size=size)
+
+
+def _is_after(comment: Comment, key: PageKey) -> bool:
+    position, last = (comment.created_at, comment.id), (key.created_at, key.id)
+    if key.sort is SortOrder.NEWEST:
+        return position < last
+    if key.sort is SortOrder.TOP:
+        return comment.likes < key.likes or (comment.likes == key.likes and position > last)
+    return position > last
+
+
+def apply_to_cache(cache: ReadCache, event: ThreadChanged) -> None:
+    """Subscriber: bring the thread's snapshot up to date with a committed write, drop its responses."""
+
+    def updated(snapshot: ThreadSnapshot) -> tuple[ThreadSnapshot, int]:
+        assert isinstance(event, CommentChanged)
+        if isinstance(event, CommentPosted):
+            snapshot = snapshot.with_posted(event.comment)
+        else:
+            snapshot = snapshot.with_changed(event.comment)
+        return snapshot, snapshot.size
+
+    # Anything but a comment change (a thread closed, say) reloads the snapshot.
+    cache.invalidate(
+        (event.site_key, event.thread_url), updated if isinstance(event, CommentChanged) else None
+    )

@@ -1,0 +1,118 @@
+"""Thread snapshots kept current by writes give exactly the pages a fresh read from the database gives."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from rejoinder import threads
+from rejoinder.context import Context
+from rejoinder.store.schema import comments
+from tests.helpers import ARTICLE, post
+
+SORTS = ("oldest", "newest", "top")
+
+
+async def all_pages(client: httpx.AsyncClient, sort: str, limit: int) -> list[dict[str, Any]]:
+    pages, cursor = [], None
+    while True:
+        params: dict[str, Any] = {"site": "test", "url": ARTICLE, "sort": sort, "limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        response = await client.get("/api/v1/comments", params=params)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        cursor = pages[-1]["next_cursor"]
+        if cursor is None:
+            return pages
+
+
+async def every_view(client: httpx.AsyncClient) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    return {(sort, limit): await all_pages(client, sort, limit) for sort in SORTS for limit in (1, 7, 1000)}
+
+
+async def busy_thread(client: httpx.AsyncClient) -> None:
+    """Posts, replies at every depth, likes, edits and deletes, in a fixed random order."""
+    rng = random.Random(7)
+    posted: list[dict[str, Any]] = []
+    for i in range(60):
+        parent = rng.choice(posted)["comment"]["id"] if posted and rng.random() < 0.5 else None
+        posted.append(await post(client, f"comment {i}", parent_id=parent))
+    for i in range(80):
+        target = rng.choice(posted)["comment"]["id"]
+        await client.put(
+            f"/api/v1/comments/{target}/like", headers={"X-Rejoinder-Liker": f"reader-{i % 9:04d}"}
+        )
+    for victim in rng.sample(posted, 8):
+        headers = {"Authorization": f"Bearer {victim['edit_token']}"}
+        if rng.random() < 0.5:
+            await client.patch(
+                f"/api/v1/comments/{victim['comment']['id']}", json={"body": "edited"}, headers=headers
+            )
+        else:
+            await client.delete(f"/api/v1/comments/{victim['comment']['id']}", headers=headers)
+
+
+async def test_a_snapshot_updated_by_writes_matches_a_fresh_one_and_sql_paging(
+    client: httpx.AsyncClient, ctx: Context, site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await post(client, "the first comment loads the snapshot")
+    await all_pages(client, "oldest", 1000)
+    await busy_thread(client)
+    kept_current = await every_view(client)
+
+    ctx.cache.clear()
+    reloaded = await every_view(client)
+
+    ctx.cache.clear()
+    monkeypatch.setattr(threads, "SNAPSHOT_MAX_COMMENTS", 0)
+    paged_in_sql = await every_view(client)
+
+    assert kept_current == reloaded == paged_in_sql
+    whole = kept_current[("oldest", 1000)][0]
+    published = [c for c in _flat(whole["comments"]) if c["status"] == "published"]
+    assert whole["thread"]["comment_count"] == len(published) == 61 - _deleted(ctx)
+
+
+def _flat(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [x for c in comments for x in [c, *_flat(c["replies"])]]
+
+
+def _deleted(ctx: Context) -> int:
+    with ctx.db.read() as conn:
+        return conn.execute(select(func.count()).where(comments.c.status == "deleted")).scalar_one()
+
+
+def test_events_arriving_out_of_order_keep_the_newer_copy() -> None:
+    from datetime import UTC, datetime
+
+    from rejoinder.model import Author, Comment, CommentStatus, Thread
+    from rejoinder.snapshots import ThreadSnapshot
+
+    now = datetime.now(UTC)
+    thread = Thread(id=1, site_id=1, url="/a", title="", created_at=now, closed=False, comment_count=1)
+
+    def version(v: int, likes: int) -> Comment:
+        return Comment(
+            id=7,
+            thread_id=1,
+            parent_id=None,
+            root_id=None,
+            author=Author("Ada"),
+            body="",
+            html="<p>x</p>",
+            status=CommentStatus.PUBLISHED,
+            created_at=now,
+            edited_at=None,
+            likes=likes,
+            version=v,
+        )
+
+    snapshot = ThreadSnapshot.of(thread, 5, [version(1, 0)])
+    snapshot = snapshot.with_changed(version(3, 2)).with_changed(version(2, 1))
+    assert [(c.version, c.likes) for c in snapshot.top_level] == [(3, 2)]
+    assert snapshot.thread.comment_count == 1
