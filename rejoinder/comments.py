@@ -15,7 +15,7 @@ from rejoinder.errors import CommentNotFound, Forbidden, InvalidInput, OriginNot
 from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
 from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, Thread
 from rejoinder.rendering import render
-from rejoinder.sites import require_site, site_settings
+from rejoinder.sites import known_site, site_settings
 from rejoinder.store import comments as store
 from rejoinder.store import threads as thread_store
 from rejoinder.store.sites import get_site_by_id
@@ -68,7 +68,7 @@ def post_comment(ctx: Context, new: NewComment, client: Client) -> PostedComment
     now = _now()
 
     def store_it(conn: Connection) -> tuple[Site, Thread, SiteSettings, Comment]:
-        site = require_site(conn, new.site)
+        site = known_site(ctx, conn, new.site)
         _check_origin(site, client)
         rules = site_settings(ctx, site)
         if rules.require_name_email:

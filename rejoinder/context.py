@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rejoinder.cache import ReadCache
 from rejoinder.events import EventBus, ThreadChanged
+from rejoinder.model import Site
 from rejoinder.settings import Settings
 from rejoinder.snapshots import apply_to_cache
 from rejoinder.store.db import Database
@@ -23,6 +24,8 @@ class Context:
     signer: Signer
     # (when read, origins of all sites): CORS preflights come before any site is named
     allowed_origins: tuple[float, frozenset[str]] | None = None
+    # site key -> (when read, site): every write needs its site, and sites change rarely
+    sites: dict[str, tuple[float, Site]] = field(default_factory=dict)
 
     @classmethod
     def open(cls, settings: Settings) -> Context:

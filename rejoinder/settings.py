@@ -67,7 +67,8 @@ class Settings(BaseModel):
     cache_max_mb: int = Field(
         128,
         ge=0,
-        description="Memory for the read cache of finished thread responses, in MiB (0 disables it).",
+        description="Memory for each of the two read caches (thread snapshots and finished responses), "
+        "in MiB; 0 turns them off.",
     )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
 

@@ -17,6 +17,7 @@ from rejoinder.urls import origin_of
 
 SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 ORIGINS_TTL_SECONDS = 10.0
+SITE_TTL_SECONDS = 10.0
 
 
 def require_site(conn: Connection, key: str) -> Site:
@@ -24,6 +25,16 @@ def require_site(conn: Connection, key: str) -> Site:
     site = store.get_site(conn, key) if SITE_KEY.fullmatch(key) else None
     if site is None:
         raise UnknownSite(f"no site has the key {key!r}", {"site": "is not a site on this server"})
+    return site
+
+
+def known_site(ctx: Context, conn: Connection, key: str) -> Site:
+    """``require_site``, remembered for a few seconds: a change made by another process shows within that."""
+    hit = ctx.sites.get(key)
+    if hit is not None and time.monotonic() - hit[0] < SITE_TTL_SECONDS:
+        return hit[1]
+    site = require_site(conn, key)
+    ctx.sites[key] = (time.monotonic(), site)
     return site
 
 
@@ -58,6 +69,7 @@ def create_site(
             conn, key=key, name=name or key, allowed_origins=allowed, settings=settings, now=datetime.now(UTC)
         )
     ctx.allowed_origins = None
+    ctx.sites.clear()
     return site
 
 
@@ -81,6 +93,7 @@ def update_site(
         )
         site = require_site(conn, key)
     ctx.allowed_origins = None
+    ctx.sites.clear()
     ctx.cache.clear()  # depth and other settings shape cached pages
     return site
 

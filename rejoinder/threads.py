@@ -8,9 +8,9 @@ from rejoinder.cache import ThreadKey
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput, NotFound
 from rejoinder.events import ThreadChanged
-from rejoinder.model import Comment, SortOrder, Thread
+from rejoinder.model import Comment, PageKey, SortOrder, Thread
 from rejoinder.paging import decode_cursor, encode_cursor
-from rejoinder.sites import require_site, site_settings
+from rejoinder.sites import known_site, require_site, site_settings
 from rejoinder.snapshots import ThreadSnapshot
 from rejoinder.store import comments as comment_store
 from rejoinder.store import threads as thread_store
@@ -58,15 +58,13 @@ def read_page(
     current, and pages are cut from it; larger ones are paged in SQL.
     """
     normalised = thread_url(url)
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput("limit out of range", {"limit": f"must be between 1 and {MAX_PAGE}"})
-    after = decode_cursor(cursor, sort) if cursor else None
+    after = _page_start(limit, sort, cursor)
     key = (site_key, normalised)
     snapshot: ThreadSnapshot | None = ctx.cache.snapshot(key)
     if snapshot is None:
         generation = ctx.cache.generation(key)
         with ctx.db.read() as conn:
-            site = require_site(conn, site_key)
+            site = known_site(ctx, conn, site_key)
             thread = thread_store.find_thread(conn, site.id, normalised)
             if thread is None:
                 return ThreadPage(normalised, None, 0, False, [], None)
@@ -79,6 +77,23 @@ def read_page(
         ctx.cache.put_snapshot(key, generation, snapshot, snapshot.size)
     top = snapshot.top_level_page(sort, after, limit + 1)
     return _page(snapshot.thread, snapshot.max_depth, sort, limit, top, snapshot.replies_under(top[:limit]))
+
+
+def page_in_memory(
+    ctx: Context, site_key: str, url: str, sort: SortOrder, limit: int, cursor: str | None
+) -> ThreadPage | None:
+    """The page from the thread's snapshot when memory holds one, without any I/O; else None."""
+    snapshot: ThreadSnapshot | None = ctx.cache.snapshot((site_key, thread_url(url)))
+    if snapshot is None:
+        return None
+    top = snapshot.top_level_page(sort, _page_start(limit, sort, cursor), limit + 1)
+    return _page(snapshot.thread, snapshot.max_depth, sort, limit, top, snapshot.replies_under(top[:limit]))
+
+
+def _page_start(limit: int, sort: SortOrder, cursor: str | None) -> PageKey | None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput("limit out of range", {"limit": f"must be between 1 and {MAX_PAGE}"})
+    return decode_cursor(cursor, sort) if cursor else None
 
 
 def _page(

@@ -71,6 +71,7 @@ def seed_thread(ctx: Context, url: str, *, top_level: int, reply_chains: int, ch
 
 async def statements_for_thread_read(client: httpx.AsyncClient, ctx: Context, url: str, expected: int) -> int:
     ctx.cache.clear()  # otherwise the middleware answers from memory and the database is never asked
+    ctx.sites.clear()  # and the site would be remembered from the writes
     with statements_run(ctx) as seen:
         page = await read(client, url, limit=1000)
     assert len(flatten(page["comments"])) == page["thread"]["comment_count"] == expected
@@ -122,6 +123,7 @@ async def test_reading_an_unknown_thread_stops_after_looking_for_it(
     client: httpx.AsyncClient, ctx: Context, site: str
 ) -> None:
     ctx.cache.clear()
+    ctx.sites.clear()
     with statements_run(ctx) as seen:
         page = await read(client, "https://blog.example/nobody-commented")
     assert page["comments"] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from rejoinder import comments, likes, rendering, threads
@@ -54,7 +55,7 @@ def _bearer(authorization: str | None) -> str:
 
 
 @router.get("/comments", response_model=schemas.ThreadPageOut, summary="Read a thread")
-def read_thread(
+async def read_thread(
     request: Request,
     site: Annotated[str, Query(description="Key of the site.")],
     url: Annotated[str, Query(description="Address of the article page.")],
@@ -63,11 +64,19 @@ def read_thread(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> Response:
     ctx = _ctx(request)
-    entry = ctx.cache.fetch(
-        request.scope["query_string"],
-        threads.thread_key(site, url),
-        lambda: thread_page(threads.read_page(ctx, site, url, sort, limit, cursor)),
-    )
+    variant, key = request.scope["query_string"], threads.thread_key(site, url)
+    # A snapshot in memory needs no I/O: cut the page right here, sparing a trip through the thread pool.
+    generation = ctx.cache.generation(key)
+    page = threads.page_in_memory(ctx, site, url, sort, limit, cursor)
+    if page is not None:
+        entry = ctx.cache.put(variant, key, generation, thread_page(page))
+    else:
+        entry = await run_in_threadpool(
+            ctx.cache.fetch,
+            variant,
+            key,
+            lambda: thread_page(threads.read_page(ctx, site, url, sort, limit, cursor)),
+        )
     return Response(
         entry.body, media_type="application/json", headers={"ETag": entry.etag, "Cache-Control": "no-cache"}
     )
