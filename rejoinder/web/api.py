@@ -69,13 +69,15 @@ async def read_thread(
     generation = ctx.cache.generation(key)
     page = threads.page_in_memory(ctx, site, url, sort, limit, cursor)
     if page is not None:
-        entry = ctx.cache.put(variant, key, generation, thread_page(page))
+        entry = ctx.cache.put(variant, key, generation, thread_page(page, request.app.state.fragments))
     else:
         entry = await run_in_threadpool(
             ctx.cache.fetch,
             variant,
             key,
-            lambda: thread_page(threads.read_page(ctx, site, url, sort, limit, cursor)),
+            lambda: thread_page(
+                threads.read_page(ctx, site, url, sort, limit, cursor), request.app.state.fragments
+            ),
         )
     return Response(
         entry.body, media_type="application/json", headers={"ETag": entry.etag, "Cache-Control": "no-cache"}

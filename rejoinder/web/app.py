@@ -12,6 +12,7 @@ from rejoinder.context import Context
 from rejoinder.settings import Settings
 from rejoinder.web import api, errors, pages
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
+from rejoinder.web.serialize import Fragments
 
 DESCRIPTION = """Rejoinder's public API: threads, comments, likes and counts.
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     if context is not None:
         app.state.ctx = context  # usable before (or without) the lifespan, as in-process tests do
     app.state.templates = pages.templates()
+    app.state.fragments = Fragments()
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -31,20 +31,50 @@ def public_comment(comment: Comment, replies: list[Node] | None = None) -> dict[
     }
 
 
-def thread_page(page: ThreadPage) -> bytes:
-    return orjson.dumps(
-        {
-            "thread": {
-                "url": page.url,
-                "title": page.title,
-                "comment_count": page.comment_count,
-                "closed": page.closed,
-            },
-            "comments": [public_comment(node.comment, node.replies) for node in page.comments],
-            "next_cursor": page.next_cursor,
-        },
-        option=OPTIONS,
-    )
+class Fragments:
+    """Each comment's JSON, kept by (id, version): a page rebuilt after a write is mostly joined, not encoded.
+
+    A comment's version changes with every change to it, so a kept fragment is never out of date.
+    """
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self.max_entries = max_entries
+        self._kept: dict[tuple[int, int], bytes] = {}
+
+    def of(self, comment: Comment) -> bytes:
+        """The comment's JSON object without its closing brace, ready for ``,"replies":[…]}``."""
+        key = (comment.id, comment.version)
+        fragment = self._kept.get(key)
+        if fragment is None:
+            fields = public_comment(comment)
+            del fields["replies"]
+            fragment = orjson.dumps(fields, option=OPTIONS)[:-1]
+            if len(self._kept) >= self.max_entries:
+                self._kept.clear()  # rare, and cheap to refill
+            self._kept[key] = fragment
+        return fragment
+
+
+def thread_page(page: ThreadPage, fragments: Fragments) -> bytes:
+    thread = {
+        "url": page.url,
+        "title": page.title,
+        "comment_count": page.comment_count,
+        "closed": page.closed,
+    }
+    out = [b'{"thread":', dumps(thread), b',"comments":[']
+    _join(page.comments, fragments, out)
+    out += [b'],"next_cursor":', dumps(page.next_cursor), b"}"]
+    return b"".join(out)
+
+
+def _join(nodes: list[Node], fragments: Fragments, out: list[bytes]) -> None:
+    for i, node in enumerate(nodes):
+        if i:
+            out.append(b",")
+        out += [fragments.of(node.comment), b',"replies":[']
+        _join(node.replies, fragments, out)
+        out.append(b"]}")
 
 
 def dumps(data: Any) -> bytes:
