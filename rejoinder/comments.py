@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -54,6 +55,23 @@ class PostedComment:
 
 def post_comment(ctx: Context, new: NewComment, client: Client) -> PostedComment:
     """Store a new comment; it is committed before this returns."""
+    store_it, finish = _plan_post(ctx, new, client)
+    return finish(ctx.db.transaction(store_it))
+
+
+async def post_comment_async(ctx: Context, new: NewComment, client: Client) -> PostedComment:
+    """``post_comment`` for the event loop: on SQLite the write joins the loop's group commit."""
+    store_it, finish = _plan_post(ctx, new, client)
+    return finish(await ctx.db.transaction_async(store_it))
+
+
+Stored = tuple[Site, Thread, SiteSettings, Comment]
+
+
+def _plan_post(
+    ctx: Context, new: NewComment, client: Client
+) -> tuple[Callable[[Connection], Stored], Callable[[Stored], PostedComment]]:
+    """Check and render the comment; return the work to do in the transaction and what follows the commit."""
     problems: dict[str, str] = {}
     body = _clean_body(ctx, new.body, problems)
     author = _clean_author(new.author, problems)
@@ -67,7 +85,7 @@ def post_comment(ctx: Context, new: NewComment, client: Client) -> PostedComment
     html = render(body)
     now = _now()
 
-    def store_it(conn: Connection) -> tuple[Site, Thread, SiteSettings, Comment]:
+    def store_it(conn: Connection) -> Stored:
         site = known_site(ctx, conn, new.site)
         _check_origin(site, client)
         rules = site_settings(ctx, site)
@@ -98,13 +116,16 @@ def post_comment(ctx: Context, new: NewComment, client: Client) -> PostedComment
             thread_store.add_to_comment_count(conn, thread.id, 1)
         return site, thread, rules, comment
 
-    site, thread, rules, comment = ctx.db.transaction(store_it)
-    ctx.events.publish(CommentPosted(site.key, thread.url, comment))
-    return PostedComment(
-        comment=comment,
-        edit_token=ctx.signer.edit_token(comment.id),
-        edit_until=datetime.fromtimestamp(now.timestamp() + rules.edit_window_seconds, UTC),
-    )
+    def finish(stored: Stored) -> PostedComment:
+        site, thread, rules, comment = stored
+        ctx.events.publish(CommentPosted(site.key, thread.url, comment))
+        return PostedComment(
+            comment=comment,
+            edit_token=ctx.signer.edit_token(comment.id),
+            edit_until=datetime.fromtimestamp(now.timestamp() + rules.edit_window_seconds, UTC),
+        )
+
+    return store_it, finish
 
 
 def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> Comment:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +29,22 @@ class LikeState:
 
 def set_like(ctx: Context, comment_id: int, liker: str | None, liked: bool) -> LikeState:
     """Like (``liked=True``) or unlike a comment for one reader; repeating it changes nothing."""
+    store_it, finish = _plan_like(ctx, comment_id, liker, liked)
+    return finish(ctx.db.transaction(store_it))
+
+
+async def set_like_async(ctx: Context, comment_id: int, liker: str | None, liked: bool) -> LikeState:
+    """``set_like`` for the event loop: on SQLite the write joins the loop's group commit."""
+    store_it, finish = _plan_like(ctx, comment_id, liker, liked)
+    return finish(await ctx.db.transaction_async(store_it))
+
+
+Stored = tuple[Comment, bool, str, str]
+
+
+def _plan_like(
+    ctx: Context, comment_id: int, liker: str | None, liked: bool
+) -> tuple[Callable[[Connection], Stored], Callable[[Stored], LikeState]]:
     liker = (liker or "").strip()
     if not 8 <= len(liker) <= 128 or not liker.isascii() or not liker.isprintable():
         raise InvalidInput(
@@ -36,7 +53,7 @@ def set_like(ctx: Context, comment_id: int, liker: str | None, liked: bool) -> L
         )
     key = ctx.signer.reader_key("like", liker)
 
-    def store_it(conn: Connection) -> tuple[Comment, bool, str, str]:
+    def store_it(conn: Connection) -> Stored:
         comment = comment_store.get_comment(conn, comment_id)
         if comment is None or comment.status is not CommentStatus.PUBLISHED:
             raise CommentNotFound(f"there is no comment {comment_id}")
@@ -53,7 +70,10 @@ def set_like(ctx: Context, comment_id: int, liker: str | None, liked: bool) -> L
         site = get_site_by_id(conn, thread.site_id)
         return comment, changed, site.key, thread.url
 
-    comment, changed, site_key, thread_url = ctx.db.transaction(store_it)
-    if changed:
-        ctx.events.publish(CommentLiked(site_key, thread_url, comment))
-    return LikeState(likes=comment.likes, liked=liked)
+    def finish(stored: Stored) -> LikeState:
+        comment, changed, site_key, thread_url = stored
+        if changed:
+            ctx.events.publish(CommentLiked(site_key, thread_url, comment))
+        return LikeState(likes=comment.likes, liked=liked)
+
+    return store_it, finish

@@ -9,6 +9,7 @@ writer waiting at that moment in one transaction and one fsync (group commit).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import anyio
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -61,6 +63,7 @@ class Database:
         self._queued: list[_Work[Any]] = []
         self._queue_lock = threading.Lock()
         self._committer = threading.Lock()
+        self._on_loop: list[tuple[_Work[Any], asyncio.Future[Any]]] = []
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -99,6 +102,33 @@ class Database:
         if mine.error is not None:
             raise mine.error
         return mine.result  # type: ignore[return-value]
+
+    async def transaction_async(self, work: Callable[[Connection], T]) -> T:
+        """``transaction`` for code on the event loop.
+
+        SQLite is a library, not a server: its work is CPU and one fsync, so it runs right on the loop.
+        Every write queued during one turn of the loop is committed together on the next (group commit),
+        with no thread hand-offs. PostgreSQL's network round trips go to the thread pool instead.
+        """
+        if self.backend != "sqlite":
+            return await anyio.to_thread.run_sync(self.transaction, work)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._on_loop.append((_Work(work), future))
+        if len(self._on_loop) == 1:
+            asyncio.get_running_loop().call_soon(self._commit_on_loop)
+        return await future
+
+    def _commit_on_loop(self) -> None:
+        batch, self._on_loop = self._on_loop, []
+        with self._committer:  # the same single writer as ``transaction``, so the two never interleave
+            self._commit([work for work, _ in batch])
+        for work, future in batch:
+            if future.cancelled():
+                continue  # the client went away; the work is committed all the same
+            if work.error is not None:
+                future.set_exception(work.error)
+            else:
+                future.set_result(work.result)
 
     def _commit(self, batch: list[_Work[Any]]) -> None:
         try:

@@ -85,8 +85,8 @@ async def read_thread(
 
 
 @router.post("/comments", status_code=201, response_model=schemas.PostedOut, summary="Post a comment")
-def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
-    posted = comments.post_comment(
+async def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
+    posted = await comments.post_comment_async(
         _ctx(request),
         NewComment(
             site=new.site,
@@ -127,31 +127,31 @@ def delete_comment(
     return Response(status_code=204)
 
 
-def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> Response:
-    state = likes.set_like(_ctx(request), comment_id, liker, liked)
+async def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> Response:
+    state = await likes.set_like_async(_ctx(request), comment_id, liker, liked)
     return _json({"likes": state.likes, "liked": state.liked})
 
 
 @router.put("/comments/{comment_id}/like", response_model=schemas.LikeOut, summary="Like a comment")
-def like(
+async def like(
     request: Request,
     comment_id: CommentId,
     x_rejoinder_liker: Annotated[
         str | None, Header(description="The reader's random id, kept by the client.")
     ] = None,
 ) -> Response:
-    return _like(request, comment_id, x_rejoinder_liker, True)
+    return await _like(request, comment_id, x_rejoinder_liker, True)
 
 
 @router.delete("/comments/{comment_id}/like", response_model=schemas.LikeOut, summary="Take a like back")
-def unlike(
+async def unlike(
     request: Request,
     comment_id: CommentId,
     x_rejoinder_liker: Annotated[
         str | None, Header(description="The reader's random id, kept by the client.")
     ] = None,
 ) -> Response:
-    return _like(request, comment_id, x_rejoinder_liker, False)
+    return await _like(request, comment_id, x_rejoinder_liker, False)
 
 
 @router.get("/counts", response_model=schemas.CountsOut, summary="Comment counts of many pages")

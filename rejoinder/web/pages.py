@@ -87,7 +87,7 @@ async def demo_comment(request: Request) -> Response:
     ctx = _ctx(request)
     parent = form.get("parent_id", "")
     try:
-        posted = comments.post_comment(
+        posted = await comments.post_comment_async(
             ctx,
             NewComment(
                 site=SITE_KEY,
