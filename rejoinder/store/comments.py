@@ -51,7 +51,7 @@ PUBLIC_COLUMNS = (
 )
 
 
-def _public_comment(row: Row[Any]) -> Comment:
+def _public_comment(row: Any) -> Comment:  # a Row of PUBLIC_COLUMNS
     return Comment(
         id=row.id,
         thread_id=row.thread_id,
@@ -108,7 +108,7 @@ def insert_comment(
     return Comment(
         id=comment_id,
         thread_id=thread_id,
-        parent_id=values["parent_id"],
+        parent_id=parent.id if parent else None,
         root_id=root_id,
         author=author,
         body=body,

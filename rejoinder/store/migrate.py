@@ -29,7 +29,7 @@ def pending(db: Database) -> list[str]:
     script = ScriptDirectory.from_config(_config(db))
     with db.reader.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
-    applied = set()
+    applied: set[str] = set()
     for rev in current:
         applied.update(r.revision for r in script.iterate_revisions(rev, "base"))
     return [r.revision for r in script.walk_revisions() if r.revision not in applied]

@@ -29,7 +29,7 @@ CommentId = Annotated[int, Path(ge=1, le=schemas.MAX_ID)]
 
 
 def _ctx(request: Request) -> Context:
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    return request.app.state.ctx
 
 
 def _json(data: object, status: int = 200) -> Response:

@@ -22,13 +22,13 @@ API_PREFIXES = ("/api/", "/1.")  # the JSON API and, later, the Akismet-compatib
 
 
 def _context(scope: Scope) -> Context:
-    return scope["app"].state.ctx  # type: ignore[no-any-return]
+    return scope["app"].state.ctx
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
-            return value  # type: ignore[no-any-return]
+            return value
     return None
 
 

@@ -28,7 +28,7 @@ def templates() -> Jinja2Templates:
 
 
 def _ctx(request: Request) -> Context:
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    return request.app.state.ctx
 
 
 @router.get("/")
