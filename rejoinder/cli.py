@@ -7,7 +7,8 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from rejoinder import __version__
@@ -91,12 +92,18 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     print(f"database is up to date ({_safe_url(settings)})")
 
 
-def _with_context(args: argparse.Namespace) -> Any:
+@contextmanager
+def _opened(args: argparse.Namespace) -> Iterator[Any]:
+    """The services' context on a migrated database, closed when the command is done."""
     from rejoinder.context import Context
 
     settings = _settings(args)
     _migrate(settings)
-    return Context.open(settings)
+    ctx = Context.open(settings)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 def _site_json(site: Any) -> str:
@@ -124,20 +131,16 @@ def _site_settings(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_site_create(args: argparse.Namespace) -> None:
     from rejoinder.sites import create_site
 
-    ctx = _with_context(args)
-    try:
+    with _opened(args) as ctx:
         print(
             _site_json(create_site(ctx, args.key, args.name or args.key, args.origin, **_site_settings(args)))
         )
-    finally:
-        ctx.close()
 
 
 def cmd_site_update(args: argparse.Namespace) -> None:
     from rejoinder.sites import update_site
 
-    ctx = _with_context(args)
-    try:
+    with _opened(args) as ctx:
         site = update_site(
             ctx,
             args.key,
@@ -147,30 +150,22 @@ def cmd_site_update(args: argparse.Namespace) -> None:
             **_site_settings(args),
         )
         print(_site_json(site))
-    finally:
-        ctx.close()
 
 
 def cmd_site_list(args: argparse.Namespace) -> None:
     from rejoinder.sites import list_sites
 
-    ctx = _with_context(args)
-    try:
+    with _opened(args) as ctx:
         for site in list_sites(ctx):
             print(_site_json(site))
-    finally:
-        ctx.close()
 
 
 def cmd_thread_close(args: argparse.Namespace) -> None:
     from rejoinder.threads import close_thread
 
-    ctx = _with_context(args)
-    try:
+    with _opened(args) as ctx:
         close_thread(ctx, args.key, args.url, closed=args.action == "close")
         print(f"thread {args.url} of {args.key}: {'closed' if args.action == 'close' else 'open'}")
-    finally:
-        ctx.close()
 
 
 def cmd_settings_doc(_args: argparse.Namespace) -> None:

@@ -6,32 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, or_, select, tuple_, update
+from sqlalchemy import Connection, and_, or_, select, tuple_, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from rejoinder.model import VISIBLE_STATUSES, Author, Comment, CommentStatus, PageKey, SortOrder
 from rejoinder.store.schema import comments
 
 c = comments.c
-
-
-def _comment(row: Row[Any]) -> Comment:
-    return Comment(
-        id=row.id,
-        thread_id=row.thread_id,
-        parent_id=row.parent_id,
-        root_id=row.root_id,
-        author=Author(row.author_name, row.author_email, row.author_website),
-        body=row.body,
-        html=row.html,
-        status=CommentStatus(row.status),
-        created_at=row.created_at,
-        edited_at=row.edited_at,
-        likes=row.like_count,
-        version=row.version,
-        remote_addr=row.remote_addr,
-        user_agent=row.user_agent,
-    )
 
 
 # What a public read needs: no source text, e-mail, address or user agent leaves the database.
@@ -51,20 +32,24 @@ PUBLIC_COLUMNS = (
 )
 
 
-def _public_comment(row: Any) -> Comment:  # a Row of PUBLIC_COLUMNS
+def _comment(row: Any) -> Comment:
+    """A comment from a row of every column, or of ``PUBLIC_COLUMNS`` (the private fields then stay empty)."""
+    fields = row._mapping
     return Comment(
         id=row.id,
         thread_id=row.thread_id,
         parent_id=row.parent_id,
         root_id=row.root_id,
-        author=Author(row.author_name, "", row.author_website),
-        body="",
+        author=Author(row.author_name, fields.get("author_email", ""), row.author_website),
+        body=fields.get("body", ""),
         html=row.html,
         status=CommentStatus(row.status),
         created_at=row.created_at,
         edited_at=row.edited_at,
         likes=row.like_count,
         version=row.version,
+        remote_addr=fields.get("remote_addr", ""),
+        user_agent=fields.get("user_agent", ""),
     )
 
 
@@ -190,7 +175,7 @@ def top_level_page(
     )
     if after is not None:
         query = query.where(_after(after))
-    return [_public_comment(row) for row in conn.execute(query.order_by(*_order(sort)).limit(limit))]
+    return [_comment(row) for row in conn.execute(query.order_by(*_order(sort)).limit(limit))]
 
 
 def replies_under(conn: Connection, root_ids: Sequence[int]) -> list[Comment]:
@@ -202,7 +187,7 @@ def replies_under(conn: Connection, root_ids: Sequence[int]) -> list[Comment]:
         .where(c.root_id.in_(list(root_ids)), c.status.in_([s.value for s in VISIBLE_STATUSES]))
         .order_by(c.created_at, c.id)
     )
-    return [_public_comment(row) for row in conn.execute(query)]
+    return [_comment(row) for row in conn.execute(query)]
 
 
 def visible_comments(conn: Connection, thread_id: int) -> list[Comment]:
@@ -212,7 +197,7 @@ def visible_comments(conn: Connection, thread_id: int) -> list[Comment]:
         .where(c.thread_id == thread_id, c.status.in_([s.value for s in VISIBLE_STATUSES]))
         .order_by(c.created_at, c.id)
     )
-    return [_public_comment(row) for row in conn.execute(query)]
+    return [_comment(row) for row in conn.execute(query)]
 
 
 def has_children(conn: Connection, comment_id: int) -> bool:

@@ -26,6 +26,7 @@ router = APIRouter(
     },
 )
 CommentId = Annotated[int, Path(ge=1, le=schemas.MAX_ID)]
+Liker = Annotated[str | None, Header(description="The reader's random id, kept by the client.")]
 
 
 def _ctx(request: Request) -> Context:
@@ -136,9 +137,7 @@ async def _like(request: Request, comment_id: int, liker: str | None, liked: boo
 async def like(
     request: Request,
     comment_id: CommentId,
-    x_rejoinder_liker: Annotated[
-        str | None, Header(description="The reader's random id, kept by the client.")
-    ] = None,
+    x_rejoinder_liker: Liker = None,
 ) -> Response:
     return await _like(request, comment_id, x_rejoinder_liker, True)
 
@@ -147,9 +146,7 @@ async def like(
 async def unlike(
     request: Request,
     comment_id: CommentId,
-    x_rejoinder_liker: Annotated[
-        str | None, Header(description="The reader's random id, kept by the client.")
-    ] = None,
+    x_rejoinder_liker: Liker = None,
 ) -> Response:
     return await _like(request, comment_id, x_rejoinder_liker, False)
 

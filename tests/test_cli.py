@@ -1,0 +1,82 @@
+"""The ``rejoinder`` admin commands, run in-process against a fresh SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rejoinder.cli import main
+from rejoinder.comments import Client, NewComment, post_comment
+from rejoinder.context import Context
+from rejoinder.errors import ThreadClosed
+from rejoinder.model import Author
+from rejoinder.settings import load_settings
+
+URL = "https://blog.example/a-post"
+
+
+def run(capsys: pytest.CaptureFixture[str], database: str, *argv: str) -> str:
+    main([*argv, "--database", database])
+    return capsys.readouterr().out
+
+
+def test_sites_are_created_listed_and_updated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = f"sqlite:///{tmp_path}/cli.db"
+    created = json.loads(
+        run(capsys, db, "admin", "site", "create", "blog", "--origin", "https://Blog.Example/")
+    )
+    assert created == {
+        "key": "blog",
+        "name": "blog",
+        "allowed_origins": ["https://blog.example"],
+        "settings": {},
+    }
+    updated = json.loads(
+        run(
+            capsys,
+            db,
+            "admin",
+            "site",
+            "update",
+            "blog",
+            "--name",
+            "The blog",
+            "--moderation",
+            "--max-depth",
+            "3",
+            "--origin",
+            "https://www.blog.example",
+        )
+    )
+    assert updated["name"] == "The blog"
+    assert updated["allowed_origins"] == ["https://blog.example", "https://www.blog.example"]
+    assert updated["settings"] == {"moderation": True, "max_depth": 3}
+    listed = [json.loads(line) for line in run(capsys, db, "admin", "site", "list").splitlines()]
+    assert [site["key"] for site in listed] == ["blog"]
+
+
+def test_a_bad_site_key_is_refused_with_the_rule(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(["admin", "site", "create", "Not A Key", "--database", f"sqlite:///{tmp_path}/cli.db"])
+    assert "key: must be 1-64 lower-case letters" in str(exit.value)
+
+
+def test_threads_are_closed_and_opened_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = f"sqlite:///{tmp_path}/cli.db"
+    run(capsys, db, "admin", "site", "create", "blog")
+    ctx = Context.open(load_settings(environ={}, overrides={"database_url": db}))
+    try:
+
+        def post() -> None:
+            post_comment(ctx, NewComment(site="blog", url=URL, body="hello", author=Author("Ada")), Client())
+
+        post()
+        assert "closed" in run(capsys, db, "admin", "thread", "close", "blog", URL)
+        with pytest.raises(ThreadClosed):
+            post()
+        assert "open" in run(capsys, db, "admin", "thread", "open", "blog", URL)
+        post()
+    finally:
+        ctx.close()
