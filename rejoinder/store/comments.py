@@ -198,7 +198,3 @@ def visible_comments(conn: Connection, thread_id: int) -> list[Comment]:
         .order_by(c.created_at, c.id)
     )
     return [_comment(row) for row in conn.execute(query)]
-
-
-def has_children(conn: Connection, comment_id: int) -> bool:
-    return conn.execute(select(c.id).where(c.parent_id == comment_id).limit(1)).first() is not None
