@@ -1,12 +1,13 @@
-"""The read cache: thread snapshots and finished responses in memory, kept current by writes.
+"""The read cache: thread snapshots, finished responses and comment counts in memory, kept current by writes.
 
-Two layers share one lock and one set of generations. A *snapshot* (see ``snapshots.py``) holds every
+The layers share one lock and one set of generations. A *snapshot* (see ``snapshots.py``) holds every
 visible comment of a thread; a write updates it in place, so the next read rebuilds its page from memory
-rather than from the database. *Responses* are finished JSON bodies per query; any write to their thread
-drops them. A reader notes the thread's generation before it reads the database and stores its result only if
-no write bumped the generation meanwhile, so a slow read can never put a stale page back after
-the write that outdated it. Concurrent misses of one response at one generation are built once
-(single flight): after a write to a popular thread, one request rebuilds it and the rest wait for it.
+rather than from the database. *Responses* are finished JSON bodies per query, and *counts* the comment
+count of each thread; any write to their thread drops them. A reader notes the thread's generation before
+it reads the database and stores its result only if no write bumped the generation meanwhile, so a slow
+read can never put a stale page back after the write that outdated it. Concurrent misses of one response
+at one generation are built once (single flight): after a write to a popular thread, one request rebuilds
+it and the rest wait for it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 ThreadKey = tuple[str, str]  # (site key, normalised thread URL)
 GENERATION_STRIPES = 4096
+MAX_COUNTS = 200_000  # comment counts of threads, a few dozen bytes each
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class ReadCache:
         self.max_bytes = max_bytes  # for each layer
         self._snapshots: OrderedDict[ThreadKey, tuple[Any, int]] = OrderedDict()  # (snapshot, size)
         self._snapshot_size = 0
+        self._counts: dict[ThreadKey, int] = {}
         self._entries: OrderedDict[Hashable, CachedResponse] = OrderedDict()
         self._by_thread: dict[ThreadKey, set[Hashable]] = {}
         # Striped by hash, so the table stays bounded; a collision only costs an extra miss.
@@ -130,6 +133,20 @@ class ReadCache:
             while self._snapshot_size > self.max_bytes:
                 self._drop_snapshot(next(iter(self._snapshots)))
 
+    def counts(self, thread_keys: list[ThreadKey]) -> dict[ThreadKey, int]:
+        """The comment counts memory holds for these threads (those it lacks are left out)."""
+        kept = self._counts
+        return {key: kept[key] for key in thread_keys if key in kept}
+
+    def put_counts(self, generations: dict[ThreadKey, int], counts: dict[ThreadKey, int]) -> None:
+        """Keep counts read from the database, except those of threads written to since ``generations``."""
+        with self._lock:
+            if len(self._counts) + len(counts) > MAX_COUNTS:
+                self._counts.clear()  # rare, and cheap to refill
+            for key, count in counts.items():
+                if generations[key] == self.generation(key):
+                    self._counts[key] = count
+
     def invalidate(
         self, thread_key: ThreadKey, update: Callable[[Any], tuple[Any, int]] | None = None
     ) -> None:
@@ -149,6 +166,7 @@ class ReadCache:
                     self._snapshots[thread_key] = (snapshot, size)
                     self._snapshot_size += size
             self._generations[hash(thread_key) % GENERATION_STRIPES] += 1
+            self._counts.pop(thread_key, None)
             for variant in self._by_thread.pop(thread_key, ()):
                 self._remove(variant)
 
@@ -161,6 +179,7 @@ class ReadCache:
             self._size = 0
             self._snapshots.clear()
             self._snapshot_size = 0
+            self._counts.clear()
 
     def _drop_snapshot(self, thread_key: ThreadKey) -> None:
         entry = self._snapshots.pop(thread_key, None)

@@ -112,16 +112,36 @@ def _page(
 
 
 def comment_counts(ctx: Context, site_key: str, urls: list[str]) -> dict[str, int]:
-    """Counts keyed by the URLs exactly as given, in one query however many there are."""
+    """Counts keyed by the URLs exactly as given: from memory, or one query for all the others."""
+    keys = _count_keys(site_key, urls)
+    known = ctx.cache.counts(list(keys.values()))
+    missing = [key for key in keys.values() if key not in known]
+    if missing:
+        generations = {key: ctx.cache.generation(key) for key in missing}
+        with ctx.db.read() as conn:
+            site = require_site(conn, site_key)
+            stored = thread_store.comment_counts(conn, site.id, [url for _, url in missing])
+        found = {key: stored.get(key[1], 0) for key in missing}
+        ctx.cache.put_counts(generations, found)
+        known.update(found)
+    return {given: known[key] for given, key in keys.items()}
+
+
+def counts_in_memory(ctx: Context, site_key: str, urls: list[str]) -> dict[str, int] | None:
+    """``comment_counts`` when memory holds every one of them, without any I/O; else None."""
+    keys = _count_keys(site_key, urls)
+    known = ctx.cache.counts(list(keys.values()))
+    if len(known) < len(set(keys.values())):
+        return None
+    return {given: known[key] for given, key in keys.items()}
+
+
+def _count_keys(site_key: str, urls: list[str]) -> dict[str, ThreadKey]:
     if not urls:
         raise InvalidInput("no url given", {"url": "give at least one"})
     if len(urls) > MAX_COUNT_URLS:
         raise InvalidInput("too many urls", {"url": f"at most {MAX_COUNT_URLS} per request"})
-    normalised = {given: thread_url(given, f"url[{i}]") for i, given in enumerate(urls)}
-    with ctx.db.read() as conn:
-        site = require_site(conn, site_key)
-        counts = thread_store.comment_counts(conn, site.id, normalised.values())
-    return {given: counts.get(norm, 0) for given, norm in normalised.items()}
+    return {given: (site_key, thread_url(given, f"url[{i}]")) for i, given in enumerate(urls)}
 
 
 def close_thread(ctx: Context, site_key: str, url: str, closed: bool = True) -> None:

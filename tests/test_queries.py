@@ -147,3 +147,19 @@ async def test_counts_for_many_urls_are_one_query_after_the_site_lookup(
         }
         statements[how_many] = len(seen)
     assert statements == {1: 2, 20: 2, 200: 2}  # the site lookup, then one query for every URL
+
+
+async def test_counts_asked_again_come_from_memory_until_a_write_changes_them(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    seed_thread(ctx, SMALL, top_level=3, reply_chains=0, chain_length=0)
+    urls = [SMALL, LARGE]  # LARGE has no thread yet
+    first = await client.get("/api/v1/counts", params={"site": site, "url": urls})
+    assert first.json()["counts"] == {SMALL: 3, LARGE: 0}
+    with statements_run(ctx) as seen:
+        again = await client.get("/api/v1/counts", params={"site": site, "url": urls})
+    assert again.json()["counts"] == {SMALL: 3, LARGE: 0} and seen == []
+    post_comment(ctx, NewComment(site="test", url=LARGE, body="first here", author=Author("Bo")), Client())
+    post_comment(ctx, NewComment(site="test", url=SMALL, body="one more", author=Author("Bo")), Client())
+    after = await client.get("/api/v1/counts", params={"site": site, "url": urls})
+    assert after.json()["counts"] == {SMALL: 4, LARGE: 1}

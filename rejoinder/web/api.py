@@ -152,12 +152,16 @@ async def unlike(
 
 
 @router.get("/counts", response_model=schemas.CountsOut, summary="Comment counts of many pages")
-def counts(
+async def counts(
     request: Request,
     site: Annotated[str, Query(description="Key of the site.")],
     url: Annotated[list[str], Query(description="Page addresses; repeat the parameter for each.")],
 ) -> Response:
-    return _json({"counts": threads.comment_counts(_ctx(request), site, url)})
+    ctx = _ctx(request)
+    found = threads.counts_in_memory(ctx, site, url)
+    if found is None:
+        found = await run_in_threadpool(threads.comment_counts, ctx, site, url)
+    return _json({"counts": found})
 
 
 @router.post("/preview", response_model=schemas.PreviewOut, summary="Render Markdown as a comment would be")
