@@ -43,10 +43,11 @@ with reads running at c32 alongside; "reads" is what those readers got):
 | responses cached per query, writes in the thread pool | 10,960 rps | 8,019 rps | 63/s | 81/s | 1,383 rps |
 | + thread snapshots updated by writes, group commit | — | — | 157/s | 216/s | 964 rps |
 | + pages cut on the event loop, JSON kept per comment | 11,423 rps | — | 144/s | 160/s | 2,400 rps |
-| + SQLite group commit on the event loop (this build) | 11,782 rps | 9,298 rps | 289/s | 345/s | 737 rps |
+| + SQLite group commit on the event loop | 11,782 rps | 9,298 rps | 289/s | 345/s | 737 rps |
 
 Without any cache, a cold read of the 1,000-comment thread costs 27-32 ms in-process (database, tree,
-JSON); from memory it is answered in 0.3 ms. The last step moves SQLite's writes onto the event loop:
+JSON); from memory it is answered in 0.3 ms. Runs vary by 10-20 % from one to the next; the tables below are
+this build's own run. The last step in the table moves SQLite's writes onto the event loop:
 writes no longer wait for the GIL behind the readers, which roughly doubles write throughput and, with 32
 writers at full speed, leaves the readers less of the one core — the trade the table below shows.
 """
