@@ -97,7 +97,7 @@ def _plan_post(
                 raise InvalidInput("this site asks for a name and an e-mail address", missing)
         thread = thread_store.get_or_create_thread(conn, site.id, url, title, now)
         if thread.closed:
-            raise ThreadClosed("this thread is closed for new comments")
+            raise ThreadClosed("this thread is closed for new comments", {"url": "is a closed thread"})
         parent = _parent(conn, thread, new.parent_id)
         status = CommentStatus.PENDING if rules.moderation else CommentStatus.PUBLISHED
         comment = store.insert_comment(
@@ -160,13 +160,16 @@ def _own_comment(
 ) -> tuple[Comment, Site, Thread]:
     comment = store.get_comment(conn, comment_id)
     if comment is None or comment.status is CommentStatus.DELETED:
-        raise CommentNotFound(f"there is no comment {comment_id}")
+        raise CommentNotFound(f"there is no comment {comment_id}", {"comment_id": "is not a comment"})
     thread = thread_store.get_thread(conn, comment.thread_id)
     site = get_site_by_id(conn, thread.site_id)
     window = site_settings(ctx, site).edit_window_seconds
     ctx.signer.check_edit_token(edit_token, comment.id, window)
     if comment.status is CommentStatus.SPAM:
-        raise Forbidden("this comment was marked as spam and can no longer be changed")
+        raise Forbidden(
+            "this comment was marked as spam and can no longer be changed",
+            {"comment_id": "was marked as spam"},
+        )
     return comment, site, thread
 
 

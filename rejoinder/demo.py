@@ -7,7 +7,7 @@ from rejoinder.comments import Client, NewComment
 from rejoinder.context import Context
 from rejoinder.errors import Conflict
 from rejoinder.model import Author
-from rejoinder.sites import create_site, get_site, update_site
+from rejoinder.sites import create_site, update_site
 from rejoinder.threads import read_page
 
 SITE_KEY = "demo"
@@ -80,7 +80,6 @@ def install_demo(ctx: Context, base_url: str) -> str:
     except Conflict:
         update_site(ctx, SITE_KEY, add_origins=origins)
     url = article_url(base_url)
-    get_site(ctx, SITE_KEY)
     if read_page(ctx, SITE_KEY, url, limit=1).comments:
         return url
     ids: dict[str, int] = {}

@@ -25,6 +25,11 @@ class ConfigurationError(RejoinderError):
     code = "configuration_error"
 
 
+class BadRequest(RejoinderError):
+    status = 400
+    code = "bad_request"
+
+
 class InvalidInput(RejoinderError):
     """A field breaks a rule; ``fields`` maps each dotted field name to the rule it broke."""
 

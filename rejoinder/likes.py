@@ -56,7 +56,9 @@ def _plan_like(
     def store_it(conn: Connection) -> Stored:
         comment = comment_store.get_comment(conn, comment_id)
         if comment is None or comment.status is not CommentStatus.PUBLISHED:
-            raise CommentNotFound(f"there is no comment {comment_id}")
+            raise CommentNotFound(
+                f"there is no comment {comment_id}", {"comment_id": "is not a published comment"}
+            )
         if liked:
             changed = store.add_like(conn, comment_id, key, datetime.now(UTC))
         else:

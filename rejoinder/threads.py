@@ -57,26 +57,26 @@ def read_page(
     Threads up to ``SNAPSHOT_MAX_COMMENTS`` are loaded whole into a snapshot that later writes keep
     current, and pages are cut from it; larger ones are paged in SQL.
     """
+    page = page_in_memory(ctx, site_key, url, sort, limit, cursor)
+    if page is not None:
+        return page
     normalised = thread_url(url)
     after = _page_start(limit, sort, cursor)
     key = (site_key, normalised)
-    snapshot: ThreadSnapshot | None = ctx.cache.snapshot(key)
-    if snapshot is None:
-        generation = ctx.cache.generation(key)
-        with ctx.db.read() as conn:
-            site = known_site(ctx, conn, site_key)
-            thread = thread_store.find_thread(conn, site.id, normalised)
-            if thread is None:
-                return ThreadPage(normalised, None, 0, False, [], None)
-            max_depth = site_settings(ctx, site).max_depth
-            if thread.comment_count > SNAPSHOT_MAX_COMMENTS:
-                top = comment_store.top_level_page(conn, thread.id, sort, after, limit + 1)
-                replies = comment_store.replies_under(conn, [comment.id for comment in top[:limit]])
-                return _page(thread, max_depth, sort, limit, top, replies)
-            snapshot = ThreadSnapshot.of(thread, max_depth, comment_store.visible_comments(conn, thread.id))
-        ctx.cache.put_snapshot(key, generation, snapshot, snapshot.size)
-    top = snapshot.top_level_page(sort, after, limit + 1)
-    return _page(snapshot.thread, snapshot.max_depth, sort, limit, top, snapshot.replies_under(top[:limit]))
+    generation = ctx.cache.generation(key)
+    with ctx.db.read() as conn:
+        site = known_site(ctx, conn, site_key)
+        thread = thread_store.find_thread(conn, site.id, normalised)
+        if thread is None:
+            return ThreadPage(normalised, None, 0, False, [], None)
+        max_depth = site_settings(ctx, site).max_depth
+        if thread.comment_count > SNAPSHOT_MAX_COMMENTS:
+            top = comment_store.top_level_page(conn, thread.id, sort, after, limit + 1)
+            replies = comment_store.replies_under(conn, [comment.id for comment in top[:limit]])
+            return _page(thread, max_depth, sort, limit, top, replies)
+        snapshot = ThreadSnapshot.of(thread, max_depth, comment_store.visible_comments(conn, thread.id))
+    ctx.cache.put_snapshot(key, generation, snapshot, snapshot.size)
+    return _cut(snapshot, sort, limit, after)
 
 
 def page_in_memory(
@@ -86,7 +86,11 @@ def page_in_memory(
     snapshot: ThreadSnapshot | None = ctx.cache.snapshot((site_key, thread_url(url)))
     if snapshot is None:
         return None
-    top = snapshot.top_level_page(sort, _page_start(limit, sort, cursor), limit + 1)
+    return _cut(snapshot, sort, limit, _page_start(limit, sort, cursor))
+
+
+def _cut(snapshot: ThreadSnapshot, sort: SortOrder, limit: int, after: PageKey | None) -> ThreadPage:
+    top = snapshot.top_level_page(sort, after, limit + 1)
     return _page(snapshot.thread, snapshot.max_depth, sort, limit, top, snapshot.replies_under(top[:limit]))
 
 

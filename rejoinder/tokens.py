@@ -26,7 +26,10 @@ class Signer:
             window = (
                 f"{window_seconds // 60} minutes" if window_seconds >= 120 else f"{window_seconds} seconds"
             )
-            raise EditWindowClosed(f"comments can be edited or deleted for {window} after posting") from exc
+            raise EditWindowClosed(
+                f"comments can be edited or deleted for {window} after posting",
+                {"Authorization": f"the edit window of {window} has closed"},
+            ) from exc
         except BadSignature as exc:
             raise Unauthorized(
                 "the edit token is not valid", {"Authorization": "is not a valid edit token"}

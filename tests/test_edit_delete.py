@@ -85,8 +85,10 @@ async def test_an_edit_after_the_window_is_403(
 ) -> None:
     posted = await post(client, "original")
     advance_clock(15 * 60 + 1)
-    assert error_fields(await edit(client, posted, "changed"), 403, "edit_window_closed") == {}
-    assert error_fields(await delete(client, posted), 403, "edit_window_closed") == {}
+    assert set(error_fields(await edit(client, posted, "changed"), 403, "edit_window_closed")) == {
+        "Authorization"
+    }
+    assert set(error_fields(await delete(client, posted), 403, "edit_window_closed")) == {"Authorization"}
     page = await read(client)
     assert page["comments"][0]["html"] == "<p>original</p>" and page["comments"][0]["edited_at"] is None
     assert page["thread"]["comment_count"] == 1
@@ -112,7 +114,9 @@ async def test_a_site_sets_its_own_window(
     advance_clock(59)
     assert (await edit(client, posted, "in time")).status_code == 200
     advance_clock(61)
-    assert error_fields(await edit(client, posted, "too late"), 403, "edit_window_closed") == {}
+    assert set(error_fields(await edit(client, posted, "too late"), 403, "edit_window_closed")) == {
+        "Authorization"
+    }
     assert (await read(client))["comments"][0]["html"] == "<p>in time</p>"
 
 
@@ -138,7 +142,7 @@ async def test_the_token_of_another_comment_is_401(client: httpx.AsyncClient, si
 async def test_editing_a_comment_that_does_not_exist_is_404(client: httpx.AsyncClient, site: str) -> None:
     posted = await post(client, "original")
     response = await client.patch("/api/v1/comments/4242", json={"body": "x"}, headers=bearer(posted))
-    assert error_fields(response, 404, "comment_not_found") == {}
+    assert set(error_fields(response, 404, "comment_not_found")) == {"comment_id"}
 
 
 # --- deleting ------------------------------------------------------------------------------------------
@@ -209,8 +213,10 @@ async def test_a_deleted_comment_cannot_be_edited_or_deleted_again(
 ) -> None:
     posted = await post(client, "short-lived")
     assert (await delete(client, posted)).status_code == 204
-    assert error_fields(await edit(client, posted, "back from the dead"), 404, "comment_not_found") == {}
-    assert error_fields(await delete(client, posted), 404, "comment_not_found") == {}
+    assert set(error_fields(await edit(client, posted, "back from the dead"), 404, "comment_not_found")) == {
+        "comment_id"
+    }
+    assert set(error_fields(await delete(client, posted), 404, "comment_not_found")) == {"comment_id"}
     assert (await read(client))["thread"]["comment_count"] == 0
 
 
@@ -224,4 +230,4 @@ async def test_a_deleted_comment_cannot_be_liked_or_unliked(client: httpx.AsyncC
         await client.put(f"{comment_url(top)}/like", headers=liker),
         await client.delete(f"{comment_url(top)}/like", headers=liker),
     ):
-        assert error_fields(response, 404, "comment_not_found") == {}
+        assert set(error_fields(response, 404, "comment_not_found")) == {"comment_id"}

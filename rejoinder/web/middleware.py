@@ -11,6 +11,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rejoinder.context import Context
+from rejoinder.errors import BadRequest, OriginNotAllowed, PayloadTooLarge, RejoinderError
 from rejoinder.sites import any_site_allows
 
 JSON = b"application/json"
@@ -32,12 +33,13 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def _send_error(send: Send, status: int, code: str, message: str, fields: dict[str, str]) -> None:
-    body = orjson.dumps({"error": {"code": code, "message": message, "fields": fields}})
+async def _send_error(send: Send, error: RejoinderError) -> None:
+    """The same answer the app's error handler gives, for refusals made before the app is reached."""
+    body = orjson.dumps({"error": {"code": error.code, "message": error.message, "fields": error.fields}})
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": error.status,
             "headers": [(b"content-type", JSON), (b"content-length", str(len(body)).encode())],
         }
     )
@@ -54,15 +56,15 @@ class RequestSizeLimit:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             return await self.app(scope, receive, send)
         limit = _context(scope).settings.max_request_bytes
-        too_large = ("request body too large", {"body": f"must be at most {limit:,} bytes"})
+        too_large = PayloadTooLarge("request body too large", {"body": f"must be at most {limit:,} bytes"})
         declared = _header(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit():
                 return await _send_error(
-                    send, 400, "bad_request", "invalid Content-Length", {"Content-Length": "must be a number"}
+                    send, BadRequest("invalid Content-Length", {"Content-Length": "must be a number"})
                 )
             if int(declared) > limit:
-                return await _send_error(send, 413, "payload_too_large", *too_large)
+                return await _send_error(send, too_large)
         # Read the (small) body here, so a chunked upload cannot slip past the limit.
         chunks, size = [], 0
         while True:
@@ -72,7 +74,7 @@ class RequestSizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                return await _send_error(send, 413, "payload_too_large", *too_large)
+                return await _send_error(send, too_large)
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
@@ -127,10 +129,10 @@ class SiteCORS:
         if not allowed:
             return await _send_error(
                 send,
-                403,
-                "origin_not_allowed",
-                f"{origin.decode('latin-1')} is not allowed",
-                {"Origin": "is not an allowed origin of any site"},
+                OriginNotAllowed(
+                    f"{origin.decode('latin-1')} is not allowed",
+                    {"Origin": "is not an allowed origin of any site"},
+                ),
             )
         await send(
             {
