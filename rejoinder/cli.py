@@ -125,7 +125,27 @@ def _site_settings(args: argparse.Namespace) -> dict[str, Any]:
         "require_name_email": args.require_name_email,
         "privacy_url": args.privacy_url,
     }
+    chosen.update(_named_settings(args.settings))
     return {k: v for k, v in chosen.items() if v is not None}
+
+
+def _named_settings(pairs: list[str]) -> dict[str, Any]:
+    from rejoinder.model import SiteSettings
+
+    named: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {pair}: write NAME=VALUE")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        field = SiteSettings.__dataclass_fields__.get(name.strip())
+        if field is not None and str(field.type).startswith("tuple") and isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        named[name.strip()] = value
+    return named
 
 
 def cmd_site_create(args: argparse.Namespace) -> None:
@@ -212,6 +232,15 @@ def _site_options(parser: argparse.ArgumentParser, creating: bool) -> None:
     )
     parser.add_argument("--require-name-email", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--privacy-url", help="the site's page on how comment data is processed")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        dest="settings",
+        help="any other site setting, e.g. --set pow=always --set banned_domains=spam.example,x.test "
+        "(see docs/spam.md); a value is read as JSON when it parses, lists may be comma-separated",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,9 +16,13 @@ from rejoinder.errors import CommentNotFound, Forbidden, InvalidInput, OriginNot
 from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
 from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, Thread
 from rejoinder.rendering import render
-from rejoinder.sites import known_site, site_settings
+from rejoinder.sites import cached_site, known_site, site_settings
+from rejoinder.spam.service import features_of
+from rejoinder.spam.submission import FormProof, Submission
+from rejoinder.spam.verdict import Action
 from rejoinder.store import comments as store
 from rejoinder.store import threads as thread_store
+from rejoinder.store.comments import StoredVerdict
 from rejoinder.store.sites import get_site_by_id
 from rejoinder.threads import thread_url
 
@@ -44,6 +48,8 @@ class NewComment:
     title: str = ""
     parent_id: int | None = None
     author: Author = field(default_factory=lambda: Author(""))
+    # What the browser form sent for the spam filter; None for text that came from no form at all.
+    proof: FormProof | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,16 @@ async def post_comment_async(ctx: Context, new: NewComment, client: Client) -> P
     return finish(await ctx.db.transaction_async(store_it))
 
 
-Stored = tuple[Site, Thread, SiteSettings, Comment]
+Stored = tuple[Site, Thread, SiteSettings, Comment, StoredVerdict | None]
+
+STATUS_FOR = {
+    Action.PUBLISH: CommentStatus.PUBLISHED,
+    Action.HOLD: CommentStatus.PENDING,
+    Action.SPAM: CommentStatus.SPAM,
+    Action.DISCARD: CommentStatus.SPAM,
+}
+# An edit can move a comment down this list (published → held), never up: that is a moderator's call.
+SEVERITY = [CommentStatus.PUBLISHED, CommentStatus.PENDING, CommentStatus.SPAM]
 
 
 def _plan_post(
@@ -84,6 +99,15 @@ def _plan_post(
         raise InvalidInput("the comment breaks some rules", problems)
     html = render(body)
     now = _now()
+    sub = Submission(body, author, client.remote_addr, client.user_agent, url)
+    site = cached_site(ctx, new.site)
+    rules = site_settings(ctx, site)
+    features = None
+    if rules.spam_filter:
+        # Outside the transaction: a flood is refused before it queues for the writer, and the
+        # text's features (the costly part of a verdict) are not computed while holding the write lock.
+        ctx.spam.check_rate(site, rules, sub, url)
+        features = features_of(sub)
 
     def store_it(conn: Connection) -> Stored:
         site = known_site(ctx, conn, new.site)
@@ -99,7 +123,21 @@ def _plan_post(
         if thread.closed:
             raise ThreadClosed("this thread is closed for new comments", {"url": "is a closed thread"})
         parent = _parent(conn, thread, new.parent_id)
-        status = CommentStatus.PENDING if rules.moderation else CommentStatus.PUBLISHED
+        verdict = None
+        if rules.spam_filter:
+            judged = ctx.spam.judge(
+                conn,
+                site,
+                rules,
+                sub,
+                features=features or features_of(sub),
+                thread_id=thread.id,
+                proof=new.proof,
+                now=now,
+            )
+            status, verdict = STATUS_FOR[judged.verdict.action], judged.stored
+        else:
+            status = CommentStatus.PENDING if rules.moderation else CommentStatus.PUBLISHED
         comment = store.insert_comment(
             conn,
             thread_id=thread.id,
@@ -111,13 +149,16 @@ def _plan_post(
             now=now,
             remote_addr=client.remote_addr,
             user_agent=client.user_agent[:500],
+            verdict=verdict,
         )
         if status is CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count(conn, thread.id, 1)
-        return site, thread, rules, comment
+        return site, thread, rules, comment, verdict
 
     def finish(stored: Stored) -> PostedComment:
-        site, thread, rules, comment = stored
+        site, thread, rules, comment, verdict = stored
+        if verdict is not None:
+            ctx.spam.remember(site.id, comment.id, thread.id, verdict.fingerprint)
         ctx.events.publish(CommentPosted(site.key, thread.url, comment))
         return PostedComment(
             comment=comment,
@@ -134,9 +175,21 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
     if problems:
         raise InvalidInput("the comment breaks some rules", problems)
     html = render(body)
+    now = _now()
     with ctx.db.write() as conn:
         comment, site, thread = _own_comment(ctx, conn, comment_id, edit_token)
-        store.update_body(conn, comment.id, body=body, html=html, now=_now())
+        rules = site_settings(ctx, site)
+        status, verdict = comment.status, None
+        if rules.spam_filter:
+            sub = Submission(body, comment.author, comment.remote_addr, comment.user_agent, thread.url)
+            judged = ctx.spam.judge(
+                conn, site, rules, sub, features=features_of(sub), thread_id=thread.id, proof=None, now=now
+            )
+            verdict = judged.stored
+            status = max(status, STATUS_FOR[judged.verdict.action], key=SEVERITY.index)
+        store.update_body(conn, comment.id, body=body, html=html, now=now, status=status, verdict=verdict)
+        if comment.status is CommentStatus.PUBLISHED and status is not CommentStatus.PUBLISHED:
+            thread_store.add_to_comment_count(conn, thread.id, -1)
         edited = store.get_comment(conn, comment.id)
     assert edited is not None
     ctx.events.publish(CommentEdited(site.key, thread.url, edited))
@@ -153,6 +206,17 @@ def delete_comment(ctx: Context, comment_id: int, edit_token: str) -> None:
         deleted = store.get_comment(conn, comment.id)
     assert deleted is not None
     ctx.events.publish(CommentDeleted(site.key, thread.url, deleted))
+
+
+def own_comment(ctx: Context, comment_id: int, edit_token: str) -> Comment:
+    """The author's own comment in any status but deleted; the edit token proves who asks."""
+    with ctx.db.read() as conn:
+        comment = store.get_comment(conn, comment_id)
+        if comment is None or comment.status is CommentStatus.DELETED:
+            raise CommentNotFound(f"there is no comment {comment_id}", {"comment_id": "is not a comment"})
+    # Reading stays possible after the edit window: the author may reload the page days later.
+    ctx.signer.check_edit_token(edit_token, comment.id, 10 * 365 * 86400)
+    return comment
 
 
 def _own_comment(

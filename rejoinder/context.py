@@ -1,4 +1,4 @@
-"""Everything a service needs, built once per server: settings, database, events, cache, signer."""
+"""Everything a service needs, built once per server: settings, database, events, cache, signer, filter."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rejoinder.events import EventBus, ThreadChanged
 from rejoinder.model import Site
 from rejoinder.settings import Settings
 from rejoinder.snapshots import apply_to_cache
+from rejoinder.spam.service import SpamFilter
 from rejoinder.store.db import Database
 from rejoinder.store.secrets import get_or_create_secret
 from rejoinder.tokens import Signer
@@ -22,6 +23,7 @@ class Context:
     events: EventBus
     cache: ReadCache
     signer: Signer
+    spam: SpamFilter
     # (when read, origins of all sites): CORS preflights come before any site is named
     allowed_origins: tuple[float, frozenset[str]] | None = None
     # site key -> (when read, site): every write needs its site, and sites change rarely
@@ -38,7 +40,14 @@ class Context:
         cache = ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024)
         events = EventBus()
         events.subscribe(ThreadChanged, lambda event: apply_to_cache(cache, event))
-        return cls(settings=settings, db=db, events=events, cache=cache, signer=Signer(secret))
+        return cls(
+            settings=settings,
+            db=db,
+            events=events,
+            cache=cache,
+            signer=Signer(secret),
+            spam=SpamFilter(secret),
+        )
 
     def close(self) -> None:
         self.db.dispose()

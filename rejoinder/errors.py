@@ -80,3 +80,18 @@ class Conflict(RejoinderError):
 class PayloadTooLarge(RejoinderError):
     status = 413
     code = "payload_too_large"
+
+
+class ChallengeRequired(InvalidInput):
+    """The comment needs a solved proof-of-work challenge before it is accepted."""
+
+    code = "challenge_required"
+
+
+class RateLimited(RejoinderError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, *, retry_after: int = 60) -> None:
+        super().__init__(message, fields)
+        self.retry_after = retry_after

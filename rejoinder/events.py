@@ -48,6 +48,11 @@ class CommentLiked(CommentChanged):
     pass
 
 
+@dataclass(frozen=True)
+class CommentModerated(CommentChanged):
+    """A moderator approved, spammed, un-spammed or deleted the comment."""
+
+
 E = TypeVar("E")
 
 

@@ -34,10 +34,30 @@ class SiteSettings:
     moderation: bool = False  # hold every new comment for a moderator
     require_name_email: bool = False
     privacy_url: str = ""
+    spam_filter: bool = True
+    # The spam filter (off: every comment is published, or held when moderation is on).
+    # Spam probabilities at which a comment is held, sent to spam, or discarded:
+    spam_hold: float = 0.5
+    spam_spam: float = 0.9
+    spam_discard: float = 0.995
+    spam_retention_days: int = 30  # discarded comments stay in the spam folder this long
+    pow: str = "doubtful"  # proof of work: "always", "doubtful" (only when held otherwise) or "off"
+    min_submit_seconds: float = 3.0  # quicker than this after the form was shown looks like a bot
+    rate_limit_ip: str = "6/minute;40/hour"  # comments per client address
+    rate_limit_identity: str = "6/minute;40/hour"  # per e-mail address (or name)
+    rate_limit_thread: str = "60/minute"  # per thread, from everyone
+    banned_words: tuple[str, ...] = ()
+    banned_emails: tuple[str, ...] = ()
+    banned_ips: tuple[str, ...] = ()  # addresses or networks (CIDR)
+    banned_domains: tuple[str, ...] = ()  # in links, e-mail addresses and websites
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any], *, max_depth: int, edit_window_seconds: int) -> SiteSettings:
-        known = {k: v for k, v in stored.items() if k in cls.__dataclass_fields__}
+        known: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in stored.items()
+            if k in cls.__dataclass_fields__
+        }
         return cls(**{"max_depth": max_depth, "edit_window_seconds": edit_window_seconds, **known})
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+from limits import parse_many
 from sqlalchemy import Connection
 
 from rejoinder.context import Context
@@ -15,6 +17,7 @@ from rejoinder.model import Site, SiteSettings
 from rejoinder.store import sites as store
 from rejoinder.urls import origin_of
 
+POW_MODES = ("always", "doubtful", "off")
 SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 ORIGINS_TTL_SECONDS = 10.0
 SITE_TTL_SECONDS = 10.0
@@ -36,6 +39,15 @@ def known_site(ctx: Context, conn: Connection, key: str) -> Site:
     site = require_site(conn, key)
     ctx.sites[key] = (time.monotonic(), site)
     return site
+
+
+def cached_site(ctx: Context, key: str) -> Site:
+    """``known_site`` outside a transaction: most calls are answered from memory, without a connection."""
+    hit = ctx.sites.get(key)
+    if hit is not None and time.monotonic() - hit[0] < SITE_TTL_SECONDS:
+        return hit[1]
+    with ctx.db.read() as conn:
+        return known_site(ctx, conn, key)
 
 
 def site_settings(ctx: Context, site: Site) -> SiteSettings:
@@ -112,9 +124,46 @@ def _check_settings(settings: dict[str, Any]) -> None:
     unknown = set(settings) - set(SiteSettings.__dataclass_fields__)
     if unknown:
         raise InvalidInput("unknown site settings", dict.fromkeys(sorted(unknown), "is not a site setting"))
+    problems: dict[str, str] = {}
     depth = settings.get("max_depth")
-    if depth is not None and not 2 <= int(depth) <= 20:
-        raise InvalidInput("bad nesting depth", {"max_depth": "must be between 2 and 20"})
+    if depth is not None and not (isinstance(depth, int) and 2 <= depth <= 20):
+        problems["max_depth"] = "must be a whole number between 2 and 20"
+    for name in ("spam_hold", "spam_spam", "spam_discard"):
+        value = settings.get(name)
+        if value is not None and not (isinstance(value, int | float) and 0 < value <= 1):
+            problems[name] = "must be a probability above 0 and at most 1"
+    for name in ("min_submit_seconds", "spam_retention_days", "edit_window_seconds"):
+        value = settings.get(name)
+        if value is not None and not (isinstance(value, int | float) and 0 <= value <= 10**8):
+            problems[name] = "must be a number of at least 0"
+    if settings.get("pow") not in (None, *POW_MODES):
+        problems["pow"] = "must be one of " + ", ".join(POW_MODES)
+    for name in ("rate_limit_ip", "rate_limit_identity", "rate_limit_thread"):
+        value = settings.get(name)
+        if value is not None and not _is_rate_limit(value):
+            problems[name] = "must be limits like '6/minute;40/hour', or 'off'"
+    for name in ("banned_words", "banned_emails", "banned_ips", "banned_domains"):
+        value = settings.get(name)
+        if value is not None and not (
+            isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+        ):
+            problems[name] = "must be a list of strings"
+    for network in settings.get("banned_ips") or ():
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            problems["banned_ips"] = f"{network!r} is not an address or network"
+    if problems:
+        raise InvalidInput("bad site settings", problems)
+
+
+def _is_rate_limit(value: object) -> bool:
+    if value == "off":
+        return True
+    try:
+        return isinstance(value, str) and bool(parse_many(value))
+    except ValueError:
+        return False
 
 
 def any_site_allows(ctx: Context, origin: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,26 @@ from rejoinder.model import VISIBLE_STATUSES, Author, Comment, CommentStatus, Pa
 from rejoinder.store.schema import comments
 
 c = comments.c
+
+
+@dataclass(frozen=True)
+class StoredVerdict:
+    """The spam filter's verdict as it is kept with a comment."""
+
+    action: str
+    score: float
+    reasons: list[str]
+    fingerprint: int | None
+    purge_after: datetime | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "spam_action": self.action,
+            "spam_score": self.score,
+            "spam_reasons": self.reasons,
+            "fingerprint": self.fingerprint,
+            "purge_after": self.purge_after,
+        }
 
 
 # What a public read needs: no source text, e-mail, address or user agent leaves the database.
@@ -70,6 +91,7 @@ def insert_comment(
     now: datetime,
     remote_addr: str,
     user_agent: str,
+    verdict: StoredVerdict | None = None,
 ) -> Comment:
     root_id = None if parent is None else (parent.root_id or parent.id)
     values = {
@@ -88,6 +110,7 @@ def insert_comment(
         "user_agent": user_agent,
         "like_count": 0,
         "version": 1,
+        **(verdict.columns() if verdict else {}),
     }
     comment_id = conn.execute(comments.insert().values(**values).returning(c.id)).scalar_one()
     return Comment(
@@ -107,12 +130,45 @@ def insert_comment(
     )
 
 
-def update_body(conn: Connection, comment_id: int, *, body: str, html: str, now: datetime) -> None:
+def update_body(
+    conn: Connection,
+    comment_id: int,
+    *,
+    body: str,
+    html: str,
+    now: datetime,
+    status: CommentStatus,
+    verdict: StoredVerdict | None = None,
+) -> None:
     conn.execute(
         update(comments)
         .where(c.id == comment_id)
-        .values(body=body, html=html, edited_at=now, version=c.version + 1)
+        .values(
+            body=body,
+            html=html,
+            edited_at=now,
+            status=status.value,
+            version=c.version + 1,
+            **(verdict.columns() if verdict else {}),
+        )
     )
+
+
+def set_status(
+    conn: Connection, comment_id: int, status: CommentStatus, purge_after: datetime | None = None
+) -> None:
+    conn.execute(
+        update(comments)
+        .where(c.id == comment_id)
+        .values(status=status.value, purge_after=purge_after, version=c.version + 1)
+    )
+
+
+def spam_fields(conn: Connection, comment_id: int) -> Any:
+    """The stored verdict (spam_action, spam_score, spam_reasons) and fingerprint of a comment."""
+    return conn.execute(
+        select(c.spam_action, c.spam_score, c.spam_reasons, c.fingerprint).where(c.id == comment_id)
+    ).first()
 
 
 def mark_deleted(conn: Connection, comment_id: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
@@ -12,3 +14,13 @@ def insert_ignore(conn: Connection, table: Table) -> Insert:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def upsert_add(conn: Connection, table: Table, keys: dict[str, Any], column: str, amount: float) -> None:
+    """Add ``amount`` to ``column`` of the row with ``keys``, creating it from zero if it is not there."""
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = module.insert(table).values(**keys, **{column: amount})
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={column: table.c[column] + statement.excluded[column]}
+    )
+    conn.execute(statement)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -102,7 +103,17 @@ comments = Table(
     Column("like_count", Integer, nullable=False, default=0),
     # Bumped by every change to the row, so in-memory copies can tell a newer version from an older one.
     Column("version", Integer, nullable=False, default=1),
+    # The spam filter's verdict, kept with the comment so moderators see why it was held.
+    Column("spam_action", String(16), nullable=True),
+    Column("spam_score", Float, nullable=True),
+    Column("spam_reasons", JSON, nullable=True),
+    # SimHash of the text (signed 64-bit) for finding near-duplicates across threads.
+    Column("fingerprint", BigInteger, nullable=True),
+    # Discarded spam is kept this long, then purged: nothing is destroyed without a retention period.
+    Column("purge_after", UTCDateTime, nullable=True),
     Index(None, "thread_id", "root_id", "created_at", "id"),
+    Index(None, "author_email"),
+    Index(None, "status", "purge_after"),
     Index(None, "root_id"),
     Index(None, "parent_id"),
 )
@@ -121,4 +132,67 @@ server_secrets = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", String(256), nullable=False),
+)
+
+used_tokens = Table(
+    "used_tokens",
+    metadata,
+    # Hash of a single-use form token or proof-of-work challenge: a second use is a replay.
+    Column("digest", String(64), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+spam_models = Table(
+    "spam_models",
+    metadata,
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    # Bumped by every training change, so each process knows when to reload the site's weights.
+    Column("version", Integer, nullable=False, default=0),
+    Column("examples", Integer, nullable=False, default=0),
+)
+
+spam_weights = Table(
+    "spam_weights",
+    metadata,
+    # What a site's moderators taught the classifier, added to the shipped prior's weights.
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("feature", BigInteger, primary_key=True, autoincrement=False),
+    Column("weight", Float, nullable=False),
+)
+
+spam_training = Table(
+    "spam_training",
+    metadata,
+    # One row per taught item ("comment:42", "akismet:<hash>"): teaching it twice counts once, and the
+    # stored delta lets a changed decision be untaught exactly.
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_key", String(100), primary_key=True),
+    Column("is_spam", Boolean, nullable=False),
+    Column("delta", JSON, nullable=False),
+    Column("domains", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+spam_domains = Table(
+    "spam_domains",
+    metadata,
+    # Link domains in comments moderators judged: a domain seen mostly in spam is evidence of spam.
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("domain", String(255), primary_key=True),
+    Column("spam", Integer, nullable=False, default=0),
+    Column("ham", Integer, nullable=False, default=0),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    # "admin" (moderation API) or "akismet" (the Akismet-compatible API of one site).
+    Column("kind", String(16), nullable=False),
+    # SHA-256 of the key: a copy of the database does not hand out working keys.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=True),
+    Column("label", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("calls", Integer, nullable=False, default=0),
 )

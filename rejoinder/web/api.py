@@ -8,11 +8,14 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from rejoinder import comments, likes, rendering, threads
+from rejoinder import comments, likes, moderation, rendering, threads
+from rejoinder.apikeys import require_admin
 from rejoinder.comments import Client, NewComment
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput, Unauthorized
 from rejoinder.model import Author, SortOrder
+from rejoinder.spam import forms as spam_forms
+from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
 from rejoinder.web.client import client_address
 from rejoinder.web.serialize import dumps, public_comment, thread_page
@@ -96,6 +99,7 @@ async def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
             parent_id=new.parent_id,
             body=new.body,
             author=Author(new.author.name, new.author.email, new.author.website),
+            proof=FormProof(form_token=new.form_token, honeypot=new.honeypot, altcha=new.altcha),
         ),
         _client(request),
     )
@@ -107,6 +111,15 @@ async def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
         },
         status=201,
     )
+
+
+@router.get("/comments/{comment_id}", response_model=schemas.EditedOut, summary="Read your own comment")
+def own_comment(
+    request: Request, comment_id: CommentId, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    """Your comment in any status (held ones too), with its edit token: lets a reload show it again."""
+    comment = comments.own_comment(_ctx(request), comment_id, _bearer(authorization))
+    return _json({"comment": public_comment(comment)})
 
 
 @router.patch("/comments/{comment_id}", response_model=schemas.EditedOut, summary="Edit your comment")
@@ -162,6 +175,44 @@ async def counts(
     if found is None:
         found = await run_in_threadpool(threads.comment_counts, ctx, site, url)
     return _json({"counts": found})
+
+
+@router.get("/form", response_model=schemas.FormOut, summary="What the comment form needs")
+def form(
+    request: Request,
+    site: Annotated[str, Query(description="Key of the site.")],
+    url: Annotated[str | None, Query(description="Address of the article page.")] = None,
+) -> Response:
+    """A fresh single-use form token, the honeypot's name, a proof-of-work challenge if the site asks for
+    one, and the site's public settings. Fetch it when the form is shown; the token records when."""
+    found = spam_forms.form_for(_ctx(request), site)
+    return Response(dumps(found), media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/comments/{comment_id}/moderate",
+    response_model=schemas.ModeratedOut,
+    summary="Moderate a comment (moderators)",
+    responses={401: {"model": schemas.ErrorOut}},
+)
+def moderate(
+    request: Request,
+    comment_id: CommentId,
+    decision: schemas.ModerateIn,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Approve, mark as spam, mark as not spam, or delete; every decision but delete teaches the site's
+    spam filter, once: the same decision twice counts once, and a changed one is untaught first."""
+    ctx = _ctx(request)
+    require_admin(ctx, authorization)
+    done = moderation.moderate(ctx, comment_id, moderation.Decision(decision.action))
+    return _json(
+        {
+            "comment": public_comment(done.comment),
+            "learned": done.learned,
+            "verdict": {"action": done.action, "score": done.score, "reasons": done.reasons},
+        }
+    )
 
 
 @router.post("/preview", response_model=schemas.PreviewOut, summary="Render Markdown as a comment would be")

@@ -62,7 +62,9 @@ def _validation_fields(exc: RequestValidationError) -> dict[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RejoinderError)
     async def _rejoinder_error(_request: Request, exc: RejoinderError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return error_response(exc.status, exc.code, exc.message, exc.fields, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> Response:

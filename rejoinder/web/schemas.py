@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
@@ -36,10 +36,71 @@ class NewCommentIn(BaseModel):
     parent_id: int | None = Field(None, ge=1, le=MAX_ID, description="The comment this one replies to.")
     body: Text = Field(description="Comment text in Markdown.")
     author: AuthorIn = Field(default_factory=AuthorIn)
+    form_token: Text | None = Field(
+        None, max_length=500, description="`form_token` from `GET /api/v1/form`; single use."
+    )
+    honeypot: Text = Field(
+        "", max_length=500, description="The value of the form's hidden field: empty for people."
+    )
+    altcha: Text | None = Field(
+        None, max_length=2000, description="Solved proof of work: base64 JSON of the ALTCHA v1 solution."
+    )
 
 
 class EditCommentIn(BaseModel):
     body: Text = Field(description="The new comment text in Markdown.")
+
+
+class ModerateIn(BaseModel):
+    action: Literal["approve", "spam", "ham", "delete"] = Field(
+        description="approve or ham: publish (ham = it was wrongly judged spam); spam; delete."
+    )
+
+
+class ProviderOut(BaseModel):
+    id: str
+    name: str
+    login_url: str
+
+
+class SitePublicOut(BaseModel):
+    name: str
+    max_depth: int
+    edit_window_seconds: int
+    moderation: bool
+    require_name_email: bool
+    privacy_url: str
+    pow: str = Field(description="When a proof of work is asked: always, doubtful or off.")
+    providers: list[ProviderOut]
+
+
+class ChallengeOut(BaseModel):
+    algorithm: str
+    challenge: str
+    maxnumber: int
+    salt: str
+    signature: str
+
+
+class FormOut(BaseModel):
+    form_token: str = Field(description="Send back with the comment; single use.")
+    honeypot: str = Field(description="Name of a hidden field that people leave empty.")
+    challenge: ChallengeOut | None = Field(
+        description="ALTCHA v1 proof-of-work challenge, if the site asks one."
+    )
+    site: SitePublicOut
+
+
+class VerdictOut(BaseModel):
+    action: str | None
+    score: float | None
+    reasons: list[str]
+
+
+class ModeratedOut(BaseModel):
+    comment: CommentOut
+    learned: bool = Field(description="False when the filter had already learned this decision.")
+    verdict: VerdictOut
 
 
 class PreviewIn(BaseModel):

@@ -1,0 +1,74 @@
+"""Moderators' decisions on a comment: approve, spam, not spam, delete; each teaches the spam filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from rejoinder.context import Context
+from rejoinder.errors import CommentNotFound
+from rejoinder.events import CommentModerated
+from rejoinder.model import Comment, CommentStatus
+from rejoinder.sites import site_settings
+from rejoinder.spam.service import teach_in
+from rejoinder.spam.submission import Submission
+from rejoinder.store import comments as store
+from rejoinder.store import threads as thread_store
+from rejoinder.store.sites import get_site_by_id
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"  # publish a held comment: it was fine
+    SPAM = "spam"  # to the spam folder, and learn from it
+    HAM = "ham"  # not spam after all: publish it, and learn from it
+    DELETE = "delete"  # remove it (abusive, off-topic): no lesson about spam
+
+
+@dataclass(frozen=True)
+class Moderated:
+    comment: Comment
+    learned: bool  # False when the filter already knew this decision (the same call twice)
+    # The filter's verdict when the comment arrived, for the moderator to compare with their own.
+    action: str | None = None
+    score: float | None = None
+    reasons: tuple[str, ...] = ()
+
+
+def moderate(ctx: Context, comment_id: int, decision: Decision) -> Moderated:
+    with ctx.db.write() as conn:
+        comment = store.get_comment(conn, comment_id)
+        if comment is None or comment.status is CommentStatus.DELETED:
+            raise CommentNotFound(f"there is no comment {comment_id}", {"comment_id": "is not a comment"})
+        thread = thread_store.get_thread(conn, comment.thread_id)
+        site = get_site_by_id(conn, thread.site_id)
+        rules = site_settings(ctx, site)
+        learned = False
+        if decision is Decision.DELETE:
+            store.mark_deleted(conn, comment.id)
+            status = CommentStatus.DELETED
+        else:
+            is_spam = decision is Decision.SPAM
+            status = CommentStatus.SPAM if is_spam else CommentStatus.PUBLISHED
+            # Spam a moderator chose is kept like discarded spam: for the retention period, then purged.
+            purge = datetime.now(UTC) + timedelta(days=rules.spam_retention_days) if is_spam else None
+            if status is not comment.status:
+                store.set_status(conn, comment.id, status, purge)
+            sub = Submission(
+                comment.body, comment.author, comment.remote_addr, comment.user_agent, thread.url
+            )
+            learned = teach_in(ctx, conn, site, f"comment:{comment.id}", sub, is_spam)
+        delta = (status is CommentStatus.PUBLISHED) - (comment.status is CommentStatus.PUBLISHED)
+        if delta:
+            thread_store.add_to_comment_count(conn, thread.id, delta)
+        moderated = store.get_comment(conn, comment.id)
+        fields = store.spam_fields(conn, comment.id)
+    assert moderated is not None
+    if fields is not None and decision is not Decision.DELETE:
+        ctx.spam.mark_duplicate(site.id, comment.id, fields.fingerprint, decision is Decision.SPAM)
+    ctx.events.publish(CommentModerated(site.key, thread.url, moderated))
+    if fields is None:
+        return Moderated(moderated, learned)
+    return Moderated(
+        moderated, learned, fields.spam_action, fields.spam_score, tuple(fields.spam_reasons or ())
+    )

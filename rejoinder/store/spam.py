@@ -1,0 +1,162 @@
+"""What the spam filter keeps: used tokens, each site's learned weights and training log, domain counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select, update
+
+from rejoinder.model import CommentStatus
+from rejoinder.store.dialect import insert_ignore, upsert_add
+from rejoinder.store.schema import (
+    comments,
+    spam_domains,
+    spam_models,
+    spam_training,
+    spam_weights,
+    threads,
+    used_tokens,
+)
+
+
+def use_token(conn: Connection, digest: str, expires_at: datetime) -> bool:
+    """Mark a single-use token as used; False if it had been used already."""
+    result = conn.execute(insert_ignore(conn, used_tokens).values(digest=digest, expires_at=expires_at))
+    return result.rowcount == 1
+
+
+def forget_expired_tokens(conn: Connection, now: datetime) -> int:
+    return conn.execute(delete(used_tokens).where(used_tokens.c.expires_at < now)).rowcount
+
+
+def model_version(conn: Connection, site_id: int) -> int:
+    version = conn.execute(select(spam_models.c.version).where(spam_models.c.site_id == site_id)).scalar()
+    return version or 0
+
+
+def site_weights(conn: Connection, site_id: int) -> dict[int, float]:
+    rows = conn.execute(
+        select(spam_weights.c.feature, spam_weights.c.weight).where(spam_weights.c.site_id == site_id)
+    )
+    return {int(feature): float(weight) for feature, weight in rows}
+
+
+def add_weights(conn: Connection, site_id: int, delta: Mapping[int, float], examples: int) -> None:
+    """Add a learned delta to the site's weights and bump its model version in the same transaction."""
+    for feature, amount in delta.items():
+        if amount:
+            upsert_add(conn, spam_weights, {"site_id": site_id, "feature": feature}, "weight", amount)
+    upsert_add(conn, spam_models, {"site_id": site_id}, "version", 1)
+    conn.execute(
+        update(spam_models)
+        .where(spam_models.c.site_id == site_id)
+        .values(examples=spam_models.c.examples + examples)
+    )
+
+
+def training_record(conn: Connection, site_id: int, item_key: str) -> Any:
+    """The (is_spam, delta, domains) row of a taught item, or None."""
+    return conn.execute(
+        select(spam_training.c.is_spam, spam_training.c.delta, spam_training.c.domains).where(
+            and_(spam_training.c.site_id == site_id, spam_training.c.item_key == item_key)
+        )
+    ).first()
+
+
+def put_training_record(
+    conn: Connection,
+    site_id: int,
+    item_key: str,
+    *,
+    is_spam: bool,
+    delta: Mapping[int, float],
+    domains: list[str],
+    now: datetime,
+) -> None:
+    drop_training_record(conn, site_id, item_key)
+    conn.execute(
+        spam_training.insert().values(
+            site_id=site_id,
+            item_key=item_key,
+            is_spam=is_spam,
+            delta={str(k): v for k, v in delta.items()},
+            domains=domains,
+            created_at=now,
+        )
+    )
+
+
+def drop_training_record(conn: Connection, site_id: int, item_key: str) -> None:
+    conn.execute(
+        delete(spam_training).where(
+            and_(spam_training.c.site_id == site_id, spam_training.c.item_key == item_key)
+        )
+    )
+
+
+def domain_marks(conn: Connection, site_id: int, domains: Iterable[str]) -> dict[str, tuple[int, int]]:
+    wanted = list(domains)
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(spam_domains.c.domain, spam_domains.c.spam, spam_domains.c.ham).where(
+            and_(spam_domains.c.site_id == site_id, spam_domains.c.domain.in_(wanted))
+        )
+    )
+    return {domain: (spam, ham) for domain, spam, ham in rows}
+
+
+def add_domain_marks(
+    conn: Connection, site_id: int, domains: Iterable[str], column: str, amount: int
+) -> None:
+    for domain in domains:
+        upsert_add(conn, spam_domains, {"site_id": site_id, "domain": domain[:255]}, column, amount)
+
+
+def author_history(conn: Connection, site_id: int, email: str) -> tuple[int, int]:
+    """(approved, marked as spam) comments by ``email`` on the site."""
+    if not email:
+        return 0, 0
+    rows = conn.execute(
+        select(comments.c.status, func.count())
+        .select_from(comments.join(threads, threads.c.id == comments.c.thread_id))
+        .where(
+            and_(
+                comments.c.author_email == email,
+                threads.c.site_id == site_id,
+                comments.c.status.in_([CommentStatus.PUBLISHED, CommentStatus.SPAM]),
+                # A comment the filter itself sent to spam is not a moderator's judgement of its author.
+                ~and_(comments.c.status == CommentStatus.SPAM, comments.c.spam_action.is_(None)),
+            )
+        )
+        .group_by(comments.c.status)
+    )
+    counts: dict[str, int] = {str(status): int(n) for status, n in rows}
+    return counts.get(CommentStatus.PUBLISHED, 0), counts.get(CommentStatus.SPAM, 0)
+
+
+def recent_fingerprints(conn: Connection, site_id: int, since: datetime, limit: int) -> list[Any]:
+    """(fingerprint, comment id, thread id, status) of the site's recent comments, oldest first."""
+    rows = conn.execute(
+        select(comments.c.fingerprint, comments.c.id, comments.c.thread_id, comments.c.status)
+        .select_from(comments.join(threads, threads.c.id == comments.c.thread_id))
+        .where(
+            and_(
+                threads.c.site_id == site_id,
+                comments.c.created_at >= since,
+                comments.c.fingerprint.is_not(None),
+            )
+        )
+        .order_by(comments.c.id.desc())
+        .limit(limit)
+    ).all()
+    return list(rows[::-1])
+
+
+def purge_discarded(conn: Connection, now: datetime) -> int:
+    """Delete discarded spam whose retention period is over (replies, if any, go with it)."""
+    return conn.execute(
+        delete(comments).where(and_(comments.c.status == CommentStatus.SPAM, comments.c.purge_after < now))
+    ).rowcount
