@@ -48,7 +48,7 @@ class FormTokens:
             return TokenCheck([Evidence("form_token", 1.0, "sent with an expired form token")], digest)
         if elapsed < min_seconds:
             # A second or two is possible for a person pasting a short reply; a fraction is not.
-            weight = 3.5 if elapsed < min_seconds / 3 else 2.0
+            weight = 2.5 if elapsed < min_seconds / 3 else 1.5
             reason = f"posted {max(elapsed, 0):.1f} s after the form was shown"
             return TokenCheck([Evidence("form_token", weight, reason)], digest, issued)
         return TokenCheck([], digest, issued)

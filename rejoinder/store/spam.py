@@ -156,7 +156,12 @@ def recent_fingerprints(conn: Connection, site_id: int, since: datetime, limit: 
 
 
 def purge_discarded(conn: Connection, now: datetime) -> int:
-    """Delete discarded spam whose retention period is over (replies, if any, go with it)."""
+    """Delete spam whose retention period is over. Spam with replies (a published comment a moderator
+    marked later) stays: deleting it would take readers' replies with it."""
+    replies = comments.alias("replies")
+    has_replies = select(replies.c.id).where(replies.c.parent_id == comments.c.id).exists()
     return conn.execute(
-        delete(comments).where(and_(comments.c.status == CommentStatus.SPAM, comments.c.purge_after < now))
+        delete(comments).where(
+            and_(comments.c.status == CommentStatus.SPAM, comments.c.purge_after < now, ~has_replies)
+        )
     ).rowcount
