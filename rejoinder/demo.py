@@ -12,6 +12,7 @@ from rejoinder.threads import read_page
 
 SITE_KEY = "demo"
 ARTICLE_PATH = "/demo/"
+PRIVACY_PATH = "/demo/privacy"
 ARTICLE_TITLE = "The quiet art of the tide pool"
 
 # (key, parent key or None, author, body, liked by how many readers)
@@ -71,14 +72,24 @@ def article_url(base_url: str) -> str:
     return base_url.rstrip("/") + ARTICLE_PATH
 
 
-def install_demo(ctx: Context, base_url: str) -> str:
-    """Create the demo site and its comments unless they exist; return the article's address."""
-    origin = base_url.rstrip("/")
-    origins = [origin, origin.replace("127.0.0.1", "localhost")]
+def cross_origin_url(host: str, port: int) -> str:
+    """Where ``rejoinder demo`` serves another origin's page embedding the thread: the next port."""
+    return f"http://{host}:{port + 1}"
+
+
+def install_demo(ctx: Context, base_url: str, embed_origins: list[str] | None = None) -> str:
+    """Create the demo site and its comments unless they exist; return the article's address.
+
+    ``embed_origins`` are further origins allowed to embed the thread (the cross-origin demo page).
+    """
+    origins = []
+    for origin in [base_url.rstrip("/"), *(embed_origins or [])]:
+        origins += [origin, origin.replace("127.0.0.1", "localhost")]
+    privacy_url = base_url.rstrip("/") + PRIVACY_PATH
     try:
-        create_site(ctx, SITE_KEY, "Rejoinder demo", origins)
+        create_site(ctx, SITE_KEY, "Rejoinder demo", origins, privacy_url=privacy_url)
     except Conflict:
-        update_site(ctx, SITE_KEY, add_origins=origins)
+        update_site(ctx, SITE_KEY, add_origins=origins, privacy_url=privacy_url)
     url = article_url(base_url)
     if read_page(ctx, SITE_KEY, url, limit=1).comments:
         return url

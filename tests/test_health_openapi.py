@@ -14,7 +14,9 @@ from rejoinder.web.app import create_app
 
 API_PATHS = {
     "/api/v1/comments": {"get", "post"},
-    "/api/v1/comments/{comment_id}": {"patch", "delete"},
+    "/api/v1/comments/{comment_id}": {"get", "patch", "delete"},
+    "/api/v1/comments/{comment_id}/moderate": {"post"},
+    "/api/v1/form": {"get"},
     "/api/v1/comments/{comment_id}/like": {"put", "delete"},
     "/api/v1/counts": {"get"},
     "/api/v1/preview": {"post"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,7 +11,8 @@ from fastapi import FastAPI
 from rejoinder import __version__
 from rejoinder.context import Context
 from rejoinder.settings import Settings
-from rejoinder.web import api, errors, pages
+from rejoinder.spam.retention import purge_periodically
+from rejoinder.web import akismet, api, errors, pages, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
 
@@ -27,9 +29,12 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = context or Context.open(settings)
         app.state.ctx = ctx
+        purging = asyncio.create_task(purge_periodically(ctx)) if context is None else None
         try:
             yield
         finally:
+            if purging is not None:
+                purging.cancel()
             if context is None:
                 ctx.close()
 
@@ -50,6 +55,8 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(widget.router)
+    app.include_router(akismet.router)
     # Added last runs first: CORS wraps everything, cached reads answer before the router.
     app.add_middleware(CachedReads)
     app.add_middleware(RequestSizeLimit)

@@ -1,19 +1,27 @@
-"""Server-rendered pages: the front page, health checks and the demo article."""
+"""Server-rendered pages: the front page, health checks, the demo article and its cross-origin twin.
+
+The demo article embeds the widget like any blog would, with the server-rendered thread and form kept
+as a ``<noscript>`` fallback; the twin is another origin's page embedding the same thread.
+"""
 
 from __future__ import annotations
 
+import logging
 import secrets
+import socket
+import threading
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from rejoinder import __version__, comments, likes
 from rejoinder.comments import Client, NewComment
 from rejoinder.context import Context
-from rejoinder.demo import ARTICLE_TITLE, SITE_KEY, article_url
+from rejoinder.demo import ARTICLE_TITLE, PRIVACY_PATH, SITE_KEY, article_url, cross_origin_url
 from rejoinder.errors import NotFound, RejoinderError
 from rejoinder.model import Author
 from rejoinder.threads import read_page
@@ -21,6 +29,9 @@ from rejoinder.web.client import client_address
 
 router = APIRouter(include_in_schema=False)
 LIKER_COOKIE = "rejoinder_demo_liker"
+WIDGET_LANGUAGES = {"en": "English", "uk": "Українська", "de": "Deutsch"}
+WIDGET_THEMES = ("auto", "light", "dark")
+log = logging.getLogger(__name__)
 
 
 def templates() -> Jinja2Templates:
@@ -68,10 +79,25 @@ def _render_demo(
             "<p>The demo is not installed: start the server with <code>rejoinder demo</code>.</p>",
             status_code=404,
         )
+    settings = ctx.settings
+    lang = request.query_params.get("lang", "")
+    theme = request.query_params.get("theme", "")
     return request.app.state.templates.TemplateResponse(
         request,
         "demo.html",
-        {"title": ARTICLE_TITLE, "page": page, "form": form or {}, "errors": errors or {}},
+        {
+            "title": ARTICLE_TITLE,
+            "page": page,
+            "form": form or {},
+            "errors": errors or {},
+            "article_url": _demo_url(request),
+            "privacy_url": settings.base_url + PRIVACY_PATH,
+            "elsewhere": cross_origin_url(settings.host, settings.port),
+            "languages": WIDGET_LANGUAGES,
+            "themes": WIDGET_THEMES,
+            "lang": lang if lang in WIDGET_LANGUAGES else "",
+            "theme": theme if theme in WIDGET_THEMES else "",
+        },
         status_code=status,
     )
 
@@ -79,6 +105,14 @@ def _render_demo(
 @router.get("/demo/")
 def demo_article(request: Request) -> Response:
     return _render_demo(request)
+
+
+@router.get(PRIVACY_PATH)
+def demo_privacy(request: Request) -> Response:
+    settings = _ctx(request).settings
+    return request.app.state.templates.TemplateResponse(
+        request, "privacy.html", {"article_url": _demo_url(request), "settings": settings}
+    )
 
 
 @router.post("/demo/comment")
@@ -114,3 +148,42 @@ def demo_like(request: Request, comment_id: int) -> Response:
     response = RedirectResponse(f"/demo/#comment-{comment_id}", status_code=303)
     response.set_cookie(LIKER_COOKIE, liker, max_age=365 * 86400, httponly=True, samesite="lax")
     return response
+
+
+def cross_origin_app(server_url: str, article: str) -> FastAPI:
+    """Another site's page, embedding the demo thread from ``server_url``: a cross-origin embed to try."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    pages = templates()
+
+    @app.get("/")
+    def elsewhere(request: Request) -> Response:
+        return pages.TemplateResponse(
+            request,
+            "elsewhere.html",
+            {"server_url": server_url, "article_url": article, "title": ARTICLE_TITLE},
+        )
+
+    return app
+
+
+def serve_cross_origin_page(host: str, port: int, server_url: str, article: str) -> bool:
+    """Serve ``cross_origin_app`` on ``host:port`` from a background thread; False if the port is taken.
+
+    The socket is bound here, so a busy port is known at once; the thread dies with the process.
+    """
+    try:
+        sock = socket.create_server((host, port))
+    except (OSError, OverflowError) as exc:  # taken, not allowed, or past 65535
+        log.warning("the cross-origin demo page is off: %s:%s: %s", host, port, exc)
+        return False
+    server = uvicorn.Server(
+        uvicorn.Config(
+            cross_origin_app(server_url, article),
+            log_config=None,  # the main server configures logging
+            access_log=False,
+            server_header=False,
+            lifespan="off",
+        )
+    )
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="demo-origin").start()
+    return True

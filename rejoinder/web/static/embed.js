@@ -1,0 +1,1207 @@
+/* Rejoinder's embed widget: a page's comment thread with its reply form, and comment counts for index
+   pages. Plain JavaScript, no build step. Embedded with
+     <div id="rejoinder-thread"></div>
+     <script src="https://COMMENTS-HOST/embed.js" data-site="KEY" async></script>
+   Every piece of text a reader wrote is inserted with textContent; the one exception is comment HTML,
+   which the server renders and sanitises (see setServerHTML). Options: docs/guides/embed.md. */
+(() => {
+  'use strict';
+
+  const script = document.currentScript || document.querySelector('script[data-site][src*="embed.js"]');
+  if (!script || !script.dataset.site) return;
+
+  /* ---------------------------------------------------------------- strings */
+
+  // Plural entries are keyed by Intl.PluralRules categories; {n} and {name} are filled in by t().
+  const CATALOGUE = {
+    en: {
+      comments: { one: '{n} comment', other: '{n} comments' },
+      likes: { one: 'Liked by {n} person', other: 'Liked by {n} people' },
+      firstLike: 'Be the first to like this',
+      like: 'Like',
+      reply: 'Reply',
+      edit: 'Edit',
+      del: 'Delete',
+      save: 'Save',
+      cancel: 'Cancel',
+      confirmDelete: 'Delete this comment?',
+      yesDelete: 'Yes, delete',
+      edited: 'edited',
+      deleted: 'This comment was deleted.',
+      awaiting: 'Your comment is awaiting moderation.',
+      anonymous: 'Anonymous',
+      sort: 'Sort by',
+      oldest: 'Oldest',
+      newest: 'Newest',
+      top: 'Most liked',
+      loadMore: 'Load more comments',
+      loading: 'Loading comments…',
+      loadFailed: 'The comments could not be loaded.',
+      unknownSite: 'Comments are not set up for this site.',
+      closed: 'Comments are closed.',
+      leave: 'Leave a Reply',
+      replyTo: 'Reply to {name}',
+      cancelReply: 'Cancel reply',
+      comment: 'Comment',
+      editComment: 'Edit your comment',
+      markdown: 'Markdown: *emphasis*, [link](https://…), > quote, `code`, - list',
+      preview: 'Preview',
+      write: 'Write',
+      nothing: 'Nothing to preview yet.',
+      detailsLogin: 'Fill in your details below or click an icon to log in:',
+      details: 'Fill in your details below:',
+      name: 'Name',
+      email: 'E-mail (never shown publicly)',
+      website: 'Website',
+      required: '(required)',
+      remember: 'Save my name, e-mail and website in this browser for the next time I comment.',
+      post: 'Post Comment',
+      posting: 'Posting…',
+      privacy: 'How your comment data is processed',
+      quote: 'Quote in reply',
+      posted: 'Your comment was posted.',
+      held: 'Your comment was sent and is awaiting moderation.',
+      saved: 'Your changes were saved.',
+      removed: 'Your comment was deleted.',
+      needBody: 'Please write a comment.',
+      needField: 'This field is required on this site.',
+      offline: 'The comment server could not be reached. Your text is kept here.',
+      serverError: 'The comment server had a problem ({n}). Your text is kept here.',
+      rateLimited: 'You are posting too quickly. Please wait a moment, then try again.',
+      retry: 'Try again',
+      logIn: 'Log in with {name}',
+      connecting: 'Connecting to {name}…',
+      justNow: 'just now',
+    },
+    uk: {
+      comments: { one: '{n} коментар', few: '{n} коментарі', many: '{n} коментарів', other: '{n} коментаря' },
+      likes: {
+        one: 'Сподобалося {n} людині',
+        few: 'Сподобалося {n} людям',
+        many: 'Сподобалося {n} людям',
+        other: 'Сподобалося {n} людини',
+      },
+      firstLike: 'Будьте першим, кому це сподобається',
+      like: 'Подобається',
+      reply: 'Відповісти',
+      edit: 'Редагувати',
+      del: 'Видалити',
+      save: 'Зберегти',
+      cancel: 'Скасувати',
+      confirmDelete: 'Видалити цей коментар?',
+      yesDelete: 'Так, видалити',
+      edited: 'змінено',
+      deleted: 'Цей коментар видалено.',
+      awaiting: 'Ваш коментар очікує на модерацію.',
+      anonymous: 'Анонім',
+      sort: 'Сортувати',
+      oldest: 'Спершу старі',
+      newest: 'Спершу нові',
+      top: 'Найпопулярніші',
+      loadMore: 'Завантажити ще коментарі',
+      loading: 'Завантаження коментарів…',
+      loadFailed: 'Не вдалося завантажити коментарі.',
+      unknownSite: 'Коментарі для цього сайту не налаштовано.',
+      closed: 'Коментування закрито.',
+      leave: 'Залишити відповідь',
+      replyTo: 'Відповідь для {name}',
+      cancelReply: 'Скасувати відповідь',
+      comment: 'Коментар',
+      editComment: 'Редагування коментаря',
+      markdown: 'Markdown: *курсив*, [посилання](https://…), > цитата, `код`, - список',
+      preview: 'Перегляд',
+      write: 'Писати',
+      nothing: 'Поки що нічого переглядати.',
+      detailsLogin: 'Заповніть дані нижче або натисніть значок, щоб увійти:',
+      details: 'Заповніть дані нижче:',
+      name: "Ім'я",
+      email: 'Ел. пошта (ніколи не показується публічно)',
+      website: 'Вебсайт',
+      required: "(обов'язково)",
+      remember: "Зберегти моє ім'я, ел. пошту та вебсайт у цьому браузері для наступних коментарів.",
+      post: 'Надіслати коментар',
+      posting: 'Надсилання…',
+      privacy: 'Як обробляються дані ваших коментарів',
+      quote: 'Цитувати у відповіді',
+      posted: 'Ваш коментар опубліковано.',
+      held: 'Ваш коментар надіслано, він очікує на модерацію.',
+      saved: 'Зміни збережено.',
+      removed: 'Ваш коментар видалено.',
+      needBody: 'Напишіть коментар.',
+      needField: "На цьому сайті це поле обов'язкове.",
+      offline: "Не вдалося зв'язатися з сервером коментарів. Ваш текст збережено тут.",
+      serverError: 'Помилка сервера коментарів ({n}). Ваш текст збережено тут.',
+      rateLimited: 'Ви надсилаєте надто часто. Зачекайте трохи й спробуйте ще раз.',
+      retry: 'Спробувати ще раз',
+      logIn: 'Увійти через {name}',
+      connecting: "З'єднання з {name}…",
+      justNow: 'щойно',
+    },
+    de: {
+      comments: { one: '{n} Kommentar', other: '{n} Kommentare' },
+      likes: { one: 'Gefällt {n} Person', other: 'Gefällt {n} Personen' },
+      firstLike: 'Sei der Erste, dem das gefällt',
+      like: 'Gefällt mir',
+      reply: 'Antworten',
+      edit: 'Bearbeiten',
+      del: 'Löschen',
+      save: 'Speichern',
+      cancel: 'Abbrechen',
+      confirmDelete: 'Diesen Kommentar löschen?',
+      yesDelete: 'Ja, löschen',
+      edited: 'bearbeitet',
+      deleted: 'Dieser Kommentar wurde gelöscht.',
+      awaiting: 'Dein Kommentar wartet auf Freischaltung.',
+      anonymous: 'Anonym',
+      sort: 'Sortieren',
+      oldest: 'Älteste zuerst',
+      newest: 'Neueste zuerst',
+      top: 'Beliebteste',
+      loadMore: 'Weitere Kommentare laden',
+      loading: 'Kommentare werden geladen…',
+      loadFailed: 'Die Kommentare konnten nicht geladen werden.',
+      unknownSite: 'Kommentare sind für diese Website nicht eingerichtet.',
+      closed: 'Die Kommentarfunktion ist geschlossen.',
+      leave: 'Schreibe einen Kommentar',
+      replyTo: 'Antwort an {name}',
+      cancelReply: 'Antworten abbrechen',
+      comment: 'Kommentar',
+      editComment: 'Kommentar bearbeiten',
+      markdown: 'Markdown: *kursiv*, [Link](https://…), > Zitat, `Code`, - Liste',
+      preview: 'Vorschau',
+      write: 'Schreiben',
+      nothing: 'Noch nichts für die Vorschau.',
+      detailsLogin: 'Trage deine Daten unten ein oder klicke auf ein Symbol, um dich anzumelden:',
+      details: 'Trage deine Daten unten ein:',
+      name: 'Name',
+      email: 'E-Mail (wird nie öffentlich angezeigt)',
+      website: 'Website',
+      required: '(Pflichtfeld)',
+      remember: 'Meinen Namen, meine E-Mail-Adresse und Website in diesem Browser für meinen nächsten Kommentar speichern.',
+      post: 'Kommentar abschicken',
+      posting: 'Wird gesendet…',
+      privacy: 'Wie deine Kommentardaten verarbeitet werden',
+      quote: 'In Antwort zitieren',
+      posted: 'Dein Kommentar wurde veröffentlicht.',
+      held: 'Dein Kommentar wurde gesendet und wartet auf Freischaltung.',
+      saved: 'Deine Änderungen wurden gespeichert.',
+      removed: 'Dein Kommentar wurde gelöscht.',
+      needBody: 'Bitte schreibe einen Kommentar.',
+      needField: 'Dieses Feld ist auf dieser Website Pflicht.',
+      offline: 'Der Kommentar-Server ist nicht erreichbar. Dein Text bleibt hier erhalten.',
+      serverError: 'Der Kommentar-Server hatte ein Problem ({n}). Dein Text bleibt hier erhalten.',
+      rateLimited: 'Du sendest zu schnell. Bitte warte einen Moment und versuche es dann erneut.',
+      retry: 'Erneut versuchen',
+      logIn: 'Mit {name} anmelden',
+      connecting: 'Verbindung zu {name} wird hergestellt…',
+      justNow: 'gerade eben',
+    },
+  };
+
+  /* ---------------------------------------------------------------- the widget object */
+
+  const opt = script.dataset;
+  const lang = pickLanguage(opt.lang || document.documentElement.lang);
+  const W = {
+    base: script.src.replace(/\/embed\.js(?:[?#].*)?$/, ''),
+    site: opt.site,
+    url: opt.url || location.href.split('#')[0],
+    title: opt.title || document.title,
+    lang,
+    strings: CATALOGUE[lang],
+    plural: new Intl.PluralRules(lang),
+    relative: new Intl.RelativeTimeFormat(lang, { numeric: 'auto' }),
+    exact: new Intl.DateTimeFormat(lang, { dateStyle: 'full', timeStyle: 'short' }),
+    sort: ['oldest', 'newest', 'top'].includes(opt.sort) ? opt.sort : 'oldest',
+    limit: Math.min(Math.max(parseInt(opt.limit, 10) || 50, 1), 1000),
+    key: 'rejoinder.' + opt.site + '.',
+    comments: new Map(), // id -> {c: comment JSON, el: its <article>, depth}
+    likes: new Set(),
+    mine: {}, // id -> {t: edit token, u: editable until (ms), b: Markdown body, p: parent, url, c: held comment}
+    info: null, // GET /api/v1/form: form token, honeypot, challenge, site settings
+    solving: null, // Promise of the proof-of-work payload
+    replyTo: null,
+    thread: null,
+    cursor: null,
+    busy: false,
+    els: {},
+    f: {}, // the form's fields
+  };
+
+  function pickLanguage(tag) {
+    const primary = String(tag || '').toLowerCase().split(/[-_]/)[0];
+    return CATALOGUE[primary] ? primary : primary === 'ua' ? 'uk' : 'en';
+  }
+
+  function t(key, vars = {}) {
+    let text = W.strings[key] ?? CATALOGUE.en[key];
+    if (typeof text === 'object') text = text[W.plural.select(vars.n)] ?? text.other;
+    return text.replace(/\{(\w+)\}/g, (_, name) =>
+      typeof vars[name] === 'number' ? vars[name].toLocaleString(W.lang) : vars[name],
+    );
+  }
+
+  /* ---------------------------------------------------------------- small tools */
+
+  // Builds an element; attributes named on* become listeners, "text" becomes textContent.
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value == null || value === false) continue;
+      if (name === 'class') el.className = value;
+      else if (name === 'text') el.textContent = value;
+      else if (name.startsWith('on')) el.addEventListener(name.slice(2), value);
+      else el.setAttribute(name, value === true ? '' : value);
+    }
+    el.append(...children.filter((child) => child != null && child !== false));
+    return el;
+  }
+
+  // The only place HTML enters the page: comment bodies and previews, rendered and sanitised by the server.
+  function setServerHTML(el, html) {
+    el.innerHTML = html;
+  }
+
+  // Storage can be switched off or full; the widget then simply forgets.
+  function load(key, area = 'localStorage') {
+    try {
+      return JSON.parse(window[area].getItem(W.key + key));
+    } catch {
+      return null;
+    }
+  }
+
+  function keep(key, value, area = 'localStorage') {
+    try {
+      if (value == null) window[area].removeItem(W.key + key);
+      else window[area].setItem(W.key + key, JSON.stringify(value));
+    } catch {
+      /* private mode or quota: nothing to do */
+    }
+  }
+
+  async function api(method, path, body, headers = {}) {
+    const init = { method, headers, credentials: 'omit' };
+    if (body !== undefined) {
+      init.headers = { ...headers, 'Content-Type': 'application/json' };
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(W.base + '/api/v1/' + path, init);
+    } catch {
+      throw Object.assign(new Error('network'), { network: true, fields: {} });
+    }
+    const data = response.status === 204 ? null : await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = (data && data.error) || {};
+      throw Object.assign(new Error(error.message || String(response.status)), {
+        status: response.status,
+        code: error.code,
+        fields: error.fields || {},
+      });
+    }
+    return data;
+  }
+
+  function query(params) {
+    const q = new URLSearchParams({ site: W.site });
+    for (const [name, value] of Object.entries(params)) {
+      for (const v of [].concat(value)) if (v != null) q.append(name, v);
+    }
+    return q.toString();
+  }
+
+  function announce(message) {
+    W.els.live.textContent = '';
+    setTimeout(() => (W.els.live.textContent = message), 50);
+  }
+
+  function likerId() {
+    let id = load('liker');
+    if (!id) {
+      id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+      keep('liker', id);
+    }
+    return id;
+  }
+
+  /* ---------------------------------------------------------------- avatars and times */
+
+  // A 5x5 mirrored identicon from an FNV-1a hash of the name: no request leaves the page.
+  function avatar(name) {
+    let hash = 2166136261;
+    for (const ch of name) hash = Math.imul(hash ^ ch.codePointAt(0), 16777619) >>> 0;
+    const bits = Math.imul(hash ^ (hash >>> 15), 2246822507) >>> 0;
+    const svg = svgElement('svg', { class: 'rj-avatar', viewBox: '0 0 5 5', 'aria-hidden': 'true' });
+    svg.append(svgElement('rect', { width: 5, height: 5, fill: `hsl(${hash % 360} 50% 88%)` }));
+    for (let i = 0; i < 15; i++) {
+      if (!((bits >>> i) & 1)) continue;
+      const col = Math.floor(i / 5);
+      const row = i % 5;
+      for (const x of new Set([col, 4 - col])) {
+        svg.append(svgElement('rect', { x, y: row, width: 1, height: 1, fill: `hsl(${hash % 360} 45% 42%)` }));
+      }
+    }
+    return svg;
+  }
+
+  function svgElement(tag, attrs) {
+    const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
+    return el;
+  }
+
+  function ago(iso) {
+    const seconds = (Date.parse(iso) - Date.now()) / 1000;
+    const units = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]];
+    for (const [unit, size] of units) {
+      if (Math.abs(seconds) >= size) return W.relative.format(Math.round(seconds / size), unit);
+    }
+    return t('justNow');
+  }
+
+  function timeElement(iso) {
+    return h('time', { datetime: iso, title: W.exact.format(new Date(iso)), text: ago(iso) });
+  }
+
+  /* ---------------------------------------------------------------- the thread */
+
+  function buildShell(container) {
+    const E = W.els;
+    E.count = h('h2', { class: 'rj-count', tabindex: -1 });
+    E.sort = h(
+      'select',
+      { class: 'rj-select', onchange: () => ((W.sort = E.sort.value), loadThread()) },
+      ...['oldest', 'newest', 'top'].map((s) => h('option', { value: s, selected: s === W.sort, text: t(s) })),
+    );
+    E.list = h('div', { class: 'rj-list' }, h('p', { class: 'rj-muted', text: t('loading') }));
+    E.more = h('button', { type: 'button', class: 'rj-button rj-more', hidden: true, onclick: loadMore, text: t('loadMore') });
+    E.home = h('div', { class: 'rj-home' });
+    E.live = h('p', { class: 'rj-sr', 'aria-live': 'polite' });
+    E.root = h(
+      'div',
+      { class: 'rj-root', lang: W.lang },
+      h('div', { class: 'rj-bar' }, E.count, h('label', { class: 'rj-sort' }, t('sort') + ' ', E.sort)),
+      E.list,
+      E.more,
+      E.home,
+      E.live,
+    );
+    container.replaceChildren(E.root);
+  }
+
+  async function loadThread() {
+    W.cursor = null;
+    W.els.more.hidden = true;
+    try {
+      const page = await api('GET', 'comments?' + query({ url: W.url, sort: W.sort, limit: W.limit }));
+      const replyingTo = W.replyTo;
+      if (replyingTo) cancelReply(false); // the form must not go away with the old list
+      W.thread = page.thread;
+      W.comments.clear();
+      W.els.list.replaceChildren();
+      showPage(page);
+      await showOwnHeldComments();
+      if (W.comments.has(replyingTo)) openReply(replyingTo, false);
+      return true;
+    } catch (error) {
+      if (!error.fields) setTimeout(() => { throw error; }); // a bug, not the server: let it be seen
+      const message = error.code === 'unknown_site' ? t('unknownSite') : t('loadFailed');
+      W.els.list.replaceChildren(
+        h('p', { class: 'rj-alert', role: 'alert' }, message + ' ',
+          error.code === 'unknown_site' ? null : h('button', { type: 'button', class: 'rj-link', onclick: start, text: t('retry') })),
+      );
+      return false;
+    }
+  }
+
+  async function loadMore() {
+    W.els.more.disabled = true;
+    try {
+      showPage(await api('GET', 'comments?' + query({ url: W.url, sort: W.sort, limit: W.limit, cursor: W.cursor })));
+    } catch {
+      announce(t('loadFailed'));
+    } finally {
+      W.els.more.disabled = false;
+    }
+  }
+
+  function showPage(page) {
+    for (const c of page.comments) addComment(c, null);
+    W.cursor = page.next_cursor;
+    W.els.more.hidden = !W.cursor;
+    showCount();
+  }
+
+  function showCount() {
+    W.els.count.textContent = t('comments', { n: W.thread.comment_count });
+  }
+
+  // Adds a comment (and its replies) under its parent's element, or at the top level.
+  function addComment(c, parentEl, first = false) {
+    if (W.comments.has(c.id)) return W.comments.get(c.id).el;
+    const depth = parentEl ? W.comments.get(+parentEl.dataset.id).depth + 1 : 1;
+    const el = renderComment(c);
+    W.comments.set(c.id, { c, el, depth });
+    const list = parentEl ? parentEl.querySelector(':scope > .rj-replies') : W.els.list;
+    if (first) list.prepend(el);
+    else list.append(el);
+    for (const reply of c.replies || []) addComment(reply, el);
+    return el;
+  }
+
+  function renderComment(c) {
+    const el = h('article', { class: 'rj-comment', id: 'rj-comment-' + c.id, 'data-id': c.id, tabindex: -1 });
+    el.append(h('div', { class: 'rj-main' }), h('div', { class: 'rj-replies' }));
+    fillComment(el, c);
+    return el;
+  }
+
+  // (Re)draws the comment itself, leaving its replies alone.
+  function fillComment(el, c) {
+    const main = el.firstChild;
+    el.classList.toggle('rj-deleted', c.status === 'deleted');
+    el.classList.toggle('rj-held', c.status === 'pending' || c.status === 'spam');
+    if (c.status === 'deleted') {
+      main.replaceChildren(h('p', { class: 'rj-muted rj-placeholder', text: t('deleted') }));
+      return;
+    }
+    const name = c.author.name || t('anonymous');
+    const website = safeWebsite(c.author.website);
+    const body = h('div', { class: 'rj-body' });
+    setServerHTML(body, c.html);
+    main.replaceChildren(
+      avatar(name),
+      h('div', { class: 'rj-content' },
+        h('header', { class: 'rj-meta' },
+          website
+            ? h('a', { class: 'rj-author', href: website, rel: 'nofollow ugc', text: name })
+            : h('span', { class: 'rj-author', text: name }),
+          h('a', { class: 'rj-time', href: '#rj-comment-' + c.id }, timeElement(c.created_at)),
+          c.edited_at && h('span', { class: 'rj-muted', title: W.exact.format(new Date(c.edited_at)), text: t('edited') }),
+        ),
+        body,
+        el.classList.contains('rj-held') && h('p', { class: 'rj-notice', text: t('awaiting') }),
+        actions(c),
+      ),
+    );
+  }
+
+  function safeWebsite(url) {
+    return /^https?:\/\//i.test(url || '') ? url : null;
+  }
+
+  function actions(c) {
+    const row = h('div', { class: 'rj-actions' });
+    if (c.status === 'published') {
+      const liked = W.likes.has(c.id);
+      const count = h('span', { class: 'rj-likes', text: likeText(c.likes) });
+      const button = h('button', { type: 'button', class: 'rj-like', 'aria-pressed': String(liked), text: t('like') });
+      button.addEventListener('click', () => toggleLike(c, button, count));
+      row.append(button, count);
+      if (W.thread && !W.thread.closed) {
+        row.append(h('button', { type: 'button', class: 'rj-link rj-reply', onclick: () => openReply(c.id), text: t('reply') }));
+      }
+    }
+    const own = W.mine[c.id];
+    if (own && own.u > Date.now() && c.status !== 'spam') {
+      row.append(
+        h('button', { type: 'button', class: 'rj-link rj-edit', onclick: () => startEdit(c.id), text: t('edit') }),
+        h('button', { type: 'button', class: 'rj-link rj-delete', onclick: () => confirmDelete(c.id), text: t('del') }),
+      );
+      // Take the buttons away when the edit window closes (timers longer than ~24 days overflow).
+      setTimeout(() => redraw(c.id), Math.min(own.u - Date.now() + 500, 2 ** 31 - 1));
+    }
+    return row;
+  }
+
+  // An element of the comment itself, never of its replies.
+  function part(el, selector) {
+    return el.firstChild.querySelector(selector);
+  }
+
+  function redraw(id) {
+    const entry = W.comments.get(id);
+    if (entry && !part(entry.el, '.rj-editor, .rj-confirm')) fillComment(entry.el, entry.c);
+  }
+
+  function likeText(n) {
+    return n > 0 ? t('likes', { n }) : t('firstLike');
+  }
+
+  async function toggleLike(c, button, count) {
+    if (button.dataset.busy) return;
+    button.dataset.busy = '1';
+    const liked = !W.likes.has(c.id);
+    const show = (likes, on) => {
+      c.likes = likes;
+      button.setAttribute('aria-pressed', String(on));
+      count.textContent = likeText(likes);
+      if (on) W.likes.add(c.id);
+      else W.likes.delete(c.id);
+      keep('likes', [...W.likes].slice(-2000));
+    };
+    const before = c.likes;
+    show(before + (liked ? 1 : -1), liked); // at once; the server's answer corrects the count
+    try {
+      const answer = await api(liked ? 'PUT' : 'DELETE', `comments/${c.id}/like`, undefined, { 'X-Rejoinder-Liker': likerId() });
+      show(answer.likes, answer.liked);
+      announce(count.textContent);
+    } catch (error) {
+      show(before, !liked);
+      announce(error.network ? t('offline') : ruleText(error.message));
+    } finally {
+      delete button.dataset.busy;
+    }
+  }
+
+  /* ---------------------------------------------------------------- the author's own comments */
+
+  function saveMine() {
+    const now = Date.now();
+    for (const [id, own] of Object.entries(W.mine)) {
+      // Held comments stay for 30 days so a reload still shows them; the rest only while editable.
+      if ((own.c ? own.u + 30 * 86400e3 : own.u) < now) delete W.mine[id];
+    }
+    keep('mine', W.mine);
+  }
+
+  // Held comments are not in the public thread: show the author's own from this browser, refreshed if
+  // the server can tell (GET /comments/{id} with the edit token), and placed under their parent.
+  async function showOwnHeldComments() {
+    const held = Object.entries(W.mine).filter(([id, own]) => own.c && own.url === W.url && !W.comments.has(+id));
+    await Promise.all(
+      held.map(async ([id, own]) => {
+        try {
+          own.c = (await api('GET', 'comments/' + id, undefined, { Authorization: 'Bearer ' + own.t })).comment;
+        } catch (error) {
+          if (error.status === 404 && error.code === 'comment_not_found') own.c = null;
+        }
+        if (!own.c || own.c.status === 'deleted') return delete W.mine[id];
+        if (own.c.status === 'published') own.c = null; // it is public now, nothing to keep
+        else insertNew({ ...own.c, replies: [] }, own.p);
+      }),
+    );
+    saveMine();
+  }
+
+  function insertNew(c, parentId) {
+    let parent = parentId ? W.comments.get(parentId) : null;
+    // Past the site's depth the server lists a reply beside its parent; show it where a reload would.
+    if (parent && parent.depth >= maxDepth()) parent = W.comments.get(+parent.el.parentElement.closest('.rj-comment')?.dataset.id) || null;
+    return addComment(c, parent ? parent.el : null, !parent && W.sort === 'newest');
+  }
+
+  function maxDepth() {
+    return (W.info && W.info.site && W.info.site.max_depth) || 5;
+  }
+
+  function startEdit(id) {
+    const { el, c } = W.comments.get(id);
+    const own = W.mine[id];
+    const body = part(el, '.rj-body');
+    const field = h('textarea', { class: 'rj-input', id: 'rj-edit-' + id, rows: 5, 'aria-describedby': 'rj-edit-error-' + id });
+    field.value = own.b || '';
+    const error = h('p', { class: 'rj-error', id: 'rj-edit-error-' + id, hidden: true });
+    const close = () => {
+      editor.remove();
+      body.hidden = false;
+      part(el, '.rj-actions').hidden = false;
+      part(el, '.rj-edit')?.focus();
+    };
+    const editor = h(
+      'form',
+      {
+        class: 'rj-editor',
+        novalidate: true,
+        onsubmit: async (event) => {
+          event.preventDefault();
+          try {
+            const answer = await api('PATCH', 'comments/' + id, { body: field.value }, { Authorization: 'Bearer ' + own.t });
+            Object.assign(c, answer.comment, { replies: [] });
+            own.b = field.value;
+            if (own.c) own.c = c;
+            saveMine();
+            fillComment(el, c);
+            part(el, '.rj-edit')?.focus();
+            announce(t('saved'));
+          } catch (failure) {
+            showFieldError(field, error, failure.network ? t('offline') : ruleText(failure.fields.body || failure.message));
+          }
+        },
+      },
+      h('label', { for: field.id, class: 'rj-label', text: t('editComment') }),
+      field,
+      error,
+      h('div', { class: 'rj-row' },
+        h('button', { type: 'submit', class: 'rj-button', text: t('save') }),
+        h('button', { type: 'button', class: 'rj-link', onclick: close, text: t('cancel') }),
+      ),
+    );
+    body.hidden = true;
+    part(el, '.rj-actions').hidden = true;
+    body.after(editor);
+    field.focus();
+  }
+
+  function confirmDelete(id) {
+    const { el } = W.comments.get(id);
+    const row = part(el, '.rj-actions');
+    const keepIt = () => {
+      box.remove();
+      row.hidden = false;
+      part(el, '.rj-delete')?.focus();
+    };
+    const box = h('div', { class: 'rj-confirm', role: 'group', 'aria-label': t('confirmDelete') },
+      h('span', { text: t('confirmDelete') + ' ' }),
+      h('button', { type: 'button', class: 'rj-button rj-danger', onclick: () => remove(id), text: t('yesDelete') }),
+      h('button', { type: 'button', class: 'rj-link', onclick: keepIt, text: t('cancel') }),
+    );
+    row.hidden = true;
+    row.after(box);
+    box.querySelector('button').focus();
+  }
+
+  async function remove(id) {
+    const entry = W.comments.get(id);
+    try {
+      await api('DELETE', 'comments/' + id, undefined, { Authorization: 'Bearer ' + W.mine[id].t });
+    } catch (error) {
+      part(entry.el, '.rj-confirm span').textContent = error.network ? t('offline') : ruleText(error.message) + ' ';
+      return;
+    }
+    if (entry.c.status === 'published') W.thread.comment_count--;
+    delete W.mine[id];
+    saveMine();
+    showCount();
+    if (W.replyTo === id) cancelReply();
+    if (entry.el.querySelector(':scope > .rj-replies').children.length) {
+      entry.c.status = 'deleted';
+      fillComment(entry.el, entry.c);
+    } else {
+      entry.el.remove();
+      W.comments.delete(id);
+    }
+    (W.comments.has(id) ? entry.el : W.els.count).focus();
+    announce(t('removed'));
+  }
+
+  /* ---------------------------------------------------------------- the form */
+
+  function buildForm() {
+    const F = W.f;
+    const field = (name, label, input, extra) => {
+      input.id = 'rj-f-' + name;
+      input.classList.add('rj-input');
+      input.setAttribute('aria-describedby', ['rj-f-' + name + '-error', extra && extra.id].filter(Boolean).join(' '));
+      input.addEventListener('input', () => clearFieldError(name));
+      F[name] = input;
+      F[name + 'Label'] = h('label', { for: input.id, class: 'rj-label', text: label });
+      F[name + 'Error'] = h('p', { class: 'rj-error', id: 'rj-f-' + name + '-error', hidden: true });
+      return h('div', { class: 'rj-field rj-field-' + name }, F[name + 'Label'], input, extra, F[name + 'Error']);
+    };
+    F.heading = h('h3', { class: 'rj-heading', id: 'rj-respond-heading', text: t('leave') });
+    F.cancel = h('button', { type: 'button', class: 'rj-link rj-cancel', hidden: true, onclick: () => cancelReply(), text: t('cancelReply') });
+    F.previewButton = h('button', { type: 'button', class: 'rj-link rj-preview-toggle', 'aria-pressed': 'false', onclick: togglePreview, text: t('preview') });
+    F.preview = h('div', { class: 'rj-preview rj-body', hidden: true, 'aria-live': 'polite' });
+    F.hint = h('p', { class: 'rj-muted rj-hint', text: t('details') });
+    F.providers = h('div', { class: 'rj-providers', hidden: true });
+    F.remember = h('input', { type: 'checkbox', id: 'rj-f-remember' });
+    F.honeypot = h('input', { type: 'text', tabindex: -1, autocomplete: 'off' });
+    F.submit = h('button', { type: 'submit', class: 'rj-button rj-submit', text: t('post') });
+    F.status = h('p', { class: 'rj-status', 'aria-live': 'polite' });
+    F.retry = h('button', { type: 'button', class: 'rj-link rj-retry', hidden: true, onclick: () => submit(), text: t('retry') });
+    F.privacy = h('a', { class: 'rj-privacy', hidden: true, text: t('privacy') });
+    const help = h('p', { class: 'rj-muted rj-help', id: 'rj-f-body-help', text: t('markdown') });
+    const body = h('textarea', { rows: 6, required: true });
+    F.form = h(
+      'form',
+      { class: 'rj-form', novalidate: true, onsubmit: (event) => (event.preventDefault(), submit()), oninput: saveDraft },
+      field('body', t('comment'), body, help),
+      h('div', { class: 'rj-row rj-tools' }, F.previewButton),
+      F.preview,
+      F.hint,
+      F.providers,
+      field('name', t('name'), h('input', { type: 'text', autocomplete: 'name', maxlength: 100 })),
+      field('email', t('email'), h('input', { type: 'email', autocomplete: 'email' })),
+      field('website', t('website'), h('input', { type: 'url', autocomplete: 'url', placeholder: 'https://' })),
+      h('div', { class: 'rj-trap', 'aria-hidden': 'true' }, F.honeypot),
+      h('p', { class: 'rj-check' }, F.remember, h('label', { for: 'rj-f-remember', text: t('remember') })),
+      h('div', { class: 'rj-row' }, F.submit, F.status, F.retry),
+      F.privacy,
+    );
+    F.remember.addEventListener('change', () => !F.remember.checked && keep('author', null));
+    F.section = h('section', { class: 'rj-respond', id: 'rj-respond', 'aria-labelledby': F.heading.id },
+      h('div', { class: 'rj-row rj-respond-head' }, F.heading, F.cancel),
+      F.form,
+    );
+    W.els.home.append(F.section);
+    restoreDetails();
+    applySiteInfo();
+  }
+
+  function applySiteInfo() {
+    const F = W.f;
+    const site = (W.info && W.info.site) || {};
+    F.honeypot.name = (W.info && W.info.honeypot) || 'url2';
+    const privacy = site.privacy_url || opt.privacyUrl;
+    F.privacy.hidden = !privacy;
+    if (privacy) F.privacy.href = privacy;
+    for (const name of ['name', 'email']) {
+      F[name + 'Label'].textContent = t(name) + (site.require_name_email ? ' ' + t('required') : '');
+      F[name].required = !!site.require_name_email;
+    }
+    // Login providers: only those the server reports as configured. The identity issue completes the
+    // flow (popup, postMessage with an origin check, a bearer token); until then the slot stays empty.
+    const providers = site.providers || [];
+    F.providers.hidden = !providers.length;
+    F.hint.textContent = t(providers.length ? 'detailsLogin' : 'details');
+    F.providers.replaceChildren(
+      ...providers.map((p) =>
+        h('button', {
+          type: 'button',
+          class: 'rj-provider',
+          'aria-label': t('logIn', { name: p.name }),
+          title: t('logIn', { name: p.name }),
+          text: p.name.slice(0, 1),
+          onclick: () => {
+            announce(t('connecting', { name: p.name }));
+            window.open(p.login_url, 'rejoinder-login', 'popup,width=520,height=640');
+          },
+        }),
+      ),
+    );
+  }
+
+  // The spam fields: a single-use form token, the honeypot's name and, maybe, a proof-of-work challenge.
+  function loadForm() {
+    W.formReady = fetchForm();
+    return W.formReady;
+  }
+
+  async function fetchForm() {
+    try {
+      W.info = await api('GET', 'form?' + query({ url: W.url }));
+    } catch (error) {
+      W.info = null; // no form endpoint (an older server) or no network: post without the spam fields
+      W.formMissing = error.status === 404 && error.code !== 'unknown_site';
+    }
+    W.solving = W.info && W.info.challenge ? solve(W.info.challenge) : null;
+    if (W.f.form) applySiteInfo();
+  }
+
+  // Replying moves the one form under the comment; cancelling moves it back.
+  function openReply(id, focus = true) {
+    const { el, c } = W.comments.get(id);
+    W.replyTo = id;
+    el.querySelector(':scope > .rj-main').after(W.f.section);
+    W.f.heading.textContent = t('replyTo', { name: c.author.name || t('anonymous') });
+    W.f.cancel.hidden = false;
+    if (focus) W.f.body.focus();
+    saveDraft();
+  }
+
+  function cancelReply(focus = true) {
+    const id = W.replyTo;
+    W.replyTo = null;
+    W.els.home.append(W.f.section);
+    W.f.heading.textContent = t('leave');
+    W.f.cancel.hidden = true;
+    saveDraft();
+    const entry = W.comments.get(id);
+    if (focus && entry) part(entry.el, '.rj-reply')?.focus();
+  }
+
+  async function togglePreview() {
+    const F = W.f;
+    const showing = F.preview.hidden;
+    F.previewButton.setAttribute('aria-pressed', String(showing));
+    F.previewButton.textContent = t(showing ? 'write' : 'preview');
+    F.body.hidden = showing;
+    F.preview.hidden = !showing;
+    if (!showing) return F.body.focus();
+    if (!F.body.value.trim()) return (F.preview.textContent = t('nothing'));
+    try {
+      setServerHTML(F.preview, (await api('POST', 'preview', { body: F.body.value })).html);
+    } catch (error) {
+      F.preview.textContent = error.network ? t('offline') : ruleText(error.fields.body || error.message);
+    }
+  }
+
+  function details() {
+    return { name: W.f.name.value.trim(), email: W.f.email.value.trim(), website: W.f.website.value.trim() };
+  }
+
+  function restoreDetails() {
+    const remembered = load('author');
+    const typed = remembered || load('details', 'sessionStorage') || {};
+    for (const name of ['name', 'email', 'website']) W.f[name].value = typed[name] || '';
+    W.f.remember.checked = !!remembered;
+  }
+
+  // Keeps what the reader typed through a reload: the text in localStorage, the details (unless they
+  // asked to remember them) only in sessionStorage, which ends with the tab.
+  function saveDraft() {
+    const body = W.f.body.value;
+    keep('draft:' + W.url, body.trim() ? { b: body, p: W.replyTo } : null);
+    keep('details', details(), 'sessionStorage');
+  }
+
+  function restoreDraft() {
+    const draft = load('draft:' + W.url);
+    if (!draft) return;
+    W.f.body.value = draft.b;
+    if (draft.p && W.comments.has(draft.p) && W.comments.get(draft.p).c.status === 'published') {
+      openReply(draft.p, false);
+    }
+  }
+
+  function clearErrors() {
+    for (const name of ['body', 'name', 'email', 'website']) clearFieldError(name);
+    W.f.status.textContent = '';
+    W.f.status.classList.remove('rj-alert');
+    W.f.retry.hidden = true;
+  }
+
+  function clearFieldError(name) {
+    W.f[name].removeAttribute('aria-invalid');
+    W.f[name + 'Error'].hidden = true;
+  }
+
+  function showFieldError(input, error, message) {
+    input.setAttribute('aria-invalid', 'true');
+    error.textContent = message;
+    error.hidden = false;
+  }
+
+  function ruleText(rule) {
+    return String(rule).charAt(0).toUpperCase() + String(rule).slice(1);
+  }
+
+  function status(message, retry, alert = true) {
+    W.f.status.textContent = message;
+    W.f.status.classList.toggle('rj-alert', alert);
+    W.f.retry.hidden = !retry;
+  }
+
+  const FORM_FIELDS = { body: 'body', 'author.name': 'name', 'author.email': 'email', 'author.website': 'website' };
+
+  function showError(error) {
+    const F = W.f;
+    if (error.network) return status(t('offline'), true);
+    if (error.status === 429) return status(t('rateLimited'), true);
+    if (error.status >= 500 || !error.status) return status(t('serverError', { n: error.status }), true);
+    let first = null;
+    const other = [];
+    for (const [name, rule] of Object.entries(error.fields)) {
+      const mine = FORM_FIELDS[name];
+      if (mine) {
+        showFieldError(F[mine], F[mine + 'Error'], ruleText(rule));
+        first = first || F[mine];
+      } else other.push(`${name}: ${rule}`);
+    }
+    if (error.code === 'thread_closed') status(t('closed'));
+    else if (other.length || !first) status(ruleText(error.message) + (other.length ? ' (' + other.join('; ') + ')' : ''));
+    if (first) {
+      if (first === F.body && F.body.hidden) togglePreview();
+      first.focus();
+    }
+  }
+
+  async function submit() {
+    const F = W.f;
+    if (W.busy) return;
+    clearErrors();
+    if (!F.body.value.trim()) {
+      showFieldError(F.body, F.bodyError, t('needBody'));
+      if (F.body.hidden) togglePreview();
+      return F.body.focus();
+    }
+    const author = details();
+    if (author.website && !/^[a-z][a-z0-9+.-]*:/i.test(author.website)) {
+      F.website.value = author.website = 'https://' + author.website; // "blog.example" means https
+    }
+    if (W.info && W.info.site && W.info.site.require_name_email) {
+      const missing = ['name', 'email'].filter((name) => !author[name]);
+      missing.forEach((name) => showFieldError(F[name], F[name + 'Error'], t('needField')));
+      if (missing.length) return F[missing[0]].focus();
+    }
+    const payload = { site: W.site, url: W.url, title: W.title, parent_id: W.replyTo, body: F.body.value, author };
+    W.busy = true;
+    F.submit.textContent = t('posting');
+    F.submit.setAttribute('aria-disabled', 'true');
+    F.form.setAttribute('aria-busy', 'true');
+    let answer;
+    try {
+      answer = await send(payload, true);
+    } catch (error) {
+      return showError(error);
+    } finally {
+      W.busy = false;
+      F.submit.textContent = t('post');
+      F.submit.removeAttribute('aria-disabled');
+      F.form.removeAttribute('aria-busy');
+    }
+    posted(answer, payload); // outside the try: the comment is stored, whatever happens here
+  }
+
+  // Posts with the spam fields; a spent token or an unsolved challenge is renewed and retried once.
+  async function send(payload, mayRetry) {
+    await W.formReady; // a token being renewed after the last post
+    if (!W.info && !W.formMissing) await loadForm();
+    const full = { ...payload };
+    if (W.info) {
+      full.form_token = W.info.form_token;
+      full.honeypot = W.f.honeypot.value;
+      if (W.solving) full.altcha = await W.solving;
+    }
+    try {
+      return await api('POST', 'comments', full);
+    } catch (error) {
+      const spent = error.code === 'challenge_required' || 'altcha' in error.fields || 'form_token' in error.fields;
+      if (!mayRetry || !spent || !error.status) throw error;
+      await loadForm();
+      return send(payload, false);
+    }
+  }
+
+  function posted(answer, payload) {
+    const F = W.f;
+    const c = { ...answer.comment, replies: [] };
+    const held = c.status !== 'published';
+    W.mine[c.id] = { t: answer.edit_token, u: Date.parse(answer.edit_until), b: payload.body, p: payload.parent_id, url: W.url, c: held ? c : null };
+    saveMine();
+    if (F.remember.checked) keep('author', details());
+    else keep('author', null);
+    if (!held) W.thread.comment_count++;
+    showCount();
+    F.body.value = '';
+    if (!F.preview.hidden) togglePreview();
+    if (W.replyTo) cancelReply();
+    saveDraft();
+    const el = insertNew(c, payload.parent_id);
+    el.focus({ preventScroll: true });
+    el.scrollIntoView({ block: 'nearest' });
+    status(t(held ? 'held' : 'posted'), false, false);
+    loadForm(); // tokens are single-use: get the next one now
+  }
+
+  /* ---------------------------------------------------------------- quoting */
+
+  // Selecting text in the article or in a comment offers "Quote in reply".
+  function watchSelections() {
+    const button = h('button', { type: 'button', class: 'rj-quote', hidden: true, text: t('quote') });
+    button.addEventListener('mousedown', (event) => event.preventDefault()); // keep the selection
+    button.addEventListener('click', () => insertQuote(button));
+    W.els.quote = button;
+    document.body.append(button);
+    const check = () => setTimeout(() => offerQuote(button), 0);
+    document.addEventListener('mouseup', check);
+    document.addEventListener('keyup', (event) => event.key !== 'Tab' && event.key !== 'Enter' && check());
+  }
+
+  function offerQuote(button) {
+    const selection = getSelection();
+    const text = selection.toString().trim();
+    const node = selection.anchorNode;
+    const el = node && (node.nodeType === 1 ? node : node.parentElement);
+    if (!text || !el || el.closest('.rj-quote, .rj-respond, input, textarea, [contenteditable]')) {
+      if (document.activeElement !== button) button.hidden = true;
+      return;
+    }
+    if (W.els.root.contains(el) && !el.closest('.rj-body')) return (button.hidden = true);
+    const comment = el.closest('.rj-comment');
+    W.quoting = { text, id: comment ? +comment.dataset.id : null };
+    const rect = selection.getRangeAt(0).getBoundingClientRect();
+    button.style.top = rect.bottom + scrollY + 6 + 'px';
+    button.style.left = Math.max(rect.left + scrollX, 4) + 'px';
+    button.hidden = false;
+  }
+
+  function insertQuote(button) {
+    const { text, id } = W.quoting;
+    button.hidden = true;
+    if (!W.f.form) return;
+    const target = W.comments.get(id);
+    if (target && target.c.status === 'published' && W.replyTo !== id) openReply(id);
+    const F = W.f;
+    if (F.body.hidden) togglePreview();
+    const quoted = text.split(/\r?\n/).map((line) => '> ' + line).join('\n') + '\n\n';
+    const at = F.body.selectionStart ?? F.body.value.length;
+    const before = F.body.value.slice(0, at);
+    const gap = before && !before.endsWith('\n\n') ? (before.endsWith('\n') ? '\n' : '\n\n') : '';
+    F.body.value = before + gap + quoted + F.body.value.slice(at);
+    F.body.focus();
+    F.body.selectionStart = F.body.selectionEnd = (before + gap + quoted).length;
+    getSelection().removeAllRanges();
+    saveDraft();
+  }
+
+  /* ---------------------------------------------------------------- proof of work (ALTCHA v1) */
+
+  // Finds n in 0..maxnumber with hex(digest(salt + n)) == challenge. Self-contained: its source text
+  // also runs in a Worker built from a Blob (a Worker cannot load a cross-origin script).
+  // SHA-256, what servers ask for, is computed here (FIPS 180-4): one synchronous hash costs far less than
+  // an awaited crypto.subtle.digest, and it works on plain-http pages, which have no crypto.subtle.
+  async function findNumber({ algorithm, challenge, salt, maxnumber }) {
+    const prefix = new TextEncoder().encode(salt);
+    if (algorithm !== 'SHA-256') {
+      const want = challenge.toLowerCase();
+      for (let start = 0; start <= maxnumber; start += 256) {
+        const batch = [];
+        for (let n = start; n < start + 256 && n <= maxnumber; n++) {
+          batch.push(crypto.subtle.digest(algorithm, new TextEncoder().encode(salt + n)));
+        }
+        const hex = (await Promise.all(batch)).map((d) => Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join(''));
+        const found = hex.indexOf(want);
+        if (found >= 0) return start + found;
+      }
+      return null;
+    }
+    // Round constants and initial hash: fractional parts of the cube and square roots of the first primes.
+    const primes = [];
+    for (let n = 2; primes.length < 64; n++) if (primes.every((p) => n % p)) primes.push(n);
+    const fraction = (x) => ((x - Math.floor(x)) * 2 ** 32) >>> 0;
+    const K = new Int32Array(primes.map((p) => fraction(Math.cbrt(p))));
+    const H = primes.slice(0, 8).map((p) => fraction(Math.sqrt(p)) | 0);
+    const want = challenge.match(/.{8}/g).map((word) => parseInt(word, 16) | 0);
+    const bytes = new Uint8Array(prefix.length + 16);
+    bytes.set(prefix);
+    const words = new Int32Array((((bytes.length + 8) >> 6) + 1) * 16);
+    const m = new Int32Array(64);
+    const rotate = (x, n) => (x >>> n) | (x << (32 - n));
+    const matches = (length) => {
+      const blocks = ((length + 8) >> 6) + 1;
+      words.fill(0);
+      for (let i = 0; i < length; i++) words[i >> 2] |= bytes[i] << (24 - (i & 3) * 8);
+      words[length >> 2] |= 0x80 << (24 - (length & 3) * 8);
+      words[blocks * 16 - 1] = length * 8;
+      let [h0, h1, h2, h3, h4, h5, h6, h7] = H;
+      for (let block = 0; block < blocks * 16; block += 16) {
+        for (let i = 0; i < 16; i++) m[i] = words[block + i];
+        for (let i = 16; i < 64; i++) {
+          const x = m[i - 15];
+          const y = m[i - 2];
+          m[i] = ((rotate(x, 7) ^ rotate(x, 18) ^ (x >>> 3)) + m[i - 16] + (rotate(y, 17) ^ rotate(y, 19) ^ (y >>> 10)) + m[i - 7]) | 0;
+        }
+        let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, k = h7;
+        for (let i = 0; i < 64; i++) {
+          const t1 = (k + (rotate(e, 6) ^ rotate(e, 11) ^ rotate(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + m[i]) | 0;
+          const t2 = ((rotate(a, 2) ^ rotate(a, 13) ^ rotate(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+          k = g;
+          g = f;
+          f = e;
+          e = (d + t1) | 0;
+          d = c;
+          c = b;
+          b = a;
+          a = (t1 + t2) | 0;
+        }
+        h0 = (h0 + a) | 0; h1 = (h1 + b) | 0; h2 = (h2 + c) | 0; h3 = (h3 + d) | 0;
+        h4 = (h4 + e) | 0; h5 = (h5 + f) | 0; h6 = (h6 + g) | 0; h7 = (h7 + k) | 0;
+      }
+      return h0 === want[0] && h1 === want[1] && h2 === want[2] && h3 === want[3] &&
+        h4 === want[4] && h5 === want[5] && h6 === want[6] && h7 === want[7];
+    };
+    for (let n = 0; n <= maxnumber; n++) {
+      const digits = String(n);
+      for (let i = 0; i < digits.length; i++) bytes[prefix.length + i] = digits.charCodeAt(i);
+      if (matches(prefix.length + digits.length)) return n;
+      if (n % 25000 === 24999) await new Promise((resolve) => setTimeout(resolve)); // let the page breathe
+    }
+    return null;
+  }
+
+  async function solve(challenge) {
+    let number = null;
+    try {
+      number = await new Promise((resolve, reject) => {
+        const source = findNumber.toString() + '\nonmessage = async (e) => postMessage(await findNumber(e.data));';
+        const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+        const worker = new Worker(url);
+        URL.revokeObjectURL(url);
+        worker.onmessage = (event) => (worker.terminate(), resolve(event.data));
+        worker.onerror = (event) => (event.preventDefault(), worker.terminate(), reject(event));
+        worker.postMessage(challenge);
+      });
+    } catch {
+      // A page whose Content-Security-Policy forbids blob: workers: solve here, it is only slower.
+      number = await findNumber(challenge).catch(() => null);
+    }
+    if (number == null) return null;
+    const { algorithm, salt, signature } = challenge;
+    return btoa(JSON.stringify({ algorithm, challenge: challenge.challenge, number, salt, signature }));
+  }
+
+  /* ---------------------------------------------------------------- counts for index pages */
+
+  // Every [data-rejoinder-count] element shows its page's count: one request for the whole page.
+  async function fillCounts() {
+    const links = [...document.querySelectorAll('[data-rejoinder-count]')];
+    const urlOf = (el) => el.dataset.rejoinderCount || el.href;
+    const urls = [...new Set(links.map(urlOf).filter(Boolean))];
+    for (let i = 0; i < urls.length; i += 200) {
+      try {
+        const { counts } = await api('GET', 'counts?' + query({ url: urls.slice(i, i + 200) }));
+        for (const el of links) {
+          if (urlOf(el) in counts) el.textContent = t('comments', { n: counts[urlOf(el)] });
+        }
+      } catch {
+        /* counts are decoration: leave the links as they are */
+      }
+    }
+  }
+
+  /* ---------------------------------------------------------------- theme and start-up */
+
+  function applyTheme() {
+    const dark = opt.theme === 'dark' || (opt.theme !== 'light' && matchMedia('(prefers-color-scheme: dark)').matches);
+    for (const el of [W.els.root, W.els.quote]) el && el.classList.toggle('rj-dark', dark);
+  }
+
+  function loadStyles() {
+    if (opt.css === 'off' || document.querySelector('link[data-rejoinder]')) return Promise.resolve();
+    return new Promise((resolve) => {
+      const link = h('link', { rel: 'stylesheet', href: W.base + '/embed.css', 'data-rejoinder': true });
+      link.onload = link.onerror = resolve;
+      setTimeout(resolve, 3000); // never wait long for looks
+      document.head.append(link);
+    });
+  }
+
+  async function start() {
+    const container = document.querySelector(opt.target || '#rejoinder-thread');
+    if (!container) return;
+    const styles = loadStyles();
+    if (!W.els.root) {
+      W.likes = new Set(load('likes') || []);
+      W.mine = load('mine') || {};
+      buildShell(container);
+      applyTheme();
+      matchMedia('(prefers-color-scheme: dark)').addEventListener('change', applyTheme);
+      setInterval(() => W.els.root.querySelectorAll('time').forEach((el) => (el.textContent = ago(el.dateTime))), 60e3);
+    }
+    const form = loadForm();
+    const [loaded] = await Promise.all([loadThread(), styles]);
+    if (!loaded) return;
+    if (W.thread.closed) return W.els.home.replaceChildren(h('p', { class: 'rj-muted', text: t('closed') }));
+    if (!W.f.form) {
+      buildForm();
+      restoreDraft();
+      if (opt.quote !== 'off') watchSelections();
+      applyTheme();
+      // The browser looked for #rj-comment-N before the thread was there.
+      if (/^#rj-comment-\d+$/.test(location.hash)) document.getElementById(location.hash.slice(1))?.scrollIntoView();
+    }
+    await form;
+  }
+
+  function init() {
+    fillCounts();
+    start();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();
