@@ -51,9 +51,9 @@ def moderate(ctx: Context, comment_id: int, decision: Decision) -> Moderated:
             is_spam = decision is Decision.SPAM
             status = CommentStatus.SPAM if is_spam else CommentStatus.PUBLISHED
             # Spam a moderator chose is kept like discarded spam: for the retention period, then purged.
-            purge = datetime.now(UTC) + timedelta(days=rules.spam_retention_days) if is_spam else None
-            if status is not comment.status:
-                store.set_status(conn, comment.id, status, purge)
+            now = datetime.now(UTC)
+            purge = now + timedelta(days=rules.spam_retention_days) if is_spam else None
+            store.set_status(conn, comment.id, status, moderated_at=now, purge_after=purge)
             sub = Submission(
                 comment.body, comment.author, comment.remote_addr, comment.user_agent, thread.url
             )

@@ -53,4 +53,7 @@ def _address_banned(address: str, banned: tuple[str, ...]) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
+    # A dual-stack socket shows an IPv4 client as ::ffff:a.b.c.d; the owner banned a.b.c.d.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
     return any(ip in network for network in _networks(banned) if network.version == ip.version)

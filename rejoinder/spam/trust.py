@@ -14,5 +14,5 @@ def judge(approved: int, spammed: int) -> list[Evidence]:
     if spammed:
         weight = min(2.0 + spammed - 1, 5.0)
         earlier = "1 earlier comment" if spammed == 1 else f"{spammed} earlier comments"
-        found.append(Evidence("trust", weight, f"{earlier} by the same author in the spam folder"))
+        found.append(Evidence("trust", weight, f"{earlier} by the same author marked as spam"))
     return found

@@ -155,12 +155,20 @@ def update_body(
 
 
 def set_status(
-    conn: Connection, comment_id: int, status: CommentStatus, purge_after: datetime | None = None
+    conn: Connection,
+    comment_id: int,
+    status: CommentStatus,
+    *,
+    moderated_at: datetime,
+    purge_after: datetime | None = None,
 ) -> None:
+    """A moderator's decision: the new status, when it was made, and when spam may be purged."""
     conn.execute(
         update(comments)
         .where(c.id == comment_id)
-        .values(status=status.value, purge_after=purge_after, version=c.version + 1)
+        .values(
+            status=status.value, moderated_at=moderated_at, purge_after=purge_after, version=c.version + 1
+        )
     )
 
 

@@ -24,3 +24,17 @@ def upsert_add(conn: Connection, table: Table, keys: dict[str, Any], column: str
         index_elements=list(keys), set_={column: table.c[column] + statement.excluded[column]}
     )
     conn.execute(statement)
+
+
+def upsert_add_many(
+    conn: Connection, table: Table, keys: list[str], column: str, rows: list[dict[str, Any]]
+) -> None:
+    """``upsert_add`` for many rows in one statement (at most a few hundred: one per distinct key)."""
+    if not rows:
+        return
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = module.insert(table).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={column: table.c[column] + statement.excluded[column]}
+    )
+    conn.execute(statement)

@@ -111,6 +111,8 @@ comments = Table(
     Column("fingerprint", BigInteger, nullable=True),
     # Discarded spam is kept this long, then purged: nothing is destroyed without a retention period.
     Column("purge_after", UTCDateTime, nullable=True),
+    # When a moderator last decided on the comment (NULL: only the filter has judged it).
+    Column("moderated_at", UTCDateTime, nullable=True),
     Index(None, "thread_id", "root_id", "created_at", "id"),
     Index(None, "author_email"),
     Index(None, "status", "purge_after"),

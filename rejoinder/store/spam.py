@@ -6,10 +6,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 
 from rejoinder.model import CommentStatus
-from rejoinder.store.dialect import insert_ignore, upsert_add
+from rejoinder.store.dialect import insert_ignore, upsert_add, upsert_add_many
 from rejoinder.store.schema import (
     comments,
     spam_domains,
@@ -28,7 +28,12 @@ _AUTHOR_HISTORY = (
         and_(
             comments.c.author_email == bindparam("email"),
             threads.c.site_id == bindparam("site_id"),
-            comments.c.status.in_([CommentStatus.PUBLISHED.value, CommentStatus.SPAM.value]),
+            # Spam counts against its author only when a moderator said so: a wrong verdict of the
+            # filter must not follow the same reader to their next comment.
+            or_(
+                comments.c.status == CommentStatus.PUBLISHED.value,
+                and_(comments.c.status == CommentStatus.SPAM.value, comments.c.moderated_at.is_not(None)),
+            ),
         )
     )
     .group_by(comments.c.status)
@@ -44,8 +49,9 @@ _MODEL_VERSION = select(spam_models.c.version).where(spam_models.c.site_id == bi
 
 def use_token(conn: Connection, digest: str, expires_at: datetime) -> bool:
     """Mark a single-use token as used; False if it had been used already."""
-    result = conn.execute(insert_ignore(conn, used_tokens).values(digest=digest, expires_at=expires_at))
-    return result.rowcount == 1
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
+    statement = insert_ignore(conn, used_tokens).values(digest=digest, expires_at=expires_at)
+    return conn.execute(statement.returning(used_tokens.c.digest)).first() is not None
 
 
 def forget_expired_tokens(conn: Connection, now: datetime) -> int:
@@ -65,9 +71,8 @@ def site_weights(conn: Connection, site_id: int) -> dict[int, float]:
 
 def add_weights(conn: Connection, site_id: int, delta: Mapping[int, float], examples: int) -> None:
     """Add a learned delta to the site's weights and bump its model version in the same transaction."""
-    for feature, amount in delta.items():
-        if amount:
-            upsert_add(conn, spam_weights, {"site_id": site_id, "feature": feature}, "weight", amount)
+    rows = [{"site_id": site_id, "feature": f, "weight": amount} for f, amount in delta.items() if amount]
+    upsert_add_many(conn, spam_weights, ["site_id", "feature"], "weight", rows)
     upsert_add(conn, spam_models, {"site_id": site_id}, "version", 1)
     conn.execute(
         update(spam_models)
@@ -132,7 +137,7 @@ def add_domain_marks(
 
 
 def author_history(conn: Connection, site_id: int, email: str) -> tuple[int, int]:
-    """(published, in the spam folder) comments by ``email`` on the site."""
+    """(published, marked as spam by a moderator) comments by ``email`` on the site."""
     if not email:
         return 0, 0
     rows = conn.execute(_AUTHOR_HISTORY, {"email": email, "site_id": site_id})

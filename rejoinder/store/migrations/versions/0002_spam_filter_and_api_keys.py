@@ -93,6 +93,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("spam_reasons", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("fingerprint", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("purge_after", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("moderated_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f("ix_comments_author_email"), ["author_email"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_comments_status_purge_after"), ["status", "purge_after"], unique=False
@@ -103,6 +104,7 @@ def downgrade() -> None:
     with op.batch_alter_table("comments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_comments_status_purge_after"))
         batch_op.drop_index(batch_op.f("ix_comments_author_email"))
+        batch_op.drop_column("moderated_at")
         batch_op.drop_column("purge_after")
         batch_op.drop_column("fingerprint")
         batch_op.drop_column("spam_reasons")
