@@ -71,18 +71,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from rejoinder.context import Context
-    from rejoinder.demo import install_demo
+    from rejoinder.demo import cross_origin_url, install_demo
+    from rejoinder.web.pages import serve_cross_origin_page
 
     settings = _settings(args)
     if settings.database_url == DEFAULT_DATABASE_URL:
         settings = settings.model_copy(update={"database_url": DEMO_DATABASE_URL})
     _migrate(settings)
+    # A second origin on the next port embeds the same thread, to show cross-origin embedding.
+    elsewhere = cross_origin_url(settings.host, settings.port)
     ctx = Context.open(settings)
     try:
-        url = install_demo(ctx, settings.base_url)
+        url = install_demo(ctx, settings.base_url, embed_origins=[elsewhere])
     finally:
         ctx.close()
     print(f"Rejoinder demo is running: open {url}", flush=True)
+    if serve_cross_origin_page(settings.host, settings.port + 1, settings.base_url, url):
+        print(f"The same thread embedded from another origin: {elsewhere}/", flush=True)
     _run_server(settings)
 
 
@@ -188,6 +193,25 @@ def cmd_thread_close(args: argparse.Namespace) -> None:
         print(f"thread {args.url} of {args.key}: {'closed' if args.action == 'close' else 'open'}")
 
 
+def cmd_spam_purge(args: argparse.Namespace) -> None:
+    from rejoinder.spam.retention import purge
+
+    with _opened(args) as ctx:
+        removed = purge(ctx)
+        print(f"purged {removed.comments} spam comments and {removed.tokens} used tokens")
+
+
+def _spam_parsers(commands: Any) -> None:
+    from rejoinder.spam import commands as spam_commands
+
+    spam = spam_commands.add_parser(commands)
+    purge = spam.add_parser(
+        "purge", help="delete spam kept past its retention period (the server does it hourly)"
+    )
+    _store_options(purge)
+    purge.set_defaults(run=cmd_spam_purge)
+
+
 def cmd_settings_doc(_args: argparse.Namespace) -> None:
     sys.stdout.write(settings_reference())
 
@@ -290,6 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
         _store_options(command)
         command.set_defaults(run=cmd_thread_close, action=action)
 
+    from rejoinder.apikeys_cli import add_admin_token_parser, add_akismet_key_parser
+
+    add_admin_token_parser(admin)
+    add_akismet_key_parser(admin)
+    _spam_parsers(commands)
+
     docs = commands.add_parser("settings-doc", help="print the settings reference as a Markdown table")
     docs.set_defaults(run=cmd_settings_doc, config=None)
     return parser
@@ -298,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "func"):  # commands that report success through an exit status
+            sys.exit(args.func(args))
         args.run(args)
     except RejoinderError as exc:
         detail = "".join(f"\n  {name}: {rule}" for name, rule in exc.fields.items())

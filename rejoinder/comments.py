@@ -183,7 +183,15 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
         if rules.spam_filter:
             sub = Submission(body, comment.author, comment.remote_addr, comment.user_agent, thread.url)
             judged = ctx.spam.judge(
-                conn, site, rules, sub, features=features_of(sub), thread_id=thread.id, proof=None, now=now
+                conn,
+                site,
+                rules,
+                sub,
+                features=features_of(sub),
+                thread_id=thread.id,
+                proof=None,
+                now=now,
+                comment_id=comment.id,
             )
             verdict = judged.stored
             status = max(status, STATUS_FOR[judged.verdict.action], key=SEVERITY.index)

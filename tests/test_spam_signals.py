@@ -396,7 +396,7 @@ def test_approved_comments_earn_trust_up_to_a_limit() -> None:
 
 def test_spammed_comments_cost_trust_up_to_a_limit() -> None:
     one, many = trust.judge(0, 1), trust.judge(0, 50)
-    assert reasons(one) == ["1 earlier comment by the same author in the spam folder"]
+    assert reasons(one) == ["1 earlier comment by the same author marked as spam"]
     assert 0 < one[0].weight < many[0].weight <= 5.0
     assert len(trust.judge(3, 2)) == 2
 

@@ -94,6 +94,7 @@ class SpamFilter:
         thread_id: int | None,
         proof: FormProof | None,
         now: datetime,
+        comment_id: int = 0,
     ) -> Judged:
         """Every signal's evidence, combined into a verdict. Runs inside the write transaction, so a
         used token is marked in the same commit as the comment it let through."""
@@ -120,7 +121,8 @@ class SpamFilter:
                     {"altcha": "must be a solved, unused challenge from GET /api/v1/form"},
                 )
         domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
-        approved, spammed = store.author_history(conn, site.id, sub.author.email)
+        # An edited comment is judged without its own earlier version: it must not vouch for itself.
+        approved, spammed = store.author_history(conn, site.id, sub.author.email, excluded=comment_id)
         evidence += links.judge(
             sub.text,
             sub.author.website,
@@ -131,7 +133,8 @@ class SpamFilter:
         evidence += lists.judge(rules, sub, domains)
         fingerprint = duplicates.fingerprint(sub.text)
         if fingerprint is not None:
-            matches = self.duplicate_index(conn, site.id, now).near(fingerprint)
+            index = self.duplicate_index(conn, site.id, now)
+            matches = [m for m in index.near(fingerprint) if m.comment_id != comment_id]
             evidence += duplicates.judge(matches, thread_id)
         thresholds = Thresholds(rules.spam_hold, rules.spam_spam, rules.spam_discard)
         # The classifier's reason carries no weight of its own: its log-odds are the base.

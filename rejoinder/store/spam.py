@@ -28,6 +28,7 @@ _AUTHOR_HISTORY = (
         and_(
             comments.c.author_email == bindparam("email"),
             threads.c.site_id == bindparam("site_id"),
+            comments.c.id != bindparam("excluded"),
             # Spam counts against its author only when a moderator said so: a wrong verdict of the
             # filter must not follow the same reader to their next comment.
             or_(
@@ -136,11 +137,11 @@ def add_domain_marks(
         upsert_add(conn, spam_domains, {"site_id": site_id, "domain": domain[:255]}, column, amount)
 
 
-def author_history(conn: Connection, site_id: int, email: str) -> tuple[int, int]:
-    """(published, marked as spam by a moderator) comments by ``email`` on the site."""
+def author_history(conn: Connection, site_id: int, email: str, excluded: int = 0) -> tuple[int, int]:
+    """(published, marked as spam by a moderator) comments by ``email`` on the site, but ``excluded``."""
     if not email:
         return 0, 0
-    rows = conn.execute(_AUTHOR_HISTORY, {"email": email, "site_id": site_id})
+    rows = conn.execute(_AUTHOR_HISTORY, {"email": email, "site_id": site_id, "excluded": excluded})
     counts: dict[str, int] = {str(status): int(n) for status, n in rows}
     return counts.get(CommentStatus.PUBLISHED, 0), counts.get(CommentStatus.SPAM, 0)
 
