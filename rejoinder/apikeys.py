@@ -1,0 +1,193 @@
+"""API keys: issuing them (the key is shown once and only its SHA-256 is kept), finding, listing and revoking
+them, and checking the admin token of a request.
+
+Admin tokens are server-wide; Akismet keys belong to one site, whose spam filter they ask and teach.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import weakref
+from datetime import UTC, datetime
+
+from rejoinder.context import Context
+from rejoinder.errors import InvalidInput, NotFound, Unauthorized, UnknownSite
+from rejoinder.model import Site
+from rejoinder.sites import SITE_KEY, known_site, list_sites, require_site
+from rejoinder.store import apikeys as store
+from rejoinder.store.apikeys import ApiKey, ApiKeyKind
+from rejoinder.store.db import Database
+from rejoinder.urls import BadURL, normalise_url, origin_of
+
+__all__ = [
+    "ApiKey",
+    "ApiKeyKind",
+    "count_call",
+    "create_key",
+    "find_key",
+    "find_site",
+    "key_site",
+    "list_keys",
+    "origin_in",
+    "require_admin",
+    "revoke_key",
+    "usage",
+]
+
+KEY_TTL_SECONDS = 10.0
+MAX_LABEL = 200
+# Longer than any key this server issues: anything longer is not looked up at all.
+MAX_KEY_LENGTH = 128
+# Remembered lookups per database, misses included; past this many the memo starts afresh, so a caller
+# sending endless made-up keys cannot grow it without bound.
+MEMO_LIMIT = 4096
+
+Memo = dict[tuple[ApiKeyKind, str], tuple[float, ApiKey | None]]
+# Keyed by the opened database, so the memo lives and dies with the server's context without Context
+# having to know about API keys.
+_memos: weakref.WeakKeyDictionary[Database, Memo] = weakref.WeakKeyDictionary()
+
+
+def hash_key(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _new_key(kind: ApiKeyKind) -> str:
+    # WordPress's Akismet plugin strips everything but hexadecimal digits from a key pasted into its
+    # settings, so Akismet keys are hex (128 bits); admin tokens only ever travel in our own headers.
+    return secrets.token_hex(16) if kind is ApiKeyKind.AKISMET else secrets.token_urlsafe(32)
+
+
+def _kind(kind: ApiKeyKind | str) -> ApiKeyKind:
+    try:
+        return ApiKeyKind(kind)
+    except ValueError:
+        choices = ", ".join(k.value for k in ApiKeyKind)
+        raise InvalidInput(
+            f"{kind!r} is not a kind of API key", {"kind": f"must be one of {choices}"}
+        ) from None
+
+
+def _memo(ctx: Context) -> Memo:
+    memo = _memos.get(ctx.db)
+    if memo is None:
+        memo = _memos[ctx.db] = {}
+    return memo
+
+
+def create_key(ctx: Context, kind: ApiKeyKind | str, site_key: str | None, label: str = "") -> str:
+    """Issue a key and return it: this is the only time it can be seen, as only its hash is stored."""
+    kind = _kind(kind)
+    label = label.strip()
+    if len(label) > MAX_LABEL or not label.isprintable():
+        raise InvalidInput("bad label", {"label": f"must be at most {MAX_LABEL} printable characters"})
+    if kind is ApiKeyKind.ADMIN and site_key is not None:
+        raise InvalidInput("admin tokens are server-wide", {"site": "must not be given for an admin token"})
+    if kind is ApiKeyKind.AKISMET and not site_key:
+        raise InvalidInput("an Akismet key belongs to one site", {"site": "is required for an Akismet key"})
+    plaintext = _new_key(kind)
+    with ctx.db.write() as conn:
+        site_id = require_site(conn, site_key).id if site_key else None
+        store.insert_key(
+            conn, kind=kind, key_hash=hash_key(plaintext), site_id=site_id, label=label, now=datetime.now(UTC)
+        )
+    _memo(ctx).clear()
+    return plaintext
+
+
+def find_key(ctx: Context, kind: ApiKeyKind | str, plaintext: str) -> ApiKey | None:
+    """The key of that kind, or None; remembered for a few seconds, so a key revoked by another process
+    stops working there within ``KEY_TTL_SECONDS``."""
+    kind = _kind(kind)
+    if not plaintext or len(plaintext) > MAX_KEY_LENGTH:
+        return None
+    memo, digest = _memo(ctx), hash_key(plaintext)
+    hit = memo.get((kind, digest))
+    if hit is not None and time.monotonic() - hit[0] < KEY_TTL_SECONDS:
+        return hit[1]
+    with ctx.db.read() as conn:
+        found = store.find_by_hash(conn, kind, digest)
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[(kind, digest)] = (time.monotonic(), found)
+    return found
+
+
+def key_site(ctx: Context, key: ApiKey) -> Site:
+    """The site an Akismet key belongs to."""
+    if key.site_key is None:
+        raise InvalidInput("this key belongs to no site", {"key": "must be an Akismet key"})
+    with ctx.db.read() as conn:
+        return known_site(ctx, conn, key.site_key)
+
+
+def origin_in(url: str) -> str | None:
+    """The origin of an absolute http(s) URL, as sites list their allowed origins; None for anything else."""
+    try:
+        normalised = normalise_url(url)
+    except BadURL:
+        return None
+    return origin_of(normalised) if normalised.startswith(("http://", "https://")) else None
+
+
+def find_site(ctx: Context, key_or_url: str) -> Site:
+    """The site with that key, or else the one site that allows the origin of that URL."""
+    if SITE_KEY.fullmatch(key_or_url):
+        with ctx.db.read() as conn:
+            try:
+                return require_site(conn, key_or_url)
+            except UnknownSite:
+                pass
+    origin = origin_in(key_or_url)
+    matches = [site for site in list_sites(ctx) if origin is not None and origin in site.allowed_origins]
+    if len(matches) == 1:
+        return matches[0]
+    rule = "is the key of no site, nor an allowed origin of one"
+    if len(matches) > 1:
+        rule = f"is an allowed origin of several sites ({', '.join(s.key for s in matches)}): give the key"
+    raise UnknownSite(f"no single site for {key_or_url!r}", {"site": rule})
+
+
+def list_keys(
+    ctx: Context, kind: ApiKeyKind | str | None = None, site_key: str | None = None
+) -> list[ApiKey]:
+    with ctx.db.read() as conn:
+        site_id = require_site(conn, site_key).id if site_key else None
+        return store.list_keys(conn, None if kind is None else _kind(kind), site_id)
+
+
+def revoke_key(ctx: Context, key_id: int, kind: ApiKeyKind | str | None = None) -> ApiKey:
+    """Delete a key (of ``kind``, if given) for good; this process stops accepting it at once."""
+    wanted = None if kind is None else _kind(kind)
+    with ctx.db.write() as conn:
+        key = store.get_key(conn, key_id)
+        if key is None or (wanted is not None and key.kind is not wanted):
+            what = "API key" if wanted is None else f"{wanted.value} key"
+            raise NotFound(f"there is no {what} {key_id}", {"id": f"is not the id of an {what}"})
+        store.delete_key(conn, key_id)
+    _memo(ctx).clear()
+    return key
+
+
+def count_call(ctx: Context, key: ApiKey) -> None:
+    ctx.db.transaction(lambda conn: store.count_call(conn, key.id))
+
+
+def usage(ctx: Context, key: ApiKey) -> int:
+    """Calls counted for the key so far (0 once it is revoked)."""
+    with ctx.db.read() as conn:
+        return store.calls_of(conn, key.id) or 0
+
+
+def require_admin(ctx: Context, authorization_header: str | None) -> ApiKey:
+    """The admin token sent as ``Authorization: Bearer <token>``; ``Unauthorized`` without a valid one."""
+    scheme, _, token = (authorization_header or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("send an admin token", {"Authorization": "must be 'Bearer <admin token>'"})
+    key = find_key(ctx, ApiKeyKind.ADMIN, token)
+    if key is None:
+        raise Unauthorized("the admin token is not valid", {"Authorization": "is not a valid admin token"})
+    return key
