@@ -142,6 +142,9 @@ def database(tmp_path: Path) -> str:
             "smoke",
             "--origin",
             "https://blog.example",
+            # These tests are about processes and durability; the filter has its own (test_spam_*.py).
+            "--set",
+            "spam_filter=false",
             "--database",
             url,
             cwd=tmp_path,
