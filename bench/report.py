@@ -53,6 +53,16 @@ writers at full speed, leaves the readers less of the one core — the trade the
 """
 
 
+PIPELINE_INTRO = """The same seeding and write phases, posting as an API client without a browser meets the
+filter (`bench/adapter.py:FormAdapter`): it fetches a form token (`GET /api/v1/form`) before every comment
+and solves the proof of work when the server answers `challenge_required`; each comment then passes every
+signal — token (single use, marked in the same transaction), honeypot, links, near-duplicates, the
+owner's lists, the author's history, the text classifier — before it is stored. The harness posts from a
+few hundred simulated addresses as fast as it can, so the site's rate limits are set to 100,000 a minute
+(the limiter still runs) and `min_submit_seconds` to 0. Rates count comments, not requests: each comment
+costs two requests (three when challenged)."""
+
+
 def load(name: str) -> dict[str, Any] | None:
     path = RESULTS / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
@@ -204,6 +214,13 @@ def main() -> None:
     lines += phases(rj)
     if rj50:
         lines += ["", "## Rejoinder, first page only (`--adapter-opt limit=50`)", ""] + phases(rj50)
+    pipeline = load("rejoinder-pipeline")
+    if pipeline:
+        lines += ["", "## Rejoinder with the whole spam filter", "", PIPELINE_INTRO, ""] + phases(pipeline)
+        verdicts = load("rejoinder-pipeline-verdicts")
+        if verdicts:
+            tally = ", ".join(f"{name} {count:,}" for name, count in sorted(verdicts.items()))
+            lines += ["", f"Verdicts and challenges seen by the harness's client: {tally}."]
     if isso:
         lines += ["", "## Isso 0.14, every phase", ""] + phases(isso)
     sys.stdout.write("\n".join(lines) + "\n")

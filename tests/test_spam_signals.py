@@ -468,12 +468,13 @@ def test_a_verdict_lists_its_reasons_strongest_first() -> None:
             Evidence("links", 0.3, "1 link"),
             Evidence("honeypot", 9.0, "filled the honeypot"),
             Evidence("trust", -1.5, "trusted"),
-            Evidence("classifier", 0.0, "text reads like spam"),  # carries no weight: not a reason
+            # The classifier's reason carries no weight of its own: it ranks by the base it explains.
+            Evidence("classifier", 0.0, "text reads unlike spam"),
             Evidence("lists", 6.0, ""),  # counts, but says nothing
         ],
         Thresholds(),
     )
-    assert verdict.reasons == ("filled the honeypot", "trusted", "1 link")
+    assert verdict.reasons == ("filled the honeypot", "text reads unlike spam", "trusted", "1 link")
     assert verdict.score == pytest.approx(1 / (1 + math.exp(-(-2.0 + 0.3 + 9.0 - 1.5 + 6.0))))
     assert verdict.action is Action.DISCARD and verdict.is_spam
 

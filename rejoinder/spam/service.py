@@ -103,7 +103,15 @@ class SpamFilter:
         evidence: list[Evidence] = []
         if base >= CLASSIFIER_REASON_AT:
             words = ", ".join(f"'{w}'" for w in model.explain(features))
-            evidence.append(Evidence("classifier", 0.0, f"text reads like spam ({words})" if words else ""))
+            evidence.append(
+                Evidence(
+                    "classifier", 0.0, f"text reads like spam ({words})" if words else "text reads like spam"
+                )
+            )
+        elif base >= 0.0:
+            evidence.append(
+                Evidence("classifier", 0.0, "text does not read clearly like ordinary conversation")
+            )
         solved = False
         if proof is not None:
             evidence += honeypot.judge(proof.honeypot)
@@ -217,9 +225,7 @@ def teach(ctx: Any, site: Site, item_key: str, sub: Submission, is_spam: bool) -
         return teach_in(ctx, conn, site, item_key, sub, is_spam)
 
 
-def teach_in(
-    ctx: Any, conn: Connection, site: Site, item_key: str, sub: Submission, is_spam: bool
-) -> bool:
+def teach_in(ctx: Any, conn: Connection, site: Site, item_key: str, sub: Submission, is_spam: bool) -> bool:
     """Train on a decision inside the caller's transaction. Idempotent per ``item_key``: the same label
     again changes nothing, the other label first undoes the earlier lesson exactly. True if it changed."""
     previous = store.training_record(conn, site.id, item_key)

@@ -59,8 +59,10 @@ def combine(base_log_odds: float, evidence: Iterable[Evidence], thresholds: Thre
     The sum is monotone: more spam evidence never lowers the score. Reasons list the signals that moved
     the score most, strongest first.
     """
-    found = [e for e in evidence if e.weight != 0.0]
+    found = list(evidence)
     total = base_log_odds + sum(e.weight for e in found)
     score = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, total))))
-    ordered = sorted(found, key=lambda e: -abs(e.weight))
+    # Strongest first; weightless evidence (the classifier's own reason: its log-odds are the base) is
+    # ranked by the base it explains.
+    ordered = sorted(found, key=lambda e: -abs(e.weight or base_log_odds))
     return Verdict(thresholds.action_for(score), score, tuple(e.reason for e in ordered if e.reason))
