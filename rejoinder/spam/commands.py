@@ -1,0 +1,257 @@
+"""The ``rejoinder spam train`` and ``rejoinder spam eval`` commands: build the shipped prior from labelled
+corpora, and measure the text classifier (cross-validation, the shipped prior, online learning,
+leave-one-corpus-out) with the same decision rule as the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rejoinder.spam.classifier import Model, shipped_prior_path
+from rejoinder.spam.corpus import CorpusError, corpus_files, deduplicate, read_corpora, read_corpus
+from rejoinder.spam.evaluation import (
+    PRIOR_OPTIONS,
+    Metrics,
+    baseline_learner,
+    cross_validate,
+    evaluate,
+    leave_one_corpus_out,
+    model_learner,
+    stream,
+    stream_learner,
+    train_model,
+)
+from rejoinder.spam.verdict import Thresholds
+
+REPORTED = ("precision", "recall", "f1", "fpr", "auc", "mcc", "ms_per_comment", "caught", "ham_held")
+
+
+def add_parser(subparsers: Any) -> Any:
+    """Add ``spam train`` and ``spam eval`` to an argparse subparsers object; return the ``spam`` one."""
+    spam = subparsers.add_parser("spam", help="train and evaluate the spam text classifier")
+    commands = spam.add_subparsers(dest="spam_command", required=True)
+
+    train = commands.add_parser(
+        "train",
+        help="train a prior on labelled corpora (JSONL)",
+        description="Train the text classifier's prior from scratch on labelled JSONL corpora "
+        "(deduplicated, leaks removed, every corpus weighing the same). Deterministic: the same "
+        "corpora give the same file, byte for byte.",
+    )
+    _corpus_option(train, required=True)
+    train.add_argument(
+        "--out", type=Path, default=None, help=f"where to write the prior (default: {shipped_prior_path()})"
+    )
+    train.set_defaults(func=cmd_train)
+
+    evaluate_ = commands.add_parser(
+        "eval",
+        help="measure the classifier on labelled corpora",
+        description="Measure the text classifier: by default stratified k-fold cross-validation from "
+        "scratch on the deduplicated corpus. A comment counts as flagged when its verdict is spam or "
+        "discard (p ≥ 0.9), as in the pipeline.",
+    )
+    _corpus_option(evaluate_, required=False)
+    mode = evaluate_.add_mutually_exclusive_group()
+    mode.add_argument("--folds", type=int, default=5, help="k of k-fold cross-validation (default 5)")
+    mode.add_argument("--model", metavar="shipped|FILE", help="judge the corpus with a trained prior")
+    mode.add_argument(
+        "--stream",
+        action="store_true",
+        help="online learning: judge each comment, then learn its label (prequential), and compare "
+        "the streamed model with batch training under the same cross-validation",
+    )
+    mode.add_argument(
+        "--leave-one-out",
+        nargs="+",
+        metavar="DIR_OR_FILE",
+        help="leave-one-corpus-out over these corpora (corpora without spam are only trained on)",
+    )
+    evaluate_.add_argument(
+        "--keep-duplicates",
+        action="store_true",
+        help="keep repeated texts (each group of copies stays in one fold) instead of dropping them",
+    )
+    evaluate_.add_argument(
+        "--baseline", action="store_true", help="also measure the TF-IDF + logistic regression baseline"
+    )
+    evaluate_.add_argument(
+        "--site-features",
+        action="store_true",
+        help="with --leave-one-out: also train with link, domain and author features, as a site's own "
+        "model learns them (the shipped prior leaves them out)",
+    )
+    evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate_.set_defaults(func=cmd_eval)
+    return commands
+
+
+def _corpus_option(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--corpus",
+        action="append",
+        type=Path,
+        default=[],
+        required=required,
+        metavar="FILE.jsonl",
+        help="a labelled corpus: JSON lines with text and label spam/ham (repeatable)",
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    out: Path = args.out or shipped_prior_path()
+    try:
+        items = [item for path in args.corpus for item in deduplicate(read_corpus(path))]
+    except (OSError, CorpusError) as exc:
+        return _fail(exc)
+    if not any(i.is_spam for i in items) or all(i.is_spam for i in items):
+        return _fail("the corpora must hold both spam and ham")
+    model = train_model(items, PRIOR_OPTIONS)
+    model.meta["corpora"] = sorted({item.corpus for item in items})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    spam = sum(i.is_spam for i in items)
+    _print(
+        f"trained on {len(items)} comments ({spam} spam, {len(items) - spam} ham) "
+        f"from {len(args.corpus)} corpora; wrote {out} ({out.stat().st_size:,} bytes)"
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    try:
+        if args.leave_one_out:
+            return _leave_one_out(args)
+        if not args.corpus:
+            return _fail("give --corpus FILE.jsonl (or --leave-one-out)")
+        items = read_corpora(args.corpus)
+        if args.model:
+            model = Model.shipped() if args.model == "shipped" else Model.load(args.model)
+            report: dict[str, Any] = _metrics(evaluate(deduplicate(items), model))
+            report["mode"] = f"model {args.model}"
+        elif args.stream:
+            report = _stream(args, items)
+        else:
+            report = _cross_validation(args, items)
+    except (OSError, CorpusError, ValueError) as exc:
+        return _fail(exc)
+    report["corpus"] = [str(p) for p in args.corpus]
+    _emit(report, args.json)
+    return 0
+
+
+def _cross_validation(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
+    if args.folds < 2:
+        raise ValueError("--folds must be at least 2")
+    dedup = not args.keep_duplicates
+    report = _metrics(cross_validate(items, folds=args.folds, dedup=dedup).metrics)
+    report["mode"] = f"{args.folds}-fold cross-validation" + ("" if dedup else " (duplicates kept)")
+    if args.baseline:
+        report["baseline"] = {
+            "pipeline_rule": _metrics(
+                cross_validate(items, folds=args.folds, dedup=dedup, learner=baseline_learner()).metrics
+            ),
+            "p_0_5": _metrics(
+                cross_validate(
+                    items, folds=args.folds, dedup=dedup, learner=baseline_learner(Thresholds(spam=0.5))
+                ).metrics
+            ),
+        }
+    return report
+
+
+def _stream(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
+    pool = deduplicate(items)
+    result = stream(pool)
+    report = _metrics(result.prequential)
+    report["mode"] = "stream (prequential: judged before learning each label, in corpus order)"
+    report["tail"] = _metrics(result.tail)
+    report["tail_share"] = result.tail_share
+    streamed = cross_validate(pool, folds=args.folds, learner=stream_learner()).metrics
+    batch = cross_validate(pool, folds=args.folds, learner=model_learner()).metrics
+    report["streamed_cv"] = _metrics(streamed)
+    report["batch_cv"] = _metrics(batch)
+    report["streamed_cv_f1_gap"] = batch.f1 - streamed.f1
+    return report
+
+
+def _leave_one_out(args: argparse.Namespace) -> int:
+    corpora = {}
+    for path in corpus_files(args.leave_one_out):
+        items = read_corpus(path)
+        corpora[items[0].corpus if items else path.stem] = items
+    learners = {"classifier": model_learner(options=PRIOR_OPTIONS)}
+    if args.site_features:
+        with_links = replace(PRIOR_OPTIONS, site_features=True)
+        learners["classifier_site_features"] = model_learner(options=with_links)
+    if args.baseline:
+        learners["baseline"] = baseline_learner()
+        learners["baseline_p_0_5"] = baseline_learner(Thresholds(spam=0.5))
+    results = leave_one_corpus_out(corpora, learners=learners)
+    report: dict[str, Any] = {
+        "mode": "leave-one-corpus-out",
+        "trained_on": sorted(corpora),
+        "results": {name: {k: _metrics(m) for k, m in r.items()} for name, r in results.items()},
+    }
+    if args.json:
+        _print(json.dumps(report, sort_keys=True))
+    else:
+        _print("leave-one-corpus-out (train on the others, judge the one left out; deduplicated)")
+        for name, rows in report["results"].items():
+            for learner, m in rows.items():
+                _print(f"  {name} [{learner}]: {_line(m)}")
+    return 0
+
+
+def _metrics(m: Metrics) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.as_dict().items()}
+
+
+def _line(m: dict[str, Any]) -> str:
+    return "  ".join(f"{k}={_fmt(m[k])}" for k in REPORTED)
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _emit(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _print(json.dumps(report, sort_keys=True))
+        return
+    _print(f"{report['mode']}: {report['n']} comments ({report['spam']} spam, {report['ham']} ham)")
+    _print(f"  {_line(report)}")
+    for key in ("tail", "streamed_cv", "batch_cv"):
+        if key in report:
+            _print(f"  {key}: {_line(report[key])}")
+    if "streamed_cv_f1_gap" in report:
+        _print(f"  batch F1 − streamed F1 = {report['streamed_cv_f1_gap']:.4f}")
+    for key, m in report.get("baseline", {}).items():
+        _print(f"  baseline [{key}]: {_line(m)}")
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _fail(problem: object) -> int:
+    sys.stderr.write(f"rejoinder spam: {problem}\n")
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rejoinder.spam.commands")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,319 @@
+"""The text classifier: features that undo evasion tricks and stay stable, a calibrated shipped prior, and
+online learning whose deltas a store can persist and undo."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rejoinder.spam.classifier import (
+    BIAS,
+    DIMENSIONS,
+    HAM_DECISIONS,
+    SITE_FEATURES,
+    SPAM_DECISIONS,
+    Features,
+    Model,
+    TrainingOptions,
+    extract,
+)
+from rejoinder.spam.verdict import Action, Thresholds, combine
+
+SHARED = Path(__file__).parents[1].parent / "shared"
+YOUTUBE = SHARED / "corpora" / "youtube-spam-collection" / "youtube-spam-collection.jsonl"
+needs_corpora = pytest.mark.skipif(not YOUTUBE.exists(), reason=f"the shared corpora are not at {SHARED}")
+
+FRIENDLY = [
+    "Great post, thanks!",
+    "I disagree with point 2 because the author assumes the data is normally distributed.",
+    "Nice article. One question: does this also work on Windows 10?",
+    "Typo in the second paragraph: 'their' should be 'there'.",
+    "What a load of rubbish. Did you even read the bill before writing this?",
+    "Interesting read. Looking forward to part 2.",
+    "Ce n'est pas tout à fait exact, mais merci pour l'article.",
+]
+SPAM = [
+    "Check out my channel for more videos like this! Subscribe!",
+    "I invested $1,000 and got $12,000 in a week thanks to @expert_trader, DM her now!",
+    "Congratulations you have won a £1000 prize! Call 09061701461 now to claim",
+]
+
+texts = st.text(max_size=300)
+
+
+def labels(f: Features) -> set[str]:
+    return set(f.labels.values())
+
+
+# -- features
+
+
+def test_features_are_sparse_ids_with_the_bias_left_implicit() -> None:
+    f = extract("Hey guys, check out my new channel!")
+    assert f.values
+    assert all(0 < fid < DIMENSIONS for fid in f.values)
+    assert all(value > 0 for value in f.values.values())
+    assert {"check out", "channel", "hey"} <= labels(f)
+
+
+def test_feature_ids_do_not_depend_on_the_process() -> None:
+    """Python's hash() is salted per process; the ids must come from a fixed hash instead."""
+    text = "Visit bit.ly/abc for FREE 𝐛𝐢𝐭𝐜𝐨𝐢𝐧 $1,000"
+    code = f"from rejoinder.spam.classifier import extract; print(sorted(extract({text!r}).values))"
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert runs == {str(sorted(extract(text).values)) + "\n"}
+
+
+def test_a_word_hashes_with_crc32_of_its_namespaced_key() -> None:
+    (fid,) = {fid for fid, label in extract("zebra").labels.items() if fid in _word_ids("zebra")}
+    assert fid == zlib.crc32(b"w:zebra") % (SITE_FEATURES.start - 1) + 1
+
+
+def _word_ids(word: str) -> set[int]:
+    return {zlib.crc32(f"w:{word}".encode()) % (SITE_FEATURES.start - 1) + 1}
+
+
+@pytest.mark.parametrize(
+    "disguised",
+    [
+        "𝐜𝐡𝐞𝐜𝐤 𝐨𝐮𝐭 𝐦𝐲 𝐜𝐡𝐚𝐧𝐧𝐞𝐥",  # mathematical bold
+        "ｃｈｅｃｋ ｏｕｔ ｍｙ ｃｈａｎｎｅｌ",  # fullwidth
+        "ᴄʜᴇᴄᴋ ᴏᴜᴛ ᴍʏ ᴄʜᴀɴɴᴇʟ",  # small capitals
+        "🅲🅷🅴🅲🅺 🅾🆄🆃 🅼🆈 🅲🅷🅰🅽🅽🅴🅻",  # negative squared letters
+    ],
+)
+def test_fancy_letters_read_as_plain_words_and_count_as_a_trick(disguised: str) -> None:
+    found = labels(extract(disguised))
+    assert {"check", "out", "my", "channel", "check out"} <= found
+    assert "fancy Unicode letters" in found
+
+
+def test_look_alike_letters_and_invisible_characters_are_undone() -> None:
+    assert {"check", "look-alike letters from other alphabets"} <= labels(extract("сheck this"))  # Cyrillic с
+    assert {"check", "invisible characters"} <= labels(extract("che\u200bck this"))
+
+
+def test_diacritics_on_latin_letters_are_folded() -> None:
+    assert "hazel" in labels(extract("contact #hāźeł_mcẹ̀wǝṅ now hāźeł"))
+
+
+def test_byte_order_marks_leave_no_trace() -> None:
+    # In the YouTube corpus U+FEFF depends on how a comment was collected and gives its label away.
+    assert extract("love this song\ufeff") == extract("love this song")
+
+
+def test_html_from_a_scraper_is_read_as_text_keeping_link_targets() -> None:
+    f = extract('I&#39;m here<br />see <a href="http://spam.example/x">this</a>')
+    assert {"i'm", "spam.example", "a link"} <= labels(f)
+    assert "br" not in labels(f)
+
+
+def test_shouting_is_a_feature_but_words_are_case_folded() -> None:
+    loud, quiet = (
+        labels(extract("SUBSCRIBE TO MY CHANNEL NOW")),
+        labels(extract("subscribe to my channel now")),
+    )
+    assert loud - quiet == {"SHOUTING"}
+
+
+def test_links_money_phone_numbers_and_mentions_are_recognised() -> None:
+    found = labels(extract("Earn $5,000 weekly, call +447935454150 or 0906-123-4567, ask @trader, www.x.io"))
+    assert {"an amount of money", "a phone number", "@mention", "a link", "x.io"} <= found
+
+
+def test_links_and_authors_use_the_site_feature_range() -> None:
+    f = extract("see https://docs.example.org/page", author="Cheap Pills 4U", website="https://pills.example")
+    site = {f.labels[fid] for fid in f.values if fid in SITE_FEATURES}
+    assert {"a link", "example.org", "author 'pills'", "website pills.example"} <= site
+    assert not {f.labels[fid] for fid in f.values if fid not in SITE_FEATURES} & {"a link", "author 'pills'"}
+
+
+@given(texts)
+@settings(max_examples=200, deadline=None)
+def test_extraction_is_deterministic_and_in_range(text: str) -> None:
+    f = extract(text)
+    assert f == extract(text)
+    assert all(0 < fid < DIMENSIONS and math.isfinite(v) and v > 0 for fid, v in f.values.items())
+    assert set(f.labels) >= set(f.values)
+
+
+@given(texts, st.integers(min_value=0, max_value=300))
+@settings(max_examples=200, deadline=None)
+def test_a_byte_order_mark_anywhere_changes_nothing(text: str, at: int) -> None:
+    assert extract(text[:at] + "\ufeff" + text[at:]) == extract(text)
+
+
+# -- the model
+
+
+def test_an_empty_model_is_unsure_of_everything() -> None:
+    model = Model.empty()
+    assert model.log_odds(extract("anything at all")) == 0.0
+    assert combine(model.log_odds(extract("x")), [], Thresholds()).action == Action.HOLD
+
+
+def test_the_shipped_prior_is_loaded_once_and_shared_by_sites() -> None:
+    shipped = Model.shipped()
+    assert Model.shipped() is shipped
+    site = shipped.with_site({})
+    site.learn(extract("buy cheap pills"), is_spam=True)
+    assert shipped.deltas == {}
+    assert site._prior is shipped._prior  # shared, not copied
+
+
+@pytest.mark.parametrize("text", FRIENDLY)
+def test_the_shipped_prior_publishes_ordinary_friendly_comments(text: str) -> None:
+    assert Model.shipped().log_odds(extract(text)) < -1.0
+
+
+@pytest.mark.parametrize("text", SPAM)
+def test_the_shipped_prior_sends_blatant_spam_to_the_spam_folder(text: str) -> None:
+    verdict = combine(Model.shipped().log_odds(extract(text)), [], Thresholds())
+    assert verdict.is_spam
+
+
+def test_text_it_knows_nothing_about_is_published_but_not_far_from_unsure() -> None:
+    for text in ("", "这篇文章写得很好", "qwxz vbnm"):
+        assert -3.0 < Model.shipped().log_odds(extract(text)) < 0.0
+
+
+def test_explanations_name_the_tokens_that_pushed_toward_spam() -> None:
+    model = Model.shipped()
+    reasons = model.explain(extract("Check out my channel and subscribe!"), n=3)
+    assert len(reasons) == 3
+    assert "subscribe" in reasons and any("check" in r or "channel" in r for r in reasons)
+    f = extract("lol this is so true")
+    shares = model.contributions(f)
+    assert all(shares[reason] > 0 for reason in model.explain(f))
+
+
+@given(texts)
+@settings(max_examples=150, deadline=None)
+def test_the_shipped_prior_gives_a_probability_strictly_between_0_and_1(text: str) -> None:
+    lo = Model.shipped().log_odds(extract(text))
+    assert math.isfinite(lo)
+    assert 0.0 < combine(lo, [], Thresholds()).score < 1.0
+
+
+@given(texts)
+@settings(max_examples=100, deadline=None)
+def test_explanations_are_tokens_of_the_comment(text: str) -> None:
+    f = extract(text)
+    assert set(Model.shipped().explain(f, n=5)) <= labels(f)
+
+
+# -- online learning
+
+
+@given(texts, st.booleans(), st.lists(st.tuples(texts, st.booleans()), max_size=5))
+@settings(max_examples=100, deadline=None)
+def test_learning_a_decision_moves_that_comment_toward_it(text: str, spam: bool, before: list) -> None:
+    model = Model.shipped().with_site({})
+    for other, label in before:
+        model.learn(extract(other), label)
+    f = extract(text)
+    was = model.log_odds(f)
+    model.learn(f, spam)
+    assert (model.log_odds(f) >= was) if spam else (model.log_odds(f) <= was)
+
+
+@given(st.lists(st.tuples(texts, st.booleans()), min_size=1, max_size=6), texts)
+@settings(max_examples=100, deadline=None)
+def test_unlearning_a_decision_undoes_it(history: list, probe: str) -> None:
+    model = Model.shipped().with_site({})
+    for text, label in history[:-1]:
+        model.learn(extract(text), label)
+    before = model.log_odds(extract(probe))
+    delta = model.learn(extract(history[-1][0]), history[-1][1])
+    model.unlearn(delta)
+    assert model.log_odds(extract(probe)) == pytest.approx(before, abs=1e-9)
+
+
+def test_a_store_that_adds_up_the_deltas_rebuilds_the_site_model() -> None:
+    learning = Model.shipped().with_site({})
+    stored: dict[int, float] = {}
+    decisions = [("win a free iphone, click here", True), ("thanks, this helped me", False)] * 3
+    for text, label in decisions:
+        for fid, d in learning.learn(extract(text), label).items():
+            stored[fid] = stored.get(fid, 0.0) + d  # UPDATE … SET weight = weight + delta
+    assert stored[SPAM_DECISIONS] == 3 and stored[HAM_DECISIONS] == 3
+    assert BIAS in stored
+    rebuilt = Model.shipped().with_site(stored)
+    for text, _ in decisions:
+        assert rebuilt.log_odds(extract(text)) == pytest.approx(learning.log_odds(extract(text)))
+
+
+def test_moderators_teach_a_site_a_new_campaign() -> None:
+    site = Model.shipped().with_site({})
+    campaign = "Get the Zorblax crypto bonus today at zorblax dot app"
+    before = site.log_odds(extract(campaign))
+    for _ in range(3):
+        site.learn(extract(campaign), is_spam=True)
+    assert site.log_odds(extract(campaign)) > before + 3
+    assert site.log_odds(extract("Zorblax bonus waiting for you")) > Model.shipped().log_odds(
+        extract("Zorblax bonus waiting for you")
+    )
+
+
+# -- batch training and the prior file
+
+
+def _tiny_corpus() -> list[tuple[Features, bool]]:
+    spam = ["win a free prize now", "check out my channel", "cheap pills online", "earn money fast click"]
+    ham = ["i liked this song", "thanks for the article", "i disagree with you", "see you tomorrow"]
+    return [(extract(f"{t} {i}"), True) for t in spam for i in range(5)] + [
+        (extract(f"{t} {i}"), False) for t in ham for i in range(5)
+    ]
+
+
+def test_fit_learns_from_scratch_and_scores_calibrated_log_odds() -> None:
+    model = Model.empty().fit(_tiny_corpus())
+    assert model.log_odds(extract("win a free prize")) > 2
+    assert model.log_odds(extract("thanks for the article")) < -2
+    assert abs(model.log_odds(extract("zzz"))) < 3
+
+
+def test_a_prior_round_trips_through_its_file_format() -> None:
+    model = Model.empty().fit(_tiny_corpus(), TrainingOptions(calibration_folds=0))
+    data = model.to_bytes()
+    assert data == model.to_bytes()
+    loaded = Model.from_bytes(data)
+    for f, _ in _tiny_corpus():
+        assert loaded.log_odds(f) == pytest.approx(model.log_odds(f), abs=1e-3)
+    with pytest.raises(ValueError):
+        Model.from_bytes(b"not a prior")
+
+
+def test_the_shipped_prior_is_compact() -> None:
+    from rejoinder.spam.classifier import shipped_prior_path
+
+    assert shipped_prior_path().stat().st_size < 2_000_000
+    assert Model.shipped().meta["base_log_odds"] == -1.0
+
+
+@needs_corpora
+def test_training_is_deterministic_on_a_small_sample(tmp_path: Path) -> None:
+    from rejoinder.spam.commands import main
+
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text("".join(YOUTUBE.read_text(encoding="utf-8").splitlines(keepends=True)[::10]))
+    first, second = tmp_path / "a.bin.gz", tmp_path / "b.bin.gz"
+    assert main(["spam", "train", "--corpus", str(sample), "--out", str(first)]) == 0
+    assert main(["spam", "train", "--corpus", str(sample), "--out", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
