@@ -8,6 +8,8 @@ import unicodedata
 from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
+
 from rejoinder.spam.verdict import Evidence
 
 BITS = 64
@@ -21,14 +23,14 @@ def fingerprint(text: str) -> int | None:
     words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
     if len(words) < MIN_WORDS:
         return None
-    totals = [0] * BITS
-    for i in range(len(words) - 2):
-        shingle = " ".join(words[i : i + 3]).encode()
-        h = int.from_bytes(hashlib.blake2b(shingle, digest_size=8).digest(), "big")
-        for bit in range(BITS):
-            totals[bit] += 1 if h >> bit & 1 else -1
-    value = sum(1 << bit for bit in range(BITS) if totals[bit] > 0)
-    return value - (1 << BITS) if value >= 1 << (BITS - 1) else value
+    digests = b"".join(
+        hashlib.blake2b(" ".join(words[i : i + 3]).encode(), digest_size=8).digest()
+        for i in range(len(words) - 2)
+    )
+    # Each bit of the fingerprint is the majority vote of that bit over the shingles' hashes.
+    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8), axis=1)
+    majority = bits.sum(axis=0) * 2 > len(bits)
+    return int.from_bytes(np.packbits(majority).tobytes(), "big", signed=True)
 
 
 @dataclass(frozen=True, slots=True)

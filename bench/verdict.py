@@ -1,0 +1,86 @@
+"""How long one spam verdict takes in-process: every signal, on a real SQLite database.
+
+Usage: python bench/verdict.py [--corpus FILE.jsonl] [--n 2000] [--json]
+
+Each comment goes through ``SpamFilter.judge`` exactly as a post does — features, a fresh form token
+(checked and marked used), the author's history, link domains, near-duplicates, the owner's lists, the
+classifier — inside one write transaction per comment, as the server runs it. The figure is the median
+wall time per comment; the database work is included, the commit's fsync is not (it is shared by a whole
+group of posts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rejoinder.context import Context
+from rejoinder.model import Author
+from rejoinder.settings import load_settings
+from rejoinder.sites import create_site, site_settings
+from rejoinder.spam.service import features_of
+from rejoinder.spam.submission import FormProof, Submission
+from rejoinder.store.db import Database
+from rejoinder.store.migrate import upgrade
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+DEFAULT_CORPUS = SHARED / "youtube-spam-collection" / "youtube-spam-collection.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not args.corpus.exists():
+        sys.exit(f"bench/verdict.py: {args.corpus} not found (the shared corpora live beside the repository)")
+    texts = [json.loads(line)["text"] for line in args.corpus.open()][: args.n]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(None, overrides={"database_url": f"sqlite:///{tmp}/verdict.db"})
+        db = Database(settings.database_url)
+        upgrade(db)
+        db.dispose()
+        ctx = Context.open(settings)
+        try:
+            site = create_site(ctx, "bench", "Bench", ["https://blog.example"], pow="off")
+            rules = site_settings(ctx, site)
+            shown = time.time() - 60
+            times: list[float] = []
+            for i, text in enumerate(texts):
+                sub = Submission(text, Author("Reader", f"r{i % 50}@example.org"), "203.0.113.5", "UA", "/a")
+                proof = FormProof(ctx.spam.tokens.issue("bench", shown))
+                started = time.perf_counter()
+                with ctx.db.write() as conn:
+                    ctx.spam.judge(
+                        conn,
+                        site,
+                        rules,
+                        sub,
+                        features=features_of(sub),
+                        thread_id=1,
+                        proof=proof,
+                        now=datetime.now(UTC),
+                    )
+                    conn.rollback()  # measure the verdict, not the commit
+                times.append((time.perf_counter() - started) * 1000)
+        finally:
+            ctx.close()
+    times.sort()
+    result = {
+        "comments": len(times),
+        "median_ms": round(statistics.median(times), 3),
+        "p90_ms": round(times[int(len(times) * 0.9)], 3),
+        "p99_ms": round(times[int(len(times) * 0.99)], 3),
+    }
+    print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+if __name__ == "__main__":
+    main()
