@@ -259,6 +259,15 @@ def test_a_store_that_adds_up_the_deltas_rebuilds_the_site_model() -> None:
         assert rebuilt.log_odds(extract(text)) == pytest.approx(learning.log_odds(extract(text)))
 
 
+def test_a_site_model_updates_the_deltas_dict_it_was_given() -> None:
+    deltas: dict[int, float] = {}
+    site = Model.shipped().with_site(deltas)
+    applied = site.learn(extract("free bitcoin giveaway"), is_spam=True)
+    assert deltas == applied
+    site.unlearn(applied)
+    assert deltas == {}
+
+
 def test_moderators_teach_a_site_a_new_campaign() -> None:
     site = Model.shipped().with_site({})
     campaign = "Get the Zorblax crypto bonus today at zorblax dot app"

@@ -111,6 +111,7 @@ _TOKEN = re.compile(
     re.IGNORECASE,
 )
 _CHAR_GRAMS = (3, 4, 5)
+_CHAR_PREFIX = zlib.crc32(b"c:")  # crc32(b"c:" + gram) == crc32(gram, crc32(b"c:"))
 _MAX_WORD = 24  # longer "words" are hashes, base64 or keyboard mashing: no n-grams from them
 _MAX_CHARS = 4000  # only the start of a very long comment is read; scoring time stays bounded
 
@@ -205,8 +206,20 @@ def _hash(key: str) -> int:
 
 @lru_cache(maxsize=1 << 16)
 def _word_grams(word: str) -> tuple[int, ...]:
-    padded = f" {word} "
-    return tuple(_hash(f"c:{padded[i : i + n]}") for n in _CHAR_GRAMS for i in range(len(padded) - n + 1))
+    # Same ids as _hash(f"c:{gram}"), computed inline: a new word's dozen n-grams are the cold path.
+    padded = f" {word} ".encode("utf-8", "surrogatepass")
+    if padded.isascii():
+        grams = [padded[i : i + n] for n in _CHAR_GRAMS for i in range(len(padded) - n + 1)]
+    else:
+        text = f" {word} "
+        grams = [
+            text[i : i + n].encode("utf-8", "surrogatepass")
+            for n in _CHAR_GRAMS
+            for i in range(len(text) - n + 1)
+        ]
+    modulus = SITE_FEATURES.start - 1
+    crc32 = zlib.crc32
+    return tuple(crc32(gram, _CHAR_PREFIX) % modulus + 1 for gram in grams)
 
 
 def _registered_domain(host: str) -> str:
@@ -343,7 +356,7 @@ def extract(text: str, *, author: str = "", website: str = "") -> Features:
             b.add(f"n:{min(digits, 7)}", token if digits < 7 else "a long number")
         # bigrams with a link are site features too ("u:" namespace), like the link itself
         namespace = "u:" if "<url>" in (previous, lexeme) or "<email>" in (previous, lexeme) else "b:"
-        b.add(f"{namespace}{previous} {lexeme}", f"{previous} {lexeme}".replace("<start> ", ""))
+        b.add(f"{namespace}{previous} {lexeme}", _bigram_label(previous, lexeme))
         previous = lexeme
     if mixed_scripts:
         b.add("x:mixed scripts", "look-alike letters from other alphabets")
@@ -355,6 +368,22 @@ def extract(text: str, *, author: str = "", website: str = "") -> Features:
         if host:
             b.add(f"s:{_registered_domain(host)}", f"website {host}")
     return b.build()
+
+
+_PLACEHOLDERS = {
+    "<start>": "",
+    "<url>": "[link]",
+    "<email>": "[e-mail]",
+    "<@>": "@[name]",
+    "<#>": "#[tag]",
+    "<money>": "[amount]",
+    "<phone>": "[phone number]",
+    "<num>": "[number]",
+}
+
+
+def _bigram_label(first: str, second: str) -> str:
+    return " ".join(w for w in (_PLACEHOLDERS.get(first, first), _PLACEHOLDERS.get(second, second)) if w)
 
 
 def _shape(b: _Builder, text: str) -> None:
@@ -434,7 +463,8 @@ class Model:
         meta: Mapping[str, Any] | None = None,
     ) -> None:
         self._prior = prior
-        self._deltas: dict[int, float] = dict(deltas or {})
+        # A dict is adopted, not copied (a site's deltas can be large): learn/unlearn update it in place.
+        self._deltas: dict[int, float] = deltas if isinstance(deltas, dict) else dict(deltas or {})
         self.learning_rate = self.LEARNING_RATE
         self.meta: dict[str, Any] = dict(meta or {})
 
@@ -464,7 +494,11 @@ class Model:
         return cls(prior, meta=meta)
 
     def with_site(self, deltas: Mapping[int, float]) -> Model:
-        """This model's prior with a site's learned deltas (the prior is shared, not copied)."""
+        """This model's prior with a site's learned deltas: cheap, as neither is copied.
+
+        The prior is shared; a ``dict`` of deltas is adopted, so ``learn``/``unlearn`` on the returned
+        model change that dict too (pass a copy to keep the original).
+        """
         model = Model(self._prior, deltas, meta=self.meta)
         model.learning_rate = self.learning_rate
         return model

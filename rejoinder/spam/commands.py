@@ -9,12 +9,18 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rejoinder.spam.classifier import Model, shipped_prior_path
-from rejoinder.spam.corpus import CorpusError, corpus_files, deduplicate, read_corpora, read_corpus
+from rejoinder.spam.corpus import (
+    CorpusError,
+    corpus_files,
+    deduplicate,
+    read_corpora,
+    read_corpus,
+    shuffled,
+)
 from rejoinder.spam.evaluation import (
     PRIOR_OPTIONS,
     Metrics,
@@ -82,10 +88,10 @@ def add_parser(subparsers: Any) -> Any:
         "--baseline", action="store_true", help="also measure the TF-IDF + logistic regression baseline"
     )
     evaluate_.add_argument(
-        "--site-features",
-        action="store_true",
-        help="with --leave-one-out: also train with link, domain and author features, as a site's own "
-        "model learns them (the shipped prior leaves them out)",
+        "--shuffle",
+        type=int,
+        metavar="SEED",
+        help="with --stream: feed the comments in a seeded random order instead of the corpus order",
     )
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate_.set_defaults(func=cmd_eval)
@@ -168,9 +174,13 @@ def _cross_validation(args: argparse.Namespace, items: Sequence[Any]) -> dict[st
 
 def _stream(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
     pool = deduplicate(items)
+    order = "corpus order"
+    if args.shuffle is not None:
+        pool = shuffled(pool, args.shuffle)
+        order = f"shuffled with seed {args.shuffle}"
     result = stream(pool)
     report = _metrics(result.prequential)
-    report["mode"] = "stream (prequential: judged before learning each label, in corpus order)"
+    report["mode"] = f"stream (prequential: judged before learning each label, {order})"
     report["tail"] = _metrics(result.tail)
     report["tail_share"] = result.tail_share
     streamed = cross_validate(pool, folds=args.folds, learner=stream_learner()).metrics
@@ -186,10 +196,9 @@ def _leave_one_out(args: argparse.Namespace) -> int:
     for path in corpus_files(args.leave_one_out):
         items = read_corpus(path)
         corpora[items[0].corpus if items else path.stem] = items
-    learners = {"classifier": model_learner(options=PRIOR_OPTIONS)}
-    if args.site_features:
-        with_links = replace(PRIOR_OPTIONS, site_features=True)
-        learners["classifier_site_features"] = model_learner(options=with_links)
+    # "classifier": the learner itself, on every feature; "prior_recipe": as the shipped prior is trained
+    # (no link, domain or author features, odds of 1:e), i.e. what a fresh install does on a new domain.
+    learners = {"classifier": model_learner(), "prior_recipe": model_learner(options=PRIOR_OPTIONS)}
     if args.baseline:
         learners["baseline"] = baseline_learner()
         learners["baseline_p_0_5"] = baseline_learner(Thresholds(spam=0.5))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,10 +135,6 @@ def deduplicate(items: Iterable[CorpusItem]) -> list[CorpusItem]:
     return kept
 
 
-def spam_share(items: Sequence[CorpusItem]) -> float:
-    return sum(item.is_spam for item in items) / len(items) if items else 0.0
-
-
 def sample(items: Sequence[CorpusItem], n: int, seed: int) -> list[CorpusItem]:
     """A deterministic sample of ``n`` items, in corpus order (stable across Python versions)."""
     if n >= len(items):
@@ -147,14 +143,14 @@ def sample(items: Sequence[CorpusItem], n: int, seed: int) -> list[CorpusItem]:
     return [items[i] for i in sorted(ranked[:n])]
 
 
+def shuffled(items: Sequence[CorpusItem], seed: int) -> list[CorpusItem]:
+    """The items in a seeded random order that is the same on every machine and Python version."""
+    return [items[i] for i in sorted(range(len(items)), key=lambda i: _mix(seed, i))]
+
+
 def _mix(seed: int, i: int) -> int:
     # splitmix64: a fixed, documented shuffle; random.Random's sample() may change between versions.
     z = (seed * 0x9E3779B97F4A7C15 + i + 1) & 0xFFFFFFFFFFFFFFFF
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
     return z ^ (z >> 31)
-
-
-def iter_labelled(items: Iterable[CorpusItem]) -> Iterator[tuple[str, bool]]:
-    for item in items:
-        yield item.text, item.is_spam

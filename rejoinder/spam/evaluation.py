@@ -246,11 +246,10 @@ def leave_one_corpus_out(
 ) -> dict[str, dict[str, Metrics]]:
     """For each corpus holding spam, train on all the others (deduplicated) and judge it (deduplicated).
 
-    Corpora without spam (the abuse corpus as ham) are only ever trained on. The default learner is
-    the shipped prior's recipe (``PRIOR_OPTIONS``): this is how the prior fares on a new domain.
-    Returns ``{left_out: {learner name: metrics}}``.
+    Corpora without spam (the abuse corpus as ham) are only ever trained on. Returns
+    ``{left_out: {learner name: metrics}}``; the default learner is batch training on all features.
     """
-    learners = learners or {"classifier": model_learner(options=PRIOR_OPTIONS)}
+    learners = learners or {"classifier": model_learner()}
     results: dict[str, dict[str, Metrics]] = {}
     for name, held_out in corpora.items():
         if not any(item.is_spam for item in held_out):
