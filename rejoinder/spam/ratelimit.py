@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from limits import parse_many
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,9 @@ class Exceeded:
 
 class RateLimits:
     def __init__(self) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        # Two counters per key and window, however high the limit: a moving window would keep (and
+        # rescan) one timestamp per comment.
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     def hit(self, site_id: int, checks: list[tuple[str, str, str]]) -> Exceeded | None:
         """Count one comment against each (scope, rule, who); the first limit it would break, if any.
