@@ -178,13 +178,15 @@ async def counts(
 
 
 @router.get("/form", response_model=schemas.FormOut, summary="What the comment form needs")
-def form(
+async def form(
     request: Request,
     site: Annotated[str, Query(description="Key of the site.")],
     url: Annotated[str | None, Query(description="Address of the article page.")] = None,
 ) -> Response:
     """A fresh single-use form token, the honeypot's name, a proof-of-work challenge if the site asks for
-    one, and the site's public settings. Fetch it when the form is shown; the token records when."""
+    one, and the site's public settings. Fetch it when the form is shown; the token records when.
+
+    Answered on the event loop: the site is nearly always remembered, and the rest is a few HMACs."""
     found = spam_forms.form_for(_ctx(request), site)
     return Response(dumps(found), media_type="application/json", headers={"Cache-Control": "no-store"})
 
