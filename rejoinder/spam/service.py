@@ -207,7 +207,7 @@ def features_of(sub: Submission) -> Features:
 
 def check_submission(ctx: Any, site: Site, sub: Submission) -> Verdict:
     """Judge text sent by another application (no form, so no token, honeypot or proof of work). Nothing
-    is stored: the transaction is rolled back."""
+    is stored: without form proof the verdict only reads."""
     from rejoinder.sites import site_settings
 
     rules = site_settings(ctx, site)
@@ -233,13 +233,13 @@ def teach_in(ctx: Any, conn: Connection, site: Site, item_key: str, sub: Submiss
         return False
     # A private copy: the cached model changes only when the new version is loaded after commit.
     model = Model.shipped().with_site(ctx.spam.site_model(conn, site.id).deltas)
-    undo: dict[int, float] = {}
+    combined: dict[int, float] = {}
     if previous is not None:
-        undo = {int(k): -float(v) for k, v in previous.delta.items()}
-        model.unlearn({k: -v for k, v in undo.items()})
+        earlier = {int(k): float(v) for k, v in previous.delta.items()}
+        model.unlearn(earlier)
+        combined = {k: -v for k, v in earlier.items()}
         store.add_domain_marks(conn, site.id, previous.domains, "spam" if previous.is_spam else "ham", -1)
     delta = model.learn(features_of(sub), is_spam)
-    combined = dict(undo)
     for feature, amount in delta.items():
         combined[feature] = combined.get(feature, 0.0) + amount
     store.add_weights(conn, site.id, combined, examples=0 if previous is not None else 1)
