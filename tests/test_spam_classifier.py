@@ -22,6 +22,8 @@ from rejoinder.spam.classifier import (
     Features,
     Model,
     TrainingOptions,
+    _hash,
+    _ratio,
     extract,
 )
 from rejoinder.spam.verdict import Action, Thresholds, combine
@@ -278,6 +280,53 @@ def test_moderators_teach_a_site_a_new_campaign() -> None:
     assert site.log_odds(extract("Zorblax bonus waiting for you")) > Model.shipped().log_odds(
         extract("Zorblax bonus waiting for you")
     )
+
+
+def test_the_naive_bayes_part_counts_decisions_whatever_their_order() -> None:
+    decisions = [
+        ("win a free iphone, click here", True),
+        ("free crypto giveaway, click the link", True),
+        ("thanks, this helped me with my thesis", False),
+        ("I disagree with the second point", False),
+    ]
+    forward, backward = Model.empty().with_site({}), Model.empty().with_site({})
+    for text, label in decisions:
+        forward.learn(extract(text), label)
+    for text, label in reversed(decisions):
+        backward.learn(extract(text), label)
+    probe = extract("click here for a free gift")
+    assert forward._site_ratio(_word_id("click")) == backward._site_ratio(_word_id("click")) > 0
+    assert forward._site_ratio(_word_id("thesis")) < 0
+    assert forward._site_ratio(_word_id("never-seen")) == 0.0
+    for site in (forward, backward):
+        total = site.weight(BIAS) + sum(site.weight(fid) * v for fid, v in probe.values.items())
+        assert site.log_odds(probe) == pytest.approx(total)
+
+
+def test_a_site_that_has_only_marked_spam_so_far_leans_toward_its_words() -> None:
+    site = Model.empty().with_site({})
+    for i in range(5):
+        site.learn(extract(f"cheap replica watches {i}" if i < 2 else f"buy followers now {i}"), True)
+    assert site._site_ratio(_word_id("replica")) > 0  # in 2 of 5 spam, no ham seen: not "hammy"
+
+
+counts = st.integers(min_value=0, max_value=50)
+
+
+@given(counts, counts, counts, counts, st.booleans())
+def test_one_more_decision_never_moves_a_feature_away_from_its_class(
+    in_spam: int, in_ham: int, more_spam: int, more_ham: int, spam: bool
+) -> None:
+    spam_seen, ham_seen = in_spam + more_spam, in_ham + more_ham
+    before = _ratio(in_spam, in_ham, spam_seen, ham_seen)
+    if spam:
+        assert _ratio(in_spam + 1, in_ham, spam_seen + 1, ham_seen) >= before
+    else:
+        assert _ratio(in_spam, in_ham + 1, spam_seen, ham_seen + 1) <= before
+
+
+def _word_id(word: str) -> int:
+    return _hash(f"w:{word}")
 
 
 # -- batch training and the prior file

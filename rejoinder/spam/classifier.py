@@ -40,6 +40,10 @@ SITE_FEATURES = range(DIMENSIONS - (1 << 16), DIMENSIONS)
 _SITE_NAMESPACES = frozenset({"u:", "up", "d:", "t:", "e:", "a:", "s:"})
 NB_SMOOTHING = 0.5  # additive smoothing of the naive-Bayes feature scaling (batch and online)
 NB_FLOOR = 0.1  # the smallest scale of a feature, for one as common in spam as in ham
+# Online, a feature's frequency in a class of the site's decisions is smoothed toward this, not toward ½:
+# with five spam and no ham decided yet, a word in two of the spam should lean spam, not look commoner in
+# the ham nobody has seen.
+NB_PRIOR_FREQUENCY = 0.1
 # Bump whenever ``extract`` changes what a text hashes to: a prior only makes sense with the features it
 # was trained on, and loading one made for another version fails instead of scoring nonsense.
 FEATURES_VERSION = 1
@@ -442,18 +446,26 @@ class Model:
     """A linear spam log-odds model over hashed features: a shared prior plus one site's learned deltas.
 
     The prior is a dense float32 array shared by every ``with_site`` copy; the deltas are a small dict
-    that moderator decisions change through ``learn`` (and ``unlearn``, which undoes one).
+    that moderator decisions change through ``learn`` (and ``unlearn``, which undoes one). A feature's
+    weight is its prior weight, plus its learned delta, plus ``NB_WEIGHT`` times its naive-Bayes
+    log-count ratio among the site's decisions (counted in the same dict): the counts are exact whatever
+    the order the decisions came in, which one-pass gradient steps alone are not.
     """
 
     __slots__ = ("_prior", "_deltas", "learning_rate", "meta")
 
-    # A decision moves the comment's own log-odds by learning_rate·w·(y − p), w the class balance (1 when
-    # a site's decisions are half spam): a spam scored p = 0.5 ends at +1.5 (held; it takes another
-    # decision or other evidence to reach spam), a confident mistake moves by about 3.
-    LEARNING_RATE = 3.0
+    # A decision's gradient step moves the comment's own log-odds by learning_rate·w·(y − p), w the class
+    # balance (1 when a site's decisions are half spam): a confident mistake moves by about 1.5, and the
+    # decision's counts move the naive-Bayes part on top of that.
+    LEARNING_RATE = 1.5
     # The site's base rate moves by this much per unit of error: slowly, because moderators decide a
-    # biased sample (held and reported comments), not the site's comments at large.
-    BIAS_STEP = 0.1
+    # biased sample (held and reported comments), not the site's comments at large, and a wave of one
+    # campaign must not tip every later comment.
+    BIAS_STEP = 0.02
+    # Naive Bayes double-counts correlated features (a word and its character n-grams), so its ratios
+    # enter at a fifth of their size (NBSVM's interpolation, Wang & Manning 2012). Chosen by streamed
+    # cross-validation on the three spam corpora (docs/spam.md, "Online learning").
+    NB_WEIGHT = 0.2
 
     def __init__(
         self,
@@ -513,12 +525,25 @@ class Model:
         if not 0 <= feature < DIMENSIONS:
             raise ValueError(f"feature ids are 0 ≤ id < {DIMENSIONS}")
         prior = self._prior[feature] if self._prior is not None else 0.0
-        return prior + self._deltas.get(feature, 0.0)
+        weight = prior + self._deltas.get(feature, 0.0)
+        if feature != BIAS:
+            weight += self.NB_WEIGHT * self._site_ratio(feature)
+        return weight
+
+    def _site_ratio(self, feature: int) -> float:
+        """The feature's naive-Bayes log-count ratio among this site's decisions (0 when unseen)."""
+        get = self._deltas.get
+        in_spam, in_ham = get(DIMENSIONS + feature, 0.0), get(2 * DIMENSIONS + feature, 0.0)
+        if not (in_spam or in_ham):
+            return 0.0
+        return _ratio(in_spam, in_ham, get(SPAM_DECISIONS, 0.0), get(HAM_DECISIONS, 0.0))
 
     # -- scoring
 
     def log_odds(self, f: Features) -> float:
-        """Calibrated spam log-odds of the comment: 0 means unsure, each +2.2 multiplies the odds by 9."""
+        """Calibrated spam log-odds of the comment: 0 means unsure, each +2.2 multiplies the odds by 9.
+
+        The bias plus the sum of ``weight(id) · value`` over the comment's features, computed inline."""
         prior = self._prior
         deltas = self._deltas
         total = 0.0
@@ -529,8 +554,16 @@ class Model:
         if deltas:
             total += deltas.get(BIAS, 0.0)
             get = deltas.get
+            spam_seen, ham_seen = get(SPAM_DECISIONS, 0.0), get(HAM_DECISIONS, 0.0)
+            counted = spam_seen or ham_seen
+            nb = 0.0
             for fid, value in f.values.items():
                 total += get(fid, 0.0) * value
+                if counted:
+                    in_spam, in_ham = get(DIMENSIONS + fid, 0.0), get(2 * DIMENSIONS + fid, 0.0)
+                    if in_spam or in_ham:
+                        nb += _ratio(in_spam, in_ham, spam_seen, ham_seen) * value
+            total += self.NB_WEIGHT * nb
         return total
 
     def probability(self, f: Features) -> float:
@@ -563,16 +596,17 @@ class Model:
     def learn(self, f: Features, is_spam: bool) -> dict[int, float]:
         """Move the site's weights toward a moderator's decision; return the delta that was applied.
 
-        One logistic-regression step that moves this comment's own log-odds by
+        Two parts. The decision is counted: per feature of the comment, under ids ``DIMENSIONS + id``
+        (spam) and ``2·DIMENSIONS + id`` (ham), with the totals at ``SPAM_DECISIONS``/``HAM_DECISIONS``;
+        the counts give each feature its naive-Bayes ratio in ``weight`` and ``log_odds``. And one
+        logistic-regression step on what the model still gets wrong moves this comment's own log-odds by
         ``learning_rate·w·(y − p)`` and the site's bias by ``BIAS_STEP·w·(y − p)``: a comment already
         scored confidently right changes little, a confident mistake a lot. The step is shared among the
-        comment's features in proportion to how well each has told spam from ham in this site's
-        decisions so far (the online form of the naive-Bayes scaling ``fit`` uses), so words common to
-        both classes move little. ``w`` weighs the rarer class up (¼ to 4), as ``fit`` does.
+        comment's features in proportion to the square of their ratios (the online form of the scaling
+        ``fit`` uses), so words common to both classes move little. ``w`` weighs the rarer class up
+        (¼ to 4), as ``fit`` does.
 
-        Those per-feature decision counts are part of the delta, under ids ``DIMENSIONS + id`` (spam)
-        and ``2·DIMENSIONS + id`` (ham), with the totals at ``SPAM_DECISIONS``/``HAM_DECISIONS``. They
-        add up like the weights, so a store persists the delta as it is and ``unlearn`` undoes it.
+        Counts and steps add up alike, so a store persists the delta as it is and ``unlearn`` undoes it.
         """
         deltas = self._deltas
         get = deltas.get
@@ -580,12 +614,10 @@ class Model:
         same = spam_seen if is_spam else ham_seen
         balance = min(4.0, max(0.25, (spam_seen + ham_seen + 2.0) / (2.0 * (same + 1.0))))
         error = balance * ((1.0 if is_spam else 0.0) - self.probability(f))
-        a = NB_SMOOTHING
-        base = math.log(ham_seen + 2 * a) - math.log(spam_seen + 2 * a)
         squares: dict[int, float] = {}
         for fid in f.values:
             in_spam, in_ham = get(DIMENSIONS + fid, 0.0), get(2 * DIMENSIONS + fid, 0.0)
-            ratio = math.log(in_spam + a) - math.log(in_ham + a) + base
+            ratio = _ratio(in_spam, in_ham, spam_seen, ham_seen)
             squares[fid] = max(abs(ratio), NB_FLOOR) ** 2
         spread = sum(v * v * squares[fid] for fid, v in f.values.items())
         step = self.learning_rate * error / spread if spread else 0.0
@@ -670,6 +702,17 @@ class TrainingOptions:
     base_log_odds: float = 0.0  # added to the calibrated bias: the odds of spam assumed for a site
     nb_smoothing: float = NB_SMOOTHING  # 0 turns the naive-Bayes feature scaling off
     nb_floor: float = NB_FLOOR
+
+
+def _ratio(in_spam: float, in_ham: float, spam_seen: float, ham_seen: float) -> float:
+    """Naive-Bayes log-count ratio of a feature seen in ``in_spam`` of ``spam_seen`` spam decisions and
+    ``in_ham`` of ``ham_seen`` ham ones, each class's frequency smoothed toward ``NB_PRIOR_FREQUENCY``.
+
+    The smoothing is the same for both classes, so one more decision of a class never moves a feature
+    of that comment away from the class (a property test checks it)."""
+    a = NB_SMOOTHING
+    b = NB_SMOOTHING / NB_PRIOR_FREQUENCY
+    return math.log((in_spam + a) / (spam_seen + b)) - math.log((in_ham + a) / (ham_seen + b))
 
 
 def _sigmoid(x: float) -> float:
