@@ -18,6 +18,7 @@ from rejoinder.spam.corpus import CorpusError, CorpusItem, deduplicate, read_cor
 from rejoinder.spam.evaluation import (
     Outcome,
     baseline_learner,
+    best_threshold,
     cross_validate,
     default_judge,
     leave_one_corpus_out,
@@ -135,11 +136,41 @@ def test_folds_cover_every_comment_once_and_keep_duplicates_together(
                 assert fold_of[i] == fold_of[j]
 
 
+def test_split_duplicates_deals_copies_out_like_any_comment() -> None:
+    items = [CorpusItem(f"c:{i}", "the same campaign text", i % 2 == 0, "c") for i in range(20)]
+    grouped = stratified_folds(items, 4)
+    assert sorted(len(fold) for fold in grouped) == [0, 0, 0, 20]  # one group: one fold
+    split = stratified_folds(items, 4, split_duplicates=True)
+    assert sorted(i for fold in split for i in fold) == list(range(20))
+    for fold in split:
+        spam = sum(items[i].is_spam for i in fold)
+        assert spam in (2, 3) and len(fold) - spam in (2, 3)
+
+
 def test_folds_are_stratified() -> None:
     items = synthetic(100)
     for fold in stratified_folds(items, 5):
         assert sum(items[i].is_spam for i in fold) == 10
         assert len(fold) == 20
+
+
+@given(st.lists(st.tuples(st.floats(0, 1), st.booleans()), min_size=1, max_size=60))
+@settings(max_examples=150, deadline=None)
+def test_the_best_threshold_is_the_best_f1_among_thresholds_within_the_fpr_limit(
+    rows: list[tuple[float, bool]],
+) -> None:
+    scores, labels = [s for s, _ in rows], [y for _, y in rows]
+    f1, fpr, threshold = best_threshold(scores, labels, max_fpr=0.1)
+    positives, negatives = sum(labels), len(labels) - sum(labels)
+    brute = 0.0
+    for t in set(scores):
+        tp = sum(1 for s, y in rows if y and s >= t)
+        fp = sum(1 for s, y in rows if not y and s >= t)
+        if (fp / negatives if negatives else 0.0) <= 0.1 and positives:
+            brute = max(brute, 2 * tp / (tp + fp + positives))
+    assert f1 == pytest.approx(brute)
+    if f1:
+        assert fpr <= 0.1 and threshold in scores
 
 
 # -- protocols

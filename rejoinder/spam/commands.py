@@ -79,10 +79,20 @@ def add_parser(subparsers: Any) -> Any:
         metavar="DIR_OR_FILE",
         help="leave-one-corpus-out over these corpora (corpora without spam are only trained on)",
     )
-    evaluate_.add_argument(
+    duplicates = evaluate_.add_mutually_exclusive_group()
+    duplicates.add_argument(
         "--keep-duplicates",
         action="store_true",
         help="keep repeated texts (each group of copies stays in one fold) instead of dropping them",
+    )
+    duplicates.add_argument(
+        "--split-duplicates",
+        action="store_true",
+        help="keep repeated texts and deal them out like any comment, as plain stratified k-fold does "
+        "(copies of a test comment may be trained on)",
+    )
+    evaluate_.add_argument(
+        "--seed", type=int, default=0, help="seed of the shuffle that assigns comments to folds (default 0)"
     )
     evaluate_.add_argument(
         "--baseline", action="store_true", help="also measure the TF-IDF + logistic regression baseline"
@@ -155,18 +165,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _cross_validation(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
     if args.folds < 2:
         raise ValueError("--folds must be at least 2")
-    dedup = not args.keep_duplicates
-    report = _metrics(cross_validate(items, folds=args.folds, dedup=dedup).metrics)
-    report["mode"] = f"{args.folds}-fold cross-validation" + ("" if dedup else " (duplicates kept)")
+    dedup = not (args.keep_duplicates or args.split_duplicates)
+    protocol = {
+        "folds": args.folds,
+        "seed": args.seed,
+        "dedup": dedup,
+        "split_duplicates": args.split_duplicates,
+    }
+    report = _metrics(cross_validate(items, **protocol).metrics)
+    kept = " (duplicates split across folds)" if args.split_duplicates else " (duplicates kept in one fold)"
+    report["mode"] = f"{args.folds}-fold cross-validation" + ("" if dedup else kept)
     if args.baseline:
         report["baseline"] = {
-            "pipeline_rule": _metrics(
-                cross_validate(items, folds=args.folds, dedup=dedup, learner=baseline_learner()).metrics
-            ),
+            "pipeline_rule": _metrics(cross_validate(items, **protocol, learner=baseline_learner()).metrics),
             "p_0_5": _metrics(
-                cross_validate(
-                    items, folds=args.folds, dedup=dedup, learner=baseline_learner(Thresholds(spam=0.5))
-                ).metrics
+                cross_validate(items, **protocol, learner=baseline_learner(Thresholds(spam=0.5))).metrics
             ),
         }
     return report
@@ -223,7 +236,11 @@ def _metrics(m: Metrics) -> dict[str, Any]:
 
 
 def _line(m: dict[str, Any]) -> str:
-    return "  ".join(f"{k}={_fmt(m[k])}" for k in REPORTED)
+    best = (
+        f"  (best F1 at FPR ≤ 2 %: {m['best_f1']:.4f} at FPR {m['best_f1_fpr']:.4f},"
+        f" p ≥ {m['best_f1_threshold']:.3f})"
+    )
+    return "  ".join(f"{k}={_fmt(m[k])}" for k in REPORTED) + best
 
 
 def _fmt(value: Any) -> str:

@@ -83,6 +83,11 @@ class Metrics:
     ms_per_comment: float  # median time of one judgement (features + score), milliseconds
     caught: float  # share of spam not published (hold, spam or discard)
     ham_held_share: float  # share of ham held for a moderator
+    # The best F1 any one spam threshold on the same scores would give with an FPR of at most 2 %, that
+    # FPR and the threshold: what the ranking allows, whatever the site's ``spam_spam`` setting.
+    best_f1: float = 0.0
+    best_f1_fpr: float = 0.0
+    best_f1_threshold: float = 1.0
 
     def as_dict(self) -> dict[str, Any]:
         """The report's keys (``ham_held`` is the share; the counts keep their own names)."""
@@ -111,6 +116,7 @@ def metrics(outcomes: Sequence[Outcome]) -> Metrics:
     denominator = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
     mcc = (tp * tn - fp * fn) / denominator if denominator else 0.0
     times = [o.seconds for o in outcomes if o.seconds > 0]
+    best = best_threshold([o.verdict.score for o in outcomes], [o.is_spam for o in outcomes])
     return Metrics(
         n=len(outcomes),
         spam=len(spam),
@@ -128,7 +134,34 @@ def metrics(outcomes: Sequence[Outcome]) -> Metrics:
         ms_per_comment=1000 * statistics.median(times) if times else 0.0,
         caught=sum(o.verdict.action != Action.PUBLISH for o in spam) / len(spam) if spam else 0.0,
         ham_held_share=sum(o.verdict.action == Action.HOLD for o in ham) / len(ham) if ham else 0.0,
+        best_f1=best[0],
+        best_f1_fpr=best[1],
+        best_f1_threshold=best[2],
     )
+
+
+def best_threshold(
+    scores: Sequence[float], labels: Sequence[bool], max_fpr: float = 0.02
+) -> tuple[float, float, float]:
+    """``(f1, fpr, threshold)`` of the score threshold (flag at score ≥ threshold) with the best F1 among
+    those whose false-positive rate is at most ``max_fpr``; ``(0, 0, 1)`` when none flags anything."""
+    positives = sum(labels)
+    negatives = len(labels) - positives
+    best = (0.0, 0.0, 1.0)
+    tp = fp = 0
+    ranked = sorted(zip(scores, labels, strict=True), key=lambda pair: -pair[0])
+    for i, (score, spam) in enumerate(ranked):
+        tp += spam
+        fp += not spam
+        if i + 1 < len(ranked) and ranked[i + 1][0] == score:
+            continue  # a threshold cannot split equal scores
+        fpr = fp / negatives if negatives else 0.0
+        if fpr > max_fpr:
+            break
+        f1 = 2 * tp / (tp + fp + positives) if positives else 0.0
+        if f1 > best[0]:
+            best = (f1, fpr, score)
+    return best
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
@@ -184,15 +217,20 @@ def stream_learner(judge: Judge | None = None) -> Learner:
 # Cross-validation
 
 
-def stratified_folds(items: Sequence[CorpusItem], k: int, seed: int = 0) -> list[list[int]]:
+def stratified_folds(
+    items: Sequence[CorpusItem], k: int, seed: int = 0, *, split_duplicates: bool = False
+) -> list[list[int]]:
     """Indices of ``k`` folds with the same spam share, duplicates (up to case and space) kept together.
 
     Groups of duplicates are dealt out whole, largest first, to the fold of their class that is
-    smallest so far; the order among equal sizes is a seeded shuffle.
+    smallest so far; the order among equal sizes is a seeded shuffle. With ``split_duplicates`` every
+    comment is its own group, as in scikit-learn's ``StratifiedKFold(shuffle=True)``: copies of a test
+    comment may then sit in the training folds.
     """
     groups: dict[tuple[str, str], list[int]] = {}
     for i, item in enumerate(items):
-        groups.setdefault((item.corpus, duplicate_key(item.text)), []).append(i)
+        key = str(i) if split_duplicates else duplicate_key(item.text)
+        groups.setdefault((item.corpus, key), []).append(i)
     folds: list[list[int]] = [[] for _ in range(k)]
     for spam in (True, False):
         members = [g for g in groups.values() if items[g[0]].is_spam is spam]
@@ -217,20 +255,22 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     dedup: bool = True,
+    split_duplicates: bool = False,
     judge: Judge | None = None,
     learner: Learner | None = None,
 ) -> CrossValidation:
     """Stratified k-fold: train on k−1 folds from scratch, judge the held-out fold, pool the outcomes.
 
     With ``dedup`` (the default) repeated texts are dropped first, keeping the first; without it they
-    stay but every copy sits in the same fold, so no copy of a test comment is ever trained on.
+    stay but every copy sits in the same fold, so no copy of a test comment is ever trained on, unless
+    ``split_duplicates`` deals copies out one by one like any comment (the plain protocol).
     ``learner`` replaces the default (``Model.empty().fit`` judged by ``judge``), e.g. by the baseline.
     """
     pool = deduplicate(items) if dedup else list(items)
     learner = learner or model_learner(judge)
     pooled: list[Outcome] = []
     per_fold = []
-    for test_indices in stratified_folds(pool, folds, seed):
+    for test_indices in stratified_folds(pool, folds, seed, split_duplicates=split_duplicates):
         test_set = set(test_indices)
         train = [item for i, item in enumerate(pool) if i not in test_set]
         outcomes = judge_all((pool[i] for i in test_indices), learner(train))
