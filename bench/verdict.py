@@ -1,12 +1,14 @@
 """How long one spam verdict takes in-process: every signal, on a real SQLite database.
 
-Usage: python bench/verdict.py [--corpus FILE.jsonl] [--n 2000] [--json]
+Usage: python bench/verdict.py [--corpus FILE.jsonl] [--n 2000] [--taught N] [--json]
 
 Each comment goes through ``SpamFilter.judge`` exactly as a post does — features, a fresh form token
 (checked and marked used), the author's history, link domains, near-duplicates, the owner's lists, the
 classifier — inside one write transaction per comment, as the server runs it. The figure is the median
 wall time per comment; the database work is included, the commit's fsync is not (it is shared by a whole
-group of posts).
+group of posts). With ``--taught N`` the site's moderators have first decided N comments of another
+corpus (the SMS collection by default; its labels, through ``teach``), so the classifier scores with a
+learned site model: its deltas and its naive-Bayes counts.
 """
 
 from __future__ import annotations
@@ -24,19 +26,22 @@ from rejoinder.context import Context
 from rejoinder.model import Author
 from rejoinder.settings import load_settings
 from rejoinder.sites import create_site, site_settings
-from rejoinder.spam.service import features_of
+from rejoinder.spam.service import features_of, teach
 from rejoinder.spam.submission import FormProof, Submission
 from rejoinder.store.db import Database
 from rejoinder.store.migrate import upgrade
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 DEFAULT_CORPUS = SHARED / "youtube-spam-collection" / "youtube-spam-collection.jsonl"
+TEACHING_CORPUS = SHARED / "sms-spam-collection" / "sms-spam-collection.jsonl"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--taught", type=int, default=0, help="moderator decisions taught to the site first")
+    parser.add_argument("--teach-corpus", type=Path, default=TEACHING_CORPUS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.corpus.exists():
@@ -51,6 +56,11 @@ def main() -> None:
         try:
             site = create_site(ctx, "bench", "Bench", ["https://blog.example"], pow="off")
             rules = site_settings(ctx, site)
+            if args.taught:
+                lessons = [json.loads(line) for line in args.teach_corpus.open()][: args.taught]
+                for n, lesson in enumerate(lessons):
+                    taught = Submission(lesson["text"], Author("Teacher", "t@example.org"), "", "", "/t")
+                    teach(ctx, site, f"lesson:{n}", taught, lesson["label"] == "spam")
             shown = time.time() - 60
             times: list[float] = []
             for i, text in enumerate(texts):
@@ -75,6 +85,7 @@ def main() -> None:
     times.sort()
     result = {
         "comments": len(times),
+        "taught": args.taught,
         "median_ms": round(statistics.median(times), 3),
         "p90_ms": round(times[int(len(times) * 0.9)], 3),
         "p99_ms": round(times[int(len(times) * 0.99)], 3),

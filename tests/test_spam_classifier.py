@@ -26,6 +26,7 @@ from rejoinder.spam.classifier import (
     _ratio,
     extract,
 )
+from rejoinder.spam.service import lesson_features
 from rejoinder.spam.verdict import Action, Thresholds, combine
 
 SHARED = Path(__file__).parents[1].parent / "shared"
@@ -259,6 +260,18 @@ def test_a_store_that_adds_up_the_deltas_rebuilds_the_site_model() -> None:
     rebuilt = Model.shipped().with_site(stored)
     for text, _ in decisions:
         assert rebuilt.log_odds(extract(text)) == pytest.approx(learning.log_odds(extract(text)))
+
+
+@given(st.lists(st.tuples(texts, st.booleans()), max_size=6), texts, st.booleans())
+@settings(max_examples=100, deadline=None)
+def test_a_lesson_needs_only_the_weights_of_its_own_features(history: list, text: str, spam: bool) -> None:
+    full = Model.shipped().with_site({})
+    for other, label in history:
+        full.learn(extract(other), label)
+    f = extract(text)
+    partial = Model.shipped().with_site({k: v for k, v in full.deltas.items() if k in lesson_features(f, {})})
+    assert partial.log_odds(f) == pytest.approx(full.log_odds(f))
+    assert partial.learn(f, spam) == pytest.approx(full.learn(f, spam))
 
 
 def test_a_site_model_updates_the_deltas_dict_it_was_given() -> None:

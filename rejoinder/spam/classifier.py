@@ -555,14 +555,20 @@ class Model:
             total += deltas.get(BIAS, 0.0)
             get = deltas.get
             spam_seen, ham_seen = get(SPAM_DECISIONS, 0.0), get(HAM_DECISIONS, 0.0)
-            counted = spam_seen or ham_seen
+            if not (spam_seen or ham_seen):
+                for fid, value in f.values.items():
+                    total += get(fid, 0.0) * value
+                return total
+            # _ratio inlined, with one logarithm per feature: this is the hot path of every verdict
+            a, log = NB_SMOOTHING, math.log
+            b = NB_SMOOTHING / NB_PRIOR_FREQUENCY
+            classes = (ham_seen + b) / (spam_seen + b)
             nb = 0.0
             for fid, value in f.values.items():
                 total += get(fid, 0.0) * value
-                if counted:
-                    in_spam, in_ham = get(DIMENSIONS + fid, 0.0), get(2 * DIMENSIONS + fid, 0.0)
-                    if in_spam or in_ham:
-                        nb += _ratio(in_spam, in_ham, spam_seen, ham_seen) * value
+                in_spam, in_ham = get(DIMENSIONS + fid, 0.0), get(2 * DIMENSIONS + fid, 0.0)
+                if in_spam or in_ham:
+                    nb += log((in_spam + a) * classes / (in_ham + a)) * value
             total += self.NB_WEIGHT * nb
         return total
 

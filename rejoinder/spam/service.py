@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +20,15 @@ from sqlalchemy import Connection
 from rejoinder.errors import ChallengeRequired, RateLimited
 from rejoinder.model import Site, SiteSettings
 from rejoinder.spam import duplicates, formtoken, honeypot, links, lists, pow, trust
-from rejoinder.spam.classifier import Features, Model, extract
+from rejoinder.spam.classifier import (
+    BIAS,
+    DIMENSIONS,
+    HAM_DECISIONS,
+    SPAM_DECISIONS,
+    Features,
+    Model,
+    extract,
+)
 from rejoinder.spam.duplicates import DuplicateIndex, Seen
 from rejoinder.spam.ratelimit import RateLimits
 from rejoinder.spam.submission import FormProof, Submission
@@ -231,15 +240,18 @@ def teach_in(ctx: Any, conn: Connection, site: Site, item_key: str, sub: Submiss
     previous = store.training_record(conn, site.id, item_key)
     if previous is not None and bool(previous.is_spam) == is_spam:
         return False
-    # A private copy: the cached model changes only when the new version is loaded after commit.
-    model = Model.shipped().with_site(ctx.spam.site_model(conn, site.id).deltas)
+    features = features_of(sub)
+    earlier = {int(k): float(v) for k, v in previous.delta.items()} if previous is not None else {}
+    # A step reads only the weights and counts of the comment's own features and the site's totals, so
+    # only those are loaded, into a private model: the shared one changes when its new version is
+    # loaded after commit.
+    model = Model.shipped().with_site(store.site_weights(conn, site.id, lesson_features(features, earlier)))
     combined: dict[int, float] = {}
     if previous is not None:
-        earlier = {int(k): float(v) for k, v in previous.delta.items()}
         model.unlearn(earlier)
         combined = {k: -v for k, v in earlier.items()}
         store.add_domain_marks(conn, site.id, previous.domains, "spam" if previous.is_spam else "ham", -1)
-    delta = model.learn(features_of(sub), is_spam)
+    delta = model.learn(features, is_spam)
     for feature, amount in delta.items():
         combined[feature] = combined.get(feature, 0.0) + amount
     store.add_weights(conn, site.id, combined, examples=0 if previous is not None else 1)
@@ -249,3 +261,11 @@ def teach_in(ctx: Any, conn: Connection, site: Site, item_key: str, sub: Submiss
         conn, site.id, item_key, is_spam=is_spam, delta=delta, domains=domains, now=datetime.now(UTC)
     )
     return True
+
+
+def lesson_features(features: Features, earlier: Mapping[int, float]) -> set[int]:
+    """The ids of the site weights that a lesson on ``features`` reads (after undoing ``earlier``)."""
+    ids = {BIAS, SPAM_DECISIONS, HAM_DECISIONS, *earlier}
+    for fid in features.values:
+        ids.update((fid, DIMENSIONS + fid, 2 * DIMENSIONS + fid))
+    return ids

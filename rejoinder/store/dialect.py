@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -29,12 +29,13 @@ def upsert_add(conn: Connection, table: Table, keys: dict[str, Any], column: str
 def upsert_add_many(
     conn: Connection, table: Table, keys: list[str], column: str, rows: list[dict[str, Any]]
 ) -> None:
-    """``upsert_add`` for many rows in one statement (at most a few hundred: one per distinct key)."""
+    """``upsert_add`` for many rows: one statement, compiled once and cached, executed for all the rows
+    (SQLAlchemy batches them into multi-row inserts where the driver allows)."""
     if not rows:
         return
     module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = module.insert(table).values(rows)
+    statement = module.insert(table).values({name: bindparam(name) for name in [*keys, column]})
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={column: table.c[column] + statement.excluded[column]}
     )
-    conn.execute(statement)
+    conn.execute(statement, rows)

@@ -63,10 +63,18 @@ def model_version(conn: Connection, site_id: int) -> int:
     return conn.execute(_MODEL_VERSION, {"site_id": site_id}).scalar() or 0
 
 
-def site_weights(conn: Connection, site_id: int) -> dict[int, float]:
-    rows = conn.execute(
-        select(spam_weights.c.feature, spam_weights.c.weight).where(spam_weights.c.site_id == site_id)
-    )
+_SITE_WEIGHTS = select(spam_weights.c.feature, spam_weights.c.weight).where(
+    spam_weights.c.site_id == bindparam("site_id")
+)
+_SOME_WEIGHTS = _SITE_WEIGHTS.where(spam_weights.c.feature.in_(bindparam("features", expanding=True)))
+
+
+def site_weights(conn: Connection, site_id: int, features: Iterable[int] | None = None) -> dict[int, float]:
+    """The site's learned weights and counts: all of them, or only those of ``features``."""
+    if features is None:
+        rows = conn.execute(_SITE_WEIGHTS, {"site_id": site_id})
+    else:
+        rows = conn.execute(_SOME_WEIGHTS, {"site_id": site_id, "features": sorted(set(features))})
     return {int(feature): float(weight) for feature, weight in rows}
 
 
