@@ -44,6 +44,7 @@ NB_FLOOR = 0.1  # the smallest scale of a feature, for one as common in spam as 
 # with five spam and no ham decided yet, a word in two of the spam should lean spam, not look commoner in
 # the ham nobody has seen.
 NB_PRIOR_FREQUENCY = 0.1
+_MEMO_LIMIT = 1 << 18  # site weights memoised per model before the memo starts over
 # Bump whenever ``extract`` changes what a text hashes to: a prior only makes sense with the features it
 # was trained on, and loading one made for another version fails instead of scoring nonsense.
 FEATURES_VERSION = 1
@@ -452,7 +453,7 @@ class Model:
     the order the decisions came in, which one-pass gradient steps alone are not.
     """
 
-    __slots__ = ("_prior", "_deltas", "learning_rate", "meta")
+    __slots__ = ("_prior", "_deltas", "_site_weights", "learning_rate", "meta")
 
     # A decision's gradient step moves the comment's own log-odds by learning_rate·w·(y − p), w the class
     # balance (1 when a site's decisions are half spam): a confident mistake moves by about 1.5, and the
@@ -477,6 +478,9 @@ class Model:
         self._prior = prior
         # A dict is adopted, not copied (a site's deltas can be large): learn/unlearn update it in place.
         self._deltas: dict[int, float] = deltas if isinstance(deltas, dict) else dict(deltas or {})
+        # Memo of each scored feature's site weight (delta + naive-Bayes part), so that a site model
+        # loaded once and shared costs one lookup per feature; learning clears it.
+        self._site_weights: dict[int, float] = {}
         self.learning_rate = self.LEARNING_RATE
         self.meta: dict[str, Any] = dict(meta or {})
 
@@ -521,13 +525,24 @@ class Model:
         return dict(self._deltas)
 
     def weight(self, feature: int) -> float:
-        """The weight of a feature id (prior + delta)."""
+        """The weight of a feature id: prior + learned delta + the naive-Bayes part."""
         if not 0 <= feature < DIMENSIONS:
             raise ValueError(f"feature ids are 0 ≤ id < {DIMENSIONS}")
         prior = self._prior[feature] if self._prior is not None else 0.0
-        weight = prior + self._deltas.get(feature, 0.0)
-        if feature != BIAS:
-            weight += self.NB_WEIGHT * self._site_ratio(feature)
+        if feature == BIAS:
+            return prior + self._deltas.get(BIAS, 0.0)
+        return prior + self._site_weight(feature)
+
+    def _site_weight(self, feature: int) -> float:
+        """What the site's decisions add to a feature's prior weight: its learned delta plus
+        ``NB_WEIGHT`` times its naive-Bayes ratio among those decisions (memoised)."""
+        memo = self._site_weights.get(feature)
+        if memo is not None:
+            return memo
+        weight = self._deltas.get(feature, 0.0) + self.NB_WEIGHT * self._site_ratio(feature)
+        if len(self._site_weights) > _MEMO_LIMIT:
+            self._site_weights.clear()  # novel n-grams of ever new comments must not grow it forever
+        self._site_weights[feature] = weight
         return weight
 
     def _site_ratio(self, feature: int) -> float:
@@ -543,33 +558,20 @@ class Model:
     def log_odds(self, f: Features) -> float:
         """Calibrated spam log-odds of the comment: 0 means unsure, each +2.2 multiplies the odds by 9.
 
-        The bias plus the sum of ``weight(id) · value`` over the comment's features, computed inline."""
+        The bias plus the sum of ``weight(id) · value`` over the comment's features."""
         prior = self._prior
-        deltas = self._deltas
         total = 0.0
         if prior is not None:
             total = prior[BIAS]
             for fid, value in f.values.items():
                 total += prior[fid] * value
-        if deltas:
-            total += deltas.get(BIAS, 0.0)
-            get = deltas.get
-            spam_seen, ham_seen = get(SPAM_DECISIONS, 0.0), get(HAM_DECISIONS, 0.0)
-            if not (spam_seen or ham_seen):
-                for fid, value in f.values.items():
-                    total += get(fid, 0.0) * value
-                return total
-            # _ratio inlined, with one logarithm per feature: this is the hot path of every verdict
-            a, log = NB_SMOOTHING, math.log
-            b = NB_SMOOTHING / NB_PRIOR_FREQUENCY
-            classes = (ham_seen + b) / (spam_seen + b)
-            nb = 0.0
+        if self._deltas:
+            total += self._deltas.get(BIAS, 0.0)
+            memo = self._site_weights.get
+            site_weight = self._site_weight
             for fid, value in f.values.items():
-                total += get(fid, 0.0) * value
-                in_spam, in_ham = get(DIMENSIONS + fid, 0.0), get(2 * DIMENSIONS + fid, 0.0)
-                if in_spam or in_ham:
-                    nb += log((in_spam + a) * classes / (in_ham + a)) * value
-            total += self.NB_WEIGHT * nb
+                w = memo(fid)
+                total += (site_weight(fid) if w is None else w) * value
         return total
 
     def probability(self, f: Features) -> float:
@@ -641,6 +643,7 @@ class Model:
         self._apply(delta, -1.0)
 
     def _apply(self, delta: Mapping[int, float], sign: float) -> None:
+        self._site_weights.clear()  # the totals changed, and with them every feature's ratio
         deltas = self._deltas
         for fid, d in delta.items():
             value = deltas.get(fid, 0.0) + sign * d
