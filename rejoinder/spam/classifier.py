@@ -529,6 +529,8 @@ class Model:
         if not 0 <= feature < DIMENSIONS:
             raise ValueError(f"feature ids are 0 ≤ id < {DIMENSIONS}")
         prior = self._prior[feature] if self._prior is not None else 0.0
+        if not self._deltas:
+            return prior
         if feature == BIAS:
             return prior + self._deltas.get(BIAS, 0.0)
         return prior + self._site_weight(feature)
