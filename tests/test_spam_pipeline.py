@@ -21,7 +21,7 @@ from rejoinder.context import Context
 from rejoinder.model import Author, Site
 from rejoinder.sites import create_site, get_site, update_site
 from rejoinder.spam.classifier import Model
-from rejoinder.spam.service import check_submission, features_of, teach
+from rejoinder.spam.service import SpamFilter, check_submission, features_of, teach
 from rejoinder.spam.submission import Submission
 from rejoinder.store import spam as spam_store
 from rejoinder.store.comments import spam_fields
@@ -544,3 +544,34 @@ def test_appending_a_spam_link_never_lowers_the_evidence(
     plain = evidence(text)
     for link in ("https://shop.pills.example/buy", "https://bit.ly/3xYz"):
         assert evidence(f"{text} {link}") >= plain - 1e-6, link
+
+
+def test_another_process_catches_up_on_lessons_by_reading_only_what_changed(
+    ctx: Context, guarded: Callable[..., Site]
+) -> None:
+    site = guarded()
+    other = SpamFilter("another process")  # a second server process's filter, on the same database
+    lessons = [
+        ("Win a free phone, click the link in my profile", True),
+        ("Thanks, the tide table helped us plan the walk", False),
+        ("Cheap followers and likes, message me now", True),
+    ]
+    loaded: list[Model] = []
+    for n, (text, spam) in enumerate(lessons):
+        teach(ctx, site, f"lesson:{n}", Submission(text, Author("Reader", f"r{n}@example.org")), spam)
+        with ctx.db.read() as conn:
+            loaded.append(other.site_model(conn, site.id))
+    # Once loaded in full, then patched with the rows each later lesson stamped with its version.
+    assert len({id(m) for m in loaded}) == 3
+    assert_same_weights(loaded[-1].deltas, weights(ctx, site))
+    probe = features_of(Submission("Click for free followers", Author("Someone")))
+    assert loaded[-1].log_odds(probe) == pytest.approx(
+        Model.shipped().with_site(weights(ctx, site)).log_odds(probe)
+    )
+    with ctx.db.read() as conn:
+        assert other.site_model(conn, site.id) is loaded[-1]  # nothing new: the same model
+        assert spam_store.weights_changed_since(conn, site.id, spam_store.model_version(conn, site.id)) == {}
+        changed_by_last = spam_store.weights_changed_since(
+            conn, site.id, spam_store.model_version(conn, site.id) - 1
+        )
+    assert 0 < len(changed_by_last) < len(weights(ctx, site))

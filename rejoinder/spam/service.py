@@ -176,9 +176,19 @@ class SpamFilter:
             cached = self._models.get(site_id)
         if cached is not None and cached[0] == version:
             return cached[1]
-        model = Model.shipped().with_site(store.site_weights(conn, site_id)) if version else Model.shipped()
+        if not version:
+            model = Model.shipped()
+        elif cached is not None and 0 < cached[0] < version:
+            # Only the rows later lessons changed, over a copy of what this process already has.
+            deltas = cached[1].deltas
+            deltas.update(store.weights_changed_since(conn, site_id, cached[0]))
+            model = Model.shipped().with_site(deltas)
+        else:
+            model = Model.shipped().with_site(store.site_weights(conn, site_id))
         with self._lock:
-            self._models[site_id] = (version, model)
+            newest = self._models.get(site_id)
+            if newest is None or newest[0] <= version:  # another thread may have loaded a newer one
+                self._models[site_id] = (version, model)
         return model
 
     def duplicate_index(self, conn: Connection, site_id: int, now: datetime) -> DuplicateIndex:

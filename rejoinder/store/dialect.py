@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam
@@ -27,15 +28,21 @@ def upsert_add(conn: Connection, table: Table, keys: dict[str, Any], column: str
 
 
 def upsert_add_many(
-    conn: Connection, table: Table, keys: list[str], column: str, rows: list[dict[str, Any]]
+    conn: Connection,
+    table: Table,
+    keys: list[str],
+    column: str,
+    rows: list[dict[str, Any]],
+    replace: Sequence[str] = (),
 ) -> None:
     """``upsert_add`` for many rows: one statement, compiled once and cached, executed for all the rows
-    (SQLAlchemy batches them into multi-row inserts where the driver allows)."""
+    (SQLAlchemy batches them into multi-row inserts where the driver allows). Columns in ``replace`` take
+    the row's new value."""
     if not rows:
         return
     module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = module.insert(table).values({name: bindparam(name) for name in [*keys, column]})
-    statement = statement.on_conflict_do_update(
-        index_elements=keys, set_={column: table.c[column] + statement.excluded[column]}
-    )
+    statement = module.insert(table).values({name: bindparam(name) for name in [*keys, column, *replace]})
+    changes = {column: table.c[column] + statement.excluded[column]}
+    changes.update({name: statement.excluded[name] for name in replace})
+    statement = statement.on_conflict_do_update(index_elements=keys, set_=changes)
     conn.execute(statement, rows)

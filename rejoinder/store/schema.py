@@ -160,6 +160,9 @@ spam_weights = Table(
     Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
     Column("feature", BigInteger, primary_key=True, autoincrement=False),
     Column("weight", Float, nullable=False),
+    # The site's model version that last changed the row: a process reloads only rows newer than its own.
+    Column("version", Integer, nullable=False, default=0, server_default="0"),
+    Index(None, "site_id", "version"),
 )
 
 spam_training = Table(

@@ -69,6 +69,9 @@ _SITE_WEIGHTS = select(spam_weights.c.feature, spam_weights.c.weight).where(
 _SOME_WEIGHTS = _SITE_WEIGHTS.where(spam_weights.c.feature.in_(bindparam("features", expanding=True)))
 
 
+_NEWER_WEIGHTS = _SITE_WEIGHTS.where(spam_weights.c.version > bindparam("version"))
+
+
 def site_weights(conn: Connection, site_id: int, features: Iterable[int] | None = None) -> dict[int, float]:
     """The site's learned weights and counts: all of them, or only those of ``features``."""
     if features is None:
@@ -78,16 +81,31 @@ def site_weights(conn: Connection, site_id: int, features: Iterable[int] | None 
     return {int(feature): float(weight) for feature, weight in rows}
 
 
+def weights_changed_since(conn: Connection, site_id: int, version: int) -> dict[int, float]:
+    """The current value of every weight or count that a model version after ``version`` changed."""
+    rows = conn.execute(_NEWER_WEIGHTS, {"site_id": site_id, "version": version})
+    return {int(feature): float(weight) for feature, weight in rows}
+
+
 def add_weights(conn: Connection, site_id: int, delta: Mapping[int, float], examples: int) -> None:
-    """Add a learned delta to the site's weights and bump its model version in the same transaction."""
-    rows = [{"site_id": site_id, "feature": f, "weight": amount} for f, amount in delta.items() if amount]
-    upsert_add_many(conn, spam_weights, ["site_id", "feature"], "weight", rows)
+    """Add a learned delta to the site's weights and bump its model version in the same transaction.
+
+    The version is bumped first: its row lock makes concurrent lessons for a site take turns, so
+    versions follow commit order, and every changed weight is stamped with the version that changed it.
+    """
     upsert_add(conn, spam_models, {"site_id": site_id}, "version", 1)
     conn.execute(
         update(spam_models)
         .where(spam_models.c.site_id == site_id)
         .values(examples=spam_models.c.examples + examples)
     )
+    version = model_version(conn, site_id)
+    rows = [
+        {"site_id": site_id, "feature": f, "weight": amount, "version": version}
+        for f, amount in delta.items()
+        if amount
+    ]
+    upsert_add_many(conn, spam_weights, ["site_id", "feature"], "weight", rows, replace=["version"])
 
 
 def training_record(conn: Connection, site_id: int, item_key: str) -> Any:
