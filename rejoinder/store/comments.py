@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from rejoinder.model import VISIBLE_STATUSES, Author, Comment, CommentStatus, PageKey, SortOrder
@@ -74,9 +74,15 @@ def _comment(row: Any) -> Comment:
     )
 
 
+_GET_COMMENT = select(comments).where(c.id == bindparam("comment_id"))
+
+
 def get_comment(conn: Connection, comment_id: int) -> Comment | None:
-    row = conn.execute(select(comments).where(c.id == comment_id)).first()
+    row = conn.execute(_GET_COMMENT, {"comment_id": comment_id}).first()
     return _comment(row) if row else None
+
+
+_INSERT_COMMENT = comments.insert().returning(comments.c.id)  # built once, run with each comment's values
 
 
 def insert_comment(
@@ -112,7 +118,7 @@ def insert_comment(
         "version": 1,
         **(verdict.columns() if verdict else {}),
     }
-    comment_id = conn.execute(comments.insert().values(**values).returning(c.id)).scalar_one()
+    comment_id = conn.execute(_INSERT_COMMENT, values).scalar_one()
     return Comment(
         id=comment_id,
         thread_id=thread_id,

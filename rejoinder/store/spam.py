@@ -48,11 +48,20 @@ _DOMAIN_MARKS = select(spam_domains.c.domain, spam_domains.c.spam, spam_domains.
 _MODEL_VERSION = select(spam_models.c.version).where(spam_models.c.site_id == bindparam("site_id"))
 
 
+_USE_TOKEN: dict[str, Any] = {}  # per dialect: ON CONFLICT is spelled by the dialect's own insert()
+
+
 def use_token(conn: Connection, digest: str, expires_at: datetime) -> bool:
     """Mark a single-use token as used; False if it had been used already."""
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
-    statement = insert_ignore(conn, used_tokens).values(digest=digest, expires_at=expires_at)
-    return conn.execute(statement.returning(used_tokens.c.digest)).first() is not None
+    statement = _USE_TOKEN.get(conn.dialect.name)
+    if statement is None:
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
+        statement = _USE_TOKEN[conn.dialect.name] = (
+            insert_ignore(conn, used_tokens)
+            .values(digest=bindparam("digest"), expires_at=bindparam("expires_at"))
+            .returning(used_tokens.c.digest)
+        )
+    return conn.execute(statement, {"digest": digest, "expires_at": expires_at}).first() is not None
 
 
 def forget_expired_tokens(conn: Connection, now: datetime) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from rejoinder.model import Thread
 from rejoinder.store.dialect import insert_ignore
@@ -25,13 +25,20 @@ def _thread(row: Row[Any]) -> Thread:
     )
 
 
+# Built once: every comment looks its thread up, and building a statement costs more than running it.
+_FIND_THREAD = select(threads).where(
+    threads.c.site_id == bindparam("site_id"), threads.c.url == bindparam("url")
+)
+_GET_THREAD = select(threads).where(threads.c.id == bindparam("thread_id"))
+
+
 def find_thread(conn: Connection, site_id: int, url: str) -> Thread | None:
-    row = conn.execute(select(threads).where(threads.c.site_id == site_id, threads.c.url == url)).first()
+    row = conn.execute(_FIND_THREAD, {"site_id": site_id, "url": url}).first()
     return _thread(row) if row else None
 
 
 def get_thread(conn: Connection, thread_id: int) -> Thread:
-    return _thread(conn.execute(select(threads).where(threads.c.id == thread_id)).one())
+    return _thread(conn.execute(_GET_THREAD, {"thread_id": thread_id}).one())
 
 
 def get_or_create_thread(conn: Connection, site_id: int, url: str, title: str, now: datetime) -> Thread:
@@ -50,13 +57,16 @@ def get_or_create_thread(conn: Connection, site_id: int, url: str, title: str, n
     return thread
 
 
+_ADD_TO_COUNT = (
+    update(threads)
+    .where(threads.c.id == bindparam("tid"))
+    .values(comment_count=threads.c.comment_count + bindparam("delta"))
+)
+
+
 def add_to_comment_count(conn: Connection, thread_id: int, delta: int) -> None:
     if delta:
-        conn.execute(
-            update(threads)
-            .where(threads.c.id == thread_id)
-            .values(comment_count=threads.c.comment_count + delta)
-        )
+        conn.execute(_ADD_TO_COUNT, {"tid": thread_id, "delta": delta})
 
 
 def set_closed(conn: Connection, thread_id: int, closed: bool) -> None:
