@@ -25,8 +25,8 @@ from rejoinder.spam.classifier import (
     _hash,
     _ratio,
     extract,
+    lesson_ids,
 )
-from rejoinder.spam.service import lesson_features
 from rejoinder.spam.verdict import Action, Thresholds, combine
 
 SHARED = Path(__file__).parents[1].parent / "shared"
@@ -269,7 +269,7 @@ def test_a_lesson_needs_only_the_weights_of_its_own_features(history: list, text
     for other, label in history:
         full.learn(extract(other), label)
     f = extract(text)
-    partial = Model.shipped().with_site({k: v for k, v in full.deltas.items() if k in lesson_features(f, {})})
+    partial = Model.shipped().with_site({k: v for k, v in full.deltas.items() if k in lesson_ids(f)})
     assert partial.log_odds(f) == pytest.approx(full.log_odds(f))
     assert partial.learn(f, spam) == pytest.approx(full.learn(f, spam))
 

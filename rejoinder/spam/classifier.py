@@ -715,6 +715,16 @@ class TrainingOptions:
     nb_floor: float = NB_FLOOR
 
 
+def lesson_ids(f: Features) -> set[int]:
+    """The site delta ids that scoring ``f`` and learning a decision on it read: its features' weights and
+    counts, the bias and the decision totals. A model holding only these learns exactly what the whole
+    site model would, so a store need load no more to teach."""
+    ids = {BIAS, SPAM_DECISIONS, HAM_DECISIONS}
+    for fid in f.values:
+        ids.update((fid, DIMENSIONS + fid, 2 * DIMENSIONS + fid))
+    return ids
+
+
 def _ratio(in_spam: float, in_ham: float, spam_seen: float, ham_seen: float) -> float:
     """Naive-Bayes log-count ratio of a feature seen in ``in_spam`` of ``spam_seen`` spam decisions and
     ``in_ham`` of ``ham_seen`` ham ones, each class's frequency smoothed toward ``NB_PRIOR_FREQUENCY``.

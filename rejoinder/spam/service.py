@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,15 +19,7 @@ from sqlalchemy import Connection
 from rejoinder.errors import ChallengeRequired, RateLimited
 from rejoinder.model import Site, SiteSettings
 from rejoinder.spam import duplicates, formtoken, honeypot, links, lists, pow, trust
-from rejoinder.spam.classifier import (
-    BIAS,
-    DIMENSIONS,
-    HAM_DECISIONS,
-    SPAM_DECISIONS,
-    Features,
-    Model,
-    extract,
-)
+from rejoinder.spam.classifier import Features, Model, extract, lesson_ids
 from rejoinder.spam.duplicates import DuplicateIndex, Seen
 from rejoinder.spam.ratelimit import RateLimits
 from rejoinder.spam.submission import FormProof, Submission
@@ -255,7 +246,7 @@ def teach_in(ctx: Any, conn: Connection, site: Site, item_key: str, sub: Submiss
     # A step reads only the weights and counts of the comment's own features and the site's totals, so
     # only those are loaded, into a private model: the shared one changes when its new version is
     # loaded after commit.
-    model = Model.shipped().with_site(store.site_weights(conn, site.id, lesson_features(features, earlier)))
+    model = Model.shipped().with_site(store.site_weights(conn, site.id, lesson_ids(features) | set(earlier)))
     combined: dict[int, float] = {}
     if previous is not None:
         model.unlearn(earlier)
@@ -271,11 +262,3 @@ def teach_in(ctx: Any, conn: Connection, site: Site, item_key: str, sub: Submiss
         conn, site.id, item_key, is_spam=is_spam, delta=delta, domains=domains, now=datetime.now(UTC)
     )
     return True
-
-
-def lesson_features(features: Features, earlier: Mapping[int, float]) -> set[int]:
-    """The ids of the site weights that a lesson on ``features`` reads (after undoing ``earlier``)."""
-    ids = {BIAS, SPAM_DECISIONS, HAM_DECISIONS, *earlier}
-    for fid in features.values:
-        ids.update((fid, DIMENSIONS + fid, 2 * DIMENSIONS + fid))
-    return ids
