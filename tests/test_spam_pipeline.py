@@ -575,3 +575,24 @@ def test_another_process_catches_up_on_lessons_by_reading_only_what_changed(
             conn, site.id, spam_store.model_version(conn, site.id) - 1
         )
     assert 0 < len(changed_by_last) < len(weights(ctx, site))
+
+
+async def test_domain_marks_are_read_once_per_model_version(
+    client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site], admin: dict[str, str]
+) -> None:
+    site = guarded()
+    posted = await submit_with_form(client, "Nice. https://deals.example/a")
+    await moderate(client, posted["id"], "spam", admin)
+    spam = SpamFilter("another process")
+    with ctx.db.read() as conn:
+        version = spam_store.model_version(conn, site.id)
+        first = spam.domain_marks(conn, site.id, version, ["deals.example", "docs.example"])
+    assert first == {"deals.example": (1, 0)}
+    # Asked again at the same version, nothing is read: no connection is needed.
+    assert spam.domain_marks(None, site.id, version, ["docs.example", "deals.example"]) == first  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):  # a domain not asked about yet is read
+        spam.domain_marks(None, site.id, version, ["other.example"])  # type: ignore[arg-type]
+    await moderate(client, posted["id"], "ham", admin)  # the lesson is undone: a new version
+    with ctx.db.read() as conn:
+        later = spam.domain_marks(conn, site.id, spam_store.model_version(conn, site.id), ["deals.example"])
+    assert later == {"deals.example": (0, 1)}

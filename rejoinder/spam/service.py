@@ -27,6 +27,8 @@ from rejoinder.spam.verdict import Action, Evidence, Thresholds, Verdict, combin
 from rejoinder.store import spam as store
 from rejoinder.store.comments import StoredVerdict
 
+_DOMAIN_MEMO_LIMIT = 1 << 16  # domains remembered per site before the memo starts over
+
 __all__ = ["Submission", "FormProof", "SpamFilter", "Judged", "check_submission", "teach"]
 
 DUPLICATE_WINDOW = timedelta(days=30)
@@ -52,6 +54,8 @@ class SpamFilter:
         self._lock = threading.Lock()
         self._models: dict[int, tuple[int, Model]] = {}
         self._duplicates: dict[int, DuplicateIndex] = {}
+        # per site: the model version, and the marks of each domain asked about (None: never marked)
+        self._domain_marks: dict[int, tuple[int, dict[str, tuple[int, int] | None]]] = {}
 
     # -- what the form needs
 
@@ -98,7 +102,8 @@ class SpamFilter:
     ) -> Judged:
         """Every signal's evidence, combined into a verdict. Runs inside the write transaction, so a
         used token is marked in the same commit as the comment it let through."""
-        model = self.site_model(conn, site.id)
+        version = store.model_version(conn, site.id)
+        model = self.site_model(conn, site.id, version)
         base = model.log_odds(features)
         evidence: list[Evidence] = []
         if base >= CLASSIFIER_REASON_AT:
@@ -135,7 +140,7 @@ class SpamFilter:
             sub.text,
             sub.author.website,
             first_time=approved == spammed == 0,
-            marked=store.domain_marks(conn, site.id, domains),
+            marked=self.domain_marks(conn, site.id, version, domains),
         )
         evidence += trust.judge(approved, spammed)
         evidence += lists.judge(rules, sub, domains)
@@ -160,9 +165,11 @@ class SpamFilter:
 
     # -- per-site state
 
-    def site_model(self, conn: Connection, site_id: int) -> Model:
-        """The shipped prior plus what the site's moderators taught; reloaded when a write taught more."""
-        version = store.model_version(conn, site_id)
+    def site_model(self, conn: Connection, site_id: int, version: int | None = None) -> Model:
+        """The shipped prior plus what the site's moderators taught; reloaded when a write taught more.
+        ``version`` is the site's model version if the caller has just read it."""
+        if version is None:
+            version = store.model_version(conn, site_id)
         with self._lock:
             cached = self._models.get(site_id)
         if cached is not None and cached[0] == version:
@@ -181,6 +188,26 @@ class SpamFilter:
             if newest is None or newest[0] <= version:  # another thread may have loaded a newer one
                 self._models[site_id] = (version, model)
         return model
+
+    def domain_marks(
+        self, conn: Connection, site_id: int, version: int, domains: list[str]
+    ) -> dict[str, tuple[int, int]]:
+        """How often moderators marked each domain as spam and as ham, for those marked at all.
+
+        Marks change only when the site's model learns, which bumps its version, so what was read is
+        remembered until the version moves; only domains not seen since are asked for."""
+        with self._lock:
+            cached = self._domain_marks.get(site_id)
+            if cached is None or cached[0] != version or len(cached[1]) > _DOMAIN_MEMO_LIMIT:
+                cached = self._domain_marks[site_id] = (version, {})
+            known = cached[1]
+            missing = [domain for domain in domains if domain not in known]
+        if missing:
+            found = store.domain_marks(conn, site_id, missing)
+            with self._lock:
+                for domain in missing:
+                    known[domain] = found.get(domain)
+        return {domain: marks for domain in domains if (marks := known.get(domain)) is not None}
 
     def duplicate_index(self, conn: Connection, site_id: int, now: datetime) -> DuplicateIndex:
         with self._lock:
