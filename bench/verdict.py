@@ -44,8 +44,9 @@ def main() -> None:
     parser.add_argument("--teach-corpus", type=Path, default=TEACHING_CORPUS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if not args.corpus.exists():
-        sys.exit(f"bench/verdict.py: {args.corpus} not found (the shared corpora live beside the repository)")
+    for needed in [args.corpus] + ([args.teach_corpus] if args.taught else []):
+        if not needed.exists():
+            sys.exit(f"bench/verdict.py: {needed} not found (the shared corpora live beside the repository)")
     texts = [json.loads(line)["text"] for line in args.corpus.open()][: args.n]
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(None, overrides={"database_url": f"sqlite:///{tmp}/verdict.db"})
