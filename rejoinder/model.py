@@ -40,6 +40,11 @@ class SiteSettings:
     spam_hold: float = 0.5
     spam_spam: float = 0.9
     spam_discard: float = 0.995
+    # Once moderators have decided enough comments of each kind, spam_spam gives way to the threshold
+    # their decisions call for: the best-sorting one that sends at most spam_max_fpr of the comments
+    # they approved to spam (spam/threshold.py).
+    spam_learn_threshold: bool = True
+    spam_max_fpr: float = 0.015
     spam_retention_days: int = 30  # discarded comments stay in the spam folder this long
     pow: str = "doubtful"  # proof of work: "always", "doubtful" (only when held otherwise) or "off"
     min_submit_seconds: float = 3.0  # quicker than this after the form was shown looks like a bot

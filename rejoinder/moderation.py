@@ -57,7 +57,16 @@ def moderate(ctx: Context, comment_id: int, decision: Decision) -> Moderated:
             sub = Submission(
                 comment.body, comment.author, comment.remote_addr, comment.user_agent, thread.url
             )
-            learned = teach_in(ctx, conn, site, f"comment:{comment.id}", sub, is_spam)
+            judged = store.spam_fields(conn, comment.id)
+            learned = teach_in(
+                ctx,
+                conn,
+                site,
+                f"comment:{comment.id}",
+                sub,
+                is_spam,
+                score=judged.spam_score if judged is not None else None,
+            )
         delta = (status is CommentStatus.PUBLISHED) - (comment.status is CommentStatus.PUBLISHED)
         if delta:
             thread_store.add_to_comment_count(conn, thread.id, delta)

@@ -132,6 +132,12 @@ def _check_settings(settings: dict[str, Any]) -> None:
         value = settings.get(name)
         if value is not None and not (isinstance(value, int | float) and 0 < value <= 1):
             problems[name] = "must be a probability above 0 and at most 1"
+    share = settings.get("spam_max_fpr")
+    if share is not None and not (isinstance(share, int | float) and 0 <= share <= 0.5):
+        problems["spam_max_fpr"] = "must be a share between 0 and 0.5"
+    learn = settings.get("spam_learn_threshold")
+    if learn is not None and not isinstance(learn, bool):
+        problems["spam_learn_threshold"] = "must be true or false"
     for name in ("min_submit_seconds", "spam_retention_days", "edit_window_seconds"):
         value = settings.get(name)
         if value is not None and not (isinstance(value, int | float) and 0 <= value <= 10**8):

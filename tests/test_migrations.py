@@ -73,3 +73,39 @@ def test_upgrading_twice_is_harmless(empty_db: Database) -> None:
     with empty_db.read() as conn:
         site = get_site(conn, "kept")
     assert site is not None and site.name == "Kept"
+
+
+def test_decisions_taught_before_scores_were_kept_get_their_comments_score(empty_db: Database) -> None:
+    upgrade(empty_db, "0003")
+    now = datetime.now(UTC)
+    with empty_db.write() as conn:
+        site_id = insert_site(conn, key="old", name="Old", allowed_origins=[], settings={}, now=now).id
+        conn.execute(
+            text(
+                "INSERT INTO threads (site_id, url, title, created_at, closed, comment_count)"
+                " VALUES (:site, 'https://old.example/a', '', :now, false, 0)"
+            ),
+            {"site": site_id, "now": now},
+        )
+        thread_id = conn.execute(text("SELECT id FROM threads")).scalar()
+        conn.execute(
+            text(
+                "INSERT INTO comments (thread_id, author_name, author_email, author_website, body, html,"
+                " status, created_at, remote_addr, user_agent, like_count, version, spam_score)"
+                " VALUES (:thread, '', '', '', 'x', 'x', 'spam', :now, '', '', 0, 1, 0.625)"
+            ),
+            {"thread": thread_id, "now": now},
+        )
+        comment_id = conn.execute(text("SELECT id FROM comments")).scalar()
+        for key in (f"comment:{comment_id}", "akismet:0123abcd"):
+            conn.execute(
+                text(
+                    "INSERT INTO spam_training (site_id, item_key, is_spam, delta, domains, created_at)"
+                    " VALUES (:site, :key, true, '{}', '[]', :now)"
+                ),
+                {"site": site_id, "key": key, "now": now},
+            )
+    upgrade(empty_db)
+    with empty_db.read() as conn:
+        rows = dict(conn.execute(text("SELECT item_key, score FROM spam_training")).all())
+    assert rows == {f"comment:{comment_id}": 0.625, "akismet:0123abcd": None}

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from rejoinder.apikeys import create_key
 from rejoinder.context import Context
 from rejoinder.model import Author, Site
-from rejoinder.sites import create_site, get_site, update_site
+from rejoinder.sites import create_site, get_site, site_settings, update_site
 from rejoinder.spam.classifier import Model
 from rejoinder.spam.service import SpamFilter, check_submission, features_of, teach
 from rejoinder.spam.submission import Submission
@@ -596,3 +596,75 @@ async def test_domain_marks_are_read_once_per_model_version(
     with ctx.db.read() as conn:
         later = spam.domain_marks(conn, site.id, spam_store.model_version(conn, site.id), ["deals.example"])
     assert later == {"deals.example": (0, 1)}
+
+
+# -- the spam threshold a site learns from its decisions
+
+
+def decide(ctx: Context, site: Site, spam: int, ham: int) -> None:
+    """Teach ``spam`` and ``ham`` decisions whose earlier scores put the site's learned threshold at its
+    floor (the hold threshold): every spam scored above every ham, all of them near zero."""
+    for n in range(spam + ham):
+        is_spam = n < spam
+        score = 3e-6 + n * 1e-9 if is_spam else 1e-6 + n * 1e-9
+        sub = Submission(f"decided comment {n}", Author("Reader", f"d{n}@example.org"))
+        teach(ctx, site, f"decided:{n}", sub, is_spam, score=score)
+
+
+async def test_enough_decisions_set_the_sites_own_spam_threshold(
+    client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site]
+) -> None:
+    site = guarded()
+    decide(ctx, site, spam=50, ham=50)
+    centre_on(ctx, FRIENDLY, hold=-1.0, spam=5.0)  # held by the owner's thresholds alone
+    posted = await submit(client)
+    assert posted["status"] == "spam"
+    reasons = stored(ctx, posted["id"]).spam_reasons
+    assert any(
+        re.fullmatch(r"spam from p ≥ 0\.\d\d on this site, learned from 100 moderator decisions", r)
+        for r in reasons
+    ), reasons
+    update_site(ctx, GUARDED, spam_learn_threshold=False)
+    assert (await submit(client))["status"] == "pending"
+
+
+async def test_too_few_decisions_of_one_kind_leave_the_owners_threshold(
+    client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site]
+) -> None:
+    site = guarded()
+    decide(ctx, site, spam=49, ham=60)
+    centre_on(ctx, FRIENDLY, hold=-1.0, spam=5.0)
+    assert (await submit(client))["status"] == "pending"
+
+
+async def test_a_decision_keeps_the_score_the_comment_had_before_it(
+    client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site], admin: dict[str, str]
+) -> None:
+    site = guarded()
+    centre_on(ctx, FRIENDLY, hold=-1.0, spam=5.0)
+    posted = await submit(client)
+    score = stored(ctx, posted["id"]).spam_score
+    assert (await moderate(client, posted["id"], "spam", admin)).status_code == 200
+    assert (await moderate(client, posted["id"], "ham", admin)).status_code == 200  # changed mind
+    with ctx.db.read() as conn:
+        assert spam_store.decision_scores(conn, site.id, 10) == [(pytest.approx(score), False)]
+
+
+def test_the_learned_threshold_is_read_once_per_model_version(
+    ctx: Context, guarded: Callable[..., Site]
+) -> None:
+    site = guarded()
+    decide(ctx, site, spam=50, ham=50)
+    rules = site_settings(ctx, get_site(ctx, GUARDED))
+    spam = SpamFilter("another process")
+    with ctx.db.read() as conn:
+        version = spam_store.model_version(conn, site.id)
+        learned = spam.learned_threshold(conn, site.id, version, rules)
+    assert learned is not None and (learned.decisions, learned.spam) == (100, 50)
+    assert learned.threshold == rules.spam_hold
+    assert spam.learned_threshold(None, site.id, version, rules) is learned  # type: ignore[arg-type]
+    one_more = Submission("one more decided comment", Author("Reader", "late@example.org"))
+    teach(ctx, site, "decided:late", one_more, True, score=0.9)  # a new version: read again
+    with ctx.db.read() as conn:
+        again = spam.learned_threshold(conn, site.id, spam_store.model_version(conn, site.id), rules)
+    assert again is not None and again.decisions == 101

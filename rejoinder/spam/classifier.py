@@ -24,6 +24,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rejoinder.spam import threshold
+from rejoinder.spam.verdict import Thresholds
+
 # Feature ids live in [1, DIMENSIONS); id 0 is the bias. 2**20 keeps collisions rare for the few hundred
 # thousand n-grams a prior holds while the dense prior array stays at 4 MB of float32.
 DIMENSIONS = 1 << 20
@@ -47,7 +50,7 @@ NB_PRIOR_FREQUENCY = 0.1
 _MEMO_LIMIT = 1 << 18  # site weights memoised per model before the memo starts over
 # Bump whenever ``extract`` changes what a text hashes to: a prior only makes sense with the features it
 # was trained on, and loading one made for another version fails instead of scoring nonsense.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 PRIOR_FILE = "prior.bin.gz"
 _MAGIC = b"REJOINDER-SPAM-PRIOR 1\n"
 
@@ -261,11 +264,12 @@ class Features:
 
 
 class _Builder:
-    __slots__ = ("ids", "labels")
+    __slots__ = ("ids", "labels", "words")
 
     def __init__(self) -> None:
         self.ids: dict[int, float] = {}
         self.labels: dict[int, str] = {}
+        self.words: dict[str, int] = {}  # the words of the word view, counted
 
     def add(self, key: str, label: str, value: float = 1.0) -> None:
         fid = _hash(key)
@@ -284,13 +288,27 @@ class _Builder:
         # Dividing by the square root of the vector's length, not the length itself, lets evidence add up
         # over a long comment without letting sheer length decide (it scored best in cross-validation).
         scale = sum(v * v for v in self.ids.values()) ** _NORM_POWER or 1.0
-        return Features({fid: v / scale for fid, v in self.ids.items()}, self.labels)
+        values = {fid: v / scale for fid, v in self.ids.items()}
+        # The word view: the comment's words again, as a bag of words of unit length (the classic text
+        # classifier's vector), so every word votes with the same share whatever else the comment holds.
+        # Its ids are apart from the words' own ("v:" keys); a word's label is the word, so explanations
+        # add both up.
+        words = self.words
+        if words and _WORD_VIEW:
+            norm = sum(c * c for c in words.values()) ** 0.5 / _WORD_VIEW
+            for word, count in words.items():
+                fid = _hash(f"v:{word}")
+                values[fid] = values.get(fid, 0.0) + count / norm
+                if fid not in self.labels:
+                    self.labels[fid] = word
+        return Features(values, self.labels)
 
 
 # Relative strength of each kind of feature before the vector is scaled to unit length. Character n-grams
 # are many per word, so each counts for less than a word.
 _GRAM_VALUE = 0.35
 _NORM_POWER = 0.25
+_WORD_VIEW = 1.0  # length of the word view's vector beside the rest (see _Builder.build)
 
 
 def extract(text: str, *, author: str = "", website: str = "") -> Features:
@@ -314,6 +332,8 @@ def extract(text: str, *, author: str = "", website: str = "") -> Features:
             if len(word) > 3:
                 word = _REPEATS.sub(r"\1\1", word)
             b.add(f"w:{word}", word)
+            if len(word) > 1:
+                b.words[word] = b.words.get(word, 0) + 1
             if len(word) <= _MAX_WORD and not word.isdigit():
                 b.add_ids(_word_grams(word), word, _GRAM_VALUE)
             lexeme = word
@@ -822,6 +842,7 @@ def _fit(
     bias0 = float(center_all[BIAS])
     w, bias = _train(matrix, y, weights, center, bias0, options)
     scale, shift = 1.0, 0.0
+    learned = None
     if options.calibration_folds > 1 and 0 < y.sum() < len(y):
         scores = np.zeros(len(y))
         for fold in _stratified_folds(y, options.calibration_folds):
@@ -833,6 +854,14 @@ def _fit(
             placed[sub.local] = fw
             scores[fold] = test.dot(placed[test.local]) + fb
         scale, shift = _platt(scores, y, weights)
+        # The out-of-fold scores are what a site's decided comments had been given before the decision:
+        # they say where this model's spam threshold belongs (``threshold.learn``).
+        held_out = 1.0 / (1.0 + np.exp(-(scale * scores + shift + options.base_log_odds)))
+        learned = threshold.learn(
+            list(zip(held_out.tolist(), (y > 0).tolist(), strict=True)),
+            floor=Thresholds.hold,
+            ceiling=Thresholds.discard,
+        )
     trained = center_all.copy()
     trained[matrix.columns] = w
     trained[BIAS] = bias
@@ -848,6 +877,8 @@ def _fit(
         "calibration": [round(scale, 6), round(shift, 6)],
         "base_log_odds": options.base_log_odds,
     }
+    if learned is not None:
+        meta["spam_threshold"] = round(learned.threshold, 6)
     return Model(prior, meta=meta)
 
 

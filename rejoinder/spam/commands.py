@@ -31,6 +31,7 @@ from rejoinder.spam.evaluation import (
     model_learner,
     stream,
     stream_learner,
+    taught_learner,
     train_model,
 )
 from rejoinder.spam.verdict import Thresholds
@@ -60,8 +61,9 @@ def add_parser(subparsers: Any) -> Any:
         "eval",
         help="measure the classifier on labelled corpora",
         description="Measure the text classifier: by default stratified k-fold cross-validation from "
-        "scratch on the deduplicated corpus. A comment counts as flagged when its verdict is spam or "
-        "discard (p ≥ 0.9), as in the pipeline.",
+        "scratch on the deduplicated corpus, each fold judged at the spam threshold its training folds' "
+        "decisions call for, as a site learns one from its moderators. A comment counts as flagged when "
+        "its verdict is spam or discard, as in the pipeline.",
     )
     _corpus_option(evaluate_, required=False)
     mode = evaluate_.add_mutually_exclusive_group()
@@ -93,6 +95,12 @@ def add_parser(subparsers: Any) -> Any:
     )
     evaluate_.add_argument(
         "--seed", type=int, default=0, help="seed of the shuffle that assigns comments to folds (default 0)"
+    )
+    evaluate_.add_argument(
+        "--fixed-threshold",
+        action="store_true",
+        help="cross-validation: send to spam at p ≥ 0.9, as a fresh site does, instead of at the threshold "
+        "the training folds' decisions call for, as a site whose moderators decided them does",
     )
     evaluate_.add_argument(
         "--baseline", action="store_true", help="also measure the TF-IDF + logistic regression baseline"
@@ -172,9 +180,16 @@ def _cross_validation(args: argparse.Namespace, items: Sequence[Any]) -> dict[st
         "dedup": dedup,
         "split_duplicates": args.split_duplicates,
     }
-    report = _metrics(cross_validate(items, **protocol).metrics)
+    thresholds: list[float] = []
+    learner = model_learner() if args.fixed_threshold else taught_learner(thresholds)
+    report = _metrics(cross_validate(items, **protocol, learner=learner).metrics)
     kept = " (duplicates split across folds)" if args.split_duplicates else " (duplicates kept in one fold)"
     report["mode"] = f"{args.folds}-fold cross-validation" + ("" if dedup else kept)
+    if args.fixed_threshold:
+        report["mode"] += ", spam at p ≥ 0.9"
+    else:
+        report["mode"] += ", spam threshold learned from each training set's decisions"
+        report["spam_thresholds"] = [round(t, 4) for t in thresholds]
     if args.baseline:
         report["baseline"] = {
             "pipeline_rule": _metrics(cross_validate(items, **protocol, learner=baseline_learner()).metrics),
@@ -253,6 +268,9 @@ def _emit(report: dict[str, Any], as_json: bool) -> None:
         return
     _print(f"{report['mode']}: {report['n']} comments ({report['spam']} spam, {report['ham']} ham)")
     _print(f"  {_line(report)}")
+    if "spam_thresholds" in report:
+        learned = ", ".join(f"{t:.3f}" for t in report["spam_thresholds"])
+        _print(f"  spam thresholds learned per fold: {learned}")
     for key in ("tail", "streamed_cv", "batch_cv"):
         if key in report:
             _print(f"  {key}: {_line(report[key])}")

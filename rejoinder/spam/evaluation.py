@@ -19,6 +19,7 @@ from typing import Any
 
 from rejoinder.spam.classifier import Features, Model, TrainingOptions, extract
 from rejoinder.spam.corpus import CorpusItem, _mix, deduplicate, duplicate_key
+from rejoinder.spam.threshold import best_threshold
 from rejoinder.spam.verdict import Action, Thresholds, Verdict, combine
 
 # How the shipped prior is trained: as any batch training, but without the site-dependent features
@@ -44,6 +45,14 @@ def features_of(item: CorpusItem) -> Features:
 def default_judge(item: CorpusItem, model: Model) -> Verdict:
     """The classifier alone, through the pipeline's rule: ``combine`` with the default thresholds."""
     return combine(model.log_odds(features_of(item)), [], Thresholds())
+
+
+def taught_judge(item: CorpusItem, model: Model) -> Verdict:
+    """As a site whose moderators decided the model's training comments judges: spam from the threshold
+    those decisions call for (``threshold.learn`` on the out-of-fold scores, which ``fit`` records in
+    ``meta``), the default while there are too few of them."""
+    spam = model.meta.get("spam_threshold", Thresholds.spam)
+    return combine(model.log_odds(features_of(item)), [], Thresholds(spam=spam))
 
 
 def train_model(items: Sequence[CorpusItem], options: TrainingOptions | None = None) -> Model:
@@ -140,30 +149,6 @@ def metrics(outcomes: Sequence[Outcome]) -> Metrics:
     )
 
 
-def best_threshold(
-    scores: Sequence[float], labels: Sequence[bool], max_fpr: float = 0.02
-) -> tuple[float, float, float]:
-    """``(f1, fpr, threshold)`` of the score threshold (flag at score ≥ threshold) with the best F1 among
-    those whose false-positive rate is at most ``max_fpr``; ``(0, 0, 1)`` when none flags anything."""
-    positives = sum(labels)
-    negatives = len(labels) - positives
-    best = (0.0, 0.0, 1.0)
-    tp = fp = 0
-    ranked = sorted(zip(scores, labels, strict=True), key=lambda pair: -pair[0])
-    for i, (score, spam) in enumerate(ranked):
-        tp += spam
-        fp += not spam
-        if i + 1 < len(ranked) and ranked[i + 1][0] == score:
-            continue  # a threshold cannot split equal scores
-        fpr = fp / negatives if negatives else 0.0
-        if fpr > max_fpr:
-            break
-        f1 = 2 * tp / (tp + fp + positives) if positives else 0.0
-        if f1 > best[0]:
-            best = (f1, fpr, score)
-    return best
-
-
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     """Probability that a random spam scores above a random ham (ties count half): Mann–Whitney U."""
     positives = sum(labels)
@@ -206,6 +191,19 @@ def predictor(model: Model, judge: Judge | None = None) -> Predictor:
 def model_learner(judge: Judge | None = None, options: TrainingOptions | None = None) -> Learner:
     """Batch training from scratch, judged by ``judge`` (the classifier alone by default)."""
     return lambda train: predictor(train_model(train, options), judge)
+
+
+def taught_learner(thresholds: list[float] | None = None) -> Learner:
+    """Batch training from scratch, judged by ``taught_judge``; each model's spam threshold is appended to
+    ``thresholds`` when given."""
+
+    def learn(train: Sequence[CorpusItem]) -> Predictor:
+        model = train_model(train)
+        if thresholds is not None:
+            thresholds.append(model.meta.get("spam_threshold", Thresholds.spam))
+        return predictor(model, taught_judge)
+
+    return learn
 
 
 def stream_learner(judge: Judge | None = None) -> Learner:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from rejoinder.errors import ChallengeRequired, RateLimited
 from rejoinder.model import Site, SiteSettings
-from rejoinder.spam import duplicates, formtoken, honeypot, links, lists, pow, trust
+from rejoinder.spam import duplicates, formtoken, honeypot, links, lists, pow, threshold, trust
 from rejoinder.spam.classifier import Features, Model, extract, lesson_ids
 from rejoinder.spam.duplicates import DuplicateIndex, Seen
 from rejoinder.spam.ratelimit import RateLimits
@@ -28,6 +28,7 @@ from rejoinder.store import spam as store
 from rejoinder.store.comments import StoredVerdict
 
 _DOMAIN_MEMO_LIMIT = 1 << 16  # domains remembered per site before the memo starts over
+_ThresholdRules = tuple[float, float, float]  # the site's hold and discard thresholds, and its max FPR
 
 __all__ = ["Submission", "FormProof", "SpamFilter", "Judged", "check_submission", "teach"]
 
@@ -56,6 +57,8 @@ class SpamFilter:
         self._duplicates: dict[int, DuplicateIndex] = {}
         # per site: the model version, and the marks of each domain asked about (None: never marked)
         self._domain_marks: dict[int, tuple[int, dict[str, tuple[int, int] | None]]] = {}
+        # per site: the model version, and the threshold learned under each (floor, ceiling, max FPR)
+        self._thresholds: dict[int, tuple[int, dict[_ThresholdRules, threshold.Learned | None]]] = {}
 
     # -- what the form needs
 
@@ -149,9 +152,23 @@ class SpamFilter:
             index = self.duplicate_index(conn, site.id, now)
             matches = [m for m in index.near(fingerprint) if m.comment_id != comment_id]
             evidence += duplicates.judge(matches, thread_id)
-        thresholds = Thresholds(rules.spam_hold, rules.spam_spam, rules.spam_discard)
+        learned = None
+        if rules.spam_learn_threshold:
+            learned = self.learned_threshold(conn, site.id, version, rules)
+        spam_at = learned.threshold if learned is not None else rules.spam_spam
+        thresholds = Thresholds(rules.spam_hold, spam_at, rules.spam_discard)
         # The classifier's reason carries no weight of its own: its log-odds are the base.
         verdict = combine(base, evidence, thresholds)
+        if learned is not None and verdict.action is Action.SPAM:
+            verdict = Verdict(
+                verdict.action,
+                verdict.score,
+                (
+                    *verdict.reasons,
+                    f"spam from p ≥ {learned.threshold:.2f} on this site, learned from "
+                    f"{learned.decisions} moderator decisions",
+                ),
+            )
         if verdict.action is Action.HOLD and rules.pow == "doubtful" and proof is not None and not solved:
             raise ChallengeRequired(
                 "solve the proof-of-work challenge and send the comment again",
@@ -209,6 +226,28 @@ class SpamFilter:
                     known[domain] = found.get(domain)
         return {domain: marks for domain in domains if (marks := known.get(domain)) is not None}
 
+    def learned_threshold(
+        self, conn: Connection, site_id: int, version: int, rules: SiteSettings
+    ) -> threshold.Learned | None:
+        """The spam threshold the site's latest decisions call for (None while they are too few).
+
+        Decisions change only when the site's model learns, which bumps its version, so the threshold is
+        remembered until the version moves."""
+        key = (rules.spam_hold, rules.spam_discard, rules.spam_max_fpr)
+        with self._lock:
+            cached = self._thresholds.get(site_id)
+            if cached is None or cached[0] != version:
+                cached = self._thresholds[site_id] = (version, {})
+            if key in cached[1]:
+                return cached[1][key]
+        decisions = store.decision_scores(conn, site_id, threshold.RECENT_DECISIONS)
+        learned = threshold.learn(
+            decisions, floor=rules.spam_hold, ceiling=rules.spam_discard, max_fpr=rules.spam_max_fpr
+        )
+        with self._lock:
+            cached[1][key] = learned
+        return learned
+
     def duplicate_index(self, conn: Connection, site_id: int, now: datetime) -> DuplicateIndex:
         with self._lock:
             index = self._duplicates.get(site_id)
@@ -256,15 +295,29 @@ def check_submission(ctx: Any, site: Site, sub: Submission) -> Verdict:
     return judged.verdict
 
 
-def teach(ctx: Any, site: Site, item_key: str, sub: Submission, is_spam: bool) -> bool:
+def teach(
+    ctx: Any, site: Site, item_key: str, sub: Submission, is_spam: bool, *, score: float | None = None
+) -> bool:
     """Train the site's classifier on one decision; see ``teach_in``."""
     with ctx.db.write() as conn:
-        return teach_in(ctx, conn, site, item_key, sub, is_spam)
+        return teach_in(ctx, conn, site, item_key, sub, is_spam, score=score)
 
 
-def teach_in(ctx: Any, conn: Connection, site: Site, item_key: str, sub: Submission, is_spam: bool) -> bool:
+def teach_in(
+    ctx: Any,
+    conn: Connection,
+    site: Site,
+    item_key: str,
+    sub: Submission,
+    is_spam: bool,
+    *,
+    score: float | None = None,
+) -> bool:
     """Train on a decision inside the caller's transaction. Idempotent per ``item_key``: the same label
-    again changes nothing, the other label first undoes the earlier lesson exactly. True if it changed."""
+    again changes nothing, the other label first undoes the earlier lesson exactly. True if it changed.
+
+    ``score`` is the spam probability the item had been given before the decision, kept with it for the
+    site's learned spam threshold (``threshold.learn``)."""
     previous = store.training_record(conn, site.id, item_key)
     if previous is not None and bool(previous.is_spam) == is_spam:
         return False
@@ -286,6 +339,13 @@ def teach_in(ctx: Any, conn: Connection, site: Site, item_key: str, sub: Submiss
     domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
     store.add_domain_marks(conn, site.id, domains, "spam" if is_spam else "ham", 1)
     store.put_training_record(
-        conn, site.id, item_key, is_spam=is_spam, delta=delta, domains=domains, now=datetime.now(UTC)
+        conn,
+        site.id,
+        item_key,
+        is_spam=is_spam,
+        delta=delta,
+        domains=domains,
+        now=datetime.now(UTC),
+        score=score,
     )
     return True

@@ -176,6 +176,10 @@ spam_training = Table(
     Column("delta", JSON, nullable=False),
     Column("domains", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # The spam probability the item had been given before it was decided (None: never judged): the
+    # decisions' scores set the site's learned spam threshold (spam/threshold.py).
+    Column("score", Float, nullable=True),
+    Index(None, "site_id", "created_at"),
 )
 
 spam_domains = Table(

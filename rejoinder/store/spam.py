@@ -135,6 +135,7 @@ def put_training_record(
     delta: Mapping[int, float],
     domains: list[str],
     now: datetime,
+    score: float | None = None,
 ) -> None:
     drop_training_record(conn, site_id, item_key)
     conn.execute(
@@ -145,8 +146,20 @@ def put_training_record(
             delta={str(k): v for k, v in delta.items()},
             domains=domains,
             created_at=now,
+            score=score,
         )
     )
+
+
+def decision_scores(conn: Connection, site_id: int, limit: int) -> list[tuple[float, bool]]:
+    """``(score, is_spam)`` of the site's latest ``limit`` decided items that had been given a score."""
+    rows = conn.execute(
+        select(spam_training.c.score, spam_training.c.is_spam)
+        .where(and_(spam_training.c.site_id == site_id, spam_training.c.score.is_not(None)))
+        .order_by(spam_training.c.created_at.desc())
+        .limit(limit)
+    )
+    return [(float(score), bool(is_spam)) for score, is_spam in rows]
 
 
 def drop_training_record(conn: Connection, site_id: int, item_key: str) -> None:
