@@ -26,6 +26,9 @@ from rejoinder.spam.evaluation import (
     roc_auc,
     stratified_folds,
     stream,
+    taught_judge,
+    taught_learner,
+    train_model,
 )
 from rejoinder.spam.verdict import Action, Thresholds, Verdict, combine
 
@@ -207,6 +210,21 @@ def test_a_custom_judge_replaces_the_classifier_alone() -> None:
     assert m.recall == 1.0 and m.fpr == 1.0
 
 
+def test_training_records_the_spam_threshold_its_out_of_fold_scores_call_for() -> None:
+    thresholds: list[float] = []
+    cross_validate(synthetic(60), folds=3, learner=taught_learner(thresholds))
+    assert thresholds == [Thresholds.spam] * 3  # 20 of each kind per training set: too few to learn from
+    model = train_model(synthetic(240))
+    assert Thresholds.hold <= model.meta["spam_threshold"] <= Thresholds.discard
+
+
+def test_the_taught_judge_uses_the_models_threshold_and_the_default_without_one() -> None:
+    item = synthetic(2)[0]
+    unsure = Model.empty()  # log-odds 0: p = 0.5
+    assert taught_judge(item, unsure).action is Action.HOLD
+    assert taught_judge(item, Model(meta={"spam_threshold": 0.5})).action is Action.SPAM
+
+
 def test_leave_one_corpus_out_only_leaves_out_corpora_with_spam() -> None:
     corpora = {
         "a": synthetic(30, "a", seed=1),
@@ -300,6 +318,10 @@ def test_eval_prints_one_json_object_with_the_reported_keys(
     report = json.loads(capsys.readouterr().out)
     assert set(report) >= REQUIRED_KEYS
     assert report["n"] == 40
+    assert report["spam_thresholds"] == [0.9] * 3
+    assert main(["spam", "eval", "--corpus", str(corpus), "--folds", "3", "--fixed-threshold", "--json"]) == 0
+    fixed = json.loads(capsys.readouterr().out)
+    assert "spam_thresholds" not in fixed and fixed["mode"].endswith("spam at p ≥ 0.9")
 
 
 def test_eval_judges_with_a_trained_prior_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
