@@ -8,7 +8,7 @@ classifier — inside one write transaction per comment, as the server runs it. 
 wall time per comment; the database work is included, the commit's fsync is not (it is shared by a whole
 group of posts). With ``--taught N`` the site's moderators have first decided N comments of another
 corpus (the SMS collection by default; its labels, through ``teach``), so the classifier scores with a
-learned site model: its deltas and its naive-Bayes counts.
+learned site model: its deltas and its naive-Bayes counts, and the spam threshold its decisions set.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from rejoinder.context import Context
 from rejoinder.model import Author
 from rejoinder.settings import load_settings
 from rejoinder.sites import create_site, site_settings
-from rejoinder.spam.service import features_of, teach
+from rejoinder.spam.service import check_submission, features_of, teach
 from rejoinder.spam.submission import FormProof, Submission
 from rejoinder.store.db import Database
 from rejoinder.store.migrate import upgrade
@@ -61,7 +61,8 @@ def main() -> None:
                 lessons = [json.loads(line) for line in args.teach_corpus.open()][: args.taught]
                 for n, lesson in enumerate(lessons):
                     taught = Submission(lesson["text"], Author("Teacher", "t@example.org"), "", "", "/t")
-                    teach(ctx, site, f"lesson:{n}", taught, lesson["label"] == "spam")
+                    before = check_submission(ctx, site, taught).score  # kept for the learned threshold
+                    teach(ctx, site, f"lesson:{n}", taught, lesson["label"] == "spam", score=before)
             shown = time.time() - 60
             times: list[float] = []
             for i, text in enumerate(texts):
