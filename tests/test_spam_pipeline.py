@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from rejoinder.apikeys import create_key
 from rejoinder.context import Context
+from rejoinder.errors import InvalidInput
 from rejoinder.model import Author, Site
 from rejoinder.sites import create_site, get_site, site_settings, update_site
 from rejoinder.spam.classifier import Model
@@ -668,3 +669,16 @@ def test_the_learned_threshold_is_read_once_per_model_version(
     with ctx.db.read() as conn:
         again = spam.learned_threshold(conn, site.id, spam_store.model_version(conn, site.id), rules)
     assert again is not None and again.decisions == 101
+
+
+def test_the_threshold_settings_are_checked_by_name(ctx: Context, guarded: Callable[..., Site]) -> None:
+    guarded()
+    with pytest.raises(InvalidInput) as bad:
+        update_site(ctx, GUARDED, spam_max_fpr=0.7, spam_learn_threshold="yes")
+    assert bad.value.fields == {
+        "spam_max_fpr": "must be a share between 0 and 0.5",
+        "spam_learn_threshold": "must be true or false",
+    }
+    update_site(ctx, GUARDED, spam_max_fpr=0.01, spam_learn_threshold=False)
+    rules = site_settings(ctx, get_site(ctx, GUARDED))
+    assert (rules.spam_max_fpr, rules.spam_learn_threshold) == (0.01, False)
