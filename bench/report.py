@@ -221,6 +221,16 @@ def main() -> None:
         if verdicts:
             tally = ", ".join(f"{name} {count:,}" for name, count in sorted(verdicts.items()))
             lines += ["", f"Verdicts and challenges seen by the harness's client: {tally}."]
+        unseen = load("rejoinder-pipeline-unseen")
+        if unseen and unseen["listed"]:
+            found = ", ".join(f"{status} {count}" for status, count in sorted(unseen["statuses"].items()))
+            lines += [
+                "",
+                "The write check's `lost` counts acknowledged comments it did not find in their thread. "
+                "With the filter on, a held (`pending`) or spam comment is stored but not shown to "
+                f"readers; the {unseen['listed']} of {unseen['lost']} it lists are in the database as: "
+                f"{found}.",
+            ]
     if isso:
         lines += ["", "## Isso 0.14, every phase", ""] + phases(isso)
     sys.stdout.write("\n".join(lines) + "\n")
