@@ -43,6 +43,8 @@ def moderate(ctx: Context, comment_id: int, decision: Decision) -> Moderated:
         thread = thread_store.get_thread(conn, comment.thread_id)
         site = get_site_by_id(conn, thread.site_id)
         rules = site_settings(ctx, site)
+        # The filter's verdict as it arrived: a decision neither changes it nor the fingerprint.
+        fields = store.spam_fields(conn, comment.id)
         learned = False
         if decision is Decision.DELETE:
             store.mark_deleted(conn, comment.id)
@@ -57,21 +59,12 @@ def moderate(ctx: Context, comment_id: int, decision: Decision) -> Moderated:
             sub = Submission(
                 comment.body, comment.author, comment.remote_addr, comment.user_agent, thread.url
             )
-            judged = store.spam_fields(conn, comment.id)
-            learned = teach_in(
-                ctx,
-                conn,
-                site,
-                f"comment:{comment.id}",
-                sub,
-                is_spam,
-                score=judged.spam_score if judged is not None else None,
-            )
+            score = fields.spam_score if fields is not None else None  # kept for the learned threshold
+            learned = teach_in(ctx, conn, site, f"comment:{comment.id}", sub, is_spam, score=score)
         delta = (status is CommentStatus.PUBLISHED) - (comment.status is CommentStatus.PUBLISHED)
         if delta:
             thread_store.add_to_comment_count(conn, thread.id, delta)
         moderated = store.get_comment(conn, comment.id)
-        fields = store.spam_fields(conn, comment.id)
     assert moderated is not None
     if fields is not None and decision is not Decision.DELETE:
         ctx.spam.mark_duplicate(site.id, comment.id, fields.fingerprint, decision is Decision.SPAM)
