@@ -227,6 +227,7 @@ async def test_a_form_token_works_once(
     assert "sent with a form token that was used before" in stored(ctx, again["id"]).spam_reasons
 
 
+@pytest.mark.usefixtures("steady_rate_windows")
 async def test_a_flood_from_one_address_is_refused_with_the_rule_it_broke(
     client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site]
 ) -> None:
@@ -241,6 +242,7 @@ async def test_a_flood_from_one_address_is_refused_with_the_rule_it_broke(
     assert len(flatten((await thread(client))["comments"])) == 3
 
 
+@pytest.mark.usefixtures("steady_rate_windows")
 async def test_one_author_is_limited_across_addresses(
     app: Any, client: httpx.AsyncClient, guarded: Callable[..., Site]
 ) -> None:

@@ -404,6 +404,7 @@ def test_spammed_comments_cost_trust_up_to_a_limit() -> None:
 # -- rate limits
 
 
+@pytest.mark.usefixtures("steady_rate_windows")
 def test_a_limit_refuses_once_reached_and_names_the_rule() -> None:
     limits = RateLimits()
     checks = [("ip", "2/minute", "192.0.2.1")]
@@ -417,6 +418,7 @@ def test_a_limit_refuses_once_reached_and_names_the_rule() -> None:
     assert limits.hit(2, checks) is None  # another site
 
 
+@pytest.mark.usefixtures("steady_rate_windows")
 def test_refused_comments_are_not_counted() -> None:
     limits = RateLimits()
 
@@ -429,6 +431,7 @@ def test_refused_comments_are_not_counted() -> None:
     assert [hit("192.0.2.2") for _ in range(2)] == [None, "thread"]
 
 
+@pytest.mark.usefixtures("steady_rate_windows")
 def test_several_rules_each_apply() -> None:
     limits = RateLimits()
     checks = [("identity", "5/minute;2/hour", "ada@example.org")]
