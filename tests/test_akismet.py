@@ -99,6 +99,12 @@ def trained(ctx: Context) -> list[tuple[str, bool]]:
     return [(row.item_key, row.is_spam) for row in rows]
 
 
+def decided_scores(ctx: Context) -> list[float]:
+    """The scores taught items had been given before they were decided (for the learned threshold)."""
+    with ctx.db.read() as conn:
+        return list(conn.execute(select(spam_training.c.score)).scalars())
+
+
 # verify-key
 
 
@@ -310,6 +316,7 @@ async def test_submits_are_idempotent_and_ham_undoes_spam(
     client: httpx.AsyncClient, ctx: Context, key: str
 ) -> None:
     params = comment(key, comment_content=SPAMMY)
+    unseen = score(await check(client, **params))
     for _ in range(3):
         assert (await client.post("/1.1/submit-spam", data=params)).text == THANKS
     [(item, is_spam)] = trained(ctx)
@@ -317,6 +324,8 @@ async def test_submits_are_idempotent_and_ham_undoes_spam(
     spammy = score(await check(client, **params))
     assert (await client.post("/1.1/submit-ham", data=params)).text == THANKS
     assert trained(ctx) == [(item, False)]  # the same item, now taught as ham
+    # It keeps the score it had before it was first taught, not one from a model that has learned it.
+    assert decided_scores(ctx) == [pytest.approx(unseen, abs=1e-4)]  # the header has four decimals
     assert score(await check(client, **params)) < spammy
     # Only text and author make the item: another address or agent is the same item.
     again = {**params, "user_ip": "192.0.2.1", "user_agent": "curl/8"}

@@ -316,11 +316,15 @@ def teach_in(
     """Train on a decision inside the caller's transaction. Idempotent per ``item_key``: the same label
     again changes nothing, the other label first undoes the earlier lesson exactly. True if it changed.
 
-    ``score`` is the spam probability the item had been given before the decision, kept with it for the
-    site's learned spam threshold (``threshold.learn``)."""
+    ``score`` is the spam probability the item had been given before the (first) decision, kept with it
+    for the site's learned spam threshold (``threshold.learn``)."""
     previous = store.training_record(conn, site.id, item_key)
     if previous is not None and bool(previous.is_spam) == is_spam:
         return False
+    if previous is not None and previous.score is not None:
+        # A changed mind keeps the score from before the first decision: judged again now, the item would
+        # be scored by a model that has learned it.
+        score = previous.score
     features = features_of(sub)
     earlier = {int(k): float(v) for k, v in previous.delta.items()} if previous is not None else {}
     # A step reads only the weights and counts of the comment's own features and the site's totals, so

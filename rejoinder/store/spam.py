@@ -118,11 +118,11 @@ def add_weights(conn: Connection, site_id: int, delta: Mapping[int, float], exam
 
 
 def training_record(conn: Connection, site_id: int, item_key: str) -> Any:
-    """The (is_spam, delta, domains) row of a taught item, or None."""
+    """The (is_spam, delta, domains, score) row of a taught item, or None."""
     return conn.execute(
-        select(spam_training.c.is_spam, spam_training.c.delta, spam_training.c.domains).where(
-            and_(spam_training.c.site_id == site_id, spam_training.c.item_key == item_key)
-        )
+        select(
+            spam_training.c.is_spam, spam_training.c.delta, spam_training.c.domains, spam_training.c.score
+        ).where(and_(spam_training.c.site_id == site_id, spam_training.c.item_key == item_key))
     ).first()
 
 

@@ -244,8 +244,9 @@ def _submit(is_spam: bool) -> Callable[[Context, dict[str, str]], Response]:
         if not _is_true(params.get("is_test")):  # test calls must leave the filter as it was
             # Judged before it is learned (by the filter alone, not Akismet's test values): the score it
             # would have had, for the site's learned spam threshold.
-            before = check_submission(ctx, caller.site, submission(params))
-            teach(ctx, caller.site, item_key(params), submission(params), is_spam, score=before.score)
+            sub = submission(params)
+            before = check_submission(ctx, caller.site, sub)
+            teach(ctx, caller.site, item_key(params), sub, is_spam, score=before.score)
         apikeys.count_call(ctx, caller.key)
         return _text(THANKS)
 
