@@ -205,3 +205,42 @@ api_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("calls", Integer, nullable=False, default=0),
 )
+
+outbox = Table(
+    "outbox",
+    metadata,
+    # Events written in the same transaction as the change they describe, deleted once delivered: a crash
+    # between the commit and the delivery leaves the row here for the next process to deliver.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("topic", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Set by the process delivering the event: others leave it alone until then.
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Index(None, "created_at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    # Work that must not run inside a request: mail, learning, purges. Enqueued in the transaction that
+    # calls for it, run by any server process or `rejoinder worker`, retried with backoff.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    # queued, running, done or dead (attempts used up: the dead-letter list).
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False, default=5),
+    Column("run_at", UTCDateTime, nullable=False),
+    # While running: the worker that took it, and when its lease ends (a crashed worker's job runs again).
+    Column("locked_by", String(100), nullable=True),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    # At most one queued or running job per key (periodic jobs, one lesson per decision).
+    Column("dedupe_key", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index(None, "status", "run_at"),
+    Index(None, "dedupe_key"),
+)
