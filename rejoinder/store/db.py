@@ -5,6 +5,9 @@ the service report success. On SQLite every write transaction starts with ``BEGI
 single pooled connection, so writers queue in-process instead of failing with "database is locked".
 The busiest writes go through ``db.transaction(work)``, which on SQLite commits the work of every
 writer waiting at that moment in one transaction and one fsync (group commit).
+
+Whatever a transaction notes with ``after_commit(conn, item)`` (the events it wrote to the outbox) is
+handed to ``Database.on_commit`` once the transaction has committed, and dropped if it rolls back.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ SQLITE_PRAGMAS = (
 
 
 T = TypeVar("T")
+_AFTER_COMMIT = "rejoinder.after_commit"
+
+
+def after_commit(conn: Connection, item: Any) -> None:
+    """Hand ``item`` to the database's ``on_commit`` once this transaction commits (never if it rolls back)."""
+    conn.info[_AFTER_COMMIT].append(item)
 
 
 @dataclass
@@ -64,6 +73,8 @@ class Database:
         self._queue_lock = threading.Lock()
         self._committer = threading.Lock()
         self._on_loop: list[tuple[_Work[Any], asyncio.Future[Any]]] = []
+        # Called with what committed transactions noted (see ``after_commit``); set by the context.
+        self.on_commit: Callable[[list[Any]], None] | None = None
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -78,7 +89,11 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """A transaction that commits when the block ends without an exception."""
         with self.writer.begin() as conn:
+            noted: list[Any] = []
+            conn.info[_AFTER_COMMIT] = noted  # per DBAPI connection: set anew by every transaction
             yield conn
+        if noted and self.on_commit is not None:
+            self.on_commit(noted)
 
     def transaction(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(conn)`` in a write transaction that has committed when this returns.
