@@ -22,7 +22,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rejoinder.context import Context
 from rejoinder.model import Author
 from rejoinder.settings import load_settings
 from rejoinder.sites import create_site, site_settings
@@ -30,6 +29,7 @@ from rejoinder.spam.service import check_submission, features_of, teach
 from rejoinder.spam.submission import FormProof, Submission
 from rejoinder.store.db import Database
 from rejoinder.store.migrate import upgrade
+from rejoinder.wiring import open_context
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 DEFAULT_CORPUS = SHARED / "youtube-spam-collection" / "youtube-spam-collection.jsonl"
@@ -53,7 +53,7 @@ def main() -> None:
         db = Database(settings.database_url)
         upgrade(db)
         db.dispose()
-        ctx = Context.open(settings)
+        ctx = open_context(settings)
         try:
             site = create_site(ctx, "bench", "Bench", ["https://blog.example"], pow="off")
             rules = site_settings(ctx, site)

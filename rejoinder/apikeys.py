@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
-import weakref
 from datetime import UTC, datetime
 
 from rejoinder.context import Context
@@ -18,7 +16,6 @@ from rejoinder.model import Site
 from rejoinder.sites import SITE_KEY, known_site, list_sites, require_site
 from rejoinder.store import apikeys as store
 from rejoinder.store.apikeys import ApiKey, ApiKeyKind
-from rejoinder.store.db import Database
 from rejoinder.urls import BadURL, normalise_url, origin_of
 
 __all__ = [
@@ -36,18 +33,9 @@ __all__ = [
     "usage",
 ]
 
-KEY_TTL_SECONDS = 10.0
 MAX_LABEL = 200
 # Longer than any key this server issues: anything longer is not looked up at all.
 MAX_KEY_LENGTH = 128
-# Remembered lookups per database, misses included; past this many the memo starts afresh, so a caller
-# sending endless made-up keys cannot grow it without bound.
-MEMO_LIMIT = 4096
-
-Memo = dict[tuple[ApiKeyKind, str], tuple[float, ApiKey | None]]
-# Keyed by the opened database, so the memo lives and dies with the server's context without Context
-# having to know about API keys.
-_memos: weakref.WeakKeyDictionary[Database, Memo] = weakref.WeakKeyDictionary()
 
 
 def hash_key(plaintext: str) -> str:
@@ -70,13 +58,6 @@ def _kind(kind: ApiKeyKind | str) -> ApiKeyKind:
         ) from None
 
 
-def _memo(ctx: Context) -> Memo:
-    memo = _memos.get(ctx.db)
-    if memo is None:
-        memo = _memos[ctx.db] = {}
-    return memo
-
-
 def create_key(ctx: Context, kind: ApiKeyKind | str, site_key: str | None, label: str = "") -> str:
     """Issue a key and return it: this is the only time it can be seen, as only its hash is stored."""
     kind = _kind(kind)
@@ -93,26 +74,17 @@ def create_key(ctx: Context, kind: ApiKeyKind | str, site_key: str | None, label
         store.insert_key(
             conn, kind=kind, key_hash=hash_key(plaintext), site_id=site_id, label=label, now=datetime.now(UTC)
         )
-    _memo(ctx).clear()
     return plaintext
 
 
 def find_key(ctx: Context, kind: ApiKeyKind | str, plaintext: str) -> ApiKey | None:
-    """The key of that kind, or None; remembered for a few seconds, so a key revoked by another process
-    stops working there within ``KEY_TTL_SECONDS``."""
+    """The key of that kind, or None. Looked up in the database every time (one indexed read): a key
+    revoked through any process is refused by every process from the next request on."""
     kind = _kind(kind)
     if not plaintext or len(plaintext) > MAX_KEY_LENGTH:
         return None
-    memo, digest = _memo(ctx), hash_key(plaintext)
-    hit = memo.get((kind, digest))
-    if hit is not None and time.monotonic() - hit[0] < KEY_TTL_SECONDS:
-        return hit[1]
     with ctx.db.read() as conn:
-        found = store.find_by_hash(conn, kind, digest)
-    if len(memo) >= MEMO_LIMIT:
-        memo.clear()
-    memo[(kind, digest)] = (time.monotonic(), found)
-    return found
+        return store.find_by_hash(conn, kind, hash_key(plaintext))
 
 
 def key_site(ctx: Context, key: ApiKey) -> Site:
@@ -159,7 +131,7 @@ def list_keys(
 
 
 def revoke_key(ctx: Context, key_id: int, kind: ApiKeyKind | str | None = None) -> ApiKey:
-    """Delete a key (of ``kind``, if given) for good; this process stops accepting it at once."""
+    """Delete a key (of ``kind``, if given) for good; every process refuses it from the next request on."""
     wanted = None if kind is None else _kind(kind)
     with ctx.db.write() as conn:
         key = store.get_key(conn, key_id)
@@ -167,7 +139,6 @@ def revoke_key(ctx: Context, key_id: int, kind: ApiKeyKind | str | None = None) 
             what = "API key" if wanted is None else f"{wanted.value} key"
             raise NotFound(f"there is no {what} {key_id}", {"id": f"is not the id of an {what}"})
         store.delete_key(conn, key_id)
-    _memo(ctx).clear()
     return key
 
 

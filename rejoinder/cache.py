@@ -55,12 +55,15 @@ class ReadCache:
         self._lock = threading.Lock()
         self._flights: dict[tuple[Hashable, int], _Flight] = {}
         self.hits = self.misses = 0
+        # While set, nothing is served from memory or kept there: this process may be missing other
+        # processes' changes (its channel to them is down), so every read goes to the database.
+        self.bypass = False
 
     def generation(self, thread_key: ThreadKey) -> int:
         return self._generations[hash(thread_key) % GENERATION_STRIPES]
 
     def get(self, variant: Hashable) -> CachedResponse | None:
-        entry = self._entries.get(variant)
+        entry = None if self.bypass else self._entries.get(variant)
         if entry is None:
             self.misses += 1
             return None
@@ -99,7 +102,7 @@ class ReadCache:
         entry = CachedResponse(
             thread_key, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         )
-        if len(body) > self.max_bytes:
+        if len(body) > self.max_bytes or self.bypass:
             return entry
         with self._lock:
             if generation != self.generation(thread_key):
@@ -113,7 +116,7 @@ class ReadCache:
         return entry
 
     def snapshot(self, thread_key: ThreadKey) -> Any | None:
-        entry = self._snapshots.get(thread_key)
+        entry = None if self.bypass else self._snapshots.get(thread_key)
         if entry is None:
             return None
         with contextlib.suppress(KeyError):
@@ -122,7 +125,7 @@ class ReadCache:
 
     def put_snapshot(self, thread_key: ThreadKey, generation: int, snapshot: Any, size: int) -> None:
         """Keep ``snapshot`` unless a write to its thread landed since ``generation`` was read."""
-        if size > self.max_bytes:
+        if size > self.max_bytes or self.bypass:
             return
         with self._lock:
             if generation != self.generation(thread_key):
@@ -136,10 +139,14 @@ class ReadCache:
     def counts(self, thread_keys: list[ThreadKey]) -> dict[ThreadKey, int]:
         """The comment counts memory holds for these threads (those it lacks are left out)."""
         kept = self._counts
+        if self.bypass:
+            return {}
         return {key: kept[key] for key in thread_keys if key in kept}
 
     def put_counts(self, generations: dict[ThreadKey, int], counts: dict[ThreadKey, int]) -> None:
         """Keep counts read from the database, except those of threads written to since ``generations``."""
+        if self.bypass:
+            return
         with self._lock:
             if len(self._counts) + len(counts) > MAX_COUNTS:
                 self._counts.clear()  # rare, and cheap to refill

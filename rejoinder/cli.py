@@ -70,9 +70,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from rejoinder.context import Context
     from rejoinder.demo import cross_origin_url, install_demo
     from rejoinder.web.pages import serve_cross_origin_page
+    from rejoinder.wiring import open_context
 
     settings = _settings(args)
     if settings.database_url == DEFAULT_DATABASE_URL:
@@ -80,7 +80,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     _migrate(settings)
     # A second origin on the next port embeds the same thread, to show cross-origin embedding.
     elsewhere = cross_origin_url(settings.host, settings.port)
-    ctx = Context.open(settings)
+    ctx = open_context(settings)
     try:
         url = install_demo(ctx, settings.base_url, embed_origins=[elsewhere])
     finally:
@@ -100,11 +100,11 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 @contextmanager
 def _opened(args: argparse.Namespace) -> Iterator[Any]:
     """The services' context on a migrated database, closed when the command is done."""
-    from rejoinder.context import Context
+    from rejoinder.wiring import open_context
 
     settings = _settings(args)
     _migrate(settings)
-    ctx = Context.open(settings)
+    ctx = open_context(settings)
     try:
         yield ctx
     finally:

@@ -153,13 +153,12 @@ def _plan_post(
         )
         if status is CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count(conn, thread.id, 1)
+        fingerprint = verdict.fingerprint if verdict is not None else None
+        ctx.events.record(conn, CommentPosted(site.key, thread.url, comment, site.id, fingerprint))
         return site, thread, rules, comment, verdict
 
     def finish(stored: Stored) -> PostedComment:
         site, thread, rules, comment, verdict = stored
-        if verdict is not None:
-            ctx.spam.remember(site.id, comment.id, thread.id, verdict.fingerprint)
-        ctx.events.publish(CommentPosted(site.key, thread.url, comment))
         return PostedComment(
             comment=comment,
             edit_token=ctx.signer.edit_token(comment.id),
@@ -199,8 +198,8 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
         if comment.status is CommentStatus.PUBLISHED and status is not CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count(conn, thread.id, -1)
         edited = store.get_comment(conn, comment.id)
-    assert edited is not None
-    ctx.events.publish(CommentEdited(site.key, thread.url, edited))
+        assert edited is not None
+        ctx.events.record(conn, CommentEdited(site.key, thread.url, edited, site.id))
     return edited
 
 
@@ -212,8 +211,8 @@ def delete_comment(ctx: Context, comment_id: int, edit_token: str) -> None:
         if comment.status is CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count(conn, thread.id, -1)
         deleted = store.get_comment(conn, comment.id)
-    assert deleted is not None
-    ctx.events.publish(CommentDeleted(site.key, thread.url, deleted))
+        assert deleted is not None
+        ctx.events.record(conn, CommentDeleted(site.key, thread.url, deleted, site.id))
 
 
 def own_comment(ctx: Context, comment_id: int, edit_token: str) -> Comment:

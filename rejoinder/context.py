@@ -1,19 +1,25 @@
-"""Everything a service needs, built once per server: settings, database, events, cache, signer, filter."""
+"""Everything a service needs, built once per process: settings, database, the event bus and its fan-out
+to other processes, the read cache, memos of sites, the signer and the spam filter's state.
+
+Every piece of state shared by requests lives here, and each is either the database's (the truth) or a
+replica in this process's memory that events keep current; ``docs/design.md`` has the table. Use
+``wiring.open_context`` to build one: it also wires the subscribers.
+"""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 
+from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
-from rejoinder.events import EventBus, ThreadChanged
+from rejoinder.memo import Memo
 from rejoinder.model import Site
 from rejoinder.settings import Settings
-from rejoinder.snapshots import apply_to_cache
 from rejoinder.spam.service import SpamFilter
 from rejoinder.store.db import Database
-from rejoinder.store.secrets import get_or_create_secret
 from rejoinder.tokens import Signer
+
+ALL_ORIGINS = "*"
 
 
 @dataclass
@@ -24,30 +30,11 @@ class Context:
     cache: ReadCache
     signer: Signer
     spam: SpamFilter
-    # (when read, origins of all sites): CORS preflights come before any site is named
-    allowed_origins: tuple[float, frozenset[str]] | None = None
-    # site key -> (when read, site): every write needs its site, and sites change rarely
-    sites: dict[str, tuple[float, Site]] = field(default_factory=dict)
-
-    @classmethod
-    def open(cls, settings: Settings) -> Context:
-        """Connect to an already migrated database and wire the subscribers."""
-        db = Database(settings.database_url)
-        secret = settings.secret_key
-        if not secret:
-            with db.write() as conn:
-                secret = get_or_create_secret(conn, "secret_key", secrets.token_urlsafe(32))
-        cache = ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024)
-        events = EventBus()
-        events.subscribe(ThreadChanged, lambda event: apply_to_cache(cache, event))
-        return cls(
-            settings=settings,
-            db=db,
-            events=events,
-            cache=cache,
-            signer=Signer(secret),
-            spam=SpamFilter(secret),
-        )
+    # site key -> site: every write needs its site, and sites change rarely (SiteChanged empties it)
+    sites: Memo[str, Site] = field(default_factory=Memo)
+    # the origins of all sites, under ALL_ORIGINS: CORS preflights come before any site is named
+    origins: Memo[str, frozenset[str]] = field(default_factory=Memo)
 
     def close(self) -> None:
+        self.events.stop()
         self.db.dispose()

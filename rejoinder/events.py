@@ -1,20 +1,38 @@
-"""Events published after a transaction commits; cache invalidation (and later notifications, live
-updates and learning) subscribe to them instead of being called inline from the services."""
+"""What happened, as events: written to the outbox in the transaction that made the change, delivered after
+it commits (see ``bus.py``). Pure: the types and their JSON form, no I/O.
+
+An event crosses process boundaries (the outbox, Redis), so it carries only what readers may see of a
+comment: never its e-mail address, client address or user agent. Subscribers that need more read it.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
-from rejoinder.model import Comment
-
-log = logging.getLogger(__name__)
+from rejoinder.model import Author, Comment, CommentStatus
 
 
 @dataclass(frozen=True)
-class ThreadChanged:
+class Event:
+    """Base of every event; ``topic`` is its name in the outbox and on the wire."""
+
+    @classmethod
+    def topic(cls) -> str:
+        return cls.__name__
+
+
+@dataclass(frozen=True)
+class SiteChanged(Event):
+    """A site was created or its name, origins or settings changed: memos of sites drop it."""
+
+    site_key: str
+
+
+@dataclass(frozen=True)
+class ThreadChanged(Event):
     """Something readers of a thread would see differently now."""
 
     site_key: str
@@ -23,14 +41,16 @@ class ThreadChanged:
 
 @dataclass(frozen=True)
 class CommentChanged(ThreadChanged):
-    """A comment as it is now committed."""
+    """A comment as it is now committed (its public part)."""
 
     comment: Comment
+    site_id: int = 0
 
 
 @dataclass(frozen=True)
 class CommentPosted(CommentChanged):
-    pass
+    # SimHash of the text, for the near-duplicate index (None: too short to have one).
+    fingerprint: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,23 +72,86 @@ class CommentLiked(CommentChanged):
 class CommentModerated(CommentChanged):
     """A moderator approved, spammed, un-spammed or deleted the comment."""
 
+    decision: str = ""  # moderation.Decision's value
+    fingerprint: int | None = None
 
-E = TypeVar("E")
+
+TOPICS: dict[str, type[Event]] = {
+    cls.topic(): cls
+    for cls in (
+        SiteChanged,
+        ThreadChanged,
+        CommentChanged,
+        CommentPosted,
+        CommentEdited,
+        CommentDeleted,
+        CommentLiked,
+        CommentModerated,
+    )
+}
 
 
-class EventBus:
-    """Synchronous, in-process dispatch; a failing subscriber is logged and never undoes the write."""
+def public(comment: Comment) -> Comment:
+    """The comment as readers may see it: no body source, e-mail, client address or user agent."""
+    if not (comment.body or comment.author.email or comment.remote_addr or comment.user_agent):
+        return comment
+    return dataclasses.replace(
+        comment,
+        body="",
+        author=Author(comment.author.name, "", comment.author.website),
+        remote_addr="",
+        user_agent="",
+    )
 
-    def __init__(self) -> None:
-        self._subscribers: list[tuple[type[Any], Callable[[Any], None]]] = []
 
-    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
-        self._subscribers.append((event_type, handler))
+def encode(event: Event) -> dict[str, Any]:
+    """The event's JSON form (its topic travels beside it)."""
+    data: dict[str, Any] = {}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        data[f.name] = _encode_comment(value) if isinstance(value, Comment) else value
+    return data
 
-    def publish(self, event: object) -> None:
-        for event_type, handler in self._subscribers:
-            if isinstance(event, event_type):
-                try:
-                    handler(event)
-                except Exception:
-                    log.exception("subscriber %r failed on %r", handler, event)
+
+def decode(topic: str, data: dict[str, Any]) -> Event:
+    """The event ``encode`` made; KeyError for a topic this version does not know."""
+    cls = TOPICS[topic]
+    values = dict(data)
+    if "comment" in values:
+        values["comment"] = _decode_comment(values["comment"])
+    return cls(**values)
+
+
+def _encode_comment(comment: Comment) -> dict[str, Any]:
+    comment = public(comment)
+    return {
+        "id": comment.id,
+        "thread_id": comment.thread_id,
+        "parent_id": comment.parent_id,
+        "root_id": comment.root_id,
+        "name": comment.author.name,
+        "website": comment.author.website,
+        "html": comment.html,
+        "status": comment.status.value,
+        "created_at": comment.created_at.isoformat(),
+        "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
+        "likes": comment.likes,
+        "version": comment.version,
+    }
+
+
+def _decode_comment(data: dict[str, Any]) -> Comment:
+    return Comment(
+        id=data["id"],
+        thread_id=data["thread_id"],
+        parent_id=data["parent_id"],
+        root_id=data["root_id"],
+        author=Author(data["name"], "", data["website"]),
+        body="",
+        html=data["html"],
+        status=CommentStatus(data["status"]),
+        created_at=datetime.fromisoformat(data["created_at"]),
+        edited_at=datetime.fromisoformat(data["edited_at"]) if data["edited_at"] else None,
+        likes=data["likes"],
+        version=data["version"],
+    )

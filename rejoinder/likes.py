@@ -39,12 +39,9 @@ async def set_like_async(ctx: Context, comment_id: int, liker: str | None, liked
     return finish(await ctx.db.transaction_async(store_it))
 
 
-Stored = tuple[Comment, bool, str, str]
-
-
 def _plan_like(
     ctx: Context, comment_id: int, liker: str | None, liked: bool
-) -> tuple[Callable[[Connection], Stored], Callable[[Stored], LikeState]]:
+) -> tuple[Callable[[Connection], Comment], Callable[[Comment], LikeState]]:
     liker = (liker or "").strip()
     if not 8 <= len(liker) <= 128 or not liker.isascii() or not liker.isprintable():
         raise InvalidInput(
@@ -53,7 +50,7 @@ def _plan_like(
         )
     key = ctx.signer.reader_key("like", liker)
 
-    def store_it(conn: Connection) -> Stored:
+    def store_it(conn: Connection) -> Comment:
         comment = comment_store.get_comment(conn, comment_id)
         if comment is None or comment.status is not CommentStatus.PUBLISHED:
             raise CommentNotFound(
@@ -68,14 +65,13 @@ def _plan_like(
             comment = dataclasses.replace(comment, likes=likes, version=version)
         else:  # read again: on PostgreSQL a concurrent like may have committed since the read above
             comment = dataclasses.replace(comment, likes=comment_store.like_count(conn, comment_id))
-        thread = thread_store.get_thread(conn, comment.thread_id)
-        site = get_site_by_id(conn, thread.site_id)
-        return comment, changed, site.key, thread.url
-
-    def finish(stored: Stored) -> LikeState:
-        comment, changed, site_key, thread_url = stored
         if changed:
-            ctx.events.publish(CommentLiked(site_key, thread_url, comment))
+            thread = thread_store.get_thread(conn, comment.thread_id)
+            site = get_site_by_id(conn, thread.site_id)
+            ctx.events.record(conn, CommentLiked(site.key, thread.url, comment, site.id))
+        return comment
+
+    def finish(comment: Comment) -> LikeState:
         return LikeState(likes=comment.likes, liked=liked)
 
     return store_it, finish

@@ -11,7 +11,7 @@ from rejoinder.errors import CommentNotFound
 from rejoinder.events import CommentModerated
 from rejoinder.model import Comment, CommentStatus
 from rejoinder.sites import site_settings
-from rejoinder.spam.service import teach_in
+from rejoinder.spam.service import lesson_due, teach_in
 from rejoinder.spam.submission import Submission
 from rejoinder.store import comments as store
 from rejoinder.store import threads as thread_store
@@ -36,6 +36,7 @@ class Moderated:
 
 
 def moderate(ctx: Context, comment_id: int, decision: Decision) -> Moderated:
+    """Apply a moderator's decision; the spam filter learns from it after the commit (``learn_from``)."""
     with ctx.db.write() as conn:
         comment = store.get_comment(conn, comment_id)
         if comment is None or comment.status is CommentStatus.DELETED:
@@ -56,21 +57,49 @@ def moderate(ctx: Context, comment_id: int, decision: Decision) -> Moderated:
             now = datetime.now(UTC)
             purge = now + timedelta(days=rules.spam_retention_days) if is_spam else None
             store.set_status(conn, comment.id, status, moderated_at=now, purge_after=purge)
-            sub = Submission(
-                comment.body, comment.author, comment.remote_addr, comment.user_agent, thread.url
-            )
-            score = fields.spam_score if fields is not None else None  # kept for the learned threshold
-            learned = teach_in(ctx, conn, site, f"comment:{comment.id}", sub, is_spam, score=score)
+            learned = lesson_due(conn, site.id, _item_key(comment.id), is_spam)
         delta = (status is CommentStatus.PUBLISHED) - (comment.status is CommentStatus.PUBLISHED)
         if delta:
             thread_store.add_to_comment_count(conn, thread.id, delta)
         moderated = store.get_comment(conn, comment.id)
-    assert moderated is not None
-    if fields is not None and decision is not Decision.DELETE:
-        ctx.spam.mark_duplicate(site.id, comment.id, fields.fingerprint, decision is Decision.SPAM)
-    ctx.events.publish(CommentModerated(site.key, thread.url, moderated))
+        assert moderated is not None
+        fingerprint = fields.fingerprint if fields is not None else None
+        ctx.events.record(
+            conn, CommentModerated(site.key, thread.url, moderated, site.id, decision.value, fingerprint)
+        )
     if fields is None:
         return Moderated(moderated, learned)
     return Moderated(
         moderated, learned, fields.spam_action, fields.spam_score, tuple(fields.spam_reasons or ())
     )
+
+
+def learn_from(ctx: Context, event: CommentModerated) -> None:
+    """Subscriber (one process): teach the site's filter the decision. Idempotent: the same decision again
+    changes nothing, so an event delivered twice teaches once."""
+    if event.decision not in (Decision.SPAM, Decision.HAM, Decision.APPROVE):
+        return
+    with ctx.db.write() as conn:
+        comment = store.get_comment(conn, event.comment.id)
+        if comment is None:
+            return  # purged since
+        fields = store.spam_fields(conn, comment.id)
+        site = get_site_by_id(conn, event.site_id)
+        sub = Submission(
+            comment.body, comment.author, comment.remote_addr, comment.user_agent, event.thread_url
+        )
+        score = fields.spam_score if fields is not None else None  # kept for the learned threshold
+        is_spam = event.decision == Decision.SPAM
+        teach_in(ctx, conn, site, _item_key(comment.id), sub, is_spam, score=score)
+
+
+def mark_duplicate(ctx: Context, event: CommentModerated) -> None:
+    """Subscriber (every process): the near-duplicate index learns which texts moderators called spam."""
+    if event.decision != Decision.DELETE:
+        ctx.spam.mark_duplicate(
+            event.site_id, event.comment.id, event.fingerprint, event.decision == Decision.SPAM
+        )
+
+
+def _item_key(comment_id: int) -> str:
+    return f"comment:{comment_id}"

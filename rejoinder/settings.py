@@ -71,6 +71,25 @@ class Settings(BaseModel):
         "in MiB; 0 turns them off.",
     )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+    redis_url: str = Field(
+        "",
+        description="Redis for a deployment of several processes, e.g. `redis://127.0.0.1:6379/0`: "
+        "changes reach every process's caches at once (pub/sub) and rate limits are counted across "
+        "processes. Empty (the default): one process needs none. Redis is never the only copy of "
+        "anything: while it is down, processes read from the database and count rate limits in memory.",
+    )
+    redis_prefix: str = Field(
+        "rejoinder",
+        description="Prefix of every Redis key and channel, so several deployments can share one Redis.",
+    )
+    outbox_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="How often each process reads the outbox for events other processes committed: the "
+        "bound on how stale another process's change can be without Redis (with Redis, a safety net), "
+        "and how soon an event whose process died is delivered again.",
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from limits import parse_many
 from sqlalchemy import Connection
 
-from rejoinder.context import Context
+from rejoinder.context import ALL_ORIGINS, Context
 from rejoinder.errors import Conflict, InvalidInput, UnknownSite
+from rejoinder.events import SiteChanged
 from rejoinder.model import Site, SiteSettings
 from rejoinder.store import sites as store
 from rejoinder.urls import origin_of
 
 POW_MODES = ("always", "doubtful", "off")
 SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-ORIGINS_TTL_SECONDS = 10.0
-SITE_TTL_SECONDS = 10.0
 
 
 def require_site(conn: Connection, key: str) -> Site:
@@ -32,22 +30,31 @@ def require_site(conn: Connection, key: str) -> Site:
 
 
 def known_site(ctx: Context, conn: Connection, key: str) -> Site:
-    """``require_site``, remembered for a few seconds: a change made by another process shows within that."""
+    """``require_site``, remembered until an event says the site changed (in any process)."""
     hit = ctx.sites.get(key)
-    if hit is not None and time.monotonic() - hit[0] < SITE_TTL_SECONDS:
-        return hit[1]
+    if hit is not None:
+        return hit
+    generation = ctx.sites.generation
     site = require_site(conn, key)
-    ctx.sites[key] = (time.monotonic(), site)
+    ctx.sites.put(key, site, generation)
     return site
 
 
 def cached_site(ctx: Context, key: str) -> Site:
     """``known_site`` outside a transaction: most calls are answered from memory, without a connection."""
     hit = ctx.sites.get(key)
-    if hit is not None and time.monotonic() - hit[0] < SITE_TTL_SECONDS:
-        return hit[1]
+    if hit is not None:
+        return hit
     with ctx.db.read() as conn:
         return known_site(ctx, conn, key)
+
+
+def forget_sites(ctx: Context, event: SiteChanged) -> None:
+    """Subscriber: a site changed somewhere; what this process remembers of sites goes, and cached pages
+    too (depth and other settings shape them)."""
+    ctx.sites.clear()
+    ctx.origins.clear()
+    ctx.cache.clear()
 
 
 def site_settings(ctx: Context, site: Site) -> SiteSettings:
@@ -80,8 +87,7 @@ def create_site(
         site = store.insert_site(
             conn, key=key, name=name or key, allowed_origins=allowed, settings=settings, now=datetime.now(UTC)
         )
-    ctx.allowed_origins = None
-    ctx.sites.clear()
+        ctx.events.record(conn, SiteChanged(key))
     return site
 
 
@@ -104,9 +110,7 @@ def update_site(
             conn, site.id, name=name or site.name, allowed_origins=sorted(origins), settings=merged
         )
         site = require_site(conn, key)
-    ctx.allowed_origins = None
-    ctx.sites.clear()
-    ctx.cache.clear()  # depth and other settings shape cached pages
+        ctx.events.record(conn, SiteChanged(key))
     return site
 
 
@@ -173,9 +177,10 @@ def _is_rate_limit(value: object) -> bool:
 
 
 def any_site_allows(ctx: Context, origin: str) -> bool:
-    """True if some site lists ``origin``; cached briefly: preflights arrive before any site is named."""
-    cached = ctx.allowed_origins
-    if cached is None or time.monotonic() - cached[0] > ORIGINS_TTL_SECONDS:
+    """True if some site lists ``origin``; remembered: preflights arrive before any site is named."""
+    allowed = ctx.origins.get(ALL_ORIGINS)
+    if allowed is None:
+        generation = ctx.origins.generation
         allowed = frozenset(o for site in list_sites(ctx) for o in site.allowed_origins)
-        cached = ctx.allowed_origins = (time.monotonic(), allowed)
-    return origin.lower() in cached[1]
+        ctx.origins.put(ALL_ORIGINS, allowed, generation)
+    return origin.lower() in allowed

@@ -157,4 +157,4 @@ def close_thread(ctx: Context, site_key: str, url: str, closed: bool = True) -> 
         if thread is None:
             raise NotFound(f"{site_key} has no thread at {normalised}", {"url": "has no comments yet"})
         thread_store.set_closed(conn, thread.id, closed)
-    ctx.events.publish(ThreadChanged(site_key, normalised))
+        ctx.events.record(conn, ThreadChanged(site_key, normalised))

@@ -24,6 +24,7 @@ from rejoinder.store.db import Database
 from rejoinder.store.migrate import upgrade
 from rejoinder.store.schema import metadata
 from rejoinder.web.app import create_app
+from rejoinder.wiring import open_context
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REJOINDER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -102,7 +103,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def ctx(settings: Settings) -> Iterator[Context]:
-    context = Context.open(settings)
+    context = open_context(settings)
     yield context
     context.close()
 

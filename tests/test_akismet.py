@@ -20,6 +20,7 @@ from rejoinder.sites import create_site, get_site, update_site
 from rejoinder.spam.verdict import Action, Verdict
 from rejoinder.store.schema import spam_training
 from rejoinder.web import akismet as akismet_api
+from rejoinder.wiring import open_context
 from tests.test_process import rejoinder, serving
 
 BLOG = "https://blog.example"
@@ -430,7 +431,7 @@ def test_the_akismet_package_works_against_a_real_server(tmp_path: Path) -> None
     key = issued.stdout.strip()
     ip, agent = "198.51.100.23", "Mozilla/5.0 (X11; Linux x86_64)"
     campaign = {"user_agent": agent, "comment_type": "comment"}
-    setup = Context.open(load_settings(environ={}, overrides={"database_url": database}))
+    setup = open_context(load_settings(environ={}, overrides={"database_url": database}))
     try:  # spam one log-odds above the filter's opinion of the campaign now, discard two above
         centre_on(
             setup, "blog", {"user_ip": ip, "comment_content": SPAMMY, **campaign}, spam=1.0, discard=2.0

@@ -9,10 +9,10 @@ import pytest
 
 from rejoinder.cli import main
 from rejoinder.comments import Client, NewComment, post_comment
-from rejoinder.context import Context
 from rejoinder.errors import ThreadClosed
 from rejoinder.model import Author
 from rejoinder.settings import load_settings
+from rejoinder.wiring import open_context
 
 URL = "https://blog.example/a-post"
 
@@ -66,7 +66,7 @@ def test_a_bad_site_key_is_refused_with_the_rule(tmp_path: Path) -> None:
 def test_threads_are_closed_and_opened_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = f"sqlite:///{tmp_path}/cli.db"
     run(capsys, db, "admin", "site", "create", "blog")
-    ctx = Context.open(load_settings(environ={}, overrides={"database_url": db}))
+    ctx = open_context(load_settings(environ={}, overrides={"database_url": db}))
     try:
 
         def post() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rejoinder.context import Context
 from rejoinder.settings import Settings
 from rejoinder.web.app import create_app
+from rejoinder.wiring import open_context
 
 API_PATHS = {
     "/api/v1/comments": {"get", "post"},
@@ -33,7 +33,7 @@ async def client_without_database(
     else:
         unreachable = "postgresql+psycopg://rejoinder@127.0.0.1:1/nowhere?connect_timeout=2"
     broken = settings.model_copy(update={"database_url": unreachable})
-    context = Context.open(broken)  # connects lazily: the secret key is set, so nothing is read yet
+    context = open_context(broken)  # connects lazily: the secret key is set, so nothing is read yet
     transport = httpx.ASGITransport(app=create_app(broken, context=context))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http

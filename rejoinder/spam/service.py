@@ -303,6 +303,12 @@ def teach(
         return teach_in(ctx, conn, site, item_key, sub, is_spam, score=score)
 
 
+def lesson_due(conn: Connection, site_id: int, item_key: str, is_spam: bool) -> bool:
+    """True if teaching this decision would change the model (``teach_in`` would return True)."""
+    previous = store.training_record(conn, site_id, item_key)
+    return previous is None or bool(previous.is_spam) != is_spam
+
+
 def teach_in(
     ctx: Any,
     conn: Connection,

@@ -215,9 +215,14 @@ outbox = Table(
     Column("topic", String(64), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    # Set by the process delivering the event: others leave it alone until then.
+    # Set once the subscribers that run in one process only have run (at once if there are none); kept
+    # a while after, so processes that tail the outbox see every event.
+    Column("delivered_at", UTCDateTime, nullable=True),
+    # Set by a process re-delivering an event whose writer did not: others leave it alone until then.
     Column("claimed_until", UTCDateTime, nullable=True),
     Index(None, "created_at"),
+    # Ids never reused on SQLite either: processes tail the outbox by id.
+    sqlite_autoincrement=True,
 )
 
 jobs = Table(

@@ -15,6 +15,7 @@ from rejoinder.spam.retention import purge_periodically
 from rejoinder.web import akismet, api, errors, pages, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
+from rejoinder.wiring import open_context
 
 DESCRIPTION = """Rejoinder's public API: threads, comments, likes and counts.
 
@@ -27,7 +28,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = context or Context.open(settings)
+        ctx = context or open_context(settings, start=True)
         app.state.ctx = ctx
         purging = asyncio.create_task(purge_periodically(ctx)) if context is None else None
         try:

@@ -24,8 +24,10 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(length=64), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("created_at", When, nullable=False),
+        sa.Column("delivered_at", When, nullable=True),
         sa.Column("claimed_until", When, nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_outbox_created_at"), "outbox", ["created_at"], unique=False)
     op.create_table(

@@ -1,0 +1,282 @@
+"""The event bus: events recorded in the outbox inside a write transaction, delivered after it commits.
+
+Two kinds of subscriber:
+
+- ``subscribe``: runs in **every** process, for what each process keeps in memory (the read cache, memos
+  of sites, the near-duplicate index, live-update streams). The writing process runs it right after the
+  commit; the others get the event through the fan-out (Redis pub/sub) and, as a safety net that also
+  covers a process that died before publishing, by tailing the outbox.
+- ``subscribe_once``: runs in **one** process (learning from a decision, mail, webhooks). The writing
+  process runs it on the bus's own thread after the commit, then marks the event delivered; an event left
+  undelivered (its writer crashed, or a subscriber failed) is claimed and delivered again by some process.
+
+Delivery is at least once: subscribers are idempotent. Each process remembers the ids it has applied, so
+the same event arriving by pub/sub and by the tail runs its subscribers there once.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from rejoinder.events import Event, decode, encode
+from rejoinder.fanout import Fanout, Message
+from rejoinder.store import outbox as store
+from rejoinder.store.db import Database, after_commit
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any], None]
+
+SEEN_LIMIT = 100_000  # event ids remembered per process, to apply each once
+GAP_LIMIT = 1_000  # ids skipped by the tail that may still commit (PostgreSQL hands out ids before commit)
+GAP_PATIENCE = timedelta(seconds=30)  # after this, a skipped id is taken for a rolled-back one
+REDELIVER_AFTER = timedelta(seconds=10)  # an undelivered event this old has lost its writer
+CLAIM_FOR = timedelta(seconds=60)
+KEEP_DELIVERED = timedelta(minutes=10)  # long enough for every process's tail to see it
+TAIL_BATCH = 1_000
+
+
+class EventBus:
+    def __init__(self, db: Database, fanout: Fanout, *, tail_seconds: float) -> None:
+        self.db = db
+        self.fanout = fanout
+        self.tail_seconds = tail_seconds
+        self._everywhere: list[tuple[type[Any], Handler]] = []
+        self._once: list[tuple[type[Any], Handler]] = []
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._seen_lock = threading.Lock()
+        self._last_id = 0
+        self._gaps: dict[int, datetime] = {}
+        self._once_work: queue.SimpleQueue[tuple[int, Event] | None] = queue.SimpleQueue()
+        self._delivered: list[int] = []
+        self._idle = threading.Condition()
+        self._busy = 0
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._state_listeners: list[Callable[[bool], None]] = []
+        self._purged = datetime.now(UTC)
+        db.on_commit = self._committed
+
+    # -- subscribing
+
+    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+        """Run ``handler`` in every process for each committed event of this type."""
+        self._everywhere.append((event_type, handler))
+
+    def subscribe_once(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+        """Run ``handler`` in one process for each committed event of this type (retried until it
+        succeeds: it must be idempotent)."""
+        self._once.append((event_type, handler))
+
+    # -- recording
+
+    def record(self, conn: Connection, event: Event) -> None:
+        """Write ``event`` to the outbox in the caller's transaction; it is delivered once that commits."""
+        once = any(isinstance(event, t) for t, _ in self._once)
+        event_id = store.add(conn, event.topic(), encode(event), datetime.now(UTC), delivered=not once)
+        after_commit(conn, (event_id, event, once))
+
+    # -- running
+
+    def start(self) -> None:
+        """Start delivering: the fan-out's listener and this bus's thread (tail, redelivery, purge)."""
+        if self._threads:
+            return
+        with self.db.read() as conn:
+            self._last_id = store.newest_id(conn)
+        self.fanout.start(self._received, self._fanout_state)
+        thread = threading.Thread(target=self._run, name="rejoinder-events", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Finish the one-process work already handed over, then stop."""
+        if not self._threads:
+            self.fanout.close()
+            return
+        self.drain(timeout=10)
+        self._stop.set()
+        self._wake.set()
+        self._once_work.put(None)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+        self.fanout.close()
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until the one-process subscribers have run for every event handed over so far."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout=timeout)
+
+    def poll(self) -> None:
+        """One round of the bus's housekeeping, now: tail the outbox, redeliver, mark delivered."""
+        self._tail()
+        self._redeliver()
+        self._flush_delivered()
+
+    # -- inside
+
+    def _committed(self, noted: list[tuple[int, Event, bool]]) -> None:
+        """After a commit, on the writer's thread: apply here, send to the others, hand over once-work."""
+        outgoing: list[Message] = []
+        for event_id, event, once in noted:
+            if not self._first_time(event_id):
+                continue
+            self._apply_everywhere(event)
+            outgoing.append({"id": event_id, "topic": event.topic(), "data": encode(event)})
+            if once:
+                self._hand_over(event_id, event)
+        self.fanout.publish(outgoing)
+
+    def _hand_over(self, event_id: int, event: Event) -> None:
+        if not self._threads:
+            # Not started (a one-shot command, a test without a server): run it here and now.
+            self._run_once(event_id, event)
+            self._flush_delivered()
+            return
+        with self._idle:
+            self._busy += 1
+        self._once_work.put((event_id, event))
+        self._wake.set()
+
+    def _received(self, messages: list[Message]) -> None:
+        """Events another process committed, from the fan-out."""
+        for message in messages:
+            event_id = int(message["id"])  # type: ignore[call-overload]
+            if not self._first_time(event_id):
+                continue
+            try:
+                event = decode(str(message["topic"]), message["data"])  # type: ignore[arg-type]
+            except (KeyError, TypeError, ValueError):
+                log.warning("ignoring an event this version cannot read: %r", message.get("topic"))
+                continue
+            self._apply_everywhere(event)
+
+    def _fanout_state(self, up: bool) -> None:
+        for handler in self._state_listeners:
+            handler(up)
+
+    def on_fanout_state(self, handler: Callable[[bool], None]) -> None:
+        """Call ``handler(up)`` when the channel to other processes breaks or comes back."""
+        self._state_listeners = [*self._state_listeners, handler]
+
+    def _first_time(self, event_id: int) -> bool:
+        with self._seen_lock:
+            if event_id in self._seen:
+                return False
+            self._seen[event_id] = None
+            if len(self._seen) > SEEN_LIMIT:
+                self._seen.popitem(last=False)
+            return True
+
+    def _apply_everywhere(self, event: Event) -> None:
+        for event_type, handler in self._everywhere:
+            if isinstance(event, event_type):
+                try:
+                    handler(event)
+                except Exception:
+                    # Never undoes the write; a cache that missed an update is dropped by the next one.
+                    log.exception("subscriber %r failed on %r", handler, event)
+
+    def _run_once(self, event_id: int, event: Event) -> bool:
+        ok = True
+        for event_type, handler in self._once:
+            if isinstance(event, event_type):
+                try:
+                    handler(event)
+                except Exception:
+                    ok = False
+                    log.exception("subscriber %r failed on %r; it will run again", handler, event)
+        if ok:
+            self._delivered.append(event_id)
+        return ok
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.tail_seconds)
+            self._wake.clear()
+            try:
+                self._work_off()
+                self.poll()
+            except Exception:
+                log.exception("the event bus's housekeeping failed; trying again")
+        self._work_off()
+
+    def _work_off(self) -> None:
+        while True:
+            try:
+                item = self._once_work.get_nowait()
+            except queue.Empty:
+                return
+            if item is None:
+                continue
+            try:
+                self._run_once(*item)
+            finally:
+                with self._idle:
+                    self._busy -= 1
+                    self._idle.notify_all()
+
+    def _flush_delivered(self) -> None:
+        if not self._delivered:
+            return
+        ids, self._delivered = self._delivered, []
+        try:
+            with self.db.write() as conn:
+                store.mark_delivered(conn, ids, datetime.now(UTC))
+        except Exception:
+            log.exception("could not mark %d events delivered; they may be delivered again", len(ids))
+
+    def _tail(self) -> None:
+        """Apply events other processes committed that pub/sub did not bring (or that no one published)."""
+        now = datetime.now(UTC)
+        self._gaps = {i: t for i, t in self._gaps.items() if now - t < GAP_PATIENCE}
+        with self.db.read() as conn:
+            rows = store.after(conn, self._last_id, sorted(self._gaps)[:GAP_LIMIT], TAIL_BATCH)
+        for row in rows:
+            self._gaps.pop(row.id, None)
+            if row.id > self._last_id:
+                if self.db.backend == "postgresql" and row.id > self._last_id + 1:
+                    for missing in range(self._last_id + 1, min(row.id, self._last_id + GAP_LIMIT)):
+                        self._gaps.setdefault(missing, now)
+                self._last_id = row.id
+            if not self._first_time(row.id):
+                continue
+            try:
+                event = decode(row.topic, row.payload)
+            except (KeyError, TypeError, ValueError):
+                log.warning("ignoring an event this version cannot read: %r", row.topic)
+                continue
+            self._apply_everywhere(event)
+
+    def _redeliver(self) -> None:
+        """Run the one-process subscribers of events whose writer never did; forget old events."""
+        now = datetime.now(UTC)
+        if now - self._purged > timedelta(minutes=1):
+            self._purged = now
+            with self.db.write() as conn:
+                store.purge(conn, now - KEEP_DELIVERED)
+        with self.db.read() as conn:
+            if not store.has_undelivered(conn, now - REDELIVER_AFTER):
+                return
+        with self.db.write() as conn:
+            rows = store.claim_undelivered(conn, now - REDELIVER_AFTER, now, now + CLAIM_FOR)
+        for row in rows:
+            try:
+                event = decode(row.topic, row.payload)
+            except (KeyError, TypeError, ValueError):
+                log.warning("ignoring an event this version cannot read: %r", row.topic)
+                continue
+            if self._first_time(row.id):
+                self._apply_everywhere(event)
+            self._run_once(row.id, event)

@@ -1,0 +1,177 @@
+"""How the processes of one deployment tell each other what changed: the fan-out behind the event bus.
+
+Two implementations of one small interface. ``LocalFanout`` is the embedded default: one process, whose
+own events are delivered to it directly, so there is nothing to send (other processes on the same
+database still learn of every event by tailing the outbox). ``RedisFanout`` publishes each committed event
+on a Redis channel that every process listens to, so a change made through one process reaches the
+others' caches within a pub/sub round trip. Redis is never the only copy of anything: while it is down,
+events still reach every process through the outbox, caches are bypassed, and ``up`` says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import orjson
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, object]
+Receiver = Callable[[list[Message]], None]
+StateListener = Callable[[bool], None]
+
+
+class Fanout(Protocol):
+    up: bool  # False while the channel to other processes is broken
+
+    def start(self, receive: Receiver, on_state: StateListener) -> None: ...
+
+    def publish(self, messages: list[Message]) -> None:
+        """Send to every other process, without blocking the caller."""
+
+    def close(self) -> None: ...
+
+
+class LocalFanout:
+    """One process: its events are delivered to it directly, nothing to send."""
+
+    up = True
+
+    def start(self, receive: Receiver, on_state: StateListener) -> None:
+        pass
+
+    def publish(self, messages: list[Message]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class RedisFanout:
+    """Redis pub/sub: a sender thread (publishing never blocks a request) and a listener thread."""
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, url: str, channel: str, *, errors: Callable[[], None] | None = None) -> None:
+        import redis
+
+        self._redis = redis
+        self.url = url
+        self.channel = channel
+        self.up = False
+        self._errors = errors or (lambda: None)
+        self._outgoing: queue.SimpleQueue[list[Message] | None] = queue.SimpleQueue()
+        self._closed = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+    def start(self, receive: Receiver, on_state: StateListener) -> None:
+        self._receive, self._on_state = receive, on_state
+        # Subscribe before returning, so nothing published after start is missed.
+        self._connect_listener()
+        for target, name in ((self._listen, "listen"), (self._send, "send")):
+            thread = threading.Thread(target=target, name=f"rejoinder-fanout-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def publish(self, messages: list[Message]) -> None:
+        if messages:
+            self._outgoing.put(messages)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._outgoing.put(None)
+        pubsub = self._pubsub
+        if pubsub is not None:
+            try:
+                pubsub.close()
+            except Exception:  # closing a broken connection
+                log.debug("closing the Redis subscription failed", exc_info=True)
+        for thread in self._threads:
+            thread.join(timeout=3)
+        self._client.close()
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except self._redis.RedisError:
+            return False
+
+    # -- inside
+
+    _pubsub: Any = None  # redis.client.PubSub while subscribed
+
+    def _connect_listener(self) -> bool:
+        try:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(self.channel)
+            # The subscription is confirmed before events are trusted to arrive.
+            pubsub.get_message(timeout=1)
+        except self._redis.RedisError as exc:
+            self._set_state(False, exc)
+            return False
+        self._pubsub = pubsub
+        self._set_state(True, None)
+        return True
+
+    def _set_state(self, up: bool, error: Exception | None) -> None:
+        if up == self.up:
+            return
+        self.up = up
+        if up:
+            log.warning("Redis at %s is reachable again: caches are back on", self.url)
+        else:
+            self._errors()
+            log.warning("Redis at %s is unreachable (%s): reading from the database", self.url, error)
+        self._on_state(up)
+
+    def _listen(self) -> None:
+        while not self._closed.is_set():
+            pubsub = self._pubsub
+            if pubsub is None:
+                if not self._connect_listener():
+                    self._closed.wait(self.RETRY_SECONDS)
+                continue
+            try:
+                message = pubsub.get_message(timeout=1.0)
+            except (self._redis.RedisError, OSError, ValueError) as exc:
+                if self._closed.is_set():
+                    return
+                self._pubsub = None
+                self._set_state(False, exc)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            try:
+                batch = orjson.loads(message["data"])
+                self._receive(batch)
+            except Exception:
+                log.exception("could not apply a message from other processes")
+
+    def _send(self) -> None:
+        while True:
+            batch = self._outgoing.get()
+            if batch is None:
+                return
+            # Whatever else is waiting goes in the same message.
+            while True:
+                try:
+                    more = self._outgoing.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._outgoing.put(None)
+                    break
+                batch.extend(more)
+            try:
+                self._client.publish(self.channel, orjson.dumps(batch))
+            except self._redis.RedisError as exc:
+                # The events are in the outbox: other processes tail it, so nothing is lost.
+                self._errors()
+                log.warning("could not publish %d events to Redis (%s)", len(batch), exc)
+                time.sleep(0.1)

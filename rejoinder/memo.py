@@ -1,0 +1,43 @@
+"""A process's memo of rarely changing rows (sites, their origins), emptied by the events that change them.
+
+No expiry: every process hears of every change through the event bus. A value read from the database is
+kept only if no change arrived while it was being read, so a slow read cannot put back what an event
+just dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Memo(Generic[K, V]):
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._values: dict[K, V] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        return self._values.get(key)
+
+    @property
+    def generation(self) -> int:
+        """Note this before reading the database; pass it to ``put``."""
+        return self._generation
+
+    def put(self, key: K, value: V, generation: int) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return
+            if len(self._values) >= self.limit:
+                self._values.clear()
+            self._values[key] = value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._values.clear()

@@ -1,0 +1,89 @@
+"""The outbox table: events written with the change they describe, read back by the processes delivering
+and tailing them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+
+from rejoinder.store.schema import outbox
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    delivered: bool
+
+
+_INSERT = insert(outbox).returning(outbox.c.id)
+
+
+def add(conn: Connection, topic: str, payload: dict[str, Any], now: datetime, *, delivered: bool) -> int:
+    delivered_at = now if delivered else None
+    values = {"topic": topic, "payload": payload, "created_at": now, "delivered_at": delivered_at}
+    return int(conn.execute(_INSERT, values).scalar_one())
+
+
+def newest_id(conn: Connection) -> int:
+    return int(conn.execute(select(outbox.c.id).order_by(outbox.c.id.desc()).limit(1)).scalar() or 0)
+
+
+def after(conn: Connection, last_id: int, also: list[int], limit: int) -> list[Row]:
+    """Events with an id above ``last_id``, or among ``also`` (ids not committed when last looked)."""
+    where = outbox.c.id > last_id
+    if also:
+        where = or_(where, outbox.c.id.in_(also))
+    rows = conn.execute(
+        select(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.delivered_at)
+        .where(where)
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    return [Row(r.id, r.topic, r.payload, r.delivered_at is not None) for r in rows]
+
+
+def claim_undelivered(conn: Connection, older_than: datetime, now: datetime, until: datetime) -> list[Row]:
+    """Events whose one-process subscribers have not run, written before ``older_than`` and not claimed
+    by another process right now: claimed until ``until`` by this one."""
+    query = (
+        select(outbox.c.id, outbox.c.topic, outbox.c.payload)
+        .where(
+            outbox.c.delivered_at.is_(None),
+            outbox.c.created_at < older_than,
+            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+        )
+        .order_by(outbox.c.id)
+        .limit(100)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = conn.execute(query).all()
+    if rows:
+        conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(claimed_until=until))
+    return [Row(r.id, r.topic, r.payload, False) for r in rows]
+
+
+def mark_delivered(conn: Connection, ids: list[int], now: datetime) -> None:
+    conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(delivered_at=now))
+
+
+def purge(conn: Connection, before: datetime) -> int:
+    """Forget delivered events written before ``before``."""
+    result = conn.execute(
+        delete(outbox).where(and_(outbox.c.delivered_at.is_not(None), outbox.c.created_at < before))
+    )
+    return result.rowcount or 0
+
+
+def has_undelivered(conn: Connection, older_than: datetime) -> bool:
+    query = select(outbox.c.id).where(outbox.c.delivered_at.is_(None), outbox.c.created_at < older_than)
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def undelivered_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).where(outbox.c.delivered_at.is_(None))).scalar_one())

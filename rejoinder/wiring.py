@@ -1,0 +1,76 @@
+"""``open_context(settings)``: a process's context with its subscribers wired, the one way to build one.
+
+Kept apart from ``context.py`` so the services that subscribe (and import the context) can be named here
+without an import circle.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from rejoinder import moderation
+from rejoinder.bus import EventBus
+from rejoinder.cache import ReadCache
+from rejoinder.context import Context
+from rejoinder.events import CommentModerated, CommentPosted, SiteChanged, ThreadChanged
+from rejoinder.fanout import Fanout, LocalFanout, RedisFanout
+from rejoinder.settings import Settings
+from rejoinder.sites import forget_sites
+from rejoinder.snapshots import apply_to_cache
+from rejoinder.spam.service import SpamFilter
+from rejoinder.store.db import Database
+from rejoinder.store.secrets import get_or_create_secret
+from rejoinder.tokens import Signer
+
+
+def open_context(settings: Settings, *, start: bool = False) -> Context:
+    """Connect to an already migrated database and wire the subscribers.
+
+    ``start`` starts the event bus's own thread and the fan-out (a server or worker process); without it,
+    events are still delivered to this process right after each commit, one-process subscribers included.
+    """
+    db = Database(settings.database_url)
+    secret = settings.secret_key
+    if not secret:
+        with db.write() as conn:
+            secret = get_or_create_secret(conn, "secret_key", secrets.token_urlsafe(32))
+    fanout: Fanout = LocalFanout()
+    if settings.redis_url:
+        fanout = RedisFanout(settings.redis_url, f"{settings.redis_prefix}:events")
+    ctx = Context(
+        settings=settings,
+        db=db,
+        events=EventBus(db, fanout, tail_seconds=settings.outbox_poll_seconds),
+        cache=ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024),
+        signer=Signer(secret),
+        spam=SpamFilter(secret),
+    )
+    subscribe(ctx)
+    if settings.redis_url:
+        # Until Redis confirms the subscription, changes made elsewhere might be missed: no cache.
+        ctx.cache.bypass = True
+    if start:
+        ctx.events.start()
+    return ctx
+
+
+def subscribe(ctx: Context) -> None:
+    events = ctx.events
+    events.subscribe(ThreadChanged, lambda event: apply_to_cache(ctx.cache, event))
+    events.subscribe(SiteChanged, lambda event: forget_sites(ctx, event))
+    events.subscribe(
+        CommentPosted,
+        lambda e: ctx.spam.remember(e.site_id, e.comment.id, e.comment.thread_id, e.fingerprint),
+    )
+    events.subscribe(CommentModerated, lambda event: moderation.mark_duplicate(ctx, event))
+    events.subscribe_once(CommentModerated, lambda event: moderation.learn_from(ctx, event))
+    events.on_fanout_state(lambda up: _fanout_state(ctx, up))
+
+
+def _fanout_state(ctx: Context, up: bool) -> None:
+    """Without the fan-out, this process could miss what others change: it reads from the database until
+    the fan-out is back, then starts its caches afresh."""
+    ctx.cache.clear()
+    ctx.sites.clear()
+    ctx.origins.clear()
+    ctx.cache.bypass = not up
