@@ -380,7 +380,7 @@ def test_the_shipped_prior_is_compact() -> None:
 
 @needs_corpora
 def test_training_is_deterministic_on_a_small_sample(tmp_path: Path) -> None:
-    from rejoinder.spam.commands import main
+    from rejoinder.cli.spam import main
 
     sample = tmp_path / "sample.jsonl"
     sample.write_text("".join(YOUTUBE.read_text(encoding="utf-8").splitlines(keepends=True)[::10]))

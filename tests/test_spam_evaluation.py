@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rejoinder.cli.spam import add_parser, main
 from rejoinder.spam.classifier import Model
-from rejoinder.spam.commands import add_parser, main
 from rejoinder.spam.corpus import CorpusError, CorpusItem, deduplicate, read_corpus, sample
 from rejoinder.spam.evaluation import (
     Outcome,

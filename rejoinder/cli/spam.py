@@ -1,6 +1,7 @@
-"""The ``rejoinder spam train`` and ``rejoinder spam eval`` commands: build the shipped prior from labelled
-corpora, and measure the text classifier (cross-validation, the shipped prior, online learning,
-leave-one-corpus-out) with the same decision rule as the pipeline."""
+"""The ``rejoinder spam train``, ``eval`` and ``purge`` commands: build the shipped prior from labelled
+corpora, measure the text classifier (cross-validation, the shipped prior, online learning,
+leave-one-corpus-out) with the same decision rule as the pipeline, and delete spam kept past its
+retention period."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rejoinder.cli.options import opened, store_options
 from rejoinder.spam.classifier import Model, shipped_prior_path
 from rejoinder.spam.corpus import (
     CorpusError,
@@ -40,7 +42,8 @@ REPORTED = ("precision", "recall", "f1", "fpr", "auc", "mcc", "ms_per_comment", 
 
 
 def add_parser(subparsers: Any) -> Any:
-    """Add ``spam train`` and ``spam eval`` to an argparse subparsers object; return the ``spam`` one."""
+    """Add ``spam train``, ``eval`` and ``purge`` to an argparse subparsers object; return the ``spam``
+    one."""
     spam = subparsers.add_parser("spam", help="train and evaluate the spam text classifier")
     commands = spam.add_subparsers(dest="spam_command", required=True)
 
@@ -113,6 +116,12 @@ def add_parser(subparsers: Any) -> Any:
     )
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate_.set_defaults(func=cmd_eval)
+
+    purge = commands.add_parser(
+        "purge", help="delete spam kept past its retention period (the server does it hourly)"
+    )
+    store_options(purge)
+    purge.set_defaults(run=cmd_purge)
     return commands
 
 
@@ -168,6 +177,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report["corpus"] = [str(p) for p in args.corpus]
     _emit(report, args.json)
     return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> None:
+    from rejoinder.spam.retention import purge
+
+    with opened(args) as ctx:
+        removed = purge(ctx)
+        _print(f"purged {removed.comments} spam comments and {removed.tokens} used tokens")
 
 
 def _cross_validation(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
@@ -290,7 +307,7 @@ def _fail(problem: object) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rejoinder.spam.commands")
+    parser = argparse.ArgumentParser(prog="python -m rejoinder.cli.spam")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     code: int = args.func(args)
