@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 from rejoinder.cache import ReadCache
 from rejoinder.events import EventBus, ThreadChanged
+from rejoinder.filterstate import SpamFilter, SpamMemos
 from rejoinder.model import Site
 from rejoinder.settings import Settings
 from rejoinder.snapshots import apply_to_cache
-from rejoinder.spam.service import SpamFilter
 from rejoinder.store.db import Database
 from rejoinder.store.secrets import get_or_create_secret
 from rejoinder.tokens import Signer
@@ -24,6 +24,7 @@ class Context:
     cache: ReadCache
     signer: Signer
     spam: SpamFilter
+    spam_memos: SpamMemos  # what verdicts read of the store, remembered per site
     # (when read, origins of all sites): CORS preflights come before any site is named
     allowed_origins: tuple[float, frozenset[str]] | None = None
     # site key -> (when read, site): every write needs its site, and sites change rarely
@@ -47,6 +48,7 @@ class Context:
             cache=cache,
             signer=Signer(secret),
             spam=SpamFilter(secret),
+            spam_memos=SpamMemos(),
         )
 
     def close(self) -> None:

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from rejoinder.antispam import teach_in
 from rejoinder.context import Context
 from rejoinder.errors import CommentNotFound
 from rejoinder.events import CommentModerated
 from rejoinder.model import Comment, CommentStatus
 from rejoinder.sites import site_settings
-from rejoinder.spam.service import teach_in
 from rejoinder.spam.submission import Submission
 from rejoinder.store import comments as store
 from rejoinder.store import threads as thread_store
@@ -67,7 +67,7 @@ def moderate(ctx: Context, comment_id: int, decision: Decision) -> Moderated:
         moderated = store.get_comment(conn, comment.id)
     assert moderated is not None
     if fields is not None and decision is not Decision.DELETE:
-        ctx.spam.mark_duplicate(site.id, comment.id, fields.fingerprint, decision is Decision.SPAM)
+        ctx.spam_memos.mark_duplicate(site.id, comment.id, fields.fingerprint, decision is Decision.SPAM)
     ctx.events.publish(CommentModerated(site.key, thread.url, moderated))
     if fields is None:
         return Moderated(moderated, learned)

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import rejoinder.spam
 from rejoinder.cli.options import opened, store_options
-from rejoinder.spam.classifier import Model, shipped_prior_path
-from rejoinder.spam.corpus import (
+from rejoinder.corpora import (
     CorpusError,
     corpus_files,
     deduplicate,
@@ -23,7 +23,7 @@ from rejoinder.spam.corpus import (
     read_corpus,
     shuffled,
 )
-from rejoinder.spam.evaluation import (
+from rejoinder.evaluation import (
     PRIOR_OPTIONS,
     Metrics,
     baseline_learner,
@@ -36,7 +36,14 @@ from rejoinder.spam.evaluation import (
     taught_learner,
     train_model,
 )
+from rejoinder.spam.model import PRIOR_FILE, Model
 from rejoinder.spam.verdict import Thresholds
+
+
+def shipped_prior_path() -> Path:
+    """Where the shipped prior lives in the source tree (the default output of ``spam train``)."""
+    return Path(rejoinder.spam.__file__).with_name("data") / PRIOR_FILE
+
 
 REPORTED = ("precision", "recall", "f1", "fpr", "auc", "mcc", "ms_per_comment", "caught", "ham_held")
 
@@ -148,7 +155,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     model = train_model(items, PRIOR_OPTIONS)
     model.meta["corpora"] = sorted({item.corpus for item in items})
     out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out)
+    out.write_bytes(model.to_bytes())
     spam = sum(i.is_spam for i in items)
     _print(
         f"trained on {len(items)} comments ({spam} spam, {len(items) - spam} ham) "
@@ -165,7 +172,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             return _fail("give --corpus FILE.jsonl (or --leave-one-out)")
         items = read_corpora(args.corpus)
         if args.model:
-            model = Model.shipped() if args.model == "shipped" else Model.load(args.model)
+            if args.model == "shipped":
+                model = Model.shipped()
+            else:
+                model = Model.from_bytes(Path(args.model).read_bytes())
             report: dict[str, Any] = _metrics(evaluate(deduplicate(items), model))
             report["mode"] = f"model {args.model}"
         elif args.stream:
@@ -180,7 +190,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> None:
-    from rejoinder.spam.retention import purge
+    from rejoinder.retention import purge
 
     with opened(args) as ctx:
         removed = purge(ctx)
