@@ -22,10 +22,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from rejoinder.antispam import check_submission, features_of, judge_comment, teach
 from rejoinder.model import Author
 from rejoinder.settings import load_settings
 from rejoinder.sites import create_site, site_settings
-from rejoinder.spam.service import check_submission, features_of, teach
 from rejoinder.spam.submission import FormProof, Submission
 from rejoinder.store.db import Database
 from rejoinder.store.migrate import upgrade
@@ -70,7 +70,8 @@ def main() -> None:
                 proof = FormProof(ctx.spam.tokens.issue("bench", shown))
                 started = time.perf_counter()
                 with ctx.db.write() as conn:
-                    ctx.spam.judge(
+                    judge_comment(
+                        ctx,
                         conn,
                         site,
                         rules,

@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection
 
+from rejoinder.antispam import check_rate, features_of, judge_comment
 from rejoinder.context import Context
 from rejoinder.errors import CommentNotFound, Forbidden, InvalidInput, OriginNotAllowed, ThreadClosed
 from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
 from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, Thread
 from rejoinder.rendering import render
 from rejoinder.sites import cached_site, known_site, site_settings
-from rejoinder.spam.service import features_of
 from rejoinder.spam.submission import FormProof, Submission
 from rejoinder.spam.verdict import Action
 from rejoinder.store import comments as store
@@ -106,7 +106,7 @@ def _plan_post(
     if rules.spam_filter:
         # Outside the transaction: a flood is refused before it queues for the writer, and the
         # text's features (the costly part of a verdict) are not computed while holding the write lock.
-        ctx.spam.check_rate(site, rules, sub, url)
+        check_rate(ctx, site, rules, sub, url)
         features = features_of(sub)
 
     def store_it(conn: Connection) -> Stored:
@@ -125,7 +125,8 @@ def _plan_post(
         parent = _parent(conn, thread, new.parent_id)
         verdict = None
         if rules.spam_filter:
-            judged = ctx.spam.judge(
+            judged = judge_comment(
+                ctx,
                 conn,
                 site,
                 rules,
@@ -181,7 +182,8 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
         status, verdict = comment.status, None
         if rules.spam_filter:
             sub = Submission(body, comment.author, comment.remote_addr, comment.user_agent, thread.url)
-            judged = ctx.spam.judge(
+            judged = judge_comment(
+                ctx,
                 conn,
                 site,
                 rules,

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from rejoinder.antispam import lesson_due, teach_in
 from rejoinder.context import Context
 from rejoinder.errors import CommentNotFound
 from rejoinder.events import CommentModerated
 from rejoinder.model import Comment, CommentStatus
 from rejoinder.sites import site_settings
-from rejoinder.spam.service import lesson_due, teach_in
 from rejoinder.spam.submission import Submission
 from rejoinder.store import comments as store
 from rejoinder.store import threads as thread_store
@@ -96,7 +96,7 @@ def learn_from(ctx: Context, event: CommentModerated) -> None:
 def mark_duplicate(ctx: Context, event: CommentModerated) -> None:
     """Subscriber (every process): the near-duplicate index learns which texts moderators called spam."""
     if event.decision != Decision.DELETE:
-        ctx.spam.mark_duplicate(
+        ctx.spam_memos.mark_duplicate(
             event.site_id, event.comment.id, event.fingerprint, event.decision == Decision.SPAM
         )
 

@@ -14,10 +14,10 @@ from rejoinder.cache import ReadCache
 from rejoinder.context import Context
 from rejoinder.events import CommentModerated, CommentPosted, SiteChanged, ThreadChanged
 from rejoinder.fanout import Fanout, LocalFanout, RedisFanout
+from rejoinder.filterstate import SpamFilter, SpamMemos
 from rejoinder.settings import Settings
 from rejoinder.sites import forget_sites
 from rejoinder.snapshots import apply_to_cache
-from rejoinder.spam.service import SpamFilter
 from rejoinder.store.db import Database
 from rejoinder.store.secrets import get_or_create_secret
 from rejoinder.tokens import Signer
@@ -44,6 +44,7 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
         cache=ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024),
         signer=Signer(secret),
         spam=SpamFilter(secret),
+        spam_memos=SpamMemos(),
     )
     subscribe(ctx)
     if settings.redis_url:
@@ -60,7 +61,7 @@ def subscribe(ctx: Context) -> None:
     events.subscribe(SiteChanged, lambda event: forget_sites(ctx, event))
     events.subscribe(
         CommentPosted,
-        lambda e: ctx.spam.remember(e.site_id, e.comment.id, e.comment.thread_id, e.fingerprint),
+        lambda e: ctx.spam_memos.remember(e.site_id, e.comment.id, e.comment.thread_id, e.fingerprint),
     )
     events.subscribe(CommentModerated, lambda event: moderation.mark_duplicate(ctx, event))
     events.subscribe_once(CommentModerated, lambda event: moderation.learn_from(ctx, event))

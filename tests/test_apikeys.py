@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from rejoinder import apikeys
 from rejoinder.apikeys import ApiKeyKind, create_key, find_key, list_keys, require_admin, revoke_key
-from rejoinder.apikeys_cli import add_admin_token_parser, add_akismet_key_parser
+from rejoinder.cli.apikeys import add_admin_token_parser, add_akismet_key_parser
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput, NotFound, RejoinderError, Unauthorized, UnknownSite
 from rejoinder.settings import Settings

@@ -13,20 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rejoinder.spam.classifier import (
-    BIAS,
-    DIMENSIONS,
-    HAM_DECISIONS,
-    SITE_FEATURES,
-    SPAM_DECISIONS,
-    Features,
-    Model,
-    TrainingOptions,
-    _hash,
-    _ratio,
-    extract,
-    lesson_ids,
-)
+from rejoinder.spam.features import BIAS, DIMENSIONS, SITE_FEATURES, Features, _hash, extract
+from rejoinder.spam.model import HAM_DECISIONS, SPAM_DECISIONS, Model, _ratio, lesson_ids
+from rejoinder.spam.training import TrainingOptions, fit
 from rejoinder.spam.verdict import Action, Thresholds, combine
 
 SHARED = Path(__file__).parents[1].parent / "shared"
@@ -69,7 +58,7 @@ def test_features_are_sparse_ids_with_the_bias_left_implicit() -> None:
 def test_feature_ids_do_not_depend_on_the_process() -> None:
     """Python's hash() is salted per process; the ids must come from a fixed hash instead."""
     text = "Visit bit.ly/abc for FREE 𝐛𝐢𝐭𝐜𝐨𝐢𝐧 $1,000"
-    code = f"from rejoinder.spam.classifier import extract; print(sorted(extract({text!r}).values))"
+    code = f"from rejoinder.spam.features import extract; print(sorted(extract({text!r}).values))"
     runs = {
         subprocess.run(
             [sys.executable, "-c", code],
@@ -354,14 +343,14 @@ def _tiny_corpus() -> list[tuple[Features, bool]]:
 
 
 def test_fit_learns_from_scratch_and_scores_calibrated_log_odds() -> None:
-    model = Model.empty().fit(_tiny_corpus())
+    model = fit(Model.empty(), _tiny_corpus())
     assert model.log_odds(extract("win a free prize")) > 2
     assert model.log_odds(extract("thanks for the article")) < -2
     assert abs(model.log_odds(extract("zzz"))) < 3
 
 
 def test_a_prior_round_trips_through_its_file_format() -> None:
-    model = Model.empty().fit(_tiny_corpus(), TrainingOptions(calibration_folds=0))
+    model = fit(Model.empty(), _tiny_corpus(), TrainingOptions(calibration_folds=0))
     data = model.to_bytes()
     assert data == model.to_bytes()
     loaded = Model.from_bytes(data)
@@ -372,7 +361,7 @@ def test_a_prior_round_trips_through_its_file_format() -> None:
 
 
 def test_the_shipped_prior_is_compact() -> None:
-    from rejoinder.spam.classifier import shipped_prior_path
+    from rejoinder.cli.spam import shipped_prior_path
 
     assert shipped_prior_path().stat().st_size < 2_000_000
     assert Model.shipped().meta["base_log_odds"] == -1.0
@@ -380,7 +369,7 @@ def test_the_shipped_prior_is_compact() -> None:
 
 @needs_corpora
 def test_training_is_deterministic_on_a_small_sample(tmp_path: Path) -> None:
-    from rejoinder.spam.commands import main
+    from rejoinder.cli.spam import main
 
     sample = tmp_path / "sample.jsonl"
     sample.write_text("".join(YOUTUBE.read_text(encoding="utf-8").splitlines(keepends=True)[::10]))

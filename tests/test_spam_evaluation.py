@@ -12,10 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rejoinder.spam.classifier import Model
-from rejoinder.spam.commands import add_parser, main
-from rejoinder.spam.corpus import CorpusError, CorpusItem, deduplicate, read_corpus, sample
-from rejoinder.spam.evaluation import (
+from rejoinder.cli.spam import add_parser, main
+from rejoinder.corpora import CorpusError, CorpusItem, deduplicate, read_corpus, sample
+from rejoinder.evaluation import (
     Outcome,
     baseline_learner,
     best_threshold,
@@ -30,6 +29,7 @@ from rejoinder.spam.evaluation import (
     taught_learner,
     train_model,
 )
+from rejoinder.spam.model import Model
 from rejoinder.spam.verdict import Action, Thresholds, Verdict, combine
 
 SHARED = Path(__file__).parents[1].parent / "shared"

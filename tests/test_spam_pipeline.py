@@ -16,13 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from rejoinder.antispam import check_submission, features_of, teach
 from rejoinder.apikeys import create_key
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput
+from rejoinder.filterstate import SpamMemos
 from rejoinder.model import Author, Site
 from rejoinder.sites import create_site, get_site, site_settings, update_site
-from rejoinder.spam.classifier import Model
-from rejoinder.spam.service import SpamFilter, check_submission, features_of, teach
+from rejoinder.spam.model import Model
 from rejoinder.spam.submission import Submission
 from rejoinder.store import spam as spam_store
 from rejoinder.store.comments import spam_fields
@@ -540,7 +541,7 @@ def test_appending_a_spam_link_never_lowers_the_evidence(
         # check_submission stores nothing, so the examples do not see each other.
         verdict = check_submission(ctx, spam_link_site, Submission(body))
         with ctx.db.read() as conn:
-            base = ctx.spam.site_model(conn, spam_link_site.id).log_odds(features_of(Submission(body)))
+            base = ctx.spam_memos.site_model(conn, spam_link_site.id).log_odds(features_of(Submission(body)))
         score = min(max(verdict.score, 1e-300), 1 - 1e-16)
         return math.log(score / (1 - score)) - base
 
@@ -553,7 +554,7 @@ def test_another_process_catches_up_on_lessons_by_reading_only_what_changed(
     ctx: Context, guarded: Callable[..., Site]
 ) -> None:
     site = guarded()
-    other = SpamFilter("another process")  # a second server process's filter, on the same database
+    other = SpamMemos()  # a second server process's filter, on the same database
     lessons = [
         ("Win a free phone, click the link in my profile", True),
         ("Thanks, the tide table helped us plan the walk", False),
@@ -586,7 +587,7 @@ async def test_domain_marks_are_read_once_per_model_version(
     site = guarded()
     posted = await submit_with_form(client, "Nice. https://deals.example/a")
     await moderate(client, posted["id"], "spam", admin)
-    spam = SpamFilter("another process")
+    spam = SpamMemos()
     with ctx.db.read() as conn:
         version = spam_store.model_version(conn, site.id)
         first = spam.domain_marks(conn, site.id, version, ["deals.example", "docs.example"])
@@ -659,7 +660,7 @@ def test_the_learned_threshold_is_read_once_per_model_version(
     site = guarded()
     decide(ctx, site, spam=50, ham=50)
     rules = site_settings(ctx, get_site(ctx, GUARDED))
-    spam = SpamFilter("another process")
+    spam = SpamMemos()
     with ctx.db.read() as conn:
         version = spam_store.model_version(conn, site.id)
         learned = spam.learned_threshold(conn, site.id, version, rules)

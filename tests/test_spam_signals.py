@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rejoinder.model import Author, SiteSettings
+from rejoinder.ratelimits import RateLimits
 from rejoinder.spam import duplicates, honeypot, links, lists, pow, trust
 from rejoinder.spam.duplicates import DuplicateIndex, Seen
 from rejoinder.spam.formtoken import MAX_AGE_SECONDS, FormTokens, replayed
-from rejoinder.spam.ratelimit import RateLimits
 from rejoinder.spam.submission import Submission
 from rejoinder.spam.verdict import Action, Evidence, Thresholds, Verdict, combine
 

@@ -5,15 +5,28 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import lru_cache
+from typing import Protocol
 
-from rejoinder.model import SiteSettings
 from rejoinder.spam.submission import Submission
 from rejoinder.spam.verdict import Evidence
 
 WEIGHT = 6.0  # the owner said so: straight to spam
 
 
-def judge(rules: SiteSettings, sub: Submission, domains: list[str]) -> list[Evidence]:
+class BannedLists(Protocol):
+    """The owner's lists as a site's settings hold them (``rejoinder.model.SiteSettings`` has them)."""
+
+    @property
+    def banned_words(self) -> tuple[str, ...]: ...
+    @property
+    def banned_emails(self) -> tuple[str, ...]: ...
+    @property
+    def banned_ips(self) -> tuple[str, ...]: ...  # addresses or networks (CIDR)
+    @property
+    def banned_domains(self) -> tuple[str, ...]: ...
+
+
+def judge(rules: BannedLists, sub: Submission, domains: list[str]) -> list[Evidence]:
     found: list[Evidence] = []
     if rules.banned_words:
         word = _banned_words(rules.banned_words).search(sub.text + "\n" + sub.author.name)

@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from rejoinder.model import Author
+
+class Sender(Protocol):
+    """Who sent a text, as the filter reads them (``rejoinder.model.Author`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def website(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Anonymous:
+    """A sender who gave nothing."""
+
+    name: str = ""
+    email: str = ""
+    website: str = ""
 
 
 @dataclass(frozen=True)
 class Submission:
     text: str
-    author: Author = field(default_factory=lambda: Author(""))
+    author: Sender = field(default_factory=Anonymous)
     remote_addr: str = ""
     user_agent: str = ""
     url: str = ""  # the page it was posted on
-    referrer: str = ""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete
 
 from rejoinder.store.dialect import insert_ignore
 from rejoinder.store.schema import likes
@@ -28,10 +28,3 @@ def remove_like(conn: Connection, comment_id: int, liker_key: str) -> bool:
         .returning(likes.c.comment_id)
     ).first()
     return removed is not None
-
-
-def has_liked(conn: Connection, comment_id: int, liker_key: str) -> bool:
-    row = conn.execute(
-        select(likes.c.comment_id).where(likes.c.comment_id == comment_id, likes.c.liker_key == liker_key)
-    ).first()
-    return row is not None

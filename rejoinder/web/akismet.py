@@ -19,10 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from rejoinder import apikeys
+from rejoinder.antispam import check_submission, teach
 from rejoinder.apikeys import ApiKey, ApiKeyKind
 from rejoinder.context import Context
 from rejoinder.model import Author, Site
-from rejoinder.spam.service import Submission, check_submission, teach
+from rejoinder.spam.submission import Submission
 from rejoinder.spam.verdict import Action, Verdict
 from rejoinder.web.serialize import dumps
 
@@ -177,7 +178,6 @@ def submission(params: Params) -> Submission:
         remote_addr=params.get("user_ip", "").strip(),
         user_agent=params.get("user_agent", ""),
         url=params.get("permalink", ""),
-        referrer=params.get("referrer", ""),
     )
 
 

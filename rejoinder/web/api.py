@@ -8,13 +8,12 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from rejoinder import comments, likes, moderation, rendering, threads
+from rejoinder import comments, forms, likes, moderation, rendering, threads
 from rejoinder.apikeys import require_admin
 from rejoinder.comments import Client, NewComment
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput, Unauthorized
 from rejoinder.model import Author, SortOrder
-from rejoinder.spam import forms as spam_forms
 from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
 from rejoinder.web.client import client_address
@@ -187,7 +186,7 @@ async def form(
     one, and the site's public settings. Fetch it when the form is shown; the token records when.
 
     Answered on the event loop: the site is nearly always remembered, and the rest is a few HMACs."""
-    found = spam_forms.form_for(_ctx(request), site)
+    found = forms.form_for(_ctx(request), site)
     return Response(dumps(found), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 
 from rejoinder import __version__
 from rejoinder.context import Context
+from rejoinder.retention import purge_periodically
 from rejoinder.settings import Settings
-from rejoinder.spam.retention import purge_periodically
 from rejoinder.web import akismet, api, errors, pages, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments

@@ -1,4 +1,5 @@
-"""What a comment form fetches before it is shown: a form token, the honeypot, a challenge, site settings."""
+"""What a comment form fetches before it is shown (``GET /api/v1/form``): a signed form token, the
+honeypot's name, a proof-of-work challenge when the site asks for one, and the site's settings."""
 
 from __future__ import annotations
 
@@ -6,20 +7,20 @@ from typing import Any
 
 from rejoinder.context import Context
 from rejoinder.sites import cached_site, site_settings
+from rejoinder.spam import honeypot, pow
 
 
 def form_for(ctx: Context, site_key: str) -> dict[str, Any]:
     site = cached_site(ctx, site_key)
     rules = site_settings(ctx, site)
-    spam = (
-        ctx.spam.form(site, rules)
-        if rules.spam_filter
-        else {
-            "form_token": "",
-            "honeypot": "",
-            "challenge": None,
+    if rules.spam_filter:
+        spam: dict[str, Any] = {
+            "form_token": ctx.spam.tokens.issue(site.key),
+            "honeypot": honeypot.FIELD,
+            "challenge": pow.challenge(ctx.spam.pow_key) if rules.pow != "off" else None,
         }
-    )
+    else:
+        spam = {"form_token": "", "honeypot": "", "challenge": None}
     return {
         **spam,
         "site": {

@@ -10,6 +10,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from rejoinder.cli.options import opened, store_options
+
 if TYPE_CHECKING:  # the parsers are built on every run: the store is imported only by the commands
     from rejoinder.apikeys import ApiKey
 
@@ -29,12 +31,6 @@ def _key_json(key: ApiKey) -> str:
     )
 
 
-def _store_options(parser: argparse.ArgumentParser) -> None:
-    from rejoinder.cli import _store_options as store_options  # rejoinder.cli imports this module
-
-    store_options(parser)
-
-
 def _label_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--label", default="", help="what the key is for, shown by list (at most 200 characters)"
@@ -43,26 +39,23 @@ def _label_option(parser: argparse.ArgumentParser) -> None:
 
 def cmd_token_create(args: argparse.Namespace) -> None:
     from rejoinder.apikeys import create_key
-    from rejoinder.cli import _opened
 
-    with _opened(args) as ctx:
+    with opened(args) as ctx:
         sys.stdout.write(create_key(ctx, ADMIN, None, args.label) + "\n")
 
 
 def cmd_akismet_key_create(args: argparse.Namespace) -> None:
     from rejoinder.apikeys import create_key, find_site
-    from rejoinder.cli import _opened
 
-    with _opened(args) as ctx:
+    with opened(args) as ctx:
         site = find_site(ctx, args.site)
         sys.stdout.write(create_key(ctx, AKISMET, site.key, args.label) + "\n")
 
 
 def cmd_key_list(args: argparse.Namespace) -> None:
     from rejoinder.apikeys import find_site, list_keys
-    from rejoinder.cli import _opened
 
-    with _opened(args) as ctx:
+    with opened(args) as ctx:
         site_key = find_site(ctx, args.site).key if getattr(args, "site", None) else None
         for key in list_keys(ctx, args.kind, site_key):
             sys.stdout.write(_key_json(key) + "\n")
@@ -70,9 +63,8 @@ def cmd_key_list(args: argparse.Namespace) -> None:
 
 def cmd_key_revoke(args: argparse.Namespace) -> None:
     from rejoinder.apikeys import revoke_key
-    from rejoinder.cli import _opened
 
-    with _opened(args) as ctx:
+    with opened(args) as ctx:
         sys.stdout.write(_key_json(revoke_key(ctx, args.id, args.kind)) + "\n")
 
 
@@ -80,11 +72,11 @@ def _list_and_revoke(actions: Any, kind: str, what: str) -> None:
     listing = actions.add_parser("list", help=f"list {what}s as JSON lines (never the keys themselves)")
     if kind == AKISMET:
         listing.add_argument("--site", metavar="KEY_OR_URL", help="only the keys of this site")
-    _store_options(listing)
+    store_options(listing)
     listing.set_defaults(run=cmd_key_list, kind=kind)
     revoke = actions.add_parser("revoke", help=f"revoke a {what} for good")
     revoke.add_argument("id", type=int, help=f"the {what}'s id, as list shows it")
-    _store_options(revoke)
+    store_options(revoke)
     revoke.set_defaults(run=cmd_key_revoke, kind=kind)
 
 
@@ -94,12 +86,12 @@ def add_admin_token_parser(admin_subparsers: Any) -> None:
         "token", help="issue (the default), list or revoke admin tokens for the moderation API"
     )
     _label_option(token)
-    _store_options(token)
+    store_options(token)
     token.set_defaults(run=cmd_token_create)
     actions = token.add_subparsers(dest="token_action", metavar="{create,list,revoke}")
     create = actions.add_parser("create", help="issue an admin token and print it (it is shown only once)")
     _label_option(create)
-    _store_options(create)
+    store_options(create)
     create.set_defaults(run=cmd_token_create)
     _list_and_revoke(actions, ADMIN, "admin token")
 
@@ -117,6 +109,6 @@ def add_akismet_key_parser(admin_subparsers: Any) -> None:
         help="the site's key, or an address on one of its allowed origins, e.g. https://blog.example",
     )
     _label_option(create)
-    _store_options(create)
+    store_options(create)
     create.set_defaults(run=cmd_akismet_key_create)
     _list_and_revoke(akismet, AKISMET, "Akismet key")

@@ -1,6 +1,7 @@
 """Honest measurement of the text classifier: metrics by the pipeline's own decision rule, stratified
 k-fold cross-validation without duplicates across folds, leave-one-corpus-out, online (stream) learning,
-and the TF-IDF + logistic regression baseline the classifier is compared against.
+and the TF-IDF + logistic regression baseline the classifier is compared against. It lives outside the
+pure engine (``rejoinder.spam``) because it reads the clock to time every verdict.
 
 A comment counts as *flagged* (positive) when its verdict is spam or discard, the actions that keep it
 from readers without a moderator looking; *caught* also counts holds.
@@ -17,9 +18,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rejoinder.spam.classifier import Features, Model, TrainingOptions, extract
-from rejoinder.spam.corpus import CorpusItem, _mix, deduplicate, duplicate_key
+from rejoinder.corpora import CorpusItem, _mix, deduplicate, duplicate_key
+from rejoinder.spam.features import Features, extract
+from rejoinder.spam.model import Model
 from rejoinder.spam.threshold import best_threshold
+from rejoinder.spam.training import TrainingOptions, fit
 from rejoinder.spam.verdict import Action, Thresholds, Verdict, combine
 
 # How the shipped prior is trained: as any batch training, but without the site-dependent features
@@ -56,7 +59,7 @@ def taught_judge(item: CorpusItem, model: Model) -> Verdict:
 
 
 def train_model(items: Sequence[CorpusItem], options: TrainingOptions | None = None) -> Model:
-    """Batch-train a model from scratch (``Model.empty().fit``): the recipe of cross-validation,
+    """Batch-train a model from scratch (``fit(Model.empty(), …)``): the recipe of cross-validation,
     leave-one-corpus-out and the shipped prior.
 
     Every corpus weighs the same within each class, whatever its size, so that the 5,000 SMS do not
@@ -65,7 +68,7 @@ def train_model(items: Sequence[CorpusItem], options: TrainingOptions | None = N
     """
     cells = Counter((item.corpus, item.is_spam) for item in items)
     weights = [1.0 / cells[item.corpus, item.is_spam] for item in items]
-    return Model.empty().fit(((features_of(i), i.is_spam) for i in items), options, weights=weights)
+    return fit(Model.empty(), ((features_of(i), i.is_spam) for i in items), options, weights=weights)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -262,7 +265,7 @@ def cross_validate(
     With ``dedup`` (the default) repeated texts are dropped first, keeping the first; without it they
     stay but every copy sits in the same fold, so no copy of a test comment is ever trained on, unless
     ``split_duplicates`` deals copies out one by one like any comment (the plain protocol).
-    ``learner`` replaces the default (``Model.empty().fit`` judged by ``judge``), e.g. by the baseline.
+    ``learner`` replaces the default (``fit(Model.empty(), …)`` judged by ``judge``), e.g. by the baseline.
     """
     pool = deduplicate(items) if dedup else list(items)
     learner = learner or model_learner(judge)
@@ -364,7 +367,7 @@ class TfidfBaseline:
             l2=1.0 / (c * n), calibration_folds=0, balance_classes=False, nb_smoothing=0
         )
         examples = [(baseline._vector(doc), item.is_spam) for doc, item in zip(documents, items, strict=True)]
-        baseline.model = Model.empty().fit(examples, options)
+        baseline.model = fit(Model.empty(), examples, options)
         return baseline
 
     def _vector(self, counts: Counter[str]) -> Features:

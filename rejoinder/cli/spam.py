@@ -1,6 +1,7 @@
-"""The ``rejoinder spam train`` and ``rejoinder spam eval`` commands: build the shipped prior from labelled
-corpora, and measure the text classifier (cross-validation, the shipped prior, online learning,
-leave-one-corpus-out) with the same decision rule as the pipeline."""
+"""The ``rejoinder spam train``, ``eval`` and ``purge`` commands: build the shipped prior from labelled
+corpora, measure the text classifier (cross-validation, the shipped prior, online learning,
+leave-one-corpus-out) with the same decision rule as the pipeline, and delete spam kept past its
+retention period."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rejoinder.spam.classifier import Model, shipped_prior_path
-from rejoinder.spam.corpus import (
+import rejoinder.spam
+from rejoinder.cli.options import opened, store_options
+from rejoinder.corpora import (
     CorpusError,
     corpus_files,
     deduplicate,
@@ -21,7 +23,7 @@ from rejoinder.spam.corpus import (
     read_corpus,
     shuffled,
 )
-from rejoinder.spam.evaluation import (
+from rejoinder.evaluation import (
     PRIOR_OPTIONS,
     Metrics,
     baseline_learner,
@@ -34,13 +36,21 @@ from rejoinder.spam.evaluation import (
     taught_learner,
     train_model,
 )
+from rejoinder.spam.model import PRIOR_FILE, Model
 from rejoinder.spam.verdict import Thresholds
+
+
+def shipped_prior_path() -> Path:
+    """Where the shipped prior lives in the source tree (the default output of ``spam train``)."""
+    return Path(rejoinder.spam.__file__).with_name("data") / PRIOR_FILE
+
 
 REPORTED = ("precision", "recall", "f1", "fpr", "auc", "mcc", "ms_per_comment", "caught", "ham_held")
 
 
 def add_parser(subparsers: Any) -> Any:
-    """Add ``spam train`` and ``spam eval`` to an argparse subparsers object; return the ``spam`` one."""
+    """Add ``spam train``, ``eval`` and ``purge`` to an argparse subparsers object; return the ``spam``
+    one."""
     spam = subparsers.add_parser("spam", help="train and evaluate the spam text classifier")
     commands = spam.add_subparsers(dest="spam_command", required=True)
 
@@ -113,6 +123,12 @@ def add_parser(subparsers: Any) -> Any:
     )
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate_.set_defaults(func=cmd_eval)
+
+    purge = commands.add_parser(
+        "purge", help="delete spam kept past its retention period (the server does it hourly)"
+    )
+    store_options(purge)
+    purge.set_defaults(run=cmd_purge)
     return commands
 
 
@@ -139,7 +155,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     model = train_model(items, PRIOR_OPTIONS)
     model.meta["corpora"] = sorted({item.corpus for item in items})
     out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out)
+    out.write_bytes(model.to_bytes())
     spam = sum(i.is_spam for i in items)
     _print(
         f"trained on {len(items)} comments ({spam} spam, {len(items) - spam} ham) "
@@ -156,7 +172,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             return _fail("give --corpus FILE.jsonl (or --leave-one-out)")
         items = read_corpora(args.corpus)
         if args.model:
-            model = Model.shipped() if args.model == "shipped" else Model.load(args.model)
+            if args.model == "shipped":
+                model = Model.shipped()
+            else:
+                model = Model.from_bytes(Path(args.model).read_bytes())
             report: dict[str, Any] = _metrics(evaluate(deduplicate(items), model))
             report["mode"] = f"model {args.model}"
         elif args.stream:
@@ -168,6 +187,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report["corpus"] = [str(p) for p in args.corpus]
     _emit(report, args.json)
     return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> None:
+    from rejoinder.retention import purge
+
+    with opened(args) as ctx:
+        removed = purge(ctx)
+        _print(f"purged {removed.comments} spam comments and {removed.tokens} used tokens")
 
 
 def _cross_validation(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
@@ -290,7 +317,7 @@ def _fail(problem: object) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rejoinder.spam.commands")
+    parser = argparse.ArgumentParser(prog="python -m rejoinder.cli.spam")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     code: int = args.func(args)

@@ -1,0 +1,44 @@
+"""The ``rejoinder`` command: the parser wiring and ``main``. Each group of commands lives in its own
+module and adds its parsers here: ``serve`` (serve, demo, migrate), ``admin`` (sites and threads),
+``apikeys`` (admin tokens and Akismet keys), ``spam`` (train, eval, purge) and ``docs`` (settings-doc)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rejoinder import __version__
+from rejoinder.cli import admin, apikeys, docs, serve, spam
+from rejoinder.errors import RejoinderError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rejoinder", description="Self-hosted, privacy-first comments.")
+    parser.add_argument("--version", action="version", version=f"rejoinder {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve.add_parsers(commands)
+    admin_commands = commands.add_parser("admin", help="manage sites and threads").add_subparsers(
+        dest="admin", required=True
+    )
+    admin.add_site_and_thread_parsers(admin_commands)
+    apikeys.add_admin_token_parser(admin_commands)
+    apikeys.add_akismet_key_parser(admin_commands)
+    spam.add_parser(commands)
+    docs.add_parsers(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        if hasattr(args, "func"):  # commands that report success through an exit status
+            sys.exit(args.func(args))
+        args.run(args)
+    except RejoinderError as exc:
+        detail = "".join(f"\n  {name}: {rule}" for name, rule in exc.fields.items())
+        sys.exit(f"rejoinder: {exc.message}{detail}")
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,92 @@
+"""``rejoinder serve``, ``rejoinder demo`` and ``rejoinder migrate``: run the server, or bring the database
+up to date."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from typing import Any
+
+from rejoinder import __version__
+from rejoinder.cli.options import migrate, safe_url, server_options, settings_of, store_options
+from rejoinder.settings import DEFAULT_DATABASE_URL, Settings
+
+DEMO_DATABASE_URL = "sqlite:///rejoinder-data/demo.db"
+
+
+def run_server(settings: Settings) -> None:
+    import uvicorn
+
+    from rejoinder.web.app import create_app
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it: end with status 0, as a clean stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,  # client addresses come from the trusted_proxies setting, nowhere else
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    settings = settings_of(args)
+    migrate(settings)
+    print(
+        f"Rejoinder {__version__} serving on {settings.base_url}/ (database: {safe_url(settings)})",
+        flush=True,
+    )
+    run_server(settings)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from rejoinder.demo import cross_origin_url, install_demo
+    from rejoinder.web.pages import serve_cross_origin_page
+    from rejoinder.wiring import open_context
+
+    settings = settings_of(args)
+    if settings.database_url == DEFAULT_DATABASE_URL:
+        settings = settings.model_copy(update={"database_url": DEMO_DATABASE_URL})
+    migrate(settings)
+    # A second origin on the next port embeds the same thread, to show cross-origin embedding.
+    elsewhere = cross_origin_url(settings.host, settings.port)
+    ctx = open_context(settings)
+    try:
+        url = install_demo(ctx, settings.base_url, embed_origins=[elsewhere])
+    finally:
+        ctx.close()
+    print(f"Rejoinder demo is running: open {url}", flush=True)
+    if serve_cross_origin_page(settings.host, settings.port + 1, settings.base_url, url):
+        print(f"The same thread embedded from another origin: {elsewhere}/", flush=True)
+    run_server(settings)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    settings = settings_of(args)
+    migrate(settings)
+    print(f"database is up to date ({safe_url(settings)})")
+
+
+def add_parsers(commands: Any) -> None:
+    """``serve``, ``demo`` and ``migrate`` on the top-level subparsers."""
+    serve = commands.add_parser("serve", help="apply pending migrations, then serve")
+    server_options(serve)
+    store_options(serve)
+    serve.set_defaults(run=cmd_serve)
+
+    demo = commands.add_parser("demo", help="serve with a demo site and article at /demo/")
+    server_options(demo)
+    store_options(demo)
+    demo.set_defaults(run=cmd_demo)
+
+    migrate_ = commands.add_parser("migrate", help="apply pending migrations and exit")
+    store_options(migrate_)
+    migrate_.set_defaults(run=cmd_migrate)

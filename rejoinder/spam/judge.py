@@ -1,0 +1,132 @@
+"""The verdict on one comment: every signal's evidence from what was gathered about it, combined under the
+site's thresholds. Pure: everything it needs arrives in ``Inputs``; it reads no store, file or clock."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rejoinder.spam import duplicates, honeypot, links, lists, pow, trust
+from rejoinder.spam.duplicates import Seen
+from rejoinder.spam.features import Features
+from rejoinder.spam.formtoken import TokenCheck, replayed
+from rejoinder.spam.model import Model
+from rejoinder.spam.submission import Submission
+from rejoinder.spam.threshold import Learned
+from rejoinder.spam.verdict import Action, Evidence, Thresholds, Verdict, combine
+
+CLASSIFIER_REASON_AT = 1.0  # log-odds from which the text itself is named as a reason
+
+
+class Rules(lists.BannedLists, Protocol):
+    """What the judge reads of a site's settings (``rejoinder.model.SiteSettings`` has all of it)."""
+
+    @property
+    def spam_hold(self) -> float: ...
+    @property
+    def spam_spam(self) -> float: ...
+    @property
+    def spam_discard(self) -> float: ...
+    @property
+    def pow(self) -> str: ...  # "always", "doubtful" or "off"
+    @property
+    def moderation(self) -> bool: ...
+
+
+class ChallengeNeeded(Exception):
+    """The site takes this comment only with a solved proof-of-work challenge. ``rule`` says what the
+    ``altcha`` field must hold."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.rule = rule
+
+
+@dataclass(frozen=True)
+class FormCheck:
+    """What a browser form's proof came to: the honeypot's value, the form token's check, whether that
+    token had been used before, and whether a fresh proof-of-work solution came with it."""
+
+    honeypot: str = ""
+    token: TokenCheck = field(default_factory=lambda: TokenCheck([]))
+    token_replayed: bool = False
+    pow_solved: bool = False
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a verdict reads besides the text's features: gathered from the store (and the
+    per-process memos) before judging."""
+
+    model: Model  # the shipped prior plus the site's lessons
+    domains: Sequence[str]  # in the text, the author's website and e-mail address
+    fingerprint: int | None  # of the text, for near-duplicates; None for texts too short to tell
+    approved: int = 0  # the author's published comments on the site
+    spammed: int = 0  # the author's comments a moderator marked as spam
+    domain_marks: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # (spam, ham) per domain
+    near_duplicates: Sequence[Seen] = ()  # other recent comments of the site with nearly the same text
+    learned: Learned | None = None  # the site's learned spam threshold, when it learns one
+    form: FormCheck | None = None  # None: the text came from no form (API, Akismet, an edit)
+
+
+def judge(
+    inputs: Inputs, sub: Submission, rules: Rules, *, features: Features, thread_id: int | None
+) -> Verdict:
+    """Every signal's evidence, combined into a verdict; the site's own rules (moderation, proof of
+    work) have the last word. Raises ``ChallengeNeeded`` when the site wants proof of work first."""
+    model = inputs.model
+    base = model.log_odds(features)
+    evidence: list[Evidence] = []
+    if base >= CLASSIFIER_REASON_AT:
+        words = ", ".join(f"'{w}'" for w in model.explain(features))
+        reason = f"text reads like spam ({words})" if words else "text reads like spam"
+        evidence.append(Evidence("classifier", 0.0, reason))
+    elif base >= 0.0:
+        evidence.append(Evidence("classifier", 0.0, "text does not read clearly like ordinary conversation"))
+    form = inputs.form
+    if form is not None:
+        evidence += honeypot.judge(form.honeypot)
+        evidence += form.token.evidence
+        if form.token_replayed:
+            evidence.append(replayed())
+        if form.pow_solved:
+            evidence.append(pow.solved())
+        elif rules.pow == "always":
+            raise ChallengeNeeded(
+                "this site asks every comment to solve a proof-of-work challenge",
+                "must be a solved, unused challenge from GET /api/v1/form",
+            )
+    evidence += links.judge(
+        sub.text,
+        sub.author.website,
+        first_time=inputs.approved == inputs.spammed == 0,
+        marked=inputs.domain_marks,
+    )
+    evidence += trust.judge(inputs.approved, inputs.spammed)
+    evidence += lists.judge(rules, sub, list(inputs.domains))
+    if inputs.fingerprint is not None:
+        evidence += duplicates.judge(list(inputs.near_duplicates), thread_id)
+    learned = inputs.learned
+    spam_at = learned.threshold if learned is not None else rules.spam_spam
+    # The classifier's reason carries no weight of its own: its log-odds are the base.
+    verdict = combine(base, evidence, Thresholds(rules.spam_hold, spam_at, rules.spam_discard))
+    if learned is not None and verdict.action is Action.SPAM:
+        verdict = Verdict(
+            verdict.action,
+            verdict.score,
+            (
+                *verdict.reasons,
+                f"spam from p ≥ {learned.threshold:.2f} on this site, learned from "
+                f"{learned.decisions} moderator decisions",
+            ),
+        )
+    if verdict.action is Action.HOLD and rules.pow == "doubtful" and form is not None and not form.pow_solved:
+        raise ChallengeNeeded(
+            "solve the proof-of-work challenge and send the comment again",
+            "is required for this comment: solve the challenge from GET /api/v1/form",
+        )
+    if verdict.action is Action.PUBLISH and rules.moderation:
+        verdict = Verdict(Action.HOLD, verdict.score, ("this site holds every comment for moderation",))
+    return verdict
