@@ -11,7 +11,6 @@ events still reach every process through the outbox, caches are bypassed, and ``
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -53,9 +52,12 @@ class LocalFanout:
 
 
 class RedisFanout:
-    """Redis pub/sub: a sender thread (publishing never blocks a request) and a listener thread."""
+    """Redis pub/sub. Publishing happens on the writer's thread before the write is acknowledged, so by the
+    time a client hears "done", the message is on its way to every other process; a listener thread
+    applies what the others publish."""
 
     RETRY_SECONDS = 1.0
+    PUBLISH_PAUSE_SECONDS = 5.0  # after a failed publish, others learn from the outbox for this long
 
     def __init__(self, url: str, channel: str, *, errors: Callable[[], None] | None = None) -> None:
         import redis
@@ -65,27 +67,35 @@ class RedisFanout:
         self.channel = channel
         self.up = False
         self._errors = errors or (lambda: None)
-        self._outgoing: queue.SimpleQueue[list[Message] | None] = queue.SimpleQueue()
         self._closed = threading.Event()
         self._threads: list[threading.Thread] = []
         self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # A separate connection for publishing, with a short timeout: a hung Redis must not hold a writer.
+        self._publisher = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        self._publish_again_at = 0.0
+        self._pubsub: Any = None  # redis.client.PubSub while subscribed
 
     def start(self, receive: Receiver, on_state: StateListener) -> None:
         self._receive, self._on_state = receive, on_state
         # Subscribe before returning, so nothing published after start is missed.
         self._connect_listener()
-        for target, name in ((self._listen, "listen"), (self._send, "send")):
-            thread = threading.Thread(target=target, name=f"rejoinder-fanout-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        thread = threading.Thread(target=self._listen, name="rejoinder-fanout", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def publish(self, messages: list[Message]) -> None:
-        if messages:
-            self._outgoing.put(messages)
+        if not messages or time.monotonic() < self._publish_again_at:
+            return
+        try:
+            self._publisher.publish(self.channel, orjson.dumps(messages))
+        except self._redis.RedisError as exc:
+            # The events are in the outbox: other processes tail it, so nothing is lost, only later.
+            self._publish_again_at = time.monotonic() + self.PUBLISH_PAUSE_SECONDS
+            self._errors()
+            log.warning("could not publish %d events to Redis (%s)", len(messages), exc)
 
     def close(self) -> None:
         self._closed.set()
-        self._outgoing.put(None)
         pubsub = self._pubsub
         if pubsub is not None:
             try:
@@ -95,6 +105,7 @@ class RedisFanout:
         for thread in self._threads:
             thread.join(timeout=3)
         self._client.close()
+        self._publisher.close()
 
     def ping(self) -> bool:
         try:
@@ -103,8 +114,6 @@ class RedisFanout:
             return False
 
     # -- inside
-
-    _pubsub: Any = None  # redis.client.PubSub while subscribed
 
     def _connect_listener(self) -> bool:
         try:
@@ -116,6 +125,7 @@ class RedisFanout:
             self._set_state(False, exc)
             return False
         self._pubsub = pubsub
+        self._publish_again_at = 0.0
         self._set_state(True, None)
         return True
 
@@ -124,7 +134,7 @@ class RedisFanout:
             return
         self.up = up
         if up:
-            log.warning("Redis at %s is reachable again: caches are back on", self.url)
+            log.warning("Redis at %s is reachable: caches are on", self.url)
         else:
             self._errors()
             log.warning("Redis at %s is unreachable (%s): reading from the database", self.url, error)
@@ -139,7 +149,7 @@ class RedisFanout:
                 continue
             try:
                 message = pubsub.get_message(timeout=1.0)
-            except (self._redis.RedisError, OSError, ValueError) as exc:
+            except (self._redis.RedisError, OSError, ValueError, AttributeError) as exc:
                 if self._closed.is_set():
                     return
                 self._pubsub = None
@@ -148,30 +158,6 @@ class RedisFanout:
             if message is None or message.get("type") != "message":
                 continue
             try:
-                batch = orjson.loads(message["data"])
-                self._receive(batch)
+                self._receive(orjson.loads(message["data"]))
             except Exception:
                 log.exception("could not apply a message from other processes")
-
-    def _send(self) -> None:
-        while True:
-            batch = self._outgoing.get()
-            if batch is None:
-                return
-            # Whatever else is waiting goes in the same message.
-            while True:
-                try:
-                    more = self._outgoing.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._outgoing.put(None)
-                    break
-                batch.extend(more)
-            try:
-                self._client.publish(self.channel, orjson.dumps(batch))
-            except self._redis.RedisError as exc:
-                # The events are in the outbox: other processes tail it, so nothing is lost.
-                self._errors()
-                log.warning("could not publish %d events to Redis (%s)", len(batch), exc)
-                time.sleep(0.1)

@@ -30,10 +30,10 @@ _ThresholdRules = tuple[float, float, float]  # the site's hold and discard thre
 class SpamFilter:
     """The filter's keys and rate-limit windows: one per server process."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, rate_limits: RateLimits | None = None) -> None:
         self.tokens = FormTokens(secret)
         self.pow_key = hmac.new(secret.encode(), b"rejoinder.altcha", hashlib.sha256).hexdigest()
-        self.rate_limits = RateLimits()
+        self.rate_limits = rate_limits or RateLimits()
 
 
 class SpamMemos:

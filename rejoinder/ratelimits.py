@@ -1,13 +1,25 @@
-"""Rate limits per client address, per identity and per thread (in memory: one process's view)."""
+"""Rate limits per client address, per identity and per thread.
+
+Counted in Redis when the deployment has one (every process sees the same counts), else in this process's
+memory. While Redis cannot be reached, counting goes on in memory (each process then limits on its own),
+and Redis is tried again a few seconds later.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from limits import parse_many
-from limits.storage import MemoryStorage
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
+
+log = logging.getLogger(__name__)
+
+RETRY_REDIS_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -18,16 +30,47 @@ class Exceeded:
 
 
 class RateLimits:
-    def __init__(self) -> None:
+    def __init__(
+        self, redis_url: str = "", prefix: str = "rejoinder", on_error: Callable[[], None] | None = None
+    ) -> None:
         # Two counters per key and window, however high the limit: a moving window would keep (and
         # rescan) one timestamp per comment.
-        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._shared: SlidingWindowCounterRateLimiter | None = None
+        if redis_url:
+            storage = RedisStorage(
+                redis_url,
+                key_prefix=f"{prefix}:limits",
+                wrap_exceptions=True,
+                socket_timeout=1,
+                socket_connect_timeout=1,
+            )
+            self._shared = SlidingWindowCounterRateLimiter(storage)
+        self._on_error = on_error or (lambda: None)
+        self._shared_again_at = 0.0
+
+    @property
+    def shared(self) -> bool:
+        """True while counts are kept in Redis, for every process."""
+        return self._shared is not None and time.monotonic() >= self._shared_again_at
 
     def hit(self, site_id: int, checks: list[tuple[str, str, str]]) -> Exceeded | None:
         """Count one comment against each (scope, rule, who); the first limit it would break, if any.
 
         Nothing is counted when a limit is broken, so a refused flood does not lock out its sender longer.
         """
+        if self._shared is not None and self.shared:
+            try:
+                return self._hit(self._shared, site_id, checks)
+            except StorageError as exc:
+                self._shared_again_at = time.monotonic() + RETRY_REDIS_SECONDS
+                self._on_error()
+                log.warning("rate limits counted in memory: Redis is unreachable (%s)", exc.storage_error)
+        return self._hit(self._memory, site_id, checks)
+
+    def _hit(
+        self, limiter: SlidingWindowCounterRateLimiter, site_id: int, checks: list[tuple[str, str, str]]
+    ) -> Exceeded | None:
         parsed = [
             (scope, item, who)
             for scope, rule, who in checks
@@ -35,9 +78,9 @@ class RateLimits:
             for item in parse_many(rule)
         ]
         for scope, item, who in parsed:
-            if not self._limiter.test(item, str(site_id), scope, who):
-                reset = self._limiter.get_window_stats(item, str(site_id), scope, who).reset_time
+            if not limiter.test(item, str(site_id), scope, who):
+                reset = limiter.get_window_stats(item, str(site_id), scope, who).reset_time
                 return Exceeded(scope, str(item), max(1, int(reset - time.time()) + 1))
         for scope, item, who in parsed:
-            self._limiter.hit(item, str(site_id), scope, who)
+            limiter.hit(item, str(site_id), scope, who)
         return None

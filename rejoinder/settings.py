@@ -144,6 +144,20 @@ def load_settings(
         raise ConfigurationError(f"invalid settings: {problems}") from exc
 
 
+def as_environment(settings: Settings) -> dict[str, str]:
+    """``REJOINDER_*`` variables that ``load_settings`` turns back into these settings (for the worker
+    processes of ``serve --workers``)."""
+    environ = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, list):
+            value = ",".join(value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        environ[ENV_PREFIX + name.upper()] = str(value)
+    return environ
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:

@@ -15,6 +15,7 @@ from rejoinder.context import Context
 from rejoinder.events import CommentModerated, CommentPosted, SiteChanged, ThreadChanged
 from rejoinder.fanout import Fanout, LocalFanout, RedisFanout
 from rejoinder.filterstate import SpamFilter, SpamMemos
+from rejoinder.ratelimits import RateLimits
 from rejoinder.settings import Settings
 from rejoinder.sites import forget_sites
 from rejoinder.snapshots import apply_to_cache
@@ -43,7 +44,7 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
         events=EventBus(db, fanout, tail_seconds=settings.outbox_poll_seconds),
         cache=ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024),
         signer=Signer(secret),
-        spam=SpamFilter(secret),
+        spam=SpamFilter(secret, RateLimits(settings.redis_url, settings.redis_prefix)),
         spam_memos=SpamMemos(),
     )
     subscribe(ctx)

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from typing import Any
 
 from rejoinder import __version__
 from rejoinder.cli.options import migrate, safe_url, server_options, settings_of, store_options
-from rejoinder.settings import DEFAULT_DATABASE_URL, Settings
+from rejoinder.settings import DEFAULT_DATABASE_URL, Settings, as_environment
 
 DEMO_DATABASE_URL = "sqlite:///rejoinder-data/demo.db"
 
 
-def run_server(settings: Settings) -> None:
+def run_server(settings: Settings, workers: int = 1) -> None:
     import uvicorn
 
     from rejoinder.web.app import create_app
@@ -26,8 +27,13 @@ def run_server(settings: Settings) -> None:
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: end with status 0, as a clean stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if workers > 1:
+        # Each worker process builds its own app from the environment: hand it these very settings.
+        os.environ.update(as_environment(settings))
     uvicorn.run(
-        create_app(settings),
+        create_app(settings) if workers == 1 else "rejoinder.asgi:create",
+        factory=workers > 1,
+        workers=workers,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -44,7 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         f"Rejoinder {__version__} serving on {settings.base_url}/ (database: {safe_url(settings)})",
         flush=True,
     )
-    run_server(settings)
+    run_server(settings, args.workers)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -79,6 +85,14 @@ def add_parsers(commands: Any) -> None:
     """``serve``, ``demo`` and ``migrate`` on the top-level subparsers."""
     serve = commands.add_parser("serve", help="apply pending migrations, then serve")
     server_options(serve)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port (default 1); with more than one, set redis_url so a "
+        "change made through one reaches the others' caches at once",
+    )
     store_options(serve)
     serve.set_defaults(run=cmd_serve)
 
