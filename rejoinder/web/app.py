@@ -53,6 +53,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
         app.state.ctx = context  # usable before (or without) the lifespan, as in-process tests do
     app.state.templates = pages.templates()
     app.state.fragments = Fragments()
+    app.state.assets = widget.Assets()
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)

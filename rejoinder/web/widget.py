@@ -31,27 +31,31 @@ class Asset:
     media_type: str
 
 
-_loaded: dict[str, tuple[int, Asset]] = {}
+class Assets:
+    """The widget's files as one application serves them (``app.state.assets``)."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, tuple[int, Asset]] = {}
+
+    def get(self, name: str) -> Asset:
+        """The file ``static/<name>``, kept in memory until its modification time changes."""
+        path = STATIC / name
+        mtime = path.stat().st_mtime_ns
+        kept = self._loaded.get(name)
+        if kept is None or kept[0] != mtime:
+            kept = (mtime, _load(path))
+            self._loaded[name] = kept
+        return kept[1]
 
 
-def asset(name: str) -> Asset:
-    """The file ``static/<name>``, kept in memory until its modification time changes."""
-    path = STATIC / name
-    mtime = path.stat().st_mtime_ns
-    kept = _loaded.get(name)
-    if kept is None or kept[0] != mtime:
-        body = path.read_bytes()
-        kept = (
-            mtime,
-            Asset(
-                body=body,
-                gzipped=gzip.compress(body, compresslevel=9, mtime=0),
-                etag=hashlib.sha256(body).hexdigest()[:20],
-                media_type=MEDIA_TYPES[path.suffix],
-            ),
-        )
-        _loaded[name] = kept
-    return kept[1]
+def _load(path: Path) -> Asset:
+    body = path.read_bytes()
+    return Asset(
+        body=body,
+        gzipped=gzip.compress(body, compresslevel=9, mtime=0),
+        etag=hashlib.sha256(body).hexdigest()[:20],
+        media_type=MEDIA_TYPES[path.suffix],
+    )
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
@@ -76,7 +80,7 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 def serve(request: Request, name: str) -> Response:
-    found = asset(name)
+    found: Asset = request.app.state.assets.get(name)
     gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
     # The two encodings are different bytes, so they carry different validators.
     etag = f'"{found.etag}-gz"' if gzipped else f'"{found.etag}"'
