@@ -16,7 +16,7 @@ from rejoinder.settings import DEFAULT_DATABASE_URL, Settings
 DEMO_DATABASE_URL = "sqlite:///rejoinder-data/demo.db"
 
 
-def run_server(settings: Settings) -> None:
+def run_server(settings: Settings, *, with_demo: bool = False) -> None:
     import uvicorn
 
     from rejoinder.web.app import create_app
@@ -27,7 +27,7 @@ def run_server(settings: Settings) -> None:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: end with status 0, as a clean stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, with_demo=with_demo),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -50,7 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     from rejoinder.context import Context
     from rejoinder.demo import cross_origin_url, install_demo
-    from rejoinder.web.pages import serve_cross_origin_page
+    from rejoinder.web.app import serve_demo_origin
 
     settings = settings_of(args)
     if settings.database_url == DEFAULT_DATABASE_URL:
@@ -64,9 +64,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     finally:
         ctx.close()
     print(f"Rejoinder demo is running: open {url}", flush=True)
-    if serve_cross_origin_page(settings.host, settings.port + 1, settings.base_url, url):
+    if serve_demo_origin(settings, url) is not None:
         print(f"The same thread embedded from another origin: {elsewhere}/", flush=True)
-    run_server(settings)
+    run_server(settings, with_demo=True)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
