@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rejoinder.context import Context
 from rejoinder.settings import Settings
 from rejoinder.web.app import create_app
 from rejoinder.wiring import open_context
@@ -108,3 +109,17 @@ async def test_preview_stores_nothing(client: httpx.AsyncClient, site: str) -> N
     await client.post("/api/v1/preview", json={"body": "just looking"})
     counts = await client.get("/api/v1/counts", params={"site": site, "url": "/"})
     assert counts.json() == {"counts": {"/": 0}}
+
+
+async def test_the_demo_pages_are_mounted_only_for_the_demo(
+    client: httpx.AsyncClient, ctx: Context, settings: Settings
+) -> None:
+    # `rejoinder serve` builds the app as the fixture does; `rejoinder demo` asks for the demo's pages.
+    for path in ("/demo/", "/demo/privacy"):
+        assert (await client.get(path)).status_code == 404
+    assert (await client.post("/demo/comment", data={"body": "hi"})).status_code in (404, 405)
+    transport = httpx.ASGITransport(app=create_app(settings, context=ctx, with_demo=True))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as demo:
+        not_installed = await demo.get("/demo/")
+        assert not_installed.status_code == 404 and "rejoinder demo" in not_installed.text
+        assert (await demo.get("/demo/privacy")).status_code == 200

@@ -11,7 +11,7 @@ import html
 import json
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,6 +31,7 @@ from rejoinder.model import Author, Comment
 from rejoinder.rendering import render
 from rejoinder.settings import Settings
 from rejoinder.store.schema import comments, metadata
+from rejoinder.web.app import create_app
 from tests.helpers import ARTICLE, comment_payload, flatten, post, read
 
 SAFE_TAGS = frozenset(
@@ -308,9 +309,18 @@ HOSTILE_WEBSITE = 'https://x.example/"onmouseover="alert(3)'
 HOSTILE_BODY = "<script>alert(4)</script> [x](javascript:alert(5)) <svg onload=alert(6)>"
 
 
+@pytest.fixture
+async def demo_client(ctx: Context, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app as ``rejoinder demo`` builds it, with the demo's pages."""
+    transport = httpx.ASGITransport(app=create_app(settings, context=ctx, with_demo=True))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
 async def test_the_demo_page_shows_hostile_input_as_text(
-    client: httpx.AsyncClient, ctx: Context, settings: Settings
+    demo_client: httpx.AsyncClient, ctx: Context, settings: Settings
 ) -> None:
+    client = demo_client
     install_demo(ctx, settings.base_url)
     hostile = {"body": HOSTILE_BODY, "name": HOSTILE_NAME, "website": HOSTILE_WEBSITE}
     assert (await client.post("/demo/comment", data=hostile)).status_code == 303

@@ -164,6 +164,7 @@ def test_a_served_comment_survives_a_sigterm_exit_0_and_a_restart(tmp_path: Path
         assert liked.json() == {"likes": 1, "liked": True}
         counts = server.http.get("/api/v1/counts", params={"site": "smoke", "url": ARTICLE})
         assert counts.json() == {"counts": {ARTICLE: 1}}
+        assert server.http.get("/demo/").status_code == 404  # the demo's pages belong to `rejoinder demo`
         assert server.stop(signal.SIGTERM) == 0
         assert "Application shutdown complete" in server.output()  # a graceful stop, not a crash
 

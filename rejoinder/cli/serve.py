@@ -17,7 +17,7 @@ from rejoinder.settings import DEFAULT_DATABASE_URL, Settings, as_environment
 DEMO_DATABASE_URL = "sqlite:///rejoinder-data/demo.db"
 
 
-def run_server(settings: Settings, workers: int = 1) -> None:
+def run_server(settings: Settings, workers: int = 1, *, with_demo: bool = False) -> None:
     import uvicorn
 
     from rejoinder.web.app import create_app
@@ -31,7 +31,7 @@ def run_server(settings: Settings, workers: int = 1) -> None:
         # Each worker process builds its own app from the environment: hand it these very settings.
         os.environ.update(as_environment(settings))
     uvicorn.run(
-        create_app(settings) if workers == 1 else "rejoinder.asgi:create",
+        create_app(settings, with_demo=with_demo) if workers == 1 else "rejoinder.asgi:create",
         factory=workers > 1,
         workers=workers,
         host=settings.host,
@@ -55,7 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from rejoinder.demo import cross_origin_url, install_demo
-    from rejoinder.web.pages import serve_cross_origin_page
+    from rejoinder.web.app import serve_demo_origin
     from rejoinder.wiring import open_context
 
     settings = settings_of(args)
@@ -70,9 +70,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     finally:
         ctx.close()
     print(f"Rejoinder demo is running: open {url}", flush=True)
-    if serve_cross_origin_page(settings.host, settings.port + 1, settings.base_url, url):
+    if serve_demo_origin(settings, url) is not None:
         print(f"The same thread embedded from another origin: {elsewhere}/", flush=True)
-    run_server(settings)
+    run_server(settings, with_demo=True)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

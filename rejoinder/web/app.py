@@ -10,9 +10,10 @@ from fastapi import FastAPI
 
 from rejoinder import __version__
 from rejoinder.context import Context
+from rejoinder.demo import cross_origin_url
 from rejoinder.retention import purge_periodically
-from rejoinder.settings import Settings
-from rejoinder.web import akismet, api, errors, pages, widget
+from rejoinder.settings import Settings, load_settings
+from rejoinder.web import akismet, api, demo, errors, pages, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
 from rejoinder.wiring import open_context
@@ -23,8 +24,14 @@ Every error answers `{"error": {"code", "message", "fields"}}`, where `fields` n
 field with the rule it broke. No response ever contains an e-mail or IP address."""
 
 
-def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
-    """Build the application; ``context`` lets a caller share an already opened one (the demo does)."""
+def create_app_from_environment() -> FastAPI:
+    """The app of one worker process of ``rejoinder serve --workers N`` (settings from the environment)."""
+    return create_app(load_settings())
+
+
+def create_app(settings: Settings, context: Context | None = None, *, with_demo: bool = False) -> FastAPI:
+    """Build the application; ``context`` lets a caller share an already opened one. ``with_demo`` mounts
+    the demo's pages under ``/demo/``: ``rejoinder demo`` does, ``rejoinder serve`` never does."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,8 +66,19 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(widget.router)
     app.include_router(akismet.router)
+    if with_demo:
+        app.include_router(demo.router)
     # Added last runs first: CORS wraps everything, cached reads answer before the router.
     app.add_middleware(CachedReads)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
     return app
+
+
+def serve_demo_origin(settings: Settings, article: str) -> str | None:
+    """Serve the demo's cross-origin twin on the next port, from a background thread; its address, or None
+    if that port is taken."""
+    elsewhere = cross_origin_url(settings.host, settings.port)
+    if demo.serve_cross_origin_page(settings.host, settings.port + 1, settings.base_url, article):
+        return elsewhere
+    return None

@@ -19,7 +19,7 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Rejoinder-Liker"
 READ_PATH = "/api/v1/comments"
-API_PREFIXES = ("/api/", "/1.")  # the JSON API and, later, the Akismet-compatible one
+API_PREFIXES = ("/api/", "/1.")  # the JSON API and the Akismet-compatible one (/1.1/…)
 
 
 def _context(scope: Scope) -> Context:
