@@ -194,7 +194,7 @@ def cmd_thread_close(args: argparse.Namespace) -> None:
 
 
 def cmd_spam_purge(args: argparse.Namespace) -> None:
-    from rejoinder.spam.retention import purge
+    from rejoinder.retention import purge
 
     with _opened(args) as ctx:
         removed = purge(ctx)
@@ -206,7 +206,7 @@ def _spam_parsers(commands: Any) -> None:
 
     spam = spam_commands.add_parser(commands)
     purge = spam.add_parser(
-        "purge", help="delete spam kept past its retention period (the server does it hourly)"
+        "purge", help="delete spam kept past its retention period (the hourly spam.purge job does it)"
     )
     _store_options(purge)
     purge.set_defaults(run=cmd_spam_purge)
@@ -319,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_token_parser(admin)
     add_akismet_key_parser(admin)
     _spam_parsers(commands)
+
+    from rejoinder.jobs_cli import add_parsers as add_jobs_parsers
+
+    add_jobs_parsers(commands)
 
     docs = commands.add_parser("settings-doc", help="print the settings reference as a Markdown table")
     docs.set_defaults(run=cmd_settings_doc, config=None)

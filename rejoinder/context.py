@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from rejoinder import retention
 from rejoinder.cache import ReadCache
 from rejoinder.events import EventBus, ThreadChanged
+from rejoinder.jobs import JobQueue
 from rejoinder.model import Site
 from rejoinder.settings import Settings
 from rejoinder.snapshots import apply_to_cache
@@ -24,6 +27,7 @@ class Context:
     cache: ReadCache
     signer: Signer
     spam: SpamFilter
+    jobs: JobQueue
     # (when read, origins of all sites): CORS preflights come before any site is named
     allowed_origins: tuple[float, frozenset[str]] | None = None
     # site key -> (when read, site): every write needs its site, and sites change rarely
@@ -40,14 +44,22 @@ class Context:
         cache = ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024)
         events = EventBus()
         events.subscribe(ThreadChanged, lambda event: apply_to_cache(cache, event))
-        return cls(
+        jobs = JobQueue(
+            db,
+            lease_seconds=settings.jobs_lease_seconds,
+            keep_done=timedelta(days=settings.jobs_keep_done_days),
+        )
+        ctx = cls(
             settings=settings,
             db=db,
             events=events,
             cache=cache,
             signer=Signer(secret),
             spam=SpamFilter(secret),
+            jobs=jobs,
         )
+        retention.register_jobs(ctx)
+        return ctx
 
     def close(self) -> None:
         self.db.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,10 +12,13 @@ from fastapi import FastAPI
 from rejoinder import __version__
 from rejoinder.context import Context
 from rejoinder.settings import Settings
-from rejoinder.spam.retention import purge_periodically
 from rejoinder.web import akismet, api, errors, pages, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
+from rejoinder.worker import Runner
+
+log = logging.getLogger(__name__)
+JOB_STOP_SECONDS = 10  # how long a stopping server waits for the background job it is running
 
 DESCRIPTION = """Rejoinder's public API: threads, comments, likes and counts.
 
@@ -29,12 +33,14 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = context or Context.open(settings)
         app.state.ctx = ctx
-        purging = asyncio.create_task(purge_periodically(ctx)) if context is None else None
+        runner = None
+        if context is None and settings.jobs_in_process:
+            runner = Runner(ctx.jobs, poll_seconds=settings.jobs_poll_seconds).start()
         try:
             yield
         finally:
-            if purging is not None:
-                purging.cancel()
+            if runner is not None and not await asyncio.to_thread(runner.join, JOB_STOP_SECONDS):
+                log.warning("stopped with a job still running: it runs again once its lease ends")
             if context is None:
                 ctx.close()
 

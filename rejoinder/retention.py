@@ -1,0 +1,47 @@
+"""Retention: spam is kept for the site's retention period so a moderator can still rescue it, then purged
+by the hourly ``spam.purge`` job (or ``rejoinder spam purge``)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from rejoinder.model import Job
+from rejoinder.store import spam as store
+
+if TYPE_CHECKING:  # the context builds itself with ``register_jobs``
+    from rejoinder.context import Context
+
+log = logging.getLogger(__name__)
+PURGE_JOB = "spam.purge"
+PURGE_EVERY = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Purged:
+    comments: int
+    tokens: int
+
+
+def purge(ctx: Context) -> Purged:
+    """Delete spam past its retention period and forget form tokens past their use."""
+    now = datetime.now(UTC)
+    with ctx.db.write() as conn:
+        removed = Purged(store.purge_discarded(conn, now), store.forget_expired_tokens(conn, now))
+    if removed.comments:
+        ctx.cache.clear()  # purged spam was never visible, but a snapshot may still count its replies
+    return removed
+
+
+def register_jobs(ctx: Context) -> None:
+    """The purge as a periodic job: whichever runner (a server or a worker) takes it runs it, once an hour."""
+
+    def run(_job: Job) -> None:
+        removed = purge(ctx)
+        if removed.comments:
+            log.info("purged %d spam comments past their retention period", removed.comments)
+
+    ctx.jobs.handler(PURGE_JOB, run)
+    ctx.jobs.every(PURGE_JOB, PURGE_EVERY)
