@@ -111,9 +111,11 @@ class JobQueue:
         self._periodic: dict[str, Periodic] = {}
         self._wake = threading.Event()
         # After a commit (the connection goes back to the pool), not before it: a runner woken any earlier
-        # could look for the job before it is visible.
+        # could look for the job before it is visible. The mark is read, not taken, by every queue on the
+        # engine, and wiped when the connection's next transaction begins, or when this one rolls back.
         event.listen(db.writer, "checkin", self._on_checkin)
-        event.listen(db.writer, "rollback", self._on_rollback)
+        event.listen(db.writer, "begin", _forget_enqueued)
+        event.listen(db.writer, "rollback", _forget_enqueued)
         self.handler(PURGE_FINISHED, self._purge_finished)
         self.every(PURGE_FINISHED, timedelta(hours=1))
 
@@ -206,8 +208,14 @@ class JobQueue:
         if retry_at is None:
             log.error("job %d (%s) is dead after %d attempts: %s", job.id, job.kind, job.attempts, exc)
         else:
-            log.warning("job %d (%s) failed (attempt %d), retrying at %s: %s", job.id, job.kind,
-                        job.attempts, retry_at.isoformat(timespec="seconds"), exc)
+            log.warning(
+                "job %d (%s) failed (attempt %d), retrying at %s: %s",
+                job.id,
+                job.kind,
+                job.attempts,
+                retry_at.isoformat(timespec="seconds"),
+                exc,
+            )
 
     def _purge_finished(self, _job: Job) -> None:
         with self.db.write() as conn:
@@ -224,11 +232,8 @@ class JobQueue:
         self._wake.set()
 
     def _on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
-        if record is not None and record.info.pop(_ENQUEUED, False):
+        if record is not None and record.info.get(_ENQUEUED):
             self._wake.set()
-
-    def _on_rollback(self, conn: Connection) -> None:
-        conn.info.pop(_ENQUEUED, None)
 
     # -- administration -------------------------------------------------------------------------------
 
@@ -259,6 +264,10 @@ class JobQueue:
         now = datetime.now(UTC)
         with self.db.write() as conn:
             return [job_id for job_id in store.dead_ids(conn) if store.requeue_dead(conn, job_id, now)]
+
+
+def _forget_enqueued(conn: Connection) -> None:
+    conn.info.pop(_ENQUEUED, None)
 
 
 def worker_name() -> str:

@@ -101,12 +101,7 @@ def bury_abandoned(conn: Connection, kinds: Collection[str], now: datetime) -> l
 def claim(conn: Connection, leases: Mapping[str, timedelta], worker: str, now: datetime) -> Job | None:
     """Take the earliest due job of the kinds in ``leases`` for ``worker``, for as long as its kind's
     lease, counting the attempt."""
-    pick = (
-        select(jobs.c.id, jobs.c.kind)
-        .where(_due(leases, now))
-        .order_by(jobs.c.run_at, jobs.c.id)
-        .limit(1)
-    )
+    pick = select(jobs.c.id, jobs.c.kind).where(_due(leases, now)).order_by(jobs.c.run_at, jobs.c.id).limit(1)
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     picked = conn.execute(pick).one_or_none()
