@@ -79,7 +79,8 @@ def cmd_jobs_retry(args: argparse.Namespace) -> None:
     with _opened(args) as ctx:
         if args.all_dead:
             queued = ctx.jobs.retry_dead()
-            sys.stdout.write(f"queued again: {len(queued)} dead jobs {queued}\n")
+            ids = ", ".join(map(str, queued)) or "none"
+            sys.stdout.write(f"dead jobs queued again: {ids}\n")
         else:
             ctx.jobs.retry(args.id)
             sys.stdout.write(f"job {args.id} queued again\n")
