@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, event
 
-from rejoinder.errors import NotFound, RejoinderError
+from rejoinder.errors import JobNotDead, NotFound
 from rejoinder.model import Job, JobStatus
 from rejoinder.store import jobs as store
 from rejoinder.store.db import Database
@@ -91,11 +91,6 @@ class Periodic:
 class _Registered:
     run: Handler
     lease: timedelta
-
-
-class JobNotDead(RejoinderError):
-    code = "job_not_dead"
-    status = 409
 
 
 class JobQueue:

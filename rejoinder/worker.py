@@ -13,6 +13,7 @@ from rejoinder.jobs import JobQueue, worker_name
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+MIN_PAUSE_SECONDS = 0.05
 
 
 class Runner:
@@ -32,9 +33,12 @@ class Runner:
         return self.queue.run_due(self.name, self.stopping)
 
     def run_forever(self) -> None:
-        self.queue.schedule_periodic()
+        scheduled = False
         while not self.stopping.is_set():
             try:
+                if not scheduled:
+                    self.queue.schedule_periodic()
+                    scheduled = True
                 self.queue.run_due(self.name, self.stopping)
                 pause = self._pause()
             except Exception:
@@ -48,7 +52,8 @@ class Runner:
         due_at = self.queue.next_due_at()
         if due_at is None:
             return self.poll_seconds
-        return max(0.0, min(self.poll_seconds, (due_at - datetime.now(UTC)).total_seconds()))
+        # Never quite zero: a due job another runner is claiming right now is not worth spinning for.
+        return max(MIN_PAUSE_SECONDS, min(self.poll_seconds, (due_at - datetime.now(UTC)).total_seconds()))
 
     def stop(self) -> None:
         """Ask the loop to end once the job it is running, if any, has finished."""

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from rejoinder import retention
 from rejoinder.comments import Client, NewComment, post_comment
 from rejoinder.context import Context
-from rejoinder.errors import NotFound
-from rejoinder.jobs import PURGE_FINISHED, JobNotDead, JobQueue, enqueue, retry_delay
+from rejoinder.errors import JobNotDead, NotFound
+from rejoinder.jobs import PURGE_FINISHED, JobQueue, enqueue, retry_delay
 from rejoinder.model import Author, CommentStatus, Job, JobStatus
 from rejoinder.store import jobs as store
 from rejoinder.store.comments import get_comment, set_status
