@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
 from rejoinder.filterstate import SpamFilter, SpamMemos
+from rejoinder.jobs import JobQueue
 from rejoinder.memo import Memo
 from rejoinder.model import Site
 from rejoinder.settings import Settings
@@ -31,6 +32,7 @@ class Context:
     signer: Signer
     spam: SpamFilter
     spam_memos: SpamMemos  # what verdicts read of the store, remembered per site
+    jobs: JobQueue
     # site key -> site: every write needs its site, and sites change rarely (SiteChanged empties it)
     sites: Memo[str, Site] = field(default_factory=Memo)
     # the origins of all sites, under ALL_ORIGINS: CORS preflights come before any site is named

@@ -77,6 +77,12 @@ class Conflict(RejoinderError):
     code = "conflict"
 
 
+class JobNotDead(Conflict):
+    """Only a dead job may be retried (and only while no live job holds its dedupe key)."""
+
+    code = "job_not_dead"
+
+
 class PayloadTooLarge(RejoinderError):
     status = 413
     code = "payload_too_large"

@@ -90,6 +90,26 @@ class Settings(BaseModel):
         "bound on how stale another process's change can be without Redis (with Redis, a safety net), "
         "and how soon an event whose process died is delivered again.",
     )
+    jobs_in_process: bool = Field(
+        True,
+        description="Whether `rejoinder serve` runs background jobs itself, in a thread beside the server. "
+        "Turn it off when the deployment runs `rejoinder worker` processes instead.",
+    )
+    jobs_poll_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often a job runner looks for due jobs enqueued by other processes (a job enqueued "
+        "in the runner's own process wakes it at once).",
+    )
+    jobs_lease_seconds: int = Field(
+        300,
+        ge=1,
+        description="How long a runner holds a job it took: if it has not finished by then (it crashed), "
+        "another runner takes the job again. Longer than any job may take.",
+    )
+    jobs_keep_done_days: float = Field(
+        7, ge=0, description="How long finished jobs stay listed; dead ones stay until retried."
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

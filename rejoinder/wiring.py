@@ -7,14 +7,16 @@ without an import circle.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
-from rejoinder import moderation
+from rejoinder import moderation, retention
 from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
 from rejoinder.context import Context
 from rejoinder.events import CommentModerated, CommentPosted, SiteChanged, ThreadChanged
 from rejoinder.fanout import Fanout, LocalFanout, RedisFanout
 from rejoinder.filterstate import SpamFilter, SpamMemos
+from rejoinder.jobs import JobQueue
 from rejoinder.ratelimits import RateLimits
 from rejoinder.settings import Settings
 from rejoinder.sites import forget_sites
@@ -46,7 +48,13 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
         signer=Signer(secret),
         spam=SpamFilter(secret, RateLimits(settings.redis_url, settings.redis_prefix)),
         spam_memos=SpamMemos(),
+        jobs=JobQueue(
+            db,
+            lease_seconds=settings.jobs_lease_seconds,
+            keep_done=timedelta(days=settings.jobs_keep_done_days),
+        ),
     )
+    retention.register_jobs(ctx)
     subscribe(ctx)
     if settings.redis_url:
         # Until Redis confirms the subscription, changes made elsewhere might be missed: no cache.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,12 +12,15 @@ from fastapi import FastAPI
 from rejoinder import __version__
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
-from rejoinder.retention import purge_periodically
 from rejoinder.settings import Settings, load_settings
 from rejoinder.web import akismet, api, demo, errors, pages, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
 from rejoinder.wiring import open_context
+from rejoinder.worker import Runner
+
+log = logging.getLogger(__name__)
+JOB_STOP_SECONDS = 10  # how long a stopping server waits for the background job it is running
 
 DESCRIPTION = """Rejoinder's public API: threads, comments, likes and counts.
 
@@ -37,12 +41,14 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = context or open_context(settings, start=True)
         app.state.ctx = ctx
-        purging = asyncio.create_task(purge_periodically(ctx)) if context is None else None
+        runner = None
+        if context is None and settings.jobs_in_process:
+            runner = Runner(ctx.jobs, poll_seconds=settings.jobs_poll_seconds).start()
         try:
             yield
         finally:
-            if purging is not None:
-                purging.cancel()
+            if runner is not None and not await asyncio.to_thread(runner.join, JOB_STOP_SECONDS):
+                log.warning("stopped with a job still running: it runs again once its lease ends")
             if context is None:
                 ctx.close()
 
