@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from rejoinder.context import Context
+from rejoinder.events import CachesOutdated
 from rejoinder.model import Job
 from rejoinder.store import spam as store
 
@@ -27,8 +28,10 @@ def purge(ctx: Context) -> Purged:
     now = datetime.now(UTC)
     with ctx.db.write() as conn:
         removed = Purged(store.purge_discarded(conn, now), store.forget_expired_tokens(conn, now))
-    if removed.comments:
-        ctx.cache.clear()  # purged spam was never visible, but a snapshot may still count its replies
+        if removed.comments:
+            # Purged spam was never visible, but a snapshot may still count its replies: every process
+            # starts its caches afresh.
+            ctx.events.record(conn, CachesOutdated("spam purged"))
     return removed
 
 

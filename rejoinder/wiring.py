@@ -13,7 +13,7 @@ from rejoinder import moderation, retention
 from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
 from rejoinder.context import Context
-from rejoinder.events import CommentModerated, CommentPosted, SiteChanged, ThreadChanged
+from rejoinder.events import CachesOutdated, CommentModerated, CommentPosted, SiteChanged, ThreadChanged
 from rejoinder.fanout import Fanout, LocalFanout, RedisFanout
 from rejoinder.filterstate import SpamFilter, SpamMemos
 from rejoinder.jobs import JobQueue
@@ -68,6 +68,7 @@ def subscribe(ctx: Context) -> None:
     events = ctx.events
     events.subscribe(ThreadChanged, lambda event: apply_to_cache(ctx.cache, event))
     events.subscribe(SiteChanged, lambda event: forget_sites(ctx, event))
+    events.subscribe(CachesOutdated, lambda event: ctx.cache.clear())
     events.subscribe(
         CommentPosted,
         lambda e: ctx.spam_memos.remember(e.site_id, e.comment.id, e.comment.thread_id, e.fingerprint),
