@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rejoinder import __version__
@@ -41,30 +42,32 @@ def _migrate(settings: Settings) -> None:
 def _run_server(settings: Settings) -> None:
     import uvicorn
 
+    from rejoinder.logs import configure_logging
     from rejoinder.web.app import create_app
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: end with status 0, as a clean stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        log_config=None,  # its records go through our handler (rejoinder/logs.py)
         log_level=settings.log_level,
-        access_log=False,
+        access_log=False,  # replaced by one line per request of our own, with route and request id
         server_header=False,
         proxy_headers=False,  # client addresses come from the trusted_proxies setting, nowhere else
     )
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    from rejoinder.logs import configure_logging
+
     settings = _settings(args)
+    configure_logging(settings)  # a log collector reads this output: every line in the chosen format
     _migrate(settings)
-    print(
-        f"Rejoinder {__version__} serving on {settings.base_url}/ (database: {_safe_url(settings)})",
-        flush=True,
+    logging.getLogger("rejoinder").info(
+        "Rejoinder %s serving on %s/ (database: %s)", __version__, settings.base_url, _safe_url(settings)
     )
     _run_server(settings)
 
@@ -212,6 +215,18 @@ def _spam_parsers(commands: Any) -> None:
     purge.set_defaults(run=cmd_spam_purge)
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from rejoinder.backup import backup
+
+    print(backup(_settings(args), Path(args.file)).summary())
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from rejoinder.backup import restore
+
+    print(restore(_settings(args), Path(args.file), force=args.force).summary("restored"))
+
+
 def cmd_settings_doc(_args: argparse.Namespace) -> None:
     sys.stdout.write(settings_reference())
 
@@ -319,6 +334,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_token_parser(admin)
     add_akismet_key_parser(admin)
     _spam_parsers(commands)
+
+    copy = commands.add_parser("backup", help="copy the database to FILE while the server runs, and check it")
+    copy.add_argument(
+        "file", metavar="FILE", help="where to write the backup (SQLite file or pg_dump archive)"
+    )
+    restoring = commands.add_parser("restore", help="replace the database with a backup, then migrate it")
+    restoring.add_argument("file", metavar="FILE", help="a file written by rejoinder backup")
+    restoring.add_argument("--force", action="store_true", help="even if a server has the database open")
+    for command, run in ((copy, cmd_backup), (restoring, cmd_restore)):
+        _store_options(command)
+        command.set_defaults(run=run)
 
     docs = commands.add_parser("settings-doc", help="print the settings reference as a Markdown table")
     docs.set_defaults(run=cmd_settings_doc, config=None)

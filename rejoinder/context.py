@@ -5,9 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from rejoinder import monitoring
 from rejoinder.cache import ReadCache
 from rejoinder.events import EventBus, ThreadChanged
+from rejoinder.metrics import Metrics
 from rejoinder.model import Site
+from rejoinder.readiness import Readiness
 from rejoinder.settings import Settings
 from rejoinder.snapshots import apply_to_cache
 from rejoinder.spam.service import SpamFilter
@@ -24,6 +27,9 @@ class Context:
     cache: ReadCache
     signer: Signer
     spam: SpamFilter
+    # What /metrics exports and what /readyz checks (wired in monitoring.py).
+    metrics: Metrics = field(default_factory=Metrics)
+    readiness: Readiness = field(default_factory=Readiness)
     # (when read, origins of all sites): CORS preflights come before any site is named
     allowed_origins: tuple[float, frozenset[str]] | None = None
     # site key -> (when read, site): every write needs its site, and sites change rarely
@@ -40,7 +46,7 @@ class Context:
         cache = ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024)
         events = EventBus()
         events.subscribe(ThreadChanged, lambda event: apply_to_cache(cache, event))
-        return cls(
+        ctx = cls(
             settings=settings,
             db=db,
             events=events,
@@ -48,6 +54,8 @@ class Context:
             signer=Signer(secret),
             spam=SpamFilter(secret),
         )
+        monitoring.watch(ctx)
+        return ctx
 
     def close(self) -> None:
         self.db.dispose()

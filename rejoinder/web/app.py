@@ -12,9 +12,10 @@ from rejoinder import __version__
 from rejoinder.context import Context
 from rejoinder.settings import Settings
 from rejoinder.spam.retention import purge_periodically
-from rejoinder.web import akismet, api, errors, pages, widget
+from rejoinder.web import akismet, api, errors, operations, pages, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
+from rejoinder.web.telemetry import RequestTelemetry
 
 DESCRIPTION = """Rejoinder's public API: threads, comments, likes and counts.
 
@@ -57,8 +58,11 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(widget.router)
     app.include_router(akismet.router)
-    # Added last runs first: CORS wraps everything, cached reads answer before the router.
+    app.include_router(operations.router)
+    # Added last runs first: telemetry sees every answer, CORS wraps the rest, cached reads answer before
+    # the router.
     app.add_middleware(CachedReads)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
+    app.add_middleware(RequestTelemetry)
     return app

@@ -1,4 +1,4 @@
-"""Server-rendered pages: the front page, health checks, the demo article and its cross-origin twin.
+"""Server-rendered pages: the front page, the demo article and its cross-origin twin.
 
 The demo article embeds the widget like any blog would, with the server-rendered thread and form kept
 as a ``<noscript>`` fallback; the twin is another origin's page embedding the same thread.
@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rejoinder import __version__, comments, likes
 from rejoinder.comments import Client, NewComment
@@ -45,20 +45,6 @@ def _ctx(request: Request) -> Context:
 @router.get("/")
 def front_page(request: Request) -> Response:
     return request.app.state.templates.TemplateResponse(request, "index.html", {"version": __version__})
-
-
-@router.get("/healthz")
-def healthz() -> Response:
-    return JSONResponse({"status": "ok"})
-
-
-@router.get("/readyz")
-def readyz(request: Request) -> Response:
-    try:
-        _ctx(request).db.ping()
-    except Exception as exc:  # any failure to reach the database means "not ready"
-        return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
 
 
 def _demo_url(request: Request) -> str:

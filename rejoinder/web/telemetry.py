@@ -1,0 +1,97 @@
+"""What every request leaves behind: a request id, a line in the log and a sample in the metrics.
+
+The outermost middleware, so it sees every answer — those the router gives, and those given before it:
+cached reads, CORS preflights, oversized bodies. Metrics are labelled with the route's template
+(``/api/v1/comments/{comment_id}/like``), never the raw path, so a scraper's series stay few.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rejoinder.context import Context
+from rejoinder.logs import FIELDS, REQUEST_LOGGER
+from rejoinder.web.client import client_address
+
+log = logging.getLogger(REQUEST_LOGGER)
+
+# Set by middleware that answers before the router (the cached-read path), which has no route object.
+ROUTE_KEY = "rejoinder.route"
+UNMATCHED = "(unmatched)"  # 404s for any path would otherwise make a series per scanner probe
+# Probes and scrapes come every few seconds: their lines are for debugging, not the daily log.
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+# A proxy's id (nginx's $request_id) is kept when it looks like one; anything else is replaced.
+INCOMING_ID = re.compile(rb"[A-Za-z0-9._:-]{8,64}")
+
+
+def route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    if route is not None and hasattr(route, "path"):
+        return str(route.path)
+    if ROUTE_KEY in scope:
+        return str(scope[ROUTE_KEY])
+    # Answered before the router (a CORS preflight, a body too large) or by no route at all.
+    for candidate in scope["app"].router.routes:
+        match, _ = candidate.matches(scope)
+        if match is not Match.NONE and hasattr(candidate, "path"):
+            return str(candidate.path)
+    return UNMATCHED
+
+
+def request_id(scope: Scope) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id" and INCOMING_ID.fullmatch(value):
+            return value
+    return os.urandom(8).hex().encode()
+
+
+class RequestTelemetry:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        rid = request_id(scope)
+        status = 500  # unless an answer starts: an exception that escapes becomes a 500 outside
+
+        async def tagged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid)]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tagged)
+        finally:
+            self._record(scope, rid, status, time.perf_counter() - started)
+
+    @staticmethod
+    def _record(scope: Scope, rid: bytes, status: int, seconds: float) -> None:
+        ctx: Context | None = getattr(scope["app"].state, "ctx", None)
+        if ctx is None:  # the lifespan failed or has not run: nothing to count into
+            return
+        method, route = scope["method"], route_template(scope)
+        ctx.metrics.observe_request(method, route, status, seconds)
+        level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
+        if not log.isEnabledFor(level):
+            return
+        fields = {
+            "method": method,
+            "route": route,
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+            "request_id": rid.decode(),
+        }
+        if ctx.settings.log_client_addresses:
+            fields["client"] = client_address(scope, ctx.settings.trusted_proxies)
+        log.log(level, "%s %s %s", method, scope["path"], status, extra={FIELDS: fields})
