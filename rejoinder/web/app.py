@@ -54,15 +54,13 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     app.state.templates = pages.templates()
     app.state.fragments = Fragments()
     errors.install(app)
-    app.include_router(api.router)
-    app.include_router(pages.router)
-    app.include_router(widget.router)
-    app.include_router(akismet.router)
-    app.include_router(operations.router)
+    routers = (api.router, pages.router, widget.router, akismet.router, operations.router)
+    for router in routers:
+        app.include_router(router)
     # Added last runs first: telemetry sees every answer, CORS wraps the rest, cached reads answer before
     # the router.
     app.add_middleware(CachedReads)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
-    app.add_middleware(RequestTelemetry)
+    app.add_middleware(RequestTelemetry, routers=routers)
     return app

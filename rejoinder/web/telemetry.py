@@ -11,8 +11,10 @@ import logging
 import os
 import re
 import time
+from collections.abc import Iterable
 
-from starlette.routing import Match
+from fastapi import APIRouter
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rejoinder.context import Context
@@ -30,18 +32,29 @@ QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 INCOMING_ID = re.compile(rb"[A-Za-z0-9._:-]{8,64}")
 
 
-def route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    if route is not None and hasattr(route, "path"):
-        return str(route.path)
-    if ROUTE_KEY in scope:
-        return str(scope[ROUTE_KEY])
-    # Answered before the router (a CORS preflight, a body too large) or by no route at all.
-    for candidate in scope["app"].router.routes:
-        match, _ = candidate.matches(scope)
-        if match is not Match.NONE and hasattr(candidate, "path"):
-            return str(candidate.path)
-    return UNMATCHED
+class RouteTemplates:
+    """The template of the route a request went to, or would have gone to had nothing answered first."""
+
+    def __init__(self, routers: Iterable[APIRouter]) -> None:
+        self.patterns = [
+            (route.path_regex, route.path)
+            for router in routers
+            for route in router.routes
+            if isinstance(route, Route)
+        ]
+
+    def __call__(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is not None and hasattr(route, "path"):
+            return str(route.path)
+        if ROUTE_KEY in scope:
+            return str(scope[ROUTE_KEY])
+        # Answered before the router (a CORS preflight, a body too large) or by no route at all.
+        path = scope["path"]
+        for pattern, template in self.patterns:
+            if pattern.match(path):
+                return template
+        return UNMATCHED
 
 
 def request_id(scope: Scope) -> bytes:
@@ -52,8 +65,9 @@ def request_id(scope: Scope) -> bytes:
 
 
 class RequestTelemetry:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, routers: Iterable[APIRouter]) -> None:
         self.app = app
+        self.route_template = RouteTemplates(routers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,12 +88,11 @@ class RequestTelemetry:
         finally:
             self._record(scope, rid, status, time.perf_counter() - started)
 
-    @staticmethod
-    def _record(scope: Scope, rid: bytes, status: int, seconds: float) -> None:
+    def _record(self, scope: Scope, rid: bytes, status: int, seconds: float) -> None:
         ctx: Context | None = getattr(scope["app"].state, "ctx", None)
         if ctx is None:  # the lifespan failed or has not run: nothing to count into
             return
-        method, route = scope["method"], route_template(scope)
+        method, route = scope["method"], self.route_template(scope)
         ctx.metrics.observe_request(method, route, status, seconds)
         level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
         if not log.isEnabledFor(level):
