@@ -28,8 +28,16 @@ IPV6 = re.compile(
     r"|(?<![\w:])(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*)?::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*)?"
     r"(?![\w:])"
 )
-# Attributes every LogRecord has: whatever else a record carries came from ``extra=``.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+# Attributes every LogRecord has: whatever else a record carries came from ``extra=``. (uvicorn adds the
+# message again with terminal colours.)
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
+# Chatter at INFO that says nothing to an operator.
+QUIETER = {"alembic.runtime.plugins": logging.WARNING}
 
 
 class Masker:
@@ -117,6 +125,8 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    for name, level in QUIETER.items():
+        logging.getLogger(name).setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
