@@ -1,4 +1,4 @@
-"""The log: one JSON object per line (or text on a terminal), one line per request, no addresses unless allowed.
+"""The log: one JSON object per line (or text on a terminal), one line per request, addresses only if allowed.
 
 The end-to-end tests read what a real ``rejoinder serve`` process writes to its standard output.
 """
