@@ -65,10 +65,11 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, mask: Masker | None) -> None:
         super().__init__()
         self.mask = mask
+        self._second: tuple[int, str] = (0, "")
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": self._masked(record.getMessage()),
@@ -83,6 +84,14 @@ class JsonFormatter(logging.Formatter):
 
     def _masked(self, text: str) -> str:
         return self.mask(text) if self.mask is not None else text
+
+    def _timestamp(self, created: float) -> str:
+        """ISO 8601 in UTC with milliseconds; the part up to the second is reused while the second lasts."""
+        whole = int(created)
+        kept = self._second
+        if kept[0] != whole:
+            kept = self._second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+        return f"{kept[1]}.{int((created - whole) * 1000):03d}+00:00"
 
 
 class TextFormatter(logging.Formatter):
@@ -101,11 +110,10 @@ class TextFormatter(logging.Formatter):
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    fields: dict[str, Any] = dict(getattr(record, FIELDS, None) or {})
-    for name, value in vars(record).items():
-        if name not in _STANDARD and name != FIELDS:
-            fields.setdefault(name, value)
-    return fields
+    fields: dict[str, Any] | None = getattr(record, FIELDS, None)
+    if fields is not None:  # ours (the request lines): everything is in there
+        return fields
+    return {name: value for name, value in vars(record).items() if name not in _STANDARD}
 
 
 def wants_json(settings: Settings, stream: TextIO) -> bool:

@@ -185,6 +185,15 @@ def test_client_addresses_are_logged_only_when_allowed(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_request_lines_can_be_turned_off(tmp_path: Path) -> None:
+    with serving(tmp_path, log_requests="false") as server:
+        traffic(server)
+        lines = json_lines(server)
+    assert not any(line["logger"] == "rejoinder.request" for line in lines)
+    assert "Application shutdown complete." in [line["message"] for line in lines]
+
+
+@pytest.mark.slow
 def test_text_format_when_asked(tmp_path: Path) -> None:
     with serving(tmp_path, log_format="text") as server:
         ids = traffic(server)

@@ -92,19 +92,22 @@ class RequestTelemetry:
         ctx: Context | None = getattr(scope["app"].state, "ctx", None)
         if ctx is None:  # the lifespan failed or has not run: nothing to count into
             return
-        method, route = scope["method"], self.route_template(scope)
+        method, route, path = scope["method"], self.route_template(scope), scope["path"]
         ctx.metrics.observe_request(method, route, status, seconds)
         level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
-        if not log.isEnabledFor(level):
+        if not ctx.settings.log_requests or not log.isEnabledFor(level):
             return
         fields = {
             "method": method,
             "route": route,
-            "path": scope["path"],
+            "path": path,
             "status": status,
             "duration_ms": round(seconds * 1000, 3),
             "request_id": rid.decode(),
         }
         if ctx.settings.log_client_addresses:
             fields["client"] = client_address(scope, ctx.settings.trusted_proxies)
-        log.log(level, "%s %s %s", method, scope["path"], status, extra={FIELDS: fields})
+        # Made directly: ``log.info`` would also look up the caller's frame, a third of a line's cost.
+        record = log.makeRecord(log.name, level, __file__, 0, "%s %s %s", (method, path, status), None)
+        setattr(record, FIELDS, fields)
+        log.handle(record)
