@@ -154,6 +154,7 @@ async def test_live_connections_and_redis_series_are_declared_for_their_owners(
     text = (await scraper.get("/metrics")).text
     assert "# HELP rejoinder_sse_connections " in text and "# HELP rejoinder_redis_up " in text
     samples = await scrape(scraper)
+    assert value(samples, "process_cpu_seconds_total") > 0  # the process's own, for sizing
     assert value(samples, "rejoinder_sse_connections") == 1
     assert value(samples, "rejoinder_redis_up") == 1
     assert value(samples, "rejoinder_redis_errors_total") == 1
