@@ -52,6 +52,7 @@ class EventBus:
         self.tail_seconds = tail_seconds
         self._everywhere: list[tuple[type[Any], Handler]] = []
         self._once: list[tuple[type[Any], Handler]] = []
+        self._local: list[tuple[type[Any], Handler]] = []
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._seen_lock = threading.Lock()
         self._last_id = 0
@@ -77,6 +78,11 @@ class EventBus:
         """Run ``handler`` in one process for each committed event of this type (retried until it
         succeeds: it must be idempotent)."""
         self._once.append((event_type, handler))
+
+    def subscribe_local(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+        """Run ``handler`` only in the process that committed the event, right after the commit, and never
+        again (for this process's own counters: each event counted once across a deployment)."""
+        self._local.append((event_type, handler))
 
     # -- recording
 
@@ -133,6 +139,7 @@ class EventBus:
             if not self._first_time(event_id):
                 continue
             self._apply_everywhere(event)
+            self._apply(self._local, event)
             outgoing.append({"id": event_id, "topic": event.topic(), "data": encode(event)})
             if once:
                 self._hand_over(event_id, event)
@@ -180,7 +187,10 @@ class EventBus:
             return True
 
     def _apply_everywhere(self, event: Event) -> None:
-        for event_type, handler in self._everywhere:
+        self._apply(self._everywhere, event)
+
+    def _apply(self, subscribers: list[tuple[type[Any], Handler]], event: Event) -> None:
+        for event_type, handler in subscribers:
             if isinstance(event, event_type):
                 try:
                     handler(event)

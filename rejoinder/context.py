@@ -15,7 +15,9 @@ from rejoinder.cache import ReadCache
 from rejoinder.filterstate import SpamFilter, SpamMemos
 from rejoinder.jobs import JobQueue
 from rejoinder.memo import Memo
+from rejoinder.metrics import Metrics
 from rejoinder.model import Site
+from rejoinder.readiness import Readiness
 from rejoinder.settings import Settings
 from rejoinder.store.db import Database
 from rejoinder.tokens import Signer
@@ -37,6 +39,9 @@ class Context:
     sites: Memo[str, Site] = field(default_factory=Memo)
     # the origins of all sites, under ALL_ORIGINS: CORS preflights come before any site is named
     origins: Memo[str, frozenset[str]] = field(default_factory=Memo)
+    # What /metrics exports and what /readyz checks (wired in monitoring.py).
+    metrics: Metrics = field(default_factory=Metrics)
+    readiness: Readiness = field(default_factory=Readiness)
 
     def close(self) -> None:
         self.events.stop()

@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -110,15 +110,41 @@ class Settings(BaseModel):
     jobs_keep_done_days: float = Field(
         7, ge=0, description="How long finished jobs stay listed; dead ones stay until retried."
     )
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="How `rejoinder serve` writes its log to standard output: `json` (one object per line, "
+        "one line per request), `text` (for people), or `auto`: text on a terminal, JSON otherwise.",
+    )
+    log_requests: bool = Field(
+        True,
+        description="One log line per request (method, route, path, status, duration, request id). Off on a "
+        "very busy server: a line costs a third of a cached read's time; metrics count requests anyway.",
+    )
+    log_client_addresses: bool = Field(
+        False,
+        description="Whether logs may contain client IP addresses and e-mail addresses; off, request lines "
+        "leave the client out and other log lines have them replaced by `[ip]` and `[email]`.",
+    )
+    metrics_allow: list[str] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"],
+        description="Networks (CIDR) of the clients allowed to read `/metrics` (Prometheus); others get 403. "
+        "Behind a reverse proxy, set `trusted_proxies` so the client is the real one. Empty: nobody.",
+    )
+    min_free_disk_mb: int = Field(
+        100,
+        ge=0,
+        description="Free space, in MiB, that the filesystem holding the SQLite database needs for `/readyz` "
+        "to answer ready.",
+    )
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "metrics_allow", mode="before")
     @classmethod
     def _split_comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         # Checked here, at start-up: a bad entry found only when a request arrives fails every request.

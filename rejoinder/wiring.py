@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from rejoinder import moderation, retention
+from rejoinder import moderation, monitoring, retention
 from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
 from rejoinder.context import Context
@@ -17,6 +17,7 @@ from rejoinder.events import CachesOutdated, CommentModerated, CommentPosted, Si
 from rejoinder.fanout import Fanout, LocalFanout, RedisFanout
 from rejoinder.filterstate import SpamFilter, SpamMemos
 from rejoinder.jobs import JobQueue
+from rejoinder.metrics import Metrics
 from rejoinder.ratelimits import RateLimits
 from rejoinder.settings import Settings
 from rejoinder.sites import forget_sites
@@ -37,25 +38,31 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
     if not secret:
         with db.write() as conn:
             secret = get_or_create_secret(conn, "secret_key", secrets.token_urlsafe(32))
+    metrics = Metrics()
     fanout: Fanout = LocalFanout()
     if settings.redis_url:
-        fanout = RedisFanout(settings.redis_url, f"{settings.redis_prefix}:events")
+        fanout = RedisFanout(
+            settings.redis_url, f"{settings.redis_prefix}:events", errors=metrics.redis_errors.inc
+        )
+    rate_limits = RateLimits(settings.redis_url, settings.redis_prefix, on_error=metrics.redis_errors.inc)
     ctx = Context(
         settings=settings,
         db=db,
         events=EventBus(db, fanout, tail_seconds=settings.outbox_poll_seconds),
         cache=ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024),
         signer=Signer(secret),
-        spam=SpamFilter(secret, RateLimits(settings.redis_url, settings.redis_prefix)),
+        spam=SpamFilter(secret, rate_limits),
         spam_memos=SpamMemos(),
         jobs=JobQueue(
             db,
             lease_seconds=settings.jobs_lease_seconds,
             keep_done=timedelta(days=settings.jobs_keep_done_days),
         ),
+        metrics=metrics,
     )
     retention.register_jobs(ctx)
     subscribe(ctx)
+    monitoring.watch(ctx)
     if settings.redis_url:
         # Until Redis confirms the subscription, changes made elsewhere might be missed: no cache.
         ctx.cache.bypass = True

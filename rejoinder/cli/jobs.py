@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -40,12 +39,11 @@ def _job_json(job: Job) -> str:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
+    from rejoinder.logs import configure_logging
     from rejoinder.worker import Runner
 
     with opened(args) as ctx:
-        logging.basicConfig(
-            level=ctx.settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        configure_logging(ctx.settings, sys.stderr)  # standard output is for the command's answer
         runner = Runner(ctx.jobs, poll_seconds=ctx.settings.jobs_poll_seconds)
         # The worker also delivers events whose writer never did, and hears of other processes' changes.
         ctx.events.start()

@@ -7,15 +7,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from rejoinder import __version__
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
+from rejoinder.logs import configure_logging
 from rejoinder.settings import Settings, load_settings
-from rejoinder.web import akismet, api, demo, errors, pages, widget
+from rejoinder.web import akismet, api, demo, errors, operations, pages, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
+from rejoinder.web.telemetry import RequestTelemetry
 from rejoinder.wiring import open_context
 from rejoinder.worker import Runner
 
@@ -30,7 +32,9 @@ field with the rule it broke. No response ever contains an e-mail or IP address.
 
 def create_app_from_environment() -> FastAPI:
     """The app of one worker process of ``rejoinder serve --workers N`` (settings from the environment)."""
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def create_app(settings: Settings, context: Context | None = None, *, with_demo: bool = False) -> FastAPI:
@@ -68,16 +72,18 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.state.fragments = Fragments()
     app.state.assets = widget.Assets()
     errors.install(app)
-    app.include_router(api.router)
-    app.include_router(pages.router)
-    app.include_router(widget.router)
-    app.include_router(akismet.router)
+    routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
+    routers += (operations.router,)
     if with_demo:
-        app.include_router(demo.router)
-    # Added last runs first: CORS wraps everything, cached reads answer before the router.
+        routers += (demo.router,)
+    for router in routers:
+        app.include_router(router)
+    # Added last runs first: telemetry sees every answer, CORS wraps the rest, cached reads answer before
+    # the router.
     app.add_middleware(CachedReads)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
+    app.add_middleware(RequestTelemetry, routers=routers)
     return app
 
 

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rejoinder.context import Context
 from rejoinder.errors import BadRequest, OriginNotAllowed, PayloadTooLarge, RejoinderError
 from rejoinder.sites import any_site_allows
+from rejoinder.web.telemetry import ROUTE_KEY
 
 JSON = b"application/json"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -162,6 +163,7 @@ class CachedReads:
         entry = _context(scope).cache.get(scope["query_string"])
         if entry is None:
             return await self.app(scope, receive, send)
+        scope[ROUTE_KEY] = READ_PATH  # for the request log and metrics: no route object answers this one
         etag = entry.etag.encode()
         headers = [(b"content-type", JSON), (b"etag", etag), (b"cache-control", b"no-cache")]
         if _header(scope, b"if-none-match") == etag:
