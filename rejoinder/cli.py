@@ -42,13 +42,14 @@ def _run_server(settings: Settings) -> None:
     import uvicorn
 
     from rejoinder.web.app import create_app
+    from rejoinder.web.sse import StreamClosingServer
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: end with status 0, as a clean stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -57,6 +58,10 @@ def _run_server(settings: Settings) -> None:
         server_header=False,
         proxy_headers=False,  # client addresses come from the trusted_proxies setting, nowhere else
     )
+    server = StreamClosingServer(config)  # uvicorn.run, but open live streams end on a stop
+    server.run()
+    if not server.started:
+        sys.exit(3)  # what uvicorn.run does when the server could not start
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

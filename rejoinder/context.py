@@ -6,7 +6,8 @@ import secrets
 from dataclasses import dataclass, field
 
 from rejoinder.cache import ReadCache
-from rejoinder.events import EventBus, ThreadChanged
+from rejoinder.events import CommentChanged, EventBus, ThreadChanged
+from rejoinder.live import LiveHub
 from rejoinder.model import Site
 from rejoinder.settings import Settings
 from rejoinder.snapshots import apply_to_cache
@@ -24,6 +25,7 @@ class Context:
     cache: ReadCache
     signer: Signer
     spam: SpamFilter
+    live: LiveHub
     # (when read, origins of all sites): CORS preflights come before any site is named
     allowed_origins: tuple[float, frozenset[str]] | None = None
     # site key -> (when read, site): every write needs its site, and sites change rarely
@@ -40,6 +42,8 @@ class Context:
         cache = ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024)
         events = EventBus()
         events.subscribe(ThreadChanged, lambda event: apply_to_cache(cache, event))
+        live = LiveHub(db, settings.sse_max_connections, settings.sse_keep_alive_seconds)
+        events.subscribe(CommentChanged, live.on_event)
         return cls(
             settings=settings,
             db=db,
@@ -47,7 +51,9 @@ class Context:
             cache=cache,
             signer=Signer(secret),
             spam=SpamFilter(secret),
+            live=live,
         )
 
     def close(self) -> None:
+        self.live.close()
         self.db.dispose()

@@ -12,7 +12,7 @@ from rejoinder import __version__
 from rejoinder.context import Context
 from rejoinder.settings import Settings
 from rejoinder.spam.retention import purge_periodically
-from rejoinder.web import akismet, api, errors, pages, widget
+from rejoinder.web import akismet, api, errors, pages, sse, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
 
@@ -54,6 +54,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
     app.state.fragments = Fragments()
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(sse.router)
     app.include_router(pages.router)
     app.include_router(widget.router)
     app.include_router(akismet.router)
