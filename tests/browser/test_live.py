@@ -1,4 +1,4 @@
-"""Live updates in the widget: two readers of one thread, each seeing what the other does without reloading."""
+"""Live updates in the widget: two readers of one thread, each seeing what the other does live."""
 
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ def test_a_like_in_one_page_updates_the_count_in_the_other(
 
     own_part(page, posted["id"]).get_by_role("button", name="Like").click()
     expect(own_part(other, posted["id"]).locator(".rj-likes")).to_have_text("Liked by 1 person")
-    expect(own_part(other, posted["id"]).get_by_role("button", name="Like")).to_have_attribute("aria-pressed", "false")
+    like = own_part(other, posted["id"]).get_by_role("button", name="Like")
+    expect(like).to_have_attribute("aria-pressed", "false")  # their own like state is theirs alone
 
 
 def test_the_notice_speaks_the_pages_language(
@@ -93,7 +94,9 @@ def test_the_notice_speaks_the_pages_language(
     expect(page.get_by_role("button", name="2 нові коментарі — показати")).to_be_visible()
 
 
-def test_data_live_false_opens_no_stream(page: Page, host: HostPages, article: str, rejoinder: Rejoinder) -> None:
+def test_data_live_false_opens_no_stream(
+    page: Page, host: HostPages, article: str, rejoinder: Rejoinder
+) -> None:
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(host.page(article, live="false"))
