@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Live-update benchmark: many open SSE streams on one ``rejoinder serve`` process, and comments posted to them.
+"""Live-update benchmark: many open SSE streams on one ``rejoinder serve`` process, comments posted to them.
 
     .venv/bin/python bench/sse.py [--connections 1000] [--comments 20] [--out bench/results/sse.json]
 
@@ -57,7 +57,8 @@ def rss_kib(pid: int) -> int:
 
 
 def rejoinder(*args: str, cwd: str) -> None:
-    subprocess.run([sys.executable, "-m", "rejoinder", *args], cwd=cwd, env=ENV, check=True, capture_output=True)
+    command = [sys.executable, "-m", "rejoinder", *args]
+    subprocess.run(command, cwd=cwd, env=ENV, check=True, capture_output=True)
 
 
 class Follower:
@@ -156,18 +157,22 @@ async def run(port: int, pid: int, connections: int, comments: int, gap: float) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--comments", type=int, default=20)
     parser.add_argument("--gap", type=float, default=0.25, help="seconds between two posts")
-    parser.add_argument("--timeout", type=float, default=180, help="the whole run ends after this many seconds")
+    parser.add_argument("--timeout", type=float, default=180, help="the run ends after this many seconds")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/sse.json")
     args = parser.parse_args()
     limit = raise_open_files_limit(args.connections + 200)  # the server inherits it
 
     with tempfile.TemporaryDirectory(prefix="rejoinder-sse-") as home:
         database = f"sqlite:///{home}/sse.db"
-        rejoinder("admin", "site", "create", "bench", "--set", "spam_filter=false", "--database", database, cwd=home)
+        rejoinder(
+            "admin", "site", "create", "bench", "--set", "spam_filter=false", "--database", database, cwd=home
+        )  # fmt: skip
         port = free_port()
         log = Path(home) / "serve.log"
         with log.open("wb") as sink:
@@ -188,9 +193,8 @@ def main() -> None:
                     if server.poll() is not None or time.monotonic() > deadline:
                         sys.exit(f"bench/sse.py: the server did not start:\n{log.read_text()}")
                     time.sleep(0.1)
-                result = asyncio.run(
-                    asyncio.wait_for(run(port, server.pid, args.connections, args.comments, args.gap), args.timeout)
-                )
+                measuring = run(port, server.pid, args.connections, args.comments, args.gap)
+                result = asyncio.run(asyncio.wait_for(measuring, args.timeout))
             finally:
                 server.terminate()
                 server.wait(timeout=30)
