@@ -201,6 +201,7 @@ def main() -> None:
 
     result["open_files_limit"] = limit
     result["cpus"] = os.cpu_count()
+    result["load_average_1min"] = round(os.getloadavg()[0], 1)  # other work on the machine skews latency
     print(json.dumps(result, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
