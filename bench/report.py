@@ -200,8 +200,8 @@ def live_updates(sse: dict[str, Any]) -> list[str]:
         "## Live updates (Server-Sent Events)",
         "",
         f"`bench/sse.py` (one command; about a minute): {sse['connections']:,} streams open on one "
-        f"`rejoinder serve` process (SQLite), {sse['comments']} comments posted one after another; latency is "
-        "from sending the POST to the `comment` event arriving on each stream (raw asyncio sockets, client "
+        f"`rejoinder serve` process (SQLite), {sse['comments']} comments posted one after another; latency "
+        "is from sending the POST to the `comment` event arriving on each stream (raw asyncio sockets, client "
         f"on the same {sse['cpus']}-core machine, load average {sse.get('load_average_1min', '?')} at the "
         "end of the run).",
         "",
