@@ -202,8 +202,8 @@ def live_updates(sse: dict[str, Any]) -> list[str]:
         f"`bench/sse.py` (one command; about a minute): {sse['connections']:,} streams open on one "
         f"`rejoinder serve` process (SQLite), {sse['comments']} comments posted one after another; latency "
         "is from sending the POST to the `comment` event arriving on each stream (raw asyncio sockets, "
-        f"client on the same {sse['cpus']}-core machine, load average {sse.get('load_average_1min', '?')} at the "
-        "end of the run).",
+        f"client on the same {sse['cpus']}-core machine, load average "
+        f"{sse.get('load_average_1min', '?')} at the end of the run).",
         "",
         "| streams | deliveries | p50 | p99 | max | RSS before → with streams | per stream | target |",
         "|---|---|---|---|---|---|---|---|",
