@@ -198,7 +198,9 @@ class LiveHub:
         self._closed = True
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            self._on_loop(loop, self._close_all)
+            # Always through the loop's queue: a signal handler may interrupt the loop mid-step.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._close_all)
 
     def _on_loop(self, loop: asyncio.AbstractEventLoop, call: Callable[..., None], *args: Any) -> None:
         if threading.get_ident() == self._loop_thread:
@@ -216,7 +218,8 @@ class LiveHub:
                 counting.again = True  # one read after the current one covers every change so far
             else:
                 self._counting[key] = _Counting()
-                asyncio.get_running_loop().create_task(self._recount(key))
+                assert self._loop is not None
+                self._loop.create_task(self._recount(key))
 
     def _send(self, key: ThreadKey, message: Message) -> None:
         self._sequence += 1

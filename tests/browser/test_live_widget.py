@@ -105,3 +105,11 @@ def test_data_live_false_opens_no_stream(
     page.wait_for_timeout(500)
     assert not [u for u in requested if "/threads/events" in u]
     expect(page.locator(".rj-fresh")).to_be_hidden()
+
+
+def test_removing_the_widget_closes_its_stream(page: Page, host: HostPages, article: str) -> None:
+    page.goto(host.page(article))
+    expect(page.locator(".rj-root")).to_have_attribute("data-live", "open")
+    page.evaluate("window.widgetRoot = document.querySelector('.rj-root')")
+    page.evaluate("document.getElementById('rejoinder-thread').remove()")
+    page.wait_for_function("() => window.widgetRoot.dataset.live === undefined")
