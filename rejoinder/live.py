@@ -235,7 +235,7 @@ class LiveHub:
             while True:
                 counting.again = False
                 count = await anyio.to_thread.run_sync(self._read_count, key)
-                if key in self._streams and self._last_count.get(key) != count:
+                if count is not None and key in self._streams and self._last_count.get(key) != count:
                     self._last_count[key] = count
                     self._send(key, Message("count", b'{"comment_count":%d}' % count))
                 if not counting.again:
@@ -245,7 +245,9 @@ class LiveHub:
         finally:
             del self._counting[key]
 
-    def _read_count(self, key: ThreadKey) -> int:
+    def _read_count(self, key: ThreadKey) -> int | None:
+        if self._closed:
+            return None  # the database may be closing too
         site_key, url = key
         with self.db.read() as conn:
             site = site_store.get_site(conn, site_key)

@@ -172,6 +172,7 @@ async def test_a_thread_without_comments_yet_can_be_followed(
     async with open_app_stream(app, site=site, url=fresh) as stream:
         await post(client, "first!", url=fresh)
         assert (await stream.reader.event()).event == "comment"
+        assert (await stream.reader.event()).data == {"comment_count": 1}
 
 
 @pytest.fixture
