@@ -14,6 +14,7 @@ from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
 from rejoinder.filterstate import SpamFilter, SpamMemos
 from rejoinder.jobs import JobQueue
+from rejoinder.live import LiveHub
 from rejoinder.memo import Memo
 from rejoinder.metrics import Metrics
 from rejoinder.model import Site
@@ -35,6 +36,7 @@ class Context:
     spam: SpamFilter
     spam_memos: SpamMemos  # what verdicts read of the store, remembered per site
     jobs: JobQueue
+    live: LiveHub  # this process's open live-update streams
     # site key -> site: every write needs its site, and sites change rarely (SiteChanged empties it)
     sites: Memo[str, Site] = field(default_factory=Memo)
     # the origins of all sites, under ALL_ORIGINS: CORS preflights come before any site is named
@@ -44,5 +46,6 @@ class Context:
     readiness: Readiness = field(default_factory=Readiness)
 
     def close(self) -> None:
+        self.live.close()
         self.events.stop()
         self.db.dispose()

@@ -101,3 +101,14 @@ class RateLimited(RejoinderError):
     def __init__(self, message: str, fields: dict[str, str] | None = None, *, retry_after: int = 60) -> None:
         super().__init__(message, fields)
         self.retry_after = retry_after
+
+
+class StreamsExhausted(RejoinderError):
+    """This process follows as many live streams as it may; the client should come back later."""
+
+    status = 503
+    code = "streams_exhausted"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(message, fields)
+        self.retry_after = retry_after

@@ -23,6 +23,7 @@ def watch(ctx: Context) -> None:
             return jobs_by_status(conn)
 
     metrics.watch_jobs(count_jobs)
+    metrics.sse_connections.set_function(lambda: ctx.live.open_streams)
     # Counted where the comment was written: every process applies the event, only one counts it.
     ctx.events.subscribe_local(CommentPosted, lambda event: metrics.count_verdict(event.comment))
     ctx.readiness.add("database", ctx.db.ping)

@@ -70,6 +70,18 @@ class Settings(BaseModel):
         description="Memory for each of the two read caches (thread snapshots and finished responses), "
         "in MiB; 0 turns them off.",
     )
+    sse_max_connections: int = Field(
+        2000,
+        ge=0,
+        description="Live-update streams (`GET /api/v1/threads/events`) one process keeps open at most; "
+        "beyond it new ones get 503 with `Retry-After`. Each costs a connection and a file descriptor.",
+    )
+    sse_keep_alive_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="Seconds between keep-alive lines on idle live-update streams, so proxies and "
+        "load balancers with idle timeouts do not cut them.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
     redis_url: str = Field(
         "",

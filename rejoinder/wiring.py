@@ -13,10 +13,18 @@ from rejoinder import moderation, monitoring, retention
 from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
 from rejoinder.context import Context
-from rejoinder.events import CachesOutdated, CommentModerated, CommentPosted, SiteChanged, ThreadChanged
+from rejoinder.events import (
+    CachesOutdated,
+    CommentChanged,
+    CommentModerated,
+    CommentPosted,
+    SiteChanged,
+    ThreadChanged,
+)
 from rejoinder.fanout import Fanout, LocalFanout, RedisFanout
 from rejoinder.filterstate import SpamFilter, SpamMemos
 from rejoinder.jobs import JobQueue
+from rejoinder.live import LiveHub
 from rejoinder.metrics import Metrics
 from rejoinder.ratelimits import RateLimits
 from rejoinder.settings import Settings
@@ -58,6 +66,7 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
             lease_seconds=settings.jobs_lease_seconds,
             keep_done=timedelta(days=settings.jobs_keep_done_days),
         ),
+        live=LiveHub(db, settings.sse_max_connections, settings.sse_keep_alive_seconds),
         metrics=metrics,
     )
     retention.register_jobs(ctx)
@@ -82,6 +91,7 @@ def subscribe(ctx: Context) -> None:
         lambda e: ctx.spam_memos.remember(e.site_id, e.comment.id, e.comment.thread_id, e.fingerprint),
     )
     events.subscribe(CommentModerated, lambda event: moderation.mark_duplicate(ctx, event))
+    events.subscribe(CommentChanged, ctx.live.on_event)
     events.subscribe_once(CommentModerated, lambda event: moderation.learn_from(ctx, event))
     events.on_fanout_state(lambda up: _fanout_state(ctx, up))
 

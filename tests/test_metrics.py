@@ -147,9 +147,9 @@ async def test_job_queue_depth_is_counted_by_status_at_scrape_time(
 async def test_live_connections_and_redis_series_are_declared_for_their_owners(
     ctx: Context, scraper: httpx.AsyncClient
 ) -> None:
-    ctx.metrics.sse_connections.inc()
-    ctx.metrics.sse_connections.inc()
-    ctx.metrics.sse_connections.dec()
+    first = ctx.live.open(("test", "https://blog.example/a"), lambda comment: {})
+    ctx.live.open(("test", "https://blog.example/b"), lambda comment: {})
+    ctx.live.release(first)
     ctx.metrics.redis_up.set(1)
     ctx.metrics.redis_errors.inc()
     text = (await scraper.get("/metrics")).text
@@ -164,10 +164,10 @@ async def test_live_connections_and_redis_series_are_declared_for_their_owners(
 async def test_each_context_counts_only_its_own_server(settings: Settings, ctx: Context) -> None:
     other = open_context(settings)
     try:
-        ctx.metrics.sse_connections.inc()
+        ctx.metrics.redis_errors.inc()
         assert other.metrics.registry is not ctx.metrics.registry
-        assert b"rejoinder_sse_connections 0.0" in other.metrics.exposition()
-        assert b"rejoinder_sse_connections 1.0" in ctx.metrics.exposition()
+        assert b"rejoinder_redis_errors_total 0.0" in other.metrics.exposition()
+        assert b"rejoinder_redis_errors_total 1.0" in ctx.metrics.exposition()
     finally:
         other.close()
 

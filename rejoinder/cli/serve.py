@@ -18,10 +18,8 @@ DEMO_DATABASE_URL = "sqlite:///rejoinder-data/demo.db"
 
 
 def run_server(settings: Settings, workers: int = 1, *, with_demo: bool = False) -> None:
-    import uvicorn
-
     from rejoinder.logs import configure_logging
-    from rejoinder.web.app import create_app
+    from rejoinder.web.app import run
 
     configure_logging(settings)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: end with status 0, as a clean stop.
@@ -29,18 +27,8 @@ def run_server(settings: Settings, workers: int = 1, *, with_demo: bool = False)
     if workers > 1:
         # Each worker process builds its own app from the environment: hand it these very settings.
         os.environ.update(as_environment(settings))
-    uvicorn.run(
-        create_app(settings, with_demo=with_demo) if workers == 1 else "rejoinder.asgi:create",
-        factory=workers > 1,
-        workers=workers,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,  # its records go through our handler (rejoinder/logs.py)
-        log_level=settings.log_level,
-        access_log=False,  # replaced by one line per request of our own, with route and request id
-        server_header=False,
-        proxy_headers=False,  # client addresses come from the trusted_proxies setting, nowhere else
-    )
+    if not run(settings, workers, with_demo=with_demo):
+        sys.exit(3)  # what uvicorn.run does when the server could not start
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

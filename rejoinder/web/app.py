@@ -6,7 +6,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from rejoinder import __version__
@@ -14,9 +16,10 @@ from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
 from rejoinder.settings import Settings, load_settings
-from rejoinder.web import akismet, api, demo, errors, operations, pages, widget
+from rejoinder.web import akismet, api, demo, errors, operations, pages, sse, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
+from rejoinder.web.sse import StreamClosingServer
 from rejoinder.web.telemetry import RequestTelemetry
 from rejoinder.wiring import open_context
 from rejoinder.worker import Runner
@@ -73,7 +76,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.state.assets = widget.Assets()
     errors.install(app)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
-    routers += (operations.router,)
+    routers += (operations.router, sse.router)
     if with_demo:
         routers += (demo.router,)
     for router in routers:
@@ -94,3 +97,26 @@ def serve_demo_origin(settings: Settings, article: str) -> str | None:
     if demo.serve_cross_origin_page(settings.host, settings.port + 1, settings.base_url, article):
         return elsewhere
     return None
+
+
+def run(settings: Settings, workers: int = 1, *, with_demo: bool = False) -> bool:
+    """Serve until stopped (uvicorn); False if the server could not start. With several ``workers``, each
+    process builds its app with ``create_app_from_environment``."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,  # its records go through our handler (rejoinder/logs.py)
+        "log_level": settings.log_level,
+        "access_log": False,  # replaced by one line per request of our own, with route and request id
+        "server_header": False,
+        "proxy_headers": False,  # client addresses come from the trusted_proxies setting, nowhere else
+    }
+    if workers > 1:
+        # Open live streams would hold a stop forever: uvicorn's workers close them after this long.
+        uvicorn.run(
+            "rejoinder.asgi:create", factory=True, workers=workers, timeout_graceful_shutdown=5, **options
+        )
+        return True
+    server = StreamClosingServer(uvicorn.Config(create_app(settings, with_demo=with_demo), **options))
+    server.run()  # uvicorn.run, but open live streams end on a stop
+    return bool(server.started)
