@@ -3,8 +3,8 @@
 Services open ``db.read()`` or ``db.write()``; a write commits when its block ends, and only then may
 the service report success. On SQLite every write transaction starts with ``BEGIN IMMEDIATE`` on a
 single pooled connection, so writers queue in-process instead of failing with "database is locked".
-The busiest writes go through ``db.transaction(work)``, which on SQLite commits the work of every
-writer waiting at that moment in one transaction and one fsync (group commit).
+The busiest writes go through ``db.transaction(work)``, which commits the work of every writer waiting
+at that moment in one transaction and one fsync (group commit), on SQLite and on PostgreSQL alike.
 
 Whatever a transaction notes with ``after_commit(conn, item)`` (the events it wrote to the outbox) is
 handed to ``Database.on_commit`` once the transaction has committed, and dropped if it rolls back.
@@ -72,7 +72,10 @@ class Database:
         self._queued: list[_Work[Any]] = []
         self._queue_lock = threading.Lock()
         self._committer = threading.Lock()
+        # Writes queued by the event loop (only ever touched from the loop's thread).
         self._on_loop: list[tuple[_Work[Any], asyncio.Future[Any]]] = []
+        self._draining = False  # PostgreSQL: a batch of ``_on_loop`` is committing in a worker thread
+        self._drainer: asyncio.Task[None] | None = None  # held, or the loop may let the task vanish
         # Called with what committed transactions noted (see ``after_commit``); set by the context.
         self.on_commit: Callable[[list[Any]], None] | None = None
 
@@ -98,14 +101,12 @@ class Database:
     def transaction(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(conn)`` in a write transaction that has committed when this returns.
 
-        On SQLite, writers are one at a time anyway: whoever gets to commit takes every queued piece of
-        work along, so eight waiting writers cost one transaction and one fsync instead of eight. If one
-        piece fails, the batch is rolled back and each piece runs again on its own, so a failure only
-        ever affects its own writer.
+        Whoever gets to commit takes every queued piece of work along, so eight waiting writers cost one
+        transaction and one fsync instead of eight. If one piece fails, the batch is rolled back and each
+        piece runs again on its own, so a failure only ever affects its own writer. On SQLite writers
+        are one at a time anyway; on PostgreSQL the one committer trades the parallelism of separate
+        transactions (which mostly wait for their own fsync) for commits shared by the whole queue.
         """
-        if self.backend != "sqlite":
-            with self.write() as conn:
-                return work(conn)
         mine: _Work[T] = _Work(work)
         with self._queue_lock:
             self._queued.append(mine)
@@ -123,27 +124,40 @@ class Database:
 
         SQLite is a library, not a server: its work is CPU and one fsync, so it runs right on the loop.
         Every write queued during one turn of the loop is committed together on the next (group commit),
-        with no thread hand-offs. PostgreSQL's network round trips go to the thread pool instead.
+        with no thread hand-offs. PostgreSQL's network round trips go to a worker thread instead, one
+        batch at a time: what queues on the loop while a batch commits is the next batch, so a batch
+        costs one thread hand-off, not one per writer.
         """
-        if self.backend != "sqlite":
-            return await anyio.to_thread.run_sync(self.transaction, work)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._on_loop.append((_Work(work), future))
-        if len(self._on_loop) == 1:
-            asyncio.get_running_loop().call_soon(self._commit_on_loop)
+        if len(self._on_loop) == 1 and not self._draining:
+            if self.backend == "sqlite":
+                asyncio.get_running_loop().call_soon(self._commit_on_loop)
+            else:
+                self._draining = True
+                self._drainer = asyncio.get_running_loop().create_task(self._drain_to_thread())
         return await future
 
     def _commit_on_loop(self) -> None:
         batch, self._on_loop = self._on_loop, []
         with self._committer:  # the same single writer as ``transaction``, so the two never interleave
             self._commit([work for work, _ in batch])
-        for work, future in batch:
-            if future.cancelled():
-                continue  # the client went away; the work is committed all the same
-            if work.error is not None:
-                future.set_exception(work.error)
-            else:
-                future.set_result(work.result)
+        _settle(batch)
+
+    async def _drain_to_thread(self) -> None:
+        try:
+            while self._on_loop:
+                batch, self._on_loop = self._on_loop, []
+                try:  # not cancellable while the thread runs: a batch is settled once it has committed
+                    await anyio.to_thread.run_sync(self._commit_alone, [work for work, _ in batch])
+                finally:
+                    _settle(batch)
+        finally:
+            self._draining = False
+
+    def _commit_alone(self, batch: list[_Work[Any]]) -> None:
+        with self._committer:  # shared with ``transaction``: one committer per process
+            self._commit(batch)
 
     def _commit(self, batch: list[_Work[Any]]) -> None:
         try:
@@ -174,6 +188,19 @@ class Database:
     def dispose(self) -> None:
         for engine in self.engines:
             engine.dispose()
+
+
+def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]]) -> None:
+    """Hand each writer on the loop its result or its own error."""
+    for work, future in batch:
+        if future.cancelled():
+            continue  # the client went away; the work is committed all the same
+        if work.error is not None:
+            future.set_exception(work.error)
+        elif not work.done:
+            future.set_exception(RuntimeError("the write was interrupted before it could commit"))
+        else:
+            future.set_result(work.result)
 
 
 def _sqlite_engine(url: str, *, begin: str, pool_size: int, echo: bool) -> Engine:
