@@ -15,8 +15,6 @@ from rejoinder.events import CommentLiked
 from rejoinder.model import Comment, CommentStatus
 from rejoinder.store import comments as comment_store
 from rejoinder.store import likes as store
-from rejoinder.store import threads as thread_store
-from rejoinder.store.sites import get_site_by_id
 
 LIKER_HEADER = "X-Rejoinder-Liker"
 
@@ -54,11 +52,12 @@ def _plan_like(
     key = ctx.signer.reader_key("like", liker)
 
     def store_it(conn: Connection) -> Stored:
-        comment = comment_store.get_comment(conn, comment_id)
-        if comment is None or comment.status is not CommentStatus.PUBLISHED:
+        placed = comment_store.get_comment_placed(conn, comment_id)
+        if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
             raise CommentNotFound(
                 f"there is no comment {comment_id}", {"comment_id": "is not a published comment"}
             )
+        comment, thread_url, site_key = placed
         if liked:
             changed = store.add_like(conn, comment_id, key, datetime.now(UTC))
         else:
@@ -68,9 +67,7 @@ def _plan_like(
             comment = dataclasses.replace(comment, likes=likes, version=version)
         else:  # read again: on PostgreSQL a concurrent like may have committed since the read above
             comment = dataclasses.replace(comment, likes=comment_store.like_count(conn, comment_id))
-        thread = thread_store.get_thread(conn, comment.thread_id)
-        site = get_site_by_id(conn, thread.site_id)
-        return comment, changed, site.key, thread.url
+        return comment, changed, site_key, thread_url
 
     def finish(stored: Stored) -> LikeState:
         comment, changed, site_key, thread_url = stored

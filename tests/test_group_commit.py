@@ -67,12 +67,13 @@ def db(ctx: Context) -> Database:
     return ctx.db
 
 
-async def test_writers_on_the_loop_share_one_transaction(db: Database) -> None:
+async def test_writers_on_the_loop_share_transactions(db: Database) -> None:
     seen = Transactions(db)
     names = [f"piece-{i}" for i in range(WRITERS)]
     results = await asyncio.gather(*(db.transaction_async(piece(name)) for name in names))
     assert results == names
-    assert seen.commits == 1
+    # SQLite commits the loop's queue at once; PostgreSQL shares it out among a few committers.
+    assert seen.commits == 1 if db.backend == "sqlite" else seen.commits <= WRITERS // 2
     assert stored_names(db) == set(names)
     assert sorted(seen.handed_on) == sorted(names)
 
@@ -87,8 +88,10 @@ async def test_a_failing_piece_fails_only_its_writer(db: Database) -> None:
     assert isinstance(results[WRITERS // 2], IntegrityError)
     acknowledged = [r for r in results if isinstance(r, str)]
     assert acknowledged == [name for name in names if name != bad]
-    # The batch rolled back, then every piece ran on its own.
-    assert seen.commits == WRITERS - 1
+    # The batch rolled back, then every piece of it ran on its own (the other batches, on PostgreSQL,
+    # committed as they were).
+    assert seen.rollbacks >= 2
+    assert seen.commits == WRITERS - 1 if db.backend == "sqlite" else seen.commits <= WRITERS - 1
     assert stored_names(db) == set(acknowledged)
     # What the rolled-back batch noted was dropped; what each committed piece noted went on once.
     assert Counter(seen.handed_on) == Counter(acknowledged)

@@ -34,6 +34,10 @@ SQLITE_PRAGMAS = (
 )
 
 
+# Batches of the event loop's writes committing at once on PostgreSQL: enough to keep one core busy
+# while others wait on the network and the fsync, few enough to leave connections to the readers.
+POSTGRES_COMMITTERS = 4
+
 T = TypeVar("T")
 _AFTER_COMMIT = "rejoinder.after_commit"
 
@@ -74,8 +78,10 @@ class Database:
         self._committer = threading.Lock()
         # Writes queued by the event loop (only ever touched from the loop's thread).
         self._on_loop: list[tuple[_Work[Any], asyncio.Future[Any]]] = []
-        self._draining = False  # PostgreSQL: a batch of ``_on_loop`` is committing in a worker thread
-        self._drainer: asyncio.Task[None] | None = None  # held, or the loop may let the task vanish
+        # PostgreSQL: tasks committing batches of ``_on_loop`` in worker threads (held, or the loop may
+        # let a task vanish).
+        self._drainers: set[asyncio.Task[None]] = set()
+        self._committing = 0  # how many of them have not yet returned
         # Called with what committed transactions noted (see ``after_commit``); set by the context.
         self.on_commit: Callable[[list[Any]], None] | None = None
 
@@ -103,9 +109,8 @@ class Database:
 
         Whoever gets to commit takes every queued piece of work along, so eight waiting writers cost one
         transaction and one fsync instead of eight. If one piece fails, the batch is rolled back and each
-        piece runs again on its own, so a failure only ever affects its own writer. On SQLite writers
-        are one at a time anyway; on PostgreSQL the one committer trades the parallelism of separate
-        transactions (which mostly wait for their own fsync) for commits shared by the whole queue.
+        piece runs again on its own, so a failure only ever affects its own writer (a deadlock between
+        two batches on PostgreSQL included). On SQLite writers are one at a time anyway.
         """
         mine: _Work[T] = _Work(work)
         with self._queue_lock:
@@ -124,18 +129,22 @@ class Database:
 
         SQLite is a library, not a server: its work is CPU and one fsync, so it runs right on the loop.
         Every write queued during one turn of the loop is committed together on the next (group commit),
-        with no thread hand-offs. PostgreSQL's network round trips go to a worker thread instead, one
-        batch at a time: what queues on the loop while a batch commits is the next batch, so a batch
-        costs one thread hand-off, not one per writer.
+        with no thread hand-offs. PostgreSQL's network round trips go to worker threads instead: what
+        queues on the loop while batches commit is the next batch, so a batch costs one thread hand-off,
+        not one per writer. Up to ``POSTGRES_COMMITTERS`` batches are in flight at once, so one batch's
+        round trips and fsync overlap with the next one's statements.
         """
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
         self._on_loop.append((_Work(work), future))
-        if len(self._on_loop) == 1 and not self._draining:
-            if self.backend == "sqlite":
-                asyncio.get_running_loop().call_soon(self._commit_on_loop)
-            else:
-                self._draining = True
-                self._drainer = asyncio.get_running_loop().create_task(self._drain_to_thread())
+        if self.backend != "sqlite":
+            if self._committing < POSTGRES_COMMITTERS:
+                self._committing += 1
+                drainer = loop.create_task(self._drain_to_thread())
+                self._drainers.add(drainer)
+                drainer.add_done_callback(self._drainers.discard)
+        elif len(self._on_loop) == 1:
+            loop.call_soon(self._commit_on_loop)
         return await future
 
     def _commit_on_loop(self) -> None:
@@ -147,17 +156,17 @@ class Database:
     async def _drain_to_thread(self) -> None:
         try:
             while self._on_loop:
-                batch, self._on_loop = self._on_loop, []
+                # A share of the queue, so that every committer has a batch: on PostgreSQL the round
+                # trips, not the fsync, are most of a batch's time, and separate connections overlap them.
+                share = -(-len(self._on_loop) // POSTGRES_COMMITTERS)
+                batch, self._on_loop = self._on_loop[:share], self._on_loop[share:]
                 try:  # not cancellable while the thread runs: a batch is settled once it has committed
-                    await anyio.to_thread.run_sync(self._commit_alone, [work for work, _ in batch])
+                    await anyio.to_thread.run_sync(self._commit, [work for work, _ in batch])
                 finally:
                     _settle(batch)
         finally:
-            self._draining = False
-
-    def _commit_alone(self, batch: list[_Work[Any]]) -> None:
-        with self._committer:  # shared with ``transaction``: one committer per process
-            self._commit(batch)
+            # In the same step as the last look at the queue: a writer queued after it starts a new task.
+            self._committing -= 1
 
     def _commit(self, batch: list[_Work[Any]]) -> None:
         try:
