@@ -43,7 +43,7 @@ _AFTER_COMMIT = "rejoinder.after_commit"
 
 
 def after_commit(conn: Connection, item: Any) -> None:
-    """Hand ``item`` to the database's ``on_commit`` once this transaction commits (never if it rolls back)."""
+    """Hand ``item`` to the database's ``on_commit`` once this transaction commits (never on rollback)."""
     conn.info[_AFTER_COMMIT].append(item)
 
 
