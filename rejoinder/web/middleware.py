@@ -173,6 +173,7 @@ class CachedReads:
         if scope["path"] == COUNTS_PATH:
             body = _counts(scope)
             if body is not None:
+                scope[ROUTE_KEY] = COUNTS_PATH
                 headers = [(b"content-type", JSON), (b"content-length", str(len(body)).encode())]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 return await send({"type": "http.response.body", "body": body})
