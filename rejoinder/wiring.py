@@ -75,7 +75,7 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
     if settings.redis_url:
         # Until Redis confirms the subscription, changes made elsewhere might be missed: no cache.
         ctx.cache.bypass = True
-        ctx.cache.pending = fanout.pending
+        ctx.cache.pending = ctx.sites.pending = ctx.origins.pending = fanout.pending
     if start:
         ctx.events.start()
     return ctx
