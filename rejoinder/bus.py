@@ -59,6 +59,7 @@ class EventBus:
         self._gaps: dict[int, datetime] = {}
         self._once_work: queue.SimpleQueue[tuple[int, Event] | None] = queue.SimpleQueue()
         self._delivered: list[int] = []
+        self._delivered_lock = threading.Lock()
         self._idle = threading.Condition()
         self._busy = 0
         self._stop = threading.Event()
@@ -208,7 +209,8 @@ class EventBus:
                     ok = False
                     log.exception("subscriber %r failed on %r; it will run again", handler, event)
         if ok:
-            self._delivered.append(event_id)
+            with self._delivered_lock:
+                self._delivered.append(event_id)
         return ok
 
     def _run(self) -> None:
@@ -238,9 +240,10 @@ class EventBus:
                     self._idle.notify_all()
 
     def _flush_delivered(self) -> None:
-        if not self._delivered:
+        with self._delivered_lock:
+            ids, self._delivered = self._delivered, []
+        if not ids:
             return
-        ids, self._delivered = self._delivered, []
         try:
             with self.db.write() as conn:
                 store.mark_delivered(conn, ids, datetime.now(UTC))
