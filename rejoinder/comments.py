@@ -13,10 +13,17 @@ from sqlalchemy import Connection
 
 from rejoinder.antispam import check_rate, features_of, judge_comment
 from rejoinder.context import Context
-from rejoinder.errors import CommentNotFound, Forbidden, InvalidInput, OriginNotAllowed, ThreadClosed
+from rejoinder.errors import (
+    CommentNotFound,
+    Forbidden,
+    InvalidInput,
+    OriginNotAllowed,
+    RateLimited,
+    ThreadClosed,
+)
 from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
 from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, Thread
-from rejoinder.rendering import render
+from rejoinder.rendering import normalise, render
 from rejoinder.sites import cached_site, known_site, site_settings
 from rejoinder.spam.submission import FormProof, Submission
 from rejoinder.spam.verdict import Action
@@ -267,10 +274,25 @@ def _check_origin(site: Site, client: Client) -> None:
         )
 
 
+def preview(ctx: Context, body: str, client: Client) -> str:
+    """The HTML ``body`` would be stored as, exactly; rate-limited per client address, since rendering
+    is the one thing a reader can make the server do without storing anything."""
+    exceeded = ctx.spam.rate_limits.hit(0, [("preview", ctx.settings.preview_rate_limit, client.remote_addr)])
+    if exceeded is not None:
+        raise RateLimited(
+            f"too many previews from this address; try again in {exceeded.retry_after} s",
+            {"client": f"allows {exceeded.limit}"},
+            retry_after=exceeded.retry_after,
+        )
+    problems: dict[str, str] = {}
+    body = _clean_body(ctx, body, problems)
+    if len(body) > ctx.settings.max_body_length:
+        raise InvalidInput("body too long", problems)
+    return render(body)
+
+
 def _clean_body(ctx: Context, body: str, problems: dict[str, str]) -> str:
-    body = unicodedata.normalize("NFC", body.replace("\r\n", "\n"))
-    # Strip after dropping control characters, or "\x00 \x00" would pass as a one-space comment.
-    body = "".join(ch for ch in body if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+    body = normalise(body)
     limit = ctx.settings.max_body_length
     if not body:
         problems["body"] = "must not be empty"
