@@ -23,6 +23,7 @@ from rejoinder.errors import (
 )
 from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
 from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, Thread
+from rejoinder.privacy import stored_client
 from rejoinder.rendering import normalise, render
 from rejoinder.sites import cached_site, known_site, site_settings
 from rejoinder.spam.submission import FormProof, Submission
@@ -32,6 +33,7 @@ from rejoinder.store import threads as thread_store
 from rejoinder.store.comments import StoredVerdict
 from rejoinder.store.sites import get_site_by_id
 from rejoinder.threads import thread_url
+from rejoinder.urls import page_origin
 
 MAX_NAME = 100
 MAX_TITLE = 500
@@ -126,6 +128,7 @@ def _plan_post(
             }
             if missing:
                 raise InvalidInput("this site asks for a name and an e-mail address", missing)
+        _check_thread_origin(site, rules, url)
         thread = thread_store.get_or_create_thread(conn, site.id, url, title, now)
         if thread.closed:
             raise ThreadClosed("this thread is closed for new comments", {"url": "is a closed thread"})
@@ -146,6 +149,7 @@ def _plan_post(
             status, verdict = STATUS_FOR[judged.verdict.action], judged.stored
         else:
             status = CommentStatus.PENDING if rules.moderation else CommentStatus.PUBLISHED
+        remote_addr, user_agent = stored_client(ctx, rules, client.remote_addr, client.user_agent)
         comment = store.insert_comment(
             conn,
             thread_id=thread.id,
@@ -155,8 +159,8 @@ def _plan_post(
             html=html,
             status=status,
             now=now,
-            remote_addr=client.remote_addr,
-            user_agent=client.user_agent[:500],
+            remote_addr=remote_addr,
+            user_agent=user_agent,
             verdict=verdict,
         )
         if status is CommentStatus.PUBLISHED:
@@ -264,6 +268,18 @@ def _parent(conn: Connection, thread: Thread, parent_id: int | None) -> Comment 
     if parent.status is not CommentStatus.PUBLISHED:
         raise InvalidInput("that comment cannot be replied to", {"parent_id": "is not a published comment"})
     return parent
+
+
+def _check_thread_origin(site: Site, rules: SiteSettings, url: str) -> None:
+    # Without this, anyone could open a thread on the site for any page of the web. A site that lists no
+    # origins yet (one fed only by server-side clients) has nothing to restrict to.
+    origin = page_origin(url)
+    restricted = rules.restrict_thread_urls and site.allowed_origins
+    if restricted and origin is not None and origin not in site.allowed_origins:
+        raise InvalidInput(
+            f"threads of this site are for pages on {', '.join(site.allowed_origins) or 'its origins'}",
+            {"url": "must be on one of the site's origins"},
+        )
 
 
 def _check_origin(site: Site, client: Client) -> None:
