@@ -4,12 +4,15 @@ keyed hashes; a commenter's comments exported or erased by e-mail address."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from rejoinder import privacy
+from rejoinder.cli import main
 from rejoinder.context import Context
 from rejoinder.sites import create_site, update_site
 from rejoinder.store.schema import comments
@@ -123,3 +126,15 @@ async def test_new_sites_take_threads_only_on_their_origins(client: httpx.AsyncC
     update_site(ctx, "test", restrict_thread_urls=False)
     again = await client.post("/api/v1/comments", json=comment_payload(url="https://elsewhere.example/x"))
     assert again.status_code == 201
+
+
+async def test_the_privacy_command_exports_and_erases(
+    client: httpx.AsyncClient, ctx: Context, site: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = (await post(client, "mine", email="me@example.org"))["comment"]["id"]
+    database = ["--database", ctx.settings.database_url]
+    main(["privacy", "export", "--email", "me@example.org", *database])
+    assert [c["id"] for c in json.loads(capsys.readouterr().out)["comments"]] == [mine]
+    main(["privacy", "erase", "--email", "me@example.org", *database])
+    assert capsys.readouterr().out == "erased 1 comments\n"
+    assert client_data(ctx, mine) == ("", "")
