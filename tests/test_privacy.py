@@ -5,6 +5,7 @@ keyed hashes; a commenter's comments exported or erased by e-mail address."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -138,3 +139,27 @@ async def test_the_privacy_command_exports_and_erases(
     main(["privacy", "erase", "--email", "me@example.org", *database])
     assert capsys.readouterr().out == "erased 1 comments\n"
     assert client_data(ctx, mine) == ("", "")
+
+
+async def test_each_site_has_a_generated_data_page_in_three_languages(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    update_site(ctx, site, ip_retention_days=14)
+    pages = {lang: await client.get(f"/privacy/{site}", params={"lang": lang}) for lang in ("en", "uk", "de")}
+    assert {lang: page.status_code for lang, page in pages.items()} == {"en": 200, "uk": 200, "de": 200}
+    assert "How your comment data is processed" in pages["en"].text and "14 days" in pages["en"].text
+    assert "Як обробляються дані ваших коментарів" in pages["uk"].text
+    assert "Wie deine Kommentardaten verarbeitet werden" in pages["de"].text
+    assert "<style" not in pages["en"].text and "<script" not in pages["en"].text
+    css = await client.get("/data-page.css")
+    assert css.status_code == 200
+    error_fields(await client.get("/privacy/nosuchsite"), 404, "unknown_site")
+
+
+async def test_api_docs_load_nothing_from_another_server(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/api/docs")).text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources and all(source.startswith("/") and not source.startswith("//") for source in sources)
+    for source in sources:
+        assert (await client.get(source)).status_code == 200, source
+    assert "validatorUrl: null" in (await client.get("/api/docs/start.js")).text
