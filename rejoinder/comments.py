@@ -13,10 +13,18 @@ from sqlalchemy import Connection
 
 from rejoinder.antispam import check_rate, features_of, judge_comment
 from rejoinder.context import Context
-from rejoinder.errors import CommentNotFound, Forbidden, InvalidInput, OriginNotAllowed, ThreadClosed
+from rejoinder.errors import (
+    CommentNotFound,
+    Forbidden,
+    InvalidInput,
+    OriginNotAllowed,
+    RateLimited,
+    ThreadClosed,
+)
 from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
 from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, Thread
-from rejoinder.rendering import render
+from rejoinder.privacy import stored_client
+from rejoinder.rendering import normalise, render
 from rejoinder.sites import cached_site, known_site, site_settings
 from rejoinder.spam.submission import FormProof, Submission
 from rejoinder.spam.verdict import Action
@@ -25,6 +33,7 @@ from rejoinder.store import threads as thread_store
 from rejoinder.store.comments import StoredVerdict
 from rejoinder.store.sites import get_site_by_id
 from rejoinder.threads import thread_url
+from rejoinder.urls import page_origin
 
 MAX_NAME = 100
 MAX_TITLE = 500
@@ -119,6 +128,7 @@ def _plan_post(
             }
             if missing:
                 raise InvalidInput("this site asks for a name and an e-mail address", missing)
+        _check_thread_origin(site, rules, url)
         thread = thread_store.get_or_create_thread(conn, site.id, url, title, now)
         if thread.closed:
             raise ThreadClosed("this thread is closed for new comments", {"url": "is a closed thread"})
@@ -139,6 +149,7 @@ def _plan_post(
             status, verdict = STATUS_FOR[judged.verdict.action], judged.stored
         else:
             status = CommentStatus.PENDING if rules.moderation else CommentStatus.PUBLISHED
+        remote_addr, user_agent = stored_client(ctx, rules, client.remote_addr, client.user_agent)
         comment = store.insert_comment(
             conn,
             thread_id=thread.id,
@@ -148,8 +159,8 @@ def _plan_post(
             html=html,
             status=status,
             now=now,
-            remote_addr=client.remote_addr,
-            user_agent=client.user_agent[:500],
+            remote_addr=remote_addr,
+            user_agent=user_agent,
             verdict=verdict,
         )
         if status is CommentStatus.PUBLISHED:
@@ -259,6 +270,18 @@ def _parent(conn: Connection, thread: Thread, parent_id: int | None) -> Comment 
     return parent
 
 
+def _check_thread_origin(site: Site, rules: SiteSettings, url: str) -> None:
+    # Without this, anyone could open a thread on the site for any page of the web. A site that lists no
+    # origins yet (one fed only by server-side clients) has nothing to restrict to.
+    origin = page_origin(url)
+    restricted = rules.restrict_thread_urls and site.allowed_origins
+    if restricted and origin is not None and origin not in site.allowed_origins:
+        raise InvalidInput(
+            f"threads of this site are for pages on {', '.join(site.allowed_origins) or 'its origins'}",
+            {"url": "must be on one of the site's origins"},
+        )
+
+
 def _check_origin(site: Site, client: Client) -> None:
     # Browsers always send Origin on cross-origin POSTs; server-side API clients send none.
     if client.origin and client.origin.lower() not in site.allowed_origins:
@@ -267,10 +290,25 @@ def _check_origin(site: Site, client: Client) -> None:
         )
 
 
+def preview(ctx: Context, body: str, client: Client) -> str:
+    """The HTML ``body`` would be stored as, exactly; rate-limited per client address, since rendering
+    is the one thing a reader can make the server do without storing anything."""
+    exceeded = ctx.spam.rate_limits.hit(0, [("preview", ctx.settings.preview_rate_limit, client.remote_addr)])
+    if exceeded is not None:
+        raise RateLimited(
+            f"too many previews from this address; try again in {exceeded.retry_after} s",
+            {"client": f"allows {exceeded.limit}"},
+            retry_after=exceeded.retry_after,
+        )
+    problems: dict[str, str] = {}
+    body = _clean_body(ctx, body, problems)
+    if len(body) > ctx.settings.max_body_length:
+        raise InvalidInput("body too long", problems)
+    return render(body)
+
+
 def _clean_body(ctx: Context, body: str, problems: dict[str, str]) -> str:
-    body = unicodedata.normalize("NFC", body.replace("\r\n", "\n"))
-    # Strip after dropping control characters, or "\x00 \x00" would pass as a one-space comment.
-    body = "".join(ch for ch in body if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+    body = normalise(body)
     limit = ctx.settings.max_body_length
     if not body:
         problems["body"] = "must not be empty"

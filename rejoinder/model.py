@@ -33,7 +33,13 @@ class SiteSettings:
     edit_window_seconds: int
     moderation: bool = False  # hold every new comment for a moderator
     require_name_email: bool = False
-    privacy_url: str = ""
+    privacy_url: str = ""  # the owner's own data page; empty: the one Rejoinder generates
+    # Commenters' network addresses and user agents are erased this many days after posting (and at once
+    # when the author deletes the comment); "hashed" keeps only keyed hashes of them from the start.
+    ip_retention_days: int = 30
+    client_data: str = "plain"
+    # Threads only for pages on the site's own origins (new sites have it on; see sites.create_site).
+    restrict_thread_urls: bool = False
     spam_filter: bool = True
     # The spam filter (off: every comment is published, or held when moderation is on).
     # Spam probabilities at which a comment is held, sent to spam, or discarded:

@@ -1,4 +1,4 @@
-"""Comment Markdown to safe HTML, done once when a comment is written.
+"""Comment Markdown to safe HTML, done once when a comment is written (and for previews, the same way).
 
 markdown-it-py parses a CommonMark subset (paragraphs, emphasis, links and autolinks, code, block
 quotes, lists) with raw HTML off; nh3 then keeps only an allow-list, so even a parser bug cannot
@@ -7,10 +7,13 @@ let markup through.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
 
 ALLOWED_TAGS = frozenset(
     {"p", "br", "em", "strong", "a", "code", "pre", "blockquote", "ul", "ol", "li", "s", "del"}
@@ -18,24 +21,81 @@ ALLOWED_TAGS = frozenset(
 ALLOWED_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
 ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
+# Block quotes and lists nested deeper than this many levels (a list counts two: the list and its item)
+# are shown as the plain text they contain: the parser would otherwise drop everything past its own
+# limit of 20, and nothing a commenter wrote may silently vanish.
+MAX_BLOCK_NESTING = 12
+
+
+def normalise(source: str) -> str:
+    """The text a comment keeps: line ends unified, NFC, no control characters but newline and tab."""
+    source = unicodedata.normalize("NFC", source.replace("\r\n", "\n"))
+    # Strip after dropping control characters, or "\x00 \x00" would pass as a one-space comment.
+    return "".join(ch for ch in source if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
+def is_absolute_link(url: str) -> bool:
+    """Only links that mean the same on every page: absolute http(s) with a host, or mailto.
+
+    A relative (``/logout``) or protocol-relative (``//evil.example``) link would resolve against the page
+    that embeds the comments, which the commenter does not control and the reader does not expect.
+    """
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        return bool(parts.hostname)
+    return scheme == "mailto" and len(url.strip()) > len("mailto:")
+
+
+def _flatten_deep_blocks(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """At the nesting limit, the rest of the block becomes one paragraph of its text, markers and all."""
+    if silent or state.level < MAX_BLOCK_NESTING:
+        return False
+    text = state.getLines(start, end, state.blkIndent, False).strip()
+    state.line = end
+    if not text:
+        return True
+    state.push("paragraph_open", "p", 1).map = [start, end]
+    inline = state.push("inline", "", 0)
+    inline.content, inline.map, inline.children = text, [start, end], []
+    state.push("paragraph_close", "p", -1)
+    return True
 
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True, "typographer": False})
     md.enable(["linkify", "strikethrough"])
-    # Headings, rules, images, tables and raw HTML are not part of a comment: they stay plain text.
-    md.disable(["heading", "lheading", "hr", "image", "html_block", "html_inline"])
+    # Headings, rules, images, tables and raw HTML are not part of a comment: they stay plain text. So do
+    # link reference definitions: alone they would render as nothing at all.
+    md.disable(["heading", "lheading", "hr", "image", "html_block", "html_inline", "reference"])
+    md.block.ruler.before("code", "flatten_deep", _flatten_deep_blocks)
+    md.validateLink = is_absolute_link  # type: ignore[method-assign]  # a refused link stays as typed
     return md
 
 
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    # nh3 adds attributes of its own to every tag (title, lang): the allow-list above is the whole list.
+    # Its own link_rel passes through here too.
+    if attribute not in ALLOWED_ATTRIBUTES.get(tag, ()) and (tag, attribute) != ("a", "rel"):
+        return None
+    if tag == "a" and attribute == "href" and not is_absolute_link(value):
+        return None
+    return value
+
+
 def render(source: str) -> str:
+    """HTML for a comment body (``source`` as ``normalise`` left it)."""
     html = _parser().render(source)
     return nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),
-        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        attributes={"*": set()} | {tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(ALLOWED_URL_SCHEMES),
+        attribute_filter=_keep_attribute,
         link_rel=LINK_REL,
         strip_comments=True,
     ).strip()

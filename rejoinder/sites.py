@@ -80,6 +80,8 @@ def create_site(
             "bad site key", {"key": "must be 1-64 lower-case letters, digits, '.', '_' or '-'"}
         )
     allowed = sorted({normalise_origin(o) for o in origins or []})
+    # New sites take threads only for their own pages; sites made before this setting keep their ways.
+    settings = {"restrict_thread_urls": True} | settings
     _check_settings(settings)
     with ctx.db.write() as conn:
         if store.get_site(conn, key) is not None:
@@ -124,6 +126,9 @@ def list_sites(ctx: Context) -> list[Site]:
         return store.list_sites(conn)
 
 
+CLIENT_DATA = ("plain", "hashed")
+
+
 def _check_settings(settings: dict[str, Any]) -> None:
     unknown = set(settings) - set(SiteSettings.__dataclass_fields__)
     if unknown:
@@ -139,9 +144,14 @@ def _check_settings(settings: dict[str, Any]) -> None:
     share = settings.get("spam_max_fpr")
     if share is not None and not (isinstance(share, int | float) and 0 <= share <= 0.5):
         problems["spam_max_fpr"] = "must be a share between 0 and 0.5"
-    learn = settings.get("spam_learn_threshold")
-    if learn is not None and not isinstance(learn, bool):
-        problems["spam_learn_threshold"] = "must be true or false"
+    for name in ("spam_learn_threshold", "restrict_thread_urls"):
+        if settings.get(name) is not None and not isinstance(settings[name], bool):
+            problems[name] = "must be true or false"
+    days = settings.get("ip_retention_days")
+    if days is not None and not (isinstance(days, int) and not isinstance(days, bool) and 0 <= days <= 3650):
+        problems["ip_retention_days"] = "must be a whole number of days between 0 and 3650"
+    if settings.get("client_data") not in (None, *CLIENT_DATA):
+        problems["client_data"] = "must be one of " + ", ".join(CLIENT_DATA)
     for name in ("min_submit_seconds", "spam_retention_days", "edit_window_seconds"):
         value = settings.get(name)
         if value is not None and not (isinstance(value, int | float) and 0 <= value <= 10**8):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that mark how a reader arrived, not which page they read.
@@ -37,8 +38,12 @@ def normalise_url(url: str) -> str:
 
 def _normalise(url: str) -> str:
     url = url.strip()
-    if not url or len(url) > MAX_LENGTH or any(ord(ch) < 32 for ch in url):
+    if not url or len(url) > MAX_LENGTH:
         raise BadURL(TOO_LONG)
+    # Control characters (DEL and C1 included) and bidirectional overrides (U+202E shows "gpj.exe" as
+    # "exe.jpg"): no real page address holds them, and a moderator must read the address as it is.
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in url):
+        raise BadURL("must not contain control or bidirectional formatting characters")
     if url.startswith("/") and not url.startswith("//"):
         parts = urlsplit(url)
         return _fits(urlunsplit(("", "", parts.path or "/", _clean_query(parts.query), "")))
@@ -56,6 +61,14 @@ def _normalise(url: str) -> str:
     if port is not None and port != DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
     return _fits(urlunsplit((scheme, netloc, parts.path or "/", _clean_query(parts.query), "")))
+
+
+def page_origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of a normalised absolute URL; None for a site-relative path."""
+    if url.startswith("/"):
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _fits(normalised: str) -> str:

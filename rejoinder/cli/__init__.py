@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from rejoinder import __version__
-from rejoinder.cli import admin, apikeys, backups, docs, jobs, serve, spam
+from rejoinder.cli import admin, apikeys, backups, docs, jobs, privacy, serve, spam
 from rejoinder.errors import RejoinderError
 
 __all__ = ["build_parser", "main"]
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_parsers(commands)
     backups.add_parsers(commands)
     docs.add_parsers(commands)
+    privacy.add_parsers(commands)
     return parser
 
 

@@ -200,7 +200,7 @@ def spam_fields(conn: Connection, comment_id: int) -> Any:
 
 
 def mark_deleted(conn: Connection, comment_id: int) -> None:
-    """Keep the row as a placeholder for its replies, but nothing the author wrote."""
+    """Keep the row as a placeholder for its replies, but nothing the author wrote or sent."""
     conn.execute(
         update(comments)
         .where(c.id == comment_id)
@@ -211,6 +211,8 @@ def mark_deleted(conn: Connection, comment_id: int) -> None:
             author_name="",
             author_email="",
             author_website="",
+            remote_addr="",
+            user_agent="",
             version=c.version + 1,
         )
     )

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from rejoinder import comments, forms, likes, moderation, rendering, threads
+from rejoinder import comments, forms, likes, moderation, threads
 from rejoinder.apikeys import require_admin
 from rejoinder.comments import Client, NewComment
 from rejoinder.context import Context
-from rejoinder.errors import InvalidInput, Unauthorized
+from rejoinder.errors import Unauthorized
 from rejoinder.model import Author, SortOrder
 from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
@@ -218,7 +218,4 @@ def moderate(
 
 @router.post("/preview", response_model=schemas.PreviewOut, summary="Render Markdown as a comment would be")
 def preview(request: Request, draft: schemas.PreviewIn) -> Response:
-    limit = _ctx(request).settings.max_body_length
-    if len(draft.body) > limit:
-        raise InvalidInput("body too long", {"body": f"must be at most {limit:,} characters"})
-    return _json({"html": rendering.render(draft.body)})
+    return _json({"html": comments.preview(_ctx(request), draft.body, _client(request))})

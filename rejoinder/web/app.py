@@ -16,7 +16,7 @@ from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
 from rejoinder.settings import Settings, load_settings
-from rejoinder.web import akismet, api, demo, errors, operations, pages, sse, widget
+from rejoinder.web import akismet, api, apidocs, demo, errors, operations, pages, sse, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
 from rejoinder.web.sse import StreamClosingServer
@@ -65,7 +65,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # web/apidocs.py serves it without a CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -76,7 +76,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.state.assets = widget.Assets()
     errors.install(app)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
-    routers += (operations.router, sse.router)
+    routers += (operations.router, sse.router, apidocs.router)
     if with_demo:
         routers += (demo.router,)
     for router in routers:

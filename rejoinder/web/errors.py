@@ -6,14 +6,20 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from rejoinder.errors import RejoinderError
+from rejoinder.store.outage import outage
 
 log = logging.getLogger(__name__)
+
+OUTAGE_RETRY_AFTER = 5  # seconds: a database restart or a freed disk is usually that quick to notice
+# FastAPI's wording when the body could not even be decoded (not UTF-8, nested too deeply for the parser).
+_UNPARSEABLE_BODY = "There was an error parsing the body"
 
 
 def error_response(
@@ -74,10 +80,55 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 400 and exc.detail == _UNPARSEABLE_BODY:
+            rule = f"is not valid JSON ({_unparseable_reason(exc.__cause__)})"
+            message = f"the request breaks some rules: json {rule}"
+            return error_response(422, "invalid_input", message, {"json": rule})
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
+    # Handled here (inside the exception middleware) the connection stays usable: nothing is re-raised.
+    @app.exception_handler(sqlalchemy.exc.SQLAlchemyError)
+    @app.exception_handler(OSError)
+    async def _storage(request: Request, exc: Exception) -> Response:
+        reason = outage(exc)
+        if reason is None:
+            return _internal_error(request, exc)
+        return unavailable(request, reason)
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "the server failed to answer this request")
+        # Starlette re-raises after this answer and the server then drops the connection: say so, or the
+        # client's next request on it is reset.
+        reason = outage(exc)
+        if reason is not None:
+            return unavailable(request, reason, headers={"Connection": "close"})
+        return _internal_error(request, exc)
+
+
+def unavailable(request: Request, reason: str, headers: Mapping[str, str] | None = None) -> Response:
+    log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, reason)
+    return error_response(
+        503,
+        "unavailable",
+        f"the server cannot store or read comments right now ({reason}); try again shortly",
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER), **(headers or {})},
+    )
+
+
+def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        500,
+        "internal_error",
+        "the server failed to answer this request",
+        headers={"Connection": "close"},
+    )
+
+
+def _unparseable_reason(cause: BaseException | None) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        return "not UTF-8"
+    if isinstance(cause, RecursionError):
+        return "nested too deeply"
+    return "malformed"

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 
-from rejoinder import __version__
+from rejoinder import __version__, datapage
+from rejoinder.sites import cached_site, site_settings
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,3 +21,27 @@ def templates() -> Jinja2Templates:
 @router.get("/")
 def front_page(request: Request) -> Response:
     return request.app.state.templates.TemplateResponse(request, "index.html", {"version": __version__})
+
+
+@router.get("/privacy/{site_key}")
+def data_page(request: Request, site_key: str, lang: str | None = None) -> Response:
+    """The site's *How your comment data is processed*, generated from its settings."""
+    ctx = request.app.state.ctx
+    site = cached_site(ctx, site_key)
+    code = datapage.language(lang or request.headers.get("accept-language"))
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "data-page.html",
+        {
+            "site": site,
+            "rules": site_settings(ctx, site),
+            "lang": code,
+            "t": datapage.TEXTS[code],
+            "languages": datapage.LANGUAGES,
+        },
+    )
+
+
+@router.get("/data-page.css")
+def data_page_style() -> Response:
+    return FileResponse(Path(__file__).parent / "static" / "data-page.css", media_type="text/css")

@@ -889,9 +889,11 @@
     const F = W.f;
     const site = (W.info && W.info.site) || {};
     F.honeypot.name = (W.info && W.info.honeypot) || 'url2';
-    const privacy = site.privacy_url || opt.privacyUrl;
-    F.privacy.hidden = !privacy;
-    if (privacy) F.privacy.href = privacy;
+    // The owner's own page when set, else the one the server generates from the site's settings.
+    const generated = W.base + '/privacy/' + encodeURIComponent(W.site) + '?lang=' + W.lang;
+    const privacy = site.privacy_url || opt.privacyUrl || generated;
+    F.privacy.hidden = false;
+    F.privacy.href = privacy;
     for (const name of ['name', 'email']) {
       F[name + 'Label'].textContent = t(name) + (site.require_name_email ? ' ' + t('required') : '');
       F[name].required = !!site.require_name_email;

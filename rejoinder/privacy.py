@@ -1,0 +1,121 @@
+"""Personal data kept only as long as promised: commenters' network addresses and user agents (kept for
+``ip_retention_days``, or only as a keyed hash), and export or erasure of everything a commenter wrote.
+
+The hourly ``privacy.erase_client_data`` job blanks addresses past each site's retention; an author who
+deletes a comment takes its address with it at once (store.comments.mark_deleted).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rejoinder.context import Context
+from rejoinder.events import CommentDeleted
+from rejoinder.model import CommentStatus, Job, SiteSettings
+from rejoinder.sites import list_sites, site_settings
+from rejoinder.store import comments as comment_store
+from rejoinder.store import privacy as store
+from rejoinder.store import threads as thread_store
+from rejoinder.store.sites import get_site
+
+log = logging.getLogger(__name__)
+audit = logging.getLogger("rejoinder.audit")  # moderators' actions on personal data, kept with the logs
+ERASE_JOB = "privacy.erase_client_data"
+ERASE_EVERY = timedelta(hours=1)
+HASHED = "h:"  # stored addresses and agents that start with this are keyed hashes, not the real thing
+
+
+def stored_client(ctx: Context, rules: SiteSettings, remote_addr: str, user_agent: str) -> tuple[str, str]:
+    """The address and user agent as the site keeps them: as sent, or only as keyed hashes (still good
+    for telling one sender from another, useless for finding out who it was)."""
+    user_agent = user_agent[:500]
+    if rules.client_data != "hashed":
+        return remote_addr, user_agent
+    return (
+        HASHED + ctx.signer.reader_key("address", remote_addr) if remote_addr else "",
+        HASHED + ctx.signer.reader_key("agent", user_agent) if user_agent else "",
+    )
+
+
+def erase_expired_client_data(ctx: Context, now: datetime | None = None) -> int:
+    """Blank addresses and user agents older than each site's ``ip_retention_days``; how many comments."""
+    now = now or datetime.now(UTC)
+    erased = 0
+    for site in list_sites(ctx):
+        days = site_settings(ctx, site).ip_retention_days
+        with ctx.db.write() as conn:
+            erased += store.erase_client_data_before(conn, site.id, now - timedelta(days=days))
+    return erased
+
+
+@dataclass(frozen=True)
+class Erased:
+    comments: int
+
+
+def export_by_email(ctx: Context, email: str) -> dict[str, Any]:
+    """Everything stored about the comments signed with ``email``, as JSON-ready data."""
+    with ctx.db.read() as conn:
+        found = store.comments_by_email(conn, email)
+    audit.info("exported %d comments signed with %s on request", len(found), email)
+    return {
+        "email": email,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "comments": [
+            {
+                "site": site_key,
+                "url": url,
+                "id": comment.id,
+                "parent_id": comment.parent_id,
+                "status": comment.status.value,
+                "created_at": comment.created_at.isoformat(),
+                "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
+                "author": {
+                    "name": comment.author.name,
+                    "email": comment.author.email,
+                    "website": comment.author.website,
+                },
+                "body": comment.body,
+                "likes": comment.likes,
+                "remote_addr": comment.remote_addr,
+                "user_agent": comment.user_agent,
+            }
+            for site_key, url, comment in found
+        ],
+    }
+
+
+def erase_by_email(ctx: Context, email: str) -> Erased:
+    """Erase every comment signed with ``email``: each stays as a placeholder, so replies keep their
+    place, with nothing its author wrote or sent; readers see it at once (one event per comment)."""
+    with ctx.db.write() as conn:
+        found = store.comments_by_email(conn, email)
+        found = [item for item in found if item[2].status is not CommentStatus.DELETED]
+        for site_key, url, comment in found:
+            comment_store.mark_deleted(conn, comment.id)
+            site = get_site(conn, site_key)
+            thread = thread_store.get_thread(conn, comment.thread_id)
+            if site is None or thread is None:
+                continue
+            if comment.status is CommentStatus.PUBLISHED:
+                thread_store.add_to_comment_count(conn, thread.id, -1)
+            erased = comment_store.get_comment(conn, comment.id)
+            assert erased is not None
+            ctx.events.record(conn, CommentDeleted(site_key, url, erased, site.id))
+    audit.info("erased %d comments signed with %s on request", len(found), email)
+    return Erased(len(found))
+
+
+def register_jobs(ctx: Context) -> None:
+    """The erasure as a periodic job: whichever runner takes it runs it, once an hour."""
+
+    def run(_job: Job) -> None:
+        erased = erase_expired_client_data(ctx)
+        if erased:
+            log.info("erased the address and user agent of %d comments past their retention", erased)
+
+    ctx.jobs.handler(ERASE_JOB, run)
+    ctx.jobs.every(ERASE_JOB, ERASE_EVERY)
