@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -19,6 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rejoinder.errors import ConfigurationError
 
 ENV_PREFIX = "REJOINDER_"
+# Values copied from an example and never replaced, compared lower-cased with everything but letters and
+# digits dropped ("Change-Me", "<your secret key>" and "${SECRET_KEY}" all match).
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "changeme", "changethis", "changeit", "replaceme", "secret", "secretkey", "mysecret", "yoursecret",
+        "yoursecretkey", "supersecret", "password", "passwd", "default", "example", "placeholder",
+        "insecure", "todo", "fixme", "none", "null", "key", "test", "dummy",
+    }
+)  # fmt: skip
 DEFAULT_DATABASE_URL = "sqlite:///rejoinder-data/rejoinder.db"
 
 
@@ -183,6 +193,25 @@ class Settings(BaseModel):
                 raise ValueError(f"{entry!r} is not an IP address or network") from None
         return [entry.strip() for entry in value]
 
+    @field_validator("secret_key")
+    @classmethod
+    def _not_a_placeholder(cls, value: str) -> str:
+        if is_placeholder(value):
+            raise ValueError(
+                f"{value!r} is a placeholder, not a secret: set a random value (e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`) or leave it empty to have "
+                "one generated"
+            )
+        return value
+
+    @field_validator("database_url", "redis_url")
+    @classmethod
+    def _no_placeholder_password(cls, value: str) -> str:
+        password = urlsplit(value).password if "://" in value else None
+        if password is not None and is_placeholder(password):
+            raise ValueError(f"its password {password!r} is a placeholder: set the real one")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -193,6 +222,16 @@ class Settings(BaseModel):
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+def is_placeholder(secret: str) -> bool:
+    """Whether a non-empty secret is a stand-in left from an example: a known word, or one character
+    repeated ("xxx", "****", "0000")."""
+    if not secret:
+        return False
+    if len(set(secret)) == 1:
+        return True
+    return "".join(ch for ch in secret.lower() if ch.isalnum()) in PLACEHOLDER_SECRETS
 
 
 def load_settings(

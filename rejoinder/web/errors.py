@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from rejoinder.errors import RejoinderError
 from rejoinder.store.outage import outage
+from rejoinder.web.headers import RESOURCE_HEADER_MAP
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def install(app: FastAPI) -> None:
         # client's next request on it is reset.
         reason = outage(exc)
         if reason is not None:
-            return unavailable(request, reason, headers={"Connection": "close"})
+            return unavailable(request, reason, headers={"Connection": "close", **RESOURCE_HEADER_MAP})
         return _internal_error(request, exc)
 
 
@@ -122,7 +123,8 @@ def _internal_error(request: Request, exc: Exception) -> Response:
         500,
         "internal_error",
         "the server failed to answer this request",
-        headers={"Connection": "close"},
+        # Sent past the middleware (by the outermost error handler), so it carries its headers itself.
+        headers={"Connection": "close", **RESOURCE_HEADER_MAP},
     )
 
 

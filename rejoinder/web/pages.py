@@ -45,3 +45,9 @@ def data_page(request: Request, site_key: str, lang: str | None = None) -> Respo
 @router.get("/data-page.css")
 def data_page_style() -> Response:
     return FileResponse(Path(__file__).parent / "static" / "data-page.css", media_type="text/css")
+
+
+@router.get("/pages.css")
+def pages_style() -> Response:
+    """The style of the front page and the demo: a file, so their CSP needs no ``unsafe-inline``."""
+    return FileResponse(Path(__file__).parent / "static" / "pages.css", media_type="text/css")
