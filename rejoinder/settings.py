@@ -15,7 +15,15 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from limits import parse_many
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from rejoinder.errors import ConfigurationError
 
@@ -30,6 +38,7 @@ PLACEHOLDER_SECRETS = frozenset(
     }
 )  # fmt: skip
 DEFAULT_DATABASE_URL = "sqlite:///rejoinder-data/rejoinder.db"
+UNIX_PEER = "unix"  # in trusted_proxies: a peer on a Unix socket (which has no address) is a trusted proxy
 
 
 class Settings(BaseModel):
@@ -44,6 +53,13 @@ class Settings(BaseModel):
     )
     host: str = Field("127.0.0.1", description="Address `rejoinder serve` listens on.")
     port: int = Field(8080, ge=1, le=65535, description="Port `rejoinder serve` listens on.")
+    unix_socket: str = Field(
+        "",
+        description="Path of a Unix socket `rejoinder serve` listens on instead of `host` and `port`, for a "
+        "reverse proxy on the same machine (nginx: `proxy_pass http://unix:/run/rejoinder.sock`). Requests "
+        "on a socket carry no client address, so `trusted_proxies` must include `unix`: the proxy's "
+        "`X-Forwarded-For` then names the client (rate limits and bans work per address).",
+    )
     public_url: str = Field(
         "",
         description="The address readers' browsers use to reach this server (for links it prints); "
@@ -56,8 +72,9 @@ class Settings(BaseModel):
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,
-        description="Addresses or networks (CIDR) of reverse proxies whose `X-Forwarded-For` is believed. "
-        "Empty (the default): the peer address is the client address.",
+        description="Addresses or networks (CIDR) of reverse proxies whose `X-Forwarded-For` is believed, "
+        "and `unix` for a proxy connecting over a Unix socket (see `unix_socket`). Empty (the default): "
+        "the peer address is the client address.",
     )
     max_body_length: int = Field(10_000, ge=1, description="Longest comment body accepted, in characters.")
     max_request_bytes: int = Field(
@@ -184,9 +201,11 @@ class Settings(BaseModel):
 
     @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
+    def _networks(cls, value: list[str], info: ValidationInfo) -> list[str]:
         # Checked here, at start-up: a bad entry found only when a request arrives fails every request.
         for entry in value:
+            if entry.strip() == UNIX_PEER and info.field_name == "trusted_proxies":
+                continue
             try:
                 ipaddress.ip_network(entry.strip(), strict=False)
             except ValueError:
@@ -218,6 +237,18 @@ class Settings(BaseModel):
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be debug, info, warning or error")
         return value.lower()
+
+    @model_validator(mode="after")
+    def _socket_clients_have_an_address(self) -> Settings:
+        # On a socket every request would come from "": the per-address rate limits (on by default for
+        # every site) and bans would silently count nobody. Refuse rather than serve unprotected.
+        if self.unix_socket and UNIX_PEER not in self.trusted_proxies:
+            raise ValueError(
+                "trusted_proxies must include 'unix' when serving on a Unix socket (unix_socket): requests "
+                "on it carry no client address, so per-address rate limits and bans need the proxy's "
+                "X-Forwarded-For"
+            )
+        return self
 
     @property
     def base_url(self) -> str:
@@ -301,4 +332,9 @@ def settings_reference() -> str:
 
 
 # Settings that `rejoinder serve` and `rejoinder demo` also take as flags.
-CLI_FLAGS = {"host": "--host", "port": "--port", "database_url": "--database"}
+CLI_FLAGS = {
+    "host": "--host",
+    "port": "--port",
+    "unix_socket": "--unix-socket",
+    "database_url": "--database",
+}

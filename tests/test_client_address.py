@@ -64,3 +64,17 @@ def test_garbage_beyond_the_first_untrusted_hop_is_never_read() -> None:
 def test_no_peer_at_all_reads_as_an_empty_address() -> None:
     assert client_address(scope(None, "198.51.100.7"), PROXIES) == ""
     assert client_address(scope(None), []) == ""
+
+
+def test_a_unix_socket_peer_is_a_proxy_only_when_trusted_proxies_says_unix() -> None:
+    # On a Unix socket ASGI's client is None: the peer has no address.
+    assert client_address(scope(None, "198.51.100.7"), []) == ""
+    assert client_address(scope(None, "198.51.100.7"), PROXIES) == ""
+    assert client_address(scope(None, "198.51.100.7"), ["unix"]) == "198.51.100.7"
+    chain = scope(None, "192.0.2.66, 198.51.100.7, 10.0.0.2")
+    assert client_address(chain, ["unix", *PROXIES]) == "198.51.100.7"
+    assert client_address(scope(None), ["unix"]) == ""  # a proxy that says nothing: no address
+
+
+def test_unix_in_trusted_proxies_does_not_make_tcp_peers_trusted() -> None:
+    assert client_address(scope("203.0.113.9", "198.51.100.7"), ["unix"]) == "203.0.113.9"

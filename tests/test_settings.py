@@ -125,3 +125,19 @@ def test_the_settings_doc_contains_the_generated_reference() -> None:
     assert settings_reference() in doc
     missing = [name for name in Settings.model_fields if f"| `{name}` |" not in doc]
     assert not missing, f"{SETTINGS_DOC.name} does not document {missing}"
+
+
+def test_unix_is_a_trusted_proxy_but_not_a_metrics_network() -> None:
+    settings = load_settings(environ={"REJOINDER_TRUSTED_PROXIES": "unix, 10.0.0.0/8"})
+    assert settings.trusted_proxies == ["unix", "10.0.0.0/8"]
+    with pytest.raises(ConfigurationError, match="metrics_allow: .*'unix' is not an IP address"):
+        load_settings(environ={"REJOINDER_METRICS_ALLOW": "unix"})
+
+
+def test_a_unix_socket_without_unix_in_trusted_proxies_refuses_to_start() -> None:
+    with pytest.raises(ConfigurationError, match="trusted_proxies must include 'unix'.*no client address"):
+        load_settings(environ={"REJOINDER_UNIX_SOCKET": "/run/rejoinder.sock"})
+    settings = load_settings(
+        environ={"REJOINDER_UNIX_SOCKET": "/run/rejoinder.sock", "REJOINDER_TRUSTED_PROXIES": "unix"}
+    )
+    assert settings.unix_socket == "/run/rejoinder.sock"

@@ -23,6 +23,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
     overrides = {
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
+        "unix_socket": getattr(args, "unix_socket", None),
         "database_url": getattr(args, "database", None),
     }
     return load_settings(args.config, overrides=overrides)
@@ -63,6 +64,11 @@ def safe_url(settings: Settings) -> str:
 def server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    parser.add_argument(
+        "--unix-socket",
+        metavar="PATH",
+        help="Unix socket to listen on instead (trusted_proxies must include unix)",
+    )
 
 
 def store_options(parser: argparse.ArgumentParser) -> None:

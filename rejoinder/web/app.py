@@ -113,6 +113,8 @@ def run(settings: Settings, workers: int = 1, *, with_demo: bool = False) -> boo
         "server_header": False,
         "proxy_headers": False,  # client addresses come from the trusted_proxies setting, nowhere else
     }
+    if settings.unix_socket:
+        options["uds"] = settings.unix_socket
     if workers > 1:
         # Open live streams would hold a stop forever: uvicorn's workers close them after this long.
         uvicorn.run(
