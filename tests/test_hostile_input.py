@@ -335,9 +335,9 @@ async def test_the_demo_page_shows_hostile_input_as_text(
     assert refused.status_code == 422
     page = await client.get("/demo/")
     for shown in (page.text, refused.text):
-        # The page's own widget script and stylesheet are the only ones allowed; the comments are text.
+        # The page's own widget script and stylesheets are the only ones allowed; the comments are text.
         shown = re.sub(r'<script src="/embed\.js"[^>]*></script>', "", shown, count=1)
-        shown = re.sub(r'<link rel="stylesheet" href="/embed\.css"[^>]*>', "", shown)
+        shown = re.sub(r'<link rel="stylesheet" href="/(?:embed|pages)\.css"[^>]*>', "", shown)
         assert executable_markup(shown) == []
         assert HOSTILE_NAME in html.unescape(shown)
 
