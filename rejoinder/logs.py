@@ -139,3 +139,6 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+    # Our own request line replaces uvicorn's access log, also in the worker processes of --workers, which
+    # call this again after uvicorn set its loggers up.
+    logging.getLogger("uvicorn.access").propagate = False

@@ -84,6 +84,9 @@ def test_configured_logging_sends_every_logger_through_one_handler() -> None:
         configure_logging(load_settings(environ={"REJOINDER_LOG_FORMAT": "json"}), out)
         logging.getLogger("uvicorn.error").info("Application startup complete.")
         logging.getLogger("rejoinder.spam").warning("held a comment from %s", "203.0.113.9")
+        # Worker processes of --workers configure logging again: uvicorn's access log stays replaced.
+        configure_logging(load_settings(environ={"REJOINDER_LOG_FORMAT": "json"}), out)
+        logging.getLogger("uvicorn.access").info('127.0.0.1 - "GET / HTTP/1.1" 200')
     finally:
         root.handlers[:], root.level = saved
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
