@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from report_scale import sections as scale_sections
+
 RESULTS = Path(__file__).parent / "results"
 
 INTRO = """# Benchmarks
@@ -233,6 +235,7 @@ def main() -> None:
             ]
     if isso:
         lines += ["", "## Isso 0.14, every phase", ""] + phases(isso)
+    lines += scale_sections()
     sys.stdout.write("\n".join(lines) + "\n")
 
 
