@@ -220,29 +220,38 @@ def summarise(samples: list[dict[str, Any]], elapsed: float) -> dict[str, Any]:
 
 
 def read_load(bases: list[str], concurrency: int, stop: Any, results: Any) -> None:
-    """Mixed reads on both processes until ``stop`` is set (runs in a process of its own)."""
+    """Mixed reads on both processes until ``stop`` is set (runs in a process of its own). Says "ready" once
+    every reader has had its first answer, and counts the reads from then on."""
 
-    async def run() -> int:
+    async def run() -> tuple[int, float]:
         weights = [1 / rank for rank in range(1, LOAD_THREADS + 1)]
-        done = 0
+        done, connected = 0, 0
+        started = asyncio.get_running_loop().create_future()
 
         async def reader(worker: int) -> None:
-            nonlocal done
+            nonlocal done, connected
             rng = random.Random(worker)
             limits = httpx.Limits(max_connections=1)
             async with httpx.AsyncClient(base_url=bases[worker % len(bases)], limits=limits) as http:
+                first = True
                 while not stop.is_set():
                     rank = rng.choices(range(1, LOAD_THREADS + 1), weights)[0]
                     params = {"site": SITE, "url": thread_url("read", rank)}
                     (await http.get("/api/v1/comments", params=params)).raise_for_status()
-                    done += 1
+                    if first:
+                        first, connected = False, connected + 1
+                        if connected == concurrency:
+                            done = 0
+                            started.set_result(time.perf_counter())
+                            results.put("ready")
+                    else:
+                        done += 1
 
         await asyncio.gather(*(reader(worker) for worker in range(concurrency)))
-        return done
+        return done, (time.perf_counter() - await started) if started.done() else 0.0
 
-    started = time.perf_counter()
-    reads = asyncio.run(run())
-    results.put({"reads": reads, "rps": round(reads / (time.perf_counter() - started))})
+    reads, seconds = asyncio.run(run())
+    results.put({"reads": reads, "rps": round(reads / seconds) if seconds else None})
 
 
 def measure(with_redis: bool, samples: int, load_processes: int, concurrency: int) -> dict[str, Any]:
@@ -268,7 +277,9 @@ def measure(with_redis: bool, samples: int, load_processes: int, concurrency: in
             ]
             for loader in loaders:
                 loader.start()
-            time.sleep(2)  # the readers are up to speed
+            for _ in loaders:
+                results.get(timeout=120)  # "ready"
+            time.sleep(1)
             started = time.perf_counter()
             loaded = [sample(http_a, http_b, samples + n, jitter) for n in range(samples)]
             out["load"] = summarise(loaded, time.perf_counter() - started)
