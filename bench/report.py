@@ -196,6 +196,26 @@ def phases(result: dict[str, Any]) -> list[str]:
     return out
 
 
+def live_updates(sse: dict[str, Any]) -> list[str]:
+    """The section for bench/sse.py's result: open streams on one process, delivery latency, memory."""
+    return [
+        "## Live updates (Server-Sent Events)",
+        "",
+        f"`bench/sse.py` (one command; about a minute): {sse['connections']:,} streams open on one "
+        f"`rejoinder serve` process (SQLite), {sse['comments']} comments posted one after another; latency "
+        "is from sending the POST to the `comment` event arriving on each stream (raw asyncio sockets, "
+        f"client on the same {sse['cpus']}-core machine, load average "
+        f"{sse.get('load_average_1min', '?')} at the end of the run).",
+        "",
+        "| streams | deliveries | p50 | p99 | max | RSS before → with streams | per stream | target |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {sse['connections']:,} | {sse['deliveries']:,} of {sse['deliveries_expected']:,} "
+        f"| {sse['latency_ms_p50']} ms | {sse['latency_ms_p99']} ms | {sse['latency_ms_max']} ms "
+        f"| {sse['rss_mib_before']} → {sse['rss_mib_with_streams']} MiB | {sse['kib_per_connection']} KiB "
+        "| p99 ≤ 1 s |",
+    ]
+
+
 def main() -> None:
     rj, isso, rj50 = load("rejoinder"), load("isso"), load("rejoinder-limit50")
     rerun = load("isso-rerun")
@@ -233,6 +253,9 @@ def main() -> None:
                 f"readers; the {unseen['listed']} of {unseen['lost']} it lists are in the database as: "
                 f"{found}.",
             ]
+    sse = load("sse")
+    if sse:
+        lines += [""] + live_updates(sse)
     if isso:
         lines += ["", "## Isso 0.14, every phase", ""] + phases(isso)
     lines += scale_sections()

@@ -52,12 +52,14 @@ class EventBus:
         self.tail_seconds = tail_seconds
         self._everywhere: list[tuple[type[Any], Handler]] = []
         self._once: list[tuple[type[Any], Handler]] = []
+        self._local: list[tuple[type[Any], Handler]] = []
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._seen_lock = threading.Lock()
         self._last_id = 0
         self._gaps: dict[int, datetime] = {}
         self._once_work: queue.SimpleQueue[tuple[int, Event] | None] = queue.SimpleQueue()
         self._delivered: list[int] = []
+        self._delivered_lock = threading.Lock()
         self._idle = threading.Condition()
         self._busy = 0
         self._stop = threading.Event()
@@ -77,6 +79,11 @@ class EventBus:
         """Run ``handler`` in one process for each committed event of this type (retried until it
         succeeds: it must be idempotent)."""
         self._once.append((event_type, handler))
+
+    def subscribe_local(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+        """Run ``handler`` only in the process that committed the event, right after the commit, and never
+        again (for this process's own counters: each event counted once across a deployment)."""
+        self._local.append((event_type, handler))
 
     # -- recording
 
@@ -133,6 +140,7 @@ class EventBus:
             if not self._first_time(event_id):
                 continue
             self._apply_everywhere(event)
+            self._apply(self._local, event)
             outgoing.append({"id": event_id, "topic": event.topic(), "data": encode(event)})
             if once:
                 self._hand_over(event_id, event)
@@ -180,7 +188,10 @@ class EventBus:
             return True
 
     def _apply_everywhere(self, event: Event) -> None:
-        for event_type, handler in self._everywhere:
+        self._apply(self._everywhere, event)
+
+    def _apply(self, subscribers: list[tuple[type[Any], Handler]], event: Event) -> None:
+        for event_type, handler in subscribers:
             if isinstance(event, event_type):
                 try:
                     handler(event)
@@ -198,7 +209,8 @@ class EventBus:
                     ok = False
                     log.exception("subscriber %r failed on %r; it will run again", handler, event)
         if ok:
-            self._delivered.append(event_id)
+            with self._delivered_lock:
+                self._delivered.append(event_id)
         return ok
 
     def _run(self) -> None:
@@ -228,9 +240,10 @@ class EventBus:
                     self._idle.notify_all()
 
     def _flush_delivered(self) -> None:
-        if not self._delivered:
+        with self._delivered_lock:
+            ids, self._delivered = self._delivered, []
+        if not ids:
             return
-        ids, self._delivered = self._delivered, []
         try:
             with self.db.write() as conn:
                 store.mark_delivered(conn, ids, datetime.now(UTC))

@@ -58,12 +58,18 @@ class ReadCache:
         # While set, nothing is served from memory or kept there: this process may be missing other
         # processes' changes (its channel to them is down), so every read goes to the database.
         self.bypass = False
+        # True while another process's news has arrived but is not applied yet (see fanout.py): nothing is
+        # answered from memory meanwhile, so a read never predates a write another process acknowledged.
+        self.pending: Callable[[], bool] | None = None
+
+    def _unusable(self) -> bool:
+        return self.bypass or (self.pending is not None and self.pending())
 
     def generation(self, thread_key: ThreadKey) -> int:
         return self._generations[hash(thread_key) % GENERATION_STRIPES]
 
     def get(self, variant: Hashable) -> CachedResponse | None:
-        entry = None if self.bypass else self._entries.get(variant)
+        entry = None if self._unusable() else self._entries.get(variant)
         if entry is None:
             self.misses += 1
             return None
@@ -116,7 +122,7 @@ class ReadCache:
         return entry
 
     def snapshot(self, thread_key: ThreadKey) -> Any | None:
-        entry = None if self.bypass else self._snapshots.get(thread_key)
+        entry = None if self._unusable() else self._snapshots.get(thread_key)
         if entry is None:
             return None
         with contextlib.suppress(KeyError):
@@ -139,7 +145,7 @@ class ReadCache:
     def counts(self, thread_keys: list[ThreadKey]) -> dict[ThreadKey, int]:
         """The comment counts memory holds for these threads (those it lacks are left out)."""
         kept = self._counts
-        if self.bypass:
+        if self._unusable():
             return {}
         return {key: kept[key] for key in thread_keys if key in kept}
 

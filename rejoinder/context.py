@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
 from rejoinder.filterstate import SpamFilter, SpamMemos
+from rejoinder.jobs import JobQueue
+from rejoinder.live import LiveHub
 from rejoinder.memo import Memo
+from rejoinder.metrics import Metrics
 from rejoinder.model import Site
+from rejoinder.readiness import Readiness
 from rejoinder.settings import Settings
 from rejoinder.store.db import Database
 from rejoinder.tokens import Signer
@@ -31,11 +35,17 @@ class Context:
     signer: Signer
     spam: SpamFilter
     spam_memos: SpamMemos  # what verdicts read of the store, remembered per site
+    jobs: JobQueue
+    live: LiveHub  # this process's open live-update streams
     # site key -> site: every write needs its site, and sites change rarely (SiteChanged empties it)
     sites: Memo[str, Site] = field(default_factory=Memo)
     # the origins of all sites, under ALL_ORIGINS: CORS preflights come before any site is named
     origins: Memo[str, frozenset[str]] = field(default_factory=Memo)
+    # What /metrics exports and what /readyz checks (wired in monitoring.py).
+    metrics: Metrics = field(default_factory=Metrics)
+    readiness: Readiness = field(default_factory=Readiness)
 
     def close(self) -> None:
+        self.live.close()
         self.events.stop()
         self.db.dispose()

@@ -77,6 +77,12 @@ class Conflict(RejoinderError):
     code = "conflict"
 
 
+class JobNotDead(Conflict):
+    """Only a dead job may be retried (and only while no live job holds its dedupe key)."""
+
+    code = "job_not_dead"
+
+
 class PayloadTooLarge(RejoinderError):
     status = 413
     code = "payload_too_large"
@@ -93,5 +99,16 @@ class RateLimited(RejoinderError):
     code = "rate_limited"
 
     def __init__(self, message: str, fields: dict[str, str] | None = None, *, retry_after: int = 60) -> None:
+        super().__init__(message, fields)
+        self.retry_after = retry_after
+
+
+class StreamsExhausted(RejoinderError):
+    """This process follows as many live streams as it may; the client should come back later."""
+
+    status = 503
+    code = "streams_exhausted"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, *, retry_after: int = 5) -> None:
         super().__init__(message, fields)
         self.retry_after = retry_after

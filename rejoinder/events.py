@@ -32,6 +32,13 @@ class SiteChanged(Event):
 
 
 @dataclass(frozen=True)
+class CachesOutdated(Event):
+    """Something changed that no finer event describes: every process empties its read cache."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class ThreadChanged(Event):
     """Something readers of a thread would see differently now."""
 
@@ -80,6 +87,7 @@ TOPICS: dict[str, type[Event]] = {
     cls.topic(): cls
     for cls in (
         SiteChanged,
+        CachesOutdated,
         ThreadChanged,
         CommentChanged,
         CommentPosted,

@@ -11,6 +11,7 @@ events still reach every process through the outbox, caches are bypassed, and ``
 from __future__ import annotations
 
 import logging
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,10 @@ StateListener = Callable[[bool], None]
 class Fanout(Protocol):
     up: bool  # False while the channel to other processes is broken
 
+    def pending(self) -> bool:
+        """True while news from other processes has arrived but is not applied yet: a cache must not answer
+        from memory then."""
+
     def start(self, receive: Receiver, on_state: StateListener) -> None: ...
 
     def publish(self, messages: list[Message]) -> None:
@@ -41,6 +46,9 @@ class LocalFanout:
 
     up = True
 
+    def pending(self) -> bool:
+        return False
+
     def start(self, receive: Receiver, on_state: StateListener) -> None:
         pass
 
@@ -52,9 +60,12 @@ class LocalFanout:
 
 
 class RedisFanout:
-    """Redis pub/sub. Publishing happens on the writer's thread before the write is acknowledged, so by the
-    time a client hears "done", the message is on its way to every other process; a listener thread
-    applies what the others publish."""
+    """Redis pub/sub. Publishing happens on the writer's thread before the write is acknowledged; Redis
+    writes the message to every subscriber's connection before it answers the publisher, so by the time a
+    client hears "done" from process A, the news is in process B's socket. B's listener thread applies it;
+    until it has, ``pending()`` is true (the socket has unread bytes, or the listener is applying what it
+    read) and B's caches answer nothing from memory. So a read through B that starts after A's answer never
+    sees the state from before A's write."""
 
     RETRY_SECONDS = 1.0
     PUBLISH_PAUSE_SECONDS = 5.0  # after a failed publish, others learn from the outbox for this long
@@ -74,6 +85,8 @@ class RedisFanout:
         self._publisher = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
         self._publish_again_at = 0.0
         self._pubsub: Any = None  # redis.client.PubSub while subscribed
+        self._socket: Any = None  # its socket, watched by ``pending``
+        self._applying = False
 
     def start(self, receive: Receiver, on_state: StateListener) -> None:
         self._receive, self._on_state = receive, on_state
@@ -107,6 +120,17 @@ class RedisFanout:
         self._client.close()
         self._publisher.close()
 
+    def pending(self) -> bool:
+        if self._applying:
+            return True
+        sock = self._socket
+        if sock is None:
+            return False  # not subscribed: the caches are bypassed anyway
+        try:
+            return bool(select.select([sock], [], [], 0)[0])
+        except (OSError, ValueError):  # closed under us: the listener notices and says so
+            return False
+
     def ping(self) -> bool:
         try:
             return bool(self._client.ping())
@@ -125,6 +149,7 @@ class RedisFanout:
             self._set_state(False, exc)
             return False
         self._pubsub = pubsub
+        self._socket = pubsub.connection._sock
         self._publish_again_at = 0.0
         self._set_state(True, None)
         return True
@@ -148,16 +173,30 @@ class RedisFanout:
                     self._closed.wait(self.RETRY_SECONDS)
                 continue
             try:
-                message = pubsub.get_message(timeout=1.0)
+                if not select.select([self._socket], [], [], 1.0)[0]:
+                    continue
+                # Marked before a byte is read, cleared once everything read is applied: ``pending`` is
+                # true from the moment the news arrives until this process has applied it.
+                self._applying = True
+                try:
+                    self._drain(pubsub)
+                finally:
+                    self._applying = False
             except (self._redis.RedisError, OSError, ValueError, AttributeError) as exc:
                 if self._closed.is_set():
                     return
-                self._pubsub = None
+                self._pubsub = self._socket = None
                 self._set_state(False, exc)
-                continue
-            if message is None or message.get("type") != "message":
-                continue
-            try:
-                self._receive(orjson.loads(message["data"]))
-            except Exception:
-                log.exception("could not apply a message from other processes")
+
+    def _drain(self, pubsub: Any) -> None:
+        while True:
+            message = pubsub.get_message(timeout=0)
+            if message is None:
+                return
+            if message.get("type") == "message":
+                try:
+                    self._receive(orjson.loads(message["data"]))
+                except Exception:
+                    log.exception("could not apply a message from other processes")
+            if not pubsub.connection.can_read(timeout=0):
+                return

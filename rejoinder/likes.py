@@ -15,8 +15,6 @@ from rejoinder.events import CommentLiked
 from rejoinder.model import Comment, CommentStatus
 from rejoinder.store import comments as comment_store
 from rejoinder.store import likes as store
-from rejoinder.store import threads as thread_store
-from rejoinder.store.sites import get_site_by_id
 
 LIKER_HEADER = "X-Rejoinder-Liker"
 
@@ -51,11 +49,12 @@ def _plan_like(
     key = ctx.signer.reader_key("like", liker)
 
     def store_it(conn: Connection) -> Comment:
-        comment = comment_store.get_comment(conn, comment_id)
-        if comment is None or comment.status is not CommentStatus.PUBLISHED:
+        placed = comment_store.get_comment_placed(conn, comment_id)
+        if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
             raise CommentNotFound(
                 f"there is no comment {comment_id}", {"comment_id": "is not a published comment"}
             )
+        comment, thread_url, site_key = placed
         if liked:
             changed = store.add_like(conn, comment_id, key, datetime.now(UTC))
         else:
@@ -63,12 +62,9 @@ def _plan_like(
         if changed:
             likes, version = comment_store.add_to_like_count(conn, comment_id, 1 if liked else -1)
             comment = dataclasses.replace(comment, likes=likes, version=version)
+            ctx.events.record(conn, CommentLiked(site_key, thread_url, comment))
         else:  # read again: on PostgreSQL a concurrent like may have committed since the read above
             comment = dataclasses.replace(comment, likes=comment_store.like_count(conn, comment_id))
-        if changed:
-            thread = thread_store.get_thread(conn, comment.thread_id)
-            site = get_site_by_id(conn, thread.site_id)
-            ctx.events.record(conn, CommentLiked(site.key, thread.url, comment, site.id))
         return comment
 
     def finish(comment: Comment) -> LikeState:

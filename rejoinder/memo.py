@@ -8,6 +8,7 @@ just dropped.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -20,8 +21,13 @@ class Memo(Generic[K, V]):
         self._values: dict[K, V] = {}
         self._generation = 0
         self._lock = threading.Lock()
+        # True while another process's news is unread or being applied (fanout.py): answer from the
+        # database meanwhile.
+        self.pending: Callable[[], bool] | None = None
 
     def get(self, key: K) -> V | None:
+        if self.pending is not None and self.pending():
+            return None
         return self._values.get(key)
 
     @property

@@ -119,3 +119,29 @@ class PageKey:
     created_at: datetime
     id: int
     likes: int = 0
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"  # attempts used up: the dead-letter list, kept until retried
+
+
+@dataclass(frozen=True)
+class Job:
+    """A piece of background work as stored in the ``jobs`` table."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    status: JobStatus
+    attempts: int  # attempts started so far, the running one included
+    max_attempts: int
+    run_at: datetime
+    locked_by: str | None
+    locked_until: datetime | None
+    last_error: str | None
+    dedupe_key: str | None
+    created_at: datetime
+    finished_at: datetime | None

@@ -1,17 +1,20 @@
-"""Retention: spam is kept for the site's retention period so a moderator can still rescue it, then purged."""
+"""Retention: spam is kept for the site's retention period so a moderator can still rescue it, then purged
+by the hourly ``spam.purge`` job (or ``rejoinder spam purge``)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rejoinder.context import Context
+from rejoinder.events import CachesOutdated
+from rejoinder.model import Job
 from rejoinder.store import spam as store
 
 log = logging.getLogger(__name__)
-PURGE_EVERY_SECONDS = 3600
+PURGE_JOB = "spam.purge"
+PURGE_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -21,21 +24,24 @@ class Purged:
 
 
 def purge(ctx: Context) -> Purged:
+    """Delete spam past its retention period and forget form tokens past their use."""
     now = datetime.now(UTC)
     with ctx.db.write() as conn:
         removed = Purged(store.purge_discarded(conn, now), store.forget_expired_tokens(conn, now))
-    if removed.comments:
-        ctx.cache.clear()  # purged spam was never visible, but a snapshot may still count its replies
+        if removed.comments:
+            # Purged spam was never visible, but a snapshot may still count its replies: every process
+            # starts its caches afresh.
+            ctx.events.record(conn, CachesOutdated("spam purged"))
     return removed
 
 
-async def purge_periodically(ctx: Context) -> None:
-    """Run by the server for as long as it lives; a failed round is logged and retried next hour."""
-    while True:
-        try:
-            removed = await asyncio.to_thread(purge, ctx)
-            if removed.comments:
-                log.info("purged %d spam comments past their retention period", removed.comments)
-        except Exception:
-            log.exception("purging expired spam failed")
-        await asyncio.sleep(PURGE_EVERY_SECONDS)
+def register_jobs(ctx: Context) -> None:
+    """The purge as a periodic job: whichever runner (a server or a worker) takes it runs it, once an hour."""
+
+    def run(_job: Job) -> None:
+        removed = purge(ctx)
+        if removed.comments:
+            log.info("purged %d spam comments past their retention period", removed.comments)
+
+    ctx.jobs.handler(PURGE_JOB, run)
+    ctx.jobs.every(PURGE_JOB, PURGE_EVERY)

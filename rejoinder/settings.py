@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -70,6 +70,18 @@ class Settings(BaseModel):
         description="Memory for each of the two read caches (thread snapshots and finished responses), "
         "in MiB; 0 turns them off.",
     )
+    sse_max_connections: int = Field(
+        2000,
+        ge=0,
+        description="Live-update streams (`GET /api/v1/threads/events`) one process keeps open at most; "
+        "beyond it new ones get 503 with `Retry-After`. Each costs a connection and a file descriptor.",
+    )
+    sse_keep_alive_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="Seconds between keep-alive lines on idle live-update streams, so proxies and "
+        "load balancers with idle timeouts do not cut them.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
     redis_url: str = Field(
         "",
@@ -90,15 +102,61 @@ class Settings(BaseModel):
         "bound on how stale another process's change can be without Redis (with Redis, a safety net), "
         "and how soon an event whose process died is delivered again.",
     )
+    jobs_in_process: bool = Field(
+        True,
+        description="Whether `rejoinder serve` runs background jobs itself, in a thread beside the server. "
+        "Turn it off when the deployment runs `rejoinder worker` processes instead.",
+    )
+    jobs_poll_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often a job runner looks for due jobs enqueued by other processes (a job enqueued "
+        "in the runner's own process wakes it at once).",
+    )
+    jobs_lease_seconds: int = Field(
+        300,
+        ge=1,
+        description="How long a runner holds a job it took: if it has not finished by then (it crashed), "
+        "another runner takes the job again. Longer than any job may take.",
+    )
+    jobs_keep_done_days: float = Field(
+        7, ge=0, description="How long finished jobs stay listed; dead ones stay until retried."
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="How `rejoinder serve` writes its log to standard output: `json` (one object per line, "
+        "one line per request), `text` (for people), or `auto`: text on a terminal, JSON otherwise.",
+    )
+    log_requests: bool = Field(
+        True,
+        description="One log line per request (method, route, path, status, duration, request id). Off on a "
+        "very busy server: a line costs a third of a cached read's time; metrics count requests anyway.",
+    )
+    log_client_addresses: bool = Field(
+        False,
+        description="Whether logs may contain client IP addresses and e-mail addresses; off, request lines "
+        "leave the client out and other log lines have them replaced by `[ip]` and `[email]`.",
+    )
+    metrics_allow: list[str] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"],
+        description="Networks (CIDR) of the clients allowed to read `/metrics` (Prometheus); others get 403. "
+        "Behind a reverse proxy, set `trusted_proxies` so the client is the real one. Empty: nobody.",
+    )
+    min_free_disk_mb: int = Field(
+        100,
+        ge=0,
+        description="Free space, in MiB, that the filesystem holding the SQLite database needs for `/readyz` "
+        "to answer ready.",
+    )
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "metrics_allow", mode="before")
     @classmethod
     def _split_comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         # Checked here, at start-up: a bad entry found only when a request arrives fails every request.

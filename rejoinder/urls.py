@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that mark how a reader arrived, not which page they read.
@@ -10,6 +11,14 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # The threads.url column holds 2,048 characters, and PostgreSQL's unique index on it about 2,700 bytes.
 MAX_LENGTH = 2048
 TOO_LONG = "must be an http(s) URL or a path of at most 2,048 bytes"
+
+
+# Addresses that are already normal: lower-case http(s), no port, user, query or fragment, a path of
+# plain characters. Most addresses a page sends look like this, and a count request brings twenty.
+_NORMAL = re.compile(
+    r"https?://[a-z0-9][a-z0-9.-]*/[A-Za-z0-9._~!$&()*+,;=:@/-]*"
+    r"|/[A-Za-z0-9._~!$&()*+,;=@-][A-Za-z0-9._~!$&()*+,;=@/-]*"
+)
 
 
 class BadURL(ValueError):
@@ -21,6 +30,12 @@ def normalise_url(url: str) -> str:
 
     Raises ``BadURL`` for anything but an absolute http(s) URL or a site-relative path.
     """
+    if len(url) <= MAX_LENGTH and _NORMAL.fullmatch(url):
+        return url  # what ``_normalise`` would give back unchanged, at a twentieth of the cost
+    return _normalise(url)
+
+
+def _normalise(url: str) -> str:
     url = url.strip()
     if not url or len(url) > MAX_LENGTH or any(ord(ch) < 32 for ch in url):
         raise BadURL(TOO_LONG)

@@ -7,14 +7,25 @@ without an import circle.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
-from rejoinder import moderation
+from rejoinder import moderation, monitoring, retention
 from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
 from rejoinder.context import Context
-from rejoinder.events import CommentModerated, CommentPosted, SiteChanged, ThreadChanged
+from rejoinder.events import (
+    CachesOutdated,
+    CommentChanged,
+    CommentModerated,
+    CommentPosted,
+    SiteChanged,
+    ThreadChanged,
+)
 from rejoinder.fanout import Fanout, LocalFanout, RedisFanout
 from rejoinder.filterstate import SpamFilter, SpamMemos
+from rejoinder.jobs import JobQueue
+from rejoinder.live import LiveHub
+from rejoinder.metrics import Metrics
 from rejoinder.ratelimits import RateLimits
 from rejoinder.settings import Settings
 from rejoinder.sites import forget_sites
@@ -35,22 +46,36 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
     if not secret:
         with db.write() as conn:
             secret = get_or_create_secret(conn, "secret_key", secrets.token_urlsafe(32))
+    metrics = Metrics()
     fanout: Fanout = LocalFanout()
     if settings.redis_url:
-        fanout = RedisFanout(settings.redis_url, f"{settings.redis_prefix}:events")
+        fanout = RedisFanout(
+            settings.redis_url, f"{settings.redis_prefix}:events", errors=metrics.redis_errors.inc
+        )
+    rate_limits = RateLimits(settings.redis_url, settings.redis_prefix, on_error=metrics.redis_errors.inc)
     ctx = Context(
         settings=settings,
         db=db,
         events=EventBus(db, fanout, tail_seconds=settings.outbox_poll_seconds),
         cache=ReadCache(max_bytes=settings.cache_max_mb * 1024 * 1024),
         signer=Signer(secret),
-        spam=SpamFilter(secret, RateLimits(settings.redis_url, settings.redis_prefix)),
+        spam=SpamFilter(secret, rate_limits),
         spam_memos=SpamMemos(),
+        jobs=JobQueue(
+            db,
+            lease_seconds=settings.jobs_lease_seconds,
+            keep_done=timedelta(days=settings.jobs_keep_done_days),
+        ),
+        live=LiveHub(db, settings.sse_max_connections, settings.sse_keep_alive_seconds),
+        metrics=metrics,
     )
+    retention.register_jobs(ctx)
     subscribe(ctx)
+    monitoring.watch(ctx)
     if settings.redis_url:
         # Until Redis confirms the subscription, changes made elsewhere might be missed: no cache.
         ctx.cache.bypass = True
+        ctx.cache.pending = ctx.sites.pending = ctx.origins.pending = fanout.pending
     if start:
         ctx.events.start()
     return ctx
@@ -60,11 +85,13 @@ def subscribe(ctx: Context) -> None:
     events = ctx.events
     events.subscribe(ThreadChanged, lambda event: apply_to_cache(ctx.cache, event))
     events.subscribe(SiteChanged, lambda event: forget_sites(ctx, event))
+    events.subscribe(CachesOutdated, lambda event: ctx.cache.clear())
     events.subscribe(
         CommentPosted,
         lambda e: ctx.spam_memos.remember(e.site_id, e.comment.id, e.comment.thread_id, e.fingerprint),
     )
     events.subscribe(CommentModerated, lambda event: moderation.mark_duplicate(ctx, event))
+    events.subscribe(CommentChanged, ctx.live.on_event)
     events.subscribe_once(CommentModerated, lambda event: moderation.learn_from(ctx, event))
     events.on_fanout_state(lambda up: _fanout_state(ctx, up))
 

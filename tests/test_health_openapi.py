@@ -1,7 +1,8 @@
-"""Health checks for the process and its database, the OpenAPI description, and Markdown previews."""
+"""Liveness and readiness (database, disk, added checks), the OpenAPI description, Markdown previews."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import httpx
 import pytest
 
 from rejoinder.context import Context
-from rejoinder.settings import Settings
+from rejoinder.readiness import NotReady
+from rejoinder.settings import Settings, load_settings
 from rejoinder.web.app import create_app
 from rejoinder.wiring import open_context
 
@@ -21,6 +23,7 @@ API_PATHS = {
     "/api/v1/comments/{comment_id}/like": {"put", "delete"},
     "/api/v1/counts": {"get"},
     "/api/v1/preview": {"post"},
+    "/api/v1/threads/events": {"get"},
 }
 
 
@@ -47,10 +50,16 @@ async def test_healthz_answers_while_the_process_runs(client: httpx.AsyncClient)
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_answers_when_the_database_does(client: httpx.AsyncClient) -> None:
+async def test_readyz_answers_ready_with_each_check(client: httpx.AsyncClient, backend: str) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["checks"]["database"] == {"status": "ok"}
+    if backend == "sqlite":  # the filesystem holding the database file
+        assert body["checks"]["disk"]["status"] == "ok" and body["checks"]["disk"]["free_mb"] > 0
+    else:  # PostgreSQL's disk is the database server's
+        assert "disk" not in body["checks"]
 
 
 async def test_readyz_is_503_json_when_the_database_is_unreachable(
@@ -59,8 +68,57 @@ async def test_readyz_is_503_json_when_the_database_is_unreachable(
     response = await client_without_database.get("/readyz")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == {"status": "unavailable", "database": "OperationalError"}
+    assert response.headers["retry-after"] == "5"
+    body = response.json()
+    assert body["status"] == "unavailable" and "database" in body["failing"]
+    assert body["checks"]["database"] == {"status": "failing", "error": "OperationalError"}
     assert (await client_without_database.get("/healthz")).status_code == 200  # alive, just not ready
+
+
+async def test_readyz_is_503_when_the_disk_has_less_free_space_than_the_setting_asks(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    shutil.copy(sqlite_template, tmp_path / "rejoinder.db")  # the disk check is SQLite's
+    free_mb = shutil.disk_usage(tmp_path).free // (1024 * 1024)
+    demanding = load_settings(
+        environ={},
+        overrides={
+            "database_url": f"sqlite:///{tmp_path / 'rejoinder.db'}",
+            "secret_key": "test-secret",
+            "min_free_disk_mb": free_mb + 1_000_000,
+        },
+    )
+    context = open_context(demanding)
+    transport = httpx.ASGITransport(app=create_app(demanding, context=context))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            response = await http.get("/readyz")
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "5"
+            body = response.json()
+            assert body["failing"] == ["disk"]
+            assert body["checks"]["database"] == {"status": "ok"}
+            assert "below min_free_disk_mb" in body["checks"]["disk"]["error"]
+            assert (await http.get("/healthz")).status_code == 200
+    finally:
+        context.close()
+
+
+async def test_readyz_runs_checks_registered_on_the_context(client: httpx.AsyncClient, ctx: Context) -> None:
+    def cache_server() -> dict[str, str]:
+        raise NotReady("connection refused")
+
+    ctx.readiness.add("cache_server", cache_server)
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["cache_server"]
+    assert body["checks"]["cache_server"] == {"status": "failing", "error": "connection refused"}
+
+    ctx.readiness.add("cache_server", lambda: {"latency_ms": 1})
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["cache_server"] == {"status": "ok", "latency_ms": 1}
 
 
 async def test_openapi_lists_every_endpoint_with_its_methods(client: httpx.AsyncClient) -> None:

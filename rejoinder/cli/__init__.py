@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from rejoinder import __version__
-from rejoinder.cli import admin, apikeys, docs, serve, spam
+from rejoinder.cli import admin, apikeys, backups, docs, jobs, serve, spam
 from rejoinder.errors import RejoinderError
 
 __all__ = ["build_parser", "main"]
@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     apikeys.add_admin_token_parser(admin_commands)
     apikeys.add_akismet_key_parser(admin_commands)
     spam.add_parser(commands)
+    jobs.add_parsers(commands)
+    backups.add_parsers(commands)
     docs.add_parsers(commands)
     return parser
 

@@ -18,37 +18,27 @@ DEMO_DATABASE_URL = "sqlite:///rejoinder-data/demo.db"
 
 
 def run_server(settings: Settings, workers: int = 1, *, with_demo: bool = False) -> None:
-    import uvicorn
+    from rejoinder.logs import configure_logging
+    from rejoinder.web.app import run
 
-    from rejoinder.web.app import create_app
-
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: end with status 0, as a clean stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if workers > 1:
         # Each worker process builds its own app from the environment: hand it these very settings.
         os.environ.update(as_environment(settings))
-    uvicorn.run(
-        create_app(settings, with_demo=with_demo) if workers == 1 else "rejoinder.asgi:create",
-        factory=workers > 1,
-        workers=workers,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,  # client addresses come from the trusted_proxies setting, nowhere else
-    )
+    if not run(settings, workers, with_demo=with_demo):
+        sys.exit(3)  # what uvicorn.run does when the server could not start
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    from rejoinder.logs import configure_logging
+
     settings = settings_of(args)
+    configure_logging(settings)  # a log collector reads this output: every line in the chosen format
     migrate(settings)
-    print(
-        f"Rejoinder {__version__} serving on {settings.base_url}/ (database: {safe_url(settings)})",
-        flush=True,
+    logging.getLogger("rejoinder").info(
+        "Rejoinder %s serving on %s/ (database: %s)", __version__, settings.base_url, safe_url(settings)
     )
     run_server(settings, args.workers)
 

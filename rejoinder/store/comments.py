@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from rejoinder.model import VISIBLE_STATUSES, Author, Comment, CommentStatus, PageKey, SortOrder
-from rejoinder.store.schema import comments
+from rejoinder.store.schema import comments, sites, threads
 
 c = comments.c
 
@@ -80,6 +80,20 @@ _GET_COMMENT = select(comments).where(c.id == bindparam("comment_id"))
 def get_comment(conn: Connection, comment_id: int) -> Comment | None:
     row = conn.execute(_GET_COMMENT, {"comment_id": comment_id}).first()
     return _comment(row) if row else None
+
+
+_GET_COMMENT_PLACED = (
+    select(*PUBLIC_COLUMNS, threads.c.url.label("thread_url"), sites.c.key.label("site_key"))
+    .join_from(comments, threads, threads.c.id == c.thread_id)
+    .join(sites, sites.c.id == threads.c.site_id)
+    .where(c.id == bindparam("comment_id"))
+)
+
+
+def get_comment_placed(conn: Connection, comment_id: int) -> tuple[Comment, str, str] | None:
+    """The comment's public fields with its thread's URL and its site's key, in one query."""
+    row = conn.execute(_GET_COMMENT_PLACED, {"comment_id": comment_id}).first()
+    return (_comment(row), row.thread_url, row.site_key) if row else None
 
 
 _INSERT_COMMENT = comments.insert().returning(comments.c.id)  # built once, run with each comment's values
@@ -202,19 +216,23 @@ def mark_deleted(conn: Connection, comment_id: int) -> None:
     )
 
 
+_ADD_TO_LIKE_COUNT = (
+    update(comments)
+    .where(c.id == bindparam("comment_id"))
+    .values(like_count=c.like_count + bindparam("delta"), version=c.version + 1)
+    .returning(c.like_count, c.version)
+)
+_LIKE_COUNT = select(c.like_count).where(c.id == bindparam("comment_id"))
+
+
 def add_to_like_count(conn: Connection, comment_id: int, delta: int) -> tuple[int, int]:
     """The comment's like count and version after adding ``delta``."""
-    row = conn.execute(
-        update(comments)
-        .where(c.id == comment_id)
-        .values(like_count=c.like_count + delta, version=c.version + 1)
-        .returning(c.like_count, c.version)
-    ).one()
+    row = conn.execute(_ADD_TO_LIKE_COUNT, {"comment_id": comment_id, "delta": delta}).one()
     return row.like_count, row.version
 
 
 def like_count(conn: Connection, comment_id: int) -> int:
-    return conn.execute(select(c.like_count).where(c.id == comment_id)).scalar_one()
+    return conn.execute(_LIKE_COUNT, {"comment_id": comment_id}).scalar_one()
 
 
 def _order(sort: SortOrder) -> list[ColumnElement[Any]]:

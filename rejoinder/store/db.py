@@ -3,8 +3,8 @@
 Services open ``db.read()`` or ``db.write()``; a write commits when its block ends, and only then may
 the service report success. On SQLite every write transaction starts with ``BEGIN IMMEDIATE`` on a
 single pooled connection, so writers queue in-process instead of failing with "database is locked".
-The busiest writes go through ``db.transaction(work)``, which on SQLite commits the work of every
-writer waiting at that moment in one transaction and one fsync (group commit).
+The busiest writes go through ``db.transaction(work)``, which commits the work of every writer waiting
+at that moment in one transaction and one fsync (group commit), on SQLite and on PostgreSQL alike.
 
 Whatever a transaction notes with ``after_commit(conn, item)`` (the events it wrote to the outbox) is
 handed to ``Database.on_commit`` once the transaction has committed, and dropped if it rolls back.
@@ -33,6 +33,10 @@ SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=10000",
 )
 
+
+# Batches of the event loop's writes committing at once on PostgreSQL: enough to keep one core busy
+# while others wait on the network and the fsync, few enough to leave connections to the readers.
+POSTGRES_COMMITTERS = 4
 
 T = TypeVar("T")
 _AFTER_COMMIT = "rejoinder.after_commit"
@@ -72,7 +76,12 @@ class Database:
         self._queued: list[_Work[Any]] = []
         self._queue_lock = threading.Lock()
         self._committer = threading.Lock()
+        # Writes queued by the event loop (only ever touched from the loop's thread).
         self._on_loop: list[tuple[_Work[Any], asyncio.Future[Any]]] = []
+        # PostgreSQL: tasks committing batches of ``_on_loop`` in worker threads (held, or the loop may
+        # let a task vanish).
+        self._drainers: set[asyncio.Task[None]] = set()
+        self._committing = 0  # how many of them have not yet returned
         # Called with what committed transactions noted (see ``after_commit``); set by the context.
         self.on_commit: Callable[[list[Any]], None] | None = None
 
@@ -98,14 +107,11 @@ class Database:
     def transaction(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(conn)`` in a write transaction that has committed when this returns.
 
-        On SQLite, writers are one at a time anyway: whoever gets to commit takes every queued piece of
-        work along, so eight waiting writers cost one transaction and one fsync instead of eight. If one
-        piece fails, the batch is rolled back and each piece runs again on its own, so a failure only
-        ever affects its own writer.
+        Whoever gets to commit takes every queued piece of work along, so eight waiting writers cost one
+        transaction and one fsync instead of eight. If one piece fails, the batch is rolled back and each
+        piece runs again on its own, so a failure only ever affects its own writer (a deadlock between
+        two batches on PostgreSQL included). On SQLite writers are one at a time anyway.
         """
-        if self.backend != "sqlite":
-            with self.write() as conn:
-                return work(conn)
         mine: _Work[T] = _Work(work)
         with self._queue_lock:
             self._queued.append(mine)
@@ -123,27 +129,44 @@ class Database:
 
         SQLite is a library, not a server: its work is CPU and one fsync, so it runs right on the loop.
         Every write queued during one turn of the loop is committed together on the next (group commit),
-        with no thread hand-offs. PostgreSQL's network round trips go to the thread pool instead.
+        with no thread hand-offs. PostgreSQL's network round trips go to worker threads instead: what
+        queues on the loop while batches commit is the next batch, so a batch costs one thread hand-off,
+        not one per writer. Up to ``POSTGRES_COMMITTERS`` batches are in flight at once, so one batch's
+        round trips and fsync overlap with the next one's statements.
         """
-        if self.backend != "sqlite":
-            return await anyio.to_thread.run_sync(self.transaction, work)
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
         self._on_loop.append((_Work(work), future))
-        if len(self._on_loop) == 1:
-            asyncio.get_running_loop().call_soon(self._commit_on_loop)
+        if self.backend != "sqlite":
+            if self._committing < POSTGRES_COMMITTERS:
+                self._committing += 1
+                drainer = loop.create_task(self._drain_to_thread())
+                self._drainers.add(drainer)
+                drainer.add_done_callback(self._drainers.discard)
+        elif len(self._on_loop) == 1:
+            loop.call_soon(self._commit_on_loop)
         return await future
 
     def _commit_on_loop(self) -> None:
         batch, self._on_loop = self._on_loop, []
         with self._committer:  # the same single writer as ``transaction``, so the two never interleave
             self._commit([work for work, _ in batch])
-        for work, future in batch:
-            if future.cancelled():
-                continue  # the client went away; the work is committed all the same
-            if work.error is not None:
-                future.set_exception(work.error)
-            else:
-                future.set_result(work.result)
+        _settle(batch)
+
+    async def _drain_to_thread(self) -> None:
+        try:
+            while self._on_loop:
+                # A share of the queue, so that every committer has a batch: on PostgreSQL the round
+                # trips, not the fsync, are most of a batch's time, and separate connections overlap them.
+                share = -(-len(self._on_loop) // POSTGRES_COMMITTERS)
+                batch, self._on_loop = self._on_loop[:share], self._on_loop[share:]
+                try:  # not cancellable while the thread runs: a batch is settled once it has committed
+                    await anyio.to_thread.run_sync(self._commit, [work for work, _ in batch])
+                finally:
+                    _settle(batch)
+        finally:
+            # In the same step as the last look at the queue: a writer queued after it starts a new task.
+            self._committing -= 1
 
     def _commit(self, batch: list[_Work[Any]]) -> None:
         try:
@@ -174,6 +197,19 @@ class Database:
     def dispose(self) -> None:
         for engine in self.engines:
             engine.dispose()
+
+
+def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]]) -> None:
+    """Hand each writer on the loop its result or its own error."""
+    for work, future in batch:
+        if future.cancelled():
+            continue  # the client went away; the work is committed all the same
+        if work.error is not None:
+            future.set_exception(work.error)
+        elif not work.done:
+            future.set_exception(RuntimeError("the write was interrupted before it could commit"))
+        else:
+            future.set_result(work.result)
 
 
 def _sqlite_engine(url: str, *, begin: str, pool_size: int, echo: bool) -> Engine:

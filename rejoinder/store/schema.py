@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 
@@ -225,6 +226,7 @@ outbox = Table(
     sqlite_autoincrement=True,
 )
 
+LIVE_JOB = "status IN ('queued', 'running')"
 jobs = Table(
     "jobs",
     metadata,
@@ -247,5 +249,12 @@ jobs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
     Index(None, "status", "run_at"),
-    Index(None, "dedupe_key"),
+    # Unique among live jobs only, so that concurrent enqueuers on PostgreSQL cannot both insert one.
+    Index(
+        None,
+        "dedupe_key",
+        unique=True,
+        sqlite_where=text(LIVE_JOB),
+        postgresql_where=text(LIVE_JOB),
+    ),
 )

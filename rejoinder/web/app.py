@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+import uvicorn
+from fastapi import APIRouter, FastAPI
 
 from rejoinder import __version__
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
-from rejoinder.retention import purge_periodically
+from rejoinder.logs import configure_logging
 from rejoinder.settings import Settings, load_settings
-from rejoinder.web import akismet, api, demo, errors, pages, widget
+from rejoinder.web import akismet, api, demo, errors, operations, pages, sse, widget
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
+from rejoinder.web.sse import StreamClosingServer
+from rejoinder.web.telemetry import RequestTelemetry
 from rejoinder.wiring import open_context
+from rejoinder.worker import Runner
+
+log = logging.getLogger(__name__)
+JOB_STOP_SECONDS = 10  # how long a stopping server waits for the background job it is running
 
 DESCRIPTION = """Rejoinder's public API: threads, comments, likes and counts.
 
@@ -26,7 +35,9 @@ field with the rule it broke. No response ever contains an e-mail or IP address.
 
 def create_app_from_environment() -> FastAPI:
     """The app of one worker process of ``rejoinder serve --workers N`` (settings from the environment)."""
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def create_app(settings: Settings, context: Context | None = None, *, with_demo: bool = False) -> FastAPI:
@@ -37,12 +48,14 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = context or open_context(settings, start=True)
         app.state.ctx = ctx
-        purging = asyncio.create_task(purge_periodically(ctx)) if context is None else None
+        runner = None
+        if context is None and settings.jobs_in_process:
+            runner = Runner(ctx.jobs, poll_seconds=settings.jobs_poll_seconds).start()
         try:
             yield
         finally:
-            if purging is not None:
-                purging.cancel()
+            if runner is not None and not await asyncio.to_thread(runner.join, JOB_STOP_SECONDS):
+                log.warning("stopped with a job still running: it runs again once its lease ends")
             if context is None:
                 ctx.close()
 
@@ -62,16 +75,18 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.state.fragments = Fragments()
     app.state.assets = widget.Assets()
     errors.install(app)
-    app.include_router(api.router)
-    app.include_router(pages.router)
-    app.include_router(widget.router)
-    app.include_router(akismet.router)
+    routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
+    routers += (operations.router, sse.router)
     if with_demo:
-        app.include_router(demo.router)
-    # Added last runs first: CORS wraps everything, cached reads answer before the router.
+        routers += (demo.router,)
+    for router in routers:
+        app.include_router(router)
+    # Added last runs first: telemetry sees every answer, CORS wraps the rest, cached reads answer before
+    # the router.
     app.add_middleware(CachedReads)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
+    app.add_middleware(RequestTelemetry, routers=routers)
     return app
 
 
@@ -82,3 +97,26 @@ def serve_demo_origin(settings: Settings, article: str) -> str | None:
     if demo.serve_cross_origin_page(settings.host, settings.port + 1, settings.base_url, article):
         return elsewhere
     return None
+
+
+def run(settings: Settings, workers: int = 1, *, with_demo: bool = False) -> bool:
+    """Serve until stopped (uvicorn); False if the server could not start. With several ``workers``, each
+    process builds its app with ``create_app_from_environment``."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,  # its records go through our handler (rejoinder/logs.py)
+        "log_level": settings.log_level,
+        "access_log": False,  # replaced by one line per request of our own, with route and request id
+        "server_header": False,
+        "proxy_headers": False,  # client addresses come from the trusted_proxies setting, nowhere else
+    }
+    if workers > 1:
+        # Open live streams would hold a stop forever: uvicorn's workers close them after this long.
+        uvicorn.run(
+            "rejoinder.asgi:create", factory=True, workers=workers, timeout_graceful_shutdown=5, **options
+        )
+        return True
+    server = StreamClosingServer(uvicorn.Config(create_app(settings, with_demo=with_demo), **options))
+    server.run()  # uvicorn.run, but open live streams end on a stop
+    return bool(server.started)

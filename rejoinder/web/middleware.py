@@ -6,6 +6,8 @@ memory without touching the router, request parsing or the database.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import anyio
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,12 +15,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rejoinder.context import Context
 from rejoinder.errors import BadRequest, OriginNotAllowed, PayloadTooLarge, RejoinderError
 from rejoinder.sites import any_site_allows
+from rejoinder.threads import counts_in_memory
+from rejoinder.web.telemetry import ROUTE_KEY
 
 JSON = b"application/json"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Rejoinder-Liker"
 READ_PATH = "/api/v1/comments"
+COUNTS_PATH = "/api/v1/counts"
 API_PREFIXES = ("/api/", "/1.")  # the JSON API and the Akismet-compatible one (/1.1/…)
 
 
@@ -151,17 +156,34 @@ class SiteCORS:
 
 
 class CachedReads:
-    """Answer ``GET /api/v1/comments`` from the read cache when it holds that exact query."""
+    """Answer ``GET /api/v1/comments`` and ``GET /api/v1/counts`` from memory when it holds the answer.
+
+    Anything else, including every malformed query, goes on to the router, which answers it (and its
+    errors) the usual way: this only ever sends what the endpoint would have sent.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != READ_PATH:
+        if scope["type"] != "http" or scope["method"] != "GET":
             return await self.app(scope, receive, send)
+        if scope["path"] == READ_PATH:
+            return await self._thread_page(scope, receive, send)
+        if scope["path"] == COUNTS_PATH:
+            body = _counts(scope)
+            if body is not None:
+                scope[ROUTE_KEY] = COUNTS_PATH
+                headers = [(b"content-type", JSON), (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                return await send({"type": "http.response.body", "body": body})
+        return await self.app(scope, receive, send)
+
+    async def _thread_page(self, scope: Scope, receive: Receive, send: Send) -> None:
         entry = _context(scope).cache.get(scope["query_string"])
         if entry is None:
             return await self.app(scope, receive, send)
+        scope[ROUTE_KEY] = READ_PATH  # for the request log and metrics: no route object answers this one
         etag = entry.etag.encode()
         headers = [(b"content-type", JSON), (b"etag", etag), (b"cache-control", b"no-cache")]
         if _header(scope, b"if-none-match") == etag:
@@ -170,3 +192,25 @@ class CachedReads:
         headers.append((b"content-length", str(len(entry.body)).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": entry.body})
+
+
+def _counts(scope: Scope) -> bytes | None:
+    """The counts endpoint's answer when memory holds every count asked for; None to let the app answer.
+
+    A count request is small and frequent (one per index page), so the router's parsing and validation
+    would cost more than the answer: the query is read here the way Starlette reads it."""
+    site, urls = None, []
+    for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if name == "url":
+            urls.append(value)
+        elif name == "site":
+            if site is not None:
+                return None
+            site = value
+    if site is None or not urls:
+        return None
+    try:
+        found = counts_in_memory(_context(scope), site, urls)
+    except RejoinderError:
+        return None
+    return None if found is None else orjson.dumps({"counts": found})

@@ -32,26 +32,28 @@ def public_comment(comment: Comment, replies: list[Node] | None = None) -> dict[
 
 
 class Fragments:
-    """Each comment's JSON, kept by (id, version): a page rebuilt after a write is mostly joined, not encoded.
+    """Each comment's JSON, kept by id with the version it was made from: a page rebuilt after a write
+    is mostly joined, not encoded.
 
-    A comment's version changes with every change to it, so a kept fragment is never out of date.
+    A comment's version changes with every change to it, so a kept fragment is never out of date; a new
+    version replaces the old one, so edits and likes do not pile up copies of a comment.
     """
 
     def __init__(self, max_entries: int = 200_000) -> None:
         self.max_entries = max_entries
-        self._kept: dict[tuple[int, int], bytes] = {}
+        self._kept: dict[int, tuple[int, bytes]] = {}
 
     def of(self, comment: Comment) -> bytes:
         """The comment's JSON object without its closing brace, ready for ``,"replies":[…]}``."""
-        key = (comment.id, comment.version)
-        fragment = self._kept.get(key)
-        if fragment is None:
-            fields = public_comment(comment)
-            del fields["replies"]
-            fragment = orjson.dumps(fields, option=OPTIONS)[:-1]
-            if len(self._kept) >= self.max_entries:
-                self._kept.clear()  # rare, and cheap to refill
-            self._kept[key] = fragment
+        kept = self._kept.get(comment.id)
+        if kept is not None and kept[0] == comment.version:
+            return kept[1]
+        fields = public_comment(comment)
+        del fields["replies"]
+        fragment = orjson.dumps(fields, option=OPTIONS)[:-1]
+        if len(self._kept) >= self.max_entries:
+            self._kept.clear()  # rare, and cheap to refill
+        self._kept[comment.id] = (comment.version, fragment)
         return fragment
 
 

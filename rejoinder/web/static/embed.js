@@ -72,6 +72,8 @@
       logIn: 'Log in with {name}',
       connecting: 'Connecting to {name}…',
       justNow: 'just now',
+      fresh: { one: '{n} new comment', other: '{n} new comments' },
+      show: 'show',
     },
     uk: {
       comments: { one: '{n} коментар', few: '{n} коментарі', many: '{n} коментарів', other: '{n} коментаря' },
@@ -136,6 +138,8 @@
       logIn: 'Увійти через {name}',
       connecting: "З'єднання з {name}…",
       justNow: 'щойно',
+      fresh: { one: '{n} новий коментар', few: '{n} нові коментарі', many: '{n} нових коментарів', other: '{n} нового коментаря' },
+      show: 'показати',
     },
     de: {
       comments: { one: '{n} Kommentar', other: '{n} Kommentare' },
@@ -195,6 +199,8 @@
       logIn: 'Mit {name} anmelden',
       connecting: 'Verbindung zu {name} wird hergestellt…',
       justNow: 'gerade eben',
+      fresh: { one: '{n} neuer Kommentar', other: '{n} neue Kommentare' },
+      show: 'anzeigen',
     },
   };
 
@@ -224,6 +230,10 @@
     thread: null,
     cursor: null,
     busy: false,
+    live: opt.live !== 'false',
+    fresh: new Map(), // id -> comment by someone else, arrived live, not shown yet
+    es: null, // the EventSource following the thread
+    delay: 1e3, // before the next reconnect, doubled by each failure
     els: {},
     f: {}, // the form's fields
   };
@@ -375,6 +385,7 @@
       { class: 'rj-select', onchange: () => ((W.sort = E.sort.value), loadThread()) },
       ...['oldest', 'newest', 'top'].map((s) => h('option', { value: s, selected: s === W.sort, text: t(s) })),
     );
+    E.fresh = h('button', { type: 'button', class: 'rj-button rj-fresh', hidden: true, onclick: showFresh });
     E.list = h('div', { class: 'rj-list' }, h('p', { class: 'rj-muted', text: t('loading') }));
     E.more = h('button', { type: 'button', class: 'rj-button rj-more', hidden: true, onclick: loadMore, text: t('loadMore') });
     E.home = h('div', { class: 'rj-home' });
@@ -383,6 +394,7 @@
       'div',
       { class: 'rj-root', lang: W.lang },
       h('div', { class: 'rj-bar' }, E.count, h('label', { class: 'rj-sort' }, t('sort') + ' ', E.sort)),
+      h('div', { 'aria-live': 'polite' }, E.fresh),
       E.list,
       E.more,
       E.home,
@@ -675,6 +687,13 @@
     delete W.mine[id];
     saveMine();
     showCount();
+    drop(id, entry);
+    (W.comments.has(id) ? entry.el : W.els.count).focus();
+    announce(t('removed'));
+  }
+
+  // Takes a comment off the thread; a placeholder stays if replies hang below it.
+  function drop(id, entry) {
     if (W.replyTo === id) cancelReply();
     if (entry.el.querySelector(':scope > .rj-replies').children.length) {
       entry.c.status = 'deleted';
@@ -683,8 +702,133 @@
       entry.el.remove();
       W.comments.delete(id);
     }
-    (W.comments.has(id) ? entry.el : W.els.count).focus();
-    announce(t('removed'));
+  }
+
+  /* ---------------------------------------------------------------- live updates */
+
+  // Follows the thread over Server-Sent Events: comments by others wait behind a notice, likes, edits and
+  // counts change in place. Reconnects with backoff, then reloads the first page for what it missed.
+  function follow() {
+    if (!W.live || W.es || !W.els.root.isConnected) return;
+    const es = (W.es = new EventSource(W.base + '/api/v1/threads/events?' + query({ url: W.url })));
+    const on = (name, handle) => es.addEventListener(name, (event) => handle(JSON.parse(event.data)));
+    es.onopen = () => {
+      W.els.root.dataset.live = 'open'; // for the page's own styles and scripts (and tests)
+      if (W.missed) catchUp();
+      W.missed = false;
+      W.delay = 1e3;
+    };
+    es.onerror = () => {
+      unfollow();
+      W.missed = true;
+      W.retry = setTimeout(follow, W.delay * (1 + Math.random()));
+      W.delay = Math.min(W.delay * 2, 60e3);
+    };
+    on('comment', arrived);
+    on('update', changed);
+    on('count', (d) => setCount(d.comment_count));
+  }
+
+  function unfollow() {
+    delete W.els.root.dataset.live;
+    clearTimeout(W.retry);
+    if (W.es) W.es.close();
+    W.es = null;
+  }
+
+  function arrived(c) {
+    if (W.comments.has(c.id)) return changed({ id: c.id, comment: c }); // ours, or approved again
+    W.fresh.set(c.id, c);
+    noticeFresh();
+  }
+
+  function changed(d) {
+    const c = d.comment;
+    if (W.fresh.has(d.id)) {
+      if (d.gone || c.status !== 'published') W.fresh.delete(d.id);
+      else W.fresh.set(d.id, c);
+      noticeFresh();
+    }
+    const entry = W.comments.get(d.id);
+    const own = W.mine[d.id];
+    if (!entry || (d.gone && own)) return; // authors keep seeing their own held comment
+    if (d.gone || c.status === 'deleted') return drop(d.id, entry);
+    if (own && own.c && c.status === 'published') {
+      own.c = null; // approved: public now
+      saveMine();
+    }
+    const old = entry.c;
+    if (c.html !== old.html || c.edited_at !== old.edited_at || c.status !== old.status) {
+      Object.assign(old, c, { replies: [] });
+      return redraw(d.id);
+    }
+    old.likes = c.likes; // in place: the like button keeps its focus
+    const likes = part(entry.el, '.rj-likes');
+    if (likes) likes.textContent = likeText(c.likes);
+  }
+
+  function setCount(n) {
+    W.thread.comment_count = n;
+    showCount();
+    const here = (url) => {
+      try {
+        return new URL(url, location.href).href.split('#')[0] === new URL(W.url, location.href).href.split('#')[0];
+      } catch {
+        return false;
+      }
+    };
+    for (const el of document.querySelectorAll('[data-rejoinder-count]')) {
+      if (here(el.dataset.rejoinderCount || el.href)) el.textContent = t('comments', { n });
+    }
+  }
+
+  // Only comments that can be placed count: top-level ones, and replies to a comment on screen.
+  function placeable() {
+    return [...W.fresh.values()]
+      .sort((a, b) => a.id - b.id)
+      .filter((c) => !c.parent_id || W.comments.has(c.parent_id) || W.fresh.has(c.parent_id));
+  }
+
+  function noticeFresh() {
+    if (W.busy) return; // the reader's own comment may be among them: wait for the POST's answer
+    const n = placeable().length;
+    W.els.fresh.hidden = !n;
+    W.els.fresh.textContent = n ? t('fresh', { n }) + ' — ' + t('show') : '';
+  }
+
+  function showFresh() {
+    const shown = placeable().map((c) => {
+      const el = insertNew({ ...c, replies: [] }, c.parent_id);
+      el.classList.add('rj-new');
+      return el;
+    });
+    W.fresh.clear();
+    noticeFresh();
+    if (shown[0]) {
+      shown[0].focus({ preventScroll: true });
+      shown[0].scrollIntoView({ block: 'nearest' });
+    }
+  }
+
+  async function catchUp() {
+    try {
+      const page = await api('GET', 'comments?' + query({ url: W.url, sort: W.sort, limit: W.limit }));
+      const walk = (list) => list.forEach((c) => (arrived(c), walk(c.replies)));
+      walk(page.comments);
+      setCount(page.thread.comment_count);
+    } catch {
+      /* the next reconnect tries again */
+    }
+  }
+
+  // Live updates stop when the widget leaves the page, and pause while the page sits in the back/forward cache.
+  function startLive() {
+    if (!W.live || W.watch) return;
+    W.watch = new MutationObserver(() => W.els.root.isConnected || (unfollow(), W.watch.disconnect()));
+    W.watch.observe(document.body, { childList: true, subtree: true });
+    addEventListener('pagehide', unfollow);
+    addEventListener('pageshow', (event) => event.persisted && ((W.missed = true), follow()));
+    follow();
   }
 
   /* ---------------------------------------------------------------- the form */
@@ -939,6 +1083,7 @@
       return showError(error);
     } finally {
       W.busy = false;
+      noticeFresh();
       F.submit.textContent = t('post');
       F.submit.removeAttribute('aria-disabled');
       F.form.removeAttribute('aria-busy');
@@ -974,7 +1119,9 @@
     saveMine();
     if (F.remember.checked) keep('author', details());
     else keep('author', null);
-    if (!held) W.thread.comment_count++;
+    // Already told by the stream (it can beat the POST's answer): then the count came with it.
+    if (!W.fresh.delete(c.id) && !held) W.thread.comment_count++;
+    noticeFresh();
     showCount();
     F.body.value = '';
     if (!F.preview.hidden) togglePreview();
@@ -1185,6 +1332,7 @@
     const form = loadForm();
     const [loaded] = await Promise.all([loadThread(), styles]);
     if (!loaded) return;
+    startLive();
     if (W.thread.closed) return W.els.home.replaceChildren(h('p', { class: 'rj-muted', text: t('closed') }));
     if (!W.f.form) {
       buildForm();

@@ -48,7 +48,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
     op.create_index(op.f("ix_jobs_status_run_at"), "jobs", ["status", "run_at"], unique=False)
-    op.create_index(op.f("ix_jobs_dedupe_key"), "jobs", ["dedupe_key"], unique=False)
+    live = sa.text("status IN ('queued', 'running')")  # at most one queued or running job per key
+    op.create_index(
+        op.f("ix_jobs_dedupe_key"),
+        "jobs",
+        ["dedupe_key"],
+        unique=True,
+        sqlite_where=live,
+        postgresql_where=live,
+    )
 
 
 def downgrade() -> None:

@@ -1,0 +1,141 @@
+"""The server's log: one JSON object per line for machines, or plain lines for a terminal.
+
+Every record goes through one handler on the root logger, uvicorn's included, so a log collector
+reads one format. Unless the operator allows it (``log_client_addresses``), e-mail and IP addresses
+are masked in every line: a log is copied, shipped and kept far longer than the database's IPs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import orjson
+
+from rejoinder.settings import Settings
+
+# A record's structured fields (the request line's method, route, status...) travel in this attribute.
+FIELDS = "fields"
+REQUEST_LOGGER = "rejoinder.request"
+EMAIL = re.compile(r"[\w.+-]+@(?:[\w-]+\.)+[A-Za-z]{2,}")
+IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+# Eight groups, or fewer around a "::" (which must then be there); at least two colons either way.
+IPV6 = re.compile(
+    r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}(?![\w:])"
+    r"|(?<![\w:])(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*)?::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*)?"
+    r"(?![\w:])"
+)
+# Attributes every LogRecord has: whatever else a record carries came from ``extra=``. (uvicorn adds the
+# message again with terminal colours.)
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
+# Chatter at INFO that says nothing to an operator.
+QUIETER = {"alembic.runtime.plugins": logging.WARNING}
+
+
+class Masker:
+    """Replaces e-mail and IP addresses in text, except the addresses the server itself listens on."""
+
+    def __init__(self, keep: frozenset[str] = frozenset()) -> None:
+        self.keep = keep
+
+    def __call__(self, text: str) -> str:
+        if "@" in text:
+            text = EMAIL.sub("[email]", text)
+        if "." in text:
+            text = IPV4.sub(self._ip, text)
+        if "::" in text or text.count(":") >= 7:
+            text = IPV6.sub(self._ip, text)
+        return text
+
+    def _ip(self, match: re.Match[str]) -> str:
+        return match.group(0) if match.group(0) in self.keep else "[ip]"
+
+
+class JsonFormatter(logging.Formatter):
+    """``{"time", "level", "logger", "message", ...fields, "exception"}`` on one line."""
+
+    def __init__(self, mask: Masker | None) -> None:
+        super().__init__()
+        self.mask = mask
+        self._second: tuple[int, str] = (0, "")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": self._timestamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": self._masked(record.getMessage()),
+        }
+        for name, value in _fields(record).items():
+            line[name] = self._masked(value) if isinstance(value, str) else value
+        if record.exc_info:
+            line["exception"] = self._masked(self.formatException(record.exc_info))
+        elif record.stack_info:
+            line["stack"] = self._masked(self.formatStack(record.stack_info))
+        return orjson.dumps(line, default=str).decode()
+
+    def _masked(self, text: str) -> str:
+        return self.mask(text) if self.mask is not None else text
+
+    def _timestamp(self, created: float) -> str:
+        """ISO 8601 in UTC with milliseconds; the part up to the second is reused while the second lasts."""
+        whole = int(created)
+        kept = self._second
+        if kept[0] != whole:
+            kept = self._second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+        return f"{kept[1]}.{int((created - whole) * 1000):03d}+00:00"
+
+
+class TextFormatter(logging.Formatter):
+    """``time level logger: message key=value ...`` for people reading a terminal."""
+
+    def __init__(self, mask: Masker | None) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.mask = mask
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        fields = _fields(record)
+        if fields:
+            text += " " + " ".join(f"{name}={value}" for name, value in fields.items())
+        return self.mask(text) if self.mask is not None else text
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    fields: dict[str, Any] | None = getattr(record, FIELDS, None)
+    if fields is not None:  # ours (the request lines): everything is in there
+        return fields
+    return {name: value for name, value in vars(record).items() if name not in _STANDARD}
+
+
+def wants_json(settings: Settings, stream: TextIO) -> bool:
+    if settings.log_format == "auto":
+        return not (hasattr(stream, "isatty") and stream.isatty())
+    return settings.log_format == "json"
+
+
+def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    """Send every record, uvicorn's too, through one handler in the format the settings ask for."""
+    stream = stream or sys.stdout
+    mask = None if settings.log_client_addresses else Masker(frozenset({settings.host}))
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(mask) if wants_json(settings, stream) else TextFormatter(mask))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    for name, level in QUIETER.items():
+        logging.getLogger(name).setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True

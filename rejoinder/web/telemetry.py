@@ -1,0 +1,113 @@
+"""What every request leaves behind: a request id, a line in the log and a sample in the metrics.
+
+The outermost middleware, so it sees every answer — those the router gives, and those given before it:
+cached reads, CORS preflights, oversized bodies. Metrics are labelled with the route's template
+(``/api/v1/comments/{comment_id}/like``), never the raw path, so a scraper's series stay few.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Iterable
+
+from fastapi import APIRouter
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rejoinder.context import Context
+from rejoinder.logs import FIELDS, REQUEST_LOGGER
+from rejoinder.web.client import client_address
+
+log = logging.getLogger(REQUEST_LOGGER)
+
+# Set by middleware that answers before the router (the cached-read path), which has no route object.
+ROUTE_KEY = "rejoinder.route"
+UNMATCHED = "(unmatched)"  # 404s for any path would otherwise make a series per scanner probe
+# Probes and scrapes come every few seconds: their lines are for debugging, not the daily log.
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+# A proxy's id (nginx's $request_id) is kept when it looks like one; anything else is replaced.
+INCOMING_ID = re.compile(rb"[A-Za-z0-9._:-]{8,64}")
+
+
+class RouteTemplates:
+    """The template of the route a request went to, or would have gone to had nothing answered first."""
+
+    def __init__(self, routers: Iterable[APIRouter]) -> None:
+        self.patterns = [
+            (route.path_regex, route.path)
+            for router in routers
+            for route in router.routes
+            if isinstance(route, Route)
+        ]
+
+    def __call__(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is not None and hasattr(route, "path"):
+            return str(route.path)
+        if ROUTE_KEY in scope:
+            return str(scope[ROUTE_KEY])
+        # Answered before the router (a CORS preflight, a body too large) or by no route at all.
+        path = scope["path"]
+        for pattern, template in self.patterns:
+            if pattern.match(path):
+                return template
+        return UNMATCHED
+
+
+def request_id(scope: Scope) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id" and INCOMING_ID.fullmatch(value):
+            return value
+    return os.urandom(8).hex().encode()
+
+
+class RequestTelemetry:
+    def __init__(self, app: ASGIApp, routers: Iterable[APIRouter]) -> None:
+        self.app = app
+        self.route_template = RouteTemplates(routers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        rid = request_id(scope)
+        status = 500  # unless an answer starts: an exception that escapes becomes a 500 outside
+
+        async def tagged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid)]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tagged)
+        finally:
+            self._record(scope, rid, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, rid: bytes, status: int, seconds: float) -> None:
+        ctx: Context | None = getattr(scope["app"].state, "ctx", None)
+        if ctx is None:  # the lifespan failed or has not run: nothing to count into
+            return
+        method, route, path = scope["method"], self.route_template(scope), scope["path"]
+        ctx.metrics.observe_request(method, route, status, seconds)
+        level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
+        if not ctx.settings.log_requests or not log.isEnabledFor(level):
+            return
+        fields = {
+            "method": method,
+            "route": route,
+            "path": path,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+            "request_id": rid.decode(),
+        }
+        if ctx.settings.log_client_addresses:
+            fields["client"] = client_address(scope, ctx.settings.trusted_proxies)
+        # Made directly: ``log.info`` would also look up the caller's frame, a third of a line's cost.
+        record = log.makeRecord(log.name, level, __file__, 0, "%s %s %s", (method, path, status), None)
+        setattr(record, FIELDS, fields)
+        log.handle(record)

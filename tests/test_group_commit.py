@@ -1,0 +1,171 @@
+"""Group commit (``Database.transaction`` and ``transaction_async``), on SQLite and PostgreSQL alike:
+concurrent writers share one transaction, a failing piece fails only its own writer, whatever was
+acknowledged is committed, and what a transaction notes for after the commit is handed on exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, event, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from rejoinder.context import Context
+from rejoinder.store.db import Database, after_commit
+from rejoinder.store.schema import server_secrets
+
+WRITERS = 24
+
+
+def stored_names(db: Database) -> set[str]:
+    with db.read() as conn:
+        names = conn.execute(select(server_secrets.c.name).where(server_secrets.c.name.like("piece-%")))
+        return set(names.scalars())
+
+
+def piece(name: str, *, twice: bool = False) -> Any:
+    """Work that inserts one row and notes its name; ``twice`` breaks the primary key, as a real failure
+    inside the database does (on PostgreSQL it aborts the whole transaction)."""
+
+    def work(conn: Connection) -> str:
+        after_commit(conn, name)
+        conn.execute(insert(server_secrets).values(name=name, value="v"))
+        if twice:
+            conn.execute(insert(server_secrets).values(name=name, value="again"))
+        return name
+
+    return work
+
+
+class Transactions:
+    """Counts the commits and rollbacks of the writer engine, and collects what ``on_commit`` receives."""
+
+    def __init__(self, db: Database) -> None:
+        self.commits = self.rollbacks = 0
+        self.handed_on: list[Any] = []
+        self._lock = threading.Lock()
+        event.listen(db.writer, "commit", self._commit)
+        event.listen(db.writer, "rollback", self._rollback)
+        db.on_commit = self._on_commit
+
+    def _commit(self, _conn: Connection) -> None:
+        self.commits += 1
+
+    def _rollback(self, _conn: Connection) -> None:
+        self.rollbacks += 1
+
+    def _on_commit(self, items: list[Any]) -> None:
+        with self._lock:
+            self.handed_on.extend(items)
+
+
+@pytest.fixture
+def db(ctx: Context) -> Database:
+    return ctx.db
+
+
+async def test_writers_on_the_loop_share_transactions(db: Database) -> None:
+    seen = Transactions(db)
+    names = [f"piece-{i}" for i in range(WRITERS)]
+    results = await asyncio.gather(*(db.transaction_async(piece(name)) for name in names))
+    assert results == names
+    # SQLite commits the loop's queue at once; PostgreSQL shares it out among a few committers.
+    assert seen.commits == 1 if db.backend == "sqlite" else seen.commits <= WRITERS // 2
+    assert stored_names(db) == set(names)
+    assert sorted(seen.handed_on) == sorted(names)
+
+
+async def test_a_failing_piece_fails_only_its_writer(db: Database) -> None:
+    seen = Transactions(db)
+    names = [f"piece-{i}" for i in range(WRITERS)]
+    bad = names[WRITERS // 2]
+    results = await asyncio.gather(
+        *(db.transaction_async(piece(name, twice=name == bad)) for name in names), return_exceptions=True
+    )
+    assert isinstance(results[WRITERS // 2], IntegrityError)
+    acknowledged = [r for r in results if isinstance(r, str)]
+    assert acknowledged == [name for name in names if name != bad]
+    # The batch rolled back, then every piece of it ran on its own (the other batches, on PostgreSQL,
+    # committed as they were).
+    assert seen.rollbacks >= 2
+    assert seen.commits == WRITERS - 1 if db.backend == "sqlite" else seen.commits <= WRITERS - 1
+    assert stored_names(db) == set(acknowledged)
+    # What the rolled-back batch noted was dropped; what each committed piece noted went on once.
+    assert Counter(seen.handed_on) == Counter(acknowledged)
+
+
+async def test_a_domain_error_after_writing_undoes_only_that_piece(db: Database) -> None:
+    seen = Transactions(db)
+
+    def refused(conn: Connection) -> str:
+        piece("piece-refused")(conn)
+        raise LookupError("no such comment")
+
+    results = await asyncio.gather(
+        db.transaction_async(piece("piece-a")),
+        db.transaction_async(refused),
+        db.transaction_async(piece("piece-b")),
+        return_exceptions=True,
+    )
+    assert results[0] == "piece-a" and results[2] == "piece-b"
+    assert isinstance(results[1], LookupError)
+    assert stored_names(db) == {"piece-a", "piece-b"}
+    assert Counter(seen.handed_on) == Counter(["piece-a", "piece-b"])
+
+
+async def test_writes_keep_coming_while_a_batch_commits(db: Database) -> None:
+    """Writers that arrive while a batch is committing make the next batch; none is left waiting."""
+    seen = Transactions(db)
+    names = [f"piece-{i}" for i in range(WRITERS * 4)]
+
+    async def write(i: int) -> str:
+        await asyncio.sleep(0.001 * (i % 8))
+        return await db.transaction_async(piece(names[i]))
+
+    assert await asyncio.gather(*(write(i) for i in range(len(names)))) == names
+    assert seen.commits < len(names)
+    assert stored_names(db) == set(names)
+    assert Counter(seen.handed_on) == Counter(names)
+
+
+def test_threads_share_commits_and_fail_alone(db: Database) -> None:
+    seen = Transactions(db)
+    names = [f"piece-{i}" for i in range(WRITERS)]
+    bad = names[3]
+    results: dict[str, object] = {}
+    start = threading.Barrier(len(names))
+
+    def write(name: str) -> None:
+        start.wait()
+        try:
+            results[name] = db.transaction(piece(name, twice=name == bad))
+        except IntegrityError as exc:
+            results[name] = exc
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert isinstance(results.pop(bad), IntegrityError)
+    assert results == {name: name for name in names if name != bad}
+    assert seen.commits <= len(results)  # counted before the read below (one engine on PostgreSQL)
+    assert stored_names(db) == set(results)
+    assert Counter(seen.handed_on) == Counter(results.keys())
+
+
+async def test_loop_and_threads_write_together(db: Database) -> None:
+    """The loop's batches and ``transaction`` from worker threads share one committer."""
+    seen = Transactions(db)
+    on_loop = [f"piece-loop-{i}" for i in range(WRITERS)]
+    in_threads = [f"piece-thread-{i}" for i in range(WRITERS)]
+    results = await asyncio.gather(
+        *(db.transaction_async(piece(name)) for name in on_loop),
+        *(asyncio.to_thread(db.transaction, piece(name)) for name in in_threads),
+    )
+    assert sorted(results) == sorted(on_loop + in_threads)
+    assert stored_names(db) == set(on_loop + in_threads)
+    assert Counter(seen.handed_on) == Counter(on_loop + in_threads)
