@@ -10,6 +10,8 @@ from typing import Any
 from report_scale import sections as scale_sections
 
 RESULTS = Path(__file__).parent / "results"
+# Sections measured by other scripts and written by hand, included as they are (in name order).
+SECTIONS = Path(__file__).parent / "sections"
 
 INTRO = """# Benchmarks
 
@@ -258,6 +260,8 @@ def main() -> None:
         lines += [""] + live_updates(sse)
     if isso:
         lines += ["", "## Isso 0.14, every phase", ""] + phases(isso)
+    for section in sorted(SECTIONS.glob("*.md")):
+        lines += ["", section.read_text().strip()]
     lines += scale_sections()
     sys.stdout.write("\n".join(lines) + "\n")
 
