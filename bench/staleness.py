@@ -47,9 +47,10 @@ SITE_SETTINGS = [
     "rate_limit_thread=1000000/minute",
 ]
 LOAD_THREADS = 50  # threads the background readers read, Zipf-like popularity and sizes
-SAMPLE_THREADS = 20  # threads the samples post to, in turn
+SAMPLE_THREADS = 50  # threads the samples post to, in turn: about 20 comments each, one page
 POLL_SECONDS = 0.5  # outbox_poll_seconds, the default
 GIVE_UP_SECONDS = 5.0  # a sample not fresh by then counts as never fresh
+PAGE = 200  # top-level comments per read (the API's default is 50)
 
 
 def free_port() -> int:
@@ -169,7 +170,8 @@ def seed(base: str) -> None:
 def sample(a: httpx.Client, b: httpx.Client, n: int, jitter: float = 0.0) -> dict[str, Any]:
     """One post through A and the reads through B until they show it."""
     url = thread_url("sample", n % SAMPLE_THREADS)
-    params = {"site": SITE, "url": url}
+    # A whole page, however many samples the thread has had: a comment past the first page would look stale.
+    params = {"site": SITE, "url": url, "limit": str(PAGE)}
     comment_ids(b.get("/api/v1/comments", params=params))  # B holds the thread in its cache
     # Without Redis, B learns on its own clock (the outbox poll): a sample started right after the last
     # one ended would always post just after a poll and wait a whole period. A random pause spreads them.
