@@ -24,7 +24,7 @@ def num(value: Any, unit: str = "") -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
-        value = f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+        value = f"{value:.3f}" if value < 1 else f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
     elif isinstance(value, int):
         value = f"{value:,}"
     return f"{value}{unit}"
