@@ -39,7 +39,7 @@ def loadavg(result: dict[str, Any]) -> str:
 
 SCALE_INTRO = """## Several processes on PostgreSQL and Redis
 
-`bench/scale` (about 15 minutes; `--quick` for a smoke run) seeds the harness's workload once into a fresh
+`bench/scale` (about 12 minutes; `--quick` for a smoke run) seeds the harness's workload once into a fresh
 PostgreSQL database through two processes, then for 1, 2 and 4 processes (`rejoinder serve --workers N` on
 one port, `REJOINDER_REDIS_URL` and a Redis key prefix of the run's own) runs each phase on its own copy of
 that database (`CREATE DATABASE … TEMPLATE`): hot reads of the 200-comment thread at c16, mixed reads at

@@ -6,8 +6,9 @@ sample reads a thread through B (so B serves it from its cache), posts a comment
 as A answers reads the thread through B in a tight loop until the comment is there. Recorded per sample:
 the reads through B after A's answer that did not show it (*stale reads*) and the delay from A's answer to
 the first read that did (sent, and answered). Samples run on an idle pair, then while other clients read a
-mix of threads from both processes at once. The same again without Redis, where B learns of A's comments by
-reading the outbox every ``outbox_poll_seconds`` (0.5 s). Results: ``bench/results/staleness.json``, turned
+mix of threads from both processes at once: 500 samples each with Redis. The same again without Redis (200
+samples each), where B learns of A's comments by reading the outbox every ``outbox_poll_seconds`` (0.5 s);
+there each sample starts after a random pause of up to one poll period. Results: ``bench/results/staleness.json``, turned
 into a section of docs/benchmarks.md by ``bench/report.py``.
 """
 
