@@ -8,8 +8,8 @@ the reads through B after A's answer that did not show it (*stale reads*) and th
 the first read that did (sent, and answered). Samples run on an idle pair, then while other clients read a
 mix of threads from both processes at once: 500 samples each with Redis. The same again without Redis (200
 samples each), where B learns of A's comments by reading the outbox every ``outbox_poll_seconds`` (0.5 s);
-there each sample starts after a random pause of up to one poll period. Results: ``bench/results/staleness.json``, turned
-into a section of docs/benchmarks.md by ``bench/report.py``.
+there each sample starts after a random pause of up to one poll period. Results:
+``bench/results/staleness.json``, turned into a section of docs/benchmarks.md by ``bench/report.py``.
 """
 
 from __future__ import annotations
