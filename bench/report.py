@@ -7,7 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from report_scale import sections as scale_sections
+
 RESULTS = Path(__file__).parent / "results"
+# Sections measured by other scripts and written by hand, included as they are (in name order).
+SECTIONS = Path(__file__).parent / "sections"
 
 INTRO = """# Benchmarks
 
@@ -256,6 +260,9 @@ def main() -> None:
         lines += [""] + live_updates(sse)
     if isso:
         lines += ["", "## Isso 0.14, every phase", ""] + phases(isso)
+    for section in sorted(SECTIONS.glob("*.md")):
+        lines += ["", section.read_text().strip()]
+    lines += scale_sections()
     sys.stdout.write("\n".join(lines) + "\n")
 
 
