@@ -1,7 +1,8 @@
 """WordPress eXtended RSS (WXR 1.0-1.2, as WordPress and WordPress.com export it): each ``<item>`` is a
 post, page or attachment, its ``<wp:comment>`` elements its comments, nested by ``comment_parent``.
 
-Comment ids count from 1 in every blog, so a comment's origin is ``<base_blog_url>#<comment_id>``."""
+A comment's origin is its WordPress permalink, ``<base_blog_url>/?p=<post_id>#comment-<comment_id>``:
+comment ids count from 1 in every blog, and hand-made exports repeat them across posts."""
 
 from __future__ import annotations
 
@@ -103,7 +104,8 @@ def _comment(element: Any, thread: ImportedThread, post_id: str, blog: str) -> R
         return Problem(where, f"has no readable date ({exc})")
     parent = text_of(element, "comment_parent").strip()
     likes = _likes(element)
-    prefix = f"{blog}#" if blog else ""
+    # Hand-made exports may leave out the post id: the post's own address stands in for it.
+    prefix = f"{blog}/?p={post_id}#comment-" if post_id else f"{thread.url}#comment-"
     return ImportedComment(
         source_id=prefix + comment_id,
         thread=thread,
