@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,7 @@ from rejoinder.errors import InvalidInput
 from rejoinder.events import ThreadChanged
 from rejoinder.importers import disqus, isso, rejoinder_json, remark42, wordpress
 from rejoinder.importers.records import ImportedComment, ImportFailed, Markup, Problem, Record
-from rejoinder.model import Author, CommentKind, CommentStatus, Site, Thread
+from rejoinder.model import Author, CommentKind, CommentStatus, Site
 from rejoinder.rendering import render, render_html, sanitise
 from rejoinder.sites import require_site
 from rejoinder.store import imports as store
@@ -68,6 +68,8 @@ class UrlMap:
 
     def __init__(self, pairs: list[tuple[str, str]] | None = None) -> None:
         self.pairs = sorted(pairs or [], key=lambda pair: len(pair[0]), reverse=True)
+        # Every comment asks for its page's address, and a page has many comments.
+        self._seen: dict[str, str] = {}
 
     @classmethod
     def read(cls, path: Path) -> UrlMap:
@@ -87,6 +89,15 @@ class UrlMap:
         return cls(pairs)
 
     def apply(self, url: str) -> str:
+        """The new, normalised address of ``url``; ``InvalidInput`` if it is not one a thread can have."""
+        mapped = self._seen.get(url)
+        if mapped is None:
+            mapped = self._seen[url] = self._map(url)
+            if len(self._seen) > 100_000:
+                self._seen.clear()
+        return mapped
+
+    def _map(self, url: str) -> str:
         url = url.strip()
         for old, new in self.pairs:
             if url.startswith(old):
@@ -97,6 +108,8 @@ class UrlMap:
 
 
 _PERCENT = re.compile(r"%[0-9a-fA-F]{2}")
+# Control characters (Unicode category Cc) but tab and newline: what a posted comment's text loses too.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -262,6 +275,12 @@ def _max_depth(parent_of: dict[str, str | None]) -> int:
     return deepest
 
 
+@dataclass(frozen=True, slots=True)
+class _ThreadRef:
+    id: int
+    url: str
+
+
 @dataclass
 class _Prepared:
     """A comment made ready outside the transaction: cleaned, rendered."""
@@ -297,7 +316,7 @@ class _Writer:
         self.done = 0
         self.written: dict[str, tuple[int, int | None]] = {}  # source id -> (comment id, root id)
         self.waiting: dict[str, list[_Prepared]] = {}  # parent's source id -> replies held back
-        self.threads: dict[str, Thread] = {}
+        self.threads: dict[str, _ThreadRef] = {}
 
     def run(self, records: Iterator[tuple[ImportedComment, str]]) -> None:
         batch: list[_Prepared] = []
@@ -317,6 +336,7 @@ class _Writer:
             return
         lessons: list[tuple[int, _Prepared]] = []
         touched: set[str] = set()
+        counts: Counter[int] = Counter()
         with self.ctx.db.write() as conn:
             known = store.find_origins(
                 conn,
@@ -329,36 +349,40 @@ class _Writer:
                     if p.record.parent_id and p.record.parent_id not in self.written
                 ],
             )
-            queue = deque(batch)
-            counts: Counter[int] = Counter()
-            while queue:
-                item = queue.popleft()
-                record = item.record
-                found = known.get(record.source_id)
-                if found is not None:
-                    self.written[record.source_id] = found
-                    queue.extend(self.waiting.pop(record.source_id, []))
-                    continue
-                parent: tuple[int, int | None] | None = None
-                if record.parent_id and record.parent_id not in self.orphan_parents and not top_level:
-                    parent = self.written.get(record.parent_id) or known.get(record.parent_id)
-                    if parent is None:
-                        self.waiting.setdefault(record.parent_id, []).append(item)
+            # In waves: every comment whose parent is written goes in one statement, then the replies
+            # that were waiting for those, and so on down the batch's depth.
+            wave = batch
+            while wave:
+                ready: list[tuple[_Prepared, tuple[int, int | None] | None]] = []
+                released: list[_Prepared] = []
+                for item in wave:
+                    record = item.record
+                    found = known.get(record.source_id)
+                    if found is not None:
+                        self.written[record.source_id] = found
+                        released += self.waiting.pop(record.source_id, [])
                         continue
-                comment_id, thread = self._insert(conn, item, parent)
-                self.written[record.source_id] = (
-                    comment_id,
-                    None if parent is None else (parent[1] or parent[0]),
-                )
-                if record.status is CommentStatus.PUBLISHED and record.kind is CommentKind.COMMENT:
-                    counts[thread.id] += 1
-                if record.kind is CommentKind.COMMENT and record.status in (
-                    CommentStatus.PUBLISHED,
-                    CommentStatus.SPAM,
+                    parent = None
+                    if record.parent_id and record.parent_id not in self.orphan_parents and not top_level:
+                        parent = self.written.get(record.parent_id) or known.get(record.parent_id)
+                        if parent is None:
+                            self.waiting.setdefault(record.parent_id, []).append(item)
+                            continue
+                    ready.append((item, parent))
+                for (item, parent), (comment_id, thread) in zip(
+                    ready, self._insert(conn, ready), strict=True
                 ):
-                    lessons.append((comment_id, item))
-                touched.add(thread.url)
-                queue.extend(self.waiting.pop(record.source_id, []))
+                    record = item.record
+                    root = None if parent is None else (parent[1] or parent[0])
+                    self.written[record.source_id] = (comment_id, root)
+                    if record.kind is CommentKind.COMMENT:
+                        if record.status is CommentStatus.PUBLISHED:
+                            counts[thread.id] += 1
+                        if record.status in (CommentStatus.PUBLISHED, CommentStatus.SPAM):
+                            lessons.append((comment_id, item))
+                    touched.add(thread.url)
+                    released += self.waiting.pop(record.source_id, [])
+                wave = released
             for thread_id, delta in counts.items():
                 thread_store.add_to_comment_count(conn, thread_id, delta)
             for url in sorted(touched):
@@ -369,64 +393,81 @@ class _Writer:
         if self.options.progress is not None:
             self.options.progress(min(self.done, self.total), self.total)
 
-    def _insert(
-        self, conn: Connection, item: _Prepared, parent: tuple[int, int | None] | None
-    ) -> tuple[int, Thread]:
-        record = item.record
+    def _thread(self, conn: Connection, item: _Prepared) -> _ThreadRef:
         thread = self.threads.get(item.url)
         if thread is None:
+            record = item.record
             title = _text(record.thread.title, MAX_TITLE)
             created = record.thread.created_at or record.created_at
-            thread = thread_store.get_or_create_thread(conn, self.site.id, item.url, title, created)
-            if record.thread.closed and not thread.closed:
-                thread_store.set_closed(conn, thread.id, True)
-            self.threads[item.url] = thread
-        verdict = record.verdict
-        likers = (
-            list(record.likers)
-            if record.likers is not None
-            else [_imported_liker(self.source, record.source_id, n) for n in range(record.likes)]
-        )
-        comment_id = store.insert_comment(
-            conn,
-            {
-                "thread_id": thread.id,
-                "parent_id": parent[0] if parent else None,
-                "root_id": (parent[1] or parent[0]) if parent else None,
-                "author_name": item.author.name,
-                "author_email": item.author.email,
-                "author_website": item.author.website,
-                "body": item.body,
-                "html": item.html,
-                "status": record.status.value,
-                "created_at": record.created_at,
-                "edited_at": record.edited_at,
-                "remote_addr": _text(record.remote_addr, MAX_ADDRESS),
-                "user_agent": _text(record.user_agent, 500),
-                "like_count": len(likers),
-                "version": 1,
-                "kind": record.kind.value,
-                "moderated_at": record.moderated_at,
-                "spam_action": verdict.action if verdict else None,
-                "spam_score": verdict.score if verdict else None,
-                "spam_reasons": verdict.reasons if verdict else None,
-                "fingerprint": verdict.fingerprint if verdict else None,
-                "purge_after": verdict.purge_after if verdict else None,
-            },
-        )
-        origins = [(self.source, record.source_id), *record.also_known_as]
-        store.add_origins(
-            conn,
-            [
-                {"site_id": self.site.id, "source": source, "original_id": original, "comment_id": comment_id}
-                for source, original in origins
-            ],
-        )
-        store.add_likes(
-            conn,
-            [{"comment_id": comment_id, "liker_key": key, "created_at": record.created_at} for key in likers],
-        )
-        return comment_id, thread
+            row = store.ensure_thread(conn, self.site.id, item.url, title, created, record.thread.closed)
+            thread = self.threads[item.url] = _ThreadRef(row.id, row.url)
+        return thread
+
+    def _insert(
+        self, conn: Connection, ready: list[tuple[_Prepared, tuple[int, int | None] | None]]
+    ) -> list[tuple[int, _ThreadRef]]:
+        """Insert the comments in one statement, then their origins and likes in one each."""
+        if not ready:
+            return []
+        threads = [self._thread(conn, item) for item, _ in ready]
+        rows = []
+        all_likers = []
+        for (item, parent), thread in zip(ready, threads, strict=True):
+            record = item.record
+            verdict = record.verdict
+            likers = (
+                list(record.likers)
+                if record.likers is not None
+                else [_imported_liker(self.source, record.source_id, n) for n in range(record.likes)]
+            )
+            all_likers.append(likers)
+            rows.append(
+                {
+                    "thread_id": thread.id,
+                    "parent_id": parent[0] if parent else None,
+                    "root_id": (parent[1] or parent[0]) if parent else None,
+                    "author_name": item.author.name,
+                    "author_email": item.author.email,
+                    "author_website": item.author.website,
+                    "body": item.body,
+                    "html": item.html,
+                    "status": record.status.value,
+                    "created_at": record.created_at,
+                    "edited_at": record.edited_at,
+                    "remote_addr": _text(record.remote_addr, MAX_ADDRESS),
+                    "user_agent": _text(record.user_agent, 500),
+                    "like_count": len(likers),
+                    "version": 1,
+                    "kind": record.kind.value,
+                    "moderated_at": record.moderated_at,
+                    "spam_action": verdict.action if verdict else None,
+                    "spam_score": verdict.score if verdict else None,
+                    "spam_reasons": verdict.reasons if verdict else None,
+                    "fingerprint": verdict.fingerprint if verdict else None,
+                    "purge_after": verdict.purge_after if verdict else None,
+                }
+            )
+        ids = store.insert_comments(conn, rows)
+        origins = []
+        likes = []
+        for (item, _), comment_id, likers in zip(ready, ids, all_likers, strict=True):
+            record = item.record
+            for source, original in [(self.source, record.source_id), *record.also_known_as]:
+                origins.append(
+                    {
+                        "site_id": self.site.id,
+                        "source": source,
+                        "original_id": original,
+                        "comment_id": comment_id,
+                    }
+                )
+            likes += [
+                {"comment_id": comment_id, "liker_key": key, "created_at": record.created_at}
+                for key in likers
+            ]
+        store.add_origins(conn, origins)
+        store.add_likes(conn, likes)
+        return list(zip(ids, threads, strict=True))
 
     def _teach(self, lessons: list[tuple[int, _Prepared]]) -> None:
         """The imported decisions as lessons, one per comment (taught again, a lesson changes nothing)."""
@@ -443,7 +484,7 @@ class _Writer:
 def _prepare(record: ImportedComment, url: str) -> _Prepared:
     """Cleaned and rendered by the rules a posted comment meets; source markup is never trusted."""
     body = unicodedata.normalize("NFC", record.body.replace("\r\n", "\n"))
-    body = "".join(ch for ch in body if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+    body = _CONTROL.sub("", body).strip()
     if record.html is not None:
         html = sanitise(record.html)
     elif record.markup is Markup.MARKDOWN:
@@ -458,9 +499,7 @@ def _prepare(record: ImportedComment, url: str) -> _Prepared:
 
 
 def _text(value: str, limit: int) -> str:
-    value = " ".join(unicodedata.normalize("NFC", value).split())
-    value = "".join(ch for ch in value if unicodedata.category(ch) != "Cc")
-    return value[:limit]
+    return _CONTROL.sub("", " ".join(unicodedata.normalize("NFC", value).split()))[:limit]
 
 
 def _is_web_address(website: str) -> bool:

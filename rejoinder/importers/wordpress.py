@@ -21,7 +21,7 @@ from rejoinder.importers.records import (
     Record,
     utc,
 )
-from rejoinder.importers.xml import Events, child, local, text_of
+from rejoinder.importers.xml import Events, child, local
 from rejoinder.model import Author, CommentKind, CommentStatus
 
 SOURCE = "wordpress"
@@ -42,68 +42,78 @@ def parse(path: Path) -> Iterator[Record]:
     """Every comment of every item, in file order; a Problem for each one that cannot be read."""
     with path.open("rb") as source:
         events = Events(source)
-        depth_in_item = 0
         seen_rss = False
         channel: Any = None
         blog = ""  # the blog's address: comment ids are unique only within one blog
         for event, element in events:
-            name = local(element.tag)
+            # RSS's own elements (rss, channel, item, link) have no namespace: plain comparisons will do,
+            # and they run for every element of the file.
+            tag = element.tag
             if event == "start":
                 if not seen_rss:
-                    if name != "rss":
+                    if tag != "rss":
                         raise ImportFailed(
-                            f"not a WordPress export: the document is <{name}>, WXR files are <rss>"
+                            f"not a WordPress export: the document is <{local(tag)}>, WXR files are <rss>"
                         )
                     seen_rss = True
-                elif name == "channel":
+                elif tag == "channel":
                     channel = element
-                elif name == "item":
-                    depth_in_item += 1
                 continue
-            if name in ("base_blog_url", "base_site_url") and not blog:
-                blog = (element.text or "").strip().rstrip("/")
-            if name == "item":
-                depth_in_item -= 1
+            if tag == "item":
                 yield from _item(element, blog)
                 element.clear()
                 if channel is not None:
                     channel.clear()  # drop the emptied items too: memory stays flat on large files
+            elif not blog and tag.endswith(("}base_blog_url", "}base_site_url")):
+                blog = (element.text or "").strip().rstrip("/")
         if events.problem is not None:
             yield events.problem
         elif not seen_rss:
             yield Problem("line 1", "the file is empty", True)
 
 
+def _fields(element: Any) -> dict[str, str]:
+    """Child elements' texts by local name (the first of each name)."""
+    found: dict[str, str] = {}
+    for sub in element:
+        found.setdefault(local(sub.tag), sub.text or "")
+    return found
+
+
 def _item(item: Any, blog: str) -> Iterator[Record]:
-    link = text_of(item, "link").strip() or text_of(item, "guid").strip()
-    title = html.unescape(text_of(item, "title").strip())
-    post_id = text_of(item, "post_id").strip()
-    comments = [sub for sub in item if local(sub.tag) == "comment"]
+    comments = [sub for sub in item if sub.tag.endswith("}comment")]
     if not comments:
         return
+    fields = _fields(item)
+    link = fields.get("link", "").strip() or fields.get("guid", "").strip()
+    title = html.unescape(fields.get("title", "").strip())
+    post_id = fields.get("post_id", "").strip()
     if not link:
         yield Problem(f"item {post_id or title!r}", "has comments but no <link>")
         return
-    thread = ImportedThread(url=link, title=title, closed=text_of(item, "comment_status").strip() == "closed")
+    thread = ImportedThread(
+        url=link, title=title, closed=fields.get("comment_status", "").strip() == "closed"
+    )
     for comment in comments:
         yield _comment(comment, thread, post_id, blog)
 
 
 def _comment(element: Any, thread: ImportedThread, post_id: str, blog: str) -> Record:
-    comment_id = text_of(element, "comment_id").strip()
+    fields = _fields(element)
+    comment_id = fields.get("comment_id", "").strip()
     where = f"item {post_id}, comment {comment_id or '(no id)'}"
     if not comment_id:
         return Problem(where, "has no <wp:comment_id>")
-    approved = text_of(element, "comment_approved").strip()
+    approved = fields.get("comment_approved", "").strip()
     status = STATUSES.get(approved)
     if status is None:
         return Problem(where, f"has an unknown <wp:comment_approved> {approved!r}")
     try:
-        created = _date(text_of(element, "comment_date_gmt"), text_of(element, "comment_date"))
+        created = _date(fields.get("comment_date_gmt", ""), fields.get("comment_date", ""))
     except ValueError as exc:
         return Problem(where, f"has no readable date ({exc})")
-    parent = text_of(element, "comment_parent").strip()
-    likes = _likes(element)
+    parent = fields.get("comment_parent", "").strip()
+    likes = _likes(element) if "commentmeta" in fields else 0
     # Hand-made exports may leave out the post id: the post's own address stands in for it.
     prefix = f"{blog}/?p={post_id}#comment-" if post_id else f"{thread.url}#comment-"
     return ImportedComment(
@@ -112,17 +122,17 @@ def _comment(element: Any, thread: ImportedThread, post_id: str, blog: str) -> R
         parent_id=prefix + parent if parent not in ("", "0") else None,
         author=Author(
             # Pingback titles come entity-escaped inside CDATA: unescaped once, they read as written.
-            html.unescape(text_of(element, "comment_author").strip()),
-            text_of(element, "comment_author_email").strip(),
-            text_of(element, "comment_author_url").strip(),
+            html.unescape(fields.get("comment_author", "").strip()),
+            fields.get("comment_author_email", "").strip(),
+            fields.get("comment_author_url", "").strip(),
         ),
-        body=text_of(element, "comment_content"),
+        body=fields.get("comment_content", ""),
         markup=Markup.HTML,
         status=status,
         created_at=created,
         likes=likes,
-        kind=KINDS.get(text_of(element, "comment_type").strip(), CommentKind.COMMENT),
-        remote_addr=text_of(element, "comment_author_IP").strip(),
+        kind=KINDS.get(fields.get("comment_type", "").strip(), CommentKind.COMMENT),
+        remote_addr=fields.get("comment_author_IP", "").strip(),
     )
 
 

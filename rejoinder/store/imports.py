@@ -4,16 +4,20 @@ whole of a site read back in order for an export."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from rejoinder.store.dialect import insert_ignore
 from rejoinder.store.schema import comment_origins, comments, likes, threads
 
 c = comments.c
 o = comment_origins.c
-_INSERT = comments.insert().returning(c.id)
+_FIND_THREAD = select(threads).where(
+    threads.c.site_id == bindparam("site_id"), threads.c.url == bindparam("url")
+)
+_INSERT = comments.insert().returning(c.id, sort_by_parameter_order=True)
 
 
 def find_origins(
@@ -32,9 +36,40 @@ def find_origins(
     return found
 
 
-def insert_comment(conn: Connection, values: dict[str, Any]) -> int:
-    """A comment row written as given (an import knows its dates, status and counts already)."""
-    return int(conn.execute(_INSERT, values).scalar_one())
+def ensure_thread(
+    conn: Connection, site_id: int, url: str, title: str, created_at: datetime, closed: bool
+) -> Row[Any]:
+    """The thread of ``url``, created with the given title, date and state if it is new; an existing
+    thread gets the title if it has none, and is closed if ``closed``."""
+    row = conn.execute(_FIND_THREAD, {"site_id": site_id, "url": url}).first()
+    if row is None:
+        conn.execute(
+            insert_ignore(conn, threads),
+            {
+                "site_id": site_id,
+                "url": url,
+                "title": title,
+                "created_at": created_at,
+                "closed": closed,
+                "comment_count": 0,
+            },
+        )
+        row = conn.execute(_FIND_THREAD, {"site_id": site_id, "url": url}).one()
+    elif (title and not row.title) or (closed and not row.closed):
+        conn.execute(
+            update(threads)
+            .where(threads.c.id == row.id)
+            .values(title=row.title or title, closed=row.closed or closed)
+        )
+    return row
+
+
+def insert_comments(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Comment rows written as given (an import knows their dates, statuses and counts already), in one
+    statement; their ids in the order of ``rows``."""
+    if not rows:
+        return []
+    return [int(row[0]) for row in conn.execute(_INSERT, rows)]
 
 
 def add_origins(conn: Connection, rows: list[dict[str, Any]]) -> None:
