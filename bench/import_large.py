@@ -1,16 +1,17 @@
 """How long a large WordPress import takes, and how a running server answers meanwhile.
 
-Usage: python bench/import_large.py [--comments 100000] [--database URL] [--serve] [--json]
+Usage: python bench/import_large.py [--comments 100000] [--database URL] [--serve] [--batch-size N] [--json]
 
 It writes a WXR file of ``--comments`` comments built from the real exports in ../shared/data/wxr (their
 posts with comments, copied under new addresses with new ids until the count is reached: real text, real
 nesting, pingbacks and statuses), then times ``import_file`` on it into a fresh database (a new SQLite file
 unless ``--database`` names one; a PostgreSQL database is emptied first).
 
-With ``--serve`` the import runs as ``rejoinder import wordpress`` in its own process while ``rejoinder serve``
-runs on the same SQLite file, and a client loop reads a thread and posts a comment over HTTP, in turn, all
-along: it reports the latencies (p50, p99, max) before and during the import. Traffic goes to 127.0.0.1
-only, and every loop is bounded in count and time.
+With ``--serve`` the import runs as ``rejoinder import wordpress`` in its own process while
+``rejoinder serve`` runs on the same SQLite file, and a client loop reads a thread and posts a comment
+over HTTP, in turn, all along: it reports the latencies (p50, p99, max) before and during the import.
+``--batch-size`` is passed on to the import. Traffic goes to 127.0.0.1 only, and every loop is bounded in
+count and time.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from rejoinder.importers.service import ImportOptions, import_file
+from rejoinder.importers.service import BATCH, ImportOptions, import_file
 from rejoinder.settings import load_settings
 from rejoinder.sites import create_site
 from rejoinder.store.db import Database
@@ -84,14 +86,8 @@ def generate(path: Path, comments: int) -> int:
         while written < comments:
             copy += 1
             for item, count in items:
-                offset = copy * 1_000_000
-
-                def renumber(m: re.Match[str]) -> str:
-                    value = int(m.group(2))
-                    return f"<wp:{m.group(1)}>{value + offset if value else 0}</wp:{m.group(1)}>"
-
-                text = NUMBER_TAGS.sub(renumber, item)
-                text = LINK.sub(lambda m: f"<link>{m.group(1).rstrip('/')}/copy-{copy}/</link>", text, count=1)
+                text = NUMBER_TAGS.sub(partial(_renumber, copy * 1_000_000), item)
+                text = LINK.sub(partial(_relink, copy), text, count=1)
                 out.write(text + "\n")
                 written += count
                 if written >= comments:
@@ -99,6 +95,15 @@ def generate(path: Path, comments: int) -> int:
         out.write("</channel>\n</rss>\n")
     ET.parse(path)  # well-formed, or the benchmark measures nothing
     return written
+
+
+def _renumber(offset: int, match: re.Match[str]) -> str:
+    value = int(match.group(2))
+    return f"<wp:{match.group(1)}>{value + offset if value else 0}</wp:{match.group(1)}>"
+
+
+def _relink(copy: int, match: re.Match[str]) -> str:
+    return f"<link>{match.group(1).rstrip('/')}/copy-{copy}/</link>"
 
 
 def fresh_database(url: str | None, scratch: Path) -> str:
@@ -112,16 +117,16 @@ def fresh_database(url: str | None, scratch: Path) -> str:
     return url
 
 
-def time_import(url: str, wxr: Path) -> dict[str, Any]:
+def time_import(url: str, wxr: Path, batch_size: int) -> dict[str, Any]:
     settings = load_settings(environ={}, overrides={"database_url": url, "secret_key": "bench"})
     ctx = open_context(settings)
     try:
         create_site(ctx, "bench", "Benchmark blog", [], spam_filter=False)
         started = time.perf_counter()
-        report = import_file(ctx, "wordpress", wxr, ImportOptions(site="bench"))
+        report = import_file(ctx, "wordpress", wxr, ImportOptions(site="bench", batch_size=batch_size))
         seconds = time.perf_counter() - started
         again_started = time.perf_counter()
-        again = import_file(ctx, "wordpress", wxr, ImportOptions(site="bench"))
+        again = import_file(ctx, "wordpress", wxr, ImportOptions(site="bench", batch_size=batch_size))
         again_seconds = time.perf_counter() - again_started
     finally:
         ctx.close()
@@ -192,7 +197,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def serve_during_import(url: str, wxr: Path, scratch: Path) -> dict[str, Any]:
+def serve_during_import(url: str, wxr: Path, batch_size: int) -> dict[str, Any]:
     env = {**os.environ, "REJOINDER_DATABASE_URL": url, "REJOINDER_SECRET_KEY": "bench"}
     setup = subprocess.run(
         [sys.executable, "-m", "rejoinder", "admin", "site", "create", "bench", "--set", "spam_filter=false"],
@@ -221,7 +226,17 @@ def serve_during_import(url: str, wxr: Path, scratch: Path) -> dict[str, Any]:
         time.sleep(5)  # the baseline
         client.phase = "during"
         started = time.perf_counter()
-        importer = rejoinder("import", "wordpress", str(wxr), "--site", "bench", "--no-progress", env=env)
+        importer = rejoinder(
+            "import",
+            "wordpress",
+            str(wxr),
+            "--site",
+            "bench",
+            "--no-progress",
+            "--batch-size",
+            str(batch_size),
+            env=env,
+        )
         output, _ = importer.communicate(timeout=600)
         seconds = time.perf_counter() - started
         client.stopped.set()
@@ -234,7 +249,9 @@ def serve_during_import(url: str, wxr: Path, scratch: Path) -> dict[str, Any]:
     return {
         "import_seconds": round(seconds, 2),
         "errors": client.errors,
-        **{f"{phase}_{kind}": percentiles(values) for (phase, kind), values in sorted(client.samples.items())},
+        **{
+            f"{phase}_{kind}": percentiles(values) for (phase, kind), values in sorted(client.samples.items())
+        },
     }
 
 
@@ -243,6 +260,7 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=100_000)
     parser.add_argument("--database", help="database URL (default: a new SQLite file)")
     parser.add_argument("--serve", action="store_true", help="import beside a running server (SQLite only)")
+    parser.add_argument("--batch-size", type=int, default=BATCH, help="comments per transaction")
     parser.add_argument("--keep", metavar="FILE", help="keep the generated WXR file here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -260,9 +278,9 @@ def main() -> None:
         }
         url = fresh_database(args.database, scratch)
         if args.serve:
-            result["serve"] = serve_during_import(url, wxr, scratch)
+            result["serve"] = serve_during_import(url, wxr, args.batch_size)
         else:
-            result["import"] = time_import(url, wxr)
+            result["import"] = time_import(url, wxr, args.batch_size)
     print(json.dumps(result, indent=None if args.json else 2))
 
 

@@ -87,6 +87,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         skip_bad=args.skip_bad,
         teach=args.teach,
         progress=ProgressBar(sys.stderr) if show_progress else None,
+        **({"batch_size": args.batch_size} if args.batch_size else {}),
     )
     with opened(args) as ctx:
         try:
@@ -139,6 +140,13 @@ def add_parsers(commands: Any) -> None:
             "--teach",
             action="store_true",
             help="teach the spam filter from the imported statuses (spam and approved)",
+        )
+        command.add_argument(
+            "--batch-size",
+            type=int,
+            default=None,
+            metavar="N",
+            help="comments per transaction (default 250; smaller keeps a busy server's writes quicker)",
         )
         command.add_argument(
             "--progress",

@@ -157,6 +157,8 @@ def import_file(ctx: Context, format_name: str, path: Path, options: ImportOptio
         raise InvalidInput(
             f"unknown format {format_name!r}", {"format": f"must be one of {', '.join(FORMATS)}"}
         )
+    if options.batch_size < 1:
+        raise InvalidInput("batch size below 1", {"batch_size": "must be at least 1"})
     if not path.is_file():
         raise InvalidInput(f"{path} is not a file", {"file": "must be an export file"})
     with ctx.db.read() as conn:
