@@ -21,6 +21,7 @@ API_PATHS = {
     "/api/v1/comments/{comment_id}/like": {"put", "delete"},
     "/api/v1/counts": {"get"},
     "/api/v1/preview": {"post"},
+    "/api/v1/sites/{site}/export": {"get"},
 }
 
 
