@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import statistics
@@ -137,6 +138,8 @@ def time_import(url: str, wxr: Path, batch_size: int) -> dict[str, Any]:
         "per_second": round(report.created / seconds),
         "second_import_created": again.created,
         "second_import_seconds": round(again_seconds, 2),
+        # The whole process's peak, generator's work included: the import's own share is what it adds.
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
 

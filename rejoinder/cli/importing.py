@@ -50,7 +50,7 @@ def format_report(report: ImportReport) -> str:
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(report.kinds.items()))
     lines = [
         f"{report.source} → site {report.site}" + (" (dry run: nothing written)" if report.dry_run else ""),
-        f"  {report.comments} comments in {len(report.threads)} threads: {statuses}",
+        f"  {_count(report.comments, 'comment')} in {_count(len(report.threads), 'thread')}: {statuses}",
         f"  kinds: {kinds}" if kinds else "  kinds: none",
         f"  deepest reply: depth {report.max_depth}",
         f"  {verb} {report.created} new, {report.existing} already imported",
@@ -72,6 +72,10 @@ def format_report(report: ImportReport) -> str:
             f"    {thread.new:>4} / {sum(thread.statuses.values()):<4} {thread.url}{title}  ({counts})"
         )
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def cmd_import(args: argparse.Namespace) -> int:
