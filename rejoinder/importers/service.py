@@ -16,6 +16,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,7 +32,6 @@ from rejoinder.model import Author, CommentKind, CommentStatus, Site
 from rejoinder.rendering import render, render_html, sanitise
 from rejoinder.sites import require_site
 from rejoinder.store import imports as store
-from rejoinder.store import threads as thread_store
 from rejoinder.threads import thread_url
 
 MAX_NAME = 100
@@ -385,8 +385,7 @@ class _Writer:
                     touched.add(thread.url)
                     released += self.waiting.pop(record.source_id, [])
                 wave = released
-            for thread_id, delta in counts.items():
-                thread_store.add_to_comment_count(conn, thread_id, delta)
+            store.add_to_comment_counts(conn, counts)
             for url in sorted(touched):
                 self.ctx.events.record(conn, ThreadChanged(self.site.key, url))
         self.done += len(batch)
@@ -395,15 +394,18 @@ class _Writer:
         if self.options.progress is not None:
             self.options.progress(min(self.done, self.total), self.total)
 
-    def _thread(self, conn: Connection, item: _Prepared) -> _ThreadRef:
-        thread = self.threads.get(item.url)
-        if thread is None:
-            record = item.record
-            title = _text(record.thread.title, MAX_TITLE)
-            created = record.thread.created_at or record.created_at
-            row = store.ensure_thread(conn, self.site.id, item.url, title, created, record.thread.closed)
-            thread = self.threads[item.url] = _ThreadRef(row.id, row.url)
-        return thread
+    def _threads_of(self, conn: Connection, items: list[_Prepared]) -> list[_ThreadRef]:
+        """Each item's thread, the new ones created together."""
+        wanted: dict[str, tuple[str, datetime, bool]] = {}
+        for item in items:
+            if item.url not in self.threads and item.url not in wanted:
+                record = item.record
+                created = record.thread.created_at or record.created_at
+                wanted[item.url] = (_text(record.thread.title, MAX_TITLE), created, record.thread.closed)
+        if wanted:
+            for url, thread_id in store.ensure_threads(conn, self.site.id, wanted).items():
+                self.threads[url] = _ThreadRef(thread_id, url)
+        return [self.threads[item.url] for item in items]
 
     def _insert(
         self, conn: Connection, ready: list[tuple[_Prepared, tuple[int, int | None] | None]]
@@ -411,7 +413,7 @@ class _Writer:
         """Insert the comments in one statement, then their origins and likes in one each."""
         if not ready:
             return []
-        threads = [self._thread(conn, item) for item, _ in ready]
+        threads = self._threads_of(conn, [item for item, _ in ready])
         rows = []
         all_likers = []
         for (item, parent), thread in zip(ready, threads, strict=True):

@@ -14,9 +14,6 @@ from rejoinder.store.schema import comment_origins, comments, likes, threads
 
 c = comments.c
 o = comment_origins.c
-_FIND_THREAD = select(threads).where(
-    threads.c.site_id == bindparam("site_id"), threads.c.url == bindparam("url")
-)
 _INSERT = comments.insert().returning(c.id, sort_by_parameter_order=True)
 
 
@@ -36,32 +33,64 @@ def find_origins(
     return found
 
 
-def ensure_thread(
-    conn: Connection, site_id: int, url: str, title: str, created_at: datetime, closed: bool
-) -> Row[Any]:
-    """The thread of ``url``, created with the given title, date and state if it is new; an existing
-    thread gets the title if it has none, and is closed if ``closed``."""
-    row = conn.execute(_FIND_THREAD, {"site_id": site_id, "url": url}).first()
-    if row is None:
+def ensure_threads(
+    conn: Connection, site_id: int, wanted: dict[str, tuple[str, datetime, bool]]
+) -> dict[str, int]:
+    """The thread ids of many URLs (url -> (title, created_at, closed)), creating those that are new in one
+    statement. An existing thread gets the title if it has none, and is closed if asked."""
+    found = _threads_at(conn, site_id, list(wanted))
+    missing = [url for url in wanted if url not in found]
+    if missing:
         conn.execute(
             insert_ignore(conn, threads),
-            {
-                "site_id": site_id,
-                "url": url,
-                "title": title,
-                "created_at": created_at,
-                "closed": closed,
-                "comment_count": 0,
-            },
+            [
+                {
+                    "site_id": site_id,
+                    "url": url,
+                    "title": wanted[url][0],
+                    "created_at": wanted[url][1],
+                    "closed": wanted[url][2],
+                    "comment_count": 0,
+                }
+                for url in missing
+            ],
         )
-        row = conn.execute(_FIND_THREAD, {"site_id": site_id, "url": url}).one()
-    elif (title and not row.title) or (closed and not row.closed):
-        conn.execute(
-            update(threads)
-            .where(threads.c.id == row.id)
-            .values(title=row.title or title, closed=row.closed or closed)
+        created = _threads_at(conn, site_id, missing)
+    else:
+        created = {}
+    for url, row in found.items():
+        title, _, closed = wanted[url]
+        if (title and not row.title) or (closed and not row.closed):
+            conn.execute(
+                update(threads)
+                .where(threads.c.id == row.id)
+                .values(title=row.title or title, closed=row.closed or closed)
+            )
+    return {url: row.id for url, row in (found | created).items()}
+
+
+def _threads_at(conn: Connection, site_id: int, urls: list[str]) -> dict[str, Row[Any]]:
+    found: dict[str, Row[Any]] = {}
+    for start in range(0, len(urls), 500):
+        rows = conn.execute(
+            select(threads).where(threads.c.site_id == site_id, threads.c.url.in_(urls[start : start + 500]))
         )
-    return row
+        found.update({row.url: row for row in rows})
+    return found
+
+
+_ADD_TO_COUNT = (
+    update(threads)
+    .where(threads.c.id == bindparam("thread_id"))
+    .values(comment_count=threads.c.comment_count + bindparam("delta"))
+)
+
+
+def add_to_comment_counts(conn: Connection, deltas: dict[int, int]) -> None:
+    """Add to many threads' published-comment counts in one statement (thread id -> delta)."""
+    rows = [{"thread_id": thread_id, "delta": delta} for thread_id, delta in deltas.items() if delta]
+    if rows:
+        conn.execute(_ADD_TO_COUNT, rows)
 
 
 def insert_comments(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
