@@ -7,14 +7,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, text, update
 
 from rejoinder.store.dialect import insert_ignore
 from rejoinder.store.schema import comment_origins, comments, likes, threads
 
 c = comments.c
 o = comment_origins.c
-_INSERT = comments.insert().returning(c.id, sort_by_parameter_order=True)
 
 
 def find_origins(
@@ -94,11 +93,28 @@ def add_to_comment_counts(conn: Connection, deltas: dict[int, int]) -> None:
 
 
 def insert_comments(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    """Comment rows written as given (an import knows their dates, statuses and counts already), in one
-    statement; their ids in the order of ``rows``."""
+    """Comment rows written as given (an import knows their dates, statuses and counts already); their ids
+    in the order of ``rows``.
+
+    The ids are taken first (from PostgreSQL's sequence; on SQLite, past the largest, which the write
+    transaction's lock keeps ours), so the rows go in as one plain ``executemany``: several times quicker
+    than an insert that returns ids, whose statement text differs with every number of rows."""
     if not rows:
         return []
-    return [int(row[0]) for row in conn.execute(_INSERT, rows)]
+    if conn.dialect.name == "postgresql":
+        ids = list(
+            conn.execute(
+                text("SELECT nextval(pg_get_serial_sequence('comments', 'id')) FROM generate_series(1, :n)"),
+                {"n": len(rows)},
+            ).scalars()
+        )
+    else:
+        largest = conn.execute(select(func.coalesce(func.max(c.id), 0))).scalar_one()
+        ids = list(range(largest + 1, largest + 1 + len(rows)))
+    conn.execute(
+        comments.insert(), [{**row, "id": comment_id} for row, comment_id in zip(rows, ids, strict=True)]
+    )
+    return [int(comment_id) for comment_id in ids]
 
 
 def add_origins(conn: Connection, rows: list[dict[str, Any]]) -> None:
