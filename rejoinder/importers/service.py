@@ -42,6 +42,8 @@ MAX_ADDRESS = 45
 # Comments per transaction: small enough that a server's own writes wait at most a few tens of
 # milliseconds behind one, large enough that the commits' fsyncs do not dominate.
 BATCH = 250
+# Comments written between two refreshes of the planner's statistics (see store.imports).
+STATISTICS_EVERY = 20_000
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,8 @@ def _survey(
     ids, parents, thread_of = found
     orphan_parents = parents - ids
     report.comments = len(ids)
-    with ctx.db.read() as conn:
+    with ctx.db.write() as conn:
+        store.refresh_statistics(conn)
         existing = store.find_origins(conn, site.id, chosen.source, ids)
     report.existing = len(existing)
     report.created = report.comments - report.existing
@@ -388,6 +391,9 @@ class _Writer:
             store.add_to_comment_counts(conn, counts)
             for url in sorted(touched):
                 self.ctx.events.record(conn, ThreadChanged(self.site.key, url))
+        if self.done // STATISTICS_EVERY != (self.done + len(batch)) // STATISTICS_EVERY:
+            with self.ctx.db.write() as conn:
+                store.refresh_statistics(conn)
         self.done += len(batch)
         if self.options.teach and lessons:
             self._teach(lessons)
