@@ -15,6 +15,13 @@ class CommentStatus(StrEnum):
     DELETED = "deleted"
 
 
+class CommentKind(StrEnum):
+    COMMENT = "comment"
+    # Kept from imported blogs: notices of other pages linking here, hidden from readers by default.
+    PINGBACK = "pingback"
+    TRACKBACK = "trackback"
+
+
 # Statuses a public thread read fetches; deleted ones stay only as placeholders above live replies.
 VISIBLE_STATUSES = (CommentStatus.PUBLISHED, CommentStatus.DELETED)
 

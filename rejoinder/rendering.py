@@ -7,6 +7,7 @@ let markup through.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -89,7 +90,26 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
 
 def render(source: str) -> str:
     """HTML for a comment body (``source`` as ``normalise`` left it)."""
-    html = _parser().render(source)
+    return sanitise(_parser().render(source))
+
+
+# Block-level markup: text that has some is already laid out in paragraphs.
+_BLOCKS = re.compile(r"<(p|div|ul|ol|blockquote|pre|table|h[1-6])[\s>]", re.IGNORECASE)
+
+
+def render_html(source: str) -> str:
+    """HTML from another comment system (WordPress, Disqus), cut down to the same allow-list as Markdown's
+    output. Text without block markup gets WordPress's paragraphs: a blank line ends one, a newline is a
+    break."""
+    source = source.replace("\r\n", "\n").strip()
+    if not _BLOCKS.search(source):
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", source) if p.strip()]
+        source = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    return sanitise(source)
+
+
+def sanitise(html: str) -> str:
+    """Only the allow-listed tags, attributes and URL schemes survive; links get ``rel`` set."""
     return nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),

@@ -24,6 +24,7 @@ API_PATHS = {
     "/api/v1/counts": {"get"},
     "/api/v1/preview": {"post"},
     "/api/v1/threads/events": {"get"},
+    "/api/v1/sites/{site}/export": {"get"},
 }
 
 

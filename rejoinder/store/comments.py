@@ -10,7 +10,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from rejoinder.model import VISIBLE_STATUSES, Author, Comment, CommentStatus, PageKey, SortOrder
+from rejoinder.model import (
+    VISIBLE_STATUSES,
+    Author,
+    Comment,
+    CommentKind,
+    CommentStatus,
+    PageKey,
+    SortOrder,
+)
 from rejoinder.store.schema import comments, sites, threads
 
 c = comments.c
@@ -51,6 +59,11 @@ PUBLIC_COLUMNS = (
     c.like_count,
     c.version,
 )
+
+
+# What readers are shown: visible statuses, and comments proper (imported pingbacks and trackbacks stay
+# in the store, out of the thread).
+_SHOWN = (c.status.in_([s.value for s in VISIBLE_STATUSES]), c.kind == CommentKind.COMMENT.value)
 
 
 def _comment(row: Any) -> Comment:
@@ -260,9 +273,7 @@ def top_level_page(
     conn: Connection, thread_id: int, sort: SortOrder, after: PageKey | None, limit: int
 ) -> list[Comment]:
     """Up to ``limit`` visible top-level comments of a thread in ``sort`` order, after ``after``."""
-    query = select(*PUBLIC_COLUMNS).where(
-        c.thread_id == thread_id, c.root_id.is_(None), c.status.in_([s.value for s in VISIBLE_STATUSES])
-    )
+    query = select(*PUBLIC_COLUMNS).where(c.thread_id == thread_id, c.root_id.is_(None), *_SHOWN)
     if after is not None:
         query = query.where(_after(after))
     return [_comment(row) for row in conn.execute(query.order_by(*_order(sort)).limit(limit))]
@@ -272,19 +283,11 @@ def replies_under(conn: Connection, root_ids: Sequence[int]) -> list[Comment]:
     """Every visible reply, at any depth, below the given top-level comments, oldest first."""
     if not root_ids:
         return []
-    query = (
-        select(*PUBLIC_COLUMNS)
-        .where(c.root_id.in_(list(root_ids)), c.status.in_([s.value for s in VISIBLE_STATUSES]))
-        .order_by(c.created_at, c.id)
-    )
+    query = select(*PUBLIC_COLUMNS).where(c.root_id.in_(list(root_ids)), *_SHOWN).order_by(c.created_at, c.id)
     return [_comment(row) for row in conn.execute(query)]
 
 
 def visible_comments(conn: Connection, thread_id: int) -> list[Comment]:
     """Every visible comment of a thread, oldest first."""
-    query = (
-        select(*PUBLIC_COLUMNS)
-        .where(c.thread_id == thread_id, c.status.in_([s.value for s in VISIBLE_STATUSES]))
-        .order_by(c.created_at, c.id)
-    )
+    query = select(*PUBLIC_COLUMNS).where(c.thread_id == thread_id, *_SHOWN).order_by(c.created_at, c.id)
     return [_comment(row) for row in conn.execute(query)]

@@ -114,11 +114,24 @@ comments = Table(
     Column("purge_after", UTCDateTime, nullable=True),
     # When a moderator last decided on the comment (NULL: only the filter has judged it).
     Column("moderated_at", UTCDateTime, nullable=True),
+    # "comment", or a "pingback" / "trackback" kept from an import: those are not shown to readers.
+    Column("kind", String(16), nullable=False, default="comment", server_default="comment"),
     Index(None, "thread_id", "root_id", "created_at", "id"),
     Index(None, "author_email"),
     Index(None, "status", "purge_after"),
     Index(None, "root_id"),
     Index(None, "parent_id"),
+)
+
+comment_origins = Table(
+    "comment_origins",
+    metadata,
+    # Where an imported comment came from (source system and its id there): importing the same export
+    # again finds the comment here instead of writing it twice.
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("source", String(32), primary_key=True),
+    Column("original_id", String(200), primary_key=True),
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False, index=True),
 )
 
 likes = Table(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import io
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from rejoinder import comments, forms, likes, moderation, threads
+from rejoinder import comments, exporters, forms, likes, moderation, threads
 from rejoinder.apikeys import require_admin
 from rejoinder.comments import Client, NewComment
 from rejoinder.context import Context
@@ -213,6 +214,34 @@ def moderate(
             "learned": done.learned,
             "verdict": {"action": done.action, "score": done.score, "reasons": done.reasons},
         }
+    )
+
+
+@router.get(
+    "/sites/{site}/export",
+    summary="Export a site's comments (moderators)",
+    responses={
+        401: {"model": schemas.ErrorOut},
+        200: {"content": {"application/x-ndjson": {}, "application/rss+xml": {}}},
+    },
+)
+def export_site(
+    request: Request,
+    site: Annotated[str, Path(max_length=64)],
+    format: Annotated[
+        Literal["json", "wxr"], Query(description="json: for import rejoinder; wxr: for WordPress")
+    ] = "json",
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Everything the site holds, as ``rejoinder export --format json|wxr --site SITE`` writes it."""
+    ctx = _ctx(request)
+    require_admin(ctx, authorization)
+    out = io.StringIO()
+    exporters.export(ctx, out, format, site)
+    media = "application/x-ndjson" if format == "json" else "application/rss+xml"
+    name = f"{site}.{'jsonl' if format == 'json' else 'wxr.xml'}"
+    return Response(
+        out.getvalue(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 
