@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from rejoinder import __version__
+from rejoinder.allocator import limit_arenas
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
@@ -37,6 +38,7 @@ def create_app_from_environment() -> FastAPI:
     """The app of one worker process of ``rejoinder serve --workers N`` (settings from the environment)."""
     settings = load_settings()
     configure_logging(settings)
+    limit_arenas()
     return create_app(settings)
 
 
@@ -102,6 +104,7 @@ def serve_demo_origin(settings: Settings, article: str) -> str | None:
 def run(settings: Settings, workers: int = 1, *, with_demo: bool = False) -> bool:
     """Serve until stopped (uvicorn); False if the server could not start. With several ``workers``, each
     process builds its app with ``create_app_from_environment``."""
+    limit_arenas()
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
