@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
+DOC = Path(__file__).parent.parent / "docs" / "benchmarks.md"
 
 INTRO = """# Benchmarks
 
@@ -256,7 +257,24 @@ def main() -> None:
         lines += [""] + live_updates(sse)
     if isso:
         lines += ["", "## Isso 0.14, every phase", ""] + phases(isso)
+    lines += hand_written(DOC.read_text(encoding="utf-8") if DOC.exists() else "", lines)
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def hand_written(previous: str, lines: list[str]) -> list[str]:
+    """The sections of the previous docs/benchmarks.md that this report does not write (measurements
+    made by hand, dated), in their order, so that a rerun keeps them."""
+    written = {line.strip() for text in lines for line in text.splitlines() if line.startswith("## ")}
+    kept: list[str] = []
+    keeping = False
+    for line in previous.splitlines():
+        if line.startswith("## "):
+            keeping = line.strip() not in written
+            if keeping:
+                kept.append("")
+        if keeping:
+            kept.append(line)
+    return kept
 
 
 if __name__ == "__main__":
