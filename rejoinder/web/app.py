@@ -74,7 +74,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     if context is not None:
         app.state.ctx = context  # usable before (or without) the lifespan, as in-process tests do
     app.state.templates = pages.templates()
-    app.state.fragments = Fragments()
+    app.state.fragments = Fragments(max_bytes=settings.cache_max_mb * 1024 * 1024 // 16)
     app.state.assets = widget.Assets()
     errors.install(app)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
