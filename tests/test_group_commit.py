@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from typing import Any
 
+import anyio
 import pytest
 from sqlalchemy import Connection, event, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -204,3 +205,19 @@ async def test_the_loop_answers_while_a_batch_waits_for_the_disk(db: Database) -
     assert results == ["piece-first", *later]
     assert seen.commits == 2  # the writers that came during the first commit shared the second
     assert Counter(seen.handed_on) == Counter(["piece-first", *later])
+
+
+async def test_a_batch_commits_while_every_worker_thread_is_taken(db: Database) -> None:
+    """Sync endpoints in the thread pool may all be waiting for the writer: the loop's COMMIT must not need
+    one of their threads, or nothing would ever move again."""
+    Transactions(db)
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    holders = [object() for _ in range(int(limiter.total_tokens))]
+    for holder in holders:
+        await limiter.acquire_on_behalf_of(holder)
+    try:
+        assert await asyncio.wait_for(db.transaction_async(piece("piece-alone")), timeout=10) == "piece-alone"
+    finally:
+        for holder in holders:
+            limiter.release_on_behalf_of(holder)
+    assert stored_names(db) == {"piece-alone"}

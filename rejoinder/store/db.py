@@ -185,7 +185,9 @@ class Database:
                     except BaseException:
                         transaction.rollback()
                         raise
-                    await anyio.to_thread.run_sync(transaction.commit)
+                    # A limiter of its own: the shared one's threads may all be waiting for this very
+                    # writer (sync endpoints calling ``transaction``), which would never come free.
+                    await anyio.to_thread.run_sync(transaction.commit, limiter=anyio.CapacityLimiter(1))
             except BaseException:
                 self._commit_each(batch)
                 return
@@ -205,7 +207,9 @@ class Database:
                 share = -(-len(self._on_loop) // POSTGRES_COMMITTERS)
                 batch, self._on_loop = self._on_loop[:share], self._on_loop[share:]
                 try:  # not cancellable while the thread runs: a batch is settled once it has committed
-                    await anyio.to_thread.run_sync(self._commit, [work for work, _ in batch])
+                    # Its own limiter, as on SQLite: a batch never queues behind readers for a thread.
+                    limiter = anyio.CapacityLimiter(1)
+                    await anyio.to_thread.run_sync(self._commit, [work for work, _ in batch], limiter=limiter)
                 finally:
                     _settle(batch)
         finally:
