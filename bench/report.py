@@ -12,6 +12,7 @@ from report_scale import sections as scale_sections
 RESULTS = Path(__file__).parent / "results"
 # Sections measured by other scripts and written by hand, included as they are (in name order).
 SECTIONS = Path(__file__).parent / "sections"
+DOC = Path(__file__).parent.parent / "docs" / "benchmarks.md"
 
 INTRO = """# Benchmarks
 
@@ -263,7 +264,24 @@ def main() -> None:
     for section in sorted(SECTIONS.glob("*.md")):
         lines += ["", section.read_text().strip()]
     lines += scale_sections()
+    lines += hand_written(DOC.read_text(encoding="utf-8") if DOC.exists() else "", lines)
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def hand_written(previous: str, lines: list[str]) -> list[str]:
+    """The sections of the previous docs/benchmarks.md that this report does not write (measurements
+    made by hand, dated), in their order, so that a rerun keeps them."""
+    written = {line.strip() for text in lines for line in text.splitlines() if line.startswith("## ")}
+    kept: list[str] = []
+    keeping = False
+    for line in previous.splitlines():
+        if line.startswith("## "):
+            keeping = line.strip() not in written
+            if keeping:
+                kept.append("")
+        if keeping:
+            kept.append(line)
+    return kept
 
 
 if __name__ == "__main__":

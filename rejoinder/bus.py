@@ -90,8 +90,9 @@ class EventBus:
     def record(self, conn: Connection, event: Event) -> None:
         """Write ``event`` to the outbox in the caller's transaction; it is delivered once that commits."""
         once = any(isinstance(event, t) for t, _ in self._once)
-        event_id = store.add(conn, event.topic(), encode(event), datetime.now(UTC), delivered=not once)
-        after_commit(conn, (event_id, event, once))
+        data = encode(event)  # once: the outbox row and the message to other processes carry the same
+        event_id = store.add(conn, event.topic(), data, datetime.now(UTC), delivered=not once)
+        after_commit(conn, (event_id, event, once, data))
 
     # -- running
 
@@ -133,15 +134,15 @@ class EventBus:
 
     # -- inside
 
-    def _committed(self, noted: list[tuple[int, Event, bool]]) -> None:
+    def _committed(self, noted: list[tuple[int, Event, bool, dict[str, Any]]]) -> None:
         """After a commit, on the writer's thread: apply here, send to the others, hand over once-work."""
         outgoing: list[Message] = []
-        for event_id, event, once in noted:
+        for event_id, event, once, data in noted:
             if not self._first_time(event_id):
                 continue
             self._apply_everywhere(event)
             self._apply(self._local, event)
-            outgoing.append({"id": event_id, "topic": event.topic(), "data": encode(event)})
+            outgoing.append({"id": event_id, "topic": event.topic(), "data": data})
             if once:
                 self._hand_over(event_id, event)
         self.fanout.publish(outgoing)
@@ -256,19 +257,22 @@ class EventBus:
         self._gaps = {i: t for i, t in self._gaps.items() if now - t < GAP_PATIENCE}
         with self.db.read() as conn:
             rows = store.after(conn, self._last_id, sorted(self._gaps)[:GAP_LIMIT], TAIL_BATCH)
-        for row in rows:
-            self._gaps.pop(row.id, None)
-            if row.id > self._last_id:
-                if self.db.backend == "postgresql" and row.id > self._last_id + 1:
-                    for missing in range(self._last_id + 1, min(row.id, self._last_id + GAP_LIMIT)):
+            with self._seen_lock:
+                unseen = [event_id for event_id, _ in rows if event_id not in self._seen]
+            found = store.payloads(conn, unseen)
+        for event_id, topic in rows:
+            self._gaps.pop(event_id, None)
+            if event_id > self._last_id:
+                if self.db.backend == "postgresql" and event_id > self._last_id + 1:
+                    for missing in range(self._last_id + 1, min(event_id, self._last_id + GAP_LIMIT)):
                         self._gaps.setdefault(missing, now)
-                self._last_id = row.id
-            if not self._first_time(row.id):
+                self._last_id = event_id
+            if event_id not in found or not self._first_time(event_id):
                 continue
             try:
-                event = decode(row.topic, row.payload)
+                event = decode(topic, found[event_id])
             except (KeyError, TypeError, ValueError):
-                log.warning("ignoring an event this version cannot read: %r", row.topic)
+                log.warning("ignoring an event this version cannot read: %r", topic)
                 continue
             self._apply_everywhere(event)
 

@@ -54,13 +54,18 @@ class ThreadSnapshot:
         """From the thread's visible comments, oldest first."""
         top: list[Comment] = []
         replies: dict[int, list[Comment]] = {}
+        # One author object per commenter, not per comment: a thread's regulars write most of it.
+        authors: dict[tuple[str, str], Author] = {}
         size = 0
         for comment in comments:
             size += _size(comment)
+            comment = _public(comment)
+            author = comment.author
+            comment.author = authors.setdefault((author.name, author.website), author)
             if comment.root_id is None:
-                top.append(_public(comment))
+                top.append(comment)
             else:
-                replies.setdefault(comment.root_id, []).append(_public(comment))
+                replies.setdefault(comment.root_id, []).append(comment)
         grouped = {root: tuple(group) for root, group in replies.items()}
         return cls(thread, max_depth, tuple(top), grouped, size)
 

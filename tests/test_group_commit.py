@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from typing import Any
 
+import anyio
 import pytest
 from sqlalchemy import Connection, event, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -169,3 +171,53 @@ async def test_loop_and_threads_write_together(db: Database) -> None:
     assert sorted(results) == sorted(on_loop + in_threads)
     assert stored_names(db) == set(on_loop + in_threads)
     assert Counter(seen.handed_on) == Counter(on_loop + in_threads)
+
+
+async def test_the_loop_answers_while_a_batch_waits_for_the_disk(db: Database) -> None:
+    """SQLite: the COMMIT (the fsync) is waited for off the loop, and the writers that arrive meanwhile
+    all go into the next batch."""
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL commits every batch in a worker thread")
+    seen = Transactions(db)
+    slow_disk = 0.3
+
+    def slow_commit(_conn: Connection) -> None:
+        time.sleep(slow_disk)
+
+    event.listen(db.writer, "commit", slow_commit)
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.ensure_future(ticker())
+    first = asyncio.ensure_future(db.transaction_async(piece("piece-first")))
+    await asyncio.sleep(0.1)  # the first batch is committing now
+    later = [f"piece-later-{i}" for i in range(WRITERS)]
+    results = await asyncio.gather(first, *(db.transaction_async(piece(name)) for name in later))
+    ticking.cancel()
+    assert max(gaps) < slow_disk / 2  # the loop went on running while the disk was busy
+    assert results == ["piece-first", *later]
+    assert seen.commits == 2  # the writers that came during the first commit shared the second
+    assert Counter(seen.handed_on) == Counter(["piece-first", *later])
+
+
+async def test_a_batch_commits_while_every_worker_thread_is_taken(db: Database) -> None:
+    """Sync endpoints in the thread pool may all be waiting for the writer: the loop's COMMIT must not need
+    one of their threads, or nothing would ever move again."""
+    Transactions(db)
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    holders = [object() for _ in range(int(limiter.total_tokens))]
+    for holder in holders:
+        await limiter.acquire_on_behalf_of(holder)
+    try:
+        assert await asyncio.wait_for(db.transaction_async(piece("piece-alone")), timeout=10) == "piece-alone"
+    finally:
+        for holder in holders:
+            limiter.release_on_behalf_of(holder)
+    assert stored_names(db) == {"piece-alone"}

@@ -10,7 +10,7 @@ import orjson
 from rejoinder.model import Author, Comment, CommentStatus
 from rejoinder.threads import ThreadPage
 from rejoinder.tree import build_tree
-from rejoinder.web.serialize import Fragments, public_comment, thread_page
+from rejoinder.web.serialize import FRAGMENT_OVERHEAD, Fragments, public_comment, thread_page
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -78,3 +78,15 @@ def test_a_new_version_of_a_comment_is_encoded_again_and_no_private_field_leaks(
     assert orjson.loads(liked)["comments"][0]["likes"] == 9
     for body in (first, liked):
         assert b"ada@example.org" not in body and b"192.0.2.1" not in body and b"secret source" not in body
+
+
+def test_fragments_keep_the_last_used_within_their_budget() -> None:
+    fragments = Fragments(max_bytes=2_000)
+    comments = [comment(i) for i in range(1, 41)]
+    whole = thread_page(page_of(comments), Fragments())
+    assert thread_page(page_of(comments), fragments) == whole  # a budget changes no answer
+    kept = fragments._kept
+    assert 0 < sum(len(f) + FRAGMENT_OVERHEAD for _, f in kept.values()) <= 2_000
+    assert list(kept)[-1] == 40  # the last used stay
+    fragments.of(comments[-3])  # used again: now the newest, not the next to go
+    assert list(kept)[-1] == 38

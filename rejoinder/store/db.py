@@ -13,6 +13,7 @@ handed to ``Database.on_commit`` once the transaction has committed, and dropped
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,12 +33,16 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
 )
+# Each of the eight readers kept SQLite's default 2 MiB page cache, 16 MiB resident once warm, for pages
+# the operating system caches anyway: a reader loads a thread once, then the read cache answers.
+SQLITE_READER_PRAGMAS = ("PRAGMA cache_size=-512",)  # KiB
 
 
 # Batches of the event loop's writes committing at once on PostgreSQL: enough to keep one core busy
 # while others wait on the network and the fsync, few enough to leave connections to the readers.
 POSTGRES_COMMITTERS = 4
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 _AFTER_COMMIT = "rejoinder.after_commit"
 
@@ -64,7 +69,9 @@ class Database:
         self.backend = parsed.get_backend_name()
         if self.backend == "sqlite":
             self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1, echo=echo)
-            self.reader = _sqlite_engine(url, begin="BEGIN", pool_size=8, echo=echo)
+            self.reader = _sqlite_engine(
+                url, begin="BEGIN", pool_size=8, echo=echo, pragmas=SQLITE_PRAGMAS + SQLITE_READER_PRAGMAS
+            )
         elif self.backend == "postgresql":
             if parsed.drivername == "postgresql":
                 url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
@@ -82,6 +89,7 @@ class Database:
         # let a task vanish).
         self._drainers: set[asyncio.Task[None]] = set()
         self._committing = 0  # how many of them have not yet returned
+        self._draining_on_loop = False  # SQLite: a task is committing the loop's writes
         # Called with what committed transactions noted (see ``after_commit``); set by the context.
         self.on_commit: Callable[[list[Any]], None] | None = None
 
@@ -127,12 +135,13 @@ class Database:
     async def transaction_async(self, work: Callable[[Connection], T]) -> T:
         """``transaction`` for code on the event loop.
 
-        SQLite is a library, not a server: its work is CPU and one fsync, so it runs right on the loop.
-        Every write queued during one turn of the loop is committed together on the next (group commit),
-        with no thread hand-offs. PostgreSQL's network round trips go to worker threads instead: what
-        queues on the loop while batches commit is the next batch, so a batch costs one thread hand-off,
-        not one per writer. Up to ``POSTGRES_COMMITTERS`` batches are in flight at once, so one batch's
-        round trips and fsync overlap with the next one's statements.
+        SQLite is a library, not a server: its statements are CPU, so they run right on the loop, with no
+        thread hand-offs; only the COMMIT, which waits for the fsync, goes to a thread, so the loop answers
+        readers meanwhile. Every write queued during one turn of the loop, or while the batch before was
+        committing, is committed together (group commit). PostgreSQL's network round trips go to worker
+        threads instead: what queues on the loop while batches commit is the next batch, so a batch costs
+        one thread hand-off, not one per writer. Up to ``POSTGRES_COMMITTERS`` batches are in flight at
+        once, so one batch's round trips and fsync overlap with the next one's statements.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
@@ -143,15 +152,52 @@ class Database:
                 drainer = loop.create_task(self._drain_to_thread())
                 self._drainers.add(drainer)
                 drainer.add_done_callback(self._drainers.discard)
-        elif len(self._on_loop) == 1:
-            loop.call_soon(self._commit_on_loop)
+        elif not self._draining_on_loop:
+            self._draining_on_loop = True
+            drainer = loop.create_task(self._drain_on_loop())
+            self._drainers.add(drainer)
+            drainer.add_done_callback(self._drainers.discard)
         return await future
 
-    def _commit_on_loop(self) -> None:
-        batch, self._on_loop = self._on_loop, []
+    async def _drain_on_loop(self) -> None:
+        """SQLite: commit the loop's queue, batch after batch, until it is empty."""
+        try:  # started with call_soon: every writer queued in this turn of the loop is in the first batch
+            while self._on_loop:
+                batch, self._on_loop = self._on_loop, []
+                try:  # not cancellable while the thread runs: a batch is settled once it has committed
+                    await self._commit_with_fsync_off_loop([work for work, _ in batch])
+                finally:
+                    _settle(batch)
+        finally:
+            self._draining_on_loop = False
+
+    async def _commit_with_fsync_off_loop(self, batch: list[_Work[Any]]) -> None:
+        """``_commit`` with the statements on the loop and the COMMIT, which waits for the disk, in a
+        thread: readers are answered meanwhile, and the writers arriving meanwhile form the next batch."""
         with self._committer:  # the same single writer as ``transaction``, so the two never interleave
-            self._commit([work for work, _ in batch])
-        _settle(batch)
+            noted: list[Any] = []
+            try:
+                with self.writer.connect() as conn:
+                    transaction = conn.begin()
+                    conn.info[_AFTER_COMMIT] = noted
+                    try:
+                        results = [work.run(conn) for work in batch]
+                    except BaseException:
+                        transaction.rollback()
+                        raise
+                    # A limiter of its own: the shared one's threads may all be waiting for this very
+                    # writer (sync endpoints calling ``transaction``), which would never come free.
+                    await anyio.to_thread.run_sync(transaction.commit, limiter=anyio.CapacityLimiter(1))
+            except BaseException:
+                self._commit_each(batch)
+                return
+        for work, result in zip(batch, results, strict=True):
+            work.result, work.done = result, True
+        if noted and self.on_commit is not None:
+            try:
+                self.on_commit(noted)
+            except Exception:  # committed all the same: the writers hear so, and the queue keeps draining
+                log.exception("handing on what a committed transaction noted failed")
 
     async def _drain_to_thread(self) -> None:
         try:
@@ -161,7 +207,9 @@ class Database:
                 share = -(-len(self._on_loop) // POSTGRES_COMMITTERS)
                 batch, self._on_loop = self._on_loop[:share], self._on_loop[share:]
                 try:  # not cancellable while the thread runs: a batch is settled once it has committed
-                    await anyio.to_thread.run_sync(self._commit, [work for work, _ in batch])
+                    # Its own limiter, as on SQLite: a batch never queues behind readers for a thread.
+                    limiter = anyio.CapacityLimiter(1)
+                    await anyio.to_thread.run_sync(self._commit, [work for work, _ in batch], limiter=limiter)
                 finally:
                     _settle(batch)
         finally:
@@ -177,17 +225,23 @@ class Database:
                 if len(batch) == 1:
                     batch[0].error = exc
                     return
-                for work in batch:
-                    try:
-                        with self.write() as conn:
-                            work.result = work.run(conn)
-                    except BaseException as alone:
-                        work.error = alone
+                self._commit_each(batch)
             else:
                 for work, result in zip(batch, results, strict=True):
                     work.result = result
         finally:
             for work in batch:
+                work.done = True
+
+    def _commit_each(self, batch: list[_Work[Any]]) -> None:
+        """After a batch failed: each piece in its own transaction, so a failure is only its writer's."""
+        for work in batch:
+            try:
+                with self.write() as conn:
+                    work.result = work.run(conn)
+            except BaseException as alone:
+                work.error = alone
+            finally:
                 work.done = True
 
     def ping(self) -> None:
@@ -212,7 +266,9 @@ def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]]) -> None:
             future.set_result(work.result)
 
 
-def _sqlite_engine(url: str, *, begin: str, pool_size: int, echo: bool) -> Engine:
+def _sqlite_engine(
+    url: str, *, begin: str, pool_size: int, echo: bool, pragmas: tuple[str, ...] = SQLITE_PRAGMAS
+) -> Engine:
     database = make_url(url).database
     if not database or database == ":memory:":
         raise ConfigurationError("SQLite needs a file path, e.g. sqlite:///rejoinder-data/rejoinder.db")
@@ -231,7 +287,7 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int, echo: bool) -> Engin
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(pragma)
         cursor.close()
 

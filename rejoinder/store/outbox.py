@@ -33,18 +33,22 @@ def newest_id(conn: Connection) -> int:
     return int(conn.execute(select(outbox.c.id).order_by(outbox.c.id.desc()).limit(1)).scalar() or 0)
 
 
-def after(conn: Connection, last_id: int, also: list[int], limit: int) -> list[Row]:
-    """Events with an id above ``last_id``, or among ``also`` (ids not committed when last looked)."""
+def after(conn: Connection, last_id: int, also: list[int], limit: int) -> list[tuple[int, str]]:
+    """(id, topic) of events with an id above ``last_id``, or among ``also`` (ids not committed when last
+    looked). Without their payloads: a process has applied most of them already (its own)."""
     where = outbox.c.id > last_id
     if also:
         where = or_(where, outbox.c.id.in_(also))
-    rows = conn.execute(
-        select(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.delivered_at)
-        .where(where)
-        .order_by(outbox.c.id)
-        .limit(limit)
-    )
-    return [Row(r.id, r.topic, r.payload, r.delivered_at is not None) for r in rows]
+    rows = conn.execute(select(outbox.c.id, outbox.c.topic).where(where).order_by(outbox.c.id).limit(limit))
+    return [(r.id, r.topic) for r in rows]
+
+
+def payloads(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The payloads of these events, by id."""
+    if not ids:
+        return {}
+    rows = conn.execute(select(outbox.c.id, outbox.c.payload).where(outbox.c.id.in_(ids)))
+    return {r.id: r.payload for r in rows}
 
 
 def claim_undelivered(conn: Connection, older_than: datetime, now: datetime, until: datetime) -> list[Row]:

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from rejoinder import __version__
+from rejoinder.allocator import limit_arenas
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
@@ -38,6 +39,7 @@ def create_app_from_environment() -> FastAPI:
     """The app of one worker process of ``rejoinder serve --workers N`` (settings from the environment)."""
     settings = load_settings()
     configure_logging(settings)
+    limit_arenas()
     return create_app(settings)
 
 
@@ -73,7 +75,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     if context is not None:
         app.state.ctx = context  # usable before (or without) the lifespan, as in-process tests do
     app.state.templates = pages.templates()
-    app.state.fragments = Fragments()
+    app.state.fragments = Fragments(max_bytes=settings.cache_max_mb * 1024 * 1024 // 16)
     app.state.assets = widget.Assets()
     errors.install(app)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
@@ -104,6 +106,7 @@ def serve_demo_origin(settings: Settings, article: str) -> str | None:
 def run(settings: Settings, workers: int = 1, *, with_demo: bool = False) -> bool:
     """Serve until stopped (uvicorn); False if the server could not start. With several ``workers``, each
     process builds its app with ``create_app_from_environment``."""
+    limit_arenas()
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,

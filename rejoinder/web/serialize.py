@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -11,6 +14,7 @@ from rejoinder.threads import ThreadPage
 from rejoinder.tree import Node
 
 OPTIONS = orjson.OPT_UTC_Z
+FRAGMENT_OVERHEAD = 120  # bytes a kept fragment costs besides its own: the entry, its tuple and key
 
 
 def public_comment(comment: Comment, replies: list[Node] | None = None) -> dict[str, Any]:
@@ -36,24 +40,37 @@ class Fragments:
     is mostly joined, not encoded.
 
     A comment's version changes with every change to it, so a kept fragment is never out of date; a new
-    version replaces the old one, so edits and likes do not pile up copies of a comment.
+    version replaces the old one, so edits and likes do not pile up copies of a comment. Only the
+    fragments used last are kept, up to ``max_bytes``: the ones that matter are those of threads being
+    written to (their pages are rebuilt), while every other page is answered whole from the read cache,
+    which holds the same bytes again.
     """
 
-    def __init__(self, max_entries: int = 200_000) -> None:
-        self.max_entries = max_entries
-        self._kept: dict[int, tuple[int, bytes]] = {}
+    def __init__(self, max_bytes: int = 8 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._kept: OrderedDict[int, tuple[int, bytes]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
 
     def of(self, comment: Comment) -> bytes:
         """The comment's JSON object without its closing brace, ready for ``,"replies":[…]}``."""
         kept = self._kept.get(comment.id)
         if kept is not None and kept[0] == comment.version:
+            with contextlib.suppress(KeyError):  # dropped by another thread meanwhile: still valid
+                self._kept.move_to_end(comment.id)
             return kept[1]
         fields = public_comment(comment)
         del fields["replies"]
         fragment = orjson.dumps(fields, option=OPTIONS)[:-1]
-        if len(self._kept) >= self.max_entries:
-            self._kept.clear()  # rare, and cheap to refill
-        self._kept[comment.id] = (comment.version, fragment)
+        with self._lock:
+            old = self._kept.pop(comment.id, None)
+            if old is not None:
+                self._size -= len(old[1]) + FRAGMENT_OVERHEAD
+            self._kept[comment.id] = (comment.version, fragment)
+            self._size += len(fragment) + FRAGMENT_OVERHEAD
+            while self._size > self.max_bytes and self._kept:
+                _, (_, dropped) = self._kept.popitem(last=False)
+                self._size -= len(dropped) + FRAGMENT_OVERHEAD
         return fragment
 
 

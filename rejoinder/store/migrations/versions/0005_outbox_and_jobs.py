@@ -15,6 +15,7 @@ depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 When = sa.DateTime(timezone=True)
+UNDELIVERED = sa.text("delivered_at IS NULL")
 
 
 def upgrade() -> None:
@@ -30,6 +31,15 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_outbox_created_at"), "outbox", ["created_at"], unique=False)
+    # Every process asks twice a second whether an event waits for redelivery: only undelivered ones.
+    op.create_index(
+        "ix_outbox_undelivered",
+        "outbox",
+        ["created_at"],
+        unique=False,
+        sqlite_where=UNDELIVERED,
+        postgresql_where=UNDELIVERED,
+    )
     op.create_table(
         "jobs",
         sa.Column("id", Id, autoincrement=True, nullable=False),
@@ -63,5 +73,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_jobs_dedupe_key"), table_name="jobs")
     op.drop_index(op.f("ix_jobs_status_run_at"), table_name="jobs")
     op.drop_table("jobs")
+    op.drop_index("ix_outbox_undelivered", table_name="outbox")
     op.drop_index(op.f("ix_outbox_created_at"), table_name="outbox")
     op.drop_table("outbox")
