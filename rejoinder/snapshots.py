@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rejoinder.cache import ReadCache
-from rejoinder.events import CommentChanged, CommentPosted, ThreadChanged
+from rejoinder.events import CommentChanged, CommentPosted, ThreadChanged, public
 from rejoinder.model import VISIBLE_STATUSES, Author, Comment, CommentStatus, PageKey, SortOrder, Thread
 
 # Rough bytes per comment besides its HTML, for the cache's memory budget.
@@ -26,19 +26,6 @@ def _position(comment: Comment) -> tuple[object, int]:
 
 def _size(comment: Comment) -> int:
     return len(comment.html) + len(comment.author.name) + len(comment.author.website) + COMMENT_OVERHEAD
-
-
-def _public(comment: Comment) -> Comment:
-    """Only what readers may see stays in memory for long."""
-    if not (comment.body or comment.author.email or comment.remote_addr or comment.user_agent):
-        return comment
-    return dataclasses.replace(
-        comment,
-        body="",
-        author=Author(comment.author.name, "", comment.author.website),
-        remote_addr="",
-        user_agent="",
-    )
 
 
 @dataclass(frozen=True)
@@ -59,7 +46,7 @@ class ThreadSnapshot:
         size = 0
         for comment in comments:
             size += _size(comment)
-            comment = _public(comment)
+            comment = public(comment)
             author = comment.author
             comment.author = authors.setdefault((author.name, author.website), author)
             if comment.root_id is None:
@@ -133,7 +120,7 @@ class ThreadSnapshot:
 
     def _placed(self, comment: Comment) -> ThreadSnapshot:
         """A new snapshot with ``comment`` inserted at its place, or replacing its earlier version."""
-        comment = _public(comment)
+        comment = public(comment)
         group = list(self._group(comment))
         i = bisect.bisect_left(group, _position(comment), key=_position)
         size = self.size + _size(comment)

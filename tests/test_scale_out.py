@@ -55,6 +55,11 @@ class Deployment:
             **more,
         }
 
+    def create_site(self, **settings: str) -> None:
+        """The site "news", allowing the test origin, with these site settings."""
+        pairs = [arg for name, value in settings.items() for arg in ("--set", f"{name}={value}")]
+        self.command("admin", "site", "create", "news", "--origin", ORIGIN, *pairs)
+
     def command(self, *args: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "rejoinder", *args],
@@ -131,7 +136,7 @@ def eventually(check: Callable[[], bool], seconds: float = 2.0) -> float:
 
 
 def test_what_one_process_writes_the_other_serves_at_once(deployment: Deployment) -> None:
-    deployment.command("admin", "site", "create", "news", "--origin", ORIGIN, "--set", "spam_filter=false")
+    deployment.create_site(spam_filter="false")
     with deployment.server("a") as a, deployment.server("b") as b:
         assert bodies(b) == [] and bodies(b) == []  # B now serves this thread from its cache
         # The bound the design documents: B applies A's change within a pub/sub delivery, well under a
@@ -157,7 +162,7 @@ def test_what_one_process_writes_the_other_serves_at_once(deployment: Deployment
 async def test_a_live_stream_on_one_process_hears_of_a_comment_posted_through_the_other(
     deployment: Deployment,
 ) -> None:
-    deployment.command("admin", "site", "create", "news", "--origin", ORIGIN, "--set", "spam_filter=false")
+    deployment.create_site(spam_filter="false")
     with deployment.server("a") as a, deployment.server("b") as b:
         async with following(b.base_url, "news") as reader:
             answer = post(a, "Posted through A, heard through B")
@@ -168,7 +173,7 @@ async def test_a_live_stream_on_one_process_hears_of_a_comment_posted_through_th
 
 
 def test_a_site_change_made_elsewhere_takes_effect_at_once(deployment: Deployment) -> None:
-    deployment.command("admin", "site", "create", "news", "--origin", ORIGIN, "--set", "spam_filter=false")
+    deployment.create_site(spam_filter="false")
     elsewhere = "https://mirror.example"
     with deployment.server("a") as a:
         refused = a.http.post(
@@ -183,20 +188,7 @@ def test_a_site_change_made_elsewhere_takes_effect_at_once(deployment: Deploymen
 
 
 def test_rate_limits_are_counted_across_processes(deployment: Deployment, steady_rate_windows: None) -> None:
-    deployment.command(
-        "admin",
-        "site",
-        "create",
-        "news",
-        "--origin",
-        ORIGIN,
-        "--set",
-        "pow=off",
-        "--set",
-        "rate_limit_ip=3/minute",
-        "--set",
-        "min_submit_seconds=0",
-    )
+    deployment.create_site(pow="off", rate_limit_ip="3/minute", min_submit_seconds="0")
     with deployment.server("a") as a, deployment.server("b") as b:
         assert [post(s, f"Thought {i}").status_code for i, s in enumerate((a, b, a))] == [201] * 3
         refused = post(b, "One too many")
@@ -205,7 +197,7 @@ def test_rate_limits_are_counted_across_processes(deployment: Deployment, steady
 
 
 def test_a_token_revoked_through_one_process_is_refused_by_the_other(deployment: Deployment) -> None:
-    deployment.command("admin", "site", "create", "news", "--origin", ORIGIN, "--set", "spam_filter=false")
+    deployment.create_site(spam_filter="false")
     token = deployment.command("admin", "token", "create", "--label", "ops").split()[-1]
     with deployment.server("a") as a, deployment.server("b") as b:
         comment = post(a, "Moderate me").json()["comment"]
@@ -224,21 +216,8 @@ def test_a_token_revoked_through_one_process_is_refused_by_the_other(deployment:
 def test_decisions_acknowledged_before_a_kill_are_all_learned(deployment: Deployment) -> None:
     """Moderation decisions teach the filter after the commit; kill -9 the process in the middle of a
     burst of them, and a fresh process still teaches every one that was acknowledged."""
-    deployment.command(
-        "admin",
-        "site",
-        "create",
-        "news",
-        "--origin",
-        ORIGIN,
-        "--set",
-        "pow=off",
-        "--set",
-        "rate_limit_ip=off",
-        "--set",
-        "rate_limit_identity=off",
-        "--set",
-        "rate_limit_thread=off",
+    deployment.create_site(
+        pow="off", rate_limit_ip="off", rate_limit_identity="off", rate_limit_thread="off"
     )
     token = deployment.command("admin", "token").split()[-1]
     auth = {"Authorization": f"Bearer {token}"}
@@ -347,7 +326,7 @@ def test_redis_stopped_mid_run_degrades_and_recovers(
     tmp_path: Path, pg_database: str, own_redis: OwnRedis
 ) -> None:
     deployment = Deployment(tmp_path, pg_database, own_redis.url, "news")
-    deployment.command("admin", "site", "create", "news", "--origin", ORIGIN, "--set", "spam_filter=false")
+    deployment.create_site(spam_filter="false")
     with deployment.server("a") as a, deployment.server("b") as b:
         assert post(a, "Before").status_code == 201
         bodies(b)
