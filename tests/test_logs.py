@@ -9,20 +9,18 @@ import io
 import json
 import logging
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from rejoinder.logs import JsonFormatter, Masker, TextFormatter, configure_logging, wants_json
 from rejoinder.settings import load_settings
 from tests.helpers import ARTICLE, comment_payload
-from tests.test_process import ENV, STARTUP_SECONDS, Server, free_port, rejoinder, wait_until_ready
+from tests.test_process import ENV, Server, free_port, rejoinder, running
 
 READER = "198.51.100.23"  # the client address behind the proxy
 EMAIL = "ada@example.org"
@@ -109,22 +107,9 @@ def serving(tmp_path: Path, **settings: str) -> Iterator[Server]:
         | {"REJOINDER_TRUSTED_PROXIES": "127.0.0.1"}
         | {f"REJOINDER_{name.upper()}": value for name, value in settings.items()}
     )
-    log = tmp_path / f"serve-{port}.log"
-    base_url = f"http://127.0.0.1:{port}"
-    command = ["serve", "--host", "127.0.0.1", "--port", str(port), "--database", database]
-    with log.open("wb") as sink, httpx.Client(base_url=base_url, timeout=10) as http:
-        http.headers["X-Forwarded-For"] = READER
-        process = subprocess.Popen(
-            [sys.executable, "-m", "rejoinder", *command], cwd=tmp_path, env=env, stdout=sink, stderr=sink
-        )
-        server = Server(process, base_url, http, log)
-        try:
-            wait_until_ready(server)
-            yield server
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=STARTUP_SECONDS)
+    with running(tmp_path, ["serve", "--database", database], port, env, f"serve-{port}.log") as server:
+        server.http.headers["X-Forwarded-For"] = READER
+        yield server
 
 
 def traffic(server: Server) -> dict[str, str]:

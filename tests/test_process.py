@@ -74,24 +74,23 @@ class Server:
 def serving(tmp_path: Path, command: str, database: str) -> Iterator[Server]:
     """A server process, ready to answer; killed on the way out if the test did not stop it."""
     port = free_port()
+    with running(tmp_path, [command, "--database", database], port, ENV, f"{command}-{port}.log") as server:
+        yield server
+
+
+@contextmanager
+def running(
+    cwd: Path, args: list[str], port: int, env: dict[str, str], log_name: str
+) -> Iterator[Server]:
+    """``python -m rejoinder ARGS --host 127.0.0.1 --port PORT``, its output in ``cwd/log_name``, ready to
+    answer; killed on the way out if the test did not stop it."""
     base_url = f"http://127.0.0.1:{port}"
-    log = tmp_path / f"{command}-{port}.log"
-    with log.open("wb") as sink, httpx.Client(base_url=base_url, timeout=10) as http:
+    log = cwd / log_name
+    with log.open("ab") as sink, httpx.Client(base_url=base_url, timeout=10) as http:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rejoinder",
-                command,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--database",
-                database,
-            ],
-            cwd=tmp_path,
-            env=ENV,
+            [sys.executable, "-m", "rejoinder", *args, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=cwd,
+            env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
         )

@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, select
 from rejoinder.store.schema import metadata, spam_training
 from tests.helpers import ARTICLE, comment_payload
 from tests.test_live_process import following
-from tests.test_process import ENV, STARTUP_SECONDS, Server, free_port, wait_until_ready
+from tests.test_process import ENV, Server, free_port, running
 
 pytestmark = pytest.mark.slow
 
@@ -76,24 +76,8 @@ class Deployment:
     @contextmanager
     def server(self, name: str, port: int | None = None) -> Iterator[Server]:
         port = port or free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        log = self.tmp_path / f"{name}-{port}.log"
-        with log.open("ab") as sink, httpx.Client(base_url=base_url, timeout=10) as http:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "rejoinder", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                cwd=self.tmp_path,
-                env=self.environ(),
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-            server = Server(process, base_url, http, log)
-            try:
-                wait_until_ready(server)
-                yield server
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                process.wait(timeout=STARTUP_SECONDS)
+        with running(self.tmp_path, ["serve"], port, self.environ(), f"{name}-{port}.log") as server:
+            yield server
 
 
 @pytest.fixture
