@@ -234,6 +234,7 @@
     fresh: new Map(), // id -> comment by someone else, arrived live, not shown yet
     es: null, // the EventSource following the thread
     delay: 1e3, // before the next reconnect, doubled by each failure
+    counted: 0, // counts heard from the stream: one heard during a post or delete already includes it
     els: {},
     f: {}, // the form's fields
   };
@@ -677,13 +678,16 @@
 
   async function remove(id) {
     const entry = W.comments.get(id);
+    const heard = W.counted;
     try {
       await api('DELETE', 'comments/' + id, undefined, { Authorization: 'Bearer ' + W.mine[id].t });
     } catch (error) {
       part(entry.el, '.rj-confirm span').textContent = error.network ? t('offline') : ruleText(error.message) + ' ';
       return;
     }
-    if (entry.c.status === 'published') W.thread.comment_count--;
+    // A count from the stream while the request ran is the server's own (or one just before it, and ours
+    // follows): adjusting it again here would count the deletion twice.
+    if (entry.c.status === 'published' && W.counted === heard) W.thread.comment_count--;
     delete W.mine[id];
     saveMine();
     showCount();
@@ -726,7 +730,10 @@
     };
     on('comment', arrived);
     on('update', changed);
-    on('count', (d) => setCount(d.comment_count));
+    on('count', (d) => {
+      W.counted++;
+      setCount(d.comment_count);
+    });
   }
 
   function unfollow() {
@@ -1079,6 +1086,7 @@
     F.submit.setAttribute('aria-disabled', 'true');
     F.form.setAttribute('aria-busy', 'true');
     let answer;
+    const heard = W.counted;
     try {
       answer = await send(payload, true);
     } catch (error) {
@@ -1090,7 +1098,7 @@
       F.submit.removeAttribute('aria-disabled');
       F.form.removeAttribute('aria-busy');
     }
-    posted(answer, payload); // outside the try: the comment is stored, whatever happens here
+    posted(answer, payload, W.counted !== heard); // outside the try: the comment is stored, whatever happens here
   }
 
   // Posts with the spam fields; a spent token or an unsolved challenge is renewed and retried once.
@@ -1113,7 +1121,7 @@
     }
   }
 
-  function posted(answer, payload) {
+  function posted(answer, payload, counted) {
     const F = W.f;
     const c = { ...answer.comment, replies: [] };
     const held = c.status !== 'published';
@@ -1122,7 +1130,7 @@
     if (F.remember.checked) keep('author', details());
     else keep('author', null);
     // Already told by the stream (it can beat the POST's answer): then the count came with it.
-    if (!W.fresh.delete(c.id) && !held) W.thread.comment_count++;
+    if (!W.fresh.delete(c.id) && !held && !counted) W.thread.comment_count++;
     noticeFresh();
     showCount();
     F.body.value = '';
