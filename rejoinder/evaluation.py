@@ -13,15 +13,17 @@ import math
 import re
 import statistics
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from rejoinder.corpora import CorpusItem, _mix, deduplicate, duplicate_key
+from rejoinder.corpora import CorpusItem, _mix, deduplicate, duplicate_key, shuffled
+from rejoinder.spam import threshold
 from rejoinder.spam.features import Features, extract
 from rejoinder.spam.model import Model
-from rejoinder.spam.threshold import best_threshold
+from rejoinder.spam.threshold import Learned, best_threshold
 from rejoinder.spam.training import TrainingOptions, fit
 from rejoinder.spam.verdict import Action, Thresholds, Verdict, combine
 
@@ -313,6 +315,62 @@ class StreamResult:
     tail: Metrics  # the last ``tail_share`` of the stream
     tail_share: float
     model: Model
+    decisions: int = 0  # lessons the site learned (weak ham included)
+
+
+class Decide(StrEnum):
+    """Which comments of a stream a site's moderators decide (and so teach)."""
+
+    ALL = "all"  # every comment, with its true label: the optimistic protocol
+    HELD = "held"  # only what they see: comments held or sent to spam, with their true label
+    SPAM = "spam"  # one-sided: only the spam they see, never approving anything
+
+
+@dataclass
+class SimulatedSite:
+    """A site as the pipeline runs one, fed a stream: its model (a prior plus its lessons) and the scores
+    of its decisions, from which it learns its spam threshold as a live site does (``threshold.learn``).
+
+    Comments it publishes stand unreported and become weak ham ``weak_ham_after`` comments later (the
+    stream's stand-in for N days), whatever their true label: a live site does not know it either."""
+
+    model: Model
+    learn_threshold: bool = True
+    weak_ham_after: int | None = None
+    decisions: list[threshold.Decision] = field(default_factory=list)
+    waiting: deque[tuple[int, Features, float]] = field(default_factory=deque)
+    _learned: Learned | None = None
+    _learned_at: int = -1
+
+    def judge(self, item: CorpusItem) -> Verdict:
+        spam_at = Thresholds.spam
+        if self.learn_threshold:
+            if self._learned_at != len(self.decisions):
+                recent = self.decisions[-threshold.RECENT_DECISIONS :]
+                self._learned = threshold.learn(recent, floor=Thresholds.hold, ceiling=Thresholds.discard)
+                self._learned_at = len(self.decisions)
+            if self._learned is not None:
+                spam_at = self._learned.threshold
+        return combine(self.model.log_odds(features_of(item)), [], Thresholds(spam=spam_at))
+
+    def teach(self, features: Features, is_spam: bool, score: float, *, weak: bool = False) -> None:
+        self.model.learn(features, is_spam, weak=weak)
+        self.decisions.append((score, is_spam, weak))
+
+    def after(self, index: int, item: CorpusItem, verdict: Verdict, decide: Decide) -> None:
+        """What the site's moderators (and time) make of a judged comment."""
+        features = features_of(item)
+        seen = verdict.action is not Action.PUBLISH
+        if decide is Decide.ALL or (decide is Decide.HELD and seen):
+            self.teach(features, item.is_spam, verdict.score)
+        elif decide is Decide.SPAM and seen and item.is_spam:
+            self.teach(features, True, verdict.score)
+        elif not seen and self.weak_ham_after is not None:
+            self.waiting.append((index, features, verdict.score))
+        due = index - (self.weak_ham_after or 0)
+        while self.waiting and self.waiting[0][0] <= due:
+            _, standing, score = self.waiting.popleft()
+            self.teach(standing, False, score, weak=True)
 
 
 def stream(
@@ -321,18 +379,83 @@ def stream(
     model: Model | None = None,
     judge: Judge | None = None,
     tail_share: float = 0.2,
+    decide: Decide = Decide.ALL,
+    learn_threshold: bool = False,
+    weak_ham_after: int | None = None,
 ) -> StreamResult:
-    """Judge each comment, then teach the model its true label, in the order given."""
-    model = model or Model.empty()
-    judge = judge or default_judge
+    """Judge each comment, then let the site learn from it as ``decide`` says, in the order given.
+
+    ``model`` is where the site starts (``Model.empty()`` by default; ``Model.shipped().with_site({})``
+    for a fresh install). With ``learn_threshold`` the site sends to spam from the threshold its
+    decisions call for, as a live site does; ``judge`` replaces the whole rule (and the threshold)."""
+    site = SimulatedSite(model or Model.empty(), learn_threshold, weak_ham_after)
     outcomes = []
-    for item in items:
+    for index, item in enumerate(items):
         start = time.perf_counter()
-        verdict = judge(item, model)
+        verdict = judge(item, site.model) if judge is not None else site.judge(item)
         outcomes.append(Outcome(item.is_spam, verdict, time.perf_counter() - start))
-        model.learn(features_of(item), item.is_spam)
+        site.after(index, item, verdict, decide)
     tail_start = int(len(outcomes) * (1 - tail_share))
-    return StreamResult(metrics(outcomes), metrics(outcomes[tail_start:]), tail_share, model)
+    return StreamResult(
+        metrics(outcomes), metrics(outcomes[tail_start:]), tail_share, site.model, len(site.decisions)
+    )
+
+
+@dataclass(frozen=True)
+class Safety:
+    """What a few decisions from the shipped prior do to a corpus's unseen comments, per trial."""
+
+    fpr_before: float  # share of the unseen ham the prior alone flags
+    fpr_after: list[float]  # the same after each trial's one-sided decisions
+    held_before: float
+    held_after: list[float]
+    f1_before: list[float]  # of the prior alone on each trial's unseen comments (mixed protocol)
+    f1_after: list[float]  # after each trial's mixed decisions
+
+    @property
+    def worst_fpr_rise(self) -> float:
+        return max(self.fpr_after) - self.fpr_before
+
+    @property
+    def median_fpr_rise(self) -> float:
+        return statistics.median(self.fpr_after) - self.fpr_before
+
+    @property
+    def worst_f1_gain(self) -> float:
+        return min(after - before for before, after in zip(self.f1_before, self.f1_after, strict=True))
+
+
+def learning_safety(
+    items: Sequence[CorpusItem],
+    prior: Model,
+    *,
+    one_sided: int = 10,
+    mixed: int = 50,
+    trials: int = 5,
+    seed: int = 0,
+) -> Safety:
+    """From ``prior``: teach ``one_sided`` spam decisions (no ham), then measure the FPR and held share
+    on all the corpus's ham (none of which was taught); separately teach the first ``mixed`` comments of
+    a shuffle, spam and ham as they come, and compare F1 on the rest. Each trial is a new shuffle."""
+    pool = deduplicate(items)
+    ham = [item for item in pool if not item.is_spam]
+    before = metrics(judge_all(ham, predictor(prior)))
+    fpr_after, held_after, f1_before, f1_after = [], [], [], []
+    for trial in range(trials):
+        order = shuffled(pool, seed + trial)
+        site = prior.with_site({})
+        for item in [i for i in order if i.is_spam][:one_sided]:
+            site.learn(features_of(item), True)
+        after = metrics(judge_all(ham, predictor(site)))
+        fpr_after.append(after.fpr)
+        held_after.append(after.ham_held_share)
+        taught, rest = order[:mixed], order[mixed:]
+        site = prior.with_site({})
+        for item in taught:
+            site.learn(features_of(item), item.is_spam)
+        f1_before.append(metrics(judge_all(rest, predictor(prior))).f1)
+        f1_after.append(metrics(judge_all(rest, predictor(site))).f1)
+    return Safety(before.fpr, fpr_after, before.ham_held_share, held_after, f1_before, f1_after)
 
 
 def stream_trained(train: Sequence[CorpusItem]) -> Model:

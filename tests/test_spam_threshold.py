@@ -18,7 +18,7 @@ def decisions(ham: list[float], spam: list[float]) -> list[tuple[float, bool]]:
 
 def test_too_few_decisions_of_either_kind_teach_nothing() -> None:
     assert learn(decisions([0.1] * 49, [0.8] * 200), floor=FLOOR, ceiling=CEILING) is None
-    assert learn(decisions([0.1] * 200, [0.8] * 49), floor=FLOOR, ceiling=CEILING) is None
+    assert learn(decisions([0.1] * 200, [0.8] * 19), floor=FLOOR, ceiling=CEILING) is None
 
 
 def test_separated_decisions_put_the_cut_halfway_between_the_kinds() -> None:

@@ -25,10 +25,12 @@ from rejoinder.corpora import (
 )
 from rejoinder.evaluation import (
     PRIOR_OPTIONS,
+    Decide,
     Metrics,
     baseline_learner,
     cross_validate,
     evaluate,
+    learning_safety,
     leave_one_corpus_out,
     model_learner,
     stream,
@@ -86,6 +88,12 @@ def add_parser(subparsers: Any) -> Any:
         "the streamed model with batch training under the same cross-validation",
     )
     mode.add_argument(
+        "--safety",
+        action="store_true",
+        help="learning safety from the shipped prior: the FPR on the corpus's untaught ham after 10 "
+        "spam-only decisions, and F1 on the rest after 50 mixed ones (5 shuffles)",
+    )
+    mode.add_argument(
         "--leave-one-out",
         nargs="+",
         metavar="DIR_OR_FILE",
@@ -120,6 +128,26 @@ def add_parser(subparsers: Any) -> Any:
         type=int,
         metavar="SEED",
         help="with --stream: feed the comments in a seeded random order instead of the corpus order",
+    )
+    evaluate_.add_argument(
+        "--from-prior",
+        action="store_true",
+        help="with --stream: start from the shipped prior, as a fresh install does, and send to spam from "
+        "the threshold the decisions call for once there are enough (instead of an empty model at p ≥ 0.9)",
+    )
+    evaluate_.add_argument(
+        "--decide",
+        choices=[d.value for d in Decide],
+        default=Decide.ALL.value,
+        help="with --stream: which comments moderators decide: all (default), held (only what they see: "
+        "held or sent to spam), spam (one-sided: only the spam they see)",
+    )
+    evaluate_.add_argument(
+        "--weak-ham-after",
+        type=int,
+        metavar="N",
+        help="with --stream: a published comment becomes weak ham N comments later, whatever its label "
+        "(the stream's stand-in for standing unreported for days)",
     )
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate_.set_defaults(func=cmd_eval)
@@ -180,6 +208,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             report["mode"] = f"model {args.model}"
         elif args.stream:
             report = _stream(args, items)
+        elif args.safety:
+            report = _safety(items)
         else:
             report = _cross_validation(args, items)
     except (OSError, CorpusError, ValueError) as exc:
@@ -233,17 +263,47 @@ def _stream(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
     if args.shuffle is not None:
         pool = shuffled(pool, args.shuffle)
         order = f"shuffled with seed {args.shuffle}"
-    result = stream(pool)
+    decide = Decide(args.decide)
+    start = Model.shipped().with_site({}) if args.from_prior else None
+    result = stream(
+        pool, model=start, decide=decide, learn_threshold=args.from_prior, weak_ham_after=args.weak_ham_after
+    )
     report = _metrics(result.prequential)
-    report["mode"] = f"stream (prequential: judged before learning each label, {order})"
+    origin = "from the shipped prior, learned threshold" if args.from_prior else "from an empty model"
+    weak = f", weak ham after {args.weak_ham_after}" if args.weak_ham_after is not None else ""
+    decided = f"moderators decide {decide.value}{weak}"
+    report["mode"] = f"stream ({origin}, {decided}; judged before learning, {order})"
+    report["decisions"] = result.decisions
     report["tail"] = _metrics(result.tail)
     report["tail_share"] = result.tail_share
-    streamed = cross_validate(pool, folds=args.folds, learner=stream_learner()).metrics
     batch = cross_validate(pool, folds=args.folds, learner=model_learner()).metrics
-    report["streamed_cv"] = _metrics(streamed)
     report["batch_cv"] = _metrics(batch)
+    if args.from_prior or decide is not Decide.ALL:
+        # A site that starts from the prior or sees only some labels has no streamed-CV twin: its gap to
+        # batch training is the prequential F1's.
+        report["batch_gap"] = batch.f1 - result.prequential.f1
+        return report
+    streamed = cross_validate(pool, folds=args.folds, learner=stream_learner()).metrics
+    report["streamed_cv"] = _metrics(streamed)
     report["streamed_cv_f1_gap"] = batch.f1 - streamed.f1
     return report
+
+
+def _safety(items: Sequence[Any]) -> dict[str, Any]:
+    result = learning_safety(items, Model.shipped())
+    return {
+        "mode": "learning safety from the shipped prior (10 spam-only decisions; 50 mixed; 5 shuffles)",
+        "n": len(deduplicate(items)),
+        "fpr_before": result.fpr_before,
+        "fpr_after": result.fpr_after,
+        "median_fpr_rise": result.median_fpr_rise,
+        "worst_fpr_rise": result.worst_fpr_rise,
+        "ham_held_before": result.held_before,
+        "ham_held_after": result.held_after,
+        "f1_before": result.f1_before,
+        "f1_after": result.f1_after,
+        "worst_f1_gain": result.worst_f1_gain,
+    }
 
 
 def _leave_one_out(args: argparse.Namespace) -> int:
@@ -293,6 +353,17 @@ def _emit(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         _print(json.dumps(report, sort_keys=True))
         return
+    if "worst_fpr_rise" in report:
+        _print(f"{report['mode']}: {report['n']} comments")
+        after = ", ".join(f"{v:.4f}" for v in report["fpr_after"])
+        _print(f"  FPR on untaught ham {report['fpr_before']:.4f} -> {after}")
+        _print(f"  rise: median {report['median_fpr_rise']:+.4f}, worst {report['worst_fpr_rise']:+.4f}")
+        held = ", ".join(f"{v:.4f}" for v in report["ham_held_after"])
+        _print(f"  ham held {report['ham_held_before']:.4f} -> {held}")
+        f1 = zip(report["f1_before"], report["f1_after"], strict=True)
+        pairs = ", ".join(f"{before:.4f}->{after:.4f}" for before, after in f1)
+        _print(f"  F1 after 50 mixed decisions: {pairs}; worst gain {report['worst_f1_gain']:+.4f}")
+        return
     _print(f"{report['mode']}: {report['n']} comments ({report['spam']} spam, {report['ham']} ham)")
     _print(f"  {_line(report)}")
     if "spam_thresholds" in report:
@@ -301,6 +372,10 @@ def _emit(report: dict[str, Any], as_json: bool) -> None:
     for key in ("tail", "streamed_cv", "batch_cv"):
         if key in report:
             _print(f"  {key}: {_line(report[key])}")
+    if "decisions" in report:
+        _print(f"  decisions learned: {report['decisions']}")
+    if "batch_gap" in report:
+        _print(f"  batch CV F1 − this stream's F1 = {report['batch_gap']:.4f}")
     if "streamed_cv_f1_gap" in report:
         _print(f"  batch F1 − streamed F1 = {report['streamed_cv_f1_gap']:.4f}")
     for key, m in report.get("baseline", {}).items():

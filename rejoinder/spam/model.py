@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Any
 
 from rejoinder.spam.features import BIAS, DIMENSIONS, FEATURES_VERSION, Features
+from rejoinder.spam.function_words import is_function_label
 
 # Online learning keeps counts of a site's decisions beside its weights, in the same flat delta dict
 # (ids at and above DIMENSIONS never reach a score): per feature, then in total.
@@ -33,6 +34,12 @@ NB_FLOOR = 0.1  # the smallest scale of a feature, for one as common in spam as 
 # with five spam and no ham decided yet, a word in two of the spam should lean spam, not look commoner in
 # the ham nobody has seen.
 NB_PRIOR_FREQUENCY = 0.1
+# A feature's site weight stays at the prior until it has been seen in this many decisions: one comment's
+# one-off words must not be read as a site's pattern.
+MIN_FEATURE_COUNT = 2.0
+# The naive-Bayes part reaches half its strength when the rarer class has this many decisions.
+NB_EVIDENCE = 10.0
+WEAK_LESSON = 0.2  # what a comment that stood unreported counts for, against a moderator's decision
 _MEMO_LIMIT = 1 << 18  # site weights memoised per model before the memo starts over
 PRIOR_FILE = "prior.bin.gz"
 _MAGIC = b"REJOINDER-SPAM-PRIOR 1\n"
@@ -48,7 +55,7 @@ class Model:
     the order the decisions came in, which one-pass gradient steps alone are not.
     """
 
-    __slots__ = ("_prior", "_deltas", "_site_weights", "learning_rate", "meta")
+    __slots__ = ("_prior", "_deltas", "_site_weights", "_evidence_memo", "learning_rate", "meta")
 
     # A decision's gradient step moves the comment's own log-odds by learning_rate·w·(y − p), w the class
     # balance (1 when a site's decisions are half spam): a confident mistake moves by about 1.5, and the
@@ -76,6 +83,7 @@ class Model:
         # Memo of each scored feature's site weight (delta + naive-Bayes part), so that a site model
         # loaded once and shared costs one lookup per feature; learning clears it.
         self._site_weights: dict[int, float] = {}
+        self._evidence_memo: float | None = None
         self.learning_rate = self.LEARNING_RATE
         self.meta: dict[str, Any] = dict(meta or {})
 
@@ -131,11 +139,25 @@ class Model:
         memo = self._site_weights.get(feature)
         if memo is not None:
             return memo
-        weight = self._deltas.get(feature, 0.0) + self.NB_WEIGHT * self._site_ratio(feature)
+        get = self._deltas.get
+        if get(DIMENSIONS + feature, 0.0) + get(2 * DIMENSIONS + feature, 0.0) < MIN_FEATURE_COUNT - 1e-9:
+            weight = 0.0  # too rare on this site to move away from the prior yet
+        else:
+            weight = get(feature, 0.0) + self.NB_WEIGHT * self._evidence() * self._site_ratio(feature)
         if len(self._site_weights) > _MEMO_LIMIT:
             self._site_weights.clear()  # novel n-grams of ever new comments must not grow it forever
         self._site_weights[feature] = weight
         return weight
+
+    def _evidence(self) -> float:
+        """How far the naive-Bayes part may pull the site's weights from the prior: from 0, while one
+        class has no decisions (a ratio against a class never seen is a guess), toward 1 as the rarer
+        class's decisions reach ``NB_EVIDENCE`` and beyond."""
+        if self._evidence_memo is None:
+            get = self._deltas.get
+            fewer = min(get(SPAM_DECISIONS, 0.0), get(HAM_DECISIONS, 0.0))
+            self._evidence_memo = fewer / (fewer + NB_EVIDENCE)
+        return self._evidence_memo
 
     def _site_ratio(self, feature: int) -> float:
         """The feature's naive-Bayes log-count ratio among this site's decisions (0 when unseen)."""
@@ -186,6 +208,8 @@ class Model:
         for label, share in ranked:
             if share <= 0.05 or len(chosen) >= n:
                 break
+            if is_function_label(label):
+                continue  # "the" and "for" are in every comment: they explain nothing
             if any(label in other or other in label for other in chosen):
                 continue  # "check" adds nothing next to "check out"
             chosen.append(label)
@@ -193,7 +217,7 @@ class Model:
 
     # -- online learning
 
-    def learn(self, f: Features, is_spam: bool) -> dict[int, float]:
+    def learn(self, f: Features, is_spam: bool, *, weak: bool = False) -> dict[int, float]:
         """Move the site's weights toward a moderator's decision; return the delta that was applied.
 
         Two parts. The decision is counted: per feature of the comment, under ids ``DIMENSIONS + id``
@@ -206,27 +230,41 @@ class Model:
         ``fit`` uses), so words common to both classes move little. ``w`` weighs the rarer class up
         (¼ to 4), as ``fit`` does.
 
+        What keeps a few one-sided decisions from tipping a site over: function words are neither
+        counted nor stepped (they say nothing about spam, and every comment has them); the step goes only
+        to features seen in at least ``MIN_FEATURE_COUNT`` decisions (the rest of it is not spent on a
+        comment's one-off words, and those stay at the prior until they recur); and the naive-Bayes part
+        grows with the evidence of *both* classes (``_evidence``), so a site that has marked only spam
+        compares its spam with no imagined ham. A ``weak`` lesson (a published comment that stood for
+        days without a report or a moderator's action) counts ``WEAK_LESSON`` of a decision.
+
         Counts and steps add up alike, so a store persists the delta as it is and ``unlearn`` undoes it.
         """
         deltas = self._deltas
         get = deltas.get
+        strength = WEAK_LESSON if weak else 1.0
         spam_seen, ham_seen = get(SPAM_DECISIONS, 0.0), get(HAM_DECISIONS, 0.0)
         same = spam_seen if is_spam else ham_seen
         balance = min(4.0, max(0.25, (spam_seen + ham_seen + 2.0) / (2.0 * (same + 1.0))))
-        error = balance * ((1.0 if is_spam else 0.0) - self.probability(f))
+        error = strength * balance * ((1.0 if is_spam else 0.0) - self.probability(f))
+        labels = f.labels
+        counted = [fid for fid in f.values if not is_function_label(labels.get(fid, ""))]
         squares: dict[int, float] = {}
-        for fid in f.values:
+        for fid in counted:
             in_spam, in_ham = get(DIMENSIONS + fid, 0.0), get(2 * DIMENSIONS + fid, 0.0)
+            if in_spam + in_ham + strength < MIN_FEATURE_COUNT:
+                continue
             ratio = _ratio(in_spam, in_ham, spam_seen, ham_seen)
             squares[fid] = max(abs(ratio), NB_FLOOR) ** 2
-        spread = sum(v * v * squares[fid] for fid, v in f.values.items())
+        values = f.values
+        spread = sum(values[fid] ** 2 * square for fid, square in squares.items())
         step = self.learning_rate * error / spread if spread else 0.0
-        delta = {fid: step * v * squares[fid] for fid, v in f.values.items()}
+        delta = {fid: step * values[fid] * square for fid, square in squares.items()}
         delta[BIAS] = self.BIAS_STEP * error
         counts = DIMENSIONS if is_spam else 2 * DIMENSIONS
-        for fid in f.values:
-            delta[counts + fid] = 1.0
-        delta[SPAM_DECISIONS if is_spam else HAM_DECISIONS] = 1.0
+        for fid in counted:
+            delta[counts + fid] = delta.get(counts + fid, 0.0) + strength
+        delta[SPAM_DECISIONS if is_spam else HAM_DECISIONS] = strength
         self._apply(delta, 1.0)
         return delta
 
@@ -236,6 +274,7 @@ class Model:
 
     def _apply(self, delta: Mapping[int, float], sign: float) -> None:
         self._site_weights.clear()  # the totals changed, and with them every feature's ratio
+        self._evidence_memo = None
         deltas = self._deltas
         for fid, d in delta.items():
             value = deltas.get(fid, 0.0) + sign * d

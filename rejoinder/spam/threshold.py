@@ -11,8 +11,11 @@ whose readers' comments score high keeps them in the queue instead of the spam f
 the hold threshold or above the discard threshold.
 
 Moderators decide a biased sample: the held comments and the ones readers reported, more borderline than
-the comments that went through unnoticed. So the share of decided ham above a threshold overstates the
-share of all ham above it, and the bound errs on the safe side.
+the comments that went through unnoticed. A site whose moderators only clear their queue decides a few
+dozen comments, nearly all spam, and would never reach enough approved ones. So the comments that stood
+published for days without a report or a moderator's action (*weak ham*) count on the ham side too:
+toward the minimum, and in the false-positive bound at ``WEAK_SHARE`` of a decided comment each, since
+they were never looked at and a few may be spam nobody reported. The bound still errs on the safe side.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-MIN_DECISIONS = 50  # of each kind, before a site's own threshold replaces its owner's setting
+MIN_DECISIONS = 50  # ham decisions (weak ham included) before a site's own threshold replaces its owner's
+MIN_SPAM_DECISIONS = 20  # spam decisions, likewise: spam is what moderators decide most, but slowly
+WEAK_SHARE = 0.2  # what one weak ham weighs in the false-positive bound, against a decided comment
 MAX_FPR = 0.015  # default share of decided ham the learned threshold may send to spam
 RECENT_DECISIONS = 5000  # the threshold follows the site's latest decisions, not its whole history
 
@@ -34,22 +39,33 @@ class Learned:
     spam: int
 
 
+Decision = tuple[float, bool, bool]  # the score it had been given, spam?, weak ham?
+
+
 def best_threshold(
-    scores: Sequence[float], labels: Sequence[bool], max_fpr: float = 0.02
+    scores: Sequence[float],
+    labels: Sequence[bool],
+    max_fpr: float = 0.02,
+    ham_weights: Sequence[float] | None = None,
 ) -> tuple[float, float, float]:
     """``(f1, fpr, threshold)`` of the score threshold (flag at score ≥ threshold) with the best F1 among
-    those whose false-positive rate is at most ``max_fpr``; ``(0, 0, 1)`` when none flags anything."""
+    those whose false-positive rate is at most ``max_fpr``; ``(0, 0, 1)`` when none flags anything.
+    ``ham_weights`` weighs each ham in the false-positive rate (1 each by default)."""
     positives = sum(labels)
-    negatives = len(labels) - positives
+    weights = ham_weights if ham_weights is not None else [1.0] * len(labels)
+    negatives = sum(w for w, spam in zip(weights, labels, strict=True) if not spam)
     best = (0.0, 0.0, 1.0)
-    tp = fp = 0
-    ranked = sorted(zip(scores, labels, strict=True), key=lambda pair: -pair[0])
-    for i, (score, spam) in enumerate(ranked):
+    tp = 0
+    fp = fp_weight = 0.0
+    ranked = sorted(zip(scores, labels, weights, strict=True), key=lambda triple: -triple[0])
+    for i, (score, spam, weight) in enumerate(ranked):
         tp += spam
-        fp += not spam
+        if not spam:
+            fp += 1
+            fp_weight += weight
         if i + 1 < len(ranked) and ranked[i + 1][0] == score:
             continue  # a threshold cannot split equal scores
-        fpr = fp / negatives if negatives else 0.0
+        fpr = fp_weight / negatives if negatives else 0.0
         if fpr > max_fpr:
             break
         f1 = 2 * tp / (tp + fp + positives) if positives else 0.0
@@ -59,30 +75,32 @@ def best_threshold(
 
 
 def learn(
-    decisions: Sequence[tuple[float, bool]],
+    decisions: Sequence[tuple[float, bool] | Decision],
     *,
     floor: float,
     ceiling: float,
     max_fpr: float = MAX_FPR,
     min_decisions: int = MIN_DECISIONS,
+    min_spam: int = MIN_SPAM_DECISIONS,
 ) -> Learned | None:
-    """The spam threshold that ``(score, is_spam)`` decisions call for, between ``floor`` and ``ceiling``;
-    None while either kind has fewer than ``min_decisions``.
+    """The spam threshold that ``(score, is_spam[, weak])`` decisions call for, between ``floor`` and
+    ``ceiling``; None while there are fewer than ``min_spam`` spam or ``min_decisions`` ham decisions.
 
     The cut is placed halfway between the lowest score it flags and the next score below, so that a
     comment scored like the last flagged spam is flagged too, but one scored like the first spared ham is
     not. When no cut flags spam without exceeding ``max_fpr`` (the highest scores are ham), the threshold
     sits halfway between the highest ham score and 1.
     """
-    spam = sum(1 for _, is_spam in decisions if is_spam)
-    if spam < min_decisions or len(decisions) - spam < min_decisions:
+    spam = sum(1 for d in decisions if d[1])
+    if spam < min_spam or len(decisions) - spam < min_decisions:
         return None
-    scores = [score for score, _ in decisions]
-    f1, _, cut = best_threshold(scores, [is_spam for _, is_spam in decisions], max_fpr)
+    scores = [d[0] for d in decisions]
+    weights = [WEAK_SHARE if len(d) > 2 and d[2] else 1.0 for d in decisions]
+    f1, _, cut = best_threshold(scores, [d[1] for d in decisions], max_fpr, weights)
     if f1 > 0:
         below = max((s for s in scores if s < cut), default=floor)
         threshold = (cut + below) / 2
     else:
-        highest_ham = max(score for score, is_spam in decisions if not is_spam)
+        highest_ham = max(d[0] for d in decisions if not d[1])
         threshold = (highest_ham + 1.0) / 2
     return Learned(min(ceiling, max(floor, threshold)), len(decisions), spam)
