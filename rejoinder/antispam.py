@@ -103,7 +103,9 @@ def gather(
         solved = digest is not None and store.use_token(conn, digest, now + pow.LIFETIME)
         form = FormCheck(proof.honeypot, check, replayed, solved)
     domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
-    approved, spammed = store.author_history(conn, site.id, sub.author.email, excluded=comment_id)
+    stood_before = now - timedelta(days=rules.spam_standing_days)
+    email = sub.author.email
+    approved, spammed = store.author_history(conn, site.id, email, stood_before, excluded=comment_id)
     marks = memos.domain_marks(conn, site.id, version, domains)
     fingerprint = duplicates.fingerprint(sub.text)
     near: list[duplicates.Seen] = []
@@ -162,7 +164,7 @@ def teach(
 def lesson_due(conn: Connection, site_id: int, item_key: str, is_spam: bool) -> bool:
     """True if teaching this decision would change the model (``teach_in`` would return True)."""
     previous = store.training_record(conn, site_id, item_key)
-    return previous is None or bool(previous.is_spam) != is_spam
+    return previous is None or bool(previous.is_spam) != is_spam or bool(previous.weak)
 
 
 def teach_in(
@@ -174,14 +176,17 @@ def teach_in(
     is_spam: bool,
     *,
     score: float | None = None,
+    weak: bool = False,
 ) -> bool:
     """Train on a decision inside the caller's transaction. Idempotent per ``item_key``: the same label
     again changes nothing, the other label first undoes the earlier lesson exactly. True if it changed.
 
     ``score`` is the spam probability the item had been given before the (first) decision, kept with it
-    for the site's learned spam threshold (``threshold.learn``)."""
+    for the site's learned spam threshold (``threshold.learn``). A ``weak`` lesson (a comment that stood
+    unreported, an imported one) counts a fraction of a decision (``Model.learn``); it never replaces a
+    lesson already taught, and a moderator's decision on the same item replaces it."""
     previous = store.training_record(conn, site.id, item_key)
-    if previous is not None and bool(previous.is_spam) == is_spam:
+    if previous is not None and (weak or (bool(previous.is_spam) == is_spam and not previous.weak)):
         return False
     if previous is not None and previous.score is not None:
         # A changed mind keeps the score from before the first decision: judged again now, the item would
@@ -198,7 +203,7 @@ def teach_in(
         model.unlearn(earlier)
         combined = {k: -v for k, v in earlier.items()}
         store.add_domain_marks(conn, site.id, previous.domains, "spam" if previous.is_spam else "ham", -1)
-    delta = model.learn(features, is_spam)
+    delta = model.learn(features, is_spam, weak=weak)
     for feature, amount in delta.items():
         combined[feature] = combined.get(feature, 0.0) + amount
     store.add_weights(conn, site.id, combined, examples=0 if previous is not None else 1)
@@ -213,5 +218,6 @@ def teach_in(
         domains=domains,
         now=datetime.now(UTC),
         score=score,
+        weak=weak,
     )
     return True

@@ -59,6 +59,9 @@ class SiteSettings:
     spam_learn_threshold: bool = True
     spam_max_fpr: float = 0.015
     spam_retention_days: int = 30  # discarded comments stay in the spam folder this long
+    # A published comment that stood this many days without a moderator's action teaches the filter as
+    # weak ham and vouches for its author (trust); before that it is only the filter's opinion.
+    spam_standing_days: int = 3
     pow: str = "doubtful"  # proof of work: "always", "doubtful" (only when held otherwise) or "off"
     min_submit_seconds: float = 3.0  # quicker than this after the form was shown looks like a bot
     rate_limit_ip: str = "6/minute;40/hour"  # comments per client address

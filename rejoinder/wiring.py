@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from rejoinder import moderation, monitoring, privacy, retention
+from rejoinder import moderation, monitoring, privacy, retention, standing
 from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
 from rejoinder.context import Context
@@ -71,6 +71,7 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
     )
     retention.register_jobs(ctx)
     privacy.register_jobs(ctx)
+    standing.register_jobs(ctx)
     subscribe(ctx)
     monitoring.watch(ctx)
     if settings.redis_url:

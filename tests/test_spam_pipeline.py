@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from rejoinder.antispam import check_submission, features_of, teach
+from rejoinder.antispam import check_submission, features_of, teach, teach_in
 from rejoinder.apikeys import create_key
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput
@@ -605,6 +605,11 @@ async def test_domain_marks_are_read_once_per_model_version(
 # -- the spam threshold a site learns from its decisions
 
 
+def teach_in_write(ctx: Context, site: Site, key: str, sub: Submission, *, score: float) -> None:
+    with ctx.db.write() as conn:
+        assert teach_in(ctx, conn, site, key, sub, False, score=score, weak=True)
+
+
 def decide(ctx: Context, site: Site, spam: int, ham: int) -> None:
     """Teach ``spam`` and ``ham`` decisions whose earlier scores put the site's learned threshold at its
     floor (the hold threshold): every spam scored above every ham, all of them near zero."""
@@ -636,9 +641,22 @@ async def test_too_few_decisions_of_one_kind_leave_the_owners_threshold(
     client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site]
 ) -> None:
     site = guarded()
-    decide(ctx, site, spam=49, ham=60)
+    decide(ctx, site, spam=19, ham=60)
     centre_on(ctx, FRIENDLY, hold=-1.0, spam=5.0)
     assert (await submit(client))["status"] == "pending"
+
+
+async def test_comments_that_stood_count_as_ham_toward_the_sites_threshold(
+    client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site]
+) -> None:
+    site = guarded()
+    decide(ctx, site, spam=20, ham=0)  # moderators who only ever mark spam
+    centre_on(ctx, FRIENDLY, hold=-1.0, spam=5.0)
+    assert (await submit(client))["status"] == "pending"
+    for n in range(50):
+        sub = Submission(f"a comment that stood {n}", Author("Reader", f"s{n}@example.org"))
+        teach_in_write(ctx, site, f"stood:{n}", sub, score=1e-6 + n * 1e-9)
+    assert (await submit(client))["status"] == "spam"
 
 
 async def test_a_decision_keeps_the_score_the_comment_had_before_it(
@@ -651,7 +669,7 @@ async def test_a_decision_keeps_the_score_the_comment_had_before_it(
     assert (await moderate(client, posted["id"], "spam", admin)).status_code == 200
     assert (await moderate(client, posted["id"], "ham", admin)).status_code == 200  # changed mind
     with ctx.db.read() as conn:
-        assert spam_store.decision_scores(conn, site.id, 10) == [(pytest.approx(score), False)]
+        assert spam_store.decision_scores(conn, site.id, 10) == [(pytest.approx(score), False, False)]
 
 
 def test_the_learned_threshold_is_read_once_per_model_version(

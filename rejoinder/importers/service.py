@@ -487,7 +487,9 @@ class _Writer:
                     item.body, item.author, item.record.remote_addr, item.record.user_agent, item.url
                 )
                 is_spam = item.record.status is CommentStatus.SPAM
-                if teach_in(self.ctx, conn, self.site, f"comment:{comment_id}", sub, is_spam):
+                # Weak lessons: an export says what its old site decided, not what this site's moderators
+                # would; they count a fraction of a decision, as comments that stood unreported do.
+                if teach_in(self.ctx, conn, self.site, f"comment:{comment_id}", sub, is_spam, weak=True):
                     self.report.lessons += 1
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -76,6 +77,9 @@ threads = Table(
     Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
     Column("url", String(2048), nullable=False),
     Column("title", String(500), nullable=False, default=""),
+    # The page's <meta name="description"> as the widget sent it: what the spam filter's relevance signal
+    # compares a comment with, beside the title.
+    Column("description", String(1000), nullable=False, default="", server_default=text("''")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("closed", Boolean, nullable=False, default=False),
     # Published comments, kept in step by every write so counts never scan comments.
@@ -193,6 +197,10 @@ spam_training = Table(
     # The spam probability the item had been given before it was decided (None: never judged): the
     # decisions' scores set the site's learned spam threshold (spam/threshold.py).
     Column("score", Float, nullable=True),
+    # A weak lesson: a published comment that stood for days without a report or a moderator's action
+    # (or an imported one), taught at a fraction of a moderator's decision; a moderator's own decision on
+    # the same item replaces it.
+    Column("weak", Boolean, nullable=False, default=False, server_default=false()),
     Index(None, "site_id", "created_at"),
 )
 

@@ -6,7 +6,20 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from rejoinder.model import CommentStatus
 from rejoinder.store.dialect import insert_ignore, upsert_add, upsert_add_many
@@ -30,9 +43,17 @@ _AUTHOR_HISTORY = (
             threads.c.site_id == bindparam("site_id"),
             comments.c.id != bindparam("excluded"),
             # Spam counts against its author only when a moderator said so: a wrong verdict of the
-            # filter must not follow the same reader to their next comment.
+            # filter must not follow the same reader to their next comment. And a published comment
+            # vouches only once a moderator approved it or it stood unreported for days: five harmless
+            # posts in a row must not buy a sixth, spammy one its way past the filter.
             or_(
-                comments.c.status == CommentStatus.PUBLISHED.value,
+                and_(
+                    comments.c.status == CommentStatus.PUBLISHED.value,
+                    or_(
+                        comments.c.moderated_at.is_not(None),
+                        comments.c.created_at <= bindparam("stood_before"),
+                    ),
+                ),
                 and_(comments.c.status == CommentStatus.SPAM.value, comments.c.moderated_at.is_not(None)),
             ),
         )
@@ -118,10 +139,14 @@ def add_weights(conn: Connection, site_id: int, delta: Mapping[int, float], exam
 
 
 def training_record(conn: Connection, site_id: int, item_key: str) -> Any:
-    """The (is_spam, delta, domains, score) row of a taught item, or None."""
+    """The (is_spam, delta, domains, score, weak) row of a taught item, or None."""
     return conn.execute(
         select(
-            spam_training.c.is_spam, spam_training.c.delta, spam_training.c.domains, spam_training.c.score
+            spam_training.c.is_spam,
+            spam_training.c.delta,
+            spam_training.c.domains,
+            spam_training.c.score,
+            spam_training.c.weak,
         ).where(and_(spam_training.c.site_id == site_id, spam_training.c.item_key == item_key))
     ).first()
 
@@ -136,6 +161,7 @@ def put_training_record(
     domains: list[str],
     now: datetime,
     score: float | None = None,
+    weak: bool = False,
 ) -> None:
     drop_training_record(conn, site_id, item_key)
     conn.execute(
@@ -147,19 +173,65 @@ def put_training_record(
             domains=domains,
             created_at=now,
             score=score,
+            weak=weak,
         )
     )
 
 
-def decision_scores(conn: Connection, site_id: int, limit: int) -> list[tuple[float, bool]]:
-    """``(score, is_spam)`` of the site's latest ``limit`` decided items that had been given a score."""
+def decision_scores(conn: Connection, site_id: int, limit: int) -> list[tuple[float, bool, bool]]:
+    """``(score, is_spam, weak)`` of the site's latest ``limit`` decided items that had been given a score
+    (weak: a comment that stood unreported, not a moderator's decision)."""
     rows = conn.execute(
-        select(spam_training.c.score, spam_training.c.is_spam)
+        select(spam_training.c.score, spam_training.c.is_spam, spam_training.c.weak)
         .where(and_(spam_training.c.site_id == site_id, spam_training.c.score.is_not(None)))
         .order_by(spam_training.c.created_at.desc())
         .limit(limit)
     )
-    return [(float(score), bool(is_spam)) for score, is_spam in rows]
+    return [(float(score), bool(is_spam), bool(weak)) for score, is_spam, weak in rows]
+
+
+def standing_comments(
+    conn: Connection, site_id: int, *, stood_before: datetime, since: datetime, limit: int
+) -> list[Any]:
+    """The site's published comments posted between ``since`` and ``stood_before`` that no moderator acted
+    on and the filter has not learned from yet (no ``comment:<id>`` lesson), oldest first: what stood
+    unreported long enough to count as weak ham. Rows carry the comment's id, text, author, client,
+    score and thread URL."""
+    lesson = select(spam_training.c.item_key).where(
+        and_(
+            spam_training.c.site_id == site_id,
+            spam_training.c.item_key == literal("comment:") + cast(comments.c.id, String),
+        )
+    )
+    return list(
+        conn.execute(
+            select(
+                comments.c.id,
+                comments.c.body,
+                comments.c.author_name,
+                comments.c.author_email,
+                comments.c.author_website,
+                comments.c.remote_addr,
+                comments.c.user_agent,
+                comments.c.spam_score,
+                threads.c.url,
+            )
+            .select_from(comments.join(threads, threads.c.id == comments.c.thread_id))
+            .where(
+                and_(
+                    threads.c.site_id == site_id,
+                    comments.c.status == CommentStatus.PUBLISHED.value,
+                    comments.c.kind == "comment",
+                    comments.c.moderated_at.is_(None),
+                    comments.c.created_at <= stood_before,
+                    comments.c.created_at >= since,
+                    ~exists(lesson),
+                )
+            )
+            .order_by(comments.c.id)
+            .limit(limit)
+        )
+    )
 
 
 def drop_training_record(conn: Connection, site_id: int, item_key: str) -> None:
@@ -185,11 +257,17 @@ def add_domain_marks(
         upsert_add(conn, spam_domains, {"site_id": site_id, "domain": domain[:255]}, column, amount)
 
 
-def author_history(conn: Connection, site_id: int, email: str, excluded: int = 0) -> tuple[int, int]:
-    """(published, marked as spam by a moderator) comments by ``email`` on the site, but ``excluded``."""
+def author_history(
+    conn: Connection, site_id: int, email: str, stood_before: datetime, excluded: int = 0
+) -> tuple[int, int]:
+    """(approved, marked as spam by a moderator) comments by ``email`` on the site, but ``excluded``.
+
+    Approved: published by a moderator's decision, or published and standing since ``stood_before``
+    without one (no moderator took it down)."""
     if not email:
         return 0, 0
-    rows = conn.execute(_AUTHOR_HISTORY, {"email": email, "site_id": site_id, "excluded": excluded})
+    params = {"email": email, "site_id": site_id, "excluded": excluded, "stood_before": stood_before}
+    rows = conn.execute(_AUTHOR_HISTORY, params)
     counts: dict[str, int] = {str(status): int(n) for status, n in rows}
     return counts.get(CommentStatus.PUBLISHED, 0), counts.get(CommentStatus.SPAM, 0)
 
