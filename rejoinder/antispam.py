@@ -66,6 +66,8 @@ def check_rate(ctx: Context, site: Site, rules: SiteSettings, sub: Submission, t
             ("thread", rules.rate_limit_thread, thread_url),
         ],
     )
+    if sub.remote_addr:
+        ctx.spam.rate_limits.count_recent(site.id, sub.remote_addr)
     if exceeded is not None:
         field = {"ip": "client", "identity": "author", "thread": "url"}[exceeded.scope]
         who = {"ip": "this address", "identity": "this author", "thread": "this thread"}[exceeded.scope]
@@ -99,9 +101,9 @@ def gather(
     if proof is not None:
         check = ctx.spam.tokens.check(proof.form_token, site.key, rules.min_submit_seconds, now.timestamp())
         replayed = check.digest is not None and not store.use_token(conn, check.digest, now + TOKEN_MEMORY)
-        digest = pow.verify(proof.altcha, ctx.spam.pow_key) if rules.pow != "off" else None
-        solved = digest is not None and store.use_token(conn, digest, now + pow.LIFETIME)
-        form = FormCheck(proof.honeypot, check, replayed, solved)
+        work = pow.verify_level(proof.altcha, ctx.spam.pow_key) if rules.pow != "off" else None
+        solved = work is not None and store.use_token(conn, work[0], now + pow.LIFETIME)
+        form = FormCheck(proof.honeypot, check, replayed, work[1] if solved and work is not None else None)
     domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
     stood_before = now - timedelta(days=rules.spam_standing_days)
     email = sub.author.email
@@ -113,7 +115,8 @@ def gather(
         index = memos.duplicate_index(conn, site.id, now)
         near = [m for m in index.near(fingerprint) if m.comment_id != comment_id]
     learned = memos.learned_threshold(conn, site.id, version, rules) if rules.spam_learn_threshold else None
-    return Inputs(model, domains, fingerprint, approved, spammed, marks, near, learned, form)
+    recent = ctx.spam.rate_limits.recent(site.id, sub.remote_addr) if sub.remote_addr else 0
+    return Inputs(model, domains, fingerprint, approved, spammed, marks, near, learned, form, recent)
 
 
 def judge_comment(
@@ -134,7 +137,7 @@ def judge_comment(
     try:
         verdict = judge(inputs, sub, rules, features=features, thread_id=thread_id)
     except ChallengeNeeded as needed:
-        raise ChallengeRequired(needed.message, {"altcha": needed.rule}) from None
+        raise ChallengeRequired(needed.message, {"altcha": needed.rule}, difficulty=needed.level) from None
     purge = now + timedelta(days=rules.spam_retention_days) if verdict.action is Action.DISCARD else None
     reasons = list(verdict.reasons)
     stored = StoredVerdict(verdict.action.value, verdict.score, reasons, inputs.fingerprint, purge)

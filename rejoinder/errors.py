@@ -18,6 +18,11 @@ class RejoinderError(Exception):
         self.message = message
         self.fields = fields or {}
 
+    @property
+    def details(self) -> dict[str, object]:
+        """What the error says besides its code, message and fields (none by default)."""
+        return {}
+
 
 class ConfigurationError(RejoinderError):
     """The server's own settings are wrong; reported at start-up, never to readers."""
@@ -89,9 +94,18 @@ class PayloadTooLarge(RejoinderError):
 
 
 class ChallengeRequired(InvalidInput):
-    """The comment needs a solved proof-of-work challenge before it is accepted."""
+    """The comment needs a solved proof-of-work challenge before it is accepted; ``difficulty`` is the
+    level to ask ``GET /api/v1/form`` for."""
 
     code = "challenge_required"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, *, difficulty: int = 0) -> None:
+        super().__init__(message, fields)
+        self.difficulty = difficulty
+
+    @property
+    def details(self) -> dict[str, object]:
+        return {"difficulty": self.difficulty}
 
 
 class RateLimited(RejoinderError):

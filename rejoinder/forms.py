@@ -10,14 +10,21 @@ from rejoinder.sites import cached_site, site_settings
 from rejoinder.spam import honeypot, pow
 
 
-def form_for(ctx: Context, site_key: str) -> dict[str, Any]:
+def form_for(ctx: Context, site_key: str, difficulty: int = 0, remote_addr: str = "") -> dict[str, Any]:
+    """``difficulty``: the proof-of-work level asked for; the challenge is at least as hard as the
+    address's recent volume calls for (``pow.volume_level``)."""
     site = cached_site(ctx, site_key)
     rules = site_settings(ctx, site)
     if rules.spam_filter:
+        challenge = None
+        if rules.pow != "off":
+            recent = ctx.spam.rate_limits.recent(site.id, remote_addr) if remote_addr else 0
+            level = max(difficulty, pow.volume_level(recent + 1))  # for the comment to come
+            challenge = pow.challenge(ctx.spam.pow_key, level=level)
         spam: dict[str, Any] = {
             "form_token": ctx.spam.tokens.issue(site.key),
             "honeypot": honeypot.FIELD,
-            "challenge": pow.challenge(ctx.spam.pow_key) if rules.pow != "off" else None,
+            "challenge": challenge,
         }
     else:
         spam = {"form_token": "", "honeypot": "", "challenge": None}

@@ -11,8 +11,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from limits import parse_many
+from limits import parse, parse_many
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
@@ -20,6 +21,8 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 log = logging.getLogger(__name__)
 
 RETRY_REDIS_SECONDS = 5.0
+# Not a limit: a counter of an address's comments in the last hour, high enough never to be reached.
+_VOLUME = parse("1000000/hour")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,30 @@ class RateLimits:
                 self._on_error()
                 log.warning("rate limits counted in memory: Redis is unreachable (%s)", exc.storage_error)
         return self._hit(self._memory, site_id, checks)
+
+    def count_recent(self, site_id: int, address: str) -> None:
+        """Count one comment from ``address`` toward its recent volume (``recent``), limit or not."""
+        self._guarded(lambda limiter: limiter.hit(_VOLUME, str(site_id), "volume", address))
+
+    def recent(self, site_id: int, address: str) -> int:
+        """Comments ``address`` sent to the site in about the last hour (sliding window): how hard its
+        next proof-of-work challenge is."""
+
+        def count(limiter: SlidingWindowCounterRateLimiter) -> int:
+            stats = limiter.get_window_stats(_VOLUME, str(site_id), "volume", address)
+            return _VOLUME.amount - stats.remaining
+
+        return int(self._guarded(count))
+
+    def _guarded(self, use: Callable[[SlidingWindowCounterRateLimiter], Any]) -> Any:
+        if self._shared is not None and self.shared:
+            try:
+                return use(self._shared)
+            except StorageError as exc:
+                self._shared_again_at = time.monotonic() + RETRY_REDIS_SECONDS
+                self._on_error()
+                log.warning("rate limits counted in memory: Redis is unreachable (%s)", exc.storage_error)
+        return use(self._memory)
 
     def _hit(
         self, limiter: SlidingWindowCounterRateLimiter, site_id: int, checks: list[tuple[str, str, str]]

@@ -56,7 +56,9 @@ def error_fields(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     error = response.json()["error"]
-    assert set(error) == {"code", "message", "fields"}
+    # challenge_required also says how hard a challenge to ask for
+    extra = {"difficulty"} if code == "challenge_required" else set()
+    assert set(error) == {"code", "message", "fields"} | extra
     assert error["code"] == code, error
     assert isinstance(error["message"], str) and error["message"]
     assert all(isinstance(rule, str) and rule for rule in error["fields"].values()), error

@@ -134,7 +134,7 @@ async def test_openapi_lists_every_endpoint_with_its_methods(client: httpx.Async
 async def test_openapi_documents_the_error_shape(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/api/openapi.json")).json()
     error = schema["components"]["schemas"]["ErrorDetail"]
-    assert set(error["properties"]) == {"code", "message", "fields"}
+    assert set(error["properties"]) == {"code", "message", "fields", "difficulty"}
     post = schema["paths"]["/api/v1/comments"]["post"]
     refused = post["responses"]["422"]["content"]["application/json"]["schema"]
     assert refused == {"$ref": "#/components/schemas/ErrorOut"}

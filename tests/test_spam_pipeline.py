@@ -23,6 +23,7 @@ from rejoinder.errors import InvalidInput
 from rejoinder.filterstate import SpamMemos
 from rejoinder.model import Author, Site
 from rejoinder.sites import create_site, get_site, site_settings, update_site
+from rejoinder.spam import pow
 from rejoinder.spam.model import Model
 from rejoinder.spam.submission import Submission
 from rejoinder.store import spam as spam_store
@@ -324,7 +325,7 @@ async def test_pow_always_asks_every_comment_for_a_fresh_solution(
     solution = solved_payload(shown["challenge"])
     posted = await submit(client, shown=shown, altcha=solution)  # the refusal did not use the token up
     assert posted["status"] == "published"
-    assert "solved the proof-of-work challenge" in stored(ctx, posted["id"]).spam_reasons
+    assert not any("proof-of-work" in r for r in stored(ctx, posted["id"]).spam_reasons)  # a cost, not a vote
     replayed = await send(client, "Same work, new comment.", shown=await form(client), altcha=solution)
     assert set(error_fields(replayed, 422, "challenge_required")) == {"altcha"}
     wrong_key = solved_payload({**shown["challenge"], "signature": "0" * 64})
@@ -340,11 +341,53 @@ async def test_pow_doubtful_asks_only_a_borderline_comment(
     shown = await form(client)
     doubtful = await send(client, shown=shown)
     assert set(error_fields(doubtful, 422, "challenge_required")) == {"altcha"}
-    posted = await submit(client, shown=shown, altcha=solved_payload(shown["challenge"]))
+    level = doubtful.json()["error"]["difficulty"]
+    harder = (await client.get("/api/v1/form", params={"site": GUARDED, "difficulty": level})).json()
+    posted = await submit(client, shown=harder, altcha=solved_payload(harder["challenge"]))
     assert posted["status"] == "pending"  # accepted, for a moderator to look at
     centre_on(ctx, FRIENDLY)
     clear = await submit_with_form(client, email="clear@example.org")
     assert clear["status"] == "published"  # not doubtful: no challenge asked
+
+
+async def test_a_doubtful_comment_pays_a_harder_challenge_and_stays_held(
+    client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site]
+) -> None:
+    guarded(pow="doubtful")
+    centre_on(ctx, FRIENDLY, hold=-0.5, spam=5.0)  # held, in the lower half of the hold band
+    shown = await form(client)
+    easy = await send(client, shown=shown, altcha=solved_payload(shown["challenge"]))
+    assert error_fields(easy, 422, "challenge_required")["altcha"].startswith("must be a solved challenge of")
+    level = easy.json()["error"]["difficulty"]
+    assert level == 1
+    harder = (await client.get("/api/v1/form", params={"site": GUARDED, "difficulty": level})).json()
+    assert harder["challenge"]["maxnumber"] == 2 * shown["challenge"]["maxnumber"]
+    posted = await submit(client, shown=harder, altcha=solved_payload(harder["challenge"]))
+    assert posted["status"] == "pending"  # the work bought a hearing, not a pass
+
+
+async def test_an_address_that_posts_a_lot_gets_harder_challenges(
+    client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site]
+) -> None:
+    guarded(pow="always")
+    centre_on(ctx, FRIENDLY, hold=5.0)
+    first = await form(client)
+    for n in range(pow.FREE_PER_HOUR + 1):
+        shown = await form(client)
+        await submit(client, f"{FRIENDLY} {n}", shown=shown, altcha=solved_payload(shown["challenge"]))
+    later = await form(client)
+    assert later["challenge"]["maxnumber"] > first["challenge"]["maxnumber"]
+    too_easy = solved_payload(first["challenge"])
+    refused = await send(client, f"{FRIENDLY} again", shown=later, altcha=too_easy)
+    assert "altcha" in error_fields(refused, 422, "challenge_required")
+
+
+async def test_the_form_refuses_a_difficulty_out_of_range(
+    client: httpx.AsyncClient, guarded: Callable[..., Site]
+) -> None:
+    guarded(pow="always")
+    response = await client.get("/api/v1/form", params={"site": GUARDED, "difficulty": pow.MAX_LEVEL + 1})
+    assert "difficulty" in error_fields(response, 422, "invalid_input")
 
 
 async def test_a_comment_posted_the_way_the_widget_does_is_published(
@@ -359,7 +402,6 @@ async def test_a_comment_posted_the_way_the_widget_does_is_published(
     assert posted["status"] == "published"
     verdict = stored(ctx, posted["id"])
     assert verdict.spam_action == "publish" and 0.0 <= verdict.spam_score < 0.5
-    assert verdict.spam_reasons[0] == "solved the proof-of-work challenge"
     assert not any("after the form was shown" in r for r in verdict.spam_reasons)
     page = await thread(client)
     assert [c["id"] for c in page["comments"]] == [posted["id"]] and page["thread"]["comment_count"] == 1

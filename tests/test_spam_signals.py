@@ -145,11 +145,31 @@ def solved() -> str:
     return solved_payload(pow.challenge(KEY))
 
 
-def test_a_solved_challenge_verifies_and_lowers_the_score(solved: str) -> None:
+def test_a_solved_challenge_verifies_with_its_level(solved: str) -> None:
     digest = pow.verify(solved, KEY)
     assert digest is not None and len(digest) == 64
     assert pow.verify(solved, KEY) == digest  # the same payload, the same single-use key
-    assert pow.solved().weight < 0
+    assert pow.verify_level(solved, KEY) == (digest, 0)
+    assert not hasattr(pow, "solved")  # a solution is a cost paid, never evidence of innocence
+
+
+def test_a_harder_level_is_signed_into_the_challenge() -> None:
+    challenge = pow.challenge(KEY, level=2)
+    assert challenge["maxnumber"] == pow.BASE_NUMBER * 4 and "d=2" in challenge["salt"]
+    solved = solved_payload(challenge)
+    assert pow.verify_level(solved, KEY) == (pow.verify(solved, KEY), 2)
+    claimed = solved_payload(challenge, salt=challenge["salt"].replace("d=2", "d=6"))
+    assert pow.verify_level(claimed, KEY) is None  # the level is covered by the signature
+
+
+def test_the_level_grows_with_doubt_and_with_the_addresss_volume() -> None:
+    assert [pow.doubt(p, 0.5, 0.9) for p in (0.1, 0.55, 0.8, 0.95)] == [0, 1, 2, pow.MAX_DOUBT]
+    assert pow.required_level(0, 1) == 0
+    assert pow.required_level(1, 1) == 1 and pow.required_level(3, 1) == 3
+    assert pow.volume_level(pow.FREE_PER_HOUR) == 0
+    levels = [pow.volume_level(n) for n in (5, 8, 16, 32, 64, 10_000)]
+    assert levels == sorted(levels) and levels[0] == 1 and levels[-1] == pow.MAX_LEVEL
+    assert pow.required_level(pow.MAX_DOUBT, 10_000) == pow.MAX_LEVEL
 
 
 def test_a_solution_for_another_key_is_refused(solved: str) -> None:

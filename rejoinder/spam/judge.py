@@ -35,24 +35,26 @@ class Rules(lists.BannedLists, Protocol):
 
 
 class ChallengeNeeded(Exception):
-    """The site takes this comment only with a solved proof-of-work challenge. ``rule`` says what the
-    ``altcha`` field must hold."""
+    """The site takes this comment only with a solved proof-of-work challenge of at least ``level``.
+    ``rule`` says what the ``altcha`` field must hold."""
 
-    def __init__(self, message: str, rule: str) -> None:
+    def __init__(self, message: str, rule: str, level: int = 0) -> None:
         super().__init__(message)
         self.message = message
         self.rule = rule
+        self.level = level
 
 
 @dataclass(frozen=True)
 class FormCheck:
     """What a browser form's proof came to: the honeypot's value, the form token's check, whether that
-    token had been used before, and whether a fresh proof-of-work solution came with it."""
+    token had been used before, and the difficulty level of the fresh proof-of-work solution that came
+    with it (None: none did)."""
 
     honeypot: str = ""
     token: TokenCheck = field(default_factory=lambda: TokenCheck([]))
     token_replayed: bool = False
-    pow_solved: bool = False
+    pow_level: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,37 @@ class Inputs:
     near_duplicates: Sequence[Seen] = ()  # other recent comments of the site with nearly the same text
     learned: Learned | None = None  # the site's learned spam threshold, when it learns one
     form: FormCheck | None = None  # None: the text came from no form (API, Akismet, an edit)
+    recent: int = 0  # comments from the same client address in the last hour, this one included
+
+
+def _check_work(rules: Rules, verdict: Verdict, form: FormCheck, recent: int, spam_at: float) -> None:
+    """Proof of work is a cost, never a vote: where the site asks for it (every comment with ``always``,
+    a comment it would hold with ``doubtful``), the solution must be of the level the comment's doubt and
+    its address's volume call for; it changes nothing in the verdict."""
+    asked = rules.pow == "always" or (rules.pow == "doubtful" and verdict.action is Action.HOLD)
+    if not asked:
+        return
+    level = pow.required_level(pow.doubt(verdict.score, rules.spam_hold, spam_at), recent)
+    if form.pow_level is not None and form.pow_level >= level:
+        return
+    where = f"GET /api/v1/form?difficulty={level}"
+    if form.pow_level is None and rules.pow == "always":
+        raise ChallengeNeeded(
+            "this site asks every comment to solve a proof-of-work challenge",
+            f"must be a solved, unused challenge from {where}",
+            level,
+        )
+    if form.pow_level is None:
+        raise ChallengeNeeded(
+            "solve the proof-of-work challenge and send the comment again",
+            f"is required for this comment: solve the challenge from {where}",
+            level,
+        )
+    raise ChallengeNeeded(
+        f"this comment needs a harder proof-of-work challenge (difficulty {level}); solve it and send again",
+        f"must be a solved challenge of difficulty {level} or more, from {where}",
+        level,
+    )
 
 
 def judge(
@@ -91,13 +124,6 @@ def judge(
         evidence += form.token.evidence
         if form.token_replayed:
             evidence.append(replayed())
-        if form.pow_solved:
-            evidence.append(pow.solved())
-        elif rules.pow == "always":
-            raise ChallengeNeeded(
-                "this site asks every comment to solve a proof-of-work challenge",
-                "must be a solved, unused challenge from GET /api/v1/form",
-            )
     evidence += links.judge(
         sub.text,
         sub.author.website,
@@ -122,11 +148,8 @@ def judge(
                 f"{learned.decisions} moderator decisions",
             ),
         )
-    if verdict.action is Action.HOLD and rules.pow == "doubtful" and form is not None and not form.pow_solved:
-        raise ChallengeNeeded(
-            "solve the proof-of-work challenge and send the comment again",
-            "is required for this comment: solve the challenge from GET /api/v1/form",
-        )
+    if form is not None:
+        _check_work(rules, verdict, form, inputs.recent, spam_at)
     if verdict.action is Action.PUBLISH and rules.moderation:
         verdict = Verdict(Action.HOLD, verdict.score, ("this site holds every comment for moderation",))
     return verdict

@@ -15,6 +15,7 @@ from rejoinder.comments import Client, NewComment
 from rejoinder.context import Context
 from rejoinder.errors import Unauthorized
 from rejoinder.model import Author, SortOrder
+from rejoinder.spam import pow
 from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
 from rejoinder.web.client import client_address
@@ -182,12 +183,21 @@ async def form(
     request: Request,
     site: Annotated[str, Query(description="Key of the site.")],
     url: Annotated[str | None, Query(description="Address of the article page.")] = None,
+    difficulty: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=pow.MAX_LEVEL,
+            description="Proof-of-work level: 0 unless a post answered challenge_required with a higher one.",
+        ),
+    ] = 0,
 ) -> Response:
     """A fresh single-use form token, the honeypot's name, a proof-of-work challenge if the site asks for
     one, and the site's public settings. Fetch it when the form is shown; the token records when.
 
+    The challenge is at least as hard as the client address's recent volume calls for.
     Answered on the event loop: the site is nearly always remembered, and the rest is a few HMACs."""
-    found = forms.form_for(_ctx(request), site)
+    found = forms.form_for(_ctx(request), site, difficulty, _client(request).remote_addr)
     return Response(dumps(found), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 

@@ -29,9 +29,10 @@ def error_response(
     message: str,
     fields: dict[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    details: Mapping[str, object] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        {"error": {"code": code, "message": message, "fields": fields or {}}},
+        {"error": {"code": code, "message": message, "fields": fields or {}, **(details or {})}},
         status_code=status,
         headers=headers,
     )
@@ -71,7 +72,9 @@ def install(app: FastAPI) -> None:
     async def _rejoinder_error(_request: Request, exc: RejoinderError) -> Response:
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after else None
-        return error_response(exc.status, exc.code, exc.message, exc.fields, headers=headers)
+        return error_response(
+            exc.status, exc.code, exc.message, exc.fields, headers=headers, details=exc.details
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> Response:

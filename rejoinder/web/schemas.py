@@ -164,6 +164,9 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     fields: dict[str, str]
+    difficulty: int | None = Field(
+        None, description="challenge_required only: the proof-of-work level to ask GET /api/v1/form for."
+    )
 
 
 class ErrorOut(BaseModel):

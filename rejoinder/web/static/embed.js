@@ -213,6 +213,8 @@
     site: opt.site,
     url: opt.url || location.href.split('#')[0],
     title: opt.title || document.title,
+    // What the article is about, for the spam filter's relevance signal: data-description, else the page's own.
+    description: opt.description || (document.querySelector('meta[name="description"]') || {}).content || '',
     lang,
     strings: CATALOGUE[lang],
     plural: new Intl.PluralRules(lang),
@@ -310,6 +312,7 @@
         status: response.status,
         code: error.code,
         fields: error.fields || {},
+        difficulty: error.difficulty || 0,
       });
     }
     return data;
@@ -928,14 +931,15 @@
   }
 
   // The spam fields: a single-use form token, the honeypot's name and, maybe, a proof-of-work challenge.
-  function loadForm() {
-    W.formReady = fetchForm();
+  // `difficulty`: the proof-of-work level a post was refused for (a doubtful comment, a busy address).
+  function loadForm(difficulty) {
+    W.formReady = fetchForm(difficulty);
     return W.formReady;
   }
 
-  async function fetchForm() {
+  async function fetchForm(difficulty) {
     try {
-      W.info = await api('GET', 'form?' + query({ url: W.url }));
+      W.info = await api('GET', 'form?' + query({ url: W.url, difficulty: difficulty || null }));
     } catch (error) {
       W.info = null; // no form endpoint (an older server) or no network: post without the spam fields
       W.formMissing = error.status === 404 && error.code !== 'unknown_site';
@@ -1080,7 +1084,7 @@
       missing.forEach((name) => showFieldError(F[name], F[name + 'Error'], t('needField')));
       if (missing.length) return F[missing[0]].focus();
     }
-    const payload = { site: W.site, url: W.url, title: W.title, parent_id: W.replyTo, body: F.body.value, author };
+    const payload = { site: W.site, url: W.url, title: W.title, description: W.description.slice(0, 1000), parent_id: W.replyTo, body: F.body.value, author };
     W.busy = true;
     F.submit.textContent = t('posting');
     F.submit.setAttribute('aria-disabled', 'true');
@@ -1116,7 +1120,7 @@
     } catch (error) {
       const spent = error.code === 'challenge_required' || 'altcha' in error.fields || 'form_token' in error.fields;
       if (!mayRetry || !spent || !error.status) throw error;
-      await loadForm();
+      await loadForm(error.difficulty);
       return send(payload, false);
     }
   }
