@@ -26,7 +26,7 @@ from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, 
 from rejoinder.privacy import stored_client
 from rejoinder.rendering import normalise, render
 from rejoinder.sites import cached_site, known_site, site_settings
-from rejoinder.spam.submission import FormProof, Submission
+from rejoinder.spam.submission import FormProof, Page, Submission
 from rejoinder.spam.verdict import Action
 from rejoinder.store import comments as store
 from rejoinder.store import threads as thread_store
@@ -37,6 +37,7 @@ from rejoinder.urls import page_origin
 
 MAX_NAME = 100
 MAX_TITLE = 500
+MAX_DESCRIPTION = 1000
 MAX_WEBSITE = 2048
 
 
@@ -55,6 +56,7 @@ class NewComment:
     url: str
     body: str
     title: str = ""
+    description: str = ""  # the page's <meta name="description">, for the spam filter's relevance signal
     parent_id: int | None = None
     author: Author = field(default_factory=lambda: Author(""))
     # What the browser form sent for the spam filter; None for text that came from no form at all.
@@ -100,6 +102,7 @@ def _plan_post(
     body = _clean_body(ctx, new.body, problems)
     author = _clean_author(new.author, problems)
     title = _clean_text(new.title, MAX_TITLE, "title", problems)
+    description = _clean_text(new.description, MAX_DESCRIPTION, "description", problems)
     try:
         url = thread_url(new.url)
     except InvalidInput as exc:
@@ -108,7 +111,7 @@ def _plan_post(
         raise InvalidInput("the comment breaks some rules", problems)
     html = render(body)
     now = _now()
-    sub = Submission(body, author, client.remote_addr, client.user_agent, url)
+    sub = Submission(body, author, client.remote_addr, client.user_agent, url, Page(title, description))
     site = cached_site(ctx, new.site)
     rules = site_settings(ctx, site)
     features = None
@@ -192,7 +195,8 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
         rules = site_settings(ctx, site)
         status, verdict = comment.status, None
         if rules.spam_filter:
-            sub = Submission(body, comment.author, comment.remote_addr, comment.user_agent, thread.url)
+            page = Page(thread.title)
+            sub = Submission(body, comment.author, comment.remote_addr, comment.user_agent, thread.url, page)
             judged = judge_comment(
                 ctx,
                 conn,

@@ -20,9 +20,12 @@ from enum import StrEnum
 from typing import Any
 
 from rejoinder.corpora import CorpusItem, _mix, deduplicate, duplicate_key, shuffled
-from rejoinder.spam import threshold
+from rejoinder.model import CommentKind, CommentStatus, SiteSettings
+from rejoinder.spam import links, threshold
 from rejoinder.spam.features import Features, extract
+from rejoinder.spam.judge import Inputs, judge
 from rejoinder.spam.model import Model
+from rejoinder.spam.submission import Page, Submission
 from rejoinder.spam.threshold import Learned, best_threshold
 from rejoinder.spam.training import TrainingOptions, fit
 from rejoinder.spam.verdict import Action, Thresholds, Verdict, combine
@@ -71,6 +74,51 @@ def train_model(items: Sequence[CorpusItem], options: TrainingOptions | None = N
     cells = Counter((item.corpus, item.is_spam) for item in items)
     weights = [1.0 / cells[item.corpus, item.is_spam] for item in items]
     return fit(Model.empty(), ((features_of(i), i.is_spam) for i in items), options, weights=weights)
+
+
+def pipeline_judge(sub: Submission, model: Model, rules: SiteSettings | None = None) -> Verdict:
+    """A comment judged by every signal that needs no store, as a fresh site judges a first-time
+    commenter's comment: the classifier, links, lists, the blog-spam and relevance signals."""
+    rules = rules or SiteSettings(max_depth=5, edit_window_seconds=900)
+    domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
+    features = extract(sub.text, author=sub.author.name, website=sub.author.website)
+    return judge(Inputs(model, domains, None), sub, rules, features=features, thread_id=None)
+
+
+@dataclass(frozen=True)
+class ExportedComments:
+    """The comments of an export file judged as ham (published) or spam, and how many were left out."""
+
+    outcomes: list[Outcome]
+    skipped: int  # pingbacks, trackbacks, held or deleted comments: neither side
+    reasons: Counter[str]  # how often each reason was given to ham
+
+
+def judge_export(records: Iterable[Any], model: Model, *, classifier_only: bool = False) -> ExportedComments:
+    """Judge the published (ham) and spam comments of an importer's records with ``pipeline_judge``,
+    each under its thread's title, as a fresh site would judge them posted through the widget (or by the
+    text classifier alone, ``combine`` with the default thresholds, to compare)."""
+    outcomes: list[Outcome] = []
+    reasons: Counter[str] = Counter()
+    skipped = 0
+    for record in records:
+        status = getattr(record, "status", None)
+        if status is None:
+            continue  # a problem the importer reported, not a comment
+        if record.kind != CommentKind.COMMENT or status not in (CommentStatus.PUBLISHED, CommentStatus.SPAM):
+            skipped += 1
+            continue
+        sub = Submission(record.body, record.author, page=Page(record.thread.title))
+        start = time.perf_counter()
+        if classifier_only:
+            verdict = combine(model.log_odds(extract(sub.text)), [], Thresholds())
+        else:
+            verdict = pipeline_judge(sub, model)
+        is_spam = status is CommentStatus.SPAM
+        outcomes.append(Outcome(is_spam, verdict, time.perf_counter() - start))
+        if not is_spam and verdict.action is not Action.PUBLISH:
+            reasons.update(verdict.reasons)
+    return ExportedComments(outcomes, skipped, reasons)
 
 
 # ---------------------------------------------------------------------------------------------------------

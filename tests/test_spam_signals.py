@@ -208,15 +208,15 @@ def test_garbage_is_not_a_solution(payload: str | None) -> None:
 
 
 def test_links_are_counted_and_more_of_them_weigh_more() -> None:
-    one = links.judge("see https://tide.example/pools", "", first_time=False, marked={})
+    one = links.judge("see https://tide.example/pools", "", marked={})
     three = links.judge(
-        "see https://a.example/x, http://b.example and www.c.example/y", "", first_time=False, marked={}
+        "see https://a.example/x, http://b.example and www.c.example/y", "", marked={}
     )
     assert reasons(one) == ["1 link"] and reasons(three) == ["3 links"]
     assert three[0].weight > one[0].weight > 0
-    many = links.judge(" ".join(f"https://s{i}.example" for i in range(40)), "", first_time=False, marked={})
+    many = links.judge(" ".join(f"https://s{i}.example" for i in range(40)), "", marked={})
     assert reasons(many) == ["40 links"] and many[0].weight <= 3.0  # capped
-    assert links.judge("no links here, just words.", "", first_time=False, marked={}) == []
+    assert links.judge("no links here, just words.", "", marked={}) == []
 
 
 def test_bare_domains_count_as_links() -> None:
@@ -232,31 +232,34 @@ def test_domains_come_from_the_text_the_website_and_the_email() -> None:
 
 
 def test_a_link_through_a_shortener_is_suspect() -> None:
-    found = links.judge("click https://bit.ly/3xYz now", "", first_time=False, marked={})
+    found = links.judge("click https://bit.ly/3xYz now", "", marked={})
     assert "links through a URL shortener (bit.ly)" in reasons(found)
-    bare = links.judge("click tinyurl.com/abc now", "", first_time=False, marked={})
+    bare = links.judge("click tinyurl.com/abc now", "", marked={})
     assert "links through a URL shortener (tinyurl.com)" in reasons(bare)
-    website = links.judge("a nice post", "https://t.co/abc", first_time=False, marked={})
+    website = links.judge("a nice post", "https://t.co/abc", marked={})
     assert reasons(website) == ["links through a URL shortener (t.co)"]
 
 
 def test_a_domain_moderators_marked_as_spam_before_is_suspect() -> None:
     text = "great deals on https://www.pills.example/buy"
-    once = links.judge(text, "", first_time=False, marked={"pills.example": (1, 0)})
-    often = links.judge(text, "", first_time=False, marked={"pills.example": (5, 1)})
+    once = links.judge(text, "", marked={"pills.example": (1, 0)})
+    often = links.judge(text, "", marked={"pills.example": (5, 1)})
     assert "links to pills.example, marked as spam once before" in reasons(once)
     assert "links to pills.example, marked as spam 5 times before" in reasons(often)
     assert max(e.weight for e in often) > max(e.weight for e in once)
     # Approved more often than spammed, or not linked at all: nothing to say.
-    assert reasons(links.judge(text, "", first_time=False, marked={"pills.example": (1, 4)})) == ["1 link"]
-    assert reasons(links.judge(text, "", first_time=False, marked={"other.example": (9, 0)})) == ["1 link"]
+    assert reasons(links.judge(text, "", marked={"pills.example": (1, 4)})) == ["1 link"]
+    assert reasons(links.judge(text, "", marked={"other.example": (9, 0)})) == ["1 link"]
 
 
-def test_a_website_counts_only_for_a_first_time_commenter() -> None:
-    first = links.judge("hello", "https://ada.example", first_time=True, marked={})
-    assert reasons(first) == ["a website given by a first-time commenter"]
-    assert links.judge("hello", "https://ada.example", first_time=False, marked={}) == []
-    assert links.judge("hello", "", first_time=True, marked={}) == []
+def test_a_website_alone_is_no_evidence() -> None:
+    # Bloggers give their own site when they comment; what it says is judged with the text (blogspam).
+    assert links.judge("hello", "https://ada.example", marked={}) == []
+
+
+def test_an_html_link_written_three_times_is_one_link() -> None:
+    html = '<a href="https://gist.example/abc" title="https://gist.example/abc">https://gist.example/abc</a>'
+    assert links.link_count(html) == 1
 
 
 # -- duplicates

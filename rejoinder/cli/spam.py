@@ -30,8 +30,10 @@ from rejoinder.evaluation import (
     baseline_learner,
     cross_validate,
     evaluate,
+    judge_export,
     learning_safety,
     leave_one_corpus_out,
+    metrics,
     model_learner,
     stream,
     stream_learner,
@@ -86,6 +88,13 @@ def add_parser(subparsers: Any) -> Any:
         action="store_true",
         help="online learning: judge each comment, then learn its label (prequential), and compare "
         "the streamed model with batch training under the same cross-validation",
+    )
+    mode.add_argument(
+        "--export",
+        type=Path,
+        metavar="FILE",
+        help="judge the comments of an export file (see --format) with every signal a fresh site has: "
+        "published ones as ham, spam as spam; reports the share flagged and held",
     )
     mode.add_argument(
         "--safety",
@@ -149,6 +158,16 @@ def add_parser(subparsers: Any) -> Any:
         help="with --stream: a published comment becomes weak ham N comments later, whatever its label "
         "(the stream's stand-in for standing unreported for days)",
     )
+    evaluate_.add_argument(
+        "--format",
+        default="wordpress",
+        help="with --export: the file's format, as for rejoinder import (wordpress, disqus, isso, remark42)",
+    )
+    evaluate_.add_argument(
+        "--classifier-only",
+        action="store_true",
+        help="with --export: judge by the text classifier alone, to compare with every signal",
+    )
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate_.set_defaults(func=cmd_eval)
 
@@ -196,6 +215,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         if args.leave_one_out:
             return _leave_one_out(args)
+        if args.export:
+            return _export(args)
         if not args.corpus:
             return _fail("give --corpus FILE.jsonl (or --leave-one-out)")
         items = read_corpora(args.corpus)
@@ -287,6 +308,35 @@ def _stream(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
     report["streamed_cv"] = _metrics(streamed)
     report["streamed_cv_f1_gap"] = batch.f1 - streamed.f1
     return report
+
+
+def _export(args: argparse.Namespace) -> int:
+    from rejoinder.importers.service import FORMATS
+
+    chosen = FORMATS.get(args.format)
+    if chosen is None:
+        return _fail(f"--format must be one of {', '.join(FORMATS)}")
+    records = chosen.parse(args.export, chosen.tolerant)
+    judged = judge_export(records, Model.shipped(), classifier_only=args.classifier_only)
+    report = _metrics(metrics(judged.outcomes))
+    how = "the text classifier alone" if args.classifier_only else "every store-free signal"
+    report["mode"] = f"export {args.export.name} ({args.format}), {how}, as a fresh site"
+    report["skipped"] = judged.skipped
+    report["ham_reasons"] = dict(judged.reasons.most_common(10))
+    report["corpus"] = [str(args.export)]
+    if args.json:
+        _print(json.dumps(report, sort_keys=True))
+        return 0
+    ham = report["ham"]
+    flagged = report["false_positives"]
+    held = report["ham_held_count"]
+    counts = f"{report['n']} comments ({report['spam']} spam, {ham} ham; {judged.skipped} left out)"
+    _print(f"{report['mode']}: {counts}")
+    _print(f"  ham flagged {flagged} ({report['fpr']:.2%}), held {held} ({report['ham_held']:.2%})")
+    _print(f"  median ms per comment {report['ms_per_comment']:.3f}")
+    for reason, count in judged.reasons.most_common(10):
+        _print(f"  ham not published, {count}×: {reason}")
+    return 0
 
 
 def _safety(items: Sequence[Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rejoinder.spam import duplicates, honeypot, links, lists, pow, trust
+from rejoinder.spam import blogspam, duplicates, honeypot, links, lists, pow, relevance, trust
 from rejoinder.spam.duplicates import Seen
 from rejoinder.spam.features import Features
 from rejoinder.spam.formtoken import TokenCheck, replayed
@@ -124,12 +124,10 @@ def judge(
         evidence += form.token.evidence
         if form.token_replayed:
             evidence.append(replayed())
-    evidence += links.judge(
-        sub.text,
-        sub.author.website,
-        first_time=inputs.approved == inputs.spammed == 0,
-        marked=inputs.domain_marks,
-    )
+    evidence += links.judge(sub.text, sub.author.website, marked=inputs.domain_marks)
+    evidence += blogspam.judge(sub.text, sub.author)
+    # A link in the text, not the website field: bloggers who comment give their own site by habit.
+    evidence += relevance.judge(sub.text, sub.page, linked=links.link_count(sub.text) > 0)
     evidence += trust.judge(inputs.approved, inputs.spammed)
     evidence += lists.judge(rules, sub, list(inputs.domains))
     if inputs.fingerprint is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
+from importlib import resources
 from urllib.parse import urlsplit
 
 from rejoinder.spam.verdict import Evidence
@@ -13,6 +15,8 @@ _LINK = re.compile(
     r"(?i)\b(?:https?://|www\.)[^\s<>()\[\]\"']+|\b[a-z0-9][a-z0-9-]{1,62}\.(?:com|net|org|info|biz|io|co|xyz|"
     r"top|ru|cn|tk|ly|me|us|uk|de|online|site|shop|store|club|app|link|click)\b(?:/[^\s<>()\"']*)?"
 )
+# Shorteners anyone can use to hide where a link goes: the ones spam uses. Weighed more than the rest
+# of the maintained list (``data/url-shorteners.txt``), which also holds brands' own (youtu.be, nyti.ms).
 SHORTENERS = frozenset(
     {
         "bit.ly",
@@ -39,6 +43,13 @@ SHORTENERS = frozenset(
 )
 
 
+@cache
+def listed_shorteners() -> frozenset[str]:
+    """The maintained public list of URL shortener domains shipped in ``data/url-shorteners.txt``."""
+    data = resources.files("rejoinder.spam").joinpath("data", "url-shorteners.txt").read_text("utf-8")
+    return frozenset(line.strip() for line in data.splitlines() if line.strip() and not line.startswith("#"))
+
+
 def domain_of(link: str) -> str:
     if "://" not in link:
         link = "http://" + link
@@ -58,17 +69,29 @@ def domains_in(text: str, *extra: str) -> list[str]:
 
 
 def link_count(text: str) -> int:
-    return sum(1 for _ in _LINK.finditer(text))
+    """Distinct links: an HTML link written ``<a href="X" title="X">X</a>`` (as Disqus writes every one)
+    is one link, not three."""
+    return len({_link_key(m.group(0)) for m in _LINK.finditer(text)})
+
+
+def without_links(text: str) -> str:
+    return _LINK.sub(" ", text)
+
+
+def _link_key(link: str) -> str:
+    return link.lower().split("://", 1)[-1].removeprefix("www.").rstrip("/.")
 
 
 def judge(
     text: str,
     website: str,
     *,
-    first_time: bool,
     marked: Mapping[str, tuple[int, int]],
 ) -> list[Evidence]:
-    """``marked`` maps a domain to (times seen in spam, times seen in approved comments) on this site."""
+    """``marked`` maps a domain to (times seen in spam, times seen in approved comments) on this site.
+
+    A website on its own is no evidence: people who keep a blog give it when they comment on others'.
+    What it says is judged with the text (``blogspam``): generic praise, a website named for selling."""
     found: list[Evidence] = []
     count = link_count(text)
     if count:
@@ -76,14 +99,15 @@ def judge(
         found.append(Evidence("links", weight, f"{count} link{'s' if count > 1 else ''}"))
     domains = domains_in(text, website)
     shortened = [d for d in domains if d in SHORTENERS]
+    listed = [d for d in domains if d in listed_shorteners()]
     if shortened:
         found.append(Evidence("links", 2.0, f"links through a URL shortener ({shortened[0]})"))
+    elif listed:
+        found.append(Evidence("links", 0.7, f"links through a URL shortener ({listed[0]})"))
     spammy = [(d, s, h) for d, (s, h) in marked.items() if d in domains and s > h]
     if spammy:
         domain, spam, _ham = max(spammy, key=lambda item: item[1] - item[2])
         weight = min(2.0 + 0.5 * (spam - 1), 4.0)
         times = "once" if spam == 1 else f"{spam} times"
         found.append(Evidence("links", weight, f"links to {domain}, marked as spam {times} before"))
-    if website and first_time:
-        found.append(Evidence("links", 0.5, "a website given by a first-time commenter"))
     return found

@@ -27,12 +27,26 @@ class Anonymous:
 
 
 @dataclass(frozen=True)
+class Page:
+    """What the widget says about the article a comment was posted under (its title and the page's
+    ``<meta name="description">``), for the relevance signal."""
+
+    title: str = ""
+    description: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.title} {self.description}".strip()
+
+
+@dataclass(frozen=True)
 class Submission:
     text: str
     author: Sender = field(default_factory=Anonymous)
     remote_addr: str = ""
     user_agent: str = ""
     url: str = ""  # the page it was posted on
+    page: Page = field(default_factory=Page)
 
 
 @dataclass(frozen=True)

@@ -77,9 +77,6 @@ threads = Table(
     Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
     Column("url", String(2048), nullable=False),
     Column("title", String(500), nullable=False, default=""),
-    # The page's <meta name="description"> as the widget sent it: what the spam filter's relevance signal
-    # compares a comment with, beside the title.
-    Column("description", String(1000), nullable=False, default="", server_default=text("''")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("closed", Boolean, nullable=False, default=False),
     # Published comments, kept in step by every write so counts never scan comments.

@@ -97,6 +97,7 @@ async def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
             site=new.site,
             url=new.url,
             title=new.title,
+            description=new.description,
             parent_id=new.parent_id,
             body=new.body,
             author=Author(new.author.name, new.author.email, new.author.website),

@@ -33,6 +33,9 @@ class NewCommentIn(BaseModel):
     site: Text = Field(description="Key of the site.", examples=["demo"])
     url: Text = Field(description="Address of the article page.", examples=["https://blog.example/post"])
     title: Text = Field("", description="Title of the article, kept with a new thread.")
+    description: Text = Field(
+        "", description="The page's meta description: the spam filter compares the comment with it."
+    )
     parent_id: int | None = Field(None, ge=1, le=MAX_ID, description="The comment this one replies to.")
     body: Text = Field(description="Comment text in Markdown.")
     author: AuthorIn = Field(default_factory=AuthorIn)

@@ -1,4 +1,4 @@
-"""spam: weak lessons (comments that stood unreported) and the page description the relevance signal reads
+"""spam: weak lessons (comments that stood unreported, imported decisions)
 
 Revision ID: 0008
 Revises: 0006
@@ -17,14 +17,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("spam_training") as batch:
         batch.add_column(sa.Column("weak", sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table("threads") as batch:
-        batch.add_column(
-            sa.Column("description", sa.String(length=1000), nullable=False, server_default=sa.text("''"))
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("threads") as batch:
-        batch.drop_column("description")
     with op.batch_alter_table("spam_training") as batch:
         batch.drop_column("weak")

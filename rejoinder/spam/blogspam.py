@@ -1,0 +1,219 @@
+"""Blog-spam signals: the shapes of the spam blogs get, each with its own reason in plain words.
+
+Fake support lines (a phone number in customer-service wording, a brand with "support" or "helpline"),
+generic praise that fits any article carrying a link or a business website, author names that are
+keywords or companies, links with keyword anchor text, comments that are mostly links, and the services
+spam sells (essays, casinos, loans, pills, streaming, search-engine ranking) next to a link.
+
+Pure: the text, the author's name and website go in, evidence comes out. The lists are small, typed
+here, and shipped as data where they are long (``data/generic-comments.txt``, ``data/url-shorteners.txt``).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+from rejoinder.spam.function_words import FUNCTION_WORDS
+from rejoinder.spam.links import link_count, without_links
+from rejoinder.spam.submission import Sender
+from rejoinder.spam.verdict import Evidence
+
+# Written as a phone number: +1-888-555-0143, 1 (800) 123 4567, 1.877.555.0199, +18885550143 or a
+# toll-free 18885550143; not a bare run of digits (a timestamp, an id), which a reader may well paste.
+_PHONE = re.compile(
+    r"(?<![\w.])(?:(?:\+?\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}|\+\d{10,13}|1?8[0-8]{2}\d{7})(?!\w)"
+)
+_SUPPORT = re.compile(
+    r"(?i)\b(?:customer\s+(?:service|support|care)|tech(?:nical)?\s+support|help\s*(?:line|desk)|"
+    r"hotline|toll[\s-]?free|support\s+(?:number|phone|team|line)|contact\s+number|phone\s+number|"
+    r"24\s*[/x]\s*7|call\s+(?:us|now)|helpdesk|care\s+number|reservations?\s+number|"
+    r"booking\s+number|refund)"
+)
+# Brands whose support lines spammers fake most: devices, software, mail, money, travel. Names only;
+# a reader who mentions one without support wording is not judged by this list.
+_BRANDS = re.compile(
+    r"(?i)\b(?:hp|canon|epson|brother|dell|lenovo|asus|acer|apple|icloud|itunes|microsoft|windows|outlook|"
+    r"hotmail|office\s*365|gmail|google|yahoo|aol|comcast|xfinity|verizon|at\s*&\s*t|att|spectrum|roadrunner|"
+    r"norton|mcafee|avast|avg|kaspersky|bitdefender|webroot|quickbooks|quicken|sage|turbotax|paypal|venmo|"
+    r"cash\s*app|coinbase|binance|metamask|trust\s*wallet|blockchain|kraken|robinhood|amazon|prime|alexa|"
+    r"facebook|instagram|whatsapp|netflix|hulu|roku|garmin|tomtom|netgear|linksys|arlo|ring|nest|"
+    r"delta|united\s+airlines|american\s+airlines|southwest|jetblue|spirit\s+airlines|frontier|alaska\s+airlines|"
+    r"lufthansa|emirates|qatar\s+airways|british\s+airways|air\s+canada|expedia|booking\.com|airbnb|"
+    r"uber|lyft|fedex|ups|usps|dhl)\b"
+)
+# What blog spam sells, by family, with the words that name it.
+_SERVICES: dict[str, re.Pattern[str]] = {
+    "essay writing": re.compile(
+        r"(?i)\b(?:essays?|dissertations?|term\s+papers?|homework|assignments?)\s+"
+        r"(?:writ\w*|help|service\w*|online|cheap)|\bwrite\s+my\s+(?:essay|paper)"
+    ),
+    "gambling": re.compile(
+        r"(?i)\b(?:casinos?|slots?\s+(?:online|games?|machines?)|jackpots?|betting|"
+        r"sportsbook|poker\s+online|bonus\s+spins|free\s+spins)\b"
+    ),
+    "loans": re.compile(
+        r"(?i)\b(?:payday\s+loans?|cash\s+advance|loans?\s+(?:online|fast|today|with\s+no)|"
+        r"no\s+credit\s+check|bad\s+credit\s+loans?|instant\s+loans?)\b"
+    ),
+    "pills": re.compile(
+        r"(?i)\b(?:viagra|cialis|levitra|tramadol|xanax|oxycodone|phentermine|pharmacy|"
+        r"pills?\s+online|buy\s+\w+\s+pills|generic\s+(?:viagra|cialis)|keto\s+pills|diet\s+pills)\b"
+    ),
+    "streaming": re.compile(
+        r"(?i)\b(?:watch|stream(?:ing)?|download)\s+(?:the\s+)?(?:latest\s+)?(?:\w+\s+)?"
+        r"(?:movies?|films?|series|episodes?)\s+(?:free|online|hd)|\bfree\s+movies\b"
+    ),
+    "search-engine ranking": re.compile(
+        r"(?i)\b(?:seo\s+(?:services?|agency|company|expert|packages?)|backlinks?|"
+        r"guest\s+posts?\s+(?:service|sites?)|rank\s+(?:your\s+)?(?:site|website)|"
+        r"digital\s+marketing\s+(?:agency|company|services?))\b"
+    ),
+    "replicas": re.compile(
+        r"(?i)\b(?:replica|knock-?off|fake)\s+(?:watch\w*|bags?|handbags?|shoes|rolex|"
+        r"designer)"
+    ),
+    "followers": re.compile(
+        r"(?i)\bbuy\s+(?:cheap\s+)?(?:real\s+)?(?:followers|likes|views|subscribers|reviews)\b"
+    ),
+    "escorts": re.compile(r"(?i)\b(?:escorts?|call\s+girls?|hookups?|adult\s+dating)\b"),
+}
+# Words that make a website, an author name or an anchor text read like an advertisement.
+_SELLING = """
+    buy cheap best discount deal deals sale shop store online order price prices cost affordable top service
+    services agency company solutions marketing seo backlinks casino casinos bet betting slots poker loan
+    loans credit cash money insurance lawyer attorney pharmacy pills viagra cialis essay essays writing
+    writer homework dissertation replica replicas watches handbags escort escorts dating movies streaming
+    crypto bitcoin forex trading invest investment repair plumber plumbing locksmith cleaning movers
+    packers roofing dentist clinic rehab vpn followers likes reviews hosting coupon coupons promo free
+    download apk mod hack cracked keygen
+    """
+_COMMERCIAL = frozenset(_SELLING.split())
+_BUSINESS_NAME = re.compile(
+    r"(?i)\b(?:llc|inc|ltd|pvt|gmbh|corp|co\.|company|agency|services|solutions|technologies|consultants?|"
+    r"near\s+me|online|official|store|shop)\b"
+)
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]{1,200})\]\(\s*<?(?:https?://|www\.)")
+_HTML_LINK = re.compile(r"(?is)<a\b[^>]*\bhref\s*=[^>]*>(.{1,200}?)</a\s*>")
+_BBCODE_LINK = re.compile(r"(?is)\[url=[^\]]+\](.{1,200}?)\[/url\]")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+GENERIC_SIMILARITY = 0.5  # share of a template's word pairs a comment must repeat to count as generic
+GENERIC_MAX_WORDS = 40  # longer comments say something of their own
+
+
+def judge(text: str, author: Sender) -> list[Evidence]:
+    """The blog-spam signals' evidence on a comment and who sent it."""
+    found: list[Evidence] = []
+    website = author.website.strip()
+    links = link_count(text)
+    linked = links > 0 or bool(website)
+    found += _support_lines(text)
+    name = _keyword_name(author.name)
+    if name:
+        found.append(Evidence("blog", 1.5, f"the author name reads like a business or keywords ('{name}')"))
+    generic = is_generic(text)
+    commercial_site = _commercial_words(website)
+    if generic and (links or commercial_site or name):
+        what = "a link" if links else "a business website" if commercial_site else "a keyword name"
+        found.append(Evidence("blog", 2.5, f"generic praise that fits any article, with {what}"))
+    elif generic and website:
+        found.append(Evidence("blog", 1.0, "generic praise that fits any article, with a website"))
+    elif commercial_site:
+        words = ", ".join(commercial_site[:2])
+        found.append(Evidence("blog", 0.8, f"a website named for selling ({words})"))
+    anchor = _keyword_anchor(text)
+    if anchor:
+        found.append(Evidence("blog", 1.5, f"a link with keyword anchor text ('{anchor}')"))
+    length = len(_WORD.findall(without_links(text)))
+    if links >= 2 and length < 8 * links:
+        found.append(Evidence("blog", 1.0, f"{links} links in {length} words: mostly links"))
+    service = next((family for family, pattern in _SERVICES.items() if pattern.search(text)), None)
+    if service is None and website:
+        service = next((f for f, p in _SERVICES.items() if p.search(website.replace("-", " "))), None)
+    if service is not None:
+        if linked:
+            found.append(Evidence("blog", 2.5, f"advertises {service}, with a link"))
+        else:
+            found.append(Evidence("blog", 1.0, f"mentions {service}"))
+    return found
+
+
+def _support_lines(text: str) -> list[Evidence]:
+    phone = _PHONE.search(text)
+    support = _SUPPORT.search(text)
+    brand = _BRANDS.search(text)
+    found: list[Evidence] = []
+    if phone and (support or brand):
+        found.append(Evidence("blog", 3.5, "a phone number in customer-support wording"))
+    elif phone:
+        found.append(Evidence("blog", 0.7, "a phone number"))
+    if brand and support and _near(brand, support):
+        said = f"{brand.group(0)} … {support.group(0)}"
+        found.append(Evidence("blog", 2.5, f"a brand name with customer-support wording ({said})"))
+    return found
+
+
+def _near(a: re.Match[str], b: re.Match[str], gap: int = 60) -> bool:
+    return abs(a.start() - b.start()) <= gap
+
+
+def _keyword_name(name: str) -> str:
+    """The author name when it reads like keywords or a business: selling words, a company form, or a
+    long phrase instead of a name."""
+    name = name.strip()
+    if not name:
+        return ""
+    words = [w.lower() for w in _WORD.findall(name)]
+    selling = [w for w in words if w in _COMMERCIAL]
+    if _BUSINESS_NAME.search(name) or (selling and len(words) >= 2) or len(words) >= 5:
+        return name[:60]
+    return ""
+
+
+def _commercial_words(website: str) -> list[str]:
+    if not website:
+        return []
+    host_and_path = re.sub(r"^[a-z]+://", "", website.lower())
+    return [w for w in re.findall(r"[a-z]+", host_and_path) if w in _COMMERCIAL and w != "online"]
+
+
+def _keyword_anchor(text: str) -> str:
+    """The text of a link whose words sell something (HTML, Markdown or BBCode), if any."""
+    for pattern in (_HTML_LINK, _MARKDOWN_LINK, _BBCODE_LINK):
+        for match in pattern.finditer(text):
+            anchor = re.sub(r"<[^>]*>", "", match.group(1)).strip()
+            words = [w.lower() for w in _WORD.findall(anchor)]
+            if sum(w in _COMMERCIAL for w in words) >= 1 and len(words) >= 2:
+                return anchor[:60]
+    return ""
+
+
+def is_generic(text: str) -> bool:
+    """True for a short comment that repeats most of one of the shipped generic templates."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    if not words or len(words) > GENERIC_MAX_WORDS:
+        return False
+    pairs = _pairs(words)
+    if not pairs:
+        return False
+    for template in _templates():
+        shared = len(template & pairs)
+        if shared / len(template) >= GENERIC_SIMILARITY and shared / len(pairs) >= GENERIC_SIMILARITY / 2:
+            return True
+    return False
+
+
+def _pairs(words: list[str]) -> frozenset[tuple[str, str]]:
+    # Content words in order, each with the next: "great post thanks sharing" → (great, post), (post,
+    # thanks), (thanks, sharing); function words are skipped so "thanks for sharing" = "thanks sharing".
+    content = [w for w in words if w not in FUNCTION_WORDS or w in ("thanks", "thank", "you")]
+    return frozenset(zip(content, content[1:], strict=False))
+
+
+@cache
+def _templates() -> tuple[frozenset[tuple[str, str]], ...]:
+    data = resources.files("rejoinder.spam").joinpath("data", "generic-comments.txt").read_text("utf-8")
+    lines = [line.strip() for line in data.splitlines() if line.strip() and not line.startswith("#")]
+    return tuple(p for p in (_pairs(line.split()) for line in lines) if p)

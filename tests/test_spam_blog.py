@@ -1,0 +1,174 @@
+"""Blog-spam signals and relevance to the article: each pattern of blog spam has its own reason in plain
+words, readers' ordinary comments meet none of them, and the patterns typed in ``blog_patterns`` are all
+kept from readers by a fresh site."""
+
+from __future__ import annotations
+
+import pytest
+
+from rejoinder.evaluation import pipeline_judge
+from rejoinder.model import Author
+from rejoinder.spam import blogspam, links, relevance
+from rejoinder.spam.model import Model
+from rejoinder.spam.submission import Page, Submission
+from rejoinder.spam.verdict import Action
+from tests.blog_patterns import BLOG_SPAM, PAGE, PAGE_DESCRIPTION, READERS
+
+ARTICLE = Page(PAGE, PAGE_DESCRIPTION)
+
+
+def reasons(text: str, name: str = "", website: str = "") -> list[str]:
+    return [e.reason for e in blogspam.judge(text, Author(name, "", website))]
+
+
+def verdict(text: str, name: str, website: str, title: str) -> object:
+    return pipeline_judge(
+        Submission(text, Author(name, "", website), page=Page(title, PAGE_DESCRIPTION)), Model.shipped()
+    )
+
+
+@pytest.mark.parametrize(("text", "name", "website", "title"), BLOG_SPAM)
+def test_every_typed_blog_spam_pattern_is_kept_from_readers(
+    text: str, name: str, website: str, title: str
+) -> None:
+    judged = pipeline_judge(
+        Submission(text, Author(name, "", website), page=Page(title, PAGE_DESCRIPTION)), Model.shipped()
+    )
+    assert judged.action is not Action.PUBLISH, judged
+
+
+def test_most_typed_blog_spam_goes_straight_to_spam() -> None:
+    flagged = [
+        pipeline_judge(
+            Submission(t, Author(n, "", w), page=Page(p, PAGE_DESCRIPTION)), Model.shipped()
+        ).is_spam
+        for t, n, w, p in BLOG_SPAM
+    ]
+    assert sum(flagged) >= 0.75 * len(flagged)
+
+
+def test_readers_comments_are_never_sent_to_spam_and_rarely_held() -> None:
+    judged = [
+        pipeline_judge(Submission(t, Author(n, "", w), page=Page(p, PAGE_DESCRIPTION)), Model.shipped())
+        for t, n, w, p in READERS
+    ]
+    assert not any(v.is_spam for v in judged)
+    assert sum(v.action is Action.HOLD for v in judged) <= 1
+    for v in judged:
+        assert not any("blog" in r or "brand" in r or "generic" in r for r in v.reasons), v
+
+
+def test_a_phone_number_in_support_wording_is_named() -> None:
+    assert reasons("Call our printer helpline 1-888-555-0143 now") == [
+        "a phone number in customer-support wording"
+    ]
+    assert "a phone number in customer-support wording" in reasons("Canon printer issues? 1 (800) 555-0100")
+    assert reasons("My number is +447700900123 if you want to chat") == ["a phone number"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The job ran at 1701432000 and took 1234567890 ms",  # timestamps and ids are not phone numbers
+        "Version 10.2.3 fixed it; see issue 12345",
+        "If you call the Google Maps API twice, the second call is cached",  # brand + "call the": code
+        "Apple's support for the new chip landed in 13.1",
+    ],
+)
+def test_readers_numbers_and_brands_are_not_support_lines(text: str) -> None:
+    assert not [r for r in reasons(text) if "phone" in r or "brand" in r]
+
+
+def test_a_brand_with_support_wording_is_named_with_what_was_said() -> None:
+    [said] = [r for r in reasons("Contact the Norton customer service for renewals") if "brand" in r]
+    assert said == "a brand name with customer-support wording (Norton … customer service)"
+
+
+def test_generic_praise_is_recognised_by_similarity_to_the_templates() -> None:
+    assert blogspam.is_generic("Great post! Thanks for sharing.")
+    assert blogspam.is_generic("Very nice and informative post, thank you")
+    assert blogspam.is_generic("I will bookmark your site and come back later!")
+    assert not blogspam.is_generic("Great post about partial indexes, the EXPLAIN part was new to me.")
+    assert not blogspam.is_generic("Thanks for sharing " + "and more words " * 30)
+
+
+def test_generic_praise_counts_only_with_a_link_a_business_website_or_a_keyword_name() -> None:
+    assert reasons("Great post, thanks for sharing!") == []
+    assert reasons("Great post, thanks for sharing!", website="https://ada.example") == [
+        "generic praise that fits any article, with a website"
+    ]
+    with_shop = reasons("Great post, thanks for sharing!", website="https://cheap-essays.example")
+    assert with_shop[0] == "generic praise that fits any article, with a business website"
+
+
+@pytest.mark.parametrize(
+    ("name", "keyword"),
+    [
+        ("Best Essay Writing Service", True),
+        ("Plumber Near Me", True),
+        ("Acme Solutions LLC", True),
+        ("Cheap Flights", True),
+        ("Ada Lovelace", False),
+        ("Jean-Luc", False),
+        ("Grace Hopper", False),
+    ],
+)
+def test_keyword_and_business_author_names(name: str, keyword: bool) -> None:
+    named = [r for r in reasons("hello there", name=name) if r.startswith("the author name")]
+    assert bool(named) is keyword
+
+
+def test_keyword_anchor_text_in_html_markdown_and_bbcode() -> None:
+    for text in (
+        'See <a href="https://x.example">cheap essay writing</a>',
+        "See [best casino bonus](https://x.example)",
+        "See [url=https://x.example]buy followers cheap[/url]",
+    ):
+        assert any(r.startswith("a link with keyword anchor text") for r in reasons(text)), text
+    assert not any("anchor" in r for r in reasons("See [the docs](https://www.postgresql.org/docs/)"))
+
+
+def test_services_are_named_and_weigh_more_with_a_link() -> None:
+    alone = blogspam.judge("Our payday loans online need no credit check", Author(""))
+    linked = blogspam.judge("Our payday loans online need no credit check https://l.example", Author(""))
+    assert [e.reason for e in alone] == ["mentions loans"]
+    assert "advertises loans, with a link" in [e.reason for e in linked]
+    assert max(e.weight for e in linked) > max(e.weight for e in alone)
+
+
+def test_mostly_links_is_named() -> None:
+    assert "3 links in 0 words: mostly links" in reasons(
+        "https://a.example https://b.example https://c.example"
+    )
+
+
+def test_the_maintained_shortener_list_ships_with_its_source_and_licence() -> None:
+    listed = links.listed_shorteners()
+    assert {"bit.ly", "tinyurl.com", "youtu.be"} <= listed and len(listed) > 1000
+    found = links.judge("watch https://youtu.be/abc", "", marked={})
+    assert "links through a URL shortener (youtu.be)" in [e.reason for e in found]
+    assert max(e.weight for e in found) < 2.0  # a brand's own shortener weighs less than bit.ly
+
+
+def test_a_comment_sharing_nothing_with_the_article_and_linking_elsewhere_is_off_topic() -> None:
+    drop = "Visit our garden furniture warehouse for summer sofas, outdoor tables and parasols at https://x.example"
+    assert [e.reason for e in relevance.judge(drop, ARTICLE, linked=True)] == [
+        "shares no words with the article's title and description, and links elsewhere"
+    ]
+    on_topic = "Which index type works best for JSON columns in PostgreSQL, GIN or a plain expression index?"
+    assert relevance.judge(on_topic, ARTICLE, linked=True) == []
+    assert relevance.judge(drop, ARTICLE, linked=False) == []  # off-topic alone is no evidence
+    assert relevance.judge(drop, Page(), linked=True) == []  # a page that says nothing about itself
+
+
+def test_a_comment_in_another_language_than_the_article_is_named() -> None:
+    russian = "Отличная статья, спасибо за подробное объяснение и примеры кода"
+    assert [e.reason for e in relevance.judge(russian, ARTICLE, linked=False)] == [
+        "written in Cyrillic, the article in English"
+    ]
+    german = "Das ist ein sehr guter Artikel und ich habe mit dem Index auch viel gelernt"
+    assert (
+        relevance.language(german) == "German"
+        and relevance.language(PAGE + " " + PAGE_DESCRIPTION) == "English"
+    )
+    assert relevance.language("ok") == ""  # too short to tell
