@@ -23,7 +23,8 @@ BLOG_SPAM: list[tuple[str, str, str, str]] = [
         PAGE,
     ),
     (
-        "For flight changes call the Delta airlines reservations number 1.877.555.0123 and talk to a live agent.",
+        "For flight changes call the Delta airlines reservations number 1.877.555.0123 "
+        "and talk to a live agent.",
         "Travel Desk",
         "",
         PAGE,
@@ -48,13 +49,15 @@ BLOG_SPAM: list[tuple[str, str, str, str]] = [
         PAGE,
     ),
     (
-        'Thanks for the article. We offer <a href="https://loans.example">payday loans online</a> with no credit check.',
+        'Thanks for the article. We offer <a href="https://loans.example">payday loans online</a> '
+        "with no credit check.",
         "John",
         "",
         PAGE,
     ),
     (
-        "Looking for help? [cheap essay writing service](https://essays.example) for students, fast delivery.",
+        "Looking for help? [cheap essay writing service](https://essays.example) "
+        "for students, fast delivery.",
         "Writer",
         "",
         PAGE,
