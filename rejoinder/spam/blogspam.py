@@ -160,14 +160,14 @@ def _near(a: re.Match[str], b: re.Match[str], gap: int = 60) -> bool:
 
 
 def _keyword_name(name: str) -> str:
-    """The author name when it reads like keywords or a business: selling words, a company form, or a
-    long phrase instead of a name."""
+    """The author name when it reads like keywords or a business: a selling word among others, or a
+    company form ("LLC", "Solutions", "near me")."""
     name = name.strip()
     if not name:
         return ""
     words = [w.lower() for w in _WORD.findall(name)]
     selling = [w for w in words if w in _COMMERCIAL]
-    if _BUSINESS_NAME.search(name) or (selling and len(words) >= 2) or len(words) >= 5:
+    if _BUSINESS_NAME.search(name) or (selling and len(words) >= 2):
         return name[:60]
     return ""
 
