@@ -25,8 +25,6 @@ MAX_LEVEL = 6  # 3.2 million tries: seconds to tens of seconds in a browser, for
 LIFETIME = timedelta(minutes=30)
 FREE_PER_HOUR = 4  # comments an address sends in an hour before its challenges grow harder
 MAX_DOUBT = 3  # a comment the filter would send to spam; 1 and 2: the lower and upper half of "hold"
-# Kept for compatibility with challenges handed out before levels existed.
-MAX_NUMBER = BASE_NUMBER
 
 
 def max_number(level: int) -> int:
