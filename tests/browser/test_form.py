@@ -286,7 +286,10 @@ def test_a_challenge_the_server_asks_for_is_solved_and_sent_again_once(
     forms: list[dict[str, Any]] = []
     posts: list[dict[str, Any]] = []
 
+    asked: list[str] = []
+
     def form(route: Route) -> None:
+        asked.append(route.request.url)
         forms.append(fake_form())
         route.fulfill(json=forms[-1], headers={"Access-Control-Allow-Origin": host.origin})
 
@@ -295,11 +298,12 @@ def test_a_challenge_the_server_asks_for_is_solved_and_sent_again_once(
             return route.continue_()
         posts.append(json.loads(route.request.post_data or "{}"))
         headers = {"Access-Control-Allow-Origin": host.origin}
-        if len(posts) == 1:  # as if the solution had been used already
+        if len(posts) == 1:  # as if the comment were doubtful: a harder challenge is asked for
             error = {
                 "code": "challenge_required",
                 "message": "solve it",
                 "fields": {"altcha": "must be solved"},
+                "difficulty": 2,
             }
             return route.fulfill(status=422, json={"error": error}, headers=headers)
         route.fulfill(status=201, json=created(posts[-1], 999_002), headers=headers)
@@ -314,3 +318,6 @@ def test_a_challenge_the_server_asks_for_is_solved_and_sent_again_once(
     for sent in posts:
         assert altcha.verify_solution_v1(sent["altcha"], KEY)[0]
     assert posts[0]["altcha"] != posts[1]["altcha"]
+    assert "difficulty=" not in asked[0], asked
+    assert "difficulty=2" in asked[1], asked  # the retry asks for the level the server named
+    assert "description" in posts[0]  # the page's description, for the relevance signal
