@@ -59,11 +59,11 @@ class NewComment:
     url: str
     body: str
     title: str = ""
-    description: str = ""  # the page's <meta name="description">, for the spam filter's relevance signal
     parent_id: int | None = None
     author: Author = field(default_factory=lambda: Author(""))
     # What the browser form sent for the spam filter; None for text that came from no form at all.
     proof: FormProof | None = None
+    description: str = ""  # the page's <meta name="description">, for the spam filter's relevance signal
 
 
 @dataclass(frozen=True)
