@@ -1,0 +1,1 @@
+"""The moderators' dashboard at ``/dashboard/``: server-rendered pages over the moderation API."""

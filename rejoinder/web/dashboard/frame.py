@@ -1,0 +1,92 @@
+"""What every dashboard page is rendered with: the language and its words, who is signed in, the CSRF
+token, and the Jinja filters the templates use for dates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from jinja2 import Environment
+from starlette.responses import Response
+
+from rejoinder.web.dashboard.texts import LANGUAGE_COOKIE, LANGUAGES, language, texts
+
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
+
+
+def page_language(request: Request) -> str:
+    return language(
+        request.query_params.get("lang"),
+        request.cookies.get(LANGUAGE_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def frame(request: Request, **extra: Any) -> dict[str, Any]:
+    """The template context every dashboard page shares, plus ``extra``."""
+    lang = page_language(request)
+    words = texts(lang)
+    here = {k: v for k, v in request.query_params.items() if k != "lang"}
+    return {
+        "lang": lang,
+        "t": words,
+        "texts_json": json.dumps(words, ensure_ascii=False, separators=(",", ":")),
+        "languages": LANGUAGES,
+        "lang_query": lambda code: urlencode({**here, "lang": code}),
+        **extra,
+    }
+
+
+def remember_language(request: Request, response: Response) -> Response:
+    """A language chosen with ``?lang=`` stays chosen on the next pages."""
+    asked = request.query_params.get("lang")
+    if asked and asked == page_language(request) and request.cookies.get(LANGUAGE_COOKIE) != asked:
+        response.set_cookie(
+            LANGUAGE_COOKIE, asked, max_age=LANGUAGE_COOKIE_SECONDS, httponly=True, samesite="lax", path="/"
+        )
+    return response
+
+
+def as_datetime(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def when(value: object) -> str:
+    """A moment as moderators read it in any of the three languages: ``2026-12-02 14:05 UTC``."""
+    moment = as_datetime(value)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+def iso(value: object) -> str:
+    moment = as_datetime(value)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else ""
+
+
+def web_url(value: object) -> str:
+    """``value`` if it is an http(s) address, else nothing: a link never runs ``javascript:``."""
+    text = str(value or "")
+    return text if text.lower().startswith(("http://", "https://")) else ""
+
+
+def add_filters(env: Environment) -> None:
+    env.filters["when"] = when
+    env.filters["iso"] = iso
+    env.filters["web_url"] = web_url
+
+
+def query_string(current: Mapping[str, str], **changes: str) -> str:
+    """The query of ``current`` with ``changes`` applied; empty values are left out."""
+    merged = {**current, **changes}
+    return urlencode({k: v for k, v in merged.items() if v})
