@@ -54,8 +54,8 @@ def draw(days: Sequence[Mapping[str, object]], labels: Labels) -> Markup:
         return TOP + plot_h - plot_h * value / top
 
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title chart-desc"'
-        ' xmlns="http://www.w3.org/2000/svg">',
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"'
+        ' aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="chart-title">{escape(labels.title)}</title>',
         f'<desc id="chart-desc">{escape(labels.summary)}</desc>',
     ]
@@ -83,7 +83,9 @@ def draw(days: Sequence[Mapping[str, object]], labels: Labels) -> Markup:
         if 0 <= i < len(days):
             anchor = "start" if i == 0 and len(days) > 1 else "end" if i == len(days) - 1 and i else "middle"
             date = escape(str(days[i].get("date", "")))
-            parts.append(f'<text class="axis" x="{x(i):.1f}" y="{HEIGHT - 6}" text-anchor="{anchor}">{date}</text>')
+            parts.append(
+                f'<text class="axis" x="{x(i):.1f}" y="{HEIGHT - 6}" text-anchor="{anchor}">{date}</text>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))
 

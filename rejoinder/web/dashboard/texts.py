@@ -114,7 +114,8 @@ EN: dict[str, str] = {
     "approved": "Approved",
     "totals": "In total",
     "date": "Day",
-    "chart_summary": "{comments} comments in {days} days: {held} held, {spam} caught as spam, {approved} approved.",
+    "chart_summary": "{comments} comments in {days} days: {held} held, {spam} caught as spam, "
+    "{approved} approved.",
     "chart_table": "The numbers",
     "new_site": "{site} has no comments yet.",
     "set_up": "Set it up",
@@ -282,7 +283,8 @@ UK: dict[str, str] = {
     "approved": "Схвалено",
     "totals": "Разом",
     "date": "День",
-    "chart_summary": "Коментарів за {days} днів: {comments}; затримано {held}, спаму {spam}, схвалено {approved}.",
+    "chart_summary": "Коментарів за {days} днів: {comments}; затримано {held}, спаму {spam}, "
+    "схвалено {approved}.",
     "chart_table": "Числа",
     "new_site": "На {site} ще немає коментарів.",
     "set_up": "Налаштувати",
@@ -445,7 +447,8 @@ DE: dict[str, str] = {
     "approved": "Freigegeben",
     "totals": "Insgesamt",
     "date": "Tag",
-    "chart_summary": "{comments} Kommentare in {days} Tagen: {held} zurückgehalten, {spam} als Spam erkannt, {approved} freigegeben.",
+    "chart_summary": "{comments} Kommentare in {days} Tagen: {held} zurückgehalten, {spam} als Spam "
+    "erkannt, {approved} freigegeben.",
     "chart_table": "Die Zahlen",
     "new_site": "{site} hat noch keine Kommentare.",
     "set_up": "Einrichten",
