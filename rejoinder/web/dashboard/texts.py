@@ -180,6 +180,11 @@ EN: dict[str, str] = {
     "last_used": "Last used",
     "user_agent": "Browser",
     "revoked": "Revoked.",
+    "days_1": "in a day",
+    "days_7": "in a week",
+    "days_30": "in a month",
+    "days_365": "in a year",
+    "days_0": "never",
     "error_title": "Something went wrong",
 }
 
@@ -344,6 +349,11 @@ UK: dict[str, str] = {
     "last_used": "Востаннє",
     "user_agent": "Браузер",
     "revoked": "Відкликано.",
+    "days_1": "через день",
+    "days_7": "через тиждень",
+    "days_30": "через місяць",
+    "days_365": "через рік",
+    "days_0": "ніколи",
     "error_title": "Щось пішло не так",
 }
 
@@ -508,6 +518,11 @@ DE: dict[str, str] = {
     "last_used": "Zuletzt benutzt",
     "user_agent": "Browser",
     "revoked": "Widerrufen.",
+    "days_1": "in einem Tag",
+    "days_7": "in einer Woche",
+    "days_30": "in einem Monat",
+    "days_365": "in einem Jahr",
+    "days_0": "nie",
     "error_title": "Etwas ist schiefgegangen",
 }
 

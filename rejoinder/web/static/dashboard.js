@@ -471,8 +471,8 @@
     if (!form) return;
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
-      const name = form.querySelector('[name="name"]').value.trim();
-      const answer = await api('POST', '/api/v1/me/tokens', { name });
+      const tokenLabel = form.querySelector('[name="label"]').value.trim();
+      const answer = await api('POST', '/api/v1/me/tokens', { label: tokenLabel });
       if (!answer.ok) {
         showErrors(form, answer.fields, answer.message);
         return;
