@@ -79,6 +79,31 @@ class SiteSettings:
         return cls(**{"max_depth": max_depth, "edit_window_seconds": edit_window_seconds, **known})
 
 
+class Role(StrEnum):
+    ADMIN = "admin"  # a site's settings and moderators, and everything a moderator does
+    MODERATOR = "moderator"  # the site's comments: queue, decisions, edits, bans
+
+
+@dataclass(frozen=True)
+class Moderator:
+    """Someone acting on sites: a moderator account, or (``everywhere``) a server-wide admin token or the
+    command line. ``actor`` is how the audit log names them."""
+
+    id: int  # 0 when not an account
+    email: str
+    roles: dict[str, Role]  # site key -> role
+    totp: bool = False
+    actor: str = ""
+    everywhere: bool = False  # every site, as its admin
+
+    def role_on(self, site_key: str) -> Role | None:
+        return Role.ADMIN if self.everywhere else self.roles.get(site_key)
+
+    def may(self, site_key: str, role: Role = Role.MODERATOR) -> bool:
+        mine = self.role_on(site_key)
+        return mine is not None and (role is Role.MODERATOR or mine is Role.ADMIN)
+
+
 @dataclass(frozen=True)
 class Site:
     id: int
@@ -122,6 +147,7 @@ class Comment:
     remote_addr: str = ""
     user_agent: str = ""
     version: int = 1  # bumped by every change: the newer of two copies is the one to keep
+    edited_by_moderator: bool = False  # readers are shown "edited by a moderator"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,11 @@ API_PATHS = {
     "/api/v1/preview": {"post"},
     "/api/v1/threads/events": {"get"},
     "/api/v1/sites/{site}/export": {"get"},
+    "/api/v1/me": {"get"},
+    "/api/v1/me/sessions": {"get"},
+    "/api/v1/me/sessions/{session_id}": {"delete"},
+    "/api/v1/me/tokens": {"get", "post"},
+    "/api/v1/me/tokens/{token_id}": {"delete"},
 }
 
 

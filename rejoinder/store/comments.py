@@ -58,6 +58,7 @@ PUBLIC_COLUMNS = (
     c.edited_at,
     c.like_count,
     c.version,
+    c.edited_by_moderator,
 )
 
 
@@ -84,6 +85,7 @@ def _comment(row: Any) -> Comment:
         version=row.version,
         remote_addr=fields.get("remote_addr", ""),
         user_agent=fields.get("user_agent", ""),
+        edited_by_moderator=bool(row.edited_by_moderator),
     )
 
 

@@ -119,6 +119,7 @@ class CommentOut(BaseModel):
     html: str = Field(description="Sanitised HTML, safe to insert as is.")
     created_at: datetime
     edited_at: datetime | None
+    edited_by_moderator: bool = Field(False, description="A moderator changed the text.")
     likes: int
     status: str
     replies: list[CommentOut] = Field(default_factory=list)
