@@ -18,6 +18,7 @@ from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
 from rejoinder.settings import Settings, load_settings
 from rejoinder.web import akismet, api, apidocs, auth, demo, errors, login, me, operations, pages, sse, widget
+from rejoinder.web.dashboard import ROUTERS as DASHBOARD_ROUTERS
 from rejoinder.web.headers import SecurityHeaders
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
@@ -81,6 +82,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.add_exception_handler(auth.LoginRequired, auth.login_handler)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
     routers += (operations.router, sse.router, apidocs.router, login.router, me.router)
+    routers += DASHBOARD_ROUTERS
     if with_demo:
         routers += (demo.router,)
     for router in routers:

@@ -13,6 +13,12 @@ from fastapi import Request
 from jinja2 import Environment
 from starlette.responses import Response
 
+from rejoinder import sessions
+from rejoinder.context import Context
+from rejoinder.errors import NotFound
+from rejoinder.model import Moderator, Role, Site
+from rejoinder.sites import list_sites
+from rejoinder.web.auth import require_site, session_token
 from rejoinder.web.dashboard.texts import LANGUAGE_COOKIE, LANGUAGES, language, texts
 
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
@@ -39,6 +45,46 @@ def frame(request: Request, **extra: Any) -> dict[str, Any]:
         "lang_query": lambda code: urlencode({**here, "lang": code}),
         **extra,
     }
+
+
+def render(request: Request, user: Moderator, template: str, section: str, **extra: Any) -> Response:
+    """The page ``dashboard/<template>`` for ``user``, with ``section`` marked in the navigation."""
+    ctx: Context = request.app.state.ctx
+    token = session_token(request)
+    context = frame(
+        request,
+        user=user,
+        section=section,
+        csrf_token=sessions.csrf_token(ctx, token) if token else "",
+        **extra,
+    )
+    response = request.app.state.templates.TemplateResponse(
+        request, f"dashboard/{template}", context, headers={"Cache-Control": "no-store"}
+    )
+    return remember_language(request, response)
+
+
+def visible_sites(ctx: Context, user: Moderator, role: Role = Role.MODERATOR) -> list[Site]:
+    """The sites ``user`` has ``role`` (or admin) on: nothing of any other site is ever shown."""
+    return [site for site in list_sites(ctx) if user.may(site.key, role)]
+
+
+def choices(sites: list[Site]) -> list[tuple[str, str]]:
+    return [(site.key, site.name) for site in sites]
+
+
+def one_site(
+    ctx: Context, user: Moderator, asked: str, role: Role = Role.MODERATOR
+) -> tuple[Site, list[Site]]:
+    """The site a one-site page is about (the one asked for, else the user's first) and the choices."""
+    sites = visible_sites(ctx, user, role)
+    if asked:
+        require_site(user, asked, role)
+    chosen = next((site for site in sites if site.key == asked or not asked), None)
+    if chosen is None:
+        rule = f"is not a site you are {role.value} of" if asked else f"needs the {role.value} role on a site"
+        raise NotFound("no such site of yours", {"site": rule})
+    return chosen, sites
 
 
 def remember_language(request: Request, response: Response) -> Response:

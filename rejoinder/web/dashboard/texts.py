@@ -185,6 +185,14 @@ EN: dict[str, str] = {
     "days_30": "in a month",
     "days_365": "in a year",
     "days_0": "never",
+    "calls": "Calls",
+    "token_label": "Name",
+    "login_title": "Log in",
+    "login_email": "E-mail address",
+    "login_password": "Password",
+    "login_code": "Code",
+    "login_code_help": "Enter the code your authenticator app shows, or one of your recovery codes.",
+    "login_submit": "Log in",
     "error_title": "Something went wrong",
 }
 
@@ -354,6 +362,14 @@ UK: dict[str, str] = {
     "days_30": "через місяць",
     "days_365": "через рік",
     "days_0": "ніколи",
+    "calls": "Запитів",
+    "token_label": "Назва",
+    "login_title": "Вхід",
+    "login_email": "Адреса e-mail",
+    "login_password": "Пароль",
+    "login_code": "Код",
+    "login_code_help": "Введіть код із застосунку-автентифікатора або один із кодів відновлення.",
+    "login_submit": "Увійти",
     "error_title": "Щось пішло не так",
 }
 
@@ -523,6 +539,15 @@ DE: dict[str, str] = {
     "days_30": "in einem Monat",
     "days_365": "in einem Jahr",
     "days_0": "nie",
+    "calls": "Aufrufe",
+    "token_label": "Name",
+    "login_title": "Anmelden",
+    "login_email": "E-Mail-Adresse",
+    "login_password": "Passwort",
+    "login_code": "Code",
+    "login_code_help": "Gib den Code aus deiner Authenticator-App oder einen deiner "
+    "Wiederherstellungscodes ein.",
+    "login_submit": "Anmelden",
     "error_title": "Etwas ist schiefgegangen",
 }
 
