@@ -70,6 +70,11 @@ def test_every_language_says_everything_english_says_with_the_same_placeholders(
         assert placeholders(TEXTS[lang][key]) == placeholders(text), key
 
 
+def test_no_word_is_hidden_by_a_method_of_the_catalogue() -> None:
+    # Jinja reads t.copy as dict.copy, not as the word "copy".
+    assert not set(TEXTS["en"]) & set(dir(dict))
+
+
 def test_the_language_comes_from_the_query_then_the_cookie_then_the_browser() -> None:
     assert language("de", "uk", "en") == "de"
     assert language("xx", "uk", "de") == "uk"

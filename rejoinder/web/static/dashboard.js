@@ -451,22 +451,46 @@
     }
   }
 
-  function initAccount() {
-    for (const button of document.querySelectorAll('[data-revoke]')) {
-      button.addEventListener('click', async () => {
-        const answer = await api('DELETE', button.dataset.revoke);
-        if (!answer.ok) {
-          toast(t('failed', { message: answer.message }));
-          return;
-        }
-        if ('current' in button.dataset) {
-          location.assign('/dashboard/login');
-          return;
-        }
-        button.closest('tr').remove();
-        toast(t('revoked'));
-      });
+  function revocable(button) {
+    button.addEventListener('click', async () => {
+      const answer = await api('DELETE', button.dataset.revoke);
+      if (!answer.ok) {
+        toast(t('failed', { message: answer.message }));
+        return;
+      }
+      if ('current' in button.dataset) {
+        location.assign('/dashboard/login');
+        return;
+      }
+      button.closest('tr').remove();
+      toast(t('revoked'));
+    });
+  }
+
+  function tokenRow(token) {
+    const row = document.createElement('tr');
+    const created = `${new Date(token.created_at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    const cells = [token.label || String(token.id), created, String(token.calls ?? 0)];
+    for (const text of cells) {
+      const cell = document.createElement('td');
+      cell.textContent = text;
+      row.append(cell);
     }
+    row.children[2].className = 'num';
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.dataset.revoke = `/api/v1/me/tokens/${token.id}`;
+    button.textContent = t('revoke');
+    button.setAttribute('aria-label', `${t('revoke')}: ${cells[0]}`);
+    revocable(button);
+    const last = document.createElement('td');
+    last.append(button);
+    row.append(last);
+    return row;
+  }
+
+  function initAccount() {
+    document.querySelectorAll('[data-revoke]').forEach(revocable);
     const form = document.getElementById('token-form');
     if (!form) return;
     form.addEventListener('submit', async (event) => {
@@ -478,6 +502,8 @@
         return;
       }
       showErrors(form, {}, '');
+      document.querySelector('#tokens tbody').append(tokenRow(answer.data));
+      document.getElementById('no-tokens').hidden = true;
       const shown = document.getElementById('new-token');
       shown.hidden = false;
       shown.querySelector('.secret').textContent = answer.data.token;
