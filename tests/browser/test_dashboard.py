@@ -23,7 +23,7 @@ from rejoinder.audit import cli_actor
 from rejoinder.context import Context
 from rejoinder.settings import load_settings
 from rejoinder.wiring import open_context
-from tests.browser.support import RELAXED_SPAM, ROOT, HostPages, Rejoinder, artifact, cli, cli_knows
+from tests.browser.support import RELAXED_SPAM, ROOT, HostPages, Rejoinder, artifact, cli
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +81,7 @@ class Desk:
 
 
 def make_site(rejoinder: Rejoinder, origin: str, key: str, *flags: str) -> None:
-    relaxed = [f"--set={pair}" for pair in RELAXED_SPAM] if cli_knows("--set", "admin", "site", "create") else []
+    relaxed = [f"--set={pair}" for pair in RELAXED_SPAM]
     cli("admin", "site", "create", key, "--name", key.title(), "--origin", origin, *flags, *relaxed,
         "--database", rejoinder.database)  # fmt: skip
 
