@@ -13,7 +13,8 @@ from rejoinder.sites import create_site
 from tests.helpers import log_in, make_moderator
 from tests.test_security_headers import assert_page_headers, inline_code
 
-PAGES = ("/dashboard/account",)
+PAGES = ("/dashboard/account", "/dashboard/sites/test/welcome")
+HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 
 @pytest.fixture
@@ -96,3 +97,29 @@ async def test_a_moderator_sees_no_other_moderators_sessions(
         await log_in(other, "else@example.org")
     page = await client.get("/dashboard/account")
     assert page.text.count('data-revoke="/api/v1/me/sessions/') == 1
+
+
+async def test_the_first_run_page_gives_the_snippet_and_the_origins(
+    client: httpx.AsyncClient, moderator: str
+) -> None:
+    page = await client.get("/dashboard/sites/test/welcome")
+    assert (
+        "&lt;script src=&#34;http://testserver/embed.js&#34; data-site=&#34;test&#34; async&gt;"
+        in page.text
+    )
+    assert "<code>https://blog.example</code>" in page.text
+    assert "/dashboard/settings?site=test" not in page.text  # a moderator, not an admin: no settings link
+
+
+async def test_a_moderator_of_one_site_is_refused_the_pages_of_another(
+    client: httpx.AsyncClient, ctx: Context, moderator: str
+) -> None:
+    create_site(ctx, "other", "Other blog", ["https://other.example"])
+    refused = await client.get("/dashboard/sites/other/welcome", headers=HTML)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "is not one of your sites" in refused.text and "other.example" not in refused.text
+    assert inline_code(refused.text) == []
+    as_json = await client.get("/dashboard/sites/other/welcome")
+    assert as_json.status_code == 403
+    assert as_json.json()["error"]["fields"] == {"site": "is not one of your sites"}

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from rejoinder.errors import RejoinderError
 from rejoinder.store.outage import outage
+from rejoinder.web.dashboard.frame import error_page, wants_page
 from rejoinder.web.headers import RESOURCE_HEADER_MAP
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,11 @@ def _validation_fields(exc: RequestValidationError) -> dict[str, str]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(RejoinderError)
-    async def _rejoinder_error(_request: Request, exc: RejoinderError) -> Response:
+    async def _rejoinder_error(request: Request, exc: RejoinderError) -> Response:
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after else None
+        if wants_page(request):
+            return error_page(request, exc.status, exc.message, exc.fields)
         return error_response(exc.status, exc.code, exc.message, exc.fields, headers=headers)
 
     @app.exception_handler(RequestValidationError)

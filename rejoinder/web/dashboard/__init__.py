@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from rejoinder.web.dashboard import account_page, assets
+from rejoinder.web.dashboard import account_page, assets, site_pages
 
-ROUTERS: tuple[APIRouter, ...] = (assets.router, account_page.router)
+ROUTERS: tuple[APIRouter, ...] = (assets.router, account_page.router, site_pages.router)

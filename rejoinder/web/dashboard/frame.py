@@ -64,6 +64,21 @@ def render(request: Request, user: Moderator, template: str, section: str, **ext
     return remember_language(request, response)
 
 
+def error_page(request: Request, status: int, message: str, fields: Mapping[str, str]) -> Response:
+    """A refusal or failure on a dashboard page, as a page rather than JSON, with the same status."""
+    context = frame(request, message=message, fields=dict(fields))
+    return request.app.state.templates.TemplateResponse(
+        request, "dashboard/error.html", context, status_code=status, headers={"Cache-Control": "no-store"}
+    )
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a dashboard page (its script and API calls get JSON as everywhere else)."""
+    path = request.url.path
+    page = path.startswith("/dashboard/") and not path.startswith("/dashboard/static/")
+    return page and "text/html" in request.headers.get("accept", "")
+
+
 def visible_sites(ctx: Context, user: Moderator, role: Role = Role.MODERATOR) -> list[Site]:
     """The sites ``user`` has ``role`` (or admin) on: nothing of any other site is ever shown."""
     return [site for site in list_sites(ctx) if user.may(site.key, role)]
