@@ -30,6 +30,12 @@ API_PATHS = {
     "/api/v1/me/sessions/{session_id}": {"delete"},
     "/api/v1/me/tokens": {"get", "post"},
     "/api/v1/me/tokens/{token_id}": {"delete"},
+    "/api/v1/moderation/comments": {"get"},
+    "/api/v1/moderation/comments/{comment_id}": {"get", "patch"},
+    "/api/v1/moderation/actions": {"post"},
+    "/api/v1/moderation/undo": {"post"},
+    "/api/v1/moderation/audit": {"get"},
+    "/api/v1/moderation/stats": {"get"},
 }
 
 

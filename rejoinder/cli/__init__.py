@@ -10,7 +10,19 @@ import sys
 from collections.abc import Sequence
 
 from rejoinder import __version__
-from rejoinder.cli import admin, apikeys, backups, docs, importing, jobs, privacy, serve, spam, users
+from rejoinder.cli import (
+    admin,
+    apikeys,
+    backups,
+    docs,
+    importing,
+    jobs,
+    moderating,
+    privacy,
+    serve,
+    spam,
+    users,
+)
 from rejoinder.errors import RejoinderError
 
 __all__ = ["build_parser", "main"]
@@ -28,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_user_parser(admin_commands)
     apikeys.add_admin_token_parser(admin_commands)
     apikeys.add_akismet_key_parser(admin_commands)
+    moderating.add_parsers(commands)
     spam.add_parser(commands)
     jobs.add_parsers(commands)
     backups.add_parsers(commands)

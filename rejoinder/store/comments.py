@@ -189,6 +189,15 @@ def update_body(
     )
 
 
+def moderator_edit(conn: Connection, comment_id: int, *, body: str, html: str, now: datetime) -> None:
+    """A moderator's change of the text: status and verdict stay; readers are told who edited it."""
+    conn.execute(
+        update(comments)
+        .where(c.id == comment_id)
+        .values(body=body, html=html, edited_at=now, edited_by_moderator=True, version=c.version + 1)
+    )
+
+
 def set_status(
     conn: Connection,
     comment_id: int,
@@ -231,6 +240,20 @@ def mark_deleted(conn: Connection, comment_id: int) -> None:
             version=c.version + 1,
         )
     )
+
+
+def erase_expired_deleted(conn: Connection, now: datetime) -> int:
+    """What moderators deleted is kept for their retention period (to be restored), then erased like an
+    author's own deletion; the row stays as a placeholder."""
+    expired = and_(c.status == CommentStatus.DELETED.value, c.purge_after < now)
+    return conn.execute(
+        update(comments)
+        .where(expired)
+        .values(
+            body="", html="", author_name="", author_email="", author_website="", remote_addr="",
+            user_agent="", purge_after=None, version=c.version + 1,
+        )
+    ).rowcount  # fmt: skip
 
 
 _ADD_TO_LIKE_COUNT = (

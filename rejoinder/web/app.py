@@ -17,7 +17,21 @@ from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
 from rejoinder.settings import Settings, load_settings
-from rejoinder.web import akismet, api, apidocs, auth, demo, errors, login, me, operations, pages, sse, widget
+from rejoinder.web import (
+    akismet,
+    api,
+    apidocs,
+    auth,
+    demo,
+    errors,
+    login,
+    me,
+    moderation_api,
+    operations,
+    pages,
+    sse,
+    widget,
+)
 from rejoinder.web.dashboard import ROUTERS as DASHBOARD_ROUTERS
 from rejoinder.web.headers import SecurityHeaders
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
@@ -81,7 +95,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     errors.install(app)
     app.add_exception_handler(auth.LoginRequired, auth.login_handler)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
-    routers += (operations.router, sse.router, apidocs.router, login.router, me.router)
+    routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
     routers += DASHBOARD_ROUTERS
     if with_demo:
         routers += (demo.router,)
