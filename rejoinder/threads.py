@@ -8,7 +8,7 @@ from rejoinder.cache import ThreadKey
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput, NotFound
 from rejoinder.events import ThreadChanged
-from rejoinder.model import Comment, PageKey, SortOrder, Thread
+from rejoinder.model import Comment, PageKey, Site, SortOrder, Thread
 from rejoinder.paging import decode_cursor, encode_cursor
 from rejoinder.sites import known_site, require_site, site_settings
 from rejoinder.snapshots import ThreadSnapshot
@@ -158,3 +158,10 @@ def close_thread(ctx: Context, site_key: str, url: str, closed: bool = True) -> 
             raise NotFound(f"{site_key} has no thread at {normalised}", {"url": "has no comments yet"})
         thread_store.set_closed(conn, thread.id, closed)
         ctx.events.record(conn, ThreadChanged(site_key, normalised))
+
+
+def unused_sites(ctx: Context, sites: list[Site]) -> list[Site]:
+    """The ``sites`` without a single thread yet: new ones, whose owners still need the snippet."""
+    with ctx.db.read() as conn:
+        used = thread_store.sites_with_threads(conn, [site.id for site in sites])
+    return [site for site in sites if site.id not in used]

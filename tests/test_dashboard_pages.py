@@ -4,16 +4,45 @@ CSP, the languages, and hostile comments shown as text. Behaviour in a browser: 
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from rejoinder.context import Context
-from rejoinder.sites import create_site
-from tests.helpers import log_in, make_moderator
+from rejoinder.sites import create_site, update_site
+from tests.helpers import log_in, make_moderator, post
 from tests.test_security_headers import assert_page_headers, inline_code
 
-PAGES = ("/dashboard/account", "/dashboard/sites/test/welcome")
+
+class InlineCode(HTMLParser):
+    """What a browser would run or style inline, found by parsing (escaped text inside values is text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = {name for name, _ in attrs}
+        if (tag == "script" and "src" not in names) or tag == "style":
+            self.found.append(tag)
+        self.found += [f"{tag} {name}" for name in names if name == "style" or name.startswith("on")]
+
+
+def parsed_inline_code(page: str) -> list[str]:
+    parser = InlineCode()
+    parser.feed(page)
+    return parser.found
+
+
+PAGES = (
+    "/dashboard/",
+    "/dashboard/?status=spam&sort=oldest&q=x",
+    "/dashboard/overview",
+    "/dashboard/sites/test/welcome",
+    "/dashboard/account",
+)
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 
@@ -28,9 +57,9 @@ async def test_pages_send_a_visitor_without_a_session_to_the_login_page(
     client: httpx.AsyncClient, site: str
 ) -> None:
     for path in PAGES:
-        response = await client.get(path + "?x=1")
+        response = await client.get(path)
         assert response.status_code == 303, path
-        assert response.headers["location"] == f"/dashboard/login?next={path}%3Fx%3D1"
+        assert response.headers["location"] == f"/dashboard/login?next={quote(path, safe='/')}"
 
 
 async def test_every_page_has_the_strict_csp_no_inline_code_and_the_csrf_token(
@@ -123,3 +152,60 @@ async def test_a_moderator_of_one_site_is_refused_the_pages_of_another(
     as_json = await client.get("/dashboard/sites/other/welcome")
     assert as_json.status_code == 403
     assert as_json.json()["error"]["fields"] == {"site": "is not one of your sites"}
+
+
+async def test_the_queue_shows_what_a_moderator_decides_by_and_hostile_text_only_as_text(
+    client: httpx.AsyncClient, ctx: Context, moderator: str
+) -> None:
+    parent = (await post(client, "The first word", name="Ada"))["comment"]
+    update_site(ctx, "test", moderation=True)
+    hostile = '<img src=x onerror=alert(1)>"><script>alert(2)</script>'
+    reply = (await post(client, "A **reply** <script>alert(3)</script>", name=hostile, parent_id=parent["id"]))[
+        "comment"
+    ]
+    page = await client.get("/dashboard/")
+    assert page.status_code == 200
+    held = page.text[page.text.index(f'id="c-{reply["id"]}"') :]
+    assert "<strong>reply</strong>" in held  # the server's sanitised HTML
+    assert "&lt;img src=x onerror=alert(1)&gt;" in held and "<script" not in page.text.split("</head>")[1]
+    assert "In reply to Ada" in held and "The first word" in held
+    assert "First comment from this author" in held or "approved" in held
+    assert 'href="https://blog.example/2026/11/tide-pools"' in held
+    assert "Filter&#39;s verdict" in held or "Filter's verdict" in held
+    assert '<button type="button" data-action="approve">Approve</button>' in held
+    assert parsed_inline_code(page.text) == []
+    found = await client.get("/dashboard/", params={"q": "first word", "status": "published"})
+    assert f'id="c-{parent["id"]}"' in found.text and f'id="c-{reply["id"]}"' not in found.text
+    assert '"q": "first word"' in found.text.replace("&#34;", '"')  # "everything matching" uses it
+
+
+async def test_a_moderator_of_one_site_sees_nothing_of_another(
+    client: httpx.AsyncClient, ctx: Context, moderator: str
+) -> None:
+    update_site(ctx, "test", moderation=True)
+    create_site(ctx, "other", "Other blog", ["https://other.example"], moderation=True, spam_filter=False)
+    mine = (await post(client, "On my site"))["comment"]
+    theirs = (await post(client, "On their site", site="other", url="https://other.example/post"))["comment"]
+    for path in ("/dashboard/", "/dashboard/?status=pending&q=site", "/dashboard/overview"):
+        page = await client.get(path)
+        assert "Other blog" not in page.text and "On their site" not in page.text, path
+        assert f'id="c-{theirs["id"]}"' not in page.text, path
+    assert f'id="c-{mine["id"]}"' in (await client.get("/dashboard/")).text
+    overview = await client.get("/dashboard/overview")
+    assert '<dd id="total-comments">1</dd>' in overview.text
+    for path in ("/dashboard/?site=other", "/dashboard/overview?site=other"):
+        refused = await client.get(path, headers=HTML)
+        assert refused.status_code == 403, path
+
+
+async def test_the_overview_draws_the_last_30_days_and_points_new_sites_to_their_snippet(
+    client: httpx.AsyncClient, ctx: Context, moderator: str
+) -> None:
+    page = await client.get("/dashboard/overview")
+    assert page.text.count('<rect class="bar"') == 30
+    assert "Test blog has no comments yet." in page.text
+    assert 'href="/dashboard/sites/test/welcome"' in page.text
+    await post(client, "Now it has one")
+    page = await client.get("/dashboard/overview")
+    assert "Test blog has no comments yet." not in page.text
+    assert '<dd id="total-comments">1</dd>' in page.text

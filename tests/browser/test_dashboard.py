@@ -77,7 +77,7 @@ class Desk:
             payload["form_token"] = form.json()["form_token"]
         response = http.post("/api/v1/comments", json=payload)
         assert response.status_code == 201, response.text
-        return int(response.json()["id"])
+        return int(response.json()["comment"]["id"])
 
 
 def make_site(rejoinder: Rejoinder, origin: str, key: str, *flags: str) -> None:

@@ -8,7 +8,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "pending": ("approve", "spam", "delete"),
     "spam": ("ham", "delete"),
     "reported": ("approve", "spam", "delete"),
-    "published": ("spam", "delete", "pin", "unpin"),
+    "published": ("spam", "delete"),
     "deleted": ("restore",),
 }
 KEYS: dict[str, dict[str, str]] = {
@@ -24,6 +24,5 @@ ACTION_LABELS = {
     "ham": "ham",
     "delete": "delete",
     "restore": "restore",
-    "pin": "pin",
-    "unpin": "unpin",
 }
+FILTERS = ("q", "author", "email", "ip", "url")
