@@ -160,9 +160,8 @@ async def test_the_queue_shows_what_a_moderator_decides_by_and_hostile_text_only
     parent = (await post(client, "The first word", name="Ada"))["comment"]
     update_site(ctx, "test", moderation=True)
     hostile = '<img src=x onerror=alert(1)>"><script>alert(2)</script>'
-    reply = (await post(client, "A **reply** <script>alert(3)</script>", name=hostile, parent_id=parent["id"]))[
-        "comment"
-    ]
+    body = "A **reply** <script>alert(3)</script>"
+    reply = (await post(client, body, name=hostile, parent_id=parent["id"]))["comment"]
     page = await client.get("/dashboard/")
     assert page.status_code == 200
     held = page.text[page.text.index(f'id="c-{reply["id"]}"') :]
