@@ -68,6 +68,7 @@ class SiteSettings:
     banned_emails: tuple[str, ...] = ()
     banned_ips: tuple[str, ...] = ()  # addresses or networks (CIDR)
     banned_domains: tuple[str, ...] = ()  # in links, e-mail addresses and websites
+    report_threshold: int = 3  # readers' reports that hold a published comment for a moderator; 0: never
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any], *, max_depth: int, edit_window_seconds: int) -> SiteSettings:

@@ -19,6 +19,7 @@ API_PATHS = {
     "/api/v1/comments": {"get", "post"},
     "/api/v1/comments/{comment_id}": {"get", "patch", "delete"},
     "/api/v1/comments/{comment_id}/moderate": {"post"},
+    "/api/v1/comments/{comment_id}/report": {"post"},
     "/api/v1/form": {"get"},
     "/api/v1/comments/{comment_id}/like": {"put", "delete"},
     "/api/v1/counts": {"get"},

@@ -16,14 +16,13 @@ def add_report(
     conn: Connection, *, comment_id: int, reason: str, text: str, reporter_key: str, now: datetime
 ) -> bool:
     """Record a report; False if this reader had reported the comment already."""
-    return (
-        conn.execute(
-            insert_ignore(conn, reports).values(
-                comment_id=comment_id, reason=reason, text=text, reporter_key=reporter_key, created_at=now
-            )
-        ).rowcount
-        > 0
-    )
+    # RETURNING rather than rowcount: psycopg reports no row count for INSERT … ON CONFLICT DO NOTHING.
+    inserted = conn.execute(
+        insert_ignore(conn, reports)
+        .values(comment_id=comment_id, reason=reason, text=text, reporter_key=reporter_key, created_at=now)
+        .returning(r.id)
+    ).first()
+    return inserted is not None
 
 
 def open_reports(conn: Connection, comment_id: int) -> int:

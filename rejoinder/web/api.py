@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from rejoinder import comments, exporters, forms, likes, moderation, threads
+from rejoinder import comments, exporters, forms, likes, moderation, reports, threads
 from rejoinder.comments import Client, NewComment
 from rejoinder.context import Context
 from rejoinder.errors import Unauthorized
@@ -216,6 +216,20 @@ def moderate(
             "verdict": {"action": done.action, "score": done.score, "reasons": done.reasons},
         }
     )
+
+
+@router.post(
+    "/comments/{comment_id}/report",
+    status_code=201,
+    response_model=schemas.ReportedOut,
+    summary="Report a comment to the moderators",
+    responses={429: {"model": schemas.ErrorOut}},
+)
+def report_comment(request: Request, comment_id: CommentId, found: schemas.ReportIn) -> Response:
+    """Spam, abuse, off-topic or other, with an optional note; one report per reader and comment counts.
+    Enough reports (the site's `report_threshold`) hold the comment for a moderator."""
+    reports.report(_ctx(request), comment_id, found.reason, found.text, _client(request))
+    return _json({"received": True}, status=201)
 
 
 @router.get(

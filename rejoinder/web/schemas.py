@@ -57,6 +57,15 @@ class ModerateIn(BaseModel):
     )
 
 
+class ReportIn(BaseModel):
+    reason: Literal["spam", "abuse", "off-topic", "other"]
+    text: str = Field("", max_length=1000, description="What the moderators should know (optional).")
+
+
+class ReportedOut(BaseModel):
+    received: bool
+
+
 class ProviderOut(BaseModel):
     id: str
     name: str
