@@ -83,12 +83,14 @@ def install(app: FastAPI) -> None:
         return error_response(422, "invalid_input", f"the request breaks some rules: {summary}", fields)
 
     @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> Response:
+    async def _http(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 400 and exc.detail == _UNPARSEABLE_BODY:
             rule = f"is not valid JSON ({_unparseable_reason(exc.__cause__)})"
             message = f"the request breaks some rules: json {rule}"
             return error_response(422, "invalid_input", message, {"json": rule})
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if wants_page(request):
+            return error_page(request, exc.status_code, str(exc.detail), {})
         return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     # Handled here (inside the exception middleware) the connection stays usable: nothing is re-raised.

@@ -81,7 +81,7 @@ class Desk:
 
 
 def make_site(rejoinder: Rejoinder, origin: str, key: str, *flags: str) -> None:
-    relaxed = [f"--set={pair}" for pair in RELAXED_SPAM]
+    relaxed = [f"--set={pair}" for pair in [*RELAXED_SPAM, "pow=off"]]
     cli("admin", "site", "create", key, "--name", key.title(), "--origin", origin, *flags, *relaxed,
         "--database", rejoinder.database)  # fmt: skip
 
@@ -167,3 +167,177 @@ def test_sessions_and_tokens(page: Page, browser: Any, rejoinder: Rejoinder, des
     expect(page.locator("#tokens tbody tr")).to_have_count(0)
     gone = rejoinder.http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert gone.status_code == 401
+
+
+def queue(page: Page) -> Any:
+    return page.locator("#items .item")
+
+
+def toolbar(page: Page) -> Any:
+    return page.get_by_role("toolbar", name="Bulk actions")
+
+
+def statuses(rejoinder: Rejoinder, token: str, site: str, status: str) -> list[str]:
+    """The bodies of a queue, as the API lists it."""
+    response = rejoinder.http.get(
+        "/api/v1/moderation/comments",
+        params={"site": site, "status": status},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    return sorted(item["body"] for item in response.json()["comments"])
+
+
+@pytest.fixture
+def token(desk: Desk, accounts: Context) -> str:
+    """A personal token of the desk's admin, for checking through the API what the dashboard did."""
+    from rejoinder import apikeys
+    from rejoinder.accounts import get_user
+
+    owner = get_user(accounts, desk.email)
+    return apikeys.create_key(accounts, apikeys.ApiKeyKind.PERSONAL, None, "checks", actor=owner, owner=owner)
+
+
+def test_clear_the_held_queue_with_the_keyboard(page: Page, rejoinder: Rejoinder, desk: Desk, token: str) -> None:
+    for body in ("A fine first comment", "Cheap pills here", "Rude words"):
+        desk.post(body)
+    log_in(page, rejoinder, desk.email, then="/dashboard/")
+    expect(queue(page)).to_have_count(3)
+    screenshot(page, "queue.png", full_page=True)
+    page.keyboard.press("?")
+    help = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(help).to_be_visible()
+    screenshot(help, "keys.png")
+    page.keyboard.press("Escape")
+    expect(help).to_be_hidden()
+
+    # Newest first: "Rude words", "Cheap pills here", "A fine first comment".
+    page.keyboard.press("j")
+    expect(queue(page).first).to_be_focused()
+    page.keyboard.press("d")
+    expect(queue(page)).to_have_count(2)
+    expect(page.get_by_role("status")).to_contain_text("Delete: 1 done.")
+    expect(queue(page).first).to_be_focused()
+    page.keyboard.press("s")
+    expect(queue(page)).to_have_count(1)
+    page.keyboard.press("a")
+    expect(queue(page)).to_have_count(0)
+    expect(page.get_by_text("Nothing here: this queue is clear.")).to_be_visible()
+    assert statuses(rejoinder, token, desk.site, "published") == ["A fine first comment"]
+    assert statuses(rejoinder, token, desk.site, "spam") == ["Cheap pills here"]
+    assert statuses(rejoinder, token, desk.site, "deleted") == ["Rude words"]
+
+    page.keyboard.press("u")  # the approval goes back to the queue
+    expect(queue(page)).to_have_text([re.compile("A fine first comment")])
+    expect(page.get_by_role("status")).to_have_text("Undone.")
+    assert statuses(rejoinder, token, desk.site, "pending") == ["A fine first comment"]
+    audit = rejoinder.http.get(
+        "/api/v1/moderation/audit", params={"site": desk.site}, headers={"Authorization": f"Bearer {token}"}
+    ).json()["entries"]
+    assert {entry["actor"] for entry in audit if entry["comment_id"]} == {f"user:{desk.email}"}
+    assert len([entry for entry in audit if entry["comment_id"]]) >= 4  # three decisions and the undo
+
+
+def test_bulk_approve_undo_and_everything_matching_a_search(
+    page: Page, rejoinder: Rejoinder, desk: Desk, token: str
+) -> None:
+    for n in range(3):
+        desk.post(f"Thoughtful remark {n}")
+    for n in range(2):
+        desk.post(f"Buy pills number {n}", name="Spammer", email="spam@pills.example")
+    log_in(page, rejoinder, desk.email, then="/dashboard/")
+    expect(queue(page)).to_have_count(5)
+
+    # Search, then everything matching it goes to spam.
+    page.get_by_label("Search the text, author and page").fill("pills")
+    page.get_by_role("button", name="Show").click()
+    expect(queue(page)).to_have_count(2)
+    toolbar(page).get_by_label("Apply to everything matching").check()
+    toolbar(page).get_by_role("button", name="Spam").click()
+    confirm = page.get_by_role("dialog")
+    expect(confirm).to_contain_text("Apply “Spam” to every comment matching this queue and search?")
+    confirm.get_by_role("button", name="Apply to everything matching").click()
+    expect(queue(page)).to_have_count(0)
+    assert statuses(rejoinder, token, desk.site, "spam") == ["Buy pills number 0", "Buy pills number 1"]
+
+    # The rest: the whole page selected, approved, and taken back.
+    page.get_by_role("link", name="Clear filters").click()
+    expect(queue(page)).to_have_count(3)
+    toolbar(page).get_by_label("Select every comment on this page").check()
+    expect(toolbar(page)).to_contain_text("3 selected")
+    toolbar(page).get_by_role("button", name="Approve").click()
+    expect(queue(page)).to_have_count(0)
+    assert len(statuses(rejoinder, token, desk.site, "published")) == 3
+    page.get_by_role("status").get_by_role("button", name="Undo (u)").click()
+    expect(queue(page)).to_have_count(3)
+    assert len(statuses(rejoinder, token, desk.site, "pending")) == 3
+
+
+def test_edit_a_comment_and_readers_see_who_edited_it(
+    page: Page, browser: Any, rejoinder: Rejoinder, desk: Desk
+) -> None:
+    url = desk.article()
+    desk.post("This is a nice post. Visit my shop at pills.example", url=url)
+    log_in(page, rejoinder, desk.email, then="/dashboard/")
+    item = queue(page).first
+    item.get_by_role("button", name="Edit").click()
+    text = item.get_by_label("Text (Markdown)")
+    expect(text).to_have_value("This is a nice post. Visit my shop at pills.example")
+    text.fill("This is a nice post.")
+    item.get_by_role("button", name="Save").click()
+    expect(item.locator(".body")).to_have_text("This is a nice post.")
+    expect(item).to_contain_text("edited by a moderator")
+    item.get_by_role("button", name="Approve").click()
+    expect(queue(page)).to_have_count(0)
+
+    reader = browser.new_context().new_page()
+    reader.goto(url)
+    expect(reader.locator(".rj-comment").first).to_contain_text("This is a nice post.")
+    expect(reader.locator(".rj-comment").first).to_contain_text("edited by a moderator")
+    reader.context.close()
+
+
+def test_a_moderator_of_one_site_sees_nothing_of_another(
+    page: Page, rejoinder: Rejoinder, desk: Desk, host: HostPages
+) -> None:
+    other = f"{desk.site[:50]}-other"
+    make_site(rejoinder, host.origin, other, "--moderation")
+    theirs = Desk(other, "", rejoinder, host)
+    theirs.post("A secret of the other site")
+    desk.post("A comment of my own site")
+    log_in(page, rejoinder, desk.email, then="/dashboard/")
+    expect(queue(page)).to_have_text([re.compile("A comment of my own site")])
+    options = page.get_by_label("Site").locator("option")
+    expect(options).to_have_text(["All sites", desk.site.title()])
+    page.get_by_label("Search the text, author and page").fill("secret")
+    page.get_by_role("button", name="Show").click()
+    expect(queue(page)).to_have_count(0)
+    for path in (f"/dashboard/?site={other}", f"/dashboard/bans?site={other}", f"/dashboard/overview?site={other}"):
+        page.goto(rejoinder.base_url + path)
+        expect(page.get_by_role("heading", name="Something went wrong")).to_be_visible()
+        expect(page.get_by_role("alert")).to_contain_text(f"you do not moderate '{other}'")
+        expect(page.locator("main")).not_to_contain_text("secret")
+
+
+def test_a_phone_sized_screen(browser: Any, rejoinder: Rejoinder, desk: Desk) -> None:
+    for body in ("Anemones open like flowers when the tide goes out.", "First!"):
+        desk.post(body)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context.set_default_timeout(5000)
+    phone = context.new_page()
+    errors: list[str] = []
+    phone.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(phone, rejoinder, desk.email, then="/dashboard/")
+    expect(queue(phone)).to_have_count(2)
+    wide = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert wide <= 0, f"the page scrolls sideways by {wide}px"
+    screenshot(phone, "queue-phone.png")
+    approve = queue(phone).first.get_by_role("button", name="Approve")
+    box = approve.bounding_box()
+    assert box is not None and box["height"] >= 32  # big enough for a thumb
+    approve.tap()
+    expect(queue(phone)).to_have_count(1)
+    phone.emulate_media(color_scheme="dark")
+    screenshot(phone, "queue-phone-dark.png")
+    context.close()
+    assert not errors, errors
