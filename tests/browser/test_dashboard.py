@@ -18,7 +18,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from rejoinder.accounts import create_user, turn_on_totp
+from rejoinder.accounts import create_user, turn_on_totp, update_user
 from rejoinder.audit import cli_actor
 from rejoinder.context import Context
 from rejoinder.settings import load_settings
@@ -81,7 +81,7 @@ class Desk:
 
 
 def make_site(rejoinder: Rejoinder, origin: str, key: str, *flags: str) -> None:
-    relaxed = [f"--set={pair}" for pair in [*RELAXED_SPAM, "pow=off"]]
+    relaxed = [f"--set={pair}" for pair in [*RELAXED_SPAM, "pow=off", "report_threshold=1"]]
     cli("admin", "site", "create", key, "--name", key.title(), "--origin", origin, *flags, *relaxed,
         "--database", rejoinder.database)  # fmt: skip
 
@@ -341,3 +341,69 @@ def test_a_phone_sized_screen(browser: Any, rejoinder: Rejoinder, desk: Desk) ->
     screenshot(phone, "queue-phone-dark.png")
     context.close()
     assert not errors, errors
+
+
+def test_a_reader_reports_a_comment_until_it_is_held_and_in_the_reported_queue(
+    page: Page, browser: Any, rejoinder: Rejoinder, desk: Desk, token: str
+) -> None:
+    url = desk.article()
+    posted = desk.post("You are all wrong about anemones, idiots", name="Troll", url=url)
+    approved = rejoinder.http.post(
+        "/api/v1/moderation/actions",
+        json={"action": "approve", "ids": [posted]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert approved.status_code == 200, approved.text
+    reader = browser.new_context().new_page()
+    reader.goto(url)
+    reader.locator(f"#rj-comment-{posted} > .rj-main").get_by_role("button", name="Report").click()
+    reader.get_by_label("Why should the moderators look at this comment?").select_option("abuse")
+    reader.get_by_label("Anything they should know (optional)").fill("calls readers idiots")
+    reader.get_by_role("button", name="Send report").click()
+    expect(reader.get_by_text("Thank you: the moderators will look at it.")).to_have_count(1)
+    reader.context.close()
+    assert rejoinder.thread(desk.site, url)["comments"] == []  # held: the site holds at one report
+
+    log_in(page, rejoinder, desk.email, then="/dashboard/?status=reported")
+    expect(queue(page)).to_have_count(1)
+    item = queue(page).first
+    expect(item).to_contain_text("Reader reports (1)")
+    expect(item.locator(".reports li")).to_have_text(["abuse: calls readers idiots"])
+    screenshot(item, "reported.png")
+    page.keyboard.press("j")
+    page.keyboard.press("d")
+    expect(queue(page)).to_have_count(0)
+    assert statuses(rejoinder, token, desk.site, "deleted") == ["You are all wrong about anemones, idiots"]
+
+
+def test_the_overview_and_a_new_sites_first_run_page(
+    page: Page, rejoinder: Rejoinder, desk: Desk, token: str, host: HostPages, accounts: Context
+) -> None:
+    fresh = f"{desk.site[:50]}-new"
+    make_site(rejoinder, host.origin, fresh)
+    update_user(accounts, cli_actor(), desk.email, site_key=fresh, role="admin")
+    ids = [desk.post(f"Comment number {n}") for n in range(4)]
+    for action, chosen in (("approve", ids[:2]), ("spam", ids[2:3])):
+        response = rejoinder.http.post(
+            "/api/v1/moderation/actions",
+            json={"action": action, "ids": chosen},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, response.text
+    log_in(page, rejoinder, desk.email, then="/dashboard/overview")
+    expect(page.locator("#total-comments")).to_have_text("4")
+    expect(page.locator("#total-approved")).to_have_text("2")
+    expect(page.locator("#total-spam")).to_have_text("1")
+    expect(page.get_by_role("img", name="Comments per day")).to_be_visible()
+    screenshot(page, "overview.png", full_page=True)
+
+    notice = page.locator(".notice", has_text=f"{fresh.title()} has no comments yet.")
+    notice.get_by_role("link", name="Set it up").click()
+    expect(page.get_by_role("heading", name=f"Put comments on {fresh.title()}")).to_be_visible()
+    expect(page.locator("#snippet")).to_contain_text(f'data-site="{fresh}"')
+    expect(page.locator("#origins")).to_contain_text(host.origin)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy").first.click()
+    expect(page.get_by_role("status")).to_have_text("Copied.")
+    assert f'data-site="{fresh}"' in page.evaluate("navigator.clipboard.readText()")
+    screenshot(page, "welcome.png", full_page=True)
