@@ -198,7 +198,9 @@ def token(desk: Desk, accounts: Context) -> str:
     return apikeys.create_key(accounts, apikeys.ApiKeyKind.PERSONAL, None, "checks", actor=owner, owner=owner)
 
 
-def test_clear_the_held_queue_with_the_keyboard(page: Page, rejoinder: Rejoinder, desk: Desk, token: str) -> None:
+def test_clear_the_held_queue_with_the_keyboard(
+    page: Page, rejoinder: Rejoinder, desk: Desk, token: str
+) -> None:
     for body in ("A fine first comment", "Cheap pills here", "Rude words"):
         desk.post(body)
     log_in(page, rejoinder, desk.email, then="/dashboard/")
@@ -312,8 +314,8 @@ def test_a_moderator_of_one_site_sees_nothing_of_another(
     page.get_by_label("Search the text, author and page").fill("secret")
     page.get_by_role("button", name="Show").click()
     expect(queue(page)).to_have_count(0)
-    for path in (f"/dashboard/?site={other}", f"/dashboard/bans?site={other}", f"/dashboard/overview?site={other}"):
-        page.goto(rejoinder.base_url + path)
+    for path in ("/dashboard/", "/dashboard/bans", "/dashboard/lists", "/dashboard/overview"):
+        page.goto(f"{rejoinder.base_url}{path}?site={other}")
         expect(page.get_by_role("heading", name="Something went wrong")).to_be_visible()
         expect(page.get_by_role("alert")).to_contain_text(f"you do not moderate '{other}'")
         expect(page.locator("main")).not_to_contain_text("secret")
