@@ -39,6 +39,7 @@ class SiteSettings:
     max_depth: int
     edit_window_seconds: int
     moderation: bool = False  # hold every new comment for a moderator
+    requeue_edits: bool = True  # with moderation: an edited comment waits for a moderator again
     require_name_email: bool = False
     privacy_url: str = ""  # the owner's own data page; empty: the one Rejoinder generates
     # Commenters' network addresses and user agents are erased this many days after posting (and at once

@@ -144,7 +144,7 @@ def _check_settings(settings: dict[str, Any]) -> None:
     share = settings.get("spam_max_fpr")
     if share is not None and not (isinstance(share, int | float) and 0 <= share <= 0.5):
         problems["spam_max_fpr"] = "must be a share between 0 and 0.5"
-    for name in ("spam_learn_threshold", "restrict_thread_urls"):
+    for name in ("spam_learn_threshold", "restrict_thread_urls", "requeue_edits"):
         if settings.get(name) is not None and not isinstance(settings[name], bool):
             problems[name] = "must be true or false"
     days = settings.get("ip_retention_days")

@@ -63,8 +63,14 @@ PUBLIC_COLUMNS = (
 
 
 # What readers are shown: visible statuses, and comments proper (imported pingbacks and trackbacks stay
-# in the store, out of the thread).
-_SHOWN = (c.status.in_([s.value for s in VISIBLE_STATUSES]), c.kind == CommentKind.COMMENT.value)
+# in the store, out of the thread). A held or spam comment with replies is fetched too: its replies stay
+# visible under a placeholder (tree.build_tree), so the thread lists every comment its count counts.
+_child = comments.alias("child")
+_HAS_REPLIES = select(_child.c.id).where(_child.c.parent_id == c.id).exists()
+_SHOWN = (
+    or_(c.status.in_([s.value for s in VISIBLE_STATUSES]), _HAS_REPLIES),
+    c.kind == CommentKind.COMMENT.value,
+)
 
 
 def _comment(row: Any) -> Comment:
