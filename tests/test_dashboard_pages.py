@@ -41,6 +41,7 @@ PAGES = (
     "/dashboard/?status=spam&sort=oldest&q=x",
     "/dashboard/overview",
     "/dashboard/sites/test/welcome",
+    "/dashboard/lists",
     "/dashboard/account",
 )
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -208,3 +209,14 @@ async def test_the_overview_draws_the_last_30_days_and_points_new_sites_to_their
     page = await client.get("/dashboard/overview")
     assert "Test blog has no comments yet." not in page.text
     assert '<dd id="total-comments">1</dd>' in page.text
+
+
+async def test_the_lists_page_shows_what_the_filter_reads_one_entry_a_line(
+    client: httpx.AsyncClient, ctx: Context, moderator: str
+) -> None:
+    update_site(ctx, "test", banned_words=["casino", "<b>cheap</b>"], banned_ips=["203.0.113.0/24"])
+    page = await client.get("/dashboard/lists?site=test")
+    assert '<textarea id="list-words" name="entries" data-type="list" rows="5"' in page.text
+    assert "casino\n&lt;b&gt;cheap&lt;/b&gt;</textarea>" in page.text
+    assert "203.0.113.0/24</textarea>" in page.text
+    assert 'data-list="domains" data-site="test"' in page.text

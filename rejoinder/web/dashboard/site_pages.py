@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from rejoinder.bans import list_bans
 from rejoinder.model import Moderator, Role
 from rejoinder.sites import site_settings
 from rejoinder.web.auth import page_user
-from rejoinder.web.dashboard.frame import choices, frame, one_site, render
+from rejoinder.web.dashboard.frame import choices, one_site, render
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[Moderator, Depends(page_user)]
@@ -39,31 +38,6 @@ def welcome_page(request: Request, user: User, site_key: str) -> Response:
         snippet=snippet,
         count_snippet=COUNT_SNIPPET,
         is_admin=user.may(site.key, Role.ADMIN),
-    )
-
-
-@router.get("/dashboard/bans")
-def bans_page(
-    request: Request,
-    user: User,
-    site: Annotated[str, Query(max_length=64)] = "",
-    kind: Annotated[str, Query(pattern="^(email|ip|network|domain)?$")] = "",
-    value: Annotated[str, Query(max_length=320)] = "",
-) -> Response:
-    """The site's bans, and a form to add one (filled in when the queue's "Ban the author" leads here)."""
-    ctx = request.app.state.ctx
-    chosen, sites = one_site(ctx, user, site)
-    t = frame(request)["t"]
-    return render(
-        request,
-        user,
-        "bans.html",
-        "bans",
-        site=chosen.key,
-        site_choices=choices(sites),
-        bans=[ban for _, ban in list_bans(ctx, user, chosen.key)],
-        prefill={"kind": kind or "email", "value": value},
-        durations=[(days, t[f"days_{days}"]) for days in BAN_DAYS],
     )
 
 

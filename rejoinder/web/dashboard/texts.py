@@ -193,6 +193,7 @@ EN: dict[str, str] = {
     "login_code": "Code",
     "login_code_help": "Enter the code your authenticator app shows, or one of your recovery codes.",
     "login_submit": "Log in",
+    "ban_address": "Ban the address",
     "error_title": "Something went wrong",
 }
 
@@ -370,6 +371,7 @@ UK: dict[str, str] = {
     "login_code": "Код",
     "login_code_help": "Введіть код із застосунку-автентифікатора або один із кодів відновлення.",
     "login_submit": "Увійти",
+    "ban_address": "Заблокувати адресу",
     "error_title": "Щось пішло не так",
 }
 
@@ -548,6 +550,7 @@ DE: dict[str, str] = {
     "login_code_help": "Gib den Code aus deiner Authenticator-App oder einen deiner "
     "Wiederherstellungscodes ein.",
     "login_submit": "Anmelden",
+    "ban_address": "Adresse sperren",
     "error_title": "Etwas ist schiefgegangen",
 }
 
