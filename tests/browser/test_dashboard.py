@@ -101,6 +101,12 @@ def log_in(page: Page, rejoinder: Rejoinder, email: str, then: str = "/dashboard
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    ready(page)
+
+
+def ready(page: Page) -> None:
+    """Until the page's script has started: keys pressed before it would go nowhere."""
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
 
 
 def test_log_in_with_a_password_and_out_again(page: Page, rejoinder: Rejoinder, desk: Desk) -> None:
@@ -285,6 +291,10 @@ def test_edit_a_comment_and_readers_see_who_edited_it(
     item.get_by_role("button", name="Edit").click()
     text = item.get_by_label("Text (Markdown)")
     expect(text).to_have_value("This is a nice post. Visit my shop at pills.example")
+    text.fill("   ")
+    item.get_by_role("button", name="Save").click()
+    expect(item.locator(".form-error")).to_contain_text("Text (Markdown): ")  # the rule the API names
+    expect(text).to_have_attribute("aria-invalid", "true")
     text.fill("This is a nice post.")
     item.get_by_role("button", name="Save").click()
     expect(item.locator(".body")).to_have_text("This is a nice post.")
@@ -340,6 +350,8 @@ def test_a_phone_sized_screen(browser: Any, rejoinder: Rejoinder, desk: Desk) ->
     approve.tap()
     expect(queue(phone)).to_have_count(1)
     phone.emulate_media(color_scheme="dark")
+    background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)", background
     screenshot(phone, "queue-phone-dark.png")
     context.close()
     assert not errors, errors
@@ -409,3 +421,21 @@ def test_the_overview_and_a_new_sites_first_run_page(
     expect(page.get_by_role("status")).to_have_text("Copied.")
     assert f'data-site="{fresh}"' in page.evaluate("navigator.clipboard.readText()")
     screenshot(page, "welcome.png", full_page=True)
+
+
+def test_the_dashboard_speaks_ukrainian_and_german(page: Page, rejoinder: Rejoinder, desk: Desk) -> None:
+    desk.post("Коментар, що чекає")
+    log_in(page, rejoinder, desk.email, then="/dashboard/")
+    page.get_by_role("link", name="Українська").click()
+    expect(page.get_by_role("navigation", name="Черги").get_by_role("link", name="Затримані")).to_be_visible()
+    ready(page)
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Клавіші")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    page.keyboard.press("a")
+    expect(page.get_by_role("status")).to_contain_text("Схвалити: виконано 1.")
+    page.goto(f"{rejoinder.base_url}/dashboard/overview")  # the choice is remembered
+    expect(page.get_by_role("heading", name="Останні 30 днів")).to_be_visible()
+    page.get_by_role("link", name="Deutsch").click()
+    expect(page.get_by_role("heading", name="Die letzten 30 Tage")).to_be_visible()

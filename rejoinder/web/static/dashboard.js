@@ -538,6 +538,7 @@
     initLists();
     initAccount();
     initCopy();
+    document.documentElement.dataset.ready = 'true'; // the keys work from here on
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
