@@ -12,6 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection
 
 from rejoinder.antispam import check_rate, features_of, judge_comment
+from rejoinder.bans import check_bans
 from rejoinder.context import Context
 from rejoinder.errors import (
     CommentNotFound,
@@ -110,6 +111,7 @@ def _plan_post(
     now = _now()
     sub = Submission(body, author, client.remote_addr, client.user_agent, url)
     site = cached_site(ctx, new.site)
+    check_bans(ctx, site, author, client.remote_addr, body)
     rules = site_settings(ctx, site)
     features = None
     if rules.spam_filter:
@@ -189,6 +191,7 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
     now = _now()
     with ctx.db.write() as conn:
         comment, site, thread = _own_comment(ctx, conn, comment_id, edit_token)
+        check_bans(ctx, site, comment.author, comment.remote_addr, body)
         rules = site_settings(ctx, site)
         status, verdict = comment.status, None
         if rules.spam_filter:

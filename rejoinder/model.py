@@ -107,6 +107,20 @@ class Moderator:
 
 
 @dataclass(frozen=True)
+class Ban:
+    """One banned e-mail address, client address, network (CIDR) or link domain on a site."""
+
+    id: int
+    site_id: int
+    kind: str  # "email", "ip", "network" or "domain"
+    value: str
+    reason: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None  # None: until lifted
+
+
+@dataclass(frozen=True)
 class Site:
     id: int
     key: str

@@ -10,10 +10,11 @@ from typing import Any
 from limits import parse_many
 from sqlalchemy import Connection
 
+from rejoinder import audit
 from rejoinder.context import ALL_ORIGINS, Context
 from rejoinder.errors import Conflict, InvalidInput, UnknownSite
 from rejoinder.events import SiteChanged
-from rejoinder.model import Site, SiteSettings
+from rejoinder.model import Moderator, Site, SiteSettings
 from rejoinder.store import sites as store
 from rejoinder.urls import origin_of
 
@@ -54,6 +55,7 @@ def forget_sites(ctx: Context, event: SiteChanged) -> None:
     too (depth and other settings shape them)."""
     ctx.sites.clear()
     ctx.origins.clear()
+    ctx.bans.clear()
     ctx.cache.clear()
 
 
@@ -73,7 +75,13 @@ def normalise_origin(origin: str) -> str:
 
 
 def create_site(
-    ctx: Context, key: str, name: str = "", origins: list[str] | None = None, **settings: Any
+    ctx: Context,
+    key: str,
+    name: str = "",
+    origins: list[str] | None = None,
+    *,
+    actor: Moderator | None = None,
+    **settings: Any,
 ) -> Site:
     if not SITE_KEY.fullmatch(key):
         raise InvalidInput(
@@ -89,6 +97,8 @@ def create_site(
         site = store.insert_site(
             conn, key=key, name=name or key, allowed_origins=allowed, settings=settings, now=datetime.now(UTC)
         )
+        after = {"key": key, "name": site.name, "allowed_origins": allowed, **settings}
+        audit.record(conn, actor or audit.cli_actor(), "site.create", site_id=site.id, after=after)
         ctx.events.record(conn, SiteChanged(key))
     return site
 
@@ -100,8 +110,10 @@ def update_site(
     name: str | None = None,
     add_origins: list[str] | None = None,
     remove_origins: list[str] | None = None,
+    actor: Moderator | None = None,
     **settings: Any,
 ) -> Site:
+    """Change a site; the audit log records what changed, as ``actor`` (the command line if not given)."""
     _check_settings(settings)
     with ctx.db.write() as conn:
         site = require_site(conn, key)
@@ -111,9 +123,27 @@ def update_site(
         store.update_site(
             conn, site.id, name=name or site.name, allowed_origins=sorted(origins), settings=merged
         )
-        site = require_site(conn, key)
+        updated = require_site(conn, key)
+        before, after = _changes(site, updated)
+        if before or after:
+            audit.record(
+                conn,
+                actor or audit.cli_actor(),
+                "settings.change",
+                site_id=site.id,
+                before=before,
+                after=after,
+            )
         ctx.events.record(conn, SiteChanged(key))
-    return site
+    return updated
+
+
+def _changes(old: Site, new: Site) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What changed between two versions of a site: (before, after), by setting name."""
+    was = {**old.settings, "name": old.name, "allowed_origins": list(old.allowed_origins)}
+    now = {**new.settings, "name": new.name, "allowed_origins": list(new.allowed_origins)}
+    changed = [k for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
+    return {k: was.get(k) for k in changed}, {k: now.get(k) for k in changed}
 
 
 def get_site(ctx: Context, key: str) -> Site:

@@ -37,6 +37,9 @@ API_PATHS = {
     "/api/v1/moderation/undo": {"post"},
     "/api/v1/moderation/audit": {"get"},
     "/api/v1/moderation/stats": {"get"},
+    "/api/v1/moderation/bans": {"get", "post"},
+    "/api/v1/moderation/bans/{ban_id}": {"delete"},
+    "/api/v1/moderation/lists/{kind}": {"get", "put"},
 }
 
 
