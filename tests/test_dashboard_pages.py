@@ -42,6 +42,7 @@ PAGES = (
     "/dashboard/overview",
     "/dashboard/sites/test/welcome",
     "/dashboard/lists",
+    "/dashboard/bans",
     "/dashboard/account",
 )
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -220,3 +221,19 @@ async def test_the_lists_page_shows_what_the_filter_reads_one_entry_a_line(
     assert "casino\n&lt;b&gt;cheap&lt;/b&gt;</textarea>" in page.text
     assert "203.0.113.0/24</textarea>" in page.text
     assert 'data-list="domains" data-site="test"' in page.text
+
+
+async def test_the_bans_page_lists_the_sites_bans_and_fills_in_the_one_asked_for(
+    client: httpx.AsyncClient, ctx: Context, moderator: str
+) -> None:
+    made = await client.post(
+        "/api/v1/moderation/bans",
+        json={"site": "test", "kind": "domain", "value": "pills.example", "reason": "<i>pills</i>"},
+        headers={"X-CSRF-Token": moderator},
+    )
+    assert made.status_code == 201, made.text
+    page = await client.get("/dashboard/bans?kind=ip&value=198.51.100.7")
+    assert "<code>pills.example</code>" in page.text and "&lt;i&gt;pills&lt;/i&gt;" in page.text
+    assert f'data-lift="{made.json()["ban"]["id"]}"' in page.text
+    assert '<option value="ip" selected>' in page.text and 'value="198.51.100.7"' in page.text
+    assert '<input type="hidden" name="site" value="test">' in page.text

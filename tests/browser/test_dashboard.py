@@ -104,6 +104,10 @@ def log_in(page: Page, rejoinder: Rejoinder, email: str, then: str = "/dashboard
     ready(page)
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def ready(page: Page) -> None:
     """Until the page's script has started: keys pressed before it would go nowhere."""
     expect(page.locator("html")).to_have_attribute("data-ready", "true")
@@ -158,7 +162,7 @@ def test_sessions_and_tokens(page: Page, browser: Any, rejoinder: Rejoinder, des
     token = secret.inner_text()
     expect(page.locator("#tokens tbody tr")).to_have_text(re.compile(r"backups"))
     screenshot(page.locator("main"), "account.png")
-    me = rejoinder.http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    me = rejoinder.http.get("/api/v1/me", headers=bearer(token))
     assert me.status_code == 200 and me.json()["email"] == desk.email
 
     # The other browser's session, revoked here, is refused there at once.
@@ -171,7 +175,7 @@ def test_sessions_and_tokens(page: Page, browser: Any, rejoinder: Rejoinder, des
     page.reload()
     page.get_by_role("button", name="Revoke: backups").click()
     expect(page.locator("#tokens tbody tr")).to_have_count(0)
-    gone = rejoinder.http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    gone = rejoinder.http.get("/api/v1/me", headers=bearer(token))
     assert gone.status_code == 401
 
 
@@ -188,7 +192,7 @@ def statuses(rejoinder: Rejoinder, token: str, site: str, status: str) -> list[s
     response = rejoinder.http.get(
         "/api/v1/moderation/comments",
         params={"site": site, "status": status},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
     assert response.status_code == 200, response.text
     return sorted(item["body"] for item in response.json()["comments"])
@@ -240,7 +244,7 @@ def test_clear_the_held_queue_with_the_keyboard(
     expect(page.get_by_role("status")).to_have_text("Undone.")
     assert statuses(rejoinder, token, desk.site, "pending") == ["A fine first comment"]
     audit = rejoinder.http.get(
-        "/api/v1/moderation/audit", params={"site": desk.site}, headers={"Authorization": f"Bearer {token}"}
+        "/api/v1/moderation/audit", params={"site": desk.site}, headers=bearer(token)
     ).json()["entries"]
     assert {entry["actor"] for entry in audit if entry["comment_id"]} == {f"user:{desk.email}"}
     assert len([entry for entry in audit if entry["comment_id"]]) >= 4  # three decisions and the undo
@@ -365,7 +369,7 @@ def test_a_reader_reports_a_comment_until_it_is_held_and_in_the_reported_queue(
     approved = rejoinder.http.post(
         "/api/v1/moderation/actions",
         json={"action": "approve", "ids": [posted]},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
     assert approved.status_code == 200, approved.text
     reader = browser.new_context().new_page()
@@ -401,7 +405,7 @@ def test_the_overview_and_a_new_sites_first_run_page(
         response = rejoinder.http.post(
             "/api/v1/moderation/actions",
             json={"action": action, "ids": chosen},
-            headers={"Authorization": f"Bearer {token}"},
+            headers=bearer(token),
         )
         assert response.status_code == 200, response.text
     log_in(page, rejoinder, desk.email, then="/dashboard/overview")
@@ -439,3 +443,58 @@ def test_the_dashboard_speaks_ukrainian_and_german(page: Page, rejoinder: Rejoin
     expect(page.get_by_role("heading", name="Останні 30 днів")).to_be_visible()
     page.get_by_role("link", name="Deutsch").click()
     expect(page.get_by_role("heading", name="Die letzten 30 Tage")).to_be_visible()
+
+
+def test_ban_an_author_and_their_held_comments_are_marked_as_spam(
+    page: Page, rejoinder: Rejoinder, desk: Desk, token: str
+) -> None:
+    for n in range(2):
+        desk.post(f"Pills offer number {n}", name="Spammer", email="spam@pills.example")
+    desk.post("An honest question", name="Grace", email="grace@example.org")
+    log_in(page, rejoinder, desk.email, then="/dashboard/")
+    queue(page).filter(has_text="Pills offer number 0").get_by_role("link", name="Ban the author").click()
+    expect(page.get_by_label("Ban by")).to_have_value("email")
+    expect(page.get_by_label("Value")).to_have_value("spam@pills.example")
+    expect(page.get_by_label("Also mark this author's held comments as spam")).to_be_checked()
+    page.get_by_label("Reason").fill("sells pills")
+    page.get_by_label("Expires").select_option(label="in a month")
+    page.get_by_role("button", name="Ban", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Banned; 2 held comments marked as spam.")
+    bans = page.locator("#bans tbody tr")
+    expect(bans).to_have_count(1)
+    expect(bans).to_contain_text("spam@pills.example")
+    expect(bans).to_contain_text("sells pills")
+    screenshot(page, "bans.png", full_page=True)
+    assert statuses(rejoinder, token, desk.site, "spam") == ["Pills offer number 0", "Pills offer number 1"]
+    assert statuses(rejoinder, token, desk.site, "pending") == ["An honest question"]
+
+    payload = {"site": desk.site, "url": desk.article(), "body": "More pills", "author": {"name": "Spammer",
+               "email": "spam@pills.example"}}  # fmt: skip
+    assert rejoinder.http.post("/api/v1/comments", json=payload).status_code == 403  # banned
+
+    page.get_by_label("Value").fill("not an address")
+    page.get_by_label("Ban by").select_option("ip")
+    page.get_by_role("button", name="Ban", exact=True).click()
+    expect(page.locator("#ban-value-error")).not_to_be_empty()  # the API's rule, next to the field
+    expect(page.get_by_label("Value")).to_have_attribute("aria-invalid", "true")
+
+    bans.get_by_role("button", name="Lift the ban: spam@pills.example").click()
+    expect(bans).to_have_count(0)
+
+
+def test_the_spam_filters_lists(page: Page, rejoinder: Rejoinder, desk: Desk, token: str) -> None:
+    log_in(page, rejoinder, desk.email, then="/dashboard/lists")
+    page.get_by_label("Words and phrases").fill("casino\ncheap pills\n")
+    page.locator("form[data-list=words]").get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    page.get_by_label("Addresses and networks").fill("203.0.113.0/24\nnot-an-address")
+    page.locator("form[data-list=ips]").get_by_role("button", name="Save").click()
+    expect(page.locator("#list-ips-error")).not_to_be_empty()
+    screenshot(page, "lists.png", full_page=True)
+    words = rejoinder.http.get(
+        "/api/v1/moderation/lists/words", params={"site": desk.site}, headers=bearer(token)
+    )
+    assert words.json()["entries"] == ["casino", "cheap pills"]
+    page.reload()
+    expect(page.get_by_label("Words and phrases")).to_have_value("casino\ncheap pills")
+    expect(page.get_by_label("Addresses and networks")).to_have_value("")

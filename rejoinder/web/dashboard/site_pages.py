@@ -7,15 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from rejoinder import blocklists
+from rejoinder.bans import list_bans
 from rejoinder.model import Moderator, Role
-from rejoinder.sites import site_settings
 from rejoinder.web.auth import page_user
-from rejoinder.web.dashboard.frame import choices, one_site, render
+from rejoinder.web.dashboard.frame import choices, frame, one_site, render
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[Moderator, Depends(page_user)]
 BAN_DAYS = (1, 7, 30, 365, 0)  # how long a ban lasts; 0: until lifted
-LIST_KINDS = ("words", "domains", "emails", "ips")  # each is the site setting banned_<kind>
+LIST_KINDS = ("words", "domains", "emails", "ips")
 COUNT_SNIPPET = '<a href="https://blog.example/a-post/" data-rejoinder-count>Comments</a>'
 
 
@@ -41,13 +42,37 @@ def welcome_page(request: Request, user: User, site_key: str) -> Response:
     )
 
 
+@router.get("/dashboard/bans")
+def bans_page(
+    request: Request,
+    user: User,
+    site: Annotated[str, Query(max_length=64)] = "",
+    kind: Annotated[str, Query(pattern="^(email|ip|network|domain)?$")] = "",
+    value: Annotated[str, Query(max_length=320)] = "",
+) -> Response:
+    """The site's bans, and a form to add one (filled in when the queue's "Ban the author" leads here)."""
+    ctx = request.app.state.ctx
+    chosen, sites = one_site(ctx, user, site)
+    t = frame(request)["t"]
+    return render(
+        request,
+        user,
+        "bans.html",
+        "bans",
+        site=chosen.key,
+        site_choices=choices(sites),
+        bans=[ban for _, ban in list_bans(ctx, user, chosen.key)],
+        prefill={"kind": kind or "email", "value": value},
+        durations=[(days, t[f"days_{days}"]) for days in BAN_DAYS],
+    )
+
+
 @router.get("/dashboard/lists")
 def lists_page(request: Request, user: User, site: Annotated[str, Query(max_length=64)] = "") -> Response:
     """The word, domain, e-mail and address lists the site's spam filter reads, one textarea each."""
     ctx = request.app.state.ctx
     chosen, sites = one_site(ctx, user, site)
-    rules = site_settings(ctx, chosen)
-    lists = [(kind, list(getattr(rules, f"banned_{kind}"))) for kind in LIST_KINDS]
+    lists = [(kind, blocklists.get_list(ctx, user, chosen.key, kind)) for kind in LIST_KINDS]
     return render(
         request, user, "lists.html", "lists", site=chosen.key, site_choices=choices(sites), lists=lists
     )
