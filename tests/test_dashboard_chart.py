@@ -8,6 +8,7 @@ import string
 import pytest
 
 from rejoinder.web.dashboard.chart import Labels, draw, nice_ceiling, totals
+from rejoinder.web.dashboard.frame import ticks, web_url, when
 from rejoinder.web.dashboard.texts import TEXTS, language
 
 LABELS = Labels("Comments per day", "summary", "comments", "held", "spam", "approved")
@@ -80,3 +81,12 @@ def test_the_language_comes_from_the_query_then_the_cookie_then_the_browser() ->
     assert language("xx", "uk", "de") == "uk"
     assert language(None, None, "fr-FR,de;q=0.8,en;q=0.5") == "de"
     assert language(None, None, None) == "en"
+
+
+def test_help_text_shows_its_names_as_code_and_nothing_else_as_markup() -> None:
+    assert str(ticks("`none` or <b>`all`</b>")) == "<code>none</code> or &lt;b&gt;<code>all</code>&lt;/b&gt;"
+
+
+def test_links_are_only_web_addresses_and_dates_read_the_same_in_every_language() -> None:
+    assert web_url("javascript:alert(1)") == "" and web_url("https://ada.example") == "https://ada.example"
+    assert when("2026-12-02T14:05:09.123456Z") == "2026-12-02 14:05 UTC" and when("yesterday") == ""

@@ -356,6 +356,7 @@ def test_a_phone_sized_screen(browser: Any, rejoinder: Rejoinder, desk: Desk) ->
     phone.emulate_media(color_scheme="dark")
     background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(13, 17, 23)", background
+    phone.evaluate("window.scrollTo(0, 0)")
     screenshot(phone, "queue-phone-dark.png")
     context.close()
     assert not errors, errors

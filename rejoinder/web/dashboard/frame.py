@@ -4,6 +4,7 @@ token, and the Jinja filters the templates use for dates."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from jinja2 import Environment
+from markupsafe import Markup, escape
 from starlette.responses import Response
 
 from rejoinder import sessions
@@ -141,10 +143,16 @@ def web_url(value: object) -> str:
     return text if text.lower().startswith(("http://", "https://")) else ""
 
 
+def ticks(text: object) -> Markup:
+    """Help text as declared, with its `backticked` names as code (the rest escaped)."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(str(text or "")))))
+
+
 def add_filters(env: Environment) -> None:
     env.filters["when"] = when
     env.filters["iso"] = iso
     env.filters["web_url"] = web_url
+    env.filters["ticks"] = ticks
 
 
 def query_string(current: Mapping[str, str], **changes: str) -> str:

@@ -369,8 +369,8 @@
   function valueOf(input) {
     const kind = input.dataset.type;
     if (input.type === 'checkbox') return input.checked;
-    if (kind === 'int') return input.value === '' ? null : Number.parseInt(input.value, 10);
-    if (kind === 'float') return input.value === '' ? null : Number(input.value);
+    // A whole number is not rounded here: 3.5 for an integer is refused by the server with its rule.
+    if (kind === 'integer' || kind === 'number') return input.value === '' ? null : Number(input.value);
     if (kind === 'list') return input.value.split('\n').map((line) => line.trim()).filter(Boolean);
     return input.value;
   }
