@@ -120,7 +120,7 @@ def test_log_in_with_a_password_and_out_again(page: Page, rejoinder: Rejoinder, 
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_be_visible()
-    screenshot(page, "login.png")
+    screenshot(page.locator(".login"), "login.png")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{rejoinder.base_url}/dashboard/account")
@@ -414,7 +414,7 @@ def test_the_overview_and_a_new_sites_first_run_page(
     expect(page.locator("#total-approved")).to_have_text("2")
     expect(page.locator("#total-spam")).to_have_text("1")
     expect(page.get_by_role("img", name="Comments per day")).to_be_visible()
-    screenshot(page, "overview.png", full_page=True)
+    screenshot(page.locator("main"), "overview.png")
 
     notice = page.locator(".notice", has_text=f"{fresh.title()} has no comments yet.")
     notice.get_by_role("link", name="Set it up").click()
@@ -425,7 +425,7 @@ def test_the_overview_and_a_new_sites_first_run_page(
     page.get_by_role("button", name="Copy").first.click()
     expect(page.get_by_role("status")).to_have_text("Copied.")
     assert f'data-site="{fresh}"' in page.evaluate("navigator.clipboard.readText()")
-    screenshot(page, "welcome.png", full_page=True)
+    screenshot(page.locator("main"), "welcome.png")
 
 
 def test_the_dashboard_speaks_ukrainian_and_german(page: Page, rejoinder: Rejoinder, desk: Desk) -> None:
@@ -465,7 +465,7 @@ def test_ban_an_author_and_their_held_comments_are_marked_as_spam(
     expect(bans).to_have_count(1)
     expect(bans).to_contain_text("spam@pills.example")
     expect(bans).to_contain_text("sells pills")
-    screenshot(page, "bans.png", full_page=True)
+    screenshot(page.locator("main"), "bans.png")
     assert statuses(rejoinder, token, desk.site, "spam") == ["Pills offer number 0", "Pills offer number 1"]
     assert statuses(rejoinder, token, desk.site, "pending") == ["An honest question"]
 
@@ -491,7 +491,7 @@ def test_the_spam_filters_lists(page: Page, rejoinder: Rejoinder, desk: Desk, to
     page.get_by_label("Addresses and networks").fill("203.0.113.0/24\nnot-an-address")
     page.locator("form[data-list=ips]").get_by_role("button", name="Save").click()
     expect(page.locator("#list-ips-error")).not_to_be_empty()
-    screenshot(page, "lists.png", full_page=True)
+    screenshot(page.locator("main"), "lists.png")
     words = rejoinder.http.get(
         "/api/v1/moderation/lists/words", params={"site": desk.site}, headers=bearer(token)
     )
