@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from rejoinder.cache import ThreadKey
 from rejoinder.context import Context
@@ -69,7 +71,12 @@ def read_page(
         thread = thread_store.find_thread(conn, site.id, normalised)
         if thread is None:
             return ThreadPage(normalised, None, 0, False, [], None)
-        max_depth = site_settings(ctx, site).max_depth
+        rules = site_settings(ctx, site)
+        max_depth = rules.max_depth
+        if not thread.closed and too_old(thread, rules.close_after_days):
+            # Told to readers as closed; a snapshot kept past the day it closes still says open, but a
+            # post is refused all the same (comments.post_comment checks the age itself).
+            thread = dataclasses.replace(thread, closed=True)
         if thread.comment_count > SNAPSHOT_MAX_COMMENTS:
             top = comment_store.top_level_page(conn, thread.id, sort, after, limit + 1)
             replies = comment_store.replies_under(conn, [comment.id for comment in top[:limit]])
@@ -77,6 +84,13 @@ def read_page(
         snapshot = ThreadSnapshot.of(thread, max_depth, comment_store.visible_comments(conn, thread.id))
     ctx.cache.put_snapshot(key, generation, snapshot, snapshot.size)
     return _cut(snapshot, sort, limit, after)
+
+
+def too_old(thread: Thread, close_after_days: int, now: datetime | None = None) -> bool:
+    """Whether the site's ``close_after_days`` has closed the thread."""
+    if close_after_days <= 0:
+        return False
+    return (now or datetime.now(UTC)) - thread.created_at > timedelta(days=close_after_days)
 
 
 def page_in_memory(

@@ -30,6 +30,7 @@ from rejoinder.web import (
     moderation_api,
     operations,
     pages,
+    site_settings_api,
     sse,
     widget,
 )
@@ -97,7 +98,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.add_exception_handler(auth.LoginRequired, auth.login_handler)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
     routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
-    routers += (bans_api.router,)
+    routers += (bans_api.router, site_settings_api.router)
     routers += DASHBOARD_ROUTERS
     if with_demo:
         routers += (demo.router,)
