@@ -43,6 +43,7 @@ PAGES = (
     "/dashboard/sites/test/welcome",
     "/dashboard/lists",
     "/dashboard/bans",
+    "/dashboard/settings",
     "/dashboard/account",
 )
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -50,8 +51,8 @@ HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 @pytest.fixture
 async def moderator(client: httpx.AsyncClient, ctx: Context, site: str) -> str:
-    """``client`` logged in as a moderator of the site ``test``; the session's CSRF token."""
-    make_moderator(ctx, "mod@example.org", site)
+    """``client`` logged in as an admin of the site ``test``; the session's CSRF token."""
+    make_moderator(ctx, "mod@example.org", site, role="admin")
     return await log_in(client, "mod@example.org")
 
 
@@ -139,7 +140,7 @@ async def test_the_first_run_page_gives_the_snippet_and_the_origins(
         in page.text
     )
     assert "<code>https://blog.example</code>" in page.text
-    assert "/dashboard/settings?site=test" not in page.text  # a moderator, not an admin: no settings link
+    assert 'href="/dashboard/settings?site=test"' in page.text
 
 
 async def test_a_moderator_of_one_site_is_refused_the_pages_of_another(
@@ -237,3 +238,29 @@ async def test_the_bans_page_lists_the_sites_bans_and_fills_in_the_one_asked_for
     assert f'data-lift="{made.json()["ban"]["id"]}"' in page.text
     assert '<option value="ip" selected>' in page.text and 'value="198.51.100.7"' in page.text
     assert '<input type="hidden" name="site" value="test">' in page.text
+
+
+async def test_the_settings_page_is_generated_from_the_declaration(
+    client: httpx.AsyncClient, ctx: Context, moderator: str
+) -> None:
+    update_site(ctx, "test", max_depth=4)
+    page = await client.get("/dashboard/settings")
+    declared = (await client.get("/api/v1/moderation/sites/test/settings")).json()
+    for field in declared["fields"]:
+        assert f'name="{field["name"]}"' in page.text, field["name"]
+        assert f'data-error-for="{field["name"]}"' in page.text
+    assert '<select id="s-premoderation" name="premoderation"' in page.text
+    assert 'name="max_depth" type="number" inputmode="decimal" step="1" value="4"' in page.text
+    assert '<textarea id="s-allowed_origins" name="allowed_origins"' in page.text
+    assert "https://blog.example</textarea>" in page.text
+
+
+async def test_only_an_admin_of_the_site_sees_its_settings(client: httpx.AsyncClient, ctx: Context) -> None:
+    create_site(ctx, "test", "Test blog", ["https://blog.example"])
+    make_moderator(ctx, "plain@example.org", "test", role="moderator")
+    await log_in(client, "plain@example.org")
+    refused = await client.get("/dashboard/settings?site=test", headers=HTML)
+    assert refused.status_code == 403 and "needs the admin role" in refused.text
+    assert (await client.get("/dashboard/settings", headers=HTML)).status_code == 404  # no site of theirs
+    welcome = await client.get("/dashboard/sites/test/welcome")
+    assert "/dashboard/settings?site=test" not in welcome.text

@@ -23,7 +23,7 @@ from rejoinder.audit import cli_actor
 from rejoinder.context import Context
 from rejoinder.settings import load_settings
 from rejoinder.wiring import open_context
-from tests.browser.support import RELAXED_SPAM, ROOT, HostPages, Rejoinder, artifact, cli
+from tests.browser.support import RELAXED_SPAM, ROOT, HostPages, Rejoinder, artifact, cli, post_through_form
 
 pytestmark = pytest.mark.browser
 
@@ -499,3 +499,33 @@ def test_the_spam_filters_lists(page: Page, rejoinder: Rejoinder, desk: Desk, to
     page.reload()
     expect(page.get_by_label("Words and phrases")).to_have_value("casino\ncheap pills")
     expect(page.get_by_label("Addresses and networks")).to_have_value("")
+
+
+def test_change_a_setting_and_the_widget_follows_it(
+    page: Page, browser: Any, rejoinder: Rejoinder, desk: Desk
+) -> None:
+    url = desk.article()
+    reader = browser.new_context().new_page()
+    reader.goto(url)
+    post_through_form(reader, "Is anyone there?")
+    expect(reader.get_by_text("Your comment was sent and is awaiting moderation.")).to_be_visible()
+
+    log_in(page, rejoinder, desk.email, then=f"/dashboard/settings?site={desk.site}")
+    premoderation = page.get_by_label("Premoderation")
+    expect(premoderation).to_have_value("all")
+    page.get_by_label("Max depth").fill("50")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#s-max_depth-error")).to_have_text(re.compile("between 2 and 20"))
+    expect(page.get_by_label("Max depth")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Max depth").fill("3")
+    premoderation.select_option("none")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    screenshot(page, "settings.png")
+
+    reader.reload()
+    post_through_form(reader, "Hello again")
+    expect(reader.get_by_text("Your comment was posted.")).to_be_visible()
+    reader.reload()
+    expect(reader.locator(".rj-comment", has_text="Hello again")).to_be_visible()
+    reader.context.close()

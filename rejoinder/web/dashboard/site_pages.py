@@ -12,6 +12,7 @@ from rejoinder.bans import list_bans
 from rejoinder.model import Moderator, Role
 from rejoinder.web.auth import page_user
 from rejoinder.web.dashboard.frame import choices, frame, one_site, render
+from rejoinder.web.site_settings_api import settings_json
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[Moderator, Depends(page_user)]
@@ -40,6 +41,35 @@ def welcome_page(request: Request, user: User, site_key: str) -> Response:
         count_snippet=COUNT_SNIPPET,
         is_admin=user.may(site.key, Role.ADMIN),
     )
+
+
+@router.get("/dashboard/settings")
+def settings_page(request: Request, user: User, site: Annotated[str, Query(max_length=64)] = "") -> Response:
+    """The site's settings as a form generated from their declaration: each with its help and default."""
+    ctx = request.app.state.ctx
+    chosen, sites = one_site(ctx, user, site, Role.ADMIN)
+    declared = settings_json(ctx, chosen)
+    fields = [
+        {
+            **field,
+            "label": field["name"].replace("_", " ").capitalize(),
+            "value": declared["settings"].get(field["name"]),
+            "default_text": _shown(field["default"]),
+        }
+        for field in declared["fields"]
+    ]
+    return render(
+        request, user, "settings.html", "settings", site=chosen, admin_sites=choices(sites), fields=fields
+    )
+
+
+def _shown(default: object) -> str:
+    """A default as the page says it; nothing for an empty one."""
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, list):
+        return ", ".join(map(str, default))
+    return "" if default is None else str(default)
 
 
 @router.get("/dashboard/bans")

@@ -386,7 +386,8 @@
         const now = valueOf(input);
         if (JSON.stringify(now) !== before) changed[input.name] = now;
       }
-      const answer = await api('PATCH', `/api/v1/moderation/sites/${encodeURIComponent(form.dataset.site)}/settings`, changed);
+      const path = `/api/v1/moderation/sites/${encodeURIComponent(form.dataset.site)}/settings`;
+      const answer = await api('PATCH', path, { settings: changed });
       if (!answer.ok) {
         showErrors(form, answer.fields, answer.message);
         return;
