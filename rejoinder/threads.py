@@ -6,11 +6,12 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from rejoinder import audit
 from rejoinder.cache import ThreadKey
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput, NotFound
 from rejoinder.events import ThreadChanged
-from rejoinder.model import Comment, PageKey, Site, SortOrder, Thread
+from rejoinder.model import Comment, Moderator, PageKey, Site, SortOrder, Thread
 from rejoinder.paging import decode_cursor, encode_cursor
 from rejoinder.sites import known_site, require_site, site_settings
 from rejoinder.snapshots import ThreadSnapshot
@@ -162,8 +163,11 @@ def _count_keys(site_key: str, urls: list[str]) -> dict[str, ThreadKey]:
     return {given: (site_key, thread_url(given, f"url[{i}]")) for i, given in enumerate(urls)}
 
 
-def close_thread(ctx: Context, site_key: str, url: str, closed: bool = True) -> None:
-    """Close a thread to new comments (or open it again); readers still see what is there."""
+def close_thread(
+    ctx: Context, site_key: str, url: str, closed: bool = True, actor: Moderator | None = None
+) -> None:
+    """Close a thread to new comments (or open it again); readers still see what is there. Audit-logged
+    as ``actor`` (the command line if not given)."""
     normalised = thread_url(url)
     with ctx.db.write() as conn:
         site = require_site(conn, site_key)
@@ -171,6 +175,8 @@ def close_thread(ctx: Context, site_key: str, url: str, closed: bool = True) -> 
         if thread is None:
             raise NotFound(f"{site_key} has no thread at {normalised}", {"url": "has no comments yet"})
         thread_store.set_closed(conn, thread.id, closed)
+        action = "thread.close" if closed else "thread.open"
+        audit.record(conn, actor or audit.cli_actor(), action, site_id=site.id, after={"url": normalised})
         ctx.events.record(conn, ThreadChanged(site_key, normalised))
 
 
