@@ -16,7 +16,7 @@ from rejoinder.web.site_settings_api import settings_json
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[Moderator, Depends(page_user)]
-BAN_DAYS = (1, 7, 30, 365, 0)  # how long a ban lasts; 0: until lifted
+BAN_DAYS = (0, 1, 7, 30, 365)  # how long a ban lasts; 0 (the first offered): until lifted
 LIST_KINDS = ("words", "domains", "emails", "ips")
 COUNT_SNIPPET = '<a href="https://blog.example/a-post/" data-rejoinder-count>Comments</a>'
 
