@@ -13,6 +13,7 @@ import pytest
 from rejoinder.context import Context
 from rejoinder.sites import create_site, update_site
 from tests.helpers import log_in, make_moderator, post
+from tests.test_queries import statements_run
 from tests.test_security_headers import assert_page_headers, inline_code
 
 
@@ -264,3 +265,18 @@ async def test_only_an_admin_of_the_site_sees_its_settings(client: httpx.AsyncCl
     assert (await client.get("/dashboard/settings", headers=HTML)).status_code == 404  # no site of theirs
     welcome = await client.get("/dashboard/sites/test/welcome")
     assert "/dashboard/settings?site=test" not in welcome.text
+
+
+async def test_a_queue_page_costs_the_same_statements_for_two_comments_as_for_twenty(
+    client: httpx.AsyncClient, ctx: Context, moderator: str
+) -> None:
+    update_site(ctx, "test", moderation=True)
+    costs = []
+    for total in (2, 20):
+        while len((await client.get("/api/v1/moderation/comments")).json()["comments"]) < total:
+            await post(client, "Waiting", email=f"reader{total}@example.org")
+        with statements_run(ctx) as seen:
+            page = await client.get("/dashboard/")
+        assert page.text.count('<article class="item"') == total
+        costs.append(len(seen))
+    assert costs[0] == costs[1], costs
