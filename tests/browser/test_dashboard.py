@@ -285,7 +285,7 @@ def test_bulk_approve_undo_and_everything_matching_a_search(
     assert len(statuses(rejoinder, token, desk.site, "pending")) == 3
 
 
-def test_edit_a_comment_and_readers_see_who_edited_it(
+def test_edit_and_pin_a_comment_and_readers_see_both(
     page: Page, browser: Any, rejoinder: Rejoinder, desk: Desk
 ) -> None:
     url = desk.article()
@@ -305,11 +305,16 @@ def test_edit_a_comment_and_readers_see_who_edited_it(
     expect(item).to_contain_text("edited by a moderator")
     item.get_by_role("button", name="Approve").click()
     expect(queue(page)).to_have_count(0)
+    page.get_by_role("link", name="Published").click()
+    queue(page).first.get_by_role("button", name="Pin").click()
+    expect(queue(page).first.get_by_role("button", name="Unpin")).to_be_visible()
+    expect(queue(page).first.locator(".badge.pinned")).to_have_text("Pinned")
 
     reader = browser.new_context().new_page()
     reader.goto(url)
     expect(reader.locator(".rj-comment").first).to_contain_text("This is a nice post.")
     expect(reader.locator(".rj-comment").first).to_contain_text("edited by a moderator")
+    expect(reader.locator(".rj-comment").first).to_contain_text("Pinned")
     reader.context.close()
 
 

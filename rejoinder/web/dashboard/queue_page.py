@@ -13,7 +13,7 @@ from rejoinder.model import Moderator
 from rejoinder.queue import QueueFilter
 from rejoinder.web.auth import page_user, require_site
 from rejoinder.web.dashboard.frame import choices, query_string, render, visible_sites
-from rejoinder.web.dashboard.queues import ACTION_LABELS, ACTIONS, FILTERS, KEYS, STATUSES
+from rejoinder.web.dashboard.queues import ACTION_LABELS, ACTIONS, FILTERS, KEYS, PIN_ACTIONS, STATUSES
 from rejoinder.web.moderation_api import item_json
 
 router = APIRouter(include_in_schema=False)
@@ -56,6 +56,7 @@ def queue_page(
         comments=[item_json(item) for item in items],
         next_cursor=next_cursor or "",
         actions=ACTIONS[status],
+        pin_actions=PIN_ACTIONS.get(status, ()),
         action_labels=ACTION_LABELS,
         keys_json=json.dumps(KEYS[status]),
         filter_json=json.dumps(matching),

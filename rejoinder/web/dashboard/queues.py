@@ -11,6 +11,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "published": ("spam", "delete"),
     "deleted": ("restore",),
 }
+# Per comment only, never in bulk: a published top-level comment is pinned above its thread, or unpinned.
+PIN_ACTIONS: dict[str, tuple[str, ...]] = {"published": ("pin", "unpin")}
 KEYS: dict[str, dict[str, str]] = {
     "pending": {"a": "approve", "s": "spam", "d": "delete"},
     "spam": {"a": "ham", "d": "delete"},
@@ -24,5 +26,7 @@ ACTION_LABELS = {
     "ham": "ham",
     "delete": "delete",
     "restore": "restore",
+    "pin": "pin",
+    "unpin": "unpin",
 }
 FILTERS = ("q", "author", "email", "ip", "url")

@@ -194,6 +194,7 @@ EN: dict[str, str] = {
     "login_code_help": "Enter the code your authenticator app shows, or one of your recovery codes.",
     "login_submit": "Log in",
     "ban_address": "Ban the address",
+    "pinned": "Pinned",
     "error_title": "Something went wrong",
 }
 
@@ -372,6 +373,7 @@ UK: dict[str, str] = {
     "login_code_help": "Введіть код із застосунку-автентифікатора або один із кодів відновлення.",
     "login_submit": "Увійти",
     "ban_address": "Заблокувати адресу",
+    "pinned": "Закріплено",
     "error_title": "Щось пішло не так",
 }
 
@@ -551,6 +553,7 @@ DE: dict[str, str] = {
     "Wiederherstellungscodes ein.",
     "login_submit": "Anmelden",
     "ban_address": "Adresse sperren",
+    "pinned": "Angeheftet",
     "error_title": "Etwas ist schiefgegangen",
 }
 

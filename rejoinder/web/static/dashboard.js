@@ -139,6 +139,9 @@
       return;
     }
     const done = new Set((answer.data.done || []).map(String));
+    if (action === 'pin' || action === 'unpin') {
+      chosen.filter((item) => done.has(item.dataset.id)).forEach((item) => showPinned(item, action === 'pin'));
+    }
     const gone = stays(action, queue) ? [] : chosen.filter((item) => done.has(item.dataset.id));
     const all = items();
     const after = all.find((item, i) => i > all.indexOf(D.current) && !gone.includes(item));
@@ -157,6 +160,20 @@
     countPicked();
     queueCleared();
     toast(t('done', { action: label(action), n: done.size }), Boolean(answer.data.undo));
+  }
+
+  function showPinned(item, pinned) {
+    // The same button now does the opposite; the badge says which it is.
+    const button = item.querySelector('[data-toggle]');
+    button.dataset.action = pinned ? 'unpin' : 'pin';
+    button.textContent = t(pinned ? 'unpin' : 'pin');
+    item.querySelector('.badge.pinned')?.remove();
+    if (pinned) {
+      const badge = document.createElement('span');
+      badge.className = 'badge pinned';
+      badge.textContent = t('pinned');
+      item.querySelector('header').append(badge);
+    }
   }
 
   function queueCleared() {
