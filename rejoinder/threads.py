@@ -12,7 +12,7 @@ from rejoinder.cache import ThreadKey
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput, NotFound
 from rejoinder.events import ThreadChanged
-from rejoinder.model import Comment, Moderator, PageKey, SortOrder, Thread
+from rejoinder.model import Comment, Moderator, PageKey, Site, SortOrder, Thread
 from rejoinder.paging import decode_cursor, encode_cursor
 from rejoinder.sites import known_site, require_site, site_settings
 from rejoinder.snapshots import ThreadSnapshot
@@ -189,3 +189,10 @@ def close_thread(
         action = "thread.close" if closed else "thread.open"
         audit.record(conn, actor or audit.cli_actor(), action, site_id=site.id, after={"url": normalised})
         ctx.events.record(conn, ThreadChanged(site_key, normalised))
+
+
+def unused_sites(ctx: Context, sites: list[Site]) -> list[Site]:
+    """The ``sites`` without a single thread yet: new ones, whose owners still need the snippet."""
+    with ctx.db.read() as conn:
+        used = thread_store.sites_with_threads(conn, [site.id for site in sites])
+    return [site for site in sites if site.id not in used]
