@@ -15,8 +15,8 @@ from rejoinder.cli import main
 from rejoinder.context import Context
 from rejoinder.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Unauthorized
 from rejoinder.model import Role
-from rejoinder.sites import create_site
 from rejoinder.settings import Settings
+from rejoinder.sites import create_site
 from rejoinder.store.schema import moderators
 from rejoinder.wiring import open_context
 from tests.helpers import PASSWORD, make_moderator
