@@ -29,7 +29,7 @@ def listed(capsys: pytest.CaptureFixture[str], database: str, *argv: str) -> lis
 def database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     """A database with two dead jobs of a kind no handler knows, and the periodic jobs done once."""
     url = f"sqlite:///{tmp_path}/cli.db"
-    assert run(capsys, url, "worker", "--once") == "ran 3 jobs\n"
+    assert run(capsys, url, "worker", "--once") == "ran 4 jobs\n"
     ctx = open_context(load_settings(environ={}, overrides={"database_url": url}))
     try:
         with ctx.db.write() as conn:
@@ -49,7 +49,7 @@ def test_jobs_are_listed_newest_first_by_status_and_kind(
     database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     every = listed(capsys, database)
-    periodic = ["privacy.erase_client_data", "spam.purge", "jobs.purge"]
+    periodic = ["spam.standing", "privacy.erase_client_data", "spam.purge", "jobs.purge"]
     kinds = ["mail.send", "mail.send", *periodic, *periodic]
     assert [job["kind"] for job in every] == kinds
     assert [job["id"] for job in every] == sorted((job["id"] for job in every), reverse=True)
