@@ -116,6 +116,12 @@ class Settings(BaseModel):
         description="Previews one client address may ask for (`POST /api/v1/preview`), like "
         "`30/minute;300/hour`, or `off`. A 10,000-character preview costs up to ~0.1 s of CPU.",
     )
+    like_rate_limit: str = Field(
+        "60/minute;600/hour",
+        description="Likes and unlikes one client address may send (`PUT`/`DELETE "
+        "/api/v1/comments/{id}/like`), like `60/minute;600/hour`, or `off`. Each is a write; without a "
+        "limit one address could inflate any comment's count with made-up reader ids.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
     redis_url: str = Field(
         "",
@@ -190,7 +196,7 @@ class Settings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("preview_rate_limit")
+    @field_validator("preview_rate_limit", "like_rate_limit")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         if value != "off":

@@ -142,7 +142,9 @@ def delete_comment(
 
 
 async def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> Response:
-    state = await likes.set_like_async(_ctx(request), comment_id, liker, liked)
+    ctx = _ctx(request)
+    address = client_address(request.scope, ctx.settings.trusted_proxies)
+    state = await likes.set_like_async(ctx, comment_id, liker, liked, address)
     return _json({"likes": state.likes, "liked": state.liked})
 
 
@@ -246,5 +248,7 @@ def export_site(
 
 
 @router.post("/preview", response_model=schemas.PreviewOut, summary="Render Markdown as a comment would be")
-def preview(request: Request, draft: schemas.PreviewIn) -> Response:
-    return _json({"html": comments.preview(_ctx(request), draft.body, _client(request))})
+async def preview(request: Request, draft: schemas.PreviewIn) -> Response:
+    ctx = _ctx(request)
+    comments.count_preview(ctx, _client(request))
+    return _json({"html": await run_in_threadpool(comments.preview, ctx, draft.body)})

@@ -120,7 +120,8 @@ async def demo_comment(request: Request) -> Response:
 @router.post("/demo/like/{comment_id}")
 def demo_like(request: Request, comment_id: int) -> Response:
     liker = request.cookies.get(LIKER_COOKIE) or secrets.token_urlsafe(16)
-    likes.set_like(_ctx(request), comment_id, liker, True)
+    ctx = _ctx(request)
+    likes.set_like(ctx, comment_id, liker, True, client_address(request.scope, ctx.settings.trusted_proxies))
     response = RedirectResponse(f"/demo/#comment-{comment_id}", status_code=303)
     response.set_cookie(LIKER_COOKIE, liker, max_age=365 * 86400, httponly=True, samesite="lax")
     return response
