@@ -17,7 +17,7 @@ from rejoinder.errors import Unauthorized
 from rejoinder.model import Author, SortOrder
 from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
-from rejoinder.web.client import client_address
+from rejoinder.web.client import client_of
 from rejoinder.web.serialize import dumps, public_comment, thread_page
 
 router = APIRouter(
@@ -43,7 +43,7 @@ def _json(data: object, status: int = 200) -> Response:
 def _client(request: Request) -> Client:
     ctx = _ctx(request)
     return Client(
-        remote_addr=client_address(request.scope, ctx.settings.trusted_proxies),
+        remote_addr=client_of(request.scope, ctx.settings),
         user_agent=request.headers.get("user-agent", ""),
         origin=request.headers.get("origin"),
     )
@@ -143,7 +143,7 @@ def delete_comment(
 
 async def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> Response:
     ctx = _ctx(request)
-    address = client_address(request.scope, ctx.settings.trusted_proxies)
+    address = client_of(request.scope, ctx.settings)
     state = await likes.set_like_async(ctx, comment_id, liker, liked, address)
     return _json({"likes": state.likes, "liked": state.liked})
 

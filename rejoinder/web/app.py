@@ -19,7 +19,13 @@ from rejoinder.logs import configure_logging
 from rejoinder.settings import Settings, load_settings
 from rejoinder.web import akismet, api, apidocs, demo, errors, operations, pages, sse, widget
 from rejoinder.web.headers import SecurityHeaders
-from rejoinder.web.middleware import CachedReads, RefusedAgain, RequestSizeLimit, SiteCORS
+from rejoinder.web.middleware import (
+    CachedReads,
+    ClientAddressRequired,
+    RefusedAgain,
+    RequestSizeLimit,
+    SiteCORS,
+)
 from rejoinder.web.serialize import Fragments
 from rejoinder.web.sse import StreamClosingServer
 from rejoinder.web.telemetry import RequestTelemetry
@@ -90,6 +96,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.add_middleware(RefusedAgain)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
+    app.add_middleware(ClientAddressRequired)
     app.add_middleware(RequestTelemetry, routers=routers)
     app.add_middleware(SecurityHeaders)
     return app

@@ -7,6 +7,7 @@ memory without touching the router, request parsing or the database.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from urllib.parse import parse_qsl
@@ -16,11 +17,21 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rejoinder.context import Context
-from rejoinder.errors import BadRequest, OriginNotAllowed, PayloadTooLarge, RateLimited, RejoinderError
+from rejoinder.errors import (
+    BadRequest,
+    NoClientAddress,
+    OriginNotAllowed,
+    PayloadTooLarge,
+    RateLimited,
+    RejoinderError,
+)
+from rejoinder.settings import UNIX_PEER, Settings
 from rejoinder.sites import any_site_allows
 from rejoinder.threads import counts_in_memory
-from rejoinder.web.client import client_address
+from rejoinder.web.client import client_of
 from rejoinder.web.telemetry import ROUTE_KEY
+
+log = logging.getLogger(__name__)
 
 JSON = b"application/json"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -156,6 +167,36 @@ class SiteCORS:
         await send({"type": "http.response.body", "body": b""})
 
 
+class ClientAddressRequired:
+    """Refuse requests that carry no client address unless ``trusted_proxies`` includes ``unix``.
+
+    An ASGI server listening on a Unix socket (``uvicorn --uds`` with ``rejoinder.asgi:create``) passes no
+    client address, and per-address rate limits and bans would silently count nobody. ``rejoinder serve
+    --unix-socket`` refuses to start in that case; a server started some other way learns it only here,
+    from its first request, and answers 503 naming the setting (``/healthz`` excepted, so the process is
+    seen alive while its operator reads why).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._told = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("client") is not None or scope["path"] == "/healthz":
+            return await self.app(scope, receive, send)
+        settings: Settings = scope["app"].state.settings
+        if UNIX_PEER in settings.trusted_proxies:
+            return await self.app(scope, receive, send)
+        message = (
+            "requests carry no client address (a Unix socket?): add 'unix' to trusted_proxies and have the "
+            f"proxy name the client in {settings.client_address_header}"
+        )
+        if not self._told:
+            self._told = True
+            log.error("refusing requests: %s", message)
+        await _send_error(send, NoClientAddress(message, {"trusted_proxies": "must include 'unix'"}))
+
+
 LIKE_PATH = re.compile(r"/api/v1/comments/[0-9]+/like")
 LIKE_ROUTE = "/api/v1/comments/{comment_id}/like"
 PREVIEW_PATH = "/api/v1/preview"
@@ -183,7 +224,7 @@ class RefusedAgain:
         else:
             return await self.app(scope, receive, send)
         ctx = _context(scope)
-        address = client_address(scope, ctx.settings.trusted_proxies)
+        address = client_of(scope, ctx.settings)
         refusal = ctx.refusals.active(address, kind) if address else None
         if refusal is None:
             return await self.app(scope, receive, send)
