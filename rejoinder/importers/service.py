@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
@@ -35,6 +36,9 @@ from rejoinder.sites import require_site
 from rejoinder.store import imports as store
 from rejoinder.threads import thread_url
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 MAX_NAME = 100
 MAX_EMAIL = 320
 MAX_WEBSITE = 2048
@@ -48,7 +52,7 @@ BATCH = 250
 # is scanned whole for every lookup, so the first refreshes come early.
 FIRST_STATISTICS = 1_000
 STATISTICS_EVERY = 20_000
-# Source ids of written comments kept in memory to place replies (see _Window).
+# Written comments (by source id, to place replies) and threads (by URL) kept in memory (see _Recent).
 WINDOW = 20_000
 
 
@@ -101,7 +105,7 @@ class UrlMap:
         mapped = self._seen.get(url)
         if mapped is None:
             mapped = self._seen[url] = self._map(url)
-            if len(self._seen) > 100_000:
+            if len(self._seen) > 10_000:
                 self._seen.clear()
         return mapped
 
@@ -285,24 +289,27 @@ def _count(
     return problems, duplicated
 
 
-class _Window:
-    """The most recently written comments by source id, at most ``size`` of them once trimmed: memory stays
-    flat however long the file. Trimmed only between batches, so a parent looked up when a batch starts
-    is still here when its replies in the batch are placed."""
+class _Recent(Generic[K, V]):
+    """The entries written most recently, at most ``size`` of them once trimmed: memory stays flat however
+    long the file. Trimmed only between batches, so what a batch looked up when it started is still here
+    when the batch uses it."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[str, tuple[int, int | None]] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
 
-    def __contains__(self, source_id: object) -> bool:
-        return source_id in self._items
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
 
-    def __setitem__(self, source_id: str, written: tuple[int, int | None]) -> None:
-        self._items[source_id] = written
-        self._items.move_to_end(source_id)
+    def __getitem__(self, key: K) -> V:
+        return self._items[key]
 
-    def get(self, source_id: str) -> tuple[int, int | None] | None:
-        return self._items.get(source_id)
+    def __setitem__(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
 
     def trim(self) -> None:
         while len(self._items) > self.size:
@@ -351,9 +358,9 @@ class _Writer:
         self.statistics_at = FIRST_STATISTICS
         # source id -> (comment id, root id) of the comments written last: replies mostly follow their
         # parents closely; an older parent is found through its origin in the store.
-        self.written = _Window(WINDOW)
+        self.written: _Recent[str, tuple[int, int | None]] = _Recent(WINDOW)
         self.waiting: dict[str, list[_Prepared]] = {}  # parent's source id -> replies held back
-        self.threads: dict[str, _ThreadRef] = {}
+        self.threads: _Recent[str, _ThreadRef] = _Recent(WINDOW)  # url -> thread; others asked of the store
 
     def run(self, records: Iterator[tuple[ImportedComment, str]]) -> None:
         batch: list[_Prepared] = []
@@ -423,6 +430,7 @@ class _Writer:
             store.add_to_comment_counts(conn, counts)
             self.ctx.events.record_many(conn, [ThreadChanged(self.site.key, url) for url in sorted(touched)])
         self.written.trim()
+        self.threads.trim()
         self.done += len(batch)
         if self.done >= self.statistics_at:
             with self.ctx.db.write() as conn:
