@@ -4,8 +4,9 @@ as it can over a few connections, while ten well-behaved readers, each from an a
 
 The flood is limited (429 with ``Retry-After`` once past each per-address limit), the readers are never
 refused, their p99 latency stays within 2x of the quiet baseline, and the server's memory stays bounded.
-Quiet and flooded rounds alternate and the medians of their p99s are compared, so a burst of load from
-elsewhere on the machine weighs on both sides rather than on one.
+Quiet and flooded rounds alternate, and each flooded round's p99 is compared with the quiet round just
+before it; the median of those ratios must stay within 2, so a burst of load from elsewhere on the
+machine weighs on both sides of a pair rather than on one.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ FLOOD_CONNECTIONS = 4
 FLOOD_ADDRESS = "127.0.0.66"
 # Per minute: the site's rate_limit_ip for posts, the server's defaults for likes and previews.
 LIMITS = {"post": 20, "like": 60, "preview": 30}
-# Growth of the server's resident memory allowed from the end of the first flooded round to the end of the
-# last: the first round pays for what a flood can cost once (its accepted comments, likes and cached pages);
-# later rounds only meet refusals and must not keep growing.
+# Growth of the server's resident memory allowed from the end of the round in which the flood spends its
+# allowance to the end of the last: that round pays for what a flood can cost once (its accepted comments,
+# likes and cached pages); later rounds only meet refusals and must not keep growing.
 RSS_GROWTH_BYTES = 16 * 2**20
 
 
