@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
+from rejoinder import audit
 from rejoinder.antispam import Submission, teach_in
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput
@@ -188,6 +189,14 @@ def import_file(ctx: Context, format_name: str, path: Path, options: ImportOptio
     _Writer(ctx, chosen.source, site, options, report, found.orphan_parents, found.records).run(
         _good(chosen.parse(path, found.tolerant), options.url_map, found.duplicated)
     )
+    with ctx.db.write() as conn:
+        after = {
+            "source": chosen.source,
+            "file": path.name,
+            "created": report.created,
+            "existing": report.existing,
+        }
+        audit.record(conn, audit.cli_actor(), "import", site_id=site.id, after=after)
     return report
 
 
