@@ -103,6 +103,13 @@ class RateLimited(RejoinderError):
         self.retry_after = retry_after
 
 
+class NoClientAddress(RejoinderError):
+    """Requests arrive without a client address (a Unix socket) and no proxy is trusted to name one."""
+
+    status = 503
+    code = "misconfigured"
+
+
 class StreamsExhausted(RejoinderError):
     """This process follows as many live streams as it may; the client should come back later."""
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection
 
 from rejoinder.context import Context
-from rejoinder.errors import CommentNotFound, InvalidInput
+from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited
 from rejoinder.events import CommentLiked
 from rejoinder.model import Comment, CommentStatus
 from rejoinder.store import comments as comment_store
@@ -25,26 +25,40 @@ class LikeState:
     liked: bool
 
 
-def set_like(ctx: Context, comment_id: int, liker: str | None, liked: bool) -> LikeState:
-    """Like (``liked=True``) or unlike a comment for one reader; repeating it changes nothing."""
-    store_it, finish = _plan_like(ctx, comment_id, liker, liked)
+def set_like(
+    ctx: Context, comment_id: int, liker: str | None, liked: bool, client_address: str = ""
+) -> LikeState:
+    """Like (``liked=True``) or unlike a comment for one reader; repeating it changes nothing. Likes are
+    counted against ``like_rate_limit`` per ``client_address``."""
+    store_it, finish = _plan_like(ctx, comment_id, liker, liked, client_address)
     return finish(ctx.db.transaction(store_it))
 
 
-async def set_like_async(ctx: Context, comment_id: int, liker: str | None, liked: bool) -> LikeState:
+async def set_like_async(
+    ctx: Context, comment_id: int, liker: str | None, liked: bool, client_address: str = ""
+) -> LikeState:
     """``set_like`` for the event loop: on SQLite the write joins the loop's group commit."""
-    store_it, finish = _plan_like(ctx, comment_id, liker, liked)
+    store_it, finish = _plan_like(ctx, comment_id, liker, liked, client_address)
     return finish(await ctx.db.transaction_async(store_it))
 
 
 def _plan_like(
-    ctx: Context, comment_id: int, liker: str | None, liked: bool
+    ctx: Context, comment_id: int, liker: str | None, liked: bool, client_address: str
 ) -> tuple[Callable[[Connection], Comment], Callable[[Comment], LikeState]]:
     liker = (liker or "").strip()
     if not 8 <= len(liker) <= 128 or not liker.isascii() or not liker.isprintable():
         raise InvalidInput(
             f"{LIKER_HEADER} must be the reader's random id",
             {LIKER_HEADER: "must be 8-128 printable ASCII characters"},
+        )
+    # Reader ids are made up by the client: the address is what bounds how many one sender can cast.
+    # Checked before the transaction, so a flood is refused without queueing for the writer.
+    exceeded = ctx.spam.rate_limits.hit(0, [("like", ctx.settings.like_rate_limit, client_address)])
+    if exceeded is not None:
+        what, fields = "too many likes from this address", {"client": f"allows {exceeded.limit}"}
+        ctx.refusals.remember(client_address, "like", exceeded.retry_after, what, fields)
+        raise RateLimited(
+            f"{what}; try again in {exceeded.retry_after} s", fields, retry_after=exceeded.retry_after
         )
     key = ctx.signer.reader_key("like", liker)
 

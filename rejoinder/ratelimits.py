@@ -26,7 +26,7 @@ RETRY_REDIS_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Exceeded:
-    scope: str  # "ip", "identity" or "thread"
+    scope: str  # "ip", "identity", "thread", or the kind of request ("preview", "like")
     limit: str  # e.g. "6 per 1 minute"
     retry_after: int  # seconds
 

@@ -23,7 +23,7 @@ from rejoinder.demo import ARTICLE_TITLE, PRIVACY_PATH, SITE_KEY, article_url, c
 from rejoinder.errors import NotFound, RejoinderError
 from rejoinder.model import Author
 from rejoinder.threads import read_page
-from rejoinder.web.client import client_address
+from rejoinder.web.client import client_of
 from rejoinder.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -108,7 +108,7 @@ async def demo_comment(request: Request) -> Response:
                 author=Author(form.get("name", ""), form.get("email", ""), form.get("website", "")),
             ),
             Client(
-                remote_addr=client_address(request.scope, ctx.settings.trusted_proxies),
+                remote_addr=client_of(request.scope, ctx.settings),
                 user_agent=request.headers.get("user-agent", ""),
             ),
         )
@@ -120,7 +120,8 @@ async def demo_comment(request: Request) -> Response:
 @router.post("/demo/like/{comment_id}")
 def demo_like(request: Request, comment_id: int) -> Response:
     liker = request.cookies.get(LIKER_COOKIE) or secrets.token_urlsafe(16)
-    likes.set_like(_ctx(request), comment_id, liker, True)
+    ctx = _ctx(request)
+    likes.set_like(ctx, comment_id, liker, True, client_of(request.scope, ctx.settings))
     response = RedirectResponse(f"/demo/#comment-{comment_id}", status_code=303)
     response.set_cookie(LIKER_COOKIE, liker, max_age=365 * 86400, httponly=True, samesite="lax")
     return response
