@@ -9,11 +9,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-import httpx
-from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from rejoinder.apikeys import create_key
 from rejoinder.context import Context
