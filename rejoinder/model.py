@@ -64,6 +64,12 @@ class SiteSettings:
     rate_limit_ip: str = "6/minute;40/hour"  # comments per client address
     rate_limit_identity: str = "6/minute;40/hour"  # per e-mail address (or name)
     rate_limit_thread: str = "60/minute"  # per thread, from everyone
+    # Likes (with the spam filter on): likes and unlikes per client address (an IPv6 address by its /64
+    # network) and per liker id, and the hours within which a second like of one comment from the same
+    # address, under another liker id, is answered but not counted (0: counted) — see docs/spam.md, Likes.
+    like_rate_limit_ip: str = "30/minute;300/hour"
+    like_rate_limit_liker: str = "20/minute;200/hour"
+    like_address_hours: float = 24.0
     banned_words: tuple[str, ...] = ()
     banned_emails: tuple[str, ...] = ()
     banned_ips: tuple[str, ...] = ()  # addresses or networks (CIDR)

@@ -18,6 +18,13 @@ from rejoinder.store import sites as store
 from rejoinder.urls import origin_of
 
 POW_MODES = ("always", "doubtful", "off")
+RATE_LIMITS = (
+    "rate_limit_ip",
+    "rate_limit_identity",
+    "rate_limit_thread",
+    "like_rate_limit_ip",
+    "like_rate_limit_liker",
+)
 SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -158,7 +165,12 @@ def _check_settings(settings: dict[str, Any]) -> None:
             problems[name] = "must be a number of at least 0"
     if settings.get("pow") not in (None, *POW_MODES):
         problems["pow"] = "must be one of " + ", ".join(POW_MODES)
-    for name in ("rate_limit_ip", "rate_limit_identity", "rate_limit_thread"):
+    hours = settings.get("like_address_hours")
+    if hours is not None and not (
+        isinstance(hours, int | float) and not isinstance(hours, bool) and 0 <= hours <= 24 * 366
+    ):
+        problems["like_address_hours"] = "must be a number of hours between 0 and 8784"
+    for name in RATE_LIMITS:
         value = settings.get(name)
         if value is not None and not _is_rate_limit(value):
             problems[name] = "must be limits like '6/minute;40/hour', or 'off'"

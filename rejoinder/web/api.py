@@ -142,7 +142,8 @@ def delete_comment(
 
 
 async def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> Response:
-    state = await likes.set_like_async(_ctx(request), comment_id, liker, liked)
+    address = _client(request).remote_addr
+    state = await likes.set_like_async(_ctx(request), comment_id, liker, liked, address)
     return _json({"likes": state.likes, "liked": state.liked})
 
 
