@@ -70,6 +70,11 @@ class SiteSettings:
     like_rate_limit_ip: str = "30/minute;300/hour"
     like_rate_limit_liker: str = "20/minute;200/hour"
     like_address_hours: float = 24.0
+    # The offline abuse signal (spam/abuse.py): a comment whose abuse probability reaches abuse_threshold
+    # is held for a moderator ("hold"), only has "insulting language" noted beside its verdict ("note"),
+    # or is not scored ("off"). Never spam: rude is not spam.
+    abuse_action: str = "hold"
+    abuse_threshold: float = 0.9
     banned_words: tuple[str, ...] = ()
     banned_emails: tuple[str, ...] = ()
     banned_ips: tuple[str, ...] = ()  # addresses or networks (CIDR)

@@ -14,6 +14,7 @@ from rejoinder.context import ALL_ORIGINS, Context
 from rejoinder.errors import Conflict, InvalidInput, UnknownSite
 from rejoinder.events import SiteChanged
 from rejoinder.model import Site, SiteSettings
+from rejoinder.spam.abuse import ACTIONS as ABUSE_ACTIONS
 from rejoinder.store import sites as store
 from rejoinder.urls import origin_of
 
@@ -144,7 +145,7 @@ def _check_settings(settings: dict[str, Any]) -> None:
     depth = settings.get("max_depth")
     if depth is not None and not (isinstance(depth, int) and 2 <= depth <= 20):
         problems["max_depth"] = "must be a whole number between 2 and 20"
-    for name in ("spam_hold", "spam_spam", "spam_discard"):
+    for name in ("spam_hold", "spam_spam", "spam_discard", "abuse_threshold"):
         value = settings.get(name)
         if value is not None and not (isinstance(value, int | float) and 0 < value <= 1):
             problems[name] = "must be a probability above 0 and at most 1"
@@ -163,6 +164,8 @@ def _check_settings(settings: dict[str, Any]) -> None:
         value = settings.get(name)
         if value is not None and not (isinstance(value, int | float) and 0 <= value <= 10**8):
             problems[name] = "must be a number of at least 0"
+    if settings.get("abuse_action") not in (None, *ABUSE_ACTIONS):
+        problems["abuse_action"] = "must be one of " + ", ".join(ABUSE_ACTIONS)
     if settings.get("pow") not in (None, *POW_MODES):
         problems["pow"] = "must be one of " + ", ".join(POW_MODES)
     hours = settings.get("like_address_hours")

@@ -1,7 +1,7 @@
 """The ``rejoinder`` command: the parser wiring and ``main``. Each group of commands lives in its own
 module and adds its parsers here: ``serve`` (serve, demo, migrate), ``admin`` (sites and threads),
-``apikeys`` (admin tokens and Akismet keys), ``spam`` (train, eval, purge), ``importing`` (import, export)
-and ``docs`` (settings-doc)."""
+``apikeys`` (admin tokens and Akismet keys), ``spam`` (train, eval, purge), ``abuse`` (train, eval,
+scan), ``importing`` (import, export) and ``docs`` (settings-doc)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from rejoinder import __version__
-from rejoinder.cli import admin, apikeys, backups, docs, importing, jobs, privacy, serve, spam
+from rejoinder.cli import abuse, admin, apikeys, backups, docs, importing, jobs, privacy, serve, spam
 from rejoinder.errors import RejoinderError
 
 __all__ = ["build_parser", "main"]
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     apikeys.add_admin_token_parser(admin_commands)
     apikeys.add_akismet_key_parser(admin_commands)
     spam.add_parser(commands)
+    abuse.add_parsers(commands)
     jobs.add_parsers(commands)
     backups.add_parsers(commands)
     importing.add_parsers(commands)
