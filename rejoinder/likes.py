@@ -102,6 +102,12 @@ def _window(rules: SiteSettings) -> str:
     return f"1/{max(1, round(rules.like_address_hours * 60))} minutes"
 
 
+def _address_liked(ctx: Context, comment_id: int, address: str) -> str:
+    """What remembers that an address liked a comment: a keyed hash, as it is kept for a day (in Redis
+    too), longer than any other rate-limit key holds an address."""
+    return ctx.signer.reader_key("like-address", f"{comment_id} {address}")
+
+
 def _admit(ctx: Context, comment_id: int, liker_key: str, remote_addr: str, liked: bool) -> _Admission:
     """The site's like rules, before the write: rate limits (429 past them) and one counted like per
     address and comment within the window."""
@@ -132,7 +138,7 @@ def _admit(ctx: Context, comment_id: int, liker_key: str, remote_addr: str, like
     counted = True
     if liked and address and rules.like_address_hours > 0:
         counted = ctx.spam.rate_limits.first(
-            site.id, ONE_LIKE_PER_ADDRESS, _window(rules), f"{comment_id} {address}"
+            site.id, ONE_LIKE_PER_ADDRESS, _window(rules), _address_liked(ctx, comment_id, address)
         )
     return _Admission(site, rules, address, counted, comment.likes)
 
@@ -168,9 +174,8 @@ def _plan_like(
         site, rules = admitted.site, admitted.rules
         if changed and not liked and site and rules and rules.like_address_hours > 0 and admitted.address:
             # A like taken back frees its address's one like of the comment: the reader may like it again.
-            ctx.spam.rate_limits.forget(
-                site.id, ONE_LIKE_PER_ADDRESS, _window(rules), f"{comment_id} {admitted.address}"
-            )
+            liked_by = _address_liked(ctx, comment_id, admitted.address)
+            ctx.spam.rate_limits.forget(site.id, ONE_LIKE_PER_ADDRESS, _window(rules), liked_by)
         return LikeState(likes=comment.likes, liked=liked)
 
     return store_it, finish
