@@ -188,3 +188,17 @@ def test_processes_sharing_redis_count_one_like_per_address_together(
     assert second.first(1, "like-address", "1/1440 minutes", "43 203.0.113.7")
     second.forget(1, "like-address", "1/1440 minutes", "42 203.0.113.7")
     assert first.first(1, "like-address", "1/1440 minutes", "42 203.0.113.7")
+
+
+async def test_the_data_page_says_what_likes_keep_of_an_address(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    page = (await client.get(f"/privacy/{site}")).text
+    assert "network address counts one like" not in page  # the filter is off: nothing is kept
+    guard(ctx, site, like_address_hours=12)
+    pages = {
+        lang: (await client.get(f"/privacy/{site}", params={"lang": lang})).text
+        for lang in ("en", "uk", "de")
+    }
+    assert "keyed hash of the address and the comment for 12 hours" in pages["en"]
+    assert "12 год" in pages["uk"] and "12 Stunden" in pages["de"]
