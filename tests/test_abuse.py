@@ -30,6 +30,7 @@ from rejoinder.spam.verdict import Action, Verdict
 from rejoinder.store.schema import comments
 from tests.conftest import SHARED, SITE_ORIGIN
 from tests.helpers import comment_payload
+from tests.test_spam_pipeline import QUIET
 
 CORPORA = SHARED / "corpora"
 DAVIDSON = CORPORA / "davidson-hate-offensive" / "davidson-hate-offensive.jsonl"
@@ -38,12 +39,6 @@ needs_corpora = pytest.mark.skipif(not DAVIDSON.exists(), reason=f"the shared co
 
 RUDE = "Shut up, you stupid bitch. Nobody asked what you think."
 POLITE = "Thanks, this tutorial was really helpful! The second example finally made it click for me."
-QUIET: dict[str, Any] = {
-    "pow": "off",
-    "min_submit_seconds": 0,
-    "rate_limit_ip": "off",
-    "rate_limit_identity": "off",
-}
 
 
 def test_the_shipped_model_tells_a_slur_from_thanks() -> None:

@@ -5,12 +5,10 @@ the "once per address" memory shared through a real Redis."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import redis
 
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput
@@ -19,7 +17,7 @@ from rejoinder.ratelimits import RateLimits
 from rejoinder.settings import Settings
 from rejoinder.sites import update_site
 from tests.helpers import post, read
-from tests.test_bus import REDIS_URL
+from tests.test_bus import redis_settings  # noqa: F401 (the fixture: a real Redis, keys of its own)
 
 pytestmark = pytest.mark.usefixtures("steady_rate_windows")
 
@@ -165,23 +163,8 @@ def test_like_settings_are_checked(ctx: Context, site: str, name: str, value: ob
     assert name in refused.value.fields
 
 
-@pytest.fixture
-def shared_limits() -> Iterator[tuple[RateLimits, RateLimits]]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); scripts/services redis starts it")
-    finally:
-        client.close()
-    prefix = f"test-{uuid.uuid4().hex}"
-    yield RateLimits(REDIS_URL, prefix), RateLimits(REDIS_URL, prefix)
-
-
-def test_processes_sharing_redis_count_one_like_per_address_together(
-    shared_limits: tuple[RateLimits, RateLimits], settings: Settings
-) -> None:
-    first, second = shared_limits
+def test_processes_sharing_redis_count_one_like_per_address_together(redis_settings: Settings) -> None:  # noqa: F811
+    first, second = (RateLimits(redis_settings.redis_url, redis_settings.redis_prefix) for _ in range(2))
     assert first.shared and second.shared
     assert first.first(1, "like-address", "1/1440 minutes", "42 203.0.113.7")
     assert not second.first(1, "like-address", "1/1440 minutes", "42 203.0.113.7")
