@@ -68,6 +68,8 @@ class SiteSettings:
     banned_emails: tuple[str, ...] = ()
     banned_ips: tuple[str, ...] = ()  # addresses or networks (CIDR)
     banned_domains: tuple[str, ...] = ()  # in links, e-mail addresses and websites
+    language: str = "en"  # of the mails readers get, and of the pages their links open (en, uk or de)
+    feed_url: str = ""  # the site's own RSS or Atom feed: new posts in it are mailed to subscribers
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any], *, max_depth: int, edit_window_seconds: int) -> SiteSettings:

@@ -18,6 +18,7 @@ from rejoinder.store import sites as store
 from rejoinder.urls import origin_of
 
 POW_MODES = ("always", "doubtful", "off")
+LANGUAGES = ("en", "uk", "de")  # what mails and their pages are written in
 SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -173,6 +174,13 @@ def _check_settings(settings: dict[str, Any]) -> None:
             ipaddress.ip_network(network, strict=False)
         except ValueError:
             problems["banned_ips"] = f"{network!r} is not an address or network"
+    if settings.get("language") not in (None, *LANGUAGES):
+        problems["language"] = "must be one of " + ", ".join(LANGUAGES)
+    feed_url = settings.get("feed_url")
+    if feed_url is not None and not (
+        isinstance(feed_url, str) and (feed_url == "" or re.match(r"^https?://[^/\s]+(/\S*)?$", feed_url))
+    ):
+        problems["feed_url"] = "must be an http:// or https:// address, or empty"
     if problems:
         raise InvalidInput("bad site settings", problems)
 

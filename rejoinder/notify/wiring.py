@@ -1,0 +1,35 @@
+"""Wires notifications into a context: the jobs that send, and the subscribers that queue them."""
+
+from __future__ import annotations
+
+from rejoinder.context import Context
+from rejoinder.events import CommentModerated, CommentPosted, SubscriptionRequested
+from rejoinder.model import Job
+from rejoinder.notify import subscriptions
+from rejoinder.notify.letters import Letters
+from rejoinder.notify.mail import SEND, send_job
+from rejoinder.store.notify import is_suppressed
+
+
+def wire(ctx: Context) -> None:
+    letters = Letters()
+    ctx.jobs.handler(SEND, lambda job: _send(ctx, job))
+
+    def send_due(_job: Job) -> None:
+        subscriptions.send_due(ctx, letters)
+
+    ctx.jobs.handler(subscriptions.SEND_DUE, send_due)
+    ctx.jobs.every(subscriptions.SEND_DUE, subscriptions.SWEEP_EVERY)
+    events = ctx.events
+    events.subscribe_once(SubscriptionRequested, lambda e: subscriptions.send_confirmation(ctx, letters, e))
+    events.subscribe_once(CommentPosted, lambda e: subscriptions.notice_comment(ctx, e))
+    events.subscribe_once(CommentModerated, lambda e: subscriptions.notice_comment(ctx, e))
+
+
+def _send(ctx: Context, job: Job) -> None:
+    site_id, to = job.payload.get("site_id"), str(job.payload["to"])
+    suppressed = False
+    if site_id is not None:
+        with ctx.db.read() as conn:
+            suppressed = is_suppressed(conn, int(site_id), to.lower())
+    send_job(ctx.settings, job, suppressed)
