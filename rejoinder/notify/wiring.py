@@ -5,7 +5,7 @@ from __future__ import annotations
 from rejoinder.context import Context
 from rejoinder.events import CommentModerated, CommentPosted, SubscriptionRequested
 from rejoinder.model import Job
-from rejoinder.notify import subscriptions
+from rejoinder.notify import posts, subscriptions
 from rejoinder.notify.letters import Letters
 from rejoinder.notify.mail import SEND, send_job
 from rejoinder.store.notify import is_suppressed
@@ -20,6 +20,12 @@ def wire(ctx: Context) -> None:
 
     ctx.jobs.handler(subscriptions.SEND_DUE, send_due)
     ctx.jobs.every(subscriptions.SEND_DUE, subscriptions.SWEEP_EVERY)
+
+    def poll_feeds(_job: Job) -> None:
+        posts.poll_feeds(ctx, letters)
+
+    ctx.jobs.handler(posts.POLL, poll_feeds)
+    ctx.jobs.every(posts.POLL, posts.POLL_EVERY)
     events = ctx.events
     events.subscribe_once(SubscriptionRequested, lambda e: subscriptions.send_confirmation(ctx, letters, e))
     events.subscribe_once(CommentPosted, lambda e: subscriptions.notice_comment(ctx, e))

@@ -16,6 +16,7 @@ from rejoinder.store.dialect import insert_ignore
 from rejoinder.store.schema import (
     UTCDateTime,
     comments,
+    feed_polls,
     mail_notices,
     mail_recipients,
     sites,
@@ -268,3 +269,39 @@ def mailed(
 def erase_email(conn: Connection, email: str) -> int:
     """Forget the address on every site (its subscriptions go with it); how many recipients it was."""
     return conn.execute(delete(mail_recipients).where(r.email == email)).rowcount
+
+
+@dataclass(frozen=True)
+class FeedPoll:
+    site_id: int
+    feed_url: str
+    etag: str | None
+    last_modified: str | None
+    seen: list[str]
+    failures: int
+    next_poll_at: datetime
+
+
+def feed_poll(conn: Connection, site_id: int) -> FeedPoll | None:
+    row = conn.execute(select(feed_polls).where(feed_polls.c.site_id == site_id)).first()
+    if row is None:
+        return None
+    return FeedPoll(
+        row.site_id, row.feed_url, row.etag, row.last_modified, list(row.seen), row.failures, row.next_poll_at
+    )
+
+
+def save_feed_poll(conn: Connection, poll: FeedPoll, now: datetime, error: str | None) -> None:
+    values = {
+        "feed_url": poll.feed_url,
+        "etag": poll.etag,
+        "last_modified": poll.last_modified,
+        "seen": poll.seen,
+        "failures": poll.failures,
+        "last_error": error,
+        "polled_at": now,
+        "next_poll_at": poll.next_poll_at,
+    }
+    done = conn.execute(update(feed_polls).where(feed_polls.c.site_id == poll.site_id).values(**values))
+    if not done.rowcount:
+        conn.execute(insert_ignore(conn, feed_polls).values(site_id=poll.site_id, **values))
