@@ -121,6 +121,8 @@ comments = Table(
     Index(None, "status", "purge_after"),
     Index(None, "root_id"),
     Index(None, "parent_id"),
+    # The site's Atom feed: its newest comments, without reading them all.
+    Index(None, "created_at"),
 )
 
 comment_origins = Table(

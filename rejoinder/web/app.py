@@ -17,7 +17,7 @@ from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
 from rejoinder.settings import Settings, load_settings
-from rejoinder.web import akismet, api, apidocs, demo, errors, notify, operations, pages, sse, widget
+from rejoinder.web import akismet, api, apidocs, demo, errors, feeds, notify, operations, pages, sse, widget
 from rejoinder.web.headers import SecurityHeaders
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
@@ -79,7 +79,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.state.assets = widget.Assets()
     errors.install(app)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
-    routers += (operations.router, sse.router, apidocs.router, notify.router)
+    routers += (operations.router, sse.router, apidocs.router, notify.router, feeds.router)
     if with_demo:
         routers += (demo.router,)
     for router in routers:

@@ -18,6 +18,8 @@ When = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    # The site's Atom feed: its newest comments, without reading them all.
+    op.create_index(op.f("ix_comments_created_at"), "comments", ["created_at"], unique=False)
     op.create_table(
         "feed_polls",
         sa.Column("site_id", Id, nullable=False),
@@ -171,3 +173,4 @@ def downgrade() -> None:
     op.drop_table("webhooks")
     op.drop_table("mail_recipients")
     op.drop_table("feed_polls")
+    op.drop_index(op.f("ix_comments_created_at"), table_name="comments")
