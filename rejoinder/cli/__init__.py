@@ -1,7 +1,7 @@
 """The ``rejoinder`` command: the parser wiring and ``main``. Each group of commands lives in its own
 module and adds its parsers here: ``serve`` (serve, demo, migrate), ``admin`` (sites and threads),
 ``apikeys`` (admin tokens and Akismet keys), ``spam`` (train, eval, purge), ``importing`` (import, export)
-``docs`` (settings-doc) and ``mail`` (test, suppress)."""
+``docs`` (settings-doc), ``mail`` (test, suppress) and ``webhooks``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from rejoinder import __version__
-from rejoinder.cli import admin, apikeys, backups, docs, importing, jobs, mail, privacy, serve, spam
+from rejoinder.cli import admin, apikeys, backups, docs, importing, jobs, mail, privacy, serve, spam, webhooks
 from rejoinder.errors import RejoinderError
 
 __all__ = ["build_parser", "main"]
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_parsers(commands)
     privacy.add_parsers(commands)
     mail.add_parsers(commands)
+    webhooks.add_parsers(commands)
     return parser
 
 
