@@ -17,6 +17,7 @@ from rejoinder.events import CommentDeleted
 from rejoinder.model import CommentStatus, Job, SiteSettings
 from rejoinder.sites import list_sites, site_settings
 from rejoinder.store import comments as comment_store
+from rejoinder.store import notify as notify_store
 from rejoinder.store import privacy as store
 from rejoinder.store import threads as thread_store
 from rejoinder.store.sites import get_site
@@ -54,12 +55,14 @@ def erase_expired_client_data(ctx: Context, now: datetime | None = None) -> int:
 @dataclass(frozen=True)
 class Erased:
     comments: int
+    subscriptions: int = 0
 
 
 def export_by_email(ctx: Context, email: str) -> dict[str, Any]:
     """Everything stored about the comments signed with ``email``, as JSON-ready data."""
     with ctx.db.read() as conn:
         found = store.comments_by_email(conn, email)
+        subscribed = notify_store.subscriptions_of_email(conn, email.strip().lower())
     audit.info("exported %d comments signed with %s on request", len(found), email)
     return {
         "email": email,
@@ -85,6 +88,15 @@ def export_by_email(ctx: Context, email: str) -> dict[str, Any]:
             }
             for site_key, url, comment in found
         ],
+        "subscriptions": [
+            {
+                "site": sub.site_key,
+                "kind": sub.kind,
+                "thread": sub.thread_url or None,
+                "confirmed": sub.confirmed,
+            }
+            for sub in subscribed
+        ],
     }
 
 
@@ -105,8 +117,9 @@ def erase_by_email(ctx: Context, email: str) -> Erased:
             erased = comment_store.get_comment(conn, comment.id)
             assert erased is not None
             ctx.events.record(conn, CommentDeleted(site_key, url, erased, site.id))
+        unsubscribed = notify_store.erase_email(conn, email.strip().lower())
     audit.info("erased %d comments signed with %s on request", len(found), email)
-    return Erased(len(found))
+    return Erased(len(found), unsubscribed)
 
 
 def register_jobs(ctx: Context) -> None:

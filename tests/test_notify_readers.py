@@ -349,3 +349,22 @@ def test_posting_through_the_service_asks_for_confirmation_after_the_commit(
     assert posted.comment.id
     run_jobs(mctx)
     assert mailbox.wait_for(1)[0]["To"] == READER
+
+
+async def test_export_and_erasure_by_address_cover_subscriptions(
+    web: httpx.AsyncClient, mctx: Context, mailbox: Mailbox
+) -> None:
+    from rejoinder.privacy import erase_by_email, export_by_email
+
+    await subscribed(web, mctx, mailbox, ["thread", "replies"])
+    exported = export_by_email(mctx, READER)
+    assert sorted(s["kind"] for s in exported["subscriptions"]) == ["replies", "thread"]
+    assert all(s["confirmed"] for s in exported["subscriptions"])
+    subscriptions.suppress(mctx, "test", READER)
+    erased = erase_by_email(mctx, READER)
+    assert erased.subscriptions == 2
+    assert subscriptions.subscriptions_of(mctx, READER) == []
+    # The moderator's suppression outlives the erasure: asking again mails nothing.
+    await comment(web, "Back again", READER, notify=["thread"])
+    run_jobs(mctx)
+    assert mailbox.messages == []

@@ -267,8 +267,12 @@ def mailed(
 
 
 def erase_email(conn: Connection, email: str) -> int:
-    """Forget the address on every site (its subscriptions go with it); how many recipients it was."""
-    return conn.execute(delete(mail_recipients).where(r.email == email)).rowcount
+    """Forget the address's subscriptions on every site, and the address itself unless a moderator
+    suppressed it (that must outlive the erasure, or mail would resume); how many subscriptions went."""
+    recipients = select(r.id).where(r.email == email).scalar_subquery()
+    gone = conn.execute(delete(subscriptions).where(s.recipient_id.in_(recipients))).rowcount
+    conn.execute(delete(mail_recipients).where(r.email == email, r.suppressed_at.is_(None)))
+    return gone
 
 
 @dataclass(frozen=True)
