@@ -213,6 +213,9 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
             )
             verdict = judged.stored
             status = max(status, STATUS_FOR[judged.verdict.action], key=SEVERITY.index)
+        if rules.moderation and rules.requeue_edits:
+            # A moderator approved the text as it was: the new text waits for one too.
+            status = max(status, CommentStatus.PENDING, key=SEVERITY.index)
         store.update_body(conn, comment.id, body=body, html=html, now=now, status=status, verdict=verdict)
         if comment.status is CommentStatus.PUBLISHED and status is not CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count(conn, thread.id, -1)

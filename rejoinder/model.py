@@ -39,6 +39,7 @@ class SiteSettings:
     max_depth: int
     edit_window_seconds: int
     moderation: bool = False  # hold every new comment for a moderator
+    requeue_edits: bool = True  # with moderation: an edited comment waits for a moderator again
     require_name_email: bool = False
     privacy_url: str = ""  # the owner's own data page; empty: the one Rejoinder generates
     # Commenters' network addresses and user agents are erased this many days after posting (and at once
@@ -70,6 +71,7 @@ class SiteSettings:
     banned_domains: tuple[str, ...] = ()  # in links, e-mail addresses and websites
     language: str = "en"  # of the mails readers get, and of the pages their links open (en, uk or de)
     feed_url: str = ""  # the site's own RSS or Atom feed: new posts in it are mailed to subscribers
+    report_threshold: int = 3  # readers' reports that hold a published comment for a moderator; 0: never
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any], *, max_depth: int, edit_window_seconds: int) -> SiteSettings:
@@ -79,6 +81,31 @@ class SiteSettings:
             if k in cls.__dataclass_fields__
         }
         return cls(**{"max_depth": max_depth, "edit_window_seconds": edit_window_seconds, **known})
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # a site's settings and moderators, and everything a moderator does
+    MODERATOR = "moderator"  # the site's comments: queue, decisions, edits, bans
+
+
+@dataclass(frozen=True)
+class Moderator:
+    """Someone acting on sites: a moderator account, or (``everywhere``) a server-wide admin token or the
+    command line. ``actor`` is how the audit log names them."""
+
+    id: int  # 0 when not an account
+    email: str
+    roles: dict[str, Role]  # site key -> role
+    totp: bool = False
+    actor: str = ""
+    everywhere: bool = False  # every site, as its admin
+
+    def role_on(self, site_key: str) -> Role | None:
+        return Role.ADMIN if self.everywhere else self.roles.get(site_key)
+
+    def may(self, site_key: str, role: Role = Role.MODERATOR) -> bool:
+        mine = self.role_on(site_key)
+        return mine is not None and (role is Role.MODERATOR or mine is Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -124,6 +151,7 @@ class Comment:
     remote_addr: str = ""
     user_agent: str = ""
     version: int = 1  # bumped by every change: the newer of two copies is the one to keep
+    edited_by_moderator: bool = False  # readers are shown "edited by a moderator"
 
 
 @dataclass(frozen=True)

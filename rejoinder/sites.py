@@ -145,7 +145,7 @@ def _check_settings(settings: dict[str, Any]) -> None:
     share = settings.get("spam_max_fpr")
     if share is not None and not (isinstance(share, int | float) and 0 <= share <= 0.5):
         problems["spam_max_fpr"] = "must be a share between 0 and 0.5"
-    for name in ("spam_learn_threshold", "restrict_thread_urls"):
+    for name in ("spam_learn_threshold", "restrict_thread_urls", "requeue_edits"):
         if settings.get(name) is not None and not isinstance(settings[name], bool):
             problems[name] = "must be true or false"
     days = settings.get("ip_retention_days")
@@ -153,6 +153,11 @@ def _check_settings(settings: dict[str, Any]) -> None:
         problems["ip_retention_days"] = "must be a whole number of days between 0 and 3650"
     if settings.get("client_data") not in (None, *CLIENT_DATA):
         problems["client_data"] = "must be one of " + ", ".join(CLIENT_DATA)
+    threshold = settings.get("report_threshold")
+    if threshold is not None and not (
+        isinstance(threshold, int) and not isinstance(threshold, bool) and 0 <= threshold <= 1000
+    ):
+        problems["report_threshold"] = "must be a whole number between 0 and 1000"
     for name in ("min_submit_seconds", "spam_retention_days", "edit_window_seconds"):
         value = settings.get(name)
         if value is not None and not (isinstance(value, int | float) and 0 <= value <= 10**8):

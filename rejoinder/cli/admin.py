@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
-from rejoinder.cli.options import opened, store_options
+from rejoinder.cli.options import opened, safe_url, store_options
 
 if TYPE_CHECKING:
     from rejoinder.model import Site
@@ -62,6 +63,8 @@ def cmd_site_create(args: argparse.Namespace) -> None:
         print(
             _site_json(create_site(ctx, args.key, args.name or args.key, args.origin, **_site_settings(args)))
         )
+        # Said because a site created in another database than the server's is the classic first mistake.
+        print(f"site {args.key} created in {safe_url(ctx.settings)}", file=sys.stderr)
 
 
 def cmd_site_update(args: argparse.Namespace) -> None:

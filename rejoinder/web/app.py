@@ -17,7 +17,23 @@ from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
 from rejoinder.settings import Settings, load_settings
-from rejoinder.web import akismet, api, apidocs, demo, errors, feeds, notify, operations, pages, sse, widget
+from rejoinder.web import (
+    akismet,
+    api,
+    apidocs,
+    auth,
+    demo,
+    errors,
+    feeds,
+    login,
+    me,
+    moderation_api,
+    notify,
+    operations,
+    pages,
+    sse,
+    widget,
+)
 from rejoinder.web.headers import SecurityHeaders
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
@@ -78,8 +94,10 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.state.fragments = Fragments(max_bytes=settings.cache_max_mb * 1024 * 1024 // 16)
     app.state.assets = widget.Assets()
     errors.install(app)
+    app.add_exception_handler(auth.LoginRequired, auth.login_handler)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
-    routers += (operations.router, sse.router, apidocs.router, notify.router, feeds.router)
+    routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
+    routers += (notify.router, feeds.router)
     if with_demo:
         routers += (demo.router,)
     for router in routers:
