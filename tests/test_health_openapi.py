@@ -37,6 +37,7 @@ API_PATHS = {
     "/api/v1/moderation/undo": {"post"},
     "/api/v1/moderation/audit": {"get"},
     "/api/v1/moderation/stats": {"get"},
+    "/api/v1/me/notifications": {"get", "put"},
     "/feeds/{site}.atom": {"get"},
     "/feeds/{site}/thread.atom": {"get"},
 }

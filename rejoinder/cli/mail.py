@@ -1,5 +1,5 @@
 """The ``rejoinder mail`` commands: send a test mail, suppress an address, list an address's
-subscriptions."""
+subscriptions, and how a moderator is mailed."""
 
 from __future__ import annotations
 
@@ -52,6 +52,20 @@ def cmd_mail_subscriptions(args: argparse.Namespace) -> None:
             sys.stdout.write(json.dumps(row) + "\n")
 
 
+def cmd_mail_moderator(args: argparse.Namespace) -> None:
+    from rejoinder.accounts import get_user
+    from rejoinder.notify import moderators
+
+    with opened(args) as ctx:
+        moderator = get_user(ctx, args.email)
+        current = moderators.preference(ctx, moderator)
+        mode = args.mode or current.mode
+        every = current.all_comments if args.all_comments is None else args.all_comments
+        if args.mode is not None or args.all_comments is not None:
+            moderators.set_preference(ctx, moderator, mode, every)
+    sys.stdout.write(json.dumps({"email": moderator.email, "mode": mode, "all_comments": every}) + "\n")
+
+
 def add_parsers(commands: Any) -> None:
     """Add ``mail test|suppress|subscriptions`` to the top-level subparsers."""
     mail = commands.add_parser("mail", help="outgoing mail: test it, suppress addresses").add_subparsers(
@@ -76,6 +90,19 @@ def add_parsers(commands: Any) -> None:
     suppress.add_argument("--undo", action="store_true", help="let the address get mail again")
     store_options(suppress)
     suppress.set_defaults(run=cmd_mail_suppress)
+
+    moderator = mail.add_parser(
+        "moderator", help="how a moderator is mailed about held and reported comments (shown, or changed)"
+    )
+    moderator.add_argument("email", help="the moderator's account")
+    moderator.add_argument(
+        "--mode", choices=("instant", "hourly", "daily", "off"), help="at once, as a digest, or not at all"
+    )
+    moderator.add_argument(
+        "--all-comments", action=argparse.BooleanOptionalAction, default=None, help="also every new comment"
+    )
+    store_options(moderator)
+    moderator.set_defaults(run=cmd_mail_moderator)
 
     listing = mail.add_parser("subscriptions", help="an address's subscriptions on every site, as JSON lines")
     listing.add_argument("address")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rejoinder.context import Context
 from rejoinder.events import CommentEdited, CommentModerated, CommentPosted, SubscriptionRequested
 from rejoinder.model import Job
-from rejoinder.notify import posts, subscriptions, webhooks
+from rejoinder.notify import moderators, posts, subscriptions, webhooks
 from rejoinder.notify.letters import Letters
 from rejoinder.notify.mail import SEND, send_job
 from rejoinder.store.notify import is_suppressed
@@ -27,10 +27,18 @@ def wire(ctx: Context) -> None:
     ctx.jobs.handler(posts.POLL, poll_feeds)
     ctx.jobs.every(posts.POLL, posts.POLL_EVERY)
     ctx.jobs.handler(webhooks.DELIVER, lambda job: webhooks.deliver(ctx, job))
+
+    def send_to_moderators(_job: Job) -> None:
+        moderators.send_due(ctx, letters)
+
+    ctx.jobs.handler(moderators.SEND_DUE, send_to_moderators)
+    ctx.jobs.every(moderators.SEND_DUE, moderators.SWEEP_EVERY)
     events = ctx.events
     events.subscribe_once(SubscriptionRequested, lambda e: subscriptions.send_confirmation(ctx, letters, e))
     events.subscribe_once(CommentPosted, lambda e: subscriptions.notice_comment(ctx, e))
     events.subscribe_once(CommentModerated, lambda e: subscriptions.notice_comment(ctx, e))
+    events.subscribe_once(CommentPosted, lambda e: moderators.notice_comment(ctx, e))
+    events.subscribe_once(CommentModerated, lambda e: moderators.notice_comment(ctx, e))
     for event_type in (CommentPosted, CommentEdited, CommentModerated):
         events.subscribe_once(event_type, lambda e: webhooks.on_event(ctx, e))
 

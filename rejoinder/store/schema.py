@@ -462,3 +462,26 @@ bans = Table(
     Column("expires_at", UTCDateTime, nullable=True),  # NULL: until lifted
     Index(None, "site_id", "kind"),
 )
+
+moderator_mail = Table(
+    "moderator_mail",
+    metadata,
+    # How a moderator hears of held and reported comments: at once, hourly or daily digests, or not at
+    # all; optionally of every new comment too. No row: at once, held and reported only.
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), primary_key=True),
+    Column("mode", String(16), nullable=False, default="instant"),
+    Column("all_comments", Boolean, nullable=False, default=False),
+    Column("due_at", UTCDateTime, nullable=True, index=True),
+    Column("last_mail_at", UTCDateTime, nullable=True),
+)
+
+moderator_notices = Table(
+    "moderator_notices",
+    metadata,
+    # A comment a moderator's next mail will tell of: held, reported (held by readers' reports) or new.
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), primary_key=True),
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+

@@ -97,7 +97,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.add_exception_handler(auth.LoginRequired, auth.login_handler)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
     routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
-    routers += (notify.router, feeds.router)
+    routers += (notify.router, notify.api_router, feeds.router)
     if with_demo:
         routers += (demo.router,)
     for router in routers:

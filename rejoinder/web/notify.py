@@ -4,19 +4,30 @@ and the unsubscribe address also takes RFC 8058's one-click POST from the mail c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from rejoinder.context import Context
-from rejoinder.errors import InvalidInput, InvalidLink
-from rejoinder.notify import subscriptions
+from rejoinder.errors import Conflict, InvalidInput, InvalidLink
+from rejoinder.model import Moderator
+from rejoinder.notify import moderators, subscriptions
 from rejoinder.notify.letters import WORDS, describe
 from rejoinder.store.notify import Subscription
+from rejoinder.web import schemas
+from rejoinder.web.auth import current_user
+from rejoinder.web.serialize import dumps
 
 router = APIRouter(prefix="/notify", include_in_schema=False)
+api_router = APIRouter(
+    prefix="/api/v1/me",
+    tags=["moderators"],
+    responses={status: {"model": schemas.ErrorOut} for status in (401, 403, 422)},
+)
 
 
 def _words(language: str) -> dict[str, str]:
@@ -167,3 +178,74 @@ async def manage(request: Request, token: str) -> Response:
 
 def _gone(language: str) -> str:
     return _words(language)["page_gone"]
+
+
+# -- a moderator's links --------------------------------------------------------------------------------
+
+
+def _moderation_page(request: Request, pending: moderators.PendingAction, **values: Any) -> Response:
+    language = "en"
+    words = _words(language)
+    comment = pending.comment
+    return _page(
+        request,
+        language,
+        heading=words["page_moderate"],
+        items=[
+            {"text": f"{comment.author.name or words['anonymous']}: {comment.body}", "cancel": None},
+            {
+                "text": f"{pending.thread_url}#rj-comment-{comment.id} · {comment.status.value}",
+                "cancel": None,
+            },
+        ],
+        **values,
+    )
+
+
+@router.get("/moderate/{token}")
+def moderate_page(request: Request, token: str) -> Response:
+    """What the link would do, and the button that does it."""
+    try:
+        pending = moderators.pending_action(_ctx(request), token)
+    except InvalidLink as exc:
+        return _bad_link(request, exc)
+    return _moderation_page(request, pending, button=_words("en")[pending.action], action=request.url.path)
+
+
+@router.post("/moderate/{token}")
+def moderate(request: Request, token: str) -> Response:
+    try:
+        pending = moderators.act(_ctx(request), token)
+    except InvalidLink as exc:
+        return _bad_link(request, exc)
+    except Conflict as exc:
+        return _page(request, "en", exc.status, heading=_words("en")["page_bad_link"], lead=exc.message)
+    return _moderation_page(request, pending, lead=_words("en")[f"page_done_{pending.action}"])
+
+
+class MailPreferenceIO(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["instant", "hourly", "daily", "off"] = Field(
+        description="When held and reported comments are mailed: instant, hourly or daily (a digest), or off."
+    )
+    all_comments: bool = Field(False, description="Also mail every new published comment.")
+
+
+@api_router.get("/notifications", response_model=MailPreferenceIO, summary="Your mail about comments")
+async def my_notifications(request: Request, user: Annotated[Moderator, Depends(current_user)]) -> Response:
+    pref = await run_in_threadpool(moderators.preference, _ctx(request), user)
+    return Response(
+        dumps({"mode": pref.mode, "all_comments": pref.all_comments}), media_type="application/json"
+    )
+
+
+@api_router.put("/notifications", response_model=MailPreferenceIO, summary="Choose your mail about comments")
+async def set_my_notifications(
+    request: Request, chosen: MailPreferenceIO, user: Annotated[Moderator, Depends(current_user)]
+) -> Response:
+    pref = await run_in_threadpool(
+        moderators.set_preference, _ctx(request), user, chosen.mode, chosen.all_comments
+    )
+    return Response(
+        dumps({"mode": pref.mode, "all_comments": pref.all_comments}), media_type="application/json"
+    )

@@ -1,4 +1,5 @@
-"""notifications: mail recipients, subscriptions and their notices, feed polls, webhooks and their deliveries
+"""notifications: mail recipients, subscriptions and their notices, feed polls, webhooks and their deliveries,
+moderators' mail preferences and notices
 
 Revision ID: 0011
 Revises: 0007
@@ -153,9 +154,48 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("subscription_id", "comment_id", name=op.f("pk_mail_notices")),
     )
+    op.create_table(
+        "moderator_mail",
+        sa.Column("moderator_id", Id, nullable=False),
+        sa.Column("mode", sa.String(length=16), nullable=False),
+        sa.Column("all_comments", sa.Boolean(), nullable=False),
+        sa.Column("due_at", When, nullable=True),
+        sa.Column("last_mail_at", When, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["moderator_id"],
+            ["moderators.id"],
+            name=op.f("fk_moderator_mail_moderator_id_moderators"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("moderator_id", name=op.f("pk_moderator_mail")),
+    )
+    op.create_index(op.f("ix_moderator_mail_due_at"), "moderator_mail", ["due_at"], unique=False)
+    op.create_table(
+        "moderator_notices",
+        sa.Column("moderator_id", Id, nullable=False),
+        sa.Column("comment_id", Id, nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("created_at", When, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["comment_id"],
+            ["comments.id"],
+            name=op.f("fk_moderator_notices_comment_id_comments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["moderator_id"],
+            ["moderators.id"],
+            name=op.f("fk_moderator_notices_moderator_id_moderators"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("moderator_id", "comment_id", name=op.f("pk_moderator_notices")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("moderator_notices")
+    op.drop_index(op.f("ix_moderator_mail_due_at"), table_name="moderator_mail")
+    op.drop_table("moderator_mail")
     op.drop_table("mail_notices")
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subscriptions_thread_id"))
