@@ -17,7 +17,7 @@ from rejoinder.store.notify import is_suppressed
 from rejoinder.wiring import open_context
 from tests.mailbox import Mailbox, free_port, html_of, text_of
 from tests.render_mail import keep_for_docs
-from tests.test_process import ENV
+from tests.test_process import ENV, rejoinder
 
 
 def mail_command(tmp_path: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
@@ -96,16 +96,7 @@ def test_a_refused_mail_is_retried_with_backoff_and_sent_later(
 
 
 def test_mail_suppress_from_the_command_line(mailbox: Mailbox, tmp_path: Path) -> None:
-    created = subprocess.run(
-        [sys.executable, "-m", "rejoinder", "admin", "site", "create", "blog"],
-        env=ENV | {"REJOINDER_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
+    rejoinder("admin", "site", "create", "blog", "--database", f"sqlite:///{tmp_path / 'r.db'}", cwd=tmp_path)
     done = mail_command(tmp_path, mailbox.port, "suppress", "Someone@Example.org", "--site", "blog")
     assert done.returncode == 0, done.stderr
     assert "gets no more mail from site blog" in done.stdout

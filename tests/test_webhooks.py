@@ -7,8 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +25,7 @@ from rejoinder.notify import webhooks
 from rejoinder.store.comments import get_comment
 from rejoinder.store.sites import get_site
 from tests.helpers import ARTICLE, post
-from tests.test_process import ENV
+from tests.test_process import rejoinder
 
 
 class Receiver:
@@ -149,26 +147,16 @@ def test_webhooks_are_checked(ctx: Context, site: str) -> None:
 
 
 def test_the_command_line_adds_lists_and_shows_deliveries(tmp_path: Path) -> None:
-    env = ENV | {"REJOINDER_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
+    database = ("--database", f"sqlite:///{tmp_path / 'r.db'}")
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "rejoinder", *args],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return done
+    def run(*args: str) -> str:
+        return rejoinder(*args, *database, cwd=tmp_path).stdout
 
     run("admin", "site", "create", "blog")
-    added = json.loads(run("webhooks", "add", "https://hooks.example/c", "--site", "blog").stdout)
+    added = json.loads(run("webhooks", "add", "https://hooks.example/c", "--site", "blog"))
     assert added["secret"].startswith("whsec_") and added["events"] == sorted(webhooks.EVENT_TYPES)
-    listed = [json.loads(line) for line in run("webhooks", "list", "--site", "blog").stdout.splitlines()]
+    listed = [json.loads(line) for line in run("webhooks", "list", "--site", "blog").splitlines()]
     assert [h["url"] for h in listed] == ["https://hooks.example/c"] and "secret" not in listed[0]
-    assert run("webhooks", "deliveries", "--site", "blog").stdout == ""
+    assert run("webhooks", "deliveries", "--site", "blog") == ""
     run("webhooks", "remove", str(added["id"]), "--site", "blog")
-    assert run("webhooks", "list", "--site", "blog").stdout == ""
+    assert run("webhooks", "list", "--site", "blog") == ""

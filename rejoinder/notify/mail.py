@@ -7,6 +7,7 @@ import logging
 import smtplib
 import ssl
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -49,6 +50,15 @@ class Mail:
 def queue_mail(conn: Connection, mail: Mail, *, dedupe_key: str | None = None) -> int | None:
     """Queue ``mail`` in the caller's transaction: it is sent if and only if the transaction commits."""
     return enqueue(conn, SEND, asdict(mail), dedupe_key=dedupe_key, max_attempts=MAX_ATTEMPTS)
+
+
+def send_all_due(due: Callable[[], list[int]], send_one: Callable[[int], int]) -> int:
+    """Run ``send_one`` for each id ``due()`` lists, until it lists none; how many mails were queued.
+    (Subscriptions' batches and moderators' digests: each planned for a time, queued when it comes.)"""
+    queued = 0
+    while ids := due():
+        queued += sum(send_one(i) for i in ids)
+    return queued
 
 
 def message_of(settings: Settings, mail: Mail) -> EmailMessage:

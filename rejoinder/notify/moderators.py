@@ -19,7 +19,7 @@ from rejoinder.jobs import enqueue
 from rejoinder.model import Comment, CommentStatus, Moderator
 from rejoinder.moderation import Decision, moderate
 from rejoinder.notify.letters import Letters
-from rejoinder.notify.mail import Mail, queue_mail
+from rejoinder.notify.mail import Mail, queue_mail, send_all_due
 from rejoinder.reports import HELD_BY_REPORTS
 from rejoinder.store import comments as comment_store
 from rejoinder.store import moderator_mail as store
@@ -85,14 +85,12 @@ def _kind(event: CommentChanged) -> str | None:
 
 def send_due(ctx: Context, letters: Letters) -> int:
     """Job: queue the mail of every moderator whose time has come; how many were queued."""
-    queued = 0
-    while True:
+
+    def due() -> list[int]:
         with ctx.db.read() as conn:
-            ids = store.due(conn, datetime.now(UTC))
-        if not ids:
-            return queued
-        for moderator_id in ids:
-            queued += _send_one(ctx, letters, moderator_id)
+            return store.due(conn, datetime.now(UTC))
+
+    return send_all_due(due, lambda i: _send_one(ctx, letters, i))
 
 
 def _send_one(ctx: Context, letters: Letters, moderator_id: int) -> int:

@@ -21,7 +21,7 @@ from rejoinder.events import CommentChanged, SubscriptionRequested
 from rejoinder.jobs import enqueue
 from rejoinder.model import Comment, CommentStatus, Site, SiteSettings, Thread
 from rejoinder.notify.letters import Letters, describe
-from rejoinder.notify.mail import Mail, queue_mail
+from rejoinder.notify.mail import Mail, queue_mail, send_all_due
 from rejoinder.sites import get_site
 from rejoinder.store import notify as store
 from rejoinder.store.notify import Subscription
@@ -164,14 +164,12 @@ def notice_comment(ctx: Context, event: CommentChanged) -> None:
 
 def send_due(ctx: Context, letters: Letters) -> int:
     """Job: queue the mail of every subscription whose time has come; how many mails were queued."""
-    queued = 0
-    while True:
+
+    def due() -> list[int]:
         with ctx.db.read() as conn:
-            ids = store.due(conn, datetime.now(UTC))
-        if not ids:
-            return queued
-        for subscription_id in ids:
-            queued += _send_one(ctx, letters, subscription_id)
+            return store.due(conn, datetime.now(UTC))
+
+    return send_all_due(due, lambda i: _send_one(ctx, letters, i))
 
 
 def _send_one(ctx: Context, letters: Letters, subscription_id: int) -> int:

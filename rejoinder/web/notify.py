@@ -67,26 +67,19 @@ def _what(sub: Subscription) -> str:
 
 @router.get("/confirm/{token}")
 def confirm_page(request: Request, token: str) -> Response:
-    try:
-        found = subscriptions.pending_confirmation(_ctx(request), token)
-    except InvalidLink as exc:
-        return _bad_link(request, exc)
-    words = _words(found.language)
-    return _page(
-        request,
-        found.language,
-        heading=words["page_confirm"],
-        lead=words["page_confirm_lead"].format(email=found.email),
-        items=[{"text": _what(sub), "cancel": None} for sub in found.subscriptions],
-        button=words["confirm_button"],
-        action=request.url.path,
-    )
+    return _confirmation(request, token, done=False)
 
 
 @router.post("/confirm/{token}")
 def confirm(request: Request, token: str) -> Response:
+    return _confirmation(request, token, done=True)
+
+
+def _confirmation(request: Request, token: str, *, done: bool) -> Response:
+    """What the link confirms, with the button (GET); or confirm it, and say so (POST)."""
+    ctx = _ctx(request)
     try:
-        found = subscriptions.confirm(_ctx(request), token)
+        found = subscriptions.confirm(ctx, token) if done else subscriptions.pending_confirmation(ctx, token)
     except InvalidLink as exc:
         return _bad_link(request, exc)
     words = _words(found.language)
@@ -94,8 +87,10 @@ def confirm(request: Request, token: str) -> Response:
         request,
         found.language,
         heading=words["page_confirm"],
-        lead=words["page_confirmed"].format(email=found.email),
+        lead=words["page_confirmed" if done else "page_confirm_lead"].format(email=found.email),
         items=[{"text": _what(sub), "cancel": None} for sub in found.subscriptions],
+        button="" if done else words["confirm_button"],
+        action=request.url.path,
     )
 
 
