@@ -29,7 +29,6 @@ from rejoinder.store.threads import get_thread
 
 MODES = {"instant": timedelta(0), "hourly": timedelta(hours=1), "daily": timedelta(days=1), "off": None}
 SEND_DUE = "mail.moderators"
-SWEEP_EVERY = timedelta(minutes=1)
 LINK_FOR = timedelta(days=7)
 ACTIONS = {"approve": Decision.APPROVE, "spam": Decision.SPAM}
 

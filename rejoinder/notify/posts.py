@@ -27,8 +27,6 @@ from rejoinder.store.notify import FeedPoll
 
 log = logging.getLogger(__name__)
 
-POLL = "posts.poll"
-POLL_EVERY = timedelta(minutes=1)  # how often the job looks for feeds due; each feed has its own pace
 MAX_BACKOFF = timedelta(days=1)
 MAX_FEED_BYTES = 5 * 1024 * 1024
 TIMEOUT_SECONDS = 20

@@ -33,7 +33,6 @@ MAIL_EVERY = timedelta(hours=1)  # at most one mail per subscription (so per thr
 CONFIRM_EVERY = timedelta(hours=1)  # at most one confirmation request per address and site an hour
 CONFIRM_FOR = timedelta(days=7)  # how long a confirmation link works
 SEND_DUE = "mail.notices"
-SWEEP_EVERY = timedelta(minutes=1)  # the safety net under the due-time jobs
 
 
 def offered(ctx: Context, rules: SiteSettings) -> list[str]:

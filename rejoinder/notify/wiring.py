@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rejoinder.context import Context
 from rejoinder.events import CommentEdited, CommentModerated, CommentPosted, SubscriptionRequested
 from rejoinder.model import Job
@@ -9,6 +11,9 @@ from rejoinder.notify import moderators, posts, subscriptions, webhooks
 from rejoinder.notify.letters import Letters
 from rejoinder.notify.mail import SEND, send_job
 from rejoinder.store.notify import is_suppressed
+
+SWEEP = "notify.sweep"
+SWEEP_EVERY = timedelta(minutes=1)
 
 
 def wire(ctx: Context) -> None:
@@ -19,20 +24,21 @@ def wire(ctx: Context) -> None:
         subscriptions.send_due(ctx, letters)
 
     ctx.jobs.handler(subscriptions.SEND_DUE, send_due)
-    ctx.jobs.every(subscriptions.SEND_DUE, subscriptions.SWEEP_EVERY)
-
-    def poll_feeds(_job: Job) -> None:
-        posts.poll_feeds(ctx, letters)
-
-    ctx.jobs.handler(posts.POLL, poll_feeds)
-    ctx.jobs.every(posts.POLL, posts.POLL_EVERY)
     ctx.jobs.handler(webhooks.DELIVER, lambda job: webhooks.deliver(ctx, job))
 
     def send_to_moderators(_job: Job) -> None:
         moderators.send_due(ctx, letters)
 
     ctx.jobs.handler(moderators.SEND_DUE, send_to_moderators)
-    ctx.jobs.every(moderators.SEND_DUE, moderators.SWEEP_EVERY)
+
+    def sweep(_job: Job) -> None:
+        # One periodic job, not three: the safety net under the due-time jobs, and the feeds' poller.
+        subscriptions.send_due(ctx, letters)
+        moderators.send_due(ctx, letters)
+        posts.poll_feeds(ctx, letters)
+
+    ctx.jobs.handler(SWEEP, sweep)
+    ctx.jobs.every(SWEEP, SWEEP_EVERY)
     events = ctx.events
     events.subscribe_once(SubscriptionRequested, lambda e: subscriptions.send_confirmation(ctx, letters, e))
     events.subscribe_once(CommentPosted, lambda e: subscriptions.notice_comment(ctx, e))
