@@ -120,6 +120,7 @@ def test_account_changes_are_in_the_audit_log(ctx: Context, site: str) -> None:
     accounts.update_user(ctx, cli_actor(), ada.email, site_key=site, role="admin")
     accounts.delete_user(ctx, cli_actor(), ada.email)
     entries, _ = audit.entries(ctx, cli_actor())
+    entries = [e for e in entries if e.action.startswith("user.")]
     assert [(e.action, e.before, e.after) for e in reversed(entries)] == [
         ("user.create", None, {"email": "ada@example.org", "role": "moderator"}),
         (

@@ -54,7 +54,7 @@ def test_sites_are_created_listed_and_updated(tmp_path: Path, capsys: pytest.Cap
     )
     assert updated["name"] == "The blog"
     assert updated["allowed_origins"] == ["https://blog.example", "https://www.blog.example"]
-    assert updated["settings"] == {"restrict_thread_urls": True, "moderation": True, "max_depth": 3}
+    assert updated["settings"] == {"restrict_thread_urls": True, "premoderation": "all", "max_depth": 3}
     listed = [json.loads(line) for line in run(capsys, db, "admin", "site", "list").splitlines()]
     assert [site["key"] for site in listed] == ["blog"]
 

@@ -40,6 +40,10 @@ API_PATHS = {
     "/api/v1/me/notifications": {"get", "put"},
     "/feeds/{site}.atom": {"get"},
     "/feeds/{site}/thread.atom": {"get"},
+    "/api/v1/moderation/bans": {"get", "post"},
+    "/api/v1/moderation/bans/{ban_id}": {"delete"},
+    "/api/v1/moderation/lists/{kind}": {"get", "put"},
+    "/api/v1/moderation/sites/{site}/settings": {"get", "patch"},
 }
 
 

@@ -64,9 +64,9 @@ def test_no_generated_request_breaks_the_server_or_the_schema(server: Server) ->
             try:
                 fuzz(operation, mode, server.base_url)
             except Unsatisfiable:
-                # An operation that takes no input at all (GET /api/v1/me) has no invalid request to make.
+                # An operation without parameters or body (GET /api/v1/me) has nothing to make invalid.
                 if mode is not GenerationMode.NEGATIVE:
-                    raise
+                    failures[f"{operation.label} ({mode})"] = "no valid request could be generated"
             except Exception as exc:  # every operation's failure reported, not only the first
                 failures[f"{operation.label} ({mode})"] = str(exc)[:2000]
     assert fuzzed >= 20

@@ -38,7 +38,7 @@ def _site_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _named_settings(pairs: list[str]) -> dict[str, Any]:
-    from rejoinder.model import SiteSettings
+    from rejoinder.sitesettings import SiteSettings
 
     named: dict[str, Any] = {}
     for pair in pairs:
@@ -49,8 +49,8 @@ def _named_settings(pairs: list[str]) -> dict[str, Any]:
             value: Any = json.loads(raw)
         except ValueError:
             value = raw
-        field = SiteSettings.__dataclass_fields__.get(name.strip())
-        if field is not None and str(field.type).startswith("tuple") and isinstance(value, str):
+        field = SiteSettings.model_fields.get(name.strip())
+        if field is not None and "tuple" in str(field.annotation) and isinstance(value, str):
             value = [item.strip() for item in value.split(",") if item.strip()]
         named[name.strip()] = value
     return named
@@ -116,7 +116,7 @@ def _site_options(parser: argparse.ArgumentParser, creating: bool) -> None:
         "--moderation",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="hold every new comment for a moderator",
+        help="hold every new comment for a moderator (premoderation=all; --no-moderation: none)",
     )
     parser.add_argument("--require-name-email", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--privacy-url", help="the site's page on how comment data is processed")
@@ -126,8 +126,9 @@ def _site_options(parser: argparse.ArgumentParser, creating: bool) -> None:
         default=[],
         metavar="NAME=VALUE",
         dest="settings",
-        help="any other site setting, e.g. --set pow=always --set banned_domains=spam.example,x.test "
-        "(see docs/spam.md); a value is read as JSON when it parses, lists may be comma-separated",
+        help="any other site setting, e.g. --set premoderation=first --set banned_domains=a.example,b.test "
+        "(docs/reference/site-settings.md); a value is read as JSON when it parses, lists may be "
+        "comma-separated",
     )
 
 

@@ -22,6 +22,7 @@ from rejoinder.web import (
     api,
     apidocs,
     auth,
+    bans_api,
     demo,
     errors,
     feeds,
@@ -31,6 +32,7 @@ from rejoinder.web import (
     notify,
     operations,
     pages,
+    site_settings_api,
     sse,
     widget,
 )
@@ -98,6 +100,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
     routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
     routers += (notify.router, notify.api_router, feeds.router)
+    routers += (bans_api.router, site_settings_api.router)
     if with_demo:
         routers += (demo.router,)
     for router in routers:
