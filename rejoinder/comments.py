@@ -25,6 +25,7 @@ from rejoinder.errors import (
 )
 from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
 from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, Thread
+from rejoinder.notify import subscriptions
 from rejoinder.privacy import stored_client
 from rejoinder.rendering import normalise, render
 from rejoinder.sites import cached_site, known_site, site_settings
@@ -62,6 +63,8 @@ class NewComment:
     author: Author = field(default_factory=lambda: Author(""))
     # What the browser form sent for the spam filter; None for text that came from no form at all.
     proof: FormProof | None = None
+    # Notifications the author asked for by e-mail: "thread", "replies" (to this comment), "posts".
+    notify: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ def _plan_post(
     body = _clean_body(ctx, new.body, problems)
     author = _clean_author(new.author, problems)
     title = _clean_text(new.title, MAX_TITLE, "title", problems)
+    subscriptions.check_request(ctx, new.notify, author.email, problems)
     try:
         url = thread_url(new.url)
     except InvalidInput as exc:
@@ -181,6 +185,8 @@ def _plan_post(
         )
         if status is CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count(conn, thread.id, 1)
+        if new.notify:
+            subscriptions.request(ctx, conn, site, rules, thread, comment, new.notify, now)
         fingerprint = verdict.fingerprint if verdict is not None else None
         ctx.events.record(conn, CommentPosted(site.key, thread.url, comment, site.id, fingerprint))
         return site, thread, rules, comment, verdict

@@ -42,6 +42,12 @@ class NotFound(RejoinderError):
     code = "not_found"
 
 
+class InvalidLink(NotFound):
+    """A link from a mail that was not made here, was made for something else, or has expired."""
+
+    code = "invalid_link"
+
+
 class UnknownSite(NotFound):
     code = "unknown_site"
 

@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -220,6 +221,38 @@ class Settings(BaseModel):
         "to answer ready.",
     )
 
+    smtp_host: str = Field(
+        "",
+        description="SMTP server that outgoing mail goes through, e.g. `smtp.example.org`. Empty (the "
+        "default): no mail is sent, and the comment form offers no notifications.",
+    )
+    smtp_port: int = Field(
+        587, ge=1, le=65535, description="Port of the SMTP server: 587 for STARTTLS, 465 for TLS, 25 plain."
+    )
+    smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="How the connection to the SMTP server is encrypted: `starttls` (upgrade after "
+        "connecting, port 587), `tls` (from the start, port 465) or `none` (a relay on the same machine).",
+    )
+    smtp_username: str = Field("", description="Login name at the SMTP server; empty: no login.")
+    smtp_password: str = Field("", description="Password for `smtp_username`.")
+    smtp_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How long to wait for the SMTP server before an attempt fails (and is retried).",
+    )
+    mail_from: str = Field(
+        "",
+        description="Sender of every mail, e.g. `Blog comments <comments@blog.example>`; its domain also "
+        "names the messages (`Message-ID`). Required when `smtp_host` is set.",
+    )
+    feed_poll_minutes: float = Field(
+        30.0,
+        ge=1,
+        description="How often each site's own feed (the site setting `feed_url`) is read for new posts to "
+        "announce to *Notify me of new posts* subscribers; failures back off to at most once a day.",
+    )
+
     @field_validator("trusted_proxies", "metrics_allow", mode="before")
     @classmethod
     def _split_comma_list(cls, value: Any) -> Any:
@@ -288,6 +321,23 @@ class Settings(BaseModel):
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be debug, info, warning or error")
         return value.lower()
+
+    @field_validator("mail_from")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        if value and "@" not in parseaddr(value)[1]:
+            raise ValueError("must be an e-mail address, maybe with a name: 'Blog <comments@blog.example>'")
+        return value
+
+    @model_validator(mode="after")
+    def _mail_has_a_sender(self) -> Settings:
+        if self.smtp_host and not self.mail_from:
+            raise ValueError("mail_from must be set when smtp_host is: mail needs a sender address")
+        return self
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_host)
 
     @model_validator(mode="after")
     def _socket_clients_have_an_address(self) -> Settings:

@@ -36,6 +36,7 @@ RATE_LIMITS = (
     "like_rate_limit_liker",
 )
 CLIENT_DATA = ("plain", "hashed")
+LANGUAGES = ("en", "uk", "de")  # what mails and their pages are written in
 # Left to the server when a site does not set them (server settings default_max_depth and
 # default_edit_window_seconds).
 SERVER_DEFAULTS = ("max_depth", "edit_window_seconds")
@@ -256,6 +257,21 @@ class SiteSettings(BaseModel):
         description="Domains (subdomains included) that make a comment spam when linked, or in the author's "
         "e-mail address or website.",
         json_schema_extra=WORDS,
+    )
+
+    language: Literal["en", "uk", "de"] = Field(
+        "en",
+        description="Language of the mails the site sends readers and moderators, and of the pages their "
+        "links open.",
+        json_schema_extra=_rule("must be one of " + ", ".join(LANGUAGES)),
+    )
+    feed_url: str = Field(
+        "",
+        max_length=2048,
+        pattern=r"^(https?://[^/\s]+(/\S*)?)?$",
+        description="The site's own RSS or Atom feed: its new posts are mailed to readers who asked for "
+        "*Notify me of new posts*. Empty: the form does not offer it.",
+        json_schema_extra=_rule("must be an http:// or https:// address, or empty"),
     )
 
     @property

@@ -1,8 +1,8 @@
 """The ``rejoinder`` command: the parser wiring and ``main``. Each group of commands lives in its own
 module and adds its parsers here: ``serve`` (serve, demo, migrate), ``admin`` (sites and threads),
 ``users`` (moderator accounts), ``apikeys`` (admin tokens and Akismet keys), ``moderating`` (the queue),
-``spam`` (train, eval, purge), ``abuse`` (train, eval, scan), ``importing`` (import, export) and ``docs``
-(settings-doc)."""
+``spam`` (train, eval, purge), ``abuse`` (train, eval, scan), ``importing`` (import, export), ``docs``
+(settings-doc), ``mail`` (test, suppress) and ``webhooks``."""
 
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ from rejoinder.cli import (
     docs,
     importing,
     jobs,
+    mail,
     moderating,
     privacy,
     serve,
     spam,
     users,
+    webhooks,
 )
 from rejoinder.errors import RejoinderError
 
@@ -50,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_parsers(commands)
     docs.add_parsers(commands)
     privacy.add_parsers(commands)
+    mail.add_parsers(commands)
+    webhooks.add_parsers(commands)
     return parser
 
 

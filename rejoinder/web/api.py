@@ -101,6 +101,7 @@ async def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
             body=new.body,
             author=Author(new.author.name, new.author.email, new.author.website),
             proof=FormProof(form_token=new.form_token, honeypot=new.honeypot, altcha=new.altcha),
+            notify=frozenset(new.notify),
         ),
         _client(request),
     )

@@ -25,9 +25,11 @@ from rejoinder.web import (
     bans_api,
     demo,
     errors,
+    feeds,
     login,
     me,
     moderation_api,
+    notify,
     operations,
     pages,
     site_settings_api,
@@ -104,6 +106,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.add_exception_handler(auth.LoginRequired, auth.login_handler)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
     routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
+    routers += (notify.router, notify.api_router, feeds.router)
     routers += (bans_api.router, site_settings_api.router)
     routers += DASHBOARD_ROUTERS
     if with_demo:

@@ -10,7 +10,7 @@ import logging
 import secrets
 import socket
 import threading
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
@@ -58,6 +58,7 @@ def _render_demo(
     settings = ctx.settings
     lang = request.query_params.get("lang", "")
     theme = request.query_params.get("theme", "")
+    feeds = f"{settings.base_url}/feeds"
     return request.app.state.templates.TemplateResponse(
         request,
         "demo.html",
@@ -68,6 +69,8 @@ def _render_demo(
             "errors": errors or {},
             "article_url": _demo_url(request),
             "privacy_url": settings.base_url + PRIVACY_PATH,
+            "thread_feed": f"{feeds}/{SITE_KEY}/thread.atom?url={quote(_demo_url(request), safe='')}",
+            "site_feed": f"{feeds}/{SITE_KEY}.atom",
             "elsewhere": cross_origin_url(settings.host, settings.port),
             "languages": WIDGET_LANGUAGES,
             "themes": WIDGET_THEMES,
