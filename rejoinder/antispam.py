@@ -19,6 +19,7 @@ from rejoinder.errors import ChallengeRequired, RateLimited
 from rejoinder.model import Site, SiteSettings
 from rejoinder.sites import site_settings
 from rejoinder.spam import duplicates, formtoken, links, pow
+from rejoinder.spam.abuse import AbuseModel
 from rejoinder.spam.features import Features, extract
 from rejoinder.spam.judge import ChallengeNeeded, FormCheck, Inputs, judge
 from rejoinder.spam.model import Model, lesson_ids
@@ -116,7 +117,10 @@ def gather(
         near = [m for m in index.near(fingerprint) if m.comment_id != comment_id]
     learned = memos.learned_threshold(conn, site.id, version, rules) if rules.spam_learn_threshold else None
     recent = ctx.spam.rate_limits.recent(site.id, sub.remote_addr) if sub.remote_addr else 0
-    return Inputs(model, domains, fingerprint, approved, spammed, marks, near, learned, form, recent)
+    scorer = AbuseModel.shipped() if rules.abuse_action != "off" else None
+    return Inputs(
+        model, domains, fingerprint, approved, spammed, marks, near, learned, form, recent, abuse=scorer
+    )
 
 
 def judge_comment(

@@ -148,8 +148,8 @@ def test_worker_once_runs_what_is_due_and_exits(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    # spam purge, erasure of old addresses, weak-ham lessons, purge of jobs
-    assert done.stdout.strip() == "ran 4 jobs"
+    # spam purge, erasure of old addresses, weak-ham lessons, purge of jobs, the notifications' sweep
+    assert done.stdout.strip() == "ran 5 jobs"
     assert the_job(ctx, queued_purge).status is JobStatus.DONE and purged(ctx, expired_spam)
 
 

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rejoinder.spam import blogspam, duplicates, honeypot, links, lists, pow, relevance, trust
+from rejoinder.spam import abuse, blogspam, duplicates, honeypot, links, lists, pow, relevance, trust
+from rejoinder.spam.abuse import AbuseModel
 from rejoinder.spam.duplicates import Seen
 from rejoinder.spam.features import Features
 from rejoinder.spam.formtoken import TokenCheck, replayed
@@ -32,6 +33,10 @@ class Rules(lists.BannedLists, Protocol):
     def pow(self) -> str: ...  # "always", "doubtful" or "off"
     @property
     def moderation(self) -> bool: ...
+    @property
+    def abuse_action(self) -> str: ...  # "hold", "note" or "off"
+    @property
+    def abuse_threshold(self) -> float: ...
 
 
 class ChallengeNeeded(Exception):
@@ -72,6 +77,7 @@ class Inputs:
     learned: Learned | None = None  # the site's learned spam threshold, when it learns one
     form: FormCheck | None = None  # None: the text came from no form (API, Akismet, an edit)
     recent: int = 0  # comments from the same client address in the last hour, this one included
+    abuse: AbuseModel | None = None  # None: the site does not score abuse
 
 
 def _check_work(rules: Rules, verdict: Verdict, form: FormCheck, recent: int, spam_at: float) -> None:
@@ -148,6 +154,10 @@ def judge(
         )
     if form is not None:
         _check_work(rules, verdict, form, inputs.recent, spam_at)
+    if inputs.abuse is not None and rules.abuse_action != "off":
+        # After the proof-of-work question: rudeness is for a moderator to judge, not a sign of a bot.
+        finding = inputs.abuse.judge(features, rules.abuse_threshold)
+        verdict = abuse.apply(verdict, finding, rules.abuse_action)
     if verdict.action is Action.PUBLISH and rules.moderation:
         verdict = Verdict(Action.HOLD, verdict.score, ("this site holds every comment for moderation",))
     return verdict
