@@ -18,11 +18,10 @@ from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
 from rejoinder.settings import Settings, load_settings
 from rejoinder.web import akismet, api, apidocs, demo, errors, operations, pages, sse, widget
-from rejoinder.web.headers import SecurityHeaders
+from rejoinder.web.envelope import Envelope
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
 from rejoinder.web.sse import StreamClosingServer
-from rejoinder.web.telemetry import RequestTelemetry
 from rejoinder.wiring import open_context
 from rejoinder.worker import Runner
 
@@ -84,13 +83,12 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
         routers += (demo.router,)
     for router in routers:
         app.include_router(router)
-    # Added last runs first: security headers go on every answer, telemetry sees every answer, CORS wraps
-    # the rest, cached reads answer before the router.
+    # Added last runs first: the envelope (security headers, request id, metrics, log line) goes around
+    # every answer, CORS wraps the rest, cached reads answer before the router.
     app.add_middleware(CachedReads)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
-    app.add_middleware(RequestTelemetry, routers=routers)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Envelope, routers=routers)
     return app
 
 
