@@ -2,11 +2,11 @@
 
 Throughput on a shared machine says more about the neighbours than about the server; the CPU time the
 server process spends per request holds up under load. For each build (a checkout of Rejoinder, run as
-``python -m rejoinder serve`` from that directory) and each round, this restores a copy of a seeded SQLite
-database (made with ``bench/phases seed sqlite``), starts the server, warms its caches with one read of
-every thread, then sends a fixed number of requests of each kind and divides the server's user+system CPU
-time (``/proc/PID/stat``) by the requests answered. Builds alternate within each round, so a neighbour's
-burst hits both. Kinds (concurrency as in the shared harness):
+``python -m rejoinder serve`` from that directory) and each round, this restores a copy of a seeded
+SQLite or PostgreSQL database (made with ``bench/phases seed sqlite|postgres``), starts the server, warms
+its caches with one read of every thread, then sends a fixed number of requests of each kind and divides
+the server's user+system CPU time (``/proc/PID/stat``) by the requests answered. Builds alternate within
+each round, so a neighbour's burst hits both. Kinds (concurrency as in the shared harness):
 
 - ``cold``: every thread read once, one at a time, on a fresh server (always measured, first)
 - ``hot``: the whole 200-comment thread, c16; ``mixed``: threads by Zipf-like popularity, c64
@@ -18,7 +18,11 @@ burst hits both. Kinds (concurrency as in the shared harness):
     .venv/bin/python bench/cpu.py --seeded ~/.cache/rejoinder-bench/phases-seeded.db \\
         --build before=../wt-before --build after=. --rounds 3
 
-The database is copied to a temporary directory for every run and deleted after; results (medians over
+    .venv/bin/python bench/cpu.py --build after=. --kinds like,post \\
+        --seeded postgresql+psycopg://postgres@127.0.0.1:5432/rejoinder_phases_seeded
+
+The database is copied for every run (a file in a temporary directory, or a database made from the seeded
+one as a template) and deleted after; results (medians over
 rounds) are printed as a table and written to ``--out`` as JSON.
 """
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -41,8 +46,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+POSTGRES = "postgresql"
 KINDS = ("hot", "mixed", "counts", "like", "post", "post1", "write32")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -58,12 +65,14 @@ class Workload:
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
     @classmethod
-    def from_database(cls, path: Path) -> Workload:
-        with sqlite3.connect(path) as conn:
-            rows = conn.execute(
-                "SELECT t.url, count(c.id) FROM threads t LEFT JOIN comments c ON c.thread_id = t.id "
-                "GROUP BY t.id ORDER BY t.id"
-            ).fetchall()
+    def from_database(cls, seeded: str) -> Workload:
+        threads = (
+            "SELECT t.url, count(c.id) FROM threads t LEFT JOIN comments c ON c.thread_id = t.id "
+            "GROUP BY t.id ORDER BY t.id"
+        )
+        connect = sqlite3.connect if not seeded.startswith(POSTGRES) else _postgres
+        with contextlib.closing(connect(seeded)) as conn:
+            rows = conn.execute(threads).fetchall()
             ids = [row[0] for row in conn.execute("SELECT id FROM comments ORDER BY id")]
         urls = [url for url, _ in rows]
         hot = min(rows, key=lambda row: abs(row[1] - 200))[0]
@@ -76,6 +85,37 @@ class Workload:
 
     def popular_url(self) -> str:
         return self.rng.choices(self.urls, cum_weights=self.weights)[0]
+
+
+def _postgres(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url.replace("+psycopg", ""), autocommit=True)
+
+
+class Database:
+    """A copy of the seeded database for one server, deleted after: a file, or a PostgreSQL database
+    made from the seeded one as a template."""
+
+    def __init__(self, seeded: str, scratch: Path) -> None:
+        self.seeded = seeded
+        if seeded.startswith(POSTGRES):
+            base, self.template = seeded.rsplit("/", 1)
+            self.name = f"{self.template}_cpu_{os.getpid()}"
+            self.url = f"{base}/{self.name}"
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            self._admin(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"')
+        else:
+            shutil.copy(seeded, scratch / "bench.db")
+            self.url = f"sqlite:///{scratch / 'bench.db'}"
+
+    def _admin(self, statement: str) -> None:
+        with contextlib.closing(_postgres(self.seeded.rsplit("/", 1)[0] + "/postgres")) as conn:
+            conn.execute(statement)
+
+    def drop(self) -> None:
+        if self.seeded.startswith(POSTGRES):
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 def read_path(url: str) -> str:
@@ -194,10 +234,10 @@ def free_port() -> int:
 
 
 def start_server(
-    code: Path, python: str, database: Path, port: int, env: dict[str, str], log: Path
+    code: Path, python: str, database: str, port: int, env: dict[str, str], log: Path
 ) -> subprocess.Popen[bytes]:
     command = [python, "-m", "rejoinder", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--database", f"sqlite:///{database}"]
+    command += ["--database", database]
     environment = {**os.environ, "REJOINDER_TRUSTED_PROXIES": "127.0.0.1", **env}
     with log.open("wb") as output:  # a file, as a deployment's log would be: every line is written
         server = subprocess.Popen(command, cwd=code, env=environment, stdout=output, stderr=subprocess.STDOUT)
@@ -238,11 +278,10 @@ async def measure(kind: str, run: Run, pid: int, requests: int) -> dict[str, flo
 
 async def one_build(args: argparse.Namespace, code: Path, work: Workload) -> dict[str, dict[str, float]]:
     scratch = Path(tempfile.mkdtemp(prefix="rejoinder-cpu-"))
-    database = scratch / "bench.db"
-    shutil.copy(args.seeded, database)
+    database = Database(args.seeded, scratch)
     port = free_port()
     env = dict(item.split("=", 1) for item in args.env)
-    server = start_server(code, args.python, database, port, env, scratch / "server.log")
+    server = start_server(code, args.python, database.url, port, env, scratch / "server.log")
     try:
         run = Run(port, work)
         # Every thread read once, one at a time (``cold``: from the database), so that the other kinds meet
@@ -268,6 +307,7 @@ async def one_build(args: argparse.Namespace, code: Path, work: Workload) -> dic
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        database.drop()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -275,7 +315,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seeded", type=Path, required=True, help="a seeded SQLite database (not modified)")
+    parser.add_argument(
+        "--seeded",
+        required=True,
+        help="a seeded SQLite file, or a PostgreSQL URL (postgresql+psycopg://…/db) of a seeded database "
+        "used as a template; neither is modified",
+    )
     parser.add_argument("--build", action="append", required=True, help="LABEL=DIR, a checkout to serve from")
     parser.add_argument("--python", default=sys.executable, help="the interpreter that runs every build")
     parser.add_argument("--rounds", type=int, default=3)
@@ -286,7 +331,7 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="K=V for every server")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    if not args.seeded.exists():
+    if not args.seeded.startswith(POSTGRES) and not Path(args.seeded).exists():
         raise SystemExit(f"{args.seeded} not found: seed one with `bench/phases seed sqlite`")
     work = Workload.from_database(args.seeded)
     builds = [(label, Path(path).resolve()) for label, path in (item.split("=", 1) for item in args.build)]
