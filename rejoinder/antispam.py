@@ -215,3 +215,15 @@ def teach_in(
         score=score,
     )
     return True
+
+
+def forget_in(ctx: Context, conn: Connection, site: Site, item_key: str) -> bool:
+    """Undo the lesson taught for ``item_key`` exactly (an undone decision); True if there was one."""
+    previous = store.training_record(conn, site.id, item_key)
+    if previous is None:
+        return False
+    earlier = {int(k): float(v) for k, v in previous.delta.items()}
+    store.add_weights(conn, site.id, {k: -v for k, v in earlier.items()}, examples=-1)
+    store.add_domain_marks(conn, site.id, previous.domains, "spam" if previous.is_spam else "ham", -1)
+    store.drop_training_record(conn, site.id, item_key)
+    return True

@@ -1,7 +1,9 @@
 """API keys: issuing them (the key is shown once and only its SHA-256 is kept), finding, listing and revoking
 them, and checking the admin token of a request.
 
-Admin tokens are server-wide; Akismet keys belong to one site, whose spam filter they ask and teach.
+Admin tokens are server-wide; personal tokens act as the moderator they belong to, on that moderator's
+sites only; Akismet keys belong to one site, whose spam filter they ask and teach. Issuing and revoking a
+key is audit-logged.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ import hashlib
 import secrets
 from datetime import UTC, datetime
 
+from rejoinder import audit
 from rejoinder.context import Context
-from rejoinder.errors import InvalidInput, NotFound, Unauthorized, UnknownSite
-from rejoinder.model import Site
+from rejoinder.errors import Forbidden, InvalidInput, NotFound, Unauthorized, UnknownSite
+from rejoinder.model import Moderator, Site
 from rejoinder.sites import SITE_KEY, known_site, list_sites, require_site
 from rejoinder.store import apikeys as store
 from rejoinder.store.apikeys import ApiKey, ApiKeyKind
@@ -58,9 +61,20 @@ def _kind(kind: ApiKeyKind | str) -> ApiKeyKind:
         ) from None
 
 
-def create_key(ctx: Context, kind: ApiKeyKind | str, site_key: str | None, label: str = "") -> str:
-    """Issue a key and return it: this is the only time it can be seen, as only its hash is stored."""
+def create_key(
+    ctx: Context,
+    kind: ApiKeyKind | str,
+    site_key: str | None,
+    label: str = "",
+    *,
+    actor: Moderator | None = None,
+    owner: Moderator | None = None,
+) -> str:
+    """Issue a key and return it: this is the only time it can be seen, as only its hash is stored.
+
+    A personal token needs its ``owner``; ``actor`` is who asks (the command line when not given)."""
     kind = _kind(kind)
+    actor = actor or audit.cli_actor()
     label = label.strip()
     if len(label) > MAX_LABEL or not label.isprintable():
         raise InvalidInput("bad label", {"label": f"must be at most {MAX_LABEL} printable characters"})
@@ -68,12 +82,26 @@ def create_key(ctx: Context, kind: ApiKeyKind | str, site_key: str | None, label
         raise InvalidInput("admin tokens are server-wide", {"site": "must not be given for an admin token"})
     if kind is ApiKeyKind.AKISMET and not site_key:
         raise InvalidInput("an Akismet key belongs to one site", {"site": "is required for an Akismet key"})
+    if kind is ApiKeyKind.PERSONAL and (owner is None or not owner.id or site_key is not None):
+        raise InvalidInput("a personal token belongs to one moderator", {"email": "must name a moderator"})
+    if kind is ApiKeyKind.ADMIN and not actor.everywhere:
+        raise Forbidden("only the command line issues admin tokens", {"kind": "must be personal"})
     plaintext = _new_key(kind)
     with ctx.db.write() as conn:
         site_id = require_site(conn, site_key).id if site_key else None
-        store.insert_key(
-            conn, kind=kind, key_hash=hash_key(plaintext), site_id=site_id, label=label, now=datetime.now(UTC)
+        key_id = store.insert_key(
+            conn,
+            kind=kind,
+            key_hash=hash_key(plaintext),
+            site_id=site_id,
+            label=label,
+            now=datetime.now(UTC),
+            moderator_id=owner.id if kind is ApiKeyKind.PERSONAL and owner else None,
         )
+        after = {"id": key_id, "kind": kind.value, "label": label}
+        if owner is not None:
+            after["owner"] = owner.email
+        audit.record(conn, actor, "token.create", site_id=site_id, after=after)
     return plaintext
 
 
@@ -123,22 +151,43 @@ def find_site(ctx: Context, key_or_url: str) -> Site:
 
 
 def list_keys(
-    ctx: Context, kind: ApiKeyKind | str | None = None, site_key: str | None = None
+    ctx: Context,
+    kind: ApiKeyKind | str | None = None,
+    site_key: str | None = None,
+    *,
+    owner: Moderator | None = None,
 ) -> list[ApiKey]:
     with ctx.db.read() as conn:
         site_id = require_site(conn, site_key).id if site_key else None
-        return store.list_keys(conn, None if kind is None else _kind(kind), site_id)
+        owner_id = owner.id if owner is not None else None
+        return store.list_keys(conn, None if kind is None else _kind(kind), site_id, owner_id)
 
 
-def revoke_key(ctx: Context, key_id: int, kind: ApiKeyKind | str | None = None) -> ApiKey:
-    """Delete a key (of ``kind``, if given) for good; every process refuses it from the next request on."""
+def revoke_key(
+    ctx: Context,
+    key_id: int,
+    kind: ApiKeyKind | str | None = None,
+    *,
+    actor: Moderator | None = None,
+    owner: Moderator | None = None,
+) -> ApiKey:
+    """Delete a key (of ``kind``, and ``owner``'s, if given) for good; every process refuses it from the
+    next request on."""
     wanted = None if kind is None else _kind(kind)
     with ctx.db.write() as conn:
         key = store.get_key(conn, key_id)
-        if key is None or (wanted is not None and key.kind is not wanted):
+        if (
+            key is None
+            or (wanted is not None and key.kind is not wanted)
+            or (owner is not None and key.moderator_id != owner.id)
+        ):
             what = "API key" if wanted is None else f"{wanted.value} key"
             raise NotFound(f"there is no {what} {key_id}", {"id": f"is not the id of an {what}"})
         store.delete_key(conn, key_id)
+        before = {"id": key.id, "kind": key.kind.value, "label": key.label}
+        audit.record(
+            conn, actor or owner or audit.cli_actor(), "token.revoke", site_id=key.site_id, before=before
+        )
     return key
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection
 
 from rejoinder.antispam import check_rate, features_of, judge_comment
+from rejoinder.bans import check_bans
 from rejoinder.context import Context
 from rejoinder.errors import (
     CommentNotFound,
@@ -29,10 +31,11 @@ from rejoinder.sites import cached_site, known_site, site_settings
 from rejoinder.spam.submission import FormProof, Submission
 from rejoinder.spam.verdict import Action
 from rejoinder.store import comments as store
+from rejoinder.store import spam as spam_store
 from rejoinder.store import threads as thread_store
 from rejoinder.store.comments import StoredVerdict
 from rejoinder.store.sites import get_site_by_id
-from rejoinder.threads import thread_url
+from rejoinder.threads import thread_url, too_old
 from rejoinder.urls import page_origin
 
 MAX_NAME = 100
@@ -110,6 +113,7 @@ def _plan_post(
     now = _now()
     sub = Submission(body, author, client.remote_addr, client.user_agent, url)
     site = cached_site(ctx, new.site)
+    check_bans(ctx, site, author, client.remote_addr, body)
     rules = site_settings(ctx, site)
     features = None
     if rules.spam_filter:
@@ -132,6 +136,11 @@ def _plan_post(
         thread = thread_store.get_or_create_thread(conn, site.id, url, title, now)
         if thread.closed:
             raise ThreadClosed("this thread is closed for new comments", {"url": "is a closed thread"})
+        if too_old(thread, rules.close_after_days, now):
+            days = rules.close_after_days
+            raise ThreadClosed(
+                f"threads of this site close {days} days after they open", {"url": "is a closed thread"}
+            )
         parent = _parent(conn, thread, new.parent_id)
         verdict = None
         if rules.spam_filter:
@@ -149,6 +158,13 @@ def _plan_post(
             status, verdict = STATUS_FOR[judged.verdict.action], judged.stored
         else:
             status = CommentStatus.PENDING if rules.moderation else CommentStatus.PUBLISHED
+        if status is CommentStatus.PUBLISHED and rules.premoderation == "first":
+            published, _ = spam_store.author_history(conn, site.id, author.email)
+            if not published:
+                status = CommentStatus.PENDING
+                if verdict is not None:
+                    reasons = [*verdict.reasons, "the first comment of a new author waits for a moderator"]
+                    verdict = dataclasses.replace(verdict, action=Action.HOLD.value, reasons=reasons)
         remote_addr, user_agent = stored_client(ctx, rules, client.remote_addr, client.user_agent)
         comment = store.insert_comment(
             conn,
@@ -189,6 +205,7 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
     now = _now()
     with ctx.db.write() as conn:
         comment, site, thread = _own_comment(ctx, conn, comment_id, edit_token)
+        check_bans(ctx, site, comment.author, comment.remote_addr, body)
         rules = site_settings(ctx, site)
         status, verdict = comment.status, None
         if rules.spam_filter:
@@ -207,6 +224,9 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
             )
             verdict = judged.stored
             status = max(status, STATUS_FOR[judged.verdict.action], key=SEVERITY.index)
+        if rules.premoderation == "all" and rules.requeue_edits:
+            # A moderator approved the text as it was: the new text waits for one too.
+            status = max(status, CommentStatus.PENDING, key=SEVERITY.index)
         store.update_body(conn, comment.id, body=body, html=html, now=now, status=status, verdict=verdict)
         if comment.status is CommentStatus.PUBLISHED and status is not CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count(conn, thread.id, -1)

@@ -17,7 +17,7 @@ from rejoinder.jobs import JobQueue
 from rejoinder.live import LiveHub
 from rejoinder.memo import Memo
 from rejoinder.metrics import Metrics
-from rejoinder.model import Site
+from rejoinder.model import Ban, Site
 from rejoinder.readiness import Readiness
 from rejoinder.settings import Settings
 from rejoinder.store.db import Database
@@ -39,6 +39,9 @@ class Context:
     live: LiveHub  # this process's open live-update streams
     # site key -> site: every write needs its site, and sites change rarely (SiteChanged empties it)
     sites: Memo[str, Site] = field(default_factory=Memo)
+    # site id -> its bans, expired ones included (checked at use): every post checks them; SiteChanged
+    # empties it like the sites' memo.
+    bans: Memo[int, tuple[Ban, ...]] = field(default_factory=Memo)
     # the origins of all sites, under ALL_ORIGINS: CORS preflights come before any site is named
     origins: Memo[str, frozenset[str]] = field(default_factory=Memo)
     # What /metrics exports and what /readyz checks (wired in monitoring.py).

@@ -145,6 +145,7 @@ def _encode_comment(comment: Comment) -> dict[str, Any]:
         "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
         "likes": comment.likes,
         "version": comment.version,
+        "edited_by_moderator": comment.edited_by_moderator,
     }
 
 
@@ -162,4 +163,5 @@ def _decode_comment(data: dict[str, Any]) -> Comment:
         edited_at=datetime.fromisoformat(data["edited_at"]) if data["edited_at"] else None,
         likes=data["likes"],
         version=data["version"],
+        edited_by_moderator=data.get("edited_by_moderator", False),
     )

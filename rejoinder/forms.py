@@ -28,6 +28,7 @@ def form_for(ctx: Context, site_key: str) -> dict[str, Any]:
             "max_depth": rules.max_depth,
             "edit_window_seconds": rules.edit_window_seconds,
             "moderation": rules.moderation,
+            "premoderation": rules.premoderation,
             "require_name_email": rules.require_name_email,
             "privacy_url": rules.privacy_url,
             "pow": rules.pow if rules.spam_filter else "off",

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rejoinder import audit as audit_log
 from rejoinder.context import Context
 from rejoinder.events import CommentDeleted
-from rejoinder.model import CommentStatus, Job, SiteSettings
+from rejoinder.model import CommentStatus, Job, Moderator, SiteSettings
 from rejoinder.sites import list_sites, site_settings
 from rejoinder.store import comments as comment_store
 from rejoinder.store import privacy as store
@@ -56,10 +57,14 @@ class Erased:
     comments: int
 
 
-def export_by_email(ctx: Context, email: str) -> dict[str, Any]:
-    """Everything stored about the comments signed with ``email``, as JSON-ready data."""
+def export_by_email(ctx: Context, email: str, actor: Moderator | None = None) -> dict[str, Any]:
+    """Everything stored about the comments signed with ``email``, as JSON-ready data; the audit log
+    records who exported how many comments, and a keyed hash of the address (never the address)."""
     with ctx.db.read() as conn:
         found = store.comments_by_email(conn, email)
+    with ctx.db.write() as conn:
+        after = {"email_hash": _email_hash(ctx, email), "comments": len(found)}
+        audit_log.record(conn, actor or audit_log.cli_actor(), "privacy.export", after=after)
     audit.info("exported %d comments signed with %s on request", len(found), email)
     return {
         "email": email,
@@ -88,9 +93,10 @@ def export_by_email(ctx: Context, email: str) -> dict[str, Any]:
     }
 
 
-def erase_by_email(ctx: Context, email: str) -> Erased:
+def erase_by_email(ctx: Context, email: str, actor: Moderator | None = None) -> Erased:
     """Erase every comment signed with ``email``: each stays as a placeholder, so replies keep their
-    place, with nothing its author wrote or sent; readers see it at once (one event per comment)."""
+    place, with nothing its author wrote or sent; readers see it at once (one event per comment). The
+    audit log records it as ``export_by_email`` does."""
     with ctx.db.write() as conn:
         found = store.comments_by_email(conn, email)
         found = [item for item in found if item[2].status is not CommentStatus.DELETED]
@@ -105,8 +111,15 @@ def erase_by_email(ctx: Context, email: str) -> Erased:
             erased = comment_store.get_comment(conn, comment.id)
             assert erased is not None
             ctx.events.record(conn, CommentDeleted(site_key, url, erased, site.id))
+        after = {"email_hash": _email_hash(ctx, email), "comments": len(found)}
+        audit_log.record(conn, actor or audit_log.cli_actor(), "privacy.erase", after=after)
     audit.info("erased %d comments signed with %s on request", len(found), email)
     return Erased(len(found))
+
+
+def _email_hash(ctx: Context, email: str) -> str:
+    # The log proves a request was carried out without keeping the address that was erased.
+    return ctx.signer.reader_key("email", email.strip().casefold())
 
 
 def register_jobs(ctx: Context) -> None:

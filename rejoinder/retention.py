@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from rejoinder.context import Context
 from rejoinder.events import CachesOutdated
 from rejoinder.model import Job
+from rejoinder.store import comments as comment_store
+from rejoinder.store import moderators as moderator_store
 from rejoinder.store import spam as store
 
 log = logging.getLogger(__name__)
@@ -24,10 +26,13 @@ class Purged:
 
 
 def purge(ctx: Context) -> Purged:
-    """Delete spam past its retention period and forget form tokens past their use."""
+    """Delete spam past its retention period, erase what moderators deleted once that period is over, and
+    forget form tokens past their use and expired login sessions."""
     now = datetime.now(UTC)
     with ctx.db.write() as conn:
         removed = Purged(store.purge_discarded(conn, now), store.forget_expired_tokens(conn, now))
+        comment_store.erase_expired_deleted(conn, now)
+        moderator_store.delete_expired_sessions(conn, now)
         if removed.comments:
             # Purged spam was never visible, but a snapshot may still count its replies: every process
             # starts its caches afresh.

@@ -116,6 +116,28 @@ class Settings(BaseModel):
         description="Previews one client address may ask for (`POST /api/v1/preview`), like "
         "`30/minute;300/hour`, or `off`. A 10,000-character preview costs up to ~0.1 s of CPU.",
     )
+    report_rate_limit: str = Field(
+        "5/minute;30/hour",
+        description="Reports of comments one client address may send (`POST /api/v1/comments/{id}/report`), "
+        "like `5/minute;30/hour`, or `off`.",
+    )
+    login_rate_limit_account: str = Field(
+        "5/minute;30/hour",
+        description="Login attempts one moderator account may receive (`/dashboard/login`), counted whether "
+        "they succeed or not, like `5/minute;30/hour`, or `off`: a password guessed at is locked out.",
+    )
+    login_rate_limit_ip: str = Field(
+        "20/minute;200/hour",
+        description="Login attempts from one client address, to any account, like `20/minute;200/hour`, "
+        "or `off`: one address cannot try a password on every account.",
+    )
+    session_days: float = Field(
+        14,
+        gt=0,
+        le=366,
+        description="How long a moderator stays logged in on a device, in days; revoking a session "
+        "(`/api/v1/me/sessions`) ends it at once in every process.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
     redis_url: str = Field(
         "",
@@ -191,7 +213,9 @@ class Settings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("preview_rate_limit")
+    @field_validator(
+        "preview_rate_limit", "report_rate_limit", "login_rate_limit_account", "login_rate_limit_ip"
+    )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         if value != "off":

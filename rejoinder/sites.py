@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import UTC, datetime
 from typing import Any
 
-from limits import parse_many
 from sqlalchemy import Connection
 
+from rejoinder import audit
 from rejoinder.context import ALL_ORIGINS, Context
 from rejoinder.errors import Conflict, InvalidInput, UnknownSite
 from rejoinder.events import SiteChanged
-from rejoinder.model import Site, SiteSettings
+from rejoinder.model import Moderator, Site, SiteSettings
+from rejoinder.sitesettings import check, upgraded
 from rejoinder.store import sites as store
 from rejoinder.urls import origin_of
 
-POW_MODES = ("always", "doubtful", "off")
 SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -54,6 +53,7 @@ def forget_sites(ctx: Context, event: SiteChanged) -> None:
     too (depth and other settings shape them)."""
     ctx.sites.clear()
     ctx.origins.clear()
+    ctx.bans.clear()
     ctx.cache.clear()
 
 
@@ -73,7 +73,13 @@ def normalise_origin(origin: str) -> str:
 
 
 def create_site(
-    ctx: Context, key: str, name: str = "", origins: list[str] | None = None, **settings: Any
+    ctx: Context,
+    key: str,
+    name: str = "",
+    origins: list[str] | None = None,
+    *,
+    actor: Moderator | None = None,
+    **settings: Any,
 ) -> Site:
     if not SITE_KEY.fullmatch(key):
         raise InvalidInput(
@@ -81,14 +87,15 @@ def create_site(
         )
     allowed = sorted({normalise_origin(o) for o in origins or []})
     # New sites take threads only for their own pages; sites made before this setting keep their ways.
-    settings = {"restrict_thread_urls": True} | settings
-    _check_settings(settings)
+    settings = check({"restrict_thread_urls": True} | settings)
     with ctx.db.write() as conn:
         if store.get_site(conn, key) is not None:
             raise Conflict(f"a site with the key {key!r} exists already", {"key": "is taken"})
         site = store.insert_site(
             conn, key=key, name=name or key, allowed_origins=allowed, settings=settings, now=datetime.now(UTC)
         )
+        after = {"key": key, "name": site.name, "allowed_origins": allowed, **settings}
+        audit.record(conn, actor or audit.cli_actor(), "site.create", site_id=site.id, after=after)
         ctx.events.record(conn, SiteChanged(key))
     return site
 
@@ -100,20 +107,42 @@ def update_site(
     name: str | None = None,
     add_origins: list[str] | None = None,
     remove_origins: list[str] | None = None,
+    origins: list[str] | None = None,
+    actor: Moderator | None = None,
     **settings: Any,
 ) -> Site:
-    _check_settings(settings)
+    """Change a site; the audit log records what changed, as ``actor`` (the command line if not given)."""
+    settings = check(settings)
     with ctx.db.write() as conn:
         site = require_site(conn, key)
-        origins = set(site.allowed_origins) | {normalise_origin(o) for o in add_origins or []}
-        origins -= {normalise_origin(o) for o in remove_origins or []}
-        merged = {**site.settings, **{k: v for k, v in settings.items() if v is not None}}
+        allowed = set(site.allowed_origins) if origins is None else {normalise_origin(o) for o in origins}
+        allowed |= {normalise_origin(o) for o in add_origins or []}
+        allowed -= {normalise_origin(o) for o in remove_origins or []}
+        merged = {**upgraded(site.settings), **settings}
         store.update_site(
-            conn, site.id, name=name or site.name, allowed_origins=sorted(origins), settings=merged
+            conn, site.id, name=name or site.name, allowed_origins=sorted(allowed), settings=merged
         )
-        site = require_site(conn, key)
+        updated = require_site(conn, key)
+        before, after = _changes(site, updated)
+        if before or after:
+            audit.record(
+                conn,
+                actor or audit.cli_actor(),
+                "settings.change",
+                site_id=site.id,
+                before=before,
+                after=after,
+            )
         ctx.events.record(conn, SiteChanged(key))
-    return site
+    return updated
+
+
+def _changes(old: Site, new: Site) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What changed between two versions of a site: (before, after), by setting name."""
+    was = {**old.settings, "name": old.name, "allowed_origins": list(old.allowed_origins)}
+    now = {**new.settings, "name": new.name, "allowed_origins": list(new.allowed_origins)}
+    changed = [k for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
+    return {k: was.get(k) for k in changed}, {k: now.get(k) for k in changed}
 
 
 def get_site(ctx: Context, key: str) -> Site:
@@ -124,66 +153,6 @@ def get_site(ctx: Context, key: str) -> Site:
 def list_sites(ctx: Context) -> list[Site]:
     with ctx.db.read() as conn:
         return store.list_sites(conn)
-
-
-CLIENT_DATA = ("plain", "hashed")
-
-
-def _check_settings(settings: dict[str, Any]) -> None:
-    unknown = set(settings) - set(SiteSettings.__dataclass_fields__)
-    if unknown:
-        raise InvalidInput("unknown site settings", dict.fromkeys(sorted(unknown), "is not a site setting"))
-    problems: dict[str, str] = {}
-    depth = settings.get("max_depth")
-    if depth is not None and not (isinstance(depth, int) and 2 <= depth <= 20):
-        problems["max_depth"] = "must be a whole number between 2 and 20"
-    for name in ("spam_hold", "spam_spam", "spam_discard"):
-        value = settings.get(name)
-        if value is not None and not (isinstance(value, int | float) and 0 < value <= 1):
-            problems[name] = "must be a probability above 0 and at most 1"
-    share = settings.get("spam_max_fpr")
-    if share is not None and not (isinstance(share, int | float) and 0 <= share <= 0.5):
-        problems["spam_max_fpr"] = "must be a share between 0 and 0.5"
-    for name in ("spam_learn_threshold", "restrict_thread_urls"):
-        if settings.get(name) is not None and not isinstance(settings[name], bool):
-            problems[name] = "must be true or false"
-    days = settings.get("ip_retention_days")
-    if days is not None and not (isinstance(days, int) and not isinstance(days, bool) and 0 <= days <= 3650):
-        problems["ip_retention_days"] = "must be a whole number of days between 0 and 3650"
-    if settings.get("client_data") not in (None, *CLIENT_DATA):
-        problems["client_data"] = "must be one of " + ", ".join(CLIENT_DATA)
-    for name in ("min_submit_seconds", "spam_retention_days", "edit_window_seconds"):
-        value = settings.get(name)
-        if value is not None and not (isinstance(value, int | float) and 0 <= value <= 10**8):
-            problems[name] = "must be a number of at least 0"
-    if settings.get("pow") not in (None, *POW_MODES):
-        problems["pow"] = "must be one of " + ", ".join(POW_MODES)
-    for name in ("rate_limit_ip", "rate_limit_identity", "rate_limit_thread"):
-        value = settings.get(name)
-        if value is not None and not _is_rate_limit(value):
-            problems[name] = "must be limits like '6/minute;40/hour', or 'off'"
-    for name in ("banned_words", "banned_emails", "banned_ips", "banned_domains"):
-        value = settings.get(name)
-        if value is not None and not (
-            isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
-        ):
-            problems[name] = "must be a list of strings"
-    for network in settings.get("banned_ips") or ():
-        try:
-            ipaddress.ip_network(network, strict=False)
-        except ValueError:
-            problems["banned_ips"] = f"{network!r} is not an address or network"
-    if problems:
-        raise InvalidInput("bad site settings", problems)
-
-
-def _is_rate_limit(value: object) -> bool:
-    if value == "off":
-        return True
-    try:
-        return isinstance(value, str) and bool(parse_many(value))
-    except ValueError:
-        return False
 
 
 def any_site_allows(ctx: Context, origin: str) -> bool:

@@ -98,7 +98,9 @@ class ThreadSnapshot:
             return self.with_posted(comment)
         if before.version >= comment.version:
             return self  # events of concurrent writes may arrive out of order: keep the newer copy
-        snapshot = self._placed(comment) if comment.status in VISIBLE_STATUSES else self._without(before)
+        # Held or spam now, it stays (as a placeholder, see tree.py) while replies hang below it.
+        shown = comment.status in VISIBLE_STATUSES or self._has_replies(comment)
+        snapshot = self._placed(comment) if shown else self._without(before)
         delta = (comment.status is CommentStatus.PUBLISHED) - (before.status is CommentStatus.PUBLISHED)
         if delta:
             count = self.thread.comment_count + delta
@@ -114,6 +116,11 @@ class ThreadSnapshot:
         group = self._group(comment)
         i = bisect.bisect_left(group, _position(comment), key=_position)
         return group[i] if i < len(group) and group[i].id == comment.id else None
+
+    def _has_replies(self, comment: Comment) -> bool:
+        return any(
+            reply.parent_id == comment.id for reply in self.replies.get(comment.root_id or comment.id, ())
+        )
 
     def _has(self, comment: Comment) -> bool:
         return self._find(comment) is not None

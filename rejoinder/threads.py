@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from rejoinder import audit
 from rejoinder.cache import ThreadKey
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput, NotFound
 from rejoinder.events import ThreadChanged
-from rejoinder.model import Comment, PageKey, SortOrder, Thread
+from rejoinder.model import Comment, Moderator, PageKey, SortOrder, Thread
 from rejoinder.paging import decode_cursor, encode_cursor
 from rejoinder.sites import known_site, require_site, site_settings
 from rejoinder.snapshots import ThreadSnapshot
@@ -69,7 +72,12 @@ def read_page(
         thread = thread_store.find_thread(conn, site.id, normalised)
         if thread is None:
             return ThreadPage(normalised, None, 0, False, [], None)
-        max_depth = site_settings(ctx, site).max_depth
+        rules = site_settings(ctx, site)
+        max_depth = rules.max_depth
+        if not thread.closed and too_old(thread, rules.close_after_days):
+            # Told to readers as closed; a snapshot kept past the day it closes still says open, but a
+            # post is refused all the same (comments.post_comment checks the age itself).
+            thread = dataclasses.replace(thread, closed=True)
         if thread.comment_count > SNAPSHOT_MAX_COMMENTS:
             top = comment_store.top_level_page(conn, thread.id, sort, after, limit + 1)
             replies = comment_store.replies_under(conn, [comment.id for comment in top[:limit]])
@@ -77,6 +85,13 @@ def read_page(
         snapshot = ThreadSnapshot.of(thread, max_depth, comment_store.visible_comments(conn, thread.id))
     ctx.cache.put_snapshot(key, generation, snapshot, snapshot.size)
     return _cut(snapshot, sort, limit, after)
+
+
+def too_old(thread: Thread, close_after_days: int, now: datetime | None = None) -> bool:
+    """Whether the site's ``close_after_days`` has closed the thread."""
+    if close_after_days <= 0:
+        return False
+    return (now or datetime.now(UTC)) - thread.created_at > timedelta(days=close_after_days)
 
 
 def page_in_memory(
@@ -148,8 +163,11 @@ def _count_keys(site_key: str, urls: list[str]) -> dict[str, ThreadKey]:
     return {given: (site_key, thread_url(given, f"url[{i}]")) for i, given in enumerate(urls)}
 
 
-def close_thread(ctx: Context, site_key: str, url: str, closed: bool = True) -> None:
-    """Close a thread to new comments (or open it again); readers still see what is there."""
+def close_thread(
+    ctx: Context, site_key: str, url: str, closed: bool = True, actor: Moderator | None = None
+) -> None:
+    """Close a thread to new comments (or open it again); readers still see what is there. Audit-logged
+    as ``actor`` (the command line if not given)."""
     normalised = thread_url(url)
     with ctx.db.write() as conn:
         site = require_site(conn, site_key)
@@ -157,4 +175,6 @@ def close_thread(ctx: Context, site_key: str, url: str, closed: bool = True) -> 
         if thread is None:
             raise NotFound(f"{site_key} has no thread at {normalised}", {"url": "has no comments yet"})
         thread_store.set_closed(conn, thread.id, closed)
+        action = "thread.close" if closed else "thread.open"
+        audit.record(conn, actor or audit.cli_actor(), action, site_id=site.id, after={"url": normalised})
         ctx.events.record(conn, ThreadChanged(site_key, normalised))

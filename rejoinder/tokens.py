@@ -14,6 +14,7 @@ class Signer:
     def __init__(self, secret_key: str) -> None:
         self._secret = secret_key.encode()
         self._edit = URLSafeTimedSerializer(secret_key, salt="rejoinder.edit-token")
+        self._login = URLSafeTimedSerializer(secret_key, salt="rejoinder.login-second-step")
 
     def edit_token(self, comment_id: int) -> str:
         return self._edit.dumps(comment_id)
@@ -38,6 +39,18 @@ class Signer:
             raise Unauthorized(
                 "the edit token belongs to another comment", {"Authorization": "is for another comment"}
             )
+
+    def second_step(self, moderator_id: int) -> str:
+        """Carries a login whose password was right to the page asking for the TOTP code."""
+        return self._login.dumps(moderator_id)
+
+    def check_second_step(self, token: str, max_age: int) -> int | None:
+        """The moderator whose password was right less than ``max_age`` seconds ago, or None."""
+        try:
+            found = self._login.loads(token, max_age=max_age)
+        except BadSignature:  # SignatureExpired included
+            return None
+        return found if isinstance(found, int) else None
 
     def reader_key(self, purpose: str, value: str) -> str:
         """A keyed hash of a reader-supplied id: stable, but useless to anyone without the secret."""

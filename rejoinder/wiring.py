@@ -76,7 +76,7 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
     if settings.redis_url:
         # Until Redis confirms the subscription, changes made elsewhere might be missed: no cache.
         ctx.cache.bypass = True
-        ctx.cache.pending = ctx.sites.pending = ctx.origins.pending = fanout.pending
+        ctx.cache.pending = ctx.sites.pending = ctx.origins.pending = ctx.bans.pending = fanout.pending
     if start:
         ctx.events.start()
     return ctx
@@ -103,4 +103,5 @@ def _fanout_state(ctx: Context, up: bool) -> None:
     ctx.cache.clear()
     ctx.sites.clear()
     ctx.origins.clear()
+    ctx.bans.clear()
     ctx.cache.bypass = not up

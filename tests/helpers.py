@@ -61,3 +61,33 @@ def error_fields(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert isinstance(error["message"], str) and error["message"]
     assert all(isinstance(rule, str) and rule for rule in error["fields"].values()), error
     return error["fields"]
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_moderator(ctx: Any, email: str, site: str = "test", role: str = "moderator") -> Any:
+    """A moderator account with ``PASSWORD``, created as the command line would."""
+    from rejoinder.accounts import create_user
+    from rejoinder.audit import cli_actor
+
+    return create_user(ctx, cli_actor(), email, PASSWORD, site, role)
+
+
+def login_form_csrf(page: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = page.index(marker) + len(marker)
+    return page[start : page.index('"', start)]
+
+
+async def log_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
+    """Log ``client`` in through the login page; the session's CSRF token."""
+    page = await client.get("/dashboard/login")
+    response = await client.post(
+        "/dashboard/login",
+        data={"email": email, "password": password, "csrf_token": login_form_csrf(page.text)},
+    )
+    assert response.status_code == 303, response.text
+    me = await client.get("/api/v1/me")
+    assert me.status_code == 200, me.text
+    return str(me.json()["csrf_token"])

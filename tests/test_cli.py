@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from rejoinder.cli import main
+from rejoinder.cli import build_parser, main
 from rejoinder.comments import Client, NewComment, post_comment
 from rejoinder.errors import ThreadClosed
 from rejoinder.model import Author
 from rejoinder.settings import load_settings
+from rejoinder.sites import list_sites
 from rejoinder.wiring import open_context
 
 URL = "https://blog.example/a-post"
@@ -52,7 +54,7 @@ def test_sites_are_created_listed_and_updated(tmp_path: Path, capsys: pytest.Cap
     )
     assert updated["name"] == "The blog"
     assert updated["allowed_origins"] == ["https://blog.example", "https://www.blog.example"]
-    assert updated["settings"] == {"restrict_thread_urls": True, "moderation": True, "max_depth": 3}
+    assert updated["settings"] == {"restrict_thread_urls": True, "premoderation": "all", "max_depth": 3}
     listed = [json.loads(line) for line in run(capsys, db, "admin", "site", "list").splitlines()]
     assert [site["key"] for site in listed] == ["blog"]
 
@@ -80,3 +82,43 @@ def test_threads_are_closed_and_opened_again(tmp_path: Path, capsys: pytest.Capt
         post()
     finally:
         ctx.close()
+
+
+def _leaf_commands() -> list[tuple[str, argparse.ArgumentParser]]:
+    found = []
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if parser.get_default("run") or parser.get_default("func"):
+            found.append((" ".join(path), parser))
+        for sub in subs:
+            for name, child in sub.choices.items():
+                walk(child, [*path, name])
+
+    walk(build_parser(), [])
+    return found
+
+
+def test_every_command_on_the_store_reads_settings_the_same_way() -> None:
+    """A command with --database has --config too: the TOML file `serve` reads is readable by all."""
+    for path, parser in _leaf_commands():
+        options = {option for action in parser._actions for option in action.option_strings}
+        assert ("--database" in options) == ("--config" in options), path
+
+
+def test_a_site_created_with_the_servers_config_is_the_servers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "rejoinder.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path}/server.db"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REJOINDER_CONFIG", str(config))
+    main(["admin", "site", "create", "blog"])
+    assert f"created in sqlite:///{tmp_path}/server.db" in capsys.readouterr().err
+    settings = load_settings(config)  # what `serve --config FILE` reads
+    ctx = open_context(settings)
+    try:
+        assert [site.key for site in list_sites(ctx)] == ["blog"]
+    finally:
+        ctx.close()
+    assert not (tmp_path / "rejoinder-data").exists()  # nothing went to the default database

@@ -1,7 +1,7 @@
 """The ``rejoinder`` command: the parser wiring and ``main``. Each group of commands lives in its own
 module and adds its parsers here: ``serve`` (serve, demo, migrate), ``admin`` (sites and threads),
-``apikeys`` (admin tokens and Akismet keys), ``spam`` (train, eval, purge), ``importing`` (import, export)
-and ``docs`` (settings-doc)."""
+``users`` (moderator accounts), ``apikeys`` (admin tokens and Akismet keys), ``moderating`` (the queue),
+``spam`` (train, eval, purge), ``importing`` (import, export) and ``docs`` (settings-doc)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,19 @@ import sys
 from collections.abc import Sequence
 
 from rejoinder import __version__
-from rejoinder.cli import admin, apikeys, backups, docs, importing, jobs, privacy, serve, spam
+from rejoinder.cli import (
+    admin,
+    apikeys,
+    backups,
+    docs,
+    importing,
+    jobs,
+    moderating,
+    privacy,
+    serve,
+    spam,
+    users,
+)
 from rejoinder.errors import RejoinderError
 
 __all__ = ["build_parser", "main"]
@@ -25,8 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="admin", required=True
     )
     admin.add_site_and_thread_parsers(admin_commands)
+    users.add_user_parser(admin_commands)
     apikeys.add_admin_token_parser(admin_commands)
     apikeys.add_akismet_key_parser(admin_commands)
+    moderating.add_parsers(commands)
     spam.add_parser(commands)
     jobs.add_parsers(commands)
     backups.add_parsers(commands)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
-from rejoinder.cli.options import opened, store_options
+from rejoinder.cli.options import opened, safe_url, store_options
 
 if TYPE_CHECKING:
     from rejoinder.model import Site
@@ -37,7 +38,7 @@ def _site_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _named_settings(pairs: list[str]) -> dict[str, Any]:
-    from rejoinder.model import SiteSettings
+    from rejoinder.sitesettings import SiteSettings
 
     named: dict[str, Any] = {}
     for pair in pairs:
@@ -48,8 +49,8 @@ def _named_settings(pairs: list[str]) -> dict[str, Any]:
             value: Any = json.loads(raw)
         except ValueError:
             value = raw
-        field = SiteSettings.__dataclass_fields__.get(name.strip())
-        if field is not None and str(field.type).startswith("tuple") and isinstance(value, str):
+        field = SiteSettings.model_fields.get(name.strip())
+        if field is not None and "tuple" in str(field.annotation) and isinstance(value, str):
             value = [item.strip() for item in value.split(",") if item.strip()]
         named[name.strip()] = value
     return named
@@ -62,6 +63,8 @@ def cmd_site_create(args: argparse.Namespace) -> None:
         print(
             _site_json(create_site(ctx, args.key, args.name or args.key, args.origin, **_site_settings(args)))
         )
+        # Said because a site created in another database than the server's is the classic first mistake.
+        print(f"site {args.key} created in {safe_url(ctx.settings)}", file=sys.stderr)
 
 
 def cmd_site_update(args: argparse.Namespace) -> None:
@@ -113,7 +116,7 @@ def _site_options(parser: argparse.ArgumentParser, creating: bool) -> None:
         "--moderation",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="hold every new comment for a moderator",
+        help="hold every new comment for a moderator (premoderation=all; --no-moderation: none)",
     )
     parser.add_argument("--require-name-email", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--privacy-url", help="the site's page on how comment data is processed")
@@ -123,8 +126,9 @@ def _site_options(parser: argparse.ArgumentParser, creating: bool) -> None:
         default=[],
         metavar="NAME=VALUE",
         dest="settings",
-        help="any other site setting, e.g. --set pow=always --set banned_domains=spam.example,x.test "
-        "(see docs/spam.md); a value is read as JSON when it parses, lists may be comma-separated",
+        help="any other site setting, e.g. --set premoderation=first --set banned_domains=a.example,b.test "
+        "(docs/reference/site-settings.md); a value is read as JSON when it parses, lists may be "
+        "comma-separated",
     )
 
 

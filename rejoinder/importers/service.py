@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
+from rejoinder import audit
 from rejoinder.antispam import Submission, teach_in
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput
@@ -178,6 +179,14 @@ def import_file(ctx: Context, format_name: str, path: Path, options: ImportOptio
     _Writer(ctx, chosen.source, site, options, report, orphan_parents, total).run(
         _good(chosen.parse(path, tolerant), options.url_map)
     )
+    with ctx.db.write() as conn:
+        after = {
+            "source": chosen.source,
+            "file": path.name,
+            "created": report.created,
+            "existing": report.existing,
+        }
+        audit.record(conn, audit.cli_actor(), "import", site_id=site.id, after=after)
     return report
 
 

@@ -15,6 +15,7 @@ from rejoinder.store.schema import api_keys, sites
 class ApiKeyKind(StrEnum):
     ADMIN = "admin"  # the moderation API, server-wide
     AKISMET = "akismet"  # the Akismet-compatible API of one site
+    PERSONAL = "personal"  # a moderator's own token: the moderation API as that moderator
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,15 @@ class ApiKey:
     created_at: datetime
     calls: int  # as of when this was read
     site_key: str | None = None
+    moderator_id: int | None = None  # the owner of a personal token
 
 
 k = api_keys.c
 
 # Every column of the key, and the key of its site (NULL for server-wide keys).
-_COLUMNS = (k.id, k.kind, k.site_id, sites.c.key.label("site_key"), k.label, k.created_at, k.calls)
+_COLUMNS = (
+    k.id, k.kind, k.site_id, sites.c.key.label("site_key"), k.label, k.created_at, k.calls, k.moderator_id
+)  # fmt: skip
 _WITH_SITE = api_keys.outerjoin(sites, sites.c.id == k.site_id)
 
 
@@ -46,15 +50,31 @@ def _api_key(row: Any) -> ApiKey:
         label=row.label,
         created_at=row.created_at,
         calls=row.calls,
+        moderator_id=row.moderator_id,
     )
 
 
 def insert_key(
-    conn: Connection, *, kind: ApiKeyKind, key_hash: str, site_id: int | None, label: str, now: datetime
+    conn: Connection,
+    *,
+    kind: ApiKeyKind,
+    key_hash: str,
+    site_id: int | None,
+    label: str,
+    now: datetime,
+    moderator_id: int | None = None,
 ) -> int:
     return conn.execute(
         api_keys.insert()
-        .values(kind=kind.value, key_hash=key_hash, site_id=site_id, label=label, created_at=now, calls=0)
+        .values(
+            kind=kind.value,
+            key_hash=key_hash,
+            site_id=site_id,
+            label=label,
+            created_at=now,
+            calls=0,
+            moderator_id=moderator_id,
+        )
         .returning(k.id)
     ).scalar_one()
 
@@ -71,8 +91,15 @@ def get_key(conn: Connection, key_id: int) -> ApiKey | None:
     return _api_key(row) if row else None
 
 
-def list_keys(conn: Connection, kind: ApiKeyKind | None = None, site_id: int | None = None) -> list[ApiKey]:
+def list_keys(
+    conn: Connection,
+    kind: ApiKeyKind | None = None,
+    site_id: int | None = None,
+    moderator_id: int | None = None,
+) -> list[ApiKey]:
     query = select(*_COLUMNS).select_from(_WITH_SITE).order_by(k.id)
+    if moderator_id is not None:
+        query = query.where(k.moderator_id == moderator_id)
     if kind is not None:
         query = query.where(k.kind == kind.value)
     if site_id is not None:

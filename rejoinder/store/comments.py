@@ -58,12 +58,19 @@ PUBLIC_COLUMNS = (
     c.edited_at,
     c.like_count,
     c.version,
+    c.edited_by_moderator,
 )
 
 
 # What readers are shown: visible statuses, and comments proper (imported pingbacks and trackbacks stay
-# in the store, out of the thread).
-_SHOWN = (c.status.in_([s.value for s in VISIBLE_STATUSES]), c.kind == CommentKind.COMMENT.value)
+# in the store, out of the thread). A held or spam comment with replies is fetched too: its replies stay
+# visible under a placeholder (tree.build_tree), so the thread lists every comment its count counts.
+_child = comments.alias("child")
+_HAS_REPLIES = select(_child.c.id).where(_child.c.parent_id == c.id).exists()
+_SHOWN = (
+    or_(c.status.in_([s.value for s in VISIBLE_STATUSES]), _HAS_REPLIES),
+    c.kind == CommentKind.COMMENT.value,
+)
 
 
 def _comment(row: Any) -> Comment:
@@ -84,6 +91,7 @@ def _comment(row: Any) -> Comment:
         version=row.version,
         remote_addr=fields.get("remote_addr", ""),
         user_agent=fields.get("user_agent", ""),
+        edited_by_moderator=bool(row.edited_by_moderator),
     )
 
 
@@ -187,6 +195,15 @@ def update_body(
     )
 
 
+def moderator_edit(conn: Connection, comment_id: int, *, body: str, html: str, now: datetime) -> None:
+    """A moderator's change of the text: status and verdict stay; readers are told who edited it."""
+    conn.execute(
+        update(comments)
+        .where(c.id == comment_id)
+        .values(body=body, html=html, edited_at=now, edited_by_moderator=True, version=c.version + 1)
+    )
+
+
 def set_status(
     conn: Connection,
     comment_id: int,
@@ -229,6 +246,20 @@ def mark_deleted(conn: Connection, comment_id: int) -> None:
             version=c.version + 1,
         )
     )
+
+
+def erase_expired_deleted(conn: Connection, now: datetime) -> int:
+    """What moderators deleted is kept for their retention period (to be restored), then erased like an
+    author's own deletion; the row stays as a placeholder."""
+    expired = and_(c.status == CommentStatus.DELETED.value, c.purge_after < now)
+    return conn.execute(
+        update(comments)
+        .where(expired)
+        .values(
+            body="", html="", author_name="", author_email="", author_website="", remote_addr="",
+            user_agent="", purge_after=None, version=c.version + 1,
+        )
+    ).rowcount  # fmt: skip
 
 
 _ADD_TO_LIKE_COUNT = (

@@ -116,6 +116,8 @@ comments = Table(
     Column("moderated_at", UTCDateTime, nullable=True),
     # "comment", or a "pingback" / "trackback" kept from an import: those are not shown to readers.
     Column("kind", String(16), nullable=False, default="comment", server_default="comment"),
+    # Set once a moderator changed the text: readers are told it is not quite the author's any more.
+    Column("edited_by_moderator", Boolean, nullable=False, default=False, server_default=text("false")),
     Index(None, "thread_id", "root_id", "created_at", "id"),
     Index(None, "author_email"),
     Index(None, "status", "purge_after"),
@@ -218,6 +220,8 @@ api_keys = Table(
     Column("label", String(200), nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Column("calls", Integer, nullable=False, default=0),
+    # A moderator's personal token acts as that moderator; admin tokens (NULL here) act on every site.
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), nullable=True, index=True),
 )
 
 outbox = Table(
@@ -278,4 +282,88 @@ jobs = Table(
         sqlite_where=text(LIVE_JOB),
         postgresql_where=text(LIVE_JOB),
     ),
+)
+
+moderators = Table(
+    "moderators",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    # argon2id, with its parameters and salt in the string.
+    Column("password_hash", String(200), nullable=False),
+    # Base32 TOTP secret (NULL: no second factor) and SHA-256 hashes of the unused recovery codes.
+    Column("totp_secret", String(64), nullable=True),
+    Column("recovery_codes", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+moderator_roles = Table(
+    "moderator_roles",
+    metadata,
+    # "admin" (settings, moderators and moderation of the site) or "moderator" (moderation).
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(16), nullable=False),
+)
+
+moderator_sessions = Table(
+    "moderator_sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), nullable=False, index=True),
+    # SHA-256 of the cookie's value; looked up on every request, so a deleted row is refused at once.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("user_agent", String(500), nullable=False, default=""),
+    Column("remote_addr", String(45), nullable=False, default=""),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # Who did what, when, to what, with the state before and after: moderation, settings, bans, accounts.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="SET NULL"), nullable=True),
+    # No foreign key: the entry outlives a purged comment.
+    Column("comment_id", Id, nullable=True, index=True),
+    # The entries of one request share it: an undo reverses them together.
+    Column("batch", String(32), nullable=True, index=True),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index(None, "site_id", "id"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("text", String(1000), nullable=False, default=""),
+    # A keyed hash of the reporter's address: one report per reader and comment, without keeping the address.
+    Column("reporter_key", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Set when a moderator decided on the comment: the report no longer puts it in the Reported queue.
+    Column("resolved_at", UTCDateTime, nullable=True),
+    UniqueConstraint("comment_id", "reporter_key"),
+)
+
+bans = Table(
+    "bans",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    # "email", "ip", "network" or "domain".
+    Column("kind", String(16), nullable=False),
+    Column("value", String(320), nullable=False),
+    Column("reason", String(500), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),  # NULL: until lifted
+    Index(None, "site_id", "kind"),
 )

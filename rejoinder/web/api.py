@@ -5,18 +5,19 @@ from __future__ import annotations
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from rejoinder import comments, exporters, forms, likes, moderation, threads
-from rejoinder.apikeys import require_admin
+from rejoinder import comments, exporters, forms, likes, moderation, reports, threads
 from rejoinder.comments import Client, NewComment
 from rejoinder.context import Context
 from rejoinder.errors import Unauthorized
-from rejoinder.model import Author, SortOrder
+from rejoinder.model import Author, Moderator, Role, SortOrder
+from rejoinder.permissions import require_role
 from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
+from rejoinder.web.auth import current_user
 from rejoinder.web.client import client_address
 from rejoinder.web.serialize import dumps, public_comment, thread_page
 
@@ -201,13 +202,13 @@ def moderate(
     request: Request,
     comment_id: CommentId,
     decision: schemas.ModerateIn,
-    authorization: Annotated[str | None, Header()] = None,
+    user: Annotated[Moderator, Depends(current_user)],
 ) -> Response:
     """Approve, mark as spam, mark as not spam, or delete; every decision but delete teaches the site's
-    spam filter, once: the same decision twice counts once, and a changed one is untaught first."""
+    spam filter, once: the same decision twice counts once, and a changed one is untaught first.
+    ``POST /api/v1/moderation/actions`` does the same for many comments at once."""
     ctx = _ctx(request)
-    require_admin(ctx, authorization)
-    done = moderation.moderate(ctx, comment_id, moderation.Decision(decision.action))
+    done = moderation.moderate(ctx, comment_id, moderation.Decision(decision.action), user)
     return _json(
         {
             "comment": public_comment(done.comment),
@@ -215,6 +216,20 @@ def moderate(
             "verdict": {"action": done.action, "score": done.score, "reasons": done.reasons},
         }
     )
+
+
+@router.post(
+    "/comments/{comment_id}/report",
+    status_code=201,
+    response_model=schemas.ReportedOut,
+    summary="Report a comment to the moderators",
+    responses={429: {"model": schemas.ErrorOut}},
+)
+def report_comment(request: Request, comment_id: CommentId, found: schemas.ReportIn) -> Response:
+    """Spam, abuse, off-topic or other, with an optional note; one report per reader and comment counts.
+    Enough reports (the site's `report_threshold`) hold the comment for a moderator."""
+    reports.report(_ctx(request), comment_id, found.reason, found.text, _client(request))
+    return _json({"received": True}, status=201)
 
 
 @router.get(
@@ -228,14 +243,15 @@ def moderate(
 def export_site(
     request: Request,
     site: Annotated[str, Path(max_length=64)],
+    user: Annotated[Moderator, Depends(current_user)],
     format: Annotated[
         Literal["json", "wxr"], Query(description="json: for import rejoinder; wxr: for WordPress")
     ] = "json",
-    authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """Everything the site holds, as ``rejoinder export --format json|wxr --site SITE`` writes it."""
+    """Everything the site holds, as ``rejoinder export --format json|wxr --site SITE`` writes it (admins
+    of the site)."""
     ctx = _ctx(request)
-    require_admin(ctx, authorization)
+    require_role(user, site, Role.ADMIN)
     out = io.StringIO()
     exporters.export(ctx, out, format, site)
     media = "application/x-ndjson" if format == "json" else "application/rss+xml"

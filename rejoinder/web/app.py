@@ -17,7 +17,23 @@ from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
 from rejoinder.settings import Settings, load_settings
-from rejoinder.web import akismet, api, apidocs, demo, errors, operations, pages, sse, widget
+from rejoinder.web import (
+    akismet,
+    api,
+    apidocs,
+    auth,
+    bans_api,
+    demo,
+    errors,
+    login,
+    me,
+    moderation_api,
+    operations,
+    pages,
+    site_settings_api,
+    sse,
+    widget,
+)
 from rejoinder.web.envelope import Envelope
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
@@ -77,8 +93,10 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.state.fragments = Fragments(max_bytes=settings.cache_max_mb * 1024 * 1024 // 16)
     app.state.assets = widget.Assets()
     errors.install(app)
+    app.add_exception_handler(auth.LoginRequired, auth.login_handler)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
-    routers += (operations.router, sse.router, apidocs.router)
+    routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
+    routers += (bans_api.router, site_settings_api.router)
     if with_demo:
         routers += (demo.router,)
     for router in routers:

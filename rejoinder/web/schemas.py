@@ -57,6 +57,15 @@ class ModerateIn(BaseModel):
     )
 
 
+class ReportIn(BaseModel):
+    reason: Literal["spam", "abuse", "off-topic", "other"]
+    text: str = Field("", max_length=1000, description="What the moderators should know (optional).")
+
+
+class ReportedOut(BaseModel):
+    received: bool
+
+
 class ProviderOut(BaseModel):
     id: str
     name: str
@@ -119,6 +128,7 @@ class CommentOut(BaseModel):
     html: str = Field(description="Sanitised HTML, safe to insert as is.")
     created_at: datetime
     edited_at: datetime | None
+    edited_by_moderator: bool = Field(False, description="A moderator changed the text.")
     likes: int
     status: str
     replies: list[CommentOut] = Field(default_factory=list)

@@ -61,6 +61,7 @@ def rejoinder(tmp_path_factory: pytest.TempPathFactory, host_origin: str) -> Ite
         "depth": ["--max-depth", "2"],
         "strict": ["--require-name-email"],
         "brief": ["--edit-window", "2"],
+        "reports": ["--set", "report_threshold=1"],
     }.items():
         cli("admin", "site", "create", key, "--origin", host_origin, *flags, *relaxed, "--database", database)
     port = free_port()

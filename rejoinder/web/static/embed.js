@@ -74,6 +74,13 @@
       justNow: 'just now',
       fresh: { one: '{n} new comment', other: '{n} new comments' },
       show: 'show',
+      report: 'Report',
+      reportWhy: 'Why should the moderators look at this comment?',
+      reasons: { spam: 'Spam', abuse: 'Abusive', 'off-topic': 'Off-topic', other: 'Something else' },
+      reportNote: 'Anything they should know (optional)',
+      send: 'Send report',
+      reported: 'Thank you: the moderators will look at it.',
+      modEdited: 'edited by a moderator',
     },
     uk: {
       comments: { one: '{n} коментар', few: '{n} коментарі', many: '{n} коментарів', other: '{n} коментаря' },
@@ -140,6 +147,13 @@
       justNow: 'щойно',
       fresh: { one: '{n} новий коментар', few: '{n} нові коментарі', many: '{n} нових коментарів', other: '{n} нового коментаря' },
       show: 'показати',
+      report: 'Поскаржитися',
+      reportWhy: 'Чому модераторам варто переглянути цей коментар?',
+      reasons: { spam: 'Спам', abuse: 'Образливий', 'off-topic': 'Не за темою', other: 'Інше' },
+      reportNote: 'Що їм варто знати (необов’язково)',
+      send: 'Надіслати скаргу',
+      reported: 'Дякуємо: модератори переглянуть його.',
+      modEdited: 'змінено модератором',
     },
     de: {
       comments: { one: '{n} Kommentar', other: '{n} Kommentare' },
@@ -201,6 +215,13 @@
       justNow: 'gerade eben',
       fresh: { one: '{n} neuer Kommentar', other: '{n} neue Kommentare' },
       show: 'anzeigen',
+      report: 'Melden',
+      reportWhy: 'Warum sollten die Moderatoren sich diesen Kommentar ansehen?',
+      reasons: { spam: 'Spam', abuse: 'Beleidigend', 'off-topic': 'Themenfremd', other: 'Etwas anderes' },
+      reportNote: 'Was sie wissen sollten (optional)',
+      send: 'Meldung senden',
+      reported: 'Danke: Die Moderatoren sehen ihn sich an.',
+      modEdited: 'von einem Moderator bearbeitet',
     },
   };
 
@@ -492,7 +513,7 @@
             ? h('a', { class: 'rj-author', href: website, rel: 'nofollow ugc', text: name })
             : h('span', { class: 'rj-author', text: name }),
           h('a', { class: 'rj-time', href: '#rj-comment-' + c.id }, timeElement(c.created_at)),
-          c.edited_at && h('span', { class: 'rj-muted', title: W.exact.format(new Date(c.edited_at)), text: t('edited') }),
+          c.edited_at && h('span', { class: 'rj-muted', title: W.exact.format(new Date(c.edited_at)), text: t(c.edited_by_moderator ? 'modEdited' : 'edited') }),
         ),
         body,
         el.classList.contains('rj-held') && h('p', { class: 'rj-notice', text: t('awaiting') }),
@@ -516,6 +537,7 @@
       if (W.thread && !W.thread.closed) {
         row.append(h('button', { type: 'button', class: 'rj-link rj-reply', onclick: () => openReply(c.id), text: t('reply') }));
       }
+      if (!W.mine[c.id]) row.append(h('button', { type: 'button', class: 'rj-link rj-report', onclick: () => startReport(c.id), text: t('report') }));
     }
     const own = W.mine[c.id];
     if (own && own.u > Date.now() && c.status !== 'spam') {
@@ -656,6 +678,49 @@
     part(el, '.rj-actions').hidden = true;
     body.after(editor);
     field.focus();
+  }
+
+  // Reporting: a reason and an optional note, sent to the moderators; the form closes with a thank-you.
+  function startReport(id) {
+    const { el } = W.comments.get(id);
+    const row = part(el, '.rj-actions');
+    const reason = h('select', { class: 'rj-input', id: 'rj-report-' + id },
+      ...Object.entries(W.strings.reasons ?? CATALOGUE.en.reasons).map(([value, text]) => h('option', { value, text })));
+    const note = h('textarea', { class: 'rj-input', id: 'rj-report-note-' + id, rows: 2, maxlength: 1000 });
+    const error = h('p', { class: 'rj-error', hidden: true });
+    const close = (message) => {
+      box.remove();
+      row.hidden = false;
+      part(el, '.rj-report')?.focus();
+      if (message) announce(message);
+    };
+    const box = h('form', {
+        class: 'rj-editor rj-report-form',
+        novalidate: true,
+        onsubmit: async (event) => {
+          event.preventDefault();
+          try {
+            await api('POST', `comments/${id}/report`, { reason: reason.value, text: note.value });
+            close(t('reported'));
+          } catch (failure) {
+            error.hidden = false;
+            error.textContent = failure.network ? t('offline') : ruleText(failure.message);
+          }
+        },
+      },
+      h('label', { for: reason.id, class: 'rj-label', text: t('reportWhy') }),
+      reason,
+      h('label', { for: note.id, class: 'rj-label', text: t('reportNote') }),
+      note,
+      error,
+      h('div', { class: 'rj-row' },
+        h('button', { type: 'submit', class: 'rj-button', text: t('send') }),
+        h('button', { type: 'button', class: 'rj-link', onclick: () => close(), text: t('cancel') }),
+      ),
+    );
+    row.hidden = true;
+    row.after(box);
+    reason.focus();
   }
 
   function confirmDelete(id) {
