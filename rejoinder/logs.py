@@ -148,13 +148,13 @@ class BatchedStreamHandler(logging.StreamHandler):
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
-            if self._waiting:
-                lines, self._waiting, self._waiting_bytes = self._waiting, [], 0
-                try:
+            lines, self._waiting, self._waiting_bytes = self._waiting, [], 0
+            try:
+                if lines:
                     self.stream.write("".join(lines))
-                except Exception:  # as StreamHandler does: a broken stream must not break the request
-                    self.handleError(logging.makeLogRecord({"msg": "could not write the log"}))
-            super().flush()
+                self.stream.flush()
+            except (OSError, ValueError):  # a closed or broken stream must not break its caller
+                pass
 
     def close(self) -> None:
         self._closed = True
@@ -183,11 +183,12 @@ def wants_json(settings: Settings, stream: TextIO) -> bool:
     return settings.log_format == "json"
 
 
-def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
-    """Send every record, uvicorn's too, through one handler in the format the settings ask for."""
+def configure_logging(settings: Settings, stream: TextIO | None = None, *, batched: bool = False) -> None:
+    """Send every record, uvicorn's too, through one handler in the format the settings ask for; a server
+    (``batched``) writes its info lines in batches, a command each line at once."""
     stream = stream or sys.stdout
     mask = None if settings.log_client_addresses else Masker(frozenset({settings.host}))
-    handler = BatchedStreamHandler(stream)
+    handler = BatchedStreamHandler(stream) if batched else logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter(mask) if wants_json(settings, stream) else TextFormatter(mask))
     root = logging.getLogger()
     for old in list(root.handlers):

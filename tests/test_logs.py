@@ -135,6 +135,16 @@ def test_info_lines_are_written_in_batches_and_warnings_at_once() -> None:
     assert out.getvalue().splitlines()[-1].endswith('"message":"GET /last 200"}')
 
 
+def test_a_closed_stream_loses_its_lines_but_breaks_nothing() -> None:
+    """A command's captured stream can be closed under a handler that still holds lines."""
+    out = io.StringIO()
+    handler = BatchedStreamHandler(out)
+    handler.handle(logging.makeLogRecord({"msg": "GET / 200", "levelno": logging.INFO}))
+    out.close()
+    handler.handle(logging.makeLogRecord({"msg": "disk full", "levelno": logging.WARNING}))
+    handler.close()
+
+
 @contextmanager
 def serving(tmp_path: Path, **settings: str) -> Iterator[Server]:
     """``rejoinder serve`` with its output in a file (not a terminal), behind a "proxy" on loopback."""

@@ -53,7 +53,7 @@ field with the rule it broke. No response ever contains an e-mail or IP address.
 def create_app_from_environment() -> FastAPI:
     """The app of one worker process of ``rejoinder serve --workers N`` (settings from the environment)."""
     settings = load_settings()
-    configure_logging(settings)
+    configure_logging(settings, batched=True)
     limit_arenas()
     return create_app(settings)
 
