@@ -143,11 +143,8 @@ def update_user(
 
 def delete_user(ctx: Context, actor: Moderator, email: str) -> Moderator:
     with ctx.db.write() as conn:
-        moderator_id = _require(conn, email)
-        gone = store.get_moderator(conn, moderator_id)
-        assert gone is not None
-        _may_manage_account(actor, gone)
-        store.delete_moderator(conn, moderator_id)
+        gone = _account_of(conn, actor, email)
+        store.delete_moderator(conn, gone.id)
         audit.record(conn, actor, "user.delete", before={"email": gone.email, "roles": dict(gone.roles)})
     return gone
 
@@ -175,11 +172,8 @@ def turn_on_totp(ctx: Context, actor: Moderator, email: str) -> SecondFactor:
     secret = pyotp.random_base32()
     codes = [_recovery_code() for _ in range(RECOVERY_CODES)]
     with ctx.db.write() as conn:
-        moderator_id = _require(conn, email)
-        found = store.get_moderator(conn, moderator_id)
-        assert found is not None
-        _may_manage_account(actor, found)
-        store.set_second_factor(conn, moderator_id, secret, [_digest(code) for code in codes])
+        found = _account_of(conn, actor, email)
+        store.set_second_factor(conn, found.id, secret, [_digest(code) for code in codes])
         audit.record(conn, actor, "user.totp", before={"totp": found.totp}, after={"totp": True})
     uri = pyotp.TOTP(secret).provisioning_uri(name=found.email, issuer_name=ISSUER)
     return SecondFactor(secret, uri, codes)
@@ -187,11 +181,8 @@ def turn_on_totp(ctx: Context, actor: Moderator, email: str) -> SecondFactor:
 
 def turn_off_totp(ctx: Context, actor: Moderator, email: str) -> None:
     with ctx.db.write() as conn:
-        moderator_id = _require(conn, email)
-        found = store.get_moderator(conn, moderator_id)
-        assert found is not None
-        _may_manage_account(actor, found)
-        store.set_second_factor(conn, moderator_id, None, [])
+        found = _account_of(conn, actor, email)
+        store.set_second_factor(conn, found.id, None, [])
         audit.record(conn, actor, "user.totp", before={"totp": found.totp}, after={"totp": False})
 
 
@@ -258,6 +249,14 @@ def _count_attempt(ctx: Context, email: str, remote_addr: str) -> None:
 
 def _may_manage(actor: Moderator, site_key: str) -> None:
     require_role(actor, site_key, Role.ADMIN)
+
+
+def _account_of(conn: Connection, actor: Moderator, email: str) -> Moderator:
+    """The account with this address, if ``actor`` may manage it (``_may_manage_account``)."""
+    found = store.get_moderator(conn, _require(conn, email))
+    assert found is not None
+    _may_manage_account(actor, found)
+    return found
 
 
 def _may_manage_account(actor: Moderator, target: Moderator) -> None:

@@ -149,13 +149,17 @@ def check_bans(ctx: Context, site: Site, author: Author, remote_addr: str, body:
     if not found:
         return
     now = datetime.now(UTC)
+    # The comment's link domains, found once for every domain ban (a regex over the text).
+    domains = domains_in(body, author.website, author.email) if any(b.kind == "domain" for b in found) else []
     for ban in found:
-        if (ban.expires_at is None or ban.expires_at > now) and covers(ban, author, remote_addr, body):
+        if (ban.expires_at is None or ban.expires_at > now) and covers(
+            ban, author, remote_addr, body, domains
+        ):
             field = {"email": "author.email", "domain": "body"}.get(ban.kind, "client")
             raise Banned("you may not comment on this site", {field: f"is banned on this site ({ban.kind})"})
 
 
-def covers(ban: Ban, author: Author, remote_addr: str, body: str) -> bool:
+def covers(ban: Ban, author: Author, remote_addr: str, body: str, domains: list[str] | None = None) -> bool:
     if ban.kind == "email":
         return bool(author.email) and author.email.casefold() == ban.value
     if ban.kind in ("ip", "network"):
@@ -164,7 +168,8 @@ def covers(ban: Ban, author: Author, remote_addr: str, body: str) -> bool:
         except ValueError:
             return False
         return address in ipaddress.ip_network(ban.value, strict=False)
-    domains = domains_in(body, author.website, author.email)
+    if domains is None:
+        domains = domains_in(body, author.website, author.email)
     return any(d == ban.value or d.endswith("." + ban.value) for d in domains)
 
 

@@ -20,12 +20,12 @@ from rejoinder.errors import (
     Forbidden,
     InvalidInput,
     OriginNotAllowed,
-    RateLimited,
     ThreadClosed,
 )
 from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
 from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, Thread
 from rejoinder.privacy import stored_client
+from rejoinder.ratelimits import refuse_over
 from rejoinder.rendering import normalise, render
 from rejoinder.sites import cached_site, known_site, site_settings
 from rejoinder.spam.submission import FormProof, Submission
@@ -313,13 +313,9 @@ def _check_origin(site: Site, client: Client) -> None:
 def preview(ctx: Context, body: str, client: Client) -> str:
     """The HTML ``body`` would be stored as, exactly; rate-limited per client address, since rendering
     is the one thing a reader can make the server do without storing anything."""
-    exceeded = ctx.spam.rate_limits.hit(0, [("preview", ctx.settings.preview_rate_limit, client.remote_addr)])
-    if exceeded is not None:
-        raise RateLimited(
-            f"too many previews from this address; try again in {exceeded.retry_after} s",
-            {"client": f"allows {exceeded.limit}"},
-            retry_after=exceeded.retry_after,
-        )
+    refuse_over(
+        ctx.spam.rate_limits, "preview", ctx.settings.preview_rate_limit, client.remote_addr, "previews"
+    )
     problems: dict[str, str] = {}
     body = _clean_body(ctx, body, problems)
     if len(body) > ctx.settings.max_body_length:

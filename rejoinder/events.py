@@ -146,6 +146,7 @@ def _encode_comment(comment: Comment) -> dict[str, Any]:
         "likes": comment.likes,
         "version": comment.version,
         "edited_by_moderator": comment.edited_by_moderator,
+        "pinned": comment.pinned,
     }
 
 
@@ -164,4 +165,5 @@ def _decode_comment(data: dict[str, Any]) -> Comment:
         likes=data["likes"],
         version=data["version"],
         edited_by_moderator=data.get("edited_by_moderator", False),
+        pinned=data.get("pinned", False),
     )

@@ -118,6 +118,7 @@ class Comment:
     user_agent: str = ""
     version: int = 1  # bumped by every change: the newer of two copies is the one to keep
     edited_by_moderator: bool = False  # readers are shown "edited by a moderator"
+    pinned: bool = False  # a moderator put this top-level comment above the others
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,15 @@ class Decision(StrEnum):
     HAM = "ham"  # not spam after all: publish it, and learn from it
     DELETE = "delete"  # hide it (abusive, off-topic), restorable for the retention period: no lesson
     RESTORE = "restore"  # publish a comment a moderator deleted
+    PIN = "pin"  # show a published top-level comment above the others
+    UNPIN = "unpin"
 
 
 # The decision an undo reports in its event: the filter forgets what the undone decision taught it.
 UNDO = "undo"
 MAX_BULK = 1000  # comments one bulk action may change
 UNDO_SECONDS = 86400  # an undo token is good for a day
+PINNING = (Decision.PIN, Decision.UNPIN)
 NEW_STATUS = {
     Decision.APPROVE: CommentStatus.PUBLISHED,
     Decision.SPAM: CommentStatus.SPAM,
@@ -96,7 +99,11 @@ def moderate(ctx: Context, comment_id: int, decision: Decision, who: Moderator |
         reason = _refusal(comment, decision)
         if reason is not None:
             raise Conflict(f"comment {comment_id} {reason}", {"action": reason})
-        moderated = _apply(ctx, conn, who, comment, site, thread_url, decision, batch)
+        if decision in PINNING:
+            _pin(ctx, conn, who, comment, site, thread_url, decision is Decision.PIN, batch)
+            moderated = store.get_comment(conn, comment.id) or comment
+        else:
+            moderated = _apply(ctx, conn, who, comment, site, thread_url, decision, batch)
         fields = store.spam_fields(conn, comment.id)
     if fields is None or fields.spam_action is None:
         return Moderated(moderated, learned)
@@ -124,12 +131,21 @@ def moderate_many(ctx: Context, who: Moderator, decision: Decision, ids: Sequenc
             if reason is not None:
                 skipped.append(Skipped(comment_id, reason))
                 continue
-            _apply(ctx, conn, who, comment, site, thread_url, decision, batch)
+            if decision in PINNING:
+                _pin(ctx, conn, who, comment, site, thread_url, decision is Decision.PIN, batch)
+            else:
+                _apply(ctx, conn, who, comment, site, thread_url, decision, batch)
             done.append(comment_id)
     return Done(done, skipped, _undo_token(ctx, batch, who))
 
 
 def _refusal(comment: Comment, decision: Decision) -> str | None:
+    if decision in PINNING:
+        if comment.root_id is not None:
+            return "is a reply: only top-level comments are pinned"
+        if comment.status is not CommentStatus.PUBLISHED and decision is Decision.PIN:
+            return "is not published"
+        return None
     if decision is Decision.RESTORE:
         if comment.status is not CommentStatus.DELETED:
             return "is not deleted"
@@ -197,6 +213,27 @@ def _apply(
     return moderated
 
 
+def _pin(
+    ctx: Context,
+    conn: Connection,
+    who: Moderator,
+    comment: Comment,
+    site: Site,
+    thread_url: str,
+    pinned: bool,
+    batch: str,
+) -> None:
+    store.set_pinned(conn, comment.id, pinned)
+    changed = store.get_comment(conn, comment.id)
+    assert changed is not None
+    decision = Decision.PIN if pinned else Decision.UNPIN
+    ctx.events.record(conn, CommentModerated(site.key, thread_url, changed, site.id, decision.value))
+    audit.record(
+        conn, who, f"comment.{decision.value}", site_id=site.id, comment_id=comment.id,
+        before={"pinned": comment.pinned}, after={"pinned": pinned}, batch=batch,
+    )  # fmt: skip
+
+
 def edit(ctx: Context, who: Moderator, comment_id: int, body: str) -> Comment:
     """A moderator's edit of the text (shown to readers as "edited by a moderator"), audited with the
     text before and after."""
@@ -254,7 +291,12 @@ def undo(ctx: Context, who: Moderator, token: str) -> Done:
             except CommentNotFound:
                 skipped.append(Skipped(entry.comment_id, "is not a comment"))
                 continue
-            if entry.action == "comment.edit":
+            if entry.action in ("comment.pin", "comment.unpin"):
+                if comment.pinned != entry.after["pinned"]:
+                    skipped.append(Skipped(comment.id, "was changed again since"))
+                    continue
+                _pin(ctx, conn, who, comment, site, thread_url, entry.before["pinned"], again)
+            elif entry.action == "comment.edit":
                 if comment.body != entry.after["body"]:
                     skipped.append(Skipped(comment.id, "was changed again since"))
                     continue

@@ -17,6 +17,8 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
+from rejoinder.errors import RateLimited
+
 log = logging.getLogger(__name__)
 
 RETRY_REDIS_SECONDS = 5.0
@@ -84,3 +86,15 @@ class RateLimits:
         for scope, item, who in parsed:
             limiter.hit(item, str(site_id), scope, who)
         return None
+
+
+def refuse_over(limits: RateLimits, scope: str, rule: str, address: str, what: str) -> None:
+    """Count one ``what`` (previews, reports) from a client address under ``rule``; ``RateLimited``,
+    naming ``client``, past it."""
+    exceeded = limits.hit(0, [(scope, rule, address)])
+    if exceeded is not None:
+        raise RateLimited(
+            f"too many {what} from this address; try again in {exceeded.retry_after} s",
+            {"client": f"allows {exceeded.limit} {what}"},
+            retry_after=exceeded.retry_after,
+        )

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from rejoinder import audit
 from rejoinder.comments import Client
 from rejoinder.context import Context
-from rejoinder.errors import CommentNotFound, InvalidInput, OriginNotAllowed, RateLimited
+from rejoinder.errors import CommentNotFound, InvalidInput, OriginNotAllowed
 from rejoinder.events import CommentModerated
 from rejoinder.model import CommentStatus
+from rejoinder.ratelimits import refuse_over
 from rejoinder.sites import site_settings
 from rejoinder.store import comments as store
 from rejoinder.store import reports as report_store
@@ -41,13 +42,7 @@ def report(ctx: Context, comment_id: int, reason: str, text: str, client: Client
         raise InvalidInput(
             "bad report", {"text": f"must be at most {MAX_TEXT} characters, no control characters"}
         )
-    exceeded = ctx.spam.rate_limits.hit(0, [("report", ctx.settings.report_rate_limit, client.remote_addr)])
-    if exceeded is not None:
-        raise RateLimited(
-            f"too many reports from this address; try again in {exceeded.retry_after} s",
-            {"client": f"allows {exceeded.limit} reports"},
-            retry_after=exceeded.retry_after,
-        )
+    refuse_over(ctx.spam.rate_limits, "report", ctx.settings.report_rate_limit, client.remote_addr, "reports")
     now = datetime.now(UTC)
     with ctx.db.write() as conn:
         comment = store.get_comment(conn, comment_id)

@@ -69,11 +69,17 @@ class ThreadSnapshot:
             ordered = self.top_level
         top = []
         for comment in ordered:
+            if comment.pinned:
+                continue  # listed above the first page instead (``pinned``)
             if after is None or _is_after(comment, after):
                 top.append(comment)
                 if len(top) == limit:
                     break
         return top
+
+    def pinned(self) -> list[Comment]:
+        """The pinned top-level comments, oldest first (``store.comments.pinned_comments``)."""
+        return [comment for comment in self.top_level if comment.pinned]
 
     def replies_under(self, top: Iterable[Comment]) -> list[Comment]:
         """Every reply below the given top-level comments, parents before their replies."""

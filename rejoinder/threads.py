@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ from rejoinder.cache import ThreadKey
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput, NotFound
 from rejoinder.events import ThreadChanged
-from rejoinder.model import Comment, Moderator, PageKey, SortOrder, Thread
+from rejoinder.model import Comment, Moderator, PageKey, Site, SortOrder, Thread
 from rejoinder.paging import decode_cursor, encode_cursor
 from rejoinder.sites import known_site, require_site, site_settings
 from rejoinder.snapshots import ThreadSnapshot
@@ -80,8 +81,9 @@ def read_page(
             thread = dataclasses.replace(thread, closed=True)
         if thread.comment_count > SNAPSHOT_MAX_COMMENTS:
             top = comment_store.top_level_page(conn, thread.id, sort, after, limit + 1)
-            replies = comment_store.replies_under(conn, [comment.id for comment in top[:limit]])
-            return _page(thread, max_depth, sort, limit, top, replies)
+            pinned = comment_store.pinned_comments(conn, thread.id) if after is None else []
+            replies = comment_store.replies_under(conn, [comment.id for comment in pinned + top[:limit]])
+            return _page(thread, max_depth, sort, limit, top, replies, pinned)
         snapshot = ThreadSnapshot.of(thread, max_depth, comment_store.visible_comments(conn, thread.id))
     ctx.cache.put_snapshot(key, generation, snapshot, snapshot.size)
     return _cut(snapshot, sort, limit, after)
@@ -106,7 +108,9 @@ def page_in_memory(
 
 def _cut(snapshot: ThreadSnapshot, sort: SortOrder, limit: int, after: PageKey | None) -> ThreadPage:
     top = snapshot.top_level_page(sort, after, limit + 1)
-    return _page(snapshot.thread, snapshot.max_depth, sort, limit, top, snapshot.replies_under(top[:limit]))
+    pinned = snapshot.pinned() if after is None else []
+    replies = snapshot.replies_under(pinned + top[:limit])
+    return _page(snapshot.thread, snapshot.max_depth, sort, limit, top, replies, pinned)
 
 
 def _page_start(limit: int, sort: SortOrder, cursor: str | None) -> PageKey | None:
@@ -116,16 +120,23 @@ def _page_start(limit: int, sort: SortOrder, cursor: str | None) -> PageKey | No
 
 
 def _page(
-    thread: Thread, max_depth: int, sort: SortOrder, limit: int, top: list[Comment], replies: list[Comment]
+    thread: Thread,
+    max_depth: int,
+    sort: SortOrder,
+    limit: int,
+    top: list[Comment],
+    replies: list[Comment],
+    pinned: Sequence[Comment] = (),
 ) -> ThreadPage:
-    """``top`` holds up to ``limit + 1`` comments: one more than the page shows means there is a next page."""
+    """``top`` holds up to ``limit + 1`` comments: one more than the page shows means there is a next page.
+    Pinned comments (first page only) come above the page, outside its count and its cursor."""
     shown = top[:limit]
     return ThreadPage(
         url=thread.url,
         title=thread.title or None,
         comment_count=thread.comment_count,
         closed=thread.closed,
-        comments=build_tree(shown, replies, max_depth),
+        comments=build_tree([*pinned, *shown], replies, max_depth),
         next_cursor=encode_cursor(sort, shown[-1]) if len(top) > limit else None,
     )
 
@@ -178,3 +189,10 @@ def close_thread(
         action = "thread.close" if closed else "thread.open"
         audit.record(conn, actor or audit.cli_actor(), action, site_id=site.id, after={"url": normalised})
         ctx.events.record(conn, ThreadChanged(site_key, normalised))
+
+
+def unused_sites(ctx: Context, sites: list[Site]) -> list[Site]:
+    """The ``sites`` without a single thread yet: new ones, whose owners still need the snippet."""
+    with ctx.db.read() as conn:
+        used = thread_store.sites_with_threads(conn, [site.id for site in sites])
+    return [site for site in sites if site.id not in used]

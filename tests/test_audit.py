@@ -77,3 +77,23 @@ def test_an_import_is_in_the_audit_log(
         "created": 33,
         "existing": 0,
     }
+
+
+def test_a_restore_is_in_the_restored_audit_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("USER", "carol")
+    database = ["--database", f"sqlite:///{tmp_path}/cli.db"]
+    main(["admin", "site", "create", "blog", *database])
+    main(["backup", str(tmp_path / "copy.db"), *database])
+    main(["restore", str(tmp_path / "copy.db"), *database])
+    assert "restored" in capsys.readouterr().out
+    ctx = open_context(load_settings(environ={}, overrides={"database_url": database[1]}))
+    try:
+        logged, _ = entries(ctx, cli_actor())
+    finally:
+        ctx.close()
+    assert [(e.action, e.actor, e.after) for e in logged] == [
+        ("restore", "cli:carol", {"file": "copy.db", "comments": 0}),
+        ("site.create", "cli:carol", logged[1].after),
+    ]

@@ -311,3 +311,37 @@ def test_the_terminal_lists_shows_and_decides(
     logged, _ = entries(ctx, cli_actor())
     assert [e.action for e in logged[:3]] == ["comment.delete", "comment.approve", "comment.spam"]
     assert all(e.actor.startswith("cli:") for e in logged[:3])
+
+
+async def test_a_pinned_comment_comes_first_on_the_first_page_only(
+    client: httpx.AsyncClient, ctx: Context, mod_a: dict[str, str]
+) -> None:
+    ids = [_post(ctx, "a", A_URL, f"comment {i}") for i in range(4)]
+    for comment in ids:
+        moderate(ctx, comment, Decision.APPROVE)
+    reply = _post(ctx, "a", A_URL, "a reply", parent_id=ids[2])
+    moderate(ctx, reply, Decision.APPROVE)
+    await read(client, A_URL, site="a")  # a snapshot in memory: the pin is applied to it
+    pinned = await client.post(
+        "/api/v1/moderation/actions", json={"action": "pin", "ids": [ids[2], reply]}, headers=mod_a
+    )
+    assert pinned.json()["done"] == [ids[2]]
+    assert pinned.json()["skipped"] == [
+        {"id": reply, "reason": "is a reply: only top-level comments are pinned"}
+    ]
+    for fresh in (False, True):
+        if fresh:
+            ctx.cache.clear()
+        first = await read(client, A_URL, site="a", limit=2)
+        assert [c["id"] for c in first["comments"]] == [ids[2], ids[0], ids[1]]
+        assert first["comments"][0]["pinned"] is True and [
+            r["id"] for r in first["comments"][0]["replies"]
+        ] == [reply]
+        rest = await read(client, A_URL, site="a", limit=2, cursor=first["next_cursor"])
+        assert [c["id"] for c in rest["comments"]] == [ids[3]] and rest["next_cursor"] is None
+        newest = await read(client, A_URL, site="a", sort="newest")
+        assert [c["id"] for c in newest["comments"]] == [ids[2], ids[3], ids[1], ids[0]]
+    undone = await client.post("/api/v1/moderation/undo", json={"undo": pinned.json()["undo"]}, headers=mod_a)
+    assert undone.json()["done"] == [ids[2]]
+    page = await read(client, A_URL, site="a")
+    assert [c["id"] for c in page["comments"]] == ids and not any(c["pinned"] for c in page["comments"])

@@ -21,8 +21,9 @@ SMALL = "https://blog.example/small"
 LARGE = "https://blog.example/large"
 # The site, the thread, and every visible comment in one go (kept as a snapshot for later pages).
 THREAD_READ_STATEMENTS = 3
-# For threads too large to keep whole: the site, the thread, a page of top-level comments, their replies.
-LARGE_THREAD_READ_STATEMENTS = 4
+# For threads too large to keep whole: the site, the thread, its pinned comments (on the first page), a
+# page of top-level comments, their replies.
+LARGE_THREAD_READ_STATEMENTS = 5
 TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
 
 

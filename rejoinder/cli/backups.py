@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rejoinder.cli.options import settings_of, store_options
+from rejoinder.cli.options import opened, settings_of, store_options
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
@@ -16,9 +16,15 @@ def cmd_backup(args: argparse.Namespace) -> None:
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
+    from rejoinder import audit
     from rejoinder.backup import restore
 
-    print(restore(settings_of(args), Path(args.file), force=args.force).summary("restored"))
+    restored = restore(settings_of(args), Path(args.file), force=args.force)
+    # Written into the restored database: the log that was replaced cannot say so any more.
+    with opened(args) as ctx, ctx.db.write() as conn:
+        after = {"file": Path(args.file).name, "comments": restored.comments}
+        audit.record(conn, audit.cli_actor(), "restore", after=after)
+    print(restored.summary("restored"))
 
 
 def add_parsers(commands: Any) -> None:

@@ -59,6 +59,7 @@ PUBLIC_COLUMNS = (
     c.like_count,
     c.version,
     c.edited_by_moderator,
+    c.pinned,
 )
 
 
@@ -92,6 +93,7 @@ def _comment(row: Any) -> Comment:
         remote_addr=fields.get("remote_addr", ""),
         user_agent=fields.get("user_agent", ""),
         edited_by_moderator=bool(row.edited_by_moderator),
+        pinned=bool(row.pinned),
     )
 
 
@@ -303,11 +305,26 @@ def _after(key: PageKey) -> ColumnElement[bool]:
 def top_level_page(
     conn: Connection, thread_id: int, sort: SortOrder, after: PageKey | None, limit: int
 ) -> list[Comment]:
-    """Up to ``limit`` visible top-level comments of a thread in ``sort`` order, after ``after``."""
-    query = select(*PUBLIC_COLUMNS).where(c.thread_id == thread_id, c.root_id.is_(None), *_SHOWN)
+    """Up to ``limit`` visible top-level comments of a thread in ``sort`` order, after ``after``; pinned
+    ones are not paged (``pinned_comments`` lists them above the first page)."""
+    query = select(*PUBLIC_COLUMNS).where(
+        c.thread_id == thread_id, c.root_id.is_(None), c.pinned.is_(False), *_SHOWN
+    )
     if after is not None:
         query = query.where(_after(after))
     return [_comment(row) for row in conn.execute(query.order_by(*_order(sort)).limit(limit))]
+
+
+def pinned_comments(conn: Connection, thread_id: int) -> list[Comment]:
+    """The thread's pinned top-level comments, oldest first."""
+    query = select(*PUBLIC_COLUMNS).where(
+        c.thread_id == thread_id, c.root_id.is_(None), c.pinned.is_(True), *_SHOWN
+    )
+    return [_comment(row) for row in conn.execute(query.order_by(c.created_at, c.id))]
+
+
+def set_pinned(conn: Connection, comment_id: int, pinned: bool) -> None:
+    conn.execute(update(comments).where(c.id == comment_id).values(pinned=pinned, version=c.version + 1))
 
 
 def replies_under(conn: Connection, root_ids: Sequence[int]) -> list[Comment]:

@@ -118,6 +118,8 @@ comments = Table(
     Column("kind", String(16), nullable=False, default="comment", server_default="comment"),
     # Set once a moderator changed the text: readers are told it is not quite the author's any more.
     Column("edited_by_moderator", Boolean, nullable=False, default=False, server_default=text("false")),
+    # A moderator pinned it: a top-level comment shown first, above the thread's pages.
+    Column("pinned", Boolean, nullable=False, default=False, server_default=text("false")),
     Index(None, "thread_id", "root_id", "created_at", "id"),
     Index(None, "author_email"),
     Index(None, "status", "purge_after"),

@@ -81,3 +81,12 @@ def comment_counts(conn: Connection, site_id: int, urls: Iterable[str]) -> dict[
         )
     )
     return {row.url: row.comment_count for row in rows}
+
+
+def sites_with_threads(conn: Connection, site_ids: Iterable[int]) -> set[int]:
+    """Which of ``site_ids`` have a thread at all (one query, whatever their number)."""
+    wanted = list(site_ids)
+    if not wanted:
+        return set()
+    query = select(threads.c.site_id).where(threads.c.site_id.in_(wanted)).distinct()
+    return {row.site_id for row in conn.execute(query)}

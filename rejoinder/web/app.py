@@ -34,6 +34,7 @@ from rejoinder.web import (
     sse,
     widget,
 )
+from rejoinder.web.dashboard import ROUTERS as DASHBOARD_ROUTERS
 from rejoinder.web.envelope import Envelope
 from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
 from rejoinder.web.serialize import Fragments
@@ -97,6 +98,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
     routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
     routers += (bans_api.router, site_settings_api.router)
+    routers += DASHBOARD_ROUTERS
     if with_demo:
         routers += (demo.router,)
     for router in routers:

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from rejoinder.errors import RejoinderError
 from rejoinder.store.outage import outage
+from rejoinder.web.dashboard.frame import error_page, wants_page
 from rejoinder.web.headers import RESOURCE_HEADER_MAP
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,11 @@ def _validation_fields(exc: RequestValidationError) -> dict[str, str]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(RejoinderError)
-    async def _rejoinder_error(_request: Request, exc: RejoinderError) -> Response:
+    async def _rejoinder_error(request: Request, exc: RejoinderError) -> Response:
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after else None
+        if wants_page(request):
+            return error_page(request, exc.status, exc.message, exc.fields)
         return error_response(exc.status, exc.code, exc.message, exc.fields, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -80,12 +83,14 @@ def install(app: FastAPI) -> None:
         return error_response(422, "invalid_input", f"the request breaks some rules: {summary}", fields)
 
     @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> Response:
+    async def _http(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 400 and exc.detail == _UNPARSEABLE_BODY:
             rule = f"is not valid JSON ({_unparseable_reason(exc.__cause__)})"
             message = f"the request breaks some rules: json {rule}"
             return error_response(422, "invalid_input", message, {"json": rule})
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if wants_page(request):
+            return error_page(request, exc.status_code, str(exc.detail), {})
         return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     # Handled here (inside the exception middleware) the connection stays usable: nothing is re-raised.

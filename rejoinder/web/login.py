@@ -18,6 +18,7 @@ from rejoinder.errors import RateLimited, Unauthorized
 from rejoinder.model import Moderator
 from rejoinder.web.auth import page_user, session_token
 from rejoinder.web.client import client_address
+from rejoinder.web.dashboard.frame import frame, remember_language
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "rejoinder_login"
@@ -51,7 +52,7 @@ def _page(
 ) -> Response:
     login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     context: dict[str, Any] = {
-        "t": {},
+        **frame(request),
         "error": error,
         "email": email,
         "pending": pending,
@@ -65,7 +66,7 @@ def _page(
         LOGIN_CSRF_COOKIE, login_csrf, httponly=True, samesite="lax", secure=_secure(request),
         path="/dashboard/login",
     )  # fmt: skip
-    return response
+    return remember_language(request, response)
 
 
 @router.get("/dashboard/login")

@@ -28,7 +28,7 @@ User = Annotated[Moderator, Depends(current_user)]
 CommentId = Annotated[int, Path(ge=1, le=schemas.MAX_ID)]
 Filter = Annotated[str, Query(max_length=queue.MAX_FILTER)]
 Status = Literal["pending", "spam", "reported", "published", "deleted"]
-Action = Literal["approve", "spam", "ham", "delete", "restore"]
+Action = Literal["approve", "spam", "ham", "delete", "restore", "pin", "unpin"]
 
 
 class FilterIn(BaseModel):
@@ -48,7 +48,7 @@ class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Action = Field(
         description="approve or ham: publish (ham: it was wrongly judged spam); spam; delete (restorable); "
-        "restore: publish a deleted comment again."
+        "restore: publish a deleted comment again; pin, unpin: show a top-level comment above the others."
     )
     ids: list[Annotated[int, Field(ge=1, le=schemas.MAX_ID)]] | None = Field(
         None, max_length=moderation.MAX_BULK, description="The comments; or give `filter`."

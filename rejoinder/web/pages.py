@@ -10,12 +10,15 @@ from starlette.responses import FileResponse, Response
 
 from rejoinder import __version__, datapage
 from rejoinder.sites import cached_site, site_settings
+from rejoinder.web.dashboard.frame import add_filters
 
 router = APIRouter(include_in_schema=False)
 
 
 def templates() -> Jinja2Templates:
-    return Jinja2Templates(directory=Path(__file__).parent / "templates")
+    found = Jinja2Templates(directory=Path(__file__).parent / "templates")
+    add_filters(found.env)
+    return found
 
 
 @router.get("/")

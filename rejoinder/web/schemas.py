@@ -129,6 +129,7 @@ class CommentOut(BaseModel):
     created_at: datetime
     edited_at: datetime | None
     edited_by_moderator: bool = Field(False, description="A moderator changed the text.")
+    pinned: bool = Field(False, description="A moderator pinned it: listed above the first page.")
     likes: int
     status: str
     replies: list[CommentOut] = Field(default_factory=list)

@@ -30,6 +30,7 @@ def public_comment(comment: Comment, replies: list[Node] | None = None) -> dict[
         "created_at": comment.created_at,
         "edited_at": comment.edited_at,
         "edited_by_moderator": comment.edited_by_moderator,
+        "pinned": comment.pinned,
         "likes": 0 if deleted else comment.likes,
         "status": comment.status.value,
         "replies": [public_comment(node.comment, node.replies) for node in replies or ()],

@@ -46,15 +46,20 @@ def _ctx(request: Request) -> Context:
     return request.app.state.ctx
 
 
-def _answer(ctx: Context, site: Site) -> Response:
+def settings_json(ctx: Context, site: Site) -> dict[str, Any]:
+    """The site's settings and their declaration, as the API answers them and the settings page shows
+    them."""
     defaults = site_settings(ctx, Site(site.id, site.key, site.name, site.allowed_origins, {}))
     values = {
         "name": site.name,
         "allowed_origins": list(site.allowed_origins),
         **sitesettings.values(site_settings(ctx, site)),
     }
-    body = {"site": site.key, "settings": values, "fields": SITE_FIELDS + sitesettings.describe(defaults)}
-    return Response(dumps(body), media_type="application/json")
+    return {"site": site.key, "settings": values, "fields": SITE_FIELDS + sitesettings.describe(defaults)}
+
+
+def _answer(ctx: Context, site: Site) -> Response:
+    return Response(dumps(settings_json(ctx, site)), media_type="application/json")
 
 
 @router.get("/{site}/settings", summary="A site's settings and their declaration (moderators)")

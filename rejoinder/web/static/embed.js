@@ -81,6 +81,7 @@
       send: 'Send report',
       reported: 'Thank you: the moderators will look at it.',
       modEdited: 'edited by a moderator',
+      pinned: 'Pinned',
     },
     uk: {
       comments: { one: '{n} коментар', few: '{n} коментарі', many: '{n} коментарів', other: '{n} коментаря' },
@@ -154,6 +155,7 @@
       send: 'Надіслати скаргу',
       reported: 'Дякуємо: модератори переглянуть його.',
       modEdited: 'змінено модератором',
+      pinned: 'Закріплено',
     },
     de: {
       comments: { one: '{n} Kommentar', other: '{n} Kommentare' },
@@ -222,6 +224,7 @@
       send: 'Meldung senden',
       reported: 'Danke: Die Moderatoren sehen ihn sich an.',
       modEdited: 'von einem Moderator bearbeitet',
+      pinned: 'Angeheftet',
     },
   };
 
@@ -514,6 +517,7 @@
             : h('span', { class: 'rj-author', text: name }),
           h('a', { class: 'rj-time', href: '#rj-comment-' + c.id }, timeElement(c.created_at)),
           c.edited_at && h('span', { class: 'rj-muted', title: W.exact.format(new Date(c.edited_at)), text: t(c.edited_by_moderator ? 'modEdited' : 'edited') }),
+          c.pinned && h('span', { class: 'rj-muted rj-pinned', text: t('pinned') }),
         ),
         body,
         el.classList.contains('rj-held') && h('p', { class: 'rj-notice', text: t('awaiting') }),

@@ -82,6 +82,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("edited_by_moderator", sa.Boolean(), nullable=False, server_default=sa.text("false"))
         )
+        batch.add_column(sa.Column("pinned", sa.Boolean(), nullable=False, server_default=sa.text("false")))
     op.create_table(
         "audit_log",
         sa.Column("id", Id, autoincrement=True, nullable=False),
@@ -143,6 +144,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_audit_log_comment_id"), table_name="audit_log")
     op.drop_table("audit_log")
     with op.batch_alter_table("comments") as batch:
+        batch.drop_column("pinned")
         batch.drop_column("edited_by_moderator")
     with op.batch_alter_table("api_keys") as batch:
         batch.drop_index(op.f("ix_api_keys_moderator_id"))
