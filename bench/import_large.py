@@ -17,6 +17,7 @@ count and time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -121,9 +122,11 @@ def time_import(url: str, wxr: Path, batch_size: int) -> dict[str, Any]:
     ctx = open_context(settings)
     try:
         create_site(ctx, "bench", "Benchmark blog", [], spam_filter=False)
+        rss_before = _reset_peak_rss()
         started, cpu_started = time.perf_counter(), _cpu()
         report = import_file(ctx, "wordpress", wxr, ImportOptions(site="bench", batch_size=batch_size))
         seconds, cpu = time.perf_counter() - started, _cpu() - cpu_started
+        import_peak = _peak_rss()
         again_started = time.perf_counter()
         again = import_file(ctx, "wordpress", wxr, ImportOptions(site="bench", batch_size=batch_size))
         again_seconds = time.perf_counter() - again_started
@@ -138,9 +141,31 @@ def time_import(url: str, wxr: Path, batch_size: int) -> dict[str, Any]:
         "cpu_seconds": round(cpu, 2),
         "second_import_created": again.created,
         "second_import_seconds": round(again_seconds, 2),
-        # The whole process's peak, generator's work included: the import's own share is what it adds.
+        # The process's resident memory when the import started (the generator's work done), and its peak
+        # during the first import: what the import itself needs is the difference.
+        "rss_before_import_mb": round(rss_before / 2**20),
+        "import_peak_rss_mb": round(import_peak / 2**20) if import_peak else None,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
+
+
+def _status_bytes(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _reset_peak_rss() -> int:
+    """This process's resident memory now; its peak (VmHWM) is reset to it, where Linux allows."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+    return _status_bytes("VmRSS")
+
+
+def _peak_rss() -> int | None:
+    """The peak resident memory since ``_reset_peak_rss`` (Linux), or None where it cannot be read."""
+    return _status_bytes("VmHWM") or None
 
 
 def _cpu() -> float:

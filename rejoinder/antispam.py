@@ -19,6 +19,7 @@ from rejoinder.errors import ChallengeRequired, RateLimited
 from rejoinder.model import Site, SiteSettings
 from rejoinder.sites import site_settings
 from rejoinder.spam import duplicates, formtoken, links, pow
+from rejoinder.spam.abuse import AbuseModel
 from rejoinder.spam.features import Features, extract
 from rejoinder.spam.judge import ChallengeNeeded, FormCheck, Inputs, judge
 from rejoinder.spam.model import Model, lesson_ids
@@ -111,7 +112,8 @@ def gather(
         index = memos.duplicate_index(conn, site.id, now)
         near = [m for m in index.near(fingerprint) if m.comment_id != comment_id]
     learned = memos.learned_threshold(conn, site.id, version, rules) if rules.spam_learn_threshold else None
-    return Inputs(model, domains, fingerprint, approved, spammed, marks, near, learned, form)
+    scorer = AbuseModel.shipped() if rules.abuse_action != "off" else None
+    return Inputs(model, domains, fingerprint, approved, spammed, marks, near, learned, form, abuse=scorer)
 
 
 def judge_comment(

@@ -20,7 +20,7 @@ import logging
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -89,10 +89,21 @@ class EventBus:
 
     def record(self, conn: Connection, event: Event) -> None:
         """Write ``event`` to the outbox in the caller's transaction; it is delivered once that commits."""
-        once = any(isinstance(event, t) for t, _ in self._once)
+        once = self._is_once(event)
         data = encode(event)  # once: the outbox row and the message to other processes carry the same
         event_id = store.add(conn, event.topic(), data, datetime.now(UTC), delivered=not once)
         after_commit(conn, (event_id, event, once, data))
+
+    def _is_once(self, event: Event) -> bool:
+        return any(isinstance(event, t) for t, _ in self._once)
+
+    def record_many(self, conn: Connection, events: Sequence[Event]) -> None:
+        """``record`` for many events in one statement (a bulk import touches many threads per batch)."""
+        now = datetime.now(UTC)
+        planned = [(event, self._is_once(event), encode(event)) for event in events]
+        ids = store.add_many(conn, [(event.topic(), data, not once) for event, once, data in planned], now)
+        for event_id, (event, once, data) in zip(ids, planned, strict=True):
+            after_commit(conn, (event_id, event, once, data))
 
     # -- running
 

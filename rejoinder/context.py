@@ -19,6 +19,7 @@ from rejoinder.memo import Memo
 from rejoinder.metrics import Metrics
 from rejoinder.model import Ban, Site
 from rejoinder.readiness import Readiness
+from rejoinder.refusals import Refusals
 from rejoinder.settings import Settings
 from rejoinder.store.db import Database
 from rejoinder.tokens import Signer
@@ -47,6 +48,8 @@ class Context:
     # What /metrics exports and what /readyz checks (wired in monitoring.py).
     metrics: Metrics = field(default_factory=Metrics)
     readiness: Readiness = field(default_factory=Readiness)
+    # addresses refused for too many likes or previews, until their Retry-After: refused again at the door
+    refusals: Refusals = field(default_factory=Refusals)
 
     def close(self) -> None:
         self.live.close()

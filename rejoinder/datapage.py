@@ -18,6 +18,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "tell senders apart, not to find out who they are); erased {days} days after posting, or at once "
         "when you delete the comment.",
         "likes": "For likes, a keyed hash of a random number your browser made up; nothing that names you.",
+        "likes_address": "So that one network address counts one like per comment, the server keeps a keyed "
+        "hash of the address and the comment for {hours:g} hours.",
         "why": "Why",
         "why_text": "To show the discussion, to let you edit your comment, and to keep spam and abuse out.",
         "who": "Who sees it",
@@ -44,6 +46,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "видаляєте коментар.",
         "likes": "Для вподобань: ключовий хеш випадкового числа, створеного вашим браузером; нічого, що "
         "вас називає.",
+        "likes_address": "Щоб одна мережева адреса рахувала одне вподобання на коментар, сервер зберігає "
+        "ключовий хеш адреси та коментаря {hours:g} год.",
         "why": "Навіщо",
         "why_text": "Щоб показати обговорення, дати вам змогу редагувати коментар і не пускати спам.",
         "who": "Хто це бачить",
@@ -70,6 +74,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "du den Kommentar löschst.",
         "likes": "Für Likes ein verschlüsselter Hash einer Zufallszahl deines Browsers; nichts, was dich "
         "benennt.",
+        "likes_address": "Damit eine Netzwerkadresse nur ein Like pro Kommentar zählt, behält der Server "
+        "einen verschlüsselten Hash der Adresse und des Kommentars {hours:g} Stunden lang.",
         "why": "Warum",
         "why_text": "Um die Diskussion zu zeigen, dir das Bearbeiten zu ermöglichen und Spam abzuwehren.",
         "who": "Wer es sieht",

@@ -42,6 +42,12 @@ class NotFound(RejoinderError):
     code = "not_found"
 
 
+class InvalidLink(NotFound):
+    """A link from a mail that was not made here, was made for something else, or has expired."""
+
+    code = "invalid_link"
+
+
 class UnknownSite(NotFound):
     code = "unknown_site"
 
@@ -101,6 +107,13 @@ class RateLimited(RejoinderError):
     def __init__(self, message: str, fields: dict[str, str] | None = None, *, retry_after: int = 60) -> None:
         super().__init__(message, fields)
         self.retry_after = retry_after
+
+
+class NoClientAddress(RejoinderError):
+    """Requests arrive without a client address (a Unix socket) and no proxy is trusted to name one."""
+
+    status = 503
+    code = "misconfigured"
 
 
 class StreamsExhausted(RejoinderError):

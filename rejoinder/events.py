@@ -83,6 +83,14 @@ class CommentModerated(CommentChanged):
     fingerprint: int | None = None
 
 
+@dataclass(frozen=True)
+class SubscriptionRequested(Event):
+    """An address not yet confirmed on the site asked for notifications: it is sent a confirmation."""
+
+    site_key: str
+    recipient_id: int
+
+
 TOPICS: dict[str, type[Event]] = {
     cls.topic(): cls
     for cls in (
@@ -95,6 +103,7 @@ TOPICS: dict[str, type[Event]] = {
         CommentDeleted,
         CommentLiked,
         CommentModerated,
+        SubscriptionRequested,
     )
 }
 

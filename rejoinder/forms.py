@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rejoinder.context import Context
+from rejoinder.notify import subscriptions
 from rejoinder.sites import cached_site, site_settings
 from rejoinder.spam import honeypot, pow
 
@@ -33,5 +34,6 @@ def form_for(ctx: Context, site_key: str) -> dict[str, Any]:
             "privacy_url": rules.privacy_url,
             "pow": rules.pow if rules.spam_filter else "off",
             "providers": [],  # login providers arrive with the identity work
+            "notify": subscriptions.offered(ctx, rules),
         },
     }

@@ -1,8 +1,18 @@
-"""Likes: *Liked by 3 people*. One like per reader id and comment, however often it is sent."""
+"""Likes: *Liked by 3 people*. One like per reader id and comment, however often it is sent.
+
+A reader id is whatever the browser sends, so a script can invent one per request. With the site's spam
+filter on, likes are therefore rate-limited per client address and per liker id, and a comment counts
+at most one like per address within ``like_address_hours``: a second one from the same address under
+another id is answered as liked but not counted (docs/spam.md, "Likes"). Whatever the site, every
+address is also held to the server's ``like_rate_limit``, checked before anything is read, so a flood is
+refused without queueing for the database (and then at the door, by ``refusals``, until its Retry-After).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,13 +20,15 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection
 
 from rejoinder.context import Context
-from rejoinder.errors import CommentNotFound, InvalidInput
+from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited
 from rejoinder.events import CommentLiked
-from rejoinder.model import Comment, CommentStatus
+from rejoinder.model import Comment, CommentStatus, Site, SiteSettings
+from rejoinder.sites import known_site, site_settings
 from rejoinder.store import comments as comment_store
 from rejoinder.store import likes as store
 
 LIKER_HEADER = "X-Rejoinder-Liker"
+ONE_LIKE_PER_ADDRESS = "like-address"  # the rate-limit scope that remembers which address liked what
 
 
 @dataclass(frozen=True)
@@ -25,46 +37,158 @@ class LikeState:
     liked: bool
 
 
-def set_like(ctx: Context, comment_id: int, liker: str | None, liked: bool) -> LikeState:
+@dataclass(frozen=True)
+class _Admission:
+    """What the site's like rules decided before anything is written."""
+
+    site: Site | None  # None: the site's spam filter is off, and with it these rules
+    rules: SiteSettings | None
+    address: str  # the client's address as likes count it ("" when unknown)
+    counted: bool  # False: this address liked the comment within the window; answer, do not count
+    likes: int  # the comment's count as read
+
+
+def set_like(
+    ctx: Context, comment_id: int, liker: str | None, liked: bool, remote_addr: str = ""
+) -> LikeState:
     """Like (``liked=True``) or unlike a comment for one reader; repeating it changes nothing."""
-    store_it, finish = _plan_like(ctx, comment_id, liker, liked)
+    key = _liker_key(ctx, liker)
+    _refuse_a_flood(ctx, remote_addr)
+    admitted = _admit(ctx, comment_id, key, remote_addr, liked)
+    if not admitted.counted:
+        return LikeState(likes=admitted.likes, liked=True)
+    store_it, finish = _plan_like(ctx, comment_id, key, liked, admitted)
     return finish(ctx.db.transaction(store_it))
 
 
-async def set_like_async(ctx: Context, comment_id: int, liker: str | None, liked: bool) -> LikeState:
+async def set_like_async(
+    ctx: Context, comment_id: int, liker: str | None, liked: bool, remote_addr: str = ""
+) -> LikeState:
     """``set_like`` for the event loop: on SQLite the write joins the loop's group commit."""
-    store_it, finish = _plan_like(ctx, comment_id, liker, liked)
-    return finish(await ctx.db.transaction_async(store_it))
+    key = _liker_key(ctx, liker)
+    _refuse_a_flood(ctx, remote_addr)
+    # The rules read the comment's site and may ask Redis: off the loop.
+    admitted = await asyncio.to_thread(_admit, ctx, comment_id, key, remote_addr, liked)
+    if not admitted.counted:
+        return LikeState(likes=admitted.likes, liked=True)
+    store_it, finish = _plan_like(ctx, comment_id, key, liked, admitted)
+    stored = await ctx.db.transaction_async(store_it)
+    # An unlike may free the address's like of the comment in Redis: off the loop too.
+    return finish(stored) if liked else await asyncio.to_thread(finish, stored)
 
 
-def _plan_like(
-    ctx: Context, comment_id: int, liker: str | None, liked: bool
-) -> tuple[Callable[[Connection], Comment], Callable[[Comment], LikeState]]:
+def _liker_key(ctx: Context, liker: str | None) -> str:
     liker = (liker or "").strip()
     if not 8 <= len(liker) <= 128 or not liker.isascii() or not liker.isprintable():
         raise InvalidInput(
             f"{LIKER_HEADER} must be the reader's random id",
             {LIKER_HEADER: "must be 8-128 printable ASCII characters"},
         )
-    key = ctx.signer.reader_key("like", liker)
+    return ctx.signer.reader_key("like", liker)
 
-    def store_it(conn: Connection) -> Comment:
-        placed = comment_store.get_comment_placed(conn, comment_id)
-        if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
-            raise CommentNotFound(
-                f"there is no comment {comment_id}", {"comment_id": "is not a published comment"}
-            )
-        comment, thread_url, site_key = placed
+
+def _refuse_a_flood(ctx: Context, remote_addr: str) -> None:
+    """The server's own bound on likes per address (``like_rate_limit``), for every site."""
+    exceeded = ctx.spam.rate_limits.hit(0, [("like", ctx.settings.like_rate_limit, remote_addr)])
+    if exceeded is not None:
+        what, fields = "too many likes from this address", {"client": f"allows {exceeded.limit}"}
+        ctx.refusals.remember(remote_addr, "like", exceeded.retry_after, what, fields)
+        raise RateLimited(
+            f"{what}; try again in {exceeded.retry_after} s", fields, retry_after=exceeded.retry_after
+        )
+
+
+def liking_address(remote_addr: str) -> str:
+    """The address likes are limited by: an IPv6 client by its /64 network, which one subscriber usually
+    has whole (counting single addresses would give a script 2⁶⁴ of them); an IPv4 client by its address."""
+    try:
+        ip = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return remote_addr
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _window(rules: SiteSettings) -> str:
+    """The rate-limit rule that says "once within ``like_address_hours``"."""
+    return f"1/{max(1, round(rules.like_address_hours * 60))} minutes"
+
+
+def _address_liked(ctx: Context, comment_id: int, address: str) -> str:
+    """What remembers that an address liked a comment: a keyed hash, as it is kept for a day (in Redis
+    too), longer than any other rate-limit key holds an address."""
+    return ctx.signer.reader_key("like-address", f"{comment_id} {address}")
+
+
+def _admit(ctx: Context, comment_id: int, liker_key: str, remote_addr: str, liked: bool) -> _Admission:
+    """The site's like rules, before the write: rate limits (429 past them) and one counted like per
+    address and comment within the window."""
+    with ctx.db.read() as conn:
+        placed = _published(conn, comment_id)
+        comment, _thread_url, site_key = placed
+        site = known_site(ctx, conn, site_key)
+    rules = site_settings(ctx, site)
+    address = liking_address(remote_addr)
+    if not rules.spam_filter:
+        return _Admission(None, None, address, True, comment.likes)
+    exceeded = ctx.spam.rate_limits.hit(
+        site.id,
+        [
+            ("like-ip", rules.like_rate_limit_ip, address),
+            ("like-liker", rules.like_rate_limit_liker, liker_key),
+        ],
+    )
+    if exceeded is not None:
+        field, who = (
+            ("client", "this address") if exceeded.scope == "like-ip" else (LIKER_HEADER, "this reader")
+        )
+        raise RateLimited(
+            f"too many likes from {who}; try again in {exceeded.retry_after} s",
+            {field: f"allows {exceeded.limit}"},
+            retry_after=exceeded.retry_after,
+        )
+    counted = True
+    if liked and address and rules.like_address_hours > 0:
+        counted = ctx.spam.rate_limits.first(
+            site.id, ONE_LIKE_PER_ADDRESS, _window(rules), _address_liked(ctx, comment_id, address)
+        )
+    return _Admission(site, rules, address, counted, comment.likes)
+
+
+def _published(conn: Connection, comment_id: int) -> tuple[Comment, str, str]:
+    placed = comment_store.get_comment_placed(conn, comment_id)
+    if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
+        raise CommentNotFound(
+            f"there is no comment {comment_id}", {"comment_id": "is not a published comment"}
+        )
+    return placed
+
+
+def _plan_like(
+    ctx: Context, comment_id: int, key: str, liked: bool, admitted: _Admission
+) -> tuple[Callable[[Connection], tuple[Comment, bool]], Callable[[tuple[Comment, bool]], LikeState]]:
+    def store_it(conn: Connection) -> tuple[Comment, bool]:
+        comment, thread_url, site_key = _published(conn, comment_id)
         counted = store.change_like(conn, comment_id, key, liked, datetime.now(UTC))
+        changed = counted is not None
         if counted is not None:
             likes, version = counted
             comment = dataclasses.replace(comment, likes=likes, version=version)
             ctx.events.record(conn, CommentLiked(site_key, thread_url, comment))
         else:  # read again: on PostgreSQL a concurrent like may have committed since the read above
             comment = dataclasses.replace(comment, likes=comment_store.like_count(conn, comment_id))
-        return comment
+        return comment, changed
 
-    def finish(comment: Comment) -> LikeState:
+    def finish(stored: tuple[Comment, bool]) -> LikeState:
+        comment, changed = stored
+        site, rules = admitted.site, admitted.rules
+        if changed and not liked and site and rules and rules.like_address_hours > 0 and admitted.address:
+            # A like taken back frees its address's one like of the comment: the reader may like it again.
+            liked_by = _address_liked(ctx, comment_id, admitted.address)
+            ctx.spam.rate_limits.forget(site.id, ONE_LIKE_PER_ADDRESS, _window(rules), liked_by)
         return LikeState(likes=comment.likes, liked=liked)
 
     return store_it, finish

@@ -18,6 +18,7 @@ from rejoinder.events import CommentDeleted
 from rejoinder.model import CommentStatus, Job, Moderator, SiteSettings
 from rejoinder.sites import list_sites, site_settings
 from rejoinder.store import comments as comment_store
+from rejoinder.store import notify as notify_store
 from rejoinder.store import privacy as store
 from rejoinder.store import threads as thread_store
 from rejoinder.store.sites import get_site
@@ -55,6 +56,7 @@ def erase_expired_client_data(ctx: Context, now: datetime | None = None) -> int:
 @dataclass(frozen=True)
 class Erased:
     comments: int
+    subscriptions: int = 0
 
 
 def export_by_email(ctx: Context, email: str, actor: Moderator | None = None) -> dict[str, Any]:
@@ -62,6 +64,7 @@ def export_by_email(ctx: Context, email: str, actor: Moderator | None = None) ->
     records who exported how many comments, and a keyed hash of the address (never the address)."""
     with ctx.db.read() as conn:
         found = store.comments_by_email(conn, email)
+        subscribed = notify_store.subscriptions_of_email(conn, email.strip().lower())
     with ctx.db.write() as conn:
         after = {"email_hash": _email_hash(ctx, email), "comments": len(found)}
         audit_log.record(conn, actor or audit_log.cli_actor(), "privacy.export", after=after)
@@ -90,6 +93,15 @@ def export_by_email(ctx: Context, email: str, actor: Moderator | None = None) ->
             }
             for site_key, url, comment in found
         ],
+        "subscriptions": [
+            {
+                "site": sub.site_key,
+                "kind": sub.kind,
+                "thread": sub.thread_url or None,
+                "confirmed": sub.confirmed,
+            }
+            for sub in subscribed
+        ],
     }
 
 
@@ -111,10 +123,11 @@ def erase_by_email(ctx: Context, email: str, actor: Moderator | None = None) -> 
             erased = comment_store.get_comment(conn, comment.id)
             assert erased is not None
             ctx.events.record(conn, CommentDeleted(site_key, url, erased, site.id))
+        unsubscribed = notify_store.erase_email(conn, email.strip().lower())
         after = {"email_hash": _email_hash(ctx, email), "comments": len(found)}
         audit_log.record(conn, actor or audit_log.cli_actor(), "privacy.erase", after=after)
     audit.info("erased %d comments signed with %s on request", len(found), email)
-    return Erased(len(found))
+    return Erased(len(found), unsubscribed)
 
 
 def _email_hash(ctx: Context, email: str) -> str:

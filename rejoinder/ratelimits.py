@@ -1,4 +1,5 @@
-"""Rate limits per client address, per identity and per thread.
+"""Rate limits per client address, per identity and per thread (comments), per address and per liker
+(likes), and "once per window" counts (one like per address and comment).
 
 Counted in Redis when the deployment has one (every process sees the same counts), else in this process's
 memory. While Redis cannot be reached, counting goes on in memory (each process then limits on its own),
@@ -11,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from limits import parse_many
 from limits.errors import StorageError
@@ -22,11 +24,12 @@ from rejoinder.errors import RateLimited
 log = logging.getLogger(__name__)
 
 RETRY_REDIS_SECONDS = 5.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Exceeded:
-    scope: str  # "ip", "identity" or "thread"
+    scope: str  # "ip", "identity", "thread", "like-ip", "like-liker", or a request kind ("preview")
     limit: str  # e.g. "6 per 1 minute"
     retry_after: int  # seconds
 
@@ -61,14 +64,29 @@ class RateLimits:
 
         Nothing is counted when a limit is broken, so a refused flood does not lock out its sender longer.
         """
+        return self._counted(lambda limiter: self._hit(limiter, site_id, checks))
+
+    def first(self, site_id: int, scope: str, rule: str, who: str) -> bool:
+        """True if ``who`` has not been counted under ``rule`` (e.g. ``1/24 hours``) within its window, and
+        count it now; False while it has. (One like per address and comment, for instance.)"""
+        item = parse_many(rule)[0]
+        return self._counted(lambda limiter: limiter.hit(item, str(site_id), scope, who))
+
+    def forget(self, site_id: int, scope: str, rule: str, who: str) -> None:
+        """Clear what ``first`` counted for ``who``: what it stood for was taken back."""
+        item = parse_many(rule)[0]
+        self._counted(lambda limiter: limiter.clear(item, str(site_id), scope, who))
+
+    def _counted(self, count: Callable[[SlidingWindowCounterRateLimiter], T]) -> T:
+        """``count`` with the shared limiter while Redis answers, else with this process's own."""
         if self._shared is not None and self.shared:
             try:
-                return self._hit(self._shared, site_id, checks)
+                return count(self._shared)
             except StorageError as exc:
                 self._shared_again_at = time.monotonic() + RETRY_REDIS_SECONDS
                 self._on_error()
                 log.warning("rate limits counted in memory: Redis is unreachable (%s)", exc.storage_error)
-        return self._hit(self._memory, site_id, checks)
+        return count(self._memory)
 
     def _hit(
         self, limiter: SlidingWindowCounterRateLimiter, site_id: int, checks: list[tuple[str, str, str]]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -38,6 +40,7 @@ PLACEHOLDER_SECRETS = frozenset(
     }
 )  # fmt: skip
 DEFAULT_DATABASE_URL = "sqlite:///rejoinder-data/rejoinder.db"
+HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # RFC 9110's token
 UNIX_PEER = "unix"  # in trusted_proxies: a peer on a Unix socket (which has no address) is a trusted proxy
 
 
@@ -75,6 +78,13 @@ class Settings(BaseModel):
         description="Addresses or networks (CIDR) of reverse proxies whose `X-Forwarded-For` is believed, "
         "and `unix` for a proxy connecting over a Unix socket (see `unix_socket`). Empty (the default): "
         "the peer address is the client address.",
+    )
+    client_address_header: str = Field(
+        "X-Forwarded-For",
+        description="The header in which trusted proxies name the client. `X-Forwarded-For` (the default) "
+        "is a list each proxy appends to: the first address from the right that is not a trusted proxy is "
+        "the client. Any other header (`X-Real-IP`, `CF-Connecting-IP`…) holds one address that the proxy "
+        "sets, overwriting what the client sent. Read only from peers in `trusted_proxies`.",
     )
     max_body_length: int = Field(10_000, ge=1, description="Longest comment body accepted, in characters.")
     max_request_bytes: int = Field(
@@ -115,6 +125,12 @@ class Settings(BaseModel):
         "30/minute;300/hour",
         description="Previews one client address may ask for (`POST /api/v1/preview`), like "
         "`30/minute;300/hour`, or `off`. A 10,000-character preview costs up to ~0.1 s of CPU.",
+    )
+    like_rate_limit: str = Field(
+        "60/minute;600/hour",
+        description="Likes and unlikes one client address may send (`PUT`/`DELETE "
+        "/api/v1/comments/{id}/like`), like `60/minute;600/hour`, or `off`. Each is a write; without a "
+        "limit one address could inflate any comment's count with made-up reader ids.",
     )
     report_rate_limit: str = Field(
         "5/minute;30/hour",
@@ -206,6 +222,38 @@ class Settings(BaseModel):
         "to answer ready.",
     )
 
+    smtp_host: str = Field(
+        "",
+        description="SMTP server that outgoing mail goes through, e.g. `smtp.example.org`. Empty (the "
+        "default): no mail is sent, and the comment form offers no notifications.",
+    )
+    smtp_port: int = Field(
+        587, ge=1, le=65535, description="Port of the SMTP server: 587 for STARTTLS, 465 for TLS, 25 plain."
+    )
+    smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="How the connection to the SMTP server is encrypted: `starttls` (upgrade after "
+        "connecting, port 587), `tls` (from the start, port 465) or `none` (a relay on the same machine).",
+    )
+    smtp_username: str = Field("", description="Login name at the SMTP server; empty: no login.")
+    smtp_password: str = Field("", description="Password for `smtp_username`.")
+    smtp_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How long to wait for the SMTP server before an attempt fails (and is retried).",
+    )
+    mail_from: str = Field(
+        "",
+        description="Sender of every mail, e.g. `Blog comments <comments@blog.example>`; its domain also "
+        "names the messages (`Message-ID`). Required when `smtp_host` is set.",
+    )
+    feed_poll_minutes: float = Field(
+        30.0,
+        ge=1,
+        description="How often each site's own feed (the site setting `feed_url`) is read for new posts to "
+        "announce to *Notify me of new posts* subscribers; failures back off to at most once a day.",
+    )
+
     @field_validator("trusted_proxies", "metrics_allow", mode="before")
     @classmethod
     def _split_comma_list(cls, value: Any) -> Any:
@@ -214,7 +262,11 @@ class Settings(BaseModel):
         return value
 
     @field_validator(
-        "preview_rate_limit", "report_rate_limit", "login_rate_limit_account", "login_rate_limit_ip"
+        "preview_rate_limit",
+        "like_rate_limit",
+        "report_rate_limit",
+        "login_rate_limit_account",
+        "login_rate_limit_ip",
     )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
@@ -257,12 +309,36 @@ class Settings(BaseModel):
             raise ValueError(f"its password {password!r} is a placeholder: set the real one")
         return value
 
+    @field_validator("client_address_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not HEADER_NAME.fullmatch(value.strip()):
+            raise ValueError("must be an HTTP header name, like X-Forwarded-For or X-Real-IP")
+        return value.strip()
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be debug, info, warning or error")
         return value.lower()
+
+    @field_validator("mail_from")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        if value and "@" not in parseaddr(value)[1]:
+            raise ValueError("must be an e-mail address, maybe with a name: 'Blog <comments@blog.example>'")
+        return value
+
+    @model_validator(mode="after")
+    def _mail_has_a_sender(self) -> Settings:
+        if self.smtp_host and not self.mail_from:
+            raise ValueError("mail_from must be set when smtp_host is: mail needs a sender address")
+        return self
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_host)
 
     @model_validator(mode="after")
     def _socket_clients_have_an_address(self) -> Settings:
@@ -271,8 +347,8 @@ class Settings(BaseModel):
         if self.unix_socket and UNIX_PEER not in self.trusted_proxies:
             raise ValueError(
                 "trusted_proxies must include 'unix' when serving on a Unix socket (unix_socket): requests "
-                "on it carry no client address, so per-address rate limits and bans need the proxy's "
-                "X-Forwarded-For"
+                "on it carry no client address, so per-address rate limits and bans need the proxy to name "
+                f"the client in a header it sets ({self.client_address_header}, see client_address_header)"
             )
         return self
 

@@ -24,10 +24,19 @@ from pydantic import (
 )
 
 from rejoinder.errors import InvalidInput
+from rejoinder.spam.abuse import ACTIONS as ABUSE_ACTIONS
 
 PREMODERATION = ("none", "first", "all")
 POW_MODES = ("always", "doubtful", "off")
+RATE_LIMITS = (
+    "rate_limit_ip",
+    "rate_limit_identity",
+    "rate_limit_thread",
+    "like_rate_limit_ip",
+    "like_rate_limit_liker",
+)
 CLIENT_DATA = ("plain", "hashed")
+LANGUAGES = ("en", "uk", "de")  # what mails and their pages are written in
 # Left to the server when a site does not set them (server settings default_max_depth and
 # default_edit_window_seconds).
 SERVER_DEFAULTS = ("max_depth", "edit_window_seconds")
@@ -198,6 +207,40 @@ class SiteSettings(BaseModel):
     rate_limit_thread: str = Field(
         "60/minute", description="Comments per thread, from everyone.", json_schema_extra=_rule(RATE_RULE)
     )
+    like_rate_limit_ip: str = Field(
+        "30/minute;300/hour",
+        description="With the spam filter on: likes and unlikes per client address (an IPv6 client by its "
+        "/64 network).",
+        json_schema_extra=_rule(RATE_RULE),
+    )
+    like_rate_limit_liker: str = Field(
+        "20/minute;200/hour",
+        description="With the spam filter on: likes and unlikes per liker id (`X-Rejoinder-Liker`).",
+        json_schema_extra=_rule(RATE_RULE),
+    )
+    like_address_hours: StrictInt | StrictFloat = Field(
+        24,
+        ge=0,
+        le=24 * 366,
+        description="With the spam filter on: one address counts one like per comment within this many "
+        "hours; a like from it under another liker id is answered but not counted. 0: every liker id counts "
+        "(readers behind one shared address each count).",
+        json_schema_extra=_rule("must be a number of hours between 0 and 8784"),
+    )
+    abuse_action: Literal["hold", "note", "off"] = Field(
+        "hold",
+        description="What the offline abuse score does with insulting language (from `abuse_threshold`): "
+        "`hold` a comment that would be published for a moderator, only `note` the reason beside the "
+        "verdict, or `off` (not scored). Never spam.",
+        json_schema_extra=_rule("must be one of " + ", ".join(ABUSE_ACTIONS)),
+    )
+    abuse_threshold: Probability = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="Abuse probability from which a comment's language counts as insulting.",
+        json_schema_extra=PROBABILITY,
+    )
     banned_words: tuple[str, ...] = Field(
         (), description="Words (whole words, any case) that send a comment to spam.", json_schema_extra=WORDS
     )
@@ -214,6 +257,21 @@ class SiteSettings(BaseModel):
         description="Domains (subdomains included) that make a comment spam when linked, or in the author's "
         "e-mail address or website.",
         json_schema_extra=WORDS,
+    )
+
+    language: Literal["en", "uk", "de"] = Field(
+        "en",
+        description="Language of the mails the site sends readers and moderators, and of the pages their "
+        "links open.",
+        json_schema_extra=_rule("must be one of " + ", ".join(LANGUAGES)),
+    )
+    feed_url: str = Field(
+        "",
+        max_length=2048,
+        pattern=r"^(https?://[^/\s]+(/\S*)?)?$",
+        description="The site's own RSS or Atom feed: its new posts are mailed to readers who asked for "
+        "*Notify me of new posts*. Empty: the form does not offer it.",
+        json_schema_extra=_rule("must be an http:// or https:// address, or empty"),
     )
 
     @property
@@ -235,7 +293,7 @@ class SiteSettings(BaseModel):
             ipaddress.ip_network(network, strict=False)  # ValueError names nothing: the rule does
         return value
 
-    @field_validator("rate_limit_ip", "rate_limit_identity", "rate_limit_thread")
+    @field_validator(*RATE_LIMITS)
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         if value != "off":

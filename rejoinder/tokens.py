@@ -1,19 +1,22 @@
-"""Signed tokens: the edit token an author gets for a comment, and keyed hashes of reader ids."""
+"""Signed tokens: the edit token an author gets for a comment, the links in mails (confirm, unsubscribe,
+manage), and keyed hashes of reader ids."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from rejoinder.errors import EditWindowClosed, Unauthorized
+from rejoinder.errors import EditWindowClosed, InvalidLink, Unauthorized
 
 
 class Signer:
     def __init__(self, secret_key: str) -> None:
         self._secret = secret_key.encode()
         self._edit = URLSafeTimedSerializer(secret_key, salt="rejoinder.edit-token")
+        self._key = secret_key
         self._login = URLSafeTimedSerializer(secret_key, salt="rejoinder.login-second-step")
 
     def edit_token(self, comment_id: int) -> str:
@@ -55,3 +58,18 @@ class Signer:
     def reader_key(self, purpose: str, value: str) -> str:
         """A keyed hash of a reader-supplied id: stable, but useless to anyone without the secret."""
         return hmac.new(self._secret, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:40]
+
+    def link_token(self, purpose: str, value: Any) -> str:
+        """A token for a link in a mail: ``value`` signed for one ``purpose`` (a token made for
+        unsubscribing cannot confirm anything)."""
+        return URLSafeTimedSerializer(self._key, salt=f"rejoinder.link.{purpose}").dumps(value)
+
+    def check_link_token(self, purpose: str, token: str, max_age_seconds: int | None = None) -> Any:
+        """The value signed into a link token; InvalidLink if it is forged, for another purpose, or old."""
+        serializer = URLSafeTimedSerializer(self._key, salt=f"rejoinder.link.{purpose}")
+        try:
+            return serializer.loads(token, max_age=max_age_seconds)
+        except SignatureExpired as exc:
+            raise InvalidLink("this link has expired", {"token": "has expired"}) from exc
+        except BadSignature as exc:
+            raise InvalidLink("this link is not valid", {"token": "is not a valid link"}) from exc

@@ -26,6 +26,7 @@ from rejoinder.filterstate import SpamFilter, SpamMemos
 from rejoinder.jobs import JobQueue
 from rejoinder.live import LiveHub
 from rejoinder.metrics import Metrics
+from rejoinder.notify.wiring import wire as wire_notifications
 from rejoinder.ratelimits import RateLimits
 from rejoinder.settings import Settings
 from rejoinder.sites import forget_sites
@@ -72,6 +73,7 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
     retention.register_jobs(ctx)
     privacy.register_jobs(ctx)
     subscribe(ctx)
+    wire_notifications(ctx)
     monitoring.watch(ctx)
     if settings.redis_url:
         # Until Redis confirms the subscription, changes made elsewhere might be missed: no cache.

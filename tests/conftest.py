@@ -25,6 +25,7 @@ from rejoinder.store.migrate import upgrade
 from rejoinder.store.schema import metadata
 from rejoinder.web.app import create_app
 from rejoinder.wiring import open_context
+from tests.mailbox import Mailbox
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REJOINDER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -142,3 +143,28 @@ def steady_rate_windows() -> None:
     left = 60 - time.time() % 60
     if left < 5:
         time.sleep(left + 0.05)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1, collecting every message it is sent."""
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def mail_settings(database_url: str, mailbox: Mailbox) -> Settings:
+    """Settings of a server that sends mail, through ``mailbox``."""
+    return load_settings(
+        environ={},
+        overrides={
+            "database_url": database_url,
+            "secret_key": "test-secret",
+            "public_url": "https://comments.blog.example",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mailbox.port,
+            "smtp_tls": "none",
+            "mail_from": "Blog comments <comments@blog.example>",
+        },
+    )

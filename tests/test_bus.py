@@ -78,6 +78,25 @@ def test_subscribers_run_after_the_commit_and_never_for_a_rollback(ctx: Context)
         assert [r.payload["thread_url"] for r in conn.execute(select(outbox))] == ["https://blog.example/a"]
 
 
+def test_many_events_recorded_in_one_statement_arrive_in_order_after_the_commit(
+    ctx: Context, other: Context
+) -> None:
+    seen: list[Event] = []
+    ctx.events.subscribe(ThreadChanged, seen.append)
+    events = [ThreadChanged("blog", f"https://blog.example/{i}") for i in range(600)]
+    with ctx.db.write() as conn:
+        ctx.events.record_many(conn, events)
+        assert seen == []
+    assert seen == events
+    with ctx.db.read() as conn:
+        rows = conn.execute(select(outbox.c.id, outbox.c.payload).order_by(outbox.c.id)).all()
+    assert [r.payload["thread_url"] for r in rows] == [e.thread_url for e in events]
+    heard: list[Event] = []
+    other.events.subscribe(ThreadChanged, heard.append)
+    other.events.poll()  # another process reads them from the outbox like any others
+    assert heard == events
+
+
 def test_group_committed_writes_deliver_each_event_once(ctx: Context) -> None:
     seen: list[Event] = []
     ctx.events.subscribe(ThreadChanged, seen.append)

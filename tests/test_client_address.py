@@ -78,3 +78,31 @@ def test_a_unix_socket_peer_is_a_proxy_only_when_trusted_proxies_says_unix() -> 
 
 def test_unix_in_trusted_proxies_does_not_make_tcp_peers_trusted() -> None:
     assert client_address(scope("203.0.113.9", "198.51.100.7"), ["unix"]) == "203.0.113.9"
+
+
+def real_ip(peer: str | None, *values: str) -> dict[str, Any]:
+    request = scope(peer)
+    request["headers"] = [(b"x-real-ip", value.encode("latin-1")) for value in values]
+    return request
+
+
+def test_a_header_the_proxy_sets_names_the_client_when_the_peer_is_trusted() -> None:
+    assert client_address(real_ip(PROXY, "198.51.100.7"), PROXIES, "X-Real-IP") == "198.51.100.7"
+    assert client_address(real_ip(PROXY, " 2001:DB8::5 "), PROXIES, "x-real-ip") == "2001:db8::5"
+    assert client_address(real_ip(None, "198.51.100.7"), ["unix"], "X-Real-IP") == "198.51.100.7"
+    # From anyone else it is the client's own word: not believed.
+    assert client_address(real_ip("203.0.113.9", "198.51.100.7"), PROXIES, "X-Real-IP") == "203.0.113.9"
+    assert client_address(real_ip(None, "198.51.100.7"), PROXIES, "X-Real-IP") == ""
+
+
+@pytest.mark.parametrize(
+    "values", [(), ("198.51.100.7", "198.51.100.8"), ("198.51.100.7, 10.0.0.2",), ("x",)]
+)
+def test_a_proxy_set_header_that_is_missing_repeated_or_not_one_address_is_not_believed(
+    values: tuple[str, ...],
+) -> None:
+    assert client_address(real_ip(PROXY, *values), PROXIES, "X-Real-IP") == PROXY
+
+
+def test_with_another_header_chosen_forwarded_for_is_ignored() -> None:
+    assert client_address(scope(PROXY, "198.51.100.7"), PROXIES, "X-Real-IP") == PROXY

@@ -103,3 +103,25 @@ async def test_like_and_unlike_are_idempotent(client: httpx.AsyncClient, comment
     never_liked = await like(client, comment_id, "reader-0002", undo=True)
     assert never_liked.json() == {"likes": 0, "liked": False}  # never below zero
     assert await likes_shown(client, comment_id) == 0
+
+
+async def test_likes_are_rate_limited_per_address(
+    app: object, ctx: Context, client: httpx.AsyncClient, comment_id: int, steady_rate_windows: None
+) -> None:
+    limit = 60  # like_rate_limit's default: 60/minute; reader ids are made up, the address is not
+    answers = [(await like(client, comment_id, f"reader-{n:04d}")).status_code for n in range(limit)]
+    assert answers == [200] * limit
+    refused = await like(client, comment_id, "reader-9999", undo=True)  # unlikes count too
+    assert refused.status_code == 429
+    assert refused.json()["error"]["fields"] == {"client": "allows 60 per 1 minute"}
+    assert int(refused.headers["Retry-After"]) >= 1
+    # Asked again within its Retry-After, the same address is refused at the door, in the same words.
+    assert ctx.refusals.active("203.0.113.7", "like") is not None
+    again = await like(client, comment_id, "reader-9998")
+    assert (again.status_code, again.json()["error"]["fields"]) == (429, {"client": "allows 60 per 1 minute"})
+    assert again.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(again.headers["Retry-After"]) <= int(refused.headers["Retry-After"])
+    elsewhere = httpx.ASGITransport(app=app, client=("198.51.100.8", 50000))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=elsewhere, base_url="http://testserver") as other:
+        assert (await like(other, comment_id, "reader-9999")).json() == {"likes": limit + 1, "liked": True}
+    assert await likes_shown(client, comment_id) == limit + 1

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from rejoinder.context import Context
 from rejoinder.exporters import export
-from rejoinder.importers import disqus, isso, remark42, wordpress
+from rejoinder.importers import disqus, isso, remark42, service, wordpress
 from rejoinder.importers.records import ImportFailed
 from rejoinder.importers.service import ImportOptions, UrlMap, import_file
 from rejoinder.sites import create_site
@@ -175,6 +175,25 @@ def test_a_wordpress_export_arrives_whole(ctx: Context, site: str, shared_dir: P
     check_integrity(ctx)
     for row in stored:
         assert_inert(row.html)
+
+
+def test_replies_to_comments_written_long_before_find_them_through_their_origins(
+    ctx: Context, site: str, shared_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer keeps only the last comments it wrote in memory (flat however long the file): with a
+    window of one, every reply's parent is looked up by its origin in the store."""
+    monkeypatch.setattr(service, "WINDOW", 1)
+    path = data(shared_dir, "wxr/themeunittestdata.wordpress.xml")
+    source = wxr_comments(path)
+    report = run(ctx, "wordpress", path, batch_size=2)
+    assert report.created == len(source) and report.max_depth == 9
+    by_origin = {wp_id(row.original_id): row for row in rows(ctx)}
+    replies = [c for c in source if c["comment_parent"] != "0"]
+    assert len(replies) >= 10  # "Comment Depth 02" … "Comment Depth 10", among others
+    for comment in replies:
+        row = by_origin[wp_id(f"{comment['page']}#comment-{comment['comment_id']}")]
+        assert row.parent_id == by_origin[wp_id(f"{comment['page']}#comment-{comment['comment_parent']}")].id
+    check_integrity(ctx)
 
 
 def test_the_theme_unit_test_keeps_its_depth_its_pending_replies_and_hides_pingbacks(

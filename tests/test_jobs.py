@@ -364,8 +364,8 @@ def test_the_spam_purge_is_an_hourly_job(ctx: Context, spam_comment: int) -> Non
     ctx.jobs.schedule_periodic()
     purges = ctx.jobs.list_jobs(kind=retention.PURGE_JOB)
     assert [(j.status, j.dedupe_key) for j in purges] == [(JobStatus.QUEUED, "every:spam.purge")]
-    # the spam purge, the erasure of old client addresses and the purge of finished jobs
-    assert ctx.jobs.run_due(WORKER) == 3
+    # the spam purge, the erasure of old client addresses, the purge of finished jobs, notify.sweep
+    assert ctx.jobs.run_due(WORKER) == 4
     with ctx.db.read() as conn:
         assert get_comment(conn, spam_comment) is None
     after = ctx.jobs.list_jobs(kind=retention.PURGE_JOB)

@@ -29,15 +29,15 @@ def listed(capsys: pytest.CaptureFixture[str], database: str, *argv: str) -> lis
 def database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     """A database with two dead jobs of a kind no handler knows, and the periodic jobs done once."""
     url = f"sqlite:///{tmp_path}/cli.db"
-    assert run(capsys, url, "worker", "--once") == "ran 3 jobs\n"
+    assert run(capsys, url, "worker", "--once") == "ran 4 jobs\n"  # the periodic ones: purges, erasure, sweep
     ctx = open_context(load_settings(environ={}, overrides={"database_url": url}))
     try:
         with ctx.db.write() as conn:
             for n in (1, 2):
-                enqueue(conn, "mail.send", {"n": n})
+                enqueue(conn, "digest.weekly", {"n": n})
             conn.execute(
                 update(jobs)
-                .where(jobs.c.kind == "mail.send")
+                .where(jobs.c.kind == "digest.weekly")
                 .values(status="dead", attempts=5, last_error="SMTPServerDisconnected")
             )
     finally:
@@ -49,8 +49,8 @@ def test_jobs_are_listed_newest_first_by_status_and_kind(
     database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     every = listed(capsys, database)
-    periodic = ["privacy.erase_client_data", "spam.purge", "jobs.purge"]
-    kinds = ["mail.send", "mail.send", *periodic, *periodic]
+    periodic = ["notify.sweep", "privacy.erase_client_data", "spam.purge", "jobs.purge"]
+    kinds = ["digest.weekly", "digest.weekly", *periodic, *periodic]
     assert [job["kind"] for job in every] == kinds
     assert [job["id"] for job in every] == sorted((job["id"] for job in every), reverse=True)
     dead = listed(capsys, database, "--status", "dead")
@@ -72,7 +72,7 @@ def test_dead_jobs_are_retried_one_or_all(database: str, capsys: pytest.CaptureF
         refused.value.code == f"rejoinder: job {first} is queued, not dead\n  id: only dead jobs are retried"
     )
     assert run(capsys, database, "jobs", "retry", "--all-dead") == f"dead jobs queued again: {second}\n"
-    retried = listed(capsys, database, "--kind", "mail.send")
+    retried = listed(capsys, database, "--kind", "digest.weekly")
     assert [(job["status"], job["attempts"]) for job in retried] == [("queued", 0), ("queued", 0)]
 
 

@@ -209,7 +209,11 @@ async def test_a_reader_who_stops_reading_is_dropped_not_buffered(
         assert ctx.live.open_streams == 2
         for i in range(QUEUE_SIZE + 5):
             liker = {"X-Rejoinder-Liker": f"reader-{i:04}"}
-            await client.put(f"/api/v1/comments/{comment_id}/like", headers=liker)
+            # Readers of their own addresses: more likes than one address may send (like_rate_limit).
+            transport = httpx.ASGITransport(app=app, client=(f"198.51.100.{i % 200 + 1}", 50000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as reader:
+                liked = await reader.put(f"/api/v1/comments/{comment_id}/like", headers=liker)
+            assert liked.status_code == 200, liked.text
             await asyncio.sleep(0)  # let the fine reader write what it got
         assert ctx.live.dropped == 1 and ctx.live.open_streams == 1
         seen = [e.data["likes"] for e in await fine.reader.events_until_quiet()]

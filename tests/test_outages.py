@@ -1,9 +1,10 @@
 """No input makes the server answer 500, and when the server itself is the problem (the database down, the
 disk full) the answer is 503 with ``Retry-After``, in the documented error shape.
 
-The end-to-end version (a real server process, PostgreSQL stopped, a tmpfs filled) is
-tests/test_outages_process.py; here the same conditions are produced in-process, for real: SQLite's
-``max_page_count`` makes the database file full exactly as a full disk would.
+The end-to-end versions run a real server process: PostgreSQL cut off in tests/test_outages_process.py,
+a tmpfs filled under SQLite's file or a PostgreSQL tablespace in tests/test_full_disk.py. Here the same
+conditions are produced in-process, needing no root: SQLite's ``max_page_count`` makes the database file
+full exactly as a full disk would.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ async def test_a_full_disk_answers_503_with_retry_after_and_recovers(
     client: httpx.AsyncClient, ctx: Context, site: str, backend: str
 ) -> None:
     if backend != "sqlite":
-        pytest.skip("SQLite's max_page_count fills its file; PostgreSQL's disk is filled end to end")
+        pytest.skip("SQLite's max_page_count fills its file; PostgreSQL's disk: tests/test_full_disk.py")
     before = (await post(client, "written before the disk filled"))["comment"]["id"]
     _limit_growth(ctx, None)
     try:

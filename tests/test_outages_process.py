@@ -1,8 +1,7 @@
 """A real server process whose PostgreSQL becomes unreachable: it is reached through a TCP proxy the test
 starts and stops. While it is cut off, writes and reads that need the database answer 503 with
 ``Retry-After`` and ``/readyz`` answers 503; once it is back, the same process serves again, without a
-restart, and nothing it acknowledged is lost. (SQLite's full disk is produced in-process, for real, in
-tests/test_outages.py.)"""
+restart, and nothing it acknowledged is lost. (A full disk: tests/test_full_disk.py.)"""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ directory, and talk to it over real HTTP.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import httpx
 import pytest
 
@@ -202,6 +204,11 @@ def test_the_demo_shows_its_article_nested_comments_likes_and_takes_new_comments
         assert demo["comments"][0]["replies"][0]["replies"][0]["replies"]  # three levels of replies under one
         liked_by = {author: likes for _key, parent, author, _body, likes in DEMO_COMMENTS if parent is None}
         assert {c["author"]["name"]: c["likes"] for c in demo["comments"]} == liked_by
+        # It links the thread's Atom feed, which has every demo comment.
+        feed_link = re.search(r'href="([^"]+/feeds/demo/thread\.atom[^"]*)"', page.text)
+        assert feed_link is not None
+        feed = feedparser.parse(server.http.get(html.unescape(feed_link.group(1))).content)
+        assert len(feed.entries) == len(DEMO_COMMENTS)
 
         form = {"body": "Posted through the *demo* form", "name": "Smoke"}
         posted = server.http.post("/demo/comment", data=form)

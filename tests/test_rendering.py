@@ -125,5 +125,8 @@ async def test_previews_are_rate_limited_per_address(
     refused = await client.post("/api/v1/preview", json={"body": "hi"})
     assert set(error_fields(refused, 429, "rate_limited")) == {"client"}
     assert int(refused.headers["Retry-After"]) >= 1
+    again = await client.post("/api/v1/preview", json={"body": "hi"})  # refused at the door this time
+    assert set(error_fields(again, 429, "rate_limited")) == {"client"}
+    assert int(again.headers["Retry-After"]) >= 1
     # Comments are counted apart: a reader who previewed a lot can still post.
     assert (await client.post("/api/v1/comments", json=comment_payload("still welcome"))).status_code == 201

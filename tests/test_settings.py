@@ -141,3 +141,12 @@ def test_a_unix_socket_without_unix_in_trusted_proxies_refuses_to_start() -> Non
         environ={"REJOINDER_UNIX_SOCKET": "/run/rejoinder.sock", "REJOINDER_TRUSTED_PROXIES": "unix"}
     )
     assert settings.unix_socket == "/run/rejoinder.sock"
+
+
+def test_the_client_address_header_must_be_a_header_name() -> None:
+    assert load_settings(environ={}).client_address_header == "X-Forwarded-For"
+    chosen = load_settings(environ={"REJOINDER_CLIENT_ADDRESS_HEADER": " X-Real-IP "})
+    assert chosen.client_address_header == "X-Real-IP"
+    for bad in ("", "X Real IP", "X-Real-IP:", "é"):
+        with pytest.raises(ConfigurationError, match="client_address_header: .*HTTP header name"):
+            load_settings(environ={"REJOINDER_CLIENT_ADDRESS_HEADER": bad})

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -31,7 +32,32 @@ def serve_on_socket(tmp_path: Path, database: str, socket: Path, **env: str) -> 
         )
 
 
-def test_a_socket_peer_trusted_as_a_proxy_gives_each_client_its_own_rate_limit(tmp_path: Path) -> None:
+def uvicorn_on_socket(tmp_path: Path, database: str, socket: Path, **env: str) -> subprocess.Popen[bytes]:
+    """The app under an ASGI server started without ``rejoinder serve``: it cannot know it is on a socket."""
+    with (tmp_path / "serve.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "rejoinder.asgi:create", "--uds", str(socket)],
+            cwd=tmp_path,
+            env=ENV | {"REJOINDER_DATABASE_URL": database} | env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_for(socket: Path, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not socket.exists():  # listening as soon as it exists (bound and listened to in one step)
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the server did not create its socket"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("start", "header"), [(serve_on_socket, "X-Forwarded-For"), (uvicorn_on_socket, "X-Real-IP")]
+)
+def test_a_socket_peer_trusted_as_a_proxy_gives_each_client_its_own_rate_limit(
+    tmp_path: Path, start: Callable[..., subprocess.Popen[bytes]], header: str
+) -> None:
     database = f"sqlite:///{tmp_path / 'x.db'}"
     created = rejoinder(
         "admin", "site", "create", "sock", "--origin", "https://blog.example",
@@ -41,12 +67,10 @@ def test_a_socket_peer_trusted_as_a_proxy_gives_each_client_its_own_rate_limit(t
     )  # fmt: skip
     assert json.loads(created.stdout)["key"] == "sock"
     socket = tmp_path / "rejoinder.sock"
-    process = serve_on_socket(tmp_path, database, socket, REJOINDER_TRUSTED_PROXIES="unix")
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not socket.exists():  # listening as soon as it exists (bound and listened to in one step)
-        assert process.poll() is None, (tmp_path / "serve.log").read_text()
-        assert time.monotonic() < deadline, "the server did not create its socket"
-        time.sleep(0.05)
+    process = start(
+        tmp_path, database, socket, REJOINDER_TRUSTED_PROXIES="unix", REJOINDER_CLIENT_ADDRESS_HEADER=header
+    )
+    wait_for(socket, process, tmp_path / "serve.log")
     transport = httpx.HTTPTransport(uds=str(socket))
     try:
         with httpx.Client(transport=transport, base_url="http://rejoinder", timeout=10) as http:
@@ -56,7 +80,7 @@ def test_a_socket_peer_trusted_as_a_proxy_gives_each_client_its_own_rate_limit(t
                 payload = comment_payload(body, site="sock")
                 form = http.get("/api/v1/form", params={"site": "sock", "url": payload["url"]})
                 payload["form_token"] = form.json()["form_token"]
-                answer = http.post("/api/v1/comments", json=payload, headers={"X-Forwarded-For": client})
+                answer = http.post("/api/v1/comments", json=payload, headers={header: client})
                 return 201 if answer.status_code == 202 else answer.status_code  # held is accepted too
 
             first = [post("198.51.100.7", f"first client {n}") for n in range(3)]
@@ -64,7 +88,7 @@ def test_a_socket_peer_trusted_as_a_proxy_gives_each_client_its_own_rate_limit(t
             refused = http.post(
                 "/api/v1/comments",
                 json=comment_payload("again", site="sock"),
-                headers={"X-Forwarded-For": "198.51.100.7"},
+                headers={header: "198.51.100.7"},
             )
     finally:
         process.terminate()
@@ -86,3 +110,32 @@ def test_a_socket_without_a_trusted_proxy_refuses_to_start(tmp_path: Path) -> No
     assert process.wait(timeout=STARTUP_SECONDS) != 0
     assert "trusted_proxies must include 'unix'" in (tmp_path / "serve.log").read_text()
     assert not (tmp_path / "rejoinder.sock").exists()
+
+
+def test_an_asgi_server_on_a_socket_without_a_trusted_proxy_refuses_requests_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    database = f"sqlite:///{tmp_path / 'x.db'}"
+    rejoinder("migrate", "--database", database, cwd=tmp_path)
+    socket = tmp_path / "rejoinder.sock"
+    process = uvicorn_on_socket(tmp_path, database, socket)
+    wait_for(socket, process, tmp_path / "serve.log")
+    try:
+        with httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(socket)), base_url="http://rejoinder"
+        ) as http:
+            alive = http.get("/healthz")
+            refused = [
+                http.get("/api/v1/comments", params={"site": "sock", "url": "https://blog.example/a"}),
+                http.post("/api/v1/comments", json=comment_payload("hi", site="sock")),
+                http.get("/readyz"),
+            ]
+    finally:
+        process.terminate()
+        process.wait(timeout=STARTUP_SECONDS)
+    assert alive.status_code == 200
+    for answer in refused:
+        assert (answer.status_code, answer.json()["error"]["code"]) == (503, "misconfigured"), answer.text
+        assert answer.json()["error"]["fields"] == {"trusted_proxies": "must include 'unix'"}
+    log = (tmp_path / "serve.log").read_text()
+    assert log.count("refusing requests: requests carry no client address") == 1

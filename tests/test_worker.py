@@ -148,7 +148,8 @@ def test_worker_once_runs_what_is_due_and_exits(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ran 3 jobs"  # spam purge, erasure of old addresses, purge of jobs
+    # spam purge, erasure of old addresses, purge of jobs, the notifications' sweep
+    assert done.stdout.strip() == "ran 4 jobs"
     assert the_job(ctx, queued_purge).status is JobStatus.DONE and purged(ctx, expired_spam)
 
 

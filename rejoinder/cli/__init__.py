@@ -1,7 +1,8 @@
 """The ``rejoinder`` command: the parser wiring and ``main``. Each group of commands lives in its own
 module and adds its parsers here: ``serve`` (serve, demo, migrate), ``admin`` (sites and threads),
 ``users`` (moderator accounts), ``apikeys`` (admin tokens and Akismet keys), ``moderating`` (the queue),
-``spam`` (train, eval, purge), ``importing`` (import, export) and ``docs`` (settings-doc)."""
+``spam`` (train, eval, purge), ``abuse`` (train, eval, scan), ``importing`` (import, export), ``docs``
+(settings-doc), ``mail`` (test, suppress) and ``webhooks``."""
 
 from __future__ import annotations
 
@@ -11,17 +12,20 @@ from collections.abc import Sequence
 
 from rejoinder import __version__
 from rejoinder.cli import (
+    abuse,
     admin,
     apikeys,
     backups,
     docs,
     importing,
     jobs,
+    mail,
     moderating,
     privacy,
     serve,
     spam,
     users,
+    webhooks,
 )
 from rejoinder.errors import RejoinderError
 
@@ -42,11 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     apikeys.add_akismet_key_parser(admin_commands)
     moderating.add_parsers(commands)
     spam.add_parser(commands)
+    abuse.add_parsers(commands)
     jobs.add_parsers(commands)
     backups.add_parsers(commands)
     importing.add_parsers(commands)
     docs.add_parsers(commands)
     privacy.add_parsers(commands)
+    mail.add_parsers(commands)
+    webhooks.add_parsers(commands)
     return parser
 
 

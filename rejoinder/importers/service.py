@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
@@ -29,11 +30,15 @@ from rejoinder.errors import InvalidInput
 from rejoinder.events import ThreadChanged
 from rejoinder.importers import disqus, isso, rejoinder_json, remark42, wordpress
 from rejoinder.importers.records import ImportedComment, ImportFailed, Markup, Problem, Record
+from rejoinder.importers.survey import Survey
 from rejoinder.model import Author, CommentKind, CommentStatus, Site
 from rejoinder.rendering import render, render_html, sanitise
 from rejoinder.sites import require_site
 from rejoinder.store import imports as store
 from rejoinder.threads import thread_url
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 MAX_NAME = 100
 MAX_EMAIL = 320
@@ -43,8 +48,13 @@ MAX_ADDRESS = 45
 # Comments per transaction: small enough that a server's own writes wait at most a few tens of
 # milliseconds behind one, large enough that the commits' fsyncs do not dominate.
 BATCH = 250
-# Comments written between two refreshes of the planner's statistics (see store.imports).
+# The planner's statistics are refreshed (see store.imports) once this many comments are written, then
+# each time their number doubles, and at least every STATISTICS_EVERY: a table the planner believes empty
+# is scanned whole for every lookup, so the first refreshes come early.
+FIRST_STATISTICS = 1_000
 STATISTICS_EVERY = 20_000
+# Written comments (by source id, to place replies) and threads (by URL) kept in memory (see _Recent).
+WINDOW = 20_000
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,7 @@ class UrlMap:
         mapped = self._seen.get(url)
         if mapped is None:
             mapped = self._seen[url] = self._map(url)
-            if len(self._seen) > 100_000:
+            if len(self._seen) > 10_000:
                 self._seen.clear()
         return mapped
 
@@ -167,7 +177,7 @@ def import_file(ctx: Context, format_name: str, path: Path, options: ImportOptio
     with ctx.db.read() as conn:
         site = require_site(conn, options.site)
     report = ImportReport(chosen.source, site.key, options.dry_run)
-    tolerant, total, orphan_parents = _survey(ctx, chosen, path, site, options, report)
+    found = _survey(ctx, chosen, path, site, options, report)
     if report.skipped and not options.skip_bad:
         raise ImportFailed(
             f"{path.name}: {len(report.skipped)} problem(s), nothing was imported "
@@ -176,8 +186,8 @@ def import_file(ctx: Context, format_name: str, path: Path, options: ImportOptio
         )
     if options.dry_run:
         return report
-    _Writer(ctx, chosen.source, site, options, report, orphan_parents, total).run(
-        _good(chosen.parse(path, tolerant), options.url_map)
+    _Writer(ctx, chosen.source, site, options, report, found.orphan_parents, found.records).run(
+        _good(chosen.parse(path, found.tolerant), options.url_map, found.duplicated)
     )
     with ctx.db.write() as conn:
         after = {
@@ -190,103 +200,129 @@ def import_file(ctx: Context, format_name: str, path: Path, options: ImportOptio
     return report
 
 
-def _good(records: Iterator[Record], url_map: UrlMap) -> Iterator[tuple[ImportedComment, str]]:
+def _good(
+    records: Iterator[Record], url_map: UrlMap, duplicated: set[str]
+) -> Iterator[tuple[ImportedComment, str]]:
     """The readable comments with their mapped thread URL, each source id once (the survey reported the
-    others)."""
+    others, and named the ids the file lists twice)."""
     seen: set[str] = set()
     for record in records:
-        if isinstance(record, Problem) or record.source_id in seen:
+        if isinstance(record, Problem):
             continue
+        if record.source_id in duplicated:
+            if record.source_id in seen:
+                continue
+            seen.add(record.source_id)
         try:
             url = url_map.apply(record.thread.url)
         except InvalidInput:
             continue
-        seen.add(record.source_id)
         yield record, url
+
+
+@dataclass
+class _Found:
+    """What the first pass hands the second: the ids to write once, the parents not in the file."""
+
+    records: int
+    duplicated: set[str]
+    orphan_parents: set[str]
+    tolerant: bool
 
 
 def _survey(
     ctx: Context, chosen: Format, path: Path, site: Site, options: ImportOptions, report: ImportReport
-) -> tuple[bool, int, set[str]]:
-    """The first pass: count, find problems, and tell what was imported before. Returns whether the
-    tolerant parser is needed, the number of records, and the parent ids that are not in the file."""
+) -> _Found:
+    """The first pass: count, find problems, and tell what was imported before."""
     tolerant = False
-    found, problems = _count(chosen.parse(path, False), options.url_map, report)
-    if any(p.fatal for p in problems) and options.skip_bad and chosen.tolerant:
-        # The strict reading stopped at a malformed spot: read element by element instead.
-        tolerant = True
-        report.threads.clear()
-        report.statuses.clear()
-        report.kinds.clear()
-        found, problems = _count(chosen.parse(path, True), options.url_map, report)
-    report.skipped = problems
-    ids, parents, thread_of = found
-    orphan_parents = parents - ids
-    report.comments = len(ids)
-    with ctx.db.write() as conn:
-        store.refresh_statistics(conn)
-        existing = store.find_origins(conn, site.id, chosen.source, ids)
-    report.existing = len(existing)
+    survey = Survey()
+    try:
+        problems, duplicated = _count(chosen.parse(path, False), options.url_map, report, survey)
+        if any(p.fatal for p in problems) and options.skip_bad and chosen.tolerant:
+            # The strict reading stopped at a malformed spot: read element by element instead.
+            tolerant = True
+            report.threads.clear()
+            report.statuses.clear()
+            report.kinds.clear()
+            survey.close()
+            survey = Survey()
+            problems, duplicated = _count(chosen.parse(path, True), options.url_map, report, survey)
+        report.skipped = problems
+        report.comments = survey.count
+        report.orphans = survey.orphans()
+        report.max_depth = survey.max_depth()
+        orphan_parents = survey.orphan_parents()
+        with ctx.db.write() as conn:
+            store.refresh_statistics(conn)
+            for chunk in survey.chunks(500):
+                existing = store.find_origins(
+                    conn, site.id, chosen.source, [source_id for source_id, _ in chunk]
+                )
+                report.existing += len(existing)
+                for source_id, url in chunk:
+                    if source_id not in existing:
+                        report.threads[url].new += 1
+    finally:
+        survey.close()
     report.created = report.comments - report.existing
-    for source_id, url in thread_of.items():
-        if source_id not in existing:
-            report.threads[url].new += 1
-    return tolerant, report.comments + len(problems), orphan_parents
+    return _Found(report.comments + len(problems), duplicated, orphan_parents, tolerant)
 
 
 def _count(
-    records: Iterator[Record], url_map: UrlMap, report: ImportReport
-) -> tuple[tuple[set[str], set[str], dict[str, str]], list[Problem]]:
-    ids: set[str] = set()
-    parents: set[str] = set()
-    parent_of: dict[str, str | None] = {}
-    thread_of: dict[str, str] = {}
+    records: Iterator[Record], url_map: UrlMap, report: ImportReport, survey: Survey
+) -> tuple[list[Problem], set[str]]:
+    """Note every readable comment in ``survey`` and count it in ``report``; the problems found, and the
+    ids the file lists more than once."""
     problems: list[Problem] = []
+    duplicated: set[str] = set()
     for record in records:
         if isinstance(record, Problem):
             problems.append(record)
             continue
         where = (f"line {record.line}, " if record.line else "") + f"comment {record.source_id}"
-        if record.source_id in ids:
-            problems.append(Problem(where, "appears twice in the file (the second is skipped)"))
-            continue
         try:
             url = url_map.apply(record.thread.url)
         except InvalidInput as exc:
             problems.append(Problem(where, f"its page address {record.thread.url!r} {exc.message}"))
             continue
-        ids.add(record.source_id)
-        thread_of[record.source_id] = url
-        parent_of[record.source_id] = record.parent_id
-        if record.parent_id:
-            parents.add(record.parent_id)
+        if not survey.add(record.source_id, record.parent_id, url):
+            duplicated.add(record.source_id)
+            problems.append(Problem(where, "appears twice in the file (the second is skipped)"))
+            continue
         thread = report.threads.get(url)
         if thread is None:
             thread = report.threads[url] = ThreadReport(url, record.thread.title)
         thread.statuses[record.status.value] += 1
         report.statuses[record.status.value] += 1
         report.kinds[record.kind.value] += 1
-    report.orphans = sum(1 for parent in parent_of.values() if parent and parent not in ids)
-    report.max_depth = _max_depth(parent_of)
-    return (ids, parents, thread_of), problems
+    return problems, duplicated
 
 
-def _max_depth(parent_of: dict[str, str | None]) -> int:
-    """The deepest reply (0: only top-level comments), following parents present in the file."""
-    depth: dict[str, int] = {}
-    deepest = 0
-    for start in parent_of:
-        chain: list[str] = []
-        node: str | None = start
-        while node is not None and node not in depth and node in parent_of and len(chain) <= len(parent_of):
-            chain.append(node)
-            node = parent_of[node]
-        base = depth.get(node, -1) if node is not None else -1
-        for item in reversed(chain):
-            base += 1
-            depth[item] = base
-        deepest = max(deepest, depth.get(start, 0))
-    return deepest
+class _Recent(Generic[K, V]):
+    """The entries written most recently, at most ``size`` of them once trimmed: memory stays flat however
+    long the file. Trimmed only between batches, so what a batch looked up when it started is still here
+    when the batch uses it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __getitem__(self, key: K) -> V:
+        return self._items[key]
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
+
+    def trim(self) -> None:
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,9 +364,12 @@ class _Writer:
         self.orphan_parents = orphan_parents
         self.total = total
         self.done = 0
-        self.written: dict[str, tuple[int, int | None]] = {}  # source id -> (comment id, root id)
+        self.statistics_at = FIRST_STATISTICS
+        # source id -> (comment id, root id) of the comments written last: replies mostly follow their
+        # parents closely; an older parent is found through its origin in the store.
+        self.written: _Recent[str, tuple[int, int | None]] = _Recent(WINDOW)
         self.waiting: dict[str, list[_Prepared]] = {}  # parent's source id -> replies held back
-        self.threads: dict[str, _ThreadRef] = {}
+        self.threads: _Recent[str, _ThreadRef] = _Recent(WINDOW)  # url -> thread; others asked of the store
 
     def run(self, records: Iterator[tuple[ImportedComment, str]]) -> None:
         batch: list[_Prepared] = []
@@ -398,12 +437,14 @@ class _Writer:
                     released += self.waiting.pop(record.source_id, [])
                 wave = released
             store.add_to_comment_counts(conn, counts)
-            for url in sorted(touched):
-                self.ctx.events.record(conn, ThreadChanged(self.site.key, url))
-        if self.done // STATISTICS_EVERY != (self.done + len(batch)) // STATISTICS_EVERY:
+            self.ctx.events.record_many(conn, [ThreadChanged(self.site.key, url) for url in sorted(touched)])
+        self.written.trim()
+        self.threads.trim()
+        self.done += len(batch)
+        if self.done >= self.statistics_at:
             with self.ctx.db.write() as conn:
                 store.refresh_statistics(conn)
-        self.done += len(batch)
+            self.statistics_at = min(2 * self.statistics_at, self.statistics_at + STATISTICS_EVERY)
         if self.options.teach and lessons:
             self._teach(lessons)
         if self.options.progress is not None:

@@ -426,3 +426,8 @@ def _author(b: _Builder, author: str) -> None:
         b.add("a:digits", "digits in the author name")
     if re.search(rf"\.(?:{_TLDS})\b|https?://|www\.", name):
         b.add("a:link", "a link as the author name")
+
+
+def feature_id(key: str) -> int:
+    """The id of a namespaced feature key (``"k:shouting"``), for models that leave some features out."""
+    return _hash(key)

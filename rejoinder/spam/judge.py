@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rejoinder.spam import duplicates, honeypot, links, lists, pow, trust
+from rejoinder.spam import abuse, duplicates, honeypot, links, lists, pow, trust
+from rejoinder.spam.abuse import AbuseModel
 from rejoinder.spam.duplicates import Seen
 from rejoinder.spam.features import Features
 from rejoinder.spam.formtoken import TokenCheck, replayed
@@ -32,6 +33,10 @@ class Rules(lists.BannedLists, Protocol):
     def pow(self) -> str: ...  # "always", "doubtful" or "off"
     @property
     def moderation(self) -> bool: ...
+    @property
+    def abuse_action(self) -> str: ...  # "hold", "note" or "off"
+    @property
+    def abuse_threshold(self) -> float: ...
 
 
 class ChallengeNeeded(Exception):
@@ -69,6 +74,7 @@ class Inputs:
     near_duplicates: Sequence[Seen] = ()  # other recent comments of the site with nearly the same text
     learned: Learned | None = None  # the site's learned spam threshold, when it learns one
     form: FormCheck | None = None  # None: the text came from no form (API, Akismet, an edit)
+    abuse: AbuseModel | None = None  # None: the site does not score abuse
 
 
 def judge(
@@ -127,6 +133,10 @@ def judge(
             "solve the proof-of-work challenge and send the comment again",
             "is required for this comment: solve the challenge from GET /api/v1/form",
         )
+    if inputs.abuse is not None and rules.abuse_action != "off":
+        # After the proof-of-work question: rudeness is for a moderator to judge, not a sign of a bot.
+        finding = inputs.abuse.judge(features, rules.abuse_threshold)
+        verdict = abuse.apply(verdict, finding, rules.abuse_action)
     if verdict.action is Action.PUBLISH and rules.moderation:
         verdict = Verdict(Action.HOLD, verdict.score, ("this site holds every comment for moderation",))
     return verdict

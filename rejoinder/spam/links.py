@@ -40,9 +40,13 @@ SHORTENERS = frozenset(
 
 
 def domain_of(link: str) -> str:
+    """The host of a link or address, without ``www.``; "" for one that names no host."""
     if "://" not in link:
         link = "http://" + link
-    host = (urlsplit(link).hostname or "").lower().rstrip(".")
+    try:
+        host = (urlsplit(link).hostname or "").lower().rstrip(".")
+    except ValueError:  # an unbalanced "[" or "]" reads as a broken IPv6 literal: no host to judge
+        return ""
     return host[4:] if host.startswith("www.") else host
 
 

@@ -29,6 +29,18 @@ def add(conn: Connection, topic: str, payload: dict[str, Any], now: datetime, *,
     return int(conn.execute(_INSERT, values).scalar_one())
 
 
+def add_many(conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], now: datetime) -> list[int]:
+    """``add`` for many (topic, payload, delivered) entries in one statement; their ids in order."""
+    if not entries:
+        return []
+    rows = [
+        {"topic": topic, "payload": payload, "created_at": now, "delivered_at": now if delivered else None}
+        for topic, payload, delivered in entries
+    ]
+    result = conn.execute(insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows)
+    return [int(event_id) for event_id in result.scalars()]
+
+
 def newest_id(conn: Connection) -> int:
     return int(conn.execute(select(outbox.c.id).order_by(outbox.c.id.desc()).limit(1)).scalar() or 0)
 

@@ -125,6 +125,8 @@ comments = Table(
     Index(None, "status", "purge_after"),
     Index(None, "root_id"),
     Index(None, "parent_id"),
+    # The site's Atom feed: its newest comments, without reading them all.
+    Index(None, "created_at"),
 )
 
 comment_origins = Table(
@@ -286,6 +288,99 @@ jobs = Table(
     ),
 )
 
+mail_recipients = Table(
+    "mail_recipients",
+    metadata,
+    # An e-mail address as a site's notifications know it: confirmed once (double opt-in) for all its
+    # subscriptions on the site, or suppressed by a moderator (then it gets no mail at all from the site).
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    # When the last confirmation request went out: at most one an hour, so the form cannot mail-bomb.
+    Column("confirm_sent_at", UTCDateTime, nullable=True),
+    Column("suppressed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("site_id", "email"),
+    sqlite_autoincrement=True,  # ids are signed into unsubscribe links: never reused
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    # What a recipient asked to hear of: a thread's new comments, replies to one comment, or new posts.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("recipient_id", Id, ForeignKey("mail_recipients.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # thread, replies or posts
+    # "thread:12", "replies:34" or "posts": one subscription per recipient and target.
+    Column("target", String(64), nullable=False),
+    Column("thread_id", Id, ForeignKey("threads.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Batching: at most one mail an hour; comments waiting for the next one are in mail_notices.
+    Column("last_mail_at", UTCDateTime, nullable=True),
+    Column("due_at", UTCDateTime, nullable=True, index=True),
+    UniqueConstraint("recipient_id", "target"),
+    sqlite_autoincrement=True,
+)
+
+mail_notices = Table(
+    "mail_notices",
+    metadata,
+    # A published comment a subscription's next mail will tell of; deleted when that mail is queued.
+    Column("subscription_id", Id, ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True),
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+feed_polls = Table(
+    "feed_polls",
+    metadata,
+    # What the new-posts poller knows of a site's own feed: validators for conditional requests, the
+    # entries already seen (never announced twice), and when to ask again (backing off after failures).
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("feed_url", String(2048), nullable=False),
+    Column("etag", String(512), nullable=True),
+    Column("last_modified", String(100), nullable=True),
+    Column("seen", JSON, nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("polled_at", UTCDateTime, nullable=True),
+    Column("next_poll_at", UTCDateTime, nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    # Where a site's comment events are POSTed, signed in the Standard Webhooks format with ``secret``.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("url", String(2048), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # One message to one webhook and how its attempts went; the message id is the event's own, so an
+    # event delivered twice to the bus is still sent once.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("webhook_id", Id, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", String(100), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, delivered or failed (attempts used up)
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("response_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=True),
+    UniqueConstraint("webhook_id", "message_id"),
+    Index(None, "webhook_id", "created_at"),
+)
+
 moderators = Table(
     "moderators",
     metadata,
@@ -369,3 +464,26 @@ bans = Table(
     Column("expires_at", UTCDateTime, nullable=True),  # NULL: until lifted
     Index(None, "site_id", "kind"),
 )
+
+moderator_mail = Table(
+    "moderator_mail",
+    metadata,
+    # How a moderator hears of held and reported comments: at once, hourly or daily digests, or not at
+    # all; optionally of every new comment too. No row: at once, held and reported only.
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), primary_key=True),
+    Column("mode", String(16), nullable=False, default="instant"),
+    Column("all_comments", Boolean, nullable=False, default=False),
+    Column("due_at", UTCDateTime, nullable=True, index=True),
+    Column("last_mail_at", UTCDateTime, nullable=True),
+)
+
+moderator_notices = Table(
+    "moderator_notices",
+    metadata,
+    # A comment a moderator's next mail will tell of: held, reported (held by readers' reports) or new.
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), primary_key=True),
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+

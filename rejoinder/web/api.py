@@ -18,7 +18,7 @@ from rejoinder.permissions import require_role
 from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
 from rejoinder.web.auth import current_user
-from rejoinder.web.client import client_address
+from rejoinder.web.client import client_of
 from rejoinder.web.serialize import dumps, public_comment, thread_page
 
 router = APIRouter(
@@ -44,7 +44,7 @@ def _json(data: object, status: int = 200) -> Response:
 def _client(request: Request) -> Client:
     ctx = _ctx(request)
     return Client(
-        remote_addr=client_address(request.scope, ctx.settings.trusted_proxies),
+        remote_addr=client_of(request.scope, ctx.settings),
         user_agent=request.headers.get("user-agent", ""),
         origin=request.headers.get("origin"),
     )
@@ -101,6 +101,7 @@ async def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
             body=new.body,
             author=Author(new.author.name, new.author.email, new.author.website),
             proof=FormProof(form_token=new.form_token, honeypot=new.honeypot, altcha=new.altcha),
+            notify=frozenset(new.notify),
         ),
         _client(request),
     )
@@ -143,7 +144,9 @@ def delete_comment(
 
 
 async def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> Response:
-    state = await likes.set_like_async(_ctx(request), comment_id, liker, liked)
+    ctx = _ctx(request)
+    address = client_of(request.scope, ctx.settings)
+    state = await likes.set_like_async(ctx, comment_id, liker, liked, address)
     return _json({"likes": state.likes, "liked": state.liked})
 
 
@@ -262,5 +265,7 @@ def export_site(
 
 
 @router.post("/preview", response_model=schemas.PreviewOut, summary="Render Markdown as a comment would be")
-def preview(request: Request, draft: schemas.PreviewIn) -> Response:
-    return _json({"html": comments.preview(_ctx(request), draft.body, _client(request))})
+async def preview(request: Request, draft: schemas.PreviewIn) -> Response:
+    ctx = _ctx(request)
+    comments.count_preview(ctx, _client(request))
+    return _json({"html": await run_in_threadpool(comments.preview, ctx, draft.body)})

@@ -25,9 +25,11 @@ from rejoinder.web import (
     bans_api,
     demo,
     errors,
+    feeds,
     login,
     me,
     moderation_api,
+    notify,
     operations,
     pages,
     site_settings_api,
@@ -36,7 +38,13 @@ from rejoinder.web import (
 )
 from rejoinder.web.dashboard import ROUTERS as DASHBOARD_ROUTERS
 from rejoinder.web.envelope import Envelope
-from rejoinder.web.middleware import CachedReads, RequestSizeLimit, SiteCORS
+from rejoinder.web.middleware import (
+    CachedReads,
+    ClientAddressRequired,
+    RefusedAgain,
+    RequestSizeLimit,
+    SiteCORS,
+)
 from rejoinder.web.serialize import Fragments
 from rejoinder.web.sse import StreamClosingServer
 from rejoinder.wiring import open_context
@@ -97,6 +105,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.add_exception_handler(auth.LoginRequired, auth.login_handler)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
     routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
+    routers += (notify.router, notify.api_router, feeds.router)
     routers += (bans_api.router, site_settings_api.router)
     routers += DASHBOARD_ROUTERS
     if with_demo:
@@ -104,10 +113,13 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     for router in routers:
         app.include_router(router)
     # Added last runs first: the envelope (security headers, request id, metrics, log line) goes around
-    # every answer, CORS wraps the rest, cached reads answer before the router.
+    # every answer, CORS wraps the rest, refusals repeated at the door and cached reads answer before the
+    # router.
     app.add_middleware(CachedReads)
+    app.add_middleware(RefusedAgain)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
+    app.add_middleware(ClientAddressRequired)
     app.add_middleware(Envelope, routers=routers)
     return app
 

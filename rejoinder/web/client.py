@@ -1,7 +1,8 @@
 """Who is asking: the client address behind trusted reverse proxies.
 
 A peer on a Unix socket has no address (ASGI's ``client`` is None): it is a proxy on the same machine,
-believed when ``trusted_proxies`` includes ``unix``.
+believed when ``trusted_proxies`` includes ``unix``. Which header names the client is
+``client_address_header``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from functools import lru_cache
 
 from starlette.types import Scope
 
-from rejoinder.settings import UNIX_PEER
+from rejoinder.settings import UNIX_PEER, Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+FORWARDED_FOR = "X-Forwarded-For"
 
 
 @lru_cache(maxsize=16)
@@ -32,8 +34,14 @@ def _trusted(address: str, networks: Sequence[Network]) -> bool:
     return any(ip in net for net in networks)
 
 
-def client_address(scope: Scope, trusted_proxies: Sequence[str]) -> str:
-    """The peer address, or the first untrusted ``X-Forwarded-For`` hop when the peer is a trusted proxy."""
+def client_of(scope: Scope, settings: Settings) -> str:
+    """The client address of a request, as this server's settings say to find it."""
+    return client_address(scope, settings.trusted_proxies, settings.client_address_header)
+
+
+def client_address(scope: Scope, trusted_proxies: Sequence[str], header: str = FORWARDED_FOR) -> str:
+    """The peer address, or, when the peer is a trusted proxy, the client it names in ``header``: the
+    first untrusted hop of ``X-Forwarded-For``, or the one address of a header the proxy sets itself."""
     peer = scope["client"][0] if scope.get("client") else ""
     if not trusted_proxies:
         return peer
@@ -43,8 +51,17 @@ def client_address(scope: Scope, trusted_proxies: Sequence[str]) -> str:
             return peer
     elif not _trusted(peer, networks):
         return peer
-    forwarded = [value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"]
-    hops = [hop.strip() for header in forwarded for hop in header.split(",") if hop.strip()]
+    name = header.lower().encode("latin-1")
+    values = [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+    if name != b"x-forwarded-for":
+        # Set by the proxy, overwriting the client's own: exactly one address, or nothing is believed.
+        if len(values) != 1:
+            return peer
+        try:
+            return str(ipaddress.ip_address(values[0].strip()))
+        except ValueError:
+            return peer
+    hops = [hop.strip() for value in values for hop in value.split(",") if hop.strip()]
     for hop in reversed(hops):
         try:
             address = str(ipaddress.ip_address(hop))

@@ -10,7 +10,7 @@ import logging
 import secrets
 import socket
 import threading
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
@@ -23,7 +23,7 @@ from rejoinder.demo import ARTICLE_TITLE, PRIVACY_PATH, SITE_KEY, article_url, c
 from rejoinder.errors import NotFound, RejoinderError
 from rejoinder.model import Author
 from rejoinder.threads import read_page
-from rejoinder.web.client import client_address
+from rejoinder.web.client import client_of
 from rejoinder.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -58,6 +58,7 @@ def _render_demo(
     settings = ctx.settings
     lang = request.query_params.get("lang", "")
     theme = request.query_params.get("theme", "")
+    feeds = f"{settings.base_url}/feeds"
     return request.app.state.templates.TemplateResponse(
         request,
         "demo.html",
@@ -68,6 +69,8 @@ def _render_demo(
             "errors": errors or {},
             "article_url": _demo_url(request),
             "privacy_url": settings.base_url + PRIVACY_PATH,
+            "thread_feed": f"{feeds}/{SITE_KEY}/thread.atom?url={quote(_demo_url(request), safe='')}",
+            "site_feed": f"{feeds}/{SITE_KEY}.atom",
             "elsewhere": cross_origin_url(settings.host, settings.port),
             "languages": WIDGET_LANGUAGES,
             "themes": WIDGET_THEMES,
@@ -108,7 +111,7 @@ async def demo_comment(request: Request) -> Response:
                 author=Author(form.get("name", ""), form.get("email", ""), form.get("website", "")),
             ),
             Client(
-                remote_addr=client_address(request.scope, ctx.settings.trusted_proxies),
+                remote_addr=client_of(request.scope, ctx.settings),
                 user_agent=request.headers.get("user-agent", ""),
             ),
         )
@@ -120,7 +123,8 @@ async def demo_comment(request: Request) -> Response:
 @router.post("/demo/like/{comment_id}")
 def demo_like(request: Request, comment_id: int) -> Response:
     liker = request.cookies.get(LIKER_COOKIE) or secrets.token_urlsafe(16)
-    likes.set_like(_ctx(request), comment_id, liker, True)
+    ctx = _ctx(request)
+    likes.set_like(ctx, comment_id, liker, True, client_of(request.scope, ctx.settings))
     response = RedirectResponse(f"/demo/#comment-{comment_id}", status_code=303)
     response.set_cookie(LIKER_COOKIE, liker, max_age=365 * 86400, httponly=True, samesite="lax")
     return response

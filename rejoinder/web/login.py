@@ -17,7 +17,7 @@ from rejoinder.context import Context
 from rejoinder.errors import RateLimited, Unauthorized
 from rejoinder.model import Moderator
 from rejoinder.web.auth import page_user, session_token
-from rejoinder.web.client import client_address
+from rejoinder.web.client import client_of
 from rejoinder.web.dashboard.frame import frame, remember_language
 
 router = APIRouter(include_in_schema=False)
@@ -88,7 +88,7 @@ async def log_in(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return _page(request, 403, error="The form had expired: please try again.", next_url=next)
-    remote_addr = client_address(request.scope, ctx.settings.trusted_proxies)
+    remote_addr = client_of(request.scope, ctx.settings)
     try:
         if pending:
             user = await run_in_threadpool(_second_step, ctx, pending, code, remote_addr)

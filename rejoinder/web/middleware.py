@@ -1,4 +1,5 @@
-"""Plain ASGI middleware for what every API request goes through: size limit, CORS, cached reads.
+"""Plain ASGI middleware for what every API request goes through: size limit, CORS, refusals repeated at
+the door, cached reads.
 
 Written against raw ASGI because these run on every request and the hot read path answers from
 memory without touching the router, request parsing or the database.
@@ -6,6 +7,9 @@ memory without touching the router, request parsing or the database.
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from urllib.parse import parse_qsl
 
 import anyio
@@ -13,10 +17,21 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rejoinder.context import Context
-from rejoinder.errors import BadRequest, OriginNotAllowed, PayloadTooLarge, RejoinderError
+from rejoinder.errors import (
+    BadRequest,
+    NoClientAddress,
+    OriginNotAllowed,
+    PayloadTooLarge,
+    RateLimited,
+    RejoinderError,
+)
+from rejoinder.settings import UNIX_PEER, Settings
 from rejoinder.sites import any_site_allows
 from rejoinder.threads import counts_in_memory
+from rejoinder.web.client import client_of
 from rejoinder.web.telemetry import ROUTE_KEY
+
+log = logging.getLogger(__name__)
 
 JSON = b"application/json"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -41,13 +56,10 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 async def _send_error(send: Send, error: RejoinderError) -> None:
     """The same answer the app's error handler gives, for refusals made before the app is reached."""
     body = orjson.dumps({"error": {"code": error.code, "message": error.message, "fields": error.fields}})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status,
-            "headers": [(b"content-type", JSON), (b"content-length", str(len(body)).encode())],
-        }
-    )
+    headers = [(b"content-type", JSON), (b"content-length", str(len(body)).encode())]
+    if isinstance(error, RateLimited):
+        headers.append((b"retry-after", str(error.retry_after).encode()))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -153,6 +165,73 @@ class SiteCORS:
             }
         )
         await send({"type": "http.response.body", "body": b""})
+
+
+class ClientAddressRequired:
+    """Refuse requests that carry no client address unless ``trusted_proxies`` includes ``unix``.
+
+    An ASGI server listening on a Unix socket (``uvicorn --uds`` with ``rejoinder.asgi:create``) passes no
+    client address, and per-address rate limits and bans would silently count nobody. ``rejoinder serve
+    --unix-socket`` refuses to start in that case; a server started some other way learns it only here,
+    from its first request, and answers 503 naming the setting (``/healthz`` excepted, so the process is
+    seen alive while its operator reads why).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._told = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("client") is not None or scope["path"] == "/healthz":
+            return await self.app(scope, receive, send)
+        settings: Settings = scope["app"].state.settings
+        if UNIX_PEER in settings.trusted_proxies:
+            return await self.app(scope, receive, send)
+        message = (
+            "requests carry no client address (a Unix socket?): add 'unix' to trusted_proxies and have the "
+            f"proxy name the client in {settings.client_address_header}"
+        )
+        if not self._told:
+            self._told = True
+            log.error("refusing requests: %s", message)
+        await _send_error(send, NoClientAddress(message, {"trusted_proxies": "must include 'unix'"}))
+
+
+LIKE_PATH = re.compile(r"/api/v1/comments/[0-9]+/like")
+LIKE_ROUTE = "/api/v1/comments/{comment_id}/like"
+PREVIEW_PATH = "/api/v1/preview"
+
+
+class RefusedAgain:
+    """Refuse likes and previews at once from an address still inside the ``Retry-After`` it was given.
+
+    The rate limits decided the first refusal (``Context.refusals`` remembers it); asking again sooner is
+    answered the same way without routing, parsing or counting, so an address flooding these endpoints
+    costs about what a cached read does. Comments are not among them: their limits are per site, which
+    only the request's body names.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if scope["method"] == "POST" and scope["path"] == PREVIEW_PATH:
+            kind, route = "preview", PREVIEW_PATH
+        elif scope["method"] in ("PUT", "DELETE") and LIKE_PATH.fullmatch(scope["path"]):
+            kind, route = "like", LIKE_ROUTE
+        else:
+            return await self.app(scope, receive, send)
+        ctx = _context(scope)
+        address = client_of(scope, ctx.settings)
+        refusal = ctx.refusals.active(address, kind) if address else None
+        if refusal is None:
+            return await self.app(scope, receive, send)
+        scope[ROUTE_KEY] = route
+        retry_after = refusal.retry_after(time.monotonic())
+        message = f"{refusal.what}; try again in {retry_after} s"
+        await _send_error(send, RateLimited(message, refusal.fields, retry_after=retry_after))
 
 
 class CachedReads:

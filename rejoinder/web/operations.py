@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from rejoinder.context import Context
 from rejoinder.errors import Forbidden
 from rejoinder.metrics import CONTENT_TYPE
-from rejoinder.web.client import client_address, parse_networks
+from rejoinder.web.client import client_of, parse_networks
 
 router = APIRouter(include_in_schema=False)
 RETRY_AFTER_SECONDS = 5
@@ -47,7 +47,7 @@ def readyz(request: Request) -> Response:
 def metrics(request: Request) -> Response:
     ctx = _ctx(request)
     allowed = ctx.settings.metrics_allow
-    client = client_address(request.scope, ctx.settings.trusted_proxies)
+    client = client_of(request.scope, ctx.settings)
     if not _within(client, allowed):
         rule = f"must be in metrics_allow ({', '.join(allowed)})" if allowed else "metrics_allow is empty"
         raise Forbidden(f"{client or 'this client'} may not read the metrics", {"client": rule})

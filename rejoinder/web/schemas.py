@@ -45,6 +45,13 @@ class NewCommentIn(BaseModel):
     altcha: Text | None = Field(
         None, max_length=2000, description="Solved proof of work: base64 JSON of the ALTCHA v1 solution."
     )
+    notify: list[Literal["thread", "replies", "posts"]] = Field(
+        default_factory=list,
+        max_length=3,
+        description="Mail the author (`author.email`) about new comments in the thread, replies to this "
+        "comment, or new posts of the site: the kinds `GET /api/v1/form` offers. A new address is sent a "
+        "confirmation first.",
+    )
 
 
 class EditCommentIn(BaseModel):
@@ -81,6 +88,9 @@ class SitePublicOut(BaseModel):
     privacy_url: str
     pow: str = Field(description="When a proof of work is asked: always, doubtful or off.")
     providers: list[ProviderOut]
+    notify: list[str] = Field(
+        description="The notifications a comment may ask for (`notify`): empty when the server sends no mail."
+    )
 
 
 class ChallengeOut(BaseModel):

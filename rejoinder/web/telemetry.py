@@ -17,7 +17,7 @@ from starlette.types import Scope
 
 from rejoinder.context import Context
 from rejoinder.logs import FIELDS, REQUEST_LOGGER
-from rejoinder.web.client import client_address
+from rejoinder.web.client import client_of
 
 log = logging.getLogger(REQUEST_LOGGER)
 
@@ -89,7 +89,7 @@ def record_request(scope: Scope, route: str, request_id: bytes, status: int, sec
         "request_id": request_id.decode(),
     }
     if ctx.settings.log_client_addresses:
-        fields["client"] = client_address(scope, ctx.settings.trusted_proxies)
+        fields["client"] = client_of(scope, ctx.settings)
     # Made directly: ``log.info`` would also look up the caller's frame, a third of a line's cost.
     record = log.makeRecord(log.name, level, __file__, 0, "%s %s %s", (method, path, status), None)
     setattr(record, FIELDS, fields)

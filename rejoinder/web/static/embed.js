@@ -74,6 +74,11 @@
       justNow: 'just now',
       fresh: { one: '{n} new comment', other: '{n} new comments' },
       show: 'show',
+      notifyThread: 'Notify me of new comments via email.',
+      notifyReplies: 'Notify me of replies to my comment via email.',
+      notifyPosts: 'Notify me of new posts via email.',
+      notifyAsked: 'Notifications: a new address gets a mail to confirm first.',
+      feed: 'Comments feed (Atom)',
       report: 'Report',
       reportWhy: 'Why should the moderators look at this comment?',
       reasons: { spam: 'Spam', abuse: 'Abusive', 'off-topic': 'Off-topic', other: 'Something else' },
@@ -148,6 +153,11 @@
       justNow: 'щойно',
       fresh: { one: '{n} новий коментар', few: '{n} нові коментарі', many: '{n} нових коментарів', other: '{n} нового коментаря' },
       show: 'показати',
+      notifyThread: 'Повідомляти мене про нові коментарі ел. поштою.',
+      notifyReplies: 'Повідомляти мене про відповіді на мій коментар ел. поштою.',
+      notifyPosts: 'Повідомляти мене про нові публікації ел. поштою.',
+      notifyAsked: 'Сповіщення: нова адреса спершу отримає лист для підтвердження.',
+      feed: 'Стрічка коментарів (Atom)',
       report: 'Поскаржитися',
       reportWhy: 'Чому модераторам варто переглянути цей коментар?',
       reasons: { spam: 'Спам', abuse: 'Образливий', 'off-topic': 'Не за темою', other: 'Інше' },
@@ -217,6 +227,11 @@
       justNow: 'gerade eben',
       fresh: { one: '{n} neuer Kommentar', other: '{n} neue Kommentare' },
       show: 'anzeigen',
+      notifyThread: 'Benachrichtige mich über neue Kommentare per E-Mail.',
+      notifyReplies: 'Benachrichtige mich über Antworten auf meinen Kommentar per E-Mail.',
+      notifyPosts: 'Benachrichtige mich über neue Beiträge per E-Mail.',
+      notifyAsked: 'Benachrichtigungen: eine neue Adresse bekommt zuerst eine Mail zur Bestätigung.',
+      feed: 'Kommentar-Feed (Atom)',
       report: 'Melden',
       reportWhy: 'Warum sollten die Moderatoren sich diesen Kommentar ansehen?',
       reasons: { spam: 'Spam', abuse: 'Beleidigend', 'off-topic': 'Themenfremd', other: 'Etwas anderes' },
@@ -933,6 +948,8 @@
     F.status = h('p', { class: 'rj-status', 'aria-live': 'polite' });
     F.retry = h('button', { type: 'button', class: 'rj-link rj-retry', hidden: true, onclick: () => submit(), text: t('retry') });
     F.privacy = h('a', { class: 'rj-privacy', hidden: true, text: t('privacy') });
+    F.notify = h('div', { class: 'rj-notify', hidden: true });
+    const feed = W.base + '/feeds/' + encodeURIComponent(W.site) + '/thread.atom?url=' + encodeURIComponent(W.url);
     const help = h('p', { class: 'rj-muted rj-help', id: 'rj-f-body-help', text: t('markdown') });
     const body = h('textarea', { rows: 6, required: true });
     F.form = h(
@@ -948,8 +965,10 @@
       field('website', t('website'), h('input', { type: 'url', autocomplete: 'url', placeholder: 'https://' })),
       h('div', { class: 'rj-trap', 'aria-hidden': 'true' }, F.honeypot),
       h('p', { class: 'rj-check' }, F.remember, h('label', { for: 'rj-f-remember', text: t('remember') })),
+      F.notify,
       h('div', { class: 'rj-row' }, F.submit, F.status, F.retry),
       F.privacy,
+      h('a', { class: 'rj-feed', href: feed, type: 'application/atom+xml', text: t('feed') }),
     );
     F.remember.addEventListener('change', () => !F.remember.checked && keep('author', null));
     F.section = h('section', { class: 'rj-respond', id: 'rj-respond', 'aria-labelledby': F.heading.id },
@@ -974,6 +993,16 @@
       F[name + 'Label'].textContent = t(name) + (site.require_name_email ? ' ' + t('required') : '');
       F[name].required = !!site.require_name_email;
     }
+    // Notification boxes: only the kinds the server offers (none when it sends no mail).
+    const kinds = site.notify || [];
+    F.notify.hidden = !kinds.length;
+    F.notify.replaceChildren(
+      ...kinds.map((kind) => {
+        const box = h('input', { type: 'checkbox', id: 'rj-f-notify-' + kind, value: kind });
+        const name = 'notify' + kind[0].toUpperCase() + kind.slice(1);
+        return h('p', { class: 'rj-check' }, box, h('label', { for: box.id, text: t(name) }));
+      }),
+    );
     // Login providers: only those the server reports as configured. The identity issue completes the
     // flow (popup, postMessage with an origin check, a bearer token); until then the slot stays empty.
     const providers = site.providers || [];
@@ -1149,7 +1178,12 @@
       missing.forEach((name) => showFieldError(F[name], F[name + 'Error'], t('needField')));
       if (missing.length) return F[missing[0]].focus();
     }
-    const payload = { site: W.site, url: W.url, title: W.title, parent_id: W.replyTo, body: F.body.value, author };
+    const notify = [...F.notify.querySelectorAll('input:checked')].map((box) => box.value);
+    if (notify.length && !author.email) {
+      showFieldError(F.email, F.emailError, t('needField'));
+      return F.email.focus();
+    }
+    const payload = { site: W.site, url: W.url, title: W.title, parent_id: W.replyTo, body: F.body.value, author, notify };
     W.busy = true;
     F.submit.textContent = t('posting');
     F.submit.setAttribute('aria-disabled', 'true');
@@ -1209,7 +1243,8 @@
     const el = insertNew(c, payload.parent_id);
     el.focus({ preventScroll: true });
     el.scrollIntoView({ block: 'nearest' });
-    status(t(held ? 'held' : 'posted'), false, false);
+    status(t(held ? 'held' : 'posted') + (payload.notify.length ? ' ' + t('notifyAsked') : ''), false, false);
+    for (const box of F.notify.querySelectorAll('input')) box.checked = false;
     loadForm(); // tokens are single-use: get the next one now
   }
 
