@@ -86,6 +86,9 @@ class RedisFanout:
         self._publish_again_at = 0.0
         self._pubsub: Any = None  # redis.client.PubSub while subscribed
         self._socket: Any = None  # its socket, watched by ``pending``
+        # ``pending`` runs on every read answered from memory: a poll object registered once costs half
+        # a ``select.select`` call, which builds its descriptor sets anew each time.
+        self._watch: Any = None
         self._applying = False
 
     def start(self, receive: Receiver, on_state: StateListener) -> None:
@@ -123,12 +126,12 @@ class RedisFanout:
     def pending(self) -> bool:
         if self._applying:
             return True
-        sock = self._socket
-        if sock is None:
+        watch = self._watch
+        if watch is None:
             return False  # not subscribed: the caches are bypassed anyway
         try:
-            return bool(select.select([sock], [], [], 0)[0])
-        except (OSError, ValueError):  # closed under us: the listener notices and says so
+            return bool(watch.poll(0))  # readable, or closed under us (then the listener says so)
+        except (OSError, ValueError):
             return False
 
     def ping(self) -> bool:
@@ -150,6 +153,9 @@ class RedisFanout:
             return False
         self._pubsub = pubsub
         self._socket = pubsub.connection._sock
+        watch = select.poll()
+        watch.register(self._socket, select.POLLIN)
+        self._watch = watch
         self._publish_again_at = 0.0
         self._set_state(True, None)
         return True
@@ -185,7 +191,7 @@ class RedisFanout:
             except (self._redis.RedisError, OSError, ValueError, AttributeError) as exc:
                 if self._closed.is_set():
                     return
-                self._pubsub = self._socket = None
+                self._pubsub = self._socket = self._watch = None
                 self._set_state(False, exc)
 
     def _drain(self, pubsub: Any) -> None:

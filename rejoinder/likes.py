@@ -172,12 +172,10 @@ def _plan_like(
 ) -> tuple[Callable[[Connection], tuple[Comment, bool]], Callable[[tuple[Comment, bool]], LikeState]]:
     def store_it(conn: Connection) -> tuple[Comment, bool]:
         comment, thread_url, site_key = _published(conn, comment_id)
-        if liked:
-            changed = store.add_like(conn, comment_id, key, datetime.now(UTC))
-        else:
-            changed = store.remove_like(conn, comment_id, key)
-        if changed:
-            likes, version = comment_store.add_to_like_count(conn, comment_id, 1 if liked else -1)
+        counted = store.change_like(conn, comment_id, key, liked, datetime.now(UTC))
+        changed = counted is not None
+        if counted is not None:
+            likes, version = counted
             comment = dataclasses.replace(comment, likes=likes, version=version)
             ctx.events.record(conn, CommentLiked(site_key, thread_url, comment))
         else:  # read again: on PostgreSQL a concurrent like may have committed since the read above

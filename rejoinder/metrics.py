@@ -45,7 +45,7 @@ ACTION_OF_STATUS = {
 }
 JOB_STATUSES = ("queued", "running", "done", "dead")
 
-Labels = tuple[str, str, str]
+Labels = tuple[str, str, int]  # method, route template, status (made a string only when scraped)
 
 
 class Metrics:
@@ -81,7 +81,7 @@ class Metrics:
         )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.observe((method, route, str(status)), seconds)
+        self.requests.observe((method, route, status), seconds)
 
     def count_verdict(self, comment: Comment) -> None:
         self.verdicts.labels(ACTION_OF_STATUS.get(comment.status, str(comment.status))).inc()
@@ -132,11 +132,12 @@ class _RequestSeries(Collector):
             "Time from a request's arrival to the end of its answer, by method, route template and status.",
             labels=names,
         )
-        for labels, counts, total in taken:
+        bounds = [floatToGoString(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]
+        for (method, route, status), counts, total in taken:
             cumulative = list(accumulate(counts))
-            requests.add_metric(list(labels), cumulative[-1])
-            bounds = [floatToGoString(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]
-            latency.add_metric(list(labels), list(zip(bounds, cumulative, strict=True)), total)
+            values = [method, route, str(status)]
+            requests.add_metric(values, cumulative[-1])
+            latency.add_metric(values, list(zip(bounds, cumulative, strict=True)), total)
         yield requests
         yield latency
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import ARTICLE, flatten, post, read
+from tests.helpers import ARTICLE, comment_payload, flatten, post, read
 
 
 async def test_unknown_url_reads_as_an_empty_thread(client: httpx.AsyncClient, site: str) -> None:
@@ -137,6 +137,17 @@ async def test_moderated_site_holds_new_comments(client: httpx.AsyncClient, ctx,
     assert posted["comment"]["status"] == "pending"
     page = await read(client)
     assert page["comments"] == [] and page["thread"]["comment_count"] == 0
+
+
+async def test_a_held_comment_cannot_be_replied_to(client: httpx.AsyncClient, ctx, site: str) -> None:  # type: ignore[no-untyped-def]
+    """Its readers cannot see it, so a reply would hang from nothing (what the load harness's 422s were)."""
+    from rejoinder.sites import update_site
+
+    update_site(ctx, site, moderation=True)
+    held = (await post(client, "awaiting moderation"))["comment"]["id"]
+    response = await client.post("/api/v1/comments", json=comment_payload("a reply", parent_id=held))
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"] == {"parent_id": "is not a published comment"}
 
 
 async def test_reads_are_served_from_cache_and_writes_invalidate_it(

@@ -10,6 +10,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,15 @@ from typing import Any
 
 import pytest
 
-from rejoinder.logs import JsonFormatter, Masker, TextFormatter, configure_logging, wants_json
+from rejoinder.logs import (
+    FLUSH_SECONDS,
+    BatchedStreamHandler,
+    JsonFormatter,
+    Masker,
+    TextFormatter,
+    configure_logging,
+    wants_json,
+)
 from rejoinder.settings import load_settings
 from tests.helpers import ARTICLE, comment_payload
 from tests.test_process import ENV, Server, free_port, rejoinder, running
@@ -92,6 +101,48 @@ def test_configured_logging_sends_every_logger_through_one_handler() -> None:
         ("uvicorn.error", "Application startup complete."),
         ("rejoinder.spam", "held a comment from [ip]"),
     ]
+
+
+class CountingStream(io.StringIO):
+    """A stream that counts the writes it was asked for: each is a system call on a file or pipe."""
+
+    writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_info_lines_are_written_in_batches_and_warnings_at_once() -> None:
+    out = CountingStream()
+    handler = BatchedStreamHandler(out)
+    handler.setFormatter(JsonFormatter(None))
+    try:
+        for number in range(100):
+            handler.handle(logging.makeLogRecord({"msg": f"GET /{number} 200", "levelno": logging.INFO}))
+        assert out.getvalue() == ""  # waiting, not lost: written together shortly
+        deadline = time.monotonic() + 10 * FLUSH_SECONDS
+        while not out.getvalue() and time.monotonic() < deadline:
+            time.sleep(FLUSH_SECONDS / 10)
+        assert len(out.getvalue().splitlines()) == 100 and out.writes == 1
+        handler.handle(logging.makeLogRecord({"msg": "GET /late 200", "levelno": logging.INFO}))
+        handler.handle(logging.makeLogRecord({"msg": "disk full", "levelno": logging.WARNING}))
+        messages = [json.loads(line)["message"] for line in out.getvalue().splitlines()]
+        assert messages[-2:] == ["GET /late 200", "disk full"] and out.writes == 2  # in order, at once
+        handler.handle(logging.makeLogRecord({"msg": "GET /last 200", "levelno": logging.INFO}))
+    finally:
+        handler.close()  # as logging.shutdown does at exit: nothing waiting is lost
+    assert out.getvalue().splitlines()[-1].endswith('"message":"GET /last 200"}')
+
+
+def test_a_closed_stream_loses_its_lines_but_breaks_nothing() -> None:
+    """A command's captured stream can be closed under a handler that still holds lines."""
+    out = io.StringIO()
+    handler = BatchedStreamHandler(out)
+    handler.handle(logging.makeLogRecord({"msg": "GET / 200", "levelno": logging.INFO}))
+    out.close()
+    handler.handle(logging.makeLogRecord({"msg": "disk full", "levelno": logging.WARNING}))
+    handler.close()
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from rejoinder.store.db import Database
-from rejoinder.store.migrate import pending, upgrade
+from rejoinder.store.migrate import head_revisions, is_current, pending, upgrade
 from rejoinder.store.schema import metadata
 from rejoinder.store.sites import get_site, insert_site
 
@@ -61,6 +63,35 @@ def test_after_upgrade_the_schema_is_exactly_the_declared_one(empty_db: Database
     assert schema_differences(empty_db) == []
     tables = set(inspect(empty_db.reader).get_table_names()) - {"alembic_version"}
     assert tables == set(metadata.tables)
+
+
+def test_the_head_is_read_from_the_scripts_as_alembic_reads_it(empty_db: Database) -> None:
+    from alembic.script import ScriptDirectory
+
+    from rejoinder.store.migrate import _config
+
+    assert head_revisions() == set(ScriptDirectory.from_config(_config(empty_db)).get_heads())
+    assert not is_current(empty_db)  # no alembic_version table at all
+    upgrade(empty_db, "0005")
+    assert not is_current(empty_db)
+    upgrade(empty_db)
+    assert is_current(empty_db)
+
+
+def test_starting_on_a_current_database_does_not_load_alembic(tmp_path: Path) -> None:
+    """What ``serve`` does first: a server started on a current database never needs the 9 MB."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    program = (
+        "import sys\n"
+        "from rejoinder.cli.options import migrate\n"
+        "from rejoinder.settings import Settings\n"
+        f"migrate(Settings(database_url={url!r}))\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    command = [sys.executable, "-c", program]
+    first, again = (subprocess.run(command, capture_output=True, text=True) for _ in "12")
+    assert (first.returncode, again.returncode) == (0, 0), first.stderr + again.stderr
+    assert (first.stdout.strip(), again.stdout.strip()) == ("True", "False")
 
 
 def test_upgrading_twice_is_harmless(empty_db: Database) -> None:

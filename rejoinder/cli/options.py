@@ -31,11 +31,12 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def migrate(settings: Settings) -> None:
     from rejoinder.store.db import Database
-    from rejoinder.store.migrate import upgrade
+    from rejoinder.store.migrate import is_current, upgrade
 
     db = Database(settings.database_url)
     try:
-        upgrade(db)
+        if not is_current(db):
+            upgrade(db)
     finally:
         db.dispose()
 

@@ -21,7 +21,7 @@ def run_server(settings: Settings, workers: int = 1, *, with_demo: bool = False)
     from rejoinder.logs import configure_logging
     from rejoinder.web.app import run
 
-    configure_logging(settings)
+    configure_logging(settings, batched=True)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: end with status 0, as a clean stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if workers > 1:
@@ -35,7 +35,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from rejoinder.logs import configure_logging
 
     settings = settings_of(args)
-    configure_logging(settings)  # a log collector reads this output: every line in the chosen format
+    # A log collector reads this output: every line in the chosen format.
+    configure_logging(settings, batched=True)
     migrate(settings)
     logging.getLogger("rejoinder").info(
         "Rejoinder %s serving on %s/ (database: %s)", __version__, settings.base_url, safe_url(settings)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from rejoinder.store.schema import likes
+from rejoinder.store.comments import add_to_like_count
+from rejoinder.store.schema import comments, likes
 
 # Built once: a like is a handful of tiny statements, and building one costs more than running it.
 _ADD_LIKE = {
@@ -31,3 +33,48 @@ def remove_like(conn: Connection, comment_id: int, liker_key: str) -> bool:
     """True if a like by this liker was there to remove."""
     removed = conn.execute(_REMOVE_LIKE, {"comment_id": comment_id, "liker_key": liker_key}).first()
     return removed is not None
+
+
+def _counted(changed: Any, delta: int) -> Any:
+    """PostgreSQL: the like's insert or delete and its comment's count in one statement (one round trip
+    instead of two), through a data-modifying CTE, which SQLite does not have."""
+    done = changed.cte("changed")
+    return (
+        update(comments)
+        .where(comments.c.id.in_(select(done.c.comment_id)))
+        .values(like_count=comments.c.like_count + delta, version=comments.c.version + 1)
+        .returning(comments.c.like_count, comments.c.version)
+    )
+
+
+_LIKE_COUNTED = _counted(
+    postgresql.insert(likes)
+    .values(  # bound under names of their own: an insert's column names are taken
+        comment_id=bindparam("liked_comment_id"),
+        liker_key=bindparam("liked_liker_key"),
+        created_at=bindparam("liked_at"),
+    )
+    .on_conflict_do_nothing()
+    .returning(likes.c.comment_id),
+    1,
+)
+_UNLIKE_COUNTED = _counted(_REMOVE_LIKE, -1)
+
+
+def change_like(
+    conn: Connection, comment_id: int, liker_key: str, liked: bool, now: datetime
+) -> tuple[int, int] | None:
+    """Like or unlike, and count it on the comment: its like count and version after, or None if nothing
+    changed (liked twice, or unliked without a like)."""
+    if conn.dialect.name == "postgresql":
+        if liked:
+            values = {"liked_comment_id": comment_id, "liked_liker_key": liker_key, "liked_at": now}
+            row = conn.execute(_LIKE_COUNTED, values).first()
+        else:
+            row = conn.execute(_UNLIKE_COUNTED, {"comment_id": comment_id, "liker_key": liker_key}).first()
+        return (row.like_count, row.version) if row else None
+    if liked:
+        changed = add_like(conn, comment_id, liker_key, now)
+    else:
+        changed = remove_like(conn, comment_id, liker_key)
+    return add_to_like_count(conn, comment_id, 1 if liked else -1) if changed else None

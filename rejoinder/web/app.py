@@ -37,7 +37,7 @@ from rejoinder.web import (
     widget,
 )
 from rejoinder.web.dashboard import ROUTERS as DASHBOARD_ROUTERS
-from rejoinder.web.headers import SecurityHeaders
+from rejoinder.web.envelope import Envelope
 from rejoinder.web.middleware import (
     CachedReads,
     ClientAddressRequired,
@@ -47,7 +47,6 @@ from rejoinder.web.middleware import (
 )
 from rejoinder.web.serialize import Fragments
 from rejoinder.web.sse import StreamClosingServer
-from rejoinder.web.telemetry import RequestTelemetry
 from rejoinder.wiring import open_context
 from rejoinder.worker import Runner
 
@@ -63,7 +62,7 @@ field with the rule it broke. No response ever contains an e-mail or IP address.
 def create_app_from_environment() -> FastAPI:
     """The app of one worker process of ``rejoinder serve --workers N`` (settings from the environment)."""
     settings = load_settings()
-    configure_logging(settings)
+    configure_logging(settings, batched=True)
     limit_arenas()
     return create_app(settings)
 
@@ -113,15 +112,15 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
         routers += (demo.router,)
     for router in routers:
         app.include_router(router)
-    # Added last runs first: security headers go on every answer, telemetry sees every answer, CORS wraps
-    # the rest, refusals repeated at the door and cached reads answer before the router.
+    # Added last runs first: the envelope (security headers, request id, metrics, log line) goes around
+    # every answer, CORS wraps the rest, refusals repeated at the door and cached reads answer before the
+    # router.
     app.add_middleware(CachedReads)
     app.add_middleware(RefusedAgain)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
     app.add_middleware(ClientAddressRequired)
-    app.add_middleware(RequestTelemetry, routers=routers)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Envelope, routers=routers)
     return app
 
 

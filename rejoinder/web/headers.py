@@ -1,4 +1,5 @@
-"""Security headers on every answer: a strict CSP on Rejoinder's own pages, fitting ones elsewhere.
+"""Security headers for every answer: a strict CSP on Rejoinder's own pages, fitting ones elsewhere
+(``web/envelope.py`` adds them).
 
 Three kinds of answer, told apart by what they are rather than by route, so a page added later is covered
 without being listed here:
@@ -13,8 +14,6 @@ without being listed here:
 """
 
 from __future__ import annotations
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -44,35 +43,29 @@ RESOURCE_HEADERS = [
 RESOURCE_HEADER_MAP = {name.decode(): value.decode() for name, value in RESOURCE_HEADERS}
 
 
+SECURITY_NAMES = frozenset(name for name, _ in PAGE_HEADERS + WIDGET_HEADERS + RESOURCE_HEADERS)
+
+
 def security_headers(path: str, content_type: bytes) -> list[tuple[bytes, bytes]]:
     """The headers an answer at ``path`` with this ``Content-Type`` gets."""
-    if content_type.split(b";")[0].strip().lower() == b"text/html":
+    if b"html" in content_type and content_type.split(b";")[0].strip().lower() == b"text/html":
         return PAGE_HEADERS
     if path in WIDGET_FILES:
         return WIDGET_HEADERS
     return RESOURCE_HEADERS
 
 
-class SecurityHeaders:
-    """Add the headers of ``security_headers`` to every HTTP answer, keeping any a route set itself."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                content_type = next(
-                    (value for name, value in headers if name.lower() == b"content-type"), b""
-                )
-                added = security_headers(scope["path"], content_type)
-                headers += [(name, value) for name, value in added if name not in present]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+def with_security_headers(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` (an answer's, with lower-case names as ASGI has them) and the security headers, except
+    any the answer set itself: one pass over the few headers it has."""
+    content_type, own = b"", None
+    for name, value in headers:
+        if name == b"content-type":
+            content_type = value
+        elif name in SECURITY_NAMES:
+            own = own or set()
+            own.add(name)
+    added = security_headers(path, content_type)
+    if own:
+        added = [(name, value) for name, value in added if name not in own]
+    return [*headers, *added]

@@ -1,21 +1,19 @@
-"""What every request leaves behind: a request id, a line in the log and a sample in the metrics.
-
-The outermost middleware, so it sees every answer — those the router gives, and those given before it:
-cached reads, CORS preflights, oversized bodies. Metrics are labelled with the route's template
+"""What every request leaves behind: a request id, a line in the log and a sample in the metrics
+(``web/envelope.py`` calls these for every answer). Metrics are labelled with the route's template
 (``/api/v1/comments/{comment_id}/like``), never the raw path, so a scraper's series stay few.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
-import time
 from collections.abc import Iterable
 
 from fastapi import APIRouter
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from rejoinder.context import Context
 from rejoinder.logs import FIELDS, REQUEST_LOGGER
@@ -57,57 +55,42 @@ class RouteTemplates:
         return UNMATCHED
 
 
-def request_id(scope: Scope) -> bytes:
-    for name, value in scope["headers"]:
-        if name == b"x-request-id" and INCOMING_ID.fullmatch(value):
-            return value
-    return os.urandom(8).hex().encode()
+class RequestIds:
+    """A proxy's request id when it looks like one; otherwise this process's random prefix and a counter:
+    unique enough to find a request's line, without a call for random bytes on every request."""
+
+    def __init__(self) -> None:
+        self.prefix = os.urandom(4).hex().encode()
+        self.counter = itertools.count()
+
+    def __call__(self, scope: Scope) -> bytes:
+        for name, value in scope["headers"]:
+            if name == b"x-request-id" and INCOMING_ID.fullmatch(value):
+                return value
+        return b"%s%08x" % (self.prefix, next(self.counter) & 0xFFFFFFFF)
 
 
-class RequestTelemetry:
-    def __init__(self, app: ASGIApp, routers: Iterable[APIRouter]) -> None:
-        self.app = app
-        self.route_template = RouteTemplates(routers)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = time.perf_counter()
-        rid = request_id(scope)
-        status = 500  # unless an answer starts: an exception that escapes becomes a 500 outside
-
-        async def tagged(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid)]}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tagged)
-        finally:
-            self._record(scope, rid, status, time.perf_counter() - started)
-
-    def _record(self, scope: Scope, rid: bytes, status: int, seconds: float) -> None:
-        ctx: Context | None = getattr(scope["app"].state, "ctx", None)
-        if ctx is None:  # the lifespan failed or has not run: nothing to count into
-            return
-        method, route, path = scope["method"], self.route_template(scope), scope["path"]
-        ctx.metrics.observe_request(method, route, status, seconds)
-        level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
-        if not ctx.settings.log_requests or not log.isEnabledFor(level):
-            return
-        fields = {
-            "method": method,
-            "route": route,
-            "path": path,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 3),
-            "request_id": rid.decode(),
-        }
-        if ctx.settings.log_client_addresses:
-            fields["client"] = client_of(scope, ctx.settings)
-        # Made directly: ``log.info`` would also look up the caller's frame, a third of a line's cost.
-        record = log.makeRecord(log.name, level, __file__, 0, "%s %s %s", (method, path, status), None)
-        setattr(record, FIELDS, fields)
-        log.handle(record)
+def record_request(scope: Scope, route: str, request_id: bytes, status: int, seconds: float) -> None:
+    """Count the request in the metrics and write its line to the log."""
+    ctx: Context | None = getattr(scope["app"].state, "ctx", None)
+    if ctx is None:  # the lifespan failed or has not run: nothing to count into
+        return
+    method, path = scope["method"], scope["path"]
+    ctx.metrics.observe_request(method, route, status, seconds)
+    level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
+    if not ctx.settings.log_requests or not log.isEnabledFor(level):
+        return
+    fields = {
+        "method": method,
+        "route": route,
+        "path": path,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 3),
+        "request_id": request_id.decode(),
+    }
+    if ctx.settings.log_client_addresses:
+        fields["client"] = client_of(scope, ctx.settings)
+    # Made directly: ``log.info`` would also look up the caller's frame, a third of a line's cost.
+    record = log.makeRecord(log.name, level, __file__, 0, "%s %s %s", (method, path, status), None)
+    setattr(record, FIELDS, fields)
+    log.handle(record)

@@ -1,0 +1,371 @@
+"""Server CPU time per request, per kind of request, for one or more builds on the same seeded database.
+
+Throughput on a shared machine says more about the neighbours than about the server; the CPU time the
+server process spends per request holds up under load. For each build (a checkout of Rejoinder, run as
+``python -m rejoinder serve`` from that directory) and each round, this restores a copy of a seeded
+SQLite or PostgreSQL database (made with ``bench/phases seed sqlite|postgres``), starts the server, warms
+its caches with one read of every thread, then sends a fixed number of requests of each kind and divides
+the server's user+system CPU time (``/proc/PID/stat``) by the requests answered. Builds alternate within
+each round, so a neighbour's burst hits both. Kinds (concurrency as in the shared harness):
+
+- ``cold``: every thread read once, one at a time, on a fresh server (always measured, first)
+- ``hot``: the whole 200-comment thread, c16; ``mixed``: threads by Zipf-like popularity, c64
+- ``counts``: 20 URLs a request, c16; ``like``: a like by a new liker, c8
+- ``post``: a new comment, c8; ``post1``: a new comment, one at a time
+- ``write32``: new comments from 32 writers while 32 readers read the mixed threads (CPU per request of
+  either kind; the readers' p99 is printed too)
+
+    .venv/bin/python bench/cpu.py --seeded ~/.cache/rejoinder-bench/phases-seeded.db \\
+        --build before=../wt-before --build after=. --rounds 3
+
+    .venv/bin/python bench/cpu.py --build after=. --kinds like,post \\
+        --seeded postgresql+psycopg://postgres@127.0.0.1:5432/rejoinder_phases_seeded
+
+The database is copied for every run (a file in a temporary directory, or a database made from the seeded
+one as a template) and deleted after; results (medians over
+rounds) are printed as a table and written to ``--out`` as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+POSTGRES = "postgresql"
+KINDS = ("hot", "mixed", "counts", "like", "post", "post1", "write32")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Workload:
+    """What the requests are about: the seeded threads and comments."""
+
+    urls: list[str]
+    weights: list[float]
+    hot_url: str
+    comment_ids: list[int]
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    @classmethod
+    def from_database(cls, seeded: str) -> Workload:
+        threads = (
+            "SELECT t.url, count(c.id) FROM threads t LEFT JOIN comments c ON c.thread_id = t.id "
+            "GROUP BY t.id ORDER BY t.id"
+        )
+        connect = sqlite3.connect if not seeded.startswith(POSTGRES) else _postgres
+        with contextlib.closing(connect(seeded)) as conn:
+            rows = conn.execute(threads).fetchall()
+            ids = [row[0] for row in conn.execute("SELECT id FROM comments ORDER BY id")]
+        urls = [url for url, _ in rows]
+        hot = min(rows, key=lambda row: abs(row[1] - 200))[0]
+        order = list(range(len(urls)))
+        random.Random(42).shuffle(order)  # popularity independent of size, as the harness does
+        weights = [0.0] * len(urls)
+        for rank, index in enumerate(order, start=1):
+            weights[index] = 1.0 / rank
+        return cls(urls, list(itertools.accumulate(weights)), hot, ids)
+
+    def popular_url(self) -> str:
+        return self.rng.choices(self.urls, cum_weights=self.weights)[0]
+
+
+def _postgres(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url.replace("+psycopg", ""), autocommit=True)
+
+
+class Database:
+    """A copy of the seeded database for one server, deleted after: a file, or a PostgreSQL database
+    made from the seeded one as a template."""
+
+    def __init__(self, seeded: str, scratch: Path) -> None:
+        self.seeded = seeded
+        if seeded.startswith(POSTGRES):
+            base, self.template = seeded.rsplit("/", 1)
+            self.name = f"{self.template}_cpu_{os.getpid()}"
+            self.url = f"{base}/{self.name}"
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            self._admin(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"')
+        else:
+            shutil.copy(seeded, scratch / "bench.db")
+            self.url = f"sqlite:///{scratch / 'bench.db'}"
+
+    def _admin(self, statement: str) -> None:
+        with contextlib.closing(_postgres(self.seeded.rsplit("/", 1)[0] + "/postgres")) as conn:
+            conn.execute(statement)
+
+    def drop(self) -> None:
+        if self.seeded.startswith(POSTGRES):
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def read_path(url: str) -> str:
+    return f"/api/v1/comments?site=default&url={quote(url, safe='')}&limit=1000"
+
+
+class Client:
+    """A keep-alive HTTP/1.1 connection: cheap enough that the server, not the client, sets the pace."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: str = ""
+    ) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"
+        if body:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        payload = await self.reader.readexactly(length) if length else b""
+        return int(status_line.split()[1]), payload
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Run:
+    def __init__(self, port: int, work: Workload) -> None:
+        self.port, self.work = port, work
+        self.counter = itertools.count()
+        self.errors: dict[int, int] = {}
+
+    def _check(self, status: int, expected: int) -> None:
+        if status != expected:
+            self.errors[status] = self.errors.get(status, 0) + 1
+
+    async def one(self, kind: str, client: Client) -> float:
+        n = next(self.counter)
+        started = time.perf_counter()
+        if kind == "hot":
+            status, _ = await client.request("GET", read_path(self.work.hot_url))
+            self._check(status, 200)
+        elif kind == "mixed":
+            status, _ = await client.request("GET", read_path(self.work.popular_url()))
+            self._check(status, 200)
+        elif kind == "counts":
+            urls = "&".join(f"url={quote(self.work.popular_url(), safe='')}" for _ in range(20))
+            status, _ = await client.request("GET", f"/api/v1/counts?site=default&{urls}")
+            self._check(status, 200)
+        elif kind == "like":
+            comment = self.work.rng.choice(self.work.comment_ids)
+            liker = (
+                f"X-Rejoinder-Liker: cpu-{os.getpid()}-{n}\r\nX-Forwarded-For: 2001:db8:{n % 60000:x}::9\r\n"
+            )
+            status, _ = await client.request("PUT", f"/api/v1/comments/{comment}/like", headers=liker)
+            self._check(status, 200)
+        else:  # a new comment
+            body = {
+                "site": "default",
+                "url": self.work.popular_url(),
+                "title": "A post",
+                "body": f"Comment number {n} about *caches*, [latency](https://example.com/{n}) and more.",
+                "author": {"name": f"Writer {n % 500}", "email": f"writer{n % 500}@example.com"},
+            }
+            address = f"X-Forwarded-For: 2001:db8:{n % 60000:x}::7\r\n"
+            status, _ = await client.request("POST", "/api/v1/comments", json.dumps(body).encode(), address)
+            self._check(status, 201)
+        return time.perf_counter() - started
+
+    async def drive(self, kind: str, total: int, concurrency: int) -> list[float]:
+        latencies: list[float] = []
+        left = itertools.count()
+
+        async def worker() -> None:
+            client = Client(self.port)
+            try:
+                while next(left) < total:
+                    latencies.append(await self.one(kind, client))
+            finally:
+                client.close()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(
+    code: Path, python: str, database: str, port: int, env: dict[str, str], log: Path
+) -> subprocess.Popen[bytes]:
+    command = [python, "-m", "rejoinder", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--database", database]
+    environment = {**os.environ, "REJOINDER_TRUSTED_PROXIES": "127.0.0.1", **env}
+    with log.open("wb") as output:  # a file, as a deployment's log would be: every line is written
+        server = subprocess.Popen(command, cwd=code, env=environment, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit(f"the server of {code} exited with {server.returncode}") from None
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit(f"the server of {code} did not start")
+
+
+async def measure(kind: str, run: Run, pid: int, requests: int) -> dict[str, float]:
+    before, started = cpu_seconds(pid), time.perf_counter()
+    if kind == "write32":
+        writes, reads = await asyncio.gather(
+            run.drive("post", requests // 10, 32), run.drive("mixed", requests, 32)
+        )
+        latencies, answered = sorted(reads), len(writes) + len(reads)
+    else:
+        concurrency = {"hot": 16, "mixed": 64, "counts": 16, "like": 8, "post": 8, "post1": 1}[kind]
+        latencies = sorted(await run.drive(kind, requests, concurrency))
+        answered = len(latencies)
+    elapsed, used = time.perf_counter() - started, cpu_seconds(pid) - before
+    await asyncio.sleep(0.3)  # work finishing after the last answer (fan-out, housekeeping) counts too
+    used = cpu_seconds(pid) - before
+    return {
+        "cpu_ms_per_request": 1000 * used / answered,
+        "rps": answered / elapsed,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+    }
+
+
+async def one_build(args: argparse.Namespace, code: Path, work: Workload) -> dict[str, dict[str, float]]:
+    scratch = Path(tempfile.mkdtemp(prefix="rejoinder-cpu-"))
+    database = Database(args.seeded, scratch)
+    port = free_port()
+    env = dict(item.split("=", 1) for item in args.env)
+    server = start_server(code, args.python, database.url, port, env, scratch / "server.log")
+    try:
+        run = Run(port, work)
+        # Every thread read once, one at a time (``cold``: from the database), so that the other kinds meet
+        # the caches as a running server has them.
+        before, client = cpu_seconds(server.pid), Client(port)
+        for url in work.urls:
+            status, _ = await client.request("GET", read_path(url))
+            run._check(status, 200)
+        client.close()
+        results = {"cold": {"cpu_ms_per_request": 1000 * (cpu_seconds(server.pid) - before) / len(work.urls)}}
+        for kind in args.kinds.split(","):
+            requests = args.requests * (4 if kind in ("hot", "counts") else 1)
+            if kind in ("post", "post1", "like"):
+                requests //= 4
+            results[kind] = await measure(kind, run, server.pid, requests)
+        results["memory"] = {"rss_mib": rss_mib(server.pid)}
+        if run.errors:
+            results["errors"] = {str(status): count for status, count in run.errors.items()}
+        return results
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        database.drop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--seeded",
+        required=True,
+        help="a seeded SQLite file, or a PostgreSQL URL (postgresql+psycopg://…/db) of a seeded database "
+        "used as a template; neither is modified",
+    )
+    parser.add_argument("--build", action="append", required=True, help="LABEL=DIR, a checkout to serve from")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter that runs every build")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--requests", type=int, default=4000, help="requests per kind (x4 hot, counts; /4 writes)"
+    )
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--env", action="append", default=[], help="K=V for every server")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if not args.seeded.startswith(POSTGRES) and not Path(args.seeded).exists():
+        raise SystemExit(f"{args.seeded} not found: seed one with `bench/phases seed sqlite`")
+    work = Workload.from_database(args.seeded)
+    builds = [(label, Path(path).resolve()) for label, path in (item.split("=", 1) for item in args.build)]
+    rounds: dict[str, list[dict[str, dict[str, float]]]] = {label: [] for label, _ in builds}
+    for number in range(args.rounds):
+        for label, code in builds if number % 2 == 0 else builds[::-1]:
+            result = asyncio.run(one_build(args, code, work))
+            rounds[label].append(result)
+            print(f"round {number + 1} {label}: " + json.dumps(result), file=sys.stderr, flush=True)
+    medians = {
+        label: {
+            kind: {name: statistics.median(r[kind][name] for r in results) for name in results[0][kind]}
+            for kind in results[0]
+            if kind != "errors"
+        }
+        for label, results in rounds.items()
+    }
+    print("| kind | " + " | ".join(f"{label}: CPU ms/req (rps, p99 ms)" for label, _ in builds) + " |")
+    print("|---|" + "---|" * len(builds))
+    for kind in ["cold", *args.kinds.split(",")]:
+        cells = [
+            f"{m[kind]['cpu_ms_per_request']:.3f}"
+            + (f" ({m[kind]['rps']:,.0f}, {m[kind]['p99_ms']:.1f})" if "rps" in m[kind] else "")
+            for m in (medians[label] for label, _ in builds)
+        ]
+        print(f"| {kind} | " + " | ".join(cells) + " |")
+    print(
+        "| RSS at the end | "
+        + " | ".join(f"{medians[label]['memory']['rss_mib']:.1f} MiB" for label, _ in builds)
+        + " |"
+    )
+    if args.out:
+        args.out.write_text(json.dumps({"rounds": rounds, "medians": medians}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
