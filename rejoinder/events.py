@@ -84,6 +84,17 @@ class CommentModerated(CommentChanged):
 
 
 @dataclass(frozen=True)
+class CommentReported(Event):
+    """A reader reported a published comment and it stays published (a report that holds it is a
+    ``CommentModerated``): nothing readers see changes, moderators hear of it."""
+
+    site_key: str
+    site_id: int
+    comment: Comment
+    reason: str
+
+
+@dataclass(frozen=True)
 class SubscriptionRequested(Event):
     """An address not yet confirmed on the site asked for notifications: it is sent a confirmation."""
 
@@ -103,6 +114,7 @@ TOPICS: dict[str, type[Event]] = {
         CommentDeleted,
         CommentLiked,
         CommentModerated,
+        CommentReported,
         SubscriptionRequested,
     )
 }

@@ -12,7 +12,7 @@ from rejoinder import audit
 from rejoinder.comments import Client
 from rejoinder.context import Context
 from rejoinder.errors import CommentNotFound, InvalidInput, OriginNotAllowed
-from rejoinder.events import CommentModerated
+from rejoinder.events import CommentModerated, CommentReported
 from rejoinder.model import CommentStatus
 from rejoinder.ratelimits import refuse_over
 from rejoinder.sites import site_settings
@@ -72,4 +72,6 @@ def report(ctx: Context, comment_id: int, reason: str, text: str, client: Client
                 conn, REPORTS_ACTOR, "comment.hold", site_id=site.id, comment_id=comment.id,
                 before={"status": comment.status.value}, after={"status": CommentStatus.PENDING.value},
             )  # fmt: skip
+        elif new:
+            ctx.events.record(conn, CommentReported(site.key, site.id, comment, reason))
     return Reported(new, held)

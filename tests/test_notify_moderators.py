@@ -168,6 +168,24 @@ async def test_a_comment_held_by_reports_is_mailed_and_every_comment_on_request(
     assert all("[Held after readers' reports]" in text_of(m) for m in mails[1:])
 
 
+async def test_a_report_that_holds_nothing_is_mailed_with_a_spam_link(
+    web: httpx.AsyncClient, mctx: Context, mailbox: Mailbox
+) -> None:
+    update_site(mctx, "test", moderation=False, report_threshold=3)
+    make_moderator(mctx, "mod@blog.example", "test", "moderator")
+    posted = post_comment(
+        mctx, NewComment("test", ARTICLE, "Still up after one report", author=Author("Bob")), Client()
+    )
+    mctx.jobs.run_due("test")
+    assert mailbox.wait_for(0) == []  # a published comment: nothing to moderate yet
+    for reader in ("198.51.100.9", "198.51.100.10"):  # two reports before the mail: one notice
+        report(mctx, posted.comment.id, "spam", "", Client(remote_addr=reader, origin=None))
+    mctx.jobs.run_due("test")
+    [mail] = mailbox.wait_for(1)
+    assert "[Reported by a reader]" in text_of(mail) and "Still up after one report" in text_of(mail)
+    assert "Mark as spam: " in text_of(mail) and "Approve: " not in text_of(mail)
+
+
 async def test_a_moderator_chooses_by_api(web: httpx.AsyncClient, mctx: Context, mailbox: Mailbox) -> None:
     make_moderator(mctx, "mod@blog.example", "test", "moderator")
     csrf = await log_in(web, "mod@blog.example")

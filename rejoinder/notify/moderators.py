@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from rejoinder.accounts import moderator_by_id
 from rejoinder.context import Context
 from rejoinder.errors import Conflict, InvalidInput, InvalidLink
-from rejoinder.events import CommentChanged, CommentModerated, CommentPosted
+from rejoinder.events import CommentChanged, CommentModerated, CommentPosted, CommentReported
 from rejoinder.jobs import enqueue
 from rejoinder.model import Comment, CommentStatus, Moderator
 from rejoinder.moderation import Decision, moderate
@@ -46,9 +46,9 @@ def set_preference(ctx: Context, moderator: Moderator, mode: str, all_comments: 
     return store.Preference(mode, all_comments)
 
 
-def notice_comment(ctx: Context, event: CommentChanged) -> None:
-    """Subscriber (new and moderated comments): note the comment for the site's moderators who want to
-    hear of it, and plan each one's next mail."""
+def notice_comment(ctx: Context, event: CommentChanged | CommentReported) -> None:
+    """Subscriber (new, moderated and reported comments): note the comment for the site's moderators who
+    want to hear of it, and plan each one's next mail."""
     kind = _kind(event)
     if kind is None:
         return
@@ -67,7 +67,9 @@ def notice_comment(ctx: Context, event: CommentChanged) -> None:
                 enqueue(conn, SEND_DUE, run_at=due, dedupe_key=f"{SEND_DUE}:{int(due.timestamp())}")
 
 
-def _kind(event: CommentChanged) -> str | None:
+def _kind(event: CommentChanged | CommentReported) -> str | None:
+    if isinstance(event, CommentReported):
+        return "report"
     status = event.comment.status
     if isinstance(event, CommentPosted):
         return (
@@ -99,13 +101,18 @@ def _send_one(ctx: Context, letters: Letters, moderator_id: int) -> int:
         pref = store.preferences(conn, [moderator_id])[moderator_id]
         noticed = store.noticed(conn, moderator_id)
         ids = [item.comment.id for item in noticed]
-        # Still waiting (a held comment nobody decided yet), and on a site the moderator still moderates.
+        # Still waiting (a held comment nobody decided yet, a reported one still up), and on a site the
+        # moderator still moderates.
         news = [
             item
             for item in noticed
             if moderator is not None
             and moderator.role_on(item.site_key) is not None
-            and (item.kind == "new" or item.comment.status is CommentStatus.PENDING)
+            and (
+                item.kind == "new"
+                or item.comment.status is CommentStatus.PENDING
+                or (item.kind == "report" and item.comment.status is CommentStatus.PUBLISHED)
+            )
         ]
         every = MODES.get(pref.mode) or timedelta(0)
         if not news or moderator is None:
@@ -123,6 +130,8 @@ def _mail(ctx: Context, letters: Letters, moderator: Moderator, news: list[store
         links = {}
         if item.comment.status is CommentStatus.PENDING:
             links = {action: action_url(ctx, moderator.id, item.comment.id, action) for action in ACTIONS}
+        elif item.kind == "report" and item.comment.status is CommentStatus.PUBLISHED:
+            links = {"spam": action_url(ctx, moderator.id, item.comment.id, "spam")}  # still up: take it down
         items.append(
             {
                 "kind": item.kind,

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from rejoinder.context import Context
-from rejoinder.events import CommentEdited, CommentModerated, CommentPosted, SubscriptionRequested
+from rejoinder.events import (
+    CommentEdited,
+    CommentModerated,
+    CommentPosted,
+    CommentReported,
+    SubscriptionRequested,
+)
 from rejoinder.model import Job
 from rejoinder.notify import moderators, posts, subscriptions, webhooks
 from rejoinder.notify.letters import Letters
@@ -45,6 +51,7 @@ def wire(ctx: Context) -> None:
     events.subscribe_once(CommentModerated, lambda e: subscriptions.notice_comment(ctx, e))
     events.subscribe_once(CommentPosted, lambda e: moderators.notice_comment(ctx, e))
     events.subscribe_once(CommentModerated, lambda e: moderators.notice_comment(ctx, e))
+    events.subscribe_once(CommentReported, lambda e: moderators.notice_comment(ctx, e))
     for event_type in (CommentPosted, CommentEdited, CommentModerated):
         events.subscribe_once(event_type, lambda e: webhooks.on_event(ctx, e))
 
