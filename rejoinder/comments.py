@@ -20,13 +20,13 @@ from rejoinder.errors import (
     Forbidden,
     InvalidInput,
     OriginNotAllowed,
-    RateLimited,
     ThreadClosed,
 )
 from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
 from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, Thread
 from rejoinder.notify import subscriptions
 from rejoinder.privacy import stored_client
+from rejoinder.ratelimits import refuse_over
 from rejoinder.rendering import normalise, render
 from rejoinder.sites import cached_site, known_site, site_settings
 from rejoinder.spam.submission import FormProof, Page, Submission
@@ -324,13 +324,8 @@ def _check_origin(site: Site, client: Client) -> None:
 def count_preview(ctx: Context, client: Client) -> None:
     """Count a preview against ``preview_rate_limit``; refuse it past the limit. Apart from rendering, so
     a flood is refused on the event loop without a trip through the thread pool."""
-    exceeded = ctx.spam.rate_limits.hit(0, [("preview", ctx.settings.preview_rate_limit, client.remote_addr)])
-    if exceeded is not None:
-        what, fields = "too many previews from this address", {"client": f"allows {exceeded.limit}"}
-        ctx.refusals.remember(client.remote_addr, "preview", exceeded.retry_after, what, fields)
-        raise RateLimited(
-            f"{what}; try again in {exceeded.retry_after} s", fields, retry_after=exceeded.retry_after
-        )
+    limits, rule = ctx.spam.rate_limits, ctx.settings.preview_rate_limit
+    refuse_over(limits, "preview", rule, client.remote_addr, "previews", ctx.refusals)
 
 
 def preview(ctx: Context, body: str) -> str:

@@ -23,6 +23,7 @@ from rejoinder.context import Context
 from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited
 from rejoinder.events import CommentLiked
 from rejoinder.model import Comment, CommentStatus, Site, SiteSettings
+from rejoinder.ratelimits import refuse_over
 from rejoinder.sites import known_site, site_settings
 from rejoinder.store import comments as comment_store
 from rejoinder.store import likes as store
@@ -89,13 +90,8 @@ def _liker_key(ctx: Context, liker: str | None) -> str:
 
 def _refuse_a_flood(ctx: Context, remote_addr: str) -> None:
     """The server's own bound on likes per address (``like_rate_limit``), for every site."""
-    exceeded = ctx.spam.rate_limits.hit(0, [("like", ctx.settings.like_rate_limit, remote_addr)])
-    if exceeded is not None:
-        what, fields = "too many likes from this address", {"client": f"allows {exceeded.limit}"}
-        ctx.refusals.remember(remote_addr, "like", exceeded.retry_after, what, fields)
-        raise RateLimited(
-            f"{what}; try again in {exceeded.retry_after} s", fields, retry_after=exceeded.retry_after
-        )
+    limits, rule = ctx.spam.rate_limits, ctx.settings.like_rate_limit
+    refuse_over(limits, "like", rule, remote_addr, "likes", ctx.refusals)
 
 
 def liking_address(remote_addr: str) -> str:

@@ -20,6 +20,7 @@ from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from rejoinder.errors import RateLimited
+from rejoinder.refusals import Refusals
 
 log = logging.getLogger(__name__)
 
@@ -132,13 +133,18 @@ class RateLimits:
         return None
 
 
-def refuse_over(limits: RateLimits, scope: str, rule: str, address: str, what: str) -> None:
-    """Count one ``what`` (previews, reports) from a client address under ``rule``; ``RateLimited``,
-    naming ``client``, past it."""
+def refuse_over(
+    limits: RateLimits, scope: str, rule: str, address: str, what: str, refusals: Refusals | None = None
+) -> None:
+    """Count one ``what`` (previews, likes, reports) from a client address under ``rule``; ``RateLimited``,
+    naming ``client``, past it. Given ``refusals``, the refusal is remembered under ``scope`` until its
+    Retry-After, so the address asking again sooner is refused at the door (``RefusedAgain``)."""
     exceeded = limits.hit(0, [(scope, rule, address)])
-    if exceeded is not None:
-        raise RateLimited(
-            f"too many {what} from this address; try again in {exceeded.retry_after} s",
-            {"client": f"allows {exceeded.limit} {what}"},
-            retry_after=exceeded.retry_after,
-        )
+    if exceeded is None:
+        return
+    message, fields = f"too many {what} from this address", {"client": f"allows {exceeded.limit}"}
+    if refusals is not None:
+        refusals.remember(address, scope, exceeded.retry_after, message, fields)
+    raise RateLimited(
+        f"{message}; try again in {exceeded.retry_after} s", fields, retry_after=exceeded.retry_after
+    )
