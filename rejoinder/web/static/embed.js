@@ -87,6 +87,21 @@
       reported: 'Thank you: the moderators will look at it.',
       modEdited: 'edited by a moderator',
       pinned: 'Pinned',
+      emailLogin: 'Log in by e-mail',
+      yourEmail: 'Your e-mail address',
+      sendLink: 'Send me a link',
+      checkMail: 'Check your mail: a link to log in is on its way to {name}.',
+      using: 'You are commenting using your {name} account',
+      usingEmail: 'You are commenting using your e-mail address {name}',
+      logOut: 'Log Out',
+      change: 'Change',
+      loggedIn: 'You are logged in as {name}.',
+      loggedOut: 'You are logged out.',
+      loginClosed: 'The login window was closed before you logged in.',
+      loginFailed: 'The login did not work ({name}). Please try again.',
+      popupBlocked: 'The browser blocked the login window: allow pop-ups for this site and try again.',
+      expired: 'Your login has expired: log in again or fill in your details.',
+      verified: 'Verified {name} account',
     },
     uk: {
       comments: { one: '{n} коментар', few: '{n} коментарі', many: '{n} коментарів', other: '{n} коментаря' },
@@ -166,6 +181,21 @@
       reported: 'Дякуємо: модератори переглянуть його.',
       modEdited: 'змінено модератором',
       pinned: 'Закріплено',
+      emailLogin: 'Увійти через ел. пошту',
+      yourEmail: 'Ваша адреса ел. пошти',
+      sendLink: 'Надіслати посилання',
+      checkMail: 'Перевірте пошту: посилання для входу надіслано на {name}.',
+      using: 'Ви коментуєте через обліковий запис {name}',
+      usingEmail: 'Ви коментуєте з адреси ел. пошти {name}',
+      logOut: 'Вийти',
+      change: 'Змінити',
+      loggedIn: 'Ви увійшли як {name}.',
+      loggedOut: 'Ви вийшли.',
+      loginClosed: 'Вікно входу закрито до завершення входу.',
+      loginFailed: 'Не вдалося увійти ({name}). Спробуйте ще раз.',
+      popupBlocked: 'Браузер заблокував вікно входу: дозвольте спливні вікна для цього сайту й спробуйте ще раз.',
+      expired: 'Термін входу минув: увійдіть знову або заповніть свої дані.',
+      verified: 'Підтверджений обліковий запис {name}',
     },
     de: {
       comments: { one: '{n} Kommentar', other: '{n} Kommentare' },
@@ -240,6 +270,21 @@
       reported: 'Danke: Die Moderatoren sehen ihn sich an.',
       modEdited: 'von einem Moderator bearbeitet',
       pinned: 'Angeheftet',
+      emailLogin: 'Per E-Mail anmelden',
+      yourEmail: 'Deine E-Mail-Adresse',
+      sendLink: 'Link senden',
+      checkMail: 'Schau in dein Postfach: Ein Link zum Anmelden ist an {name} unterwegs.',
+      using: 'Du kommentierst mit deinem {name}-Konto',
+      usingEmail: 'Du kommentierst mit deiner E-Mail-Adresse {name}',
+      logOut: 'Abmelden',
+      change: 'Ändern',
+      loggedIn: 'Du bist als {name} angemeldet.',
+      loggedOut: 'Du bist abgemeldet.',
+      loginClosed: 'Das Anmeldefenster wurde vor der Anmeldung geschlossen.',
+      loginFailed: 'Die Anmeldung hat nicht geklappt ({name}). Bitte versuche es erneut.',
+      popupBlocked: 'Der Browser hat das Anmeldefenster blockiert: Erlaube Pop-ups für diese Website und versuche es erneut.',
+      expired: 'Deine Anmeldung ist abgelaufen: Melde dich erneut an oder trage deine Daten ein.',
+      verified: 'Bestätigtes {name}-Konto',
     },
   };
 
@@ -249,6 +294,7 @@
   const lang = pickLanguage(opt.lang || document.documentElement.lang);
   const W = {
     base: script.src.replace(/\/embed\.js(?:[?#].*)?$/, ''),
+    origin: new URL(script.src).origin, // the only sender whose login messages count
     site: opt.site,
     url: opt.url || location.href.split('#')[0],
     title: opt.title || document.title,
@@ -265,6 +311,10 @@
     comments: new Map(), // id -> {c: comment JSON, el: its <article>, depth}
     likes: new Set(),
     mine: {}, // id -> {t: edit token, u: editable until (ms), b: Markdown body, p: parent, url, c: held comment}
+    reader: null, // a logged-in reader: {t: bearer token, x: expires (ms), i: identity, e: e-mail they typed}
+    liked: new Set(), // what the logged-in reader likes in this thread, from the server (any device)
+    owned: {}, // id -> {u: editable until (ms)}: the logged-in reader's comments in this thread
+    login: null, // the login under way in a popup: {state, popup, name, poll}
     info: null, // GET /api/v1/form: form token, honeypot, challenge, site settings
     solving: null, // Promise of the proof-of-work payload
     replyTo: null,
@@ -345,6 +395,7 @@
       throw Object.assign(new Error('network'), { network: true, fields: {} });
     }
     const data = response.status === 204 ? null : await response.json().catch(() => null);
+    if (response.status === 401 && W.reader && headers.Authorization === 'Bearer ' + W.reader.t) forgetReader(t('expired'));
     if (!response.ok) {
       const error = (data && data.error) || {};
       throw Object.assign(new Error(error.message || String(response.status)), {
@@ -370,13 +421,19 @@
     setTimeout(() => (W.els.live.textContent = message), 50);
   }
 
+  function randomId() {
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
   function likerId() {
     let id = load('liker');
-    if (!id) {
-      id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
-      keep('liker', id);
-    }
+    if (!id) keep('liker', (id = randomId()));
     return id;
+  }
+
+  // The logged-in reader's token, for requests that act as them.
+  function auth(token = W.reader && W.reader.t) {
+    return token ? { Authorization: 'Bearer ' + token } : {};
   }
 
   /* ---------------------------------------------------------------- avatars and times */
@@ -397,6 +454,11 @@
       }
     }
     return svg;
+  }
+
+  // The provider's picture only when the server sends one (the site enabled them), else the identicon.
+  function picture(name, url) {
+    return safeWebsite(url) ? h('img', { class: 'rj-avatar', src: url, alt: '', loading: 'lazy', referrerpolicy: 'no-referrer' }) : avatar(name);
   }
 
   function svgElement(tag, attrs) {
@@ -527,12 +589,13 @@
     const body = h('div', { class: 'rj-body' });
     setServerHTML(body, c.html);
     main.replaceChildren(
-      avatar(name),
+      picture(name, c.avatar_url),
       h('div', { class: 'rj-content' },
         h('header', { class: 'rj-meta' },
           website
             ? h('a', { class: 'rj-author', href: website, rel: 'nofollow ugc', text: name })
             : h('span', { class: 'rj-author', text: name }),
+          c.verified && badge(c.verified),
           h('a', { class: 'rj-time', href: '#rj-comment-' + c.id }, timeElement(c.created_at)),
           c.edited_at && h('span', { class: 'rj-muted', title: W.exact.format(new Date(c.edited_at)), text: t(c.edited_by_moderator ? 'modEdited' : 'edited') }),
           c.pinned && h('span', { class: 'rj-muted rj-pinned', text: t('pinned') }),
@@ -548,10 +611,18 @@
     return /^https?:\/\//i.test(url || '') ? url : null;
   }
 
+  // "✓ GitHub": the comment was written by a reader logged in there; links to their profile if known.
+  function badge(v) {
+    const label = t('verified', { name: v.provider_name });
+    const href = safeWebsite(v.profile_url);
+    return h(href ? 'a' : 'span', { class: 'rj-verified', href, rel: href && 'nofollow ugc', title: label, 'aria-label': label },
+      h('span', { 'aria-hidden': 'true', text: '✓ ' + v.provider_name }));
+  }
+
   function actions(c) {
     const row = h('div', { class: 'rj-actions' });
     if (c.status === 'published') {
-      const liked = W.likes.has(c.id);
+      const liked = likeSet().has(c.id);
       const count = h('span', { class: 'rj-likes', text: likeText(c.likes) });
       const button = h('button', { type: 'button', class: 'rj-like', 'aria-pressed': String(liked), text: t('like') });
       button.addEventListener('click', () => toggleLike(c, button, count));
@@ -559,9 +630,9 @@
       if (W.thread && !W.thread.closed) {
         row.append(h('button', { type: 'button', class: 'rj-link rj-reply', onclick: () => openReply(c.id), text: t('reply') }));
       }
-      if (!W.mine[c.id]) row.append(h('button', { type: 'button', class: 'rj-link rj-report', onclick: () => startReport(c.id), text: t('report') }));
+      if (!ownOf(c.id)) row.append(h('button', { type: 'button', class: 'rj-link rj-report', onclick: () => startReport(c.id), text: t('report') }));
     }
-    const own = W.mine[c.id];
+    const own = ownOf(c.id);
     if (own && own.u > Date.now() && c.status !== 'spam') {
       row.append(
         h('button', { type: 'button', class: 'rj-link rj-edit', onclick: () => startEdit(c.id), text: t('edit') }),
@@ -583,6 +654,11 @@
     if (entry && !part(entry.el, '.rj-editor, .rj-confirm')) fillComment(entry.el, entry.c);
   }
 
+  // A logged-in reader's likes follow them across devices (the server keeps them); a guest's stay here.
+  function likeSet() {
+    return W.reader ? W.liked : W.likes;
+  }
+
   function likeText(n) {
     return n > 0 ? t('likes', { n }) : t('firstLike');
   }
@@ -590,19 +666,20 @@
   async function toggleLike(c, button, count) {
     if (button.dataset.busy) return;
     button.dataset.busy = '1';
-    const liked = !W.likes.has(c.id);
+    const set = likeSet();
+    const liked = !set.has(c.id);
     const show = (likes, on) => {
       c.likes = likes;
       button.setAttribute('aria-pressed', String(on));
       count.textContent = likeText(likes);
-      if (on) W.likes.add(c.id);
-      else W.likes.delete(c.id);
-      keep('likes', [...W.likes].slice(-2000));
+      if (on) set.add(c.id);
+      else set.delete(c.id);
+      if (set === W.likes) keep('likes', [...W.likes].slice(-2000));
     };
     const before = c.likes;
     show(before + (liked ? 1 : -1), liked); // at once; the server's answer corrects the count
     try {
-      const answer = await api(liked ? 'PUT' : 'DELETE', `comments/${c.id}/like`, undefined, { 'X-Rejoinder-Liker': likerId() });
+      const answer = await api(liked ? 'PUT' : 'DELETE', `comments/${c.id}/like`, undefined, { 'X-Rejoinder-Liker': likerId(), ...auth() });
       show(answer.likes, answer.liked);
       announce(count.textContent);
     } catch (error) {
@@ -614,6 +691,15 @@
   }
 
   /* ---------------------------------------------------------------- the author's own comments */
+
+  // Own comments: posted from this browser (with their edit tokens), or the logged-in reader's from any device.
+  function ownOf(id) {
+    return W.mine[id] || W.owned[id];
+  }
+
+  function ownerAuth(own) {
+    return auth(own.t || (W.reader && W.reader.t));
+  }
 
   function saveMine() {
     const now = Date.now();
@@ -656,10 +742,10 @@
 
   function startEdit(id) {
     const { el, c } = W.comments.get(id);
-    const own = W.mine[id];
+    const own = ownOf(id);
     const body = part(el, '.rj-body');
     const field = h('textarea', { class: 'rj-input', id: 'rj-edit-' + id, rows: 5, 'aria-describedby': 'rj-edit-error-' + id });
-    field.value = own.b || '';
+    field.value = own.b ?? body.innerText.trim(); // written on another device: its text, without the Markdown
     const error = h('p', { class: 'rj-error', id: 'rj-edit-error-' + id, hidden: true });
     const close = () => {
       editor.remove();
@@ -675,7 +761,7 @@
         onsubmit: async (event) => {
           event.preventDefault();
           try {
-            const answer = await api('PATCH', 'comments/' + id, { body: field.value }, { Authorization: 'Bearer ' + own.t });
+            const answer = await api('PATCH', 'comments/' + id, { body: field.value }, ownerAuth(own));
             Object.assign(c, answer.comment, { replies: [] });
             own.b = field.value;
             if (own.c) own.c = c;
@@ -767,7 +853,7 @@
     const entry = W.comments.get(id);
     const heard = W.counted;
     try {
-      await api('DELETE', 'comments/' + id, undefined, { Authorization: 'Bearer ' + W.mine[id].t });
+      await api('DELETE', 'comments/' + id, undefined, ownerAuth(ownOf(id)));
     } catch (error) {
       part(entry.el, '.rj-confirm span').textContent = error.network ? t('offline') : ruleText(error.message) + ' ';
       return;
@@ -776,6 +862,7 @@
     // follows): adjusting it again here would count the deletion twice.
     if (entry.c.status === 'published' && W.counted === heard) W.thread.comment_count--;
     delete W.mine[id];
+    delete W.owned[id];
     saveMine();
     showCount();
     drop(id, entry);
@@ -945,6 +1032,9 @@
     F.preview = h('div', { class: 'rj-preview rj-body', hidden: true, 'aria-live': 'polite' });
     F.hint = h('p', { class: 'rj-muted rj-hint', text: t('details') });
     F.providers = h('div', { class: 'rj-providers', hidden: true });
+    F.mail = mailLogin();
+    F.connecting = h('p', { class: 'rj-connecting', hidden: true });
+    F.who = h('div', { class: 'rj-who', hidden: true });
     F.remember = h('input', { type: 'checkbox', id: 'rj-f-remember' });
     F.honeypot = h('input', { type: 'text', tabindex: -1, autocomplete: 'off' });
     F.submit = h('button', { type: 'submit', class: 'rj-button rj-submit', text: t('post') });
@@ -963,11 +1053,16 @@
       F.preview,
       F.hint,
       F.providers,
-      field('name', t('name'), h('input', { type: 'text', autocomplete: 'name', maxlength: 100 })),
-      field('email', t('email'), h('input', { type: 'email', autocomplete: 'email' })),
-      field('website', t('website'), h('input', { type: 'url', autocomplete: 'url', placeholder: 'https://' })),
+      F.mail,
+      F.connecting,
+      F.who,
+      (F.details = h('div', { class: 'rj-details' },
+        field('name', t('name'), h('input', { type: 'text', autocomplete: 'name', maxlength: 100 })),
+        field('email', t('email'), h('input', { type: 'email', autocomplete: 'email' })),
+        field('website', t('website'), h('input', { type: 'url', autocomplete: 'url', placeholder: 'https://' })),
+        h('p', { class: 'rj-check' }, F.remember, h('label', { for: 'rj-f-remember', text: t('remember') })),
+      )),
       h('div', { class: 'rj-trap', 'aria-hidden': 'true' }, F.honeypot),
-      h('p', { class: 'rj-check' }, F.remember, h('label', { for: 'rj-f-remember', text: t('remember') })),
       F.notify,
       h('div', { class: 'rj-row' }, F.submit, F.status, F.retry),
       F.privacy,
@@ -998,7 +1093,6 @@
     }
     // Notification boxes: only the kinds the server offers (none when it sends no mail).
     const kinds = site.notify || [];
-    F.notify.hidden = !kinds.length;
     F.notify.replaceChildren(
       ...kinds.map((kind) => {
         const box = h('input', { type: 'checkbox', id: 'rj-f-notify-' + kind, value: kind });
@@ -1006,26 +1100,11 @@
         return h('p', { class: 'rj-check' }, box, h('label', { for: box.id, text: t(name) }));
       }),
     );
-    // Login providers: only those the server reports as configured. The identity issue completes the
-    // flow (popup, postMessage with an origin check, a bearer token); until then the slot stays empty.
-    const providers = site.providers || [];
-    F.providers.hidden = !providers.length;
-    F.hint.textContent = t(providers.length ? 'detailsLogin' : 'details');
-    F.providers.replaceChildren(
-      ...providers.map((p) =>
-        h('button', {
-          type: 'button',
-          class: 'rj-provider',
-          'aria-label': t('logIn', { name: p.name }),
-          title: t('logIn', { name: p.name }),
-          text: p.name.slice(0, 1),
-          onclick: () => {
-            announce(t('connecting', { name: p.name }));
-            window.open(p.login_url, 'rejoinder-login', 'popup,width=520,height=640');
-          },
-        }),
-      ),
-    );
+    // Login: the providers the server reports as configured, and e-mail when it can send mail.
+    const choices = (site.providers || []).map((p) => providerButton(t('logIn', { name: p.name }), p.preset || p.id, p.name, () => loginWith(p)));
+    if (site.email_login) choices.push(providerButton(t('emailLogin'), 'email', '@', toggleMailLogin));
+    F.providers.replaceChildren(...choices);
+    showReader();
   }
 
   // The spam fields: a single-use form token, the honeypot's name and, maybe, a proof-of-work challenge.
@@ -1146,6 +1225,7 @@
     const F = W.f;
     if (error.network) return status(t('offline'), true);
     if (error.status === 429) return status(t('rateLimited'), true);
+    if (error.status === 401 && 'Authorization' in error.fields) return status(t('expired'));
     if (error.status >= 500 || !error.status) return status(t('serverError', { n: error.status }), true);
     let first = null;
     const other = [];
@@ -1173,16 +1253,17 @@
       if (F.body.hidden) togglePreview();
       return F.body.focus();
     }
-    const author = details();
+    // A logged-in reader's name comes from their identity: the server ignores the details then.
+    const author = W.reader ? {} : details();
     if (author.website && !/^[a-z][a-z0-9+.-]*:/i.test(author.website)) {
       F.website.value = author.website = 'https://' + author.website; // "blog.example" means https
     }
-    if (W.info && W.info.site && W.info.site.require_name_email) {
+    if (!W.reader && W.info && W.info.site && W.info.site.require_name_email) {
       const missing = ['name', 'email'].filter((name) => !author[name]);
       missing.forEach((name) => showFieldError(F[name], F[name + 'Error'], t('needField')));
       if (missing.length) return F[missing[0]].focus();
     }
-    const notify = [...F.notify.querySelectorAll('input:checked')].map((box) => box.value);
+    const notify = W.reader ? [] : [...F.notify.querySelectorAll('input:checked')].map((box) => box.value);
     if (notify.length && !author.email) {
       showFieldError(F.email, F.emailError, t('needField'));
       return F.email.focus();
@@ -1219,7 +1300,7 @@
       if (W.solving) full.altcha = await W.solving;
     }
     try {
-      return await api('POST', 'comments', full);
+      return await api('POST', 'comments', full, auth());
     } catch (error) {
       const spent = error.code === 'challenge_required' || 'altcha' in error.fields || 'form_token' in error.fields;
       if (!mayRetry || !spent || !error.status) throw error;
@@ -1234,8 +1315,7 @@
     const held = c.status !== 'published';
     W.mine[c.id] = { t: answer.edit_token, u: Date.parse(answer.edit_until), b: payload.body, p: payload.parent_id, url: W.url, c: held ? c : null };
     saveMine();
-    if (F.remember.checked) keep('author', details());
-    else keep('author', null);
+    if (!W.reader) keep('author', F.remember.checked ? details() : null);
     // Already told by the stream (it can beat the POST's answer): then the count came with it.
     if (!W.fresh.delete(c.id) && !held && !counted) W.thread.comment_count++;
     noticeFresh();
@@ -1250,6 +1330,220 @@
     status(t(held ? 'held' : 'posted') + (payload.notify.length ? ' ' + t('notifyAsked') : ''), false, false);
     for (const box of F.notify.querySelectorAll('input')) box.checked = false;
     loadForm(); // tokens are single-use: get the next one now
+  }
+
+  /* ---------------------------------------------------------------- readers' identity */
+
+  // A reader logs in at a provider in a popup on the Rejoinder server, which hands a one-time code to this
+  // page by postMessage (an e-mail link brings it in #rejoinder-login=CODE); the code becomes a bearer
+  // token kept in this site's localStorage. No cookie of the Rejoinder server is used, so a browser that
+  // blocks third-party cookies logs in all the same.
+
+  // Each provider's colours and a mark drawn here (a letter, or a path on a 24×24 grid): nothing is fetched.
+  const MARKS = {
+    wordpress: ['#21759b', 'W'],
+    google: ['#ffffff', 'G', '#4285f4'],
+    x: ['#000000', 'M7.5 6.5l9 11m0-11l-9 11'],
+    facebook: ['#1877f2', 'f'],
+    github: ['#24292f', 'M7 13l.4-6 2.8 2h3.6l2.8-2 .4 6a5 4 0 0 1-10 0zm3 5.5v-2m4 2v-2'],
+    email: ['#5f6b7a', 'M6 8h12v8.5H6zm0 0l6 5 6-5'],
+  };
+
+  function providerButton(label, kind, name, onclick) {
+    const [bg, mark, fg = '#ffffff'] = MARKS[kind] || ['#5f6b7a', name.slice(0, 1).toUpperCase()];
+    const svg = svgElement('svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true' });
+    svg.append(svgElement('circle', { cx: 12, cy: 12, r: 11.5, fill: bg, stroke: '#8884' }));
+    if (mark.length > 1) svg.append(svgElement('path', { d: mark, fill: 'none', stroke: fg, 'stroke-width': 1.8, 'stroke-linejoin': 'round' }));
+    else {
+      const letter = svgElement('text', { x: 12, y: 17, 'text-anchor': 'middle', 'font-size': 15, 'font-weight': 700, 'font-family': 'Arial, sans-serif', fill: fg });
+      letter.textContent = mark;
+      svg.append(letter);
+    }
+    return h('button', { type: 'button', class: 'rj-provider', 'data-provider': kind, 'aria-label': label, title: label, onclick }, svg);
+  }
+
+  function readerKey() {
+    return 'reader:' + W.base; // one login per Rejoinder server and site
+  }
+
+  // Opened within the click itself: browsers block a popup opened after an await.
+  function loginWith(p) {
+    stopLogin();
+    const state = randomId();
+    const url = p.login_url + (p.login_url.includes('?') ? '&' : '?') + new URLSearchParams({ origin: location.origin, state });
+    const [width, height] = [520, 640];
+    const place = `left=${screenX + (outerWidth - width) / 2},top=${screenY + (outerHeight - height) / 2}`;
+    const popup = window.open(url, 'rejoinder-login', `popup,width=${width},height=${height},${place}`);
+    if (!popup) return loginNote(t('popupBlocked'));
+    const login = (W.login = { state, popup });
+    // A closed popup sends nothing: say so, after a moment for a message already on its way.
+    login.poll = setInterval(() => {
+      if (!popup.closed) return;
+      clearInterval(login.poll);
+      setTimeout(() => W.login === login && (stopLogin(), loginNote(t('loginClosed'))), 1000);
+    }, 400);
+    loginNote(t('connecting', { name: p.name }), true);
+  }
+
+  function stopLogin() {
+    if (W.login) clearInterval(W.login.poll);
+    W.login = null;
+  }
+
+  function cancelLogin() {
+    W.login.popup.close();
+    stopLogin();
+    loginNote(null);
+    W.f.providers.querySelector('button')?.focus();
+  }
+
+  function loginNote(message, cancellable) {
+    const F = W.f;
+    if (message) announce(message);
+    if (!F.form) return;
+    F.connecting.hidden = !message;
+    F.connecting.replaceChildren(message || '', cancellable ? h('button', { type: 'button', class: 'rj-link', onclick: cancelLogin, text: t('cancel') }) : '');
+  }
+
+  // Only the popup this page opened, showing the Rejoinder server, answering the login under way.
+  function loginMessage(event) {
+    const login = W.login;
+    const d = event.data;
+    if (!login || event.origin !== W.origin || event.source !== login.popup) return;
+    if (!d || d.type !== 'rejoinder:login' || d.state !== login.state) return;
+    stopLogin();
+    if (d.code) exchange(d.code);
+    else loginNote(t('loginFailed', { name: String(d.error) }));
+  }
+
+  async function exchange(code) {
+    loginNote(null);
+    try {
+      const answer = await api('POST', 'reader/session', { site: W.site, code });
+      W.reader = { t: answer.token, x: Date.parse(answer.expires_at), i: answer.identity, e: load('mailto') };
+      keep('mailto', null);
+      keep(readerKey(), W.reader);
+      announce(t('loggedIn', { name: answer.identity.name }));
+      await loadReader();
+    } catch (error) {
+      loginNote(error.network ? t('offline') : t('loginFailed', { name: ruleText(error.fields.code || error.message) }));
+    }
+  }
+
+  // Who the token belongs to, with their likes and comments in this thread (a 401 forgets it: see api).
+  async function loadReader() {
+    if (W.reader && !(W.reader.x > Date.now())) forgetReader();
+    if (W.reader) {
+      try {
+        const answer = await api('GET', 'reader?' + query({ url: W.url }), undefined, auth());
+        W.reader.i = answer.identity;
+        keep(readerKey(), W.reader);
+        W.liked = new Set(answer.liked);
+        W.owned = Object.fromEntries(answer.mine.map((m) => [m.id, { u: Date.parse(m.edit_until) }]));
+        // Their held comments, posted on another device: shown to them only, as on the device they used.
+        await Promise.all(
+          answer.mine.filter((m) => !W.comments.has(m.id)).map(async (m) => {
+            const { comment: c } = await api('GET', 'comments/' + m.id, undefined, auth());
+            if (c.status !== 'deleted' && !W.comments.has(c.id)) insertNew({ ...c, replies: [] }, c.parent_id);
+          }),
+        );
+      } catch {
+        /* offline: what was known stays until the next load */
+      }
+    }
+    showReader();
+    redrawAll();
+  }
+
+  function forgetReader(message) {
+    W.reader = null;
+    W.liked = new Set();
+    W.owned = {};
+    keep(readerKey(), null);
+    showReader();
+    redrawAll();
+    if (message) announce(message);
+  }
+
+  // Likes and own comments differ between a guest and a logged-in reader.
+  function redrawAll() {
+    W.comments.forEach((_, id) => redraw(id));
+  }
+
+  // Log Out revokes the token on the server; the browser forgets it even when the server cannot be reached.
+  async function logOut(change) {
+    const token = W.reader.t;
+    await api('DELETE', 'reader/session', undefined, auth(token)).catch(() => null);
+    forgetReader(t('loggedOut'));
+    if (change) W.f.providers.querySelector('button')?.focus();
+  }
+
+  // Logged in: who, instead of the details; a guest: the details and the ways to log in.
+  function showReader() {
+    const F = W.f;
+    if (!F.form) return;
+    const site = (W.info && W.info.site) || {};
+    const who = W.reader && W.reader.i;
+    const choices = F.providers.children.length;
+    F.hint.textContent = t(choices ? 'detailsLogin' : 'details');
+    F.hint.hidden = F.details.hidden = !!who;
+    F.providers.hidden = !!who || !choices;
+    F.notify.hidden = !!who || !F.notify.children.length;
+    F.who.hidden = !who;
+    if (who) F.mail.hidden = F.connecting.hidden = true;
+    if (!who) return F.who.replaceChildren();
+    const address = W.reader.e || who.name || '';
+    const using = who.provider === 'email'
+      ? t('usingEmail', { name: address.replace(/^(.)[^@]*@/, '$1…@') })
+      : t('using', { name: who.provider_name });
+    F.who.replaceChildren(
+      picture(who.name || '', site.avatars && who.avatar_url),
+      h('p', {},
+        h('strong', { class: 'rj-author', text: who.name || t('anonymous') }),
+        using + ' (',
+        h('button', { type: 'button', class: 'rj-link rj-logout', onclick: () => logOut(false), text: t('logOut') }),
+        ' / ',
+        h('button', { type: 'button', class: 'rj-link rj-change', onclick: () => logOut(true), text: t('change') }),
+        ')',
+      ),
+    );
+  }
+
+  // "Log in by e-mail": the address, then a link by mail that comes back to this page logged in.
+  function mailLogin() {
+    const input = h('input', { type: 'email', id: 'rj-f-mail-login', class: 'rj-input', autocomplete: 'email' });
+    const note = h('p', { class: 'rj-mail-note', 'aria-live': 'polite' });
+    const send = async () => {
+      const email = input.value.trim();
+      if (!email) return input.focus();
+      try {
+        await api('POST', 'reader/email', { site: W.site, email, return_url: location.href.split('#')[0] });
+        keep('mailto', email); // to say which address the reader logged in with, once they come back
+        note.textContent = t('checkMail', { name: email });
+      } catch (error) {
+        const rule = error.fields && (error.fields.email || error.fields.return_url);
+        note.textContent = error.network ? t('offline') : error.status === 429 ? t('rateLimited') : ruleText(rule || error.message);
+      }
+    };
+    input.addEventListener('keydown', (event) => event.key === 'Enter' && (event.preventDefault(), send()));
+    return h('div', { class: 'rj-mail-login', hidden: true },
+      h('label', { for: input.id, class: 'rj-label', text: t('yourEmail') }),
+      h('div', { class: 'rj-row' }, input, h('button', { type: 'button', class: 'rj-button', onclick: send, text: t('sendLink') })),
+      note,
+    );
+  }
+
+  function toggleMailLogin() {
+    const box = W.f.mail;
+    box.hidden = !box.hidden;
+    if (!box.hidden) box.querySelector('input').focus();
+  }
+
+  // The e-mail link comes back to the page with #rejoinder-login=CODE: off the address bar at once.
+  function codeFromLink() {
+    const found = /^#rejoinder-login=([^&]+)/.exec(location.hash);
+    if (found) history.replaceState(history.state, '', location.pathname + location.search);
+    return found && decodeURIComponent(found[1]);
   }
 
   /* ---------------------------------------------------------------- quoting */
@@ -1442,6 +1736,11 @@
     if (!W.els.root) {
       W.likes = new Set(load('likes') || []);
       W.mine = load('mine') || {};
+      W.reader = load(readerKey());
+      W.code = codeFromLink();
+      addEventListener('message', loginMessage);
+      // Logged in or out in another tab (an e-mail link opens one): the same here.
+      addEventListener('storage', (event) => event.key === W.key + readerKey() && ((W.reader = load(readerKey())) ? loadReader() : forgetReader()));
       buildShell(container);
       applyTheme();
       matchMedia('(prefers-color-scheme: dark)').addEventListener('change', applyTheme);
@@ -1451,6 +1750,9 @@
     const [loaded] = await Promise.all([loadThread(), styles]);
     if (!loaded) return;
     startLive();
+    if (W.code) exchange(W.code);
+    else loadReader();
+    W.code = null;
     if (W.thread.closed) return W.els.home.replaceChildren(h('p', { class: 'rj-muted', text: t('closed') }));
     if (!W.f.form) {
       buildForm();
