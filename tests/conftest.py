@@ -26,6 +26,7 @@ from rejoinder.store.schema import metadata
 from rejoinder.web.app import create_app
 from rejoinder.wiring import open_context
 from tests.mailbox import Mailbox
+from tests.oidc_provider import OidcProvider, running_provider
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REJOINDER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -168,3 +169,11 @@ def mail_settings(database_url: str, mailbox: Mailbox) -> Settings:
             "mail_from": "Blog comments <comments@blog.example>",
         },
     )
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OidcProvider]:
+    """A real OpenID Connect provider (tests/oidc_provider.py) whose test client returns to the in-process
+    app's callback for a provider named ``oidc`` (public URL ``http://testserver``)."""
+    with running_provider(["http://testserver/auth/oidc/callback"]) as provider:
+        yield provider
