@@ -1,0 +1,493 @@
+"""Readers' identity in Chromium, end to end: a real ``rejoinder serve`` process with a provider ``testid``
+backed by a real OpenID Connect provider (tests/oidc_provider.py), mail through a real SMTP server
+(tests/mailbox.py), and host pages on another origin. The reader clicks the provider's icon, logs in at
+the provider in the popup, posts as a verified reader, reloads, logs out; the same with third-party
+cookies blocked; forged login messages are ignored; the e-mail link logs in; likes follow the identity."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.browser.support import (
+    CHROMIUM,
+    ENV,
+    RELAXED_SPAM,
+    STARTUP_SECONDS,
+    HostPages,
+    Rejoinder,
+    artifact,
+    cli,
+    free_port,
+    serve_host_pages,
+    stored,
+    wait_until_ready,
+)
+from tests.mailbox import Mailbox, text_of
+from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, running_provider
+
+pytestmark = pytest.mark.browser
+
+PROVIDER = "testid"  # the provider's name on the Rejoinder server; its button says "Log in with Test ID"
+LOG_IN = "Log in with Test ID"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
+
+
+@dataclass
+class World:
+    rejoinder: Rejoinder
+    host: HostPages
+    mailbox: Mailbox
+    issuer: str
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A server with the provider and mail, the OpenID Connect provider, host pages on another origin."""
+    home = tmp_path_factory.mktemp("identity")
+    database = f"sqlite:///{home / 'identity.db'}"
+    host_port, port = free_port(), free_port()
+    host_origin = f"http://localhost:{host_port}"
+    base_url = f"http://127.0.0.1:{port}"
+    relaxed = [f"--set={pair}" for pair in RELAXED_SPAM]
+    cli("admin", "site", "create", "blog", "--origin", host_origin, *relaxed, "--database", database)
+    box = Mailbox().start()
+    with running_provider([f"{base_url}/auth/{PROVIDER}/callback"]) as provider:
+        printed = cli(
+            "admin", "provider", "add", PROVIDER, "--preset", "oidc", "--issuer", provider.issuer,
+            "--display-name", "Test ID", "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET,
+            "--database", database,
+        )  # fmt: skip
+        assert f"/auth/{PROVIDER}/callback" in printed
+        env = ENV | {
+            "REJOINDER_PUBLIC_URL": base_url,
+            "REJOINDER_SMTP_HOST": "127.0.0.1",
+            "REJOINDER_SMTP_PORT": str(box.port),
+            "REJOINDER_SMTP_TLS": "none",
+            "REJOINDER_MAIL_FROM": "comments@blog.example",
+            "REJOINDER_JOBS_POLL_SECONDS": "0.2",
+        }
+        log = home / "serve.log"
+        with log.open("wb") as sink, httpx.Client(base_url=base_url, timeout=10) as http:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "rejoinder", "serve", "--port", str(port), "--database", database],
+                cwd=home,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+            pages = HostPages(host_origin, base_url)
+            host = serve_host_pages(pages, host_port)
+            try:
+                wait_until_ready(process, base_url, log)
+                yield World(Rejoinder(base_url, database, http), pages, box, provider.issuer)
+            finally:
+                host.shutdown()
+                host.server_close()
+                process.terminate()
+                process.wait(timeout=STARTUP_SECONDS)
+                box.stop()
+
+
+def new_page(context: BrowserContext) -> Page:
+    context.set_default_timeout(10000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.rj_errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+@pytest.fixture
+def reader(browser: Browser) -> Iterator[Page]:
+    """A fresh reader (no storage); JavaScript errors on the page fail the test."""
+    context = browser.new_context(viewport={"width": 900, "height": 1000}, locale="en-GB")
+    page = new_page(context)
+    yield page
+    errors = page.rj_errors  # type: ignore[attr-defined]
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def token_of(page: Page, world: World) -> str:
+    kept = stored(page, f"rejoinder.blog.reader:{world.rejoinder.base_url}")
+    assert kept, "no reader token in localStorage"
+    return str(kept["t"])
+
+
+def log_in(page: Page, login: str = "ada") -> None:
+    """Click the provider's icon; log in at the provider in the popup, which then closes itself."""
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name=LOG_IN).click()
+    popup = opened.value
+    expect(page.locator(".rj-connecting")).to_contain_text("Connecting to Test ID…")
+    popup.locator("input[name=login]").fill(login)
+    popup.locator("input[name=password]").fill("any password")
+    popup.get_by_role("button", name="Sign-in").click()
+    popup.wait_for_event("close")
+    expect(page.get_by_text("You are commenting using your Test ID account")).to_be_visible()
+
+
+def reader_status(world: World, token: str) -> int:
+    response = world.rejoinder.http.get(
+        "/api/v1/reader", params={"site": "blog"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    return response.status_code
+
+
+def test_a_reader_logs_in_in_the_popup_posts_as_verified_and_logs_out(
+    reader: Page, world: World, request: pytest.FixtureRequest
+) -> None:
+    page = reader
+    page.goto(world.host.page("/posts/identity-popup"))
+    expect(page.get_by_text("Fill in your details below or click an icon to log in:")).to_be_visible()
+    icon = page.get_by_role("button", name=LOG_IN)
+    expect(icon.locator("svg")).to_be_visible()  # drawn here, not fetched
+    log_in(page)
+    expect(page.get_by_label("Name", exact=True)).to_be_hidden()
+    expect(page.get_by_label("E-mail (never shown publicly)")).to_be_hidden()
+    expect(page.get_by_label("Website", exact=True)).to_be_hidden()
+    expect(page.locator(".rj-who strong")).to_have_text("Ada")
+    page.locator(".rj-respond").screenshot(path=artifact("identity-logged-in.png"))
+    token = token_of(page, world)
+    assert token.startswith("rdr_")
+    assert reader_status(world, token) == 200
+
+    page.get_by_label("Comment", exact=True).fill("Written as a verified reader.")
+    page.get_by_role("button", name="Post Comment").click()
+    posted = page.locator(".rj-comment").first
+    expect(posted.locator(".rj-author")).to_have_text("Ada")
+    badge = posted.locator(".rj-verified")
+    expect(badge).to_have_attribute("aria-label", "Verified Test ID account")
+    expect(badge).to_contain_text("Test ID")
+
+    page.reload()
+    expect(page.get_by_text("You are commenting using your Test ID account")).to_be_visible()
+    expect(page.locator(".rj-comment .rj-verified")).to_have_count(1)  # others see the badge too (the thread)
+    page.get_by_role("button", name="Log Out").click()
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name=LOG_IN)).to_be_visible()
+    assert stored(page, f"rejoinder.blog.reader:{world.rejoinder.base_url}") is None
+    assert reader_status(world, token) == 401  # revoked on the server, not only forgotten here
+
+
+def test_change_logs_out_and_offers_the_providers_again(reader: Page, world: World) -> None:
+    page = reader
+    page.goto(world.host.page("/posts/identity-change"))
+    log_in(page, "grace")
+    token = token_of(page, world)
+    page.get_by_role("button", name="Change").click()
+    icon = page.get_by_role("button", name=LOG_IN)
+    expect(icon).to_be_focused()
+    assert reader_status(world, token) == 401
+    log_in(page, "ada")
+    expect(page.locator(".rj-who strong")).to_have_text("Ada")
+
+
+def test_a_closed_popup_is_said_in_words(reader: Page, world: World) -> None:
+    page = reader
+    page.goto(world.host.page("/posts/identity-closed"))
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name=LOG_IN).click()
+    opened.value.close()
+    expect(page.locator(".rj-connecting")).to_have_text("The login window was closed before you logged in.")
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
+
+
+def test_an_expired_or_revoked_token_is_forgotten_on_load(reader: Page, world: World) -> None:
+    page = reader
+    page.goto(world.host.page("/posts/identity-revoked"))
+    log_in(page)
+    token = token_of(page, world)
+    revoked = world.rejoinder.http.delete(
+        "/api/v1/reader/session", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert revoked.status_code == 204
+    page.reload()
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
+    expect(page.get_by_text("You are commenting using")).to_have_count(0)
+    assert stored(page, f"rejoinder.blog.reader:{world.rejoinder.base_url}") is None
+
+
+# ---------------------------------------------------------------------------------- forged messages
+
+FORGE = "(state) => opener.postMessage({type: 'rejoinder:login', state, code: 'forged-code'}, '*')"
+FORGER = """<!doctype html><title>forger</title><script>
+const state = new URLSearchParams(location.search).get('state');
+opener.postMessage({type: 'rejoinder:login', state, code: 'forged-code'}, '*');
+document.title = 'sent';
+</script>"""
+
+
+def test_login_messages_from_another_origin_or_window_are_ignored(reader: Page, world: World) -> None:
+    page = reader
+    forger_port = free_port()
+    forger_pages = HostPages(f"http://127.0.0.1:{forger_port}", world.rejoinder.base_url)
+    forger_pages.pages["/forge"] = FORGER
+    forger = serve_host_pages(forger_pages, forger_port)
+    starts: list[str] = []
+    exchanges: list[str] = []
+    page.context.on("request", lambda r: f"/auth/{PROVIDER}/start" in r.url and starts.append(r.url))
+    page.on("request", lambda r: "/api/v1/reader/session" in r.url and exchanges.append(r.url))
+    try:
+        page.goto(world.host.page("/posts/identity-forged"))
+        with page.expect_popup() as opened:
+            page.get_by_role("button", name=LOG_IN).click()
+        popup = opened.value
+        popup.locator("input[name=login]").wait_for()
+        [start] = starts
+        state = parse_qs(urlsplit(start).query)["state"][0]
+        assert len(state) >= 16
+        assert parse_qs(urlsplit(start).query)["origin"] == [world.host.origin]
+
+        # Another origin, in a window the page opened, with the right type and state.
+        with page.expect_popup() as forged_opened:
+            page.evaluate(
+                "(url) => { window.open(url, 'forger') }", f"{forger_pages.origin}/forge?state={state}"
+            )
+        expect(forged_opened.value).to_have_title("sent")
+        # The login popup itself, but while it shows the provider's origin.
+        popup.evaluate(FORGE, state)
+        # The Rejoinder server's own origin, from a window that is not the login popup.
+        with page.expect_popup() as other_opened:
+            page.evaluate(
+                "(url) => { window.open(url, 'other') }", f"{world.rejoinder.base_url}/privacy/blog"
+            )
+        other = other_opened.value
+        other.wait_for_load_state()
+        other.evaluate(FORGE, state)
+
+        page.wait_for_timeout(500)
+        assert exchanges == []
+        expect(page.locator(".rj-connecting")).to_contain_text("Connecting to Test ID…")
+        # The real login still completes, and only it is exchanged.
+        popup.locator("input[name=login]").fill("ada")
+        popup.locator("input[name=password]").fill("any password")
+        popup.get_by_role("button", name="Sign-in").click()
+        expect(page.get_by_text("You are commenting using your Test ID account")).to_be_visible()
+        assert len(exchanges) == 1
+    finally:
+        forger.shutdown()
+        forger.server_close()
+
+
+# ---------------------------------------------------------------------------------- third parties
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def test_nothing_but_the_page_and_the_server_is_asked_before_a_click(reader: Page, world: World) -> None:
+    page = reader
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(world.host.page("/posts/identity-quiet"), wait_until="networkidle")
+    expect(page.get_by_role("button", name=LOG_IN)).to_be_visible()
+    expect(page.get_by_role("button", name="Log in by e-mail")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    allowed = {world.host.origin, origin_of(world.rejoinder.base_url)}
+    assert sorted({origin_of(u) for u in requested} - allowed) == []
+    assert not any(u.startswith(world.issuer) for u in requested)
+
+    log_in(page)  # the provider's picture is not shown: this site did not enable it
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(".rj-who svg.rj-avatar")).to_be_visible()
+    assert not any("people.example.org" in u for u in requested)
+
+
+# ---------------------------------------------------------------------------------- third-party cookies
+
+COOKIE_FRAME = b"<!doctype html><title>cookie frame</title><p>a third party</p>"
+
+
+def serve_cookie_setter(port: int) -> ThreadingHTTPServer:
+    """A third site whose every page sets a cookie meant for third-party use (SameSite=None)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Set-Cookie", "probe=1; SameSite=None; Secure; Path=/")
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(COOKIE_FRAME)))
+            self.end_headers()
+            self.wfile.write(COOKIE_FRAME)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def keeps_third_party_cookies(context: BrowserContext, top_url: str) -> bool:
+    """Whether a framed third site can set a cookie, by header or by script, in this browser."""
+    page = context.new_page()
+    page.goto(top_url)
+    frame = page.frame_locator("iframe").locator("p")
+    expect(frame).to_have_text("a third party")
+    [framed] = [f for f in page.frames if f.url.endswith("/frame")]
+    seen = str(
+        framed.evaluate("() => (document.cookie = 'js=1; SameSite=None; Secure; path=/', document.cookie)")
+    )
+    page.close()
+    return "probe=1" in seen or "js=1" in seen
+
+
+def chromium_with_cookie_mode(browser: Browser, profile: Path, mode: int, *args: str) -> BrowserContext:
+    """Chromium with the cookie setting readers pick: 0 allows third-party cookies, 1 blocks them."""
+    (profile / "Default").mkdir(parents=True)
+    prefs = {"profile": {"cookie_controls_mode": mode, "block_third_party_cookies": mode == 1}}
+    (profile / "Default" / "Preferences").write_text(json.dumps(prefs))
+    return browser.browser_type.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args], locale="en-GB",
+        viewport={"width": 900, "height": 1000},
+    )  # fmt: skip
+
+
+def test_logging_in_works_with_third_party_cookies_blocked(browser: Browser, world: World) -> None:
+    setter_port = free_port()
+    setter = serve_cookie_setter(setter_port)
+    probe = world.host.page(
+        "/posts/identity-cookie-probe",
+        thread=False,
+        body=f'<iframe src="http://127.0.0.1:{setter_port}/frame"></iframe>',
+    )
+    try:
+        with tempfile.TemporaryDirectory() as allowing, tempfile.TemporaryDirectory() as blocking:
+            # The check can tell: a browser that allows them keeps the framed site's cookie.
+            control = chromium_with_cookie_mode(browser, Path(allowing), 0)
+            assert keeps_third_party_cookies(control, probe)
+            control.close()
+
+            context = chromium_with_cookie_mode(
+                browser, Path(blocking), 1, "--test-third-party-cookie-phaseout"
+            )
+            try:
+                assert not keeps_third_party_cookies(context, probe)
+                page = new_page(context)
+                page.goto(world.host.page("/posts/identity-no-cookies"))
+                log_in(page)
+                page.get_by_label("Comment", exact=True).fill("No third-party cookie needed.")
+                page.get_by_role("button", name="Post Comment").click()
+                expect(page.locator(".rj-comment .rj-verified")).to_have_count(1)
+                page.reload()
+                expect(page.get_by_text("You are commenting using your Test ID account")).to_be_visible()
+                server_cookies = [
+                    c for c in context.cookies() if c["domain"] == "127.0.0.1" and c["name"] != "probe"
+                ]
+                # Only the provider's own cookies (first party in its popup); none of the Rejoinder server.
+                assert all(not c["path"].startswith(("/api", "/auth")) for c in server_cookies)
+                assert page.rj_errors == []  # type: ignore[attr-defined]
+            finally:
+                context.close()
+    finally:
+        setter.shutdown()
+        setter.server_close()
+
+
+# ---------------------------------------------------------------------------------- the e-mail link
+
+
+def mail_to(box: Mailbox, address: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := box.to(address):
+            return found[-1]
+        time.sleep(0.05)
+    raise AssertionError(f"no mail to {address}")
+
+
+def test_the_e_mail_link_logs_in_back_on_the_article(reader: Page, world: World) -> None:
+    page = reader
+    article = world.host.page("/posts/identity-mail")
+    page.goto(article)
+    page.get_by_role("button", name="Log in by e-mail").click()
+    page.get_by_label("Your e-mail address").fill("lin@example.org")
+    page.get_by_role("button", name="Send me a link").click()
+    expect(page.locator(".rj-mail-note")).to_have_text(
+        "Check your mail: a link to log in is on its way to lin@example.org."
+    )
+    found = re.search(r"\S+/auth/email/verify\?t=\S+", text_of(mail_to(world.mailbox, "lin@example.org")))
+    assert found, "no link in the mail"
+    link = found.group(0)
+
+    page.goto(link)  # a page with one button: a mail scanner fetching the link does not use it up
+    page.get_by_role("button").click()
+    page.wait_for_url(article)  # the code arrived in the fragment and was taken off the address bar
+    expect(page.get_by_text("You are commenting using your e-mail address l…@example.org")).to_be_visible()
+    assert page.evaluate("location.hash") == ""
+    page.get_by_label("Comment", exact=True).fill("Logged in by mail.")
+    page.get_by_role("button", name="Post Comment").click()
+    expect(page.locator(".rj-comment .rj-verified")).to_have_count(1)
+
+    page.goto(link)  # single use
+    page.get_by_role("button").click()
+    page.wait_for_load_state()
+    assert not page.url.startswith(article)
+
+
+# ---------------------------------------------------------------------------------- across devices
+
+
+def test_a_verified_readers_like_and_comments_follow_them_across_browsers(
+    browser: Browser, world: World
+) -> None:
+    url = world.host.origin + "/posts/identity-devices"
+    world.host.page("/posts/identity-devices")
+    liked = world.rejoinder.post("blog", url, "Worth a like", name="Guest")["comment"]["id"]
+    first_context = browser.new_context(locale="en-GB")
+    second_context = browser.new_context(locale="en-GB")
+    try:
+        first, second = new_page(first_context), new_page(second_context)
+        first.goto(url)
+        log_in(first, "bea")
+        first.get_by_label("Comment", exact=True).fill("Mine, from the first browser.")
+        first.get_by_role("button", name="Post Comment").click()
+        expect(first.locator(".rj-comment")).to_have_count(2)
+        like = first.locator(f"#rj-comment-{liked} .rj-like")
+        like.click()
+        expect(first.locator(f"#rj-comment-{liked} .rj-likes")).to_have_text("Liked by 1 person")
+
+        second.goto(url)
+        log_in(second, "bea")
+        expect(second.locator(f"#rj-comment-{liked} .rj-like")).to_have_attribute("aria-pressed", "true")
+        expect(second.locator(f"#rj-comment-{liked} .rj-likes")).to_have_text("Liked by 1 person")
+        token = token_of(second, world)
+        again = world.rejoinder.http.put(
+            f"/api/v1/comments/{liked}/like",
+            headers={"Authorization": f"Bearer {token}", "X-Rejoinder-Liker": "another-browser"},
+        )
+        assert again.json()["likes"] == 1  # the identity likes it once, whichever browser asks
+
+        mine = second.locator(".rj-comment", has_text="Mine, from the first browser.")
+        mine.locator(".rj-edit").click()
+        editor = mine.locator("textarea")
+        expect(editor).to_have_value("Mine, from the first browser.")
+        editor.fill("Mine, edited from the second browser.")
+        mine.get_by_role("button", name="Save").click()
+        expect(mine.locator(".rj-body")).to_have_text("Mine, edited from the second browser.")
+        bodies = [c["html"] for c in world.rejoinder.thread("blog", url)["comments"]]
+        assert any("edited from the second browser" in html for html in bodies)
+        for page in (first, second):
+            assert page.rj_errors == []  # type: ignore[attr-defined]
+    finally:
+        first_context.close()
+        second_context.close()
