@@ -5,6 +5,7 @@ bans that ``SiteChanged`` empties); a new ban can mark the author's held comment
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,7 +16,7 @@ from rejoinder import audit, moderation
 from rejoinder.context import Context
 from rejoinder.errors import Forbidden, InvalidInput, NotFound
 from rejoinder.events import SiteChanged
-from rejoinder.model import Author, Ban, CommentStatus, Moderator, Site
+from rejoinder.model import Author, Ban, CommentStatus, Identity, Moderator, Site
 from rejoinder.permissions import require_role
 from rejoinder.sites import require_site
 from rejoinder.spam.links import domains_in
@@ -24,7 +25,9 @@ from rejoinder.store import queue as queue_store
 from rejoinder.store.queue import QueueQuery
 from rejoinder.store.sites import get_site_by_id, list_sites
 
-KINDS = ("email", "ip", "network", "domain")
+KINDS = ("email", "ip", "network", "domain", "identity")
+# A verified reader as bans name them: provider (its name on this server, or "email") and the provider's id.
+IDENTITY_VALUE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}:\S{1,320}")
 MAX_REASON = 500
 DOMAIN_LABEL = "abcdefghijklmnopqrstuvwxyz0123456789-"
 
@@ -51,6 +54,12 @@ def normalise(kind: str, value: str) -> str:
             return str(ipaddress.ip_network(value, strict=False))
     except (EmailNotValidError, ValueError) as exc:
         raise InvalidInput(f"{value!r} is not a {kind}", {"value": f"is not a valid {kind}: {exc}"}) from None
+    if kind == "identity":
+        if not IDENTITY_VALUE.fullmatch(value):
+            raise InvalidInput(
+                f"{value!r} is not an identity", {"value": "must be provider:subject, like github:12345"}
+            )
+        return value
     if kind == "domain":
         domain = value.casefold().removeprefix("*.").rstrip(".")
         try:
@@ -138,8 +147,11 @@ def list_bans(ctx: Context, who: Moderator, site_key: str | None = None) -> list
     return [(keys[ban.site_id], ban) for ban in found]
 
 
-def check_bans(ctx: Context, site: Site, author: Author, remote_addr: str, body: str) -> None:
-    """``Banned`` (403, naming what is banned) if a live ban of the site covers this comment."""
+def check_bans(
+    ctx: Context, site: Site, author: Author, remote_addr: str, body: str, reader: Identity | None = None
+) -> None:
+    """``Banned`` (403, naming what is banned) if a live ban of the site covers this comment (``reader``:
+    the verified reader who writes it)."""
     found = ctx.bans.get(site.id)
     if found is None:
         generation = ctx.bans.generation
@@ -153,13 +165,23 @@ def check_bans(ctx: Context, site: Site, author: Author, remote_addr: str, body:
     domains = domains_in(body, author.website, author.email) if any(b.kind == "domain" for b in found) else []
     for ban in found:
         if (ban.expires_at is None or ban.expires_at > now) and covers(
-            ban, author, remote_addr, body, domains
+            ban, author, remote_addr, body, domains, reader
         ):
-            field = {"email": "author.email", "domain": "body"}.get(ban.kind, "client")
+            fields = {"email": "author.email", "domain": "body", "identity": "Authorization"}
+            field = fields.get(ban.kind, "client")
             raise Banned("you may not comment on this site", {field: f"is banned on this site ({ban.kind})"})
 
 
-def covers(ban: Ban, author: Author, remote_addr: str, body: str, domains: list[str] | None = None) -> bool:
+def covers(
+    ban: Ban,
+    author: Author,
+    remote_addr: str,
+    body: str,
+    domains: list[str] | None = None,
+    reader: Identity | None = None,
+) -> bool:
+    if ban.kind == "identity":
+        return reader is not None and reader.ban_value == ban.value
     if ban.kind == "email":
         return bool(author.email) and author.email.casefold() == ban.value
     if ban.kind in ("ip", "network"):

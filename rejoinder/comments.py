@@ -12,18 +12,21 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection
 
+from rejoinder import identity
 from rejoinder.antispam import check_rate, features_of, judge_comment
 from rejoinder.bans import check_bans
 from rejoinder.context import Context
 from rejoinder.errors import (
     CommentNotFound,
+    EditWindowClosed,
     Forbidden,
     InvalidInput,
     OriginNotAllowed,
     ThreadClosed,
+    Unauthorized,
 )
 from rejoinder.events import CommentDeleted, CommentEdited, CommentPosted
-from rejoinder.model import Author, Comment, CommentStatus, Site, SiteSettings, Thread
+from rejoinder.model import Author, Comment, CommentStatus, Identity, Site, SiteSettings, Thread
 from rejoinder.notify import subscriptions
 from rejoinder.privacy import stored_client
 from rejoinder.ratelimits import refuse_over
@@ -32,6 +35,7 @@ from rejoinder.sites import cached_site, known_site, site_settings
 from rejoinder.spam.submission import FormProof, Page, Submission
 from rejoinder.spam.verdict import Action
 from rejoinder.store import comments as store
+from rejoinder.store import identity as identity_store
 from rejoinder.store import spam as spam_store
 from rejoinder.store import threads as thread_store
 from rejoinder.store.comments import StoredVerdict
@@ -67,6 +71,8 @@ class NewComment:
     description: str = ""  # the page's <meta name="description">, for the spam filter's relevance signal
     # Notifications the author asked for by e-mail: "thread", "replies" (to this comment), "posts".
     notify: frozenset[str] = frozenset()
+    # The logged-in reader who posts it (their token checked): the author is theirs, not the form's.
+    identity: Identity | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ def _plan_post(
     """Check and render the comment; return the work to do in the transaction and what follows the commit."""
     problems: dict[str, str] = {}
     body = _clean_body(ctx, new.body, problems)
-    author = _clean_author(new.author, problems)
+    author = _clean_author(new.author, problems) if new.identity is None else _author_of(new.identity)
     title = _clean_text(new.title, MAX_TITLE, "title", problems)
     description = _clean_text(new.description, MAX_DESCRIPTION, "description", problems)
     subscriptions.check_request(ctx, new.notify, author.email, problems)
@@ -119,8 +125,9 @@ def _plan_post(
     now = _now()
     sub = Submission(body, author, client.remote_addr, client.user_agent, url, Page(title, description))
     site = cached_site(ctx, new.site)
-    check_bans(ctx, site, author, client.remote_addr, body)
+    check_bans(ctx, site, author, client.remote_addr, body, new.identity)
     rules = site_settings(ctx, site)
+    verified = identity.verified_badge(ctx, new.identity, site) if new.identity else None
     if rules.spam_filter:
         # First and outside the transaction: a flood is refused before its text is rendered (up to
         # ~0.1 s of CPU for a long body) and before it queues for the writer.
@@ -140,6 +147,8 @@ def _plan_post(
             if missing:
                 raise InvalidInput("this site asks for a name and an e-mail address", missing)
         _check_thread_origin(site, rules, url)
+        if new.identity is None:
+            identity.check_guest_email(conn, author.email)
         thread = thread_store.get_or_create_thread(conn, site.id, url, title, now)
         if thread.closed:
             raise ThreadClosed("this thread is closed for new comments", {"url": "is a closed thread"})
@@ -186,6 +195,8 @@ def _plan_post(
             remote_addr=remote_addr,
             user_agent=user_agent,
             verdict=verdict,
+            identity_id=new.identity.id if new.identity else None,
+            verified=verified,
         )
         if status is CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count(conn, thread.id, 1)
@@ -215,7 +226,10 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
     now = _now()
     with ctx.db.write() as conn:
         comment, site, thread = _own_comment(ctx, conn, comment_id, edit_token)
-        check_bans(ctx, site, comment.author, comment.remote_addr, body)
+        author_identity = None
+        if comment.identity_id is not None:
+            author_identity = identity_store.get_identity(conn, comment.identity_id)
+        check_bans(ctx, site, comment.author, comment.remote_addr, body, author_identity)
         rules = site_settings(ctx, site)
         status, verdict = comment.status, None
         if rules.spam_filter:
@@ -265,8 +279,8 @@ def own_comment(ctx: Context, comment_id: int, edit_token: str) -> Comment:
         comment = store.get_comment(conn, comment_id)
         if comment is None or comment.status is CommentStatus.DELETED:
             raise CommentNotFound(f"there is no comment {comment_id}", {"comment_id": "is not a comment"})
-    # Reading stays possible after the edit window: the author may reload the page days later.
-    ctx.signer.check_edit_token(edit_token, comment.id, 10 * 365 * 86400)
+        # Reading stays possible after the edit window: the author may reload the page days later.
+        _check_author(ctx, conn, comment, edit_token, 10 * 365 * 86400)
     return comment
 
 
@@ -279,13 +293,56 @@ def _own_comment(
     thread = thread_store.get_thread(conn, comment.thread_id)
     site = get_site_by_id(conn, thread.site_id)
     window = site_settings(ctx, site).edit_window_seconds
-    ctx.signer.check_edit_token(edit_token, comment.id, window)
+    _check_author(ctx, conn, comment, edit_token, window, site)
     if comment.status is CommentStatus.SPAM:
         raise Forbidden(
             "this comment was marked as spam and can no longer be changed",
             {"comment_id": "was marked as spam"},
         )
     return comment, site, thread
+
+
+def _check_author(
+    ctx: Context, conn: Connection, comment: Comment, token: str, window: int, site: Site | None = None
+) -> None:
+    """The token proves who asks: the comment's edit token, or its verified author's reader token (from
+    any device), either within ``window`` seconds of posting."""
+    if not token.startswith(identity.TOKEN_PREFIX):
+        ctx.signer.check_edit_token(token, comment.id, window)
+        return
+    found = identity_store.session_of(conn, identity.digest(token)) if len(token) <= 200 else None
+    now = _now()
+    if found is None or found.expires_at <= now or (site is not None and found.site_id != site.id):
+        raise Unauthorized(
+            "log in again: this reader token is not valid",
+            {"Authorization": "is an unknown or expired reader token"},
+        )
+    if comment.identity_id != found.identity.id:
+        raise Forbidden(
+            "this comment is another reader's", {"Authorization": "is not the author's reader token"}
+        )
+    if (now - comment.created_at).total_seconds() > window:
+        minutes = f"{window // 60} minutes" if window >= 120 else f"{window} seconds"
+        raise EditWindowClosed(
+            f"comments can be edited or deleted for {minutes} after posting",
+            {"Authorization": f"the edit window of {minutes} has closed"},
+        )
+
+
+def _author_of(reader: Identity) -> Author:
+    """A verified reader's comment is signed with what the provider says, not with the form's fields."""
+    problems: dict[str, str] = {}
+    name = _clean_text(reader.name, MAX_NAME, "name", problems) or reader.provider
+    email = reader.email if reader.email_verified else ""
+    if email:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            email = ""
+    website = reader.profile_url or ""
+    if website and (len(website) > MAX_WEBSITE or not _is_web_address(website)):
+        website = ""
+    return Author(name=name if not problems else reader.provider, email=email, website=website)
 
 
 def _parent(conn: Connection, thread: Thread, parent_id: int | None) -> Comment | None:

@@ -9,6 +9,7 @@ replica in this process's memory that events keep current; ``docs/design.md`` ha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
@@ -45,6 +46,11 @@ class Context:
     bans: Memo[int, tuple[Ban, ...]] = field(default_factory=Memo)
     # the origins of all sites, under ALL_ORIGINS: CORS preflights come before any site is named
     origins: Memo[str, frozenset[str]] = field(default_factory=Memo)
+    # The login providers added from the command line (another process), read again when older than
+    # LOGIN_PROVIDERS_SECONDS: (when read, the rows as providers.LoginProvider).
+    login_providers: Memo[str, tuple[float, tuple[Any, ...]]] = field(default_factory=Memo)
+    # An OpenID Connect issuer's discovery document and keys, by issuer: (when read, document, JWKS).
+    discovery: Memo[str, tuple[float, dict[str, Any], dict[str, Any]]] = field(default_factory=Memo)
     # What /metrics exports and what /readyz checks (wired in monitoring.py).
     metrics: Metrics = field(default_factory=Metrics)
     readiness: Readiness = field(default_factory=Readiness)

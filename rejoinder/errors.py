@@ -139,3 +139,10 @@ class StreamsExhausted(RejoinderError):
     def __init__(self, message: str, fields: dict[str, str] | None = None, *, retry_after: int = 5) -> None:
         super().__init__(message, fields)
         self.retry_after = retry_after
+
+
+class LoginFailed(BadRequest):
+    """A log-in at a provider could not be completed: unknown, used or expired state, a refused code, an
+    ID token that does not check out, or a provider that did not answer as it should."""
+
+    code = "login_failed"

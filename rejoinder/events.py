@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rejoinder.model import Author, Comment, CommentStatus
+from rejoinder.model import Author, Comment, CommentStatus, Verified
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,8 @@ def _encode_comment(comment: Comment) -> dict[str, Any]:
         "version": comment.version,
         "edited_by_moderator": comment.edited_by_moderator,
         "pinned": comment.pinned,
+        "identity_id": comment.identity_id,
+        "verified": comment.verified.as_json() if comment.verified else None,
     }
 
 
@@ -187,4 +189,6 @@ def _decode_comment(data: dict[str, Any]) -> Comment:
         version=data["version"],
         edited_by_moderator=data.get("edited_by_moderator", False),
         pinned=data.get("pinned", False),
+        identity_id=data.get("identity_id"),
+        verified=Verified.from_json(data.get("verified")),
     )

@@ -4,7 +4,9 @@ honeypot's name, a proof-of-work challenge when the site asks for one, and the s
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+from rejoinder import providers
 from rejoinder.context import Context
 from rejoinder.notify import subscriptions
 from rejoinder.sites import cached_site, site_settings
@@ -40,7 +42,17 @@ def form_for(ctx: Context, site_key: str, difficulty: int = 0, remote_addr: str 
             "require_name_email": rules.require_name_email,
             "privacy_url": rules.privacy_url,
             "pow": rules.pow if rules.spam_filter else "off",
-            "providers": [],  # login providers arrive with the identity work
+            "providers": [
+                {
+                    "id": provider.name,
+                    "name": provider.display_name,
+                    "preset": provider.preset.key,
+                    "login_url": f"{ctx.settings.base_url}/auth/{provider.name}/start?site={quote(site.key)}",
+                }
+                for provider in providers.for_site(ctx, site)
+            ],
+            "email_login": ctx.settings.mail_enabled,
+            "avatars": rules.provider_avatars,
             "notify": subscriptions.offered(ctx, rules),
         },
     }

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from rejoinder.context import Context
 from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited
 from rejoinder.events import CommentLiked
+from rejoinder.identity import liker_key as identity_liker_key
 from rejoinder.model import Comment, CommentStatus, Site, SiteSettings
 from rejoinder.ratelimits import refuse_over
 from rejoinder.sites import known_site, site_settings
@@ -50,12 +51,18 @@ class _Admission:
 
 
 def set_like(
-    ctx: Context, comment_id: int, liker: str | None, liked: bool, remote_addr: str = ""
+    ctx: Context,
+    comment_id: int,
+    liker: str | None,
+    liked: bool,
+    remote_addr: str = "",
+    identity_id: int | None = None,
 ) -> LikeState:
-    """Like (``liked=True``) or unlike a comment for one reader; repeating it changes nothing."""
-    key = _liker_key(ctx, liker)
+    """Like (``liked=True``) or unlike a comment for one reader; repeating it changes nothing. A logged-in
+    reader (``identity_id``) likes as that identity, the same on every device."""
+    key = _liker_key(ctx, liker, identity_id)
     _refuse_a_flood(ctx, remote_addr)
-    admitted = _admit(ctx, comment_id, key, remote_addr, liked)
+    admitted = _admit(ctx, comment_id, key, remote_addr, liked, identity_id is not None)
     if not admitted.counted:
         return LikeState(likes=admitted.likes, liked=True)
     store_it, finish = _plan_like(ctx, comment_id, key, liked, admitted)
@@ -63,13 +70,19 @@ def set_like(
 
 
 async def set_like_async(
-    ctx: Context, comment_id: int, liker: str | None, liked: bool, remote_addr: str = ""
+    ctx: Context,
+    comment_id: int,
+    liker: str | None,
+    liked: bool,
+    remote_addr: str = "",
+    identity_id: int | None = None,
 ) -> LikeState:
     """``set_like`` for the event loop: on SQLite the write joins the loop's group commit."""
-    key = _liker_key(ctx, liker)
+    key = _liker_key(ctx, liker, identity_id)
     _refuse_a_flood(ctx, remote_addr)
     # The rules read the comment's site and may ask Redis: off the loop.
-    admitted = await asyncio.to_thread(_admit, ctx, comment_id, key, remote_addr, liked)
+    verified = identity_id is not None
+    admitted = await asyncio.to_thread(_admit, ctx, comment_id, key, remote_addr, liked, verified)
     if not admitted.counted:
         return LikeState(likes=admitted.likes, liked=True)
     store_it, finish = _plan_like(ctx, comment_id, key, liked, admitted)
@@ -78,7 +91,9 @@ async def set_like_async(
     return finish(stored) if liked else await asyncio.to_thread(finish, stored)
 
 
-def _liker_key(ctx: Context, liker: str | None) -> str:
+def _liker_key(ctx: Context, liker: str | None, identity_id: int | None = None) -> str:
+    if identity_id is not None:
+        return identity_liker_key(ctx, identity_id)
     liker = (liker or "").strip()
     if not 8 <= len(liker) <= 128 or not liker.isascii() or not liker.isprintable():
         raise InvalidInput(
@@ -119,9 +134,11 @@ def _address_liked(ctx: Context, comment_id: int, address: str) -> str:
     return ctx.signer.reader_key("like-address", f"{comment_id} {address}")
 
 
-def _admit(ctx: Context, comment_id: int, liker_key: str, remote_addr: str, liked: bool) -> _Admission:
+def _admit(
+    ctx: Context, comment_id: int, liker_key: str, remote_addr: str, liked: bool, verified: bool = False
+) -> _Admission:
     """The site's like rules, before the write: rate limits (429 past them) and one counted like per
-    address and comment within the window."""
+    address and comment within the window (a verified reader counts once as themselves instead)."""
     with ctx.db.read() as conn:
         placed = _published(conn, comment_id)
         comment, _thread_url, site_key = placed
@@ -147,7 +164,7 @@ def _admit(ctx: Context, comment_id: int, liker_key: str, remote_addr: str, like
             retry_after=exceeded.retry_after,
         )
     counted = True
-    if liked and address and rules.like_address_hours > 0:
+    if liked and address and rules.like_address_hours > 0 and not verified:
         counted = ctx.spam.rate_limits.first(
             site.id, ONE_LIKE_PER_ADDRESS, _window(rules), _address_liked(ctx, comment_id, address)
         )

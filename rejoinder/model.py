@@ -119,6 +119,8 @@ class Comment:
     version: int = 1  # bumped by every change: the newer of two copies is the one to keep
     edited_by_moderator: bool = False  # readers are shown "edited by a moderator"
     pinned: bool = False  # a moderator put this top-level comment above the others
+    identity_id: int | None = None  # the verified reader who wrote it; None: a guest
+    verified: Verified | None = None  # what readers are shown of that identity
 
 
 @dataclass(frozen=True)
@@ -155,3 +157,52 @@ class Job:
     dedupe_key: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What a comment shows of the verified reader who wrote it: the badge and the provider."""
+
+    provider: str
+    provider_name: str
+    profile_url: str | None = None
+    avatar_url: str | None = None  # kept only when the site shows providers' pictures
+
+    def as_json(self) -> dict[str, str | None]:
+        return {
+            "provider": self.provider,
+            "provider_name": self.provider_name,
+            "profile_url": self.profile_url,
+            "avatar_url": self.avatar_url,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Verified | None:
+        if not isinstance(data, dict) or not data.get("provider"):
+            return None
+        return cls(
+            str(data["provider"]),
+            str(data.get("provider_name") or data["provider"]),
+            data.get("profile_url"),
+            data.get("avatar_url"),
+        )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A reader who proved who they are: at a login provider, or by a link mailed to an address
+    (provider ``"email"``)."""
+
+    id: int
+    provider: str  # the configured provider's name ("github"), or "email"
+    subject: str  # the provider's id for the account; the address for "email"
+    name: str
+    email: str  # lower-cased; "" when the provider gave none
+    email_verified: bool
+    profile_url: str | None
+    avatar_url: str | None
+
+    @property
+    def ban_value(self) -> str:
+        """What a ban of kind ``identity`` names: ``provider:subject``."""
+        return f"{self.provider}:{self.subject}"

@@ -7,6 +7,7 @@ The settings reference in ``docs/reference/settings.md`` is generated from this 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import tomllib
@@ -42,6 +43,31 @@ PLACEHOLDER_SECRETS = frozenset(
 DEFAULT_DATABASE_URL = "sqlite:///rejoinder-data/rejoinder.db"
 HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # RFC 9110's token
 UNIX_PEER = "unix"  # in trusted_proxies: a peer on a Unix socket (which has no address) is a trusted proxy
+
+
+LOGIN_PRESETS = ("wordpress", "google", "x", "facebook", "github", "oidc")
+
+
+class LoginProviderSetting(BaseModel):
+    """One login provider for readers, in the settings file (``[[login_providers]]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    preset: Literal["wordpress", "google", "x", "facebook", "github", "oidc"]
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1)
+    issuer: str = ""
+    sites: list[str] = Field(default_factory=list)
+    title: str = ""
+
+    @model_validator(mode="after")
+    def _oidc_has_an_issuer(self) -> LoginProviderSetting:
+        if self.name == "email":
+            raise ValueError("'email' names the mailed log-in links: choose another provider name")
+        if self.preset == "oidc" and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", self.issuer):
+            raise ValueError(f"login provider {self.name!r}: the oidc preset needs issuer = an http(s) URL")
+        return self
 
 
 class Settings(BaseModel):
@@ -247,6 +273,22 @@ class Settings(BaseModel):
         description="Sender of every mail, e.g. `Blog comments <comments@blog.example>`; its domain also "
         "names the messages (`Message-ID`). Required when `smtp_host` is set.",
     )
+    login_providers: list[LoginProviderSetting] = Field(
+        default_factory=list,
+        description="Where readers may log in to comment, as `[[login_providers]]` tables: `name` (in the "
+        "callback `<public_url>/auth/NAME/callback` to register at the provider), `preset` (`wordpress`, "
+        "`google`, `x`, `facebook`, `github` or `oidc`), `client_id`, `client_secret`, `issuer` (for "
+        "`oidc`: the issuer URL, whose discovery document names the endpoints), optional `sites` (site "
+        "keys; empty: every site) and `title` (shown to readers). In the environment: a JSON list. "
+        "`rejoinder admin provider add` stores more in the database.",
+    )
+    reader_session_days: float = Field(
+        30,
+        gt=0,
+        le=3650,
+        description="How long a reader stays logged in on a site (the widget's token) after logging in "
+        "with a provider or a mailed link; logging out revokes the token at once.",
+    )
     feed_poll_minutes: float = Field(
         30.0,
         ge=1,
@@ -259,6 +301,17 @@ class Settings(BaseModel):
     def _split_comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("login_providers", mode="before")
+    @classmethod
+    def _json_list(cls, value: Any) -> Any:
+        # The environment (and ``serve --workers``, which passes settings through it) carries a JSON list.
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else []
+            except ValueError:
+                raise ValueError("must be a JSON list of login provider tables") from None
         return value
 
     @field_validator(
@@ -396,7 +449,9 @@ def as_environment(settings: Settings) -> dict[str, str]:
     environ = {}
     for name in Settings.model_fields:
         value = getattr(settings, name)
-        if isinstance(value, list):
+        if name == "login_providers":
+            value = json.dumps([entry.model_dump() for entry in value])
+        elif isinstance(value, list):
             value = ",".join(value)
         elif isinstance(value, bool):
             value = "true" if value else "false"

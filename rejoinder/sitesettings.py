@@ -267,6 +267,13 @@ class SiteSettings(BaseModel):
         json_schema_extra=WORDS,
     )
 
+    provider_avatars: StrictBool = Field(
+        False,
+        description="Show the picture a login provider has of a logged-in reader beside their comments. "
+        "Readers' browsers then load it from the provider (a third party, listed on the data page); off, "
+        "every comment shows the local identicon.",
+        json_schema_extra=BOOLEAN,
+    )
     language: Literal["en", "uk", "de"] = Field(
         "en",
         description="Language of the mails the site sends readers and moderators, and of the pages their "

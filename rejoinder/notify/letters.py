@@ -14,6 +14,11 @@ LANGUAGES = ("en", "uk", "de")
 WORDS: dict[str, dict[str, str]] = {
     "en": {
         "confirm_subject": "Confirm your notifications from {site}",
+        "login_subject": "Your log-in link for {site}",
+        "login_intro": "Someone (we hope you) asked to log in to comment on {site} with this address.",
+        "login_button": "Log in",
+        "login_expiry": "The link works once, within {minutes} minutes. If you did not ask for it, ignore "
+        "this mail.",
         "confirm_intro": "Someone, hopefully you, asked {site} to send this address e-mail about:",
         "confirm_button": "Confirm",
         "confirm_ignore": "If it was not you, ignore this mail: nothing is sent until you confirm.",
@@ -66,6 +71,11 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "uk": {
         "confirm_subject": "Підтвердьте сповіщення від {site}",
+        "login_subject": "Ваше посилання для входу на {site}",
+        "login_intro": "Хтось (сподіваємося, ви) попросив увійти з цією адресою, щоб коментувати на {site}.",
+        "login_button": "Увійти",
+        "login_expiry": "Посилання працює один раз протягом {minutes} хвилин. Якщо ви не просили його, "
+        "не зважайте на цей лист.",
         "confirm_intro": "Хтось, сподіваємося, ви, попросив {site} надсилати на цю адресу листи про:",
         "confirm_button": "Підтвердити",
         "confirm_ignore": "Якщо це були не ви, проігноруйте цей лист: "
@@ -119,6 +129,12 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "de": {
         "confirm_subject": "Bestätige deine Benachrichtigungen von {site}",
+        "login_subject": "Dein Anmeldelink für {site}",
+        "login_intro": "Jemand (hoffentlich du) möchte sich mit dieser Adresse anmelden, um auf {site} zu "
+        "kommentieren.",
+        "login_button": "Anmelden",
+        "login_expiry": "Der Link funktioniert einmal, innerhalb von {minutes} Minuten. Wenn du ihn nicht "
+        "angefordert hast, ignoriere diese Mail.",
         "confirm_intro": "Jemand, hoffentlich du, hat {site} gebeten, "
         "an diese Adresse E-Mails zu senden über:",
         "confirm_button": "Bestätigen",

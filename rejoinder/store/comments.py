@@ -18,6 +18,7 @@ from rejoinder.model import (
     CommentStatus,
     PageKey,
     SortOrder,
+    Verified,
 )
 from rejoinder.store.schema import comments, sites, threads
 
@@ -60,6 +61,7 @@ PUBLIC_COLUMNS = (
     c.version,
     c.edited_by_moderator,
     c.pinned,
+    c.verified,
 )
 
 
@@ -94,6 +96,8 @@ def _comment(row: Any) -> Comment:
         user_agent=fields.get("user_agent", ""),
         edited_by_moderator=bool(row.edited_by_moderator),
         pinned=bool(row.pinned),
+        identity_id=fields.get("identity_id"),
+        verified=Verified.from_json(fields.get("verified")),
     )
 
 
@@ -135,6 +139,8 @@ def insert_comment(
     remote_addr: str,
     user_agent: str,
     verdict: StoredVerdict | None = None,
+    identity_id: int | None = None,
+    verified: Verified | None = None,
 ) -> Comment:
     root_id = None if parent is None else (parent.root_id or parent.id)
     values = {
@@ -153,6 +159,8 @@ def insert_comment(
         "user_agent": user_agent,
         "like_count": 0,
         "version": 1,
+        "identity_id": identity_id,
+        "verified": verified.as_json() if verified else None,
         **(verdict.columns() if verdict else {}),
     }
     comment_id = conn.execute(_INSERT_COMMENT, values).scalar_one()
@@ -170,6 +178,8 @@ def insert_comment(
         likes=0,
         remote_addr=remote_addr,
         user_agent=user_agent,
+        identity_id=identity_id,
+        verified=verified,
     )
 
 

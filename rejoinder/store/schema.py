@@ -121,6 +121,11 @@ comments = Table(
     Column("edited_by_moderator", Boolean, nullable=False, default=False, server_default=text("false")),
     # A moderator pinned it: a top-level comment shown first, above the thread's pages.
     Column("pinned", Boolean, nullable=False, default=False, server_default=text("false")),
+    # The verified reader who wrote it (NULL: a guest), and what readers are shown of that identity, kept
+    # with the comment so a thread's read needs no join: {"provider", "provider_name", "profile_url",
+    # "avatar_url"}.
+    Column("identity_id", Id, ForeignKey("identities.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("verified", JSON, nullable=True),
     Index(None, "thread_id", "root_id", "created_at", "id"),
     Index(None, "author_email"),
     Index(None, "status", "purge_after"),
@@ -492,3 +497,84 @@ moderator_notices = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+
+
+identities = Table(
+    "identities",
+    metadata,
+    # A reader who proved who they are: at a login provider (its configured name, e.g. "github", and the
+    # provider's id for the account) or by a link mailed to an address (provider "email").
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("provider", String(64), nullable=False),
+    Column("subject", String(320), nullable=False),
+    Column("name", String(100), nullable=False, default=""),
+    Column("email", String(320), nullable=False, default=""),  # lower-cased; "" when not given
+    Column("email_verified", Boolean, nullable=False, default=False),
+    Column("profile_url", String(2048), nullable=True),
+    Column("avatar_url", String(2048), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime, nullable=False),
+    UniqueConstraint("provider", "subject"),
+    Index(None, "email"),
+)
+
+reader_sessions = Table(
+    "reader_sessions",
+    metadata,
+    # A logged-in reader's bearer token on one site: only its SHA-256 is kept; revoked by deleting the row.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("identity_id", Id, ForeignKey("identities.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    # A log-in under way at a provider, found again by the OAuth state it returns with (its SHA-256);
+    # deleted when used: a state works once.
+    Column("state_hash", String(64), primary_key=True),
+    Column("provider", String(64), nullable=False),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("origin", String(2048), nullable=False),  # the embedding page's, where the code is posted
+    Column("widget_state", String(128), nullable=False),
+    Column("nonce", String(128), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+login_codes = Table(
+    "login_codes",
+    metadata,
+    # A one-time code handed to the widget after a log-in, exchanged for a reader session; deleted when used.
+    Column("code_hash", String(64), primary_key=True),
+    Column("identity_id", Id, ForeignKey("identities.id", ondelete="CASCADE"), nullable=False),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+login_links = Table(
+    "login_links",
+    metadata,
+    # A mailed log-in link ("magic link"): single use, deleted when used.
+    Column("token_hash", String(64), primary_key=True),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("return_url", String(2048), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+login_providers = Table(
+    "login_providers",
+    metadata,
+    # Providers added with `rejoinder admin provider add` (those of the settings file are not stored).
+    Column("name", String(64), primary_key=True),
+    Column("preset", String(16), nullable=False),
+    Column("issuer", String(2048), nullable=False, default=""),
+    Column("client_id", String(500), nullable=False),
+    Column("client_secret", String(500), nullable=False),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=True),  # NULL: every site
+    Column("created_at", UTCDateTime, nullable=False),
+)

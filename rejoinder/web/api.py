@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from rejoinder import comments, exporters, forms, likes, moderation, reports, threads
+from rejoinder import comments, exporters, forms, identity, likes, moderation, reports, threads
 from rejoinder.comments import Client, NewComment
 from rejoinder.context import Context
 from rejoinder.errors import Unauthorized
-from rejoinder.model import Author, Moderator, Role, SortOrder
+from rejoinder.model import Author, Identity, Moderator, Role, SortOrder
 from rejoinder.permissions import require_role
+from rejoinder.sites import cached_site
 from rejoinder.spam import pow
 from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
@@ -55,7 +56,8 @@ def _bearer(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
-            "send the comment's edit token", {"Authorization": "must be 'Bearer <edit_token>'"}
+            "send the comment's edit token or the author's reader token",
+            {"Authorization": "must be 'Bearer <edit_token>' or 'Bearer rdr_…'"},
         )
     return token.strip()
 
@@ -90,8 +92,23 @@ async def read_thread(
     )
 
 
+async def _reader(request: Request, site: str | None = None) -> Identity | None:
+    """The logged-in reader an ``Authorization: Bearer rdr_…`` header names (401 if the token is not
+    valid); None without one."""
+    token = identity.bearer_token(request.headers.get("authorization"))
+    if token is None:
+        return None
+    ctx = _ctx(request)
+    found = cached_site(ctx, site) if site is not None else None
+    reader = await run_in_threadpool(identity.reader_of, ctx, token, found)
+    return reader.identity
+
+
 @router.post("/comments", status_code=201, response_model=schemas.PostedOut, summary="Post a comment")
 async def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
+    """With a reader's token (`Authorization: Bearer rdr_…`) the comment is the logged-in reader's: the
+    author's name, address and website come from their identity, not from `author`."""
+    reader = await _reader(request, new.site)
     posted = await comments.post_comment_async(
         _ctx(request),
         NewComment(
@@ -104,6 +121,7 @@ async def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
             author=Author(new.author.name, new.author.email, new.author.website),
             proof=FormProof(form_token=new.form_token, honeypot=new.honeypot, altcha=new.altcha),
             notify=frozenset(new.notify),
+            identity=reader,
         ),
         _client(request),
     )
@@ -148,7 +166,10 @@ def delete_comment(
 async def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> Response:
     ctx = _ctx(request)
     address = client_of(request.scope, ctx.settings)
-    state = await likes.set_like_async(ctx, comment_id, liker, liked, address)
+    reader = await _reader(request)
+    state = await likes.set_like_async(
+        ctx, comment_id, liker, liked, address, identity_id=reader.id if reader else None
+    )
     return _json({"likes": state.likes, "liked": state.liked})
 
 

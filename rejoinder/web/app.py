@@ -32,6 +32,7 @@ from rejoinder.web import (
     notify,
     operations,
     pages,
+    reader,
     site_settings_api,
     sse,
     widget,
@@ -106,7 +107,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
     routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
     routers += (notify.router, notify.api_router, feeds.router)
-    routers += (bans_api.router, site_settings_api.router)
+    routers += (bans_api.router, site_settings_api.router, reader.pages, reader.router)
     routers += DASHBOARD_ROUTERS
     if with_demo:
         routers += (demo.router,)

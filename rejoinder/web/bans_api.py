@@ -29,7 +29,7 @@ ListKind = Literal["words", "domains", "emails", "ips"]
 class BanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     site: str = Field(max_length=64)
-    kind: Literal["email", "ip", "network", "domain"]
+    kind: Literal["email", "ip", "network", "domain", "identity"]
     value: str = Field(max_length=320)
     reason: str = Field("", max_length=bans.MAX_REASON)
     expires_at: datetime | None = Field(

@@ -77,9 +77,13 @@ class ReportedOut(BaseModel):
 
 
 class ProviderOut(BaseModel):
-    id: str
-    name: str
-    login_url: str
+    id: str = Field(description="The provider's name on this server (in its callback address).")
+    name: str = Field(description="What readers are shown, e.g. GitHub.")
+    preset: str = Field(description="wordpress, google, x, facebook, github or oidc: which icon to draw.")
+    login_url: str = Field(
+        description="Open in a popup with `&origin=` (the page's origin) and `&state=` (a random string the "
+        "widget keeps) appended."
+    )
 
 
 class SitePublicOut(BaseModel):
@@ -91,6 +95,8 @@ class SitePublicOut(BaseModel):
     privacy_url: str
     pow: str = Field(description="When a proof of work is asked: always, doubtful or off.")
     providers: list[ProviderOut]
+    email_login: bool = Field(description="Readers may log in by a link mailed to them.")
+    avatars: bool = Field(description="Comments of logged-in readers show the provider's picture.")
     notify: list[str] = Field(
         description="The notifications a comment may ask for (`notify`): empty when the server sends no mail."
     )
@@ -134,6 +140,55 @@ class AuthorOut(BaseModel):
     website: str | None
 
 
+class VerifiedOut(BaseModel):
+    provider: str
+    provider_name: str
+    profile_url: str | None
+
+
+class IdentityOut(BaseModel):
+    provider: str = Field(description="The provider's name on this server, or `email` for a mailed link.")
+    provider_name: str
+    name: str
+    profile_url: str | None
+    avatar_url: str | None = Field(description="Null unless the site shows providers' pictures.")
+    email_verified: bool
+
+
+class ReaderSessionIn(BaseModel):
+    site: Text = Field(max_length=64, description="Key of the site.")
+    code: Text = Field(max_length=200, description="The one-time code the log-in ended with.")
+
+
+class ReaderSessionOut(BaseModel):
+    token: str = Field(description="Send as `Authorization: Bearer`; keep it in the site's own storage.")
+    expires_at: datetime
+    identity: IdentityOut
+
+
+class OwnCommentOut(BaseModel):
+    id: int
+    edit_until: datetime
+
+
+class ReaderOut(BaseModel):
+    identity: IdentityOut
+    liked: list[int] = Field(description="Comments of the thread this reader liked.")
+    mine: list[OwnCommentOut] = Field(description="This reader's comments in the thread, held ones too.")
+
+
+class LoginLinkIn(BaseModel):
+    site: Text = Field(max_length=64, description="Key of the site.")
+    email: Text = Field(max_length=320, description="Where to mail the link.")
+    return_url: Text = Field(
+        max_length=2048, description="The page to come back to, on one of the site's origins."
+    )
+
+
+class LoginLinkOut(BaseModel):
+    sent: bool
+
+
 class CommentOut(BaseModel):
     id: int
     parent_id: int | None
@@ -143,6 +198,10 @@ class CommentOut(BaseModel):
     edited_at: datetime | None
     edited_by_moderator: bool = Field(False, description="A moderator changed the text.")
     pinned: bool = Field(False, description="A moderator pinned it: listed above the first page.")
+    verified: VerifiedOut | None = Field(
+        None, description="The provider a logged-in author proved who they are at."
+    )
+    avatar_url: str | None = Field(None, description="The provider's picture, when the site shows them.")
     likes: int
     status: str
     replies: list[CommentOut] = Field(default_factory=list)

@@ -31,9 +31,23 @@ def public_comment(comment: Comment, replies: list[Node] | None = None) -> dict[
         "edited_at": comment.edited_at,
         "edited_by_moderator": comment.edited_by_moderator,
         "pinned": comment.pinned,
+        "verified": _verified(comment),
+        "avatar_url": None if deleted or comment.verified is None else comment.verified.avatar_url,
         "likes": 0 if deleted else comment.likes,
         "status": comment.status.value,
         "replies": [public_comment(node.comment, node.replies) for node in replies or ()],
+    }
+
+
+def _verified(comment: Comment) -> dict[str, Any] | None:
+    """The badge of a verified reader's comment (its provider and profile), None for a guest's."""
+    found = comment.verified
+    if found is None or comment.status is CommentStatus.DELETED:
+        return None
+    return {
+        "provider": found.provider,
+        "provider_name": found.provider_name,
+        "profile_url": found.profile_url,
     }
 
 

@@ -77,7 +77,7 @@ def bans_page(
     request: Request,
     user: User,
     site: Annotated[str, Query(max_length=64)] = "",
-    kind: Annotated[str, Query(pattern="^(email|ip|network|domain)?$")] = "",
+    kind: Annotated[str, Query(pattern="^(email|ip|network|domain|identity)?$")] = "",
     value: Annotated[str, Query(max_length=320)] = "",
 ) -> Response:
     """The site's bans, and a form to add one (filled in when the queue's "Ban the author" leads here)."""
