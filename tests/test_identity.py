@@ -388,3 +388,116 @@ async def test_without_mail_the_form_offers_no_mailed_link(client: httpx.AsyncCl
     form = (await client.get("/api/v1/form", params={"site": site})).json()
     assert form["site"]["email_login"] is False
     assert form["site"]["providers"] == [] and form["site"]["avatars"] is False
+
+
+def test_a_verified_readers_approved_comments_vouch_for_them_whatever_the_address(ctx: Context) -> None:
+    from rejoinder.comments import Client, NewComment, post_comment
+
+    create_site(ctx, "filtered", "Filtered", [SITE_ORIGIN], spam_filter=True)
+    with ctx.db.write() as conn:
+        reader = store.upsert_identity(
+            conn, provider="x", subject="42", name="Ada", email="", email_verified=False,
+            profile_url=None, avatar_url=None, now=datetime.now(UTC),
+        )  # fmt: skip
+
+    def post(body: str) -> int:
+        new = NewComment(site="filtered", url=ARTICLE, body=body, identity=reader)
+        return post_comment(ctx, new, Client(remote_addr="198.51.100.4")).comment.id
+
+    first = post("A first thought about tide pools and the creatures that live in them.")
+    with ctx.db.write() as conn:  # a moderator approved it
+        conn.execute(
+            update(comments)
+            .where(comments.c.id == first)
+            .values(status="published", moderated_at=datetime.now(UTC))
+        )
+    second = post("A second thought about tide pools, anemones and the crabs under the rocks.")
+    with ctx.db.read() as conn:
+        reasons = conn.execute(comments.select().where(comments.c.id == second)).one().spam_reasons
+    assert "1 earlier comment by the same author approved" in reasons
+
+
+async def test_the_data_page_lists_log_ins_and_the_providers_pictures_when_shown(
+    database_url: str, tmp_path: object
+) -> None:
+    from rejoinder.settings import load_settings
+    from rejoinder.sites import update_site
+    from rejoinder.web.app import create_app
+
+    configured = load_settings(
+        environ={},
+        overrides={
+            "database_url": database_url,
+            "secret_key": "test-secret",
+            "login_providers": [
+                {"name": "github", "preset": "github", "client_id": "a", "client_secret": "b"},
+                {"name": "google", "preset": "google", "client_id": "c", "client_secret": "d"},
+            ],
+        },
+    )
+    context = open_context(configured)
+    try:
+        create_site(context, "test", "Test blog", [SITE_ORIGIN], spam_filter=False)
+        transport = httpx.ASGITransport(app=create_app(configured, context=context))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            page = (await http.get("/privacy/test", params={"lang": "en"})).text
+            assert "If you log in to comment (with GitHub, Google)" in page
+            assert "does your browser go to that provider (GitHub, Google)" in page
+            assert "nothing is sent to anyone else" in page  # no pictures from providers
+            update_site(context, "test", provider_avatars=True)
+            page = (await http.get("/privacy/test", params={"lang": "en"})).text
+            assert "loads these pictures from the providers" in page
+            assert "nothing is sent to anyone else" not in page
+            for lang in ("uk", "de"):
+                assert "GitHub, Google" in (await http.get("/privacy/test", params={"lang": lang})).text
+    finally:
+        context.close()
+
+
+async def test_the_hourly_purge_forgets_expired_sessions_and_codes(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    from sqlalchemy import func, select
+
+    from rejoinder.retention import purge
+    from rejoinder.store.schema import identities, login_codes, reader_sessions, sites
+
+    token = await log_in_as(client, ctx)
+    with ctx.db.write() as conn:
+        reader_id = conn.execute(select(identities.c.id)).scalar_one()
+        site_id = conn.execute(select(sites.c.id).where(sites.c.key == site)).scalar_one()
+        identity.issue_code(conn, reader_id, site_id, datetime.now(UTC) - timedelta(hours=1))
+        conn.execute(update(reader_sessions).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    purge(ctx)
+    with ctx.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(reader_sessions)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(login_codes)).scalar_one() == 0
+    assert (
+        await client.get("/api/v1/reader", params={"site": site}, headers=bearer(token))
+    ).status_code == 401
+
+
+async def test_without_mail_a_demo_writes_the_link_to_the_log(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rejoinder.settings import load_settings
+    from rejoinder.web.app import create_app
+
+    demo = load_settings(
+        environ={},
+        overrides={"database_url": database_url, "secret_key": "test-secret", "login_links_to_log": True},
+    )
+    context = open_context(demo)
+    try:
+        create_site(context, "test", "Test blog", [SITE_ORIGIN], spam_filter=False)
+        transport = httpx.ASGITransport(app=create_app(demo, context=context), client=("203.0.113.9", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            assert (await http.get("/api/v1/form", params={"site": "test"})).json()["site"]["email_login"]
+            payload = {"site": "test", "email": "ada@example.org", "return_url": ARTICLE}
+            with caplog.at_level("WARNING", logger="rejoinder.identity"):
+                assert (await http.post("/api/v1/reader/email", json=payload)).status_code == 202
+            found = re.search(r"/auth/email/verify\?t=[A-Za-z0-9_-]+", caplog.text)
+            assert found, caplog.text
+            assert (await http.post(found.group(0))).status_code == 303
+    finally:
+        context.close()
