@@ -108,7 +108,9 @@ def gather(
     domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
     stood_before = now - timedelta(days=rules.spam_standing_days)
     email = sub.author.email
-    approved, spammed = store.author_history(conn, site.id, email, stood_before, excluded=comment_id)
+    approved, spammed = store.author_history(
+        conn, site.id, email, stood_before, excluded=comment_id, identity_id=sub.identity_id
+    )
     marks = memos.domain_marks(conn, site.id, version, domains)
     fingerprint = duplicates.fingerprint(sub.text)
     near: list[duplicates.Seen] = []

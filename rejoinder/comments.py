@@ -123,7 +123,9 @@ def _plan_post(
     if problems:
         raise InvalidInput("the comment breaks some rules", problems)
     now = _now()
-    sub = Submission(body, author, client.remote_addr, client.user_agent, url, Page(title, description))
+    page = Page(title, description)
+    reader_id = new.identity.id if new.identity else None
+    sub = Submission(body, author, client.remote_addr, client.user_agent, url, page, identity_id=reader_id)
     site = cached_site(ctx, new.site)
     check_bans(ctx, site, author, client.remote_addr, body, new.identity)
     rules = site_settings(ctx, site)
@@ -176,7 +178,7 @@ def _plan_post(
             status = CommentStatus.PENDING if rules.moderation else CommentStatus.PUBLISHED
         if status is CommentStatus.PUBLISHED and rules.premoderation == "first":
             # any published comment counts here (stood since now), not only those trust counts
-            published, _ = spam_store.author_history(conn, site.id, author.email, now)
+            published, _ = spam_store.author_history(conn, site.id, author.email, now, identity_id=reader_id)
             if not published:
                 status = CommentStatus.PENDING
                 if verdict is not None:
@@ -234,7 +236,15 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
         status, verdict = comment.status, None
         if rules.spam_filter:
             page = Page(thread.title)
-            sub = Submission(body, comment.author, comment.remote_addr, comment.user_agent, thread.url, page)
+            sub = Submission(
+                body,
+                comment.author,
+                comment.remote_addr,
+                comment.user_agent,
+                thread.url,
+                page,
+                identity_id=comment.identity_id,
+            )
             judged = judge_comment(
                 ctx,
                 conn,

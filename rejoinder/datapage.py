@@ -7,6 +7,15 @@ LANGUAGES = (("en", "English"), ("uk", "Українська"), ("de", "Deutsch"
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "identities": "If you log in to comment (with {providers}): the account id the provider gives, the "
+        "name, profile address and, when the provider has verified it, e-mail address it shares, so that "
+        "your "
+        "comments, likes and edits follow you across devices; and, for each log-in, only a hash of the token "
+        "your browser keeps, for {days:g} days or until you log out.",
+        "login_third": "Only if you click a log-in icon does your browser go to that provider ({providers}), "
+        "which then learns you log in here.",
+        "avatars_third": "Comments of readers who logged in show the picture their provider has of them: "
+        "your browser loads these pictures from the providers' servers ({providers}).",
         "title": "How your comment data is processed",
         "intro": "For the comments on {site}, served by a Rejoinder server the site runs itself.",
         "stored": "What is stored",
@@ -34,6 +43,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "your e-mail address, and an erased comment leaves only a placeholder so replies keep their place.",
     },
     "uk": {
+        "identities": "Якщо ви входите, щоб коментувати (через {providers}): ідентифікатор облікового запису "
+        "від провайдера, ім'я, адреса профілю та, якщо провайдер її підтвердив, адреса e-mail, щоб ваші "
+        "коментарі, вподобання й редагування були з вами на всіх пристроях; для кожного входу зберігається "
+        "лише хеш токена вашого браузера, {days:g} днів або до виходу.",
+        "login_third": "Лише якщо ви натиснете значок входу, ваш браузер звернеться до цього "
+        "провайдера ({providers}), і він дізнається, що ви входите тут.",
+        "avatars_third": "Коментарі читачів, що увійшли, показують їхнє зображення від провайдера: ваш "
+        "браузер "        "завантажує ці зображення з серверів провайдерів ({providers}).",
         "title": "Як обробляються дані ваших коментарів",
         "intro": "Для коментарів на {site}, які обслуговує власний сервер Rejoinder цього сайту.",
         "stored": "Що зберігається",
@@ -61,6 +78,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "їх знаходять за вашою адресою e-mail, а від стертого коментаря лишається місце для відповідей.",
     },
     "de": {
+        "identities": "Wenn du dich zum Kommentieren anmeldest (mit {providers}): die Konto-ID des "
+        "Anbieters, der Name, die Profiladresse und, wenn der Anbieter sie bestätigt hat, die "
+        "E-Mail-Adresse, damit deine Kommentare, Likes und Änderungen dir auf allen Geräten folgen; und je "
+        "Anmeldung nur ein "
+        "Hash des Tokens deines Browsers, {days:g} Tage lang oder bis du dich abmeldest.",
+        "login_third": "Nur wenn du auf ein Anmelde-Symbol klickst, geht dein Browser zu diesem Anbieter "
+        "({providers}), der dann erfährt, dass du dich hier anmeldest.",
+        "avatars_third": "Kommentare angemeldeter Leser:innen zeigen das Bild ihres Anbieters: dein Browser "
+        "lädt diese Bilder von den Servern der Anbieter ({providers}).",
         "title": "Wie deine Kommentardaten verarbeitet werden",
         "intro": "Für die Kommentare auf {site}, bereitgestellt von einem Rejoinder-Server der Website "
         "selbst.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from rejoinder import providers
+from rejoinder import identity, providers
 from rejoinder.context import Context
 from rejoinder.notify import subscriptions
 from rejoinder.sites import cached_site, site_settings
@@ -51,7 +51,7 @@ def form_for(ctx: Context, site_key: str, difficulty: int = 0, remote_addr: str 
                 }
                 for provider in providers.for_site(ctx, site)
             ],
-            "email_login": ctx.settings.mail_enabled,
+            "email_login": identity.email_login(ctx),
             "avatars": rules.provider_avatars,
             "notify": subscriptions.offered(ctx, rules),
         },

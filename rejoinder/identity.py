@@ -8,6 +8,7 @@ single-use code the widget exchanges for a token it keeps in the site's own stor
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from rejoinder.store import identity as store
 from rejoinder.store import threads as thread_store
 from rejoinder.store.sites import get_site_by_id
 from rejoinder.threads import thread_url
+
+log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "rdr_"
 CODE_SECONDS = 120
@@ -209,6 +212,11 @@ def check_guest_email(conn: Connection, email: str) -> None:
 # -- mailed links ------------------------------------------------------------------------------------------
 
 
+def email_login(ctx: Context) -> bool:
+    """Whether readers may log in by a mailed link: the server sends mail (or writes links to its log)."""
+    return ctx.settings.mail_enabled or ctx.settings.login_links_to_log
+
+
 def on_site(site: Site, url: str) -> bool:
     """Whether ``url`` is a page on one of the site's allowed origins (where a login may return)."""
     try:
@@ -233,7 +241,7 @@ def request_link(
         problems["email"] = f"is not a valid e-mail address: {exc}"
     if len(return_url) > 2048 or not on_site(site, return_url):
         problems["return_url"] = "must be a page on one of the site's allowed origins"
-    if not ctx.settings.mail_enabled:
+    if not email_login(ctx):
         problems["email"] = "cannot be used: this server sends no mail"
     if problems:
         raise InvalidInput("the log-in link cannot be sent", problems)
@@ -252,6 +260,7 @@ def request_link(
             retry_after=exceeded.retry_after,
         )
     token = secrets.token_urlsafe(32)
+    link = f"{ctx.settings.base_url}/auth/email/verify?t={token}"
     now = datetime.now(UTC)
     language = site_settings(ctx, site).language
     letter = letters.render(
@@ -259,7 +268,7 @@ def request_link(
         language,
         "login_subject",
         site=site.name,
-        link=f"{ctx.settings.base_url}/auth/email/verify?t={token}",
+        link=link,
         minutes=str(LINK_SECONDS // 60),
     )
     with ctx.db.write() as conn:
@@ -267,8 +276,11 @@ def request_link(
             conn, token_hash=digest(token), site_id=site.id, email=email, return_url=return_url,
             expires_at=now + timedelta(seconds=LINK_SECONDS),
         )  # fmt: skip
-        # Sent if and only if the link is stored: the mail job commits with it.
-        queue_mail(conn, Mail(email, letter.subject, letter.text, letter.html, site_id=site.id))
+        if ctx.settings.mail_enabled:
+            # Sent if and only if the link is stored: the mail job commits with it.
+            queue_mail(conn, Mail(email, letter.subject, letter.text, letter.html, site_id=site.id))
+    if not ctx.settings.mail_enabled:
+        log.warning("log-in link for %s (login_links_to_log is on): %s", email, link)
 
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
@@ -312,8 +324,3 @@ def use_link(ctx: Context, token: str) -> str:
     if found is None or found.expires_at <= now:
         raise InvalidLink("this log-in link is not valid any more", {"t": "is unknown, used or expired"})
     return f"{found.return_url.split('#', 1)[0]}#rejoinder-login={code}"
-
-
-def purge_expired(ctx: Context) -> int:
-    with ctx.db.write() as conn:
-        return store.purge_expired(conn, datetime.now(UTC))

@@ -11,6 +11,7 @@ from rejoinder.context import Context
 from rejoinder.events import CachesOutdated
 from rejoinder.model import Job
 from rejoinder.store import comments as comment_store
+from rejoinder.store import identity as identity_store
 from rejoinder.store import moderators as moderator_store
 from rejoinder.store import spam as store
 
@@ -27,12 +28,14 @@ class Purged:
 
 def purge(ctx: Context) -> Purged:
     """Delete spam past its retention period, erase what moderators deleted once that period is over, and
-    forget form tokens past their use and expired login sessions."""
+    forget form tokens past their use, expired login sessions, and readers' expired sessions, log-ins
+    under way, codes and mailed links."""
     now = datetime.now(UTC)
     with ctx.db.write() as conn:
         removed = Purged(store.purge_discarded(conn, now), store.forget_expired_tokens(conn, now))
         comment_store.erase_expired_deleted(conn, now)
         moderator_store.delete_expired_sessions(conn, now)
+        identity_store.purge_expired(conn, now)
         if removed.comments:
             # Purged spam was never visible, but a snapshot may still count its replies: every process
             # starts its caches afresh.

@@ -289,6 +289,12 @@ class Settings(BaseModel):
         description="How long a reader stays logged in on a site (the widget's token) after logging in "
         "with a provider or a mailed link; logging out revokes the token at once.",
     )
+    login_links_to_log: bool = Field(
+        False,
+        description="Without `smtp_host`: write readers' mailed log-in links to the log instead of sending "
+        "them, so log-in by e-mail can be tried (`rejoinder demo` turns it on). Never on a public server: "
+        "anyone reading the log could log in as anyone.",
+    )
     feed_poll_minutes: float = Field(
         30.0,
         ge=1,

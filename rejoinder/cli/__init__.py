@@ -22,6 +22,7 @@ from rejoinder.cli import (
     mail,
     moderating,
     privacy,
+    providers,
     serve,
     spam,
     users,
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="admin", required=True
     )
     admin.add_site_and_thread_parsers(admin_commands)
+    providers.add_provider_parser(admin_commands)
     users.add_user_parser(admin_commands)
     apikeys.add_admin_token_parser(admin_commands)
     apikeys.add_akismet_key_parser(admin_commands)

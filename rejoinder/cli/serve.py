@@ -52,6 +52,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     settings = settings_of(args)
     if settings.database_url == DEFAULT_DATABASE_URL:
         settings = settings.model_copy(update={"database_url": DEMO_DATABASE_URL})
+    if not settings.mail_enabled:
+        # Readers may try the mailed log-in link: it is printed to the log instead of being sent.
+        settings = settings.model_copy(update={"login_links_to_log": True})
     migrate(settings)
     # A second origin on the next port embeds the same thread, to show cross-origin embedding.
     elsewhere = cross_origin_url(settings.host, settings.port)

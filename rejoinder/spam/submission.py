@@ -47,6 +47,7 @@ class Submission:
     user_agent: str = ""
     url: str = ""  # the page it was posted on
     page: Page = field(default_factory=Page)
+    identity_id: int | None = None  # the verified reader who sends it: trust follows the identity
 
 
 @dataclass(frozen=True)

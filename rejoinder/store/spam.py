@@ -33,33 +33,42 @@ from rejoinder.store.schema import (
     used_tokens,
 )
 
-# Built once: the filter asks these on every comment, and building a statement costs more than running it.
-_AUTHOR_HISTORY = (
-    select(comments.c.status, func.count())
-    .select_from(comments.join(threads, threads.c.id == comments.c.thread_id))
-    .where(
-        and_(
-            comments.c.author_email == bindparam("email"),
-            threads.c.site_id == bindparam("site_id"),
-            comments.c.id != bindparam("excluded"),
-            # Spam counts against its author only when a moderator said so: a wrong verdict of the
-            # filter must not follow the same reader to their next comment. And a published comment
-            # vouches only once a moderator approved it or it stood unreported for days: five harmless
-            # posts in a row must not buy a sixth, spammy one its way past the filter.
-            or_(
-                and_(
-                    comments.c.status == CommentStatus.PUBLISHED.value,
-                    or_(
-                        comments.c.moderated_at.is_not(None),
-                        comments.c.created_at <= bindparam("stood_before"),
+
+def _author_history(by_author: Any) -> Any:
+    return (
+        select(comments.c.status, func.count())
+        .select_from(comments.join(threads, threads.c.id == comments.c.thread_id))
+        .where(
+            and_(
+                by_author,
+                threads.c.site_id == bindparam("site_id"),
+                comments.c.id != bindparam("excluded"),
+                # Spam counts against its author only when a moderator said so: a wrong verdict of the
+                # filter must not follow the same reader to their next comment. And a published comment
+                # vouches only once a moderator approved it or it stood unreported for days: five harmless
+                # posts in a row must not buy a sixth, spammy one its way past the filter.
+                or_(
+                    and_(
+                        comments.c.status == CommentStatus.PUBLISHED.value,
+                        or_(
+                            comments.c.moderated_at.is_not(None),
+                            comments.c.created_at <= bindparam("stood_before"),
+                        ),
+                    ),
+                    and_(
+                        comments.c.status == CommentStatus.SPAM.value, comments.c.moderated_at.is_not(None)
                     ),
                 ),
-                and_(comments.c.status == CommentStatus.SPAM.value, comments.c.moderated_at.is_not(None)),
-            ),
+            )
         )
+        .group_by(comments.c.status)
     )
-    .group_by(comments.c.status)
-)
+
+
+# Built once: the filter asks these on every comment, and building a statement costs more than running it.
+_AUTHOR_HISTORY = _author_history(comments.c.author_email == bindparam("email"))
+# A verified reader's history is their identity's, whatever address their comments carry.
+_IDENTITY_HISTORY = _author_history(comments.c.identity_id == bindparam("identity_id"))
 _DOMAIN_MARKS = select(spam_domains.c.domain, spam_domains.c.spam, spam_domains.c.ham).where(
     and_(
         spam_domains.c.site_id == bindparam("site_id"),
@@ -258,16 +267,25 @@ def add_domain_marks(
 
 
 def author_history(
-    conn: Connection, site_id: int, email: str, stood_before: datetime, excluded: int = 0
+    conn: Connection,
+    site_id: int,
+    email: str,
+    stood_before: datetime,
+    excluded: int = 0,
+    identity_id: int | None = None,
 ) -> tuple[int, int]:
-    """(approved, marked as spam by a moderator) comments by ``email`` on the site, but ``excluded``.
+    """(approved, marked as spam by a moderator) comments by ``email`` (or by the verified reader
+    ``identity_id``) on the site, but ``excluded``.
 
     Approved: published by a moderator's decision, or published and standing since ``stood_before``
     without one (no moderator took it down)."""
-    if not email:
+    if not email and identity_id is None:
         return 0, 0
-    params = {"email": email, "site_id": site_id, "excluded": excluded, "stood_before": stood_before}
-    rows = conn.execute(_AUTHOR_HISTORY, params)
+    params = {"site_id": site_id, "excluded": excluded, "stood_before": stood_before}
+    if identity_id is not None:
+        rows = conn.execute(_IDENTITY_HISTORY, {**params, "identity_id": identity_id})
+    else:
+        rows = conn.execute(_AUTHOR_HISTORY, {**params, "email": email})
     counts: dict[str, int] = {str(status): int(n) for status, n in rows}
     return counts.get(CommentStatus.PUBLISHED, 0), counts.get(CommentStatus.SPAM, 0)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import FileResponse, Response
 
-from rejoinder import __version__, datapage
+from rejoinder import __version__, datapage, identity, providers
 from rejoinder.sites import cached_site, site_settings
 from rejoinder.web.dashboard.frame import add_filters
 
@@ -32,12 +32,19 @@ def data_page(request: Request, site_key: str, lang: str | None = None) -> Respo
     ctx = request.app.state.ctx
     site = cached_site(ctx, site_key)
     code = datapage.language(lang or request.headers.get("accept-language"))
+    rules = site_settings(ctx, site)
+    offered = ", ".join(p.display_name for p in providers.for_site(ctx, site))
+    logins = ", ".join(filter(None, [offered, "e-mail" if identity.email_login(ctx) else ""]))
     return request.app.state.templates.TemplateResponse(
         request,
         "data-page.html",
         {
             "site": site,
-            "rules": site_settings(ctx, site),
+            "rules": rules,
+            "logins": logins,
+            "login_providers": offered,
+            "avatars": offered if rules.provider_avatars else "",
+            "session_days": ctx.settings.reader_session_days,
             "lang": code,
             "t": datapage.TEXTS[code],
             "languages": datapage.LANGUAGES,
