@@ -34,8 +34,8 @@ from tests.browser.support import (
     artifact,
     cli,
     free_port,
-    serve_host_pages,
     post_through_form,
+    serve_host_pages,
     stored,
     wait_until_ready,
 )
@@ -468,7 +468,7 @@ def test_a_verified_readers_like_and_comments_follow_them_across_browsers(
     try:
         first, second = new_page(first_context), new_page(second_context)
         first.goto(url)
-        post_through_form(first, "Anemones in the tide pools open at low tide, as the post says.", name="Guest")
+        post_through_form(first, "Anemones in the tide pools open at low tide, as it says.", name="Guest")
         liked = int(first.locator(".rj-comment").first.get_attribute("data-id") or 0)
         log_in(first, "bea")
         first.get_by_label("Comment", exact=True).fill("Mine, from the first browser.")
