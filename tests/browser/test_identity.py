@@ -67,6 +67,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base_url = f"http://127.0.0.1:{port}"
     relaxed = [f"--set={pair}" for pair in RELAXED_SPAM]
     cli("admin", "site", "create", "blog", "--origin", host_origin, *relaxed, "--database", database)
+    cli("admin", "site", "create", "pics", "--origin", host_origin, *relaxed, "--database", database,
+        "--set", "provider_avatars=true")  # fmt: skip
     box = Mailbox().start()
     with running_provider([f"{base_url}/auth/{PROVIDER}/callback"]) as provider:
         login_providers = [
@@ -130,23 +132,29 @@ def reader(browser: Browser) -> Iterator[Page]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def token_of(page: Page, world: World) -> str:
-    kept = stored(page, f"rejoinder.blog.reader:{world.rejoinder.base_url}")
+def token_of(page: Page, world: World, site: str = "blog") -> str:
+    kept = stored(page, f"rejoinder.{site}.reader:{world.rejoinder.base_url}")
     assert kept, "no reader token in localStorage"
     return str(kept["t"])
 
 
-def log_in(page: Page, login: str = "ada") -> None:
+def log_in(
+    page: Page,
+    login: str = "ada",
+    icon: str = LOG_IN,
+    connecting: str = "Connecting to Test ID…",
+    using: str = "You are commenting using your Test ID account",
+) -> None:
     """Click the provider's icon; log in at the provider in the popup, which then closes itself."""
     with page.expect_popup() as opened:
-        page.get_by_role("button", name=LOG_IN).click()
+        page.get_by_role("button", name=icon).click()
     popup = opened.value
-    expect(page.locator(".rj-connecting")).to_contain_text("Connecting to Test ID…")
+    expect(page.locator(".rj-connecting")).to_contain_text(connecting)
     popup.locator("input[name=login]").fill(login)
     popup.locator("input[name=password]").fill("any password")
     popup.get_by_role("button", name="Sign-in").click()
     popup.wait_for_event("close")
-    expect(page.get_by_text("You are commenting using your Test ID account")).to_be_visible()
+    expect(page.get_by_text(using)).to_be_visible()
 
 
 def reader_status(world: World, token: str) -> int:
@@ -504,3 +512,54 @@ def test_a_verified_readers_like_and_comments_follow_them_across_browsers(
     finally:
         first_context.close()
         second_context.close()
+
+
+# ---------------------------------------------------------------------------------- languages, pictures
+
+
+@pytest.mark.parametrize(
+    ("lang", "icon", "connecting", "using", "badge"),
+    [
+        ("de", "Mit Test ID anmelden", "Verbindung zu Test ID wird hergestellt…",
+         "Du kommentierst mit deinem Test ID-Konto", "Bestätigtes Test ID-Konto"),
+        ("uk", "Увійти через Test ID", "З'єднання з Test ID…",
+         "Ви коментуєте через обліковий запис Test ID", "Підтверджений обліковий запис Test ID"),
+    ],
+)  # fmt: skip
+def test_the_log_in_speaks_the_pages_language(
+    reader: Page, world: World, lang: str, icon: str, connecting: str, using: str, badge: str
+) -> None:
+    page = reader
+    page.goto(world.host.page(f"/posts/identity-{lang}", html_lang=lang))
+    log_in(page, "ada", icon, connecting, using)
+    page.get_by_role("textbox").first.fill("Seeanemonen, wunderbar / Актинії, чудово.")
+    page.locator(".rj-submit").click()
+    expect(page.locator(".rj-comment .rj-verified")).to_have_attribute("aria-label", badge)
+
+
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360f8cfc0f01f0005000201e2c1f5a50000000049454e44ae426082"
+)
+
+
+def test_a_site_that_shows_providers_pictures_shows_them(reader: Page, world: World) -> None:
+    page = reader
+    pictures: list[str] = []
+
+    def picture(route: Any) -> None:  # the provider's picture host, answered here: no real third party
+        pictures.append(route.request.url)
+        route.fulfill(body=PIXEL, content_type="image/png")
+
+    page.route("https://people.example.org/**", picture)
+    page.goto(world.host.page("/posts/identity-pictures", site="pics"))
+    log_in(page, "cleo")
+    picture_of_reader = page.locator(".rj-who img.rj-avatar")
+    expect(picture_of_reader).to_have_attribute("src", "https://people.example.org/cleo.png")
+    expect(picture_of_reader).to_have_attribute("referrerpolicy", "no-referrer")
+    page.get_by_label("Comment", exact=True).fill("With my picture.")
+    page.get_by_role("button", name="Post Comment").click()
+    expect(page.locator(".rj-comment img.rj-avatar")).to_have_attribute(
+        "src", "https://people.example.org/cleo.png"
+    )
+    assert pictures and set(pictures) == {"https://people.example.org/cleo.png"}
