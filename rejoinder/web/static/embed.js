@@ -1391,7 +1391,7 @@
   }
 
   function cancelLogin() {
-    W.login.popup.close();
+    W.login?.popup.close();
     stopLogin();
     loginNote(null);
     W.f.providers.querySelector('button')?.focus();
@@ -1426,7 +1426,7 @@
       announce(t('loggedIn', { name: answer.identity.name }));
       await loadReader();
     } catch (error) {
-      loginNote(error.network ? t('offline') : t('loginFailed', { name: ruleText(error.fields.code || error.message) }));
+      loginNote(error.network ? t('offline') : t('loginFailed', { name: ruleText((error.fields || {}).code || error.message) }));
     }
   }
 
