@@ -501,3 +501,21 @@ async def test_without_mail_a_demo_writes_the_link_to_the_log(
             assert (await http.post(found.group(0))).status_code == 303
     finally:
         context.close()
+
+
+async def test_export_and_erasure_by_address_cover_the_readers_identity(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    from rejoinder.privacy import erase_by_email, export_by_email
+
+    token = await log_in_as(client, ctx)
+    comment_id = (await post_as(client, token)).json()["comment"]["id"]
+    exported = export_by_email(ctx, "ada@example.org")
+    assert [found["provider"] for found in exported["identities"]] == ["github"]
+    assert [c["id"] for c in exported["comments"]] == [comment_id]
+    erase_by_email(ctx, "ada@example.org")
+    with ctx.db.read() as conn:
+        assert store.identities_by_email(conn, "ada@example.org") == []
+        erased = conn.execute(comments.select()).one()
+    assert (erased.identity_id, erased.verified, erased.status) == (None, None, "deleted")
+    assert (await client.get("/api/v1/reader", params={"site": site}, headers=bearer(token))).status_code == 401

@@ -290,3 +290,12 @@ async def test_logging_in_again_updates_the_identity_not_a_second_one(
     await log_in(client)
     with ctx.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(identities)).scalar_one() == 1
+
+
+async def test_log_ins_started_are_limited_per_client_address(
+    client: httpx.AsyncClient, site: str, steady_rate_windows: None
+) -> None:
+    statuses = [(await start(client)).status_code for _ in range(21)]
+    assert statuses == [302] * 20 + [429]
+    refused = await start(client)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
