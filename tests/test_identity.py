@@ -518,4 +518,6 @@ async def test_export_and_erasure_by_address_cover_the_readers_identity(
         assert store.identities_by_email(conn, "ada@example.org") == []
         erased = conn.execute(comments.select()).one()
     assert (erased.identity_id, erased.verified, erased.status) == (None, None, "deleted")
-    assert (await client.get("/api/v1/reader", params={"site": site}, headers=bearer(token))).status_code == 401
+    assert (
+        await client.get("/api/v1/reader", params={"site": site}, headers=bearer(token))
+    ).status_code == 401
