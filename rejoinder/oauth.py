@@ -250,6 +250,14 @@ def _profile(
     return provider.preset.to_profile(user, extra)
 
 
+def _issuers(issuer: str) -> list[str]:
+    """What an ID token's ``iss`` may say: the issuer, and for Google also its bare host, which Google's
+    documentation allows."""
+    if issuer == "https://accounts.google.com":
+        return [issuer, "accounts.google.com"]
+    return [issuer]
+
+
 def _check_id_token(
     provider: LoginProvider, endpoints: Endpoints, id_token: Any, nonce: str
 ) -> dict[str, Any]:
@@ -262,7 +270,7 @@ def _check_id_token(
         token = jwt.decode(id_token, keys)
         registry = jwt.JWTClaimsRegistry(
             leeway=60,
-            iss={"essential": True, "value": endpoints.issuer},
+            iss={"essential": True, "values": _issuers(endpoints.issuer)},
             sub={"essential": True},
             exp={"essential": True},
             nonce={"essential": True, "value": nonce},

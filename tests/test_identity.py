@@ -521,3 +521,28 @@ async def test_export_and_erasure_by_address_cover_the_readers_identity(
     assert (
         await client.get("/api/v1/reader", params={"site": site}, headers=bearer(token))
     ).status_code == 401
+
+
+async def test_the_queue_shows_the_badge_and_offers_to_ban_the_identity(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    from tests.helpers import log_in, make_moderator
+
+    token = await log_in_as(client, ctx, "12345")
+    comment_id = (await post_as(client, token)).json()["comment"]["id"]
+    with ctx.db.write() as conn:  # held for a moderator
+        conn.execute(update(comments).values(status="pending"))
+    make_moderator(ctx, "mod@example.org", site, role="admin")
+    await log_in(client, "mod@example.org")
+    item = (await client.get(f"/api/v1/moderation/comments/{comment_id}")).json()["comment"]
+    assert item["identity"] == "github:12345"
+    assert item["verified"]["provider"] == "github"
+    page = await client.get("/dashboard/", params={"status": "pending"}, headers={"Accept": "text/html"})
+    assert "kind=identity&amp;value=github%3A12345" in page.text
+    assert "verified: github" in page.text
+    bans_page = await client.get(
+        "/dashboard/bans",
+        params={"kind": "identity", "value": "github:12345"},
+        headers={"Accept": "text/html"},
+    )
+    assert 'value="identity" selected' in bans_page.text and 'value="github:12345"' in bans_page.text
