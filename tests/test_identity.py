@@ -546,3 +546,20 @@ async def test_the_queue_shows_the_badge_and_offers_to_ban_the_identity(
         headers={"Accept": "text/html"},
     )
     assert 'value="identity" selected' in bans_page.text and 'value="github:12345"' in bans_page.text
+
+
+async def test_banning_an_identity_can_mark_its_held_comments_as_spam(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    token = await log_in_as(client, ctx, "777")
+    mine = (await post_as(client, token)).json()["comment"]["id"]
+    guest = (await client.post("/api/v1/comments", json=comment_payload(email="bob@example.org"))).json()
+    with ctx.db.write() as conn:
+        conn.execute(update(comments).values(status="pending"))
+    banned = bans.create_ban(ctx, cli_actor(), site, "identity", "github:777", mark_held_as_spam=True)
+    assert banned.marked_as_spam == [mine]
+    with ctx.db.read() as conn:
+        statuses = dict(
+            conn.execute(comments.select().with_only_columns(comments.c.id, comments.c.status)).all()
+        )
+    assert statuses == {mine: "spam", guest["comment"]["id"]: "pending"}
