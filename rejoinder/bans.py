@@ -116,7 +116,8 @@ def _held_by(conn: Connection, site: Site, ban: Ban) -> list[int]:
     return [
         row.id
         for row in rows
-        if covers(
+        if (ban.kind == "identity" and row.identity_key == ban.value)
+        or covers(
             ban, Author(row.author_name, row.author_email, row.author_website), row.remote_addr, row.body
         )
     ]

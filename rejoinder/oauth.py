@@ -27,11 +27,13 @@ from rejoinder.context import Context
 from rejoinder.errors import BadRequest, LoginFailed
 from rejoinder.model import Site
 from rejoinder.providers import LoginProvider, Profile
+from rejoinder.ratelimits import refuse_over
 from rejoinder.sites import cached_site
 from rejoinder.store import identity as store
 from rejoinder.store.sites import get_site_by_id
 
 ATTEMPT_SECONDS = 10 * 60
+START_RATE = "20/minute;200/hour"
 DISCOVERY_SECONDS = 3600
 TIMEOUT_SECONDS = 10.0
 WIDGET_STATE = re.compile(r"[A-Za-z0-9_-]{16,128}")
@@ -64,8 +66,12 @@ class LoginDone:
     error: str = ""
 
 
-def start(ctx: Context, name: str, site_key: str, origin: str, widget_state: str) -> str:
-    """Record a log-in under way and return the provider's authorization address to redirect to."""
+def start(
+    ctx: Context, name: str, site_key: str, origin: str, widget_state: str, remote_addr: str = ""
+) -> str:
+    """Record a log-in under way and return the provider's authorization address to redirect to. Each
+    client address may start ``START_RATE`` (each start stores a row until it expires)."""
+    refuse_over(ctx.spam.rate_limits, "login-start", START_RATE, remote_addr, "log-ins")
     site = cached_site(ctx, site_key)
     origin = origin.strip().lower()
     if origin not in site.allowed_origins:
@@ -244,6 +250,14 @@ def _profile(
     return provider.preset.to_profile(user, extra)
 
 
+def _issuers(issuer: str) -> list[str]:
+    """What an ID token's ``iss`` may say: the issuer, and for Google also its bare host, which Google's
+    documentation allows."""
+    if issuer == "https://accounts.google.com":
+        return [issuer, "accounts.google.com"]
+    return [issuer]
+
+
 def _check_id_token(
     provider: LoginProvider, endpoints: Endpoints, id_token: Any, nonce: str
 ) -> dict[str, Any]:
@@ -256,7 +270,7 @@ def _check_id_token(
         token = jwt.decode(id_token, keys)
         registry = jwt.JWTClaimsRegistry(
             leeway=60,
-            iss={"essential": True, "value": endpoints.issuer},
+            iss={"essential": True, "values": _issuers(endpoints.issuer)},
             sub={"essential": True},
             exp={"essential": True},
             nonce={"essential": True, "value": nonce},

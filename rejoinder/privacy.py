@@ -18,6 +18,7 @@ from rejoinder.events import CommentDeleted
 from rejoinder.model import CommentStatus, Job, Moderator, SiteSettings
 from rejoinder.sites import list_sites, site_settings
 from rejoinder.store import comments as comment_store
+from rejoinder.store import identity as identity_store
 from rejoinder.store import notify as notify_store
 from rejoinder.store import privacy as store
 from rejoinder.store import threads as thread_store
@@ -65,6 +66,7 @@ def export_by_email(ctx: Context, email: str, actor: Moderator | None = None) ->
     with ctx.db.read() as conn:
         found = store.comments_by_email(conn, email)
         subscribed = notify_store.subscriptions_of_email(conn, email.strip().lower())
+        logged_in = identity_store.identities_by_email(conn, email.strip().casefold())
     with ctx.db.write() as conn:
         after = {"email_hash": _email_hash(ctx, email), "comments": len(found)}
         audit_log.record(conn, actor or audit_log.cli_actor(), "privacy.export", after=after)
@@ -102,12 +104,24 @@ def export_by_email(ctx: Context, email: str, actor: Moderator | None = None) ->
             }
             for sub in subscribed
         ],
+        "identities": [
+            {
+                "provider": found_identity.provider,
+                "subject": found_identity.subject,
+                "name": found_identity.name,
+                "email_verified": found_identity.email_verified,
+                "profile_url": found_identity.profile_url,
+                "avatar_url": found_identity.avatar_url,
+            }
+            for found_identity in logged_in
+        ],
     }
 
 
 def erase_by_email(ctx: Context, email: str, actor: Moderator | None = None) -> Erased:
-    """Erase every comment signed with ``email``: each stays as a placeholder, so replies keep their
-    place, with nothing its author wrote or sent; readers see it at once (one event per comment). The
+    """Erase every comment signed with ``email``, and the logged-in readers' identities with that
+    address: each comment stays as a placeholder, so replies keep their place, with nothing its author
+    wrote or sent; readers see it at once (one event per comment). The
     audit log records it as ``export_by_email`` does."""
     with ctx.db.write() as conn:
         found = store.comments_by_email(conn, email)
@@ -124,6 +138,7 @@ def erase_by_email(ctx: Context, email: str, actor: Moderator | None = None) -> 
             assert erased is not None
             ctx.events.record(conn, CommentDeleted(site_key, url, erased, site.id))
         unsubscribed = notify_store.erase_email(conn, email.strip().lower())
+        identity_store.delete_identities_by_email(conn, email.strip().casefold())
         after = {"email_hash": _email_hash(ctx, email), "comments": len(found)}
         audit_log.record(conn, actor or audit_log.cli_actor(), "privacy.erase", after=after)
     audit.info("erased %d comments signed with %s on request", len(found), email)

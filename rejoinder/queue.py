@@ -64,6 +64,7 @@ class QueueItem:
     parent: Comment | None
     history: History
     reports: list[Report] = field(default_factory=list)
+    identity: str | None = None  # the verified author as a ban names them, provider:subject
 
 
 def _check(filters: QueueFilter) -> None:
@@ -157,6 +158,7 @@ def _items(conn: Connection, rows: Sequence[Any]) -> list[QueueItem]:
                 Report(rep.id, rep.reason, rep.text, rep.created_at, rep.resolved_at is not None)
                 for rep in reports.get(row.id, [])
             ],
+            identity=row._mapping.get("identity_key"),
         )
         for row in rows
     ]

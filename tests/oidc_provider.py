@@ -5,6 +5,11 @@ the test passes in, and the provider's development log-in form, which accepts an
 logging in as ``ada`` gives the account ``ada`` (name "Ada", verified address ``ada@example.org``).
 ``npm ci`` runs in ``tests/oidc`` when its ``node_modules`` is missing; without Node.js the tests that
 need the provider are skipped, saying why.
+
+For a real server process (the browser tests): start ``running_provider([f"{base_url}/auth/oidc/callback"])``
+and give the server ``REJOINDER_PUBLIC_URL=base_url`` and ``REJOINDER_LOGIN_PROVIDERS`` as JSON, e.g.
+``[{"name": "oidc", "preset": "oidc", "issuer": provider.issuer, "client_id": provider.client_id,
+"client_secret": provider.client_secret}]``; ``provider_settings`` builds that list.
 """
 
 from __future__ import annotations
@@ -35,6 +40,18 @@ class OidcProvider:
     issuer: str
     client_id: str = CLIENT_ID
     client_secret: str = CLIENT_SECRET
+
+
+def provider_settings(provider: OidcProvider, name: str = "oidc", title: str = "") -> list[dict[str, str]]:
+    """The ``login_providers`` setting that offers ``provider`` under ``name``."""
+    entry = {
+        "name": name,
+        "preset": "oidc",
+        "issuer": provider.issuer,
+        "client_id": provider.client_id,
+        "client_secret": provider.client_secret,
+    }
+    return [entry | ({"title": title} if title else {})]
 
 
 def free_port() -> int:

@@ -501,3 +501,65 @@ async def test_without_mail_a_demo_writes_the_link_to_the_log(
             assert (await http.post(found.group(0))).status_code == 303
     finally:
         context.close()
+
+
+async def test_export_and_erasure_by_address_cover_the_readers_identity(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    from rejoinder.privacy import erase_by_email, export_by_email
+
+    token = await log_in_as(client, ctx)
+    comment_id = (await post_as(client, token)).json()["comment"]["id"]
+    exported = export_by_email(ctx, "ada@example.org")
+    assert [found["provider"] for found in exported["identities"]] == ["github"]
+    assert [c["id"] for c in exported["comments"]] == [comment_id]
+    erase_by_email(ctx, "ada@example.org")
+    with ctx.db.read() as conn:
+        assert store.identities_by_email(conn, "ada@example.org") == []
+        erased = conn.execute(comments.select()).one()
+    assert (erased.identity_id, erased.verified, erased.status) == (None, None, "deleted")
+    assert (
+        await client.get("/api/v1/reader", params={"site": site}, headers=bearer(token))
+    ).status_code == 401
+
+
+async def test_the_queue_shows_the_badge_and_offers_to_ban_the_identity(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    from tests.helpers import log_in, make_moderator
+
+    token = await log_in_as(client, ctx, "12345")
+    comment_id = (await post_as(client, token)).json()["comment"]["id"]
+    with ctx.db.write() as conn:  # held for a moderator
+        conn.execute(update(comments).values(status="pending"))
+    make_moderator(ctx, "mod@example.org", site, role="admin")
+    await log_in(client, "mod@example.org")
+    item = (await client.get(f"/api/v1/moderation/comments/{comment_id}")).json()["comment"]
+    assert item["identity"] == "github:12345"
+    assert item["verified"]["provider"] == "github"
+    page = await client.get("/dashboard/", params={"status": "pending"}, headers={"Accept": "text/html"})
+    assert "kind=identity&amp;value=github%3A12345" in page.text
+    assert "verified: github" in page.text
+    bans_page = await client.get(
+        "/dashboard/bans",
+        params={"kind": "identity", "value": "github:12345"},
+        headers={"Accept": "text/html"},
+    )
+    assert 'value="identity" selected' in bans_page.text and 'value="github:12345"' in bans_page.text
+
+
+async def test_banning_an_identity_can_mark_its_held_comments_as_spam(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    token = await log_in_as(client, ctx, "777")
+    mine = (await post_as(client, token)).json()["comment"]["id"]
+    guest = (await client.post("/api/v1/comments", json=comment_payload(email="bob@example.org"))).json()
+    with ctx.db.write() as conn:
+        conn.execute(update(comments).values(status="pending"))
+    banned = bans.create_ban(ctx, cli_actor(), site, "identity", "github:777", mark_held_as_spam=True)
+    assert banned.marked_as_spam == [mine]
+    with ctx.db.read() as conn:
+        statuses = dict(
+            conn.execute(comments.select().with_only_columns(comments.c.id, comments.c.status)).all()
+        )
+    assert statuses == {mine: "spam", guest["comment"]["id"]: "pending"}

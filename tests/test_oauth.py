@@ -18,7 +18,7 @@ from rejoinder.settings import Settings, load_settings
 from rejoinder.store.schema import login_attempts
 from rejoinder.wiring import open_context
 from tests.conftest import SITE_ORIGIN
-from tests.oidc_provider import OidcProvider, log_in_at_provider
+from tests.oidc_provider import OidcProvider, log_in_at_provider, provider_settings
 
 WIDGET_STATE = "widget-state-0123456789abcdef"
 PUBLIC_URL = "http://testserver"
@@ -32,16 +32,7 @@ def settings(database_url: str, oidc_provider: OidcProvider) -> Settings:
             "database_url": database_url,
             "secret_key": "test-secret",
             "public_url": PUBLIC_URL,
-            "login_providers": [
-                {
-                    "name": "oidc",
-                    "preset": "oidc",
-                    "issuer": oidc_provider.issuer,
-                    "client_id": oidc_provider.client_id,
-                    "client_secret": oidc_provider.client_secret,
-                    "title": "Test ID",
-                }
-            ],
+            "login_providers": provider_settings(oidc_provider, title="Test ID"),
         },
     )
 
@@ -290,3 +281,41 @@ async def test_logging_in_again_updates_the_identity_not_a_second_one(
     await log_in(client)
     with ctx.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(identities)).scalar_one() == 1
+
+
+async def test_log_ins_started_are_limited_per_client_address(
+    client: httpx.AsyncClient, site: str, steady_rate_windows: None
+) -> None:
+    statuses = [(await start(client)).status_code for _ in range(21)]
+    assert statuses == [302] * 20 + [429]
+    refused = await start(client)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+
+
+async def test_a_discovery_document_for_another_issuer_is_refused(
+    database_url: str, oidc_provider: OidcProvider
+) -> None:
+    from rejoinder.sites import create_site
+    from rejoinder.web.app import create_app
+
+    # The same provider under another name for its host: its discovery document names 127.0.0.1.
+    elsewhere = OidcProvider(issuer=oidc_provider.issuer.replace("127.0.0.1", "localhost"))
+    configured = load_settings(
+        environ={},
+        overrides={
+            "database_url": database_url,
+            "secret_key": "test-secret",
+            "public_url": PUBLIC_URL,
+            "login_providers": provider_settings(elsewhere),
+        },
+    )
+    context = open_context(configured)
+    try:
+        create_site(context, "test", "Test blog", [SITE_ORIGIN], spam_filter=False)
+        transport = httpx.ASGITransport(app=create_app(configured, context=context))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            answer = await start(http)
+        assert answer.status_code == 400
+        assert "discovery document for another issuer" in answer.text
+    finally:
+        context.close()

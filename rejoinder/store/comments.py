@@ -255,6 +255,8 @@ def mark_deleted(conn: Connection, comment_id: int) -> None:
             author_website="",
             remote_addr="",
             user_agent="",
+            identity_id=None,
+            verified=None,
             version=c.version + 1,
         )
     )

@@ -89,6 +89,15 @@ def verified_email_taken(conn: Connection, email: str) -> bool:
     return conn.execute(query).first() is not None
 
 
+def identities_by_email(conn: Connection, email: str) -> list[Identity]:
+    return [_identity(row) for row in conn.execute(select(identities).where(i.email == email).order_by(i.id))]
+
+
+def delete_identities_by_email(conn: Connection, email: str) -> int:
+    """Forget the identities with this address (their sessions go with them; their comments stay)."""
+    return conn.execute(delete(identities).where(i.email == email)).rowcount
+
+
 # -- sessions ------------------------------------------------------------------------------------------
 
 

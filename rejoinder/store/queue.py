@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Integer, Select, cast, func, or_, select, tup
 
 from rejoinder.model import Comment, CommentKind, CommentStatus
 from rejoinder.store.comments import PUBLIC_COLUMNS, _comment
-from rejoinder.store.schema import audit_log, comments, reports, sites, threads
+from rejoinder.store.schema import audit_log, comments, identities, reports, sites, threads
 
 c = comments.c
 REPORTED = "reported"
@@ -48,6 +48,11 @@ _QUEUE_COLUMNS = (
     threads.c.title.label("thread_title"),
     threads.c.site_id,
     sites.c.key.label("site_key"),
+    # What a ban of the verified author names (provider:subject); NULL for a guest's comment.
+    select(identities.c.provider + ":" + identities.c.subject)
+    .where(identities.c.id == c.identity_id)
+    .scalar_subquery()
+    .label("identity_key"),
 )
 
 

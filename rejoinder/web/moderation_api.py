@@ -86,6 +86,7 @@ def item_json(item: QueueItem) -> dict[str, Any]:
         "ip": comment.remote_addr or None,
         "user_agent": comment.user_agent or None,
         "site": item.site,
+        "identity": item.identity,
         "verdict": {
             "action": item.verdict_action,
             "score": item.verdict_score,

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from rejoinder import identity, oauth
 from rejoinder.context import Context
-from rejoinder.errors import RejoinderError, Unauthorized
+from rejoinder.errors import RateLimited, RejoinderError, Unauthorized
 from rejoinder.notify.letters import Letters
 from rejoinder.sites import cached_site
 from rejoinder.web import schemas
@@ -57,7 +57,10 @@ def _page(request: Request, status: int = 200, **values: Any) -> Response:
 
 
 def _refused(request: Request, exc: RejoinderError) -> Response:
-    return _page(request, exc.status, heading="You could not be logged in", lead=exc.message)
+    response = _page(request, exc.status, heading="You could not be logged in", lead=exc.message)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @pages.get("/popup.js")
@@ -99,7 +102,8 @@ def start(
 ) -> Response:
     """Opened by the widget in a popup: record the log-in under way, then off to the provider."""
     try:
-        target = oauth.start(_ctx(request), name, site, origin, state)
+        ctx = _ctx(request)
+        target = oauth.start(ctx, name, site, origin, state, client_of(request.scope, ctx.settings))
     except RejoinderError as exc:
         return _refused(request, exc)
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
