@@ -69,6 +69,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     cli("admin", "site", "create", "blog", "--origin", host_origin, *relaxed, "--database", database)
     cli("admin", "site", "create", "pics", "--origin", host_origin, *relaxed, "--database", database,
         "--set", "provider_avatars=true")  # fmt: skip
+    cli("admin", "site", "create", "held", "--origin", host_origin, "--moderation", *relaxed,
+        "--database", database)  # fmt: skip
     box = Mailbox().start()
     with running_provider([f"{base_url}/auth/{PROVIDER}/callback"]) as provider:
         login_providers = [
@@ -562,3 +564,31 @@ def test_a_site_that_shows_providers_pictures_shows_them(reader: Page, world: Wo
         "src", "https://people.example.org/cleo.png"
     )
     assert pictures and set(pictures) == {"https://people.example.org/cleo.png"}
+
+
+def test_a_held_comment_is_shown_to_its_author_in_their_other_browser(browser: Browser, world: World) -> None:
+    url = world.host.page("/posts/identity-held", site="held")
+    contexts = [browser.new_context(locale="en-GB") for _ in range(3)]
+    try:
+        first, second, stranger = (new_page(context) for context in contexts)
+        first.goto(url)
+        log_in(first, "dan")
+        first.get_by_label("Comment", exact=True).fill("Held until a moderator looks.")
+        first.get_by_role("button", name="Post Comment").click()
+        expect(first.locator(".rj-status")).to_have_text("Your comment was sent and is awaiting moderation.")
+
+        second.goto(url)
+        log_in(second, "dan")
+        held = second.locator(".rj-comment.rj-held")
+        expect(held.locator(".rj-body")).to_have_text("Held until a moderator looks.")
+        expect(held.locator(".rj-notice")).to_have_text("Your comment is awaiting moderation.")
+        expect(held.locator(".rj-edit")).to_be_visible()
+
+        stranger.goto(url)
+        expect(stranger.locator(".rj-count")).to_have_text("0 comments")
+        expect(stranger.locator(".rj-comment")).to_have_count(0)
+        for page in (first, second, stranger):
+            assert page.rj_errors == []  # type: ignore[attr-defined]
+    finally:
+        for context in contexts:
+            context.close()
