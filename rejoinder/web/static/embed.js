@@ -314,7 +314,7 @@
     reader: null, // a logged-in reader: {t: bearer token, x: expires (ms), i: identity, e: e-mail they typed}
     liked: new Set(), // what the logged-in reader likes in this thread, from the server (any device)
     owned: {}, // id -> {u: editable until (ms)}: the logged-in reader's comments in this thread
-    login: null, // the login under way in a popup: {state, popup, name, poll}
+    login: null, // the login under way in a popup: {state, popup, poll}
     info: null, // GET /api/v1/form: form token, honeypot, challenge, site settings
     solving: null, // Promise of the proof-of-work payload
     replyTo: null,
@@ -615,7 +615,8 @@
   function badge(v) {
     const label = t('verified', { name: v.provider_name });
     const href = safeWebsite(v.profile_url);
-    return h(href ? 'a' : 'span', { class: 'rj-verified', href, rel: href && 'nofollow ugc', title: label, 'aria-label': label },
+    // A link carries its label; a plain span needs a role for screen readers to read one.
+    return h(href ? 'a' : 'span', { class: 'rj-verified', href, rel: href && 'nofollow ugc', role: !href && 'img', title: label, 'aria-label': label },
       h('span', { 'aria-hidden': 'true', text: '✓ ' + v.provider_name }));
   }
 
