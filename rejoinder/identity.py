@@ -291,6 +291,7 @@ class LinkFound:
     site_name: str
     email: str
     language: str
+    return_origin: str  # where the page's button sends the browser on: its form must be allowed there
 
 
 def pending_link(ctx: Context, token: str) -> LinkFound:
@@ -300,7 +301,10 @@ def pending_link(ctx: Context, token: str) -> LinkFound:
         if found is None or found.expires_at <= datetime.now(UTC):
             raise InvalidLink("this log-in link is not valid any more", {"t": "is unknown, used or expired"})
         site = get_site_by_id(conn, found.site_id)
-    return LinkFound(site.name, found.email, site_settings(ctx, site).language)
+    parts = urlsplit(found.return_url)
+    return LinkFound(
+        site.name, found.email, site_settings(ctx, site).language, f"{parts.scheme}://{parts.netloc}"
+    )
 
 
 def use_link(ctx: Context, token: str) -> str:

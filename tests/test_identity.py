@@ -318,6 +318,9 @@ async def test_a_mailed_link_logs_a_reader_in_once(
 
     page = await mail_client.get(link)  # what a mail scanner does: nothing is used up
     assert page.status_code == 200 and "ada@example.org" in page.text and '<form method="post"' in page.text
+    # The form's redirect to the blog's page is allowed by the page's policy, and nothing else is.
+    policy = page.headers["content-security-policy"]
+    assert "form-action 'self' https://blog.example;" in policy and "script-src 'self';" in policy
     assert (await mail_client.get(link)).status_code == 200
 
     used = await mail_client.post(link)

@@ -17,6 +17,7 @@ from rejoinder.notify.letters import Letters
 from rejoinder.sites import cached_site
 from rejoinder.web import schemas
 from rejoinder.web.client import client_of
+from rejoinder.web.headers import PAGE_POLICY
 from rejoinder.web.serialize import dumps
 from rejoinder.web.widget import serve
 
@@ -75,12 +76,17 @@ def link_page(request: Request, t: Annotated[str, Query(max_length=200)] = "") -
         found = identity.pending_link(_ctx(request), t)
     except RejoinderError as exc:
         return _refused(request, exc)
-    return _page(
+    page = _page(
         request,
         heading=f"Log in to comment on {found.site_name}",
         lead=f"You are logging in as {found.email}.",
         action=f"/auth/email/verify?t={t}",
     )
+    # The button's POST is redirected to the site's page: browsers hold form-action to redirects too.
+    page.headers["Content-Security-Policy"] = PAGE_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {found.return_origin}"
+    )
+    return page
 
 
 @pages.post("/email/verify")
