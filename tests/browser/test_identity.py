@@ -229,6 +229,27 @@ def test_a_closed_popup_is_said_in_words(reader: Page, world: World) -> None:
     expect(page.get_by_label("Name", exact=True)).to_be_visible()
 
 
+def test_a_refusal_at_the_provider_and_a_blocked_popup_are_said_in_words(reader: Page, world: World) -> None:
+    page = reader
+    page.goto(world.host.page("/posts/identity-refused"))
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name=LOG_IN).click()
+    popup = opened.value
+    with popup.expect_event("close"):  # the provider answers access_denied; popup.js passes it on
+        popup.get_by_role("link", name="[ Cancel ]").click()
+    expect(page.locator(".rj-connecting")).to_have_text(
+        "The login did not work (access_denied). Please try again."
+    )
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
+
+    page.add_init_script("window.open = () => null")  # as a browser that blocks pop-ups answers
+    page.reload()
+    page.get_by_role("button", name=LOG_IN).click()
+    expect(page.locator(".rj-connecting")).to_have_text(
+        "The browser blocked the login window: allow pop-ups for this site and try again."
+    )
+
+
 def test_an_expired_or_revoked_token_is_forgotten_on_load(reader: Page, world: World) -> None:
     page = reader
     page.goto(world.host.page("/posts/identity-revoked"))
