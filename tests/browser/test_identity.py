@@ -228,6 +228,13 @@ def test_a_closed_popup_is_said_in_words(reader: Page, world: World) -> None:
     expect(page.locator(".rj-connecting")).to_have_text("The login window was closed before you logged in.")
     expect(page.get_by_label("Name", exact=True)).to_be_visible()
 
+    with page.expect_popup() as opened:  # the form's Cancel closes the popup and forgets the login
+        page.get_by_role("button", name=LOG_IN).click()
+    with opened.value.expect_event("close"):
+        page.locator(".rj-connecting").get_by_role("button", name="Cancel").click()
+    expect(page.locator(".rj-connecting")).to_be_hidden()
+    expect(page.get_by_role("button", name=LOG_IN)).to_be_focused()
+
 
 def test_a_refusal_at_the_provider_and_a_blocked_popup_are_said_in_words(reader: Page, world: World) -> None:
     page = reader
