@@ -118,22 +118,20 @@ def exchange_code(ctx: Context, site_key: str, code: str) -> ReaderSession:
         raise bad
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = now + timedelta(days=ctx.settings.reader_session_days)
+    reader: Identity | None = None
     with ctx.db.write() as conn:
         site = known_site(ctx, conn, site_key)
         found = store.take_code(conn, digest(code))
-        if found is None or found.site_id != site.id or found.expires_at <= now:
-            failed = True
-        else:
-            failed = False
+        if found is not None and found.site_id == site.id and found.expires_at > now:
             store.insert_session(
                 conn, identity_id=found.identity_id, site_id=site.id, token_hash=digest(token), now=now,
                 expires_at=expires_at,
             )  # fmt: skip
-            identity = store.get_identity(conn, found.identity_id)
+            reader = store.get_identity(conn, found.identity_id)
     # Raised after the commit: a wrong, late or replayed code is used up all the same.
-    if failed or identity is None:
+    if reader is None:
         raise bad
-    return ReaderSession(token, expires_at, identity)
+    return ReaderSession(token, expires_at, reader)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -313,7 +311,7 @@ def use_link(ctx: Context, token: str) -> str:
     with ctx.db.write() as conn:
         found = store.take_link(conn, digest(token)) if TOKEN_SHAPE.fullmatch(token) else None
         if found is not None and found.expires_at > now:
-            identity = store.upsert_identity(
+            reader = store.upsert_identity(
                 conn,
                 provider=providers.EMAIL_PROVIDER,
                 subject=found.email,
@@ -324,7 +322,7 @@ def use_link(ctx: Context, token: str) -> str:
                 avatar_url=None,
                 now=now,
             )
-            code = issue_code(conn, identity.id, found.site_id, now)
+            code = issue_code(conn, reader.id, found.site_id, now)
     if found is None or found.expires_at <= now:
         raise InvalidLink("this log-in link is not valid any more", {"t": "is unknown, used or expired"})
     return f"{found.return_url.split('#', 1)[0]}#rejoinder-login={code}"

@@ -566,3 +566,24 @@ async def test_banning_an_identity_can_mark_its_held_comments_as_spam(
             conn.execute(comments.select().with_only_columns(comments.c.id, comments.c.status)).all()
         )
     assert statuses == {mine: "spam", guest["comment"]["id"]: "pending"}
+
+
+async def test_what_a_reader_did_in_a_thread_costs_the_same_queries_for_any_thread(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    token = await log_in_as(client, ctx)
+    counts = []
+    for many in (2, 20):
+        url = f"https://blog.example/thread-of-{many}"
+        for i in range(many):
+            comment_id = (await post_as(client, token, f"comment {i}", url=url)).json()["comment"]["id"]
+            await client.put(f"/api/v1/comments/{comment_id}/like", headers=bearer(token))
+        ctx.sites.clear()
+        with statements_run(ctx) as seen:
+            state = await client.get(
+                "/api/v1/reader", params={"site": site, "url": url}, headers=bearer(token)
+            )
+        assert len(state.json()["mine"]) == many and len(state.json()["liked"]) == many
+        counts.append(len(seen))
+    # the site, the session with its identity, the thread, the liked ids, the reader's own comments
+    assert counts == [5, 5]
