@@ -191,6 +191,7 @@ def test_a_reader_logs_in_in_the_popup_posts_as_verified_and_logs_out(
     badge = posted.locator(".rj-verified")
     expect(badge).to_have_attribute("aria-label", "Verified Test ID account")
     expect(badge).to_contain_text("Test ID")
+    page.locator(".rj-root").screenshot(path=artifact("identity-verified-comment.png"))
 
     page.reload()
     expect(page.get_by_text("You are commenting using your Test ID account")).to_be_visible()
