@@ -614,6 +614,10 @@ def test_a_held_comment_is_shown_to_its_author_in_their_other_browser(browser: B
         expect(held.locator(".rj-body")).to_have_text("Held until a moderator looks.")
         expect(held.locator(".rj-notice")).to_have_text("Your comment is awaiting moderation.")
         expect(held.locator(".rj-edit")).to_be_visible()
+        held.evaluate("(el) => el.classList.add('was-there')")
+        second.get_by_label("Sort by").select_option("newest")  # the thread is drawn again: still there
+        again = second.locator(".rj-comment.rj-held:not(.was-there)")
+        expect(again.locator(".rj-notice")).to_have_text("Your comment is awaiting moderation.")
 
         stranger.goto(url)
         expect(stranger.locator(".rj-count")).to_have_text("0 comments")

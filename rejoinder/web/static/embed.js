@@ -487,7 +487,8 @@
     E.count = h('h2', { class: 'rj-count', tabindex: -1 });
     E.sort = h(
       'select',
-      { class: 'rj-select', onchange: () => ((W.sort = E.sort.value), loadThread()) },
+      // A logged-in reader's held comments from other devices come with the reader's state: asked again.
+      { class: 'rj-select', onchange: () => ((W.sort = E.sort.value), loadThread().then((ok) => ok && W.reader && loadReader())) },
       ...['oldest', 'newest', 'top'].map((s) => h('option', { value: s, selected: s === W.sort, text: t(s) })),
     );
     E.fresh = h('button', { type: 'button', class: 'rj-button rj-fresh', hidden: true, onclick: showFresh });
