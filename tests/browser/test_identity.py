@@ -496,6 +496,16 @@ def test_the_e_mail_link_logs_in_back_on_the_article(reader: Page, world: World)
     expect(mail_tab.get_by_role("button")).to_have_count(0)
 
 
+def test_a_used_or_made_up_code_in_the_address_is_refused_in_words(reader: Page, world: World) -> None:
+    page = reader
+    article = world.host.page("/posts/identity-bad-code")
+    page.goto(article + "#rejoinder-login=made-up-code")
+    expect(page.locator(".rj-connecting")).to_contain_text("The login did not work (")
+    expect(page).to_have_url(article)  # taken off the address bar all the same
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
+    assert stored(page, f"rejoinder.blog.reader:{world.rejoinder.base_url}") is None
+
+
 # ---------------------------------------------------------------------------------- across devices
 
 
