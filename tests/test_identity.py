@@ -587,3 +587,23 @@ async def test_what_a_reader_did_in_a_thread_costs_the_same_queries_for_any_thre
         counts.append(len(seen))
     # the site, the session with its identity, the thread, the liked ids, the reader's own comments
     assert counts == [5, 5]
+
+
+async def test_the_badge_travels_with_events_to_other_processes(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    from rejoinder.events import CommentPosted, decode, encode
+    from rejoinder.store import comments as comment_store
+    from rejoinder.web.serialize import public_comment
+
+    token = await log_in_as(client, ctx)
+    comment_id = (await post_as(client, token)).json()["comment"]["id"]
+    with ctx.db.read() as conn:
+        comment = comment_store.get_comment(conn, comment_id)
+    assert comment is not None
+    event = CommentPosted(site, ARTICLE, comment, 1)
+    received = decode(CommentPosted.topic(), encode(event))
+    assert isinstance(received, CommentPosted)
+    badge = public_comment(comment)["verified"]
+    assert badge is not None and public_comment(received.comment)["verified"] == badge
+    assert received.comment.author.email == ""  # nothing private crosses
