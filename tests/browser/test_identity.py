@@ -637,3 +637,15 @@ def test_a_held_comment_is_shown_to_its_author_in_their_other_browser(browser: B
     finally:
         for context in contexts:
             context.close()
+
+
+def test_a_reader_whose_provider_verified_the_address_can_subscribe(reader: Page, world: World) -> None:
+    page = reader
+    page.goto(world.host.page("/posts/identity-notify"))
+    log_in(page, "nia")  # the test provider says nia@example.org is verified
+    thread_box = page.get_by_label("Notify me of new comments via email.")
+    thread_box.check()
+    page.get_by_label("Comment", exact=True).fill("Tell me when someone answers.")
+    page.get_by_role("button", name="Post Comment").click()
+    expect(page.locator(".rj-status")).to_contain_text("a new address gets a mail to confirm first")
+    assert "/notify/confirm/" in text_of(mail_to(world.mailbox, "nia@example.org"))

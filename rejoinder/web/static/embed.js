@@ -1265,8 +1265,9 @@
       missing.forEach((name) => showFieldError(F[name], F[name + 'Error'], t('needField')));
       if (missing.length) return F[missing[0]].focus();
     }
-    const notify = W.reader ? [] : [...F.notify.querySelectorAll('input:checked')].map((box) => box.value);
-    if (notify.length && !author.email) {
+    // Notifications go to the address typed, or to the one the reader's provider verified.
+    const notify = F.notify.hidden ? [] : [...F.notify.querySelectorAll('input:checked')].map((box) => box.value);
+    if (notify.length && !W.reader && !author.email) {
       showFieldError(F.email, F.emailError, t('needField'));
       return F.email.focus();
     }
@@ -1490,7 +1491,7 @@
     F.hint.textContent = t(choices ? 'detailsLogin' : 'details');
     F.hint.hidden = F.details.hidden = !!who;
     F.providers.hidden = !!who || !choices;
-    F.notify.hidden = !!who || !F.notify.children.length;
+    F.notify.hidden = (who && !who.email_verified) || !F.notify.children.length;
     F.who.hidden = !who;
     if (who) F.mail.hidden = F.connecting.hidden = true;
     if (!who) return F.who.replaceChildren();
