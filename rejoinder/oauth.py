@@ -28,7 +28,7 @@ from rejoinder.errors import BadRequest, LoginFailed
 from rejoinder.model import Site
 from rejoinder.providers import LoginProvider, Profile
 from rejoinder.ratelimits import refuse_over
-from rejoinder.sites import cached_site
+from rejoinder.sites import cached_site, site_settings
 from rejoinder.store import identity as store
 from rejoinder.store.sites import get_site_by_id
 
@@ -64,6 +64,7 @@ class LoginDone:
     widget_state: str
     code: str = ""
     error: str = ""
+    language: str = "en"  # the site's, for the popup's last page
 
 
 def start(
@@ -123,13 +124,14 @@ def finish(ctx: Context, name: str, params: dict[str, str]) -> LoginDone:
             "this log-in is unknown, was used already or took too long: start again",
             {"state": "is unknown, used or expired"},
         )
+    site = _site_by_id(ctx, attempt.site_id)
+    language = site_settings(ctx, site).language
     if params.get("error"):
         error = params["error"] if ERROR_CODE.fullmatch(params["error"]) else "provider_error"
-        return LoginDone(attempt.origin, attempt.widget_state, error=error)
+        return LoginDone(attempt.origin, attempt.widget_state, error=error, language=language)
     code = params.get("code", "")
     if not code:
         raise LoginFailed("the provider sent no code", {"code": "is missing"})
-    site = _site_by_id(ctx, attempt.site_id)
     provider = providers.find(ctx, name, site)
     endpoints = _endpoints(ctx, provider)
     profile = _profile(ctx, provider, endpoints, code, attempt.code_verifier, attempt.nonce)
@@ -148,7 +150,7 @@ def finish(ctx: Context, name: str, params: dict[str, str]) -> LoginDone:
             now=now,
         )
         login_code = identity.issue_code(conn, found.id, attempt.site_id, now)
-    return LoginDone(attempt.origin, attempt.widget_state, code=login_code)
+    return LoginDone(attempt.origin, attempt.widget_state, code=login_code, language=language)
 
 
 def _fits(url: str | None) -> str | None:

@@ -11,9 +11,10 @@ from sqlalchemy import Connection
 from rejoinder import audit
 from rejoinder.context import ALL_ORIGINS, Context
 from rejoinder.errors import Conflict, InvalidInput, UnknownSite
-from rejoinder.events import SiteChanged
+from rejoinder.events import CachesOutdated, SiteChanged
 from rejoinder.model import Moderator, Site, SiteSettings
 from rejoinder.sitesettings import check, upgraded
+from rejoinder.store import identity as identity_store
 from rejoinder.store import sites as store
 from rejoinder.urls import origin_of
 
@@ -123,6 +124,11 @@ def update_site(
             conn, site.id, name=name or site.name, allowed_origins=sorted(allowed), settings=merged
         )
         updated = require_site(conn, key)
+        turned_off = site.settings.get("provider_avatars") and not updated.settings.get("provider_avatars")
+        # Pictures are loaded from the providers by readers' browsers: once the owner turns them off, no
+        # comment may still name one.
+        if turned_off and identity_store.forget_avatars(conn, site.id):
+            ctx.events.record(conn, CachesOutdated("providers' pictures turned off"))
         before, after = _changes(site, updated)
         if before or after:
             audit.record(

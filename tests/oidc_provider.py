@@ -1,8 +1,9 @@
 """A real OpenID Connect provider for the readers' log-in tests: panva's ``oidc-provider`` on 127.0.0.1.
 
 ``tests/oidc/provider.mjs`` runs it with one confidential client (``rejoinder-test``) whose redirect URIs
-the test passes in, and the provider's development log-in form, which accepts any name and password:
-logging in as ``ada`` gives the account ``ada`` (name "Ada", verified address ``ada@example.org``).
+the test passes in, and a log-in form of its own (fields ``login`` and ``password``, button
+``.login-submit``; nothing loaded from elsewhere) that accepts any name and password: logging in as
+``ada`` gives the account ``ada`` (name "Ada", verified address ``ada@example.org``).
 ``npm ci`` runs in ``tests/oidc`` when its ``node_modules`` is missing; without Node.js the tests that
 need the provider are skipped, saying why.
 

@@ -15,7 +15,7 @@ from rejoinder import bans, identity
 from rejoinder.audit import cli_actor
 from rejoinder.context import Context
 from rejoinder.settings import Settings
-from rejoinder.sites import create_site
+from rejoinder.sites import create_site, update_site
 from rejoinder.store import identity as store
 from rejoinder.store.schema import comments, login_links
 from rejoinder.wiring import open_context
@@ -112,6 +112,15 @@ async def test_avatars_are_kept_only_when_the_site_shows_them(
     assert posted.json()["comment"]["avatar_url"] == "https://avatars.example/ada.png"
     me = await client.get("/api/v1/reader", params={"site": "pictures"}, headers=bearer(token))
     assert me.json()["identity"]["avatar_url"] == "https://avatars.example/ada.png"
+    [shown] = flatten((await read(client, site="pictures"))["comments"])
+    assert shown["avatar_url"] == "https://avatars.example/ada.png"
+
+    # Turned off, no comment names a picture any more: readers' browsers would load it from the provider.
+    update_site(ctx, "pictures", provider_avatars=False)
+    [shown] = flatten((await read(client, site="pictures"))["comments"])
+    assert shown["avatar_url"] is None and shown["verified"]["provider"] == "github"
+    me = await client.get("/api/v1/reader", params={"site": "pictures"}, headers=bearer(token))
+    assert me.json()["identity"]["avatar_url"] is None
 
 
 async def test_reading_a_thread_of_verified_comments_costs_the_same_queries(

@@ -319,3 +319,15 @@ async def test_a_discovery_document_for_another_issuer_is_refused(
         assert "discovery document for another issuer" in answer.text
     finally:
         context.close()
+
+
+async def test_the_popups_last_page_speaks_the_sites_language(
+    client: httpx.AsyncClient, site: str, ctx: Context
+) -> None:
+    from rejoinder.sites import update_site
+
+    update_site(ctx, site, language="de")
+    started = await start(client)
+    page = await callback(client, log_in_at_provider(started.headers["location"]))
+    assert "Du wirst angemeldet" in page.text and 'lang="de"' in page.text
+    assert "Du kannst dieses Fenster schließen." in page.text

@@ -17,6 +17,12 @@ WORDS: dict[str, dict[str, str]] = {
         "login_subject": "Your log-in link for {site}",
         "login_intro": "Someone (we hope you) asked to log in to comment on {site} with this address.",
         "login_button": "Log in",
+        "page_login_failed": "You could not be logged in",
+        "page_login_done": "Logging you in…",
+        "page_login_declined": "You were not logged in",
+        "page_login_close": "You can close this window.",
+        "page_login_link": "Log in to comment on {site}",
+        "page_login_as": "You are logging in as {email}.",
         "login_expiry": "The link works once, within {minutes} minutes. If you did not ask for it, ignore "
         "this mail.",
         "confirm_intro": "Someone, hopefully you, asked {site} to send this address e-mail about:",
@@ -74,6 +80,12 @@ WORDS: dict[str, dict[str, str]] = {
         "login_subject": "Ваше посилання для входу на {site}",
         "login_intro": "Хтось (сподіваємося, ви) попросив увійти з цією адресою, щоб коментувати на {site}.",
         "login_button": "Увійти",
+        "page_login_failed": "Не вдалося увійти",
+        "page_login_done": "Входимо…",
+        "page_login_declined": "Ви не увійшли",
+        "page_login_close": "Можете закрити це вікно.",
+        "page_login_link": "Увійдіть, щоб коментувати на {site}",
+        "page_login_as": "Ви входите як {email}.",
         "login_expiry": "Посилання працює один раз протягом {minutes} хвилин. Якщо ви не просили його, "
         "не зважайте на цей лист.",
         "confirm_intro": "Хтось, сподіваємося, ви, попросив {site} надсилати на цю адресу листи про:",
@@ -133,6 +145,12 @@ WORDS: dict[str, dict[str, str]] = {
         "login_intro": "Jemand (hoffentlich du) möchte sich mit dieser Adresse anmelden, um auf {site} zu "
         "kommentieren.",
         "login_button": "Anmelden",
+        "page_login_failed": "Du konntest nicht angemeldet werden",
+        "page_login_done": "Du wirst angemeldet …",
+        "page_login_declined": "Du wurdest nicht angemeldet",
+        "page_login_close": "Du kannst dieses Fenster schließen.",
+        "page_login_link": "Anmelden, um auf {site} zu kommentieren",
+        "page_login_as": "Du meldest dich als {email} an.",
         "login_expiry": "Der Link funktioniert einmal, innerhalb von {minutes} Minuten. Wenn du ihn nicht "
         "angefordert hast, ignoriere diese Mail.",
         "confirm_intro": "Jemand, hoffentlich du, hat {site} gebeten, "

@@ -24,6 +24,7 @@ from rejoinder.store.schema import (
     login_links,
     login_providers,
     reader_sessions,
+    threads,
 )
 
 i = identities.c
@@ -225,6 +226,23 @@ def own_in_thread(conn: Connection, identity_id: int, thread_id: int) -> list[tu
         .order_by(c.id)
     )
     return [(row.id, row.created_at) for row in conn.execute(query)]
+
+
+def forget_avatars(conn: Connection, site_id: int) -> int:
+    """Drop the providers' pictures kept with the site's comments; how many comments had one."""
+    c = comments.c
+    rows = conn.execute(
+        select(c.id, c.verified)
+        .join_from(comments, threads, threads.c.id == c.thread_id)
+        .where(threads.c.site_id == site_id, c.verified.is_not(None))
+    ).all()
+    changed = 0
+    for row in rows:
+        if isinstance(row.verified, dict) and row.verified.get("avatar_url"):
+            kept = {**row.verified, "avatar_url": None}
+            conn.execute(update(comments).where(c.id == row.id).values(verified=kept, version=c.version + 1))
+            changed += 1
+    return changed
 
 
 # -- providers added from the command line ----------------------------------------------------------------

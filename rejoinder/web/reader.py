@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from rejoinder import identity, oauth
 from rejoinder.context import Context
 from rejoinder.errors import RateLimited, RejoinderError, Unauthorized
-from rejoinder.notify.letters import Letters
+from rejoinder.notify.letters import WORDS, Letters
 from rejoinder.sites import cached_site
 from rejoinder.web import schemas
 from rejoinder.web.client import client_of
@@ -47,8 +47,10 @@ def _letters(request: Request) -> Letters:
     return letters
 
 
-def _page(request: Request, status: int = 200, **values: Any) -> Response:
+def _page(request: Request, status: int = 200, language: str = "en", **values: Any) -> Response:
+    words = WORDS[language if language in WORDS else "en"]
     context = {"heading": "", "lead": "", "origin": "", "state": "", "code": "", "error": "", "action": ""}
+    context |= {"lang": language, "button": words["login_button"], "close": words["page_login_close"]}
     context |= values
     response: Response = request.app.state.templates.TemplateResponse(
         request, "login.html", context, status_code=status
@@ -58,7 +60,7 @@ def _page(request: Request, status: int = 200, **values: Any) -> Response:
 
 
 def _refused(request: Request, exc: RejoinderError) -> Response:
-    response = _page(request, exc.status, heading="You could not be logged in", lead=exc.message)
+    response = _page(request, exc.status, heading=WORDS["en"]["page_login_failed"], lead=exc.message)
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
@@ -76,10 +78,12 @@ def link_page(request: Request, t: Annotated[str, Query(max_length=200)] = "") -
         found = identity.pending_link(_ctx(request), t)
     except RejoinderError as exc:
         return _refused(request, exc)
+    words = WORDS[found.language if found.language in WORDS else "en"]
     page = _page(
         request,
-        heading=f"Log in to comment on {found.site_name}",
-        lead=f"You are logging in as {found.email}.",
+        language=found.language,
+        heading=words["page_login_link"].format(site=found.site_name),
+        lead=words["page_login_as"].format(email=found.email),
         action=f"/auth/email/verify?t={t}",
     )
     # The button's POST is redirected to the site's page: browsers hold form-action to redirects too.
@@ -123,9 +127,11 @@ def callback(request: Request, name: str) -> Response:
         done = oauth.finish(_ctx(request), name, params)
     except RejoinderError as exc:
         return _refused(request, exc)
+    words = WORDS[done.language if done.language in WORDS else "en"]
     return _page(
         request,
-        heading="Logging you in…" if done.code else "You were not logged in",
+        language=done.language,
+        heading=words["page_login_done" if done.code else "page_login_declined"],
         origin=done.origin,
         state=done.widget_state,
         code=done.code,

@@ -1,6 +1,7 @@
-// A real OpenID Connect provider for the tests of readers' log-in: panva's oidc-provider with its
-// development interactions (a log-in form that accepts any name and password), one confidential client
-// and made-up accounts. Configured by the environment:
+// A real OpenID Connect provider for the tests of readers' log-in: panva's oidc-provider, one
+// confidential client and made-up accounts, with a log-in form of its own that accepts any name and
+// password and loads nothing from elsewhere (the library's development form imports a web font).
+// Configured by the environment:
 //   OIDC_PORT           port on 127.0.0.1 (required)
 //   OIDC_REDIRECT_URIS  the client's redirect URIs, separated by spaces (required)
 //   OIDC_CLIENT_ID      default "rejoinder-test"
@@ -61,11 +62,62 @@ const configuration = {
     return grant;
   },
   pkce: { required: () => false },
-  features: { devInteractions: { enabled: true } },
+  features: { devInteractions: { enabled: false } },
+  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   cookies: { keys: ['rejoinder-test-cookie-key'] },
 };
 
 const provider = new Provider(issuer, configuration);
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+async function readForm(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+// The log-in form: GET /interaction/UID shows it, POST /interaction/UID/login logs in as the name given.
+provider.use(async (ctx, next) => {
+  const found = ctx.path.match(/^\/interaction\/([A-Za-z0-9_-]+)(\/login)?$/);
+  if (!found) {
+    return next();
+  }
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  ctx.set('Cache-Control', 'no-store');
+  if (ctx.method === 'GET' && !found[2]) {
+    const uid = escapeHtml(details.uid);
+    ctx.type = 'html';
+    ctx.body = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Sign-in</title></head>
+<body><h1>Test provider</h1>
+<form autocomplete="off" action="/interaction/${uid}/login" method="post">
+<input type="hidden" name="prompt" value="login">
+<label>Login <input required type="text" name="login" autofocus></label>
+<label>Password <input required type="password" name="password"></label>
+<button type="submit" class="login login-submit">Sign-in</button>
+</form></body></html>`;
+    return undefined;
+  }
+  if (ctx.method === 'POST' && found[2]) {
+    const form = await readForm(ctx.req);
+    const login = (form.get('login') || '').trim();
+    if (!login) {
+      ctx.status = 400;
+      ctx.body = 'login is required';
+      return undefined;
+    }
+    const redirectTo = await provider.interactionResult(
+      ctx.req, ctx.res, { login: { accountId: login } }, { mergeWithLastSubmission: false },
+    );
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
+    return undefined;
+  }
+  return next();
+});
 provider.listen(port, '127.0.0.1', () => {
   console.log(`listening ${issuer}`);
 });
