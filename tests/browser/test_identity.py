@@ -239,15 +239,22 @@ def test_a_closed_popup_is_said_in_words(reader: Page, world: World) -> None:
 
 def test_a_refusal_at_the_provider_and_a_blocked_popup_are_said_in_words(reader: Page, world: World) -> None:
     page = reader
+    asked: list[str] = []
+    page.context.on(
+        "request", lambda r: r.url.startswith(world.issuer) and "state=" in r.url and asked.append(r.url)
+    )
     page.goto(world.host.page("/posts/identity-refused"))
     with page.expect_popup() as opened:
         page.get_by_role("button", name=LOG_IN).click()
     popup = opened.value
-    with popup.expect_event("close"):  # the provider answers access_denied; popup.js passes it on
-        popup.get_by_role("link", name="[ Cancel ]").click()
-    expect(page.locator(".rj-connecting")).to_have_text(
-        "The login did not work (access_denied). Please try again."
-    )
+    popup.locator("input[name=login]").wait_for()
+    # The reader says no at the provider, which sends them back as OAuth 2 says (RFC 6749, 4.1.2.1).
+    authorize = parse_qs(urlsplit(asked[0]).query)
+    refusal = f"{authorize['redirect_uri'][0]}?error=access_denied&state={authorize['state'][0]}"
+    with popup.expect_event("close"):  # popup.js passes the error on, then closes
+        popup.evaluate("(url) => { location.href = url }", refusal)
+    refused = "The login did not work (access_denied). Please try again."
+    expect(page.locator(".rj-connecting")).to_have_text(refused)
     expect(page.get_by_label("Name", exact=True)).to_be_visible()
 
     page.add_init_script("window.open = () => null")  # as a browser that blocks pop-ups answers
