@@ -139,9 +139,10 @@ async def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
 def own_comment(
     request: Request, comment_id: CommentId, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
-    """Your comment in any status (held ones too), with its edit token: lets a reload show it again."""
+    """Your comment in any status (held ones too), with its edit token or your reader token: lets a reload
+    show it again, and an edit on another device start from its Markdown source."""
     comment = comments.own_comment(_ctx(request), comment_id, _bearer(authorization))
-    return _json({"comment": public_comment(comment)})
+    return _json({"comment": public_comment(comment), "source": comment.body})
 
 
 @router.patch("/comments/{comment_id}", response_model=schemas.EditedOut, summary="Edit your comment")
@@ -152,7 +153,7 @@ def edit_comment(
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     comment = comments.edit_comment(_ctx(request), comment_id, _bearer(authorization), edit.body)
-    return _json({"comment": public_comment(comment)})
+    return _json({"comment": public_comment(comment), "source": comment.body})
 
 
 @router.delete("/comments/{comment_id}", status_code=204, summary="Delete your comment")

@@ -228,6 +228,7 @@ class PostedOut(BaseModel):
 
 class EditedOut(BaseModel):
     comment: CommentOut
+    source: str = Field(description="The comment's Markdown as stored: only its author is sent it.")
 
 
 class LikeOut(BaseModel):

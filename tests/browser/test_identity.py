@@ -535,7 +535,7 @@ def test_a_verified_readers_like_and_comments_follow_them_across_browsers(
         post_through_form(first, "Anemones in the tide pools open at low tide, as it says.", name="Guest")
         liked = int(first.locator(".rj-comment").first.get_attribute("data-id") or 0)
         log_in(first, "bea")
-        first.get_by_label("Comment", exact=True).fill("Mine, from the first browser.")
+        first.get_by_label("Comment", exact=True).fill("Mine, from the *first* browser.")
         first.get_by_role("button", name="Post Comment").click()
         expect(first.locator(".rj-comment")).to_have_count(2)
         like = first.locator(f"#rj-comment-{liked} .rj-like")
@@ -557,7 +557,7 @@ def test_a_verified_readers_like_and_comments_follow_them_across_browsers(
         mine = second.locator(f"#rj-comment-{written.get_attribute('data-id')} > .rj-main")
         mine.locator(".rj-edit").click()
         editor = mine.locator("textarea")
-        expect(editor).to_have_value("Mine, from the first browser.")
+        expect(editor).to_have_value("Mine, from the *first* browser.")  # its Markdown, from the server
         editor.fill("Mine, edited from the second browser.")
         mine.get_by_role("button", name="Save").click()
         expect(mine.locator(".rj-body")).to_have_text("Mine, edited from the second browser.")

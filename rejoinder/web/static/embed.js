@@ -747,7 +747,15 @@
     const own = ownOf(id);
     const body = part(el, '.rj-body');
     const field = h('textarea', { class: 'rj-input', id: 'rj-edit-' + id, rows: 5, 'aria-describedby': 'rj-edit-error-' + id });
-    field.value = own.b ?? body.innerText.trim(); // written on another device: its text, without the Markdown
+    field.value = own.b ?? body.innerText.trim();
+    if (own.b === undefined) {
+      // Written on another device: its Markdown comes from the server, unless the reader typed already.
+      const shown = field.value;
+      api('GET', 'comments/' + id, undefined, ownerAuth(own)).then(
+        (answer) => { if (field.value === shown) field.value = own.b = answer.source; },
+        () => {},
+      );
+    }
     const error = h('p', { class: 'rj-error', id: 'rj-edit-error-' + id, hidden: true });
     const close = () => {
       editor.remove();
