@@ -83,8 +83,10 @@ def train_abuse_model(examples: Sequence[CorpusItem]) -> AbuseModel:
 
 def judge(model: AbuseModel, item: CorpusItem, threshold: float) -> Verdict:
     """Abusive (*flagged*, counted like a spam verdict by ``evaluation.metrics``) from ``threshold``."""
-    score = model.probability(features_of(item))
-    return Verdict(Action.SPAM if score >= threshold else Action.PUBLISH, score, ())
+    features = features_of(item)
+    finding = model.judge(features, threshold, item.text)
+    score = finding.score if finding is not None else model.probability(features)
+    return Verdict(Action.SPAM if finding is not None else Action.PUBLISH, score, ())
 
 
 def outcomes(model: AbuseModel, items: Iterable[CorpusItem], threshold: float) -> list[Outcome]:

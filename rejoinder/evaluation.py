@@ -395,7 +395,9 @@ class SimulatedSite:
         if self.learn_threshold:
             if self._learned_at != len(self.decisions):
                 recent = self.decisions[-threshold.RECENT_DECISIONS :]
-                self._learned = threshold.learn(recent, floor=Thresholds.hold, ceiling=Thresholds.discard)
+                self._learned = threshold.learn(
+                    recent, floor=Thresholds.hold, ceiling=Thresholds.discard, owner=Thresholds.spam
+                )
                 self._learned_at = len(self.decisions)
             if self._learned is not None:
                 spam_at = self._learned.threshold

@@ -112,7 +112,11 @@ class SpamMemos:
                 return cached[1][key]
         decisions = store.decision_scores(conn, site_id, threshold.RECENT_DECISIONS)
         learned = threshold.learn(
-            decisions, floor=rules.spam_hold, ceiling=rules.spam_discard, max_fpr=rules.spam_max_fpr
+            decisions,
+            floor=rules.spam_hold,
+            ceiling=rules.spam_discard,
+            max_fpr=rules.spam_max_fpr,
+            owner=rules.spam_spam,
         )
         with self._lock:
             cached[1][key] = learned

@@ -57,6 +57,43 @@ def test_a_reason_names_only_words_that_weigh() -> None:
     assert not {"you", "what", "a", "the", "is", "nobody"} & set(finding.words)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I will find you and kill you.",
+        "Die in a fire.",
+        "You are an idiot and you should shut up.",
+        "The author is a moron who knows nothing about economics.",
+        "Your article is garbage and so are you.",
+        "Go back to your country, you filthy animal.",
+        "Women are stupid and belong in the kitchen.",
+    ],
+)
+def test_threats_and_insults_without_slurs_are_found_by_their_phrase(text: str) -> None:
+    model = AbuseModel.shipped()
+    assert model.probability(extract(text)) < 0.9  # the model alone lets it through
+    finding = model.judge(extract(text), 0.9, text)
+    assert finding is not None and finding.reason.startswith("insulting language ('")
+    assert model.judge(extract(text), 0.99, text) is None  # a site asking for more than a phrase gives
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kill the process with kill -9 if it hangs.",
+        "I'll find you a link to the docs.",
+        "I'm going to shoot you an email tomorrow.",
+        "This will kill your performance.",
+        "You are not stupid, the docs are confusing.",
+        "Is this idiot-proof? The installer asks nothing.",
+        POLITE,
+    ],
+)
+def test_ordinary_words_near_those_phrases_are_not_abuse(text: str) -> None:
+    assert abuse.phrase(text) == ""
+    assert AbuseModel.shipped().judge(extract(text), 0.9, text) is None
+
+
 SPAM_SIDE = st.sampled_from(list(Action))
 
 

@@ -142,6 +142,18 @@ def test_mostly_links_is_named() -> None:
     )
 
 
+def test_words_are_counted_as_a_reader_sees_them() -> None:
+    # Chinese has no spaces between words, and a link's HTML attributes are not words.
+    chinese = (
+        "我用云空间做了映射，把 https://a.example 映射到 https://b.example ，上传文件后会得到地址，"
+        "把 https://c.example 的域名换一下就行了，这样可以减少流量费用，也方便以后迁移到别的服务。"
+    )
+    assert not any("mostly links" in r for r in reasons(chinese))
+    anchor = '<a href="https://{}.example" rel="nofollow noopener" target="_blank">x</a>'
+    html = " ".join(anchor.format(h) for h in "abc")
+    assert "3 links in 3 words: mostly links" in reasons(html)
+
+
 def test_the_maintained_shortener_list_ships_with_its_source_and_licence() -> None:
     listed = links.listed_shorteners()
     assert {"bit.ly", "tinyurl.com", "youtu.be"} <= listed and len(listed) > 1000

@@ -129,6 +129,26 @@ def test_links_money_phone_numbers_and_mentions_are_recognised() -> None:
     assert {"an amount of money", "a phone number", "@mention", "a link", "x.io"} <= found
 
 
+def test_addresses_and_versions_are_not_phone_numbers() -> None:
+    assert "a phone number" not in labels(extract("I routed 192.168.123.0 through 10.0.0.1 on 2.6.32.15"))
+    assert "a phone number" in labels(extract("call 0906-123-4567 now"))
+
+
+def test_chinese_is_read_as_pairs_of_characters() -> None:
+    # A clause written without spaces is not one word: its pairs are shared with other comments.
+    first, second = labels(extract("我也觉得实践中学的最快")), labels(extract("实践中学到的东西"))
+    assert {"实践", "践中", "中学"} <= first & second
+    assert "我也觉得实践中学的最快" not in first
+    assert {"subnet", "设置"} <= labels(extract("我设置了Subnet"))
+
+
+def test_a_link_within_the_page_and_code_marks_are_no_evidence() -> None:
+    # WordPress's reply link points at the comment answered; backticks mark code in Markdown.
+    reply = labels(extract('<a href="#comment-10" rel="nofollow">@kid</a> thanks, `gin.Context` works'))
+    assert "#hashtag" not in reply and "`" not in reply
+    assert {"#hashtag"} <= labels(extract("join #giveaway now"))
+
+
 def test_links_and_authors_use_the_site_feature_range() -> None:
     f = extract("see https://docs.example.org/page", author="Cheap Pills 4U", website="https://pills.example")
     site = {f.labels[fid] for fid in f.values if fid in SITE_FEATURES}

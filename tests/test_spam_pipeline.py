@@ -699,6 +699,12 @@ async def test_comments_that_stood_count_as_ham_toward_the_sites_threshold(
     for n in range(50):
         sub = Submission(f"a comment that stood {n}", Author("Reader", f"s{n}@example.org"))
         teach_in_write(ctx, site, f"stood:{n}", sub, score=1e-6 + n * 1e-9)
+    # The threshold is learned, but comments that stood were all published, so scored under the hold
+    # threshold: they cannot vouch for one below the owner's. Twenty approved comments can.
+    assert (await submit(client))["status"] == "pending"
+    for n in range(20):
+        sub = Submission(f"an approved comment {n}", Author("Reader", f"a{n}@example.org"))
+        teach(ctx, site, f"approved:{n}", sub, False, score=2e-6 + n * 1e-9)
     assert (await submit(client))["status"] == "spam"
 
 

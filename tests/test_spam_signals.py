@@ -208,12 +208,14 @@ def test_garbage_is_not_a_solution(payload: str | None) -> None:
 
 
 def test_links_are_counted_and_more_of_them_weigh_more() -> None:
-    one = links.judge("see https://tide.example/pools", "", marked={})
+    # One link is what readers give (documentation, a bug report): no evidence on its own.
+    assert links.judge("see https://tide.example/pools", "", marked={}) == []
+    two = links.judge("see https://a.example/x and http://b.example", "", marked={})
     three = links.judge(
         "see https://a.example/x, http://b.example and www.c.example/y", "", marked={}
     )
-    assert reasons(one) == ["1 link"] and reasons(three) == ["3 links"]
-    assert three[0].weight > one[0].weight > 0
+    assert reasons(two) == ["2 links"] and reasons(three) == ["3 links"]
+    assert three[0].weight > two[0].weight > 0
     many = links.judge(" ".join(f"https://s{i}.example" for i in range(40)), "", marked={})
     assert reasons(many) == ["40 links"] and many[0].weight <= 3.0  # capped
     assert links.judge("no links here, just words.", "", marked={}) == []
@@ -248,8 +250,8 @@ def test_a_domain_moderators_marked_as_spam_before_is_suspect() -> None:
     assert "links to pills.example, marked as spam 5 times before" in reasons(often)
     assert max(e.weight for e in often) > max(e.weight for e in once)
     # Approved more often than spammed, or not linked at all: nothing to say.
-    assert reasons(links.judge(text, "", marked={"pills.example": (1, 4)})) == ["1 link"]
-    assert reasons(links.judge(text, "", marked={"other.example": (9, 0)})) == ["1 link"]
+    assert links.judge(text, "", marked={"pills.example": (1, 4)}) == []
+    assert links.judge(text, "", marked={"other.example": (9, 0)}) == []
 
 
 def test_a_website_alone_is_no_evidence() -> None:
@@ -260,6 +262,22 @@ def test_a_website_alone_is_no_evidence() -> None:
 def test_an_html_link_written_three_times_is_one_link() -> None:
     html = '<a href="https://gist.example/abc" title="https://gist.example/abc">https://gist.example/abc</a>'
     assert links.link_count(html) == 1
+
+
+def test_a_link_shown_cut_short_is_the_same_link() -> None:
+    # Disqus writes a long address's text cut short: href, title and text are still one link.
+    long = "https://code.example/owner/project/blob/main/docs/setup.md"
+    html = f'<a href="{long}" title="{long}">https://code.example/owner/pro...</a>'
+    assert links.link_count(html) == 1
+    assert links.link_count(html.replace("pro...", "pro…")) == 1
+    # A cut-short address that is the start of no other link in the text is still a link.
+    assert links.link_count("see https://code.example/owner/pro... and https://other.example") == 2
+
+
+def test_a_bare_host_keeps_its_subdomains() -> None:
+    html = '<a href="http://assets.example.com" title="assets.example.com">assets.example.com</a>'
+    assert links.link_count(html) == 1
+    assert links.domains_in("files on f002.backblazeb2.com") == ["f002.backblazeb2.com"]
 
 
 # -- duplicates

@@ -67,3 +67,24 @@ def test_the_learned_cut_never_sends_more_decided_ham_to_spam_than_allowed(
     flagged_ham = sum(score >= learned.threshold for score in ham)
     # Only the ceiling (the discard threshold, which the owner sets) may flag more.
     assert flagged_ham <= max_fpr * len(ham) or learned.threshold == CEILING
+
+
+def test_weak_ham_alone_cannot_lower_the_threshold_below_the_owners() -> None:
+    # Moderators who only mark spam: the ham side is comments that stood, all scored under the hold
+    # threshold (they were published), so nothing shows how much ham lies between 0.5 and 0.9.
+    weak = [(0.05 + i * 0.004, False, True) for i in range(100)]
+    spam = [(0.55 + i * 0.004, True, False) for i in range(100)]
+    alone = learn(weak + spam, floor=FLOOR, ceiling=CEILING)
+    assert alone is not None and alone.threshold < 0.55  # what the rule gives without the owner's
+    guarded = learn(weak + spam, floor=FLOOR, ceiling=CEILING, owner=0.9)
+    assert guarded is not None and guarded.threshold == pytest.approx(0.9)
+    # Approved comments measure the band: with enough of them the threshold may fall again.
+    approved = [(0.3, False, False)] * 20
+    enough = learn(weak + spam + approved, floor=FLOOR, ceiling=CEILING, owner=0.9)
+    too_few = learn(weak + spam + approved[:19], floor=FLOOR, ceiling=CEILING, owner=0.9)
+    assert enough is not None and enough.threshold < 0.55
+    assert too_few is not None and too_few.threshold == 0.9
+    # Rising above the owner's threshold stays possible: ham scored high keeps it high.
+    high = [(0.96, False, True)] * 5 + [(0.97, False, False)] * 2
+    risen = learn(weak + spam + high, floor=FLOOR, ceiling=CEILING, owner=0.9, max_fpr=0.0)
+    assert risen is not None and risen.threshold > 0.97

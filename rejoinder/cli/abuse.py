@@ -171,7 +171,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     times = []
     for record in published:
         start = time.perf_counter()
-        finding = model.judge(extract(record.body), args.threshold)
+        finding = model.judge(extract(record.body), args.threshold, record.body)
         times.append(time.perf_counter() - start)
         if finding is not None:
             flagged.append((finding, record.body))

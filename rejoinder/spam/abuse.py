@@ -2,6 +2,9 @@
 linear model shipped with Rejoinder (``data/abuse.bin.gz``, trained by ``rejoinder abuse train`` on the
 Davidson corpus; see docs/spam.md, "Abuse").
 
+The model learned what its corpus was collected for, slurs and profanity; threats and insults in
+ordinary words ("I will find you and kill you", "you are an idiot") are recognised by the phrases below.
+
 It is not spam evidence: rude is not spam. It never moves the spam score; per site it holds the comment
 for a moderator (the default), only notes the reason beside the verdict, or is off. It scores the same
 hashed features as the spam classifier, so it costs one more sum over features already extracted.
@@ -11,6 +14,8 @@ The one read here is ``AbuseModel.shipped()``, which loads the shipped model onc
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -24,6 +29,44 @@ ACTIONS = ("hold", "note", "off")
 REASON = "insulting language"
 # Below this share of the log-odds, a token is not named in the reason.
 _NAMED_FROM = 0.5  # log-odds: only words that weigh, never the function words around them
+# What a comment holding one of the phrases scores (a site whose abuse_threshold is above it ignores them).
+PHRASE_SCORE = 0.95
+
+# The text is matched with its curly apostrophes made straight.
+_I_WILL = r"(?:i'?ll|i\s+will|i'?m\s+(?:going\s+to|gonna)|i\s+am\s+(?:going\s+to|gonna)|i\s+gonna|we'?ll)"
+_YOU_ARE = r"(?:you'?re|you\s+are|u\s+r|ur|you\s+r)"
+_INSULT = (
+    r"(?:idiot|moron|imbecile|retard|cretin|dumbass|dumb\s*ass|loser|scum(?:bag)?|clown|pathetic|worthless|"
+    r"stupid|brainless|piece\s+of\s+(?:shit|garbage|crap|trash))"
+)
+_GROUPS = (
+    r"(?:women|men|girls|blacks|whites|jews|muslims|christians|gays|immigrants|refugees|mexicans|arabs|"
+    r"asians|africans|indians|foreigners)"
+)
+# Each names a threat, an insult aimed at a person, or dehumanising talk of a group, in words the
+# Davidson-trained model does not weigh. A pattern, unlike a word list, needs the person: "you are an
+# idiot", not "idiot-proof"; "I will kill you", not "kill the process".
+_PHRASES = re.compile(
+    rf"\b{_I_WILL}\s+(?:\w+\s+){{0,3}}?(?:kill|murder|hurt|stab|rape|strangle|hunt)\s+(?:you|u|ya)\b"
+    rf"|\b{_I_WILL}\s+find\s+(?:you|u)\s+and\b"
+    r"|\b(?:kill|hang|shoot)\s+(?:your\s*self|urself)\b|\bkys\b"
+    r"|\b(?:die|burn|rot)\s+in\s+(?:a\s+)?(?:fire|hell|ditch)\b"
+    r"|\bi\s+hope\s+(?:you|u)\s+(?:\w+\s+)?(?:die|dies|get\s+(?:cancer|raped|killed|shot))\b"
+    r"|\b(?:you|u)\s+(?:should|deserve\s+to|need\s+to|ought\s+to)\s+(?:just\s+)?"
+    r"(?:die|be\s+(?:killed|shot|hanged|hung|raped))\b"
+    r"|\bi\s+know\s+where\s+(?:you|u)\s+live\b"
+    rf"|\b{_YOU_ARE}\s+(?:(?:such|just|a|an|the|so|really|fucking|utterly|complete|total|absolute|"
+    rf"worthless|stupid|pathetic|little)\s+){{0,3}}{_INSULT}s?\b"
+    rf"|\b(?:the\s+)?(?:author|writer|op|poster|blogger)\s+is\s+(?:a|an|such\s+an?)\s+(?:\w+\s+)?{_INSULT}\b"
+    r"|\b(?:garbage|trash|rubbish|crap|shit|stupid)\s+and\s+so\s+are\s+(?:you|u)\b"
+    r"|\b(?:filthy|dirty|disgusting|stupid)\s+(?:animal|pig|rat|vermin|subhuman|ape)s?\b"
+    r"|\bgo\s+back\s+to\s+(?:your|ur)\s+(?:own\s+)?(?:country|cave|jungle)\b"
+    rf"|\b{_GROUPS}\s+(?:are|r)\s+(?:all\s+)?(?:stupid|animals|subhuman|vermin|trash|garbage|inferior|"
+    r"parasites|filth|scum|cockroaches)\b"
+    r"|\b(?:women|girls)\s+belong\s+in\s+the\s+kitchen\b",
+    re.IGNORECASE,
+)
+_TAG = re.compile(r"<[^<>]{0,2000}>")
 
 
 @dataclass(frozen=True)
@@ -60,11 +103,13 @@ class AbuseModel:
     def probability(self, f: Features) -> float:
         return self.model.probability(f)
 
-    def judge(self, f: Features, threshold: float) -> Finding | None:
-        """A finding when the comment's abuse probability reaches ``threshold``, else None."""
+    def judge(self, f: Features, threshold: float, text: str = "") -> Finding | None:
+        """A finding when the comment's abuse probability reaches ``threshold``, or when its ``text`` holds
+        a threatening or insulting phrase (scored ``PHRASE_SCORE``) and that reaches it; else None."""
         score = self.model.probability(f)
         if score < threshold:
-            return None
+            said = phrase(text) if threshold <= PHRASE_SCORE else ""
+            return Finding(PHRASE_SCORE, (said,)) if said else None
         ranked = sorted(self.model.contributions(f).items(), key=lambda item: (-item[1], item[0]))
         words: list[str] = []
         for label, share in ranked:
@@ -73,6 +118,15 @@ class AbuseModel:
             if not any(label in other or other in label for other in words):
                 words.append(label)
         return Finding(score, tuple(words))
+
+
+def phrase(text: str) -> str:
+    """The first threatening or insulting phrase in a comment's text (as a reader sees it), or ""."""
+    if not text:
+        return ""
+    seen = " ".join(html.unescape(_TAG.sub(" ", text[:4000])).replace("’", "'").split())
+    found = _PHRASES.search(seen)
+    return found.group(0).lower()[:60] if found else ""
 
 
 def apply(verdict: Verdict, finding: Finding | None, action: str) -> Verdict:

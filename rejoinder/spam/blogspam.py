@@ -98,6 +98,9 @@ _MARKDOWN_LINK = re.compile(r"\[([^\]\n]{1,200})\]\(\s*<?(?:https?://|www\.)")
 _HTML_LINK = re.compile(r"(?is)<a\b[^>]*\bhref\s*=[^>]*>(.{1,200}?)</a\s*>")
 _BBCODE_LINK = re.compile(r"(?is)\[url=[^\]]+\](.{1,200}?)\[/url\]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_TAGS = re.compile(r"<[^<>]{0,2000}>")
+# Chinese and Japanese are written without spaces: a run of their characters is many words, not one.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 GENERIC_SIMILARITY = 0.5  # share of a template's word pairs a comment must repeat to count as generic
 GENERIC_MAX_WORDS = 40  # longer comments say something of their own
@@ -126,7 +129,7 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     anchor = _keyword_anchor(text)
     if anchor:
         found.append(Evidence("blog", 1.5, f"a link with keyword anchor text ('{anchor}')"))
-    length = len(_WORD.findall(without_links(text)))
+    length = _word_count(without_links(_TAGS.sub(" ", text)))
     if links >= 3 and length < 8 * links:  # two screenshots and a line are a reader's bug report
         found.append(Evidence("blog", 1.0, f"{links} links in {length} words: mostly links"))
     service = next((family for family, pattern in _SERVICES.items() if pattern.search(text)), None)
@@ -138,6 +141,12 @@ def judge(text: str, author: Sender) -> list[Evidence]:
         else:
             found.append(Evidence("blog", 1.0, f"mentions {service}"))
     return found
+
+
+def _word_count(text: str) -> int:
+    """Words a reader sees, counting two characters of Chinese or Japanese as a word (their words are
+    mostly one or two characters long)."""
+    return sum(max(1, len(_CJK.findall(word)) // 2) for word in _WORD.findall(text))
 
 
 def _support_lines(text: str) -> list[Evidence]:

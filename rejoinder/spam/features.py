@@ -26,7 +26,7 @@ SITE_FEATURES = range(DIMENSIONS - (1 << 16), DIMENSIONS)
 _SITE_NAMESPACES = frozenset({"u:", "up", "d:", "t:", "e:", "a:", "s:"})
 # Bump whenever ``extract`` changes what a text hashes to: a prior only makes sense with the features it
 # was trained on, and loading one made for another version fails instead of scoring nonsense.
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 
 # ---------------------------------------------------------------------------------------------------------
 # Normalisation: undo the tricks spammers use to dodge word filters, so that "𝐜𝐡𝐞𝐜𝐤 𝐨𝐮𝐭", "ｃｈｅｃｋ",
@@ -86,12 +86,17 @@ _TOKEN = re.compile(
     rf"|(?P<mention>@{_WORDISH}+)"
     rf"|(?P<hashtag>#{_WORDISH}+)"
     r"|(?P<money>[$£€₹¥₦₿]\s?\d[\d,.]*(?:\s?[kmb]\b)?|\d[\d,.]*\s?[$£€₹¥₦₿])"
-    r"|(?P<phone>\+\d{7,15}\b|\+?\(?\b\d{2,5}\)?[ .-]\d{3,4}[ .-]?\d{3,5}\b)"
+    # Not inside a dotted run of numbers: 192.168.123.0 and 2.6.32.1 are addresses and versions.
+    r"|(?P<phone>\+\d{7,15}\b|(?<![\d.])\+?\(?\b\d{2,5}\)?[ .-]\d{3,4}[ .-]?\d{3,5}\b(?!\.\d))"
     r"|(?P<number>\d+(?:[.,:]\d+)*)"
     rf"|(?P<word>{_LETTER}+(?:['’]{_LETTER}+)*{_WORDISH}*|\w+)"
     r"|(?P<symbol>[^\w\s])",
     re.IGNORECASE,
 )
+# Chinese and Japanese are written without spaces, so a "word" of them is a whole clause, different in
+# every comment: it is read as overlapping pairs of characters instead (most of their words are one or
+# two characters), which comments share and a site can learn.
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _CHAR_GRAMS = (3, 4, 5)
 _CHAR_PREFIX = zlib.crc32(b"c:")  # crc32(b"c:" + gram) == crc32(gram, crc32(b"c:"))
 _MAX_WORD = 24  # longer "words" are hashes, base64 or keyboard mashing: no n-grams from them
@@ -123,8 +128,9 @@ def _normalise(text: str) -> tuple[str, list[str]]:
 
 def _tag_replacement(match: re.Match[str]) -> str:
     # Keep a link's target (it is evidence) and turn line breaks into spaces; drop other markup.
+    # A link within the page ("#comment-10", WordPress's reply link) goes nowhere: it is no evidence.
     href = _HREF.search(match.group(3)) if match.group(2).lower() == "a" else None
-    return f" {href.group(1)} " if href else " "
+    return f" {href.group(1)} " if href and not href.group(1).startswith("#") else " "
 
 
 def _invisible_inside_words(before: str, after: str) -> bool:
@@ -296,18 +302,18 @@ def extract(text: str, *, author: str = "", website: str = "") -> Features:
         if kind == "word":
             word = token.lower()
             if not word.isascii():
+                if _CJK_RUN.search(word):
+                    lexeme = _cjk_words(b, word)
+                    b.add(f"b:{previous} {lexeme}", _bigram_label(previous, lexeme))
+                    previous = lexeme
+                    continue
                 word, mixed = _fold_word(word)
                 mixed_scripts = mixed_scripts or mixed
-            if len(word) > 3:
-                word = _REPEATS.sub(r"\1\1", word)
-            b.add(f"w:{word}", word)
-            if len(word) > 1:
-                b.words[word] = b.words.get(word, 0) + 1
-            if len(word) <= _MAX_WORD and not word.isdigit():
-                b.add_ids(_word_grams(word), word, _GRAM_VALUE)
-            lexeme = word
+            lexeme = _word(b, word)
         elif kind == "symbol":
-            if unicodedata.category(token).startswith("S"):  # emoji and other symbols
+            # Emoji and other symbols; not the accents (` ´ ^) that stand in for apostrophes and mark
+            # code in Markdown.
+            if unicodedata.category(token) in ("Sm", "Sc", "So"):
                 b.add(f"w:{token}", token)
                 lexeme = token
             else:
@@ -346,8 +352,12 @@ def extract(text: str, *, author: str = "", website: str = "") -> Features:
                 b.add(f"n:{min(digits, 6)}", token)
         else:  # number
             digits = sum(ch.isdigit() for ch in token)
-            lexeme = "<num>" if digits < 7 else "<phone>"
-            b.add(f"n:{min(digits, 7)}", token if digits < 7 else "a long number")
+            if token.count(".") >= 2:  # an address or a version (192.168.1.10, 2.6.32), never a phone
+                lexeme = "<num>"
+                b.add("n:dotted", token)
+            else:
+                lexeme = "<num>" if digits < 7 else "<phone>"
+                b.add(f"n:{min(digits, 7)}", token if digits < 7 else "a long number")
         # bigrams with a link are site features too ("u:" namespace), like the link itself
         namespace = "u:" if "<url>" in (previous, lexeme) or "<email>" in (previous, lexeme) else "b:"
         b.add(f"{namespace}{previous} {lexeme}", _bigram_label(previous, lexeme))
@@ -362,6 +372,34 @@ def extract(text: str, *, author: str = "", website: str = "") -> Features:
         if host:
             b.add(f"s:{_registered_domain(host)}", f"website {host}")
     return b.build()
+
+
+def _word(b: _Builder, word: str) -> str:
+    if len(word) > 3:
+        word = _REPEATS.sub(r"\1\1", word)
+    b.add(f"w:{word}", word)
+    if len(word) > 1:
+        b.words[word] = b.words.get(word, 0) + 1
+    if len(word) <= _MAX_WORD and not word.isdigit():
+        b.add_ids(_word_grams(word), word, _GRAM_VALUE)
+    return word
+
+
+def _cjk_words(b: _Builder, token: str) -> str:
+    """A token with Chinese or Japanese in it: each run of those characters as its overlapping pairs of
+    characters (a lone character as itself), any other letters in it as words; returns the last."""
+    last = token
+    for part in re.split(f"({_CJK_RUN.pattern})", token):
+        if not part:
+            continue
+        if not _CJK_RUN.fullmatch(part):
+            last = _word(b, _fold_word(part)[0])
+            continue
+        for pair in [part[i : i + 2] for i in range(len(part) - 1)] or [part]:
+            b.add(f"w:{pair}", pair)
+            b.words[pair] = b.words.get(pair, 0) + 1
+            last = pair
+    return last
 
 
 _PLACEHOLDERS = {

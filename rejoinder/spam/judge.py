@@ -156,7 +156,7 @@ def judge(
         _check_work(rules, verdict, form, inputs.recent, spam_at)
     if inputs.abuse is not None and rules.abuse_action != "off":
         # After the proof-of-work question: rudeness is for a moderator to judge, not a sign of a bot.
-        finding = inputs.abuse.judge(features, rules.abuse_threshold)
+        finding = inputs.abuse.judge(features, rules.abuse_threshold, sub.text)
         verdict = abuse.apply(verdict, finding, rules.abuse_action)
     if verdict.action is Action.PUBLISH and rules.moderation:
         verdict = Verdict(Action.HOLD, verdict.score, ("this site holds every comment for moderation",))

@@ -10,10 +10,13 @@ from urllib.parse import urlsplit
 
 from rejoinder.spam.verdict import Evidence
 
-# Bare domains count too: spammers write "example.com" to dodge link counting.
+# Bare domains count too: spammers write "example.com" to dodge link counting. A bare host keeps its
+# subdomains ("assets.example.com"), so it is the same link as its "http://assets.example.com" (a few
+# of them: a bounded repeat keeps a long run of dotted words from costing quadratic time).
 _LINK = re.compile(
-    r"(?i)\b(?:https?://|www\.)[^\s<>()\[\]\"']+|\b[a-z0-9][a-z0-9-]{1,62}\.(?:com|net|org|info|biz|io|co|xyz|"
-    r"top|ru|cn|tk|ly|me|us|uk|de|online|site|shop|store|club|app|link|click)\b(?:/[^\s<>()\"']*)?"
+    r"(?i)\b(?:https?://|www\.)[^\s<>()\[\]\"']+"
+    r"|\b[a-z0-9][a-z0-9-]{0,62}(?:\.[a-z0-9-]{1,63}){0,6}\.(?:com|net|org|info|biz|io|co|xyz|top|"
+    r"ru|cn|tk|ly|me|us|uk|de|online|site|shop|store|club|app|link|click)\b(?:/[^\s<>()\"']*)?"
 )
 # Shorteners anyone can use to hide where a link goes: the ones spam uses. Weighed more than the rest
 # of the maintained list (``data/url-shorteners.txt``), which also holds brands' own (youtu.be, nyti.ms).
@@ -74,8 +77,16 @@ def domains_in(text: str, *extra: str) -> list[str]:
 
 def link_count(text: str) -> int:
     """Distinct links: an HTML link written ``<a href="X" title="X">X</a>`` (as Disqus writes every one)
-    is one link, not three."""
-    return len({_link_key(m.group(0)) for m in _LINK.finditer(text)})
+    is one link, not three, and neither is one whose text is the address cut short
+    (``<a href="https://host/long/path">https://host/lo...</a>``, as Disqus shows long ones)."""
+    keys: set[str] = set()
+    shortened: set[str] = set()
+    for match in _LINK.finditer(text):
+        link = match.group(0)
+        cut = link.removesuffix("…")
+        (shortened if cut != link or link.endswith("...") else keys).add(_link_key(cut))
+    keys |= {key for key in shortened if not any(k.startswith(key) for k in keys)}
+    return len(keys)
 
 
 def without_links(text: str) -> str:
@@ -97,10 +108,11 @@ def judge(
     A website on its own is no evidence: people who keep a blog give it when they comment on others'.
     What it says is judged with the text (``blogspam``): generic praise, a website named for selling."""
     found: list[Evidence] = []
+    # One link is no evidence either: readers point to documentation, a bug report or a fix. What it says
+    # (anchor text, generic praise beside it, a shortener, an off-topic drop) is judged on its own.
     count = link_count(text)
-    if count:
-        weight = 0.3 if count == 1 else min(0.8 + 0.5 * (count - 2), 3.0)
-        found.append(Evidence("links", weight, f"{count} link{'s' if count > 1 else ''}"))
+    if count > 1:
+        found.append(Evidence("links", min(0.8 + 0.5 * (count - 2), 3.0), f"{count} links"))
     domains = domains_in(text, website)
     shortened = [d for d in domains if d in SHORTENERS]
     listed = [d for d in domains if d in listed_shorteners()]

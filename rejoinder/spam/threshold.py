@@ -16,6 +16,13 @@ dozen comments, nearly all spam, and would never reach enough approved ones. So 
 published for days without a report or a moderator's action (*weak ham*) count on the ham side too:
 toward the minimum, and in the false-positive bound at ``WEAK_SHARE`` of a decided comment each, since
 they were never looked at and a few may be spam nobody reported. The bound still errs on the safe side.
+
+Weak ham cannot vouch for a threshold *below* the owner's, though: every one of them was published, so
+scored under the hold threshold, and none says how much ham lies in the band a lower threshold would send
+to spam. Only comments a moderator approved from the queue or the spam folder can. A site whose moderators
+only ever mark spam would otherwise see its bound met by construction and its threshold fall to the hold
+threshold, sending everything it doubts to spam; so until ``MIN_APPROVED`` comments have been approved,
+the learned threshold may rise above the owner's but not fall below it.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from dataclasses import dataclass
 
 MIN_DECISIONS = 50  # ham decisions (weak ham included) before a site's own threshold replaces its owner's
 MIN_SPAM_DECISIONS = 20  # spam decisions, likewise: spam is what moderators decide most, but slowly
+MIN_APPROVED = 20  # ham decided by a moderator (not weak) before the threshold may fall below the owner's
 WEAK_SHARE = 0.2  # what one weak ham weighs in the false-positive bound, against a decided comment
 MAX_FPR = 0.015  # default share of decided ham the learned threshold may send to spam
 RECENT_DECISIONS = 5000  # the threshold follows the site's latest decisions, not its whole history
@@ -82,6 +90,7 @@ def learn(
     max_fpr: float = MAX_FPR,
     min_decisions: int = MIN_DECISIONS,
     min_spam: int = MIN_SPAM_DECISIONS,
+    owner: float | None = None,
 ) -> Learned | None:
     """The spam threshold that ``(score, is_spam[, weak])`` decisions call for, between ``floor`` and
     ``ceiling``; None while there are fewer than ``min_spam`` spam or ``min_decisions`` ham decisions.
@@ -89,7 +98,8 @@ def learn(
     The cut is placed halfway between the lowest score it flags and the next score below, so that a
     comment scored like the last flagged spam is flagged too, but one scored like the first spared ham is
     not. When no cut flags spam without exceeding ``max_fpr`` (the highest scores are ham), the threshold
-    sits halfway between the highest ham score and 1.
+    sits halfway between the highest ham score and 1. With ``owner`` (the site's own spam threshold) and
+    fewer than ``MIN_APPROVED`` ham decided by a moderator, the threshold stays at or above ``owner``.
     """
     spam = sum(1 for d in decisions if d[1])
     if spam < min_spam or len(decisions) - spam < min_decisions:
@@ -103,4 +113,7 @@ def learn(
     else:
         highest_ham = max(d[0] for d in decisions if not d[1])
         threshold = (highest_ham + 1.0) / 2
+    approved = sum(1 for d in decisions if not d[1] and not (len(d) > 2 and d[2]))
+    if owner is not None and approved < MIN_APPROVED:
+        floor = max(floor, owner)
     return Learned(min(ceiling, max(floor, threshold)), len(decisions), spam)
