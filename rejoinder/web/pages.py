@@ -31,13 +31,15 @@ def data_page(request: Request, site_key: str, lang: str | None = None) -> Respo
     """The site's *How your comment data is processed*, generated from its settings."""
     ctx = request.app.state.ctx
     site = cached_site(ctx, site_key)
+    rules = site_settings(ctx, site)
     code = datapage.language(lang or request.headers.get("accept-language"))
     return request.app.state.templates.TemplateResponse(
         request,
         "data-page.html",
         {
             "site": site,
-            "rules": site_settings(ctx, site),
+            "rules": rules,
+            "facts": datapage.facts(ctx, site, rules),
             "lang": code,
             "t": datapage.TEXTS[code],
             "languages": datapage.LANGUAGES,
