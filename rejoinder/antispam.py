@@ -72,9 +72,15 @@ def check_rate(ctx: Context, site: Site, rules: SiteSettings, sub: Submission, t
     if exceeded is not None:
         field = {"ip": "client", "identity": "author", "thread": "url"}[exceeded.scope]
         who = {"ip": "this address", "identity": "this author", "thread": "this thread"}[exceeded.scope]
+        fields = {field: f"allows {exceeded.limit}"}
+        if exceeded.scope == "ip":
+            # The address asking again before its Retry-After is refused at the door (``RefusedAgain``),
+            # before its comment is parsed and checked.
+            what = f"too many comments from {who}"
+            ctx.refusals.remember(sub.remote_addr, "comment", exceeded.retry_after, what, fields, site.key)
         raise RateLimited(
             f"too many comments from {who}; try again in {exceeded.retry_after} s",
-            {field: f"allows {exceeded.limit}"},
+            fields,
             retry_after=exceeded.retry_after,
         )
 

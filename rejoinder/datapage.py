@@ -1,7 +1,16 @@
-"""The words of each site's generated page *How your comment data is processed* (en, uk, de); the page
-itself is web/templates/data-page.html, filled in from the site's settings."""
+"""The words of each site's generated page *How your comment data is processed* (en, uk, de), and the
+facts it states that do not come from the site's settings alone (what mail the server sends, where the
+site's webhooks go); the page itself is web/templates/data-page.html, filled in from both."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from rejoinder.context import Context
+from rejoinder.model import Site, SiteSettings
+from rejoinder.notify import subscriptions
+from rejoinder.store import webhooks as webhook_store
 
 LANGUAGES = (("en", "English"), ("uk", "Українська"), ("de", "Deutsch"))
 
@@ -29,18 +38,40 @@ TEXTS: dict[str, dict[str, str]] = {
         "likes": "For likes, a keyed hash of a random number your browser made up; nothing that names you.",
         "likes_address": "So that one network address counts one like per comment, the server keeps a keyed "
         "hash of the address and the comment for {hours:g} hours.",
+        "notify": "If you ask for e-mail notifications ({kinds}): your e-mail address, what you asked for, "
+        "when you confirmed it by the link mailed to you (a link that works for {days} days), when the last "
+        "mail went, and which comments the next one will tell of (at most one mail an hour for each). Kept "
+        "until you unsubscribe or ask for erasure; if the site's moderators stop all mail to your address, "
+        "the address alone stays, so that no mail resumes.",
+        "notify_thread": "new comments in a thread",
+        "notify_replies": "replies to your comment",
+        "notify_posts": "the site's new posts",
+        "webhooks": "A copy of each comment's public part (name, website and text; never the e-mail or "
+        "network address) is sent, when it is posted, edited or moderated, to services the site chose: "
+        "{hosts}. The server keeps a log of these deliveries; erasing a comment blanks it there too.",
+        "feeds": "Published comments (name, website and text) also appear in the site's and each thread's "
+        "Atom feeds.",
         "why": "Why",
         "why_text": "To show the discussion, to let you edit your comment, and to keep spam and abuse out.",
+        "why_notify": "Your e-mail address also serves to send you the notifications you asked for, and "
+        "nothing else.",
         "who": "Who sees it",
         "who_text": "Everyone sees your comment, name and website. Only the site's moderators see your "
         "e-mail address and, while it is kept, the network address.",
         "third": "Third parties",
         "third_none": "None: your browser talks only to this site and its comment server, and nothing is "
         "sent to anyone else.",
+        "third_browser": "Your browser talks only to this site and its comment server.",
+        "third_mail": "Notification mails go to your address through the mail server the site sends its "
+        "mail with.",
+        "third_webhooks": "The public part of comments goes to services the site chose: {hosts}.",
         "rights": "Export and erasure",
         "rights_text": "You can edit or delete a comment yourself for {minutes} minutes after posting. Ask "
         "the site's owner for an export (JSON) of all your comments or for their erasure: they are found by "
         "your e-mail address, and an erased comment leaves only a placeholder so replies keep their place.",
+        "rights_notify": "Every notification mail has a link that unsubscribes at once and one to a page "
+        "that lists all your subscriptions on this site, where you can cancel any of them. An export by "
+        "e-mail address lists your subscriptions too, and an erasure removes them.",
     },
     "uk": {
         "identities": "Якщо ви входите, щоб коментувати (через {providers}): ідентифікатор облікового запису "
@@ -65,17 +96,39 @@ TEXTS: dict[str, dict[str, str]] = {
         "вас називає.",
         "likes_address": "Щоб одна мережева адреса рахувала одне вподобання на коментар, сервер зберігає "
         "ключовий хеш адреси та коментаря {hours:g} год.",
+        "notify": "Якщо ви просите сповіщення e-mail ({kinds}): ваша адреса e-mail, на що ви підписалися, "
+        "коли ви підтвердили підписку за надісланим посиланням (воно діє {days} днів), коли пішов останній "
+        "лист і про які коментарі розповість наступний (щонайбільше один лист на годину для кожної "
+        "підписки). Зберігається, доки ви не відпишетеся або не попросите стирання; якщо модератори сайту "
+        "зупинили всі листи на вашу адресу, лишається тільки адреса, щоб листи не відновилися.",
+        "notify_thread": "нові коментарі в обговоренні",
+        "notify_replies": "відповіді на ваш коментар",
+        "notify_posts": "нові дописи сайту",
+        "webhooks": "Копія публічної частини кожного коментаря (ім'я, вебсайт і текст; ніколи адреса "
+        "e-mail чи мережева адреса) надсилається, коли його надіслано, змінено або модеровано, до служб, "
+        "які обрав сайт: {hosts}. Сервер веде журнал цих доставок; стирання коментаря очищає і його.",
+        "feeds": "Опубліковані коментарі (ім'я, вебсайт і текст) також з'являються у стрічках Atom сайту "
+        "та кожного обговорення.",
         "why": "Навіщо",
         "why_text": "Щоб показати обговорення, дати вам змогу редагувати коментар і не пускати спам.",
+        "why_notify": "Ваша адреса e-mail також потрібна, щоб надсилати сповіщення, які ви попросили, і "
+        "ні для чого іншого.",
         "who": "Хто це бачить",
         "who_text": "Усі бачать ваш коментар, ім'я та вебсайт. Лише модератори сайту бачать вашу адресу "
         "e-mail і, поки вона зберігається, мережеву адресу.",
         "third": "Треті сторони",
         "third_none": "Жодних: ваш браузер звертається лише до цього сайту та його сервера коментарів.",
+        "third_browser": "Ваш браузер звертається лише до цього сайту та його сервера коментарів.",
+        "third_mail": "Листи зі сповіщеннями йдуть на вашу адресу через поштовий сервер, яким сайт "
+        "надсилає пошту.",
+        "third_webhooks": "Публічна частина коментарів іде до служб, які обрав сайт: {hosts}.",
         "rights": "Експорт і стирання",
         "rights_text": "Ви можете редагувати або видалити коментар протягом {minutes} хвилин після "
         "надсилання. Попросіть власника сайту про експорт (JSON) усіх ваших коментарів або про їх стирання: "
         "їх знаходять за вашою адресою e-mail, а від стертого коментаря лишається місце для відповідей.",
+        "rights_notify": "У кожному листі зі сповіщенням є посилання, що одразу відписує, і посилання на "
+        "сторінку з усіма вашими підписками на цьому сайті, де можна скасувати будь-яку з них. Експорт за "
+        "адресою e-mail містить і ваші підписки, а стирання їх видаляє.",
     },
     "de": {
         "identities": "Wenn du dich zum Kommentieren anmeldest (mit {providers}): die Konto-ID des "
@@ -102,18 +155,43 @@ TEXTS: dict[str, dict[str, str]] = {
         "benennt.",
         "likes_address": "Damit eine Netzwerkadresse nur ein Like pro Kommentar zählt, behält der Server "
         "einen verschlüsselten Hash der Adresse und des Kommentars {hours:g} Stunden lang.",
+        "notify": "Wenn du E-Mail-Benachrichtigungen möchtest ({kinds}): deine E-Mail-Adresse, was du "
+        "abonniert hast, wann du es über den zugeschickten Link bestätigt hast (er gilt {days} Tage), wann "
+        "die letzte Mail ging und von welchen Kommentaren die nächste erzählt (höchstens eine Mail pro "
+        "Stunde und Abonnement). Gespeichert, bis du dich abmeldest oder die Löschung verlangst; stoppen die "
+        "Moderatoren der Website alle Mails an deine Adresse, bleibt nur die Adresse, damit keine Mail "
+        "wieder beginnt.",
+        "notify_thread": "neue Kommentare in einer Diskussion",
+        "notify_replies": "Antworten auf deinen Kommentar",
+        "notify_posts": "neue Beiträge der Website",
+        "webhooks": "Eine Kopie des öffentlichen Teils jedes Kommentars (Name, Website und Text; nie die "
+        "E-Mail- oder Netzwerkadresse) geht, wenn er abgeschickt, bearbeitet oder moderiert wird, an "
+        "Dienste, die die Website gewählt hat: {hosts}. Der Server führt ein Protokoll dieser "
+        "Zustellungen; das Löschen eines Kommentars leert ihn auch dort.",
+        "feeds": "Veröffentlichte Kommentare (Name, Website und Text) erscheinen auch in den Atom-Feeds der "
+        "Website und jeder Diskussion.",
         "why": "Warum",
         "why_text": "Um die Diskussion zu zeigen, dir das Bearbeiten zu ermöglichen und Spam abzuwehren.",
+        "why_notify": "Deine E-Mail-Adresse dient außerdem dazu, dir die gewünschten Benachrichtigungen zu "
+        "schicken, und zu nichts sonst.",
         "who": "Wer es sieht",
         "who_text": "Alle sehen deinen Kommentar, Namen und deine Website. Nur die Moderatoren der Website "
         "sehen deine E-Mail-Adresse und, solange sie gespeichert ist, die Netzwerkadresse.",
         "third": "Dritte",
         "third_none": "Keine: dein Browser spricht nur mit dieser Website und ihrem Kommentar-Server.",
+        "third_browser": "Dein Browser spricht nur mit dieser Website und ihrem Kommentar-Server.",
+        "third_mail": "Benachrichtigungen gehen über den Mailserver, mit dem die Website ihre Mails "
+        "verschickt, an deine Adresse.",
+        "third_webhooks": "Der öffentliche Teil der Kommentare geht an Dienste, die die Website gewählt hat: "
+        "{hosts}.",
         "rights": "Export und Löschung",
         "rights_text": "Du kannst einen Kommentar {minutes} Minuten lang selbst bearbeiten oder löschen. "
         "Bitte den Betreiber der Website um einen Export (JSON) all deiner Kommentare oder um ihre Löschung: "
         "sie werden über deine E-Mail-Adresse gefunden, und ein gelöschter Kommentar hinterlässt nur einen "
         "Platzhalter, damit Antworten ihren Platz behalten.",
+        "rights_notify": "Jede Benachrichtigung enthält einen Link, der sofort abmeldet, und einen zu einer "
+        "Seite mit all deinen Abonnements auf dieser Website, wo du jedes davon kündigen kannst. Ein Export "
+        "nach E-Mail-Adresse listet auch deine Abonnements, eine Löschung entfernt sie.",
     },
 }
 
@@ -121,3 +199,29 @@ TEXTS: dict[str, dict[str, str]] = {
 def language(asked: str | None) -> str:
     code = (asked or "en").split("-")[0].lower()
     return code if code in TEXTS else "en"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the page says beyond the site's settings: the notifications the form offers (none when the
+    server sends no mail) and the hosts the site's webhooks send comments to."""
+
+    notifications: tuple[str, ...]
+    confirm_days: int
+    webhook_hosts: tuple[str, ...]
+
+    def kinds(self, language: str) -> str:
+        """The notifications offered, in words: "new comments in a thread, replies to your comment"."""
+        return ", ".join(TEXTS[language][f"notify_{kind}"] for kind in self.notifications)
+
+
+def facts(ctx: Context, site: Site, rules: SiteSettings) -> Facts:
+    with ctx.db.read() as conn:
+        hooks = webhook_store.site_webhooks(conn, site.id)
+    # The host only: a webhook's path and query often hold its receiver's secret.
+    hosts = sorted({urlsplit(hook.url).hostname or "" for hook in hooks} - {""})
+    return Facts(
+        notifications=tuple(subscriptions.offered(ctx, rules)),
+        confirm_days=subscriptions.CONFIRM_FOR.days,
+        webhook_hosts=tuple(hosts),
+    )

@@ -1,5 +1,6 @@
 """Personal data kept only as long as promised: commenters' network addresses and user agents (kept for
-``ip_retention_days``, or only as a keyed hash), and export or erasure of everything a commenter wrote.
+``ip_retention_days``, or only as a keyed hash), and export or erasure of everything a commenter wrote
+or asked for (comments, notification subscriptions, the webhook deliveries that carried their comments).
 
 The hourly ``privacy.erase_client_data`` job blanks addresses past each site's retention; an author who
 deletes a comment takes its address with it at once (store.comments.mark_deleted).
@@ -22,6 +23,7 @@ from rejoinder.store import identity as identity_store
 from rejoinder.store import notify as notify_store
 from rejoinder.store import privacy as store
 from rejoinder.store import threads as thread_store
+from rejoinder.store import webhooks as webhook_store
 from rejoinder.store.sites import get_site
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ def export_by_email(ctx: Context, email: str, actor: Moderator | None = None) ->
                 "kind": sub.kind,
                 "thread": sub.thread_url or None,
                 "confirmed": sub.confirmed,
+                "last_mail_at": sub.last_mail_at.isoformat() if sub.last_mail_at else None,
             }
             for sub in subscribed
         ],
@@ -121,8 +124,9 @@ def export_by_email(ctx: Context, email: str, actor: Moderator | None = None) ->
 def erase_by_email(ctx: Context, email: str, actor: Moderator | None = None) -> Erased:
     """Erase every comment signed with ``email``, and the logged-in readers' identities with that
     address: each comment stays as a placeholder, so replies keep their place, with nothing its author
-    wrote or sent; readers see it at once (one event per comment). The
-    audit log records it as ``export_by_email`` does."""
+    wrote or sent; readers see it at once (one event per comment). The address's notification
+    subscriptions go, and the webhook deliveries about its comments keep only that they went. The audit
+    log records it as ``export_by_email`` does."""
     with ctx.db.write() as conn:
         found = store.comments_by_email(conn, email)
         found = [item for item in found if item[2].status is not CommentStatus.DELETED]
@@ -139,9 +143,16 @@ def erase_by_email(ctx: Context, email: str, actor: Moderator | None = None) -> 
             ctx.events.record(conn, CommentDeleted(site_key, url, erased, site.id))
         unsubscribed = notify_store.erase_email(conn, email.strip().lower())
         identity_store.delete_identities_by_email(conn, email.strip().casefold())
-        after = {"email_hash": _email_hash(ctx, email), "comments": len(found)}
+        webhook_store.blank_comments(conn, [comment.id for _, _, comment in found])
+        after = {
+            "email_hash": _email_hash(ctx, email),
+            "comments": len(found),
+            "subscriptions": unsubscribed,
+        }
         audit_log.record(conn, actor or audit_log.cli_actor(), "privacy.erase", after=after)
-    audit.info("erased %d comments signed with %s on request", len(found), email)
+    audit.info(
+        "erased %d comments signed with %s and %d subscriptions on request", len(found), email, unsubscribed
+    )
     return Erased(len(found), unsubscribed)
 
 

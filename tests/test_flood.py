@@ -27,6 +27,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from rejoinder.context import Context
 from rejoinder.sites import create_site
@@ -78,11 +80,16 @@ class Round:
     rss: int = 0
 
 
-def read_and_post(server: Server, n: int, deadline: float, into: Round, lock: threading.Lock) -> None:
+def read_and_post(
+    server: Server, n: int, seconds: float, start: threading.Barrier, into: Round, lock: threading.Lock
+) -> None:
     """One reader: posts one comment to its article's thread, then reads the thread until the round ends
-    (posting first, so a slow round still has its ten comments)."""
+    (posting first, so a slow round still has its ten comments). The round starts once every reader has
+    its client: making ten of them (TLS contexts included) takes seconds of a busy core."""
     transport = httpx.HTTPTransport(local_address=reader_address(n))
     with httpx.Client(transport=transport, base_url=server.base_url, timeout=10) as http:
+        start.wait()
+        deadline = time.monotonic() + seconds
         step = 0
         while time.monotonic() < deadline:
             step += 1
@@ -101,11 +108,12 @@ def read_and_post(server: Server, n: int, deadline: float, into: Round, lock: th
             time.sleep(THINK_SECONDS)
 
 
-def run_round(server: Server, into: Round, seconds: float = ROUND_SECONDS) -> None:
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
+def run_round(server: Server, into: Round, placement: Placement, seconds: float = ROUND_SECONDS) -> None:
+    placement.place_backends()
+    lock, start = threading.Lock(), threading.Barrier(READERS)
     readers = [
-        threading.Thread(target=read_and_post, args=(server, n, deadline, into, lock)) for n in range(READERS)
+        threading.Thread(target=read_and_post, args=(server, n, seconds, start, into, lock))
+        for n in range(READERS)
     ]
     for reader in readers:
         reader.start()
@@ -114,25 +122,59 @@ def run_round(server: Server, into: Round, seconds: float = ROUND_SECONDS) -> No
     into.rss = rss_bytes(server.process.pid)
 
 
+@dataclass
+class Placement:
+    """Where the work runs: the server (and, on PostgreSQL, the database's backends serving it) and the
+    readers on one core, the flood client on the other."""
+
+    server_cores: set[int]
+    flood_cores: set[int]
+    database_url: str = ""
+    pinned_backends: set[int] = field(default_factory=set)
+
+    def place_backends(self) -> None:
+        """PostgreSQL: move the backends serving the test's database onto the server's core (new ones come
+        as the server's pool grows, so each round asks again). They are the server's work as much as
+        SQLite's statements in the server process: floating, they met the flood client on its core, and
+        the readers waited for the attacker's CPU. Only where this process may move them (root or
+        PostgreSQL's own user): otherwise nothing moves, and ``pinned_backends`` stays empty."""
+        if not self.database_url.startswith("postgresql") or len(self.server_cores) == 0:
+            return
+        engine = create_engine(self.database_url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                backends = conn.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+                ).scalars()
+                for pid in backends:
+                    try:
+                        os.sched_setaffinity(pid, self.server_cores)
+                    except OSError:  # not allowed, or gone since
+                        continue
+                    self.pinned_backends.add(pid)
+        finally:
+            engine.dispose()
+
+
 @contextmanager
-def beside(server_pid: int) -> Iterator[set[int]]:
+def beside(server_pid: int, database_url: str) -> Iterator[Placement]:
     """The server and the readers share one core, the flood client has the other: what the flood costs the
     readers is then the server's work for it, not the client's own (an attacker's CPU is not the server's).
     Load from elsewhere on the machine falls on both alike."""
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
-        yield set(cores)
+        yield Placement(set(cores), set(cores))
         return
     for pid in (0, server_pid):
         os.sched_setaffinity(pid, {cores[0]})
     try:
-        yield set(cores[1:])
+        yield Placement({cores[0]}, set(cores[1:]), database_url)
     finally:
         os.sched_setaffinity(0, cores)
 
 
 def flooded_round(
-    server: Server, comment_id: int, flood_cores: set[int], into: Round, seconds: float = ROUND_SECONDS
+    server: Server, comment_id: int, placement: Placement, into: Round, seconds: float = ROUND_SECONDS
 ) -> Counter[str]:
     flood = subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "flood_client.py"), server.base_url, FLOOD_ADDRESS, "flood",
@@ -140,10 +182,10 @@ def flooded_round(
         env=ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        os.sched_setaffinity(flood.pid, flood_cores)
+        os.sched_setaffinity(flood.pid, placement.flood_cores)
         assert flood.stdout is not None and flood.stdout.readline().strip() == "flooding"
         time.sleep(0.3)  # its connections open and its first requests are in flight
-        run_round(server, into, seconds)
+        run_round(server, into, placement, seconds)
         output, _ = flood.communicate(input="", timeout=30)
     finally:
         if flood.poll() is None:
@@ -160,26 +202,29 @@ def test_a_flood_from_one_address_is_limited_while_others_keep_their_latency(
         rate_limit_ip=f"{LIMITS['post']}/minute", rate_limit_identity=f"{LIMITS['post']}/minute",
         rate_limit_thread="600/minute",
     )  # fmt: skip
-    with serving(tmp_path, "serve", database_url) as server, beside(server.process.pid) as flood_cores:
+    with (
+        serving(tmp_path, "serve", database_url) as server,
+        beside(server.process.pid, database_url) as placed,
+    ):
         liked = server.http.post(
             "/api/v1/comments", json=comment_payload("Like me", site="flood", url=article(0))
         )
         assert liked.status_code == 201, liked.text
         warm_up = Round(flooded=False)
-        run_round(server, warm_up)  # imports, caches and connections made before anything is compared
+        run_round(server, warm_up, placed)  # imports, caches and connections made before anything is compared
 
         # The flood's first second spends what the limits allow it (comments, likes and previews that are
         # real work); what is compared is the flood after that: refused, for as long as it goes on.
         spending = Round(flooded=True)
         flood_answers = flooded_round(
-            server, liked.json()["comment"]["id"], flood_cores, spending, SPENDING_SECONDS
+            server, liked.json()["comment"]["id"], placed, spending, SPENDING_SECONDS
         )
         rounds: list[Round] = []
         for _ in range(ROUNDS):
             quiet = Round(flooded=False)
-            run_round(server, quiet)
+            run_round(server, quiet, placed)
             flooded = Round(flooded=True)
-            flood_answers += flooded_round(server, liked.json()["comment"]["id"], flood_cores, flooded)
+            flood_answers += flooded_round(server, liked.json()["comment"]["id"], placed, flooded)
             rounds += [quiet, flooded]
         assert '"status":500' not in server.output()
 
@@ -193,7 +238,8 @@ def test_a_flood_from_one_address_is_limited_while_others_keep_their_latency(
         f"{[round(r, 2) for r in ratios]}, median {statistics.median(ratios):.2f}; p99 (ms) per round "
         f"{[round(p99(r.latencies) * 1000, 1) for r in rounds]}, while the flood spent its allowance "
         f"{p99(spending.latencies) * 1000:.1f}; flood: {dict(flood_answers)}; "
-        f"server RSS per round (MiB): {[r.rss >> 20 for r in [spending, *rounds]]}"
+        f"server RSS per round (MiB): {[r.rss >> 20 for r in [spending, *rounds]]}; "
+        f"PostgreSQL backends moved to the server's core: {len(placed.pinned_backends)}"
     )
 
     # The readers were never refused: each address has its own budget.
@@ -206,10 +252,13 @@ def test_a_flood_from_one_address_is_limited_while_others_keep_their_latency(
         assert flood_answers[f"{kind} 429"] > accepted, flood_answers
         assert accepted <= 2 * limit, flood_answers  # the test may straddle two windows of a minute
     # The others' p99 within 2x of the quiet baseline, measured in the same test.
-    if backend == "postgres" and statistics.median(ratios) > 2:
-        # Not met on PostgreSQL: on a quiet 2-core machine the median ratio came out 2.16 in one of two
-        # full runs. Reported as an expected failure, with its figures, until the cause is found.
-        pytest.xfail(f"flooded/quiet p99 median {statistics.median(ratios):.2f} > 2 on PostgreSQL: {ratios}")
+    if backend == "postgres" and not placed.pinned_backends and statistics.median(ratios) > 2:
+        # PostgreSQL's backends could not be moved to the server's core (not root, nor PostgreSQL's user):
+        # the flood client's CPU then slows the database, which is not the server's cost of the flood.
+        pytest.xfail(
+            f"flooded/quiet p99 median {statistics.median(ratios):.2f} > 2 with PostgreSQL's backends "
+            f"beside the flood client: {ratios}"
+        )
     assert statistics.median(ratios) <= 2, ratios
     # Memory bounded: refusals cost nothing that stays.
     assert rounds[-1].rss - spending.rss <= RSS_GROWTH_BYTES, [r.rss for r in [spending, *rounds]]

@@ -2,10 +2,11 @@
 a PostgreSQL tablespace holding the whole test database), and a file fills it to the last byte.
 
 Writes then answer 503 ``unavailable`` with ``Retry-After`` (never 500), ``/readyz`` answers 503 (SQLite:
-its free-disk check), everything acknowledged before or during is there afterwards, and once the file is
-removed the same process writes again, without a restart. Skipped, saying why, where a tmpfs cannot be
-mounted (not root, or no mount permission in a container). tests/test_outages.py has the in-process
-version (SQLite's ``max_page_count``), which needs no root.
+its free-disk check; PostgreSQL: ``database_disk``, once a write was refused for the disk), everything
+acknowledged before or during is there afterwards, and once the file is removed the same process writes
+again, without a restart. Skipped, saying why, where a tmpfs cannot be mounted (not root, or no mount
+permission in a container). tests/test_outages.py has the in-process version (SQLite's
+``max_page_count``), which needs no root.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def post(server: Server, body: str) -> httpx.Response:
     return server.http.post("/api/v1/comments", json=comment_payload(body, site="disk"))
 
 
-def fill_and_recover(server: Server, disk: Path, *, readiness_watches_disk: bool) -> dict[int, str]:
+def fill_and_recover(server: Server, disk: Path, *, disk_check: str) -> dict[int, str]:
     """The disk filled under the server and freed again; the comments it acknowledged (id -> body)."""
     acked: dict[int, str] = {}
     before = post(server, "written before the disk filled")
@@ -110,15 +111,19 @@ def fill_and_recover(server: Server, disk: Path, *, readiness_watches_disk: bool
     assert refused.headers.get("connection") != "close"  # the connection stays usable
     reading = server.http.get("/api/v1/comments", params={"site": "disk", "url": "https://blog.example/new"})
     assert reading.status_code == 200, reading.text  # reads go on
-    if readiness_watches_disk:
-        ready = server.http.get("/readyz")
-        assert ready.status_code == 503 and ready.json()["failing"] == ["disk"], ready.text
+    ready = server.http.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["failing"] == [disk_check], ready.text
+    assert ready.headers["retry-after"] == "5"
+    print(f"/readyz on the full disk: {ready.json()['checks'][disk_check]}")
 
     filler.unlink()
-    deadline = time.monotonic() + RECOVERY_SECONDS
+    freed = time.monotonic()
     while (ready := server.http.get("/readyz")).status_code != 200:
-        assert time.monotonic() < deadline, f"not ready again after the disk was freed: {ready.text}"
+        assert time.monotonic() < freed + RECOVERY_SECONDS, (
+            f"not ready again after the disk was freed: {ready.text}"
+        )
         time.sleep(0.2)
+    print(f"ready again {time.monotonic() - freed:.2f} s after the disk was freed")
     after = post(server, "written after the disk was freed")
     assert after.status_code == 201, after.text
     acked[after.json()["comment"]["id"]] = "written after the disk was freed"
@@ -155,7 +160,7 @@ def test_sqlite_on_a_full_disk_answers_503_loses_nothing_and_recovers(
         make_site(url)
         env = ENV | {"REJOINDER_MIN_FREE_DISK_MB": "1"}
         with running(tmp_path, ["serve", "--database", url], free_port(), env, "serve.log") as server:
-            acked = fill_and_recover(server, disk, readiness_watches_disk=True)
+            acked = fill_and_recover(server, disk, disk_check="disk")
             server.stop(signal.SIGTERM)  # SIGTERM: a clean stop checkpoints the WAL into the file
         stored = stored_bodies(url)
     assert {id_: stored.get(id_) for id_ in acked} == acked
@@ -199,8 +204,9 @@ def test_postgresql_with_its_tablespace_on_a_full_disk_answers_503_loses_nothing
             db.dispose()
             make_site(url)
             with running(tmp_path, ["serve", "--database", url], free_port(), ENV, "serve.log") as server:
-                # PostgreSQL's free disk is its server's to watch: /readyz checks that it answers.
-                acked = fill_and_recover(server, disk, readiness_watches_disk=False)
+                # PostgreSQL's disk is its server's: /readyz sees it full once a write was refused for it,
+                # and until its probe writes again.
+                acked = fill_and_recover(server, disk, disk_check="database_disk")
                 server.stop(signal.SIGTERM)
             stored = stored_bodies(url)
         finally:

@@ -81,8 +81,9 @@ async def test_readyz_answers_ready_with_each_check(client: httpx.AsyncClient, b
     assert body["checks"]["database"] == {"status": "ok"}
     if backend == "sqlite":  # the filesystem holding the database file
         assert body["checks"]["disk"]["status"] == "ok" and body["checks"]["disk"]["free_mb"] > 0
-    else:  # PostgreSQL's disk is the database server's
+    else:  # PostgreSQL's disk is the database server's: seen only once a write was refused for it
         assert "disk" not in body["checks"]
+        assert body["checks"]["database_disk"] == {"status": "ok"}
 
 
 async def test_readyz_is_503_json_when_the_database_is_unreachable(

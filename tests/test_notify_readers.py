@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from sqlalchemy import update
 
 from rejoinder.comments import Client, NewComment, post_comment
 from rejoinder.context import Context
+from rejoinder.datapage import LANGUAGES
 from rejoinder.events import CommentPosted
 from rejoinder.model import Author
 from rejoinder.notify import subscriptions
@@ -351,6 +353,27 @@ def test_posting_through_the_service_asks_for_confirmation_after_the_commit(
     assert mailbox.wait_for(1)[0]["To"] == READER
 
 
+async def test_the_data_page_says_what_notifications_keep_and_how_to_leave_them(
+    web: httpx.AsyncClient, mctx: Context
+) -> None:
+    pages = {lang: unescape((await web.get(f"/privacy/test?lang={lang}")).text) for lang, _ in LANGUAGES}
+    days = subscriptions.CONFIRM_FOR.days
+    assert "If you ask for e-mail notifications (new comments in a thread, replies to your comment)" in (
+        pages["en"]
+    )
+    assert f"works for {days} days" in pages["en"]
+    assert "the site's new posts" not in pages["en"]  # the site names no feed of its own
+    assert "through the mail server the site sends its mail with" in pages["en"]
+    assert "lists all your subscriptions on this site" in pages["en"]
+    assert "An export by e-mail address lists your subscriptions too, and an erasure removes them" in (
+        pages["en"]
+    )
+    assert "відповіді на ваш коментар" in pages["uk"] and f"діє {days} днів" in pages["uk"]
+    assert "Antworten auf deinen Kommentar" in pages["de"] and f"gilt {days} Tage" in pages["de"]
+    create_site(mctx, "posts", "Posts", ["https://blog.example"], feed_url="https://blog.example/feed.xml")
+    assert "the site's new posts" in unescape((await web.get("/privacy/posts?lang=en")).text)
+
+
 async def test_export_and_erasure_by_address_cover_subscriptions(
     web: httpx.AsyncClient, mctx: Context, mailbox: Mailbox
 ) -> None:
@@ -360,6 +383,7 @@ async def test_export_and_erasure_by_address_cover_subscriptions(
     exported = export_by_email(mctx, READER)
     assert sorted(s["kind"] for s in exported["subscriptions"]) == ["replies", "thread"]
     assert all(s["confirmed"] for s in exported["subscriptions"])
+    assert {s["thread"] for s in exported["subscriptions"]} == {ARTICLE}
     subscriptions.suppress(mctx, "test", READER)
     erased = erase_by_email(mctx, READER)
     assert erased.subscriptions == 2

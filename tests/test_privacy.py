@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import httpx
 import pytest
@@ -15,6 +16,8 @@ from sqlalchemy import select, update
 from rejoinder import privacy
 from rejoinder.cli import main
 from rejoinder.context import Context
+from rejoinder.datapage import LANGUAGES
+from rejoinder.notify import webhooks
 from rejoinder.sites import create_site, update_site
 from rejoinder.store.schema import comments
 from tests.conftest import SITE_ORIGIN
@@ -137,7 +140,7 @@ async def test_the_privacy_command_exports_and_erases(
     main(["privacy", "export", "--email", "me@example.org", *database])
     assert [c["id"] for c in json.loads(capsys.readouterr().out)["comments"]] == [mine]
     main(["privacy", "erase", "--email", "me@example.org", *database])
-    assert capsys.readouterr().out == "erased 1 comments\n"
+    assert capsys.readouterr().out == "erased 1 comments and 0 notification subscriptions\n"
     assert client_data(ctx, mine) == ("", "")
 
 
@@ -154,6 +157,21 @@ async def test_each_site_has_a_generated_data_page_in_three_languages(
     css = await client.get("/data-page.css")
     assert css.status_code == 200
     error_fields(await client.get("/privacy/nosuchsite"), 404, "unknown_site")
+
+
+async def test_the_data_page_names_where_webhooks_send_comments_and_offers_no_mail_without_smtp(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    page = unescape((await client.get(f"/privacy/{site}")).text)
+    assert "None: your browser talks only to this site" in page and "webhook" not in page
+    assert "notifications" not in page  # this server sends no mail: the form offers none
+    webhooks.add(ctx, site, "https://hooks.example.net/services/T0SECRET/B0SECRET?token=x")
+    pages = {code: unescape((await client.get(f"/privacy/{site}?lang={code}")).text) for code, _ in LANGUAGES}
+    for text in pages.values():
+        assert "hooks.example.net" in text and "SECRET" not in text and "token" not in text
+    assert "None: your browser" not in pages["en"]
+    assert "services the site chose: hooks.example.net" in pages["en"]
+    assert "erasing a comment blanks it there too" in pages["en"]
 
 
 async def test_api_docs_load_nothing_from_another_server(client: httpx.AsyncClient) -> None:

@@ -245,6 +245,30 @@ async def test_a_flood_from_one_address_is_refused_with_the_rule_it_broke(
 
 
 @pytest.mark.usefixtures("steady_rate_windows")
+async def test_an_address_refused_for_comments_is_refused_again_at_the_door_on_that_site_only(
+    client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site]
+) -> None:
+    site = guarded(rate_limit_ip="2/minute")
+    create_site(ctx, "other", "Other", [SITE_ORIGIN], **QUIET)
+    for i in range(2):
+        await submit(client, email=f"p{i}@example.org")
+    refused = await send(client, email="p8@example.org")
+    assert error_fields(refused, 429, "rate_limited") == {"client": "allows 2 per 1 minute"}
+    assert ctx.refusals.active("203.0.113.7", "comment") is not None
+    recent = ctx.spam.rate_limits.recent(site.id, "203.0.113.7")
+    # Within its Retry-After, a comment to that site is refused before it is read: an empty body (422
+    # otherwise) gets the same 429, and it still counts toward the address's volume (its proof-of-work).
+    again = await send(client, body="", email="p9@example.org")
+    assert error_fields(again, 429, "rate_limited") == {"client": "allows 2 per 1 minute"}
+    assert 1 <= int(again.headers["retry-after"]) <= int(refused.headers["retry-after"])
+    assert ctx.spam.rate_limits.recent(site.id, "203.0.113.7") == recent + 1
+    # Another site's limits are its own, and anything that names no site is answered by the app.
+    elsewhere = await client.post("/api/v1/comments", json=comment_payload(FRIENDLY, site="other"))
+    assert elsewhere.status_code == 201, elsewhere.text
+    assert error_fields(await client.post("/api/v1/comments", content=b"[1]"), 422, "invalid_input")
+
+
+@pytest.mark.usefixtures("steady_rate_windows")
 async def test_one_author_is_limited_across_addresses(
     app: Any, client: httpx.AsyncClient, guarded: Callable[..., Site]
 ) -> None:

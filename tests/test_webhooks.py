@@ -22,6 +22,7 @@ from rejoinder.errors import InvalidInput
 from rejoinder.events import CommentPosted
 from rejoinder.moderation import Decision, moderate
 from rejoinder.notify import webhooks
+from rejoinder.privacy import erase_by_email
 from rejoinder.store.comments import get_comment
 from rejoinder.store.sites import get_site
 from tests.helpers import ARTICLE, post
@@ -160,3 +161,21 @@ def test_the_command_line_adds_lists_and_shows_deliveries(tmp_path: Path) -> Non
     assert run("webhooks", "deliveries", "--site", "blog") == ""
     run("webhooks", "remove", str(added["id"]), "--site", "blog")
     assert run("webhooks", "list", "--site", "blog") == ""
+
+
+async def test_erasure_by_email_blanks_the_deliveries_about_the_erased_comments(
+    client: httpx.AsyncClient, ctx: Context, site: str, receiver: Receiver
+) -> None:
+    webhooks.add(ctx, site, receiver.url, ["comment.created"])
+    await post(
+        client, "Mine, to erase", name="Ada Lovelace", email="ada@example.org", website="https://ada.example"
+    )
+    await post(client, "Someone else's", name="Grace", email="grace@example.org")
+    ctx.jobs.run_due("test")
+    erase_by_email(ctx, "ada@example.org")
+    kept = {d.payload["data"]["comment"]["author"]["name"]: d for d in webhooks.deliveries(ctx, site)}
+    assert set(kept) == {"", "Grace"}  # the log keeps that both went, not what the erased one said
+    erased = json.dumps(kept[""].payload)
+    assert "Lovelace" not in erased and "ada.example" not in erased and "to erase" not in erased
+    assert kept[""].status == "delivered"
+    assert "else" in kept["Grace"].payload["data"]["comment"]["html"]

@@ -27,16 +27,22 @@ def cmd_erase(args: argparse.Namespace) -> None:
     with opened(args) as ctx:
         configure_logging(ctx.settings, sys.stderr)
         erased = privacy.erase_by_email(ctx, args.email)
-        print(f"erased {erased.comments} comments")
+        print(f"erased {erased.comments} comments and {erased.subscriptions} notification subscriptions")
 
 
 def add_parsers(commands: Any) -> None:
-    group = commands.add_parser("privacy", help="export or erase a commenter's comments").add_subparsers(
+    group = commands.add_parser(
+        "privacy", help="export or erase a commenter's comments and notification subscriptions"
+    ).add_subparsers(
         dest="privacy_command", required=True
     )
-    export = group.add_parser("export", help="every comment signed with an e-mail address, as JSON")
+    export = group.add_parser(
+        "export", help="every comment signed with an e-mail address, and its subscriptions, as JSON"
+    )
     erase = group.add_parser(
-        "erase", help="erase every comment signed with an e-mail address (placeholders keep replies' places)"
+        "erase",
+        help="erase every comment signed with an e-mail address (placeholders keep replies' places) and "
+        "its subscriptions",
     )
     for parser, command in ((export, cmd_export), (erase, cmd_erase)):
         parser.add_argument("--email", required=True, help="the commenter's e-mail address")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,9 +24,11 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError
 
 from rejoinder.errors import ConfigurationError
+from rejoinder.store.outage import postgres_disk_full
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -78,6 +81,7 @@ class Database:
             self.writer = self.reader = create_engine(
                 url, pool_size=10, max_overflow=10, pool_pre_ping=True, echo=echo
             )
+            event.listen(self.writer, "handle_error", self._note_disk_full)
         else:
             raise ConfigurationError(f"unsupported database {url!r}: use sqlite:/// or postgresql+psycopg://")
         self._queued: list[_Work[Any]] = []
@@ -92,6 +96,8 @@ class Database:
         self._draining_on_loop = False  # SQLite: a task is committing the loop's writes
         # Called with what committed transactions noted (see ``after_commit``); set by the context.
         self.on_commit: Callable[[list[Any]], None] | None = None
+        # PostgreSQL: what it said when it last refused a write for lack of disk, until a probe writes.
+        self.disk_full: str | None = None
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -247,6 +253,39 @@ class Database:
     def ping(self) -> None:
         with self.reader.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+    def probe_disk(self) -> str | None:
+        """PostgreSQL: whether it can still give a table a new page, asked only after a write was refused
+        for lack of disk (``disk_full``); its message if not, None once it can (which clears it).
+
+        The disk is the database server's, perhaps on another machine: what this server can see is its
+        answers. A probe makes a table in the database's default tablespace and writes one row, which must
+        extend a file (as a full disk refuses), then rolls back, which removes the file again.
+        """
+        if self.disk_full is None:
+            return None
+        probe = f"rejoinder_disk_probe_{os.getpid()}"
+        try:
+            with self.writer.connect() as conn:
+                transaction = conn.begin()
+                try:
+                    conn.execute(text(f"CREATE TABLE {probe} (filler text)"))
+                    conn.execute(text(f"INSERT INTO {probe} VALUES (repeat('x', 100))"))
+                finally:
+                    transaction.rollback()
+        except DBAPIError as exc:
+            said = postgres_disk_full(exc)
+            if said is None:
+                raise
+            self.disk_full = said
+            return said
+        self.disk_full = None
+        return None
+
+    def _note_disk_full(self, context: ExceptionContext) -> None:
+        said = postgres_disk_full(context.original_exception)
+        if said is not None:
+            self.disk_full = said
 
     def dispose(self) -> None:
         for engine in self.engines:

@@ -23,6 +23,8 @@ _SQLITE_OUTAGES = (
 # memory, too many connections) and 57P (operator intervention: shutdown, cannot connect now).
 _POSTGRES_OUTAGE_STATES = ("08", "53", "57P")
 _OS_OUTAGES = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
+# PostgreSQL's disk_full; "could not extend file" is how it says so when a table or index needs a page.
+_POSTGRES_DISK_FULL = "53100"
 
 
 def outage(exc: BaseException) -> str | None:
@@ -47,4 +49,12 @@ def _driver_outage(orig: BaseException | None) -> str | None:
         return "the database is unavailable"
     if type(orig).__name__ == "OperationalError" and state is None:
         return "the database is unreachable"  # psycopg: connection refused, before any SQLSTATE exists
+    return None
+
+
+def postgres_disk_full(exc: BaseException) -> str | None:
+    """PostgreSQL's own message when ``exc`` (or the driver error it wraps) says its disk is full."""
+    orig = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
+    if getattr(orig, "sqlstate", None) == _POSTGRES_DISK_FULL:
+        return str(orig).strip().splitlines()[0] if str(orig).strip() else "disk full"
     return None

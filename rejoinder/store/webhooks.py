@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, or_, select, update
 
 from rejoinder.store.dialect import insert_ignore
 from rejoinder.store.schema import webhook_deliveries, webhooks
@@ -142,3 +142,19 @@ def recent_deliveries(conn: Connection, site_id: int, limit: int) -> list[Delive
         .limit(limit)
     )
     return [_delivery(row) for row in conn.execute(query)]
+
+
+def blank_comments(conn: Connection, comment_ids: list[int]) -> int:
+    """Strip what the authors of these comments wrote or were called from the deliveries about them
+    (erasure): the log keeps that a message went, not what it said. How many deliveries."""
+    blanked = 0
+    for start in range(0, len(comment_ids), 100):
+        # Message ids start with the comment's id (``msg_<id>_<version>_<kind>``).
+        about = [d.message_id.like(f"msg\\_{i}\\_%", escape="\\") for i in comment_ids[start : start + 100]]
+        for row in conn.execute(select(d.id, d.payload).where(or_(*about))).all():
+            payload = row.payload
+            comment = payload.get("data", {}).get("comment", {})
+            comment.update(author={"name": "", "website": None}, html="")
+            conn.execute(update(webhook_deliveries).where(d.id == row.id).values(payload=payload))
+            blanked += 1
+    return blanked

@@ -95,16 +95,7 @@ class RequestSizeLimit:
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replaying(b"".join(chunks), receive), send)
 
 
 class SiteCORS:
@@ -203,12 +194,15 @@ PREVIEW_PATH = "/api/v1/preview"
 
 
 class RefusedAgain:
-    """Refuse likes and previews at once from an address still inside the ``Retry-After`` it was given.
+    """Refuse likes, previews and comments at once from an address still inside the ``Retry-After`` it was
+    given.
 
     The rate limits decided the first refusal (``Context.refusals`` remembers it); asking again sooner is
     answered the same way without routing, parsing or counting, so an address flooding these endpoints
-    costs about what a cached read does. Comments are not among them: their limits are per site, which
-    only the request's body names.
+    costs about what a cached read does. A comment's limit is its site's, which only the body names: the
+    body of a comment from an address refused for comments is read for its ``site`` (and nothing else),
+    and the comment goes on to the app unless that is the site that refused it. It still counts toward
+    the address's recent volume, which sets its proof-of-work.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -221,6 +215,8 @@ class RefusedAgain:
             kind, route = "preview", PREVIEW_PATH
         elif scope["method"] in ("PUT", "DELETE") and LIKE_PATH.fullmatch(scope["path"]):
             kind, route = "like", LIKE_ROUTE
+        elif scope["method"] == "POST" and scope["path"] == READ_PATH:
+            kind, route = "comment", READ_PATH
         else:
             return await self.app(scope, receive, send)
         ctx = _context(scope)
@@ -228,10 +224,56 @@ class RefusedAgain:
         refusal = ctx.refusals.active(address, kind) if address else None
         if refusal is None:
             return await self.app(scope, receive, send)
+        if refusal.within:
+            body = await _whole_body(receive)
+            if body is None:
+                return None
+            site = _site_named(body)
+            if site != refusal.within:
+                return await self.app(scope, _replaying(body, receive), send)
+            known = ctx.sites.get(site)
+            if known is not None:
+                ctx.spam.rate_limits.count_recent(known.id, address)
         scope[ROUTE_KEY] = route
         retry_after = refusal.retry_after(time.monotonic())
         message = f"{refusal.what}; try again in {retry_after} s"
         await _send_error(send, RateLimited(message, refusal.fields, retry_after=retry_after))
+
+
+async def _whole_body(receive: Receive) -> bytes | None:
+    """The request's body (``RequestSizeLimit`` has bounded it); None if the client went away."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _site_named(body: bytes) -> str | None:
+    """The ``site`` of a comment's JSON body, or None when it names none the app could accept: the app
+    then answers the body, errors included, as usual."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    site = parsed.get("site") if isinstance(parsed, dict) else None
+    return site if isinstance(site, str) else None
 
 
 class CachedReads:

@@ -31,8 +31,8 @@ def data_page(request: Request, site_key: str, lang: str | None = None) -> Respo
     """The site's *How your comment data is processed*, generated from its settings."""
     ctx = request.app.state.ctx
     site = cached_site(ctx, site_key)
-    code = datapage.language(lang or request.headers.get("accept-language"))
     rules = site_settings(ctx, site)
+    code = datapage.language(lang or request.headers.get("accept-language"))
     offered = ", ".join(p.display_name for p in providers.for_site(ctx, site))
     logins = ", ".join(filter(None, [offered, "e-mail" if identity.email_login(ctx) else ""]))
     return request.app.state.templates.TemplateResponse(
@@ -45,6 +45,7 @@ def data_page(request: Request, site_key: str, lang: str | None = None) -> Respo
             "login_providers": offered,
             "avatars": offered if rules.provider_avatars else "",
             "session_days": ctx.settings.reader_session_days,
+            "facts": datapage.facts(ctx, site, rules),
             "lang": code,
             "t": datapage.TEXTS[code],
             "languages": datapage.LANGUAGES,
