@@ -66,9 +66,9 @@ def set_like(
     """Like (``liked=True``) or unlike a comment for one reader; repeating it changes nothing."""
     key = _liker_key(ctx, liker)
     _refuse_a_flood(ctx, remote_addr)
-    return _finish(
-        ctx, comment_id, liked, ctx.db.transaction(_plan_like(ctx, comment_id, key, liked, remote_addr))
-    )
+    decided = _decided_first(ctx, comment_id, key, remote_addr, liked) if ctx.spam.rate_limits.shared else []
+    stored = ctx.db.transaction(_plan_like(ctx, comment_id, key, liked, remote_addr, decided))
+    return _finish(ctx, comment_id, liked, stored)
 
 
 async def set_like_async(
@@ -77,7 +77,10 @@ async def set_like_async(
     """``set_like`` for the event loop: on SQLite the write joins the loop's group commit."""
     key = _liker_key(ctx, liker)
     _refuse_a_flood(ctx, remote_addr)
-    stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, key, liked, remote_addr))
+    decided: list[_Admission | RateLimited] = []
+    if ctx.spam.rate_limits.shared:
+        decided = await asyncio.to_thread(_decided_first, ctx, comment_id, key, remote_addr, liked)
+    stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, key, liked, remote_addr, decided))
     if stored.changed and not liked:  # may free the address's like of the comment in Redis: off the loop
         return await asyncio.to_thread(_finish, ctx, comment_id, liked, stored)
     return _finish(ctx, comment_id, liked, stored)
@@ -157,14 +160,41 @@ def _admit(
     return _Admission(site, rules, address, counted)
 
 
+def _decided_first(
+    ctx: Context, comment_id: int, liker_key: str, remote_addr: str, liked: bool
+) -> list[_Admission | RateLimited]:
+    """The site's like rules before the like's transaction, for limits counted in Redis: their round trips
+    (about ten a like) would otherwise hold the batch the like is written with, and on SQLite the event
+    loop. Empty if the comment is not there to like (the transaction says so)."""
+    with ctx.db.read() as conn:
+        placed = comment_store.get_comment_placed(conn, comment_id)
+        if placed is None:
+            return []
+        site = known_site(ctx, conn, placed[2])
+    return [_decide(ctx, site, comment_id, liker_key, remote_addr, liked)]
+
+
+def _decide(
+    ctx: Context, site: Site, comment_id: int, liker_key: str, remote_addr: str, liked: bool
+) -> _Admission | RateLimited:
+    try:
+        return _admit(ctx, site, comment_id, liker_key, remote_addr, liked)
+    except RateLimited as refused:
+        return refused
+
+
 def _plan_like(
-    ctx: Context, comment_id: int, key: str, liked: bool, remote_addr: str
+    ctx: Context,
+    comment_id: int,
+    key: str,
+    liked: bool,
+    remote_addr: str,
+    decided: list[_Admission | RateLimited],
 ) -> Callable[[Connection], _Liking]:
     """The like's one transaction: the comment (with its thread's URL and its site's key), the site's rules
-    (the site from the context's memo), then the like and its count."""
+    (the site from the context's memo) unless ``decided`` holds them already, then the like and its count."""
     # The rules count the like against the limits, so they are asked once: if the batch this like shares
     # fails, it runs again alone, and a second asking would take the first for another like.
-    decided: list[_Admission | RateLimited] = []
 
     def store_it(conn: Connection) -> _Liking:
         placed = comment_store.get_comment_placed(conn, comment_id)
@@ -175,12 +205,7 @@ def _plan_like(
             return _Liking(refused=refused)
         comment, thread_url, site_key = placed
         if not decided:
-            try:
-                decided.append(
-                    _admit(ctx, known_site(ctx, conn, site_key), comment_id, key, remote_addr, liked)
-                )
-            except RateLimited as exc:
-                decided.append(exc)
+            decided.append(_decide(ctx, known_site(ctx, conn, site_key), comment_id, key, remote_addr, liked))
         admitted = decided[0]
         if isinstance(admitted, RateLimited):
             return _Liking(refused=admitted)
