@@ -7,9 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
-import traceback
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -219,29 +217,3 @@ def test_the_command_line_shows_and_sets_a_moderators_mail(mctx: Context) -> Non
     assert run() == {"email": "mod@blog.example", "mode": "instant", "all_comments": False}
     assert run("--mode", "daily", "--all-comments")["mode"] == "daily"
     assert run() == {"email": "mod@blog.example", "mode": "daily", "all_comments": True}
-
-
-async def test_a_comment_nobody_is_to_hear_of_does_not_take_the_writer(
-    client: httpx.AsyncClient, ctx: Context, site: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No moderator wants mail of it, nobody follows its thread and no webhook wants its event: the
-    subscribers only read. A write transaction would hold the one writer that posts and likes commit
-    through (on SQLite), for nothing."""
-    from_subscribers: list[str] = []
-    write = ctx.db.write
-
-    @contextlib.contextmanager
-    def noted_write() -> Iterator[object]:
-        callers = [frame.filename for frame in traceback.extract_stack()]
-        from_subscribers.extend(f for f in callers if f"rejoinder{os.sep}notify{os.sep}" in f)
-        with write() as conn:
-            yield conn
-
-    monkeypatch.setattr(ctx.db, "write", noted_write)
-    response = await client.post(
-        "/api/v1/comments",
-        json={"site": site, "url": ARTICLE, "body": "Nobody minds", "author": {"name": "Ada"}},
-    )
-    assert response.status_code == 201, response.text
-    ctx.events.drain()
-    assert from_subscribers == []

@@ -11,8 +11,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection
-
 from rejoinder.accounts import moderator_by_id
 from rejoinder.context import Context
 from rejoinder.errors import Conflict, InvalidInput, InvalidLink
@@ -55,34 +53,18 @@ def notice_comment(ctx: Context, event: CommentChanged | CommentReported) -> Non
     if kind is None:
         return
     now = datetime.now(UTC)
-    # Looked at first without the writer: most comments are news to no moderator, and a write transaction
-    # holds the one writer the posts and likes commit through (on SQLite) even when it writes nothing.
-    with ctx.db.read() as conn:
-        if not _anyone_wants(conn, event.site_id, kind):
-            return
     with ctx.db.write() as conn:
         moderators = list_moderators(conn, event.site_id)
         prefs = store.preferences(conn, [m.id for m in moderators])
         for moderator in moderators:
-            every = _every(prefs[moderator.id], kind)
-            if every is None:
+            pref = prefs[moderator.id]
+            every = MODES.get(pref.mode)
+            if every is None or (kind == "new" and not pref.all_comments):
                 continue
             store.add_notice(conn, moderator.id, event.comment.id, kind, now)
             due = now + every
             if store.mark_due(conn, moderator.id, due):
                 enqueue(conn, SEND_DUE, run_at=due, dedupe_key=f"{SEND_DUE}:{int(due.timestamp())}")
-
-
-def _every(pref: store.Preference, kind: str) -> timedelta | None:
-    """How often this moderator hears of comments of this kind; None: not at all."""
-    every = MODES.get(pref.mode)
-    return None if kind == "new" and not pref.all_comments else every
-
-
-def _anyone_wants(conn: Connection, site_id: int, kind: str) -> bool:
-    moderators = list_moderators(conn, site_id)
-    prefs = store.preferences(conn, [m.id for m in moderators])
-    return any(_every(prefs[m.id], kind) is not None for m in moderators)
 
 
 def _kind(event: CommentChanged | CommentReported) -> str | None:

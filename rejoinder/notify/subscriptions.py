@@ -147,11 +147,6 @@ def notice_comment(ctx: Context, event: CommentChanged) -> None:
     if comment.status is not CommentStatus.PUBLISHED:
         return
     now = datetime.now(UTC)
-    # Looked at first without the writer: most threads have no subscriber, and a write transaction holds
-    # the one writer the posts and likes commit through (on SQLite) even when it writes nothing.
-    with ctx.db.read() as conn:
-        if not store.listeners(conn, comment.thread_id, comment.parent_id):
-            return
     with ctx.db.write() as conn:
         listening = store.listeners(conn, comment.thread_id, comment.parent_id)
         # Who follows the whole thread hears of a reply there once, not twice.

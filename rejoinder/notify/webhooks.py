@@ -109,10 +109,6 @@ def on_event(ctx: Context, event: CommentChanged) -> None:
     event_type = next((name for name, cls in EVENT_TYPES.items() if type(event) is cls), None)
     if event_type is None:
         return
-    # Looked at first without the writer, as most sites have no webhook (see ``notice_comment``).
-    with ctx.db.read() as conn:
-        if not any(event_type in hook.events for hook in store.site_webhooks(conn, event.site_id)):
-            return
     comment = event.comment
     message_id = f"msg_{comment.id}_{comment.version}_{event_type.split('.')[1]}"
     payload = {
