@@ -168,7 +168,7 @@ def _decided_first(
     loop. Empty if the comment is not there to like (the transaction says so)."""
     with ctx.db.read() as conn:
         placed = comment_store.get_comment_placed(conn, comment_id)
-        if placed is None:
+        if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
             return []
         site = known_site(ctx, conn, placed[2])
     return [_decide(ctx, site, comment_id, liker_key, remote_addr, liked)]
@@ -193,8 +193,6 @@ def _plan_like(
 ) -> Callable[[Connection], _Liking]:
     """The like's one transaction: the comment (with its thread's URL and its site's key), the site's rules
     (the site from the context's memo) unless ``decided`` holds them already, then the like and its count."""
-    # The rules count the like against the limits, so they are asked once: if the batch this like shares
-    # fails, it runs again alone, and a second asking would take the first for another like.
 
     def store_it(conn: Connection) -> _Liking:
         placed = comment_store.get_comment_placed(conn, comment_id)
@@ -205,6 +203,8 @@ def _plan_like(
             return _Liking(refused=refused)
         comment, thread_url, site_key = placed
         if not decided:
+            # Asked once: the rules count the like against the limits, and if the batch this like shares
+            # fails, it runs again alone, where a second asking would take the first for another like.
             decided.append(_decide(ctx, known_site(ctx, conn, site_key), comment_id, key, remote_addr, liked))
         admitted = decided[0]
         if isinstance(admitted, RateLimited):
