@@ -18,7 +18,7 @@ from rejoinder.jobs import JobQueue
 from rejoinder.live import LiveHub
 from rejoinder.memo import Memo
 from rejoinder.metrics import Metrics
-from rejoinder.model import Ban, Site
+from rejoinder.model import Ban, Site, SiteSettings
 from rejoinder.readiness import Readiness
 from rejoinder.refusals import Refusals
 from rejoinder.settings import Settings
@@ -44,6 +44,9 @@ class Context:
     # site id -> its bans, expired ones included (checked at use): every post checks them; SiteChanged
     # empties it like the sites' memo.
     bans: Memo[int, tuple[Ban, ...]] = field(default_factory=Memo)
+    # site id -> (the site as read, its settings over the defaults): every like and post needs them. Kept
+    # for that very Site object only, so a site read anew (after SiteChanged) has them worked out again.
+    site_rules: dict[int, tuple[Site, SiteSettings]] = field(default_factory=dict)
     # the origins of all sites, under ALL_ORIGINS: CORS preflights come before any site is named
     origins: Memo[str, frozenset[str]] = field(default_factory=Memo)
     # The login providers added from the command line (another process), read again when older than

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection
 
 from rejoinder.context import Context
-from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited
+from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited, RejoinderError
 from rejoinder.events import CommentLiked
 from rejoinder.identity import liker_key as identity_liker_key
-from rejoinder.model import Comment, CommentStatus, Site, SiteSettings
+from rejoinder.model import CommentStatus, Site, SiteSettings
 from rejoinder.ratelimits import refuse_over
 from rejoinder.sites import known_site, site_settings
 from rejoinder.store import comments as comment_store
@@ -40,6 +40,13 @@ class LikeState:
 
 
 @dataclass(frozen=True)
+class _Liker:
+    key: str  # the liker's keyed id: a browser's random id, or a logged-in reader's identity
+    remote_addr: str
+    verified: bool  # a logged-in reader: one like each wherever they are, so no per-address counting
+
+
+@dataclass(frozen=True)
 class _Admission:
     """What the site's like rules decided before anything is written."""
 
@@ -47,7 +54,18 @@ class _Admission:
     rules: SiteSettings | None
     address: str  # the client's address as likes count it ("" when unknown)
     counted: bool  # False: this address liked the comment within the window; answer, do not count
-    likes: int  # the comment's count as read
+
+
+@dataclass(frozen=True)
+class _Liking:
+    """What one like's transaction found and did."""
+
+    likes: int = 0  # the comment's count after it
+    changed: bool = False  # a like was added or taken back
+    admitted: _Admission | None = None
+    # Not a published comment, or past a rate limit: raised once the transaction is over, as the batch it
+    # shares with other writers would otherwise be rolled back and run again one by one.
+    refused: RejoinderError | None = None
 
 
 def set_like(
@@ -61,12 +79,11 @@ def set_like(
     """Like (``liked=True``) or unlike a comment for one reader; repeating it changes nothing. A logged-in
     reader (``identity_id``) likes as that identity, the same on every device."""
     key = _liker_key(ctx, liker, identity_id)
+    who = _Liker(key, remote_addr, identity_id is not None)
     _refuse_a_flood(ctx, remote_addr)
-    admitted = _admit(ctx, comment_id, key, remote_addr, liked, identity_id is not None)
-    if not admitted.counted:
-        return LikeState(likes=admitted.likes, liked=True)
-    store_it, finish = _plan_like(ctx, comment_id, key, liked, admitted)
-    return finish(ctx.db.transaction(store_it))
+    decided = _decided_first(ctx, comment_id, who, liked) if ctx.spam.rate_limits.shared else []
+    stored = ctx.db.transaction(_plan_like(ctx, comment_id, who, liked, decided))
+    return _finish(ctx, comment_id, liked, stored)
 
 
 async def set_like_async(
@@ -79,16 +96,15 @@ async def set_like_async(
 ) -> LikeState:
     """``set_like`` for the event loop: on SQLite the write joins the loop's group commit."""
     key = _liker_key(ctx, liker, identity_id)
+    who = _Liker(key, remote_addr, identity_id is not None)
     _refuse_a_flood(ctx, remote_addr)
-    # The rules read the comment's site and may ask Redis: off the loop.
-    verified = identity_id is not None
-    admitted = await asyncio.to_thread(_admit, ctx, comment_id, key, remote_addr, liked, verified)
-    if not admitted.counted:
-        return LikeState(likes=admitted.likes, liked=True)
-    store_it, finish = _plan_like(ctx, comment_id, key, liked, admitted)
-    stored = await ctx.db.transaction_async(store_it)
-    # An unlike may free the address's like of the comment in Redis: off the loop too.
-    return finish(stored) if liked else await asyncio.to_thread(finish, stored)
+    decided: list[_Admission | RateLimited] = []
+    if ctx.spam.rate_limits.shared:
+        decided = await asyncio.to_thread(_decided_first, ctx, comment_id, who, liked)
+    stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided))
+    if stored.changed and not liked:  # may free the address's like of the comment in Redis: off the loop
+        return await asyncio.to_thread(_finish, ctx, comment_id, liked, stored)
+    return _finish(ctx, comment_id, liked, stored)
 
 
 def _liker_key(ctx: Context, liker: str | None, identity_id: int | None = None) -> str:
@@ -134,19 +150,15 @@ def _address_liked(ctx: Context, comment_id: int, address: str) -> str:
     return ctx.signer.reader_key("like-address", f"{comment_id} {address}")
 
 
-def _admit(
-    ctx: Context, comment_id: int, liker_key: str, remote_addr: str, liked: bool, verified: bool = False
-) -> _Admission:
-    """The site's like rules, before the write: rate limits (429 past them) and one counted like per
-    address and comment within the window (a verified reader counts once as themselves instead)."""
-    with ctx.db.read() as conn:
-        placed = _published(conn, comment_id)
-        comment, _thread_url, site_key = placed
-        site = known_site(ctx, conn, site_key)
+def _admit(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) -> _Admission:
+    """The site's like rules, in the like's transaction before anything is written: rate limits (429 past
+    them) and one counted like per address and comment within the window (a verified reader counts once
+    as themselves instead)."""
     rules = site_settings(ctx, site)
-    address = liking_address(remote_addr)
+    address = liking_address(who.remote_addr)
+    liker_key = who.key
     if not rules.spam_filter:
-        return _Admission(None, None, address, True, comment.likes)
+        return _Admission(None, None, address, True)
     exceeded = ctx.spam.rate_limits.hit(
         site.id,
         [
@@ -164,44 +176,81 @@ def _admit(
             retry_after=exceeded.retry_after,
         )
     counted = True
-    if liked and address and rules.like_address_hours > 0 and not verified:
+    if liked and address and rules.like_address_hours > 0 and not who.verified:
         counted = ctx.spam.rate_limits.first(
             site.id, ONE_LIKE_PER_ADDRESS, _window(rules), _address_liked(ctx, comment_id, address)
         )
-    return _Admission(site, rules, address, counted, comment.likes)
+    return _Admission(site, rules, address, counted)
 
 
-def _published(conn: Connection, comment_id: int) -> tuple[Comment, str, str]:
-    placed = comment_store.get_comment_placed(conn, comment_id)
-    if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
-        raise CommentNotFound(
-            f"there is no comment {comment_id}", {"comment_id": "is not a published comment"}
-        )
-    return placed
+def _decided_first(ctx: Context, comment_id: int, who: _Liker, liked: bool) -> list[_Admission | RateLimited]:
+    """The site's like rules before the like's transaction, for limits counted in Redis: their round trips
+    (about ten a like) would otherwise hold the batch the like is written with, and on SQLite the event
+    loop. Empty if the comment is not there to like (the transaction says so)."""
+    with ctx.db.read() as conn:
+        placed = comment_store.get_comment_placed(conn, comment_id)
+        if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
+            return []
+        site = known_site(ctx, conn, placed[2])
+    return [_decide(ctx, site, comment_id, who, liked)]
+
+
+def _decide(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) -> _Admission | RateLimited:
+    try:
+        return _admit(ctx, site, comment_id, who, liked)
+    except RateLimited as refused:
+        return refused
 
 
 def _plan_like(
-    ctx: Context, comment_id: int, key: str, liked: bool, admitted: _Admission
-) -> tuple[Callable[[Connection], tuple[Comment, bool]], Callable[[tuple[Comment, bool]], LikeState]]:
-    def store_it(conn: Connection) -> tuple[Comment, bool]:
-        comment, thread_url, site_key = _published(conn, comment_id)
-        counted = store.change_like(conn, comment_id, key, liked, datetime.now(UTC))
-        changed = counted is not None
-        if counted is not None:
-            likes, version = counted
-            comment = dataclasses.replace(comment, likes=likes, version=version)
-            ctx.events.record(conn, CommentLiked(site_key, thread_url, comment))
-        else:  # read again: on PostgreSQL a concurrent like may have committed since the read above
-            comment = dataclasses.replace(comment, likes=comment_store.like_count(conn, comment_id))
-        return comment, changed
+    ctx: Context,
+    comment_id: int,
+    who: _Liker,
+    liked: bool,
+    decided: list[_Admission | RateLimited],
+) -> Callable[[Connection], _Liking]:
+    """The like's one transaction: the comment (with its thread's URL and its site's key), the site's rules
+    (the site from the context's memo) unless ``decided`` holds them already, then the like and its count."""
 
-    def finish(stored: tuple[Comment, bool]) -> LikeState:
-        comment, changed = stored
-        site, rules = admitted.site, admitted.rules
-        if changed and not liked and site and rules and rules.like_address_hours > 0 and admitted.address:
-            # A like taken back frees its address's one like of the comment: the reader may like it again.
-            liked_by = _address_liked(ctx, comment_id, admitted.address)
-            ctx.spam.rate_limits.forget(site.id, ONE_LIKE_PER_ADDRESS, _window(rules), liked_by)
-        return LikeState(likes=comment.likes, liked=liked)
+    def store_it(conn: Connection) -> _Liking:
+        placed = comment_store.get_comment_placed(conn, comment_id)
+        if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
+            refused = CommentNotFound(
+                f"there is no comment {comment_id}", {"comment_id": "is not a published comment"}
+            )
+            return _Liking(refused=refused)
+        comment, thread_url, site_key = placed
+        if not decided:
+            # Asked once: the rules count the like against the limits, and if the batch this like shares
+            # fails, it runs again alone, where a second asking would take the first for another like.
+            decided.append(_decide(ctx, known_site(ctx, conn, site_key), comment_id, who, liked))
+        admitted = decided[0]
+        if isinstance(admitted, RateLimited):
+            return _Liking(refused=admitted)
+        if not admitted.counted:
+            return _Liking(comment.likes, False, admitted)
+        counted = store.change_like(conn, comment_id, who.key, liked, datetime.now(UTC))
+        if counted is None:  # on PostgreSQL a concurrent like may have committed since the read above
+            return _Liking(comment_store.like_count(conn, comment_id), False, admitted)
+        likes, version = counted
+        comment = dataclasses.replace(comment, likes=likes, version=version)
+        ctx.events.record(conn, CommentLiked(site_key, thread_url, comment))
+        return _Liking(likes, True, admitted)
 
-    return store_it, finish
+    return store_it
+
+
+def _finish(ctx: Context, comment_id: int, liked: bool, stored: _Liking) -> LikeState:
+    if stored.refused is not None:
+        raise stored.refused
+    if stored.changed and not liked and stored.admitted is not None:
+        _free_the_address(ctx, comment_id, stored.admitted)
+    return LikeState(likes=stored.likes, liked=liked)
+
+
+def _free_the_address(ctx: Context, comment_id: int, admitted: _Admission) -> None:
+    """A like taken back frees its address's one like of the comment: the reader may like it again."""
+    site, rules = admitted.site, admitted.rules
+    if site and rules and rules.like_address_hours > 0 and admitted.address:
+        liked_by = _address_liked(ctx, comment_id, admitted.address)
+        ctx.spam.rate_limits.forget(site.id, ONE_LIKE_PER_ADDRESS, _window(rules), liked_by)

@@ -9,6 +9,7 @@ and Redis is tried again a few seconds later.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,9 @@ class RateLimits:
         # Two counters per key and window, however high the limit: a moving window would keep (and
         # rescan) one timestamp per comment.
         self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        # A check is a test, then a hit: two threads checking the same key at once would both pass the
+        # test. Writers on PostgreSQL check in several committer threads at once.
+        self._memory_lock = threading.Lock()
         self._shared: SlidingWindowCounterRateLimiter | None = None
         if redis_url:
             storage = RedisStorage(
@@ -89,7 +93,8 @@ class RateLimits:
                 self._shared_again_at = time.monotonic() + RETRY_REDIS_SECONDS
                 self._on_error()
                 log.warning("rate limits counted in memory: Redis is unreachable (%s)", exc.storage_error)
-        return count(self._memory)
+        with self._memory_lock:
+            return count(self._memory)
 
     def count_recent(self, site_id: int, address: str) -> None:
         """Count one comment from ``address`` toward its recent volume (``recent``), limit or not."""
@@ -113,7 +118,8 @@ class RateLimits:
                 self._shared_again_at = time.monotonic() + RETRY_REDIS_SECONDS
                 self._on_error()
                 log.warning("rate limits counted in memory: Redis is unreachable (%s)", exc.storage_error)
-        return use(self._memory)
+        with self._memory_lock:
+            return use(self._memory)
 
     def _hit(
         self, limiter: SlidingWindowCounterRateLimiter, site_id: int, checks: list[tuple[str, str, str]]

@@ -59,11 +59,17 @@ def forget_sites(ctx: Context, event: SiteChanged) -> None:
 
 
 def site_settings(ctx: Context, site: Site) -> SiteSettings:
-    return SiteSettings.from_stored(
+    """The site's settings over the server's defaults, worked out once per ``Site`` as read."""
+    kept = ctx.site_rules.get(site.id)
+    if kept is not None and kept[0] is site:
+        return kept[1]
+    rules = SiteSettings.from_stored(
         site.settings,
         max_depth=ctx.settings.default_max_depth,
         edit_window_seconds=ctx.settings.default_edit_window_seconds,
     )
+    ctx.site_rules[site.id] = (site, rules)
+    return rules
 
 
 def normalise_origin(origin: str) -> str:

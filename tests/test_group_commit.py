@@ -207,6 +207,44 @@ async def test_the_loop_answers_while_a_batch_waits_for_the_disk(db: Database) -
     assert Counter(seen.handed_on) == Counter(["piece-first", *later])
 
 
+async def test_the_loop_answers_while_another_thread_holds_the_writer(db: Database) -> None:
+    """SQLite: a thread writing with ``db.write()`` (the event bus marking events delivered, a job being
+    claimed) holds the one writer connection through its COMMIT; the loop's next batch waits for it in a
+    thread, not on the loop, and commits once it is free."""
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL commits every batch in a worker thread")
+    Transactions(db)
+    held = 0.4
+    holding = threading.Event()
+
+    def write_slowly() -> None:
+        with db.write() as conn:
+            conn.execute(insert(server_secrets).values(name="piece-thread", value="v"))
+            holding.set()
+            time.sleep(held)  # as a COMMIT waiting for a slow disk would
+
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.ensure_future(ticker())
+    thread = threading.Thread(target=write_slowly)
+    thread.start()
+    await asyncio.to_thread(holding.wait)
+    result = await db.transaction_async(piece("piece-loop"))
+    ticking.cancel()
+    thread.join()
+    assert result == "piece-loop"
+    assert max(gaps) < held / 2  # the loop went on running while the writer was taken
+    assert stored_names(db) == {"piece-thread", "piece-loop"}
+
+
 async def test_a_batch_commits_while_every_worker_thread_is_taken(db: Database) -> None:
     """Sync endpoints in the thread pool may all be waiting for the writer: the loop's COMMIT must not need
     one of their threads, or nothing would ever move again."""

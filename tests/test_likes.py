@@ -5,10 +5,12 @@ the "once per address" memory shared through a real Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput
@@ -18,6 +20,7 @@ from rejoinder.settings import Settings
 from rejoinder.sites import update_site
 from tests.helpers import post, read
 from tests.test_bus import redis_settings  # noqa: F401 (the fixture: a real Redis, keys of its own)
+from tests.test_queries import statements_run
 
 pytestmark = pytest.mark.usefixtures("steady_rate_windows")
 
@@ -105,7 +108,10 @@ async def test_taking_a_like_back_lets_the_address_like_again(
 
 
 async def test_stuffing_from_one_address_does_not_decide_sort_top(
-    client: httpx.AsyncClient, app, ctx: Context, site: str  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient,
+    app,
+    ctx: Context,
+    site: str,  # type: ignore[no-untyped-def]
 ) -> None:
     liked_by_people = (await post(client, "liked by three people"))["comment"]["id"]
     stuffed = (await post(client, "stuffed by one script"))["comment"]["id"]
@@ -118,6 +124,56 @@ async def test_stuffing_from_one_address_does_not_decide_sort_top(
             await like(reader, liked_by_people, 100 + n)
     top = (await read(client, sort="top"))["comments"]
     assert [(c["id"], c["likes"]) for c in top] == [(liked_by_people, 3), (stuffed, 1)]
+
+
+async def test_a_like_is_one_transaction(
+    client: httpx.AsyncClient, other: httpx.AsyncClient, ctx: Context, site: str, backend: str
+) -> None:
+    """The comment (with its thread and site), the rules, the like and its count, the event: read and
+    written in one transaction, the site's rules from the memo of sites."""
+    comment_id = (await post(client, "Worth a like"))["comment"]["id"]
+    guard(ctx, site)
+    await like(client, comment_id, 1)  # the site is remembered from here on
+    begun: list[object] = []
+
+    def note(conn: object) -> None:
+        begun.append(conn)
+
+    for engine in ctx.db.engines:
+        event.listen(engine, "begin", note)
+    try:
+        with statements_run(ctx) as seen:
+            assert await like(other, comment_id, 2) == {"likes": 2, "liked": True}
+    finally:
+        for engine in ctx.db.engines:
+            event.remove(engine, "begin", note)
+    assert len(begun) == 1
+    # The comment placed; the like and its count (one statement on PostgreSQL); the event for the outbox.
+    assert len(seen) == {"sqlite": 4, "postgres": 3}[backend], seen
+
+
+async def test_refused_likes_do_not_hold_back_the_likes_written_beside_them(
+    client: httpx.AsyncClient,
+    app,
+    ctx: Context,
+    site: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """Likes sent at once are written together (group commit); those past a limit are refused on their
+    own, without undoing the others."""
+    ids = [(await post(client, f"comment {i}"))["comment"]["id"] for i in range(3)]
+    guard(ctx, site, like_rate_limit_liker="1/minute")
+
+    async def like_from(n: int) -> int:
+        transport = httpx.ASGITransport(app=app, client=(f"192.0.2.{n + 1}", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as reader:
+            # Two addresses share each liker id: one of the two likes is past its one like a minute.
+            response = await reader.put(f"/api/v1/comments/{ids[n % 3]}/like", headers=liker(n // 2))
+            return response.status_code
+
+    statuses = await asyncio.gather(*(like_from(n) for n in range(8)))
+    assert sorted(statuses) == [200] * 4 + [429] * 4
+    shown = {c["id"]: c["likes"] for c in (await read(client))["comments"]}
+    assert sum(shown.values()) == 4
 
 
 async def test_an_ipv6_client_counts_by_its_slash_64(app, ctx: Context, site: str) -> None:  # type: ignore[no-untyped-def]

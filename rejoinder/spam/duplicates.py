@@ -8,8 +8,6 @@ import unicodedata
 from collections import deque
 from dataclasses import dataclass
 
-import numpy as np
-
 from rejoinder.spam.verdict import Evidence
 
 BITS = 64
@@ -27,6 +25,9 @@ def fingerprint(text: str) -> int | None:
         hashlib.blake2b(" ".join(words[i : i + 3]).encode(), digest_size=8).digest()
         for i in range(len(words) - 2)
     )
+    # Imported here: a server whose sites have the spam filter off never needs numpy (12 MB resident).
+    import numpy as np
+
     # Each bit of the fingerprint is the majority vote of that bit over the shingles' hashes.
     bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8), axis=1)
     majority = bits.sum(axis=0) * 2 > len(bits)

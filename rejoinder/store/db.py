@@ -180,10 +180,11 @@ class Database:
     async def _commit_with_fsync_off_loop(self, batch: list[_Work[Any]]) -> None:
         """``_commit`` with the statements on the loop and the COMMIT, which waits for the disk, in a
         thread: readers are answered meanwhile, and the writers arriving meanwhile form the next batch."""
-        with self._committer:  # the same single writer as ``transaction``, so the two never interleave
+        conn = await self._take_writer()
+        try:
             noted: list[Any] = []
             try:
-                with self.writer.connect() as conn:
+                with conn:
                     transaction = conn.begin()
                     conn.info[_AFTER_COMMIT] = noted
                     try:
@@ -197,6 +198,8 @@ class Database:
             except BaseException:
                 self._commit_each(batch)
                 return
+        finally:
+            self._committer.release()
         for work, result in zip(batch, results, strict=True):
             work.result, work.done = result, True
         if noted and self.on_commit is not None:
@@ -204,6 +207,31 @@ class Database:
                 self.on_commit(noted)
             except Exception:  # committed all the same: the writers hear so, and the queue keeps draining
                 log.exception("handing on what a committed transaction noted failed")
+
+    async def _take_writer(self) -> Connection:
+        """The single writer (``_committer``, then the writer's one connection) for the loop's batch.
+
+        Taken on the loop only when both are free; otherwise a thread waits for them. Other threads write
+        too (the event bus marks events delivered, jobs are claimed), each holding the connection through
+        its own COMMIT and fsync: waiting for it on the loop stopped every reader for that long.
+        """
+        if self._committer.acquire(blocking=False):
+            if self.writer.pool.checkedout() == 0:  # type: ignore[attr-defined]  # QueuePool
+                try:
+                    return self.writer.connect()
+                except BaseException:
+                    self._committer.release()
+                    raise
+            self._committer.release()
+        return await anyio.to_thread.run_sync(self._wait_for_writer, limiter=anyio.CapacityLimiter(1))
+
+    def _wait_for_writer(self) -> Connection:
+        self._committer.acquire()
+        try:
+            return self.writer.connect()
+        except BaseException:
+            self._committer.release()
+            raise
 
     async def _drain_to_thread(self) -> None:
         try:
