@@ -167,11 +167,11 @@ def _admit(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) 
         ],
     )
     if exceeded is not None:
-        field, who = (
+        field, whom = (
             ("client", "this address") if exceeded.scope == "like-ip" else (LIKER_HEADER, "this reader")
         )
         raise RateLimited(
-            f"too many likes from {who}; try again in {exceeded.retry_after} s",
+            f"too many likes from {whom}; try again in {exceeded.retry_after} s",
             {field: f"allows {exceeded.limit}"},
             retry_after=exceeded.retry_after,
         )
