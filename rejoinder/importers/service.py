@@ -31,7 +31,7 @@ from rejoinder.events import ThreadChanged
 from rejoinder.importers import disqus, isso, rejoinder_json, remark42, wordpress
 from rejoinder.importers.records import ImportedComment, ImportFailed, Markup, Problem, Record
 from rejoinder.importers.survey import Survey
-from rejoinder.model import Author, CommentKind, CommentStatus, Site
+from rejoinder.model import Author, CommentKind, CommentStatus, Moderator, Site
 from rejoinder.rendering import render, render_html, sanitise
 from rejoinder.sites import require_site
 from rejoinder.store import imports as store
@@ -161,6 +161,7 @@ class ImportOptions:
     teach: bool = False
     batch_size: int = BATCH
     progress: Callable[[int, int], None] | None = None  # (records done, records in all)
+    actor: Moderator | str | None = None  # who the audit log names (None: whoever runs the command)
 
 
 def import_file(ctx: Context, format_name: str, path: Path, options: ImportOptions) -> ImportReport:
@@ -196,7 +197,8 @@ def import_file(ctx: Context, format_name: str, path: Path, options: ImportOptio
             "created": report.created,
             "existing": report.existing,
         }
-        audit.record(conn, audit.cli_actor(), "import", site_id=site.id, after=after)
+        actor = options.actor if options.actor is not None else audit.cli_actor()
+        audit.record(conn, actor, "import", site_id=site.id, after=after)
     return report
 
 
