@@ -328,7 +328,7 @@ async def test_the_owner_downloads_the_sites_export_and_the_log_says_so(
 
     response = await client.get("/dashboard/export", params={"site": "test", "format": "json"})
     assert response.status_code == 200
-    assert response.headers["content-disposition"] == 'attachment; filename="rejoinder-test.json.json"'
+    assert response.headers["content-disposition"] == 'attachment; filename="test.jsonl"'
     lines = [json.loads(line) for line in response.text.splitlines()]
     assert lines[0]["format"] == "rejoinder-export"
     assert sum(1 for line in lines if "comment" in line) == 3

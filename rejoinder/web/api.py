@@ -13,8 +13,7 @@ from rejoinder import comments, exporters, forms, likes, moderation, reports, th
 from rejoinder.comments import Client, NewComment
 from rejoinder.context import Context
 from rejoinder.errors import Unauthorized
-from rejoinder.model import Author, Moderator, Role, SortOrder
-from rejoinder.permissions import require_role
+from rejoinder.model import Author, Moderator, SortOrder
 from rejoinder.spam import pow
 from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
@@ -264,10 +263,8 @@ def export_site(
 ) -> Response:
     """Everything the site holds, as ``rejoinder export --format json|wxr --site SITE`` writes it (admins
     of the site)."""
-    ctx = _ctx(request)
-    require_role(user, site, Role.ADMIN)
     out = io.StringIO()
-    exporters.export(ctx, out, format, site)
+    exporters.export_site(_ctx(request), user, out, format, site)
     media = "application/x-ndjson" if format == "json" else "application/rss+xml"
     name = f"{site}.{'jsonl' if format == 'json' else 'wxr.xml'}"
     return Response(

@@ -25,7 +25,7 @@ from rejoinder.web.dashboard.frame import choices, one_site, render
 router = APIRouter(include_in_schema=False)
 User = Annotated[Moderator, Depends(page_user)]
 UPLOAD_PATH = "/dashboard/import"  # its body is bounded by import_max_bytes (web/middleware.py)
-EXPORTS = {"json": ("application/x-ndjson", "json"), "wxr": ("application/rss+xml", "xml")}
+EXPORTS = {"json": ("application/x-ndjson", "jsonl"), "wxr": ("application/rss+xml", "wxr.xml")}
 SPOOL_BYTES = 1 << 20  # an export larger than this is written to a temporary file before it is sent
 
 
@@ -137,7 +137,7 @@ def download(
         finally:
             spool.close()
 
-    filename = f"rejoinder-{site}.{format}.{extension}"
+    filename = f"{site}.{extension}"  # as the API names it
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
     return StreamingResponse(chunks(), media_type=media_type, headers=headers)
 
