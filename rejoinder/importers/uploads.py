@@ -259,7 +259,7 @@ def summary(report: ImportReport) -> dict[str, Any]:
         "dry_run": report.dry_run,
         "source": report.source,
         "comments": report.comments,
-        "threads": len(report.threads),
+        "threads": report.thread_count,
         "statuses": dict(sorted(report.statuses.items())),
         "kinds": dict(sorted(report.kinds.items())),
         "created": report.created,
