@@ -19,6 +19,7 @@ from rejoinder.exporters import export_site
 from rejoinder.importers import uploads
 from rejoinder.importers.service import FORMATS
 from rejoinder.model import Moderator, Role
+from rejoinder.sites import cached_site
 from rejoinder.web.auth import page_user
 from rejoinder.web.dashboard.frame import choices, one_site, render
 
@@ -83,6 +84,7 @@ def progress_page(request: Request, user: User, token: str) -> Response:
         user,
         "import-progress.html",
         "import",
+        site=cached_site(ctx, state.site),
         upload=state,
         report=state.report,
         size=size_text(state.size),
