@@ -123,7 +123,7 @@ def comment_count(ctx: Context) -> int:
 
 def uploaded_files(settings: Settings) -> list[Path]:
     """The export files kept (not the small state files beside them)."""
-    return sorted(Path(settings.import_upload_dir).glob("*/upload"))
+    return sorted(Path(settings.import_upload_dir).glob("*/file/*"))
 
 
 def audit_actions(ctx: Context) -> list[tuple[str, str, Any]]:
@@ -223,6 +223,7 @@ async def test_a_malformed_file_shows_its_error_with_the_line_and_imports_nothin
     assert "Nothing was imported." in page.text
     assert re.search(r"line \d+, column \d+: the file is not well-formed XML", page.text), page.text
     assert 'id="import-confirm"' not in page.text
+    assert "Import everything readable" in page.text  # how to import the rest
     assert comment_count(ctx) == 0
     assert uploaded_files(settings) == []
     refused = await client.post(f"/dashboard/import/{token}/confirm", data={"csrf_token": owner})

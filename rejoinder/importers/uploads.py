@@ -38,7 +38,7 @@ LEASE = timedelta(hours=2)  # longer than the largest import takes
 SHOWN = 200  # threads and problems a report keeps for the page; the counts stay whole
 PROGRESS_EVERY = 0.5  # seconds between two writes of the progress
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_FILE = "upload"
+_FILES = "file"  # the uploaded file, under its own (cleaned) name: messages name it as its owner does
 _STATE = "state.json"
 
 
@@ -137,13 +137,15 @@ def start(
     sweep(root)
     token = secrets.token_urlsafe(24)
     directory = root / token
-    directory.mkdir(parents=True)
+    filename = Path(filename or "export").name[:200] or "export"
+    path = _file(directory, filename)
+    path.parent.mkdir(parents=True)
     try:
-        size = _copy_bounded(upload, directory / _FILE, ctx.settings.import_max_bytes)
+        size = _copy_bounded(upload, path, ctx.settings.import_max_bytes)
         if size == 0:
             raise InvalidInput("the file is empty", {"file": "must be an export file, not an empty one"})
         if format_name == AUTO:
-            found = detect(directory / _FILE)
+            found = detect(path)
             if found is None:
                 raise InvalidInput(
                     "the file's format was not recognised",
@@ -155,7 +157,7 @@ def start(
             token=token,
             site=site_key,
             format=format_name,
-            filename=Path(filename or "export").name[:200],
+            filename=filename,
             size=size,
             actor=user.actor,
             teach=teach,
@@ -166,7 +168,7 @@ def start(
         )
         _save(directory, state)
         with ctx.db.write() as conn:
-            enqueue(conn, IMPORT_JOB, {"token": token, "dry_run": True}, max_attempts=1)
+            enqueue(conn, IMPORT_JOB, {"token": token, "dry_run": True}, max_attempts=1, dedupe_key=token)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -196,7 +198,8 @@ def confirm(ctx: Context, user: Moderator, token: str) -> Upload:
     state.done, state.total = 0, 0
     _save(directory, state)
     with ctx.db.write() as conn:
-        enqueue(conn, IMPORT_JOB, {"token": token, "dry_run": False}, max_attempts=1)
+        # Keyed by the upload: a confirmation sent twice (a double click) queues one import.
+        enqueue(conn, IMPORT_JOB, {"token": token, "dry_run": False}, max_attempts=1, dedupe_key=token)
     return state
 
 
@@ -231,7 +234,7 @@ def run(ctx: Context, job: Job) -> None:
         actor=f"{state.actor} (dashboard)" if state.actor else None,
     )
     try:
-        report = import_file(ctx, state.format, directory / _FILE, options)
+        report = import_file(ctx, state.format, _file(directory, state.filename), options)
     except ImportFailed as exc:
         _finish(directory, state, UploadStatus.FAILED, exc.message, [str(p) for p in exc.problems[:SHOWN]])
         return
@@ -324,8 +327,12 @@ class _Progress:
 def _finish(directory: Path, state: Upload, status: UploadStatus, error: str, problems: list[str]) -> None:
     """The end of an upload's life: its file goes, its state stays for the page (until swept)."""
     state.status, state.error, state.problems = status, error, problems
-    (directory / _FILE).unlink(missing_ok=True)
+    shutil.rmtree(directory / _FILES, ignore_errors=True)
     _save(directory, state)
+
+
+def _file(directory: Path, filename: str) -> Path:
+    return directory / _FILES / (re.sub(r"[^\w.-]+", "_", filename).lstrip(".") or "export")
 
 
 def _root(ctx: Context) -> Path:

@@ -236,6 +236,8 @@ EN: dict[str, str] = {
     "import_by_thread": "By thread (the largest {n})",
     "import_page": "Page",
     "import_again": "Import another file",
+    "import_skip_hint": "To import everything else, upload it again with \u201cImport everything "
+    "readable\u201d ticked.",
     "import_reload": "Show the progress",
     "export_title": "Export",
     "export_intro": "Every comment of the site, for a backup or another server.",
@@ -462,6 +464,8 @@ UK: dict[str, str] = {
     "import_by_thread": "За обговоренням (найбільші {n})",
     "import_page": "Сторінка",
     "import_again": "Імпортувати інший файл",
+    "import_skip_hint": "Щоб імпортувати решту, завантажте файл ще раз, позначивши "
+    "\u201cІмпортувати все прочитне\u201d.",
     "import_reload": "Показати поступ",
     "export_title": "Експорт",
     "export_intro": "Усі коментарі сайту, для резервної копії чи іншого сервера.",
@@ -689,6 +693,8 @@ DE: dict[str, str] = {
     "import_by_thread": "Nach Diskussion (die {n} größten)",
     "import_page": "Seite",
     "import_again": "Eine andere Datei importieren",
+    "import_skip_hint": "Um den Rest zu importieren, lade die Datei erneut hoch, mit \u201eAlles Lesbare "
+    "importieren\u201c angekreuzt.",
     "import_reload": "Fortschritt anzeigen",
     "export_title": "Export",
     "export_intro": "Alle Kommentare der Website, als Sicherung oder für einen anderen Server.",
