@@ -19,6 +19,7 @@ from rejoinder.importers.service import ImportOptions, import_file
 from rejoinder.settings import Settings, load_settings
 from rejoinder.store.schema import audit_log, comments
 from tests.helpers import error_fields, log_in, make_moderator
+from tests.test_security_headers import assert_page_headers, inline_code
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 TOKEN = re.compile(r"^/dashboard/import/([A-Za-z0-9_-]+)$")
@@ -145,6 +146,8 @@ async def test_an_owner_uploads_reads_the_report_confirms_and_the_comments_arriv
     page = await client.get(f"/dashboard/import/{token}")
     assert page.status_code == 200
     assert (await state(client, token))["status"] == "review"
+    assert_page_headers(page)
+    assert inline_code(page.text) == []  # the strict CSP: the progress is followed by dashboard.js
     assert 'id="import-comments">3<' in page.text
     assert 'data-status-count="published">2<' in page.text
     assert 'data-status-count="spam">1<' in page.text
