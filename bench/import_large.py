@@ -182,9 +182,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def rejoinder(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def rejoinder(*args: str, env: dict[str, str], log: Any = subprocess.PIPE) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "rejoinder", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "rejoinder", *args], env=env, stdout=log, stderr=subprocess.STDOUT
     )
 
 
@@ -263,7 +263,10 @@ def serve_during_import(url: str, wxr: Path, batch_size: int) -> dict[str, Any]:
         raise SystemExit(setup.stderr)
     port = free_port()
     env["REJOINDER_PORT"] = str(port)
-    server = rejoinder("serve", "--host", "127.0.0.1", "--port", str(port), env=env)
+    # The server's log goes to a file: a pipe nobody reads fills after a few hundred request lines, and
+    # then the server waits on it.
+    server_log = tempfile.TemporaryFile()  # noqa: SIM115 (closed once the server has stopped)
+    server = rejoinder("serve", "--host", "127.0.0.1", "--port", str(port), env=env, log=server_log)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -303,6 +306,7 @@ def serve_during_import(url: str, wxr: Path, batch_size: int) -> dict[str, Any]:
         except subprocess.TimeoutExpired:  # a loaded machine: the figures matter more than a clean stop
             server.kill()
             server.wait(timeout=30)
+        server_log.close()
     return {
         "import_seconds": round(seconds, 2),
         "errors": client.errors,
