@@ -13,9 +13,11 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import Connection
 
+from rejoinder import audit
 from rejoinder.context import Context
 from rejoinder.importers.rejoinder_json import FORMAT, SOURCE, VERSION
-from rejoinder.model import CommentStatus, Site
+from rejoinder.model import CommentStatus, Moderator, Role, Site
+from rejoinder.permissions import require_role
 from rejoinder.sites import require_site
 from rejoinder.store import imports as store
 from rejoinder.store.sites import list_sites
@@ -57,6 +59,17 @@ def export(ctx: Context, out: TextIO, format_name: str, site_key: str | None = N
         if format_name == "wxr":
             return _wxr(conn, out, sites)
     raise ValueError(f"unknown export format {format_name!r}")
+
+
+def export_site(ctx: Context, who: Moderator, out: TextIO, format_name: str, site_key: str) -> int:
+    """One site's export for someone acting on it (its admins only), recorded in the audit log."""
+    require_role(who, site_key, Role.ADMIN)
+    written = export(ctx, out, format_name, site_key)
+    with ctx.db.write() as conn:
+        site = require_site(conn, site_key)
+        after = {"format": format_name, "comments": written}
+        audit.record(conn, who, "export", site_id=site.id, after=after)
+    return written
 
 
 def _threads(conn: Connection, site: Site) -> Iterator[tuple[Any, list[Any]]]:

@@ -116,6 +116,18 @@ class Settings(BaseModel):
     max_request_bytes: int = Field(
         65_536, ge=1024, description="Largest request body accepted, in bytes; larger ones get 413."
     )
+    import_max_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1024,
+        description="Largest export file the dashboard's import page accepts, in bytes (the whole upload "
+        "request); larger ones get 413. The command line (`rejoinder import`) has no such bound.",
+    )
+    import_upload_dir: str = Field(
+        "rejoinder-data/imports",
+        description="Where the dashboard keeps an uploaded export file until its import ends (then the "
+        "file is removed; one never confirmed is removed a day later). Relative to the working directory; "
+        "`rejoinder worker` processes that run the imports must see the same directory.",
+    )
     default_max_depth: int = Field(
         5,
         ge=2,

@@ -23,6 +23,7 @@ from rejoinder.events import (
 )
 from rejoinder.fanout import Fanout, LocalFanout, RedisFanout
 from rejoinder.filterstate import SpamFilter, SpamMemos
+from rejoinder.importers import uploads
 from rejoinder.jobs import JobQueue
 from rejoinder.live import LiveHub
 from rejoinder.metrics import Metrics
@@ -73,6 +74,7 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
     retention.register_jobs(ctx)
     privacy.register_jobs(ctx)
     standing.register_jobs(ctx)
+    uploads.register_jobs(ctx)
     subscribe(ctx)
     wire_notifications(ctx)
     monitoring.watch(ctx)

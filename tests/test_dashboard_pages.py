@@ -46,6 +46,7 @@ PAGES = (
     "/dashboard/bans",
     "/dashboard/settings",
     "/dashboard/account",
+    "/dashboard/import",
 )
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 

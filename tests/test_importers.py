@@ -254,6 +254,25 @@ def test_a_dry_run_reports_per_thread_and_status_and_writes_nothing(
     assert rows(ctx) == []
 
 
+def test_a_report_lists_the_largest_threads_and_counts_them_all(
+    ctx: Context, site: str, shared_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = data(shared_dir, "wxr/cc-labs.wordpress.xml")
+    whole = run(ctx, "wordpress", path, dry_run=True)
+    assert len(whole.threads) == whole.thread_count > 3
+    monkeypatch.setattr(service, "REPORT_THREADS", 3)
+    run(ctx, "wordpress", path, skip_bad=True)  # every comment imported before: none is new now
+    brief = run(ctx, "wordpress", path, dry_run=True)
+    assert brief.thread_count == whole.thread_count and brief.comments == whole.comments
+    assert brief.statuses == whole.statuses
+    largest = sorted(whole.threads.values(), key=lambda t: (-sum(t.statuses.values()), t.url))[:3]
+    assert list(brief.threads) == [t.url for t in largest]
+    for thread in largest:
+        assert brief.threads[thread.url].statuses == thread.statuses
+        assert brief.threads[thread.url].title == thread.title
+        assert thread.new == sum(thread.statuses.values()) and brief.threads[thread.url].new == 0
+
+
 def test_a_truncated_export_names_its_line_and_imports_nothing(
     ctx: Context, site: str, shared_dir: Path, tmp_path: Path
 ) -> None:

@@ -50,7 +50,7 @@ def format_report(report: ImportReport) -> str:
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(report.kinds.items()))
     lines = [
         f"{report.source} → site {report.site}" + (" (dry run: nothing written)" if report.dry_run else ""),
-        f"  {_count(report.comments, 'comment')} in {_count(len(report.threads), 'thread')}: {statuses}",
+        f"  {_count(report.comments, 'comment')} in {_count(report.thread_count, 'thread')}: {statuses}",
         f"  kinds: {kinds}" if kinds else "  kinds: none",
         f"  deepest reply: depth {report.max_depth}",
         f"  {verb} {report.created} new, {report.existing} already imported",
@@ -64,7 +64,9 @@ def format_report(report: ImportReport) -> str:
     if report.skipped:
         lines.append(f"  skipped {len(report.skipped)}:")
         lines += [f"    {problem}" for problem in report.skipped]
-    lines.append("  threads (new / in file, by status):")
+    shown = len(report.threads)
+    largest = f", the largest {shown} of {report.thread_count}" if shown < report.thread_count else ""
+    lines.append(f"  threads (new / in file, by status{largest}):")
     for thread in sorted(report.threads.values(), key=lambda t: (-sum(t.statuses.values()), t.url)):
         counts = ", ".join(f"{n} {s}" for s, n in sorted(thread.statuses.items()))
         title = f"  “{thread.title}”" if thread.title else ""

@@ -10,6 +10,7 @@ each reported with its line.
 from __future__ import annotations
 
 import re
+import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,18 +44,72 @@ class _Thread:
 
 def parse(path: Path, *, tolerant: bool = False) -> Iterator[Record]:
     elements = _tolerant_elements(path) if tolerant else _strict_elements(path)
-    threads: dict[str, _Thread] = {}
-    for item in elements:
-        if isinstance(item, Problem):
-            yield item
-            continue
-        line, element = item
-        if local(element.tag) == "thread":
-            key = attribute(element, "id")
-            if key is not None:
-                threads[key] = _thread(element)
-        else:
-            yield _post(element, threads, line)
+    with _Threads() as threads:
+        for item in elements:
+            if isinstance(item, Problem):
+                yield item
+                continue
+            line, element = item
+            if local(element.tag) == "thread":
+                key = attribute(element, "id")
+                if key is not None:
+                    threads.add(key, _thread(element))
+            else:
+                yield _post(element, threads, line)
+
+
+class _Threads:
+    """The file's threads by ``dsq:id``, in a private temporary SQLite database (on disk, removed when it
+    is closed) rather than in memory: an export lists every thread before any post, and a large site's
+    threads are many."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.execute(
+            "CREATE TABLE threads (key TEXT PRIMARY KEY, url TEXT, title TEXT, closed INTEGER, "
+            "created TEXT, deleted INTEGER) WITHOUT ROWID"
+        )
+        self._db.execute("BEGIN")
+        self._last: tuple[str, _Thread | None] = ("", None)
+
+    def add(self, key: str, thread: _Thread) -> None:
+        found = thread.thread
+        self._db.execute(
+            "INSERT OR REPLACE INTO threads VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                found.url if found else None,
+                found.title if found else "",
+                found.closed if found else False,
+                found.created_at.isoformat() if found and found.created_at else None,
+                thread.deleted,
+            ),
+        )
+        self._last = ("", None)
+
+    def get(self, key: str) -> _Thread | None:
+        if key == self._last[0]:  # a thread's posts mostly come together
+            return self._last[1]
+        row = self._db.execute(
+            "SELECT url, title, closed, created, deleted FROM threads WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        url, title, closed, created, deleted = row
+        thread = _Thread(
+            ImportedThread(url, title, bool(closed), datetime.fromisoformat(created) if created else None)
+            if url is not None
+            else None,
+            bool(deleted),
+        )
+        self._last = (key, thread)
+        return thread
+
+    def __enter__(self) -> _Threads:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._db.close()
 
 
 def _strict_elements(path: Path) -> Iterator[tuple[int | None, ET.Element] | Problem]:
@@ -135,7 +190,7 @@ def _thread(element: ET.Element) -> _Thread:
     )
 
 
-def _post(element: ET.Element, threads: dict[str, _Thread], line: int | None) -> Record:
+def _post(element: ET.Element, threads: _Threads, line: int | None) -> Record:
     post_id = attribute(element, "id")
     where = (f"line {line}, " if line else "") + f"<post> dsq:id={post_id or '(none)'}"
     if not post_id:

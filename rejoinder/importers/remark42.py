@@ -24,10 +24,12 @@ from rejoinder.importers.records import (
 from rejoinder.model import Author, CommentStatus
 
 SOURCE = "remark42"
+KEEP_THREADS = 10_000  # pages whose thread is remembered, so that their comments share one
 
 
 def parse(path: Path) -> Iterator[Record]:
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    with path.open("rb") as head:
+        opener = gzip.open if head.read(2) == b"\x1f\x8b" else open
     read_only: set[str] = set()
     threads: dict[str, ImportedThread] = {}
     try:
@@ -70,6 +72,8 @@ def _comment(data: Any, line: int, threads: dict[str, ImportedThread], read_only
         return Problem(where, f"has no readable time ({exc})")
     thread = threads.get(url)
     if thread is None:
+        if len(threads) >= KEEP_THREADS:  # a cache, not a register: memory stays flat on long files
+            threads.clear()
         thread = threads[url] = ImportedThread(
             url=url, title=data.get("title") or "", closed=url in read_only
         )

@@ -31,7 +31,7 @@ from rejoinder.events import ThreadChanged
 from rejoinder.importers import disqus, isso, rejoinder_json, remark42, wordpress
 from rejoinder.importers.records import ImportedComment, ImportFailed, Markup, Problem, Record
 from rejoinder.importers.survey import Survey
-from rejoinder.model import Author, CommentKind, CommentStatus, Site
+from rejoinder.model import Author, CommentKind, CommentStatus, Moderator, Site
 from rejoinder.rendering import render, render_html, sanitise
 from rejoinder.sites import require_site
 from rejoinder.store import imports as store
@@ -55,6 +55,8 @@ FIRST_STATISTICS = 1_000
 STATISTICS_EVERY = 20_000
 # Written comments (by source id, to place replies) and threads (by URL) kept in memory (see _Recent).
 WINDOW = 20_000
+# Threads a report lists one by one, the largest first; its totals count every thread.
+REPORT_THREADS = 1_000
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,8 @@ class ImportReport:
     source: str
     site: str
     dry_run: bool
-    threads: dict[str, ThreadReport] = field(default_factory=dict)
+    threads: dict[str, ThreadReport] = field(default_factory=dict)  # the largest REPORT_THREADS, by URL
+    thread_count: int = 0  # every thread of the file
     statuses: Counter[str] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)
     comments: int = 0  # good records in the file
@@ -161,6 +164,7 @@ class ImportOptions:
     teach: bool = False
     batch_size: int = BATCH
     progress: Callable[[int, int], None] | None = None  # (records done, records in all)
+    actor: Moderator | str | None = None  # who the audit log names (None: whoever runs the command)
 
 
 def import_file(ctx: Context, format_name: str, path: Path, options: ImportOptions) -> ImportReport:
@@ -196,7 +200,8 @@ def import_file(ctx: Context, format_name: str, path: Path, options: ImportOptio
             "created": report.created,
             "existing": report.existing,
         }
-        audit.record(conn, audit.cli_actor(), "import", site_id=site.id, after=after)
+        actor = options.actor if options.actor is not None else audit.cli_actor()
+        audit.record(conn, actor, "import", site_id=site.id, after=after)
     return report
 
 
@@ -241,7 +246,6 @@ def _survey(
         if any(p.fatal for p in problems) and options.skip_bad and chosen.tolerant:
             # The strict reading stopped at a malformed spot: read element by element instead.
             tolerant = True
-            report.threads.clear()
             report.statuses.clear()
             report.kinds.clear()
             survey.close()
@@ -259,9 +263,14 @@ def _survey(
                     conn, site.id, chosen.source, [source_id for source_id, _ in chunk]
                 )
                 report.existing += len(existing)
-                for source_id, url in chunk:
-                    if source_id not in existing:
-                        report.threads[url].new += 1
+                survey.mark_existing(list(existing))
+        report.thread_count = survey.thread_count()
+        for url, title, status, count, new in survey.largest_threads(REPORT_THREADS):
+            thread = report.threads.get(url)
+            if thread is None:
+                thread = report.threads[url] = ThreadReport(url, title)
+            thread.statuses[status] = count
+            thread.new += new
     finally:
         survey.close()
     report.created = report.comments - report.existing
@@ -285,14 +294,10 @@ def _count(
         except InvalidInput as exc:
             problems.append(Problem(where, f"its page address {record.thread.url!r} {exc.message}"))
             continue
-        if not survey.add(record.source_id, record.parent_id, url):
+        if not survey.add(record.source_id, record.parent_id, url, record.status.value, record.thread.title):
             duplicated.add(record.source_id)
             problems.append(Problem(where, "appears twice in the file (the second is skipped)"))
             continue
-        thread = report.threads.get(url)
-        if thread is None:
-            thread = report.threads[url] = ThreadReport(url, record.thread.title)
-        thread.statuses[record.status.value] += 1
         report.statuses[record.status.value] += 1
         report.kinds[record.kind.value] += 1
     return problems, duplicated

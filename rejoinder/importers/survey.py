@@ -1,6 +1,7 @@
-"""What an import's first pass learns of each comment (its id, parent and thread), kept in a scratch SQLite
-file rather than in memory, so an import's memory stays flat however long its file: duplicates, replies
-whose parent is not in the file and the depth of nesting are then questions to that file."""
+"""What an import's first pass learns of each comment (its id, parent, thread and status), kept in a
+scratch SQLite file rather than in memory, so an import's memory stays flat however long its file:
+duplicates, replies whose parent is not in the file, the depth of nesting and the counts per thread are
+then questions to that file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-_SCHEMA = "CREATE TABLE seen (id TEXT PRIMARY KEY, parent TEXT, url TEXT NOT NULL) WITHOUT ROWID"
+_SCHEMA = (
+    "CREATE TABLE seen (id TEXT PRIMARY KEY, parent TEXT, url TEXT NOT NULL, status TEXT NOT NULL, "
+    "existing INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    "CREATE TABLE titles (url TEXT PRIMARY KEY, title TEXT NOT NULL) WITHOUT ROWID",
+)
 _ORPHANED = "parent IS NOT NULL AND parent NOT IN (SELECT id FROM seen)"
 
 
@@ -23,18 +28,51 @@ class Survey:
         self._db = sqlite3.connect(Path(self._directory.name) / "survey.db", isolation_level=None)
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")
-        self._db.execute(_SCHEMA)
+        for statement in _SCHEMA:
+            self._db.execute(statement)
         self._db.execute("BEGIN")
         self._indexed = False
+        self._last_url = ""
         self.count = 0
 
-    def add(self, source_id: str, parent_id: str | None, url: str) -> bool:
+    def add(self, source_id: str, parent_id: str | None, url: str, status: str = "", title: str = "") -> bool:
         """Note one comment; False if its id was noted before (the file lists it twice)."""
         added = self._db.execute(
-            "INSERT OR IGNORE INTO seen VALUES (?, ?, ?)", (source_id, parent_id or None, url)
+            "INSERT OR IGNORE INTO seen (id, parent, url, status) VALUES (?, ?, ?, ?)",
+            (source_id, parent_id or None, url, status),
         ).rowcount
+        if added and url != self._last_url:  # a thread's comments mostly come together: one title each
+            self._db.execute("INSERT OR IGNORE INTO titles VALUES (?, ?)", (url, title))
+            self._last_url = url
         self.count += added
         return added == 1
+
+    def mark_existing(self, source_ids: list[str]) -> None:
+        """Note that these comments were imported before (they count as in the file, not as new)."""
+        for start in range(0, len(source_ids), 500):
+            chunk = source_ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            self._db.execute(f"UPDATE seen SET existing = 1 WHERE id IN ({marks})", chunk)
+
+    def thread_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM titles").fetchone()[0])
+
+    def largest_threads(self, limit: int) -> Iterator[tuple[str, str, str, int, int]]:
+        """(url, title, status, comments, new ones) of the ``limit`` threads with most comments, largest
+        first (then by URL), a row per status."""
+        self._index()
+        return iter(
+            self._db.execute(
+                """WITH top AS (
+                       SELECT url, count(*) AS size FROM seen GROUP BY url ORDER BY size DESC, url LIMIT ?
+                   )
+                   SELECT top.url, titles.title, seen.status, count(*), sum(1 - seen.existing)
+                   FROM top JOIN seen ON seen.url = top.url JOIN titles ON titles.url = top.url
+                   GROUP BY top.url, seen.status
+                   ORDER BY top.size DESC, top.url, seen.status""",
+                (limit,),
+            )
+        )
 
     def orphan_parents(self) -> set[str]:
         """Parent ids that no comment of the file has (few: a source's deleted comments)."""
@@ -87,4 +125,5 @@ class Survey:
     def _index(self) -> None:
         if not self._indexed:  # once everything is in: quicker than keeping an index up to date
             self._db.execute("CREATE INDEX seen_parent ON seen (parent)")
+            self._db.execute("CREATE INDEX seen_url ON seen (url)")
             self._indexed = True

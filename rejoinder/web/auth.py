@@ -85,6 +85,7 @@ async def _check_csrf(request: Request, ctx: Context, token: str) -> None:
     if request.method in SAFE_METHODS:
         return
     if not sessions.csrf_matches(ctx, token, await _csrf_sent(request)):
+        await request.close()  # a refused upload's spooled file goes now, not whenever it is collected
         raise Forbidden(
             "this request needs the session's CSRF token",
             {CSRF_FIELD: "must be the csrf-token of the page (header X-CSRF-Token or form field csrf_token)"},

@@ -39,6 +39,7 @@ ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Rejoinder-Liker"
 READ_PATH = "/api/v1/comments"
 COUNTS_PATH = "/api/v1/counts"
+UPLOAD_PATH = "/dashboard/import"  # an export file: bounded by import_max_bytes, not max_request_bytes
 API_PREFIXES = ("/api/", "/1.")  # the JSON API and the Akismet-compatible one (/1.1/…)
 
 
@@ -72,6 +73,8 @@ class RequestSizeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             return await self.app(scope, receive, send)
+        if scope["path"] == UPLOAD_PATH:
+            return await self.app(scope, _bounded(scope, receive), send)
         limit = _context(scope).settings.max_request_bytes
         too_large = PayloadTooLarge("request body too large", {"body": f"must be at most {limit:,} bytes"})
         declared = _header(scope, b"content-length")
@@ -96,6 +99,26 @@ class RequestSizeLimit:
             if not message.get("more_body"):
                 break
         await self.app(scope, _replaying(b"".join(chunks), receive), send)
+
+
+def _bounded(scope: Scope, receive: Receive) -> Receive:
+    """The body of an export file's upload, streamed to the app (which spools it to disk) rather than held
+    here, and bounded by ``import_max_bytes``: over it, the app's read fails with 413, answered as a page."""
+    limit = _context(scope).settings.import_max_bytes
+    declared = _header(scope, b"content-length")
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            raise PayloadTooLarge("the file is too large", {"file": f"must be at most {limit:,} bytes"})
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise PayloadTooLarge("the file is too large", {"file": f"must be at most {limit:,} bytes"})
+        return message
+
+    return counted
 
 
 class SiteCORS:

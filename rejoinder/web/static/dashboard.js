@@ -1,7 +1,8 @@
 /* The dashboard's behaviour: moderation actions (one, bulk, from the keyboard) with undo, editing a
-   comment, and the forms of the settings, bans, lists and account pages. The pages are rendered on the
-   server; this script only sends what the moderator does to the JSON API (with the session's CSRF token)
-   and updates the page with the answer. Plain JavaScript, no build step, no inline code (strict CSP). */
+   comment, the forms of the settings, bans, lists and account pages, and an import's progress. The pages
+   are rendered on the server; this script only sends what the moderator does to the JSON API (with the
+   session's CSRF token) and updates the page with the answer. Plain JavaScript, no build step, no inline
+   code (strict CSP). */
 (() => {
   'use strict';
 
@@ -548,6 +549,39 @@
     }
   }
 
+  /* ---------------------------------------------------------------- an import's progress */
+
+  const IMPORT_POLL_MS = 1000;
+
+  /* While an upload is read or imported (by a job), its status is asked for once a second: the bar
+     and count follow the import, and the page is loaded again when the status changes (report, done). */
+  function initImport() {
+    const section = document.getElementById('import-state');
+    if (!section) return;
+    const status = section.dataset.status;
+    if (status !== 'checking' && status !== 'importing') return;
+    const bar = document.getElementById('import-bar');
+    const count = document.getElementById('import-count');
+    const poll = async () => {
+      const answer = await api('GET', `/dashboard/import/${encodeURIComponent(section.dataset.import)}/status`);
+      if (answer.ok && answer.data) {
+        if (answer.data.status !== status) {
+          location.reload();
+          return;
+        }
+        if (bar && answer.data.total) {
+          bar.max = answer.data.total;
+          bar.value = answer.data.done;
+        }
+        if (count && answer.data.total) {
+          count.textContent = t('import_progress', { done: answer.data.done, total: answer.data.total });
+        }
+      }
+      setTimeout(poll, IMPORT_POLL_MS);
+    };
+    setTimeout(poll, IMPORT_POLL_MS);
+  }
+
   function init() {
     showFlash();
     initQueue();
@@ -556,6 +590,7 @@
     initLists();
     initAccount();
     initCopy();
+    initImport();
     document.documentElement.dataset.ready = 'true'; // the keys work from here on
   }
 
