@@ -413,3 +413,16 @@ async def test_neither_code_nor_state_or_an_overlong_state_is_refused(
     assert answer.json()["error"]["fields"] == {"code": "is unknown, used or expired"}
     too_long = await claim(client, "x" * 201)
     assert too_long.status_code == 422 and "state" in str(too_long.json()["error"]["fields"])
+
+
+async def test_a_claim_that_finds_nothing_costs_one_select(
+    client: httpx.AsyncClient, site: str, ctx: Context
+) -> None:
+    from tests.test_queries import statements_run
+
+    await start(client)
+    refused_state(await claim(client))  # the site is remembered from here on
+    with statements_run(ctx) as seen:
+        for _ in range(3):
+            refused_state(await claim(client))
+    assert len(seen) == 3 and all(s.lstrip().upper().startswith("SELECT") for s in seen), seen
