@@ -225,15 +225,38 @@ def test_change_logs_out_and_offers_the_providers_again(reader: Page, world: Wor
     assert token_of(page, world) != token
 
 
+def claims_of(page: Page) -> list[int]:
+    """The statuses of the widget's claims of a log-in's code by its state, as they come."""
+    claims: list[int] = []
+    page.on(
+        "response",
+        lambda r: (
+            r.url.endswith("/api/v1/reader/session")
+            and '"state"' in (r.request.post_data or "")
+            and claims.append(r.status)
+        ),
+    )
+    return claims
+
+
+def wait_for_claims(page: Page, claims: list[int], count: int = 1) -> None:
+    deadline = time.monotonic() + 10
+    while len(claims) < count:
+        assert time.monotonic() < deadline, "the widget did not claim the log-in's code"
+        page.wait_for_timeout(100)
+
+
 def test_a_closed_popup_is_said_in_words(reader: Page, world: World) -> None:
     page = reader
+    claims = claims_of(page)
     page.goto(world.host.page("/posts/identity-closed"))
     with page.expect_popup() as opened:
         page.get_by_role("button", name=LOG_IN).click()
     opened.value.close()
     # A closed popup looks like one a provider's page cut off from this page: the widget keeps asking the
     # server for the log-in's code (for up to 10 minutes) until the reader cancels.
-    page.wait_for_timeout(2500)  # the popup is seen closed and at least one claim has been refused
+    wait_for_claims(page, claims)
+    assert set(claims) == {401}
     expect(page.locator(".rj-connecting")).to_contain_text("Connecting to Test ID…")
     page.locator(".rj-connecting").get_by_role("button", name="Cancel").click()
     expect(page.locator(".rj-connecting")).to_have_text("The login window was closed before you logged in.")
@@ -255,15 +278,7 @@ def test_a_provider_that_cuts_the_popup_off_from_the_page_still_logs_the_reader_
     reader: Page, world: World
 ) -> None:
     page = reader
-    claims: list[int] = []
-    page.on(
-        "response",
-        lambda r: (
-            r.url.endswith("/api/v1/reader/session")
-            and "state" in (r.request.post_data or "")
-            and claims.append(r.status)
-        ),
-    )
+    claims = claims_of(page)
     page.add_init_script(KEEP_POPUP)
     page.goto(world.host.page("/posts/identity-walled"))
     with page.expect_popup() as opened:
@@ -276,8 +291,8 @@ def test_a_provider_that_cuts_the_popup_off_from_the_page_still_logs_the_reader_
     assert popup.evaluate("() => window.opener") is None
     assert not popup.is_closed()
     expect(page.locator(".rj-connecting")).to_contain_text("Connecting to Walled ID…")
-    page.wait_for_timeout(2500)
-    assert claims and set(claims) == {401}  # asked while the reader is at the provider: nothing yet
+    wait_for_claims(page, claims)
+    assert set(claims) == {401}  # asked while the reader is at the provider: nothing yet
 
     popup.locator("input[name=login]").fill("hedy")
     popup.locator("input[name=password]").fill("any password")
