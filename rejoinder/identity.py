@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -100,28 +101,62 @@ def verified_badge(ctx: Context, identity: Identity, site: Site) -> Verified:
 # -- codes and sessions ------------------------------------------------------------------------------------
 
 
-def issue_code(conn: Connection, identity_id: int, site_id: int, now: datetime) -> str:
-    """A one-time code (``CODE_SECONDS``) that the widget exchanges for a session."""
+def issue_code(
+    conn: Connection, identity_id: int, site_id: int, now: datetime, claim_hash: str | None = None
+) -> str:
+    """A one-time code (``CODE_SECONDS``) that the widget exchanges for a session; a popup's log-in
+    passes its ``claim_hash`` too (see ``claim_code``)."""
     code = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=CODE_SECONDS)
     store.insert_code(
-        conn, code_hash=digest(code), identity_id=identity_id, site_id=site_id, expires_at=expires_at
-    )
+        conn, code_hash=digest(code), identity_id=identity_id, site_id=site_id, expires_at=expires_at,
+        claim_hash=claim_hash,
+    )  # fmt: skip
     return code
+
+
+def claim_hash(widget_state: str, remote_addr: str) -> str:
+    """What a log-in in a popup keeps to let the widget that started it claim its code without the popup:
+    the widget's random state, from the client address the log-in started from."""
+    return digest(f"{widget_state}\n{remote_addr}")
 
 
 def exchange_code(ctx: Context, site_key: str, code: str) -> ReaderSession:
     """Use up a code; a session on the site it was made for. 401 naming ``code`` if it is not one."""
-    now = datetime.now(UTC)
     bad = Unauthorized("the log-in code is not valid", {"code": "is unknown, used or expired"})
     if not code or len(code) > 200:
         raise bad
+    return _session(ctx, site_key, lambda conn: store.take_code(conn, digest(code)), bad)
+
+
+def claim_code(ctx: Context, site_key: str, widget_state: str, remote_addr: str) -> ReaderSession:
+    """Use up the code the log-in a widget started with ``widget_state`` ended with, asked for from the
+    address the log-in started from: for when the provider's page cut the popup off from the widget, so
+    that no message came. 401 naming ``state`` while there is none yet, and after it was used or expired."""
+    bad = Unauthorized(
+        "no log-in has finished with this state", {"state": "is unknown, not finished yet, used or expired"}
+    )
+    if not 16 <= len(widget_state) <= 128:
+        raise bad
+    site = cached_site(ctx, site_key)
+    # Asked every few seconds while the popup is out of reach: a read, until there is something to take.
+    with ctx.db.read() as conn:
+        code_hash = store.claimed_code(conn, claim_hash(widget_state, remote_addr), site.id)
+    if code_hash is None:
+        raise bad
+    return _session(ctx, site_key, lambda conn: store.take_code(conn, code_hash), bad)
+
+
+def _session(
+    ctx: Context, site_key: str, take: Callable[[Connection], Any], bad: Unauthorized
+) -> ReaderSession:
+    now = datetime.now(UTC)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = now + timedelta(days=ctx.settings.reader_session_days)
     reader: Identity | None = None
     with ctx.db.write() as conn:
         site = known_site(ctx, conn, site_key)
-        found = store.take_code(conn, digest(code))
+        found = take(conn)
         if found is not None and found.site_id == site.id and found.expires_at > now:
             store.insert_session(
                 conn, identity_id=found.identity_id, site_id=site.id, token_hash=digest(token), now=now,

@@ -93,6 +93,7 @@ def start(
             site_id=site.id,
             origin=origin,
             widget_state=widget_state,
+            claim_hash=identity.claim_hash(widget_state, remote_addr),
             nonce=nonce,
             code_verifier=verifier,
             expires_at=datetime.now(UTC) + timedelta(seconds=ATTEMPT_SECONDS),
@@ -149,7 +150,7 @@ def finish(ctx: Context, name: str, params: dict[str, str]) -> LoginDone:
             avatar_url=_fits(profile.avatar_url),
             now=now,
         )
-        login_code = identity.issue_code(conn, found.id, attempt.site_id, now)
+        login_code = identity.issue_code(conn, found.id, attempt.site_id, now, attempt.claim_hash)
     return LoginDone(attempt.origin, attempt.widget_state, code=login_code, language=language)
 
 

@@ -76,8 +76,9 @@ def ensure_installed() -> None:
 
 
 @contextmanager
-def running_provider(redirect_uris: list[str]) -> Iterator[OidcProvider]:
-    """Starts the provider for a client allowed to return to ``redirect_uris``; stops it afterwards."""
+def running_provider(redirect_uris: list[str], opener_policy: str = "") -> Iterator[OidcProvider]:
+    """Starts the provider for a client allowed to return to ``redirect_uris``; stops it afterwards.
+    Given ``opener_policy`` (e.g. ``"same-origin"``), its answers carry that Cross-Origin-Opener-Policy."""
     ensure_installed()
     port = free_port()
     env = {
@@ -86,6 +87,7 @@ def running_provider(redirect_uris: list[str]) -> Iterator[OidcProvider]:
         "OIDC_REDIRECT_URIS": " ".join(redirect_uris),
         "OIDC_CLIENT_ID": CLIENT_ID,
         "OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "OIDC_COOP": opener_policy,
     }
     process = subprocess.Popen(
         ["node", str(HERE / "provider.mjs")],

@@ -330,4 +330,99 @@ async def test_the_popups_last_page_speaks_the_sites_language(
     started = await start(client)
     page = await callback(client, log_in_at_provider(started.headers["location"]))
     assert "Du wirst angemeldet" in page.text and 'lang="de"' in page.text
-    assert "Du kannst dieses Fenster schließen." in page.text
+    assert "Fertig. Du kannst dieses Fenster schließen" in page.text  # for a popup cut off from its opener
+
+
+# ---------------------------------------------- claiming the code when the popup is cut off from the widget
+
+
+async def claim(client: httpx.AsyncClient, state: str = WIDGET_STATE, site: str = "test") -> httpx.Response:
+    return await client.post("/api/v1/reader/session", json={"site": site, "state": state})
+
+
+def refused_state(answer: httpx.Response) -> None:
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"]["fields"] == {"state": "is unknown, not finished yet, used or expired"}
+
+
+async def test_the_widget_claims_the_code_with_its_state_once(client: httpx.AsyncClient, site: str) -> None:
+    started = await start(client)
+    authorize = started.headers["location"]
+    refused_state(await claim(client))  # the reader is still at the provider
+    await callback(client, log_in_at_provider(authorize))
+    claimed = await claim(client)
+    assert claimed.status_code == 201, claimed.text
+    body = claimed.json()
+    assert body["token"].startswith("rdr_") and body["identity"]["name"] == "Ada"
+    me = await client.get(
+        "/api/v1/reader", params={"site": site}, headers={"Authorization": f"Bearer {body['token']}"}
+    )
+    assert me.status_code == 200
+    refused_state(await claim(client))  # used up
+
+
+async def test_a_claimed_code_cannot_be_exchanged_and_an_exchanged_one_cannot_be_claimed(
+    client: httpx.AsyncClient, site: str
+) -> None:
+    code = (await log_in(client))["code"]
+    assert (await claim(client)).status_code == 201
+    late = await client.post("/api/v1/reader/session", json={"site": site, "code": code})
+    assert late.status_code == 401
+    assert late.json()["error"]["fields"] == {"code": "is unknown, used or expired"}
+
+    code = (await log_in(client))["code"]
+    assert (await client.post("/api/v1/reader/session", json={"site": site, "code": code})).status_code == 201
+    refused_state(await claim(client))
+
+
+async def test_a_wrong_state_another_site_or_another_address_claims_nothing(
+    client: httpx.AsyncClient,
+    site: str,
+    app,  # type: ignore[no-untyped-def]
+) -> None:
+    from rejoinder.sites import create_site
+
+    create_site(app.state.ctx, "other", "Other", [SITE_ORIGIN])
+    await log_in(client)
+    for wrong in ("widget-state-0123456789abcdeX", WIDGET_STATE[:-1], "short", ""):
+        answer = await claim(client, wrong)
+        assert answer.status_code == 401, wrong
+    refused_state(await claim(client, site="other"))
+    # Whoever made up the start address (and so knows the state) cannot claim from elsewhere the log-in
+    # of a reader who followed it.
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
+        refused_state(await claim(elsewhere))
+    assert (await claim(client)).status_code == 201  # none of that used it up
+
+
+async def test_an_expired_code_cannot_be_claimed(client: httpx.AsyncClient, site: str, ctx: Context) -> None:
+    from rejoinder.store.schema import login_codes
+
+    await log_in(client)
+    with ctx.db.write() as conn:
+        conn.execute(update(login_codes).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    refused_state(await claim(client))
+
+
+async def test_neither_code_nor_state_or_an_overlong_state_is_refused(
+    client: httpx.AsyncClient, site: str
+) -> None:
+    answer = await client.post("/api/v1/reader/session", json={"site": site})
+    assert answer.status_code == 401
+    assert answer.json()["error"]["fields"] == {"code": "is unknown, used or expired"}
+    too_long = await claim(client, "x" * 201)
+    assert too_long.status_code == 422 and "state" in str(too_long.json()["error"]["fields"])
+
+
+async def test_a_claim_that_finds_nothing_costs_one_select(
+    client: httpx.AsyncClient, site: str, ctx: Context
+) -> None:
+    from tests.test_queries import statements_run
+
+    await start(client)
+    refused_state(await claim(client))  # the site is remembered from here on
+    with statements_run(ctx) as seen:
+        for _ in range(3):
+            refused_state(await claim(client))
+    assert len(seen) == 3 and all(s.lstrip().upper().startswith("SELECT") for s in seen), seen

@@ -21,6 +21,8 @@ WORDS: dict[str, dict[str, str]] = {
         "page_login_done": "Logging you in…",
         "page_login_declined": "You were not logged in",
         "page_login_close": "You can close this window.",
+        "page_login_orphan": "Done. You can close this window: the page you came from finishes logging "
+        "you in.",
         "page_login_link": "Log in to comment on {site}",
         "page_login_as": "You are logging in as {email}.",
         "login_expiry": "The link works once, within {minutes} minutes. If you did not ask for it, ignore "
@@ -84,6 +86,7 @@ WORDS: dict[str, dict[str, str]] = {
         "page_login_done": "Входимо…",
         "page_login_declined": "Ви не увійшли",
         "page_login_close": "Можете закрити це вікно.",
+        "page_login_orphan": "Готово. Можете закрити це вікно: сторінка, з якої ви прийшли, завершить вхід.",
         "page_login_link": "Увійдіть, щоб коментувати на {site}",
         "page_login_as": "Ви входите як {email}.",
         "login_expiry": "Посилання працює один раз протягом {minutes} хвилин. Якщо ви не просили його, "
@@ -149,6 +152,8 @@ WORDS: dict[str, dict[str, str]] = {
         "page_login_done": "Du wirst angemeldet …",
         "page_login_declined": "Du wurdest nicht angemeldet",
         "page_login_close": "Du kannst dieses Fenster schließen.",
+        "page_login_orphan": "Fertig. Du kannst dieses Fenster schließen: Die Seite, von der du kamst, "
+        "schließt die Anmeldung ab.",
         "page_login_link": "Anmelden, um auf {site} zu kommentieren",
         "page_login_as": "Du meldest dich als {email} an.",
         "login_expiry": "Der Link funktioniert einmal, innerhalb von {minutes} Minuten. Wenn du ihn nicht "

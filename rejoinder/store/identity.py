@@ -152,17 +152,35 @@ def take_attempt(conn: Connection, state_hash: str) -> Any:
 
 
 def insert_code(
-    conn: Connection, *, code_hash: str, identity_id: int, site_id: int, expires_at: datetime
+    conn: Connection,
+    *,
+    code_hash: str,
+    identity_id: int,
+    site_id: int,
+    expires_at: datetime,
+    claim_hash: str | None = None,
 ) -> None:
     conn.execute(
         insert(login_codes).values(
-            code_hash=code_hash, identity_id=identity_id, site_id=site_id, expires_at=expires_at
+            code_hash=code_hash,
+            identity_id=identity_id,
+            site_id=site_id,
+            expires_at=expires_at,
+            claim_hash=claim_hash,
         )
     )
 
 
 def take_code(conn: Connection, code_hash: str) -> Any:
     return _take(conn, login_codes, login_codes.c.code_hash, code_hash)
+
+
+def claimed_code(conn: Connection, claim_hash: str, site_id: int) -> str | None:
+    """The hash of a code waiting on this site for the log-in started with ``claim_hash``, if any."""
+    c = login_codes.c
+    query = select(c.code_hash).where(c.claim_hash == claim_hash, c.site_id == site_id).limit(1)
+    found: str | None = conn.execute(query).scalar()
+    return found
 
 
 def insert_link(

@@ -542,6 +542,9 @@ login_attempts = Table(
     Column("widget_state", String(128), nullable=False),
     Column("nonce", String(128), nullable=False),
     Column("code_verifier", String(128), nullable=False),
+    # SHA-256 of the widget's state and the client address the log-in started from: the code it ends
+    # with may be claimed with them when the provider's page cut the popup off from the widget.
+    Column("claim_hash", String(64), nullable=True),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
@@ -552,6 +555,7 @@ login_codes = Table(
     Column("code_hash", String(64), primary_key=True),
     Column("identity_id", Id, ForeignKey("identities.id", ondelete="CASCADE"), nullable=False),
     Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("claim_hash", String(64), nullable=True, index=True),  # the log-in's, when it had a popup
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 

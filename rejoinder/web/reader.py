@@ -136,6 +136,8 @@ def callback(request: Request, name: str) -> Response:
         state=done.widget_state,
         code=done.code,
         error=done.error,
+        # Shown when the provider's page cut the popup off from the widget, which then claims the code.
+        close=words["page_login_orphan" if done.code else "page_login_close"],
     )
 
 
@@ -152,9 +154,14 @@ def _json(data: object, status: int = 200) -> Response:
 
 @router.post("/session", status_code=201, response_model=schemas.ReaderSessionOut, summary="Log a reader in")
 def create_session(request: Request, body: schemas.ReaderSessionIn) -> Response:
-    """Exchange the one-time code a log-in ended with (popup or mailed link) for the reader's token."""
+    """Exchange the one-time code a log-in ended with (popup or mailed link) for the reader's token, or
+    claim the code of the log-in the widget started with ``state`` when the popup could not hand it over."""
     ctx = _ctx(request)
-    session = identity.exchange_code(ctx, body.site, body.code)
+    if body.code or not body.state:
+        session = identity.exchange_code(ctx, body.site, body.code)
+    else:
+        address = client_of(request.scope, ctx.settings)
+        session = identity.claim_code(ctx, body.site, body.state, address)
     site = cached_site(ctx, body.site)
     return _json(
         {

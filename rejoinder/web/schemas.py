@@ -157,7 +157,13 @@ class IdentityOut(BaseModel):
 
 class ReaderSessionIn(BaseModel):
     site: Text = Field(max_length=64, description="Key of the site.")
-    code: Text = Field(max_length=200, description="The one-time code the log-in ended with.")
+    code: Text = Field("", max_length=200, description="The one-time code the log-in ended with.")
+    state: Text = Field(
+        "",
+        max_length=200,
+        description="Instead of `code`: the widget's own random state the log-in in a popup was started "
+        "with, to claim the code when the popup could not hand it over (from the same client address).",
+    )
 
 
 class ReaderSessionOut(BaseModel):

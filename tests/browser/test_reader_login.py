@@ -46,6 +46,7 @@ pytestmark = pytest.mark.browser
 
 PROVIDER = "testid"  # the provider's name on the Rejoinder server; its button says "Log in with Test ID"
 LOG_IN = "Log in with Test ID"
+COOP_PROVIDER = "walled"  # a provider whose pages send Cross-Origin-Opener-Policy: same-origin
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
 
 
@@ -72,16 +73,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     cli("admin", "site", "create", "held", "--origin", host_origin, "--moderation", *relaxed,
         "--database", database)  # fmt: skip
     box = Mailbox().start()
-    with running_provider([f"{base_url}/auth/{PROVIDER}/callback"]) as provider:
+    with (
+        running_provider([f"{base_url}/auth/{PROVIDER}/callback"]) as provider,
+        running_provider([f"{base_url}/auth/{COOP_PROVIDER}/callback"], opener_policy="same-origin") as coop,
+    ):
         login_providers = [
             {
-                "name": PROVIDER,
+                "name": name,
                 "preset": "oidc",
-                "issuer": provider.issuer,
+                "issuer": found.issuer,
                 "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET,
-                "title": "Test ID",
+                "title": title,
             }
+            for name, found, title in ((PROVIDER, provider, "Test ID"), (COOP_PROVIDER, coop, "Walled ID"))
         ]
         env = ENV | {
             "REJOINDER_PUBLIC_URL": base_url,
@@ -220,12 +225,40 @@ def test_change_logs_out_and_offers_the_providers_again(reader: Page, world: Wor
     assert token_of(page, world) != token
 
 
+def claims_of(page: Page) -> list[int]:
+    """The statuses of the widget's claims of a log-in's code by its state, as they come."""
+    claims: list[int] = []
+    page.on(
+        "response",
+        lambda r: (
+            r.url.endswith("/api/v1/reader/session")
+            and '"state"' in (r.request.post_data or "")
+            and claims.append(r.status)
+        ),
+    )
+    return claims
+
+
+def wait_for_claims(page: Page, claims: list[int], count: int = 1) -> None:
+    deadline = time.monotonic() + 10
+    while len(claims) < count:
+        assert time.monotonic() < deadline, "the widget did not claim the log-in's code"
+        page.wait_for_timeout(100)
+
+
 def test_a_closed_popup_is_said_in_words(reader: Page, world: World) -> None:
     page = reader
+    claims = claims_of(page)
     page.goto(world.host.page("/posts/identity-closed"))
     with page.expect_popup() as opened:
         page.get_by_role("button", name=LOG_IN).click()
     opened.value.close()
+    # A closed popup looks like one a provider's page cut off from this page: the widget keeps asking the
+    # server for the log-in's code (for up to 10 minutes) until the reader cancels.
+    wait_for_claims(page, claims)
+    assert set(claims) == {401}
+    expect(page.locator(".rj-connecting")).to_contain_text("Connecting to Test ID…")
+    page.locator(".rj-connecting").get_by_role("button", name="Cancel").click()
     expect(page.locator(".rj-connecting")).to_have_text("The login window was closed before you logged in.")
     expect(page.get_by_label("Name", exact=True)).to_be_visible()
 
@@ -235,6 +268,50 @@ def test_a_closed_popup_is_said_in_words(reader: Page, world: World) -> None:
         page.locator(".rj-connecting").get_by_role("button", name="Cancel").click()
     expect(page.locator(".rj-connecting")).to_be_hidden()
     expect(page.get_by_role("button", name=LOG_IN)).to_be_focused()
+
+
+# Keeps the window the widget opens, to look at it from the page.
+KEEP_POPUP = "const open = window.open; window.open = (...a) => (window.rjPopup = open.apply(window, a));"
+
+
+def test_a_provider_that_cuts_the_popup_off_from_the_page_still_logs_the_reader_in(
+    reader: Page, world: World
+) -> None:
+    page = reader
+    claims = claims_of(page)
+    page.add_init_script(KEEP_POPUP)
+    page.goto(world.host.page("/posts/identity-walled"))
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Log in with Walled ID").click()
+    popup = opened.value
+    popup.locator("input[name=login]").wait_for()
+    # The provider's Cross-Origin-Opener-Policy really cut the popup off: the page sees it closed although
+    # it is open, and the popup has no opener.
+    assert page.evaluate("() => window.rjPopup.closed") is True
+    assert popup.evaluate("() => window.opener") is None
+    assert not popup.is_closed()
+    expect(page.locator(".rj-connecting")).to_contain_text("Connecting to Walled ID…")
+    wait_for_claims(page, claims)
+    assert set(claims) == {401}  # asked while the reader is at the provider: nothing yet
+
+    popup.locator("input[name=login]").fill("hedy")
+    popup.locator("input[name=password]").fill("any password")
+    popup.get_by_role("button", name="Sign-in").click()
+    expect(popup.locator("#rejoinder-login-orphan")).to_have_text(
+        "Done. You can close this window: the page you came from finishes logging you in."
+    )
+    expect(page.get_by_text("You are commenting using your Walled ID account")).to_be_visible()
+    expect(page.locator(".rj-who strong")).to_have_text("Hedy")
+    assert claims[-1] == 201
+    token = token_of(page, world)
+    assert reader_status(world, token) == 200
+    popup.close()
+
+    page.get_by_label("Comment", exact=True).fill("Logged in through a popup cut off from this page.")
+    page.get_by_role("button", name="Post Comment").click()
+    posted = page.locator(".rj-comment").first
+    expect(posted.locator(".rj-author")).to_have_text("Hedy")
+    expect(posted.locator(".rj-verified")).to_have_attribute("aria-label", "Verified Walled ID account")
 
 
 def test_a_refusal_at_the_provider_and_a_blocked_popup_are_said_in_words(reader: Page, world: World) -> None:

@@ -6,6 +6,8 @@
 //   OIDC_REDIRECT_URIS  the client's redirect URIs, separated by spaces (required)
 //   OIDC_CLIENT_ID      default "rejoinder-test"
 //   OIDC_CLIENT_SECRET  default "rejoinder-test-secret"
+//   OIDC_COOP           a Cross-Origin-Opener-Policy for every answer (e.g. "same-origin", as some
+//                       providers send: a browser then cuts a popup showing them off from its opener)
 // It prints "listening <issuer>" once it accepts connections.
 import Provider from 'oidc-provider';
 
@@ -68,6 +70,14 @@ const configuration = {
 };
 
 const provider = new Provider(issuer, configuration);
+
+const openerPolicy = process.env.OIDC_COOP || '';
+if (openerPolicy) {
+  provider.use(async (ctx, next) => {
+    await next();
+    ctx.set('Cross-Origin-Opener-Policy', openerPolicy);
+  });
+}
 
 function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);

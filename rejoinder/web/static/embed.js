@@ -1379,6 +1379,7 @@
 
   // Opened within the click itself: browsers block a popup opened after an await.
   function loginWith(p) {
+    if (W.login) W.login.cancelled = true;
     stopLogin();
     const state = randomId();
     const url = p.login_url + (p.login_url.includes('?') ? '&' : '?') + new URLSearchParams({ origin: location.origin, state });
@@ -1386,14 +1387,31 @@
     const place = `left=${screenX + (outerWidth - width) / 2},top=${screenY + (outerHeight - height) / 2}`;
     const popup = window.open(url, 'rejoinder-login', `popup,width=${width},height=${height},${place}`);
     if (!popup) return loginNote(t('popupBlocked'));
-    const login = (W.login = { state, popup });
-    // A closed popup sends nothing: say so, after a moment for a message already on its way.
+    const login = (W.login = { state, popup, until: Date.now() + 6e5 });
+    // A popup that looks closed sends nothing. A provider's page with Cross-Origin-Opener-Policy cuts it
+    // off from this page while the reader is still logging in there: so ask the server, every 2 s while
+    // the log-in can finish (10 minutes), for the code of the log-in this page started (by its state).
     login.poll = setInterval(() => {
       if (!popup.closed) return;
       clearInterval(login.poll);
-      setTimeout(() => W.login === login && (stopLogin(), loginNote(t('loginClosed'))), 1000);
+      login.cut = true;
+      login.poll = setInterval(() => claimLogin(login), 2000);
     }, 400);
     loginNote(t('connecting', { name: p.name }), true);
+  }
+
+  async function claimLogin(login) {
+    if (login.asking) return;
+    if (Date.now() > login.until) return stopLogin(), loginNote(t('loginClosed'));
+    login.asking = true;
+    try {
+      const answer = await api('POST', 'reader/session', { site: W.site, state: login.state });
+      // Also when a message from the popup came meanwhile: this claim used the code up first.
+      if (!login.cancelled && (W.login === login || !W.login)) stopLogin(), loggedIn(answer);
+    } catch {
+      // 401: not finished yet (or the reader closed the popup: Cancel or the time limit ends it).
+    }
+    login.asking = false;
   }
 
   function stopLogin() {
@@ -1402,9 +1420,11 @@
   }
 
   function cancelLogin() {
+    const cut = W.login?.cut;
+    if (W.login) W.login.cancelled = true;
     W.login?.popup.close();
     stopLogin();
-    loginNote(null);
+    loginNote(cut ? t('loginClosed') : null);
     W.f.providers.querySelector('button')?.focus();
   }
 
@@ -1430,15 +1450,18 @@
   async function exchange(code) {
     loginNote(null);
     try {
-      const answer = await api('POST', 'reader/session', { site: W.site, code });
-      W.reader = { t: answer.token, x: Date.parse(answer.expires_at), i: answer.identity, e: load('mailto') };
-      keep('mailto', null);
-      keep(readerKey(), W.reader);
-      announce(t('loggedIn', { name: answer.identity.name }));
-      await loadReader();
+      await loggedIn(await api('POST', 'reader/session', { site: W.site, code }));
     } catch (error) {
       loginNote(error.network ? t('offline') : t('loginFailed', { name: ruleText((error.fields || {}).code || error.message) }));
     }
+  }
+
+  async function loggedIn(answer) {
+    W.reader = { t: answer.token, x: Date.parse(answer.expires_at), i: answer.identity, e: load('mailto') };
+    keep('mailto', null);
+    keep(readerKey(), W.reader);
+    announce(t('loggedIn', { name: answer.identity.name }));
+    await loadReader();
   }
 
   // Who the token belongs to, with their likes and comments in this thread (a 401 forgets it: see api).

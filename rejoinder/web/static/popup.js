@@ -21,5 +21,7 @@
     window.close();
     return;
   }
+  // No opener: a provider's page with Cross-Origin-Opener-Policy cut this window off from the page, which
+  // claims the code from the server by its state. The page's words say the window can be closed.
   document.getElementById("rejoinder-login-orphan").hidden = false;
 })();

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("widget_state", sa.String(length=128), nullable=False),
         sa.Column("nonce", sa.String(length=128), nullable=False),
         sa.Column("code_verifier", sa.String(length=128), nullable=False),
+        sa.Column("claim_hash", sa.String(length=64), nullable=True),
         sa.Column("expires_at", When, nullable=False),
         sa.ForeignKeyConstraint(
             ["site_id"], ["sites.id"], name=op.f("fk_login_attempts_site_id_sites"), ondelete="CASCADE"
@@ -60,6 +61,7 @@ def upgrade() -> None:
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("identity_id", Id, nullable=False),
         sa.Column("site_id", Id, nullable=False),
+        sa.Column("claim_hash", sa.String(length=64), nullable=True),
         sa.Column("expires_at", When, nullable=False),
         sa.ForeignKeyConstraint(
             ["identity_id"],
@@ -73,6 +75,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code_hash", name=op.f("pk_login_codes")),
     )
     with op.batch_alter_table("login_codes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_login_codes_claim_hash"), ["claim_hash"], unique=False)
         batch_op.create_index(batch_op.f("ix_login_codes_expires_at"), ["expires_at"], unique=False)
 
     op.create_table(
@@ -160,6 +163,7 @@ def downgrade() -> None:
     op.drop_table("login_links")
     with op.batch_alter_table("login_codes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_login_codes_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_login_codes_claim_hash"))
 
     op.drop_table("login_codes")
     with op.batch_alter_table("login_attempts", schema=None) as batch_op:
