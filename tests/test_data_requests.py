@@ -25,7 +25,7 @@ from rejoinder.store.schema import audit_log, privacy_requests
 from rejoinder.web.app import create_app
 from rejoinder.wiring import open_context
 from tests.conftest import SITE_ORIGIN
-from tests.helpers import comment_payload, read
+from tests.helpers import comment_payload, error_fields, read
 from tests.mailbox import Mailbox, text_of
 
 SERVER = "http://testserver"  # the server's own origin, as a browser on its data page sends it
@@ -263,3 +263,28 @@ async def test_without_mail_there_is_no_form_and_the_page_says_to_ask_the_owner(
         f"/privacy/{site}/request", data={"email": ME, "action": "export"}, headers=SAME_ORIGIN
     )
     assert answer.status_code == 422 and "this server sends no mail" in unescape(answer.text)
+
+
+async def test_the_json_api_asks_the_same_way(
+    web: httpx.AsyncClient, mctx: Context, mailbox: Mailbox
+) -> None:
+    await comment(web, "Known", ME)
+    for email in (ME, "nobody@example.org"):
+        answer = await web.post(
+            "/api/v1/privacy/requests", json={"site": "test", "email": email, "action": "erase"}
+        )
+        assert (answer.status_code, answer.json()) == (202, {"sent": True}), email
+    bad = await web.post("/api/v1/privacy/requests", json={"site": "test", "email": ME, "action": "delete"})
+    assert "action" in error_fields(bad, 422, "invalid_input")
+    unknown = await web.post(
+        "/api/v1/privacy/requests", json={"site": "nosuch", "email": ME, "action": "export"}
+    )
+    assert error_fields(unknown, 404, "unknown_site") == {"site": "is not a site on this server"}
+    mctx.jobs.run_due("test")
+    mailbox.wait_for(1)
+    time.sleep(0.3)
+    [mail] = mails_about_privacy(mailbox)
+    assert mail["To"] == ME and mail["Subject"] == "Erasing your comments on Tide Notes"
+    schema = (await web.get("/api/openapi.json")).json()
+    body = schema["components"]["schemas"]["PrivacyRequestIn"]
+    assert body["properties"]["action"]["enum"] == ["export", "erase"]

@@ -108,6 +108,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
     routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
     routers += (notify.router, notify.api_router, feeds.router, data_requests.router)
+    routers += (data_requests.api_router,)
     routers += (bans_api.router, site_settings_api.router, reader.pages, reader.router)
     routers += DASHBOARD_ROUTERS
     if with_demo:

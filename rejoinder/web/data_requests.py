@@ -1,11 +1,12 @@
-"""Commenters' own export and erasure over HTTP: the data page's form (``POST /privacy/SITE/request``) and
-the mailed link's page (``/privacy/SITE/confirm``), whose GET only shows one button (mail scanners open
-links) and whose POST downloads the export or erases.
+"""Commenters' own export and erasure over HTTP: the data page's form (``POST /privacy/SITE/request``, or
+``POST /api/v1/privacy/requests`` for a script) and the mailed link's page (``/privacy/SITE/confirm``),
+whose GET only shows one button (mail scanners open links) and whose POST downloads the export or erases.
 
 The form is for readers nobody knows, so it has no session to tie a CSRF token to: it is protected by an
 ``Origin`` check instead (the browser's ``Origin`` must be this server's own), the same-origin form post
 being the only way a browser sends it. The confirmation needs no such check: only the link's holder can
-make it.
+make it. The JSON API needs none either: a cross-site JSON post needs a CORS preflight, answered only for
+sites' own origins.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from rejoinder.context import Context
 from rejoinder.errors import Forbidden, RateLimited, RejoinderError
 from rejoinder.notify.letters import Letters
 from rejoinder.sites import cached_site, site_settings
+from rejoinder.web import schemas
 from rejoinder.web.client import client_of
 from rejoinder.web.serialize import dumps
 
 router = APIRouter(prefix="/privacy", include_in_schema=False)
+api_router = APIRouter(
+    prefix="/api/v1/privacy",
+    tags=["privacy"],
+    responses={status: {"model": schemas.ErrorOut} for status in (404, 422, 429)},
+)
 # The pages show an address and carry a secret link: never cached, never sent on as a referrer.
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -145,3 +152,20 @@ def confirm(request: Request, site_key: str, t: Annotated[str, Query(max_length=
             comments=done.erased.comments, subscriptions=done.erased.subscriptions
         ),
     )
+
+
+@api_router.post(
+    "/requests",
+    status_code=202,
+    response_model=schemas.PrivacyRequestOut,
+    summary="Mail a commenter a link to export or erase their data",
+)
+async def request_by_api(request: Request, body: schemas.PrivacyRequestIn) -> Response:
+    """The same answer whether or not anything is kept under the address (only then is a link mailed);
+    limited per client address and per address."""
+    ctx = _ctx(request)
+    address = client_of(request.scope, ctx.settings)
+    await run_in_threadpool(
+        data_requests.request, ctx, _letters(request), body.site, body.email, body.action, address
+    )
+    return Response(dumps({"sent": True}), status_code=202, media_type="application/json")
