@@ -5,6 +5,7 @@ button, and the export or erasure the privacy commands do, in the audit log unde
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -128,8 +129,9 @@ async def test_an_export_by_mailed_link_downloads_the_comments_and_subscriptions
 
 
 async def test_an_erasure_by_mailed_link_leaves_placeholders_and_says_what_went(
-    web: httpx.AsyncClient, mctx: Context, mailbox: Mailbox
+    web: httpx.AsyncClient, mctx: Context, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="rejoinder.audit")
     mine = await comment(web, "Erase me", ME, notify=["thread"])
     reply = await comment(web, "A reply", "other@example.org", parent_id=mine)
     link = await link_for(web, mctx, mailbox, ME, "erase")
@@ -139,6 +141,8 @@ async def test_an_erasure_by_mailed_link_leaves_placeholders_and_says_what_went(
 
     done = await web.post(link)
     assert done.status_code == 200
+    # The log line says what was done, naming the commenter by the hash only.
+    assert "erased 1 comments signed with commenter:" in caplog.text and ME not in caplog.text
     assert "1 comments" in unescape(done.text) and "1 notification subscriptions" in unescape(done.text)
     [top] = (await read(web))["comments"]
     assert top["id"] == mine and top["html"] == "" and [r["id"] for r in top["replies"]] == [reply]
@@ -288,3 +292,20 @@ async def test_the_json_api_asks_the_same_way(
     schema = (await web.get("/api/openapi.json")).json()
     body = schema["components"]["schemas"]["PrivacyRequestIn"]
     assert body["properties"]["action"]["enum"] == ["export", "erase"]
+
+
+async def test_hostile_input_is_refused_never_a_500(web: httpx.AsyncClient, mctx: Context) -> None:
+    await comment(web, "Known", ME)
+    answers = [
+        await web.post("/privacy/%00/request", data={"email": ME, "action": "export"}, headers=SAME_ORIGIN),
+        await ask(web, "me\x00@example.org", "export"),
+        await ask(web, "x" * 400 + "@example.org", "export"),
+        await ask(web, ME, "export\x00"),
+        await web.get("/privacy/%00/confirm?t=" + "a" * 40),
+        await web.post("/privacy/test/confirm?t=" + "a" * 39 + "%00"),
+        await web.post("/api/v1/privacy/requests", json={"site": "\x00", "email": ME, "action": "export"}),
+        await web.post(
+            "/api/v1/privacy/requests", json={"site": "test", "email": "\u202e@x", "action": "erase"}
+        ),
+    ]
+    assert [a.status_code for a in answers] == [404, 422, 422, 422, 404, 404, 404, 422]
