@@ -21,7 +21,7 @@ from rejoinder import privacy
 from rejoinder.context import Context
 from rejoinder.datapage import LANGUAGES
 from rejoinder.settings import Settings
-from rejoinder.sites import create_site
+from rejoinder.sites import create_site, update_site
 from rejoinder.store.schema import audit_log, privacy_requests
 from rejoinder.web.app import create_app
 from rejoinder.wiring import open_context
@@ -329,3 +329,15 @@ async def test_hostile_input_is_refused_never_a_500(web: httpx.AsyncClient, mctx
         ),
     ]
     assert [a.status_code for a in answers] == [404, 422, 422, 422, 404, 404, 404, 422]
+
+
+async def test_the_mail_and_the_links_page_speak_the_sites_language(
+    web: httpx.AsyncClient, mctx: Context, mailbox: Mailbox
+) -> None:
+    update_site(mctx, "test", language="uk")
+    await comment(web, "Привіт", ME)
+    link = await link_for(web, mctx, mailbox, ME, "erase")
+    [mail] = mails_about_privacy(mailbox)
+    assert mail["Subject"] == "Стирання ваших коментарів на Tide Notes"
+    page = await web.get(link)
+    assert '<html lang="uk">' in page.text and "Стерти все" in page.text
