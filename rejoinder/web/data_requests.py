@@ -72,9 +72,12 @@ def _refused(request: Request, site_key: str, language: str, exc: RejoinderError
 
 def _check_origin(request: Request, ctx: Context) -> None:
     """Refuse a form posted from anywhere but this server's own pages (a cross-site form post)."""
-    origin = request.headers.get("origin", "")
-    ours = {request.headers.get("host", "").lower(), urlsplit(ctx.settings.base_url).netloc.lower()}
-    if not origin or urlsplit(origin).netloc.lower() not in ours - {""}:
+    ours = {request.headers.get("host", "").lower(), urlsplit(ctx.settings.base_url).netloc.lower()} - {""}
+    try:
+        sent = urlsplit(request.headers.get("origin", "")).netloc.lower()
+    except ValueError:  # "http://[" and the like: not an origin at all
+        sent = ""
+    if sent not in ours:
         raise Forbidden(
             "the form must be sent from this server's data page",
             {"Origin": "must be this server's own origin"},
@@ -82,7 +85,7 @@ def _check_origin(request: Request, ctx: Context) -> None:
 
 
 @router.post("/{site_key}/request")
-async def ask(
+def ask(
     request: Request,
     site_key: str,
     email: Annotated[str, Form(max_length=320)] = "",
@@ -96,9 +99,7 @@ async def ask(
         language = lang or site_settings(ctx, cached_site(ctx, site_key)).language
         _check_origin(request, ctx)
         address = client_of(request.scope, ctx.settings)
-        await run_in_threadpool(
-            data_requests.request, ctx, _letters(request), site_key, email, action, address
-        )
+        data_requests.request(ctx, _letters(request), site_key, email, action, address)
     except RejoinderError as exc:
         return _refused(request, site_key, language, exc)
     words = datapage.TEXTS[datapage.language(language)]
