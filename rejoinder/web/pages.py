@@ -50,6 +50,7 @@ def data_page(request: Request, site_key: str, lang: str | None = None) -> Respo
             "t": datapage.TEXTS[code],
             "languages": datapage.LANGUAGES,
             "self_service": data_requests.offered(ctx),
+            "request_hours": data_requests.LINK_SECONDS // 3600,
         },
     )
 
