@@ -225,13 +225,16 @@ async def test_an_unknown_address_gets_the_same_answer_and_no_mail(
         assert [row.email for row in conn.execute(select(privacy_requests))] == [ME]
 
 
-async def test_requests_are_limited_per_address(
+async def test_requests_are_limited_per_email_and_per_client_address(
     web: httpx.AsyncClient, mctx: Context, steady_rate_windows: None
 ) -> None:
     answers = [(await ask(web, ME, "export")).status_code for _ in range(4)]
     assert answers == [202, 202, 202, 429]
     refused = await ask(web, ME, "export")
     assert refused.headers["retry-after"] and "<code>email</code> allows 3 per 1 hour" in refused.text
+    others = [(await ask(web, f"reader{n}@example.org", "erase")).status_code for n in range(3)]
+    assert others == [202, 202, 429]  # five from one client address in an hour, whatever the address
+    assert "<code>client</code> allows 5 per 1 hour" in (await ask(web, "new@example.org", "erase")).text
 
 
 async def test_bad_input_and_cross_site_posts_are_refused_naming_the_field(
