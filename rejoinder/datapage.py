@@ -69,6 +69,32 @@ TEXTS: dict[str, dict[str, str]] = {
         "rights_text": "You can edit or delete a comment yourself for {minutes} minutes after posting. Ask "
         "the site's owner for an export (JSON) of all your comments or for their erasure: they are found by "
         "your e-mail address, and an erased comment leaves only a placeholder so replies keep their place.",
+        "rights_self": "You can edit or delete a comment yourself for {minutes} minutes after posting. To "
+        "get a copy (JSON) of all your comments, notifications and log-ins, or to erase them, give the "
+        "e-mail address you signed them with below: if anything is kept under it, a link that works once, "
+        "within {hours} hour, is mailed to it, and its page does what you asked once you press its button. "
+        "This covers every site this comment server runs. An erased comment leaves only a placeholder so "
+        "replies keep their place.",
+        "form_email": "Your e-mail address",
+        "form_export": "Get a copy of your data",
+        "form_erase": "Erase your comments",
+        "form_send": "Mail me the link",
+        "sent_heading": "Check your mail",
+        "sent_lead": "If any comments, notifications or log-ins are kept under {email}, a link that works "
+        "once, within {minutes} minutes, is on its way there.",
+        "confirm_export_heading": "Get a copy of your comment data from {site}",
+        "confirm_erase_heading": "Erase your comments on {site}",
+        "confirm_as": "For {email}, on every site this comment server runs.",
+        "confirm_export_button": "Download (JSON)",
+        "confirm_erase_button": "Erase everything",
+        "erase_warning": "Your comments, notification subscriptions and log-ins with this address go for "
+        "good: this cannot be undone.",
+        "erased_heading": "Erased",
+        "erased_lead": "{comments} comments (each leaves a placeholder so replies keep their place) and "
+        "{subscriptions} notification subscriptions are erased, and any log-in with this address is "
+        "forgotten.",
+        "request_failed": "The request could not be carried out",
+        "back": "How your comment data is processed",
         "rights_notify": "Every notification mail has a link that unsubscribes at once and one to a page "
         "that lists all your subscriptions on this site, where you can cancel any of them. An export by "
         "e-mail address lists your subscriptions too, and an erasure removes them.",
@@ -126,6 +152,31 @@ TEXTS: dict[str, dict[str, str]] = {
         "rights_text": "Ви можете редагувати або видалити коментар протягом {minutes} хвилин після "
         "надсилання. Попросіть власника сайту про експорт (JSON) усіх ваших коментарів або про їх стирання: "
         "їх знаходять за вашою адресою e-mail, а від стертого коментаря лишається місце для відповідей.",
+        "rights_self": "Ви можете редагувати або видалити коментар протягом {minutes} хвилин після "
+        "надсилання. Щоб отримати копію (JSON) усіх ваших коментарів, сповіщень і входів або стерти їх, "
+        "вкажіть нижче адресу e-mail, з якою ви їх надсилали: якщо під нею щось зберігається, на неї прийде "
+        "посилання, що діє один раз протягом {hours} год., і його сторінка виконає запит, коли ви натиснете "
+        "кнопку. Це стосується всіх сайтів цього сервера коментарів. Від стертого коментаря лишається місце "
+        "для відповідей.",
+        "form_email": "Ваша адреса e-mail",
+        "form_export": "Отримати копію своїх даних",
+        "form_erase": "Стерти свої коментарі",
+        "form_send": "Надіслати посилання",
+        "sent_heading": "Перевірте пошту",
+        "sent_lead": "Якщо під адресою {email} зберігаються коментарі, сповіщення чи входи, на неї вже йде "
+        "посилання, що діє один раз протягом {minutes} хвилин.",
+        "confirm_export_heading": "Отримати копію даних ваших коментарів з {site}",
+        "confirm_erase_heading": "Стерти ваші коментарі на {site}",
+        "confirm_as": "Для {email}, на всіх сайтах цього сервера коментарів.",
+        "confirm_export_button": "Завантажити (JSON)",
+        "confirm_erase_button": "Стерти все",
+        "erase_warning": "Ваші коментарі, підписки на сповіщення та входи з цією адресою зникнуть назавжди: "
+        "це не можна скасувати.",
+        "erased_heading": "Стерто",
+        "erased_lead": "Стерто коментарів: {comments} (від кожного лишається місце для відповідей), підписок "
+        "на сповіщення: {subscriptions}; входи з цією адресою забуто.",
+        "request_failed": "Запит не вдалося виконати",
+        "back": "Як обробляються дані ваших коментарів",
         "rights_notify": "У кожному листі зі сповіщенням є посилання, що одразу відписує, і посилання на "
         "сторінку з усіма вашими підписками на цьому сайті, де можна скасувати будь-яку з них. Експорт за "
         "адресою e-mail містить і ваші підписки, а стирання їх видаляє.",
@@ -189,6 +240,32 @@ TEXTS: dict[str, dict[str, str]] = {
         "Bitte den Betreiber der Website um einen Export (JSON) all deiner Kommentare oder um ihre Löschung: "
         "sie werden über deine E-Mail-Adresse gefunden, und ein gelöschter Kommentar hinterlässt nur einen "
         "Platzhalter, damit Antworten ihren Platz behalten.",
+        "rights_self": "Du kannst einen Kommentar {minutes} Minuten lang selbst bearbeiten oder löschen. Für "
+        "eine Kopie (JSON) all deiner Kommentare, Benachrichtigungen und Anmeldungen oder für ihre Löschung "
+        "gib unten die E-Mail-Adresse an, mit der du sie geschrieben hast: ist darunter etwas gespeichert, "
+        "geht ein Link an sie, der einmal und {hours} Stunde lang funktioniert, und seine Seite tut, was du "
+        "verlangt hast, sobald du ihren Knopf drückst. Das gilt für alle Websites dieses Kommentar-Servers. "
+        "Ein gelöschter Kommentar hinterlässt nur einen Platzhalter, damit Antworten ihren Platz behalten.",
+        "form_email": "Deine E-Mail-Adresse",
+        "form_export": "Eine Kopie deiner Daten",
+        "form_erase": "Deine Kommentare löschen",
+        "form_send": "Link zuschicken",
+        "sent_heading": "Sieh in deine Mails",
+        "sent_lead": "Wenn unter {email} Kommentare, Benachrichtigungen oder Anmeldungen gespeichert sind, "
+        "ist ein Link dorthin unterwegs, der einmal und {minutes} Minuten lang funktioniert.",
+        "confirm_export_heading": "Eine Kopie deiner Kommentardaten von {site}",
+        "confirm_erase_heading": "Deine Kommentare auf {site} löschen",
+        "confirm_as": "Für {email}, auf allen Websites dieses Kommentar-Servers.",
+        "confirm_export_button": "Herunterladen (JSON)",
+        "confirm_erase_button": "Alles löschen",
+        "erase_warning": "Deine Kommentare, Benachrichtigungs-Abonnements und Anmeldungen mit dieser Adresse "
+        "verschwinden endgültig: das lässt sich nicht rückgängig machen.",
+        "erased_heading": "Gelöscht",
+        "erased_lead": "{comments} Kommentare (jeder hinterlässt einen Platzhalter, damit Antworten ihren "
+        "Platz behalten) und {subscriptions} Benachrichtigungs-Abonnements sind gelöscht, und Anmeldungen "
+        "mit dieser Adresse sind vergessen.",
+        "request_failed": "Die Anfrage konnte nicht ausgeführt werden",
+        "back": "Wie deine Kommentardaten verarbeitet werden",
         "rights_notify": "Jede Benachrichtigung enthält einen Link, der sofort abmeldet, und einen zu einer "
         "Seite mit all deinen Abonnements auf dieser Website, wo du jedes davon kündigen kannst. Ein Export "
         "nach E-Mail-Adresse listet auch deine Abonnements, eine Löschung entfernt sie.",

@@ -62,9 +62,10 @@ class Erased:
     subscriptions: int = 0
 
 
-def export_by_email(ctx: Context, email: str, actor: Moderator | None = None) -> dict[str, Any]:
+def export_by_email(ctx: Context, email: str, actor: Moderator | str | None = None) -> dict[str, Any]:
     """Everything stored about the comments signed with ``email``, as JSON-ready data; the audit log
-    records who exported how many comments, and a keyed hash of the address (never the address)."""
+    records who exported how many comments, and a keyed hash of the address (never the address). A
+    commenter's own request (``actor`` a string, ``commenter_actor``) is logged without the address too."""
     with ctx.db.read() as conn:
         found = store.comments_by_email(conn, email)
         subscribed = notify_store.subscriptions_of_email(conn, email.strip().lower())
@@ -72,7 +73,7 @@ def export_by_email(ctx: Context, email: str, actor: Moderator | None = None) ->
     with ctx.db.write() as conn:
         after = {"email_hash": _email_hash(ctx, email), "comments": len(found)}
         audit_log.record(conn, actor or audit_log.cli_actor(), "privacy.export", after=after)
-    audit.info("exported %d comments signed with %s on request", len(found), email)
+    audit.info("exported %d comments signed with %s on request", len(found), _named(email, actor))
     return {
         "email": email,
         "exported_at": datetime.now(UTC).isoformat(),
@@ -121,7 +122,7 @@ def export_by_email(ctx: Context, email: str, actor: Moderator | None = None) ->
     }
 
 
-def erase_by_email(ctx: Context, email: str, actor: Moderator | None = None) -> Erased:
+def erase_by_email(ctx: Context, email: str, actor: Moderator | str | None = None) -> Erased:
     """Erase every comment signed with ``email``, and the logged-in readers' identities with that
     address: each comment stays as a placeholder, so replies keep their place, with nothing its author
     wrote or sent; readers see it at once (one event per comment). The address's notification
@@ -151,7 +152,10 @@ def erase_by_email(ctx: Context, email: str, actor: Moderator | None = None) -> 
         }
         audit_log.record(conn, actor or audit_log.cli_actor(), "privacy.erase", after=after)
     audit.info(
-        "erased %d comments signed with %s and %d subscriptions on request", len(found), email, unsubscribed
+        "erased %d comments signed with %s and %d subscriptions on request",
+        len(found),
+        _named(email, actor),
+        unsubscribed,
     )
     return Erased(len(found), unsubscribed)
 
@@ -161,13 +165,28 @@ def _email_hash(ctx: Context, email: str) -> str:
     return ctx.signer.reader_key("email", email.strip().casefold())
 
 
+def commenter_actor(ctx: Context, email: str) -> str:
+    """The audit log's actor for a commenter who proved their address by a mailed link: the address's
+    keyed hash (the same as the entry's ``email_hash``), never the address."""
+    return f"commenter:{_email_hash(ctx, email)}"
+
+
+def _named(email: str, actor: Moderator | str | None) -> str:
+    # A moderator's request names the address they typed; a commenter's names only its keyed hash.
+    return actor if isinstance(actor, str) and actor.startswith("commenter:") else email
+
+
 def register_jobs(ctx: Context) -> None:
-    """The erasure as a periodic job: whichever runner takes it runs it, once an hour."""
+    """The erasure as a periodic job: whichever runner takes it runs it, once an hour; it also forgets
+    commenters' export and erasure links past their hour."""
 
     def run(_job: Job) -> None:
         erased = erase_expired_client_data(ctx)
         if erased:
             log.info("erased the address and user agent of %d comments past their retention", erased)
+        with ctx.db.write() as conn:
+            # Commenters' mailed export and erasure links (data_requests.py) that were never used.
+            store.purge_expired_requests(conn, datetime.now(UTC))
 
     ctx.jobs.handler(ERASE_JOB, run)
     ctx.jobs.every(ERASE_JOB, ERASE_EVERY)

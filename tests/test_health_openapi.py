@@ -24,6 +24,7 @@ API_PATHS = {
     "/api/v1/reader": {"get"},
     "/api/v1/reader/session": {"post", "delete"},
     "/api/v1/reader/email": {"post"},
+    "/api/v1/privacy/requests": {"post"},
     "/api/v1/comments/{comment_id}/like": {"put", "delete"},
     "/api/v1/counts": {"get"},
     "/api/v1/preview": {"post"},

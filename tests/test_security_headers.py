@@ -16,9 +16,12 @@ from rejoinder.context import Context
 from rejoinder.demo import install_demo
 from rejoinder.errors import ConfigurationError
 from rejoinder.settings import Settings, load_settings
+from rejoinder.sites import create_site
 from rejoinder.web.app import create_app
+from rejoinder.wiring import open_context
 from tests.conftest import SITE_ORIGIN
 from tests.helpers import ARTICLE, post
+from tests.mailbox import Mailbox, text_of
 
 PAGES = ["/", "/api/docs", "/privacy/test", "/privacy/test?lang=de"]
 DEMO_PAGES = ["/demo/", "/demo/privacy"]
@@ -32,7 +35,7 @@ def directives(policy: str) -> dict[str, list[str]]:
     return parsed
 
 
-def assert_page_headers(response: httpx.Response) -> None:
+def assert_page_headers(response: httpx.Response, referrer: str = "same-origin") -> None:
     policy = directives(response.headers["content-security-policy"])
     assert "'unsafe-inline'" not in response.headers["content-security-policy"]
     assert "'unsafe-eval'" not in response.headers["content-security-policy"]
@@ -43,7 +46,7 @@ def assert_page_headers(response: httpx.Response) -> None:
     assert policy["form-action"] == ["'self'"]
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"] == "same-origin"
+    assert response.headers["referrer-policy"] == referrer
 
 
 def assert_resource_headers(response: httpx.Response) -> None:
@@ -85,6 +88,54 @@ async def test_the_demo_pages_too(settings: Settings, ctx: Context) -> None:
         assert style.status_code == 200
         assert style.headers["content-type"].startswith("text/css")
         assert "--accent" in style.text
+
+
+async def test_the_pages_of_commenters_own_export_and_erasure_too(
+    mail_settings: Settings, mailbox: Mailbox
+) -> None:
+    ctx = open_context(mail_settings)
+    create_site(ctx, "test", "Test blog", [SITE_ORIGIN], spam_filter=False)
+    transport = httpx.ASGITransport(app=create_app(mail_settings, context=ctx), client=("203.0.113.7", 1))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            await post(http, "hello", email="me@example.org")
+            data_page = await http.get("/privacy/test")
+            assert '<form method="post" action="/privacy/test/request"' in data_page.text
+            links = {}
+            for action in ("export", "erase"):
+                asked = await http.post(
+                    "/privacy/test/request",
+                    data={"email": "me@example.org", "action": action},
+                    headers={"Origin": "http://testserver"},
+                )
+                assert asked.status_code == 202
+                links[action] = asked
+            ctx.jobs.run_due("test")
+            found = [
+                re.search(r"https://comments\.blog\.example(/privacy/test/confirm\?t=[\w-]+)", text_of(m))
+                for m in mailbox.wait_for(2)
+            ]
+            export_link, erase_link = (match.group(1) for match in found if match)
+            pages = {
+                "data page": data_page,
+                "sent": links["export"],
+                "confirm": await http.get(export_link),
+                "refused": await http.post("/privacy/test/request", data={"email": "x"}),
+                "erased": await http.post(erase_link),
+                "used up": await http.get(erase_link),
+            }
+            assert {name: page.status_code for name, page in pages.items()} == {
+                "data page": 200, "sent": 202, "confirm": 200, "refused": 403, "erased": 200, "used up": 404
+            }  # fmt: skip
+            for name, page in pages.items():
+                assert page.headers["content-type"].startswith("text/html"), name
+                assert_page_headers(page, "same-origin" if name == "data page" else "no-referrer")
+                assert inline_code(page.text) == [], name
+            download = await http.post(export_link)
+            assert download.headers["content-type"] == "application/json"
+            assert_resource_headers(download)
+    finally:
+        ctx.close()
 
 
 async def test_the_api_answers_under_default_src_none(client: httpx.AsyncClient, site: str) -> None:

@@ -14,6 +14,15 @@ LANGUAGES = ("en", "uk", "de")
 WORDS: dict[str, dict[str, str]] = {
     "en": {
         "confirm_subject": "Confirm your notifications from {site}",
+        "privacy_export_subject": "Your copy of your comment data from {site}",
+        "privacy_erase_subject": "Erasing your comments on {site}",
+        "privacy_export_intro": "Someone (we hope you) asked {site} for a copy (JSON) of everything its "
+        "comment server keeps under this address. Open the link and press the button to download it.",
+        "privacy_erase_intro": "Someone (we hope you) asked {site} to erase every comment signed with this "
+        "address, and its notifications and log-ins. Open the link and press the button to erase them.",
+        "privacy_open": "Open",
+        "privacy_expiry": "The link works once, within {minutes} minutes. If you did not ask for it, ignore "
+        "this mail: nothing happens until the button is pressed.",
         "login_subject": "Your log-in link for {site}",
         "login_intro": "Someone (we hope you) asked to log in to comment on {site} with this address.",
         "login_button": "Log in",
@@ -79,6 +88,15 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "uk": {
         "confirm_subject": "Підтвердьте сповіщення від {site}",
+        "privacy_export_subject": "Копія даних ваших коментарів з {site}",
+        "privacy_erase_subject": "Стирання ваших коментарів на {site}",
+        "privacy_export_intro": "Хтось (сподіваємося, ви) попросив {site} про копію (JSON) усього, що сервер "
+        "коментарів зберігає під цією адресою. Відкрийте посилання й натисніть кнопку, щоб її завантажити.",
+        "privacy_erase_intro": "Хтось (сподіваємося, ви) попросив {site} стерти всі коментарі з цією "
+        "адресою, а також її сповіщення та входи. Відкрийте посилання й натисніть кнопку, щоб їх стерти.",
+        "privacy_open": "Відкрити",
+        "privacy_expiry": "Посилання працює один раз протягом {minutes} хвилин. Якщо ви не просили його, "
+        "не зважайте на цей лист: нічого не станеться, доки не натиснуто кнопку.",
         "login_subject": "Ваше посилання для входу на {site}",
         "login_intro": "Хтось (сподіваємося, ви) попросив увійти з цією адресою, щоб коментувати на {site}.",
         "login_button": "Увійти",
@@ -144,6 +162,17 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "de": {
         "confirm_subject": "Bestätige deine Benachrichtigungen von {site}",
+        "privacy_export_subject": "Deine Kopie deiner Kommentardaten von {site}",
+        "privacy_erase_subject": "Löschung deiner Kommentare auf {site}",
+        "privacy_export_intro": "Jemand (hoffentlich du) hat {site} um eine Kopie (JSON) von allem gebeten, "
+        "was der Kommentar-Server unter dieser Adresse speichert. Öffne den Link und drücke den Knopf, "
+        "um sie herunterzuladen.",
+        "privacy_erase_intro": "Jemand (hoffentlich du) hat {site} gebeten, alle Kommentare mit dieser "
+        "Adresse samt Benachrichtigungen und Anmeldungen zu löschen. Öffne den Link und drücke den "
+        "Knopf, um sie zu löschen.",
+        "privacy_open": "Öffnen",
+        "privacy_expiry": "Der Link funktioniert einmal, innerhalb von {minutes} Minuten. Wenn du ihn nicht "
+        "angefordert hast, ignoriere diese Mail: nichts geschieht, bevor der Knopf gedrückt wird.",
         "login_subject": "Dein Anmeldelink für {site}",
         "login_intro": "Jemand (hoffentlich du) möchte sich mit dieser Adresse anmelden, um auf {site} zu "
         "kommentieren.",

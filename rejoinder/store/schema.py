@@ -570,6 +570,17 @@ login_links = Table(
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
+privacy_requests = Table(
+    "privacy_requests",
+    metadata,
+    # A commenter's mailed link to export or erase their data: single use, deleted when used.
+    Column("token_hash", String(64), primary_key=True),
+    Column("site_id", Id, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("action", String(16), nullable=False),  # "export" or "erase"
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
 login_providers = Table(
     "login_providers",
     metadata,

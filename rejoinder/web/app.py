@@ -23,6 +23,7 @@ from rejoinder.web import (
     apidocs,
     auth,
     bans_api,
+    data_requests,
     demo,
     errors,
     feeds,
@@ -106,7 +107,8 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.add_exception_handler(auth.LoginRequired, auth.login_handler)
     routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
     routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
-    routers += (notify.router, notify.api_router, feeds.router)
+    routers += (notify.router, notify.api_router, feeds.router, data_requests.router)
+    routers += (data_requests.api_router,)
     routers += (bans_api.router, site_settings_api.router, reader.pages, reader.router)
     routers += DASHBOARD_ROUTERS
     if with_demo:

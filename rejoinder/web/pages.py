@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import FileResponse, Response
 
-from rejoinder import __version__, datapage, identity, providers
+from rejoinder import __version__, data_requests, datapage, identity, providers
 from rejoinder.sites import cached_site, site_settings
 from rejoinder.web.dashboard.frame import add_filters
 
@@ -49,6 +49,8 @@ def data_page(request: Request, site_key: str, lang: str | None = None) -> Respo
             "lang": code,
             "t": datapage.TEXTS[code],
             "languages": datapage.LANGUAGES,
+            "self_service": data_requests.offered(ctx),
+            "request_hours": data_requests.LINK_SECONDS // 3600,
         },
     )
 

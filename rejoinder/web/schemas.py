@@ -195,6 +195,16 @@ class LoginLinkOut(BaseModel):
     sent: bool
 
 
+class PrivacyRequestIn(BaseModel):
+    site: Text = Field(max_length=64, description="Key of the site the request is made on.")
+    email: Text = Field(max_length=320, description="The address the commenter's comments are signed with.")
+    action: Literal["export", "erase"] = Field(description="What the mailed link will do.")
+
+
+class PrivacyRequestOut(BaseModel):
+    sent: bool
+
+
 class CommentOut(BaseModel):
     id: int
     parent_id: int | None
