@@ -4,6 +4,7 @@ once; one-process subscribers delivered again when their writer never did."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -196,3 +197,29 @@ def test_with_redis_another_process_hears_of_a_change_at_once(redis_settings: Se
     finally:
         first.close()
         second.close()
+
+
+def test_with_redis_threads_may_ask_for_unread_news_at_the_same_moment(redis_settings: Settings) -> None:
+    """PostgreSQL's committer threads look up memos while the event loop does: asking whether news is
+    unread must never fail because another thread asks at that instant."""
+    ctx = open_context(redis_settings, start=True)
+    try:
+        pending = ctx.sites.pending
+        assert pending is not None
+        failures: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                for _ in range(20_000):
+                    pending()
+            except BaseException as exc:  # noqa: BLE001 - the test reports whatever escaped
+                failures.append(exc)
+
+        threads = [threading.Thread(target=ask) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+    finally:
+        ctx.close()
