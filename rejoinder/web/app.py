@@ -16,6 +16,7 @@ from rejoinder.allocator import limit_arenas
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
+from rejoinder.rendering import prepare as prepare_rendering
 from rejoinder.settings import Settings, load_settings
 from rejoinder.web import (
     akismet,
@@ -77,6 +78,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = context or open_context(settings, start=True)
         app.state.ctx = ctx
+        prepare_rendering()
         runner = None
         if context is None and settings.jobs_in_process:
             runner = Runner(ctx.jobs, poll_seconds=settings.jobs_poll_seconds).start()
