@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from rejoinder import __version__
-from rejoinder.allocator import limit_arenas
+from rejoinder.allocator import freeze_startup_objects, limit_arenas
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
@@ -79,6 +79,8 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
         ctx = context or open_context(settings, start=True)
         app.state.ctx = ctx
         prepare_rendering()
+        if context is None:  # a server's own process (tests share theirs: nothing of it is frozen)
+            freeze_startup_objects()
         runner = None
         if context is None and settings.jobs_in_process:
             runner = Runner(ctx.jobs, poll_seconds=settings.jobs_poll_seconds).start()
