@@ -105,6 +105,7 @@ class Database:
         # woke up, and every writer on the loop waited seconds behind the bus's backlog.
         self._batch_waiting = False
         self._batch_turn = threading.Condition()
+        self._ahead = threading.local()  # ``ahead`` true: this thread's writes do not give way
         # Called with what committed transactions noted (see ``after_commit``); set by the context.
         self.on_commit: Callable[[list[Any]], None] | None = None
         # PostgreSQL: what it said when it last refused a write for lack of disk, until a probe writes.
@@ -122,7 +123,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that commits when the block ends without an exception."""
-        if self._batch_waiting:
+        if self._batch_waiting and not getattr(self._ahead, "ahead", False):
             with self._batch_turn:
                 self._batch_turn.wait_for(lambda: not self._batch_waiting)
         with self.writer.begin() as conn:
@@ -131,6 +132,16 @@ class Database:
             yield conn
         if noted and self.on_commit is not None:
             self.on_commit(noted)
+
+    @contextmanager
+    def ahead_of_batches(self) -> Iterator[None]:
+        """Inside the block, this thread's ``write`` does not give way to a batch of the loop's writes that
+        waits for the writer: for background work that has fallen too far behind to wait any longer."""
+        self._ahead.ahead = True
+        try:
+            yield
+        finally:
+            self._ahead.ahead = False
 
     def transaction(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(conn)`` in a write transaction that has committed when this returns.
