@@ -42,8 +42,10 @@ GAP_LIMIT = 1_000  # ids skipped by the tail that may still commit (PostgreSQL h
 GAP_PATIENCE = timedelta(seconds=30)  # after this, a skipped id is taken for a rolled-back one
 REDELIVER_AFTER = timedelta(seconds=10)  # an undelivered event this old has lost its writer
 # The one-process work gives way to the loop's batches of writes (Database.write) until the event it runs
-# has waited this long; then it goes first, so that a flood of posts cannot push it towards redelivery.
-GIVE_WAY_SECONDS = 1.0
+# has waited this long; then it goes first, so that a flood of posts cannot push it into redelivery.
+# Three write transactions a post (subscriptions, moderators, webhooks) fell 2.7 s behind 2,000 posts
+# from 8 writers at full speed (docs/benchmarks.md).
+GIVE_WAY_SECONDS = REDELIVER_AFTER.total_seconds() / 2
 CLAIM_FOR = timedelta(seconds=60)
 KEEP_DELIVERED = timedelta(minutes=10)  # long enough for every process's tail to see it
 TAIL_BATCH = 1_000
