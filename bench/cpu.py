@@ -12,8 +12,9 @@ each round, so a neighbour's burst hits both. Kinds (concurrency as in the share
 - ``hot``: the whole 200-comment thread, c16; ``mixed``: threads by Zipf-like popularity, c64
 - ``counts``: 20 URLs a request, c16; ``like``: a like by a new liker, c8
 - ``post``: a new comment, c8; ``post1``: a new comment, one at a time
-- ``write32``: new comments from 32 writers while 32 readers read the mixed threads (CPU per request of
-  either kind; the readers' p99 is printed too)
+- ``write32``: new comments from 32 writers while 32 readers read the mixed threads, until the writers
+  are done (CPU per request of either kind; the readers' p99, the writes per second and the writers' p99
+  are printed too)
 
     .venv/bin/python bench/cpu.py --seeded ~/.cache/rejoinder-bench/phases-seeded.db \\
         --build before=../wt-before --build after=. --rounds 3
@@ -211,14 +212,17 @@ class Run:
             self._check(status, 201)
         return time.perf_counter() - started
 
-    async def drive(self, kind: str, total: int, concurrency: int) -> list[float]:
+    async def drive(
+        self, kind: str, total: int, concurrency: int, until: asyncio.Event | None = None
+    ) -> list[float]:
+        """``total`` requests from ``concurrency`` clients, or fewer if ``until`` is set first."""
         latencies: list[float] = []
         left = itertools.count()
 
         async def worker() -> None:
             client = Client(self.port)
             try:
-                while next(left) < total:
+                while next(left) < total and not (until is not None and until.is_set()):
                     latencies.append(await self.one(kind, client))
             finally:
                 client.close()
@@ -256,11 +260,26 @@ def start_server(
 
 async def measure(kind: str, run: Run, pid: int, requests: int) -> dict[str, float]:
     before, started = cpu_seconds(pid), time.perf_counter()
+    extra: dict[str, float] = {}
     if kind == "write32":
-        writes, reads = await asyncio.gather(
-            run.drive("post", requests // 10, 32), run.drive("mixed", requests, 32)
-        )
+        # Readers read only while the writers write: their latencies are all "beside 32 writers".
+        written = asyncio.Event()
+
+        async def write() -> list[float]:
+            try:
+                return await run.drive("post", requests // 10, 32)
+            finally:
+                written.set()
+
+        writes, reads = await asyncio.gather(write(), run.drive("mixed", requests * 10, 32, until=written))
+        writing = time.perf_counter() - started
         latencies, answered = sorted(reads), len(writes) + len(reads)
+        writes.sort()
+        extra = {
+            "writes_per_s": len(writes) / writing,
+            "writers_p99_ms": 1000 * writes[int(len(writes) * 0.99)],
+            "reads_per_s": len(reads) / writing,
+        }
     else:
         concurrency = {"hot": 16, "mixed": 64, "counts": 16, "like": 8, "post": 8, "post1": 1}[kind]
         latencies = sorted(await run.drive(kind, requests, concurrency))
@@ -273,6 +292,7 @@ async def measure(kind: str, run: Run, pid: int, requests: int) -> dict[str, flo
         "rps": answered / elapsed,
         "p50_ms": 1000 * latencies[len(latencies) // 2],
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+        **extra,
     }
 
 
@@ -358,6 +378,12 @@ def main() -> None:
             for m in (medians[label] for label, _ in builds)
         ]
         print(f"| {kind} | " + " | ".join(cells) + " |")
+        if kind == "write32":
+            cells = [
+                f"{m[kind]['writes_per_s']:,.0f}/s, writers' p99 {m[kind]['writers_p99_ms']:,.0f} ms"
+                for m in (medians[label] for label, _ in builds)
+            ]
+            print("| write32: writes | " + " | ".join(cells) + " |")
     print(
         "| RSS at the end | "
         + " | ".join(f"{medians[label]['memory']['rss_mib']:.1f} MiB" for label, _ in builds)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,11 @@ SEEN_LIMIT = 100_000  # event ids remembered per process, to apply each once
 GAP_LIMIT = 1_000  # ids skipped by the tail that may still commit (PostgreSQL hands out ids before commit)
 GAP_PATIENCE = timedelta(seconds=30)  # after this, a skipped id is taken for a rolled-back one
 REDELIVER_AFTER = timedelta(seconds=10)  # an undelivered event this old has lost its writer
+# The one-process work gives way to the loop's batches of writes (Database.write) until the event it runs
+# has waited this long; then it goes first, so that a flood of posts cannot push it into redelivery.
+# Three write transactions a post (subscriptions, moderators, webhooks) fell 2.7 s behind 2,000 posts
+# from 8 writers at full speed (docs/benchmarks.md).
+GIVE_WAY_SECONDS = REDELIVER_AFTER.total_seconds() / 2
 CLAIM_FOR = timedelta(seconds=60)
 KEEP_DELIVERED = timedelta(minutes=10)  # long enough for every process's tail to see it
 TAIL_BATCH = 1_000
@@ -57,7 +63,8 @@ class EventBus:
         self._seen_lock = threading.Lock()
         self._last_id = 0
         self._gaps: dict[int, datetime] = {}
-        self._once_work: queue.SimpleQueue[tuple[int, Event] | None] = queue.SimpleQueue()
+        # Each event with the time it was handed over (time.monotonic).
+        self._once_work: queue.SimpleQueue[tuple[int, Event, float] | None] = queue.SimpleQueue()
         self._delivered: list[int] = []
         self._delivered_lock = threading.Lock()
         self._idle = threading.Condition()
@@ -166,7 +173,7 @@ class EventBus:
             return
         with self._idle:
             self._busy += 1
-        self._once_work.put((event_id, event))
+        self._once_work.put((event_id, event, time.monotonic()))
         self._wake.set()
 
     def _received(self, messages: list[Message]) -> None:
@@ -244,8 +251,13 @@ class EventBus:
                 return
             if item is None:
                 continue
+            event_id, event, handed_over = item
             try:
-                self._run_once(*item)
+                if time.monotonic() - handed_over < GIVE_WAY_SECONDS:
+                    self._run_once(event_id, event)
+                else:
+                    with self.db.ahead_of_batches():
+                        self._run_once(event_id, event)
             finally:
                 with self._idle:
                     self._busy -= 1

@@ -15,9 +15,12 @@ import pytest
 from sqlalchemy import Connection, event, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from rejoinder.comments import Client, NewComment, post_comment_async
 from rejoinder.context import Context
-from rejoinder.store.db import Database, after_commit
-from rejoinder.store.schema import server_secrets
+from rejoinder.model import Author
+from rejoinder.store.db import LOOP_SLICE_SECONDS, Database, after_commit
+from rejoinder.store.schema import comments, server_secrets
+from tests.helpers import ARTICLE
 
 WRITERS = 24
 
@@ -259,3 +262,96 @@ async def test_a_batch_commits_while_every_worker_thread_is_taken(db: Database) 
         for holder in holders:
             limiter.release_on_behalf_of(holder)
     assert stored_names(db) == {"piece-alone"}
+
+
+class LoopPauses:
+    """The longest time the loop's thread spent between two turns of a ticker task, as CPU time of that
+    thread: a neighbour's process taking the core does not count, a long callback on the loop does."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._task = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        last = time.thread_time()
+        while True:
+            await asyncio.sleep(0)
+            now = time.thread_time()
+            self.longest = max(self.longest, now - last)
+            last = now
+
+    def stop(self) -> float:
+        self._task.cancel()
+        return self.longest
+
+
+QUEUED_POSTS = 120
+
+
+async def test_a_large_batch_of_posts_holds_the_loop_a_slice_at_a_time(ctx: Context, site: str) -> None:
+    """A batch of many queued posts never holds the loop for long: on SQLite its statements run on the
+    loop in slices of ``LOOP_SLICE_SECONDS`` with the loop's other work between them (still one
+    transaction), on PostgreSQL in worker threads. Readers wait a slice, not a batch."""
+    db = ctx.db
+    ctx.events.start()  # as in a server: mail and webhooks are noted in the bus's thread, not on the loop
+    first_commit = threading.Event()
+
+    def slow_first_commit(_conn: Connection) -> None:
+        if not first_commit.is_set():
+            first_commit.set()
+            time.sleep(0.3)  # meanwhile every other post queues for the next batch
+
+    event.listen(db.writer, "commit", slow_first_commit)
+    batch_commits: list[str] = []
+    event.listen(db.writer, "commit", lambda _conn: batch_commits.append(threading.current_thread().name))
+
+    async def post(i: int) -> int:
+        new = NewComment(site=site, url=ARTICLE, body=f"Comment {i} with *emphasis*", author=Author(f"R{i}"))
+        return (await post_comment_async(ctx, new, Client())).comment.id
+
+    posting = [asyncio.ensure_future(post(0))]
+    await asyncio.to_thread(first_commit.wait)
+    pauses = LoopPauses()  # from here: the first post warmed up the parser and the statements' cache
+    for i in range(1, QUEUED_POSTS + 1):
+        posting.append(asyncio.ensure_future(post(i)))
+        await asyncio.sleep(0)  # one post planned per turn, as requests arrive
+    ids = await asyncio.gather(*posting)
+    longest = pauses.stop()
+    with db.read() as conn:
+        stored = set(conn.execute(select(comments.c.id).where(comments.c.id.in_(ids))).scalars())
+    assert stored == set(ids)
+    if db.backend == "sqlite":  # the queued posts shared a commit (the bus's own writes are its thread's)
+        assert len([name for name in batch_commits if name != "rejoinder-events"]) <= 4, batch_commits
+    assert longest < LOOP_SLICE_SECONDS + 0.010, f"the loop was held {1000 * longest:.1f} ms at once"
+
+
+async def test_a_batch_gets_the_writer_from_a_thread_that_writes_on_and_on(db: Database) -> None:
+    """SQLite: the event bus's thread may write transaction after transaction (three a post, with a
+    backlog). The loop's batch, waiting for the one writer connection, gets it after the transaction in
+    progress, instead of the thread taking it back each time before the waiting batch wakes up."""
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL gives each writer a connection of its own")
+    Transactions(db)
+    stop = threading.Event()
+    written = 0
+
+    def write_busily() -> None:
+        nonlocal written
+        while not stop.is_set():
+            with db.write() as conn:
+                conn.execute(insert(server_secrets).values(name=f"piece-thread-{written}", value="v"))
+            written += 1
+
+    thread = threading.Thread(target=write_busily)
+    thread.start()
+    try:
+        while written < 20:
+            await asyncio.sleep(0.01)
+        started = time.perf_counter()
+        result = await asyncio.wait_for(db.transaction_async(piece("piece-loop")), timeout=30)
+        waited = time.perf_counter() - started
+    finally:
+        stop.set()
+        await asyncio.to_thread(thread.join)
+    assert result == "piece-loop"
+    assert waited < 1.0, f"the batch waited {waited:.1f} s for the writer"

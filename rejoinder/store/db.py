@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ SQLITE_PRAGMAS = (
 # the operating system caches anyway: a reader loads a thread once, then the read cache answers.
 SQLITE_READER_PRAGMAS = ("PRAGMA cache_size=-512",)  # KiB
 
+
+# SQLite: how long the loop's batch runs statements before it lets the loop answer readers. A batch of 32
+# posts is 10-40 ms of statements; cut into slices of this length, readers wait one slice, not the batch.
+LOOP_SLICE_SECONDS = 0.004
 
 # Batches of the event loop's writes committing at once on PostgreSQL: enough to keep one core busy
 # while others wait on the network and the fsync, few enough to leave connections to the readers.
@@ -94,6 +99,13 @@ class Database:
         self._drainers: set[asyncio.Task[None]] = set()
         self._committing = 0  # how many of them have not yet returned
         self._draining_on_loop = False  # SQLite: a task is committing the loop's writes
+        # SQLite: set while the loop's batch waits (in a thread) for the writer. Threads writing on their
+        # own (the event bus, the job runner) then let it go first: a thread that writes one transaction
+        # after another would otherwise take the connection back each time before the waiting batch
+        # woke up, and every writer on the loop waited seconds behind the bus's backlog.
+        self._batch_waiting = False
+        self._batch_turn = threading.Condition()
+        self._ahead = threading.local()  # ``ahead`` true: this thread's writes do not give way
         # Called with what committed transactions noted (see ``after_commit``); set by the context.
         self.on_commit: Callable[[list[Any]], None] | None = None
         # PostgreSQL: what it said when it last refused a write for lack of disk, until a probe writes.
@@ -111,12 +123,25 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that commits when the block ends without an exception."""
+        if self._batch_waiting and not getattr(self._ahead, "ahead", False):
+            with self._batch_turn:
+                self._batch_turn.wait_for(lambda: not self._batch_waiting)
         with self.writer.begin() as conn:
             noted: list[Any] = []
             conn.info[_AFTER_COMMIT] = noted  # per DBAPI connection: set anew by every transaction
             yield conn
         if noted and self.on_commit is not None:
             self.on_commit(noted)
+
+    @contextmanager
+    def ahead_of_batches(self) -> Iterator[None]:
+        """Inside the block, this thread's ``write`` does not give way to a batch of the loop's writes that
+        waits for the writer: for background work that has fallen too far behind to wait any longer."""
+        self._ahead.ahead = True
+        try:
+            yield
+        finally:
+            self._ahead.ahead = False
 
     def transaction(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(conn)`` in a write transaction that has committed when this returns.
@@ -188,7 +213,7 @@ class Database:
                     transaction = conn.begin()
                     conn.info[_AFTER_COMMIT] = noted
                     try:
-                        results = [work.run(conn) for work in batch]
+                        results = await _in_slices(conn, batch)
                     except BaseException:
                         transaction.rollback()
                         raise
@@ -196,7 +221,9 @@ class Database:
                     # writer (sync endpoints calling ``transaction``), which would never come free.
                     await anyio.to_thread.run_sync(transaction.commit, limiter=anyio.CapacityLimiter(1))
             except BaseException:
-                self._commit_each(batch)
+                # Each piece alone is a COMMIT and an fsync each: in a thread, or the loop would wait for
+                # every one of them.
+                await anyio.to_thread.run_sync(self._commit_each, batch, limiter=anyio.CapacityLimiter(1))
                 return
         finally:
             self._committer.release()
@@ -227,11 +254,18 @@ class Database:
 
     def _wait_for_writer(self) -> Connection:
         self._committer.acquire()
+        # Only the holder of ``_committer`` sets this: a thread in ``transaction`` never waits for it.
+        with self._batch_turn:
+            self._batch_waiting = True
         try:
             return self.writer.connect()
         except BaseException:
             self._committer.release()
             raise
+        finally:
+            with self._batch_turn:
+                self._batch_waiting = False
+                self._batch_turn.notify_all()
 
     async def _drain_to_thread(self) -> None:
         try:
@@ -318,6 +352,19 @@ class Database:
     def dispose(self) -> None:
         for engine in self.engines:
             engine.dispose()
+
+
+async def _in_slices(conn: Connection, batch: list[_Work[Any]]) -> list[Any]:
+    """Run the batch's work in one transaction, letting the loop run between slices of
+    ``LOOP_SLICE_SECONDS``: the transaction (and its one fsync) stays whole, the loop's pauses short."""
+    results: list[Any] = []
+    started = time.perf_counter()
+    for work in batch:
+        results.append(work.run(conn))
+        if time.perf_counter() - started > LOOP_SLICE_SECONDS:
+            await asyncio.sleep(0)
+            started = time.perf_counter()
+    return results
 
 
 def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]]) -> None:

@@ -12,10 +12,11 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from rejoinder import __version__
-from rejoinder.allocator import limit_arenas
+from rejoinder.allocator import freeze_startup_objects, limit_arenas
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
+from rejoinder.rendering import prepare as prepare_rendering
 from rejoinder.settings import Settings, load_settings
 from rejoinder.web import (
     akismet,
@@ -77,6 +78,9 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = context or open_context(settings, start=True)
         app.state.ctx = ctx
+        prepare_rendering()
+        if context is None:  # a server's own process (tests share theirs: nothing of it is frozen)
+            freeze_startup_objects()
         runner = None
         if context is None and settings.jobs_in_process:
             runner = Runner(ctx.jobs, poll_seconds=settings.jobs_poll_seconds).start()
