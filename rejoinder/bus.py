@@ -9,6 +9,9 @@ Two kinds of subscriber:
 - ``subscribe_once``: runs in **one** process (learning from a decision, mail, webhooks). The writing
   process runs it on the bus's own thread after the commit, then marks the event delivered; an event left
   undelivered (its writer crashed, or a subscriber failed) is claimed and delivered again by some process.
+  ``subscribe_once_batch`` is the same for a handler that takes the events gathered meanwhile as a list:
+  one transaction for many comments instead of one per comment, which is what keeps the bus's thread up
+  with a busy writer.
 
 Delivery is at least once: subscribers are idempotent. Each process remembers the ids it has applied, so
 the same event arriving by pub/sub and by the tail runs its subscribers there once.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], None]
+BatchHandler = Callable[[list[Any]], None]
 
 SEEN_LIMIT = 100_000  # event ids remembered per process, to apply each once
 GAP_LIMIT = 1_000  # ids skipped by the tail that may still commit (PostgreSQL hands out ids before commit)
@@ -43,6 +48,9 @@ REDELIVER_AFTER = timedelta(seconds=10)  # an undelivered event this old has los
 CLAIM_FOR = timedelta(seconds=60)
 KEEP_DELIVERED = timedelta(minutes=10)  # long enough for every process's tail to see it
 TAIL_BATCH = 1_000
+# How long the bus's thread lets one-process work gather after being woken for it: subscribers that take
+# batches then spend one transaction on many comments. Mail and webhooks are not that urgent.
+GATHER_SECONDS = 0.05
 
 
 class EventBus:
@@ -51,7 +59,8 @@ class EventBus:
         self.fanout = fanout
         self.tail_seconds = tail_seconds
         self._everywhere: list[tuple[type[Any], Handler]] = []
-        self._once: list[tuple[type[Any], Handler]] = []
+        # One-process subscribers, each as a handler of a list of events (``subscribe_once`` wraps its own).
+        self._once: list[tuple[type[Any] | tuple[type[Any], ...], BatchHandler, bool]] = []
         self._local: list[tuple[type[Any], Handler]] = []
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._seen_lock = threading.Lock()
@@ -62,6 +71,7 @@ class EventBus:
         self._delivered_lock = threading.Lock()
         self._idle = threading.Condition()
         self._busy = 0
+        self._handed: set[int] = set()  # ids handed to this process's thread and not yet run (under _idle)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -78,7 +88,15 @@ class EventBus:
     def subscribe_once(self, event_type: type[E], handler: Callable[[E], None]) -> None:
         """Run ``handler`` in one process for each committed event of this type (retried until it
         succeeds: it must be idempotent)."""
-        self._once.append((event_type, handler))
+        self._once.append((event_type, lambda events: handler(events[0]), False))
+
+    def subscribe_once_batch(
+        self, event_types: tuple[type[E], ...], handler: Callable[[list[E]], None]
+    ) -> None:
+        """``subscribe_once`` for a handler of several events at once, of any of ``event_types`` (those
+        committed while the bus's thread was busy or gathering). If it raises, each event is given to it again
+        alone, so one event's failure leaves only that event to be delivered again."""
+        self._once.append((event_types, handler, True))
 
     def subscribe_local(self, event_type: type[E], handler: Callable[[E], None]) -> None:
         """Run ``handler`` only in the process that committed the event, right after the commit, and never
@@ -95,7 +113,7 @@ class EventBus:
         after_commit(conn, (event_id, event, once, data))
 
     def _is_once(self, event: Event) -> bool:
-        return any(isinstance(event, t) for t, _ in self._once)
+        return any(isinstance(event, t) for t, _, _ in self._once)
 
     def record_many(self, conn: Connection, events: Sequence[Event]) -> None:
         """``record`` for many events in one statement (a bulk import touches many threads per batch)."""
@@ -161,11 +179,12 @@ class EventBus:
     def _hand_over(self, event_id: int, event: Event) -> None:
         if not self._threads:
             # Not started (a one-shot command, a test without a server): run it here and now.
-            self._run_once(event_id, event)
+            self._run_once([(event_id, event)])
             self._flush_delivered()
             return
         with self._idle:
             self._busy += 1
+            self._handed.add(event_id)
         self._once_work.put((event_id, event))
         self._wake.set()
 
@@ -211,45 +230,67 @@ class EventBus:
                     # Never undoes the write; a cache that missed an update is dropped by the next one.
                     log.exception("subscriber %r failed on %r", handler, event)
 
-    def _run_once(self, event_id: int, event: Event) -> bool:
-        ok = True
-        for event_type, handler in self._once:
-            if isinstance(event, event_type):
+    def _run_once(self, items: list[tuple[int, Event]]) -> None:
+        """Run the one-process subscribers of these events; mark delivered those that every one took."""
+        failed: set[int] = set()
+        for event_type, handler, batched in self._once:
+            mine = [(event_id, event) for event_id, event in items if isinstance(event, event_type)]
+            if not mine:
+                continue
+            if batched and len(mine) > 1:
                 try:
-                    handler(event)
+                    handler([event for _, event in mine])
+                    continue
                 except Exception:
-                    ok = False
+                    log.exception(
+                        "subscriber %r failed on %d events; giving it each alone", handler, len(mine)
+                    )
+            for event_id, event in mine:
+                try:
+                    handler([event])
+                except Exception:
+                    failed.add(event_id)
                     log.exception("subscriber %r failed on %r; it will run again", handler, event)
-        if ok:
-            with self._delivered_lock:
-                self._delivered.append(event_id)
-        return ok
+        with self._delivered_lock:
+            self._delivered.extend(event_id for event_id, _ in items if event_id not in failed)
 
     def _run(self) -> None:
+        next_poll = time.monotonic()
         while not self._stop.is_set():
-            self._wake.wait(self.tail_seconds)
+            if self._wake.wait(max(0.0, next_poll - time.monotonic())) and not self._stop.is_set():
+                self._stop.wait(GATHER_SECONDS)  # let the writers' next events join this batch
             self._wake.clear()
             try:
                 self._work_off()
-                self.poll()
+                # The outbox is read on the clock, not on every wake: waking is for this process's own
+                # events, which need no tail.
+                if time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + self.tail_seconds
+                    self.poll()
+                else:
+                    self._flush_delivered()
             except Exception:
                 log.exception("the event bus's housekeeping failed; trying again")
         self._work_off()
 
     def _work_off(self) -> None:
+        items: list[tuple[int, Event]] = []
         while True:
             try:
                 item = self._once_work.get_nowait()
             except queue.Empty:
-                return
-            if item is None:
-                continue
-            try:
-                self._run_once(*item)
-            finally:
-                with self._idle:
-                    self._busy -= 1
-                    self._idle.notify_all()
+                break
+            if item is not None:
+                items.append(item)
+        if not items:
+            return
+        try:
+            self._run_once(items)
+        finally:
+            with self._idle:
+                self._busy -= len(items)
+                self._handed.difference_update(event_id for event_id, _ in items)
+                self._idle.notify_all()
 
     def _flush_delivered(self) -> None:
         with self._delivered_lock:
@@ -299,6 +340,9 @@ class EventBus:
                 return
         with self.db.write() as conn:
             rows = store.claim_undelivered(conn, now - REDELIVER_AFTER, now, now + CLAIM_FOR)
+        with self._idle:  # handed to this thread already, and only late: it runs them, and not twice
+            rows = [row for row in rows if row.id not in self._handed]
+        claimed: list[tuple[int, Event]] = []
         for row in rows:
             try:
                 event = decode(row.topic, row.payload)
@@ -307,4 +351,6 @@ class EventBus:
                 continue
             if self._first_time(row.id):
                 self._apply_everywhere(event)
-            self._run_once(row.id, event)
+            claimed.append((row.id, event))
+        if claimed:
+            self._run_once(claimed)
