@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 from rejoinder.events import Event, decode, encode
 from rejoinder.fanout import Fanout, Message
 from rejoinder.store import outbox as store
-from rejoinder.store.db import Database, after_commit
+from rejoinder.store.db import Database, after_commit, at_commit
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +106,28 @@ class EventBus:
     # -- recording
 
     def record(self, conn: Connection, event: Event) -> None:
-        """Write ``event`` to the outbox in the caller's transaction; it is delivered once that commits."""
+        """Write ``event`` to the outbox in the caller's transaction; it is delivered once that commits.
+
+        The row is written just before the commit, with every other event of the transaction (a group
+        commit's comments: one statement, not one round trip each): nothing reads it before then."""
+        kept = at_commit(conn, self._write_events)
+        if kept is not None:
+            kept.append(event)
+        else:
+            self._record_now(conn, event)
+
+    def _record_now(self, conn: Connection, event: Event) -> None:
         once = self._is_once(event)
         data = encode(event)  # once: the outbox row and the message to other processes carry the same
         event_id = store.add(conn, event.topic(), data, datetime.now(UTC), delivered=not once)
         after_commit(conn, (event_id, event, once, data))
+
+    def _write_events(self, conn: Connection, events: list[Event]) -> None:
+        """The outbox rows of a transaction's events (``record``), in one statement."""
+        if len(events) == 1:
+            self._record_now(conn, events[0])
+        else:
+            self.record_many(conn, events)
 
     def _is_once(self, event: Event) -> bool:
         return any(isinstance(event, t) for t, _, _ in self._once)
