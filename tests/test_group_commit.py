@@ -8,6 +8,7 @@ import asyncio
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -16,8 +17,11 @@ from sqlalchemy import Connection, event, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from rejoinder.context import Context
-from rejoinder.store.db import Database, after_commit
+from rejoinder.sites import create_site
+from rejoinder.store.db import Database, after_commit, at_commit
 from rejoinder.store.schema import server_secrets
+from rejoinder.store.sites import get_site
+from rejoinder.store.threads import add_to_comment_count_at_commit, get_or_create_thread, get_thread
 
 WRITERS = 24
 
@@ -97,6 +101,79 @@ async def test_a_failing_piece_fails_only_its_writer(db: Database) -> None:
     assert stored_names(db) == set(acknowledged)
     # What the rolled-back batch noted was dropped; what each committed piece noted went on once.
     assert Counter(seen.handed_on) == Counter(acknowledged)
+
+
+def insert_at_commit(conn: Connection, names: list[str]) -> None:
+    """A write kept for the commit (``at_commit``), one statement for the whole batch."""
+    conn.execute(insert(server_secrets), [{"name": name, "value": "v"} for name in names])
+
+
+def piece_at_commit(name: str, *, twice: bool = False) -> Any:
+    """``piece`` whose row is written just before the commit, as the outbox rows and thread counts are."""
+
+    def work(conn: Connection) -> str:
+        after_commit(conn, name)
+        kept = at_commit(conn, insert_at_commit)
+        assert kept is not None
+        kept.extend([name, name] if twice else [name])
+        return name
+
+    return work
+
+
+async def test_a_write_kept_for_the_commit_that_fails_fails_only_its_writer(db: Database) -> None:
+    """The batch's kept writes fail together at the commit; each piece then runs alone, so the failure
+    is still only the writer's whose write it was."""
+    seen = Transactions(db)
+    names = [f"piece-{i}" for i in range(WRITERS)]
+    bad = names[WRITERS // 2]
+    results = await asyncio.gather(
+        *(db.transaction_async(piece_at_commit(name, twice=name == bad)) for name in names),
+        return_exceptions=True,
+    )
+    assert isinstance(results[WRITERS // 2], IntegrityError)
+    acknowledged = [r for r in results if isinstance(r, str)]
+    assert acknowledged == [name for name in names if name != bad]
+    assert stored_names(db) == set(acknowledged)
+    assert Counter(seen.handed_on) == Counter(acknowledged)
+    with db.write() as conn:  # and nothing kept by the failed transactions lingers on its connection
+        conn.execute(insert(server_secrets).values(name="piece-after", value="v"))
+    assert stored_names(db) == {*acknowledged, "piece-after"}
+
+
+def test_groups_counting_comments_on_the_same_threads_in_opposite_orders_do_not_deadlock(
+    ctx: Context,
+) -> None:
+    """Two groups of comments on threads A and B, one group A first, the other B first: their counts are
+    changed at the commit in the order of the threads' ids, so one waits for the other instead of each
+    holding a row the other needs (PostgreSQL would detect a deadlock after a second and fail one)."""
+    if ctx.db.backend == "sqlite":
+        pytest.skip("SQLite has one writer: two transactions never overlap")
+    create_site(ctx, "blog", "Blog", ["https://blog.example"])
+    now = datetime.now(UTC)
+    with ctx.db.write() as conn:
+        site_id = get_site(conn, "blog").id  # type: ignore[union-attr]
+        a, b = (get_or_create_thread(conn, site_id, f"https://blog.example/{n}", "", now).id for n in "ab")
+    both_open = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def group(first: int, second: int) -> None:
+        try:
+            with ctx.db.write() as conn:
+                add_to_comment_count_at_commit(conn, first, 1)
+                both_open.wait(5)
+                add_to_comment_count_at_commit(conn, second, 1)
+        except BaseException as exc:
+            failures.append(exc)
+
+    writers = [threading.Thread(target=group, args=order) for order in ((a, b), (b, a))]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(10)
+    assert failures == []
+    with ctx.db.read() as conn:
+        assert [get_thread(conn, t).comment_count for t in (a, b)] == [2, 2]
 
 
 async def test_a_domain_error_after_writing_undoes_only_that_piece(db: Database) -> None:
