@@ -16,6 +16,9 @@ each round, so a neighbour's burst hits both. Kinds (concurrency as in the share
   are done (CPU per request of either kind; the readers' p99, the writes per second and the writers' p99
   are printed too)
 
+On PostgreSQL each kind also reports what the database saw of it (``pg_stat_database`` of the copy):
+transactions per request, connections opened and deadlocks.
+
     .venv/bin/python bench/cpu.py --seeded ~/.cache/rejoinder-bench/phases-seeded.db \\
         --build before=../wt-before --build after=. --rounds 3
 
@@ -113,6 +116,18 @@ class Database:
     def _admin(self, statement: str) -> None:
         with contextlib.closing(_postgres(self.seeded.rsplit("/", 1)[0] + "/postgres")) as conn:
             conn.execute(statement)
+
+    def stats(self) -> dict[str, float]:
+        """PostgreSQL's counters for this copy (transactions, connections opened, deadlocks); {} on SQLite."""
+        if not self.seeded.startswith(POSTGRES):
+            return {}
+        query = (
+            "SELECT pg_stat_clear_snapshot(), xact_commit + xact_rollback, sessions, deadlocks "
+            "FROM pg_stat_database WHERE datname = %s"
+        )
+        with contextlib.closing(_postgres(self.url)) as conn:
+            _, transactions, sessions, deadlocks = conn.execute(query, (self.name,)).fetchone()
+        return {"transactions": transactions, "sessions": sessions, "deadlocks": deadlocks}
 
     def drop(self) -> None:
         if self.seeded.startswith(POSTGRES):
@@ -258,7 +273,8 @@ def start_server(
     raise SystemExit(f"the server of {code} did not start")
 
 
-async def measure(kind: str, run: Run, pid: int, requests: int) -> dict[str, float]:
+async def measure(kind: str, run: Run, pid: int, requests: int, database: Database) -> dict[str, float]:
+    seen_before = database.stats()
     before, started = cpu_seconds(pid), time.perf_counter()
     extra: dict[str, float] = {}
     if kind == "write32":
@@ -287,6 +303,12 @@ async def measure(kind: str, run: Run, pid: int, requests: int) -> dict[str, flo
     elapsed, used = time.perf_counter() - started, cpu_seconds(pid) - before
     await asyncio.sleep(0.3)  # work finishing after the last answer (fan-out, housekeeping) counts too
     used = cpu_seconds(pid) - before
+    if seen_before:
+        await asyncio.sleep(1.0)  # the database publishes its counters about once a second
+        seen = {name: value - seen_before[name] for name, value in database.stats().items()}
+        extra["pg_transactions_per_request"] = seen["transactions"] / answered
+        extra["pg_connections_opened"] = seen["sessions"]
+        extra["pg_deadlocks"] = seen["deadlocks"]
     return {
         "cpu_ms_per_request": 1000 * used / answered,
         "rps": answered / elapsed,
@@ -316,7 +338,7 @@ async def one_build(args: argparse.Namespace, code: Path, work: Workload) -> dic
             requests = args.requests * (4 if kind in ("hot", "counts") else 1)
             if kind in ("post", "post1", "like"):
                 requests //= 4
-            results[kind] = await measure(kind, run, server.pid, requests)
+            results[kind] = await measure(kind, run, server.pid, requests, database)
         results["memory"] = {"rss_mib": rss_mib(server.pid)}
         if run.errors:
             results["errors"] = {str(status): count for status, count in run.errors.items()}
@@ -375,6 +397,13 @@ def main() -> None:
         cells = [
             f"{m[kind]['cpu_ms_per_request']:.3f}"
             + (f" ({m[kind]['rps']:,.0f}, {m[kind]['p99_ms']:.1f})" if "rps" in m[kind] else "")
+            + (f" writes {m[kind]['writes_per_s']:,.0f}/s" if "writes_per_s" in m[kind] else "")
+            + (
+                f" [{m[kind]['pg_transactions_per_request']:.2f} tx/req, "
+                f"{m[kind]['pg_connections_opened']:.0f} conn, {m[kind]['pg_deadlocks']:.0f} deadlocks]"
+                if "pg_deadlocks" in m[kind]
+                else ""
+            )
             for m in (medians[label] for label, _ in builds)
         ]
         print(f"| {kind} | " + " | ".join(cells) + " |")
