@@ -160,10 +160,10 @@ def _admit(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) 
     them) and one counted like per address and comment within the window (a verified reader counts once
     as themselves instead)."""
     rules = site_settings(ctx, site)
+    if not rules.spam_filter:
+        return _Admission(None, None, "", True)  # no rules, so no address is counted or freed
     address = liking_address(who.remote_addr)
     liker_key = who.key
-    if not rules.spam_filter:
-        return _Admission(None, None, address, True)
     exceeded = ctx.spam.rate_limits.hit(
         site.id,
         [

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from limits import parse, parse_many
+from limits import RateLimitItem, parse, parse_many
 from limits.errors import StorageError
 from limits.storage import RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
@@ -63,6 +63,15 @@ class RateLimits:
             self._shared = SlidingWindowCounterRateLimiter(storage)
         self._on_error = on_error or (lambda: None)
         self._shared_again_at = 0.0
+        self._rules: dict[str, list[RateLimitItem]] = {}  # a rule as written -> its parsed limits
+
+    def _parsed(self, rule: str) -> list[RateLimitItem]:
+        """``rule`` parsed once: every like and comment names a few, and parsing is a regular expression
+        per limit."""
+        found = self._rules.get(rule)
+        if found is None:
+            found = self._rules[rule] = parse_many(rule)
+        return found
 
     @property
     def shared(self) -> bool:
@@ -79,12 +88,12 @@ class RateLimits:
     def first(self, site_id: int, scope: str, rule: str, who: str) -> bool:
         """True if ``who`` has not been counted under ``rule`` (e.g. ``1/24 hours``) within its window, and
         count it now; False while it has. (One like per address and comment, for instance.)"""
-        item = parse_many(rule)[0]
+        item = self._parsed(rule)[0]
         return self._counted(lambda limiter: limiter.hit(item, str(site_id), scope, who))
 
     def forget(self, site_id: int, scope: str, rule: str, who: str) -> None:
         """Clear what ``first`` counted for ``who``: what it stood for was taken back."""
-        item = parse_many(rule)[0]
+        item = self._parsed(rule)[0]
         self._counted(lambda limiter: limiter.clear(item, str(site_id), scope, who))
 
     def _counted(self, count: Callable[[Limiter], T]) -> T:
@@ -131,7 +140,7 @@ class RateLimits:
             (scope, item, who)
             for scope, rule, who in checks
             if rule != "off" and who
-            for item in parse_many(rule)
+            for item in self._parsed(rule)
         ]
         for scope, item, who in parsed:
             if not limiter.test(item, str(site_id), scope, who):
