@@ -133,9 +133,7 @@ class RateLimits:
         with self._memory_lock:
             return use(self._memory)
 
-    def _hit(
-        self, limiter: Limiter, site_id: int, checks: list[tuple[str, str, str]]
-    ) -> Exceeded | None:
+    def _hit(self, limiter: Limiter, site_id: int, checks: list[tuple[str, str, str]]) -> Exceeded | None:
         parsed = [
             (scope, item, who)
             for scope, rule, who in checks
