@@ -20,6 +20,7 @@ from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
 from rejoinder.web.auth import current_user
 from rejoinder.web.client import client_of
+from rejoinder.web.fastlikes import refused_before
 from rejoinder.web.serialize import dumps, public_comment, thread_page
 
 router = APIRouter(
@@ -164,6 +165,7 @@ def delete_comment(
 
 
 async def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> Response:
+    refused_before(request.scope)  # the fast path tried this like already: its error is answered here
     ctx = _ctx(request)
     address = client_of(request.scope, ctx.settings)
     reader = await _reader(request)
