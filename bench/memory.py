@@ -370,7 +370,7 @@ def client_child(port: int, seeded: str, requests: int) -> None:
                 run._check(status, 200)
             client.close()
 
-        await asyncio.gather(*(cold() for _ in range(4)))
+        await asyncio.gather(*(cold() for _ in range(32)))  # as many misses at once as a c64 phase meets
         print("@@step every thread read once", flush=True)
         await run.drive("mixed", requests, 64)
         print("@@step popular threads read", flush=True)
