@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
 
 # Library groups in the order they are imported, each only if the app imports it at all.
 IMPORT_GROUPS: list[tuple[str, list[str]]] = [
@@ -135,7 +134,6 @@ def measure_imports() -> list[dict[str, Any]]:
         capture_output=True,
         text=True,
         check=True,
-        cwd=ROOT,
     )
     steps = [
         {"group": name, "rss_kib": rss, "modules": modules}

@@ -80,7 +80,8 @@ def test_a_server_without_the_spam_filter_never_imports_numpy(tmp_path: Path) ->
     assert imported_by_a_server(tmp_path, "numpy", "sqlalchemy", "playwright") == {"sqlalchemy"}
 
 
-def test_a_server_whose_readers_never_log_in_never_imports_the_login_libraries(tmp_path: Path) -> None:
-    # Authlib, joserfc (and the cryptography library below it) and httpx: only a provider's log-in needs them.
-    asked = ("authlib", "joserfc", "cryptography", "httpx", "orjson")
+def test_a_server_never_imports_the_login_or_feed_libraries_before_they_are_used(tmp_path: Path) -> None:
+    # Authlib, joserfc (and the cryptography library below it) and httpx: only a provider's log-in needs
+    # them; feedparser only the announcements of a site's new posts.
+    asked = ("authlib", "joserfc", "cryptography", "httpx", "feedparser", "orjson")
     assert imported_by_a_server(tmp_path, *asked) == {"orjson"}
