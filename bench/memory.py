@@ -486,6 +486,8 @@ def report(imports: list[dict[str, Any]], served: dict[str, Any]) -> None:
     print("| group | modules | import time (self) | RSS after | added |")
     print("|---|---|---|---|---|")
     for step in imports:
+        if step["modules"] == 0:
+            continue  # every module of the group came in with an earlier group
         print(
             f"| {step['group']} | {step['modules']} | {step.get('import_ms', 0)} ms | "
             f"{mib(step['rss_kib'])} MiB | +{mib(step['added_kib'])} MiB |"
