@@ -14,6 +14,7 @@ import pytest
 import redis
 from sqlalchemy import select, update
 
+from rejoinder.bus import GAP_LIMIT, TAIL_BATCH
 from rejoinder.context import Context
 from rejoinder.events import CommentPosted, Event, SiteChanged, ThreadChanged, decode, encode
 from rejoinder.model import Author, Comment, CommentStatus
@@ -96,6 +97,19 @@ def test_many_events_recorded_in_one_statement_arrive_in_order_after_the_commit(
     other.events.subscribe(ThreadChanged, heard.append)
     other.events.poll()  # another process reads them from the outbox like any others
     assert heard == events
+
+
+def test_the_ids_the_tail_has_passed_are_forgotten_and_no_event_is_applied_twice(ctx: Context) -> None:
+    heard: list[Event] = []
+    ctx.events.subscribe(ThreadChanged, heard.append)
+    events = [ThreadChanged("blog", f"https://blog.example/{i}") for i in range(3 * TAIL_BATCH)]
+    with ctx.db.write() as conn:
+        ctx.events.record_many(conn, events)
+    assert len(ctx.events._seen) == len(events)  # applied here; the tail has not read them yet
+    for _ in range(4):
+        ctx.events.poll()  # the tail reads this process's own events too, a batch at a time
+    assert heard == events  # each applied once
+    assert len(ctx.events._seen) <= GAP_LIMIT + 1  # the last id the tail read and those just below it
 
 
 def test_group_committed_writes_deliver_each_event_once(ctx: Context) -> None:

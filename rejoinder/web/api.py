@@ -75,17 +75,19 @@ async def read_thread(
     variant, key = request.scope["query_string"], threads.thread_key(site, url)
     # A snapshot in memory needs no I/O: cut the page right here, sparing a trip through the thread pool.
     generation = ctx.cache.generation(key)
+    fragments = request.app.state.fragments
+    # Only a page rebuilt after a write is joined from kept fragments; a thread never written to is answered
+    # whole from the read cache, and keeping its fragments too would hold its JSON twice.
+    keep = ctx.cache.written_to(key)
     page = threads.page_in_memory(ctx, site, url, sort, limit, cursor)
     if page is not None:
-        entry = ctx.cache.put(variant, key, generation, thread_page(page, request.app.state.fragments))
+        entry = ctx.cache.put(variant, key, generation, thread_page(page, fragments, keep))
     else:
         entry = await run_in_threadpool(
             ctx.cache.fetch,
             variant,
             key,
-            lambda: thread_page(
-                threads.read_page(ctx, site, url, sort, limit, cursor), request.app.state.fragments
-            ),
+            lambda: thread_page(threads.read_page(ctx, site, url, sort, limit, cursor), fragments, keep),
         )
     return Response(
         entry.body, media_type="application/json", headers={"ETag": entry.etag, "Cache-Control": "no-cache"}

@@ -56,6 +56,9 @@ from rejoinder.worker import Runner
 
 log = logging.getLogger(__name__)
 JOB_STOP_SECONDS = 10  # how long a stopping server waits for the background job it is running
+# The kept comment fragments' budget, a share of ``cache_max_mb``: 2 MiB of the default 128 hold the threads
+# being written to, the only ones whose pages are rebuilt from fragments (docs/benchmarks.md, "Memory").
+FRAGMENTS_SHARE = 64
 
 DESCRIPTION = """Rejoinder's public API: threads, comments, likes and counts.
 
@@ -106,7 +109,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     if context is not None:
         app.state.ctx = context  # usable before (or without) the lifespan, as in-process tests do
     app.state.templates = pages.templates()
-    app.state.fragments = Fragments(max_bytes=settings.cache_max_mb * 1024 * 1024 // 16)
+    app.state.fragments = Fragments(max_bytes=settings.cache_max_mb * 1024 * 1024 // FRAGMENTS_SHARE)
     app.state.assets = widget.Assets()
     errors.install(app)
     app.add_exception_handler(auth.LoginRequired, auth.login_handler)
