@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.support import (
     HostPages,
@@ -212,6 +212,37 @@ def test_a_held_comment_is_shown_to_its_author_only(
     finally:
         stranger.close()
     assert rejoinder.thread("held", url)["comments"] == []
+
+
+def test_a_late_answer_for_an_earlier_sort_is_not_shown(
+    page: Page, host: HostPages, article: str, rejoinder: Rejoinder
+) -> None:
+    """Two sorts chosen quickly: if the first one's answer comes last, the list still shows the second."""
+    url = host.page(article)
+    rejoinder.post("blog", url, "First")
+    third = rejoinder.post("blog", url, "Third")["comment"]
+    rejoinder.http.put(f"/api/v1/comments/{third['id']}/like", headers={"X-Rejoinder-Liker": "reader-xyz"})
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(f"{rejoinder.base_url}/api/v1/comments?*sort=top*", hold)
+    page.goto(url)
+    bodies = page.locator(".rj-list > .rj-comment > .rj-main .rj-body")
+    expect(bodies).to_have_text(["First", "Third"])
+    page.get_by_label("Sort by").select_option("top")
+    page.wait_for_timeout(100)
+    assert len(held) == 1  # the top-sorted page is asked for, and its answer held back
+    page.get_by_label("Sort by").select_option("newest")
+    expect(bodies).to_have_text(["Third", "First"])
+    page.get_by_label("Sort by").select_option("oldest")
+    expect(bodies).to_have_text(["First", "Third"])
+    with page.expect_response(lambda response: "sort=top" in response.url):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # time for the widget to handle the late answer
+    expect(bodies).to_have_text(["First", "Third"])
+    expect(page.get_by_label("Sort by")).to_have_value("oldest")
 
 
 def test_sorting_paging_and_the_placeholder(

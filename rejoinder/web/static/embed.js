@@ -320,6 +320,7 @@
     replyTo: null,
     thread: null,
     cursor: null,
+    loads: 0, // thread loads started: only the latest one's answer is shown (the sort changed meanwhile)
     busy: false,
     live: opt.live !== 'false',
     fresh: new Map(), // id -> comment by someone else, arrived live, not shown yet
@@ -512,8 +513,10 @@
   async function loadThread() {
     W.cursor = null;
     W.els.more.hidden = true;
+    const load = ++W.loads;
     try {
       const page = await api('GET', 'comments?' + query({ url: W.url, sort: W.sort, limit: W.limit }));
+      if (load !== W.loads) return false; // a later load (another sort) is under way: its answer is shown
       const replyingTo = W.replyTo;
       if (replyingTo) cancelReply(false); // the form must not go away with the old list
       W.thread = page.thread;
@@ -524,6 +527,7 @@
       if (W.comments.has(replyingTo)) openReply(replyingTo, false);
       return true;
     } catch (error) {
+      if (load !== W.loads) return false;
       if (!error.fields) setTimeout(() => { throw error; }); // a bug, not the server: let it be seen
       const message = error.code === 'unknown_site' ? t('unknownSite') : t('loadFailed');
       W.els.list.replaceChildren(
