@@ -1,7 +1,7 @@
-"""The ``rejoinder spam train``, ``eval`` and ``purge`` commands: build the shipped prior from labelled
-corpora, measure the text classifier (cross-validation, the shipped prior, online learning,
-leave-one-corpus-out) with the same decision rule as the pipeline, and delete spam kept past its
-retention period."""
+"""The ``rejoinder spam fetch``, ``train``, ``eval`` and ``purge`` commands: bring a pinned outside corpus
+into a cache, build the shipped prior from labelled corpora, measure the text classifier
+(cross-validation, the shipped prior, online learning, leave-one-corpus-out) with the same decision rule
+as the pipeline, and delete spam kept past its retention period."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from rejoinder.corpora import (
     read_corpus,
     shuffled,
 )
+from rejoinder.corpus_sources import SOURCES, SourceError, default_cache, describe, fetch, source
 from rejoinder.evaluation import (
     PRIOR_OPTIONS,
     Decide,
@@ -53,10 +54,36 @@ REPORTED = ("precision", "recall", "f1", "fpr", "auc", "mcc", "ms_per_comment", 
 
 
 def add_parser(subparsers: Any) -> Any:
-    """Add ``spam train``, ``eval`` and ``purge`` to an argparse subparsers object; return the ``spam``
-    one."""
+    """Add ``spam fetch``, ``train``, ``eval`` and ``purge`` to an argparse subparsers object; return the
+    ``spam`` one."""
     spam = subparsers.add_parser("spam", help="train and evaluate the spam text classifier")
     commands = spam.add_subparsers(dest="spam_command", required=True)
+
+    fetch_ = commands.add_parser(
+        "fetch",
+        help="bring a pinned outside corpus into a cache directory as NAME.jsonl",
+        description="Download the files of a corpus published outside the repository (or copy them from "
+        "a directory that holds them), refuse any whose sha256 is not the pinned one, and write "
+        "NAME.jsonl for spam train and spam eval --corpus.",
+    )
+    fetch_.add_argument("name", nargs="?", choices=sorted(SOURCES), help="the corpus to fetch")
+    fetch_.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help=f"where the files and NAME.jsonl go (default: {default_cache()})",
+    )
+    fetch_.add_argument(
+        "--from",
+        dest="local",
+        type=Path,
+        metavar="DIR",
+        help="take the files from DIR instead of downloading",
+    )
+    fetch_.add_argument(
+        "--list", action="store_true", help="describe every known source, its licence and pins"
+    )
+    fetch_.set_defaults(func=cmd_fetch)
 
     train = commands.add_parser(
         "train",
@@ -189,6 +216,19 @@ def _corpus_option(parser: argparse.ArgumentParser, *, required: bool) -> None:
         metavar="FILE.jsonl",
         help="a labelled corpus: JSON lines with text and label spam/ham (repeatable)",
     )
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    if args.list or not args.name:
+        _print("\n\n".join(describe(s) for s in SOURCES.values()))
+        return 0
+    try:
+        out = fetch(source(args.name), args.cache or default_cache(), local=args.local)
+        count = len(read_corpus(out))
+    except (SourceError, CorpusError, OSError) as exc:
+        return _fail(exc)
+    _print(f"{args.name}: {count} labelled comments in {out}")
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
