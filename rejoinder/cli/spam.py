@@ -36,6 +36,7 @@ from rejoinder.evaluation import (
     leave_one_corpus_out,
     metrics,
     model_learner,
+    signals_judge,
     stream,
     stream_learner,
     taught_learner,
@@ -195,6 +196,12 @@ def add_parser(subparsers: Any) -> Any:
         action="store_true",
         help="with --export: judge by the text classifier alone, to compare with every signal",
     )
+    evaluate_.add_argument(
+        "--every-signal",
+        action="store_true",
+        help="with --model: judge with every signal a fresh site has without a store (links, lists, "
+        "blog-spam, relevance), not the text classifier alone",
+    )
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate_.set_defaults(func=cmd_eval)
 
@@ -265,8 +272,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 model = Model.shipped()
             else:
                 model = Model.from_bytes(Path(args.model).read_bytes())
-            report: dict[str, Any] = _metrics(evaluate(deduplicate(items), model))
-            report["mode"] = f"model {args.model}"
+            judge = signals_judge if args.every_signal else None
+            report: dict[str, Any] = _metrics(evaluate(deduplicate(items), model, judge))
+            how = ", every store-free signal" if args.every_signal else ""
+            report["mode"] = f"model {args.model}{how}"
         elif args.stream:
             report = _stream(args, items)
         elif args.safety:
