@@ -61,7 +61,7 @@ def _tweet(text: str) -> str:
 
 def _decidim_comment(text: str) -> str:
     # Decidim's export put the commenter's display name before each comment ("Raphael I really enjoy…"):
-    # forty comments by one "Raphael" would teach that a first name is spam. A name has at least one word,
+    # fifty comments by one "Raphael" would teach that a first name is spam. A name has at least one word,
     # so the first word goes; a surname after it stays (a known, small leak: see docs/spam.md).
     parts = text.split(None, 1)
     return parts[1] if len(parts) == 2 else ""
