@@ -66,7 +66,7 @@ SOURCES: dict[str, Source] = {
     for source in (
         Source(
             name="decidim-spam",
-            description="Spam that moderators hid on Decidim participation platforms in 2021–2023: 104 "
+            description="Spam hidden or blocked by moderators of Decidim platforms, up to 2023: 104 "
             "comments and 230 profile texts of blocked accounts (SEO praise with links, fake support "
             "lines, essay and assignment services, escorts, casinos, cracked software; English and nine "
             "other languages). Spam only. Shipped with Decidim's decidim-ai module in July 2023 and "
