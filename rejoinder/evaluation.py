@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from rejoinder.corpora import CorpusItem, _mix, deduplicate, duplicate_key, shuffled
-from rejoinder.model import CommentKind, CommentStatus, SiteSettings
+from rejoinder.model import Author, CommentKind, CommentStatus, SiteSettings
 from rejoinder.spam import links, threshold
 from rejoinder.spam.features import Features, extract
 from rejoinder.spam.judge import Inputs, judge
@@ -83,6 +83,13 @@ def pipeline_judge(sub: Submission, model: Model, rules: SiteSettings | None = N
     domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
     features = extract(sub.text, author=sub.author.name, website=sub.author.website)
     return judge(Inputs(model, domains, None), sub, rules, features=features, thread_id=None)
+
+
+def signals_judge(item: CorpusItem, model: Model) -> Verdict:
+    """A corpus comment judged by every store-free signal (``pipeline_judge``), as a fresh site judges a
+    first-time commenter's comment: its text only, under no article, since the corpora say neither who
+    posted it in a form a site would see nor under which page."""
+    return pipeline_judge(Submission(item.text, Author("", "", "")), model)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from rejoinder.evaluation import (
 )
 from rejoinder.spam.model import Model
 from rejoinder.spam.verdict import Action, Thresholds, Verdict, combine
+from tests.blog_patterns import BLOG_SPAM
 
 SHARED = Path(__file__).parents[1].parent / "shared"
 CORPORA = SHARED / "corpora"
@@ -332,6 +333,24 @@ def test_eval_judges_with_a_trained_prior_file(tmp_path: Path, capsys: pytest.Ca
     assert main(["spam", "eval", "--corpus", str(corpus), "--model", str(prior)]) == 0
     out = capsys.readouterr().out
     assert "f1=" in out and "ham_held=" in out
+
+
+def test_every_signal_keeps_spam_from_readers_that_the_text_alone_publishes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A fake support line and a keyword anchor: ordinary words to the prior, blog-spam shapes to the signals.
+    spam = [BLOG_SPAM[2][0], BLOG_SPAM[7][0]]
+    assert "reservations number" in spam[0] and "payday loans" in spam[1]
+    corpus = write_jsonl(
+        tmp_path / "c.jsonl", [CorpusItem(f"t:{n}", t, True, "c") for n, t in enumerate(spam)]
+    )
+    reports = []
+    for extra in ([], ["--every-signal"]):
+        assert main(["spam", "eval", "--corpus", str(corpus), "--model", "shipped", "--json", *extra]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    alone, every = reports
+    assert alone["caught"] == 0 and every["true_positives"] == 2
+    assert every["mode"] == "model shipped, every store-free signal"
 
 
 def test_commands_report_bad_input_with_an_exit_code(

@@ -1,7 +1,7 @@
-"""The ``rejoinder spam train``, ``eval`` and ``purge`` commands: build the shipped prior from labelled
-corpora, measure the text classifier (cross-validation, the shipped prior, online learning,
-leave-one-corpus-out) with the same decision rule as the pipeline, and delete spam kept past its
-retention period."""
+"""The ``rejoinder spam fetch``, ``train``, ``eval`` and ``purge`` commands: bring a pinned outside corpus
+into a cache, build the shipped prior from labelled corpora, measure the text classifier
+(cross-validation, the shipped prior, online learning, leave-one-corpus-out) with the same decision rule
+as the pipeline, and delete spam kept past its retention period."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from rejoinder.corpora import (
     read_corpus,
     shuffled,
 )
+from rejoinder.corpus_sources import SOURCES, SourceError, default_cache, describe, fetch, source
 from rejoinder.evaluation import (
     PRIOR_OPTIONS,
     Decide,
@@ -35,6 +36,7 @@ from rejoinder.evaluation import (
     leave_one_corpus_out,
     metrics,
     model_learner,
+    signals_judge,
     stream,
     stream_learner,
     taught_learner,
@@ -53,10 +55,36 @@ REPORTED = ("precision", "recall", "f1", "fpr", "auc", "mcc", "ms_per_comment", 
 
 
 def add_parser(subparsers: Any) -> Any:
-    """Add ``spam train``, ``eval`` and ``purge`` to an argparse subparsers object; return the ``spam``
-    one."""
+    """Add ``spam fetch``, ``train``, ``eval`` and ``purge`` to an argparse subparsers object; return the
+    ``spam`` one."""
     spam = subparsers.add_parser("spam", help="train and evaluate the spam text classifier")
     commands = spam.add_subparsers(dest="spam_command", required=True)
+
+    fetch_ = commands.add_parser(
+        "fetch",
+        help="bring a pinned outside corpus into a cache directory as NAME.jsonl",
+        description="Download the files of a corpus published outside the repository (or copy them from "
+        "a directory that holds them), refuse any whose sha256 is not the pinned one, and write "
+        "NAME.jsonl for spam train and spam eval --corpus.",
+    )
+    fetch_.add_argument("name", nargs="?", choices=sorted(SOURCES), help="the corpus to fetch")
+    fetch_.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help=f"where the files and NAME.jsonl go (default: {default_cache()})",
+    )
+    fetch_.add_argument(
+        "--from",
+        dest="local",
+        type=Path,
+        metavar="DIR",
+        help="take the files from DIR instead of downloading",
+    )
+    fetch_.add_argument(
+        "--list", action="store_true", help="describe every known source, its licence and pins"
+    )
+    fetch_.set_defaults(func=cmd_fetch)
 
     train = commands.add_parser(
         "train",
@@ -168,6 +196,12 @@ def add_parser(subparsers: Any) -> Any:
         action="store_true",
         help="with --export: judge by the text classifier alone, to compare with every signal",
     )
+    evaluate_.add_argument(
+        "--every-signal",
+        action="store_true",
+        help="with --model: judge with every signal a fresh site has without a store (links, lists, "
+        "blog-spam, relevance), not the text classifier alone",
+    )
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate_.set_defaults(func=cmd_eval)
 
@@ -189,6 +223,19 @@ def _corpus_option(parser: argparse.ArgumentParser, *, required: bool) -> None:
         metavar="FILE.jsonl",
         help="a labelled corpus: JSON lines with text and label spam/ham (repeatable)",
     )
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    if args.list or not args.name:
+        _print("\n\n".join(describe(s) for s in SOURCES.values()))
+        return 0
+    try:
+        out = fetch(source(args.name), args.cache or default_cache(), local=args.local)
+        count = len(read_corpus(out))
+    except (SourceError, CorpusError, OSError) as exc:
+        return _fail(exc)
+    _print(f"{args.name}: {count} labelled comments in {out}")
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -225,8 +272,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 model = Model.shipped()
             else:
                 model = Model.from_bytes(Path(args.model).read_bytes())
-            report: dict[str, Any] = _metrics(evaluate(deduplicate(items), model))
-            report["mode"] = f"model {args.model}"
+            judge = signals_judge if args.every_signal else None
+            report: dict[str, Any] = _metrics(evaluate(deduplicate(items), model, judge))
+            how = ", every store-free signal" if args.every_signal else ""
+            report["mode"] = f"model {args.model}{how}"
         elif args.stream:
             report = _stream(args, items)
         elif args.safety:
