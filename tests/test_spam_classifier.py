@@ -378,8 +378,8 @@ def test_batch_training_adds_a_share_of_the_naive_bayes_ratios_to_the_regression
     plain = fit(Model.empty(), _tiny_corpus(), TrainingOptions(calibration_folds=0, nb_weight=0.0))
     mixed = fit(Model.empty(), _tiny_corpus(), TrainingOptions(calibration_folds=0))
     win = _hash("w:win")
-    assert TrainingOptions().nb_weight == 0.1
-    assert mixed.weight(win) - plain.weight(win) == pytest.approx(0.1 * math.log(11), abs=1e-5)
+    assert TrainingOptions().nb_weight == 0.05
+    assert mixed.weight(win) - plain.weight(win) == pytest.approx(0.05 * math.log(11), abs=1e-5)
     assert mixed.weight(BIAS) == pytest.approx(plain.weight(BIAS), abs=1e-6)
 
 
