@@ -12,8 +12,12 @@ each round, so a neighbour's burst hits both. Kinds (concurrency as in the share
 - ``hot``: the whole 200-comment thread, c16; ``mixed``: threads by Zipf-like popularity, c64
 - ``counts``: 20 URLs a request, c16; ``like``: a like by a new liker, c8
 - ``post``: a new comment, c8; ``post1``: a new comment, one at a time
-- ``write32``: new comments from 32 writers while 32 readers read the mixed threads (CPU per request of
-  either kind; the readers' p99 is printed too)
+- ``write32``: new comments from 32 writers while 32 readers read the mixed threads, until the writers
+  are done (CPU per request of either kind; the readers' p99, the writes per second and the writers' p99
+  are printed too)
+
+On PostgreSQL each kind also reports what the database saw of it (``pg_stat_database`` of the copy):
+transactions per request, connections opened and deadlocks.
 
     .venv/bin/python bench/cpu.py --seeded ~/.cache/rejoinder-bench/phases-seeded.db \\
         --build before=../wt-before --build after=. --rounds 3
@@ -113,6 +117,18 @@ class Database:
         with contextlib.closing(_postgres(self.seeded.rsplit("/", 1)[0] + "/postgres")) as conn:
             conn.execute(statement)
 
+    def stats(self) -> dict[str, float]:
+        """PostgreSQL's counters for this copy (transactions, connections opened, deadlocks); {} on SQLite."""
+        if not self.seeded.startswith(POSTGRES):
+            return {}
+        query = (
+            "SELECT pg_stat_clear_snapshot(), xact_commit + xact_rollback, sessions, deadlocks "
+            "FROM pg_stat_database WHERE datname = %s"
+        )
+        with contextlib.closing(_postgres(self.url)) as conn:
+            _, transactions, sessions, deadlocks = conn.execute(query, (self.name,)).fetchone()
+        return {"transactions": transactions, "sessions": sessions, "deadlocks": deadlocks}
+
     def drop(self) -> None:
         if self.seeded.startswith(POSTGRES):
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
@@ -211,14 +227,17 @@ class Run:
             self._check(status, 201)
         return time.perf_counter() - started
 
-    async def drive(self, kind: str, total: int, concurrency: int) -> list[float]:
+    async def drive(
+        self, kind: str, total: int, concurrency: int, until: asyncio.Event | None = None
+    ) -> list[float]:
+        """``total`` requests from ``concurrency`` clients, or fewer if ``until`` is set first."""
         latencies: list[float] = []
         left = itertools.count()
 
         async def worker() -> None:
             client = Client(self.port)
             try:
-                while next(left) < total:
+                while next(left) < total and not (until is not None and until.is_set()):
                     latencies.append(await self.one(kind, client))
             finally:
                 client.close()
@@ -254,13 +273,29 @@ def start_server(
     raise SystemExit(f"the server of {code} did not start")
 
 
-async def measure(kind: str, run: Run, pid: int, requests: int) -> dict[str, float]:
+async def measure(kind: str, run: Run, pid: int, requests: int, database: Database) -> dict[str, float]:
+    seen_before = database.stats()
     before, started = cpu_seconds(pid), time.perf_counter()
+    extra: dict[str, float] = {}
     if kind == "write32":
-        writes, reads = await asyncio.gather(
-            run.drive("post", requests // 10, 32), run.drive("mixed", requests, 32)
-        )
+        # Readers read only while the writers write: their latencies are all "beside 32 writers".
+        written = asyncio.Event()
+
+        async def write() -> list[float]:
+            try:
+                return await run.drive("post", requests // 10, 32)
+            finally:
+                written.set()
+
+        writes, reads = await asyncio.gather(write(), run.drive("mixed", requests * 10, 32, until=written))
+        writing = time.perf_counter() - started
         latencies, answered = sorted(reads), len(writes) + len(reads)
+        writes.sort()
+        extra = {
+            "writes_per_s": len(writes) / writing,
+            "writers_p99_ms": 1000 * writes[int(len(writes) * 0.99)],
+            "reads_per_s": len(reads) / writing,
+        }
     else:
         concurrency = {"hot": 16, "mixed": 64, "counts": 16, "like": 8, "post": 8, "post1": 1}[kind]
         latencies = sorted(await run.drive(kind, requests, concurrency))
@@ -268,11 +303,18 @@ async def measure(kind: str, run: Run, pid: int, requests: int) -> dict[str, flo
     elapsed, used = time.perf_counter() - started, cpu_seconds(pid) - before
     await asyncio.sleep(0.3)  # work finishing after the last answer (fan-out, housekeeping) counts too
     used = cpu_seconds(pid) - before
+    if seen_before:
+        await asyncio.sleep(1.0)  # the database publishes its counters about once a second
+        seen = {name: value - seen_before[name] for name, value in database.stats().items()}
+        extra["pg_transactions_per_request"] = seen["transactions"] / answered
+        extra["pg_connections_opened"] = seen["sessions"]
+        extra["pg_deadlocks"] = seen["deadlocks"]
     return {
         "cpu_ms_per_request": 1000 * used / answered,
         "rps": answered / elapsed,
         "p50_ms": 1000 * latencies[len(latencies) // 2],
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+        **extra,
     }
 
 
@@ -296,7 +338,7 @@ async def one_build(args: argparse.Namespace, code: Path, work: Workload) -> dic
             requests = args.requests * (4 if kind in ("hot", "counts") else 1)
             if kind in ("post", "post1", "like"):
                 requests //= 4
-            results[kind] = await measure(kind, run, server.pid, requests)
+            results[kind] = await measure(kind, run, server.pid, requests, database)
         results["memory"] = {"rss_mib": rss_mib(server.pid)}
         if run.errors:
             results["errors"] = {str(status): count for status, count in run.errors.items()}
@@ -355,9 +397,22 @@ def main() -> None:
         cells = [
             f"{m[kind]['cpu_ms_per_request']:.3f}"
             + (f" ({m[kind]['rps']:,.0f}, {m[kind]['p99_ms']:.1f})" if "rps" in m[kind] else "")
+            + (f" writes {m[kind]['writes_per_s']:,.0f}/s" if "writes_per_s" in m[kind] else "")
+            + (
+                f" [{m[kind]['pg_transactions_per_request']:.2f} tx/req, "
+                f"{m[kind]['pg_connections_opened']:.0f} conn, {m[kind]['pg_deadlocks']:.0f} deadlocks]"
+                if "pg_deadlocks" in m[kind]
+                else ""
+            )
             for m in (medians[label] for label, _ in builds)
         ]
         print(f"| {kind} | " + " | ".join(cells) + " |")
+        if kind == "write32":
+            cells = [
+                f"{m[kind]['writes_per_s']:,.0f}/s, writers' p99 {m[kind]['writers_p99_ms']:,.0f} ms"
+                for m in (medians[label] for label, _ in builds)
+            ]
+            print("| write32: writes | " + " | ".join(cells) + " |")
     print(
         "| RSS at the end | "
         + " | ".join(f"{medians[label]['memory']['rss_mib']:.1f} MiB" for label, _ in builds)

@@ -39,11 +39,13 @@ def loadavg(result: dict[str, Any]) -> str:
 
 SCALE_INTRO = """## Several processes on PostgreSQL and Redis
 
-`bench/scale` (about 12 minutes; `--quick` for a smoke run) seeds the harness's workload once into a fresh
+`bench/scale` (about 13 minutes; `--quick` for a smoke run) seeds the harness's workload once into a fresh
 PostgreSQL database through two processes, then for 1, 2 and 4 processes (`rejoinder serve --workers N` on
 one port, `REJOINDER_REDIS_URL` and a Redis key prefix of the run's own) runs each phase on its own copy of
-that database (`CREATE DATABASE … TEMPLATE`): hot reads of the 200-comment thread at c16, mixed reads at
-c64, counts, likes, and writes at c8 and c32 while reads run at c32, then the check that every
+that database (`CREATE DATABASE … TEMPLATE`): mixed reads at c64 on the fresh processes (cold caches: each
+process loads every thread from PostgreSQL the first time it is asked for it), then, as on a server that
+has been running, hot reads of the 200-comment thread at c16, mixed reads at c64 again, counts, likes, and
+writes at c8 and c32 while reads run at c32, then the check that every
 acknowledged comment is readable — through whichever process the connection landed on. Databases and
 Redis keys are deleted afterwards. The machine has 2 cores and the harness (one Python process) runs on
 them too: its share is the `client` column below, and what other work on the machine took is `other`."""
@@ -55,6 +57,8 @@ def phase(result: dict[str, Any], name: str) -> dict[str, Any]:
         return (result.get("read-hot") or {}).get("c16") or {}
     if name == "mixed":
         return result.get("read-mixed") or {}
+    if name == "mixed-cold":
+        return result.get("read-mixed-cold") or {}
     if name in ("counts", "like"):
         return result.get(name) or {}
     write = (result.get("write") or {}).get(f"w{name[1:]}") or {}
@@ -75,6 +79,7 @@ def scale_section() -> list[str]:
     rule = "|---|" + "---|" * len(runs)
     rows = [
         ("hot 200-comment thread, c16", "hot", " rps"),
+        ("mixed reads, c64, cold caches (first phase after start)", "mixed-cold", " rps"),
         ("mixed reads, c64", "mixed", " rps"),
         ("counts, 20 URLs a request, c16", "counts", " rps"),
         ("likes, c8", "like", "/s"),

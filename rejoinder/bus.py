@@ -9,6 +9,9 @@ Two kinds of subscriber:
 - ``subscribe_once``: runs in **one** process (learning from a decision, mail, webhooks). The writing
   process runs it on the bus's own thread after the commit, then marks the event delivered; an event left
   undelivered (its writer crashed, or a subscriber failed) is claimed and delivered again by some process.
+  ``subscribe_once_batch`` is the same for a handler that takes the events gathered meanwhile as a list:
+  one transaction for many comments instead of one per comment, which is what keeps the bus's thread up
+  with a busy writer.
 
 Delivery is at least once: subscribers are idempotent. Each process remembers the ids it has applied, so
 the same event arriving by pub/sub and by the tail runs its subscribers there once.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -29,20 +33,29 @@ from sqlalchemy import Connection
 from rejoinder.events import Event, decode, encode
 from rejoinder.fanout import Fanout, Message
 from rejoinder.store import outbox as store
-from rejoinder.store.db import Database, after_commit
+from rejoinder.store.db import Database, after_commit, at_commit
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], None]
+BatchHandler = Callable[[list[Any]], None]
 
-SEEN_LIMIT = 100_000  # event ids remembered per process, to apply each once
+SEEN_LIMIT = 100_000  # event ids remembered per process at most, to apply each once
 GAP_LIMIT = 1_000  # ids skipped by the tail that may still commit (PostgreSQL hands out ids before commit)
 GAP_PATIENCE = timedelta(seconds=30)  # after this, a skipped id is taken for a rolled-back one
 REDELIVER_AFTER = timedelta(seconds=10)  # an undelivered event this old has lost its writer
+# The one-process work gives way to the loop's batches of writes (Database.write) until the event it runs
+# has waited this long; then it goes first, so that a flood of posts cannot push it into redelivery.
+# Three write transactions a post (subscriptions, moderators, webhooks) fell 2.7 s behind 2,000 posts
+# from 8 writers at full speed (docs/benchmarks.md).
+GIVE_WAY_SECONDS = REDELIVER_AFTER.total_seconds() / 2
 CLAIM_FOR = timedelta(seconds=60)
 KEEP_DELIVERED = timedelta(minutes=10)  # long enough for every process's tail to see it
 TAIL_BATCH = 1_000
+# How long the bus's thread lets one-process work gather after being woken for it: subscribers that take
+# batches then spend one transaction on many comments. Mail and webhooks are not that urgent.
+GATHER_SECONDS = 0.05
 
 
 class EventBus:
@@ -51,17 +64,20 @@ class EventBus:
         self.fanout = fanout
         self.tail_seconds = tail_seconds
         self._everywhere: list[tuple[type[Any], Handler]] = []
-        self._once: list[tuple[type[Any], Handler]] = []
+        # One-process subscribers, each as a handler of a list of events (``subscribe_once`` wraps its own).
+        self._once: list[tuple[type[Any] | tuple[type[Any], ...], BatchHandler, bool]] = []
         self._local: list[tuple[type[Any], Handler]] = []
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._seen_lock = threading.Lock()
         self._last_id = 0
         self._gaps: dict[int, datetime] = {}
-        self._once_work: queue.SimpleQueue[tuple[int, Event] | None] = queue.SimpleQueue()
+        # Each event with the time it was handed over (time.monotonic).
+        self._once_work: queue.SimpleQueue[tuple[int, Event, float] | None] = queue.SimpleQueue()
         self._delivered: list[int] = []
         self._delivered_lock = threading.Lock()
         self._idle = threading.Condition()
         self._busy = 0
+        self._handed: set[int] = set()  # ids handed to this process's thread and not yet run (under _idle)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -78,7 +94,15 @@ class EventBus:
     def subscribe_once(self, event_type: type[E], handler: Callable[[E], None]) -> None:
         """Run ``handler`` in one process for each committed event of this type (retried until it
         succeeds: it must be idempotent)."""
-        self._once.append((event_type, handler))
+        self._once.append((event_type, lambda events: handler(events[0]), False))
+
+    def subscribe_once_batch(
+        self, event_types: tuple[type[E], ...], handler: Callable[[list[E]], None]
+    ) -> None:
+        """``subscribe_once`` for a handler of several events at once, of any of ``event_types`` (those
+        committed while the bus's thread was busy or gathering). If it raises, each event is given to it again
+        alone, so one event's failure leaves only that event to be delivered again."""
+        self._once.append((event_types, handler, True))
 
     def subscribe_local(self, event_type: type[E], handler: Callable[[E], None]) -> None:
         """Run ``handler`` only in the process that committed the event, right after the commit, and never
@@ -88,14 +112,31 @@ class EventBus:
     # -- recording
 
     def record(self, conn: Connection, event: Event) -> None:
-        """Write ``event`` to the outbox in the caller's transaction; it is delivered once that commits."""
+        """Write ``event`` to the outbox in the caller's transaction; it is delivered once that commits.
+
+        The row is written just before the commit, with every other event of the transaction (a group
+        commit's comments: one statement, not one round trip each): nothing reads it before then."""
+        kept = at_commit(conn, self._write_events)
+        if kept is not None:
+            kept.append(event)
+        else:
+            self._record_now(conn, event)
+
+    def _record_now(self, conn: Connection, event: Event) -> None:
         once = self._is_once(event)
         data = encode(event)  # once: the outbox row and the message to other processes carry the same
         event_id = store.add(conn, event.topic(), data, datetime.now(UTC), delivered=not once)
         after_commit(conn, (event_id, event, once, data))
 
+    def _write_events(self, conn: Connection, events: list[Event]) -> None:
+        """The outbox rows of a transaction's events (``record``), in one statement."""
+        if len(events) == 1:
+            self._record_now(conn, events[0])
+        else:
+            self.record_many(conn, events)
+
     def _is_once(self, event: Event) -> bool:
-        return any(isinstance(event, t) for t, _ in self._once)
+        return any(isinstance(event, t) for t, _, _ in self._once)
 
     def record_many(self, conn: Connection, events: Sequence[Event]) -> None:
         """``record`` for many events in one statement (a bulk import touches many threads per batch)."""
@@ -161,12 +202,13 @@ class EventBus:
     def _hand_over(self, event_id: int, event: Event) -> None:
         if not self._threads:
             # Not started (a one-shot command, a test without a server): run it here and now.
-            self._run_once(event_id, event)
+            self._run_once([(event_id, event)])
             self._flush_delivered()
             return
         with self._idle:
             self._busy += 1
-        self._once_work.put((event_id, event))
+            self._handed.add(event_id)
+        self._once_work.put((event_id, event, time.monotonic()))
         self._wake.set()
 
     def _received(self, messages: list[Message]) -> None:
@@ -211,45 +253,73 @@ class EventBus:
                     # Never undoes the write; a cache that missed an update is dropped by the next one.
                     log.exception("subscriber %r failed on %r", handler, event)
 
-    def _run_once(self, event_id: int, event: Event) -> bool:
-        ok = True
-        for event_type, handler in self._once:
-            if isinstance(event, event_type):
+    def _run_once(self, items: list[tuple[int, Event]]) -> None:
+        """Run the one-process subscribers of these events; mark delivered those that every one took."""
+        failed: set[int] = set()
+        for event_type, handler, batched in self._once:
+            mine = [(event_id, event) for event_id, event in items if isinstance(event, event_type)]
+            if not mine:
+                continue
+            if batched and len(mine) > 1:
                 try:
-                    handler(event)
+                    handler([event for _, event in mine])
+                    continue
                 except Exception:
-                    ok = False
+                    log.exception(
+                        "subscriber %r failed on %d events; giving it each alone", handler, len(mine)
+                    )
+            for event_id, event in mine:
+                try:
+                    handler([event])
+                except Exception:
+                    failed.add(event_id)
                     log.exception("subscriber %r failed on %r; it will run again", handler, event)
-        if ok:
-            with self._delivered_lock:
-                self._delivered.append(event_id)
-        return ok
+        with self._delivered_lock:
+            self._delivered.extend(event_id for event_id, _ in items if event_id not in failed)
 
     def _run(self) -> None:
+        next_poll = time.monotonic()
         while not self._stop.is_set():
-            self._wake.wait(self.tail_seconds)
+            if self._wake.wait(max(0.0, next_poll - time.monotonic())) and not self._stop.is_set():
+                self._stop.wait(GATHER_SECONDS)  # let the writers' next events join this batch
             self._wake.clear()
             try:
                 self._work_off()
-                self.poll()
+                # The outbox is read on the clock, not on every wake: waking is for this process's own
+                # events, which need no tail.
+                if time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + self.tail_seconds
+                    self.poll()
+                else:
+                    self._flush_delivered()
             except Exception:
                 log.exception("the event bus's housekeeping failed; trying again")
         self._work_off()
 
     def _work_off(self) -> None:
+        items: list[tuple[int, Event, float]] = []
         while True:
             try:
                 item = self._once_work.get_nowait()
             except queue.Empty:
-                return
-            if item is None:
-                continue
-            try:
-                self._run_once(*item)
-            finally:
-                with self._idle:
-                    self._busy -= 1
-                    self._idle.notify_all()
+                break
+            if item is not None:
+                items.append(item)
+        if not items:
+            return
+        batch = [(event_id, event) for event_id, event, _ in items]
+        try:
+            # Behind by half the redelivery delay: no longer give way to the loop's batches of writes.
+            if time.monotonic() - min(handed_over for _, _, handed_over in items) < GIVE_WAY_SECONDS:
+                self._run_once(batch)
+            else:
+                with self.db.ahead_of_batches():
+                    self._run_once(batch)
+        finally:
+            with self._idle:
+                self._busy -= len(items)
+                self._handed.difference_update(event_id for event_id, _ in batch)
+                self._idle.notify_all()
 
     def _flush_delivered(self) -> None:
         with self._delivered_lock:
@@ -286,6 +356,19 @@ class EventBus:
                 log.warning("ignoring an event this version cannot read: %r", topic)
                 continue
             self._apply_everywhere(event)
+        self._forget_passed()
+
+    def _forget_passed(self) -> None:
+        """Forget the ids of applied events the tail has passed by more than ``GAP_LIMIT``: it never reads
+        them again but for an id it skipped (PostgreSQL), which it reads within a poll of its commit, and
+        pub/sub brings an event moments after its commit. What stays remembered is what may still arrive
+        twice, not every event since the process started (170 bytes each: 5 MB after the benchmark's
+        30,000 comments). An event that did arrive twice after all is applied twice, which subscribers
+        tolerate (see the module's docstring)."""
+        floor = self._last_id - GAP_LIMIT
+        with self._seen_lock:
+            while self._seen and next(iter(self._seen)) < floor:
+                self._seen.popitem(last=False)
 
     def _redeliver(self) -> None:
         """Run the one-process subscribers of events whose writer never did; forget old events."""
@@ -299,6 +382,9 @@ class EventBus:
                 return
         with self.db.write() as conn:
             rows = store.claim_undelivered(conn, now - REDELIVER_AFTER, now, now + CLAIM_FOR)
+        with self._idle:  # handed to this thread already, and only late: it runs them, and not twice
+            rows = [row for row in rows if row.id not in self._handed]
+        claimed: list[tuple[int, Event]] = []
         for row in rows:
             try:
                 event = decode(row.topic, row.payload)
@@ -307,4 +393,6 @@ class EventBus:
                 continue
             if self._first_time(row.id):
                 self._apply_everywhere(event)
-            self._run_once(row.id, event)
+            claimed.append((row.id, event))
+        if claimed:
+            self._run_once(claimed)

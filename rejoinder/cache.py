@@ -68,6 +68,11 @@ class ReadCache:
     def generation(self, thread_key: ThreadKey) -> int:
         return self._generations[hash(thread_key) % GENERATION_STRIPES]
 
+    def written_to(self, thread_key: ThreadKey) -> bool:
+        """Whether a write to the thread was applied since this process started (or since ``clear``). A
+        write to another thread of the same generation stripe counts too: rarely, and only as a maybe."""
+        return self.generation(thread_key) != 0
+
     def get(self, variant: Hashable) -> CachedResponse | None:
         entry = None if self._unusable() else self._entries.get(variant)
         if entry is None:

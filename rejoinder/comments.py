@@ -201,7 +201,7 @@ def _plan_post(
             verified=verified,
         )
         if status is CommentStatus.PUBLISHED:
-            thread_store.add_to_comment_count(conn, thread.id, 1)
+            thread_store.add_to_comment_count_at_commit(conn, thread.id, 1)
         if new.notify:
             subscriptions.request(ctx, conn, site, rules, thread, comment, new.notify, now)
         fingerprint = verdict.fingerprint if verdict is not None else None

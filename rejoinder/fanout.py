@@ -89,6 +89,9 @@ class RedisFanout:
         # ``pending`` runs on every read answered from memory: a poll object registered once costs half
         # a ``select.select`` call, which builds its descriptor sets anew each time.
         self._watch: Any = None
+        # A poll object refuses a second thread while one is inside ``poll`` (RuntimeError): PostgreSQL's
+        # committer threads look up memos at the same moment as the loop does.
+        self._polling = threading.Lock()
         self._applying = False
 
     def start(self, receive: Receiver, on_state: StateListener) -> None:
@@ -126,11 +129,17 @@ class RedisFanout:
     def pending(self) -> bool:
         if self._applying:
             return True
-        watch = self._watch
+        watch, sock = self._watch, self._socket
         if watch is None:
             return False  # not subscribed: the caches are bypassed anyway
         try:
-            return bool(watch.poll(0))  # readable, or closed under us (then the listener says so)
+            if self._polling.acquire(blocking=False):
+                try:
+                    return bool(watch.poll(0))  # readable, or closed under us (then the listener says so)
+                finally:
+                    self._polling.release()
+            # Another thread is polling the shared object right now: ask the kernel on our own.
+            return bool(select.select([sock], [], [], 0)[0])
         except (OSError, ValueError):
             return False
 

@@ -111,12 +111,17 @@ def _liker_key(ctx: Context, liker: str | None, identity_id: int | None = None) 
     if identity_id is not None:
         return identity_liker_key(ctx, identity_id)
     liker = (liker or "").strip()
-    if not 8 <= len(liker) <= 128 or not liker.isascii() or not liker.isprintable():
+    if not is_liker_id(liker):
         raise InvalidInput(
             f"{LIKER_HEADER} must be the reader's random id",
             {LIKER_HEADER: "must be 8-128 printable ASCII characters"},
         )
     return ctx.signer.reader_key("like", liker)
+
+
+def is_liker_id(liker: str) -> bool:
+    """Whether ``liker`` (stripped of surrounding spaces) is an id a like accepts."""
+    return 8 <= len(liker) <= 128 and liker.isascii() and liker.isprintable()
 
 
 def _refuse_a_flood(ctx: Context, remote_addr: str) -> None:
@@ -155,10 +160,10 @@ def _admit(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) 
     them) and one counted like per address and comment within the window (a verified reader counts once
     as themselves instead)."""
     rules = site_settings(ctx, site)
+    if not rules.spam_filter:
+        return _Admission(None, None, "", True)  # no rules, so no address is counted or freed
     address = liking_address(who.remote_addr)
     liker_key = who.key
-    if not rules.spam_filter:
-        return _Admission(None, None, address, True)
     exceeded = ctx.spam.rate_limits.hit(
         site.id,
         [

@@ -3,7 +3,9 @@ token (signature, issuer, audience, expiry, nonce) where the provider speaks it.
 
 The log-in under way is kept server-side (``login_attempts``), found again by the OAuth ``state`` the
 provider returns with and used up by it; no cookie is set. The request to the provider is built with
-Authlib; the ID token is checked with joserfc against the issuer's published keys.
+Authlib; the ID token is checked with joserfc against the issuer's published keys. Those two, the
+cryptography library below joserfc, and httpx are imported on the first log-in: 15 MB that a server whose
+readers never log in through a provider does not keep (docs/benchmarks.md, "Memory (2026-12-03)").
 """
 
 from __future__ import annotations
@@ -13,14 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import httpx
-from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from typing import TYPE_CHECKING, Any
 
 from rejoinder import identity, providers
 from rejoinder.context import Context
@@ -32,19 +27,15 @@ from rejoinder.sites import cached_site, site_settings
 from rejoinder.store import identity as store
 from rejoinder.store.sites import get_site_by_id
 
+if TYPE_CHECKING:
+    import httpx
+
 ATTEMPT_SECONDS = 10 * 60
 START_RATE = "20/minute;200/hour"
 DISCOVERY_SECONDS = 3600
 TIMEOUT_SECONDS = 10.0
 WIDGET_STATE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 ERROR_CODE = re.compile(r"[a-z_]{1,64}")
-
-
-class _NoAuth(httpx.Auth):
-    """The client authenticates in the form (``client_secret_post``), not in a header."""
-
-
-_NO_AUTH = _NoAuth()
 
 
 @dataclass(frozen=True)
@@ -98,6 +89,9 @@ def start(
             code_verifier=verifier,
             expires_at=datetime.now(UTC) + timedelta(seconds=ATTEMPT_SECONDS),
         )
+    from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
     extra = {"nonce": nonce} if endpoints.issuer else {}
     url: str = prepare_grant_uri(
         endpoints.authorize,
@@ -164,6 +158,8 @@ def _site_by_id(ctx: Context, site_id: int) -> Site:
 
 
 def _get_json(client: httpx.Client, url: str, **kwargs: Any) -> Any:
+    import httpx
+
     try:
         response = client.get(
             url, headers={"Accept": "application/json", **kwargs.pop("headers", {})}, **kwargs
@@ -183,6 +179,8 @@ def _endpoints(ctx: Context, provider: LoginProvider) -> Endpoints:
         return Endpoints(preset.authorize_url, preset.token_url, preset.profile_url, "", {})
     kept = ctx.discovery.get(issuer)
     if kept is None or time.monotonic() - kept[0] > DISCOVERY_SECONDS:
+        import httpx
+
         generation = ctx.discovery.generation
         with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
             document = _get_json(client, f"{issuer}/.well-known/openid-configuration")
@@ -207,6 +205,8 @@ def _endpoints(ctx: Context, provider: LoginProvider) -> Endpoints:
 def _profile(
     ctx: Context, provider: LoginProvider, endpoints: Endpoints, code: str, verifier: str, nonce: str
 ) -> Profile:
+    import httpx
+
     form = {
         "grant_type": "authorization_code",
         "code": code,
@@ -216,7 +216,7 @@ def _profile(
     auth: httpx.Auth = httpx.BasicAuth(provider.client_id, provider.client_secret)
     if provider.preset.token_auth == "client_secret_post":
         form |= {"client_id": provider.client_id, "client_secret": provider.client_secret}
-        auth = _NO_AUTH
+        auth = httpx.Auth()  # the base class adds nothing: the client authenticates in the form
     with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
         try:
             response = client.post(
@@ -266,6 +266,10 @@ def _check_id_token(
 ) -> dict[str, Any]:
     """The ID token's claims, once its signature (the issuer's keys), issuer, audience, expiry and nonce
     check out."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+
     if not isinstance(id_token, str) or not id_token:
         raise LoginFailed("the provider sent no ID token", {"id_token": "is missing"})
     try:

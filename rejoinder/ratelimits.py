@@ -15,12 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from limits import parse, parse_many
+from limits import RateLimitItem, parse, parse_many
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage
+from limits.storage import RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from rejoinder.errors import RateLimited
+from rejoinder.ratecounts import WindowCounts
 from rejoinder.refusals import Refusals
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ RETRY_REDIS_SECONDS = 5.0
 # Not a limit: a counter of an address's comments in the last hour, high enough never to be reached.
 _VOLUME = parse("1000000/hour")
 T = TypeVar("T")
+# Counted in Redis, or in this process's memory: the same sliding window counters either way.
+Limiter = SlidingWindowCounterRateLimiter | WindowCounts
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class RateLimits:
     ) -> None:
         # Two counters per key and window, however high the limit: a moving window would keep (and
         # rescan) one timestamp per comment.
-        self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._memory = WindowCounts()
         # A check is a test, then a hit: two threads checking the same key at once would both pass the
         # test. Writers on PostgreSQL check in several committer threads at once.
         self._memory_lock = threading.Lock()
@@ -60,6 +63,15 @@ class RateLimits:
             self._shared = SlidingWindowCounterRateLimiter(storage)
         self._on_error = on_error or (lambda: None)
         self._shared_again_at = 0.0
+        self._rules: dict[str, list[RateLimitItem]] = {}  # a rule as written -> its parsed limits
+
+    def _parsed(self, rule: str) -> list[RateLimitItem]:
+        """``rule`` parsed once: every like and comment names a few, and parsing is a regular expression
+        per limit."""
+        found = self._rules.get(rule)
+        if found is None:
+            found = self._rules[rule] = parse_many(rule)
+        return found
 
     @property
     def shared(self) -> bool:
@@ -76,15 +88,15 @@ class RateLimits:
     def first(self, site_id: int, scope: str, rule: str, who: str) -> bool:
         """True if ``who`` has not been counted under ``rule`` (e.g. ``1/24 hours``) within its window, and
         count it now; False while it has. (One like per address and comment, for instance.)"""
-        item = parse_many(rule)[0]
+        item = self._parsed(rule)[0]
         return self._counted(lambda limiter: limiter.hit(item, str(site_id), scope, who))
 
     def forget(self, site_id: int, scope: str, rule: str, who: str) -> None:
         """Clear what ``first`` counted for ``who``: what it stood for was taken back."""
-        item = parse_many(rule)[0]
+        item = self._parsed(rule)[0]
         self._counted(lambda limiter: limiter.clear(item, str(site_id), scope, who))
 
-    def _counted(self, count: Callable[[SlidingWindowCounterRateLimiter], T]) -> T:
+    def _counted(self, count: Callable[[Limiter], T]) -> T:
         """``count`` with the shared limiter while Redis answers, else with this process's own."""
         if self._shared is not None and self.shared:
             try:
@@ -104,13 +116,13 @@ class RateLimits:
         """Comments ``address`` sent to the site in about the last hour (sliding window): how hard its
         next proof-of-work challenge is."""
 
-        def count(limiter: SlidingWindowCounterRateLimiter) -> int:
+        def count(limiter: Limiter) -> int:
             stats = limiter.get_window_stats(_VOLUME, str(site_id), "volume", address)
             return _VOLUME.amount - stats.remaining
 
         return int(self._guarded(count))
 
-    def _guarded(self, use: Callable[[SlidingWindowCounterRateLimiter], Any]) -> Any:
+    def _guarded(self, use: Callable[[Limiter], Any]) -> Any:
         if self._shared is not None and self.shared:
             try:
                 return use(self._shared)
@@ -121,14 +133,12 @@ class RateLimits:
         with self._memory_lock:
             return use(self._memory)
 
-    def _hit(
-        self, limiter: SlidingWindowCounterRateLimiter, site_id: int, checks: list[tuple[str, str, str]]
-    ) -> Exceeded | None:
+    def _hit(self, limiter: Limiter, site_id: int, checks: list[tuple[str, str, str]]) -> Exceeded | None:
         parsed = [
             (scope, item, who)
             for scope, rule, who in checks
             if rule != "off" and who
-            for item in parse_many(rule)
+            for item in self._parsed(rule)
         ]
         for scope, item, who in parsed:
             if not limiter.test(item, str(site_id), scope, who):

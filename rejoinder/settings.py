@@ -144,8 +144,8 @@ class Settings(BaseModel):
         128,
         ge=0,
         description="Memory for each of the two read caches (thread snapshots and finished responses), "
-        "in MiB, and a sixteenth of it for the JSON of single comments that pages are rebuilt from; "
-        "0 turns them off.",
+        "in MiB, and a sixty-fourth of it for the JSON of single comments that pages rebuilt after a write "
+        "are joined from; 0 turns them off.",
     )
     sse_max_connections: int = Field(
         2000,

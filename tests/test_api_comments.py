@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import httpx
 
+from rejoinder import comments
+from rejoinder.comments import Client, NewComment
+from rejoinder.model import Author
+from rejoinder.settings import Settings
+from rejoinder.web.app import create_app
+from rejoinder.wiring import open_context
 from tests.helpers import ARTICLE, comment_payload, flatten, post, read
 
 
@@ -167,3 +173,27 @@ async def test_reads_are_served_from_cache_and_writes_invalidate_it(
     await post(client, "two")
     after = await read(client)
     assert len(after["comments"]) == 2
+
+
+async def test_only_pages_rebuilt_after_a_write_keep_their_comments_fragments(
+    settings: Settings, site: str
+) -> None:
+    before = open_context(settings)  # the thread was written before this server started
+    try:
+        for text in ("one", "two", "three"):
+            comments.post_comment(before, NewComment(site, ARTICLE, text, author=Author("Ada")), Client())
+    finally:
+        before.close()
+    ctx = open_context(settings)
+    try:
+        app = create_app(settings, context=ctx)
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            kept = app.state.fragments._kept
+            unwritten = await read(client)
+            assert len(unwritten["comments"]) == 3 and not kept  # answered whole from the read cache now
+            await post(client, "four")  # a write: the thread's pages are rebuilt, so its fragments pay off
+            written = await read(client)
+            assert sorted(kept) == sorted(c["id"] for c in written["comments"])
+    finally:
+        ctx.close()

@@ -4,15 +4,17 @@ once; one-process subscribers delivered again when their writer never did."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
 from sqlalchemy import select, update
 
+from rejoinder.bus import GAP_LIMIT, TAIL_BATCH
 from rejoinder.context import Context
 from rejoinder.events import CommentPosted, Event, SiteChanged, ThreadChanged, decode, encode
 from rejoinder.model import Author, Comment, CommentStatus
@@ -97,6 +99,19 @@ def test_many_events_recorded_in_one_statement_arrive_in_order_after_the_commit(
     assert heard == events
 
 
+def test_the_ids_the_tail_has_passed_are_forgotten_and_no_event_is_applied_twice(ctx: Context) -> None:
+    heard: list[Event] = []
+    ctx.events.subscribe(ThreadChanged, heard.append)
+    events = [ThreadChanged("blog", f"https://blog.example/{i}") for i in range(3 * TAIL_BATCH)]
+    with ctx.db.write() as conn:
+        ctx.events.record_many(conn, events)
+    assert len(ctx.events._seen) == len(events)  # applied here; the tail has not read them yet
+    for _ in range(4):
+        ctx.events.poll()  # the tail reads this process's own events too, a batch at a time
+    assert heard == events  # each applied once
+    assert len(ctx.events._seen) <= GAP_LIMIT + 1  # the last id the tail read and those just below it
+
+
 def test_group_committed_writes_deliver_each_event_once(ctx: Context) -> None:
     seen: list[Event] = []
     ctx.events.subscribe(ThreadChanged, seen.append)
@@ -169,6 +184,81 @@ def test_a_failing_one_process_subscriber_leaves_the_event_to_be_delivered_again
 
 
 @pytest.fixture
+def started(settings: Settings) -> Iterator[Context]:
+    """A server's context: the bus's own thread runs the one-process subscribers."""
+    context = open_context(settings, start=True)
+    yield context
+    context.close()
+
+
+def undelivered_sites(ctx: Context) -> set[str]:
+    with ctx.db.read() as conn:
+        rows = conn.execute(select(outbox.c.payload).where(outbox.c.delivered_at.is_(None)))
+        return {row.payload["site_key"] for row in rows}
+
+
+def wait_until(done: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "not done in time"
+        time.sleep(0.01)
+
+
+def test_a_batch_subscriber_takes_the_events_committed_together_in_one_call(started: Context) -> None:
+    calls: list[list[SiteChanged]] = []
+    started.events.subscribe_once_batch((SiteChanged,), calls.append)
+    with started.db.write() as conn:
+        for i in range(20):
+            started.events.record(conn, SiteChanged(f"site-{i}"))
+    assert started.events.drain()
+    assert len(calls) == 1 and [e.site_key for e in calls[0]] == [f"site-{i}" for i in range(20)]
+    wait_until(lambda: undelivered_sites(started) == set())
+
+
+def test_a_batch_that_fails_is_given_again_event_by_event_and_only_the_failing_event_waits(
+    started: Context,
+) -> None:
+    calls: list[list[str]] = []
+
+    def picky(events: list[SiteChanged]) -> None:
+        calls.append([e.site_key for e in events])
+        if any(e.site_key == "bad" for e in events):
+            raise RuntimeError("one of them cannot be handled")
+
+    started.events.subscribe_once_batch((SiteChanged,), picky)
+    with started.db.write() as conn:
+        for key in ("a", "bad", "c"):
+            started.events.record(conn, SiteChanged(key))
+    assert started.events.drain()
+    assert calls == [["a", "bad", "c"], ["a"], ["bad"], ["c"]]
+    wait_until(lambda: undelivered_sites(started) == {"bad"})
+
+
+def test_an_event_still_waiting_for_this_process_is_not_delivered_again_beside_it(
+    started: Context,
+) -> None:
+    """A busy bus may run its own events later than the redelivery age: claiming them again would run
+    the subscribers twice."""
+    release, ran = threading.Event(), []
+
+    def slow(event: SiteChanged) -> None:
+        release.wait(10)
+        ran.append(event)
+
+    started.events.subscribe_once(SiteChanged, slow)
+    with started.db.write() as conn:
+        started.events.record(conn, SiteChanged("first"))
+        started.events.record(conn, SiteChanged("second"))
+    time.sleep(0.2)  # the bus's thread is inside ``slow`` for the first; the second waits behind it
+    with started.db.write() as conn:
+        conn.execute(update(outbox).values(created_at=datetime.now(UTC) - timedelta(minutes=1)))
+    started.events.poll()  # what the thread does on its clock, here while it is busy
+    release.set()
+    assert started.events.drain()
+    assert sorted(e.site_key for e in ran) == ["first", "second"]
+
+
+@pytest.fixture
 def redis_settings(settings: Settings) -> Iterator[Settings]:
     client = redis.Redis.from_url(REDIS_URL)
     try:
@@ -196,3 +286,29 @@ def test_with_redis_another_process_hears_of_a_change_at_once(redis_settings: Se
     finally:
         first.close()
         second.close()
+
+
+def test_with_redis_threads_may_ask_for_unread_news_at_the_same_moment(redis_settings: Settings) -> None:
+    """PostgreSQL's committer threads look up memos while the event loop does: asking whether news is
+    unread must never fail because another thread asks at that instant."""
+    ctx = open_context(redis_settings, start=True)
+    try:
+        pending = ctx.sites.pending
+        assert pending is not None
+        failures: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                for _ in range(20_000):
+                    pending()
+            except BaseException as exc:  # noqa: BLE001 - the test reports whatever escaped
+                failures.append(exc)
+
+        threads = [threading.Thread(target=ask) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+    finally:
+        ctx.close()

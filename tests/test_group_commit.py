@@ -8,6 +8,7 @@ import asyncio
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -15,9 +16,16 @@ import pytest
 from sqlalchemy import Connection, event, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from rejoinder.comments import Client, NewComment, post_comment_async
 from rejoinder.context import Context
-from rejoinder.store.db import Database, after_commit
-from rejoinder.store.schema import server_secrets
+from rejoinder.model import Author
+from rejoinder.sites import create_site
+from rejoinder.store import db as store_db
+from rejoinder.store.db import Database, after_commit, at_commit
+from rejoinder.store.schema import comments, server_secrets
+from rejoinder.store.sites import get_site
+from rejoinder.store.threads import add_to_comment_count_at_commit, get_or_create_thread, get_thread
+from tests.helpers import ARTICLE
 
 WRITERS = 24
 
@@ -97,6 +105,79 @@ async def test_a_failing_piece_fails_only_its_writer(db: Database) -> None:
     assert stored_names(db) == set(acknowledged)
     # What the rolled-back batch noted was dropped; what each committed piece noted went on once.
     assert Counter(seen.handed_on) == Counter(acknowledged)
+
+
+def insert_at_commit(conn: Connection, names: list[str]) -> None:
+    """A write kept for the commit (``at_commit``), one statement for the whole batch."""
+    conn.execute(insert(server_secrets), [{"name": name, "value": "v"} for name in names])
+
+
+def piece_at_commit(name: str, *, twice: bool = False) -> Any:
+    """``piece`` whose row is written just before the commit, as the outbox rows and thread counts are."""
+
+    def work(conn: Connection) -> str:
+        after_commit(conn, name)
+        kept = at_commit(conn, insert_at_commit)
+        assert kept is not None
+        kept.extend([name, name] if twice else [name])
+        return name
+
+    return work
+
+
+async def test_a_write_kept_for_the_commit_that_fails_fails_only_its_writer(db: Database) -> None:
+    """The batch's kept writes fail together at the commit; each piece then runs alone, so the failure
+    is still only the writer's whose write it was."""
+    seen = Transactions(db)
+    names = [f"piece-{i}" for i in range(WRITERS)]
+    bad = names[WRITERS // 2]
+    results = await asyncio.gather(
+        *(db.transaction_async(piece_at_commit(name, twice=name == bad)) for name in names),
+        return_exceptions=True,
+    )
+    assert isinstance(results[WRITERS // 2], IntegrityError)
+    acknowledged = [r for r in results if isinstance(r, str)]
+    assert acknowledged == [name for name in names if name != bad]
+    assert stored_names(db) == set(acknowledged)
+    assert Counter(seen.handed_on) == Counter(acknowledged)
+    with db.write() as conn:  # and nothing kept by the failed transactions lingers on its connection
+        conn.execute(insert(server_secrets).values(name="piece-after", value="v"))
+    assert stored_names(db) == {*acknowledged, "piece-after"}
+
+
+def test_groups_counting_comments_on_the_same_threads_in_opposite_orders_do_not_deadlock(
+    ctx: Context,
+) -> None:
+    """Two groups of comments on threads A and B, one group A first, the other B first: their counts are
+    changed at the commit in the order of the threads' ids, so one waits for the other instead of each
+    holding a row the other needs (PostgreSQL would detect a deadlock after a second and fail one)."""
+    if ctx.db.backend == "sqlite":
+        pytest.skip("SQLite has one writer: two transactions never overlap")
+    create_site(ctx, "blog", "Blog", ["https://blog.example"])
+    now = datetime.now(UTC)
+    with ctx.db.write() as conn:
+        site_id = get_site(conn, "blog").id  # type: ignore[union-attr]
+        a, b = (get_or_create_thread(conn, site_id, f"https://blog.example/{n}", "", now).id for n in "ab")
+    both_open = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def group(first: int, second: int) -> None:
+        try:
+            with ctx.db.write() as conn:
+                add_to_comment_count_at_commit(conn, first, 1)
+                both_open.wait(5)
+                add_to_comment_count_at_commit(conn, second, 1)
+        except BaseException as exc:
+            failures.append(exc)
+
+    writers = [threading.Thread(target=group, args=order) for order in ((a, b), (b, a))]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(10)
+    assert failures == []
+    with ctx.db.read() as conn:
+        assert [get_thread(conn, t).comment_count for t in (a, b)] == [2, 2]
 
 
 async def test_a_domain_error_after_writing_undoes_only_that_piece(db: Database) -> None:
@@ -259,3 +340,111 @@ async def test_a_batch_commits_while_every_worker_thread_is_taken(db: Database) 
         for holder in holders:
             limiter.release_on_behalf_of(holder)
     assert stored_names(db) == {"piece-alone"}
+
+
+class LoopTurns:
+    """Counts the loop's turns: a ticker task that adds one each time the loop lets it run."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+        self._task = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            self.turns += 1
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+QUEUED_POSTS = 120
+
+
+async def test_a_large_batch_of_posts_holds_the_loop_a_slice_at_a_time(
+    ctx: Context, site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of many queued posts never holds the loop for long: on SQLite its statements run on the
+    loop in slices of ``LOOP_SLICE_SECONDS`` with the loop's other work between them (still one
+    transaction), on PostgreSQL in worker threads. Readers wait a slice, not a batch.
+
+    With slices of no time at all, the loop must turn between any two posts' inserts of one batch; how
+    long a slice is in practice is the benchmark's business, not a test's."""
+    monkeypatch.setattr(store_db, "LOOP_SLICE_SECONDS", 0.0)
+    db = ctx.db
+    ctx.events.start()  # as in a server: mail and webhooks are noted in the bus's thread, not on the loop
+    first_commit = threading.Event()
+
+    def slow_first_commit(_conn: Connection) -> None:
+        if not first_commit.is_set():
+            first_commit.set()
+            time.sleep(0.3)  # meanwhile every other post queues for the next batch
+
+    event.listen(db.writer, "commit", slow_first_commit)
+    batch_commits: list[str] = []
+    event.listen(db.writer, "commit", lambda _conn: batch_commits.append(threading.current_thread().name))
+    loop_thread = threading.current_thread()
+    inserts: list[tuple[bool, int]] = []  # (on the loop's thread, the loop's turns so far) per comment
+
+    def note_insert(_conn: Connection, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO COMMENTS"):
+            inserts.append((threading.current_thread() is loop_thread, turns.turns))
+
+    async def post(i: int) -> int:
+        new = NewComment(site=site, url=ARTICLE, body=f"Comment {i} with *emphasis*", author=Author(f"R{i}"))
+        return (await post_comment_async(ctx, new, Client())).comment.id
+
+    posting = [asyncio.ensure_future(post(0))]
+    await asyncio.to_thread(first_commit.wait)
+    turns = LoopTurns()
+    event.listen(db.writer, "before_cursor_execute", note_insert)
+    for i in range(1, QUEUED_POSTS + 1):
+        posting.append(asyncio.ensure_future(post(i)))
+        await asyncio.sleep(0)  # one post planned per turn, as requests arrive
+    ids = await asyncio.gather(*posting)
+    turns.stop()
+    with db.read() as conn:
+        stored = set(conn.execute(select(comments.c.id).where(comments.c.id.in_(ids))).scalars())
+    assert stored == set(ids)
+    assert len(inserts) >= QUEUED_POSTS  # PostgreSQL: a batch that deadlocked runs again, piece by piece
+    if db.backend == "sqlite":
+        # The queued posts shared a commit (the bus's own writes are its thread's) ...
+        assert len([name for name in batch_commits if name != "rejoinder-events"]) <= 4, batch_commits
+        # ... and the loop turned between every two of their inserts.
+        on_loop = [turn for on_loop_thread, turn in inserts if on_loop_thread]
+        assert len(on_loop) == QUEUED_POSTS
+        assert all(later > earlier for earlier, later in zip(on_loop, on_loop[1:], strict=False)), on_loop
+    else:
+        assert not any(on_loop_thread for on_loop_thread, _ in inserts)  # in the committers' threads
+
+
+async def test_a_batch_gets_the_writer_from_a_thread_that_writes_on_and_on(db: Database) -> None:
+    """SQLite: the event bus's thread may write transaction after transaction (three a post, with a
+    backlog). The loop's batch, waiting for the one writer connection, gets it after the transaction in
+    progress, instead of the thread taking it back each time before the waiting batch wakes up."""
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL gives each writer a connection of its own")
+    Transactions(db)
+    stop = threading.Event()
+    written = 0
+
+    def write_busily() -> None:
+        nonlocal written
+        while not stop.is_set():
+            with db.write() as conn:
+                conn.execute(insert(server_secrets).values(name=f"piece-thread-{written}", value="v"))
+            written += 1
+
+    thread = threading.Thread(target=write_busily)
+    thread.start()
+    try:
+        while written < 20:
+            await asyncio.sleep(0.01)
+        started = time.perf_counter()
+        result = await asyncio.wait_for(db.transaction_async(piece("piece-loop")), timeout=30)
+        waited = time.perf_counter() - started
+    finally:
+        stop.set()
+        await asyncio.to_thread(thread.join)
+    assert result == "piece-loop"
+    assert waited < 1.0, f"the batch waited {waited:.1f} s for the writer"

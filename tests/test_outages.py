@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, text, update
 
 from rejoinder.context import Context
+from rejoinder.store import db as db_module
+from rejoinder.store.db import Database
 from rejoinder.store.outage import outage
 from rejoinder.store.schema import threads
 from rejoinder.threads import SNAPSHOT_MAX_COMMENTS
@@ -142,6 +145,36 @@ def test_an_unreachable_postgresql_is_an_outage() -> None:
         engine.connect()
     engine.dispose()
     assert outage(caught.value) is not None
+
+
+def test_a_pooled_postgresql_connection_is_pinged_only_after_sitting_idle_and_replaced_if_dead(
+    backend: str, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend != "postgres":
+        pytest.skip("SQLite opens a file: there is no connection to lose")
+    monkeypatch.setattr(db_module, "POSTGRES_PING_AFTER_IDLE", 0.2)
+    db = Database(database_url)
+    pings: list[object] = []
+    ping = db.writer.dialect.do_ping
+    monkeypatch.setattr(db.writer.dialect, "do_ping", lambda c: pings.append(c) or ping(c))
+
+    def backend_pid() -> int:
+        with db.read() as conn:
+            return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    try:
+        first = backend_pid()
+        assert {backend_pid() for _ in range(20)} == {first} and pings == []  # busy: no round trip spent
+        time.sleep(0.3)
+        assert backend_pid() == first and len(pings) == 1  # idle: asked first, and alive
+        admin = create_engine(database_url)
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        admin.dispose()
+        time.sleep(0.3)
+        assert backend_pid() != first  # dead while idle: replaced before anyone used it
+    finally:
+        db.dispose()
 
 
 def test_a_bug_is_not_an_outage() -> None:

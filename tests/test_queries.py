@@ -1,7 +1,10 @@
-"""How many SQL statements a read costs: a constant, however many comments or URLs it covers."""
+"""How many SQL statements a read costs: a constant, however many comments or URLs it covers; and what a
+new comment costs: a few statements of its own, and two that its whole group commit shares."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -9,10 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from rejoinder import threads
-from rejoinder.comments import Client, NewComment, post_comment
+from rejoinder.comments import Client, NewComment, post_comment, post_comment_async
 from rejoinder.context import Context
 from rejoinder.model import Author
 from tests.helpers import flatten, read
@@ -25,6 +28,12 @@ THREAD_READ_STATEMENTS = 3
 # page of top-level comments, their replies.
 LARGE_THREAD_READ_STATEMENTS = 5
 TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
+# A guest's new comment on a thread that exists: whether the address is a verified reader's, the thread,
+# the insert. Its thread's count and its event's outbox row are written at the commit, each in one
+# statement for the whole group of comments committed together (PostgreSQL, where a statement is a round
+# trip; on SQLite, SQLAlchemy inserts the outbox rows one by one to return their ids in order).
+POST_STATEMENTS = {"postgresql": 3, "sqlite": 4}
+GROUP_STATEMENTS = {"postgresql": 2, "sqlite": 1}
 
 
 @contextmanager
@@ -47,6 +56,72 @@ def statements_run(ctx: Context) -> Iterator[list[str]]:
     finally:
         for engine in ctx.db.engines:
             event.remove(engine, "before_cursor_execute", note)
+
+
+@contextmanager
+def committed_transactions(ctx: Context) -> Iterator[list[list[str]]]:
+    """Collect the statements of each write transaction that commits while the block runs (whichever
+    thread runs it), one list per transaction; transaction control left out as above."""
+    done: list[list[str]] = []
+    running: dict[int, list[str]] = {}
+    lock = threading.Lock()
+
+    def begin(conn: Any) -> None:
+        with lock:
+            running[id(conn)] = []
+
+    def note(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        with lock:
+            if id(conn) in running and statement.strip().upper() not in TRANSACTION_CONTROL:
+                running[id(conn)].append(statement)
+
+    def commit(conn: Any) -> None:
+        with lock:
+            if (statements := running.pop(id(conn), None)) is not None:
+                done.append(statements)
+
+    def rollback(conn: Any) -> None:
+        with lock:
+            running.pop(id(conn), None)
+
+    hooks = {"begin": begin, "before_cursor_execute": note, "commit": commit, "rollback": rollback}
+    for name, hook in hooks.items():
+        event.listen(ctx.db.writer, name, hook)
+    try:
+        yield done
+    finally:
+        for name, hook in hooks.items():
+            event.remove(ctx.db.writer, name, hook)
+
+
+def comments_inserted(transaction: list[str]) -> int:
+    return sum(statement.startswith("INSERT INTO comments ") for statement in transaction)
+
+
+def a_comment(body: str) -> NewComment:
+    return NewComment(
+        site="test", url=SMALL, title="Seeded", body=body, author=Author("Ada", "ada@example.org")
+    )
+
+
+async def test_a_comment_costs_a_few_statements_of_its_own_and_its_group_shares_the_rest(
+    ctx: Context, site: str
+) -> None:
+    own, shared = POST_STATEMENTS[ctx.db.backend], GROUP_STATEMENTS[ctx.db.backend]
+    post_comment(ctx, a_comment("the first opens the thread"), Client())
+    with committed_transactions(ctx) as done:
+        post_comment(ctx, a_comment("alone"), Client())
+    assert [len(t) for t in done if comments_inserted(t)] == [3 + 2]  # alone: the same on both
+
+    with committed_transactions(ctx) as done:
+        await asyncio.gather(
+            *(post_comment_async(ctx, a_comment(f"together {i}"), Client()) for i in range(12))
+        )
+    groups = [t for t in done if comments_inserted(t)]
+    assert sum(map(comments_inserted, groups)) == 12 and len(groups) < 12  # some were committed together
+    assert [len(t) for t in groups] == [own * comments_inserted(t) + shared for t in groups]
+    with ctx.db.read() as conn:
+        assert conn.execute(text("SELECT comment_count FROM threads")).scalar_one() == 14
 
 
 def seed_thread(ctx: Context, url: str, *, top_level: int, reply_chains: int, chain_length: int) -> int:

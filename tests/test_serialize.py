@@ -90,3 +90,10 @@ def test_fragments_keep_the_last_used_within_their_budget() -> None:
     assert list(kept)[-1] == 40  # the last used stay
     fragments.of(comments[-3])  # used again: now the newest, not the next to go
     assert list(kept)[-1] == 38
+
+
+def test_a_page_built_without_keep_keeps_no_fragment_and_reads_the_same() -> None:
+    page = page_of([comment(1), comment(2, 1, 1), comment(3)])
+    fragments = Fragments()
+    assert thread_page(page, fragments, keep=False) == thread_page(page, Fragments())
+    assert not fragments._kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -11,10 +12,14 @@ from sqlalchemy import func, select
 
 from rejoinder import threads
 from rejoinder.context import Context
+from rejoinder.model import Author, Comment, CommentStatus, Thread
+from rejoinder.snapshots import ThreadSnapshot
 from rejoinder.store.schema import comments
 from tests.helpers import ARTICLE, post
 
 SORTS = ("oldest", "newest", "top")
+NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+PUBLISHED = CommentStatus.PUBLISHED
 
 
 async def all_pages(client: httpx.AsyncClient, sort: str, limit: int) -> list[dict[str, Any]]:
@@ -116,3 +121,26 @@ def test_events_arriving_out_of_order_keep_the_newer_copy() -> None:
     snapshot = snapshot.with_changed(version(3, 2)).with_changed(version(2, 1))
     assert [(c.version, c.likes) for c in snapshot.top_level] == [(3, 2)]
     assert snapshot.thread.comment_count == 1
+
+
+def test_a_snapshot_holds_one_object_per_id_and_per_author() -> None:
+    def fresh(number: int) -> int:
+        return int(str(number))  # a new int object each time, as each row read from the database brings
+
+    def comment(id: int, parent: int | None, root: int | None, name: str) -> Comment:
+        author = Author(name)
+        return Comment(fresh(id), fresh(7000), parent, root, author, "", "<p>hi</p>", PUBLISHED, NOW, None, 0)
+
+    thread = Thread(fresh(7000), 1, ARTICLE, "", NOW, False, 3)
+    rows = [
+        comment(100001, None, None, "Ada"),
+        comment(100002, fresh(100001), fresh(100001), "Bo"),
+        comment(100003, fresh(100002), fresh(100001), "Ada"),
+    ]
+    snapshot = ThreadSnapshot.of(thread, 5, rows)
+    (top,) = snapshot.top_level
+    answer, another = snapshot.replies[top.id]
+    # A reply's parent and root ids, and every thread id, are the very objects its ancestors and thread hold.
+    assert answer.parent_id is top.id and answer.root_id is top.id and another.parent_id is answer.id
+    assert another.root_id is top.id and top.thread_id is answer.thread_id is thread.id
+    assert another.author is top.author

@@ -49,22 +49,30 @@ def set_preference(ctx: Context, moderator: Moderator, mode: str, all_comments: 
 def notice_comment(ctx: Context, event: CommentChanged | CommentReported) -> None:
     """Subscriber (new, moderated and reported comments): note the comment for the site's moderators who
     want to hear of it, and plan each one's next mail."""
-    kind = _kind(event)
-    if kind is None:
+    notice_comments(ctx, [event])
+
+
+def notice_comments(ctx: Context, events: list[CommentChanged | CommentReported]) -> None:
+    """``notice_comment`` for many events in one transaction, each site's moderators read once."""
+    noticed = [(event, kind) for event in events if (kind := _kind(event)) is not None]
+    if not noticed:
         return
     now = datetime.now(UTC)
     with ctx.db.write() as conn:
-        moderators = list_moderators(conn, event.site_id)
-        prefs = store.preferences(conn, [m.id for m in moderators])
-        for moderator in moderators:
-            pref = prefs[moderator.id]
-            every = MODES.get(pref.mode)
-            if every is None or (kind == "new" and not pref.all_comments):
-                continue
-            store.add_notice(conn, moderator.id, event.comment.id, kind, now)
-            due = now + every
-            if store.mark_due(conn, moderator.id, due):
-                enqueue(conn, SEND_DUE, run_at=due, dedupe_key=f"{SEND_DUE}:{int(due.timestamp())}")
+        of_site: dict[int, list[tuple[Moderator, store.Preference]]] = {}
+        for event, kind in noticed:
+            if event.site_id not in of_site:
+                moderators = list_moderators(conn, event.site_id)
+                prefs = store.preferences(conn, [m.id for m in moderators]) if moderators else {}
+                of_site[event.site_id] = [(m, prefs[m.id]) for m in moderators]
+            for moderator, pref in of_site[event.site_id]:
+                every = MODES.get(pref.mode)
+                if every is None or (kind == "new" and not pref.all_comments):
+                    continue
+                store.add_notice(conn, moderator.id, event.comment.id, kind, now)
+                due = now + every
+                if store.mark_due(conn, moderator.id, due):
+                    enqueue(conn, SEND_DUE, run_at=due, dedupe_key=f"{SEND_DUE}:{int(due.timestamp())}")
 
 
 def _kind(event: CommentChanged | CommentReported) -> str | None:

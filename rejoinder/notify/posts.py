@@ -12,8 +12,7 @@ import urllib.error
 import urllib.request
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-
-import feedparser
+from typing import TYPE_CHECKING
 
 from rejoinder import __version__
 from rejoinder.context import Context
@@ -24,6 +23,9 @@ from rejoinder.notify.subscriptions import language_of, manage_url, unsubscribe_
 from rejoinder.sites import list_sites, site_settings
 from rejoinder.store import notify as store
 from rejoinder.store.notify import FeedPoll
+
+if TYPE_CHECKING:
+    import feedparser
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,8 @@ def poll_site(ctx: Context, letters: Letters, site: Site, feed_url: str, now: da
         with ctx.db.write() as conn:
             store.save_feed_poll(conn, replace(poll, failures=0, next_poll_at=now + pace), now, None)
         return 0
+    import feedparser  # 1 MB kept only by servers whose sites announce their posts
+
     parsed = feedparser.parse(body)
     entries = [(str(e.get("id") or e.get("link") or ""), e) for e in parsed.entries]
     entries = [(key, e) for key, e in entries if key]

@@ -143,22 +143,32 @@ def send_confirmation(ctx: Context, letters: Letters, event: SubscriptionRequest
 def notice_comment(ctx: Context, event: CommentChanged) -> None:
     """Subscriber (new and moderated comments): a comment now published is noted for every confirmed
     subscription it concerns, and each one's next mail is planned: at once, or an hour after its last."""
-    comment = event.comment
-    if comment.status is not CommentStatus.PUBLISHED:
+    notice_comments(ctx, [event])
+
+
+def notice_comments(ctx: Context, events: list[CommentChanged]) -> None:
+    """``notice_comment`` for many events: one transaction, one query for the subscriptions of all their
+    threads."""
+    published = [event.comment for event in events if event.comment.status is CommentStatus.PUBLISHED]
+    if not published:
         return
     now = datetime.now(UTC)
     with ctx.db.write() as conn:
-        listening = store.listeners(conn, comment.thread_id, comment.parent_id)
-        # Who follows the whole thread hears of a reply there once, not twice.
-        whole = {sub.recipient_id for sub in listening if sub.kind == "thread"}
-        for sub in listening:
-            if sub.kind == "replies" and sub.recipient_id in whole:
-                continue
-            store.add_notice(conn, sub.id, comment.id, now)
-            due = max(now, sub.last_mail_at + MAIL_EVERY) if sub.last_mail_at else now
-            if store.mark_due(conn, sub.id, due):
-                # One job per due second, not per subscription: it sends whatever is due by then.
-                enqueue(conn, SEND_DUE, run_at=due, dedupe_key=f"{SEND_DUE}:{int(due.timestamp())}")
+        in_threads = store.thread_listeners(conn, {comment.thread_id for comment in published})
+        for comment in published:
+            listening = [
+                sub for sub in in_threads if store.concerns(sub, comment.thread_id, comment.parent_id)
+            ]
+            # Who follows the whole thread hears of a reply there once, not twice.
+            whole = {sub.recipient_id for sub in listening if sub.kind == "thread"}
+            for sub in listening:
+                if sub.kind == "replies" and sub.recipient_id in whole:
+                    continue
+                store.add_notice(conn, sub.id, comment.id, now)
+                due = max(now, sub.last_mail_at + MAIL_EVERY) if sub.last_mail_at else now
+                if store.mark_due(conn, sub.id, due):
+                    # One job per due second, not per subscription: it sends whatever is due by then.
+                    enqueue(conn, SEND_DUE, run_at=due, dedupe_key=f"{SEND_DUE}:{int(due.timestamp())}")
 
 
 def send_due(ctx: Context, letters: Letters) -> int:

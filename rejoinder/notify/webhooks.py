@@ -19,6 +19,7 @@ import secrets
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
+from typing import Any
 
 from rejoinder import __version__
 from rejoinder.context import Context
@@ -106,12 +107,39 @@ def deliveries(ctx: Context, site_key: str, limit: int = 50) -> list[Delivery]:
 
 def on_event(ctx: Context, event: CommentChanged) -> None:
     """Subscriber: queue one delivery per webhook of the event's site that wants its type."""
-    event_type = next((name for name, cls in EVENT_TYPES.items() if type(event) is cls), None)
-    if event_type is None:
+    on_events(ctx, [event])
+
+
+def on_events(ctx: Context, events: list[CommentChanged]) -> None:
+    """``on_event`` for many events in one transaction, each site's webhooks read once."""
+    typed = [(event, name) for event in events if (name := _event_type(event)) is not None]
+    if not typed:
         return
+    now = datetime.now(UTC)
+    with ctx.db.write() as conn:
+        hooks: dict[int, list[Webhook]] = {}
+        for event, event_type in typed:
+            if event.site_id not in hooks:
+                hooks[event.site_id] = store.site_webhooks(conn, event.site_id)
+            wanted = [hook for hook in hooks[event.site_id] if event_type in hook.events]
+            if not wanted:
+                continue
+            comment = event.comment
+            message_id = f"msg_{comment.id}_{comment.version}_{event_type.split('.')[1]}"
+            payload = _payload(event, event_type)
+            for hook in wanted:
+                delivery_id = store.add_delivery(conn, hook.id, message_id, event_type, payload, now)
+                if delivery_id is not None:
+                    enqueue(conn, DELIVER, {"delivery_id": delivery_id}, max_attempts=MAX_ATTEMPTS)
+
+
+def _event_type(event: CommentChanged) -> str | None:
+    return next((name for name, cls in EVENT_TYPES.items() if type(event) is cls), None)
+
+
+def _payload(event: CommentChanged, event_type: str) -> dict[str, Any]:
     comment = event.comment
-    message_id = f"msg_{comment.id}_{comment.version}_{event_type.split('.')[1]}"
-    payload = {
+    return {
         "type": event_type,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "data": {
@@ -129,14 +157,6 @@ def on_event(ctx: Context, event: CommentChanged) -> None:
             **({"decision": event.decision} if isinstance(event, CommentModerated) else {}),
         },
     }
-    now = datetime.now(UTC)
-    with ctx.db.write() as conn:
-        for hook in store.site_webhooks(conn, event.site_id):
-            if event_type not in hook.events:
-                continue
-            delivery_id = store.add_delivery(conn, hook.id, message_id, event_type, payload, now)
-            if delivery_id is not None:
-                enqueue(conn, DELIVER, {"delivery_id": delivery_id}, max_attempts=MAX_ATTEMPTS)
 
 
 def deliver(ctx: Context, job: Job) -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from rejoinder.context import Context
 from rejoinder.events import (
+    CommentChanged,
     CommentEdited,
     CommentModerated,
     CommentPosted,
@@ -47,13 +48,12 @@ def wire(ctx: Context) -> None:
     ctx.jobs.every(SWEEP, SWEEP_EVERY)
     events = ctx.events
     events.subscribe_once(SubscriptionRequested, lambda e: subscriptions.send_confirmation(ctx, letters, e))
-    events.subscribe_once(CommentPosted, lambda e: subscriptions.notice_comment(ctx, e))
-    events.subscribe_once(CommentModerated, lambda e: subscriptions.notice_comment(ctx, e))
-    events.subscribe_once(CommentPosted, lambda e: moderators.notice_comment(ctx, e))
-    events.subscribe_once(CommentModerated, lambda e: moderators.notice_comment(ctx, e))
-    events.subscribe_once(CommentReported, lambda e: moderators.notice_comment(ctx, e))
-    for event_type in (CommentPosted, CommentEdited, CommentModerated):
-        events.subscribe_once(event_type, lambda e: webhooks.on_event(ctx, e))
+    # Every comment is news for these three: each takes the events gathered meanwhile in one transaction.
+    changed: tuple[type[CommentChanged], ...] = (CommentPosted, CommentModerated)
+    noticed: tuple[type[CommentChanged | CommentReported], ...] = (*changed, CommentReported)
+    events.subscribe_once_batch(changed, lambda batch: subscriptions.notice_comments(ctx, batch))
+    events.subscribe_once_batch(noticed, lambda batch: moderators.notice_comments(ctx, batch))
+    events.subscribe_once_batch((*changed, CommentEdited), lambda batch: webhooks.on_events(ctx, batch))
 
 
 def _send(ctx: Context, job: Job) -> None:

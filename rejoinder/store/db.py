@@ -7,7 +7,9 @@ The busiest writes go through ``db.transaction(work)``, which commits the work o
 at that moment in one transaction and one fsync (group commit), on SQLite and on PostgreSQL alike.
 
 Whatever a transaction notes with ``after_commit(conn, item)`` (the events it wrote to the outbox) is
-handed to ``Database.on_commit`` once the transaction has committed, and dropped if it rolls back.
+handed to ``Database.on_commit`` once the transaction has committed, and dropped if it rolls back. Writes
+whose results nobody in the transaction reads (counters, outbox rows) can wait with ``at_commit`` until
+just before the commit, so that a group of writers makes them in one statement instead of one each.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +28,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from rejoinder.errors import ConfigurationError
 from rejoinder.store.outage import postgres_disk_full
@@ -41,18 +44,55 @@ SQLITE_PRAGMAS = (
 SQLITE_READER_PRAGMAS = ("PRAGMA cache_size=-512",)  # KiB
 
 
+# SQLite: how long the loop's batch runs statements before it lets the loop answer readers. A batch of 32
+# posts is 10-40 ms of statements; cut into slices of this length, readers wait one slice, not the batch.
+LOOP_SLICE_SECONDS = 0.004
+
 # Batches of the event loop's writes committing at once on PostgreSQL: enough to keep one core busy
 # while others wait on the network and the fsync, few enough to leave connections to the readers.
 POSTGRES_COMMITTERS = 4
+# A pooled PostgreSQL connection unused for this long is pinged before use (a restarted server or a cut
+# network leaves it dead); a busy one is not: a ping is a round trip, and every transaction paid one.
+POSTGRES_PING_AFTER_IDLE = 2.0  # seconds
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _AFTER_COMMIT = "rejoinder.after_commit"
+_AT_COMMIT = "rejoinder.at_commit"
+Flush = Callable[[Connection, list[Any]], None]
 
 
 def after_commit(conn: Connection, item: Any) -> None:
     """Hand ``item`` to ``Database.on_commit`` once this transaction commits (never if it rolls back)."""
     conn.info[_AFTER_COMMIT].append(item)
+
+
+def at_commit(conn: Connection, flush: Callable[[Connection, list[T]], None]) -> list[T] | None:
+    """The list of this transaction's items that ``flush(conn, items)`` writes in one go just before the
+    commit (in the transaction: if it fails, the transaction fails), or None outside a transaction of
+    ``Database`` (write then and there). For writes that nothing later in the transaction reads: a group
+    commit of 30 comments then costs one outbox statement instead of 30 round trips."""
+    pending: dict[Flush, list[Any]] | None = conn.info.get(_AT_COMMIT)
+    if pending is None:
+        return None
+    return pending.setdefault(flush, [])
+
+
+def _begin(conn: Connection) -> list[Any]:
+    """Start a transaction's lists (per DBAPI connection: set anew by every transaction); what it notes
+    for after the commit."""
+    noted: list[Any] = []
+    conn.info[_AFTER_COMMIT] = noted
+    conn.info[_AT_COMMIT] = {}
+    return noted
+
+
+def _flush(conn: Connection) -> None:
+    """Make the writes kept for the commit, in the order their kinds were first kept."""
+    pending: dict[Flush, list[Any]] = conn.info.pop(_AT_COMMIT, {})
+    for flush, items in pending.items():
+        if items:
+            flush(conn, items)
 
 
 @dataclass
@@ -78,9 +118,8 @@ class Database:
         elif self.backend == "postgresql":
             if parsed.drivername == "postgresql":
                 url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-            self.writer = self.reader = create_engine(
-                url, pool_size=10, max_overflow=10, pool_pre_ping=True, echo=echo
-            )
+            self.writer = self.reader = create_engine(url, pool_size=10, max_overflow=10, echo=echo)
+            _ping_when_idle(self.writer, POSTGRES_PING_AFTER_IDLE)
             event.listen(self.writer, "handle_error", self._note_disk_full)
         else:
             raise ConfigurationError(f"unsupported database {url!r}: use sqlite:/// or postgresql+psycopg://")
@@ -94,6 +133,13 @@ class Database:
         self._drainers: set[asyncio.Task[None]] = set()
         self._committing = 0  # how many of them have not yet returned
         self._draining_on_loop = False  # SQLite: a task is committing the loop's writes
+        # SQLite: set while the loop's batch waits (in a thread) for the writer. Threads writing on their
+        # own (the event bus, the job runner) then let it go first: a thread that writes one transaction
+        # after another would otherwise take the connection back each time before the waiting batch
+        # woke up, and every writer on the loop waited seconds behind the bus's backlog.
+        self._batch_waiting = False
+        self._batch_turn = threading.Condition()
+        self._ahead = threading.local()  # ``ahead`` true: this thread's writes do not give way
         # Called with what committed transactions noted (see ``after_commit``); set by the context.
         self.on_commit: Callable[[list[Any]], None] | None = None
         # PostgreSQL: what it said when it last refused a write for lack of disk, until a probe writes.
@@ -111,12 +157,28 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that commits when the block ends without an exception."""
+        if self._batch_waiting and not getattr(self._ahead, "ahead", False):
+            with self._batch_turn:
+                self._batch_turn.wait_for(lambda: not self._batch_waiting)
         with self.writer.begin() as conn:
-            noted: list[Any] = []
-            conn.info[_AFTER_COMMIT] = noted  # per DBAPI connection: set anew by every transaction
-            yield conn
+            noted = _begin(conn)
+            try:
+                yield conn
+                _flush(conn)
+            finally:
+                conn.info.pop(_AT_COMMIT, None)  # a rolled-back transaction's are dropped with it
         if noted and self.on_commit is not None:
             self.on_commit(noted)
+
+    @contextmanager
+    def ahead_of_batches(self) -> Iterator[None]:
+        """Inside the block, this thread's ``write`` does not give way to a batch of the loop's writes that
+        waits for the writer: for background work that has fallen too far behind to wait any longer."""
+        self._ahead.ahead = True
+        try:
+            yield
+        finally:
+            self._ahead.ahead = False
 
     def transaction(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(conn)`` in a write transaction that has committed when this returns.
@@ -186,17 +248,21 @@ class Database:
             try:
                 with conn:
                     transaction = conn.begin()
-                    conn.info[_AFTER_COMMIT] = noted
+                    noted = _begin(conn)
                     try:
-                        results = [work.run(conn) for work in batch]
+                        results = await _in_slices(conn, batch)
+                        _flush(conn)
                     except BaseException:
+                        conn.info.pop(_AT_COMMIT, None)
                         transaction.rollback()
                         raise
                     # A limiter of its own: the shared one's threads may all be waiting for this very
                     # writer (sync endpoints calling ``transaction``), which would never come free.
                     await anyio.to_thread.run_sync(transaction.commit, limiter=anyio.CapacityLimiter(1))
             except BaseException:
-                self._commit_each(batch)
+                # Each piece alone is a COMMIT and an fsync each: in a thread, or the loop would wait for
+                # every one of them.
+                await anyio.to_thread.run_sync(self._commit_each, batch, limiter=anyio.CapacityLimiter(1))
                 return
         finally:
             self._committer.release()
@@ -227,11 +293,18 @@ class Database:
 
     def _wait_for_writer(self) -> Connection:
         self._committer.acquire()
+        # Only the holder of ``_committer`` sets this: a thread in ``transaction`` never waits for it.
+        with self._batch_turn:
+            self._batch_waiting = True
         try:
             return self.writer.connect()
         except BaseException:
             self._committer.release()
             raise
+        finally:
+            with self._batch_turn:
+                self._batch_waiting = False
+                self._batch_turn.notify_all()
 
     async def _drain_to_thread(self) -> None:
         try:
@@ -318,6 +391,45 @@ class Database:
     def dispose(self) -> None:
         for engine in self.engines:
             engine.dispose()
+
+
+async def _in_slices(conn: Connection, batch: list[_Work[Any]]) -> list[Any]:
+    """Run the batch's work in one transaction, letting the loop run between slices of
+    ``LOOP_SLICE_SECONDS``: the transaction (and its one fsync) stays whole, the loop's pauses short."""
+    results: list[Any] = []
+    started = time.perf_counter()
+    for work in batch:
+        results.append(work.run(conn))
+        if time.perf_counter() - started > LOOP_SLICE_SECONDS:
+            await asyncio.sleep(0)
+            started = time.perf_counter()
+    return results
+
+
+def _ping_when_idle(engine: Engine, seconds: float) -> None:
+    """Ping a connection taken from the pool after ``seconds`` unused; a dead one is replaced at once.
+
+    The connections of a busy server are in use all the time, and an outage ends them with an error that
+    makes the pool drop every connection it holds (SQLAlchemy invalidates the pool on a disconnect), so
+    the ping is only for connections that sat idle through one."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is not None and time.monotonic() - since > seconds:
+            try:
+                alive = engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                raise DisconnectionError(str(exc)) from exc  # the pool replaces it and tries again
+            if not alive:
+                raise DisconnectionError("the connection did not answer a ping")
+
+
+_IDLE_SINCE = "rejoinder.idle_since"
 
 
 def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]]) -> None:

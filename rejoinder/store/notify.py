@@ -3,7 +3,7 @@ notices (published comments) each subscription's next mail will tell of."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -179,16 +179,29 @@ def subscriptions_of_email(conn: Connection, email: str) -> list[Subscription]:
     return [_subscription(row) for row in conn.execute(query)]
 
 
-def listeners(conn: Connection, thread_id: int, parent_id: int | None) -> list[Subscription]:
-    """Confirmed, unsuppressed subscriptions that a new comment in the thread (replying to ``parent_id``)
-    concerns: the thread's, and the replies' to its parent."""
-    concerned = s.thread_id == thread_id
-    if parent_id is not None:
-        concerned = concerned & ((s.kind == "thread") | (s.comment_id == parent_id))
-    else:
-        concerned = concerned & (s.kind == "thread")
-    query = _SUBSCRIPTION.where(concerned, r.confirmed_at.is_not(None), r.suppressed_at.is_(None))
+def thread_listeners(conn: Connection, thread_ids: Iterable[int]) -> list[Subscription]:
+    """Confirmed, unsuppressed subscriptions to these threads or to replies in them (one query); which of
+    them a new comment concerns is ``concerns``."""
+    wanted = sorted(set(thread_ids))
+    if not wanted:
+        return []
+    query = _SUBSCRIPTION.where(
+        s.thread_id.in_(wanted),
+        s.kind.in_(("thread", "replies")),
+        r.confirmed_at.is_not(None),
+        r.suppressed_at.is_(None),
+    )
     return [_subscription(row) for row in conn.execute(query)]
+
+
+def concerns(sub: Subscription, thread_id: int, parent_id: int | None) -> bool:
+    """Whether a new comment in the thread (replying to ``parent_id``) is news for this subscription: the
+    thread's, and the replies' to its parent."""
+    if sub.thread_id != thread_id:
+        return False
+    return sub.kind == "thread" or (
+        parent_id is not None and sub.kind == "replies" and sub.comment_id == parent_id
+    )
 
 
 def posts_listeners(conn: Connection, site_id: int) -> list[Subscription]:

@@ -21,6 +21,7 @@ class Row:
 
 
 _INSERT = insert(outbox).returning(outbox.c.id)
+_INSERT_MANY = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
 
 
 def add(conn: Connection, topic: str, payload: dict[str, Any], now: datetime, *, delivered: bool) -> int:
@@ -37,7 +38,7 @@ def add_many(conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], 
         {"topic": topic, "payload": payload, "created_at": now, "delivered_at": now if delivered else None}
         for topic, payload, delivered in entries
     ]
-    result = conn.execute(insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows)
+    result = conn.execute(_INSERT_MANY, rows)
     return [int(event_id) for event_id in result.scalars()]
 
 

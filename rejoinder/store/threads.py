@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, select, update
 
 from rejoinder.model import Thread
+from rejoinder.store.db import at_commit
 from rejoinder.store.dialect import insert_ignore
 from rejoinder.store.schema import threads
 
@@ -67,6 +68,27 @@ _ADD_TO_COUNT = (
 def add_to_comment_count(conn: Connection, thread_id: int, delta: int) -> None:
     if delta:
         conn.execute(_ADD_TO_COUNT, {"tid": thread_id, "delta": delta})
+
+
+def add_to_comment_count_at_commit(conn: Connection, thread_id: int, delta: int) -> None:
+    """``add_to_comment_count`` made just before the commit, for a transaction that does not read the count
+    again (a new comment). A group commit's comments then change their threads' counts in one go, each
+    thread once and in the order of their ids: the row locks are held only for the commit, and two groups
+    that touch the same threads take them in the same order instead of deadlocking."""
+    kept = at_commit(conn, _add_to_counts)
+    if kept is None:
+        add_to_comment_count(conn, thread_id, delta)
+    else:
+        kept.append((thread_id, delta))
+
+
+def _add_to_counts(conn: Connection, changes: list[tuple[int, int]]) -> None:
+    deltas: dict[int, int] = {}
+    for thread_id, delta in changes:
+        deltas[thread_id] = deltas.get(thread_id, 0) + delta
+    rows = [{"tid": tid, "delta": delta} for tid, delta in sorted(deltas.items()) if delta]
+    if rows:  # several threads: one executemany, which psycopg sends in one pipeline
+        conn.execute(_ADD_TO_COUNT, rows)
 
 
 def set_closed(conn: Connection, thread_id: int, closed: bool) -> None:

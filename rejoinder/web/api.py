@@ -20,6 +20,7 @@ from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
 from rejoinder.web.auth import current_user
 from rejoinder.web.client import client_of
+from rejoinder.web.fastlikes import refused_before
 from rejoinder.web.serialize import dumps, public_comment, thread_page
 
 router = APIRouter(
@@ -74,17 +75,19 @@ async def read_thread(
     variant, key = request.scope["query_string"], threads.thread_key(site, url)
     # A snapshot in memory needs no I/O: cut the page right here, sparing a trip through the thread pool.
     generation = ctx.cache.generation(key)
+    fragments = request.app.state.fragments
+    # Only a page rebuilt after a write is joined from kept fragments; a thread never written to is answered
+    # whole from the read cache, and keeping its fragments too would hold its JSON twice.
+    keep = ctx.cache.written_to(key)
     page = threads.page_in_memory(ctx, site, url, sort, limit, cursor)
     if page is not None:
-        entry = ctx.cache.put(variant, key, generation, thread_page(page, request.app.state.fragments))
+        entry = ctx.cache.put(variant, key, generation, thread_page(page, fragments, keep))
     else:
         entry = await run_in_threadpool(
             ctx.cache.fetch,
             variant,
             key,
-            lambda: thread_page(
-                threads.read_page(ctx, site, url, sort, limit, cursor), request.app.state.fragments
-            ),
+            lambda: thread_page(threads.read_page(ctx, site, url, sort, limit, cursor), fragments, keep),
         )
     return Response(
         entry.body, media_type="application/json", headers={"ETag": entry.etag, "Cache-Control": "no-cache"}
@@ -164,6 +167,7 @@ def delete_comment(
 
 
 async def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> Response:
+    refused_before(request.scope)  # the fast path tried this like already: its error is answered here
     ctx = _ctx(request)
     address = client_of(request.scope, ctx.settings)
     reader = await _reader(request)

@@ -12,10 +12,11 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from rejoinder import __version__
-from rejoinder.allocator import limit_arenas
+from rejoinder.allocator import freeze_startup_objects, limit_arenas
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
+from rejoinder.rendering import prepare as prepare_rendering
 from rejoinder.settings import Settings, load_settings
 from rejoinder.web import (
     akismet,
@@ -40,6 +41,7 @@ from rejoinder.web import (
 )
 from rejoinder.web.dashboard import ROUTERS as DASHBOARD_ROUTERS
 from rejoinder.web.envelope import Envelope
+from rejoinder.web.fastlikes import FastLikes
 from rejoinder.web.middleware import (
     CachedReads,
     ClientAddressRequired,
@@ -54,6 +56,9 @@ from rejoinder.worker import Runner
 
 log = logging.getLogger(__name__)
 JOB_STOP_SECONDS = 10  # how long a stopping server waits for the background job it is running
+# The kept comment fragments' budget, a share of ``cache_max_mb``: 2 MiB of the default 128 hold the threads
+# being written to, the only ones whose pages are rebuilt from fragments (docs/benchmarks.md, "Memory").
+FRAGMENTS_SHARE = 64
 
 DESCRIPTION = """Rejoinder's public API: threads, comments, likes and counts.
 
@@ -77,6 +82,9 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = context or open_context(settings, start=True)
         app.state.ctx = ctx
+        prepare_rendering()
+        if context is None:  # a server's own process (tests share theirs: nothing of it is frozen)
+            freeze_startup_objects()
         runner = None
         if context is None and settings.jobs_in_process:
             runner = Runner(ctx.jobs, poll_seconds=settings.jobs_poll_seconds).start()
@@ -101,7 +109,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     if context is not None:
         app.state.ctx = context  # usable before (or without) the lifespan, as in-process tests do
     app.state.templates = pages.templates()
-    app.state.fragments = Fragments(max_bytes=settings.cache_max_mb * 1024 * 1024 // 16)
+    app.state.fragments = Fragments(max_bytes=settings.cache_max_mb * 1024 * 1024 // FRAGMENTS_SHARE)
     app.state.assets = widget.Assets()
     errors.install(app)
     app.add_exception_handler(auth.LoginRequired, auth.login_handler)
@@ -116,9 +124,10 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     for router in routers:
         app.include_router(router)
     # Added last runs first: the envelope (security headers, request id, metrics, log line) goes around
-    # every answer, CORS wraps the rest, refusals repeated at the door and cached reads answer before the
-    # router.
+    # every answer, CORS wraps the rest, refusals repeated at the door, likes and cached reads answer
+    # before the router.
     app.add_middleware(CachedReads)
+    app.add_middleware(FastLikes)
     app.add_middleware(RefusedAgain)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)

@@ -76,7 +76,6 @@ class RequestSizeLimit:
         if scope["path"] == UPLOAD_PATH:
             return await self.app(scope, _bounded(scope, receive), send)
         limit = _context(scope).settings.max_request_bytes
-        too_large = PayloadTooLarge("request body too large", {"body": f"must be at most {limit:,} bytes"})
         declared = _header(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit():
@@ -84,7 +83,7 @@ class RequestSizeLimit:
                     send, BadRequest("invalid Content-Length", {"Content-Length": "must be a number"})
                 )
             if int(declared) > limit:
-                return await _send_error(send, too_large)
+                return await _send_error(send, _too_large(limit))
         # Read the (small) body here, so a chunked upload cannot slip past the limit.
         chunks, size = [], 0
         while True:
@@ -94,11 +93,15 @@ class RequestSizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                return await _send_error(send, too_large)
+                return await _send_error(send, _too_large(limit))
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
         await self.app(scope, _replaying(b"".join(chunks), receive), send)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge("request body too large", {"body": f"must be at most {limit:,} bytes"})
 
 
 def _bounded(scope: Scope, receive: Receive) -> Receive:

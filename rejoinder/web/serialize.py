@@ -14,7 +14,9 @@ from rejoinder.threads import ThreadPage
 from rejoinder.tree import Node
 
 OPTIONS = orjson.OPT_UTC_Z
-FRAGMENT_OVERHEAD = 120  # bytes a kept fragment costs besides its own: the entry, its tuple and key
+# Bytes a kept fragment costs besides its JSON: the bytes object's header, its tuple, the entry (measured
+# with bench/memory.py: 688 bytes a fragment in all, for 490 of JSON).
+FRAGMENT_OVERHEAD = 200
 
 
 def public_comment(comment: Comment, replies: list[Node] | None = None) -> dict[str, Any]:
@@ -57,9 +59,9 @@ class Fragments:
 
     A comment's version changes with every change to it, so a kept fragment is never out of date; a new
     version replaces the old one, so edits and likes do not pile up copies of a comment. Only the
-    fragments used last are kept, up to ``max_bytes``: the ones that matter are those of threads being
-    written to (their pages are rebuilt), while every other page is answered whole from the read cache,
-    which holds the same bytes again.
+    fragments used last are kept, up to ``max_bytes``, and only those of pages built with ``keep``: the
+    ones that matter are those of threads being written to (their pages are rebuilt), while every other
+    page is answered whole from the read cache, which holds the same bytes again.
     """
 
     def __init__(self, max_bytes: int = 8 * 1024 * 1024) -> None:
@@ -68,8 +70,9 @@ class Fragments:
         self._size = 0
         self._lock = threading.Lock()
 
-    def of(self, comment: Comment) -> bytes:
-        """The comment's JSON object without its closing brace, ready for ``,"replies":[…]}``."""
+    def of(self, comment: Comment, keep: bool = True) -> bytes:
+        """The comment's JSON object without its closing brace, ready for ``,"replies":[…]}``; kept for
+        the next page that holds it if ``keep``."""
         kept = self._kept.get(comment.id)
         if kept is not None and kept[0] == comment.version:
             with contextlib.suppress(KeyError):  # dropped by another thread meanwhile: still valid
@@ -78,6 +81,8 @@ class Fragments:
         fields = public_comment(comment)
         del fields["replies"]
         fragment = orjson.dumps(fields, option=OPTIONS)[:-1]
+        if not keep:
+            return fragment
         with self._lock:
             old = self._kept.pop(comment.id, None)
             if old is not None:
@@ -90,7 +95,8 @@ class Fragments:
         return fragment
 
 
-def thread_page(page: ThreadPage, fragments: Fragments) -> bytes:
+def thread_page(page: ThreadPage, fragments: Fragments, keep: bool = True) -> bytes:
+    """The page's JSON, joined from its comments' fragments (kept for the next page if ``keep``)."""
     thread = {
         "url": page.url,
         "title": page.title,
@@ -98,17 +104,17 @@ def thread_page(page: ThreadPage, fragments: Fragments) -> bytes:
         "closed": page.closed,
     }
     out = [b'{"thread":', dumps(thread), b',"comments":[']
-    _join(page.comments, fragments, out)
+    _join(page.comments, fragments, keep, out)
     out += [b'],"next_cursor":', dumps(page.next_cursor), b"}"]
     return b"".join(out)
 
 
-def _join(nodes: list[Node], fragments: Fragments, out: list[bytes]) -> None:
+def _join(nodes: list[Node], fragments: Fragments, keep: bool, out: list[bytes]) -> None:
     for i, node in enumerate(nodes):
         if i:
             out.append(b",")
-        out += [fragments.of(node.comment), b',"replies":[']
-        _join(node.replies, fragments, out)
+        out += [fragments.of(node.comment, keep), b',"replies":[']
+        _join(node.replies, fragments, keep, out)
         out.append(b"]}")
 
 
