@@ -371,6 +371,18 @@ def test_fit_learns_from_scratch_and_scores_calibrated_log_odds() -> None:
     assert abs(model.log_odds(extract("zzz"))) < 3
 
 
+def test_batch_training_adds_a_share_of_the_naive_bayes_ratios_to_the_regression() -> None:
+    # "win" is in 5 of the 20 spam and none of the 20 ham: its ratio, smoothed by ½, is log(5.5 / 0.5).
+    # The regression is the same with and without the naive-Bayes part, so the weights differ by exactly
+    # that share of the ratio (uncalibrated, so no rescaling hides it).
+    plain = fit(Model.empty(), _tiny_corpus(), TrainingOptions(calibration_folds=0, nb_weight=0.0))
+    mixed = fit(Model.empty(), _tiny_corpus(), TrainingOptions(calibration_folds=0))
+    win = _hash("w:win")
+    assert TrainingOptions().nb_weight == 0.05
+    assert mixed.weight(win) - plain.weight(win) == pytest.approx(0.05 * math.log(11), abs=1e-5)
+    assert mixed.weight(BIAS) == pytest.approx(plain.weight(BIAS), abs=1e-6)
+
+
 def test_a_prior_round_trips_through_its_file_format() -> None:
     model = fit(Model.empty(), _tiny_corpus(), TrainingOptions(calibration_folds=0))
     data = model.to_bytes()
