@@ -97,10 +97,13 @@ async def set_like_async(
     """``set_like`` for the event loop: on SQLite the write joins the loop's group commit."""
     key = _liker_key(ctx, liker, identity_id)
     who = _Liker(key, remote_addr, identity_id is not None)
-    _refuse_a_flood(ctx, remote_addr)
     decided: list[_Admission | RateLimited] = []
     if ctx.spam.rate_limits.shared:
-        decided = await asyncio.to_thread(_decided_first, ctx, comment_id, who, liked)
+        # Counted in Redis: the server's bound on floods and the site's rules are round trips, each of
+        # which would stop the event loop (and every reader) if asked from it.
+        decided = await asyncio.to_thread(_refuse_a_flood_then_decide, ctx, comment_id, who, liked)
+    else:
+        _refuse_a_flood(ctx, remote_addr)
     stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided))
     if stored.changed and not liked:  # may free the address's like of the comment in Redis: off the loop
         return await asyncio.to_thread(_finish, ctx, comment_id, liked, stored)
@@ -186,6 +189,13 @@ def _admit(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) 
             site.id, ONE_LIKE_PER_ADDRESS, _window(rules), _address_liked(ctx, comment_id, address)
         )
     return _Admission(site, rules, address, counted)
+
+
+def _refuse_a_flood_then_decide(
+    ctx: Context, comment_id: int, who: _Liker, liked: bool
+) -> list[_Admission | RateLimited]:
+    _refuse_a_flood(ctx, who.remote_addr)
+    return _decided_first(ctx, comment_id, who, liked)
 
 
 def _decided_first(ctx: Context, comment_id: int, who: _Liker, liked: bool) -> list[_Admission | RateLimited]:
