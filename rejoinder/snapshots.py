@@ -41,21 +41,14 @@ class ThreadSnapshot:
         """From the thread's visible comments, oldest first."""
         top: list[Comment] = []
         replies: dict[int, list[Comment]] = {}
-        # One author object per commenter, not per comment: a thread's regulars write most of it. Likewise
-        # one int object per id: a reply's parent and root ids are its ancestors' own (28 bytes each saved).
+        # One author object per commenter, not per comment: a thread's regulars write most of it.
         authors: dict[tuple[str, str], Author] = {}
-        ids: dict[int, int] = {}
         size = 0
         for comment in comments:
             size += _size(comment)
             comment = public(comment)
             author = comment.author
             comment.author = authors.setdefault((author.name, author.website), author)
-            comment.thread_id = thread.id
-            ids[comment.id] = comment.id
-            if comment.root_id is not None and comment.parent_id is not None:
-                comment.root_id = ids.get(comment.root_id, comment.root_id)
-                comment.parent_id = ids.get(comment.parent_id, comment.parent_id)
             if comment.root_id is None:
                 top.append(comment)
             else:

@@ -136,7 +136,7 @@ async def test_an_event_delivered_twice_is_sent_once(
         stored = get_comment(conn, posted["comment"]["id"])
         site_id = get_site(conn, site).id  # type: ignore[union-attr]
     assert stored is not None
-    webhooks.on_event(ctx, CommentPosted(site, ARTICLE, stored, site_id))  # as the bus would, again
+    webhooks.on_events(ctx, [CommentPosted(site, ARTICLE, stored, site_id)])  # as the bus would, again
     ctx.jobs.run_due("test")
     assert len(receiver.received) == 1
 

@@ -46,14 +46,10 @@ def set_preference(ctx: Context, moderator: Moderator, mode: str, all_comments: 
     return store.Preference(mode, all_comments)
 
 
-def notice_comment(ctx: Context, event: CommentChanged | CommentReported) -> None:
-    """Subscriber (new, moderated and reported comments): note the comment for the site's moderators who
-    want to hear of it, and plan each one's next mail."""
-    notice_comments(ctx, [event])
-
-
 def notice_comments(ctx: Context, events: list[CommentChanged | CommentReported]) -> None:
-    """``notice_comment`` for many events in one transaction, each site's moderators read once."""
+    """Subscriber (new, moderated and reported comments, the ones gathered meanwhile): note each comment for
+    the site's moderators who want to hear of it, and plan each one's next mail. One transaction, each
+    site's moderators read once."""
     noticed = [(event, kind) for event in events if (kind := _kind(event)) is not None]
     if not noticed:
         return

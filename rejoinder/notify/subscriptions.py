@@ -140,15 +140,10 @@ def send_confirmation(ctx: Context, letters: Letters, event: SubscriptionRequest
         store.confirmation_sent(conn, recipient.id, now)
 
 
-def notice_comment(ctx: Context, event: CommentChanged) -> None:
-    """Subscriber (new and moderated comments): a comment now published is noted for every confirmed
-    subscription it concerns, and each one's next mail is planned: at once, or an hour after its last."""
-    notice_comments(ctx, [event])
-
-
 def notice_comments(ctx: Context, events: list[CommentChanged]) -> None:
-    """``notice_comment`` for many events: one transaction, one query for the subscriptions of all their
-    threads."""
+    """Subscriber (new and moderated comments, the ones gathered meanwhile): a comment now published is
+    noted for every confirmed subscription it concerns, and each one's next mail is planned: at once, or an
+    hour after its last. One transaction, one query for the subscriptions of all their threads."""
     published = [event.comment for event in events if event.comment.status is CommentStatus.PUBLISHED]
     if not published:
         return

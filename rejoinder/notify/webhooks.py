@@ -105,13 +105,9 @@ def deliveries(ctx: Context, site_key: str, limit: int = 50) -> list[Delivery]:
 # -- after the commit ----------------------------------------------------------------------------------
 
 
-def on_event(ctx: Context, event: CommentChanged) -> None:
-    """Subscriber: queue one delivery per webhook of the event's site that wants its type."""
-    on_events(ctx, [event])
-
-
 def on_events(ctx: Context, events: list[CommentChanged]) -> None:
-    """``on_event`` for many events in one transaction, each site's webhooks read once."""
+    """Subscriber (the comment events gathered meanwhile): queue one delivery per webhook of each event's
+    site that wants its type. One transaction, each site's webhooks read once."""
     typed = [(event, name) for event in events if (name := _event_type(event)) is not None]
     if not typed:
         return
