@@ -16,6 +16,7 @@ from starlette.types import Scope
 from rejoinder.settings import UNIX_PEER, Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 FORWARDED_FOR = "X-Forwarded-For"
 
 
@@ -26,12 +27,13 @@ def parse_networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
     )
 
 
-def _trusted(address: str, networks: Sequence[Network]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in networks)
+def _trusted(address: str | Address, networks: Sequence[Network]) -> bool:
+    if isinstance(address, str):
+        try:
+            address = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+    return any(address in net for net in networks)
 
 
 # Where a request keeps its client address once found: several layers ask (refusals at the door, the
@@ -77,6 +79,6 @@ def client_address(scope: Scope, trusted_proxies: Sequence[str], header: str = F
             ip = ipaddress.ip_address(hop)
         except ValueError:
             return peer  # a forged or garbled entry: trust nothing beyond the proxy
-        if not any(ip in net for net in networks):
+        if not _trusted(ip, networks):
             return str(ip)
     return peer
