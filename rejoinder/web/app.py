@@ -51,6 +51,7 @@ from rejoinder.web.middleware import (
 )
 from rejoinder.web.serialize import Fragments
 from rejoinder.web.sse import StreamClosingServer
+from rejoinder.web.turns import WriteTurns
 from rejoinder.wiring import open_context
 from rejoinder.worker import Runner
 
@@ -125,7 +126,8 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
         app.include_router(router)
     # Added last runs first: the envelope (security headers, request id, metrics, log line) goes around
     # every answer, CORS wraps the rest, refusals repeated at the door, likes and cached reads answer
-    # before the router.
+    # before the router, and writes that reach the router start on a slice of each turn of the loop.
+    app.add_middleware(WriteTurns)
     app.add_middleware(CachedReads)
     app.add_middleware(FastLikes)
     app.add_middleware(RefusedAgain)

@@ -1,0 +1,78 @@
+"""Writes start on a slice of each turn of the event loop (``web/turns.py``), reads at once: a burst of
+posts answered by one commit and sent again together no longer holds every reader behind all of them.
+
+Turns are counted, not timed: with a slice of no time at all, two writes never start in the same turn."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from rejoinder.settings import load_settings
+from rejoinder.web import turns
+from rejoinder.web.app import create_app
+from rejoinder.web.turns import WriteTurns
+
+
+class LoopTurns:
+    """Counts the loop's turns: a ticker task that adds one each time the loop lets it run."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+        self._task = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            self.turns += 1
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+async def started_in(methods: list[str]) -> list[tuple[str, int]]:
+    """Send requests of these methods through ``WriteTurns`` at once: the turn each reached the app in."""
+    counter = LoopTurns()
+    started: list[tuple[str, int]] = []
+
+    async def app(scope: Scope, _receive: Receive, _send: Send) -> None:
+        started.append((scope["method"], counter.turns))
+
+    gate = WriteTurns(app)
+
+    async def nothing() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def ignore(_message: object) -> None:
+        pass
+
+    await asyncio.sleep(0)  # the counter's first turn
+    await asyncio.gather(
+        *(gate({"type": "http", "method": method, "path": "/"}, nothing, ignore) for method in methods)
+    )
+    counter.stop()
+    return started
+
+
+async def test_writes_start_one_slice_per_turn_and_reads_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turns, "WRITES_SLICE_SECONDS", 0.0)
+    methods = ["POST"] * 10 + ["GET"] * 5 + ["PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+    started = await started_in(methods)
+    assert sorted(method for method, _ in started) == sorted(methods)
+    writes = [turn for method, turn in started if method not in turns.READS]
+    reads = [turn for method, turn in started if method in turns.READS]
+    assert len(set(writes)) == len(writes) == 13  # every write in a turn of its own ...
+    assert max(reads) <= min(writes)  # ... and no read waited behind one
+
+
+async def test_writes_within_the_slice_start_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turns, "WRITES_SLICE_SECONDS", 60.0)
+    started = await started_in(["POST"] * 10)
+    assert len({turn for _, turn in started}) == 1
+
+
+def test_the_app_holds_writes_to_the_slice() -> None:
+    app = create_app(load_settings(environ={}))
+    assert WriteTurns in [middleware.cls for middleware in app.user_middleware]
