@@ -98,9 +98,26 @@ def prepare() -> None:
     render("*a* **b** ~~c~~ `d` [e](https://example.com) https://example.org\n\n- f\n\n1. g\n\n> h")
 
 
+# A line of plain prose: it starts with a letter and holds only letters, digits, spaces and punctuation
+# that means nothing to Markdown or to linkify (a full stop or a colon only before a space or a line end,
+# so no domain name or scheme can form), and it does not end with a space (two make a hard break).
+_PLAIN_LINE = r"[^\W\d_](?:[^\W_]|[ ,;?!'()-]|[.:](?![^ \n]))*(?<! )"
+_PLAIN = re.compile(rf"{_PLAIN_LINE}(?:\n+{_PLAIN_LINE})*")
+
+
 def render(source: str) -> str:
     """HTML for a comment body (``source`` as ``normalise`` left it)."""
+    if _PLAIN.fullmatch(source):
+        return _render_plain(source)
     return sanitise(_parser().render(source))
+
+
+def _render_plain(source: str) -> str:
+    """What the parser and the sanitiser make of plain prose (``_PLAIN``), without them: paragraphs at blank
+    lines, a break at every other line end. Most comments are such text, and the parser costs 0.2-0.4 ms
+    a comment on the event loop; ``tests/test_rendering.py`` holds the two ways to the same output."""
+    paragraphs = re.split(r"\n\n+", source)
+    return "\n".join("<p>" + paragraph.replace("\n", "<br>\n") + "</p>" for paragraph in paragraphs)
 
 
 # Block-level markup: text that has some is already laid out in paragraphs.

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rejoinder import rendering
 from rejoinder.rendering import ALLOWED_ATTRIBUTES, LINK_REL, MAX_BLOCK_NESTING, normalise, render
 from tests.helpers import comment_payload, error_fields, post
 
@@ -105,6 +106,32 @@ def test_deep_nesting_is_flattened_and_its_text_kept(source: str) -> None:
 def test_no_letter_is_ever_dropped(source: str) -> None:
     kept = re.sub(r"[^ab]", "", text_of(render(normalise(source))))
     assert sorted(kept) == sorted(re.sub(r"[^ab]", "", source))
+
+
+# Plain prose and its near misses: words, the punctuation the shortcut for plain text lets through, and
+# the characters that end it (a dot or colon inside a word, markup, a trailing space, a digit first).
+WORDS = ["word", "Été", "東京", "İ", "ﬁ", "½", "٣", "x", "example", "com", "2", "www", "mailto", "http"]
+WORDS += ["a_b"]
+GLUE = [" ", "  ", ", ", ". ", ".", ": ", ":", "; ", "? ", "! ", "'", "-", "(", ")", "\n", "\n\n", "\n\n\n"]
+GLUE += [" \n", "*", "_", "`", "[", "]", "<", ">", "&", "#", "~~", "//", "@", "\t", "1. ", "- ", '"']
+GLUE += ["\u00a0"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(WORDS + GLUE), max_size=40))
+def test_plain_text_renders_as_the_parser_would(pieces: list[str]) -> None:
+    """Plain prose skips the parser and the sanitiser (``rendering._render_plain``): the same HTML."""
+    source = normalise("".join(pieces))
+    assert render(source) == rendering.sanitise(rendering._parser().render(source))
+
+
+def test_plain_text_takes_the_shortcut() -> None:
+    source = "It's plain (really) - no links, no markup; a colon: fine.\n\nSecond paragraph\nand a line."
+    assert rendering._PLAIN.fullmatch(source)
+    assert render(source) == (
+        "<p>It's plain (really) - no links, no markup; a colon: fine.</p>\n"
+        "<p>Second paragraph<br>\nand a line.</p>"
+    )
 
 
 async def test_preview_and_post_render_alike_with_control_characters(
