@@ -5,8 +5,10 @@ A post's work before it joins the group commit (the router, the body's validatio
 is about a millisecond of the loop's time. When a batch commits, its writers are answered together and send
 their next posts together, and all of them used to start in the same turn of the loop: 31 posts, 35-60 ms
 during which no reader was answered. Here a request that writes starts at once if the writes started in
-this turn have taken less than ``WRITES_SLICE_SECONDS`` so far, and otherwise waits for the next turn,
-behind the readers that arrived meanwhile. Reads are never held; a write waits turns, not a clock.
+this turn have taken less than ``WRITES_SLICE_SECONDS`` of the loop's CPU so far, and otherwise waits for
+the next turn, behind the readers that arrived meanwhile. Reads are never held; a write waits turns, not a
+clock. CPU time, not wall time: on a machine busy with other work, a turn descheduled in the middle would
+otherwise let one write start per turn, and the readers would take the writers' share of the loop.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-# How long the writes that start in one turn of the loop may run before the rest wait for the next turn.
+# How much of the loop's CPU the writes that start in one turn may take before the rest wait for the next.
 # The same length as a slice of a batch's statements (store/db.py, LOOP_SLICE_SECONDS): a reader waits
 # about one slice of either.
 WRITES_SLICE_SECONDS = 0.004
@@ -28,7 +30,8 @@ class WriteTurns:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._turn_began: float | None = None  # when the first write of this turn started; None: none yet
+        # The loop thread's CPU clock when the first write of this turn started; None: none yet.
+        self._turn_began: float | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in READS:
@@ -37,7 +40,7 @@ class WriteTurns:
 
     async def _turn(self) -> None:
         while True:
-            now = time.perf_counter()
+            now = time.thread_time()
             if self._turn_began is None:
                 self._turn_began = now
                 # Runs at the start of the next turn, ahead of the writes that wait for it (queued later).
