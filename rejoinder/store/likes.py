@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from rejoinder.store.comments import add_to_like_count
 from rejoinder.store.schema import comments, likes
@@ -106,10 +108,19 @@ def _change_like_on_sqlite(
     assert driver is not None  # a connection in use has its driver's
     if liked:
         at = _SQLITE_TIME(now) if _SQLITE_TIME is not None else now
-        changed = driver.execute(_SQLITE_LIKE, (comment_id, liker_key, at)).fetchone()
+        changed = _on_sqlite(driver, _SQLITE_LIKE, (comment_id, liker_key, at))
     else:
-        changed = driver.execute(_SQLITE_UNLIKE, (comment_id, liker_key)).fetchone()
+        changed = _on_sqlite(driver, _SQLITE_UNLIKE, (comment_id, liker_key))
     if changed is None:
         return None
-    likes_now, version = driver.execute(_SQLITE_COUNT, (1 if liked else -1, comment_id)).fetchone()
+    likes_now, version = _on_sqlite(driver, _SQLITE_COUNT, (1 if liked else -1, comment_id))
     return int(likes_now), int(version)
+
+
+def _on_sqlite(driver: sqlite3.Connection, statement: str, parameters: tuple[Any, ...]) -> Any:
+    """The statement's one row (or None), its driver's error raised as SQLAlchemy would raise it: a full
+    or failing disk is then told from a bug as for every other statement (store/outage.py)."""
+    try:
+        return driver.execute(statement, parameters).fetchone()
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, parameters, exc, sqlite3.Error) from exc
