@@ -66,6 +66,8 @@ class _Liking:
     # Not a published comment, or past a rate limit: raised once the transaction is over, as the batch it
     # shares with other writers would otherwise be rolled back and run again one by one.
     refused: RejoinderError | None = None
+    # The comment's site, whose rules are counted in Redis and were not asked yet: nothing was written.
+    undecided: Site | None = None
 
 
 def set_like(
@@ -81,8 +83,11 @@ def set_like(
     key = _liker_key(ctx, liker, identity_id)
     who = _Liker(key, remote_addr, identity_id is not None)
     _refuse_a_flood(ctx, remote_addr)
-    decided = _decided_first(ctx, comment_id, who, liked) if ctx.spam.rate_limits.shared else []
+    decided: list[_Admission | RateLimited] = []
     stored = ctx.db.transaction(_plan_like(ctx, comment_id, who, liked, decided))
+    if stored.undecided is not None:
+        decided.append(_decide(ctx, stored.undecided, comment_id, who, liked))
+        stored = ctx.db.transaction(_plan_like(ctx, comment_id, who, liked, decided))
     return _finish(ctx, comment_id, liked, stored)
 
 
@@ -97,14 +102,19 @@ async def set_like_async(
     """``set_like`` for the event loop: on SQLite the write joins the loop's group commit."""
     key = _liker_key(ctx, liker, identity_id)
     who = _Liker(key, remote_addr, identity_id is not None)
-    decided: list[_Admission | RateLimited] = []
     if ctx.spam.rate_limits.shared:
-        # Counted in Redis: the server's bound on floods and the site's rules are round trips, each of
-        # which would stop the event loop (and every reader) if asked from it.
-        decided = await asyncio.to_thread(_refuse_a_flood_then_decide, ctx, comment_id, who, liked)
+        # Counted in Redis: the server's bound on floods is a round trip, which would stop the event loop
+        # (and every reader) if asked from it.
+        await asyncio.to_thread(_refuse_a_flood, ctx, remote_addr)
     else:
         _refuse_a_flood(ctx, remote_addr)
+    decided: list[_Admission | RateLimited] = []
     stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided))
+    if stored.undecided is not None:
+        # The site's rules are counted in Redis: asked between two transactions (the first only read the
+        # comment), off the loop, instead of holding the batch the like is written with.
+        decided.append(await asyncio.to_thread(_decide, ctx, stored.undecided, comment_id, who, liked))
+        stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided))
     if stored.changed and not liked:  # may free the address's like of the comment in Redis: off the loop
         return await asyncio.to_thread(_finish, ctx, comment_id, liked, stored)
     return _finish(ctx, comment_id, liked, stored)
@@ -191,25 +201,6 @@ def _admit(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) 
     return _Admission(site, rules, address, counted)
 
 
-def _refuse_a_flood_then_decide(
-    ctx: Context, comment_id: int, who: _Liker, liked: bool
-) -> list[_Admission | RateLimited]:
-    _refuse_a_flood(ctx, who.remote_addr)
-    return _decided_first(ctx, comment_id, who, liked)
-
-
-def _decided_first(ctx: Context, comment_id: int, who: _Liker, liked: bool) -> list[_Admission | RateLimited]:
-    """The site's like rules before the like's transaction, for limits counted in Redis: their round trips
-    (about ten a like) would otherwise hold the batch the like is written with, and on SQLite the event
-    loop. Empty if the comment is not there to like (the transaction says so)."""
-    with ctx.db.read() as conn:
-        placed = comment_store.get_comment_placed(conn, comment_id)
-        if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
-            return []
-        site = known_site(ctx, conn, placed[2])
-    return [_decide(ctx, site, comment_id, who, liked)]
-
-
 def _decide(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) -> _Admission | RateLimited:
     try:
         return _admit(ctx, site, comment_id, who, liked)
@@ -224,8 +215,14 @@ def _plan_like(
     liked: bool,
     decided: list[_Admission | RateLimited],
 ) -> Callable[[Connection], _Liking]:
-    """The like's one transaction: the comment (with its thread's URL and its site's key), the site's rules
-    (the site from the context's memo) unless ``decided`` holds them already, then the like and its count."""
+    """The like's transaction: the comment (with its thread's URL and its site's key), the site's rules
+    (the site from the context's memo) unless ``decided`` holds them already, then the like and its count.
+
+    Rules counted in Redis (the site's spam filter on, in a deployment with Redis) are about ten round
+    trips: asked in the transaction, they would hold the batch it shares with other writers (and on
+    SQLite the event loop). Then the transaction writes nothing and names the site (``undecided``); the
+    caller asks the rules outside and runs it again with them. A site without the filter has no rules to
+    ask, so its likes take one transaction and no read of their own."""
 
     def store_it(conn: Connection) -> _Liking:
         placed = comment_store.get_comment_placed(conn, comment_id)
@@ -236,9 +233,12 @@ def _plan_like(
             return _Liking(refused=refused)
         comment, thread_url, site_key = placed
         if not decided:
+            site = known_site(ctx, conn, site_key)
+            if ctx.spam.rate_limits.shared and site_settings(ctx, site).spam_filter:
+                return _Liking(undecided=site)
             # Asked once: the rules count the like against the limits, and if the batch this like shares
             # fails, it runs again alone, where a second asking would take the first for another like.
-            decided.append(_decide(ctx, known_site(ctx, conn, site_key), comment_id, who, liked))
+            decided.append(_decide(ctx, site, comment_id, who, liked))
         admitted = decided[0]
         if isinstance(admitted, RateLimited):
             return _Liking(refused=admitted)

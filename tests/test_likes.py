@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 
 from rejoinder.context import Context
 from rejoinder.errors import InvalidInput
@@ -18,6 +21,8 @@ from rejoinder.likes import liking_address
 from rejoinder.ratelimits import RateLimits
 from rejoinder.settings import Settings
 from rejoinder.sites import update_site
+from rejoinder.store.likes import change_like
+from rejoinder.store.outage import outage
 from tests.helpers import post, read
 from tests.test_bus import redis_settings  # noqa: F401 (the fixture: a real Redis, keys of its own)
 from tests.test_queries import statements_run
@@ -135,9 +140,14 @@ async def test_a_like_is_one_transaction(
     guard(ctx, site)
     await like(client, comment_id, 1)  # the site is remembered from here on
     begun: list[object] = []
+    traced: list[str] = []  # SQLite: every statement, those sent straight through the driver too
+    drivers: list[Any] = []
 
-    def note(conn: object) -> None:
+    def note(conn: Any) -> None:
         begun.append(conn)
+        if backend == "sqlite":
+            drivers.append(conn.connection.driver_connection)
+            drivers[-1].set_trace_callback(traced.append)
 
     for engine in ctx.db.engines:
         event.listen(engine, "begin", note)
@@ -147,8 +157,12 @@ async def test_a_like_is_one_transaction(
     finally:
         for engine in ctx.db.engines:
             event.remove(engine, "begin", note)
+        for driver in drivers:
+            driver.set_trace_callback(None)
     assert len(begun) == 1
     # The comment placed; the like and its count (one statement on PostgreSQL); the event for the outbox.
+    if backend == "sqlite":
+        seen = [statement for statement in traced if statement.split()[0] not in ("BEGIN", "COMMIT")]
     assert len(seen) == {"sqlite": 4, "postgres": 3}[backend], seen
 
 
@@ -241,3 +255,17 @@ async def test_the_data_page_says_what_likes_keep_of_an_address(
     }
     assert "keyed hash of the address and the comment for 12 hours" in pages["en"]
     assert "12 год" in pages["uk"] and "12 Stunden" in pages["de"]
+
+
+def test_a_like_sqlite_cannot_write_is_an_outage_like_any_other_statement(ctx: Context, backend: str) -> None:
+    """On SQLite the like's statements go straight through the driver; a write the database refuses is
+    still raised as SQLAlchemy raises it, so the server answers 503 for it, not 500."""
+    if backend != "sqlite":
+        pytest.skip("the driver's own path is SQLite's")
+    with pytest.raises(DBAPIError) as refused, ctx.db.write() as conn:
+        conn.exec_driver_sql("PRAGMA query_only=ON")  # refuses writes as a read-only file would
+        try:
+            change_like(conn, 1, "a reader's key", True, datetime.now(UTC))
+        finally:
+            conn.exec_driver_sql("PRAGMA query_only=OFF")
+    assert outage(refused.value) == "the database file cannot be written"
