@@ -40,10 +40,8 @@ def find_thread(conn: Connection, site_id: int, url: str) -> Thread | None:
 
 # A guest's comment asks two things before its insert: its thread, and whether a verified reader holds the
 # guest's address. One statement answers both: on PostgreSQL a round trip less for every guest's comment,
-# each one waited for by a group commit holding its connection (and its threads' locks) meanwhile.
-_EMAIL_TAKEN = exists().where(
-    identities.c.email == bindparam("email"), identities.c.email_verified.is_(True)
-)
+# and a batch's round trips follow one another, each answer waiting in its thread for the GIL as well.
+_EMAIL_TAKEN = exists().where(identities.c.email == bindparam("email"), identities.c.email_verified.is_(True))
 _FIND_THREAD_FOR_GUEST = select(threads, _EMAIL_TAKEN.label("email_taken")).where(
     threads.c.site_id == bindparam("site_id"), threads.c.url == bindparam("url")
 )
