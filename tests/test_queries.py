@@ -29,9 +29,10 @@ THREAD_READ_STATEMENTS = 3
 LARGE_THREAD_READ_STATEMENTS = 5
 TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
 # A guest's new comment on a thread that exists: the thread with whether the address is a verified
-# reader's (one statement), the insert. Its thread's count and its event's outbox row are written at the commit, each in one
-# statement for the whole group of comments committed together (PostgreSQL, where a statement is a round
-# trip; on SQLite, SQLAlchemy inserts the outbox rows one by one to return their ids in order).
+# reader's (one statement), the insert. Its thread's count and its event's outbox row are written at the
+# commit, each in one statement for the whole group of comments committed together (PostgreSQL, where a
+# statement is a round trip; on SQLite, SQLAlchemy inserts the outbox rows one by one to return their ids
+# in order).
 POST_STATEMENTS = {"postgresql": 2, "sqlite": 3}
 GROUP_STATEMENTS = {"postgresql": 2, "sqlite": 1}
 
