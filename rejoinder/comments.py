@@ -149,9 +149,11 @@ def _plan_post(
             if missing:
                 raise InvalidInput("this site asks for a name and an e-mail address", missing)
         _check_thread_origin(site, rules, url)
+        found: Thread | None = None
         if new.identity is None:
-            identity.check_guest_email(conn, author.email)
-        thread = thread_store.get_or_create_thread(conn, site.id, url, title, now)
+            found, taken = thread_store.find_thread_for_guest(conn, site.id, url, author.email.casefold())
+            identity.check_guest_email(conn, author.email, taken=taken)
+        thread = thread_store.get_or_create_thread(conn, site.id, url, title, now, found=found)
         if thread.closed:
             raise ThreadClosed("this thread is closed for new comments", {"url": "is a closed thread"})
         if too_old(thread, rules.close_after_days, now):

@@ -233,9 +233,14 @@ def liker_key(ctx: Context, identity_id: int) -> str:
     return ctx.signer.reader_key("like", f"identity:{identity_id}")
 
 
-def check_guest_email(conn: Connection, email: str) -> None:
-    """A guest may not post under an address a verified reader has proved is theirs."""
-    if email and store.verified_email_taken(conn, email.casefold()):
+def check_guest_email(conn: Connection, email: str, *, taken: bool | None = None) -> None:
+    """A guest may not post under an address a verified reader has proved is theirs. ``taken``: whether one
+    has, if already asked along with something else (None: ask now)."""
+    if not email:
+        return
+    if taken is None:
+        taken = store.verified_email_taken(conn, email.casefold())
+    if taken:
         raise InvalidInput(
             "that e-mail address belongs to a verified reader",
             {"author.email": "belongs to a verified reader: log in to use it"},
