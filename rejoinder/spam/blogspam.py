@@ -188,6 +188,7 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 GENERIC_SIMILARITY = 0.5  # share of a template's word pairs a comment must repeat to count as generic
 GENERIC_MAX_WORDS = 40  # longer comments say something of their own
+LIGHT_PRAISE_MAX_WORDS = 30  # one phrase of praise is all a comment this short says
 LINK_DROP_MAX_WORDS = 12  # words besides a link under which a comment says nothing of its own
 
 
@@ -201,9 +202,16 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     name = _keyword_name(author.name)
     if name:
         found.append(Evidence("blog", 1.5, f"the author name reads like a business or keywords ('{name}')"))
-    generic = is_generic(text) or _praise(text)
+    praise = _praise_count(text)
+    length = _word_count(without_links(_TAGS.sub(" ", text)))  # the words besides links and markup
+    generic = is_generic(text) or praise >= 2
     commercial_site = _commercial_words(website)
-    if generic and (links or commercial_site or name):
+    promoted = _promoted_link(text) if links else ""
+    if generic and promoted:
+        found.append(Evidence("blog", 3.5, f"generic praise that fits any article, with {promoted}"))
+    elif praise and promoted and length <= LIGHT_PRAISE_MAX_WORDS:
+        found.append(Evidence("blog", 2.5, f"praise that fits any article, with {promoted}"))
+    elif generic and (links or commercial_site or name):
         what = "a link" if links else "a business website" if commercial_site else "a keyword name"
         found.append(Evidence("blog", 2.5, f"generic praise that fits any article, with {what}"))
     elif generic and website:
@@ -214,11 +222,10 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     anchor = _keyword_anchor(text)
     if anchor:
         found.append(Evidence("blog", 1.5, f"a link with keyword anchor text ('{anchor}')"))
-    length = _word_count(without_links(_TAGS.sub(" ", text)))
     if links >= 3 and length < 8 * links:  # two screenshots and a line are a reader's bug report
         found.append(Evidence("blog", 1.0, f"{links} links in {length} words: mostly links"))
-    if links and not generic and not anchor:
-        found += _link_drop(text, length)
+    if promoted and not praise and not generic and not anchor and length <= LINK_DROP_MAX_WORDS:
+        found.append(Evidence("blog", 2.0, f"{promoted}, with {length} words besides"))
     found += _pitch(text, linked=linked)
     service = next((family for family, pattern in _SERVICES.items() if pattern.search(text)), None)
     if service is None and website:
@@ -231,28 +238,27 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     return found
 
 
-def _praise(text: str) -> bool:
-    """Praise of the page that fits any page: two or more of its phrases, in a comment of no great length."""
+def _praise_count(text: str) -> int:
+    """How many kinds of praise that fits any page a comment of no great length holds (0 for a long one)."""
     if _word_count(text) > PRAISE_MAX_WORDS:
-        return False
-    return sum(1 for pattern in _PRAISE if pattern.search(text)) >= 2
+        return 0
+    return sum(1 for pattern in _PRAISE if pattern.search(text))
 
 
-def _link_drop(text: str, words: int) -> list[Evidence]:
-    """A link with almost nothing said beside it, to a site's home page or under words of its own."""
-    if words > LINK_DROP_MAX_WORDS:
-        return []
+def _promoted_link(text: str) -> str:
+    """How a link is placed to promote a site rather than to show a reader something: under words of
+    its own (keyword anchor text) or to a site's home page; "" for neither."""
+    named = _own_anchor(text)
+    if named:
+        return f"a link under words of its own ('{named}')"
     # Disqus shows a long address cut short ("https://blog.example.i..."): that is no home page.
     whole = [link for link in links_in(text) if not link.endswith(("...", "…"))]
     deep = {domain_of(link) for link in whole if not _is_home_page(link)}
-    home = any(_is_home_page(link) and domain_of(link) not in deep for link in whole)
-    named = _own_anchor(text)
-    if named:
-        said = f"a link under words of its own ('{named}') with {words} words besides"
-        return [Evidence("blog", 1.5, said)]
-    if home:
-        return [Evidence("blog", 1.5, f"a link to a site's home page with {words} words besides")]
-    return []
+    # A bare "example.com" names a service in passing; a promoted link is written out in full.
+    written = [link for link in whole if re.match(r"(?i)https?://|www\.", link)]
+    if any(_is_home_page(link) and domain_of(link) not in deep for link in written):
+        return "a link to a site's home page"
+    return ""
 
 
 def _is_home_page(link: str) -> bool:
@@ -278,7 +284,7 @@ def _pitch(text: str, *, linked: bool) -> list[Evidence]:
     contact = bool(_CONTACT_LABEL.search(text)) or bool(_LABELLED_PHONE.search(text))
     if len(said) >= 2 or (said and contact):
         quoted = ", ".join(f"'{p}'" for p in said[:2])
-        weight = 2.5 if linked or contact else 1.5
+        weight = 3.0 if linked or contact else 2.0
         details = " and its contact details" if contact else ""
         return [Evidence("blog", weight, f"a business's sales pitch ({quoted}){details}")]
     return []
