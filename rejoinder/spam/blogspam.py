@@ -225,7 +225,7 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     if links >= 3 and length < 8 * links:  # two screenshots and a line are a reader's bug report
         found.append(Evidence("blog", 1.0, f"{links} links in {length} words: mostly links"))
     if promoted and not praise and not generic and not anchor and length <= LINK_DROP_MAX_WORDS:
-        found.append(Evidence("blog", 2.0, f"{promoted}, with {length} words besides"))
+        found.append(Evidence("blog", 2.5, f"{promoted}, with {length} words besides"))
     found += _pitch(text, linked=linked)
     service = next((family for family, pattern in _SERVICES.items() if pattern.search(text)), None)
     if service is None and website:
@@ -281,7 +281,11 @@ def _own_anchor(text: str) -> str:
 def _pitch(text: str, *, linked: bool) -> list[Evidence]:
     """A business speaking of itself: two or more phrases of a sales pitch, or its contact details."""
     said = list(dict.fromkeys(m.group(0).lower() for m in _PITCH.finditer(text)))
-    contact = bool(_CONTACT_LABEL.search(text)) or bool(_LABELLED_PHONE.search(text))
+    address = bool(_CONTACT_LABEL.search(text))
+    phone = bool(_LABELLED_PHONE.search(text) or _PHONE.search(text))
+    contact = address or phone
+    if address and phone and not said:
+        return [Evidence("blog", 2.0, "a business's contact details (an address and a phone number)")]
     if len(said) >= 2 or (said and contact):
         quoted = ", ".join(f"'{p}'" for p in said[:2])
         weight = 3.0 if linked or contact else 2.0
