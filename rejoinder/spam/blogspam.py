@@ -163,6 +163,13 @@ _PITCH = re.compile(
 # A link's own words instead of its address: how a link is placed for a search engine ("io games").
 _NOT_KEYWORDS = frozenset({"here", "this", "link", "source", "see", "docs", "documentation", "page", "post"})
 
+# The families in one pattern (group ``f<i>`` is the i-th family): one scan of the text instead of one per
+# family, which matters as the families grow.
+_SERVICE_NAMES = tuple(_SERVICES)
+_ANY_SERVICE = re.compile(
+    "|".join(f"(?P<f{i}>{p.pattern.removeprefix('(?i)')})" for i, p in enumerate(_SERVICES.values())),
+    re.IGNORECASE,
+)
 # Words that make a website, an author name or an anchor text read like an advertisement.
 _SELLING = """
     buy cheap best discount deal deals sale shop store online order price prices cost affordable top service
@@ -227,15 +234,22 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     if promoted and not praise and not generic and not anchor and length <= LINK_DROP_MAX_WORDS:
         found.append(Evidence("blog", 2.5, f"{promoted}, with {length} words besides"))
     found += _pitch(text, linked=linked)
-    service = next((family for family, pattern in _SERVICES.items() if pattern.search(text)), None)
-    if service is None and website:
-        service = next((f for f, p in _SERVICES.items() if p.search(website.replace("-", " "))), None)
+    service = _service(text) or (_service(website.replace("-", " ")) if website else None)
     if service is not None:
         if linked:
             found.append(Evidence("blog", 2.5, f"advertises {service}, with a link"))
         else:
             found.append(Evidence("blog", 1.0, f"mentions {service}"))
     return found
+
+
+def _service(text: str) -> str | None:
+    """The family of the first service the text advertises, if any."""
+    match = _ANY_SERVICE.search(text)
+    if match is None:
+        return None
+    found = (name for name, value in match.groupdict().items() if value is not None)
+    return _SERVICE_NAMES[int(next(found)[1:])]
 
 
 def _praise_count(text: str) -> int:
