@@ -281,3 +281,26 @@ def test_a_brand_and_support_wording_anywhere_near_each_other_and_in_other_langu
     assert any("(Norton … helpline)" in r for r in reasons(later))
     assert any("(PayPal … bellen)" in r for r in reasons("Ik ben technisch ingenieur bij de PayPal bellen."))
     assert any("phone number in customer-support" in r for r in reasons("Norton support. Phone: 5550100222"))
+
+
+def test_an_off_topic_comment_promoting_a_site_weighs_more_than_one_linking_elsewhere() -> None:
+    story = "Our neighbourhood picnic is on Saturday with games, music and food for every family"
+    promoted = relevance.judge(f"{story} https://word-games.example/", ARTICLE, linked=True, promoted=True)
+    linked = relevance.judge(f"{story} https://example.org/a/b", ARTICLE, linked=True)
+    assert [e.reason for e in promoted] == [
+        "shares no words with the article's title and description, and promotes a site"
+    ]
+    assert promoted[0].weight > linked[0].weight
+    assert blogspam.promoted_link(f"{story} https://word-games.example/")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "curl -v https://localhost:12444 answers nothing",
+        'I open <a href="https://xxx.com">https://xxx.com</a>:12444 and it times out',
+        "The server at http://192.168.1.10/ does not answer",
+    ],
+)
+def test_a_server_a_reader_shows_is_no_promoted_home_page(text: str) -> None:
+    assert blogspam.promoted_link(text) == ""

@@ -213,7 +213,7 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     length = _word_count(without_links(_TAGS.sub(" ", text)))  # the words besides links and markup
     generic = is_generic(text) or praise >= 2
     commercial_site = _commercial_words(website)
-    promoted = _promoted_link(text) if links else ""
+    promoted = promoted_link(text) if links else ""
     if generic and promoted:
         found.append(Evidence("blog", 3.5, f"generic praise that fits any article, with {promoted}"))
     elif praise and promoted and length <= LIGHT_PRAISE_MAX_WORDS:
@@ -259,14 +259,15 @@ def _praise_count(text: str) -> int:
     return sum(1 for pattern in _PRAISE if pattern.search(text))
 
 
-def _promoted_link(text: str) -> str:
+def promoted_link(text: str) -> str:
     """How a link is placed to promote a site rather than to show a reader something: under words of
     its own (keyword anchor text) or to a site's home page; "" for neither."""
     named = _own_anchor(text)
     if named:
         return f"a link under words of its own ('{named}')"
-    # Disqus shows a long address cut short ("https://blog.example.i..."): that is no home page.
-    whole = [link for link in links_in(text) if not link.endswith(("...", "…"))]
+    # The addresses a reader sees (an HTML link shows its text), whole: Disqus shows a long address cut
+    # short ("https://blog.example.i..."), which is no home page.
+    whole = [link for link in links_in(_TAGS.sub("", text)) if not link.endswith(("...", "…"))]
     deep = {domain_of(link) for link in whole if not _is_home_page(link)}
     # A bare "example.com" names a service in passing; a promoted link is written out in full.
     written = [link for link in whole if re.match(r"(?i)https?://|www\.", link)]
@@ -276,8 +277,11 @@ def _promoted_link(text: str) -> str:
 
 
 def _is_home_page(link: str) -> bool:
+    """A site's front page; not a server a reader is showing (a port, localhost, an IP address)."""
     rest = re.sub(r"(?i)^(?:https?://)?", "", link).rstrip(".,;:!?…")
-    _, _, path = rest.partition("/")
+    host, _, path = rest.partition("/")
+    if ":" in host or host.lower() == "localhost" or re.fullmatch(r"[\d.]+", host):
+        return False
     return path.strip("/") in ("", "index.html", "index.php", "home")
 
 
