@@ -158,7 +158,10 @@ _PITCH = re.compile(
     r"(?:affordable|reasonable|competitive|lowest|best|cheap)\s+(?:prices?|rates?|costs?|packages)|"
     r"free\s+(?:shipping|delivery|quote|consultation|estimate)|customer\s+satisfaction|round\s+the\s+clock|"
     r"one[\s-]stop|(?:top|high|premium)[\s-]quality|wide\s+(?:range|variety)\s+of|"
-    r"(?:what|so\s+what)\s+are\s+you\s+waiting\s+for|don'?t\s+hesitate\s+to\s+contact)"
+    r"(?:what|so\s+what)\s+are\s+you\s+waiting\s+for|don'?t\s+hesitate\s+to\s+contact|"
+    # a business describing itself: "X is one of the leading …", "offers a wide range of … services"
+    r"(?:is|are)\s+(?:a|an|one\s+of\s+the)\s+(?:leading|best|top|largest|biggest|trusted|reputed|premier|renowned)|"
+    r"(?:provides?|offers?|offering)\s+(?:\w+\s+){0,3}(?:services|solutions|products))"
 )
 # A link's own words instead of its address: how a link is placed for a search engine ("io games").
 _NOT_KEYWORDS = frozenset({"here", "this", "link", "source", "see", "docs", "documentation", "page", "post"})
