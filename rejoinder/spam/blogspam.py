@@ -2,8 +2,10 @@
 
 Fake support lines (a phone number in customer-service wording, a brand with "support" or "helpline"),
 generic praise that fits any article carrying a link or a business website, author names that are
-keywords or companies, links with keyword anchor text, comments that are mostly links, and the services
-spam sells (essays, casinos, loans, pills, streaming, search-engine ranking) next to a link.
+keywords or companies, links with keyword anchor text, promoted links (a site's home page, or a link
+under words of its own) with little said besides, comments that are mostly links, a business's sales
+pitch and contact details, and the services spam sells (essays, casinos, loans, pills, streaming,
+search-engine ranking, cracked software…) next to a link.
 
 Pure: the text, the author's name and website go in, evidence comes out. The lists are small, typed
 here, and shipped as data where they are long (``data/generic-comments.txt``, ``data/url-shorteners.txt``).
