@@ -4,6 +4,7 @@ documented plain-text bodies. In-process through the real app, on both backends.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from rejoinder.apikeys import create_key
 from rejoinder.context import Context
+from rejoinder.corpora import read_corpus
 from rejoinder.settings import Settings
 from rejoinder.sites import create_site
 from rejoinder.web.akismet import AKISMET_PARAMETERS, THANKS
@@ -32,6 +34,7 @@ ANSWERS = {
     "/1.1/verify-key": re.compile(r"valid|invalid"),
 }
 FIELDS = sorted(name for name in AKISMET_PARAMETERS if name)
+FIXTURES = Path(__file__).parent / "fixtures"
 # Where a malformed value broke the filter before (an unbalanced "[" or "]" in a URL), and its kin.
 URLISH = st.builds(
     str.__add__,
@@ -125,6 +128,47 @@ def test_an_unbalanced_bracket_in_a_url_field_is_judged_not_a_crash(akismet: tup
         for name in ("comment_author_url", "comment_author_email", "comment_content", "permalink"):
             answered(client, "/1.1/comment-check", base(key) | {name: value})
             answered(client, "/1.1/submit-spam", base(key) | {name: value, "comment_content": f"x {value}"})
+
+
+def hostile_strings() -> list[str]:
+    """The hostile values written for these tests (``fixtures/hostile-strings.txt``), escapes decoded:
+    they run on a clean clone, where the shared Big List of Naughty Strings below is absent."""
+    lines = (FIXTURES / "hostile-strings.txt").read_text(encoding="utf-8").splitlines()
+    return [codecs.decode(line, "unicode_escape") for line in lines if line and not line.startswith("#")]
+
+
+def test_no_hostile_value_in_any_field_makes_an_endpoint_fail(akismet: tuple[Client, str]) -> None:
+    client, key = akismet
+    strings = hostile_strings()
+    assert len(strings) > 50 and "\x00" in "".join(strings)
+    content = [name for name in FIELDS if name not in ("api_key", "key", "blog", "user_ip", "is_test")]
+    for i, value in enumerate(strings):
+        answered(client, "/1.1/comment-check", base(key) | dict.fromkeys(content, value))
+        answered(client, "/1.1/comment-check", base(key) | {("api_key", "blog", "user_ip")[i % 3]: value})
+        for name in ("comment_author_url", "comment_author_email", "comment_author"):
+            answered(client, "/1.1/comment-check", base(key) | {name: value, "comment_content": "Thanks!"})
+        if i % 4 == 0:  # learning reads the fields too
+            answered(client, "/1.1/submit-spam", base(key) | dict.fromkeys(content, value))
+            answered(client, "/1.1/verify-key", {"key": key, "blog": value})
+
+
+def test_labelled_comments_are_checked_and_learned_without_a_failure(akismet: tuple[Client, str]) -> None:
+    # The hand-written blog comments of fixtures/blog-comments.jsonl, checked, then reported with their
+    # label (a lesson each), then checked again: the learning path reads and writes every field.
+    client, key = akismet
+    items = read_corpus(FIXTURES / "blog-comments.jsonl")
+    for n, item in enumerate(items):
+        fields = base(key) | {
+            "comment_content": item.text,
+            "comment_author": f"Reader {n}",
+            "comment_author_email": f"reader{n}@example.org",
+            "comment_author_url": "https://janedoe.dev/" if n % 3 == 0 else "",
+            "permalink": f"{BLOG}/posts/{n % 5}",
+        }
+        answered(client, "/1.1/comment-check", fields)
+        answered(client, "/1.1/submit-spam" if item.is_spam else "/1.1/submit-ham", fields)
+    for item in items[::5]:
+        answered(client, "/1.1/comment-check", base(key) | {"comment_content": item.text})
 
 
 def naughty_strings(shared_dir: Path) -> list[str]:

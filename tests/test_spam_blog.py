@@ -184,3 +184,123 @@ def test_a_comment_in_another_language_than_the_article_is_named() -> None:
         and relevance.language(PAGE + " " + PAGE_DESCRIPTION) == "English"
     )
     assert relevance.language("ok") == ""  # too short to tell
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This is a really nice article, thanks for sharing it with us.",
+        "Your blog is so informative! Keep up the good work.",
+        "I enjoyed reading your post and will definitely come back for more.",
+        "Wow, what a useful write-up. Bookmarked!",
+    ],
+)
+def test_praise_reworded_is_still_praise_that_fits_any_article(text: str) -> None:
+    assert any("praise that fits any article, with a link" in r for r in reasons(f"{text} https://x.example/a"))
+
+
+def test_praise_with_a_promoted_link_weighs_more_than_with_any_link() -> None:
+    praise = "Really nice post, thanks for sharing."
+    deep = blogspam.judge(f"{praise} https://docs.example.org/guide/indexes.html", Author("", "", ""))
+    home = blogspam.judge(f"{praise} https://www.roof-repair.example/", Author("", "", ""))
+    anchor = blogspam.judge(f'{praise} <a href="https://x.example/p">roof repair</a>', Author("", "", ""))
+    assert max(e.weight for e in home) > max(e.weight for e in deep)
+    assert any("home page" in e.reason for e in home)
+    assert any("words of its own ('roof repair')" in e.reason for e in anchor)
+
+
+@pytest.mark.parametrize(
+    ("text", "dropped"),
+    [
+        ('love this <a href="https://arcade-games.example">arcade games</a>', True),
+        ("i love winter https://arcade-games.example", True),
+        ("[arcade games](https://arcade-games.example/)", True),
+        # Readers link to the page that shows the thing, under its own address or a plain "here".
+        ("Here is the issue: https://github.com/example/project/issues/12", False),
+        ('Fixed upstream, see <a href="https://github.com/example/project/pull/7">here</a>', False),
+        ('<a href="https://up.example.com/images/a1b2.png">https://up.example.com/images/a1...</a>', False),
+        ("The pricing page at didforsale.com says so.", False),
+        (
+            "I tried it with the settings from the article and a fresh database and the index helped "
+            "a lot, queries went from seconds to milliseconds on https://example.org",
+            False,
+        ),
+    ],
+)
+def test_a_link_dropped_with_little_said_is_named(text: str, dropped: bool) -> None:
+    assert any("words besides" in r for r in reasons(text)) is dropped, reasons(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "pitch"),
+    [
+        ("We offer the best plumbing services at affordable prices. Contact us today!", True),
+        ("Our experts are available round the clock, book now for a free quote.", True),
+        ("Lux Rides offers limousines. Address: 12 Main St, Springfield. Phone: 5550100222", True),
+        ("My address: 12 Main St; reach me at the number in my profile.", False),
+        ("Our team uses a similar script at work and it saved us hours.", False),
+        ("We offer a free tier in our open-source project too, if anyone wants to try it.", False),
+        ("The high-quality images in the article take long to load on mobile.", False),
+    ],
+)
+def test_a_business_sales_pitch_is_named(text: str, pitch: bool) -> None:
+    assert any("sales pitch" in r or "contact details" in r for r in reasons(text)) is pitch, reasons(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("Download the full version with crack and serial key here", "cracked software"),
+        ("Powerful black magic removal by our astrologer, love problem solution", "astrology and spells"),
+        ("I recovered my lost bitcoin thanks to a certified hacker", "crypto recovery and trading"),
+        ("Best packers and movers for your home shifting", "local services"),
+        ("Situs judi slot gacor terpercaya", "gambling"),
+        ("Can someone take my online class for me this semester?", "essay writing"),
+    ],
+)
+def test_more_services_spam_sells_are_named(text: str, family: str) -> None:
+    assert f"mentions {family}" in reasons(text), reasons(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I crack the password hash from the exercise? hashcat finds nothing.",
+        "The license key is free for open-source projects, see their pricing page.",
+        "I lost my wallet seed once and could not recover it, so back it up.",
+        "My lawyer says the licence allows it.",
+    ],
+)
+def test_readers_words_near_the_services_are_not_services(text: str) -> None:
+    assert not any("mentions" in r or "advertises" in r for r in reasons(text)), reasons(text)
+
+
+def test_a_brand_and_support_wording_anywhere_near_each_other_and_in_other_languages() -> None:
+    # Not only the first brand and the first support wording: any mention of each, near each other.
+    later = "Norton was fine for years. " + "x " * 40 + "Then the Norton helpline sorted my renewal."
+    assert any("(Norton … helpline)" in r for r in reasons(later))
+    assert any("(PayPal … bellen)" in r for r in reasons("Ik ben technisch ingenieur bij de PayPal bellen."))
+    assert any("phone number in customer-support" in r for r in reasons("Norton support. Phone: 5550100222"))
+
+
+def test_an_off_topic_comment_promoting_a_site_weighs_more_than_one_linking_elsewhere() -> None:
+    story = "Our neighbourhood picnic is on Saturday with games, music and food for every family"
+    promoted = relevance.judge(f"{story} https://word-games.example/", ARTICLE, linked=True, promoted=True)
+    linked = relevance.judge(f"{story} https://example.org/a/b", ARTICLE, linked=True)
+    assert [e.reason for e in promoted] == [
+        "shares no words with the article's title and description, and promotes a site"
+    ]
+    assert promoted[0].weight > linked[0].weight
+    assert blogspam.promoted_link(f"{story} https://word-games.example/")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "curl -v https://localhost:12444 answers nothing",
+        'I open <a href="https://xxx.com">https://xxx.com</a>:12444 and it times out',
+        "The server at http://192.168.1.10/ does not answer",
+    ],
+)
+def test_a_server_a_reader_shows_is_no_promoted_home_page(text: str) -> None:
+    assert blogspam.promoted_link(text) == ""

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rejoinder.cli.spam import add_parser, main
-from rejoinder.corpora import CorpusError, CorpusItem, deduplicate, read_corpus, sample
+from rejoinder.corpora import CorpusError, CorpusItem, deduplicate, half, read_corpus, sample
 from rejoinder.evaluation import (
     Outcome,
     baseline_learner,
@@ -370,3 +370,11 @@ def test_the_spam_parser_plugs_into_a_cli() -> None:
     add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["spam", "eval", "--corpus", "x.jsonl", "--stream", "--json"])
     assert args.stream and args.json and callable(args.func)
+
+
+def test_a_corpus_splits_into_two_fixed_halves_that_share_nothing() -> None:
+    items = [CorpusItem(f"c:{n}", f"text {n}", n % 3 == 0, "c") for n in range(200)]
+    first, second = half(items, 1), half(items, 2)
+    assert len(first) + len(second) == 200 and 60 < len(first) < 140
+    assert not {i.id for i in first} & {i.id for i in second}
+    assert half(list(reversed(items)), 1) == list(reversed(first))  # by id, not by position

@@ -19,6 +19,7 @@ from rejoinder.corpora import (
     CorpusError,
     corpus_files,
     deduplicate,
+    half,
     read_corpora,
     read_corpus,
     shuffled,
@@ -202,6 +203,13 @@ def add_parser(subparsers: Any) -> Any:
         help="with --model: judge with every signal a fresh site has without a store (links, lists, "
         "blog-spam, relevance), not the text classifier alone",
     )
+    evaluate_.add_argument(
+        "--half",
+        type=int,
+        choices=(1, 2),
+        help="with --model: judge one fixed half of the corpus (by a hash of each comment's id), so that "
+        "rules tuned by reading one half are measured on the other",
+    )
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate_.set_defaults(func=cmd_eval)
 
@@ -273,9 +281,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             else:
                 model = Model.from_bytes(Path(args.model).read_bytes())
             judge = signals_judge if args.every_signal else None
-            report: dict[str, Any] = _metrics(evaluate(deduplicate(items), model, judge))
+            pool = deduplicate(items) if args.half is None else half(deduplicate(items), args.half)
+            report: dict[str, Any] = _metrics(evaluate(pool, model, judge))
             how = ", every store-free signal" if args.every_signal else ""
-            report["mode"] = f"model {args.model}{how}"
+            part = f", half {args.half}" if args.half else ""
+            report["mode"] = f"model {args.model}{how}{part}"
         elif args.stream:
             report = _stream(args, items)
         elif args.safety:

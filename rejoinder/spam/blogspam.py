@@ -2,8 +2,10 @@
 
 Fake support lines (a phone number in customer-service wording, a brand with "support" or "helpline"),
 generic praise that fits any article carrying a link or a business website, author names that are
-keywords or companies, links with keyword anchor text, comments that are mostly links, and the services
-spam sells (essays, casinos, loans, pills, streaming, search-engine ranking) next to a link.
+keywords or companies, links with keyword anchor text, promoted links (a site's home page, or a link
+under words of its own) with little said besides, comments that are mostly links, a business's sales
+pitch and contact details, and the services spam sells (essays, casinos, loans, pills, streaming,
+search-engine ranking, cracked software…) next to a link.
 
 Pure: the text, the author's name and website go in, evidence comes out. The lists are small, typed
 here, and shipped as data where they are long (``data/generic-comments.txt``, ``data/url-shorteners.txt``).
@@ -16,7 +18,7 @@ from functools import cache
 from importlib import resources
 
 from rejoinder.spam.function_words import FUNCTION_WORDS
-from rejoinder.spam.links import link_count, without_links
+from rejoinder.spam.links import domain_of, link_count, links_in, without_links
 from rejoinder.spam.submission import Sender
 from rejoinder.spam.verdict import Evidence
 
@@ -25,11 +27,22 @@ from rejoinder.spam.verdict import Evidence
 _PHONE = re.compile(
     r"(?<![\w.])(?:(?:\+?\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}|\+\d{10,13}|1?8[0-8]{2}\d{7})(?!\w)"
 )
+# A bare run of ten or more digits is a phone number when it is labelled as one ("Phone: 9054557300").
+_LABELLED_PHONE = re.compile(
+    r"(?i)\b(?:phone|tel|telephone|call(?:\s+us)?|contact|mobile|whats\s*app|cell)(?:\s+(?:no|number|details))?"
+    r"\s*[:.#-]+\s*\+?\(?\d[\d\s().-]{8,16}\d"
+)
+# A postal address or opening hours given as a business gives them ("Address: 480 Main St").
+_CONTACT_LABEL = re.compile(r"(?i)\b(?:address|hours|e-?mail|location)\s*[:-]\s*\S")
 _SUPPORT = re.compile(
     r"(?i)\b(?:customer\s+(?:service|support|care)|tech(?:nical)?\s+support|help\s*(?:line|desk)|"
     r"hotline|toll[\s-]?free|support\s+(?:number|phone|team|line)|contact\s+number|phone\s+number|"
     r"24\s*[/x]\s*7|call\s+(?:us|now)|helpdesk|care\s+number|reservations?\s+number|"
-    r"booking\s+number|refund)"
+    r"booking\s+number|refund|support\s+(?:executive|experts?|services?)|technical\s+team|"
+    r"(?:e-?mail|printer|router|antivirus|accounting)\s+experts?|third[\s-]party\s+service\s+provider|"
+    # The same wording in the other languages fake support lines are written in.
+    r"bellen|klantenservice|service\s+client|num[ée]ro\s+de\s+t[ée]l[ée]phone|kundendienst|kundenservice|"
+    r"servicio\s+al\s+cliente|atenci[óo]n\s+al\s+cliente|n[úu]mero\s+de\s+tel[ée]fono|assistenza\s+clienti)"
 )
 # Brands whose support lines spammers fake most: devices, software, mail, money, travel. Names only;
 # a reader who mentions one without support wording is not judged by this list.
@@ -46,12 +59,17 @@ _BRANDS = re.compile(
 # What blog spam sells, by family, with the words that name it.
 _SERVICES: dict[str, re.Pattern[str]] = {
     "essay writing": re.compile(
-        r"(?i)\b(?:essays?|dissertations?|term\s+papers?|homework|assignments?)\s+"
-        r"(?:writ\w*|help|service\w*|online|cheap)|\bwrite\s+my\s+(?:essay|paper)"
+        r"(?i)\b(?:essays?|dissertations?|term\s+papers?|homework|assignments?|thesis|coursework)\s+"
+        r"(?:writ\w*|help\w*|service\w*|online|cheap|assistance|experts?)|"
+        r"\b(?:write|do|take)\s+my\s+(?:essay|paper|assignment|homework|(?:online\s+)?(?:class|exam|course))|"
+        r"\bacademic\s+writ(?:er|ing)\b"
     ),
     "gambling": re.compile(
         r"(?i)\b(?:casinos?|slots?\s+(?:online|games?|machines?)|jackpots?|betting|"
-        r"sportsbook|poker\s+online|bonus\s+spins|free\s+spins)\b"
+        r"sportsbook|poker\s+online|bonus\s+spins|free\s+spins|"
+        # gambling's words in the languages its spam is most often written in
+        r"judi|togel|slot\s+gacor|situs\s+slot|taruhan|apuestas|kasino|casin[òó])\b"
+        r"|แทงบอล|บาคาร่า|สล็อต|คาสิโน|เดิมพัน|赌场|博彩|娱乐城|카지노|토토"
     ),
     "loans": re.compile(
         r"(?i)\b(?:payday\s+loans?|cash\s+advance|loans?\s+(?:online|fast|today|with\s+no)|"
@@ -59,11 +77,13 @@ _SERVICES: dict[str, re.Pattern[str]] = {
     ),
     "pills": re.compile(
         r"(?i)\b(?:viagra|cialis|levitra|tramadol|xanax|oxycodone|phentermine|pharmacy|"
-        r"pills?\s+online|buy\s+\w+\s+pills|generic\s+(?:viagra|cialis)|keto\s+pills|diet\s+pills)\b"
+        r"pills?\s+online|buy\s+\w+\s+pills|generic\s+(?:viagra|cialis)|keto\s+pills|diet\s+pills|"
+        r"erectile\s+dysfunction|without\s+(?:a\s+)?prescription|pharmaceutical\s+(?:distributor|wholesaler|exporter))\b"
     ),
     "streaming": re.compile(
         r"(?i)\b(?:watch|stream(?:ing)?|download)\s+(?:the\s+)?(?:latest\s+)?(?:\w+\s+)?"
-        r"(?:movies?|films?|series|episodes?)\s+(?:free|online|hd)|\bfree\s+movies\b"
+        r"(?:movies?|films?|series|episodes?)\s+(?:free|online|hd)|\bfree\s+movies\b|"
+        r"\b(?:putlocker|123movies|fmovies|soap2day|gomovies|iptv\s+(?:subscription|service))\b"
     ),
     "search-engine ranking": re.compile(
         r"(?i)\b(?:seo\s+(?:services?|agency|company|expert|packages?)|backlinks?|"
@@ -78,7 +98,83 @@ _SERVICES: dict[str, re.Pattern[str]] = {
         r"(?i)\bbuy\s+(?:cheap\s+)?(?:real\s+)?(?:followers|likes|views|subscribers|reviews)\b"
     ),
     "escorts": re.compile(r"(?i)\b(?:escorts?|call\s+girls?|hookups?|adult\s+dating)\b"),
+    "cracked software": re.compile(
+        r"(?i)\b(?:crack(?:ed)?|keygen)\b.{0,60}\b(?:download|full\s+version|serial|license\s+key|"
+        r"registration\s+key|activation\s+key|product\s+key|keygen)\b|\b(?:download|serial|license\s+key|"
+        r"registration\s+key|activation\s+key)\b.{0,60}\b(?:crack(?:ed)?|keygen)\b|\bmod\s+apk\b|"
+        r"\bapk\s+(?:download|mod)\b|\bfull\s+version\s+free\s+download\b"
+    ),
+    "astrology and spells": re.compile(
+        r"(?i)\b(?:black\s+magic|vashikaran|astrologer|love\s+(?:problem|marriage)\s+(?:solution|specialist)|"
+        r"spell\s+caster|love\s+spells?|get\s+(?:your\s+)?(?:ex|love)\s+back)\b"
+    ),
+    "crypto recovery and trading": re.compile(
+        r"(?i)\brecover\w*\s+(?:\w+\s+){0,2}(?:bitcoin|crypto\w*|btc|funds)|"
+        r"\b(?:certified|ethical|legit)\s+hackers?\b|"
+        r"\b(?:bitcoin|crypto|forex|binary)\s+(?:trading\s+)?(?:signals|expert|mining\s+platform|account\s+manager)\b|"
+        r"\bnft\s+marketplace\b"
+    ),
+    "local services": re.compile(
+        r"(?i)\b(?:packers\s+and\s+movers|junk\s+(?:car|removal)|scrap\s+car|cash\s+for\s+(?:cars|junk)|"
+        r"pest\s+control|carpet\s+cleaning|water\s+damage\s+restoration|limo(?:usine)?\s+(?:rental|service))\b|"
+        r"\b(?:lawyers?|attorneys?|dentists?|plumbers?|locksmiths?|roofers?|movers|contractors?|clinics?)\s+near\s+me\b"
+    ),
 }
+# Praise that fits any page: the page itself praised ("nice post", "your blog is informative"), thanks for
+# "sharing", a promise to come back, "keep up the good work". One such phrase is what readers write too;
+# praise made of two or more of them and little else is the SEO commenter's template, however reworded.
+_PAGE = (
+    r"(?:post|posts|article|articles|blog|blogs|site|website|web\s*site|weblog|info|information|content|"
+    r"write-?up|stuff|topic|topics|work|job|share)"
+)
+_PRAISE_WORD = (
+    r"(?:great|nice|good|awesome|amazing|excellent|wonderful|fantastic|informative|useful|helpful|interesting|"
+    r"valuable|superb|brilliant|impressive|fabulous|outstanding|beautiful|lovely|perfect|cool|best|quality)"
+)
+_PRAISE = (
+    re.compile(rf"(?i)\b{_PRAISE_WORD}\s+(?:\w+\s+){{0,2}}{_PAGE}\b"),
+    re.compile(rf"(?i)\b(?:this|your|the)\s+{_PAGE}\s+(?:\w+\s+){{0,3}}{_PRAISE_WORD}\b"),
+    re.compile(rf"(?i)\bthanks?(?:\s+you)?\s+(?:so\s+much\s+|a\s+lot\s+)?for\s+(?:sharing|posting|the\s+{_PAGE}|this\s+{_PAGE}|such)"),
+    re.compile(r"(?i)\bkeep\s+(?:it\s+up|up\s+the\s+(?:good|great)|(?:on\s+)?(?:posting|sharing|writing|blogging|updating|putting))"),
+    re.compile(
+        r"(?i)\b(?:will|i'?ll|i\s+am|i'm)\s+(?:\w+\s+){0,2}(?:come\s*back|coming\s+back|return|be\s+back|"
+        r"bookmark\w*|visit\s+again|check\s+back)|\bbookmarked\b"
+    ),
+    re.compile(
+        rf"(?i)\b(?:enjoy(?:ed)?|love[ds]?|loving|like[ds]?|appreciate[ds]?|admire[ds]?)\s+(?:reading|"
+        rf"(?:\w+\s+){{0,2}}(?:your|this|the)\s+(?:\w+\s+)?{_PAGE}|it)\b"
+    ),
+    re.compile(rf"(?i)\b(?:read|found|visited|came\s+across)\s+(?:\w+\s+)?(?:your|this)\s+{_PAGE}"),
+    re.compile(r"(?i)\b(?:thumbs\s+up|well\s+written|very\s+informative|so\s+informative|good\s+luck|best\s+of\s+luck)\b"),
+)
+PRAISE_MAX_WORDS = 80  # a longer comment says something of its own
+# A business speaking of itself: what it offers, its prices, how to reach it. Two of these in one comment
+# are a sales pitch; readers mention their company ("our team uses …") without selling it.
+_PITCH = re.compile(
+    r"(?i)\b(?:we\s+(?:offer|provide|deliver|specialize|specialise|are\s+(?:a|an|the|one\s+of\s+the)\s+"
+    r"(?:leading|best|top|trusted|reliable|professional|independent|global|largest))|"
+    r"our\s+(?:services|products|clients|customers|experts|professionals|firm|company|agency|store|shop|"
+    r"prices|rates|packages|range|team\s+of|professional|experienced|certified|collection)|"
+    r"contact\s+us|call\s+us|get\s+in\s+touch|book\s+(?:now|today|this\s+service|our)|hire\s+(?:the\s+best|us|our)|"
+    r"visit\s+our\s+(?:site|website|store|shop|office)|"
+    r"(?:affordable|reasonable|competitive|lowest|best|cheap)\s+(?:prices?|rates?|costs?|packages)|"
+    r"free\s+(?:shipping|delivery|quote|consultation|estimate)|customer\s+satisfaction|round\s+the\s+clock|"
+    r"one[\s-]stop|(?:top|high|premium)[\s-]quality|wide\s+(?:range|variety)\s+of|"
+    r"(?:what|so\s+what)\s+are\s+you\s+waiting\s+for|don'?t\s+hesitate\s+to\s+contact|"
+    # a business describing itself: "X is one of the leading …", "offers a wide range of … services"
+    r"(?:is|are)\s+(?:a|an|one\s+of\s+the)\s+(?:leading|best|top|largest|biggest|trusted|reputed|premier|renowned)|"
+    r"(?:provides?|offers?|offering)\s+(?:\w+\s+){0,3}(?:services|solutions|products))"
+)
+# A link's own words instead of its address: how a link is placed for a search engine ("io games").
+_NOT_KEYWORDS = frozenset({"here", "this", "link", "source", "see", "docs", "documentation", "page", "post"})
+
+# The families in one pattern (group ``f<i>`` is the i-th family): one scan of the text instead of one per
+# family, which matters as the families grow.
+_SERVICE_NAMES = tuple(_SERVICES)
+_ANY_SERVICE = re.compile(
+    "|".join(f"(?P<f{i}>{p.pattern.removeprefix('(?i)')})" for i, p in enumerate(_SERVICES.values())),
+    re.IGNORECASE,
+)
 # Words that make a website, an author name or an anchor text read like an advertisement.
 _SELLING = """
     buy cheap best discount deal deals sale shop store online order price prices cost affordable top service
@@ -104,6 +200,8 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 GENERIC_SIMILARITY = 0.5  # share of a template's word pairs a comment must repeat to count as generic
 GENERIC_MAX_WORDS = 40  # longer comments say something of their own
+LIGHT_PRAISE_MAX_WORDS = 30  # one phrase of praise is all a comment this short says
+LINK_DROP_MAX_WORDS = 12  # words besides a link under which a comment says nothing of its own
 
 
 def judge(text: str, author: Sender) -> list[Evidence]:
@@ -116,9 +214,16 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     name = _keyword_name(author.name)
     if name:
         found.append(Evidence("blog", 1.5, f"the author name reads like a business or keywords ('{name}')"))
-    generic = is_generic(text)
+    praise = _praise_count(text)
+    length = _word_count(without_links(_TAGS.sub(" ", text)))  # the words besides links and markup
+    generic = is_generic(text) or praise >= 2
     commercial_site = _commercial_words(website)
-    if generic and (links or commercial_site or name):
+    promoted = promoted_link(text) if links else ""
+    if generic and promoted:
+        found.append(Evidence("blog", 3.5, f"generic praise that fits any article, with {promoted}"))
+    elif praise and promoted and length <= LIGHT_PRAISE_MAX_WORDS:
+        found.append(Evidence("blog", 2.5, f"praise that fits any article, with {promoted}"))
+    elif generic and (links or commercial_site or name):
         what = "a link" if links else "a business website" if commercial_site else "a keyword name"
         found.append(Evidence("blog", 2.5, f"generic praise that fits any article, with {what}"))
     elif generic and website:
@@ -129,18 +234,87 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     anchor = _keyword_anchor(text)
     if anchor:
         found.append(Evidence("blog", 1.5, f"a link with keyword anchor text ('{anchor}')"))
-    length = _word_count(without_links(_TAGS.sub(" ", text)))
     if links >= 3 and length < 8 * links:  # two screenshots and a line are a reader's bug report
         found.append(Evidence("blog", 1.0, f"{links} links in {length} words: mostly links"))
-    service = next((family for family, pattern in _SERVICES.items() if pattern.search(text)), None)
-    if service is None and website:
-        service = next((f for f, p in _SERVICES.items() if p.search(website.replace("-", " "))), None)
+    if promoted and not praise and not generic and not anchor and length <= LINK_DROP_MAX_WORDS:
+        found.append(Evidence("blog", 2.5, f"{promoted}, with {length} words besides"))
+    found += _pitch(text, linked=linked)
+    service = _service(text) or (_service(website.replace("-", " ")) if website else None)
     if service is not None:
         if linked:
             found.append(Evidence("blog", 2.5, f"advertises {service}, with a link"))
         else:
             found.append(Evidence("blog", 1.0, f"mentions {service}"))
     return found
+
+
+def _service(text: str) -> str | None:
+    """The family of the first service the text advertises, if any."""
+    match = _ANY_SERVICE.search(text)
+    if match is None:
+        return None
+    found = (name for name, value in match.groupdict().items() if value is not None)
+    return _SERVICE_NAMES[int(next(found)[1:])]
+
+
+def _praise_count(text: str) -> int:
+    """How many kinds of praise that fits any page a comment of no great length holds (0 for a long one)."""
+    if _word_count(text) > PRAISE_MAX_WORDS:
+        return 0
+    return sum(1 for pattern in _PRAISE if pattern.search(text))
+
+
+def promoted_link(text: str) -> str:
+    """How a link is placed to promote a site rather than to show a reader something: under words of
+    its own (keyword anchor text) or to a site's home page; "" for neither."""
+    named = _own_anchor(text)
+    if named:
+        return f"a link under words of its own ('{named}')"
+    # The addresses a reader sees (an HTML link shows its text), whole: Disqus shows a long address cut
+    # short ("https://blog.example.i..."), which is no home page.
+    whole = [link for link in links_in(_TAGS.sub("", text)) if not link.endswith(("...", "…"))]
+    deep = {domain_of(link) for link in whole if not _is_home_page(link)}
+    # A bare "example.com" names a service in passing; a promoted link is written out in full.
+    written = [link for link in whole if re.match(r"(?i)https?://|www\.", link)]
+    if any(_is_home_page(link) and domain_of(link) not in deep for link in written):
+        return "a link to a site's home page"
+    return ""
+
+
+def _is_home_page(link: str) -> bool:
+    """A site's front page; not a server a reader is showing (a port, localhost, an IP address)."""
+    rest = re.sub(r"(?i)^(?:https?://)?", "", link).rstrip(".,;:!?…")
+    host, _, path = rest.partition("/")
+    if ":" in host or host.lower() == "localhost" or re.fullmatch(r"[\d.]+", host):
+        return False
+    return path.strip("/") in ("", "index.html", "index.php", "home")
+
+
+def _own_anchor(text: str) -> str:
+    """The text of a link written as words rather than its address (HTML, Markdown or BBCode), if any."""
+    for pattern in (_HTML_LINK, _MARKDOWN_LINK, _BBCODE_LINK):
+        for match in pattern.finditer(text):
+            anchor = re.sub(r"<[^>]*>", "", match.group(1)).strip()
+            words = [w.lower() for w in _WORD.findall(anchor)]
+            if words and not links_in(anchor) and not set(words) <= _NOT_KEYWORDS and "..." not in anchor:
+                return anchor[:60]
+    return ""
+
+
+def _pitch(text: str, *, linked: bool) -> list[Evidence]:
+    """A business speaking of itself: two or more phrases of a sales pitch, or its contact details."""
+    said = list(dict.fromkeys(m.group(0).lower() for m in _PITCH.finditer(text)))
+    address = bool(_CONTACT_LABEL.search(text))
+    phone = bool(_LABELLED_PHONE.search(text) or _PHONE.search(text))
+    contact = address or phone
+    if address and phone and not said:
+        return [Evidence("blog", 2.0, "a business's contact details (an address and a phone number)")]
+    if len(said) >= 2 or (said and contact):
+        quoted = ", ".join(f"'{p}'" for p in said[:2])
+        weight = 3.0 if linked or contact else 2.0
+        details = " and its contact details" if contact else ""
+        return [Evidence("blog", weight, f"a business's sales pitch ({quoted}){details}")]
+    return []
 
 
 def _word_count(text: str) -> int:
@@ -150,16 +324,17 @@ def _word_count(text: str) -> int:
 
 
 def _support_lines(text: str) -> list[Evidence]:
-    phone = _PHONE.search(text)
-    support = _SUPPORT.search(text)
-    brand = _BRANDS.search(text)
+    phone = _PHONE.search(text) or _LABELLED_PHONE.search(text)
+    supports = list(_SUPPORT.finditer(text))
+    brands = list(_BRANDS.finditer(text))
     found: list[Evidence] = []
-    if phone and (support or brand):
+    if phone and (supports or brands):
         found.append(Evidence("blog", 3.5, "a phone number in customer-support wording"))
     elif phone:
         found.append(Evidence("blog", 0.7, "a phone number"))
-    if brand and support and _near(brand, support):
-        said = f"{brand.group(0)} … {support.group(0)}"
+    pair = next(((b, s) for b in brands for s in supports if _near(b, s)), None)
+    if pair is not None:
+        said = f"{pair[0].group(0)} … {pair[1].group(0)}"
         found.append(Evidence("blog", 2.5, f"a brand name with customer-support wording ({said})"))
     return found
 

@@ -133,7 +133,9 @@ def judge(
     evidence += links.judge(sub.text, sub.author.website, marked=inputs.domain_marks)
     evidence += blogspam.judge(sub.text, sub.author)
     # A link in the text, not the website field: bloggers who comment give their own site by habit.
-    evidence += relevance.judge(sub.text, sub.page, linked=links.link_count(sub.text) > 0)
+    linked = links.link_count(sub.text) > 0
+    promoted = linked and bool(blogspam.promoted_link(sub.text))
+    evidence += relevance.judge(sub.text, sub.page, linked=linked, promoted=promoted)
     evidence += trust.judge(inputs.approved, inputs.spammed)
     evidence += lists.judge(rules, sub, list(inputs.domains))
     if inputs.fingerprint is not None:

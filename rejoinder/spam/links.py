@@ -75,6 +75,11 @@ def domains_in(text: str, *extra: str) -> list[str]:
     return list(dict.fromkeys(d for d in found if d))
 
 
+def links_in(text: str) -> list[str]:
+    """The links in ``text`` as written (addresses, bare hosts), in order."""
+    return [m.group(0) for m in _LINK.finditer(text)]
+
+
 def link_count(text: str) -> int:
     """Distinct links: an HTML link written ``<a href="X" title="X">X</a>`` (as Disqus writes every one)
     is one link, not three, and neither is one whose text is the address cut short

@@ -26,6 +26,10 @@ MIN_LANGUAGE_WORDS = 6  # words a text needs before its language is guessed
 # a link in the text it is the shape of a link drop.
 OFF_TOPIC_WITH_LINK = 0.4
 OTHER_LANGUAGE = 0.7
+# With a promoted link (a site's home page, or words of its own instead of the address): text that has
+# nothing to do with the article, carrying a link placed for a search engine, is a link drop dressed up.
+OFF_TOPIC_PROMOTED = 1.5
+OTHER_LANGUAGE_PROMOTED = 1.5
 
 
 def _words(spaced: str) -> frozenset[str]:
@@ -54,22 +58,29 @@ _SCRIPTS = (
 )
 
 
-def judge(text: str, page: Page, *, linked: bool) -> list[Evidence]:
+def judge(text: str, page: Page, *, linked: bool, promoted: bool = False) -> list[Evidence]:
     """Off-topic and other-language evidence for a comment under ``page``; nothing when the page says
-    too little about itself."""
+    too little about itself. ``linked``: the text links elsewhere; ``promoted``: in the way a site is
+    promoted (``blogspam.promoted_link``)."""
     if not page.text:
         return []
     found: list[Evidence] = []
     comment_language, page_language = language(text), language(page.text)
     if comment_language and page_language and comment_language != page_language:
         said = f"written in {comment_language}, the article in {page_language}"
-        found.append(Evidence("relevance", OTHER_LANGUAGE, said))
+        if promoted:
+            said += ", with a link promoting a site"
+        found.append(Evidence("relevance", OTHER_LANGUAGE_PROMOTED if promoted else OTHER_LANGUAGE, said))
         return found  # words of another language are bound to differ: no off-topic on top
     page_words, comment_words = _topics(page.text), _topics(text)
     enough = len(page_words) >= MIN_PAGE_WORDS and len(comment_words) >= MIN_COMMENT_WORDS
-    if enough and linked and not page_words & comment_words:
-        said = "shares no words with the article's title and description, and links elsewhere"
-        found.append(Evidence("relevance", OFF_TOPIC_WITH_LINK, said))
+    if enough and (linked or promoted) and not page_words & comment_words:
+        if promoted:
+            said = "shares no words with the article's title and description, and promotes a site"
+            found.append(Evidence("relevance", OFF_TOPIC_PROMOTED, said))
+        else:
+            said = "shares no words with the article's title and description, and links elsewhere"
+            found.append(Evidence("relevance", OFF_TOPIC_WITH_LINK, said))
     return found
 
 
