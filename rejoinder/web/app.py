@@ -43,7 +43,6 @@ from rejoinder.web.dashboard import ROUTERS as DASHBOARD_ROUTERS
 from rejoinder.web.envelope import Envelope
 from rejoinder.web.fastlikes import FastLikes
 from rejoinder.web.middleware import (
-    CachedReads,
     ClientAddressRequired,
     RefusedAgain,
     RequestSizeLimit,
@@ -124,9 +123,8 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     for router in routers:
         app.include_router(router)
     # Added last runs first: the envelope (security headers, request id, metrics, log line) goes around
-    # every answer, CORS wraps the rest, refusals repeated at the door, likes and cached reads answer
-    # before the router.
-    app.add_middleware(CachedReads)
+    # every answer and sends cached reads itself, CORS wraps the rest, refusals repeated at the door, likes
+    # answer before the router.
     app.add_middleware(FastLikes)
     app.add_middleware(RefusedAgain)
     app.add_middleware(RequestSizeLimit)
