@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,6 +60,15 @@ JOB_STOP_SECONDS = 10  # how long a stopping server waits for the background job
 # being written to, the only ones whose pages are rebuilt from fragments (docs/benchmarks.md, "Memory").
 FRAGMENTS_SHARE = 64
 
+# FastAPI's own OpenTelemetry hooks ask whether a provider is configured on every request (three
+# environment lookups, a sixth of a cached read's CPU); Rejoinder counts and logs its requests itself
+# (web/envelope.py). Only FastAPI versions that have the hooks take the argument.
+NO_FRAMEWORK_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
+
 DESCRIPTION = """Rejoinder's public API: threads, comments, likes and counts.
 
 Every error answers `{"error": {"code", "message", "fields"}}`, where `fields` names each offending
@@ -96,6 +106,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
                 ctx.close()
 
     app = FastAPI(
+        **NO_FRAMEWORK_TELEMETRY,
         title="Rejoinder",
         version=__version__,
         description=DESCRIPTION,
