@@ -22,7 +22,7 @@ from rejoinder.web.client import client_of
 
 log = logging.getLogger(REQUEST_LOGGER)
 
-# Set by middleware that answers before the router (the cached-read path), which has no route object.
+# Set by middleware that answers before the router (likes, refusals at the door), which has no route object.
 ROUTE_KEY = "rejoinder.route"
 UNMATCHED = "(unmatched)"  # 404s for any path would otherwise make a series per scanner probe
 # Probes and scrapes come every few seconds: their lines are for debugging, not the daily log.
