@@ -95,7 +95,7 @@ def record_request(scope: Scope, route: str, request_id: bytes, status: int, sec
 
 
 # What every request line's record has in common. ``log.info`` would look up the caller's frame, and
-# LogRecord's constructor the file name and module of this one, every time: a third of a line's cost.
+# LogRecord's constructor the file name and module of this one, every time: a fifth of a line's cost.
 _COMMON = vars(logging.LogRecord(REQUEST_LOGGER, logging.INFO, __file__, 0, "%s %s %s", None, None)) | {
     "thread": None,  # no line shows them (logs.configure_logging stops the lookups for the others too)
     "threadName": None,
