@@ -22,6 +22,9 @@ transactions per request, connections opened and deadlocks.
     .venv/bin/python bench/cpu.py --seeded ~/.cache/rejoinder-bench/phases-seeded.db \\
         --build before=../wt-before --build after=. --rounds 3
 
+    .venv/bin/python bench/cpu.py --seeded SEEDED_BY_OLDER.db --seeded-for after=THE_SAME_MIGRATED.db \\
+        --build older=../older --build after=. --kinds hot,counts
+
     .venv/bin/python bench/cpu.py --build after=. --kinds like,post \\
         --seeded postgresql+psycopg://postgres@127.0.0.1:5432/rejoinder_phases_seeded
 
@@ -318,9 +321,11 @@ async def measure(kind: str, run: Run, pid: int, requests: int, database: Databa
     }
 
 
-async def one_build(args: argparse.Namespace, code: Path, work: Workload) -> dict[str, dict[str, float]]:
+async def one_build(
+    args: argparse.Namespace, code: Path, work: Workload, seeded: str
+) -> dict[str, dict[str, float]]:
     scratch = Path(tempfile.mkdtemp(prefix="rejoinder-cpu-"))
-    database = Database(args.seeded, scratch)
+    database = Database(seeded, scratch)
     port = free_port()
     env = dict(item.split("=", 1) for item in args.env)
     server = start_server(code, args.python, database.url, port, env, scratch / "server.log")
@@ -364,6 +369,13 @@ def main() -> None:
         "used as a template; neither is modified",
     )
     parser.add_argument("--build", action="append", required=True, help="LABEL=DIR, a checkout to serve from")
+    parser.add_argument(
+        "--seeded-for",
+        action="append",
+        default=[],
+        help="LABEL=FILE: this build's copy of the same seeded SQLite database, already migrated to its "
+        "schema (a newer build migrates an older seed at every start, which can take minutes)",
+    )
     parser.add_argument("--python", default=sys.executable, help="the interpreter that runs every build")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -377,10 +389,11 @@ def main() -> None:
         raise SystemExit(f"{args.seeded} not found: seed one with `bench/phases seed sqlite`")
     work = Workload.from_database(args.seeded)
     builds = [(label, Path(path).resolve()) for label, path in (item.split("=", 1) for item in args.build)]
+    seeded_for = dict(item.split("=", 1) for item in args.seeded_for)
     rounds: dict[str, list[dict[str, dict[str, float]]]] = {label: [] for label, _ in builds}
     for number in range(args.rounds):
         for label, code in builds if number % 2 == 0 else builds[::-1]:
-            result = asyncio.run(one_build(args, code, work))
+            result = asyncio.run(one_build(args, code, work, seeded_for.get(label, args.seeded)))
             rounds[label].append(result)
             print(f"round {number + 1} {label}: " + json.dumps(result), file=sys.stderr, flush=True)
     medians = {

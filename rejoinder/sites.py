@@ -175,3 +175,9 @@ def any_site_allows(ctx: Context, origin: str) -> bool:
         allowed = frozenset(o for site in list_sites(ctx) for o in site.allowed_origins)
         ctx.origins.put(ALL_ORIGINS, allowed, generation)
     return origin.lower() in allowed
+
+
+def any_site_allows_in_memory(ctx: Context, origin: str) -> bool | None:
+    """``any_site_allows`` without I/O: None when the origins are not remembered (or may be out of date)."""
+    allowed = ctx.origins.get(ALL_ORIGINS)
+    return None if allowed is None else origin.lower() in allowed

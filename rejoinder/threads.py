@@ -160,10 +160,17 @@ def comment_counts(ctx: Context, site_key: str, urls: list[str]) -> dict[str, in
 def counts_in_memory(ctx: Context, site_key: str, urls: list[str]) -> dict[str, int] | None:
     """``comment_counts`` when memory holds every one of them, without any I/O; else None."""
     keys = _count_keys(site_key, urls)
-    known = ctx.cache.counts(list(keys.values()))
-    if len(known) < len(set(keys.values())):
+    return remembered_counts(ctx, site_key, list(keys), [url for _, url in keys.values()])
+
+
+def remembered_counts(
+    ctx: Context, site_key: str, urls: list[str], thread_urls: list[str]
+) -> dict[str, int] | None:
+    """``counts_in_memory`` for URLs already checked and normalised (``thread_urls[i]`` of ``urls[i]``)."""
+    known = ctx.cache.counts([(site_key, url) for url in thread_urls])
+    if len(known) < len(set(thread_urls)):
         return None
-    return {given: known[key] for given, key in keys.items()}
+    return {given: known[site_key, url] for given, url in zip(urls, thread_urls, strict=True)}
 
 
 def _count_keys(site_key: str, urls: list[str]) -> dict[str, ThreadKey]:

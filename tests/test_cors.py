@@ -155,3 +155,26 @@ async def test_an_origin_added_to_a_site_is_allowed_at_once(
         "/api/v1/comments", json=comment_payload("welcome now"), headers={"Origin": STRANGER}
     )
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("origin", [None, SITE_ORIGIN, STRANGER])
+@pytest.mark.parametrize("path", ["/api/v1/comments", "/api/v1/counts"])
+async def test_a_read_answered_from_memory_has_the_headers_of_the_routes_answer(
+    client: httpx.AsyncClient, ctx: Context, site: str, path: str, origin: str | None
+) -> None:
+    await post(client, "hello")
+    params = {"site": site, "url": ARTICLE}
+    headers = {"Origin": origin} if origin else {}
+    ctx.cache.clear()
+    routed = await client.get(path, params=params, headers=headers)
+    remembered = await client.get(path, params=params, headers=headers)
+    ctx.origins.clear()  # an origin not remembered: looked up on the way to the router, then remembered
+    looked_up = await client.get(path, params=params, headers=headers)
+    unique = {"x-request-id"}  # every answer has its own
+    for response in (remembered, looked_up):
+        assert response.status_code == routed.status_code == 200
+        assert response.content == routed.content
+        assert {k: v for k, v in response.headers.items() if k not in unique} == {
+            k: v for k, v in routed.headers.items() if k not in unique
+        }
+    assert ("access-control-allow-origin" in routed.headers) == (origin == SITE_ORIGIN)

@@ -3,9 +3,14 @@ with the same bytes and headers the endpoint sends, and never out of date after 
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import httpx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rejoinder.context import Context
+from rejoinder.web.fastreads import MemoryAnswers
 from tests.helpers import ARTICLE, post
 
 OTHER = "https://blog.example/2026/12/rock-pools"
@@ -53,3 +58,11 @@ async def test_a_bad_query_is_refused_even_when_memory_holds_the_counts(
     assert two_sites.status_code == 404
     unknown = await counts(client, ARTICLE, site="nope")
     assert unknown.status_code == 404
+
+
+@given(st.text(alphabet=st.sampled_from("&=%+;?/:.-_aZ09é\x00 "), max_size=60))
+def test_a_counts_query_is_read_as_the_router_reads_it(query: str) -> None:
+    answers = MemoryAnswers()
+    for _ in range(2):  # read, then remembered
+        fields = answers._query(query.encode("latin-1"))
+        assert [(name, value) for name, value, _ in fields] == parse_qsl(query, keep_blank_values=True)

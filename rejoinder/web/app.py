@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,7 +44,6 @@ from rejoinder.web.dashboard import ROUTERS as DASHBOARD_ROUTERS
 from rejoinder.web.envelope import Envelope
 from rejoinder.web.fastlikes import FastLikes
 from rejoinder.web.middleware import (
-    CachedReads,
     ClientAddressRequired,
     RefusedAgain,
     RequestSizeLimit,
@@ -60,6 +60,15 @@ JOB_STOP_SECONDS = 10  # how long a stopping server waits for the background job
 # The kept comment fragments' budget, a share of ``cache_max_mb``: 2 MiB of the default 128 hold the threads
 # being written to, the only ones whose pages are rebuilt from fragments (docs/benchmarks.md, "Memory").
 FRAGMENTS_SHARE = 64
+
+# FastAPI's own OpenTelemetry hooks ask whether a provider is configured on every request (three
+# environment lookups, a sixth of a cached read's CPU); Rejoinder counts and logs its requests itself
+# (web/envelope.py). Only FastAPI versions that have the hooks take the argument.
+NO_FRAMEWORK_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
 
 DESCRIPTION = """Rejoinder's public API: threads, comments, likes and counts.
 
@@ -98,6 +107,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
                 ctx.close()
 
     app = FastAPI(
+        **NO_FRAMEWORK_TELEMETRY,
         title="Rejoinder",
         version=__version__,
         description=DESCRIPTION,
@@ -125,10 +135,9 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     for router in routers:
         app.include_router(router)
     # Added last runs first: the envelope (security headers, request id, metrics, log line) goes around
-    # every answer, CORS wraps the rest, refusals repeated at the door, likes and cached reads answer
-    # before the router, and writes that reach the router start on a slice of each turn of the loop.
+    # every answer and sends cached reads itself, CORS wraps the rest, refusals repeated at the door, likes
+    # answer before the router, and writes that reach the router start on a slice of each turn of the loop.
     app.add_middleware(WriteTurns)
-    app.add_middleware(CachedReads)
     app.add_middleware(FastLikes)
     app.add_middleware(RefusedAgain)
     app.add_middleware(RequestSizeLimit)

@@ -1,8 +1,7 @@
 """Plain ASGI middleware for what every API request goes through: size limit, CORS, refusals repeated at
-the door, cached reads.
+the door (cached reads are answered before any of them: ``web/fastreads.py``).
 
-Written against raw ASGI because these run on every request and the hot read path answers from
-memory without touching the router, request parsing or the database.
+Written against raw ASGI because these run on every request.
 """
 
 from __future__ import annotations
@@ -10,10 +9,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from urllib.parse import parse_qsl
 
-import anyio
 import orjson
+from anyio.to_thread import run_sync as to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rejoinder.context import Context
@@ -26,8 +24,7 @@ from rejoinder.errors import (
     RejoinderError,
 )
 from rejoinder.settings import UNIX_PEER, Settings
-from rejoinder.sites import any_site_allows
-from rejoinder.threads import counts_in_memory
+from rejoinder.sites import any_site_allows, any_site_allows_in_memory
 from rejoinder.web.client import client_of
 from rejoinder.web.telemetry import ROUTE_KEY
 
@@ -43,11 +40,11 @@ UPLOAD_PATH = "/dashboard/import"  # an export file: bounded by import_max_bytes
 API_PREFIXES = ("/api/", "/1.")  # the JSON API and the Akismet-compatible one (/1.1/…)
 
 
-def _context(scope: Scope) -> Context:
+def context_of(scope: Scope) -> Context:
     return scope["app"].state.ctx
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def header_of(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
             return value
@@ -75,8 +72,8 @@ class RequestSizeLimit:
             return await self.app(scope, receive, send)
         if scope["path"] == UPLOAD_PATH:
             return await self.app(scope, _bounded(scope, receive), send)
-        limit = _context(scope).settings.max_request_bytes
-        declared = _header(scope, b"content-length")
+        limit = context_of(scope).settings.max_request_bytes
+        declared = header_of(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit():
                 return await _send_error(
@@ -107,8 +104,8 @@ def _too_large(limit: int) -> PayloadTooLarge:
 def _bounded(scope: Scope, receive: Receive) -> Receive:
     """The body of an export file's upload, streamed to the app (which spools it to disk) rather than held
     here, and bounded by ``import_max_bytes``: over it, the app's read fails with 413, answered as a page."""
-    limit = _context(scope).settings.import_max_bytes
-    declared = _header(scope, b"content-length")
+    limit = context_of(scope).settings.import_max_bytes
+    declared = header_of(scope, b"content-length")
     size = 0
 
     async def counted() -> Message:
@@ -136,12 +133,15 @@ class SiteCORS:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIXES):
             return await self.app(scope, receive, send)
-        origin_bytes = _header(scope, b"origin")
+        origin_bytes = header_of(scope, b"origin")
         allowed = False
         if origin_bytes is not None:
             origin = origin_bytes.decode("latin-1")
-            allowed = await anyio.to_thread.run_sync(any_site_allows, _context(scope), origin)
-            if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
+            ctx = context_of(scope)
+            remembered = any_site_allows_in_memory(ctx, origin)
+            # Off the loop only when the sites must be read: nearly always they are remembered.
+            allowed = remembered if remembered is not None else await to_thread(any_site_allows, ctx, origin)
+            if scope["method"] == "OPTIONS" and header_of(scope, b"access-control-request-method"):
                 return await self._preflight(send, origin_bytes, allowed)
 
         async def with_cors(message: Message) -> None:
@@ -245,7 +245,7 @@ class RefusedAgain:
             kind, route = "comment", READ_PATH
         else:
             return await self.app(scope, receive, send)
-        ctx = _context(scope)
+        ctx = context_of(scope)
         address = client_of(scope, ctx.settings)
         refusal = ctx.refusals.active(address, kind) if address else None
         if refusal is None:
@@ -300,64 +300,3 @@ def _site_named(body: bytes) -> str | None:
         return None
     site = parsed.get("site") if isinstance(parsed, dict) else None
     return site if isinstance(site, str) else None
-
-
-class CachedReads:
-    """Answer ``GET /api/v1/comments`` and ``GET /api/v1/counts`` from memory when it holds the answer.
-
-    Anything else, including every malformed query, goes on to the router, which answers it (and its
-    errors) the usual way: this only ever sends what the endpoint would have sent.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
-            return await self.app(scope, receive, send)
-        if scope["path"] == READ_PATH:
-            return await self._thread_page(scope, receive, send)
-        if scope["path"] == COUNTS_PATH:
-            body = _counts(scope)
-            if body is not None:
-                scope[ROUTE_KEY] = COUNTS_PATH
-                headers = [(b"content-type", JSON), (b"content-length", str(len(body)).encode())]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                return await send({"type": "http.response.body", "body": body})
-        return await self.app(scope, receive, send)
-
-    async def _thread_page(self, scope: Scope, receive: Receive, send: Send) -> None:
-        entry = _context(scope).cache.get(scope["query_string"])
-        if entry is None:
-            return await self.app(scope, receive, send)
-        scope[ROUTE_KEY] = READ_PATH  # for the request log and metrics: no route object answers this one
-        etag = entry.etag.encode()
-        headers = [(b"content-type", JSON), (b"etag", etag), (b"cache-control", b"no-cache")]
-        if _header(scope, b"if-none-match") == etag:
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            return await send({"type": "http.response.body", "body": b""})
-        headers.append((b"content-length", str(len(entry.body)).encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": entry.body})
-
-
-def _counts(scope: Scope) -> bytes | None:
-    """The counts endpoint's answer when memory holds every count asked for; None to let the app answer.
-
-    A count request is small and frequent (one per index page), so the router's parsing and validation
-    would cost more than the answer: the query is read here the way Starlette reads it."""
-    site, urls = None, []
-    for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
-        if name == "url":
-            urls.append(value)
-        elif name == "site":
-            if site is not None:
-                return None
-            site = value
-    if site is None or not urls:
-        return None
-    try:
-        found = counts_in_memory(_context(scope), site, urls)
-    except RejoinderError:
-        return None
-    return None if found is None else orjson.dumps({"counts": found})
