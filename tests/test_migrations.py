@@ -140,3 +140,45 @@ def test_decisions_taught_before_scores_were_kept_get_their_comments_score(empty
     with empty_db.read() as conn:
         rows = dict(conn.execute(text("SELECT item_key, score FROM spam_training")).all())
     assert rows == {f"comment:{comment_id}": 0.625, "akismet:0123abcd": None}
+
+
+def test_rebuilt_tables_keep_the_rows_that_refer_to_them(empty_db: Database) -> None:
+    """SQLite alters a table by copying it and dropping the old one; with foreign keys enforced, the drop
+    would delete the old rows one by one, cascading to replies and likes, and scan every referring table
+    for each of them. The upgrade runs without enforcement, checks the keys, and enforces them again."""
+    upgrade(empty_db, "0004")
+    now = datetime.now(UTC)
+    with empty_db.write() as conn:
+        site_id = insert_site(conn, key="old", name="Old", allowed_origins=[], settings={}, now=now).id
+        conn.execute(
+            text(
+                "INSERT INTO threads (site_id, url, title, created_at, closed, comment_count)"
+                " VALUES (:site, 'https://old.example/a', '', :now, false, 3)"
+            ),
+            {"site": site_id, "now": now},
+        )
+        thread_id = conn.execute(text("SELECT id FROM threads")).scalar()
+        parent = None
+        for body in ("first", "a reply", "a reply to the reply"):
+            conn.execute(
+                text(
+                    "INSERT INTO comments (thread_id, parent_id, root_id, author_name, author_email,"
+                    " author_website, body, html, status, created_at, remote_addr, user_agent, like_count,"
+                    " version) VALUES (:thread, :parent, :root, '', '', '', :body, :body, 'published',"
+                    " :now, '', '', 1, 1)"
+                ),
+                {"thread": thread_id, "parent": parent, "root": parent and 1, "body": body, "now": now},
+            )
+            parent = conn.execute(text("SELECT max(id) FROM comments")).scalar()
+            conn.execute(
+                text("INSERT INTO likes (comment_id, liker_key, created_at) VALUES (:c, :liker, :now)"),
+                {"c": parent, "liker": f"reader-{parent}", "now": now},
+            )
+    upgrade(empty_db)
+    with empty_db.read() as conn:
+        replies = conn.execute(text("SELECT count(*) FROM comments WHERE parent_id IS NOT NULL")).scalar()
+        likes = conn.execute(text("SELECT count(*) FROM likes")).scalar()
+    assert (replies, likes) == (2, 3)
+    if empty_db.url.startswith("sqlite"):
+        with empty_db.write() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
