@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from rejoinder import __version__
-from rejoinder.allocator import freeze_startup_objects, limit_arenas
+from rejoinder.allocator import freeze_startup_objects, limit_arenas, map_large_blocks
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
@@ -71,6 +71,7 @@ def create_app_from_environment() -> FastAPI:
     settings = load_settings()
     configure_logging(settings, batched=True)
     limit_arenas()
+    map_large_blocks()
     return create_app(settings)
 
 
@@ -149,6 +150,7 @@ def run(settings: Settings, workers: int = 1, *, with_demo: bool = False) -> boo
     """Serve until stopped (uvicorn); False if the server could not start. With several ``workers``, each
     process builds its app with ``create_app_from_environment``."""
     limit_arenas()
+    map_large_blocks()
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
