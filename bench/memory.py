@@ -392,7 +392,7 @@ async def serve_and_measure(args: argparse.Namespace, url: str, log: Path) -> di
 
     import uvicorn
 
-    from rejoinder.allocator import limit_arenas, map_large_blocks
+    from rejoinder.allocator import configure_malloc
     from rejoinder.cli.options import migrate
     from rejoinder.logs import configure_logging
     from rejoinder.settings import load_settings
@@ -411,8 +411,7 @@ async def serve_and_measure(args: argparse.Namespace, url: str, log: Path) -> di
     with log.open("w") as output:
         configure_logging(settings, stream=output, batched=True)
         migrate(settings)
-        limit_arenas()
-        map_large_blocks()
+        configure_malloc()
         if args.trace:
             tracemalloc.start()
         app = create_app(settings)

@@ -29,6 +29,13 @@ SERVER_ARENAS = 1
 LARGE_BLOCK_BYTES = 128 * 1024
 
 
+def configure_malloc() -> None:
+    """glibc's allocator as a server wants it: one arena, large blocks mapped apart. First thing in the
+    process: an arena, once a thread has made it (the log's flusher, say), stays until the process ends."""
+    limit_arenas()
+    map_large_blocks()
+
+
 def limit_arenas(arenas: int = SERVER_ARENAS) -> bool:
     """Cap glibc's malloc arenas at ``arenas``, before the server starts its threads. Leaves an operator's
     own ``MALLOC_ARENA_MAX`` alone, and does nothing on another C library; True if the cap was set."""
