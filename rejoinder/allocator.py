@@ -6,8 +6,8 @@ worker threads (reads that miss the cache, PostgreSQL commits) then leave freed 
 dozen arenas that are never returned to the system. One arena holds the same work: the threads spend most
 of their time waiting for the GIL or the database, not in malloc. Measured with the shared harness
 (docs/benchmarks.md): resident memory at the end of a run 190 MB with glibc's default, 175 MB with two
-arenas; one arena, with large blocks mapped apart, took another 4.6 MB off (a second arena had held 10-16 MiB,
-a third of it free).
+arenas; one arena, with large blocks mapped apart, took another 4.6-11.3 MB off (a second arena had held
+10-19 MiB, a third of it free).
 """
 
 from __future__ import annotations
