@@ -392,7 +392,7 @@ async def serve_and_measure(args: argparse.Namespace, url: str, log: Path) -> di
 
     import uvicorn
 
-    from rejoinder.allocator import limit_arenas
+    from rejoinder.allocator import configure_malloc
     from rejoinder.cli.options import migrate
     from rejoinder.logs import configure_logging
     from rejoinder.settings import load_settings
@@ -408,10 +408,10 @@ async def serve_and_measure(args: argparse.Namespace, url: str, log: Path) -> di
         environ=environ, overrides={"database_url": url, "host": "127.0.0.1", "port": port}
     )
     result: dict[str, Any] = {"steps": [{"step": "imported", "rss_kib": rss_kib()}]}
+    configure_malloc()  # as ``rejoinder serve`` does, before the log's thread allocates
     with log.open("w") as output:
         configure_logging(settings, stream=output, batched=True)
         migrate(settings)
-        limit_arenas()
         if args.trace:
             tracemalloc.start()
         app = create_app(settings)

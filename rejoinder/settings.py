@@ -80,6 +80,14 @@ class Settings(BaseModel):
         description="SQLAlchemy URL of the store: `sqlite:///path/to/file.db` (embedded, the default) or "
         "`postgresql+psycopg://user@host/db`. A relative SQLite path is relative to the working directory.",
     )
+    sqlite_readers: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="SQLite only: connections one process reads through at once. Each holds its own copy "
+        "of the schema and a page cache of up to 512 KiB; the read cache answers most reads without them, "
+        "and more than the machine's cores rarely helps.",
+    )
     host: str = Field("127.0.0.1", description="Address `rejoinder serve` listens on.")
     port: int = Field(8080, ge=1, le=65535, description="Port `rejoinder serve` listens on.")
     unix_socket: str = Field(

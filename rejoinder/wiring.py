@@ -43,7 +43,7 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
     ``start`` starts the event bus's own thread and the fan-out (a server or worker process); without it,
     events are still delivered to this process right after each commit, one-process subscribers included.
     """
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, sqlite_readers=settings.sqlite_readers)
     secret = settings.secret_key
     if not secret:
         with db.write() as conn:

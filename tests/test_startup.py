@@ -112,3 +112,22 @@ def test_a_server_never_imports_the_login_or_feed_libraries_before_they_are_used
     # them; feedparser only the announcements of a site's new posts.
     asked = ("authlib", "joserfc", "cryptography", "httpx", "feedparser", "orjson")
     assert imported_by_a_server(tmp_path, *asked) == {"orjson"}
+
+
+def test_a_sqlite_server_reads_through_as_many_connections_as_it_is_set_to(tmp_path: Path) -> None:
+    from rejoinder.settings import load_settings
+    from rejoinder.store.db import Database
+    from rejoinder.store.migrate import upgrade
+    from rejoinder.wiring import open_context
+
+    url = f"sqlite:///{tmp_path / 'readers.db'}"
+    database = Database(url)
+    upgrade(database)
+    database.dispose()
+    settings = load_settings(environ={"REJOINDER_SQLITE_READERS": "2"}, overrides={"database_url": url})
+    ctx = open_context(settings)
+    try:
+        assert ctx.db.reader.pool.size() == 2  # type: ignore[attr-defined]  # QueuePool
+        assert ctx.db.writer.pool.size() == 1  # type: ignore[attr-defined]
+    finally:
+        ctx.close()

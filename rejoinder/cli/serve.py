@@ -32,8 +32,10 @@ def run_server(settings: Settings, workers: int = 1, *, with_demo: bool = False)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    from rejoinder.allocator import configure_malloc
     from rejoinder.logs import configure_logging
 
+    configure_malloc()  # before any thread of the process allocates
     settings = settings_of(args)
     # A log collector reads this output: every line in the chosen format.
     configure_logging(settings, batched=True)
@@ -45,10 +47,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
+    from rejoinder.allocator import configure_malloc
     from rejoinder.demo import cross_origin_url, install_demo
     from rejoinder.web.app import serve_demo_origin
     from rejoinder.wiring import open_context
 
+    configure_malloc()  # before any thread of the process allocates
     settings = settings_of(args)
     if settings.database_url == DEFAULT_DATABASE_URL:
         settings = settings.model_copy(update={"database_url": DEMO_DATABASE_URL})

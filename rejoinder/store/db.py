@@ -39,9 +39,14 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
 )
-# Each of the eight readers kept SQLite's default 2 MiB page cache, 16 MiB resident once warm, for pages
-# the operating system caches anyway: a reader loads a thread once, then the read cache answers.
+# Each reader kept SQLite's default 2 MiB page cache, 16 MiB resident for eight once warm, for pages the
+# operating system caches anyway: a reader loads a thread once, then the read cache answers.
 SQLITE_READER_PRAGMAS = ("PRAGMA cache_size=-512",)  # KiB
+# SQLite readers of one process: the ``sqlite_readers`` setting's default, as is for the tools that open
+# the database once (migrations, restores). Each holds its own copy of the schema
+# (~140 KiB) and a page cache (up to 512 KiB); their statements run on at most as many cores as the
+# machine has, and the read cache answers most reads without them.
+SQLITE_READERS = 4
 
 
 # SQLite: how long the loop's batch runs statements before it lets the loop answer readers. A batch of 32
@@ -106,14 +111,18 @@ class _Work(Generic[T]):
 class Database:
     """The store of one server: a reader and a writer engine (the same one on PostgreSQL)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, sqlite_readers: int = SQLITE_READERS) -> None:
         self.url = url
         parsed = make_url(url)
         self.backend = parsed.get_backend_name()
         if self.backend == "sqlite":
             self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1, echo=echo)
             self.reader = _sqlite_engine(
-                url, begin="BEGIN", pool_size=8, echo=echo, pragmas=SQLITE_PRAGMAS + SQLITE_READER_PRAGMAS
+                url,
+                begin="BEGIN",
+                pool_size=sqlite_readers,
+                echo=echo,
+                pragmas=SQLITE_PRAGMAS + SQLITE_READER_PRAGMAS,
             )
         elif self.backend == "postgresql":
             if parsed.drivername == "postgresql":

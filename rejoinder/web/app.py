@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from rejoinder import __version__
-from rejoinder.allocator import freeze_startup_objects, limit_arenas
+from rejoinder.allocator import configure_malloc, freeze_startup_objects
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
@@ -78,9 +78,9 @@ field with the rule it broke. No response ever contains an e-mail or IP address.
 
 def create_app_from_environment() -> FastAPI:
     """The app of one worker process of ``rejoinder serve --workers N`` (settings from the environment)."""
+    configure_malloc()  # before the log's thread exists
     settings = load_settings()
     configure_logging(settings, batched=True)
-    limit_arenas()
     return create_app(settings)
 
 
@@ -159,7 +159,7 @@ def serve_demo_origin(settings: Settings, article: str) -> str | None:
 def run(settings: Settings, workers: int = 1, *, with_demo: bool = False) -> bool:
     """Serve until stopped (uvicorn); False if the server could not start. With several ``workers``, each
     process builds its app with ``create_app_from_environment``."""
-    limit_arenas()
+    configure_malloc()  # for callers other than the CLI, which did so before it started any thread
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
