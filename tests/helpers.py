@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -93,3 +94,19 @@ async def log_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD
     me = await client.get("/api/v1/me")
     assert me.status_code == 200, me.text
     return str(me.json()["csrf_token"])
+
+
+class LoopTurns:
+    """Counts the loop's turns: a ticker task that adds one each time the loop lets it run."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+        self._task = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            self.turns += 1
+
+    def stop(self) -> None:
+        self._task.cancel()

@@ -25,7 +25,7 @@ from rejoinder.store.db import Database, after_commit, at_commit
 from rejoinder.store.schema import comments, server_secrets
 from rejoinder.store.sites import get_site
 from rejoinder.store.threads import add_to_comment_count_at_commit, get_or_create_thread, get_thread
-from tests.helpers import ARTICLE
+from tests.helpers import ARTICLE, LoopTurns
 
 WRITERS = 24
 
@@ -340,22 +340,6 @@ async def test_a_batch_commits_while_every_worker_thread_is_taken(db: Database) 
         for holder in holders:
             limiter.release_on_behalf_of(holder)
     assert stored_names(db) == {"piece-alone"}
-
-
-class LoopTurns:
-    """Counts the loop's turns: a ticker task that adds one each time the loop lets it run."""
-
-    def __init__(self) -> None:
-        self.turns = 0
-        self._task = asyncio.ensure_future(self._tick())
-
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(0)
-            self.turns += 1
-
-    def stop(self) -> None:
-        self._task.cancel()
 
 
 QUEUED_POSTS = 120

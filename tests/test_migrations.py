@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 
 from rejoinder.store.db import Database
 from rejoinder.store.migrate import head_revisions, is_current, pending, upgrade
@@ -49,6 +49,19 @@ def schema_differences(db: Database) -> list[Any]:
         options = {"compare_type": True, "compare_server_default": True}
         context = MigrationContext.configure(conn, opts=options)
         return compare_metadata(context, metadata)  # type: ignore[no-any-return]
+
+
+def old_site_and_thread(conn: Connection, now: datetime, *, comment_count: int) -> tuple[int, int]:
+    """A site and a thread written by plain SQL, as a database of an earlier revision holds them."""
+    site_id = insert_site(conn, key="old", name="Old", allowed_origins=[], settings={}, now=now).id
+    conn.execute(
+        text(
+            "INSERT INTO threads (site_id, url, title, created_at, closed, comment_count)"
+            " VALUES (:site, 'https://old.example/a', '', :now, false, :count)"
+        ),
+        {"site": site_id, "now": now, "count": comment_count},
+    )
+    return site_id, conn.execute(text("SELECT id FROM threads")).scalar_one()
 
 
 def test_an_empty_database_has_every_migration_pending(empty_db: Database) -> None:
@@ -110,15 +123,7 @@ def test_decisions_taught_before_scores_were_kept_get_their_comments_score(empty
     upgrade(empty_db, "0003")
     now = datetime.now(UTC)
     with empty_db.write() as conn:
-        site_id = insert_site(conn, key="old", name="Old", allowed_origins=[], settings={}, now=now).id
-        conn.execute(
-            text(
-                "INSERT INTO threads (site_id, url, title, created_at, closed, comment_count)"
-                " VALUES (:site, 'https://old.example/a', '', :now, false, 0)"
-            ),
-            {"site": site_id, "now": now},
-        )
-        thread_id = conn.execute(text("SELECT id FROM threads")).scalar()
+        site_id, thread_id = old_site_and_thread(conn, now, comment_count=0)
         conn.execute(
             text(
                 "INSERT INTO comments (thread_id, author_name, author_email, author_website, body, html,"
@@ -149,15 +154,7 @@ def test_rebuilt_tables_keep_the_rows_that_refer_to_them(empty_db: Database) -> 
     upgrade(empty_db, "0004")
     now = datetime.now(UTC)
     with empty_db.write() as conn:
-        site_id = insert_site(conn, key="old", name="Old", allowed_origins=[], settings={}, now=now).id
-        conn.execute(
-            text(
-                "INSERT INTO threads (site_id, url, title, created_at, closed, comment_count)"
-                " VALUES (:site, 'https://old.example/a', '', :now, false, 3)"
-            ),
-            {"site": site_id, "now": now},
-        )
-        thread_id = conn.execute(text("SELECT id FROM threads")).scalar()
+        _, thread_id = old_site_and_thread(conn, now, comment_count=3)
         parent = None
         for body in ("first", "a reply", "a reply to the reply"):
             conn.execute(

@@ -14,22 +14,7 @@ from rejoinder.settings import load_settings
 from rejoinder.web import turns
 from rejoinder.web.app import create_app
 from rejoinder.web.turns import WriteTurns
-
-
-class LoopTurns:
-    """Counts the loop's turns: a ticker task that adds one each time the loop lets it run."""
-
-    def __init__(self) -> None:
-        self.turns = 0
-        self._task = asyncio.ensure_future(self._tick())
-
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(0)
-            self.turns += 1
-
-    def stop(self) -> None:
-        self._task.cancel()
+from tests.helpers import LoopTurns
 
 
 async def started_in(methods: list[str]) -> list[tuple[str, int]]:
