@@ -23,7 +23,15 @@ from rejoinder.errors import RejoinderError
 from rejoinder.sites import any_site_allows_in_memory
 from rejoinder.threads import MAX_COUNT_URLS, remembered_counts, thread_url
 from rejoinder.web.headers import RESOURCE_HEADERS
-from rejoinder.web.middleware import COUNTS_PATH, JSON, READ_PATH, context_of, header_of
+from rejoinder.web.middleware import (
+    COUNTS_PATH,
+    JSON,
+    READ_PATH,
+    VARY_ORIGIN,
+    context_of,
+    cors_headers,
+    header_of,
+)
 from rejoinder.web.serialize import dumps
 
 Headers = list[tuple[bytes, bytes]]
@@ -33,8 +41,7 @@ Field = tuple[str, str, str | None]
 # Fields of counts queries remembered: a page asks for the same addresses on every view, and reading
 # them (percent-decoding, normalising the URL) cost more than the rest of the answer.
 MAX_FIELDS = 10_000
-_VARY = [(b"vary", b"Origin")]
-_EXPOSE = (b"access-control-expose-headers", b"ETag")
+_VARY = [VARY_ORIGIN]
 _NO_CACHE = (b"cache-control", b"no-cache")
 _CONTENT_TYPE = (b"content-type", JSON)
 
@@ -124,7 +131,7 @@ def _cors(scope: Scope) -> Headers | None:
     allowed = any_site_allows_in_memory(context_of(scope), origin.decode("latin-1"))
     if allowed is None:
         return None
-    return [(b"access-control-allow-origin", origin), _EXPOSE] if allowed else []
+    return cors_headers(origin) if allowed else []
 
 
 def _thread_page(scope: Scope, cors: Headers) -> Answer | None:

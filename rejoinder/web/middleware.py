@@ -121,6 +121,16 @@ def _bounded(scope: Scope, receive: Receive) -> Receive:
     return counted
 
 
+# Every API answer varies on Origin, with or without one: shared caches must not mix them up.
+VARY_ORIGIN = (b"vary", b"Origin")
+
+
+def cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
+    """What an answer to an allowed origin carries besides ``VARY_ORIGIN`` (``SiteCORS``, and the reads
+    answered from memory before it, ``web/fastreads.py``)."""
+    return [(b"access-control-allow-origin", origin), (b"access-control-expose-headers", b"ETag")]
+
+
 class SiteCORS:
     """CORS for the API: only origins that some site allows get an answer they can read.
 
@@ -147,12 +157,9 @@ class SiteCORS:
         async def with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 # Vary on every API answer, with or without Origin: shared caches must not mix them up.
-                headers = [*message.get("headers", []), (b"vary", b"Origin")]
-                if allowed:
-                    headers += [
-                        (b"access-control-allow-origin", origin_bytes),
-                        (b"access-control-expose-headers", b"ETag"),
-                    ]
+                headers = [*message.get("headers", []), VARY_ORIGIN]
+                if allowed and origin_bytes is not None:
+                    headers += cors_headers(origin_bytes)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -177,7 +184,7 @@ class SiteCORS:
                     (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
                     (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
                     (b"access-control-max-age", b"600"),
-                    (b"vary", b"Origin"),
+                    VARY_ORIGIN,
                 ],
             }
         )
