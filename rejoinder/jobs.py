@@ -26,7 +26,7 @@ from sqlalchemy import Connection, event
 from rejoinder.errors import JobNotDead, NotFound
 from rejoinder.model import Job, JobStatus
 from rejoinder.store import jobs as store
-from rejoinder.store.db import Database
+from rejoinder.store.db import Database, forget
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +262,7 @@ class JobQueue:
 
 
 def _forget_enqueued(conn: Connection) -> None:
-    conn.info.pop(_ENQUEUED, None)
+    forget(conn, _ENQUEUED)
 
 
 def worker_name() -> str:

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text, update
 
 from rejoinder.context import Context
+from rejoinder.jobs import JobQueue
 from rejoinder.store import db as db_module
 from rejoinder.store.db import Database
 from rejoinder.store.outage import outage
@@ -174,6 +175,28 @@ def test_a_pooled_postgresql_connection_is_pinged_only_after_sitting_idle_and_re
         time.sleep(0.3)
         assert backend_pid() != first  # dead while idle: replaced before anyone used it
     finally:
+        db.dispose()
+
+
+def test_a_connection_lost_inside_a_write_raises_the_outage_not_the_rollbacks_complaint(
+    backend: str, database_url: str
+) -> None:
+    if backend != "postgres":
+        pytest.skip("SQLite opens a file: there is no connection to lose")
+    db = Database(database_url)
+    JobQueue(db)  # its rollback listener reads the connection's info too
+    admin = create_engine(database_url)
+    try:
+        with pytest.raises(Exception) as caught, db.write() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with admin.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            conn.execute(text("SELECT 1"))
+        assert outage(caught.value) is not None, repr(caught.value)
+        with db.write() as conn:  # and the next transaction gets a live connection
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        admin.dispose()
         db.dispose()
 
 

@@ -83,6 +83,14 @@ def at_commit(conn: Connection, flush: Callable[[Connection, list[T]], None]) ->
     return pending.setdefault(flush, [])
 
 
+def forget(conn: Connection, key: str) -> None:
+    """Drop ``key`` from the connection's info while a transaction rolls back. A connection lost midway
+    is left alone: asking for its info would raise in place of the error that lost it, and its info is
+    cleared anyway when it reconnects."""
+    if not conn.invalidated:
+        conn.info.pop(key, None)
+
+
 def _begin(conn: Connection) -> list[Any]:
     """Start a transaction's lists (per DBAPI connection: set anew by every transaction); what it notes
     for after the commit."""
@@ -175,7 +183,7 @@ class Database:
                 yield conn
                 _flush(conn)
             finally:
-                conn.info.pop(_AT_COMMIT, None)  # a rolled-back transaction's are dropped with it
+                forget(conn, _AT_COMMIT)  # a rolled-back transaction's are dropped with it
         if noted and self.on_commit is not None:
             self.on_commit(noted)
 
@@ -262,7 +270,7 @@ class Database:
                         results = await _in_slices(conn, batch)
                         _flush(conn)
                     except BaseException:
-                        conn.info.pop(_AT_COMMIT, None)
+                        forget(conn, _AT_COMMIT)
                         transaction.rollback()
                         raise
                     # A limiter of its own: the shared one's threads may all be waiting for this very
