@@ -9,6 +9,8 @@ the server's user+system CPU time (``/proc/PID/stat``) by the requests answered.
 each round, so a neighbour's burst hits both. Kinds (concurrency as in the shared harness):
 
 - ``cold``: every thread read once, one at a time, on a fresh server (always measured, first)
+- ``fresh``: mixed reads at c64 on a server of its own that has read nothing yet, as the shared harness's
+  ``read-mixed`` meets it: the first reads of each thread, from the database, among the others
 - ``hot``: the whole 200-comment thread, c16; ``mixed``: threads by Zipf-like popularity, c64
 - ``counts``: 20 URLs a request, c16; ``like``: a like by a new liker, c8
 - ``post``: a new comment, c8; ``post1``: a new comment, one at a time
@@ -51,13 +53,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 POSTGRES = "postgresql"
-KINDS = ("hot", "mixed", "counts", "like", "post", "post1", "write32")
+KINDS = ("fresh", "hot", "mixed", "counts", "like", "post", "post1", "write32")
+CONCURRENCY = {"fresh": 64, "hot": 16, "mixed": 64, "counts": 16, "like": 8, "post": 8, "post1": 1}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -300,8 +304,8 @@ async def measure(kind: str, run: Run, pid: int, requests: int, database: Databa
             "reads_per_s": len(reads) / writing,
         }
     else:
-        concurrency = {"hot": 16, "mixed": 64, "counts": 16, "like": 8, "post": 8, "post1": 1}[kind]
-        latencies = sorted(await run.drive(kind, requests, concurrency))
+        sent = "mixed" if kind == "fresh" else kind
+        latencies = sorted(await run.drive(sent, requests, CONCURRENCY[kind]))
         answered = len(latencies)
     elapsed, used = time.perf_counter() - started, cpu_seconds(pid) - before
     await asyncio.sleep(0.3)  # work finishing after the last answer (fan-out, housekeeping) counts too
@@ -324,13 +328,17 @@ async def measure(kind: str, run: Run, pid: int, requests: int, database: Databa
 async def one_build(
     args: argparse.Namespace, code: Path, work: Workload, seeded: str
 ) -> dict[str, dict[str, float]]:
-    scratch = Path(tempfile.mkdtemp(prefix="rejoinder-cpu-"))
-    database = Database(seeded, scratch)
-    port = free_port()
-    env = dict(item.split("=", 1) for item in args.env)
-    server = start_server(code, args.python, database.url, port, env, scratch / "server.log")
-    try:
+    kinds = args.kinds.split(",")
+    results: dict[str, dict[str, float]] = {}
+    errors: dict[int, int] = {}
+    if "fresh" in kinds:  # a server of its own: the warming below would leave it nothing to read first
+        async with serving(args, code, seeded) as (server, database, port):
+            first = Run(port, work)
+            results["fresh"] = await measure("fresh", first, server.pid, args.requests, database)
+            errors = first.errors
+    async with serving(args, code, seeded) as (server, database, port):
         run = Run(port, work)
+        run.errors = errors
         # Every thread read once, one at a time (``cold``: from the database), so that the other kinds meet
         # the caches as a running server has them.
         before, client = cpu_seconds(server.pid), Client(port)
@@ -338,8 +346,10 @@ async def one_build(
             status, _ = await client.request("GET", read_path(url))
             run._check(status, 200)
         client.close()
-        results = {"cold": {"cpu_ms_per_request": 1000 * (cpu_seconds(server.pid) - before) / len(work.urls)}}
-        for kind in args.kinds.split(","):
+        results["cold"] = {"cpu_ms_per_request": 1000 * (cpu_seconds(server.pid) - before) / len(work.urls)}
+        for kind in kinds:
+            if kind == "fresh":
+                continue
             requests = args.requests * (4 if kind in ("hot", "counts") else 1)
             if kind in ("post", "post1", "like"):
                 requests //= 4
@@ -348,6 +358,20 @@ async def one_build(
         if run.errors:
             results["errors"] = {str(status): count for status, count in run.errors.items()}
         return results
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    args: argparse.Namespace, code: Path, seeded: str
+) -> AsyncIterator[tuple[subprocess.Popen[bytes], Database, int]]:
+    """A server of ``code`` on a fresh copy of the seeded database; stopped, and the copy deleted, after."""
+    scratch = Path(tempfile.mkdtemp(prefix="rejoinder-cpu-"))
+    database = Database(seeded, scratch)
+    port = free_port()
+    env = dict(item.split("=", 1) for item in args.env)
+    server = start_server(code, args.python, database.url, port, env, scratch / "server.log")
+    try:
+        yield server, database, port
     finally:
         server.send_signal(signal.SIGTERM)
         try:
