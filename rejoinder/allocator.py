@@ -28,6 +28,14 @@ SERVER_ARENAS = 1
 # response of a big thread was freed, the next ones were carved out of the heap, and the holes they left
 # between long-lived objects stayed resident (a fifth of the heap at the end of a harness run).
 LARGE_BLOCK_BYTES = 128 * 1024
+# Tracked objects allocated (net) between two collections of the youngest generation; CPython's default is
+# 700. A page of a big thread allocates thousands of short-lived objects (tree nodes, lists, dicts) while it
+# is built, a post hundreds: at 700, young collections came several times per page, and what was alive at
+# each was promoted, until the old generation's growth set off a full collection, which walks every
+# snapshot's comments (70,000 objects on the harness's data) and held the event loop 33-67 ms, three times
+# in 1,600 posts beside readers. At 20,000 a page is built and freed between two young collections, and no
+# full collection came in those posts (docs/benchmarks.md, "Readers' tail latency").
+YOUNG_COLLECTION_THRESHOLD = 20_000
 
 
 def configure_malloc() -> None:
@@ -72,6 +80,13 @@ def _mallopt(option: int, value: int) -> bool:
     if not done:
         log.debug("mallopt(%d, %d) was refused", option, value)
     return done
+
+
+def collect_less_often(threshold: int = YOUNG_COLLECTION_THRESHOLD) -> None:
+    """Collect the youngest generation every ``threshold`` net allocations of tracked objects; the older
+    generations keep CPython's ratios. A server's process only: what it churns is short-lived."""
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(threshold, middle, old)
 
 
 def freeze_startup_objects() -> int:

@@ -86,7 +86,7 @@ def read_page(
             return _page(thread, max_depth, sort, limit, top, replies, pinned)
         snapshot = ThreadSnapshot.of(thread, max_depth, comment_store.visible_comments(conn, thread.id))
     ctx.cache.put_snapshot(key, generation, snapshot, snapshot.size)
-    return _cut(snapshot, sort, limit, after)
+    return cut_page(snapshot, sort, limit, after)
 
 
 def too_old(thread: Thread, close_after_days: int, now: datetime | None = None) -> bool:
@@ -103,10 +103,11 @@ def page_in_memory(
     snapshot: ThreadSnapshot | None = ctx.cache.snapshot((site_key, thread_url(url)))
     if snapshot is None:
         return None
-    return _cut(snapshot, sort, limit, _page_start(limit, sort, cursor))
+    return cut_page(snapshot, sort, limit, _page_start(limit, sort, cursor))
 
 
-def _cut(snapshot: ThreadSnapshot, sort: SortOrder, limit: int, after: PageKey | None) -> ThreadPage:
+def cut_page(snapshot: ThreadSnapshot, sort: SortOrder, limit: int, after: PageKey | None) -> ThreadPage:
+    """The page after ``after`` (the first if None), from memory."""
     top = snapshot.top_level_page(sort, after, limit + 1)
     pinned = snapshot.pinned() if after is None else []
     replies = snapshot.replies_under(pinned + top[:limit])

@@ -1,14 +1,22 @@
 """The server's C allocator: one malloc arena, however many threads allocate at once, and large blocks in
-mappings of their own, however large the blocks freed before them."""
+mappings of their own, however large the blocks freed before them; and the cyclic garbage collector's
+young generation large enough that a big thread's page is built between two of its collections."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rejoinder.allocator import SERVER_ARENAS, limit_arenas, map_large_blocks
+from rejoinder.allocator import SERVER_ARENAS, collect_less_often, limit_arenas, map_large_blocks
+from rejoinder.model import Author, Comment, CommentStatus, SortOrder, Thread
+from rejoinder.snapshots import ThreadSnapshot
+from rejoinder.threads import cut_page
+from rejoinder.web.serialize import Fragments, thread_page
 
 # Threads that allocate at the same time, then glibc's own report of its arenas (on stderr).
 PROGRAM = """
@@ -87,3 +95,58 @@ def test_a_large_block_gets_its_own_mapping_after_a_larger_one_was_freed() -> No
 def test_an_operators_own_threshold_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
     assert map_large_blocks() is False
+
+
+@pytest.fixture
+def young_collections() -> Iterator[list[int]]:
+    """The collections the cyclic collector makes while the test runs, by generation; its thresholds are
+    put back after."""
+    thresholds = gc.get_threshold()
+    made: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            made.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        yield made
+    finally:
+        gc.callbacks.remove(count)
+        gc.set_threshold(*thresholds)
+
+
+def big_thread(size: int) -> ThreadSnapshot:
+    """A thread of ``size`` comments, a third of them replies, as a snapshot holds it."""
+    start = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    thread = Thread(7, 1, "https://blog.example/big", "Big", start, False, size)
+    comments = []
+    for i in range(1, size + 1):
+        root = None if i % 3 else (i // 3) * 3 - 2
+        author = Author(f"Reader {i % 40}")
+        created = start + timedelta(seconds=i)
+        html = f"<p>Comment {i} with a few words in it.</p>"
+        comments.append(
+            Comment(i, 7, root, root, author, "", html, CommentStatus.PUBLISHED, created, None, i % 5)
+        )
+    return ThreadSnapshot.of(thread, 3, comments)
+
+
+def test_a_big_threads_page_is_built_between_two_young_collections(young_collections: list[int]) -> None:
+    """Each young collection promotes what is alive at that moment: the page's own tree, lists and dicts,
+    freed a moment later, then pile up in the old generation until a full collection walks every snapshot."""
+    snapshot = big_thread(1000)
+
+    def build() -> bytes:
+        gc.collect()  # the young generation empty, as after any collection
+        young_collections.clear()
+        page = cut_page(snapshot, SortOrder.OLDEST, 1000, None)
+        return thread_page(page, Fragments(), keep=True)
+
+    gc.set_threshold(700, 10, 10)  # CPython's own: the test can tell
+    build()
+    assert young_collections
+    collect_less_often()
+    body = build()
+    assert young_collections == []
+    assert body.count(b'"id":') == 1000

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rejoinder.allocator import YOUNG_COLLECTION_THRESHOLD
+
 # Started as ``rejoinder serve`` starts it (the app built, its lifespan run), then one comment posted to a
 # site without the spam filter, the thread read and a comment liked, through the ASGI interface itself (an
 # HTTP client library would import httpx, one of the libraries asked about); then which of the libraries
@@ -67,13 +69,14 @@ asyncio.run(serve_once())
 print(" ".join(name for name in sys.argv[2:] if name in sys.modules))
 """
 )
-# Started, then how many objects were exempted from the garbage collector and how many it still tracks.
+# Started, then how many objects were exempted from the garbage collector, how many it still tracks, and
+# after how many allocations it collects the youngest generation.
 FROZEN = (
     BUILT
     + """
 async def start() -> None:
     async with app.router.lifespan_context(app):
-        print(gc.get_freeze_count(), len(gc.get_objects()))
+        print(gc.get_freeze_count(), len(gc.get_objects()), gc.get_threshold()[0])
 
 asyncio.run(start())
 """
@@ -102,9 +105,10 @@ def test_a_started_server_exempts_what_it_started_with_from_full_collections(tmp
     program = [sys.executable, "-c", FROZEN, str(tmp_path / "frozen.db")]
     done = subprocess.run(program, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    frozen, tracked = map(int, done.stdout.split())
+    frozen, tracked, young = map(int, done.stdout.split())
     assert frozen > 50_000
     assert tracked < frozen / 4
+    assert young == YOUNG_COLLECTION_THRESHOLD  # what comes since is promoted less often, too
 
 
 def test_a_server_never_imports_the_login_or_feed_libraries_before_they_are_used(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from rejoinder import __version__
-from rejoinder.allocator import configure_malloc, freeze_startup_objects
+from rejoinder.allocator import collect_less_often, configure_malloc, freeze_startup_objects
 from rejoinder.context import Context
 from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
@@ -95,6 +95,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
         prepare_rendering()
         if context is None:  # a server's own process (tests share theirs: nothing of it is frozen)
             freeze_startup_objects()
+            collect_less_often()
         runner = None
         if context is None and settings.jobs_in_process:
             runner = Runner(ctx.jobs, poll_seconds=settings.jobs_poll_seconds).start()
