@@ -8,12 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from rejoinder import threads
 from rejoinder.context import Context
 from rejoinder.model import Author, Comment, CommentStatus, Thread
 from rejoinder.snapshots import ThreadSnapshot
+from rejoinder.store import comments as comment_store
 from rejoinder.store.schema import comments
 from tests.helpers import ARTICLE, post
 
@@ -81,6 +82,26 @@ async def test_a_snapshot_updated_by_writes_matches_a_fresh_one_and_sql_paging(
     whole = kept_current[("oldest", 1000)][0]
     published = [c for c in _flat(whole["comments"]) if c["status"] == "published"]
     assert whole["thread"]["comment_count"] == len(published) == 61 - _deleted(ctx)
+
+
+async def test_a_snapshots_comments_are_read_from_their_rows_as_any_comment_is(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    """The first read of a thread turns its rows into comments by position; every other read asks each
+    row by name. Both give the same comments, pinned, liked, edited and deleted ones included."""
+    await busy_thread(client)
+    with ctx.db.write() as conn:
+        oldest = select(comments.c.id, comments.c.thread_id).order_by(comments.c.id).limit(1)
+        first, thread_id = conn.execute(oldest).one()
+        marked = update(comments).where(comments.c.id == first)
+        conn.execute(marked.values(pinned=True, edited_by_moderator=True))
+    with ctx.db.read() as conn:
+        by_position = comment_store.visible_comments(conn, thread_id)
+        query = select(*comment_store.PUBLIC_COLUMNS).where(comments.c.thread_id == thread_id)
+        by_name = {row.id: comment_store._comment(row) for row in conn.execute(query)}
+    assert len(by_position) > 50
+    assert any(comment.pinned and comment.edited_by_moderator for comment in by_position)
+    assert by_position == [by_name[comment.id] for comment in by_position]
 
 
 def _flat(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
