@@ -1,5 +1,5 @@
-"""Memory of a server process: one malloc arena, large blocks in mappings of their own, and what lives for
-the whole process kept out of the cyclic garbage collector's reach.
+"""Memory of a server process: one malloc arena, large blocks in mappings of their own, what lives for the
+whole process kept out of the cyclic garbage collector's reach, and its young generation collected less often.
 
 glibc gives each thread that meets a busy arena an arena of its own, up to eight per core; a server's
 worker threads (reads that miss the cache, PostgreSQL commits) then leave freed memory scattered over a
@@ -32,7 +32,7 @@ LARGE_BLOCK_BYTES = 128 * 1024
 # 700. A page of a big thread allocates thousands of short-lived objects (tree nodes, lists, dicts) while it
 # is built, a post hundreds: at 700, young collections came several times per page, and what was alive at
 # each was promoted, until the old generation's growth set off a full collection, which walks every
-# snapshot's comments (70,000 objects on the harness's data) and held the event loop 33-67 ms, three times
+# snapshot's comments (70,000 objects on the harness's data) and held the event loop 33-73 ms, three times
 # in 1,600 posts beside readers. At 20,000 a page is built and freed between two young collections, and no
 # full collection came in those posts (docs/benchmarks.md, "Readers' tail latency").
 YOUNG_COLLECTION_THRESHOLD = 20_000
