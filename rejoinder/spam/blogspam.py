@@ -165,6 +165,34 @@ _PITCH = re.compile(
     r"(?:is|are)\s+(?:a|an|one\s+of\s+the)\s+(?:leading|best|top|largest|biggest|trusted|reputed|premier|renowned)|"
     r"(?:provides?|offers?|offering)\s+(?:\w+\s+){0,3}(?:services|solutions|products))"
 )
+# A business describing itself, whatever its template: the register of an advertisement or a company
+# profile (who it is, what it offers, to whom, at what price, how to reach it), each family counted once.
+# Readers' comments touch one or two of these ("the company's product"); a profile touches most of them.
+_REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(rf"(?i)\b(?:{words})\b"))
+    for name, words in (
+        ("a company", r"compan(?:y|ies)|agenc(?:y|ies)|firms?|enterprises?|business(?:es)?|brands?|"
+         r"industr(?:y|ies)|manufacturers?|distributors?|wholesalers?|providers?|stores?|shops?|platforms?|"
+         r"organi[sz]ations?"),
+        ("customers", r"clients?|customers?|consumers?|buyers?|patients?"),
+        ("what it offers", r"offer(?:s|ing|ed)?|provid(?:e|es|ed|ing)|deliver(?:s|ing)?|"
+         r"speciali[sz](?:e|es|ing)|sells?|selling"),
+        ("products or services", r"products?|services?|solutions?|packages?"),
+        ("claims of quality", r"leading|best|top|reputed|renowned|trusted|reliable|professionals?|experts?|"
+         r"expertise|experienced|quality|affordable|world-class|premium|excellent|exceptional|guarantee[ds]?|"
+         r"satisfaction|hassle-free|cost-effective"),
+        ("prices", r"prices?|pricing|rates|costs?|discount(?:s|ed)?|budget|cheap|savings?"),
+        ("a call to contact or buy", r"contact|call|visit|book|hire|buy|purchase|order|apply"),
+        ("years in business", r"\d+\+?\s+years?|years?\s+of\s+experience|since\s+(?:19|20)\d\d|established"),
+        ("markets and sales", r"market(?:s|ing)?|growth|revenue|roi|sales"),
+    )
+)
+# Speaking for a business ("we", "our") counts once it is said twice; it is never quoted as a reason.
+_SPEAKS_FOR = re.compile(r"(?i)\b(?:we|our|us)\b")
+REGISTER_MIN_WORDS = 12  # a shorter text says too little to have a register
+REGISTER_FROM = 3  # families of business talk from which a text reads like an advertisement
+REGISTER_STEP = 1.0  # log-odds for each family from REGISTER_FROM on
+REGISTER_MAX = 3.0
 # A link's own words instead of its address: how a link is placed for a search engine ("io games").
 _NOT_KEYWORDS = frozenset({"here", "this", "link", "source", "see", "docs", "documentation", "page", "post"})
 
@@ -201,6 +229,9 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 GENERIC_SIMILARITY = 0.5  # share of a template's word pairs a comment must repeat to count as generic
 GENERIC_MAX_WORDS = 40  # longer comments say something of their own
 LIGHT_PRAISE_MAX_WORDS = 30  # one phrase of praise is all a comment this short says
+# A ham vote of the classifier beside blog-spam evidence of at least this weight counts for this share.
+DISCOUNT_FROM = 1.5
+DISCOUNT = 0.5
 LINK_DROP_MAX_WORDS = 12  # words besides a link under which a comment says nothing of its own
 
 
@@ -239,6 +270,7 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     if promoted and not praise and not generic and not anchor and length <= LINK_DROP_MAX_WORDS:
         found.append(Evidence("blog", 2.5, f"{promoted}, with {length} words besides"))
     found += _pitch(text, linked=linked)
+    found += _register(text)
     service = _service(text) or (_service(website.replace("-", " ")) if website else None)
     if service is not None:
         if linked:
@@ -246,6 +278,17 @@ def judge(text: str, author: Sender) -> list[Evidence]:
         else:
             found.append(Evidence("blog", 1.0, f"mentions {service}"))
     return found
+
+
+def discounted(base: float, found: list[Evidence]) -> float:
+    """The text classifier's log-odds as a vote beside blog-spam evidence: the classifier learned its
+    ham from songs, text messages and tweets and has never seen blog spam, so its confidence that a
+    business profile or a link drop is ordinary conversation is discounted (by ``DISCOUNT``) once a
+    blog-spam shape of some weight (``DISCOUNT_FROM``) is found. Only a ham vote is discounted: the
+    score never falls for it."""
+    if base >= 0.0 or not any(e.weight >= DISCOUNT_FROM for e in found):
+        return base
+    return base * DISCOUNT
 
 
 def _service(text: str) -> str | None:
@@ -315,6 +358,23 @@ def _pitch(text: str, *, linked: bool) -> list[Evidence]:
         details = " and its contact details" if contact else ""
         return [Evidence("blog", weight, f"a business's sales pitch ({quoted}){details}")]
     return []
+
+
+def _register(text: str) -> list[Evidence]:
+    """How much a text talks like a business advertising itself: graded by the number of families of
+    business talk it touches (a company, customers, offers, products, quality claims, prices, a call to
+    buy, years in business, markets), independent of any template's wording."""
+    plain = without_links(_TAGS.sub(" ", text))
+    if _word_count(plain) < REGISTER_MIN_WORDS:
+        return []
+    families = [name for name, pattern in _REGISTER if pattern.search(plain)]
+    speaks_for = len(_SPEAKS_FOR.findall(plain)) >= 2
+    count = len(families) + speaks_for
+    if count < REGISTER_FROM:
+        return []
+    weight = min(REGISTER_MAX, REGISTER_STEP * (count - REGISTER_FROM + 1))
+    said = ", ".join(families[:3])
+    return [Evidence("blog", weight, f"reads like a business advertising itself ({said})")]
 
 
 def _word_count(text: str) -> int:

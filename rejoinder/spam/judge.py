@@ -131,7 +131,8 @@ def judge(
         if form.token_replayed:
             evidence.append(replayed())
     evidence += links.judge(sub.text, sub.author.website, marked=inputs.domain_marks)
-    evidence += blogspam.judge(sub.text, sub.author)
+    blog = blogspam.judge(sub.text, sub.author)
+    evidence += blog
     # A link in the text, not the website field: bloggers who comment give their own site by habit.
     linked = links.link_count(sub.text) > 0
     promoted = linked and bool(blogspam.promoted_link(sub.text))
@@ -143,7 +144,9 @@ def judge(
     learned = inputs.learned
     spam_at = learned.threshold if learned is not None else rules.spam_spam
     # The classifier's reason carries no weight of its own: its log-odds are the base.
-    verdict = combine(base, evidence, Thresholds(rules.spam_hold, spam_at, rules.spam_discard))
+    verdict = combine(
+        blogspam.discounted(base, blog), evidence, Thresholds(rules.spam_hold, spam_at, rules.spam_discard)
+    )
     if learned is not None and verdict.action is Action.SPAM:
         verdict = Verdict(
             verdict.action,
