@@ -229,6 +229,10 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 GENERIC_SIMILARITY = 0.5  # share of a template's word pairs a comment must repeat to count as generic
 GENERIC_MAX_WORDS = 40  # longer comments say something of their own
 LIGHT_PRAISE_MAX_WORDS = 30  # one phrase of praise is all a comment this short says
+HOME_PAGE = "a link to a site's home page"
+# Closing tags, line breaks and punctuation after a comment's last words; a link as its last words.
+_TRAILING_MARKUP = re.compile(r"(?:\s|</?(?:p|br|strong|b|em|i|u|span|div)\b[^>]*>|[.!;,])+$", re.IGNORECASE)
+_LINK_AT_END = re.compile(r"(?i)(?:</a\s*>|\[/url\]|\]\([^)\s]+\)|(?:https?://|www\.)[^\s<>]+)$")
 # A ham vote of the classifier beside blog-spam evidence of at least this weight counts for this share.
 DISCOUNT_FROM = 1.5
 DISCOUNT = 0.5
@@ -250,9 +254,10 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     generic = is_generic(text) or praise >= 2
     commercial_site = _commercial_words(website)
     promoted = promoted_link(text) if links else ""
+    ends_with_link = bool(promoted) and _ends_with_link(text)
     if generic and promoted:
         found.append(Evidence("blog", 3.5, f"generic praise that fits any article, with {promoted}"))
-    elif praise and promoted and length <= LIGHT_PRAISE_MAX_WORDS:
+    elif praise and promoted and (length <= LIGHT_PRAISE_MAX_WORDS or ends_with_link):
         found.append(Evidence("blog", 2.5, f"praise that fits any article, with {promoted}"))
     elif generic and (links or commercial_site or name):
         what = "a link" if links else "a business website" if commercial_site else "a keyword name"
@@ -269,6 +274,9 @@ def judge(text: str, author: Sender) -> list[Evidence]:
         found.append(Evidence("blog", 1.0, f"{links} links in {length} words: mostly links"))
     if promoted and not praise and not generic and not anchor and length <= LINK_DROP_MAX_WORDS:
         found.append(Evidence("blog", 2.5, f"{promoted}, with {length} words besides"))
+    elif ends_with_link and not praise and not generic and promoted == HOME_PAGE:
+        # A story that has nothing to do with the link it ends on: the link is what it was posted for.
+        found.append(Evidence("blog", 1.5, f"{HOME_PAGE}, put at the end of the comment"))
     found += _pitch(text, linked=linked)
     found += _register(text)
     service = _service(text) or (_service(website.replace("-", " ")) if website else None)
@@ -320,8 +328,14 @@ def promoted_link(text: str) -> str:
     # A bare "example.com" names a service in passing; a promoted link is written out in full.
     written = [link for link in whole if re.match(r"(?i)https?://|www\.", link)]
     if any(_is_home_page(link) and domain_of(link) not in deep for link in written):
-        return "a link to a site's home page"
+        return HOME_PAGE
     return ""
+
+
+def _ends_with_link(text: str) -> bool:
+    """The comment's last words are a link (an HTML, Markdown or BBCode link, or an address)."""
+    end = _TRAILING_MARKUP.sub("", text)
+    return bool(_LINK_AT_END.search(end))
 
 
 def _is_home_page(link: str) -> bool:
