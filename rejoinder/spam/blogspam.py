@@ -167,30 +167,67 @@ _PITCH = re.compile(
 )
 # A business describing itself, whatever its template: the register of an advertisement or a company
 # profile (who it is, what it offers, to whom, at what price, how to reach it), each family counted once.
-# Readers' comments touch one or two of these ("the company's product"); a profile touches most of them.
+# The words are the ones a profile uses and a programmer's comment does not: no "service", "package",
+# "client", "store", "platform", "cost", "call", "order" or "apply", which name code as often as trade.
 _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(rf"(?i)\b(?:{words})\b"))
     for name, words in (
-        ("a company", r"compan(?:y|ies)|agenc(?:y|ies)|firms?|enterprises?|business(?:es)?|brands?|"
-         r"industr(?:y|ies)|manufacturers?|distributors?|wholesalers?|providers?|stores?|shops?|platforms?|"
-         r"organi[sz]ations?"),
-        ("customers", r"clients?|customers?|consumers?|buyers?|patients?"),
-        ("what it offers", r"offer(?:s|ing|ed)?|provid(?:e|es|ed|ing)|deliver(?:s|ing)?|"
-         r"speciali[sz](?:e|es|ing)|sells?|selling"),
-        ("products or services", r"products?|services?|solutions?|packages?"),
-        ("claims of quality", r"leading|best|top|reputed|renowned|trusted|reliable|professionals?|experts?|"
-         r"expertise|experienced|quality|affordable|world-class|premium|excellent|exceptional|guarantee[ds]?|"
-         r"satisfaction|hassle-free|cost-effective"),
-        ("prices", r"prices?|pricing|rates|costs?|discount(?:s|ed)?|budget|cheap|savings?"),
-        ("a call to contact or buy", r"contact|call|visit|book|hire|buy|purchase|order|apply"),
-        ("years in business", r"\d+\+?\s+years?|years?\s+of\s+experience|since\s+(?:19|20)\d\d|established"),
-        ("markets and sales", r"market(?:s|ing)?|growth|revenue|roi|sales"),
+        (
+            "a company",
+            r"agenc(?:y|ies)|firms?|enterprises?|brands?|industr(?:y|ies)|manufacturers?|"
+            r"distributors?|wholesalers?|shops?|organi[sz]ations?",
+        ),
+        ("customers", r"customers|consumers|buyers|patients|clientele"),
+        (
+            "what it offers",
+            r"we\s+(?:offer|provide|deliver|sell|specialize|specialise)|"
+            r"(?:offers|provides|delivers|sells|specializes|specialises)\s+(?:\w+\s+){0,3}(?:services|products|"
+            r"solutions|range|variety|courses|training)",
+        ),
+        (
+            "claims of quality",
+            r"leading|reputed|renowned|trusted|reliable|professionals?|experts?|expertise|"
+            r"experienced|high-quality|top-quality|premium|world-class|exceptional|guarantee[ds]?|satisfaction|"
+            r"hassle-free|cost-effective|largest|biggest|award-winning|ranked|one-stop|state-of-the-art",
+        ),
+        (
+            "prices",
+            r"prices?|pricing|discount(?:s|ed)?|affordable|cheap|cheapest|savings|"
+            r"free\s+(?:shipping|delivery|quote|demo|consultation)|doorstep",
+        ),
+        (
+            "a call to contact or buy",
+            r"contact\s+(?:us|me|now|today)|call\s+(?:us|now|today)|"
+            r"visit\s+(?:us|our|my\s+(?:site|website|page))|book\s+(?:now|today|your|a\s+free)|"
+            r"hire\s+(?:us|our|the\s+best)|buy\s+(?:now|online|from\s+us)|order\s+(?:now|online|today)|"
+            r"apply\s+now|get\s+in\s+touch|feel\s+free\s+to\s+(?:contact|reach)",
+        ),
+        (
+            "years in business",
+            r"years?\s+of\s+experience|in\s+business\s+since|established\s+in|founded\s+in",
+        ),
+        ("markets and sales", r"market(?:s|ing)?|revenue|roi|sales"),
     )
+) + (
+    # A profile opens with the business's name and what kind of business it is ("Kamsoft is a … company"),
+    # or with its writer's full name ("Hi, I am Jane Doe"): readers' names are in the author field.
+    (
+        "a business introducing itself",
+        re.compile(
+            r"^\W*[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3},?\s+(?:is|are)\s+(?:a|an|the|one\s+of)\b"
+            r"[^.!?]{0,60}?\b(?:compan(?:y|ies)|agency|firm|platform|website|provider|store|shop|brand|"
+            r"manufacturer|distributor|marketplace|school|college|institute|clinic|consultancy|studio)\b"
+        ),
+    ),
+    (
+        "a writer introducing themselves by full name",
+        re.compile(
+            r"\b(?:[Mm]y\s+name\s+is|I\s+am|I['’]m|[Tt]his\s+is|[Mm]yself)\s+[A-Z][a-z]+\s+[A-Z][a-z]+\b"
+        ),
+    ),
 )
-# Speaking for a business ("we", "our") counts once it is said twice; it is never quoted as a reason.
-_SPEAKS_FOR = re.compile(r"(?i)\b(?:we|our|us)\b")
 REGISTER_MIN_WORDS = 12  # a shorter text says too little to have a register
-REGISTER_FROM = 3  # families of business talk from which a text reads like an advertisement
+REGISTER_FROM = 2  # families of business talk from which a text starts to read like an advertisement
 REGISTER_STEP = 1.0  # log-odds for each family from REGISTER_FROM on
 REGISTER_MAX = 3.0
 # A link's own words instead of its address: how a link is placed for a search engine ("io games").
@@ -232,9 +269,14 @@ LIGHT_PRAISE_MAX_WORDS = 30  # one phrase of praise is all a comment this short 
 HOME_PAGE = "a link to a site's home page"
 # Closing tags, line breaks and punctuation after a comment's last words; a link as its last words.
 _TRAILING_MARKUP = re.compile(r"(?:\s|</?(?:p|br|strong|b|em|i|u|span|div)\b[^>]*>|[.!;,])+$", re.IGNORECASE)
-_LINK_AT_END = re.compile(r"(?i)(?:</a\s*>|\[/url\]|\]\([^)\s]+\)|(?:https?://|www\.)[^\s<>]+)$")
-# A ham vote of the classifier beside blog-spam evidence of at least this weight counts for this share.
-DISCOUNT_FROM = 1.5
+# A link standing on its own after a finished sentence, not introduced by the words before it ("my
+# write-up: https://…", "at https://…"): the link is not part of what the comment says.
+_LINK_AT_END = re.compile(
+    r"(?i)[.!?…)](?:\s|</?(?:p|br|strong|b|em|i|u|span|div)\b[^>]*>)+"
+    r"(?:<a\b[^>]*>[^<]*</a\s*>|\[url=[^\]]+\][^\[]*\[/url\]|\[[^\]]+\]\([^)\s]+\)|(?:https?://|www\.)[^\s<>]+)$"
+)
+# A ham vote of the classifier beside blog-spam evidence of at least this total weight counts for this share.
+DISCOUNT_FROM = 2.0
 DISCOUNT = 0.5
 LINK_DROP_MAX_WORDS = 12  # words besides a link under which a comment says nothing of its own
 
@@ -294,7 +336,7 @@ def discounted(base: float, found: list[Evidence]) -> float:
     business profile or a link drop is ordinary conversation is discounted (by ``DISCOUNT``) once a
     blog-spam shape of some weight (``DISCOUNT_FROM``) is found. Only a ham vote is discounted: the
     score never falls for it."""
-    if base >= 0.0 or not any(e.weight >= DISCOUNT_FROM for e in found):
+    if base >= 0.0 or sum(e.weight for e in found) < DISCOUNT_FROM:
         return base
     return base * DISCOUNT
 
@@ -382,8 +424,7 @@ def _register(text: str) -> list[Evidence]:
     if _word_count(plain) < REGISTER_MIN_WORDS:
         return []
     families = [name for name, pattern in _REGISTER if pattern.search(plain)]
-    speaks_for = len(_SPEAKS_FOR.findall(plain)) >= 2
-    count = len(families) + speaks_for
+    count = len(families)
     if count < REGISTER_FROM:
         return []
     weight = min(REGISTER_MAX, REGISTER_STEP * (count - REGISTER_FROM + 1))
