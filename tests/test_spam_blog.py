@@ -4,6 +4,8 @@ kept from readers by a fresh site."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from rejoinder.evaluation import pipeline_judge
@@ -196,7 +198,9 @@ def test_a_comment_in_another_language_than_the_article_is_named() -> None:
     ],
 )
 def test_praise_reworded_is_still_praise_that_fits_any_article(text: str) -> None:
-    assert any("praise that fits any article, with a link" in r for r in reasons(f"{text} https://x.example/a"))
+    assert any(
+        "praise that fits any article, with a link" in r for r in reasons(f"{text} https://x.example/a")
+    )
 
 
 def test_praise_with_a_promoted_link_weighs_more_than_with_any_link() -> None:
@@ -304,3 +308,121 @@ def test_an_off_topic_comment_promoting_a_site_weighs_more_than_one_linking_else
 )
 def test_a_server_a_reader_shows_is_no_promoted_home_page(text: str) -> None:
     assert blogspam.promoted_link(text) == ""
+
+
+def test_a_business_profile_is_graded_by_the_families_of_business_talk() -> None:
+    profile = (
+        "Brightline Movers is a trusted moving company serving customers across Ontario. We offer packing, "
+        "storage and long-distance moves at affordable prices with 20 years of experience. Contact us today."
+    )
+    short_profile = (
+        "Brightline Movers serves customers across Ontario at affordable prices, every day of the week."
+    )
+    full = [e for e in blogspam.judge(profile, Author("", "", "")) if "advertising itself" in e.reason]
+    light = [e for e in blogspam.judge(short_profile, Author("", "", "")) if "advertising itself" in e.reason]
+    assert full and light
+    assert full[0].weight > light[0].weight
+    assert (
+        full[0].reason
+        == "reads like a business advertising itself (customers, what it offers, claims of quality)"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Readers speak of their work, their company's customers and a service's price; none of it sells.
+        "We provide a hosted version of this at work, and the product team asked me whether the index "
+        "costs much on writes. Any numbers?",
+        "The price of the managed service went up, so we run our own server now. Your EXPLAIN walkthrough "
+        "made the move easy.",
+        "As a consultant I see this mistake at most clients: an index on every column and none that the "
+        "planner can use.",
+        "Great post! We had the same issue at our startup and the customers complained about slow search "
+        "until we added a GIN index.",
+        "We offer PostgreSQL training at our university and I will point our students to this article. The "
+        "part on partial indexes is the clearest I have read.",
+        "I call the function in order to apply the patch to the package in our client store service.",
+    ],
+)
+def test_readers_talk_of_work_and_trade_is_no_advertisement(text: str) -> None:
+    weight = sum(
+        e.weight for e in blogspam.judge(text, Author("Reader", "", "")) if "advertising" in e.reason
+    )
+    assert weight <= 1.0, reasons(text, "Reader")
+    judged = verdict(text, "Reader", "", PAGE)
+    assert judged.action is Action.PUBLISH, judged
+
+
+@pytest.mark.parametrize(
+    ("text", "appended"),
+    [
+        (
+            "Welcome to our meeting at the community hall! There will be snacks and games. https://word-games.example",
+            True,
+        ),
+        (
+            "Our picnic is on Saturday by the lake with music, games and food for every family. "
+            "<a href=https://word-games.example>https://word-games.example</a>",
+            True,
+        ),
+        # A reader who introduces the link says what it is: it is part of the comment.
+        (
+            "I wrote up how we applied this on our side, with the numbers before and after: https://jane-dev.example/",
+            False,
+        ),
+        (
+            "Thanks for the article. I maintain a small extension for this at https://pgindex-tools.example",
+            False,
+        ),
+        (
+            "The planner docs explain the cost model well. https://www.postgresql.org/docs/current/planner-stats.html",
+            False,
+        ),
+    ],
+)
+def test_a_home_page_put_at_the_end_of_an_unrelated_comment_is_named(text: str, appended: bool) -> None:
+    assert any("put at the end of the comment" in r for r in reasons(text)) is appended, reasons(text)
+
+
+def test_the_classifiers_ham_vote_is_discounted_beside_blog_spam_but_never_sends_to_spam_alone() -> None:
+    from rejoinder.spam.features import extract
+    from rejoinder.spam.judge import _discounted
+    from rejoinder.spam.verdict import Evidence
+
+    strong = [Evidence("blog", 2.5, "a link to a site's home page, with 3 words besides")]
+    weak = [Evidence("blog", 1.0, "mentions loans")]
+    assert blogspam.discounted(-4.0, strong) == -2.0
+    assert blogspam.discounted(-4.0, weak) == -4.0  # too little blog-spam evidence to doubt the classifier
+    assert blogspam.discounted(1.5, strong) == 1.5  # a spam vote is never changed
+    fresh = Model.shipped()
+    features = extract("Our family picnic is on Saturday by the lake, with music and games for everyone.")
+    base = fresh.log_odds(features)
+    assert base < -1.0
+    assert _discounted(fresh, features, base, weak, weak, 0.9) == base
+    lowered = _discounted(fresh, features, base, strong, strong, 0.9)
+    assert base < lowered < 0.0
+    # Where the discount alone would pass the spam threshold, a fresh site stops it just under it.
+    pitch = [Evidence("blog", 3.0, "a business's sales pitch")]
+    capped = _discounted(fresh, features, base, pitch, pitch, 0.9)
+    assert base + 3.0 < math.log(9) < blogspam.discounted(base, pitch) + 3.0  # under spam; discounted, over
+    assert 0.5 < 1 / (1 + math.exp(-(capped + 3.0))) < 0.9  # … so the discount stops just under it
+
+
+def test_a_sites_lessons_count_in_full_beside_the_discount() -> None:
+    from rejoinder.spam.features import extract
+    from rejoinder.spam.judge import _discounted
+    from rejoinder.spam.verdict import Evidence
+
+    strong = [Evidence("blog", 2.5, "a link to a site's home page, with 3 words besides")]
+    features = extract("Cheap replica watches and luxury handbags at discount prices from our shop today")
+    fresh = Model.shipped()
+    taught = fresh.with_site({})
+    for _ in range(3):
+        taught.learn(features, True)
+    assert taught.taught and not fresh.taught
+    moved = taught.log_odds(features) - fresh.log_odds(features)
+    assert moved > 0.5
+    before = _discounted(fresh, features, fresh.log_odds(features), strong, strong, 0.999)
+    after = _discounted(taught, features, taught.log_odds(features), strong, strong, 0.999)
+    assert after - before == pytest.approx(moved)

@@ -165,6 +165,71 @@ _PITCH = re.compile(
     r"(?:is|are)\s+(?:a|an|one\s+of\s+the)\s+(?:leading|best|top|largest|biggest|trusted|reputed|premier|renowned)|"
     r"(?:provides?|offers?|offering)\s+(?:\w+\s+){0,3}(?:services|solutions|products))"
 )
+# A business describing itself, whatever its template: the register of an advertisement or a company
+# profile (who it is, what it offers, to whom, at what price, how to reach it), each family counted once.
+# The words are the ones a profile uses and a programmer's comment does not: no "service", "package",
+# "client", "store", "platform", "cost", "call", "order" or "apply", which name code as often as trade.
+_REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(rf"(?i)\b(?:{words})\b"))
+    for name, words in (
+        (
+            "a company",
+            r"agenc(?:y|ies)|firms?|enterprises?|brands?|industr(?:y|ies)|manufacturers?|"
+            r"distributors?|wholesalers?|shops?|organi[sz]ations?",
+        ),
+        ("customers", r"customers|consumers|buyers|patients|clientele"),
+        (
+            "what it offers",
+            r"we\s+(?:offer|provide|deliver|sell|specialize|specialise)|"
+            r"(?:offers|provides|delivers|sells|specializes|specialises)\s+(?:\w+\s+){0,3}(?:services|products|"
+            r"solutions|range|variety|courses|training)",
+        ),
+        (
+            "claims of quality",
+            r"leading|reputed|renowned|trusted|reliable|professionals?|experts?|expertise|"
+            r"experienced|high-quality|top-quality|premium|world-class|exceptional|guarantee[ds]?|satisfaction|"
+            r"hassle-free|cost-effective|largest|biggest|award-winning|ranked|one-stop|state-of-the-art",
+        ),
+        (
+            "prices",
+            r"prices?|pricing|discount(?:s|ed)?|affordable|cheap|cheapest|savings|"
+            r"free\s+(?:shipping|delivery|quote|demo|consultation)|doorstep",
+        ),
+        (
+            "a call to contact or buy",
+            r"contact\s+(?:us|me|now|today)|call\s+(?:us|now|today)|"
+            r"visit\s+(?:us|our|my\s+(?:site|website|page))|book\s+(?:now|today|your|a\s+free)|"
+            r"hire\s+(?:us|our|the\s+best)|buy\s+(?:now|online|from\s+us)|order\s+(?:now|online|today)|"
+            r"apply\s+now|get\s+in\s+touch|feel\s+free\s+to\s+(?:contact|reach)",
+        ),
+        (
+            "years in business",
+            r"years?\s+of\s+experience|in\s+business\s+since|established\s+in|founded\s+in",
+        ),
+        ("markets and sales", r"market(?:s|ing)?|revenue|roi|sales"),
+    )
+) + (
+    # A profile opens with the business's name and what kind of business it is ("Kamsoft is a … company"),
+    # or with its writer's full name ("Hi, I am Jane Doe"): readers' names are in the author field.
+    (
+        "a business introducing itself",
+        re.compile(
+            r"^\W*[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3},?\s+(?:is|are)\s+(?:a|an|the|one\s+of)\b"
+            r"[^.!?]{0,60}?\b(?:compan(?:y|ies)|agency|firm|platform|website|provider|store|shop|brand|"
+            r"manufacturer|distributor|marketplace|school|college|institute|clinic|consultancy|studio)\b"
+        ),
+    ),
+    (
+        "a writer introducing themselves by full name",
+        re.compile(
+            r"\b(?:[Mm]y\s+name\s+is|I\s+am|I['’]m|[Tt]his\s+is|[Mm]yself)\s+[A-Z][a-z]+\s+[A-Z][a-z]+\b"
+        ),
+    ),
+)
+REGISTER_MIN_WORDS = 12  # a shorter text says too little to have a register
+REGISTER_FROM = 2  # families of business talk from which a text starts to read like an advertisement
+REGISTER_STEP = 1.0  # log-odds for each family from REGISTER_FROM on
+REGISTER_MAX = 3.0
 # A link's own words instead of its address: how a link is placed for a search engine ("io games").
 _NOT_KEYWORDS = frozenset({"here", "this", "link", "source", "see", "docs", "documentation", "page", "post"})
 
@@ -201,6 +266,18 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 GENERIC_SIMILARITY = 0.5  # share of a template's word pairs a comment must repeat to count as generic
 GENERIC_MAX_WORDS = 40  # longer comments say something of their own
 LIGHT_PRAISE_MAX_WORDS = 30  # one phrase of praise is all a comment this short says
+HOME_PAGE = "a link to a site's home page"
+# Closing tags, line breaks and punctuation after a comment's last words; a link as its last words.
+_TRAILING_MARKUP = re.compile(r"(?:\s|</?(?:p|br|strong|b|em|i|u|span|div)\b[^>]*>|[.!;,])+$", re.IGNORECASE)
+# A link standing on its own after a finished sentence, not introduced by the words before it ("my
+# write-up: https://…", "at https://…"): the link is not part of what the comment says.
+_LINK_AT_END = re.compile(
+    r"(?i)[.!?…)](?:\s|</?(?:p|br|strong|b|em|i|u|span|div)\b[^>]*>)+"
+    r"(?:<a\b[^>]*>[^<]*</a\s*>|\[url=[^\]]+\][^\[]*\[/url\]|\[[^\]]+\]\([^)\s]+\)|(?:https?://|www\.)[^\s<>]+)$"
+)
+# A ham vote of the classifier beside blog-spam evidence of at least this total weight counts for this share.
+DISCOUNT_FROM = 2.0
+DISCOUNT = 0.5
 LINK_DROP_MAX_WORDS = 12  # words besides a link under which a comment says nothing of its own
 
 
@@ -219,9 +296,10 @@ def judge(text: str, author: Sender) -> list[Evidence]:
     generic = is_generic(text) or praise >= 2
     commercial_site = _commercial_words(website)
     promoted = promoted_link(text) if links else ""
+    ends_with_link = bool(promoted) and _ends_with_link(text)
     if generic and promoted:
         found.append(Evidence("blog", 3.5, f"generic praise that fits any article, with {promoted}"))
-    elif praise and promoted and length <= LIGHT_PRAISE_MAX_WORDS:
+    elif praise and promoted and (length <= LIGHT_PRAISE_MAX_WORDS or ends_with_link):
         found.append(Evidence("blog", 2.5, f"praise that fits any article, with {promoted}"))
     elif generic and (links or commercial_site or name):
         what = "a link" if links else "a business website" if commercial_site else "a keyword name"
@@ -238,7 +316,11 @@ def judge(text: str, author: Sender) -> list[Evidence]:
         found.append(Evidence("blog", 1.0, f"{links} links in {length} words: mostly links"))
     if promoted and not praise and not generic and not anchor and length <= LINK_DROP_MAX_WORDS:
         found.append(Evidence("blog", 2.5, f"{promoted}, with {length} words besides"))
+    elif ends_with_link and not praise and not generic and promoted == HOME_PAGE:
+        # A story that has nothing to do with the link it ends on: the link is what it was posted for.
+        found.append(Evidence("blog", 1.5, f"{HOME_PAGE}, put at the end of the comment"))
     found += _pitch(text, linked=linked)
+    found += _register(text)
     service = _service(text) or (_service(website.replace("-", " ")) if website else None)
     if service is not None:
         if linked:
@@ -246,6 +328,17 @@ def judge(text: str, author: Sender) -> list[Evidence]:
         else:
             found.append(Evidence("blog", 1.0, f"mentions {service}"))
     return found
+
+
+def discounted(base: float, found: list[Evidence]) -> float:
+    """The text classifier's log-odds as a vote beside blog-spam evidence: the classifier learned its
+    ham from songs, text messages and tweets and has never seen blog spam, so its confidence that a
+    business profile or a link drop is ordinary conversation is discounted (by ``DISCOUNT``) once a
+    blog-spam shape of some weight (``DISCOUNT_FROM``) is found. Only a ham vote is discounted: the
+    score never falls for it."""
+    if base >= 0.0 or sum(e.weight for e in found) < DISCOUNT_FROM:
+        return base
+    return base * DISCOUNT
 
 
 def _service(text: str) -> str | None:
@@ -277,8 +370,14 @@ def promoted_link(text: str) -> str:
     # A bare "example.com" names a service in passing; a promoted link is written out in full.
     written = [link for link in whole if re.match(r"(?i)https?://|www\.", link)]
     if any(_is_home_page(link) and domain_of(link) not in deep for link in written):
-        return "a link to a site's home page"
+        return HOME_PAGE
     return ""
+
+
+def _ends_with_link(text: str) -> bool:
+    """The comment's last words are a link (an HTML, Markdown or BBCode link, or an address)."""
+    end = _TRAILING_MARKUP.sub("", text)
+    return bool(_LINK_AT_END.search(end))
 
 
 def _is_home_page(link: str) -> bool:
@@ -315,6 +414,22 @@ def _pitch(text: str, *, linked: bool) -> list[Evidence]:
         details = " and its contact details" if contact else ""
         return [Evidence("blog", weight, f"a business's sales pitch ({quoted}){details}")]
     return []
+
+
+def _register(text: str) -> list[Evidence]:
+    """How much a text talks like a business advertising itself: graded by the number of families of
+    business talk it touches (a company, customers, offers, products, quality claims, prices, a call to
+    buy, years in business, markets), independent of any template's wording."""
+    plain = without_links(_TAGS.sub(" ", text))
+    if _word_count(plain) < REGISTER_MIN_WORDS:
+        return []
+    families = [name for name, pattern in _REGISTER if pattern.search(plain)]
+    count = len(families)
+    if count < REGISTER_FROM:
+        return []
+    weight = min(REGISTER_MAX, REGISTER_STEP * (count - REGISTER_FROM + 1))
+    said = ", ".join(families[:3])
+    return [Evidence("blog", weight, f"reads like a business advertising itself ({said})")]
 
 
 def _word_count(text: str) -> int:

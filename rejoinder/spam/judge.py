@@ -3,6 +3,7 @@ site's thresholds. Pure: everything it needs arrives in ``Inputs``; it reads no 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -110,6 +111,30 @@ def _check_work(rules: Rules, verdict: Verdict, form: FormCheck, recent: int, sp
     )
 
 
+def _discounted(
+    model: Model,
+    features: Features,
+    base: float,
+    blog: list[Evidence],
+    evidence: list[Evidence],
+    spam_at: float,
+) -> float:
+    """The base with the shipped prior's ham vote discounted beside blog-spam evidence
+    (``blogspam.discounted``). The prior never saw blog spam, the site's own lessons did: what they add
+    counts in full, so every lesson moves the score as much as before. On a fresh site the discount may
+    bring a comment to a moderator but never on its own to the spam folder (it stops under the spam
+    threshold); a taught site's threshold is learned from the discounted scores themselves."""
+    if sum(e.weight for e in blog) < blogspam.DISCOUNT_FROM:
+        return base  # the common case: no second pass over the features
+    prior = model.prior_log_odds(features)
+    lowered = base - prior + blogspam.discounted(prior, blog)
+    if lowered <= base or model.taught:
+        return lowered
+    spam_at = min(spam_at, 1.0 - 1e-9)
+    ceiling = math.log(spam_at / (1.0 - spam_at)) - sum(e.weight for e in evidence) - 1e-6
+    return max(base, min(lowered, ceiling))
+
+
 def judge(
     inputs: Inputs, sub: Submission, rules: Rules, *, features: Features, thread_id: int | None
 ) -> Verdict:
@@ -131,7 +156,8 @@ def judge(
         if form.token_replayed:
             evidence.append(replayed())
     evidence += links.judge(sub.text, sub.author.website, marked=inputs.domain_marks)
-    evidence += blogspam.judge(sub.text, sub.author)
+    blog = blogspam.judge(sub.text, sub.author)
+    evidence += blog
     # A link in the text, not the website field: bloggers who comment give their own site by habit.
     linked = links.link_count(sub.text) > 0
     promoted = linked and bool(blogspam.promoted_link(sub.text))
@@ -143,7 +169,8 @@ def judge(
     learned = inputs.learned
     spam_at = learned.threshold if learned is not None else rules.spam_spam
     # The classifier's reason carries no weight of its own: its log-odds are the base.
-    verdict = combine(base, evidence, Thresholds(rules.spam_hold, spam_at, rules.spam_discard))
+    thresholds = Thresholds(rules.spam_hold, spam_at, rules.spam_discard)
+    verdict = combine(_discounted(model, features, base, blog, evidence, spam_at), evidence, thresholds)
     if learned is not None and verdict.action is Action.SPAM:
         verdict = Verdict(
             verdict.action,

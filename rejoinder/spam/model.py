@@ -122,6 +122,11 @@ class Model:
         """A copy of the site's learned deltas."""
         return dict(self._deltas)
 
+    @property
+    def taught(self) -> bool:
+        """Whether the site's moderators have taught this model anything (a fresh site's model has not)."""
+        return bool(self._deltas)
+
     def weight(self, feature: int) -> float:
         """The weight of a feature id: prior + learned delta + the naive-Bayes part."""
         if not 0 <= feature < DIMENSIONS:
@@ -187,6 +192,13 @@ class Model:
                 w = memo(fid)
                 total += (site_weight(fid) if w is None else w) * value
         return total
+
+    def prior_log_odds(self, f: Features) -> float:
+        """The shipped prior's part of ``log_odds``, without what the site's decisions add."""
+        prior = self._prior
+        if prior is None:
+            return 0.0
+        return prior[BIAS] + sum(prior[fid] * value for fid, value in f.values.items())
 
     def probability(self, f: Features) -> float:
         return _sigmoid(self.log_odds(f))
