@@ -7,7 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Connection, and_, bindparam, or_, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Text,
+    and_,
+    bindparam,
+    column,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from rejoinder.model import (
@@ -22,7 +37,7 @@ from rejoinder.model import (
     Verified,
 )
 from rejoinder.store.db import at_commit
-from rejoinder.store.schema import comments, sites, threads
+from rejoinder.store.schema import comments, identities, sites, threads
 from rejoinder.store.threads import thread_from_row
 
 c = comments.c
@@ -163,28 +178,27 @@ class NewCommentQuestion:
 # On PostgreSQL, where each statement is a round trip that the whole batch waits for: every comment of a
 # group commit gets its thread, the check of a guest's address and its id in one statement. The id lets
 # the comment's row wait for the commit (``insert_comment``), inserted with the group's others at once.
-_LOOK_UP_NEW_COMMENTS = text(
-    """
-    SELECT k.n, nextval(pg_get_serial_sequence('comments', 'id')) AS comment_id,
-           t.id, t.site_id, t.url, t.title, t.created_at, t.closed, t.comment_count,
-           k.email IS NOT NULL AND EXISTS (
-               SELECT FROM identities i WHERE i.email = k.email AND i.email_verified
-           ) AS email_taken
-    FROM unnest(CAST(:site_ids AS bigint[]), CAST(:urls AS text[]), CAST(:emails AS text[]))
-         WITH ORDINALITY AS k(site_id, url, email, n)
-    LEFT JOIN threads t ON t.site_id = k.site_id AND t.url = k.url
-    """
-).columns(
-    threads.c.id,
-    threads.c.site_id,
-    threads.c.url,
-    threads.c.title,
-    threads.c.created_at,
-    threads.c.closed,
-    threads.c.comment_count,
-    n=BigInteger,
-    comment_id=BigInteger,
-    email_taken=Boolean,
+_ASKED = (
+    func.unnest(
+        bindparam("site_ids", type_=postgresql.ARRAY(BigInteger)),
+        bindparam("urls", type_=postgresql.ARRAY(Text)),
+        bindparam("emails", type_=postgresql.ARRAY(Text)),
+    )
+    .table_valued(
+        column("site_id", BigInteger), column("url", Text), column("email", Text), with_ordinality="n"
+    )
+    .render_derived(name="asked")
+)
+_EMAIL_TAKEN = exists().where(identities.c.email == _ASKED.c.email, identities.c.email_verified.is_(True))
+# Built with SQLAlchemy's constructs, not as text: its result's columns are then worked out once, not at
+# every run.
+_LOOK_UP_NEW_COMMENTS = select(
+    _ASKED.c.n,
+    literal_column("nextval(pg_get_serial_sequence('comments', 'id'))", BigInteger).label("comment_id"),
+    threads,
+    and_(_ASKED.c.email.is_not(None), _EMAIL_TAKEN).label("email_taken"),
+).select_from(
+    _ASKED.outerjoin(threads, and_(threads.c.site_id == _ASKED.c.site_id, threads.c.url == _ASKED.c.url))
 )
 
 
