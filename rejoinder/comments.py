@@ -84,14 +84,14 @@ class PostedComment:
 
 def post_comment(ctx: Context, new: NewComment, client: Client) -> PostedComment:
     """Store a new comment; it is committed before this returns."""
-    store_it, finish = _plan_post(ctx, new, client)
-    return finish(ctx.db.transaction(store_it))
+    store_it, finish, question = _plan_post(ctx, new, client)
+    return finish(ctx.db.transaction(store_it, ahead=(store.look_up_new_comments, question)))
 
 
 async def post_comment_async(ctx: Context, new: NewComment, client: Client) -> PostedComment:
     """``post_comment`` for the event loop: on SQLite the write joins the loop's group commit."""
-    store_it, finish = _plan_post(ctx, new, client)
-    return finish(await ctx.db.transaction_async(store_it))
+    store_it, finish, question = _plan_post(ctx, new, client)
+    return finish(await ctx.db.transaction_async(store_it, ahead=(store.look_up_new_comments, question)))
 
 
 Stored = tuple[Site, Thread, SiteSettings, Comment, StoredVerdict | None]
@@ -108,8 +108,9 @@ SEVERITY = [CommentStatus.PUBLISHED, CommentStatus.PENDING, CommentStatus.SPAM]
 
 def _plan_post(
     ctx: Context, new: NewComment, client: Client
-) -> tuple[Callable[[Connection], Stored], Callable[[Stored], PostedComment]]:
-    """Check and render the comment; return the work to do in the transaction and what follows the commit."""
+) -> tuple[Callable[[Connection], Stored], Callable[[Stored], PostedComment], store.NewCommentQuestion]:
+    """Check and render the comment; return the work to do in the transaction, what follows the commit,
+    and what the work reads first (asked for its whole group commit at once)."""
     problems: dict[str, str] = {}
     body = _clean_body(ctx, new.body, problems)
     author = _clean_author(new.author, problems) if new.identity is None else _author_of(new.identity)
@@ -137,9 +138,14 @@ def _plan_post(
     html = render(body)
     # The text's features (the costly part of a verdict) are not computed while holding the write lock.
     features = features_of(sub) if rules.spam_filter else None
+    guest_email = author.email.casefold() if new.identity is None else None
+    question = store.NewCommentQuestion(site.id, url, guest_email)
 
     def store_it(conn: Connection) -> Stored:
+        looked_up = question.take()  # None if not looked up ahead (SQLite): asked below then
         site = known_site(ctx, conn, new.site)
+        if site.id != question.site_id:  # the site was made anew since the question was asked
+            looked_up = None
         _check_origin(site, client)
         rules = site_settings(ctx, site)
         if rules.require_name_email:
@@ -150,7 +156,11 @@ def _plan_post(
                 raise InvalidInput("this site asks for a name and an e-mail address", missing)
         _check_thread_origin(site, rules, url)
         found: Thread | None = None
-        if new.identity is None:
+        if looked_up is not None:
+            found = looked_up.thread
+            if new.identity is None:
+                identity.check_guest_email(conn, author.email, taken=looked_up.email_taken)
+        elif new.identity is None:
             found, taken = thread_store.find_thread_for_guest(conn, site.id, url, author.email.casefold())
             identity.check_guest_email(conn, author.email, taken=taken)
         thread = thread_store.get_or_create_thread(conn, site.id, url, title, now, found=found)
@@ -201,6 +211,8 @@ def _plan_post(
             verdict=verdict,
             identity_id=new.identity.id if new.identity else None,
             verified=verified,
+            # Its row waits for the commit, unless a subscription to its replies refers to it before then.
+            comment_id=looked_up.comment_id if looked_up is not None and not new.notify else None,
         )
         if status is CommentStatus.PUBLISHED:
             thread_store.add_to_comment_count_at_commit(conn, thread.id, 1)
@@ -218,7 +230,7 @@ def _plan_post(
             edit_until=datetime.fromtimestamp(now.timestamp() + rules.edit_window_seconds, UTC),
         )
 
-    return store_it, finish
+    return store_it, finish, question
 
 
 def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> Comment:

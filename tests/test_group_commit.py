@@ -14,9 +14,9 @@ from typing import Any
 import anyio
 import pytest
 from sqlalchemy import Connection, event, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from rejoinder.comments import Client, NewComment, post_comment_async
+from rejoinder.comments import Client, NewComment, PostedComment, post_comment_async
 from rejoinder.context import Context
 from rejoinder.model import Author
 from rejoinder.sites import create_site
@@ -178,6 +178,97 @@ def test_groups_counting_comments_on_the_same_threads_in_opposite_orders_do_not_
     assert failures == []
     with ctx.db.read() as conn:
         assert [get_thread(conn, t).comment_count for t in (a, b)] == [2, 2]
+
+
+class Question:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.answer: str | None = None
+
+
+def asking(asked: list[list[str]]) -> store_db.LookAhead:
+    def look_up(_conn: Connection, questions: list[Any]) -> None:
+        asked.append([q.name for q in questions])
+        for question in questions:
+            question.answer = f"answer to {question.name}"
+
+    return look_up
+
+
+def piece_asking(question: Question, *, twice: bool = False) -> Any:
+    """``piece`` whose row is named after the answer its question was given ahead, for its batch."""
+
+    def work(conn: Connection) -> str:
+        answer, question.answer = question.answer, None
+        assert answer is not None, "every piece is answered before it runs"
+        return str(piece(answer, twice=twice)(conn))
+
+    return work
+
+
+async def test_a_batch_asks_its_lookups_once_before_its_pieces_run(db: Database) -> None:
+    """Each lookup a batch's pieces ask for runs once with all of their questions (one statement on
+    PostgreSQL instead of one per piece); a piece run again alone, after its batch failed, is asked again."""
+    Transactions(db)
+    asked: list[list[str]] = []
+    look_up = asking(asked)
+    questions = [Question(f"piece-{i}") for i in range(WRITERS)]
+    bad = questions[WRITERS // 2]
+    results = await asyncio.gather(
+        *(
+            db.transaction_async(piece_asking(q, twice=q is bad), ahead=(look_up, q))
+            for q in questions
+        ),
+        return_exceptions=True,
+    )
+    assert isinstance(results[WRITERS // 2], IntegrityError)
+    acknowledged = [r for r in results if isinstance(r, str)]
+    assert acknowledged == [f"answer to {q.name}" for q in questions if q is not bad]
+    with db.read() as conn:
+        names = conn.execute(select(server_secrets.c.name).where(server_secrets.c.name.like("answer to %")))
+        assert set(names.scalars()) == set(acknowledged)
+    assert any(len(names) > 1 for names in asked), "some pieces were answered together"
+    assert {name for names in asked for name in names} == {q.name for q in questions}
+    # The failed batch's pieces were each asked again, alone, before they ran again.
+    failed = next(names for names in asked if bad.name in names)
+    assert len(failed) > 1 or db.backend != "sqlite"
+    later = asked[asked.index(failed) + 1 :]
+    assert all([name] in later for name in failed) if len(failed) > 1 else True
+
+
+def test_a_piece_written_alone_is_asked_ahead_too(db: Database) -> None:
+    Transactions(db)
+    asked: list[list[str]] = []
+    question = Question("piece-alone")
+    assert db.transaction(piece_asking(question), ahead=(asking(asked), question)) == "answer to piece-alone"
+    assert asked == [["piece-alone"]]
+
+
+async def test_a_comment_whose_row_is_refused_at_the_commit_fails_alone(ctx: Context, site: str) -> None:
+    """On PostgreSQL a group's comments are inserted together just before the commit: one whose row the
+    database refuses (an address longer than its column) sinks only its own post, not its group's."""
+    if ctx.db.backend == "sqlite":
+        pytest.skip("SQLite inserts each comment on its own, and does not check a column's length")
+    first = NewComment(site=site, url=ARTICLE, body="opens the thread", author=Author("Ada"))
+    await post_comment_async(ctx, first, Client())
+    clients = [Client(remote_addr=f"192.0.2.{i}") for i in range(WRITERS)]
+    clients[WRITERS // 2] = Client(remote_addr="x" * 60)  # the column holds 45
+    results = await asyncio.gather(
+        *(
+            post_comment_async(ctx, NewComment(site=site, url=ARTICLE, body=f"c{i}", author=Author("Bo")), c)
+            for i, c in enumerate(clients)
+        ),
+        return_exceptions=True,
+    )
+    assert isinstance(results[WRITERS // 2], DBAPIError)
+    posted = [r.comment.id for r in results if isinstance(r, PostedComment)]
+    assert len(posted) == WRITERS - 1
+    with ctx.db.read() as conn:
+        stored = set(conn.execute(select(comments.c.id).where(comments.c.id.in_(posted))).scalars())
+        thread_id = conn.execute(select(comments.c.thread_id).where(comments.c.id == posted[0])).scalar_one()
+    assert stored == set(posted)
+    with ctx.db.read() as conn:
+        assert get_thread(conn, thread_id).comment_count == WRITERS  # the first and the acknowledged ones
 
 
 async def test_a_domain_error_after_writing_undoes_only_that_piece(db: Database) -> None:
@@ -370,9 +461,12 @@ async def test_a_large_batch_of_posts_holds_the_loop_a_slice_at_a_time(
     loop_thread = threading.current_thread()
     inserts: list[tuple[bool, int]] = []  # (on the loop's thread, the loop's turns so far) per comment
 
-    def note_insert(_conn: Connection, _cursor: object, statement: str, *_args: object) -> None:
+    def note_insert(
+        _conn: Connection, _cursor: object, statement: str, parameters: Any, _context: object, many: bool
+    ) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO COMMENTS"):
-            inserts.append((threading.current_thread() is loop_thread, turns.turns))
+            rows = len(parameters) if many else 1  # PostgreSQL: a batch's rows in one executemany
+            inserts.extend([(threading.current_thread() is loop_thread, turns.turns)] * rows)
 
     async def post(i: int) -> int:
         new = NewComment(site=site, url=ARTICLE, body=f"Comment {i} with *emphasis*", author=Author(f"R{i}"))

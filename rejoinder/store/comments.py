@@ -7,7 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Text,
+    and_,
+    bindparam,
+    column,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from rejoinder.model import (
@@ -18,9 +33,12 @@ from rejoinder.model import (
     CommentStatus,
     PageKey,
     SortOrder,
+    Thread,
     Verified,
 )
-from rejoinder.store.schema import comments, sites, threads
+from rejoinder.store.db import at_commit
+from rejoinder.store.schema import comments, identities, sites, threads
+from rejoinder.store.threads import thread_from_row
 
 c = comments.c
 
@@ -154,6 +172,85 @@ def get_comment_placed(conn: Connection, comment_id: int) -> tuple[Comment, str,
 
 
 _INSERT_COMMENT = comments.insert().returning(comments.c.id)  # built once, run with each comment's values
+_INSERT_COMMENTS = comments.insert()  # rows whose ids were taken ahead (``look_up_new_comments``)
+
+
+@dataclass(frozen=True)
+class NewCommentAnswer:
+    thread: Thread | None  # None: no thread for the URL yet
+    email_taken: bool | None  # a verified reader holds the guest's address; None: ask (a new thread)
+    comment_id: int  # taken from the comments' sequence for this comment's row
+
+
+@dataclass
+class NewCommentQuestion:
+    """What a new comment reads before its insert, asked for a whole group commit at once
+    (``look_up_new_comments``, a ``LookAhead`` of ``Database.transaction``)."""
+
+    site_id: int
+    url: str
+    email: str | None  # a guest's address, lower-cased; None for a logged-in reader's comment
+    answer: NewCommentAnswer | None = None
+
+    def take(self) -> NewCommentAnswer | None:
+        """The answer of this transaction's lookup, once: a piece of work run again in a transaction of
+        its own is answered again, or asks on its own."""
+        answer, self.answer = self.answer, None
+        return answer
+
+
+# On PostgreSQL, where each statement is a round trip that the whole batch waits for: every comment of a
+# group commit gets its thread, the check of a guest's address and its id in one statement. The id lets
+# the comment's row wait for the commit (``insert_comment``), inserted with the group's others at once.
+_ASKED = (
+    func.unnest(
+        bindparam("site_ids", type_=postgresql.ARRAY(BigInteger)),
+        bindparam("urls", type_=postgresql.ARRAY(Text)),
+        bindparam("emails", type_=postgresql.ARRAY(Text)),
+    )
+    .table_valued(
+        column("site_id", BigInteger), column("url", Text), column("email", Text), with_ordinality="n"
+    )
+    .render_derived(name="asked")
+)
+_EMAIL_TAKEN = exists().where(identities.c.email == _ASKED.c.email, identities.c.email_verified.is_(True))
+# Built with SQLAlchemy's constructs, not as text: its result's columns are then worked out once, not at
+# every run.
+_LOOK_UP_NEW_COMMENTS = select(
+    _ASKED.c.n,
+    literal_column("nextval(pg_get_serial_sequence('comments', 'id'))", BigInteger).label("comment_id"),
+    threads,
+    and_(_ASKED.c.email.is_not(None), _EMAIL_TAKEN).label("email_taken"),
+).select_from(
+    _ASKED.outerjoin(threads, and_(threads.c.site_id == _ASKED.c.site_id, threads.c.url == _ASKED.c.url))
+)
+
+
+def look_up_new_comments(conn: Connection, questions: list[NewCommentQuestion]) -> None:
+    """Answer every question in one statement on PostgreSQL; on SQLite, a library in the process where a
+    statement costs no round trip, leave them unanswered (each comment asks on its own)."""
+    if conn.dialect.name != "postgresql":
+        return
+    params = {
+        "site_ids": [q.site_id for q in questions],
+        "urls": [q.url for q in questions],
+        "emails": [q.email for q in questions],
+    }
+    for row in conn.execute(_LOOK_UP_NEW_COMMENTS, params):
+        question = questions[row.n - 1]
+        thread = thread_from_row(row) if row.id is not None else None
+        taken = bool(row.email_taken) if thread is not None and question.email is not None else None
+        question.answer = NewCommentAnswer(thread, taken, row.comment_id)
+
+
+def _insert_comments(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """The rows of a transaction's new comments, kept for the commit: one statement for each set of
+    columns (a verdict's columns are there or not), which psycopg sends in one pipeline."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(row), []).append(row)
+    for same in by_columns.values():
+        conn.execute(_INSERT_COMMENTS, same)
 
 
 def insert_comment(
@@ -171,7 +268,11 @@ def insert_comment(
     verdict: StoredVerdict | None = None,
     identity_id: int | None = None,
     verified: Verified | None = None,
+    comment_id: int | None = None,
 ) -> Comment:
+    """Insert a new comment. ``comment_id``: one taken ahead from the comments' sequence
+    (``look_up_new_comments``); the row then waits for the commit, inserted in one statement with the rest
+    of its group. Give one only if nothing later in the transaction reads or refers to the row."""
     root_id = None if parent is None else (parent.root_id or parent.id)
     values = {
         "thread_id": thread_id,
@@ -193,7 +294,12 @@ def insert_comment(
         "verified": verified.as_json() if verified else None,
         **(verdict.columns() if verdict else {}),
     }
-    comment_id = conn.execute(_INSERT_COMMENT, values).scalar_one()
+    if comment_id is None:
+        comment_id = conn.execute(_INSERT_COMMENT, values).scalar_one()
+    elif (kept := at_commit(conn, _insert_comments)) is not None:
+        kept.append({"id": comment_id, **values})
+    else:
+        conn.execute(_INSERT_COMMENTS, {"id": comment_id, **values})
     return Comment(
         id=comment_id,
         thread_id=thread_id,

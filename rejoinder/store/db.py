@@ -6,6 +6,12 @@ single pooled connection, so writers queue in-process instead of failing with "d
 The busiest writes go through ``db.transaction(work)``, which commits the work of every writer waiting
 at that moment in one transaction and one fsync (group commit), on SQLite and on PostgreSQL alike.
 
+What the pieces of work of a group commit read before they write can be asked for the whole group at
+once: a piece names a ``LookAhead`` and its own question (``transaction(work, ahead=(lookup, question))``),
+and every lookup is run once, with every question of the batch, before the first piece runs. On
+PostgreSQL each statement is a round trip the whole batch waits for, so the batch's round trips no longer
+grow with its size.
+
 Whatever a transaction notes with ``after_commit(conn, item)`` (the events it wrote to the outbox) is
 handed to ``Database.on_commit`` once the transaction has committed, and dropped if it rolls back. Writes
 whose results nobody in the transaction reads (counters, outbox rows) can wait with ``at_commit`` until
@@ -65,6 +71,9 @@ T = TypeVar("T")
 _AFTER_COMMIT = "rejoinder.after_commit"
 _AT_COMMIT = "rejoinder.at_commit"
 Flush = Callable[[Connection, list[Any]], None]
+# Answers many pieces' questions in one statement, each into its question (a mutable object of the
+# lookup's own), or leaves them unanswered (the piece then asks on its own).
+LookAhead = Callable[[Connection, list[Any]], None]
 
 
 def after_commit(conn: Connection, item: Any) -> None:
@@ -111,9 +120,21 @@ def _flush(conn: Connection) -> None:
 @dataclass
 class _Work(Generic[T]):
     run: Callable[[Connection], T]
+    ahead: tuple[LookAhead, Any] | None = None
     done: bool = False
     result: T | None = None
     error: BaseException | None = None
+
+
+def _look_ahead(conn: Connection, batch: list[_Work[Any]]) -> None:
+    """Run each lookup the batch's pieces asked for once, with all of their questions."""
+    asked: dict[LookAhead, list[Any]] = {}
+    for work in batch:
+        if work.ahead is not None:
+            lookup, question = work.ahead
+            asked.setdefault(lookup, []).append(question)
+    for lookup, questions in asked.items():
+        lookup(conn, questions)
 
 
 class Database:
@@ -197,15 +218,18 @@ class Database:
         finally:
             self._ahead.ahead = False
 
-    def transaction(self, work: Callable[[Connection], T]) -> T:
+    def transaction(
+        self, work: Callable[[Connection], T], *, ahead: tuple[LookAhead, Any] | None = None
+    ) -> T:
         """Run ``work(conn)`` in a write transaction that has committed when this returns.
 
         Whoever gets to commit takes every queued piece of work along, so eight waiting writers cost one
         transaction and one fsync instead of eight. If one piece fails, the batch is rolled back and each
         piece runs again on its own, so a failure only ever affects its own writer (a deadlock between
-        two batches on PostgreSQL included). On SQLite writers are one at a time anyway.
+        two batches on PostgreSQL included). On SQLite writers are one at a time anyway. ``ahead``: a
+        lookup and this piece's question to it, answered for the whole batch before any piece runs.
         """
-        mine: _Work[T] = _Work(work)
+        mine: _Work[T] = _Work(work, ahead)
         with self._queue_lock:
             self._queued.append(mine)
         with self._committer:
@@ -217,7 +241,9 @@ class Database:
             raise mine.error
         return mine.result  # type: ignore[return-value]
 
-    async def transaction_async(self, work: Callable[[Connection], T]) -> T:
+    async def transaction_async(
+        self, work: Callable[[Connection], T], *, ahead: tuple[LookAhead, Any] | None = None
+    ) -> T:
         """``transaction`` for code on the event loop.
 
         SQLite is a library, not a server: its statements are CPU, so they run right on the loop, with no
@@ -230,7 +256,7 @@ class Database:
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._on_loop.append((_Work(work), future))
+        self._on_loop.append((_Work(work, ahead), future))
         if self.backend != "sqlite":
             if self._committing < POSTGRES_COMMITTERS:
                 self._committing += 1
@@ -267,6 +293,7 @@ class Database:
                     transaction = conn.begin()
                     noted = _begin(conn)
                     try:
+                        _look_ahead(conn, batch)
                         results = await _in_slices(conn, batch)
                         _flush(conn)
                     except BaseException:
@@ -344,6 +371,7 @@ class Database:
         try:
             try:
                 with self.write() as conn:
+                    _look_ahead(conn, batch)
                     results = [work.run(conn) for work in batch]
             except BaseException as exc:
                 if len(batch) == 1:
@@ -362,6 +390,7 @@ class Database:
         for work in batch:
             try:
                 with self.write() as conn:
+                    _look_ahead(conn, [work])
                     work.result = work.run(conn)
             except BaseException as alone:
                 work.error = alone

@@ -14,7 +14,7 @@ from rejoinder.store.dialect import insert_ignore
 from rejoinder.store.schema import identities, threads
 
 
-def _thread(row: Row[Any]) -> Thread:
+def thread_from_row(row: Row[Any]) -> Thread:
     return Thread(
         id=row.id,
         site_id=row.site_id,
@@ -35,7 +35,7 @@ _GET_THREAD = select(threads).where(threads.c.id == bindparam("thread_id"))
 
 def find_thread(conn: Connection, site_id: int, url: str) -> Thread | None:
     row = conn.execute(_FIND_THREAD, {"site_id": site_id, "url": url}).first()
-    return _thread(row) if row else None
+    return thread_from_row(row) if row else None
 
 
 # A guest's comment asks two things before its insert: its thread, and whether a verified reader holds the
@@ -54,11 +54,11 @@ def find_thread_for_guest(
     address; that second answer is None when there is no thread yet (ask
     ``store.identity.verified_email_taken`` then)."""
     row = conn.execute(_FIND_THREAD_FOR_GUEST, {"site_id": site_id, "url": url, "email": email}).first()
-    return (_thread(row), bool(row.email_taken)) if row else (None, None)
+    return (thread_from_row(row), bool(row.email_taken)) if row else (None, None)
 
 
 def get_thread(conn: Connection, thread_id: int) -> Thread:
-    return _thread(conn.execute(_GET_THREAD, {"thread_id": thread_id}).one())
+    return thread_from_row(conn.execute(_GET_THREAD, {"thread_id": thread_id}).one())
 
 
 def get_or_create_thread(
