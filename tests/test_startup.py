@@ -131,3 +131,8 @@ def test_a_sqlite_server_reads_through_as_many_connections_as_it_is_set_to(tmp_p
         assert ctx.db.writer.pool.size() == 1  # type: ignore[attr-defined]
     finally:
         ctx.close()
+
+
+def test_a_server_that_renders_no_page_never_imports_jinja(tmp_path: Path) -> None:
+    # The templates of pages and of letters are loaded on the first one rendered.
+    assert imported_by_a_server(tmp_path, "jinja2", "fastapi") == {"fastapi"}
