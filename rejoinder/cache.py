@@ -21,11 +21,14 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rejoinder.model import Author
+
 log = logging.getLogger(__name__)
 
 ThreadKey = tuple[str, str]  # (site key, normalised thread URL)
 GENERATION_STRIPES = 4096
 MAX_COUNTS = 200_000  # comment counts of threads, a few dozen bytes each
+MAX_AUTHORS = 20_000  # commenters shared by snapshots, about 100 bytes each
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class ReadCache:
         self._snapshots: OrderedDict[ThreadKey, tuple[Any, int]] = OrderedDict()  # (snapshot, size)
         self._snapshot_size = 0
         self._counts: dict[ThreadKey, int] = {}
+        # One author object per commenter for every snapshot, not one per thread they wrote in: the same
+        # people write in many threads. Bounded by emptying it (snapshots keep the objects they hold).
+        self._authors: dict[tuple[str, str], Author] = {}
         self._entries: OrderedDict[Hashable, CachedResponse] = OrderedDict()
         self._by_thread: dict[ThreadKey, set[Hashable]] = {}
         # Striped by hash, so the table stays bounded; a collision only costs an extra miss.
@@ -146,6 +152,12 @@ class ReadCache:
             self._snapshot_size += size
             while self._snapshot_size > self.max_bytes:
                 self._drop_snapshot(next(iter(self._snapshots)))
+
+    def authors(self) -> dict[tuple[str, str], Author]:
+        """The table of shared authors, (name, website) to author, for a snapshot being made."""
+        if len(self._authors) > MAX_AUTHORS:
+            self._authors = {}
+        return self._authors
 
     def counts(self, thread_keys: list[ThreadKey]) -> dict[ThreadKey, int]:
         """The comment counts memory holds for these threads (those it lacks are left out)."""

@@ -37,12 +37,20 @@ class ThreadSnapshot:
     size: int  # roughly, in bytes, for the cache's budget
 
     @classmethod
-    def of(cls, thread: Thread, max_depth: int, comments: Iterable[Comment]) -> ThreadSnapshot:
-        """From the thread's visible comments, oldest first."""
+    def of(
+        cls,
+        thread: Thread,
+        max_depth: int,
+        comments: Iterable[Comment],
+        authors: dict[tuple[str, str], Author] | None = None,
+    ) -> ThreadSnapshot:
+        """From the thread's visible comments, oldest first. ``authors`` (name and website to author) is
+        shared with other snapshots, so that each commenter is held once (``ReadCache.authors``)."""
         top: list[Comment] = []
         replies: dict[int, list[Comment]] = {}
         # One author object per commenter, not per comment: a thread's regulars write most of it.
-        authors: dict[tuple[str, str], Author] = {}
+        if authors is None:
+            authors = {}
         size = 0
         for comment in comments:
             size += _size(comment)

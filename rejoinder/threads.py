@@ -84,7 +84,8 @@ def read_page(
             pinned = comment_store.pinned_comments(conn, thread.id) if after is None else []
             replies = comment_store.replies_under(conn, [comment.id for comment in pinned + top[:limit]])
             return _page(thread, max_depth, sort, limit, top, replies, pinned)
-        snapshot = ThreadSnapshot.of(thread, max_depth, comment_store.visible_comments(conn, thread.id))
+        comments = comment_store.visible_comments(conn, thread.id)
+        snapshot = ThreadSnapshot.of(thread, max_depth, comments, ctx.cache.authors())
     ctx.cache.put_snapshot(key, generation, snapshot, snapshot.size)
     return cut_page(snapshot, sort, limit, after)
 

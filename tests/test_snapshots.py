@@ -16,7 +16,7 @@ from rejoinder.model import Author, Comment, CommentStatus, Thread
 from rejoinder.snapshots import ThreadSnapshot
 from rejoinder.store import comments as comment_store
 from rejoinder.store.schema import comments
-from tests.helpers import ARTICLE, post
+from tests.helpers import ARTICLE, post, read
 
 SORTS = ("oldest", "newest", "top")
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
@@ -155,3 +155,20 @@ def test_a_snapshot_holds_one_author_object_per_commenter() -> None:
     (top,) = snapshot.top_level
     answer, another = snapshot.replies[top.id]
     assert another.author is top.author and answer.author is not top.author
+
+
+async def test_snapshots_of_different_threads_share_their_commenters(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    """The same people write in many threads: each is held once by every snapshot of the process."""
+    other = ARTICLE + "-another"
+    await post(client, "a first word", website="https://ada.example")
+    await post(client, "a second word", url=other, website="https://ada.example")
+    await post(client, "and mine", url=other, name="Bo")
+    await read(client)
+    await read(client, other)
+    first = ctx.cache.snapshot(threads.thread_key(site, ARTICLE))
+    second = ctx.cache.snapshot(threads.thread_key(site, other))
+    assert first is not None and second is not None
+    ada, bo = (comment.author for comment in second.top_level)
+    assert first.top_level[0].author is ada and bo.name == "Bo" and bo is not ada

@@ -135,3 +135,25 @@ def test_a_sqlite_server_reads_through_as_many_connections_as_it_is_set_to(tmp_p
         assert ctx.db.writer.pool.size() == 1  # type: ignore[attr-defined]
     finally:
         ctx.close()
+
+
+def test_a_server_that_renders_no_page_never_imports_jinja(tmp_path: Path) -> None:
+    # The templates of pages and of letters are loaded on the first one rendered.
+    assert imported_by_a_server(tmp_path, "jinja2", "fastapi") == {"fastapi"}
+
+
+def test_every_sqlite_connection_keeps_a_small_page_cache(tmp_path: Path) -> None:
+    # The operating system caches the file already; SQLite's default 2 MiB per connection is resident
+    # memory the read cache makes unnecessary, the writer's included (docs/benchmarks.md, "Memory").
+    from sqlalchemy import text
+
+    from rejoinder.store.db import Database
+
+    database = Database(f"sqlite:///{tmp_path / 'pages.db'}")
+    try:
+        with database.write() as conn:
+            assert conn.execute(text("PRAGMA cache_size")).scalar() == -512
+        with database.read() as conn:
+            assert conn.execute(text("PRAGMA cache_size")).scalar() == -512
+    finally:
+        database.dispose()

@@ -3,11 +3,13 @@ the site's language (en, uk or de, like the widget). No images, no remote resour
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 LANGUAGES = ("en", "uk", "de")
 
@@ -252,10 +254,14 @@ class Letter:
 class Letters:
     """Renders a letter (``templates/NAME.txt`` and ``NAME.html``) in a language."""
 
-    def __init__(self) -> None:
-        folder = Path(__file__).parent / "templates"
-        self._env = Environment(
-            loader=FileSystemLoader(folder),
+    @functools.cached_property
+    def _env(self) -> Environment:
+        # Made on the first letter, not with the server: Jinja costs about 2 MiB resident, and a server
+        # that sends no mail never needs it.
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+        return Environment(
+            loader=FileSystemLoader(Path(__file__).parent / "templates"),
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
             keep_trailing_newline=True,

@@ -45,9 +45,11 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
 )
-# Each reader kept SQLite's default 2 MiB page cache, 16 MiB resident for eight once warm, for pages the
-# operating system caches anyway: a reader loads a thread once, then the read cache answers.
-SQLITE_READER_PRAGMAS = ("PRAGMA cache_size=-512",)  # KiB
+# Each connection kept SQLite's default 2 MiB page cache, 16 MiB resident for eight readers once warm, for
+# pages the operating system caches anyway: a reader loads a thread once, then the read cache answers. The
+# writer's filled up too as the database grew; a write touches a few pages of each index, and a page
+# that left the cache is read again from the operating system's.
+SQLITE_CACHE_PRAGMAS = ("PRAGMA cache_size=-512",)  # KiB
 # SQLite readers of one process: the ``sqlite_readers`` setting's default, as is for the tools that open
 # the database once (migrations, restores). Each holds its own copy of the schema
 # (~140 KiB) and a page cache (up to 512 KiB); their statements run on at most as many cores as the
@@ -145,13 +147,12 @@ class Database:
         parsed = make_url(url)
         self.backend = parsed.get_backend_name()
         if self.backend == "sqlite":
-            self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1, echo=echo)
+            pragmas = SQLITE_PRAGMAS + SQLITE_CACHE_PRAGMAS
+            self.writer = _sqlite_engine(
+                url, begin="BEGIN IMMEDIATE", pool_size=1, echo=echo, pragmas=pragmas
+            )
             self.reader = _sqlite_engine(
-                url,
-                begin="BEGIN",
-                pool_size=sqlite_readers,
-                echo=echo,
-                pragmas=SQLITE_PRAGMAS + SQLITE_READER_PRAGMAS,
+                url, begin="BEGIN", pool_size=sqlite_readers, echo=echo, pragmas=pragmas
             )
         elif self.backend == "postgresql":
             if parsed.drivername == "postgresql":

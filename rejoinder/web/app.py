@@ -120,7 +120,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.state.settings = settings
     if context is not None:
         app.state.ctx = context  # usable before (or without) the lifespan, as in-process tests do
-    app.state.templates = pages.templates()
+    app.state.templates = pages.Templates()
     app.state.fragments = Fragments(max_bytes=settings.cache_max_mb * 1024 * 1024 // FRAGMENTS_SHARE)
     app.state.assets = widget.Assets()
     errors.install(app)

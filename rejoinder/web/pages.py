@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from fastapi.templating import Jinja2Templates
 from starlette.responses import FileResponse, Response
 
 from rejoinder import __version__, data_requests, datapage, identity, providers
 from rejoinder.sites import cached_site, site_settings
 from rejoinder.web.dashboard.frame import add_filters
 
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
+
 router = APIRouter(include_in_schema=False)
 
 
+class Templates:
+    """The server's page templates, loaded when the first page is rendered: Jinja costs about 2 MiB
+    resident, and a server that only answers the widget's API never renders a page."""
+
+    def __init__(self) -> None:
+        self._loaded: Jinja2Templates | None = None
+        self._lock = threading.Lock()
+
+    def TemplateResponse(self, *args: Any, **kwargs: Any) -> Response:  # noqa: N802 (Starlette's name)
+        return self.loaded().TemplateResponse(*args, **kwargs)
+
+    def loaded(self) -> Jinja2Templates:
+        if self._loaded is None:
+            with self._lock:  # pages render in worker threads
+                if self._loaded is None:
+                    self._loaded = templates()
+        return self._loaded
+
+
 def templates() -> Jinja2Templates:
+    from fastapi.templating import Jinja2Templates
+
     found = Jinja2Templates(directory=Path(__file__).parent / "templates")
     add_filters(found.env)
     return found

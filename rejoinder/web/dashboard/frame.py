@@ -7,11 +7,10 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from jinja2 import Environment
 from markupsafe import Markup, escape
 from starlette.responses import Response
 
@@ -22,6 +21,9 @@ from rejoinder.model import Moderator, Role, Site
 from rejoinder.sites import list_sites
 from rejoinder.web.auth import require_site, session_token
 from rejoinder.web.dashboard.texts import LANGUAGE_COOKIE, LANGUAGES, language, texts
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 
