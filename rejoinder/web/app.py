@@ -43,7 +43,6 @@ from rejoinder.web import (
 )
 from rejoinder.web.dashboard import ROUTERS as DASHBOARD_ROUTERS
 from rejoinder.web.envelope import Envelope
-from rejoinder.web.fastlikes import FastLikes
 from rejoinder.web.middleware import (
     ClientAddressRequired,
     RefusedAgain,
@@ -155,11 +154,10 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     for router in routers:
         app.include_router(router)
     # The envelope (security headers, request id, metrics, log line) goes around every answer, outside
-    # the framework's own layers, and sends cached reads itself. Of the middleware, added last runs first:
-    # CORS wraps the rest, refusals repeated at the door, likes answer before the router, and writes that
-    # reach the router start on a slice of each turn of the loop.
+    # the framework's own layers, and sends cached reads and likes itself. Of the middleware, added last
+    # runs first: CORS wraps the rest, refusals repeated at the door, and writes that reach the router
+    # start on a slice of each turn of the loop.
     app.add_middleware(WriteTurns)
-    app.add_middleware(FastLikes)
     app.add_middleware(RefusedAgain)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
