@@ -51,7 +51,9 @@ class Envelope:
             )
             await send({"type": "http.response.body", "body": answer.body})
             return record_request(scope, answer.route, rid, answer.status, time.perf_counter() - started)
-        status = 500  # unless an answer starts: an exception that escapes becomes a 500 outside
+        # Unless an answer starts. Starlette's error layer, inside, answers an exception with a 500 through
+        # this envelope and raises it on; one raised before any answer is answered 500 by the server.
+        status = 500
 
         async def enveloped(message: Message) -> None:
             nonlocal status
