@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 from rejoinder.context import Context
 from rejoinder.settings import Settings, load_settings
 from rejoinder.sites import create_site
-from rejoinder.web.app import create_app
-from rejoinder.web.fastlikes import FastLikes
+from rejoinder.web.app import Rejoinder, create_app
 from rejoinder.web.schemas import MAX_ID
 from rejoinder.web.telemetry import ROUTE_KEY
 from rejoinder.wiring import open_context
@@ -35,7 +34,8 @@ LIKER = b"x-rejoinder-liker"
 def router_only(settings: Settings, ctx: Context) -> FastAPI:
     """The app as it would be without the fast path."""
     app = create_app(settings, context=ctx)
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not FastLikes]
+    assert isinstance(app, Rejoinder) and app.envelope is not None
+    app.envelope.likes = False
     return app
 
 
@@ -166,6 +166,10 @@ EXTRA = st.sampled_from(
         [(b"authorization", b"Basic YWRhOnNlY3JldA==")],
         [(b"content-type", b"application/json")],
         [(b"origin", SITE_ORIGIN.encode())],
+        [(b"origin", b"https://elsewhere.example")],
+        [(b"content-length", b"0")],  # as browsers send a PUT without a body
+        [(b"content-length", b"2")],
+        [(b"transfer-encoding", b"chunked")],
     ]
 )
 

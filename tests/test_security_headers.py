@@ -192,6 +192,10 @@ async def test_a_500_carries_the_headers_too(app: Any, site: str) -> None:
         response = await http.get("/crash-for-test")
     assert response.status_code == 500
     assert_resource_headers(response)
+    # Answered inside the envelope: it has its request id, and each header once.
+    assert response.headers["x-request-id"]
+    names = [name for name, _ in response.headers.raw]
+    assert len(names) == len(set(names))
 
 
 @pytest.mark.parametrize(

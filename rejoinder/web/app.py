@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from starlette.types import Receive, Scope, Send
 
 from rejoinder import __version__
 from rejoinder.allocator import collect_less_often, configure_malloc, freeze_startup_objects
@@ -42,7 +43,6 @@ from rejoinder.web import (
 )
 from rejoinder.web.dashboard import ROUTERS as DASHBOARD_ROUTERS
 from rejoinder.web.envelope import Envelope
-from rejoinder.web.fastlikes import FastLikes
 from rejoinder.web.middleware import (
     ClientAddressRequired,
     RefusedAgain,
@@ -76,6 +76,25 @@ Every error answers `{"error": {"code", "message", "fields"}}`, where `fields` n
 field with the rule it broke. No response ever contains an e-mail or IP address."""
 
 
+class Rejoinder(FastAPI):
+    """FastAPI with the envelope (``web/envelope.py``) around all of it, its own error and body-limit layers
+    included. A read answered from memory then passes through one layer, not six: Starlette's and
+    FastAPI's outer layers were a twentieth of such a read's CPU (docs/benchmarks.md). An exception that
+    escapes is answered by Starlette's error layer inside the envelope, so a 500 gets the security headers
+    and request id of any answer."""
+
+    envelope: Envelope | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.envelope is None or scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        scope["app"] = self  # as Starlette sets it, for the envelope and what it answers from memory
+        await self.envelope(scope, receive, send)
+
+    async def _framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+
 def create_app_from_environment() -> FastAPI:
     """The app of one worker process of ``rejoinder serve --workers N`` (settings from the environment)."""
     configure_malloc()  # before the log's thread exists
@@ -107,7 +126,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
             if context is None:
                 ctx.close()
 
-    app = FastAPI(
+    app = Rejoinder(
         **NO_FRAMEWORK_TELEMETRY,
         title="Rejoinder",
         version=__version__,
@@ -135,16 +154,16 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
         routers += (demo.router,)
     for router in routers:
         app.include_router(router)
-    # Added last runs first: the envelope (security headers, request id, metrics, log line) goes around
-    # every answer and sends cached reads itself, CORS wraps the rest, refusals repeated at the door, likes
-    # answer before the router, and writes that reach the router start on a slice of each turn of the loop.
+    # The envelope (security headers, request id, metrics, log line) goes around every answer, outside
+    # the framework's own layers, and sends cached reads and likes itself. Of the middleware, added last
+    # runs first: CORS wraps the rest, refusals repeated at the door, and writes that reach the router
+    # start on a slice of each turn of the loop.
     app.add_middleware(WriteTurns)
-    app.add_middleware(FastLikes)
     app.add_middleware(RefusedAgain)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
     app.add_middleware(ClientAddressRequired)
-    app.add_middleware(Envelope, routers=routers)
+    app.envelope = Envelope(app._framework, routers=routers)
     return app
 
 

@@ -131,7 +131,7 @@ def _internal_error(request: Request, exc: Exception) -> Response:
         500,
         "internal_error",
         "the server failed to answer this request",
-        # Sent past the middleware (by the outermost error handler), so it carries its headers itself.
+        # Sent by Starlette's error layer, past the middleware (the envelope adds only what it lacks).
         headers={"Connection": "close", **RESOURCE_HEADER_MAP},
     )
 

@@ -1,24 +1,30 @@
-"""Likes without the router: ``PUT``/``DELETE /api/v1/comments/{id}/like`` answered in plain ASGI.
+"""Likes without the framework: ``PUT``/``DELETE /api/v1/comments/{id}/like`` answered by the envelope
+(``web/envelope.py``) before any other layer.
 
-A like is small and frequent, and FastAPI's routing, parameter handling and dependency resolution cost
-more CPU than the like's own work. This answers only the well-formed request — a comment id the route
-accepts, exactly one liker id the service accepts, no ``Authorization`` (a logged-in reader's like goes
-the usual way) — with the same bytes the route answers. Anything else goes on to the router untouched, and
-so does every refusal or failure of the service: the exception travels in the scope (``REFUSED_KEY``) and
-the route raises it (``refused_before``), so the app's error handlers answer it as usual and the like is
-not attempted twice. The route stays, and with it the OpenAPI schema.
+A like is small and frequent, and the layers around the router (client-address check, CORS, size limit,
+refusals at the door) and FastAPI's routing, parameter handling and dependency resolution cost more CPU
+than the like's own work. This answers only the well-formed request — a comment id the route accepts,
+exactly one liker id the service accepts, no ``Authorization`` (a logged-in reader's like goes the usual
+way), no body — and only when those layers would let it through unchanged: a client address, an
+``Origin`` that is absent or remembered (``SiteCORS`` would look it up), no refusal at the door for the
+address. It sends the bytes the route sends with the headers those layers add. Anything else goes on to
+the framework untouched, and so does every refusal or failure of the service: the exception travels in
+the scope (``REFUSED_KEY``) and the route raises it (``refused_before``), so the app's error handlers
+answer it as usual and the like is not attempted twice. The route stays, and with it the OpenAPI schema.
 """
 
 from __future__ import annotations
 
 import re
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from rejoinder import likes
 from rejoinder.context import Context
 from rejoinder.web.client import client_of
-from rejoinder.web.middleware import LIKE_ROUTE
+from rejoinder.web.fastreads import Answer, cors_or_none
+from rejoinder.web.headers import RESOURCE_HEADERS
+from rejoinder.web.middleware import LIKE_REFUSED_KEY, LIKE_ROUTE, VARY_ORIGIN
 from rejoinder.web.schemas import MAX_ID
 from rejoinder.web.serialize import dumps
 from rejoinder.web.telemetry import ROUTE_KEY
@@ -26,46 +32,53 @@ from rejoinder.web.telemetry import ROUTE_KEY
 # Ids as a client writes them: no sign, no leading zero (the route would accept those too; they go there).
 _LIKE_PATH = re.compile(r"/api/v1/comments/([1-9][0-9]{0,18})/like")
 _LIKER = likes.LIKER_HEADER.lower().encode()
-_AUTHORIZATION = b"authorization"
-REFUSED_KEY = "rejoinder.like_refused"
+# A body is for ``RequestSizeLimit`` to read and bound: a like with one (even an empty chunked one) goes
+# there. Browsers send ``Content-Length: 0`` with a bodiless ``PUT``.
+_CONTENT_LENGTH = b"content-length"
+_NOT_FOR_THIS_PATH = frozenset({b"authorization", b"transfer-encoding"})
+_CONTENT_TYPE = (b"content-type", b"application/json")
+REFUSED_KEY = LIKE_REFUSED_KEY
+METHODS = frozenset({"PUT", "DELETE"})
 
 
-class FastLikes:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("PUT", "DELETE"):
-            return await self.app(scope, receive, send)
-        found = _LIKE_PATH.fullmatch(scope["path"])
-        liker = _liker_id(scope) if found is not None and not scope.get("root_path") else None
-        comment_id = int(found[1]) if found is not None else 0
-        if liker is None or comment_id > MAX_ID:
-            return await self.app(scope, receive, send)
-        ctx: Context = scope["app"].state.ctx
-        address = client_of(scope, ctx.settings)
-        try:
-            state = await likes.set_like_async(ctx, comment_id, liker, scope["method"] == "PUT", address)
-        except Exception as refused:  # answered by the route, through the app's error handlers
-            scope[REFUSED_KEY] = refused
-            return await self.app(scope, receive, send)
-        scope[ROUTE_KEY] = LIKE_ROUTE  # for the request log and metrics, as the route would be named
-        body = dumps({"likes": state.likes, "liked": state.liked})
-        # What the route's Response sends, in its order.
-        headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+async def answer_like(scope: Scope) -> Answer | None:
+    """The answer to a like the framework would have answered the same way, or None: it goes there."""
+    found = _LIKE_PATH.fullmatch(scope["path"])
+    if found is None or scope.get("root_path") or scope.get("client") is None:
+        return None
+    liker = _liker_id(scope)
+    comment_id = int(found[1])
+    if liker is None or comment_id > MAX_ID:
+        return None
+    cors = cors_or_none(scope)
+    if cors is None:
+        return None
+    ctx: Context = scope["app"].state.ctx
+    address = client_of(scope, ctx.settings)
+    if address and ctx.refusals.active(address, "like") is not None:
+        return None  # refused at the door again, with its Retry-After (``RefusedAgain``)
+    try:
+        state = await likes.set_like_async(ctx, comment_id, liker, scope["method"] == "PUT", address)
+    except Exception as refused:  # answered by the route, through the app's error handlers
+        scope[REFUSED_KEY] = refused
+        return None
+    scope[ROUTE_KEY] = LIKE_ROUTE  # for the request log and metrics, as the route would be named
+    body = dumps({"likes": state.likes, "liked": state.liked})
+    # What the route's Response sends, in its order, then what CORS and the security headers add.
+    length = (b"content-length", b"%d" % len(body))
+    return Answer(200, [length, _CONTENT_TYPE, VARY_ORIGIN, *cors, *RESOURCE_HEADERS], body, LIKE_ROUTE)
 
 
 def _liker_id(scope: Scope) -> str | None:
-    """The one liker id of an anonymous like, if the service would accept it; None otherwise."""
+    """The one liker id of an anonymous like without a body, if the service would accept it; None
+    otherwise."""
     liker = None
     for name, value in scope["headers"]:
         if name == _LIKER:
             if liker is not None:
                 return None
             liker = value.decode("latin-1")  # as Starlette decodes headers
-        elif name == _AUTHORIZATION:
+        elif name in _NOT_FOR_THIS_PATH or (name == _CONTENT_LENGTH and value != b"0"):
             return None
     return liker if liker is not None and likes.is_liker_id(liker.strip()) else None
 

@@ -69,7 +69,7 @@ class MemoryAnswers:
             return None
         if scope.get("client") is None:
             return None
-        cors = _cors(scope)
+        cors = cors_or_none(scope)
         if cors is None:
             return None
         if path == READ_PATH:
@@ -123,7 +123,7 @@ def _field(piece: bytes) -> Field:
     return name, value, url
 
 
-def _cors(scope: Scope) -> Headers | None:
+def cors_or_none(scope: Scope) -> Headers | None:
     """The CORS headers ``SiteCORS`` would add, or None when it would have to look the origin up."""
     origin = header_of(scope, b"origin")
     if origin is None:

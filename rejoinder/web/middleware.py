@@ -222,6 +222,7 @@ class ClientAddressRequired:
 
 
 LIKE_PATH = re.compile(r"/api/v1/comments/[0-9]+/like")
+LIKE_REFUSED_KEY = "rejoinder.like_refused"  # set by web/fastlikes.py
 LIKE_ROUTE = "/api/v1/comments/{comment_id}/like"
 PREVIEW_PATH = "/api/v1/preview"
 
@@ -242,7 +243,8 @@ class RefusedAgain:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # A like the service refused just now (web/fastlikes.py): the route answers why, not this.
+        if scope["type"] != "http" or LIKE_REFUSED_KEY in scope:
             return await self.app(scope, receive, send)
         if scope["method"] == "POST" and scope["path"] == PREVIEW_PATH:
             kind, route = "preview", PREVIEW_PATH
