@@ -15,7 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import StaticPool
 
 from rejoinder.context import Context
 from rejoinder.settings import Settings, load_settings
@@ -90,12 +91,22 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
-    engine = create_engine(url)
-    with engine.begin() as conn:  # DELETE is several times faster than TRUNCATE on tables this small
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
-    engine.dispose()
+    with request.getfixturevalue("postgres_cleaner").begin() as conn:
+        conn.execute(EMPTY_TABLES)
     return url
+
+
+# DELETE is several times faster than TRUNCATE on tables this small; sent as one statement, children first,
+# so emptying every table costs one round trip, not one per table.
+EMPTY_TABLES = text("; ".join(f'DELETE FROM "{table.name}"' for table in reversed(metadata.sorted_tables)))
+
+
+@pytest.fixture(scope="session")
+def postgres_cleaner(postgres_url: str) -> Iterator[Engine]:
+    """One connection for the whole session to empty the tables between tests."""
+    engine = create_engine(postgres_url, poolclass=StaticPool)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
