@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from math import inf
 from typing import Any, TypeVar
 
 from limits import RateLimitItem, parse, parse_many
@@ -33,6 +34,42 @@ T = TypeVar("T")
 # Counted in Redis, or in this process's memory: the same sliding window counters either way.
 Limiter = SlidingWindowCounterRateLimiter | WindowCounts
 
+# ``hit`` in Redis, every limit of one request in one round trip (``limits`` takes two per limit: a test
+# and a hit, each a script). KEYS are each limit's previous and current window, ARGV each limit's amount
+# and window in seconds, in the layout and with the arithmetic of ``limits``' sliding window counter, so
+# that its ``first``, ``forget`` and window stats read the same counts. Either every limit is counted or,
+# when one is full, none: it answers 0, or the full limit's place (from 1) with its windows' counts and
+# milliseconds left, from which the Retry-After is worked out as ``limits`` works it out.
+_HIT_ALL = """
+local n = #KEYS / 2
+for i = 1, n do
+    local previous, current = KEYS[2 * i - 1], KEYS[2 * i]
+    local amount, expiry = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]) * 1000
+    local current_ttl = tonumber(redis.call('pttl', current))
+    if current_ttl > 0 and current_ttl < expiry then
+        -- the current window has ended: it becomes the previous one
+        redis.call('rename', current, previous)
+        redis.call('set', current, 0, 'PX', current_ttl + expiry)
+    end
+    local previous_count = tonumber(redis.call('get', previous)) or 0
+    local previous_ttl = math.max(0, tonumber(redis.call('pttl', previous)) or 0)
+    local current_count = tonumber(redis.call('get', current)) or 0
+    current_ttl = math.max(0, tonumber(redis.call('pttl', current)) or 0)
+    if previous_count * previous_ttl / expiry + current_count >= amount then
+        return {i, previous_count, previous_ttl, current_count, current_ttl}
+    end
+end
+for i = 1, n do
+    local current, expiry = KEYS[2 * i], tonumber(ARGV[2 * i]) * 1000
+    if redis.call('exists', current) == 1 then
+        redis.call('incrby', current, 1)
+    else
+        redis.call('set', current, 1, 'PX', expiry * 2)
+    end
+end
+return {0}
+"""
+
 
 @dataclass(frozen=True)
 class Exceeded:
@@ -52,15 +89,19 @@ class RateLimits:
         # test. Writers on PostgreSQL check in several committer threads at once.
         self._memory_lock = threading.Lock()
         self._shared: SlidingWindowCounterRateLimiter | None = None
+        self._hit_all: Any = None  # redis.commands.core.Script: ``_HIT_ALL`` on the storage's client
+        self._key_prefix = f"{prefix}:limits"
         if redis_url:
             storage = RedisStorage(
                 redis_url,
-                key_prefix=f"{prefix}:limits",
+                key_prefix=self._key_prefix,
                 wrap_exceptions=True,
                 socket_timeout=1,
                 socket_connect_timeout=1,
             )
             self._shared = SlidingWindowCounterRateLimiter(storage)
+            self._hit_all = storage.get_connection().register_script(_HIT_ALL.encode())
+            self._storage_errors = storage.base_exceptions
         self._on_error = on_error or (lambda: None)
         self._shared_again_at = 0.0
         self._rules: dict[str, list[RateLimitItem]] = {}  # a rule as written -> its parsed limits
@@ -84,6 +125,29 @@ class RateLimits:
         Nothing is counted when a limit is broken, so a refused flood does not lock out its sender longer.
         """
         return self._counted(lambda limiter: self._hit(limiter, site_id, checks))
+
+    def _hit_in_redis(self, site_id: int, checks: list[tuple[str, RateLimitItem, str]]) -> Exceeded | None:
+        """``_hit`` in one round trip to Redis (``_HIT_ALL``)."""
+        keys: list[str] = []
+        windows: list[int] = []
+        for scope, item, who in checks:
+            key = item.key_for(str(site_id), scope, who)
+            keys += [f"{self._key_prefix}:{{{key}}}/-1", f"{self._key_prefix}:{{{key}}}"]
+            windows += [item.amount, item.get_expiry()]
+        try:
+            found = self._hit_all(keys, windows)
+        except self._storage_errors as exc:
+            raise StorageError(exc) from exc
+        if not found[0]:
+            return None
+        place, previous_count, previous_ms, current_count, current_ms = (int(value) for value in found)
+        scope, item, _ = checks[place - 1]
+        expiry = item.get_expiry()
+        # When the count next drops, as ``limits``' window stats have it.
+        previous_in = (previous_ms / 1000) % (expiry / previous_count) if previous_count else inf
+        current_in = (current_ms / 1000) % expiry if current_count else inf
+        reset_in = min(previous_in, current_in)
+        return Exceeded(scope, str(item), int(reset_in if reset_in < inf else 0) + 1)
 
     def first(self, site_id: int, scope: str, rule: str, who: str) -> bool:
         """True if ``who`` has not been counted under ``rule`` (e.g. ``1/24 hours``) within its window, and
@@ -140,13 +204,25 @@ class RateLimits:
             if rule != "off" and who
             for item in self._parsed(rule)
         ]
-        for scope, item, who in parsed:
-            if not limiter.test(item, str(site_id), scope, who):
-                reset = limiter.get_window_stats(item, str(site_id), scope, who).reset_time
-                return Exceeded(scope, str(item), max(1, int(reset - time.time()) + 1))
-        for scope, item, who in parsed:
-            limiter.hit(item, str(site_id), scope, who)
-        return None
+        if not parsed:
+            return None
+        if limiter is self._shared:
+            return self._hit_in_redis(site_id, parsed)
+        return count_each(limiter, site_id, parsed)
+
+
+def count_each(
+    limiter: Limiter, site_id: int, parsed: list[tuple[str, RateLimitItem, str]]
+) -> Exceeded | None:
+    """``RateLimits.hit`` with a limiter's own test and hit per limit (in memory, under the caller's lock;
+    what ``_HIT_ALL`` does in one script)."""
+    for scope, item, who in parsed:
+        if not limiter.test(item, str(site_id), scope, who):
+            reset = limiter.get_window_stats(item, str(site_id), scope, who).reset_time
+            return Exceeded(scope, str(item), max(1, int(reset - time.time()) + 1))
+    for scope, item, who in parsed:
+        limiter.hit(item, str(site_id), scope, who)
+    return None
 
 
 def refuse_over(
