@@ -109,12 +109,12 @@ async def set_like_async(
     else:
         _refuse_a_flood(ctx, remote_addr)
     decided: list[_Admission | RateLimited] = []
-    stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided))
+    stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided), small=True)
     if stored.undecided is not None:
         # The site's rules are counted in Redis: asked between two transactions (the first only read the
         # comment), off the loop, instead of holding the batch the like is written with.
         decided.append(await asyncio.to_thread(_decide, ctx, stored.undecided, comment_id, who, liked))
-        stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided))
+        stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided), small=True)
     if stored.changed and not liked:  # may free the address's like of the comment in Redis: off the loop
         return await asyncio.to_thread(_finish, ctx, comment_id, liked, stored)
     return _finish(ctx, comment_id, liked, stored)
