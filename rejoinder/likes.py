@@ -24,7 +24,7 @@ from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited, Rejoind
 from rejoinder.events import CommentLiked
 from rejoinder.identity import liker_key as identity_liker_key
 from rejoinder.model import CommentStatus, Site, SiteSettings
-from rejoinder.ratelimits import refuse_over
+from rejoinder.ratelimits import refuse_over, refuse_over_gathered
 from rejoinder.sites import known_site, site_settings
 from rejoinder.store import comments as comment_store
 from rejoinder.store import likes as store
@@ -104,8 +104,9 @@ async def set_like_async(
     who = _Liker(key, remote_addr, identity_id is not None)
     if ctx.spam.rate_limits.shared:
         # Counted in Redis: the server's bound on floods is a round trip, which would stop the event loop
-        # (and every reader) if asked from it.
-        await asyncio.to_thread(_refuse_a_flood, ctx, remote_addr)
+        # (and every reader) if asked from it. In a thread, with the other likes' asked meanwhile.
+        limits, rule = ctx.spam.rate_limits, ctx.settings.like_rate_limit
+        await refuse_over_gathered(limits, "like", rule, remote_addr, "likes", ctx.refusals)
     else:
         _refuse_a_flood(ctx, remote_addr)
     decided: list[_Admission | RateLimited] = []

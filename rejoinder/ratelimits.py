@@ -8,11 +8,12 @@ and Redis is tried again a few seconds later.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import inf
 from typing import Any, TypeVar
 
@@ -78,6 +79,17 @@ class Exceeded:
     retry_after: int  # seconds
 
 
+@dataclass
+class _Gathering:
+    """``hit_gathered``'s hits waiting on one event loop, and whether a task is counting them."""
+
+    loop: asyncio.AbstractEventLoop
+    queued: list[tuple[tuple[int, list[tuple[str, str, str]]], asyncio.Future[Exceeded | None]]] = field(
+        default_factory=list
+    )
+    counting: asyncio.Task[None] | None = None
+
+
 class RateLimits:
     def __init__(
         self, redis_url: str = "", prefix: str = "rejoinder", on_error: Callable[[], None] | None = None
@@ -105,6 +117,7 @@ class RateLimits:
         self._on_error = on_error or (lambda: None)
         self._shared_again_at = 0.0
         self._rules: dict[str, list[RateLimitItem]] = {}  # a rule as written -> its parsed limits
+        self._gathering: _Gathering | None = None
 
     def _parsed(self, rule: str) -> list[RateLimitItem]:
         """``rule`` parsed once: every like and comment names a few, and parsing is a regular expression
@@ -126,18 +139,83 @@ class RateLimits:
         """
         return self._counted(lambda limiter: self._hit(limiter, site_id, checks))
 
+    def hit_each(self, requests: list[tuple[int, list[tuple[str, str, str]]]]) -> list[Exceeded | None]:
+        """``hit`` for each of several requests (site id, checks), one after the other; in Redis in one
+        round trip."""
+        return self._counted(lambda limiter: self._hit_each(limiter, requests))
+
+    async def hit_gathered(self, site_id: int, checks: list[tuple[str, str, str]]) -> Exceeded | None:
+        """``hit`` for code on the event loop, in a thread (Redis is a round trip). The hits asked while
+        one batch is counted are the next batch: one thread hand-off and one round trip between them."""
+        loop = asyncio.get_running_loop()
+        gathering = self._gathering
+        if gathering is None or gathering.loop is not loop:
+            gathering = self._gathering = _Gathering(loop)
+        future: asyncio.Future[Exceeded | None] = loop.create_future()
+        gathering.queued.append(((site_id, checks), future))
+        if gathering.counting is None:
+            gathering.counting = loop.create_task(self._count_gathered(gathering))
+        return await future
+
+    async def _count_gathered(self, gathering: _Gathering) -> None:
+        try:
+            while gathering.queued:
+                batch, gathering.queued = gathering.queued, []
+                try:
+                    found = await asyncio.to_thread(self.hit_each, [request for request, _ in batch])
+                except BaseException as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for (_, future), exceeded in zip(batch, found, strict=True):
+                    if not future.done():
+                        future.set_result(exceeded)
+        finally:
+            # In the same step as the last look at the queue: a hit queued after it starts a new task.
+            gathering.counting = None
+
+    def _hit_each(
+        self, limiter: Limiter, requests: list[tuple[int, list[tuple[str, str, str]]]]
+    ) -> list[Exceeded | None]:
+        if limiter is not self._shared:
+            return [self._hit(limiter, site_id, checks) for site_id, checks in requests]
+        parsed = [(site_id, self._parsed_checks(checks)) for site_id, checks in requests]
+        pipeline = self._hit_all.registered_client.pipeline(transaction=False)
+        for site_id, checks in parsed:
+            if checks:
+                self._hit_all(*self._script_arguments(site_id, checks), client=pipeline)
+        try:
+            answers = iter(pipeline.execute())
+        except self._storage_errors as exc:
+            raise StorageError(exc) from exc
+        return [self._exceeded(checks, next(answers)) if checks else None for _, checks in parsed]
+
     def _hit_in_redis(self, site_id: int, checks: list[tuple[str, RateLimitItem, str]]) -> Exceeded | None:
         """``_hit`` in one round trip to Redis (``_HIT_ALL``)."""
+        try:
+            found = self._hit_all(*self._script_arguments(site_id, checks))
+        except self._storage_errors as exc:
+            raise StorageError(exc) from exc
+        return self._exceeded(checks, found)
+
+    def _script_arguments(
+        self, site_id: int, checks: list[tuple[str, RateLimitItem, str]]
+    ) -> tuple[list[str], list[int]]:
+        """``_HIT_ALL``'s keys and arguments for these checks."""
         keys: list[str] = []
         windows: list[int] = []
         for scope, item, who in checks:
             key = item.key_for(str(site_id), scope, who)
             keys += [f"{self._key_prefix}:{{{key}}}/-1", f"{self._key_prefix}:{{{key}}}"]
             windows += [item.amount, item.get_expiry()]
-        try:
-            found = self._hit_all(keys, windows)
-        except self._storage_errors as exc:
-            raise StorageError(exc) from exc
+        return keys, windows
+
+    @staticmethod
+    def _exceeded(checks: list[tuple[str, RateLimitItem, str]], found: list[Any]) -> Exceeded | None:
+        """What ``_HIT_ALL`` answered, as ``hit`` answers."""
         if not found[0]:
             return None
         place, previous_count, previous_ms, current_count, current_ms = (int(value) for value in found)
@@ -197,13 +275,17 @@ class RateLimits:
         with self._memory_lock:
             return use(self._memory)
 
-    def _hit(self, limiter: Limiter, site_id: int, checks: list[tuple[str, str, str]]) -> Exceeded | None:
-        parsed = [
+    def _parsed_checks(self, checks: list[tuple[str, str, str]]) -> list[tuple[str, RateLimitItem, str]]:
+        """(scope, limit, who) for each limit of each check that applies."""
+        return [
             (scope, item, who)
             for scope, rule, who in checks
             if rule != "off" and who
             for item in self._parsed(rule)
         ]
+
+    def _hit(self, limiter: Limiter, site_id: int, checks: list[tuple[str, str, str]]) -> Exceeded | None:
+        parsed = self._parsed_checks(checks)
         if not parsed:
             return None
         if limiter is self._shared:
@@ -231,7 +313,20 @@ def refuse_over(
     """Count one ``what`` (previews, likes, reports) from a client address under ``rule``; ``RateLimited``,
     naming ``client``, past it. Given ``refusals``, the refusal is remembered under ``scope`` until its
     Retry-After, so the address asking again sooner is refused at the door (``RefusedAgain``)."""
-    exceeded = limits.hit(0, [(scope, rule, address)])
+    _refuse(limits.hit(0, [(scope, rule, address)]), scope, address, what, refusals)
+
+
+async def refuse_over_gathered(
+    limits: RateLimits, scope: str, rule: str, address: str, what: str, refusals: Refusals | None = None
+) -> None:
+    """``refuse_over`` from the event loop, counted in a thread with the other hits asked meanwhile
+    (``RateLimits.hit_gathered``)."""
+    _refuse(await limits.hit_gathered(0, [(scope, rule, address)]), scope, address, what, refusals)
+
+
+def _refuse(
+    exceeded: Exceeded | None, scope: str, address: str, what: str, refusals: Refusals | None
+) -> None:
     if exceeded is None:
         return
     message, fields = f"too many {what} from this address", {"client": f"allows {exceeded.limit}"}

@@ -3,13 +3,14 @@ trip), with the answers ``limits``' own test and hit per limit give."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from limits.storage import RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-from rejoinder.ratelimits import RateLimits, count_each
+from rejoinder.ratelimits import Exceeded, RateLimits, count_each
 from rejoinder.settings import Settings
 from tests.test_bus import redis_settings  # noqa: F401 (the fixture: a real Redis, keys of its own)
 
@@ -59,3 +60,33 @@ def test_with_redis_unreachable_the_limits_count_in_memory() -> None:
     refused = limits.hit(1, [A])
     assert refused is not None and refused.scope == "like-ip"
     assert errors == [1] and not limits.shared  # counted in memory until Redis is tried again
+
+
+async def test_hits_gathered_on_the_loop_count_in_one_round_trip_as_one_after_the_other(
+    redis_settings: Settings,  # noqa: F811
+    steady_rate_windows: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limits = RateLimits(redis_settings.redis_url, redis_settings.redis_prefix)
+    batches: list[int] = []
+    hit_each = limits.hit_each
+
+    def counted(requests: list[tuple[int, list[tuple[str, str, str]]]]) -> list[Exceeded | None]:
+        batches.append(len(requests))
+        return hit_each(requests)
+
+    monkeypatch.setattr(limits, "hit_each", counted)
+    answers = await asyncio.gather(*(limits.hit_gathered(1, checks) for checks in REQUESTS))
+    assert [exceeded and exceeded.scope for exceeded in answers] == REFUSED_BY
+    assert batches == [len(REQUESTS)]  # asked in one turn of the loop: one thread hand-off, one batch
+    # Later hits are counted too, against what the batch counted.
+    again = await limits.hit_gathered(1, [A])
+    assert again is not None and again.scope == "like-ip"
+    assert batches == [len(REQUESTS), 1]
+
+
+async def test_hits_gathered_with_redis_unreachable_count_in_memory() -> None:
+    limits = RateLimits("redis://127.0.0.1:9/0", "unreachable")
+    answers = await asyncio.gather(*(limits.hit_gathered(1, checks) for checks in REQUESTS))
+    assert [exceeded and exceeded.scope for exceeded in answers] == REFUSED_BY
+    assert not limits.shared
