@@ -89,9 +89,9 @@ async def test_writers_on_the_loop_share_transactions(db: Database) -> None:
 
 
 async def test_small_writes_queued_together_commit_together(db: Database, backend: str) -> None:
-    """Small writes (likes) are committed by one committer on PostgreSQL: those that queue while it
-    commits are its next batch, one transaction between them. Other writes are shared out beside them
-    among several committers, as before."""
+    """Small writes (likes) have committers of their own on PostgreSQL, fewer than other writes: those
+    that queue while they commit are their next batches, one transaction for many. Other writes are
+    shared out beside them among their own committers, as before."""
     if backend == "sqlite":
         pytest.skip("SQLite commits the loop's whole queue at once, small or not")
     seen = Transactions(db)
@@ -109,7 +109,9 @@ async def test_small_writes_queued_together_commit_together(db: Database, backen
         *(db.transaction_async(in_transaction(name), small=True) for name in small),
         *(db.transaction_async(in_transaction(name)) for name in other),
     )
-    assert len(set(transactions[: len(small)])) == 1  # queued in one turn of the loop: one batch
+    # Queued in one turn of the loop: a few batches (each committer takes its share of what is queued,
+    # 12, 6, 3, 2 and 1 of 24 with two), where other writes' four committers would make twice as many.
+    assert len(set(transactions[: len(small)])) <= len(small) // 4
     assert len(set(transactions[len(small) :])) == len(other)  # a committer each
     assert not set(transactions[: len(small)]) & set(transactions[len(small) :])
     assert stored_names(db) == set(small + other)

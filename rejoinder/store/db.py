@@ -58,9 +58,11 @@ LOOP_SLICE_SECONDS = 0.004
 POSTGRES_COMMITTERS = 4
 # The same for small writes (``transaction_async(small=True)``: a like, one statement of its own). Their
 # cost is the transaction's, not their statements' (BEGIN, COMMIT, the outbox row, the thread hand-off,
-# the publish to other processes): with four committers at c8 each batch held one like; with one, the
-# likes arriving while it commits form the next batch, and cost that once between them.
-POSTGRES_SMALL_COMMITTERS = 1
+# the publish to other processes): with four committers at c8 each batch held one like; with fewer, the
+# likes arriving while a batch commits form the next one, and cost that once between them. One committer
+# made the fewest transactions (0.3 a like), but on a busy machine each of its round trips waited for the
+# GIL in turn and the rate fell by a third; two overlap those waits (0.55 a like).
+POSTGRES_SMALL_COMMITTERS = 2
 # A pooled PostgreSQL connection unused for this long is pinged before use (a restarted server or a cut
 # network leaves it dead); a busy one is not: a ping is a round trip, and every transaction paid one.
 POSTGRES_PING_AFTER_IDLE = 2.0  # seconds
