@@ -114,6 +114,7 @@ class RateLimits:
             self._shared = SlidingWindowCounterRateLimiter(storage)
             self._hit_all = storage.get_connection().register_script(_HIT_ALL.encode())
             self._storage_errors = storage.base_exceptions
+            self._no_script = storage.dependency.exceptions.NoScriptError
         self._on_error = on_error or (lambda: None)
         self._shared_again_at = 0.0
         self._rules: dict[str, list[RateLimitItem]] = {}  # a rule as written -> its parsed limits
@@ -180,15 +181,26 @@ class RateLimits:
     def _hit_each(
         self, limiter: Limiter, requests: list[tuple[int, list[tuple[str, str, str]]]]
     ) -> list[Exceeded | None]:
-        if limiter is not self._shared:
+        if limiter is not self._shared or len(requests) == 1:
             return [self._hit(limiter, site_id, checks) for site_id, checks in requests]
         parsed = [(site_id, self._parsed_checks(checks)) for site_id, checks in requests]
-        pipeline = self._hit_all.registered_client.pipeline(transaction=False)
-        for site_id, checks in parsed:
-            if checks:
-                self._hit_all(*self._script_arguments(site_id, checks), client=pipeline)
+
+        def send() -> list[Any]:
+            # The script by its hash, not through the pipeline's own script handling, which asks Redis
+            # whether it has the script first: a second round trip per batch.
+            pipeline = self._hit_all.registered_client.pipeline(transaction=False)
+            for site_id, checks in parsed:
+                if checks:
+                    keys, arguments = self._script_arguments(site_id, checks)
+                    pipeline.evalsha(self._hit_all.sha, len(keys), *keys, *arguments)
+            return list(pipeline.execute())
+
         try:
-            answers = iter(pipeline.execute())
+            try:
+                answers = iter(send())
+            except self._no_script:  # not loaded yet, or Redis restarted: no script ran, so run them again
+                self._hit_all.registered_client.script_load(self._hit_all.script)
+                answers = iter(send())
         except self._storage_errors as exc:
             raise StorageError(exc) from exc
         return [self._exceeded(checks, next(answers)) if checks else None for _, checks in parsed]
