@@ -24,7 +24,7 @@ from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited, Rejoind
 from rejoinder.events import CommentLiked
 from rejoinder.identity import liker_key as identity_liker_key
 from rejoinder.model import CommentStatus, Site, SiteSettings
-from rejoinder.ratelimits import refuse_over
+from rejoinder.ratelimits import refuse_over, refuse_over_gathered
 from rejoinder.sites import known_site, site_settings
 from rejoinder.store import comments as comment_store
 from rejoinder.store import likes as store
@@ -104,17 +104,18 @@ async def set_like_async(
     who = _Liker(key, remote_addr, identity_id is not None)
     if ctx.spam.rate_limits.shared:
         # Counted in Redis: the server's bound on floods is a round trip, which would stop the event loop
-        # (and every reader) if asked from it.
-        await asyncio.to_thread(_refuse_a_flood, ctx, remote_addr)
+        # (and every reader) if asked from it. In a thread, with the other likes' asked meanwhile.
+        limits, rule = ctx.spam.rate_limits, ctx.settings.like_rate_limit
+        await refuse_over_gathered(limits, "like", rule, remote_addr, "likes", ctx.refusals)
     else:
         _refuse_a_flood(ctx, remote_addr)
     decided: list[_Admission | RateLimited] = []
-    stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided))
+    stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided), small=True)
     if stored.undecided is not None:
         # The site's rules are counted in Redis: asked between two transactions (the first only read the
         # comment), off the loop, instead of holding the batch the like is written with.
         decided.append(await asyncio.to_thread(_decide, ctx, stored.undecided, comment_id, who, liked))
-        stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided))
+        stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided), small=True)
     if stored.changed and not liked:  # may free the address's like of the comment in Redis: off the loop
         return await asyncio.to_thread(_finish, ctx, comment_id, liked, stored)
     return _finish(ctx, comment_id, liked, stored)

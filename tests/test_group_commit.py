@@ -88,6 +88,36 @@ async def test_writers_on_the_loop_share_transactions(db: Database) -> None:
     assert sorted(seen.handed_on) == sorted(names)
 
 
+async def test_small_writes_queued_together_commit_together(db: Database, backend: str) -> None:
+    """Small writes (likes) have committers of their own on PostgreSQL, fewer than other writes: those
+    that queue while they commit are their next batches, one transaction for many. Other writes are
+    shared out beside them among their own committers, as before."""
+    if backend == "sqlite":
+        pytest.skip("SQLite commits the loop's whole queue at once, small or not")
+    seen = Transactions(db)
+
+    def in_transaction(name: str) -> Any:
+        def work(conn: Connection) -> int:
+            piece(name)(conn)
+            return int(conn.exec_driver_sql("SELECT txid_current()").scalar_one())
+
+        return work
+
+    small = [f"piece-small-{i}" for i in range(WRITERS)]
+    other = [f"piece-other-{i}" for i in range(4)]
+    transactions = await asyncio.gather(
+        *(db.transaction_async(in_transaction(name), small=True) for name in small),
+        *(db.transaction_async(in_transaction(name)) for name in other),
+    )
+    # Queued in one turn of the loop: a few batches (each committer takes its share of what is queued,
+    # 12, 6, 3, 2 and 1 of 24 with two), where other writes' four committers would make twice as many.
+    assert len(set(transactions[: len(small)])) <= len(small) // 4
+    assert len(set(transactions[len(small) :])) == len(other)  # a committer each
+    assert not set(transactions[: len(small)]) & set(transactions[len(small) :])
+    assert stored_names(db) == set(small + other)
+    assert sorted(seen.handed_on) == sorted(small + other)
+
+
 async def test_a_failing_piece_fails_only_its_writer(db: Database) -> None:
     seen = Transactions(db)
     names = [f"piece-{i}" for i in range(WRITERS)]

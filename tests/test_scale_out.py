@@ -74,9 +74,9 @@ class Deployment:
         return done.stdout
 
     @contextmanager
-    def server(self, name: str, port: int | None = None) -> Iterator[Server]:
+    def server(self, name: str, port: int | None = None, **more: str) -> Iterator[Server]:
         port = port or free_port()
-        with running(self.tmp_path, ["serve"], port, self.environ(), f"{name}-{port}.log") as server:
+        with running(self.tmp_path, ["serve"], port, self.environ(**more), f"{name}-{port}.log") as server:
             yield server
 
 
@@ -176,6 +176,30 @@ def test_rate_limits_are_counted_across_processes(deployment: Deployment, steady
     with deployment.server("a") as a, deployment.server("b") as b:
         assert [post(s, f"Thought {i}").status_code for i, s in enumerate((a, b, a))] == [201] * 3
         refused = post(b, "One too many")
+        assert refused.status_code == 429, refused.text
+        assert "Retry-After" in refused.headers
+
+
+def test_likes_from_one_address_are_limited_across_processes(
+    deployment: Deployment, steady_rate_windows: None
+) -> None:
+    """The server's bound on likes per address is counted in Redis (gathered with the other likes of the
+    moment into one round trip): every process sees the same count."""
+    deployment.create_site(spam_filter="false")
+    limit = {"REJOINDER_LIKE_RATE_LIMIT": "3/minute"}
+    with deployment.server("a", **limit) as a, deployment.server("b", **limit) as b:
+        assert post(a, "Worth a like").status_code == 201
+        thread = a.http.get("/api/v1/comments", params={"site": "news", "url": ARTICLE}).json()
+        comment = thread["comments"][0]
+
+        def like(server: Server, liker: str) -> httpx.Response:
+            path = f"/api/v1/comments/{comment['id']}/like"
+            return server.http.put(path, headers={"X-Rejoinder-Liker": liker})
+
+        liked = [like(s, f"reader-{i}-of-four") for i, s in enumerate((a, b, a))]
+        assert [r.status_code for r in liked] == [200] * 3, [r.text for r in liked]
+        assert liked[-1].json()["likes"] == 3
+        refused = like(b, "reader-3-of-four")
         assert refused.status_code == 429, refused.text
         assert "Retry-After" in refused.headers
 
@@ -321,6 +345,13 @@ def test_redis_stopped_mid_run_degrades_and_recovers(
             waited = eventually(lambda i=i: f"<p>During {i}</p>" in bodies(b), 2.0)
             assert waited < 2.0
         assert "unreachable" in b.output()
+        # Likes too: the bound on likes per address is counted in this process's memory meanwhile.
+        first = a.http.get("/api/v1/comments", params={"site": "news", "url": ARTICLE}).json()["comments"][0]
+        for i in range(3):
+            liked = a.http.put(
+                f"/api/v1/comments/{first['id']}/like", headers={"X-Rejoinder-Liker": f"reader-{i}-offline"}
+            )
+            assert liked.status_code == 200 and liked.json()["likes"] == i + 1, liked.text
         own_redis.start()
         eventually(lambda: "reachable: caches are on" in b.output(), 10)
         for i in range(5):
