@@ -259,13 +259,13 @@ class Database:
             raise mine.error
         return mine.result  # type: ignore[return-value]
 
-<<<<<<< HEAD
     async def transaction_async(
-        self, work: Callable[[Connection], T], *, ahead: tuple[LookAhead, Any] | None = None
+        self,
+        work: Callable[[Connection], T],
+        *,
+        ahead: tuple[LookAhead, Any] | None = None,
+        small: bool = False,
     ) -> T:
-=======
-    async def transaction_async(self, work: Callable[[Connection], T], *, small: bool = False) -> T:
->>>>>>> pglikes3
         """``transaction`` for code on the event loop.
 
         SQLite is a library, not a server: its statements are CPU, so they run right on the loop, with no
@@ -280,20 +280,16 @@ class Database:
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-<<<<<<< HEAD
-        self._on_loop.append((_Work(work, ahead), future))
-=======
->>>>>>> pglikes3
         if self.backend != "sqlite":
             lane = self._small_writes if small else self._writes
-            lane.queued.append((_Work(work), future))
+            lane.queued.append((_Work(work, ahead), future))
             if lane.committing < lane.committers:
                 lane.committing += 1
                 drainer = loop.create_task(self._drain_to_thread(lane))
                 self._drainers.add(drainer)
                 drainer.add_done_callback(self._drainers.discard)
             return await future
-        self._on_loop.append((_Work(work), future))
+        self._on_loop.append((_Work(work, ahead), future))
         if not self._draining_on_loop:
             self._draining_on_loop = True
             drainer = loop.create_task(self._drain_on_loop())
