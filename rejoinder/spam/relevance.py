@@ -49,6 +49,8 @@ _MARKERS: dict[str, frozenset[str]] = {
     "Portuguese": _words("os as e é um uma para com que não muito do da se"),
     "Dutch": _words("de het een en is niet van dat ik met voor op ook zijn"),
     "Turkish": _words("ve bir bu da de için ile çok ama gibi ne olarak"),
+    "Swedish": _words("och är att det som en på för med inte till av jag har vi"),
+    "Indonesian": _words("yang dan di ini itu dengan untuk dari tidak akan ada kami bisa"),
 }
 _SCRIPTS = (
     ("CJK", ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")),
