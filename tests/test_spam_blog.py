@@ -430,8 +430,10 @@ def test_a_sites_lessons_count_in_full_beside_the_discount() -> None:
 
 def test_without_a_page_the_sites_language_is_the_reference() -> None:
     indonesian = "Selamat datang di situs kami yang menyediakan permainan judi online terpercaya dan aman"
-    found = relevance.judge(indonesian, Page(), linked=False, site_language="English")
+    found = relevance.judge(indonesian, Page(), linked=True, site_language="English")
     assert [e.reason for e in found] == ["written in Indonesian, the site in English"]
+    # alone, without a link or a sale, a site's language is no reference: readers write in their own
+    assert relevance.judge(indonesian, Page(), linked=False, site_language="English") == []
     selling = relevance.judge(indonesian, Page(), linked=False, selling=True, site_language="English")
     assert selling[0].weight > found[0].weight and selling[0].reason.endswith("selling something")
     # the page, when it can be told, is the reference: a German site's English article is not foreign
@@ -464,6 +466,12 @@ def test_readers_in_other_languages_and_quoted_errors_are_published(text: str) -
     for page in (ARTICLE, Page()):
         judged = pipeline_judge(Submission(text, Author("Reader", "", ""), page=page), Model.shipped())
         assert judged.action is Action.PUBLISH, (page, judged)
+
+
+def test_a_short_thanks_in_another_language_without_a_page_is_published() -> None:
+    # the prior is unsure of short German; the site's language alone must not tip it
+    judged = pipeline_judge(sub_without_page("Danke, genau das habe ich gesucht."), Model.shipped())
+    assert judged.action is Action.PUBLISH, judged
 
 
 def test_a_pitch_in_another_language_is_named_and_kept_from_readers() -> None:

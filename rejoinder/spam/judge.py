@@ -187,7 +187,11 @@ def judge(
     spam_at = learned.threshold if learned is not None else rules.spam_spam
     # The classifier's reason carries no weight of its own: its log-odds are the base.
     thresholds = Thresholds(rules.spam_hold, spam_at, rules.spam_discard)
-    foreign = any(e.signal == "relevance" and e.reason.startswith("written in") for e in evidence)
+    # Another language alone is a reader's right on a site that takes several; beside a link or a sale
+    # it is how spam is posted wherever it can be.
+    foreign = (linked or selling) and any(
+        e.signal == "relevance" and e.reason.startswith("written in") for e in evidence
+    )
     lowered = _discounted(model, features, base, blog, evidence, spam_at, foreign=foreign)
     verdict = combine(lowered, evidence, thresholds)
     if learned is not None and verdict.action is Action.SPAM:

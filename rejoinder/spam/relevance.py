@@ -84,6 +84,10 @@ def judge(
     if not page.text and site_language:
         page_language, where = site_language, "the site"
     if comment_language and page_language and comment_language != page_language:
+        if where == "the site" and not (linked or promoted or selling):
+            # A site's language is a weaker reference than its article's: a reader may write in their own
+            # on a site that takes several; only beside a link or a sale does it count.
+            return found
         said = f"written in {comment_language}, {where} in {page_language}"
         if promoted:
             said += ", with a link promoting a site"
