@@ -426,3 +426,82 @@ def test_a_sites_lessons_count_in_full_beside_the_discount() -> None:
     before = _discounted(fresh, features, fresh.log_odds(features), strong, strong, 0.999)
     after = _discounted(taught, features, taught.log_odds(features), strong, strong, 0.999)
     assert after - before == pytest.approx(moved)
+
+
+def test_without_a_page_the_sites_language_is_the_reference() -> None:
+    indonesian = "Selamat datang di situs kami yang menyediakan permainan judi online terpercaya dan aman"
+    found = relevance.judge(indonesian, Page(), linked=True, site_language="English")
+    assert [e.reason for e in found] == ["written in Indonesian, the site in English"]
+    # alone, without a link or a sale, a site's language is no reference: readers write in their own
+    assert relevance.judge(indonesian, Page(), linked=False, site_language="English") == []
+    selling = relevance.judge(indonesian, Page(), linked=False, selling=True, site_language="English")
+    assert selling[0].weight > found[0].weight and selling[0].reason.endswith("selling something")
+    # the page, when it can be told, is the reference: a German site's English article is not foreign
+    english = "Thanks, the partial index on the status column fixed our slow dashboard query."
+    assert relevance.judge(english, ARTICLE, linked=False, site_language="German") == []
+    assert relevance.judge(indonesian, Page(), linked=False) == []  # no reference at all
+
+
+def sub_without_page(text: str) -> Submission:
+    return Submission(text, Author("Reader", "", ""))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # readers writing in their own language on a site that takes several
+        "Vielen Dank für den Artikel, ich habe den Index auf die Spalte gelegt und die Abfrage ist schnell.",
+        "Merci pour cet article, je ne savais pas que les index partiels étaient aussi utiles.",
+        "Terima kasih, saya sudah mencoba indeks ini di database kami dan hasilnya jauh lebih cepat.",
+        "Tack för artikeln, jag har testat det med vår databas och det fungerar bra.",
+        "Спасибо, очень полезная статья, у нас индекс на этой колонке тоже ускорил запросы.",
+        # a reader quoting an error message, in English and as the database printed it in German
+        'I get "ERROR: could not create unique index \\"users_email_key\\" DETAIL: Key (email)=(a@b.c) is '
+        'duplicated." when I run the migration, any idea?',
+        'Bei mir kommt "FEHLER: konnte eindeutigen Index nicht erstellen, Schlüssel ist doppelt vorhanden" '
+        "beim Anlegen, was mache ich falsch?",
+    ],
+)
+def test_readers_in_other_languages_and_quoted_errors_are_published(text: str) -> None:
+    for page in (ARTICLE, Page()):
+        judged = pipeline_judge(Submission(text, Author("Reader", "", ""), page=page), Model.shipped())
+        assert judged.action is Action.PUBLISH, (page, judged)
+
+
+def test_a_short_thanks_in_another_language_without_a_page_is_published() -> None:
+    # the prior is unsure of short German; the site's language alone must not tip it
+    judged = pipeline_judge(sub_without_page("Danke, genau das habe ich gesucht."), Model.shipped())
+    assert judged.action is Action.PUBLISH, judged
+
+
+def test_a_pitch_in_another_language_is_named_and_kept_from_readers() -> None:
+    french = (
+        "Nous sommes heureux de vous proposer nos produits avec le meilleur rapport qualité-prix. "
+        "N'hésitez pas à nous contacter pour une offre sur mesure."
+    )
+    assert any(r.startswith("a business's sales pitch") for r in reasons(french))
+    assert pipeline_judge(sub_without_page(french), Model.shipped()).action is not Action.PUBLISH
+    assert not reasons("Je vous propose une autre solution : un index partiel sur la colonne status.")
+
+
+def test_the_priors_vote_on_another_language_counts_by_what_it_knows_of_it() -> None:
+    from rejoinder.spam.features import extract
+
+    model = Model.shipped()
+    english = extract("Thanks for the article, the index fixed our slow query")
+    swedish = extract("Bra idé, det här kommer att bli en ny lekplats för barnen i området")
+    assert model.prior_coverage(english) > 0.85
+    assert model.prior_coverage(swedish) < 0.7
+    assert Model.empty().prior_coverage(swedish) == 1.0  # no prior: nothing to scale
+    # a page-less comment in Swedish promoting a site, on an English site, scores above the same comment
+    # under a Swedish article (where it is neither foreign nor judged by a vote the prior cannot give)
+    story = "Bra idé, det här kommer att bli en ny lekplats för barnen, du kan se fler av mina idéer på: "
+    judged = pipeline_judge(sub_without_page(story + "https://word-games.example"), model)
+    swedish_page = Page("Ny lekplats för barnen", "Vad behövs för att det ska bli säkert för barnen")
+    at_home = pipeline_judge(
+        Submission(story + "https://word-games.example", Author("", "", ""), page=swedish_page), model
+    )
+    assert at_home.score < judged.score and not any("written in" in r for r in at_home.reasons)
+    # and above the prior's whole vote plus the language evidence: the unknown words' vote was scaled
+    whole = model.log_odds(extract(story + "https://word-games.example")) + relevance.OTHER_LANGUAGE_PROMOTED
+    assert judged.score > 1.0 / (1.0 + math.exp(-whole))

@@ -163,7 +163,14 @@ _PITCH = re.compile(
     r"(?:what|so\s+what)\s+are\s+you\s+waiting\s+for|don'?t\s+hesitate\s+to\s+contact|"
     # a business describing itself: "X is one of the leading …", "offers a wide range of … services"
     r"(?:is|are)\s+(?:a|an|one\s+of\s+the)\s+(?:leading|best|top|largest|biggest|trusted|reputed|premier|renowned)|"
-    r"(?:provides?|offers?|offering)\s+(?:\w+\s+){0,3}(?:services|solutions|products))"
+    r"(?:provides?|offers?|offering)\s+(?:\w+\s+){0,3}(?:services|solutions|products)|"
+    # The same pitch in the other languages the support lines are written in.
+    r"contactez[\s-]nous|n['’]h[ée]sitez\s+pas\s+[àa]\s+nous\s+contacter|nous\s+(?:proposons|offrons)|"
+    r"(?:vous|de\s+vous)\s+proposer|rapport\s+qualit[ée][\s-]prix|meilleurs?\s+prix|"
+    r"kontaktieren\s+sie\s+uns|wir\s+bieten|g[üu]nstige[nr]?\s+preise?|"
+    r"cont[áa]ctenos|ofrecemos|mejores?\s+precios?|"
+    r"neem\s+(?:vandaag\s+)?contact\s+(?:met\s+ons\s+)?op|wij\s+bieden|"
+    r"contattaci|offriamo|prezzi\s+(?:bassi|convenienti))"
 )
 # A business describing itself, whatever its template: the register of an advertisement or a company
 # profile (who it is, what it offers, to whom, at what price, how to reach it), each family counted once.

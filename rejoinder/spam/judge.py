@@ -38,6 +38,8 @@ class Rules(lists.BannedLists, Protocol):
     def abuse_action(self) -> str: ...  # "hold", "note" or "off"
     @property
     def abuse_threshold(self) -> float: ...
+    @property
+    def language(self) -> str: ...  # the site's language ("en", "de", "uk")
 
 
 class ChallengeNeeded(Exception):
@@ -118,16 +120,27 @@ def _discounted(
     blog: list[Evidence],
     evidence: list[Evidence],
     spam_at: float,
+    *,
+    foreign: bool = False,
 ) -> float:
     """The base with the shipped prior's ham vote discounted beside blog-spam evidence
     (``blogspam.discounted``). The prior never saw blog spam, the site's own lessons did: what they add
     counts in full, so every lesson moves the score as much as before. On a fresh site the discount may
     bring a comment to a moderator but never on its own to the spam folder (it stops under the spam
     threshold); a taught site's threshold is learned from the discounted scores themselves."""
-    if sum(e.weight for e in blog) < blogspam.DISCOUNT_FROM:
+    if sum(e.weight for e in blog) < blogspam.DISCOUNT_FROM and not foreign:
         return base  # the common case: no second pass over the features
     prior = model.prior_log_odds(features)
-    lowered = base - prior + blogspam.discounted(prior, blog)
+    vote = prior
+    if foreign and prior < 0.0:
+        # The prior learned English (and a little of a few languages): in another language most words are
+        # unknown to it, and what it does not know is no evidence of innocence. Its words' ham vote counts
+        # by the share of the text it has weights for; its base rate (the bias) stays whole.
+        bias = model.prior_log_odds(Features({}, {}))
+        words = prior - bias
+        if words < 0.0:
+            vote = bias + words * model.prior_coverage(features)
+    lowered = base - prior + blogspam.discounted(vote, blog)
     if lowered <= base or model.taught:
         return lowered
     spam_at = min(spam_at, 1.0 - 1e-9)
@@ -161,7 +174,11 @@ def judge(
     # A link in the text, not the website field: bloggers who comment give their own site by habit.
     linked = links.link_count(sub.text) > 0
     promoted = linked and bool(blogspam.promoted_link(sub.text))
-    evidence += relevance.judge(sub.text, sub.page, linked=linked, promoted=promoted)
+    site_language = relevance.SITE_LANGUAGES.get(rules.language, "")
+    selling = any(e.weight > 0 for e in blog)
+    evidence += relevance.judge(
+        sub.text, sub.page, linked=linked, promoted=promoted, selling=selling, site_language=site_language
+    )
     evidence += trust.judge(inputs.approved, inputs.spammed)
     evidence += lists.judge(rules, sub, list(inputs.domains))
     if inputs.fingerprint is not None:
@@ -170,7 +187,13 @@ def judge(
     spam_at = learned.threshold if learned is not None else rules.spam_spam
     # The classifier's reason carries no weight of its own: its log-odds are the base.
     thresholds = Thresholds(rules.spam_hold, spam_at, rules.spam_discard)
-    verdict = combine(_discounted(model, features, base, blog, evidence, spam_at), evidence, thresholds)
+    # Another language alone is a reader's right on a site that takes several; beside a link or a sale
+    # it is how spam is posted wherever it can be.
+    foreign = (linked or selling) and any(
+        e.signal == "relevance" and e.reason.startswith("written in") for e in evidence
+    )
+    lowered = _discounted(model, features, base, blog, evidence, spam_at, foreign=foreign)
+    verdict = combine(lowered, evidence, thresholds)
     if learned is not None and verdict.action is Action.SPAM:
         verdict = Verdict(
             verdict.action,

@@ -21,7 +21,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from rejoinder.spam.features import BIAS, DIMENSIONS, FEATURES_VERSION, Features
+from rejoinder.spam.features import BIAS, DIMENSIONS, FEATURES_VERSION, Features, feature_id
 from rejoinder.spam.function_words import is_function_label
 
 # Online learning keeps counts of a site's decisions beside its weights, in the same flat delta dict
@@ -199,6 +199,23 @@ class Model:
         if prior is None:
             return 0.0
         return prior[BIAS] + sum(prior[fid] * value for fid, value in f.values.items())
+
+    def prior_coverage(self, f: Features) -> float:
+        """The share of the comment's word view (its words, each with its share of the unit vector) that
+        the shipped prior has a weight for: how much of the text it learned anything about. 1.0 for a
+        text without words or a model without a prior."""
+        prior = self._prior
+        if prior is None:
+            return 1.0
+        total = known = 0.0
+        values = f.values
+        for fid, label in f.labels.items():
+            value = values.get(fid)
+            if value and fid == feature_id(f"v:{label}"):
+                total += value
+                if prior[fid]:
+                    known += value
+        return known / total if total else 1.0
 
     def probability(self, f: Features) -> float:
         return _sigmoid(self.log_odds(f))

@@ -30,6 +30,9 @@ OTHER_LANGUAGE = 0.7
 # nothing to do with the article, carrying a link placed for a search engine, is a link drop dressed up.
 OFF_TOPIC_PROMOTED = 1.5
 OTHER_LANGUAGE_PROMOTED = 1.5
+# A site's language setting (``SiteSettings.language``) as ``language`` names it: the reference when the
+# page's title and description are too short to tell theirs, or missing (an API client, an edit).
+SITE_LANGUAGES = {"en": "English", "de": "German", "uk": "Cyrillic"}
 
 
 def _words(spaced: str) -> frozenset[str]:
@@ -46,6 +49,8 @@ _MARKERS: dict[str, frozenset[str]] = {
     "Portuguese": _words("os as e é um uma para com que não muito do da se"),
     "Dutch": _words("de het een en is niet van dat ik met voor op ook zijn"),
     "Turkish": _words("ve bir bu da de için ile çok ama gibi ne olarak"),
+    "Swedish": _words("och är att det som en på för med inte till av jag har vi"),
+    "Indonesian": _words("yang dan di ini itu dengan untuk dari tidak akan ada kami bisa"),
 }
 _SCRIPTS = (
     ("CJK", ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")),
@@ -58,20 +63,41 @@ _SCRIPTS = (
 )
 
 
-def judge(text: str, page: Page, *, linked: bool, promoted: bool = False) -> list[Evidence]:
+def judge(
+    text: str,
+    page: Page,
+    *,
+    linked: bool,
+    promoted: bool = False,
+    selling: bool = False,
+    site_language: str = "",
+) -> list[Evidence]:
     """Off-topic and other-language evidence for a comment under ``page``; nothing when the page says
     too little about itself. ``linked``: the text links elsewhere; ``promoted``: in the way a site is
-    promoted (``blogspam.promoted_link``)."""
-    if not page.text:
-        return []
+    promoted (``blogspam.promoted_link``); ``selling``: other signals found it selling something (blog-spam
+    evidence); ``site_language``: the site's own language (as ``language``
+    names it), compared with when the page's cannot be told."""
     found: list[Evidence] = []
-    comment_language, page_language = language(text), language(page.text)
+    comment_language = language(text)
+    page_language = language(page.text) if page.text else ""
+    where = "the article"
+    if not page.text and site_language:
+        page_language, where = site_language, "the site"
     if comment_language and page_language and comment_language != page_language:
-        said = f"written in {comment_language}, the article in {page_language}"
+        if where == "the site" and not (linked or promoted or selling):
+            # A site's language is a weaker reference than its article's: a reader may write in their own
+            # on a site that takes several; only beside a link or a sale does it count.
+            return found
+        said = f"written in {comment_language}, {where} in {page_language}"
         if promoted:
             said += ", with a link promoting a site"
-        found.append(Evidence("relevance", OTHER_LANGUAGE_PROMOTED if promoted else OTHER_LANGUAGE, said))
+        elif selling:
+            said += ", selling something"
+        weight = OTHER_LANGUAGE_PROMOTED if promoted or selling else OTHER_LANGUAGE
+        found.append(Evidence("relevance", weight, said))
         return found  # words of another language are bound to differ: no off-topic on top
+    if not page.text:
+        return found
     page_words, comment_words = _topics(page.text), _topics(text)
     enough = len(page_words) >= MIN_PAGE_WORDS and len(comment_words) >= MIN_COMMENT_WORDS
     if enough and (linked or promoted) and not page_words & comment_words:
