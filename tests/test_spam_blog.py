@@ -173,6 +173,7 @@ def test_a_comment_sharing_nothing_with_the_article_and_linking_elsewhere_is_off
     assert relevance.judge(on_topic, ARTICLE, linked=True) == []
     assert relevance.judge(drop, ARTICLE, linked=False) == []  # off-topic alone is no evidence
     assert relevance.judge(drop, Page(), linked=True) == []  # a page that says nothing about itself
+    assert not relevance.in_other_language(relevance.judge(drop, ARTICLE, linked=True)[0])
 
 
 def test_a_comment_in_another_language_than_the_article_is_named() -> None:
@@ -180,6 +181,7 @@ def test_a_comment_in_another_language_than_the_article_is_named() -> None:
     assert [e.reason for e in relevance.judge(russian, ARTICLE, linked=False)] == [
         "written in Cyrillic, the article in English"
     ]
+    assert relevance.in_other_language(relevance.judge(russian, ARTICLE, linked=False)[0])
     german = "Das ist ein sehr guter Artikel und ich habe mit dem Index auch viel gelernt"
     assert (
         relevance.language(german) == "German"

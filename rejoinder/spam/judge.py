@@ -136,7 +136,7 @@ def _discounted(
         # The prior learned English (and a little of a few languages): in another language most words are
         # unknown to it, and what it does not know is no evidence of innocence. Its words' ham vote counts
         # by the share of the text it has weights for; its base rate (the bias) stays whole.
-        bias = model.prior_log_odds(Features({}, {}))
+        bias = model.prior_bias()
         words = prior - bias
         if words < 0.0:
             vote = bias + words * model.prior_coverage(features)
@@ -189,9 +189,7 @@ def judge(
     thresholds = Thresholds(rules.spam_hold, spam_at, rules.spam_discard)
     # Another language alone is a reader's right on a site that takes several; beside a link or a sale
     # it is how spam is posted wherever it can be.
-    foreign = (linked or selling) and any(
-        e.signal == "relevance" and e.reason.startswith("written in") for e in evidence
-    )
+    foreign = (linked or selling) and any(relevance.in_other_language(e) for e in evidence)
     lowered = _discounted(model, features, base, blog, evidence, spam_at, foreign=foreign)
     verdict = combine(lowered, evidence, thresholds)
     if learned is not None and verdict.action is Action.SPAM:

@@ -198,7 +198,11 @@ class Model:
         prior = self._prior
         if prior is None:
             return 0.0
-        return prior[BIAS] + sum(prior[fid] * value for fid, value in f.values.items())
+        return self.prior_bias() + sum(prior[fid] * value for fid, value in f.values.items())
+
+    def prior_bias(self) -> float:
+        """The shipped prior's base rate: its log-odds for a comment with no features."""
+        return self._prior[BIAS] if self._prior is not None else 0.0
 
     def prior_coverage(self, f: Features) -> float:
         """The share of the comment's word view (its words, each with its share of the unit vector) that

@@ -33,6 +33,7 @@ OTHER_LANGUAGE_PROMOTED = 1.5
 # A site's language setting (``SiteSettings.language``) as ``language`` names it: the reference when the
 # page's title and description are too short to tell theirs, or missing (an API client, an edit).
 SITE_LANGUAGES = {"en": "English", "de": "German", "uk": "Cyrillic"}
+_OTHER_LANGUAGE_SAID = "written in "  # how an other-language finding's reason starts (``in_other_language``)
 
 
 def _words(spaced: str) -> frozenset[str]:
@@ -63,6 +64,12 @@ _SCRIPTS = (
 )
 
 
+def in_other_language(evidence: Evidence) -> bool:
+    """Whether ``evidence`` is this module's finding that a comment is in another language than its page's
+    or its site's (not an off-topic one)."""
+    return evidence.signal == "relevance" and evidence.reason.startswith(_OTHER_LANGUAGE_SAID)
+
+
 def judge(
     text: str,
     page: Page,
@@ -88,7 +95,7 @@ def judge(
             # A site's language is a weaker reference than its article's: a reader may write in their own
             # on a site that takes several; only beside a link or a sale does it count.
             return found
-        said = f"written in {comment_language}, {where} in {page_language}"
+        said = f"{_OTHER_LANGUAGE_SAID}{comment_language}, {where} in {page_language}"
         if promoted:
             said += ", with a link promoting a site"
         elif selling:
