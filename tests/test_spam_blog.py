@@ -176,12 +176,14 @@ def test_a_comment_sharing_nothing_with_the_article_and_linking_elsewhere_is_off
     assert not relevance.in_other_language(relevance.judge(drop, ARTICLE, linked=True)[0])
 
 
-def test_a_comment_in_another_language_than_the_article_is_named() -> None:
+def test_a_comment_in_another_language_than_the_article_is_named_beside_a_link() -> None:
     russian = "Отличная статья, спасибо за подробное объяснение и примеры кода"
-    assert [e.reason for e in relevance.judge(russian, ARTICLE, linked=False)] == [
+    assert [e.reason for e in relevance.judge(russian, ARTICLE, linked=True)] == [
         "written in Cyrillic, the article in English"
     ]
-    assert relevance.in_other_language(relevance.judge(russian, ARTICLE, linked=False)[0])
+    assert relevance.in_other_language(relevance.judge(russian, ARTICLE, linked=True)[0])
+    # alone it is a reader writing in their own language, as against the site's language
+    assert relevance.judge(russian, ARTICLE, linked=False) == []
     german = "Das ist ein sehr guter Artikel und ich habe mit dem Index auch viel gelernt"
     assert (
         relevance.language(german) == "German"
@@ -387,6 +389,46 @@ def test_a_home_page_put_at_the_end_of_an_unrelated_comment_is_named(text: str, 
     assert any("put at the end of the comment" in r for r in reasons(text)) is appended, reasons(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "unnamed"),
+    [
+        # a story that never names the site it ends on was written to carry the link
+        (
+            "Welcome to our meeting at the community hall! There will be snacks and fun. "
+            "https://word-games.example",
+            True,
+        ),
+        (
+            "Our picnic is on Saturday by the lake with music and food for every family. "
+            "https://drift-cars.example/",
+            True,
+        ),
+        # a reader ending on the site they wrote about, or on their own blog, names it
+        (
+            "We moved our connection handling to PgBouncer and the errors stopped for good. "
+            "https://www.pgbouncer.org/",
+            False,
+        ),
+        (
+            "I ended up sharding the table with Citus, which worked well for our tenants. "
+            "https://www.citusdata.com",
+            False,
+        ),
+        (
+            "Nice explanation of the planner. I keep a list of similar tips on my blog. "
+            "https://jane-notes.example",
+            False,
+        ),
+    ],
+)
+def test_a_home_page_at_the_end_that_the_comment_never_names_weighs_more(text: str, unnamed: bool) -> None:
+    end = [e for e in blogspam.judge(text, Author("", "", "")) if "put at" in e.reason]
+    assert end and (end[0].weight > 1.5) is unnamed, end
+    assert ("never names" in end[0].reason) is unnamed
+    if not unnamed:
+        assert verdict(text, "Reader", "", PAGE).action is not Action.SPAM
+
+
 def test_the_classifiers_ham_vote_is_discounted_beside_blog_spam_but_never_sends_to_spam_alone() -> None:
     from rejoinder.spam.features import extract
     from rejoinder.spam.judge import _discounted
@@ -470,10 +512,14 @@ def test_readers_in_other_languages_and_quoted_errors_are_published(text: str) -
         assert judged.action is Action.PUBLISH, (page, judged)
 
 
-def test_a_short_thanks_in_another_language_without_a_page_is_published() -> None:
-    # the prior is unsure of short German; the site's language alone must not tip it
-    judged = pipeline_judge(sub_without_page("Danke, genau das habe ich gesucht."), Model.shipped())
+def test_a_short_thanks_in_another_language_is_published_with_or_without_a_page() -> None:
+    # the prior is unsure of short German; neither the site's language nor the article's may tip it
+    thanks = "Danke, genau das habe ich gesucht."
+    judged = pipeline_judge(sub_without_page(thanks), Model.shipped())
     assert judged.action is Action.PUBLISH, judged
+    reader = Submission(thanks, Author("Reader", "", ""), page=ARTICLE)
+    under_article = pipeline_judge(reader, Model.shipped())
+    assert under_article.action is Action.PUBLISH and not under_article.reasons, under_article
 
 
 def test_a_pitch_in_another_language_is_named_and_kept_from_readers() -> None:

@@ -282,10 +282,15 @@ _LINK_AT_END = re.compile(
     r"(?i)[.!?…)](?:\s|</?(?:p|br|strong|b|em|i|u|span|div)\b[^>]*>)+"
     r"(?:<a\b[^>]*>[^<]*</a\s*>|\[url=[^\]]+\][^\[]*\[/url\]|\[[^\]]+\]\([^)\s]+\)|(?:https?://|www\.)[^\s<>]+)$"
 )
+# A writer speaking of their own site, which a link after it then is.
+_OWN_SITE = re.compile(
+    r"\bmy\s+(?:own\s+)?(?:blog|site|website|homepage|home\s+page|page|notes|write-?up|article|post|project|repo)\b"
+)
 # A ham vote of the classifier beside blog-spam evidence of at least this total weight counts for this share.
 DISCOUNT_FROM = 2.0
 DISCOUNT = 0.5
 LINK_DROP_MAX_WORDS = 12  # words besides a link under which a comment says nothing of its own
+UNNAMED_END_LINK = 2.0  # a home page at a comment's end that its words never name: enough to doubt the prior
 
 
 def judge(text: str, author: Sender) -> list[Evidence]:
@@ -325,7 +330,13 @@ def judge(text: str, author: Sender) -> list[Evidence]:
         found.append(Evidence("blog", 2.5, f"{promoted}, with {length} words besides"))
     elif ends_with_link and not praise and not generic and promoted == HOME_PAGE:
         # A story that has nothing to do with the link it ends on: the link is what it was posted for.
-        found.append(Evidence("blog", 1.5, f"{HOME_PAGE}, put at the end of the comment"))
+        if _names_linked_sites(text):
+            found.append(Evidence("blog", 1.5, f"{HOME_PAGE}, put at the end of the comment"))
+        else:
+            # A reader who ends on a site's home page ends on the site they wrote about; a story that
+            # never names the site it ends on was written to carry the link.
+            said = f"{HOME_PAGE} that the comment never names, put at its end"
+            found.append(Evidence("blog", UNNAMED_END_LINK, said))
     found += _pitch(text, linked=linked)
     found += _register(text)
     service = _service(text) or (_service(website.replace("-", " ")) if website else None)
@@ -379,6 +390,22 @@ def promoted_link(text: str) -> str:
     if any(_is_home_page(link) and domain_of(link) not in deep for link in written):
         return HOME_PAGE
     return ""
+
+
+def _names_linked_sites(text: str) -> bool:
+    """Whether the words besides the links name a site the text links to: a part of its host's name
+    ("pgbouncer" for pgbouncer.org, "drift" for drift-boss.io), a word of theirs inside it ("tree" in
+    jvstreeservice.com), or the writer's own site ("… on my blog. https://…")."""
+    plain = without_links(_TAGS.sub(" ", text)).lower()
+    if _OWN_SITE.search(plain):
+        return True
+    words = {w for w in _WORD.findall(plain) if len(w) >= 4}
+    for link in links_in(text):
+        labels = domain_of(link).split(".")[:-1]
+        parts = [p for label in labels for p in re.split(r"[\d_-]+", label) if len(p) >= 4]
+        if any(p in plain for p in parts) or any(w in label for w in words for label in labels):
+            return True
+    return False
 
 
 def _ends_with_link(text: str) -> bool:

@@ -91,9 +91,10 @@ def judge(
     if not page.text and site_language:
         page_language, where = site_language, "the site"
     if comment_language and page_language and comment_language != page_language:
-        if where == "the site" and not (linked or promoted or selling):
-            # A site's language is a weaker reference than its article's: a reader may write in their own
-            # on a site that takes several; only beside a link or a sale does it count.
+        if not (linked or promoted or selling):
+            # Readers write in their own language under an article in another, above all on a site that
+            # takes several ("Danke, genau das habe ich gesucht."); only beside a link or a sale is another
+            # language the shape of spam posted wherever it can be.
             return found
         said = f"{_OTHER_LANGUAGE_SAID}{comment_language}, {where} in {page_language}"
         if promoted:
