@@ -333,6 +333,48 @@ def test_a_business_profile_is_graded_by_the_families_of_business_talk() -> None
 
 
 @pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        (
+            "We are proud of our advisors, guides and consultants, who plan every safari for your complete "
+            "satisfaction.",
+            "its staff",
+        ),
+        (
+            "Hi, I'm Jane Doe. I am a travel blogger with a love of adventure, and I share the best deals on "
+            "flights.",
+            "a writer introducing themselves by trade",
+        ),
+        (
+            "We, at Lakeside Law, have drafted wills for many families, and we recommend a reliable lawyer "
+            "to everyone.",
+            "a business introducing itself",
+        ),
+        (
+            "A disability attorney guides clients through every claim, and our firm wins settlements, so "
+            "count on us.",
+            "a call to contact or buy",
+        ),
+    ],
+)
+def test_a_business_speaking_of_its_staff_trade_and_name_is_a_family_of_its_register(
+    text: str, family: str
+) -> None:
+    found = [e.reason for e in blogspam.judge(text, Author("", "", "")) if "advertising itself" in e.reason]
+    assert found and family in found[0], found
+
+
+def test_an_app_package_offered_for_download_is_named_in_any_language() -> None:
+    for offer in (
+        "تحميل لعبة PUBG Mobile APK للاندرويد أحدث نسخة مجانا",
+        "Download Subway Surfers APK latest version for free on your phone",
+        "Скачать Minecraft APK бесплатно на андроид",
+    ):
+        assert reasons(offer) == ["mentions cracked software"], offer
+    assert not reasons("I downloaded the APK from the releases page, and the free tier crashes on start.")
+
+
+@pytest.mark.parametrize(
     "text",
     [
         # Readers speak of their work, their company's customers and a service's price; none of it sells.
@@ -347,6 +389,14 @@ def test_a_business_profile_is_graded_by_the_families_of_business_talk() -> None
         "We offer PostgreSQL training at our university and I will point our students to this article. The "
         "part on partial indexes is the clearest I have read.",
         "I call the function in order to apply the patch to the package in our client store service.",
+        # … and of their trade, their employer, its staff and its customers
+        "At Mozilla we had the same problem, and our consultants told us to drop half of the indexes.",
+        "I'm a data consultant at a bank; feel free to connect with me if you want the benchmark scripts.",
+        "Here at Acme, we rely on partial indexes for every queue table, and our customers noticed.",
+        "Our lawyers asked us to keep the audit table forever, so the index matters a lot to our customers.",
+        "As an SEO consultant I can confirm that slow pages hurt; our clients saw it in their sales numbers.",
+        "At Shopify we have hundreds of read replicas, and our customers never notice when one falls behind.",
+        "I'm a tech blogger too, and I linked this post from my weekly roundup; the readers loved it.",
     ],
 )
 def test_readers_talk_of_work_and_trade_is_no_advertisement(text: str) -> None:

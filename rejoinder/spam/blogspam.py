@@ -102,7 +102,10 @@ _SERVICES: dict[str, re.Pattern[str]] = {
         r"(?i)\b(?:crack(?:ed)?|keygen)\b.{0,60}\b(?:download|full\s+version|serial|license\s+key|"
         r"registration\s+key|activation\s+key|product\s+key|keygen)\b|\b(?:download|serial|license\s+key|"
         r"registration\s+key|activation\s+key)\b.{0,60}\b(?:crack(?:ed)?|keygen)\b|\bmod\s+apk\b|"
-        r"\bapk\s+(?:download|mod)\b|\bfull\s+version\s+free\s+download\b"
+        r"\bapk\s+(?:download|mod)\b|\bfull\s+version\s+free\s+download\b|"
+        # an app's package offered for download, free or "latest version", in the languages such pages use
+        r"\b(?:download|unduh|descargar|baixar|t[ée]l[ée]charger|скачать|تحميل|تنزيل)\b[^.!?\n]{0,60}\bapk\b"
+        r"[^.!?\n]{0,60}(?:\bfree\b|\blatest\s+version\b|\bgratis\b|\bterbaru\b|бесплатно|مجان|أحدث)"
     ),
     "astrology and spells": re.compile(
         r"(?i)\b(?:black\s+magic|vashikaran|astrologer|love\s+(?:problem|marriage)\s+(?:solution|specialist)|"
@@ -207,7 +210,13 @@ _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"contact\s+(?:us|me|now|today)|call\s+(?:us|now|today)|"
             r"visit\s+(?:us|our|my\s+(?:site|website|page))|book\s+(?:now|today|your|a\s+free)|"
             r"hire\s+(?:us|our|the\s+best)|buy\s+(?:now|online|from\s+us)|order\s+(?:now|online|today)|"
-            r"apply\s+now|get\s+in\s+touch|feel\s+free\s+to\s+(?:contact|reach)",
+            r"apply\s+now|get\s+in\s+touch|feel\s+free\s+to\s+(?:contact|reach)|"
+            r"(?:count|rely)\s+on\s+us|read\s+my\s+(?:site|website)",
+        ),
+        (
+            "its staff",
+            r"our\s+(?:[\w-]+\s+){0,2}(?:advisors?|advisers?|consultants?|artisans?|doctors?|physicians?|"
+            r"dentists?|lawyers?|attorneys?|specialists?|technicians?|tutors?|therapists?|craftsmen)",
         ),
         (
             "years in business",
@@ -223,7 +232,16 @@ _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         re.compile(
             r"^\W*[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3},?\s+(?:is|are)\s+(?:a|an|the|one\s+of)\b"
             r"[^.!?]{0,60}?\b(?:compan(?:y|ies)|agency|firm|platform|website|provider|store|shop|brand|"
-            r"manufacturer|distributor|marketplace|school|college|institute|clinic|consultancy|studio)\b"
+            r"manufacturer|distributor|marketplace|school|college|institute|clinic|consultancy|studio)\b|"
+            # or speaks as "we" under its name, as a press release does: "We, at VRS Law, …"
+            r"\b[Ww]e,\s+at\s+[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3},"
+        ),
+    ),
+    (
+        "a writer introducing themselves by trade",
+        re.compile(
+            r"\b(?:I\s+am|I['’]m|[Aa]s)\s+(?:a|an)\s+(?:[\w-]+\s+){0,2}(?:blogger|writer|advisor|adviser|"
+            r"consultant|expert|marketer|executive|specialist|freelancer|strategist|coach|tutor)\b"
         ),
     ),
     (
