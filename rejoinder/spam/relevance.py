@@ -1,7 +1,8 @@
 """Relevance to the article: a comment that shares nothing with the page it was posted under (its title
 and description, which the widget sends) reads as off-topic, and one written in another language than
-the page reads as posted by someone who never read it. Weak signals on their own (a reader's "thanks,
-that fixed it" shares no words with a title either), stronger next to a link.
+the page reads as posted by someone who never read it. Neither counts on its own (a reader's "thanks,
+that fixed it" shares no words with a title either, and readers write in their own language): only next
+to a link, or, for another language, a sale.
 
 Pure: texts in, evidence out. Languages are told apart by script and, for Latin-script languages, by
 their commonest function words: enough to tell English from German, not to translate anything.
