@@ -160,8 +160,13 @@ class RedisFanout:
         except self._redis.RedisError as exc:
             self._set_state(False, exc)
             return False
+        connection = pubsub.connection
+        if connection is None or connection._sock is None:  # closed between the subscription and here
+            pubsub.close()
+            self._set_state(False, OSError("the subscription's connection closed"))
+            return False
         self._pubsub = pubsub
-        self._socket = pubsub.connection._sock
+        self._socket = connection._sock
         watch = select.poll()
         watch.register(self._socket, select.POLLIN)
         self._watch = watch
