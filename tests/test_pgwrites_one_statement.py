@@ -13,9 +13,10 @@ from sqlalchemy import event, text
 
 from rejoinder.comments import Client, NewComment, post_comment, post_comment_async
 from rejoinder.context import Context
-from rejoinder.model import Author
+from rejoinder.model import Author, CommentStatus
 from rejoinder.sites import create_site
 from rejoinder.store import comments as comment_store
+from rejoinder.store.threads import add_to_comment_count_at_commit
 from tests.conftest import SITE_ORIGIN
 
 URL = "https://blog.example/together"
@@ -122,3 +123,27 @@ async def test_a_batch_whose_statement_fails_is_committed_piece_by_piece(
     assert set(bodies) <= kept
     assert count == len(kept) == len(payloads(ctx))
     assert autocommitting and not any(autocommitting)
+
+
+def test_kept_writes_that_return_nothing_are_one_statement_too(ctx: Context, site: str) -> None:
+    first = post_comment(ctx, new(site, "the first opens the thread"), Client()).comment
+    with ctx.db.read() as conn:
+        next_id = conn.execute(text("SELECT max(id) FROM comments")).scalar_one() + 1000
+    with ctx.db.write(in_one_statement=True) as conn:
+        comment_store.insert_comment(
+            conn,
+            thread_id=first.thread_id,
+            parent=None,
+            author=Author("Bo"),
+            body="kept for the commit",
+            html="<p>kept for the commit</p>",
+            status=CommentStatus.PUBLISHED,
+            now=first.created_at,
+            remote_addr="",
+            user_agent="",
+            comment_id=next_id,
+        )
+        add_to_comment_count_at_commit(conn, first.thread_id, 1)
+    with ctx.db.read() as conn:
+        assert comment_store.get_comment(conn, next_id) is not None
+        assert conn.execute(text("SELECT comment_count FROM threads")).scalar_one() == 2

@@ -46,6 +46,7 @@ from sqlalchemy import (
     Select,
     create_engine,
     event,
+    false,
     literal_column,
     select,
     text,
@@ -169,7 +170,8 @@ def _flush(conn: Connection) -> None:
     pending: dict[Flush, list[Any]] = conn.info.pop(_AT_COMMIT, {})
     as_parts: dict[Flush, AsPart] = conn.info.pop(_AS_PARTS, {})
     kinds = [(flush, items) for flush, items in pending.items() if items]
-    if conn.info.pop(_IN_ONE_STATEMENT, False) and kinds and all(flush in as_parts for flush, _ in kinds):
+    one_statement = conn.info.pop(_IN_ONE_STATEMENT, False) and conn.dialect.name == "postgresql"
+    if one_statement and kinds and all(flush in as_parts for flush, _ in kinds):
         parts = [as_parts[flush](conn, items) for flush, items in kinds]
         # Nothing ran yet in the transaction: the statement commits on its own, no BEGIN nor COMMIT.
         with _on_their_own(conn):
@@ -198,7 +200,7 @@ def _combined(parts: list[Part]) -> Select[Any]:
         main: Any = (
             union_all(*returning) if len(returning) > 1
             else returning[0] if returning
-            else select(literal_column("0", Integer).label("part")).where(False)
+            else select(literal_column("0", Integer).label("part")).where(false())
         )  # fmt: skip
         combined = _COMBINED.setdefault(key, main.add_cte(*ctes))
     return combined
