@@ -110,3 +110,13 @@ class LoopTurns:
 
     def stop(self) -> None:
         self._task.cancel()
+
+
+def statement_rows(parameters: Any, many: bool) -> int:
+    """The rows a statement was run for (as ``before_cursor_execute`` sees it): an executemany's, or the
+    new comments of a group commit's one statement of writes on PostgreSQL (all in one JSON parameter)."""
+    if many:
+        return len(parameters)
+    if isinstance(parameters, dict) and "new_comments" in parameters:
+        return len(parameters["new_comments"].obj)  # psycopg's Json, as SQLAlchemy passes it
+    return 1

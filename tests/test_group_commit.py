@@ -25,7 +25,7 @@ from rejoinder.store.db import Database, after_commit, at_commit
 from rejoinder.store.schema import comments, server_secrets
 from rejoinder.store.sites import get_site
 from rejoinder.store.threads import add_to_comment_count_at_commit, get_or_create_thread, get_thread
-from tests.helpers import ARTICLE, LoopTurns
+from tests.helpers import ARTICLE, LoopTurns, statement_rows
 
 WRITERS = 24
 
@@ -494,8 +494,8 @@ async def test_a_large_batch_of_posts_holds_the_loop_a_slice_at_a_time(
     def note_insert(
         _conn: Connection, _cursor: object, statement: str, parameters: Any, _context: object, many: bool
     ) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO COMMENTS"):
-            rows = len(parameters) if many else 1  # PostgreSQL: a batch's rows in one executemany
+        if "INSERT INTO COMMENTS " in statement.upper():
+            rows = statement_rows(parameters, many)  # PostgreSQL: a batch's rows in one statement
             inserts.extend([(threading.current_thread() is loop_thread, turns.turns)] * rows)
 
     async def post(i: int) -> int:

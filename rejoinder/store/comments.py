@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Connection,
+    DateTime,
+    Float,
+    Integer,
     Text,
     and_,
     bindparam,
+    cast,
     column,
     exists,
     func,
+    insert,
     literal_column,
     or_,
     select,
@@ -36,7 +43,7 @@ from rejoinder.model import (
     Thread,
     Verified,
 )
-from rejoinder.store.db import at_commit
+from rejoinder.store.db import Part, at_commit
 from rejoinder.store.schema import comments, identities, sites, threads
 from rejoinder.store.threads import thread_from_row
 
@@ -253,6 +260,63 @@ def _insert_comments(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(_INSERT_COMMENTS, same)
 
 
+# The same rows as one statement's part (``Part``): every row in one JSON parameter, so the statement is
+# the same for any number of comments. JSON columns travel as their text, so the stored text is what
+# SQLAlchemy's JSON type would have written (``null`` included, where a row has the key).
+_JSON_COLUMNS = ("spam_reasons", "verified")
+_DATETIME_COLUMNS = ("created_at", "edited_at", "purge_after")
+_NEW_ROWS = (
+    func.json_to_recordset(bindparam("new_comments", type_=JSON))
+    .table_valued(
+        *(
+            column(name, BigInteger)
+            for name in ("id", "thread_id", "parent_id", "root_id", "identity_id", "fingerprint")
+        ),
+        *(
+            column(name, Text)
+            for name in (
+                "author_name",
+                "author_email",
+                "author_website",
+                "body",
+                "html",
+                "status",
+                "remote_addr",
+                "user_agent",
+                "spam_action",
+                *_JSON_COLUMNS,
+            )
+        ),  # fmt: skip
+        *(column(name, DateTime(timezone=True)) for name in _DATETIME_COLUMNS),
+        column("like_count", Integer),
+        column("version", Integer),
+        column("spam_score", Float),
+    )
+    .render_derived(name="new_comments", with_types=True)
+)
+_INSERT_COMMENTS_AS_PART = insert(comments).from_select(
+    [col.name for col in _NEW_ROWS.c],
+    select(*(cast(col, JSON) if col.name in _JSON_COLUMNS else col for col in _NEW_ROWS.c)),
+    include_defaults=False,
+)
+
+
+def _comments_as_part(_conn: Connection, rows: list[dict[str, Any]]) -> Part:
+    """``_insert_comments`` as a part of the commit's one statement (PostgreSQL)."""
+    return Part(_INSERT_COMMENTS_AS_PART, {"new_comments": [_json_row(row) for row in rows]})
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    as_json = dict(row)
+    for name in _DATETIME_COLUMNS:
+        if (when := row.get(name)) is not None:
+            as_json[name] = when.astimezone(UTC).isoformat()
+    for name in _JSON_COLUMNS:
+        if name in row:
+            as_json[name] = json.dumps(row[name])
+    return as_json
+
+
 def insert_comment(
     conn: Connection,
     *,
@@ -296,7 +360,7 @@ def insert_comment(
     }
     if comment_id is None:
         comment_id = conn.execute(_INSERT_COMMENT, values).scalar_one()
-    elif (kept := at_commit(conn, _insert_comments)) is not None:
+    elif (kept := at_commit(conn, _insert_comments, _comments_as_part)) is not None:
         kept.append({"id": comment_id, **values})
     else:
         conn.execute(_INSERT_COMMENTS, {"id": comment_id, **values})

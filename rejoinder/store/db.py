@@ -16,6 +16,13 @@ Whatever a transaction notes with ``after_commit(conn, item)`` (the events it wr
 handed to ``Database.on_commit`` once the transaction has committed, and dropped if it rolls back. Writes
 whose results nobody in the transaction reads (counters, outbox rows) can wait with ``at_commit`` until
 just before the commit, so that a group of writers makes them in one statement instead of one each.
+
+On PostgreSQL a batch of the posts' lane makes two round trips where it made six: its lookups run on
+their own (autocommit: no ``BEGIN`` before them), and the writes kept for its commit, each given as a
+``Part``, go in one statement of ``WITH`` clauses that commits on its own as well, unless a piece of the
+batch ran statements of its own (its transaction then begins with that statement and commits as usual).
+Every answer from PostgreSQL waits for the GIL in its committer thread beside a loop serving readers, so
+each round trip saved is a wait saved.
 """
 
 from __future__ import annotations
@@ -32,7 +39,19 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import anyio
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    create_engine,
+    event,
+    false,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
@@ -79,6 +98,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _AFTER_COMMIT = "rejoinder.after_commit"
 _AT_COMMIT = "rejoinder.at_commit"
+_AS_PARTS = "rejoinder.as_parts"
+_IN_ONE_STATEMENT = "rejoinder.in_one_statement"
 Flush = Callable[[Connection, list[Any]], None]
 # Answers many pieces' questions in one statement, each into its question (a mutable object of the
 # lookup's own), or leaves them unanswered (the piece then asks on its own).
@@ -90,14 +111,37 @@ def after_commit(conn: Connection, item: Any) -> None:
     conn.info[_AFTER_COMMIT].append(item)
 
 
-def at_commit(conn: Connection, flush: Callable[[Connection, list[T]], None]) -> list[T] | None:
+@dataclass(frozen=True)
+class Part:
+    """The writes of one kind kept for the commit (``at_commit``), as one part of a single statement.
+
+    ``statement`` is an INSERT or UPDATE built once, taking every row in bind parameters whose names no
+    other part uses (``params``); one that returns ids (``RETURNING id``) names ``returned``, which is
+    given them in ascending order: the order they were taken from the table's sequence."""
+
+    statement: Any
+    params: dict[str, Any]
+    returned: Callable[[list[int]], None] | None = None
+
+
+AsPart = Callable[[Connection, list[Any]], Part]
+
+
+def at_commit(
+    conn: Connection,
+    flush: Callable[[Connection, list[T]], None],
+    as_part: Callable[[Connection, list[T]], Part] | None = None,
+) -> list[T] | None:
     """The list of this transaction's items that ``flush(conn, items)`` writes in one go just before the
     commit (in the transaction: if it fails, the transaction fails), or None outside a transaction of
     ``Database`` (write then and there). For writes that nothing later in the transaction reads: a group
-    commit of 30 comments then costs one outbox statement instead of 30 round trips."""
+    commit of 30 comments then costs one outbox statement instead of 30 round trips. ``as_part``: the
+    same writes as a ``Part``, for a batch that writes all its kinds in one statement (PostgreSQL)."""
     pending: dict[Flush, list[Any]] | None = conn.info.get(_AT_COMMIT)
     if pending is None:
         return None
+    if as_part is not None:
+        conn.info[_AS_PARTS].setdefault(flush, as_part)
     return pending.setdefault(flush, [])
 
 
@@ -109,21 +153,97 @@ def forget(conn: Connection, key: str) -> None:
         conn.info.pop(key, None)
 
 
-def _begin(conn: Connection) -> list[Any]:
+def _begin(conn: Connection, *, in_one_statement: bool = False) -> list[Any]:
     """Start a transaction's lists (per DBAPI connection: set anew by every transaction); what it notes
-    for after the commit."""
+    for after the commit. ``in_one_statement``: its kept writes go in one statement where they can."""
     noted: list[Any] = []
     conn.info[_AFTER_COMMIT] = noted
     conn.info[_AT_COMMIT] = {}
+    conn.info[_AS_PARTS] = {}
+    conn.info[_IN_ONE_STATEMENT] = in_one_statement
     return noted
 
 
 def _flush(conn: Connection) -> None:
-    """Make the writes kept for the commit, in the order their kinds were first kept."""
+    """Make the writes kept for the commit, in the order their kinds were first kept: in one statement if
+    the transaction asked for it and every kind can be a part of one."""
     pending: dict[Flush, list[Any]] = conn.info.pop(_AT_COMMIT, {})
-    for flush, items in pending.items():
-        if items:
-            flush(conn, items)
+    as_parts: dict[Flush, AsPart] = conn.info.pop(_AS_PARTS, {})
+    kinds = [(flush, items) for flush, items in pending.items() if items]
+    one_statement = conn.info.pop(_IN_ONE_STATEMENT, False) and conn.dialect.name == "postgresql"
+    if one_statement and kinds and all(flush in as_parts for flush, _ in kinds):
+        parts = [as_parts[flush](conn, items) for flush, items in kinds]
+        # Nothing ran yet in the transaction: the statement commits on its own, no BEGIN nor COMMIT.
+        with _on_their_own(conn):
+            _write_parts(conn, parts)
+        return
+    for flush, items in kinds:
+        flush(conn, items)
+
+
+# The statement of each combination of parts, built once (the parts' statements are built once too).
+_COMBINED: dict[tuple[tuple[int, bool], ...], Select[Any]] = {}
+
+
+def _combined(parts: list[Part]) -> Select[Any]:
+    """``WITH part_0 AS (…), part_1 AS (…) SELECT`` the ids the parts return, each tagged with its part's
+    position. PostgreSQL runs every data-modifying ``WITH`` once and to the end, read or not."""
+    key = tuple((id(part.statement), part.returned is not None) for part in parts)
+    combined = _COMBINED.get(key)
+    if combined is None:
+        ctes = [part.statement.cte(f"part_{n}") for n, part in enumerate(parts)]
+        returning = [
+            select(literal_column(str(n), Integer).label("part"), cte.c.id)
+            for n, (part, cte) in enumerate(zip(parts, ctes, strict=True))
+            if part.returned is not None
+        ]
+        main: Any = (
+            union_all(*returning) if len(returning) > 1
+            else returning[0] if returning
+            else select(literal_column("0", Integer).label("part")).where(false())
+        )  # fmt: skip
+        combined = _COMBINED.setdefault(key, main.add_cte(*ctes))
+    return combined
+
+
+def _write_parts(conn: Connection, parts: list[Part]) -> None:
+    params: dict[str, Any] = {}
+    for part in parts:
+        assert not params.keys() & part.params.keys(), "two parts of one statement share a parameter"
+        params.update(part.params)
+    if len(parts) == 1:  # no WITH needed
+        (part,) = parts
+        result = conn.execute(part.statement, params)
+        if part.returned is not None:
+            part.returned(sorted(result.scalars()))
+        return
+    returned: dict[int, list[int]] = {}
+    for n, event_id in conn.execute(_combined(parts), params):
+        returned.setdefault(n, []).append(event_id)
+    for n, part in enumerate(parts):
+        if part.returned is not None:
+            part.returned(sorted(returned.get(n, [])))
+
+
+@contextmanager
+def _on_their_own(conn: Connection, wanted: bool = True) -> Iterator[None]:
+    """PostgreSQL, before any statement of the transaction has run: the block's statements each commit on
+    their own (psycopg's autocommit), so the first costs no ``BEGIN`` round trip and, if it is the
+    transaction's last, needs no ``COMMIT`` either. Elsewhere, or once a statement has run, nothing
+    changes. Only for statements that may commit alone: a read, or the transaction's one write."""
+    dbapi = conn.connection.dbapi_connection if wanted and conn.dialect.name == "postgresql" else None
+    if dbapi is None or dbapi.info.transaction_status.name != "IDLE":
+        yield
+        return
+    dbapi.autocommit = True
+    try:
+        yield
+    finally:
+        try:
+            dbapi.autocommit = False
+        except Exception:  # a connection lost meanwhile: it must not go back to the pool as it is
+            if not conn.invalidated:
+                conn.invalidate()
 
 
 @dataclass
@@ -131,6 +251,8 @@ class _Lane:
     """PostgreSQL: the event loop's writes waiting for a committer, and the tasks committing them."""
 
     committers: int  # batches of this lane committing at once, at most
+    # PostgreSQL: its batches' lookups and kept writes each a round trip that commits on its own.
+    few_round_trips: bool = False
     queued: list[tuple[_Work[Any], asyncio.Future[Any]]] = field(default_factory=list)
     committing: int = 0  # tasks committing its batches that have not yet returned
 
@@ -184,7 +306,7 @@ class Database:
         # SQLite: writes queued by the event loop (only ever touched from the loop's thread).
         self._on_loop: list[tuple[_Work[Any], asyncio.Future[Any]]] = []
         # PostgreSQL: the loop's writes queue in these instead, by size (``transaction_async``).
-        self._writes = _Lane(POSTGRES_COMMITTERS)
+        self._writes = _Lane(POSTGRES_COMMITTERS, few_round_trips=True)
         self._small_writes = _Lane(POSTGRES_SMALL_COMMITTERS)
         # Tasks committing batches of the loop's writes (held, or the loop may let a task vanish).
         self._drainers: set[asyncio.Task[None]] = set()
@@ -211,13 +333,14 @@ class Database:
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A transaction that commits when the block ends without an exception."""
+    def write(self, *, in_one_statement: bool = False) -> Iterator[Connection]:
+        """A transaction that commits when the block ends without an exception. ``in_one_statement``: the
+        writes kept for its commit are one statement where they can be (``Part``)."""
         if self._batch_waiting and not getattr(self._ahead, "ahead", False):
             with self._batch_turn:
                 self._batch_turn.wait_for(lambda: not self._batch_waiting)
         with self.writer.begin() as conn:
-            noted = _begin(conn)
+            noted = _begin(conn, in_one_statement=in_one_statement)
             try:
                 yield conn
                 _flush(conn)
@@ -387,24 +510,30 @@ class Database:
                 try:  # not cancellable while the thread runs: a batch is settled once it has committed
                     # Its own limiter, as on SQLite: a batch never queues behind readers for a thread.
                     limiter = anyio.CapacityLimiter(1)
-                    await anyio.to_thread.run_sync(self._commit, [work for work, _ in batch], limiter=limiter)
+                    pieces = [work for work, _ in batch]
+                    await anyio.to_thread.run_sync(
+                        self._commit, pieces, lane.few_round_trips, limiter=limiter
+                    )
                 finally:
                     _settle(batch)
         finally:
             # In the same step as the last look at the queue: a writer queued after it starts a new task.
             lane.committing -= 1
 
-    def _commit(self, batch: list[_Work[Any]]) -> None:
+    def _commit(self, batch: list[_Work[Any]], few_round_trips: bool = False) -> None:
+        """Commit the batch in one transaction, or each piece in its own if that fails. ``few_round_trips``
+        (PostgreSQL): the lookups commit on their own, the kept writes are one statement."""
         try:
             try:
-                with self.write() as conn:
-                    _look_ahead(conn, batch)
+                with self.write(in_one_statement=few_round_trips) as conn:
+                    with _on_their_own(conn, few_round_trips):
+                        _look_ahead(conn, batch)
                     results = [work.run(conn) for work in batch]
             except BaseException as exc:
                 if len(batch) == 1:
                     batch[0].error = exc
                     return
-                self._commit_each(batch)
+                self._commit_each(batch, few_round_trips)
             else:
                 for work, result in zip(batch, results, strict=True):
                     work.result = result
@@ -412,12 +541,13 @@ class Database:
             for work in batch:
                 work.done = True
 
-    def _commit_each(self, batch: list[_Work[Any]]) -> None:
+    def _commit_each(self, batch: list[_Work[Any]], few_round_trips: bool = False) -> None:
         """After a batch failed: each piece in its own transaction, so a failure is only its writer's."""
         for work in batch:
             try:
-                with self.write() as conn:
-                    _look_ahead(conn, [work])
+                with self.write(in_one_statement=few_round_trips) as conn:
+                    with _on_their_own(conn, few_round_trips):
+                        _look_ahead(conn, [work])
                     work.result = work.run(conn)
             except BaseException as alone:
                 work.error = alone

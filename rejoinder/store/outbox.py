@@ -3,12 +3,31 @@ and tailing them."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
+from rejoinder.store.db import Part
 from rejoinder.store.schema import outbox
 
 
@@ -40,6 +59,54 @@ def add_many(conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], 
     ]
     result = conn.execute(_INSERT_MANY, rows)
     return [int(event_id) for event_id in result.scalars()]
+
+
+# ``add_many`` as a part of the commit's one statement (PostgreSQL): the rows in one JSON parameter, the
+# payloads as their JSON text (stored as SQLAlchemy's JSON type writes it), inserted in their order so that
+# the ids taken from the sequence ascend with it.
+_NEW_EVENTS = (
+    func.json_to_recordset(bindparam("new_events", type_=JSON))
+    .table_valued(
+        column("n", Integer),
+        column("topic", Text),
+        column("payload", Text),
+        column("created_at", DateTime(timezone=True)),
+        column("delivered_at", DateTime(timezone=True)),
+    )
+    .render_derived(name="new_events", with_types=True)
+)
+_INSERT_MANY_AS_PART = (
+    insert(outbox)
+    .from_select(
+        ["topic", "payload", "created_at", "delivered_at"],
+        select(
+            _NEW_EVENTS.c.topic,
+            cast(_NEW_EVENTS.c.payload, JSON),
+            _NEW_EVENTS.c.created_at,
+            _NEW_EVENTS.c.delivered_at,
+        ).order_by(_NEW_EVENTS.c.n),
+        include_defaults=False,
+    )
+    .returning(outbox.c.id)
+)
+
+
+def add_many_as_part(
+    entries: list[tuple[str, dict[str, Any], bool]], now: datetime, returned: Callable[[list[int]], None]
+) -> Part:
+    """``add_many`` as a ``Part``: ``returned`` is given the ids, in the entries' order."""
+    at = now.isoformat()
+    rows = [
+        {
+            "n": n,
+            "topic": topic,
+            "payload": json.dumps(payload),
+            "created_at": at,
+            "delivered_at": at if delivered else None,
+        }
+        for n, (topic, payload, delivered) in enumerate(entries)
+    ]
+    return Part(_INSERT_MANY_AS_PART, {"new_events": rows}, returned)
 
 
 def newest_id(conn: Connection) -> int:

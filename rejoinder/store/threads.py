@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, exists, select, update
+from sqlalchemy import BigInteger, Connection, Integer, Row, bindparam, column, exists, func, select, update
+from sqlalchemy.dialects import postgresql
 
 from rejoinder.model import Thread
-from rejoinder.store.db import at_commit
+from rejoinder.store.db import Part, at_commit
 from rejoinder.store.dialect import insert_ignore
 from rejoinder.store.schema import identities, threads
 
@@ -97,7 +98,7 @@ def add_to_comment_count_at_commit(conn: Connection, thread_id: int, delta: int)
     again (a new comment). A group commit's comments then change their threads' counts in one go, each
     thread once and in the order of their ids: the row locks are held only for the commit, and two groups
     that touch the same threads take them in the same order instead of deadlocking."""
-    kept = at_commit(conn, _add_to_counts)
+    kept = at_commit(conn, _add_to_counts, _counts_as_part)
     if kept is None:
         add_to_comment_count(conn, thread_id, delta)
     else:
@@ -111,6 +112,35 @@ def _add_to_counts(conn: Connection, changes: list[tuple[int, int]]) -> None:
     rows = [{"tid": tid, "delta": delta} for tid, delta in sorted(deltas.items()) if delta]
     if rows:  # several threads: one executemany, which psycopg sends in one pipeline
         conn.execute(_ADD_TO_COUNT, rows)
+
+
+# The same as a part of the commit's one statement (PostgreSQL): the threads' ids in ascending order, which
+# the join follows on the threads' primary key, so that row locks are still taken in the order of ids.
+_DELTAS = (
+    func.unnest(
+        bindparam("count_thread_ids", type_=postgresql.ARRAY(BigInteger)),
+        bindparam("count_deltas", type_=postgresql.ARRAY(Integer)),
+    )
+    .table_valued(column("thread_id", BigInteger), column("delta", Integer))
+    .render_derived(name="deltas")
+)
+_ADD_TO_COUNTS_AS_PART = (
+    update(threads)
+    .where(threads.c.id == _DELTAS.c.thread_id)
+    .values(comment_count=threads.c.comment_count + _DELTAS.c.delta)
+)
+
+
+def _counts_as_part(_conn: Connection, changes: list[tuple[int, int]]) -> Part:
+    deltas: dict[int, int] = {}
+    for thread_id, delta in changes:
+        deltas[thread_id] = deltas.get(thread_id, 0) + delta
+    ordered = sorted(deltas.items())
+    params = {
+        "count_thread_ids": [tid for tid, _ in ordered],
+        "count_deltas": [delta for _, delta in ordered],
+    }
+    return Part(_ADD_TO_COUNTS_AS_PART, params)
 
 
 def set_closed(conn: Connection, thread_id: int, closed: bool) -> None:
