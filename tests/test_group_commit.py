@@ -389,6 +389,32 @@ async def test_a_quick_commit_runs_on_the_loop(db: Database, monkeypatch: pytest
     assert stored_names(db) == {"piece-a", "piece-b"}
 
 
+async def test_the_wal_is_checkpointed_in_a_thread_not_in_the_loops_commit(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: the writer's COMMIT never checkpoints the WAL (copying pages into the database file and an
+    fsync, the loop's COMMIT runs on the loop); the loop's batches have it done in a thread now and then."""
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL has no WAL of this process's to checkpoint")
+    monkeypatch.setattr(store_db, "CHECKPOINT_EVERY_SECONDS", 0.0)
+    checkpointed_in: list[threading.Thread] = []
+    checkpoint = db.checkpoint
+
+    def noting_checkpoint() -> None:
+        checkpointed_in.append(threading.current_thread())
+        checkpoint()
+
+    monkeypatch.setattr(db, "checkpoint", noting_checkpoint)
+    assert await db.transaction_async(piece("piece-a")) == "piece-a"
+    async with asyncio.timeout(30):  # started once the batch committed; the writer did not wait for it
+        while not checkpointed_in:
+            await asyncio.sleep(0.01)
+    assert threading.current_thread() not in checkpointed_in
+    with db.writer.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    assert stored_names(db) == {"piece-a"}
+
+
 async def test_the_loop_answers_while_a_batch_waits_for_the_disk(db: Database) -> None:
     """SQLite: once a COMMIT was slow, the next ones (the fsync) are waited for off the loop, and the
     writers that arrive meanwhile all go into the next batch."""
