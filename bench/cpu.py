@@ -16,7 +16,7 @@ each round, so a neighbour's burst hits both. Kinds (concurrency as in the share
 - ``post``: a new comment, c8; ``post1``: a new comment, one at a time
 - ``write32``: new comments from 32 writers while 32 readers read the mixed threads, until the writers
   are done (CPU per request of either kind; the readers' p99, the writes per second and the writers' p99
-  are printed too)
+  are printed too); ``write8``: the same with 8 writers, as the shared harness's first write phase
 
 On PostgreSQL each kind also reports what the database saw of it (``pg_stat_database`` of the copy):
 transactions per request, connections opened and deadlocks.
@@ -60,7 +60,8 @@ from typing import Any
 from urllib.parse import quote
 
 POSTGRES = "postgresql"
-KINDS = ("fresh", "hot", "mixed", "counts", "like", "post", "post1", "write32")
+KINDS = ("fresh", "hot", "mixed", "counts", "like", "post", "post1", "write8", "write32")
+WRITERS = {"write8": 8, "write32": 32}
 CONCURRENCY = {"fresh": 64, "hot": 16, "mixed": 64, "counts": 16, "like": 8, "post": 8, "post1": 1}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -284,13 +285,13 @@ async def measure(kind: str, run: Run, pid: int, requests: int, database: Databa
     seen_before = database.stats()
     before, started = cpu_seconds(pid), time.perf_counter()
     extra: dict[str, float] = {}
-    if kind == "write32":
+    if kind in WRITERS:
         # Readers read only while the writers write: their latencies are all "beside 32 writers".
         written = asyncio.Event()
 
         async def write() -> list[float]:
             try:
-                return await run.drive("post", requests // 10, 32)
+                return await run.drive("post", requests // 10, WRITERS[kind])
             finally:
                 written.set()
 
@@ -444,12 +445,12 @@ def main() -> None:
             for m in (medians[label] for label, _ in builds)
         ]
         print(f"| {kind} | " + " | ".join(cells) + " |")
-        if kind == "write32":
+        if kind in WRITERS:
             cells = [
                 f"{m[kind]['writes_per_s']:,.0f}/s, writers' p99 {m[kind]['writers_p99_ms']:,.0f} ms"
                 for m in (medians[label] for label, _ in builds)
             ]
-            print("| write32: writes | " + " | ".join(cells) + " |")
+            print(f"| {kind}: writes | " + " | ".join(cells) + " |")
     print(
         "| RSS at the end | "
         + " | ".join(f"{medians[label]['memory']['rss_mib']:.1f} MiB" for label, _ in builds)

@@ -53,6 +53,10 @@ def notice_comments(ctx: Context, events: list[CommentChanged | CommentReported]
     noticed = [(event, kind) for event in events if (kind := _kind(event)) is not None]
     if not noticed:
         return
+    # Asked in a read first: a site without moderators leaves the writer to the posts' batches.
+    with ctx.db.read() as conn:
+        if not any(list_moderators(conn, site_id) for site_id in {event.site_id for event, _ in noticed}):
+            return
     now = datetime.now(UTC)
     with ctx.db.write() as conn:
         of_site: dict[int, list[tuple[Moderator, store.Preference]]] = {}

@@ -147,9 +147,15 @@ def notice_comments(ctx: Context, events: list[CommentChanged]) -> None:
     published = [event.comment for event in events if event.comment.status is CommentStatus.PUBLISHED]
     if not published:
         return
+    threads = {comment.thread_id for comment in published}
+    # Most comments have no one to tell: asked in a read first, so that the writer, which the posts'
+    # batches wait for, is taken only when there is something to write.
+    with ctx.db.read() as conn:
+        if not store.thread_listeners(conn, threads):
+            return
     now = datetime.now(UTC)
     with ctx.db.write() as conn:
-        in_threads = store.thread_listeners(conn, {comment.thread_id for comment in published})
+        in_threads = store.thread_listeners(conn, threads)
         for comment in published:
             listening = [
                 sub for sub in in_threads if store.concerns(sub, comment.thread_id, comment.parent_id)

@@ -43,6 +43,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
+    RootTransaction,
     Select,
     create_engine,
     event,
@@ -69,6 +70,12 @@ SQLITE_PRAGMAS = (
 # writer's filled up too as the database grew; a write touches a few pages of each index, and a page
 # that left the cache is read again from the operating system's.
 SQLITE_CACHE_PRAGMAS = ("PRAGMA cache_size=-512",)  # KiB
+# The writer never checkpoints the WAL in its COMMIT (SQLite's default, once 1,000 pages have gathered):
+# the loop's batches COMMIT on the loop, and a checkpoint, which copies those pages into the database file
+# and waits for its fsync, took 10-70 ms on a busy machine. ``Database.checkpoint`` does it in a thread.
+SQLITE_WRITER_PRAGMAS = ("PRAGMA wal_autocheckpoint=0",)
+# How often the WAL is checkpointed while writes come: at most this much of them gathers in it.
+CHECKPOINT_EVERY_SECONDS = 0.5
 # SQLite readers of one process: the ``sqlite_readers`` setting's default, as is for the tools that open
 # the database once (migrations, restores). Each holds its own copy of the schema
 # (~140 KiB) and a page cache (up to 512 KiB); their statements run on at most as many cores as the
@@ -79,6 +86,14 @@ SQLITE_READERS = 4
 # SQLite: how long the loop's batch runs statements before it lets the loop answer readers. A batch of 32
 # posts is 10-40 ms of statements; cut into slices of this length, readers wait one slice, not the batch.
 LOOP_SLICE_SECONDS = 0.004
+
+# SQLite: a COMMIT of the loop's batch (its fsync) that takes no longer than a slice runs on the loop. In a
+# thread it cost the batch's writers two hand-offs of the GIL, each up to the interpreter's switch interval
+# (5 ms) while the loop answers readers, and a turn of the loop: ten times a local disk's fsync. A slower
+# one (a busy or remote disk, a checkpoint) sends the loop's COMMITs to a thread for a while, where the
+# loop answers readers while the disk works; then the loop tries again. 0: every COMMIT in a thread.
+QUICK_COMMIT_SECONDS = LOOP_SLICE_SECONDS
+SLOW_COMMITS_IN_THREAD_SECONDS = 10.0
 
 # Batches of the event loop's writes committing at once on PostgreSQL: enough to keep one core busy
 # while others wait on the network and the fsync, few enough to leave connections to the readers.
@@ -287,7 +302,7 @@ class Database:
         if self.backend == "sqlite":
             pragmas = SQLITE_PRAGMAS + SQLITE_CACHE_PRAGMAS
             self.writer = _sqlite_engine(
-                url, begin="BEGIN IMMEDIATE", pool_size=1, echo=echo, pragmas=pragmas
+                url, begin="BEGIN IMMEDIATE", pool_size=1, echo=echo, pragmas=pragmas + SQLITE_WRITER_PRAGMAS
             )
             self.reader = _sqlite_engine(
                 url, begin="BEGIN", pool_size=sqlite_readers, echo=echo, pragmas=pragmas
@@ -311,6 +326,10 @@ class Database:
         # Tasks committing batches of the loop's writes (held, or the loop may let a task vanish).
         self._drainers: set[asyncio.Task[None]] = set()
         self._draining_on_loop = False  # SQLite: a task is committing the loop's writes
+        # SQLite: until when (time.monotonic) the loop's batches COMMIT in a thread, after a slow one.
+        self._commit_in_thread_until = 0.0
+        self._checkpointing = threading.Lock()
+        self._last_checkpoint = time.monotonic()  # when the last checkpoint began
         # SQLite: set while the loop's batch waits (in a thread) for the writer. Threads writing on their
         # own (the event bus, the job runner) then let it go first: a thread that writes one transaction
         # after another would otherwise take the connection back each time before the waiting batch
@@ -348,6 +367,8 @@ class Database:
                 forget(conn, _AT_COMMIT)  # a rolled-back transaction's are dropped with it
         if noted and self.on_commit is not None:
             self.on_commit(noted)
+        if self._checkpoint_due():
+            self.checkpoint()  # in this thread, as SQLite's own checkpoint would have been
 
     @contextmanager
     def ahead_of_batches(self) -> Iterator[None]:
@@ -392,9 +413,10 @@ class Database:
         """``transaction`` for code on the event loop.
 
         SQLite is a library, not a server: its statements are CPU, so they run right on the loop, with no
-        thread hand-offs; only the COMMIT, which waits for the fsync, goes to a thread, so the loop answers
-        readers meanwhile. Every write queued during one turn of the loop, or while the batch before was
-        committing, is committed together (group commit). PostgreSQL's network round trips go to worker
+        thread hand-offs; so does the COMMIT while the disk is quick (``QUICK_COMMIT_SECONDS``), and only
+        while it is slow does the COMMIT go to a thread, so that the loop answers readers meanwhile. Every
+        write queued during one turn of the loop, or while the batch before was committing, is committed
+        together (group commit). PostgreSQL's network round trips go to worker
         threads instead: what queues on the loop while batches commit is the next batch, so a batch costs
         one thread hand-off, not one per writer. Up to ``POSTGRES_COMMITTERS`` batches are in flight at
         once, so one batch's round trips and fsync overlap with the next one's statements; ``small``
@@ -426,15 +448,16 @@ class Database:
             while self._on_loop:
                 batch, self._on_loop = self._on_loop, []
                 try:  # not cancellable while the thread runs: a batch is settled once it has committed
-                    await self._commit_with_fsync_off_loop([work for work, _ in batch])
+                    await self._commit_on_loop([work for work, _ in batch])
                 finally:
                     _settle(batch)
         finally:
             self._draining_on_loop = False
 
-    async def _commit_with_fsync_off_loop(self, batch: list[_Work[Any]]) -> None:
-        """``_commit`` with the statements on the loop and the COMMIT, which waits for the disk, in a
-        thread: readers are answered meanwhile, and the writers arriving meanwhile form the next batch."""
+    async def _commit_on_loop(self, batch: list[_Work[Any]]) -> None:
+        """``_commit`` with the statements on the loop, in slices, and the COMMIT on the loop or, while
+        the disk is slow, in a thread: readers are answered meanwhile, and the writers arriving meanwhile
+        form the next batch."""
         conn = await self._take_writer()
         try:
             noted: list[Any] = []
@@ -450,9 +473,7 @@ class Database:
                         forget(conn, _AT_COMMIT)
                         transaction.rollback()
                         raise
-                    # A limiter of its own: the shared one's threads may all be waiting for this very
-                    # writer (sync endpoints calling ``transaction``), which would never come free.
-                    await anyio.to_thread.run_sync(transaction.commit, limiter=anyio.CapacityLimiter(1))
+                    await self._commit_loop_batch(transaction)
             except BaseException:
                 # Each piece alone is a COMMIT and an fsync each: in a thread, or the loop would wait for
                 # every one of them.
@@ -462,11 +483,58 @@ class Database:
             self._committer.release()
         for work, result in zip(batch, results, strict=True):
             work.result, work.done = result, True
+        if self._checkpoint_due():
+            self._last_checkpoint = time.monotonic()  # one at a time: the loop does not wait for it
+            checkpointing = asyncio.get_running_loop().create_task(self._checkpoint_in_thread())
+            self._drainers.add(checkpointing)
+            checkpointing.add_done_callback(self._drainers.discard)
         if noted and self.on_commit is not None:
             try:
                 self.on_commit(noted)
             except Exception:  # committed all the same: the writers hear so, and the queue keeps draining
                 log.exception("handing on what a committed transaction noted failed")
+
+    async def _commit_loop_batch(self, transaction: RootTransaction) -> None:
+        """COMMIT the loop's batch: on the loop while the disk answers within ``QUICK_COMMIT_SECONDS``,
+        otherwise in a thread, so that readers are answered while the disk works."""
+        if QUICK_COMMIT_SECONDS <= 0 or time.monotonic() < self._commit_in_thread_until:
+            # A limiter of its own: the shared one's threads may all be waiting for this very
+            # writer (sync endpoints calling ``transaction``), which would never come free.
+            await anyio.to_thread.run_sync(transaction.commit, limiter=anyio.CapacityLimiter(1))
+            return
+        started = time.perf_counter()
+        transaction.commit()
+        if time.perf_counter() - started > QUICK_COMMIT_SECONDS:
+            self._commit_in_thread_until = time.monotonic() + SLOW_COMMITS_IN_THREAD_SECONDS
+
+    def _checkpoint_due(self) -> bool:
+        since = time.monotonic() - self._last_checkpoint
+        return self.backend == "sqlite" and since >= CHECKPOINT_EVERY_SECONDS
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the WAL's committed pages into the database file, so that the WAL starts again from
+        its beginning. PASSIVE: it waits for no reader and no writer, and copies what it can. A failure
+        (a full disk) is logged: the pages stay in the WAL, committed, and the next checkpoint tries again."""
+        if not self._checkpointing.acquire(blocking=False):
+            return  # another thread is at it
+        try:
+            self._last_checkpoint = time.monotonic()
+            # A reader's connection, outside any transaction: the writer stays free for the next batch.
+            raw = self.reader.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                cursor.fetchall()
+                cursor.close()
+            finally:
+                raw.close()
+        except Exception:
+            log.warning("the WAL's checkpoint failed; trying again later", exc_info=True)
+        finally:
+            self._checkpointing.release()
+
+    async def _checkpoint_in_thread(self) -> None:
+        await anyio.to_thread.run_sync(self.checkpoint, limiter=anyio.CapacityLimiter(1))
 
     async def _take_writer(self) -> Connection:
         """The single writer (``_committer``, then the writer's one connection) for the loop's batch.
