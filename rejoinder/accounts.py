@@ -35,8 +35,10 @@ LOGIN_LIMIT_SCOPE = 0
 
 
 # argon2 (with ALTCHA's proof of work, its only other user) is imported on the first log-in or new
-# password, not at start: most processes never check a password, and the import and the dummy hash below
-# cost 0.5 MiB resident and 0.4 s of CPU at every start (docs/benchmarks.md, "Memory … (2026-12-04)").
+# password, not at start: most processes never check a password. The import and the dummy hash below cost
+# 0.5 MiB and 0.4 s of CPU at every start, and the hash's four threads left a malloc arena behind in a
+# process that imports the app before capping them (docs/benchmarks.md, "Memory: rate-limit counts by
+# window, argon2 and ALTCHA on first use").
 @functools.cache
 def _hasher() -> PasswordHasher:
     from argon2 import PasswordHasher

@@ -28,7 +28,7 @@ class WindowCounts:
     the next window ends, and then goes whole, so no count carries an expiry or a key of its own: 70 bytes
     a count instead of 225 (a string of the limit, the identifier and the window, a tuple and a float each),
     9.6 → 3.0 MiB for the hour's counts of 30,000 comments from the shared harness's addresses
-    (docs/benchmarks.md, "Memory: rate-limit counts by window … (2026-12-04)").
+    (docs/benchmarks.md, "Memory: rate-limit counts by window, argon2 and ALTCHA on first use").
     """
 
     def __init__(self) -> None:
