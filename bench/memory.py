@@ -10,9 +10,11 @@ One command:
    capped), on a copy of a seeded SQLite database (``bench/phases seed sqlite``). A client in another
    process (``bench/cpu.py``'s keep-alive connections, so its memory is not counted) reads every thread
    whole once, then popular threads (Zipf-like, c64), counts (c16), likes (c8), and posts (c8) with readers
-   at c32 alongside. RSS is noted after each step; at the end the report gives:
+   at c32 alongside. RSS, PSS and Python's own allocator (its arenas, and the bytes of objects in them) are
+   noted after each step; at the end the report gives:
    - resident memory by kind of mapping (the main heap, glibc's other arenas, thread stacks, Python's own
-     arenas and other anonymous memory, shared libraries), and what ``malloc_trim`` would give back;
+     arenas and other anonymous memory, shared libraries), and what ``malloc_trim`` would give back and
+     how long it took;
    - ``tracemalloc``'s top owners (grouped by package, or by module of Rejoinder) and top lines;
    - the deep size of each structure the server keeps: every field of the ``Context`` (snapshots,
      responses and counts of the read cache, the event bus, rate limits, memos…), the kept comment fragments,
