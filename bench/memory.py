@@ -10,9 +10,11 @@ One command:
    capped), on a copy of a seeded SQLite database (``bench/phases seed sqlite``). A client in another
    process (``bench/cpu.py``'s keep-alive connections, so its memory is not counted) reads every thread
    whole once, then popular threads (Zipf-like, c64), counts (c16), likes (c8), and posts (c8) with readers
-   at c32 alongside. RSS is noted after each step; at the end the report gives:
+   at c32 alongside. RSS, PSS and Python's own allocator (its arenas, and the bytes of objects in them) are
+   noted after each step; at the end the report gives:
    - resident memory by kind of mapping (the main heap, glibc's other arenas, thread stacks, Python's own
-     arenas and other anonymous memory, shared libraries), and what ``malloc_trim`` would give back;
+     arenas and other anonymous memory, shared libraries), and what ``malloc_trim`` would give back and
+     how long it took;
    - ``tracemalloc``'s top owners (grouped by package, or by module of Rejoinder) and top lines;
    - the deep size of each structure the server keeps: every field of the ``Context`` (snapshots,
      responses and counts of the read cache, the event bus, rate limits, memos…), the kept comment fragments,
@@ -300,6 +302,32 @@ def malloc_info() -> dict[str, int] | None:
     }
 
 
+def pymalloc() -> dict[str, int]:
+    """Python's own allocator (objects of up to 512 bytes, in 1 MiB arenas): what its arenas hold, and how
+    much of that is objects (``sys._debugmallocstats``, which writes to the C stderr)."""
+    figures: dict[str, int] = {}
+    with tempfile.TemporaryFile("w+") as out:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(out.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        for line in out:
+            found = re.match(r"# (arenas allocated current|bytes in [a-z ]+?)\s+=\s+([\d,]+)", line)
+            if found:
+                key = found.group(1).replace(" ", "_")
+                figures[key] = int(found.group(2).replace(",", ""))
+    return {
+        "arenas": figures.get("arenas_allocated_current", 0),
+        "in_objects_kib": figures.get("bytes_in_allocated_blocks", 0) // 1024,
+        "free_in_pools_kib": figures.get("bytes_in_available_blocks", 0) // 1024,
+    }
+
+
 def sqlite_memory() -> dict[str, int] | None:
     """SQLite's own allocations in this process (every connection's page cache, schema, statements)."""
     name = ctypes.util.find_library("sqlite3")
@@ -407,7 +435,7 @@ async def serve_and_measure(args: argparse.Namespace, url: str, log: Path) -> di
     settings = load_settings(
         environ=environ, overrides={"database_url": url, "host": "127.0.0.1", "port": port}
     )
-    result: dict[str, Any] = {"steps": [{"step": "imported", "rss_kib": rss_kib()}]}
+    result: dict[str, Any] = {"steps": [{"step": "imported", "rss_kib": rss_kib(), "pss_kib": pss_kib()}]}
     configure_malloc()  # as ``rejoinder serve`` does, before the log's thread allocates
     with log.open("w") as output:
         configure_logging(settings, stream=output, batched=True)
@@ -429,7 +457,7 @@ async def serve_and_measure(args: argparse.Namespace, url: str, log: Path) -> di
         serving = asyncio.create_task(server.serve())
         while not server.started:
             await asyncio.sleep(0.05)
-        result["steps"].append({"step": "started", "rss_kib": rss_kib()})
+        result["steps"].append({"step": "started", "rss_kib": rss_kib(), "pss_kib": pss_kib()})
         client = await asyncio.create_subprocess_exec(
             sys.executable,
             __file__,
@@ -448,10 +476,16 @@ async def serve_and_measure(args: argparse.Namespace, url: str, log: Path) -> di
                 step = {
                     "step": line[7:].strip(),
                     "rss_kib": rss_kib(),
+                    "pss_kib": pss_kib(),
+                    "pymalloc": pymalloc(),
                     "s": round(time.monotonic() - started),
                 }
                 result["steps"].append(step)
-                print(f"  {step['step']}: RSS {mib(step['rss_kib'])} MiB", file=sys.stderr, flush=True)
+                print(
+                    f"  {step['step']}: RSS {mib(step['rss_kib'])} MiB, PSS {mib(step['pss_kib'])} MiB",
+                    file=sys.stderr,
+                    flush=True,
+                )
             elif line.startswith("@@errors "):
                 result["errors"] = json.loads(line[9:])
         await client.wait()
@@ -464,6 +498,7 @@ async def serve_and_measure(args: argparse.Namespace, url: str, log: Path) -> di
             tracemalloc.stop()
         result["mappings"] = mappings()
         result["malloc"] = malloc_info()
+        result["pymalloc"] = pymalloc()
         result["sqlite"] = sqlite_memory()
         result["sqlite_connections"] = {
             "reader pool": app.state.ctx.db.reader.pool.checkedin(),
@@ -474,7 +509,9 @@ async def serve_and_measure(args: argparse.Namespace, url: str, log: Path) -> di
         libc = glibc()
         if libc is not None:
             gc.collect()
+            trimmed = time.perf_counter()
             libc.malloc_trim(0)
+            result["malloc_trim_ms"] = round((time.perf_counter() - trimmed) * 1000, 2)
             result["rss_after_malloc_trim_kib"] = rss_kib()
         server.should_exit = True
         await serving
@@ -493,11 +530,12 @@ def report(imports: list[dict[str, Any]], served: dict[str, Any]) -> None:
             f"{mib(step['rss_kib'])} MiB | +{mib(step['added_kib'])} MiB |"
         )
     print("\n## The server, step by step\n")
-    print("| step | RSS |")
-    print("|---|---|")
-    for step in served["steps"]:
-        print(f"| {step['step']} | {mib(step['rss_kib'])} MiB |")
-    print(f"| end (PSS {mib(served['pss_kib'])} MiB) | {mib(served['rss_kib'])} MiB |")
+    print("| step | RSS | PSS | Python's arenas (objects in them) |")
+    print("|---|---|---|---|")
+    for step in [*served["steps"], {**served, "step": "end"}]:
+        arenas = step.get("pymalloc")
+        held = f"{arenas['arenas']} MiB ({mib(arenas['in_objects_kib'])} MiB)" if arenas else ""
+        print(f"| {step['step']} | {mib(step['rss_kib'])} MiB | {mib(step['pss_kib'])} MiB | {held} |")
     if "tracemalloc_own_kib" in served:
         print(
             f"\ntracemalloc: {mib(served['traced_kib'])} MiB traced (allocated since the app was built, "
@@ -505,13 +543,17 @@ def report(imports: list[dict[str, Any]], served: dict[str, Any]) -> None:
             f"would be about {mib(served['rss_kib'] - served['tracemalloc_own_kib'])} MiB."
         )
     if "rss_after_malloc_trim_kib" in served:
-        print(f"After `malloc_trim(0)`: RSS {mib(served['rss_after_malloc_trim_kib'])} MiB.")
+        print(
+            f"After `malloc_trim(0)` ({served['malloc_trim_ms']} ms): "
+            f"RSS {mib(served['rss_after_malloc_trim_kib'])} MiB."
+        )
     print("\n## Resident memory by mapping\n")
     print("| kind | RSS | mappings |")
     print("|---|---|---|")
     for row in served["mappings"]:
         print(f"| {row['kind']} | {mib(row['kib'])} MiB | {row['mappings']} |")
     print(f"\nglibc malloc: {served['malloc']}; threads: {served['threads']}")
+    print(f"Python's allocator: {served['pymalloc']}")
     print(f"SQLite's own allocations: {served['sqlite']}, connections {served['sqlite_connections']}")
     print("\n## Structures (deep size, each without what an earlier row already counted)\n")
     print("| structure | size | objects | |")

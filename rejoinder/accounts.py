@@ -4,14 +4,14 @@ per client address."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection
 
@@ -23,6 +23,9 @@ from rejoinder.permissions import require_role
 from rejoinder.sites import require_site
 from rejoinder.store import moderators as store
 
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000  # argon2 hashes any length, but a megabyte "password" is only a way to burn CPU
 RECOVERY_CODES = 10
@@ -30,9 +33,24 @@ ISSUER = "Rejoinder"
 # Login rate limits are not per site: counted under this pseudo-site.
 LOGIN_LIMIT_SCOPE = 0
 
-_hasher = PasswordHasher()
-# Checked when no account has the e-mail address, so an unknown address costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+# argon2 (with ALTCHA's proof of work, its only other user) is imported on the first log-in or new
+# password, not at start: most processes never check a password. The import and the dummy hash below cost
+# 0.5 MiB and 0.4 s of CPU at every start, and the hash's four threads left a malloc arena behind in a
+# process that imports the app before capping them (docs/benchmarks.md, "Memory: rate-limit counts by
+# window, argon2 and ALTCHA on first use").
+@functools.cache
+def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when no account has the e-mail address, so an unknown address costs as long as a wrong
+    password. Made by the first check of any address, so that the first check costs the same either way."""
+    return _hasher().hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -78,7 +96,7 @@ def create_user(
 ) -> Moderator:
     email, role = normalise_email(email), _role(role)
     _check_password(password)
-    password_hash = _hasher.hash(password)
+    password_hash = _hasher().hash(password)
     with ctx.db.write() as conn:
         site = require_site(conn, site_key)
         _may_manage(actor, site.key)
@@ -133,7 +151,7 @@ def update_user(
             )  # fmt: skip
         if password is not None:
             _may_manage_account(actor, before)
-            store.set_password(conn, moderator_id, _hasher.hash(password))
+            store.set_password(conn, moderator_id, _hasher().hash(password))
             store.delete_sessions(conn, moderator_id)
             audit.record(conn, actor, "user.password", after={"email": before.email})
         after = store.get_moderator(conn, moderator_id)
@@ -201,8 +219,11 @@ def check_password(ctx: Context, email: str, password: str, remote_addr: str) ->
     )
     if len(password) > MAX_PASSWORD:
         raise wrong
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    dummy = _dummy_hash()
     try:
-        _hasher.verify(found.password_hash if found else _DUMMY_HASH, password)
+        _hasher().verify(found.password_hash if found else dummy, password)
     except (VerificationError, InvalidHashError):
         raise wrong from None
     if found is None:

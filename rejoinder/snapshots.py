@@ -57,6 +57,8 @@ class ThreadSnapshot:
             comment = public(comment)
             author = comment.author
             comment.author = authors.setdefault((author.name, author.website), author)
+            # The thread's id object, not the one each row brought (32 bytes a comment).
+            comment.thread_id = thread.id
             if comment.root_id is None:
                 top.append(comment)
             else:

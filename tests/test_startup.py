@@ -113,8 +113,9 @@ def test_a_started_server_exempts_what_it_started_with_from_full_collections(tmp
 
 def test_a_server_never_imports_the_login_or_feed_libraries_before_they_are_used(tmp_path: Path) -> None:
     # Authlib, joserfc (and the cryptography library below it) and httpx: only a provider's log-in needs
-    # them; feedparser only the announcements of a site's new posts.
-    asked = ("authlib", "joserfc", "cryptography", "httpx", "feedparser", "orjson")
+    # them; feedparser only the announcements of a site's new posts; argon2 a moderator's password, and
+    # ALTCHA (which imports argon2 too) a site that asks for proof of work.
+    asked = ("authlib", "joserfc", "cryptography", "httpx", "feedparser", "argon2", "altcha", "orjson")
     assert imported_by_a_server(tmp_path, *asked) == {"orjson"}
 
 

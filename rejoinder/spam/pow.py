@@ -18,8 +18,6 @@ import urllib.parse
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import altcha
-
 BASE_NUMBER = 50_000  # level 0: about 0.05-0.3 s in a browser worker
 MAX_LEVEL = 6  # 3.2 million tries: seconds to tens of seconds in a browser, for a flood only
 LIFETIME = timedelta(minutes=30)
@@ -55,7 +53,11 @@ def required_level(doubt: int, recent: int) -> int:
     return min(MAX_LEVEL, max(0, doubt) + volume_level(recent))
 
 
+# ``altcha`` (and argon2, which it imports) is imported by the first challenge or solution, not at start:
+# 1 MiB resident that a process whose sites ask for no proof of work never needs.
 def challenge(hmac_key: str, now: datetime | None = None, level: int = 0) -> dict[str, Any]:
+    import altcha
+
     level = max(0, min(level, MAX_LEVEL))
     expires = (now or datetime.now(UTC)) + LIFETIME
     made = altcha.create_challenge_v1(
@@ -83,6 +85,8 @@ def verify_level(payload: str | None, hmac_key: str) -> tuple[str, int] | None:
     the salt, which the signature covers, so a client cannot claim more work than it did."""
     if not payload or len(payload) > 2000:
         return None
+    import altcha
+
     try:
         ok, _error = altcha.verify_solution_v1(payload, hmac_key, check_expires=True)
         if not ok:
