@@ -54,6 +54,7 @@ class _Admission:
     rules: SiteSettings | None
     address: str  # the client's address as likes count it ("" when unknown)
     counted: bool  # False: this address liked the comment within the window; answer, do not count
+    site_id: int  # the comment's site, whose rules these are (or that has none)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def _admit(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) 
     as themselves instead)."""
     rules = site_settings(ctx, site)
     if not rules.spam_filter:
-        return _Admission(None, None, "", True)  # no rules, so no address is counted or freed
+        return _Admission(None, None, "", True, site.id)  # no rules, so no address is counted or freed
     address = liking_address(who.remote_addr)
     liker_key = who.key
     exceeded = ctx.spam.rate_limits.hit(
@@ -199,7 +200,7 @@ def _admit(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) 
         counted = ctx.spam.rate_limits.first(
             site.id, ONE_LIKE_PER_ADDRESS, _window(rules), _address_liked(ctx, comment_id, address)
         )
-    return _Admission(site, rules, address, counted)
+    return _Admission(site, rules, address, counted, site.id)
 
 
 def _decide(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) -> _Admission | RateLimited:
@@ -226,12 +227,11 @@ def _plan_like(
     ask, so its likes take one transaction and no read of their own."""
 
     def store_it(conn: Connection) -> _Liking:
+        if store.changes_in_one_statement(conn):
+            return _in_one_statement(ctx, conn, comment_id, who, liked, decided)
         placed = comment_store.get_comment_placed(conn, comment_id)
         if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
-            refused = CommentNotFound(
-                f"there is no comment {comment_id}", {"comment_id": "is not a published comment"}
-            )
-            return _Liking(refused=refused)
+            return _Liking(refused=_no_comment(comment_id))
         comment, thread_url, site_key = placed
         if not decided:
             site = known_site(ctx, conn, site_key)
@@ -254,6 +254,60 @@ def _plan_like(
         return _Liking(likes, True, admitted)
 
     return store_it
+
+
+def _in_one_statement(
+    ctx: Context,
+    conn: Connection,
+    comment_id: int,
+    who: _Liker,
+    liked: bool,
+    decided: list[_Admission | RateLimited],
+) -> _Liking:
+    """``_plan_like`` on PostgreSQL: the comment's read and the like in one statement, which writes only
+    for a site whose rules were asked (``decided``) or that has none (``Context.sites_without_like_rules``).
+    A comment on any other site is read, its site's rules are decided as in ``_plan_like``, and the like
+    is written by a second statement (once per site and process, while its spam filter is off)."""
+    admitted = decided[0] if decided else None
+    if admitted is None:
+        sites = ctx.sites_without_like_rules.ids()
+    elif isinstance(admitted, RateLimited) or not admitted.counted:
+        sites = ()
+    else:
+        sites = (admitted.site_id,)
+    now = datetime.now(UTC)
+    placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites)
+    if placed is None or placed.comment.status is not CommentStatus.PUBLISHED:
+        return _Liking(refused=_no_comment(comment_id))
+    if admitted is None and placed.site_id not in sites:
+        generation = ctx.sites_without_like_rules.generation
+        site = known_site(ctx, conn, placed.site_key)
+        if not site_settings(ctx, site).spam_filter:
+            ctx.sites_without_like_rules.add(site.id, generation)
+        elif ctx.spam.rate_limits.shared:
+            return _Liking(undecided=site)
+        # Asked once, as in ``_plan_like``.
+        decided.append(_decide(ctx, site, comment_id, who, liked))
+        admitted = decided[0]
+        if isinstance(admitted, RateLimited):
+            return _Liking(refused=admitted)
+        if not admitted.counted:
+            return _Liking(placed.comment.likes, False, admitted)
+        placed = store.change_like_placed(conn, comment_id, who.key, liked, now, (site.id,))
+        if placed is None or placed.comment.status is not CommentStatus.PUBLISHED:  # gone since
+            return _Liking(refused=_no_comment(comment_id))
+    elif isinstance(admitted, RateLimited):
+        return _Liking(refused=admitted)
+    if admitted is None:  # a site without rules
+        admitted = _Admission(None, None, "", True, placed.site_id)
+    if not placed.changed:
+        return _Liking(placed.comment.likes, False, admitted)
+    ctx.events.record(conn, CommentLiked(placed.site_key, placed.thread_url, placed.comment))
+    return _Liking(placed.comment.likes, True, admitted)
+
+
+def _no_comment(comment_id: int) -> CommentNotFound:
+    return CommentNotFound(f"there is no comment {comment_id}", {"comment_id": "is not a published comment"})
 
 
 def _finish(ctx: Context, comment_id: int, liked: bool, stored: _Liking) -> LikeState:

@@ -55,10 +55,33 @@ def statements_run(ctx: Context) -> Iterator[list[str]]:
     for engine in ctx.db.engines:  # on PostgreSQL the reader is the writer: listen once
         event.listen(engine, "before_cursor_execute", note)
     try:
-        yield seen
+        with _sent_to_psycopg(ctx, seen):
+            yield seen
     finally:
         for engine in ctx.db.engines:
             event.remove(engine, "before_cursor_execute", note)
+
+
+@contextmanager
+def _sent_to_psycopg(ctx: Context, seen: list[str]) -> Iterator[None]:
+    """PostgreSQL: note the statements sent to psycopg straight (a like's), which SQLAlchemy does not see;
+    SQLAlchemy itself runs its statements through cursors, so nothing is noted twice."""
+    if ctx.db.backend != "postgresql":
+        yield
+        return
+    import psycopg
+
+    sent = psycopg.Connection.execute
+
+    def execute(self: psycopg.Connection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(str(query))
+        return sent(self, query, *args, **kwargs)
+
+    psycopg.Connection.execute = execute  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        psycopg.Connection.execute = sent  # type: ignore[method-assign]
 
 
 @contextmanager
