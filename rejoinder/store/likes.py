@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from rejoinder.model import Author, Comment, CommentStatus, Verified
 from rejoinder.store.comments import PUBLIC_COLUMNS, add_to_like_count
+from rejoinder.store.dialect import on_psycopg
 from rejoinder.store.schema import comments, likes
 
 # Built once: a like is a handful of tiny statements, and building one costs more than running it.
@@ -147,10 +148,9 @@ def changes_in_one_statement(conn: Connection) -> bool:
 
 
 # PostgreSQL: the comment's read, the like (or unlike) and its count in one statement, sent straight to
-# psycopg as a prepared statement. Through SQLAlchemy the read and the like were two round trips and most
-# of a committer's CPU per like (its execution context, result machinery and the row's type processing);
-# the statement's own time is a fraction of that (docs/benchmarks.md, "Likes on PostgreSQL in one
-# statement"). The like is written only if the comment is published and its site is one of ``sites``
+# psycopg as a prepared statement (``on_psycopg``). Through SQLAlchemy the read and the like were two round
+# trips and most of a committer's CPU per like (its execution context, result machinery and the row's type
+# processing). The like is written only if the comment is published and its site is one of ``sites``
 # (those whose like rules were asked, or need none); otherwise the statement only reads the comment.
 _PUBLIC = ", ".join(column.name for column in PUBLIC_COLUMNS)
 _PLACED = f"""
@@ -199,13 +199,7 @@ def change_like_placed(
         "sites": list(sites),
         "published": CommentStatus.PUBLISHED.value,
     }
-    driver = conn.connection.driver_connection
-    assert driver is not None  # a connection in use has its driver's
-    try:
-        row = driver.execute(statement, parameters, prepare=True).fetchone()
-    except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy handles it: disconnects, a full disk
-        conn._handle_dbapi_exception(exc, statement, parameters, None, None)  # raises
-        raise  # not reached
+    row = on_psycopg(conn, statement, parameters).fetchone()
     if row is None:
         return None
     (id_, thread_id, parent_id, root_id, name, website, html, status, created_at, edited_at, likes_now,

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
+from rejoinder.store.dialect import on_psycopg
 from rejoinder.store.schema import outbox
 
 
@@ -25,6 +27,8 @@ _INSERT_MANY = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=Tru
 
 
 def add(conn: Connection, topic: str, payload: dict[str, Any], now: datetime, *, delivered: bool) -> int:
+    if conn.dialect.name == "postgresql":
+        return _add_on_postgres(conn, [(topic, payload, delivered)], now)[0]
     delivered_at = now if delivered else None
     values = {"topic": topic, "payload": payload, "created_at": now, "delivered_at": delivered_at}
     return int(conn.execute(_INSERT, values).scalar_one())
@@ -34,12 +38,42 @@ def add_many(conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], 
     """``add`` for many (topic, payload, delivered) entries in one statement; their ids in order."""
     if not entries:
         return []
+    if conn.dialect.name == "postgresql":
+        return _add_on_postgres(conn, entries, now)
     rows = [
         {"topic": topic, "payload": payload, "created_at": now, "delivered_at": now if delivered else None}
         for topic, payload, delivered in entries
     ]
     result = conn.execute(_INSERT_MANY, rows)
     return [int(event_id) for event_id in result.scalars()]
+
+
+# PostgreSQL: a transaction's events in one prepared statement sent to psycopg, each payload serialised
+# once by orjson. Through SQLAlchemy (its JSON type's ``json.dumps``, an executemany with a sentinel to
+# return the ids in order) this was the largest part of a batch of likes' CPU after the likes themselves.
+# The rows are inserted in the order of the arrays (``ORDER BY n``), taking ids from the sequence in that
+# order, so the ids sorted are the entries' ids.
+_PG_INSERT = """
+INSERT INTO outbox (topic, payload, created_at, delivered_at)
+SELECT e.topic, e.payload::json, %(now)s, CASE WHEN e.delivered THEN %(now)s::timestamptz END
+FROM unnest(%(topics)s::text[], %(payloads)s::text[], %(delivered)s::boolean[])
+    WITH ORDINALITY AS e(topic, payload, delivered, n)
+ORDER BY e.n
+RETURNING id"""
+
+
+def _add_on_postgres(
+    conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], now: datetime
+) -> list[int]:
+    parameters = {
+        "now": now,
+        "topics": [topic for topic, _, _ in entries],
+        "payloads": [
+            orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode() for _, payload, _ in entries
+        ],
+        "delivered": [delivered for _, _, delivered in entries],
+    }
+    return sorted(int(event_id) for (event_id,) in on_psycopg(conn, _PG_INSERT, parameters).fetchall())
 
 
 def newest_id(conn: Connection) -> int:
