@@ -5,7 +5,7 @@ filter on, likes are therefore rate-limited per client address and per liker id,
 at most one like per address within ``like_address_hours``: a second one from the same address under
 another id is answered as liked but not counted (docs/spam.md, "Likes"). Whatever the site, every
 address is also held to the server's ``like_rate_limit``, checked before anything is read, so a flood is
-refused without queueing for the database (and then at the door, by ``refusals``, until its Retry-After).
+refused without a statement (and then at the door, by ``refusals``, until its Retry-After).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited, Rejoind
 from rejoinder.events import CommentLiked
 from rejoinder.identity import liker_key as identity_liker_key
 from rejoinder.model import CommentStatus, Site, SiteSettings
-from rejoinder.ratelimits import refuse_over, refuse_over_gathered
+from rejoinder.ratelimits import refusal, refuse_over, refuse_over_gathered
 from rejoinder.sites import known_site, site_settings
 from rejoinder.store import comments as comment_store
 from rejoinder.store import likes as store
@@ -103,20 +103,27 @@ async def set_like_async(
     """``set_like`` for the event loop: on SQLite the write joins the loop's group commit."""
     key = _liker_key(ctx, liker, identity_id)
     who = _Liker(key, remote_addr, identity_id is not None)
-    if ctx.spam.rate_limits.shared:
-        # Counted in Redis: the server's bound on floods is a round trip, which would stop the event loop
-        # (and every reader) if asked from it. In a thread, with the other likes' asked meanwhile.
+    flood: _FloodCheck | None = None
+    if ctx.spam.rate_limits.shared and ctx.db.backend == "postgresql":
+        # Counted in Redis, a round trip: by the committer's thread, for its whole batch at once, before
+        # any statement (``_count_floods``), so a like is handed to one thread, not two.
+        flood = _FloodCheck(ctx, remote_addr)
+    elif ctx.spam.rate_limits.shared:
+        # Counted in Redis: a round trip, which would stop the event loop (and every reader) if asked from
+        # it, and SQLite's batches run on the loop. In a thread, with the other likes' asked meanwhile.
         limits, rule = ctx.spam.rate_limits, ctx.settings.like_rate_limit
         await refuse_over_gathered(limits, "like", rule, remote_addr, "likes", ctx.refusals)
     else:
         _refuse_a_flood(ctx, remote_addr)
     decided: list[_Admission | RateLimited] = []
-    stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided), small=True)
+    ahead = (_count_floods, flood) if flood is not None else None
+    plan = _plan_like(ctx, comment_id, who, liked, decided, flood)
+    stored = await ctx.db.transaction_async(plan, ahead=ahead, small=True)
     if stored.undecided is not None:
         # The site's rules are counted in Redis: asked between two transactions (the first only read the
         # comment), off the loop, instead of holding the batch the like is written with.
         decided.append(await asyncio.to_thread(_decide, ctx, stored.undecided, comment_id, who, liked))
-        stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided), small=True)
+        stored = await ctx.db.transaction_async(plan, ahead=ahead, small=True)
     if stored.changed and not liked:  # may free the address's like of the comment in Redis: off the loop
         return await asyncio.to_thread(_finish, ctx, comment_id, liked, stored)
     return _finish(ctx, comment_id, liked, stored)
@@ -137,6 +144,32 @@ def _liker_key(ctx: Context, liker: str | None, identity_id: int | None = None) 
 def is_liker_id(liker: str) -> bool:
     """Whether ``liker`` (stripped of surrounding spaces) is an id a like accepts."""
     return 8 <= len(liker) <= 128 and liker.isascii() and liker.isprintable()
+
+
+@dataclass
+class _FloodCheck:
+    """The server's bound on likes (``like_rate_limit``) for one like, asked with its batch's others."""
+
+    ctx: Context
+    address: str
+    asked: bool = False
+    refused: RateLimited | None = None
+
+
+def _count_floods(_conn: Connection, checks: list[_FloodCheck]) -> None:
+    """A ``LookAhead`` of the like's batch (``Database.transaction``): the server's bound for every like
+    of the batch, in one round trip to Redis, before any statement, so a refused like reads nothing. A
+    like asked already (its batch failed and runs again piece by piece, or its site's rules were asked
+    between two transactions) is not counted again."""
+    waiting = [check for check in checks if not check.asked]
+    if not waiting:
+        return
+    ctx = waiting[0].ctx
+    rule = ctx.settings.like_rate_limit
+    found = ctx.spam.rate_limits.hit_each([(0, [("like", rule, check.address)]) for check in waiting])
+    for check, exceeded in zip(waiting, found, strict=True):
+        check.asked = True
+        check.refused = refusal(exceeded, "like", check.address, "likes", ctx.refusals)
 
 
 def _refuse_a_flood(ctx: Context, remote_addr: str) -> None:
@@ -216,6 +249,7 @@ def _plan_like(
     who: _Liker,
     liked: bool,
     decided: list[_Admission | RateLimited],
+    flood: _FloodCheck | None = None,
 ) -> Callable[[Connection], _Liking]:
     """The like's transaction: the comment (with its thread's URL and its site's key), the site's rules
     (the site from the context's memo) unless ``decided`` holds them already, then the like and its count.
@@ -227,6 +261,10 @@ def _plan_like(
     ask, so its likes take one transaction and no read of their own."""
 
     def store_it(conn: Connection) -> _Liking:
+        if flood is not None:
+            _count_floods(conn, [flood])  # asked already with the batch's others, unless run without it
+            if flood.refused is not None:
+                return _Liking(refused=flood.refused)
         if store.changes_in_one_statement(conn):
             return _in_one_statement(ctx, conn, comment_id, who, liked, decided)
         placed = comment_store.get_comment_placed(conn, comment_id)
