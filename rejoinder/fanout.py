@@ -161,7 +161,9 @@ class RedisFanout:
             self._set_state(False, exc)
             return False
         self._pubsub = pubsub
-        self._socket = pubsub.connection._sock
+        connection = pubsub.connection
+        assert connection is not None  # subscribed: the subscription holds its connection
+        self._socket = connection._sock
         watch = select.poll()
         watch.register(self._socket, select.POLLIN)
         self._watch = watch

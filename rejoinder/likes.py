@@ -331,7 +331,8 @@ def _in_one_statement(
             return _Liking(refused=admitted)
         if not admitted.counted:
             return _Liking(placed.comment.likes, False, admitted)
-        placed = store.change_like_placed(conn, comment_id, who.key, liked, now, (site.id,))
+        sites = (site.id,)
+        placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites)
         if placed is None or placed.comment.status is not CommentStatus.PUBLISHED:  # gone since
             return _Liking(refused=_no_comment(comment_id))
     elif isinstance(admitted, RateLimited):
@@ -339,6 +340,10 @@ def _in_one_statement(
     if admitted is None:  # a site without rules
         admitted = _Admission(None, None, "", True, placed.site_id)
     if not placed.changed:
+        if placed.site_id in sites:
+            # Liked twice, perhaps by a concurrent like that committed while this one waited for it: the
+            # statement's count is from before that commit, a new statement sees it.
+            return _Liking(comment_store.like_count(conn, comment_id), False, admitted)
         return _Liking(placed.comment.likes, False, admitted)
     ctx.events.record(conn, CommentLiked(placed.site_key, placed.thread_url, placed.comment))
     return _Liking(placed.comment.likes, True, admitted)

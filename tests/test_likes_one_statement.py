@@ -47,7 +47,7 @@ async def test_a_like_on_a_site_without_rules_is_one_statement_and_its_event(
         answer = await client.put(f"/api/v1/comments/{second}/like", headers=liker(1))
     assert answer.json() == {"likes": 1, "liked": True}  # liked twice: counted once, no event
     if backend == "postgres":
-        assert len(seen) == 1, seen
+        assert len(seen) == 2, seen  # the statement, and the count as committed (tests/test_concurrency.py)
     answer = await client.delete(f"/api/v1/comments/{second}/like", headers=liker(1))
     assert answer.json() == {"likes": 0, "liked": False}
     missing = await client.put(f"/api/v1/comments/{second + 1000}/like", headers=liker(1))
