@@ -16,7 +16,7 @@ from rejoinder.cache import ReadCache
 from rejoinder.filterstate import SpamFilter, SpamMemos
 from rejoinder.jobs import JobQueue
 from rejoinder.live import LiveHub
-from rejoinder.memo import Memo
+from rejoinder.memo import IdSet, Memo
 from rejoinder.metrics import Metrics
 from rejoinder.model import Ban, Site, SiteSettings
 from rejoinder.readiness import Readiness
@@ -47,6 +47,9 @@ class Context:
     # site id -> (the site as read, its settings over the defaults): every like and post needs them. Kept
     # for that very Site object only, so a site read anew (after SiteChanged) has them worked out again.
     site_rules: dict[int, tuple[Site, SiteSettings]] = field(default_factory=dict)
+    # ids of sites whose spam filter is off, and with it their like rules: a like on their comments is
+    # written by the statement that finds the comment (likes.py). SiteChanged empties it like the sites'.
+    sites_without_like_rules: IdSet = field(default_factory=IdSet)
     # the origins of all sites, under ALL_ORIGINS: CORS preflights come before any site is named
     origins: Memo[str, frozenset[str]] = field(default_factory=Memo)
     # The login providers added from the command line (another process), read again when older than

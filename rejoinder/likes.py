@@ -5,7 +5,7 @@ filter on, likes are therefore rate-limited per client address and per liker id,
 at most one like per address within ``like_address_hours``: a second one from the same address under
 another id is answered as liked but not counted (docs/spam.md, "Likes"). Whatever the site, every
 address is also held to the server's ``like_rate_limit``, checked before anything is read, so a flood is
-refused without queueing for the database (and then at the door, by ``refusals``, until its Retry-After).
+refused without a statement (and then at the door, by ``refusals``, until its Retry-After).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited, Rejoind
 from rejoinder.events import CommentLiked
 from rejoinder.identity import liker_key as identity_liker_key
 from rejoinder.model import CommentStatus, Site, SiteSettings
-from rejoinder.ratelimits import refuse_over, refuse_over_gathered
+from rejoinder.ratelimits import refusal, refuse_over, refuse_over_gathered
 from rejoinder.sites import known_site, site_settings
 from rejoinder.store import comments as comment_store
 from rejoinder.store import likes as store
@@ -54,6 +54,7 @@ class _Admission:
     rules: SiteSettings | None
     address: str  # the client's address as likes count it ("" when unknown)
     counted: bool  # False: this address liked the comment within the window; answer, do not count
+    site_id: int  # the comment's site, whose rules these are (or that has none)
 
 
 @dataclass(frozen=True)
@@ -102,20 +103,27 @@ async def set_like_async(
     """``set_like`` for the event loop: on SQLite the write joins the loop's group commit."""
     key = _liker_key(ctx, liker, identity_id)
     who = _Liker(key, remote_addr, identity_id is not None)
-    if ctx.spam.rate_limits.shared:
-        # Counted in Redis: the server's bound on floods is a round trip, which would stop the event loop
-        # (and every reader) if asked from it. In a thread, with the other likes' asked meanwhile.
+    flood: _FloodCheck | None = None
+    if ctx.spam.rate_limits.shared and ctx.db.backend == "postgresql":
+        # Counted in Redis, a round trip: by the committer's thread, for its whole batch at once, before
+        # any statement (``_count_floods``), so a like is handed to one thread, not two.
+        flood = _FloodCheck(ctx, remote_addr)
+    elif ctx.spam.rate_limits.shared:
+        # Counted in Redis: a round trip, which would stop the event loop (and every reader) if asked from
+        # it, and SQLite's batches run on the loop. In a thread, with the other likes' asked meanwhile.
         limits, rule = ctx.spam.rate_limits, ctx.settings.like_rate_limit
         await refuse_over_gathered(limits, "like", rule, remote_addr, "likes", ctx.refusals)
     else:
         _refuse_a_flood(ctx, remote_addr)
     decided: list[_Admission | RateLimited] = []
-    stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided), small=True)
+    ahead = (_count_floods, flood) if flood is not None else None
+    plan = _plan_like(ctx, comment_id, who, liked, decided, flood)
+    stored = await ctx.db.transaction_async(plan, ahead=ahead, small=True)
     if stored.undecided is not None:
         # The site's rules are counted in Redis: asked between two transactions (the first only read the
         # comment), off the loop, instead of holding the batch the like is written with.
         decided.append(await asyncio.to_thread(_decide, ctx, stored.undecided, comment_id, who, liked))
-        stored = await ctx.db.transaction_async(_plan_like(ctx, comment_id, who, liked, decided), small=True)
+        stored = await ctx.db.transaction_async(plan, ahead=ahead, small=True)
     if stored.changed and not liked:  # may free the address's like of the comment in Redis: off the loop
         return await asyncio.to_thread(_finish, ctx, comment_id, liked, stored)
     return _finish(ctx, comment_id, liked, stored)
@@ -136,6 +144,32 @@ def _liker_key(ctx: Context, liker: str | None, identity_id: int | None = None) 
 def is_liker_id(liker: str) -> bool:
     """Whether ``liker`` (stripped of surrounding spaces) is an id a like accepts."""
     return 8 <= len(liker) <= 128 and liker.isascii() and liker.isprintable()
+
+
+@dataclass
+class _FloodCheck:
+    """The server's bound on likes (``like_rate_limit``) for one like, asked with its batch's others."""
+
+    ctx: Context
+    address: str
+    asked: bool = False
+    refused: RateLimited | None = None
+
+
+def _count_floods(_conn: Connection, checks: list[_FloodCheck]) -> None:
+    """A ``LookAhead`` of the like's batch (``Database.transaction``): the server's bound for every like
+    of the batch, in one round trip to Redis, before any statement, so a refused like reads nothing. A
+    like asked already (its batch failed and runs again piece by piece, or its site's rules were asked
+    between two transactions) is not counted again."""
+    waiting = [check for check in checks if not check.asked]
+    if not waiting:
+        return
+    ctx = waiting[0].ctx
+    rule = ctx.settings.like_rate_limit
+    found = ctx.spam.rate_limits.hit_each([(0, [("like", rule, check.address)]) for check in waiting])
+    for check, exceeded in zip(waiting, found, strict=True):
+        check.asked = True
+        check.refused = refusal(exceeded, "like", check.address, "likes", ctx.refusals)
 
 
 def _refuse_a_flood(ctx: Context, remote_addr: str) -> None:
@@ -175,7 +209,7 @@ def _admit(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) 
     as themselves instead)."""
     rules = site_settings(ctx, site)
     if not rules.spam_filter:
-        return _Admission(None, None, "", True)  # no rules, so no address is counted or freed
+        return _Admission(None, None, "", True, site.id)  # no rules, so no address is counted or freed
     address = liking_address(who.remote_addr)
     liker_key = who.key
     exceeded = ctx.spam.rate_limits.hit(
@@ -199,7 +233,7 @@ def _admit(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) 
         counted = ctx.spam.rate_limits.first(
             site.id, ONE_LIKE_PER_ADDRESS, _window(rules), _address_liked(ctx, comment_id, address)
         )
-    return _Admission(site, rules, address, counted)
+    return _Admission(site, rules, address, counted, site.id)
 
 
 def _decide(ctx: Context, site: Site, comment_id: int, who: _Liker, liked: bool) -> _Admission | RateLimited:
@@ -215,6 +249,7 @@ def _plan_like(
     who: _Liker,
     liked: bool,
     decided: list[_Admission | RateLimited],
+    flood: _FloodCheck | None = None,
 ) -> Callable[[Connection], _Liking]:
     """The like's transaction: the comment (with its thread's URL and its site's key), the site's rules
     (the site from the context's memo) unless ``decided`` holds them already, then the like and its count.
@@ -226,12 +261,15 @@ def _plan_like(
     ask, so its likes take one transaction and no read of their own."""
 
     def store_it(conn: Connection) -> _Liking:
+        if flood is not None:
+            _count_floods(conn, [flood])  # asked already with the batch's others, unless run without it
+            if flood.refused is not None:
+                return _Liking(refused=flood.refused)
+        if store.changes_in_one_statement(conn):
+            return _in_one_statement(ctx, conn, comment_id, who, liked, decided)
         placed = comment_store.get_comment_placed(conn, comment_id)
         if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
-            refused = CommentNotFound(
-                f"there is no comment {comment_id}", {"comment_id": "is not a published comment"}
-            )
-            return _Liking(refused=refused)
+            return _Liking(refused=_no_comment(comment_id))
         comment, thread_url, site_key = placed
         if not decided:
             site = known_site(ctx, conn, site_key)
@@ -254,6 +292,65 @@ def _plan_like(
         return _Liking(likes, True, admitted)
 
     return store_it
+
+
+def _in_one_statement(
+    ctx: Context,
+    conn: Connection,
+    comment_id: int,
+    who: _Liker,
+    liked: bool,
+    decided: list[_Admission | RateLimited],
+) -> _Liking:
+    """``_plan_like`` on PostgreSQL: the comment's read and the like in one statement, which writes only
+    for a site whose rules were asked (``decided``) or that has none (``Context.sites_without_like_rules``).
+    A comment on any other site is read, its site's rules are decided as in ``_plan_like``, and the like
+    is written by a second statement (once per site and process, while its spam filter is off)."""
+    admitted = decided[0] if decided else None
+    if admitted is None:
+        sites = ctx.sites_without_like_rules.ids()
+    elif isinstance(admitted, RateLimited) or not admitted.counted:
+        sites = ()
+    else:
+        sites = (admitted.site_id,)
+    now = datetime.now(UTC)
+    placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites)
+    if placed is None or placed.comment.status is not CommentStatus.PUBLISHED:
+        return _Liking(refused=_no_comment(comment_id))
+    if admitted is None and placed.site_id not in sites:
+        generation = ctx.sites_without_like_rules.generation
+        site = known_site(ctx, conn, placed.site_key)
+        if not site_settings(ctx, site).spam_filter:
+            ctx.sites_without_like_rules.add(site.id, generation)
+        elif ctx.spam.rate_limits.shared:
+            return _Liking(undecided=site)
+        # Asked once, as in ``_plan_like``.
+        decided.append(_decide(ctx, site, comment_id, who, liked))
+        admitted = decided[0]
+        if isinstance(admitted, RateLimited):
+            return _Liking(refused=admitted)
+        if not admitted.counted:
+            return _Liking(placed.comment.likes, False, admitted)
+        sites = (site.id,)
+        placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites)
+        if placed is None or placed.comment.status is not CommentStatus.PUBLISHED:  # gone since
+            return _Liking(refused=_no_comment(comment_id))
+    elif isinstance(admitted, RateLimited):
+        return _Liking(refused=admitted)
+    if admitted is None:  # a site without rules
+        admitted = _Admission(None, None, "", True, placed.site_id)
+    if not placed.changed:
+        if placed.site_id in sites:
+            # Liked twice, perhaps by a concurrent like that committed while this one waited for it: the
+            # statement's count is from before that commit, a new statement sees it.
+            return _Liking(comment_store.like_count(conn, comment_id), False, admitted)
+        return _Liking(placed.comment.likes, False, admitted)
+    ctx.events.record(conn, CommentLiked(placed.site_key, placed.thread_url, placed.comment))
+    return _Liking(placed.comment.likes, True, admitted)
+
+
+def _no_comment(comment_id: int) -> CommentNotFound:
+    return CommentNotFound(f"there is no comment {comment_id}", {"comment_id": "is not a published comment"})
 
 
 def _finish(ctx: Context, comment_id: int, liked: bool, stored: _Liking) -> LikeState:

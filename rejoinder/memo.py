@@ -47,3 +47,36 @@ class Memo(Generic[K, V]):
         with self._lock:
             self._generation += 1
             self._values.clear()
+
+
+class IdSet:
+    """A process's memo of a set of ids, read as one tuple (a statement's parameter); emptied as ``Memo``."""
+
+    def __init__(self, limit: int = 1_000) -> None:
+        self.limit = limit
+        self._ids: tuple[int, ...] = ()
+        self._generation = 0
+        self._lock = threading.Lock()
+        self.pending: Callable[[], bool] | None = None  # as ``Memo.pending``: nothing is known meanwhile
+
+    def ids(self) -> tuple[int, ...]:
+        if self.pending is not None and self.pending():
+            return ()
+        return self._ids
+
+    @property
+    def generation(self) -> int:
+        """Note this before reading what decides membership; pass it to ``add``."""
+        return self._generation
+
+    def add(self, item: int, generation: int) -> None:
+        with self._lock:
+            if generation != self._generation or item in self._ids:
+                return
+            # Added to rarely (once per site and change): the tuple is built anew, read as it is.
+            self._ids = (*self._ids, item) if len(self._ids) < self.limit else (item,)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._ids = ()

@@ -336,6 +336,18 @@ async def refuse_over_gathered(
     _refuse(await limits.hit_gathered(0, [(scope, rule, address)]), scope, address, what, refusals)
 
 
+def refusal(
+    exceeded: Exceeded | None, scope: str, address: str, what: str, refusals: Refusals | None = None
+) -> RateLimited | None:
+    """What ``refuse_over`` raises for a hit that ``exceeded`` a limit (remembered in ``refusals`` as
+    there), or None for a hit within it: for hits counted elsewhere (``RateLimits.hit_each``)."""
+    try:
+        _refuse(exceeded, scope, address, what, refusals)
+    except RateLimited as refused:
+        return refused
+    return None
+
+
 def _refuse(
     exceeded: Exceeded | None, scope: str, address: str, what: str, refusals: Refusals | None
 ) -> None:

@@ -53,6 +53,7 @@ def forget_sites(ctx: Context, event: SiteChanged) -> None:
     """Subscriber: a site changed somewhere; what this process remembers of sites goes, and cached pages
     too (depth and other settings shape them)."""
     ctx.sites.clear()
+    ctx.sites_without_like_rules.clear()
     ctx.origins.clear()
     ctx.bans.clear()
     ctx.cache.clear()

@@ -82,6 +82,7 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
         # Until Redis confirms the subscription, changes made elsewhere might be missed: no cache.
         ctx.cache.bypass = True
         ctx.cache.pending = ctx.sites.pending = ctx.origins.pending = ctx.bans.pending = fanout.pending
+        ctx.sites_without_like_rules.pending = fanout.pending
     if start:
         ctx.events.start()
     return ctx
@@ -107,6 +108,7 @@ def _fanout_state(ctx: Context, up: bool) -> None:
     the fan-out is back, then starts its caches afresh."""
     ctx.cache.clear()
     ctx.sites.clear()
+    ctx.sites_without_like_rules.clear()
     ctx.origins.clear()
     ctx.bans.clear()
     ctx.cache.bypass = not up

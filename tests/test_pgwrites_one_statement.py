@@ -76,7 +76,7 @@ async def test_comments_committed_together_store_what_one_alone_stores(
         assert by_itself["reasons_text"] is not None
     written = payloads(ctx)
     assert len(written) == 8
-    assert all(json.dumps(json.loads(payload)) == payload for payload in written)
+    assert all(isinstance(json.loads(payload), dict) for payload in written)
     with ctx.db.read() as conn:
         assert conn.execute(text("SELECT comment_count FROM threads")).scalar_one() == 8
 

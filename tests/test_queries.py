@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -58,10 +58,33 @@ def statements_run(ctx: Context) -> Iterator[list[str]]:
     for engine in ctx.db.engines:  # on PostgreSQL the reader is the writer: listen once
         event.listen(engine, "before_cursor_execute", note)
     try:
-        yield seen
+        with _sent_to_psycopg(ctx, lambda _driver, statement: seen.append(statement)):
+            yield seen
     finally:
         for engine in ctx.db.engines:
             event.remove(engine, "before_cursor_execute", note)
+
+
+@contextmanager
+def _sent_to_psycopg(ctx: Context, note: Callable[[Any, str], None]) -> Iterator[None]:
+    """PostgreSQL: note the statements sent to psycopg straight (a like's), which SQLAlchemy does not see;
+    SQLAlchemy itself runs its statements through cursors, so nothing is noted twice."""
+    if ctx.db.backend != "postgresql":
+        yield
+        return
+    import psycopg
+
+    sent = psycopg.Connection.execute
+
+    def execute(self: psycopg.Connection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        note(self, str(query))
+        return sent(self, query, *args, **kwargs)
+
+    psycopg.Connection.execute = execute  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        psycopg.Connection.execute = sent  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -71,11 +94,18 @@ def committed_transactions(ctx: Context) -> Iterator[list[list[tuple[str, int]]]
     executemany); transaction control left out as above."""
     done: list[list[tuple[str, int]]] = []
     running: dict[int, list[tuple[str, int]]] = {}
+    drivers: dict[int, int] = {}  # the driver's connection -> SQLAlchemy's
     lock = threading.Lock()
 
     def begin(conn: Any) -> None:
         with lock:
             running[id(conn)] = []
+            drivers[id(conn.connection.driver_connection)] = id(conn)
+
+    def sent(driver: Any, statement: str) -> None:  # straight to psycopg, in the transaction of ``conn``
+        with lock:
+            if (statements := running.get(drivers.get(id(driver), 0))) is not None:
+                statements.append((statement, 1))
 
     def note(conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
         with lock:
@@ -95,7 +125,8 @@ def committed_transactions(ctx: Context) -> Iterator[list[list[tuple[str, int]]]
     for name, hook in hooks.items():
         event.listen(ctx.db.writer, name, hook)
     try:
-        yield done
+        with _sent_to_psycopg(ctx, sent):
+            yield done
     finally:
         for name, hook in hooks.items():
             event.remove(ctx.db.writer, name, hook)

@@ -1,4 +1,5 @@
-"""The few statements whose spelling differs between SQLite and PostgreSQL."""
+"""The few statements whose spelling differs between SQLite and PostgreSQL, and the way to PostgreSQL's
+driver for the statements too frequent for SQLAlchemy's execution path."""
 
 from __future__ import annotations
 
@@ -46,3 +47,17 @@ def upsert_add_many(
     changes.update({name: statement.excluded[name] for name in replace})
     statement = statement.on_conflict_do_update(index_elements=keys, set_=changes)
     conn.execute(statement, rows)
+
+
+def on_psycopg(conn: Connection, statement: str, parameters: dict[str, Any]) -> Any:
+    """Run ``statement`` through psycopg itself, prepared, in the transaction SQLAlchemy began on ``conn``;
+    its cursor. SQLAlchemy's execution context, result machinery and type processing cost more CPU than
+    the small, frequent statements sent this way. A driver error is handled as SQLAlchemy handles it (a
+    lost connection invalidated, a full disk noted: store/outage.py) and raised as its ``DBAPIError``."""
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a connection in use has its driver's
+    try:
+        return driver.execute(statement, parameters, prepare=True)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        conn._handle_dbapi_exception(exc, statement, parameters, None, None)  # raises
+        raise  # not reached

@@ -3,12 +3,12 @@ and tailing them."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     Connection,
@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from rejoinder.store.db import Part
+from rejoinder.store.dialect import on_psycopg
 from rejoinder.store.schema import outbox
 
 
@@ -44,6 +45,8 @@ _INSERT_MANY = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=Tru
 
 
 def add(conn: Connection, topic: str, payload: dict[str, Any], now: datetime, *, delivered: bool) -> int:
+    if conn.dialect.name == "postgresql":
+        return _add_on_postgres(conn, [(topic, payload, delivered)], now)[0]
     delivered_at = now if delivered else None
     values = {"topic": topic, "payload": payload, "created_at": now, "delivered_at": delivered_at}
     return int(conn.execute(_INSERT, values).scalar_one())
@@ -53,6 +56,8 @@ def add_many(conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], 
     """``add`` for many (topic, payload, delivered) entries in one statement; their ids in order."""
     if not entries:
         return []
+    if conn.dialect.name == "postgresql":
+        return _add_on_postgres(conn, entries, now)
     rows = [
         {"topic": topic, "payload": payload, "created_at": now, "delivered_at": now if delivered else None}
         for topic, payload, delivered in entries
@@ -100,13 +105,44 @@ def add_many_as_part(
         {
             "n": n,
             "topic": topic,
-            "payload": json.dumps(payload),
+            "payload": _payload_text(payload),
             "created_at": at,
             "delivered_at": at if delivered else None,
         }
         for n, (topic, payload, delivered) in enumerate(entries)
     ]
     return Part(_INSERT_MANY_AS_PART, {"new_events": rows}, returned)
+
+
+# PostgreSQL: a transaction's events in one prepared statement sent to psycopg, each payload serialised
+# once by orjson. Through SQLAlchemy (its JSON type's ``json.dumps``, an executemany with a sentinel to
+# return the ids in order) this was the largest part of a batch of likes' CPU after the likes themselves.
+# The rows are inserted in the order of the arrays (``ORDER BY n``), taking ids from the sequence in that
+# order, so the ids sorted are the entries' ids.
+_PG_INSERT = """
+INSERT INTO outbox (topic, payload, created_at, delivered_at)
+SELECT e.topic, e.payload::json, %(now)s, CASE WHEN e.delivered THEN %(now)s::timestamptz END
+FROM unnest(%(topics)s::text[], %(payloads)s::text[], %(delivered)s::boolean[])
+    WITH ORDINALITY AS e(topic, payload, delivered, n)
+ORDER BY e.n
+RETURNING id"""
+
+
+def _add_on_postgres(
+    conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], now: datetime
+) -> list[int]:
+    parameters = {
+        "now": now,
+        "topics": [topic for topic, _, _ in entries],
+        "payloads": [_payload_text(payload) for _, payload, _ in entries],
+        "delivered": [delivered for _, _, delivered in entries],
+    }
+    return sorted(int(event_id) for (event_id,) in on_psycopg(conn, _PG_INSERT, parameters).fetchall())
+
+
+def _payload_text(payload: dict[str, Any]) -> str:
+    """A payload as the text PostgreSQL stores: both of its statements above write the same bytes."""
+    return orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def newest_id(conn: Connection) -> int:
