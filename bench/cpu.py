@@ -368,7 +368,7 @@ async def serving(
     """A server of ``code`` on a fresh copy of the seeded database; stopped, and the copy deleted, after."""
     scratch = Path(tempfile.mkdtemp(prefix="rejoinder-cpu-"))
     database = Database(seeded, scratch)
-    port = free_port()
+    port = args.port or free_port()
     env = dict(item.split("=", 1) for item in args.env)
     server = start_server(code, args.python, database.url, port, env, scratch / "server.log")
     try:
@@ -407,6 +407,9 @@ def main() -> None:
         "--requests", type=int, default=4000, help="requests per kind (x4 hot, counts; /4 writes)"
     )
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument(
+        "--port", type=int, default=0, help="the port every server listens on (default: any free one)"
+    )
     parser.add_argument("--env", action="append", default=[], help="K=V for every server")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()

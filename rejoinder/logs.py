@@ -38,6 +38,7 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "taskName",
     "color_message",
 }
+_LEVEL_NAMES = {level: logging.getLevelName(level) for level in (logging.DEBUG, logging.INFO)}
 # How long an INFO line may wait before it is written out. Flushing every line cost a cached read more than
 # everything else it does (a write call per request); warnings and errors are still written at once.
 FLUSH_SECONDS = 0.2
@@ -72,32 +73,55 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self.mask = mask
         self._second: tuple[int, str] = (0, "")
+        self._millisecond: tuple[int, str] = (0, "")
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": self._timestamp(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": self._masked(record.getMessage()),
-        }
-        for name, value in _fields(record).items():
-            line[name] = self._masked(value) if isinstance(value, str) else value
+        line = self._line(record.created, record.levelname, record.name, record.getMessage(), _fields(record))
         if record.exc_info:
             line["exception"] = self._masked(self.formatException(record.exc_info))
         elif record.stack_info:
             line["stack"] = self._masked(self.formatStack(record.stack_info))
         return orjson.dumps(line, default=str).decode()
 
-    def _masked(self, text: str) -> str:
-        return self.mask(text) if self.mask is not None else text
+    def line(self, created: float, level: int, logger: str, message: str, fields: dict[str, Any]) -> str:
+        """The line ``format`` makes of a record with these attributes and ``fields``, with no record made."""
+        levelname = _LEVEL_NAMES.get(level) or logging.getLevelName(level)
+        return orjson.dumps(self._line(created, levelname, logger, message, fields), default=str).decode()
 
-    def _timestamp(self, created: float) -> str:
+    def _line(
+        self, created: float, levelname: str, logger: str, message: str, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        line: dict[str, Any] = {
+            "time": self.timestamp(created),
+            "level": levelname.lower(),
+            "logger": logger,
+            "message": self._masked(message),
+        }
+        mask = self.mask
+        for name, value in fields.items():  # as ``_masked`` does, without a call per field
+            if mask is not None and type(value) is str and ("@" in value or "." in value or ":" in value):
+                value = mask(value)
+            line[name] = value
+        return line
+
+    def _masked(self, text: str) -> str:
+        # Most texts hold none of the characters an address needs: the masker is not called for them.
+        if self.mask is None or not ("@" in text or "." in text or ":" in text):
+            return text
+        return self.mask(text)
+
+    def timestamp(self, created: float) -> str:
         """ISO 8601 in UTC with milliseconds; the part up to the second is reused while the second lasts."""
-        whole = int(created)
+        milliseconds = int(created * 1000)
+        if milliseconds == self._millisecond[0]:  # a busy server writes several lines a millisecond
+            return self._millisecond[1]
+        whole, part = divmod(milliseconds, 1000)
         kept = self._second
         if kept[0] != whole:
             kept = self._second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
-        return f"{kept[1]}.{int((created - whole) * 1000):03d}+00:00"
+        text = f"{kept[1]}.{part:03d}+00:00"
+        self._millisecond = (milliseconds, text)
+        return text
 
 
 class TextFormatter(logging.Formatter):
@@ -130,15 +154,24 @@ class BatchedStreamHandler(logging.StreamHandler):
 
     def emit(self, record: logging.LogRecord) -> None:  # called under the handler's lock
         try:
-            line = self.format(record) + self.terminator
+            line = self.format(record)
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
             return
+        self._add(line, record.levelno)
+
+    def write_line(self, line: str, levelno: int) -> None:
+        """A line formatted by the caller, as ``emit`` writes a record's (see ``direct_json_handler``)."""
+        with self.lock:  # type: ignore[union-attr]
+            self._add(line, levelno)
+
+    def _add(self, line: str, levelno: int) -> None:
+        line += self.terminator
         self._waiting.append(line)
         self._waiting_bytes += len(line)
-        if record.levelno >= logging.WARNING or self._waiting_bytes >= FLUSH_BYTES or self._closed:
+        if levelno >= logging.WARNING or self._waiting_bytes >= FLUSH_BYTES or self._closed:
             self.flush()
         elif not self._due.is_set():
             self._due.set()
@@ -168,6 +201,32 @@ class BatchedStreamHandler(logging.StreamHandler):
             time.sleep(FLUSH_SECONDS)  # let more lines gather
             self._due.clear()
             self.flush()
+
+
+def direct_json_handler(logger: logging.Logger, level: int) -> BatchedStreamHandler | None:
+    """The handler a record of ``logger`` at ``level`` would reach, when it is the only one, batched and
+    formatting JSON, and no filter stands between: a line made to its format can then be written to it
+    directly. Making a record and passing it through ``logging``'s chain cost as much as the rest of a
+    cached read's answer. None otherwise (another handler, a filter, a terminal's text lines)."""
+    if logger.filters:
+        return None
+    node: logging.Logger | None = logger
+    while node is not None and node is not logging.root:
+        if node.handlers or not node.propagate:
+            return None
+        node = node.parent
+    handlers = logging.root.handlers
+    if len(handlers) != 1:
+        return None
+    handler = handlers[0]
+    if (
+        type(handler) is not BatchedStreamHandler
+        or type(handler.formatter) is not JsonFormatter
+        or handler.filters
+        or level < handler.level
+    ):
+        return None
+    return handler
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:

@@ -25,9 +25,11 @@ from rejoinder.logs import (
     Masker,
     TextFormatter,
     configure_logging,
+    direct_json_handler,
     wants_json,
 )
 from rejoinder.settings import load_settings
+from rejoinder.web.telemetry import REQUEST_LOGGER, _record
 from tests.helpers import ARTICLE, comment_payload
 from tests.test_process import ENV, Server, free_port, rejoinder, running
 
@@ -101,6 +103,88 @@ def test_configured_logging_sends_every_logger_through_one_handler() -> None:
         ("uvicorn.error", "Application startup complete."),
         ("rejoinder.spam", "held a comment from [ip]"),
     ]
+
+
+@pytest.mark.parametrize("mask", [Masker(), None], ids=["masked", "unmasked"])
+def test_a_request_line_made_without_a_record_is_the_line_the_record_makes(mask: Masker | None) -> None:
+    fields = {
+        "method": "GET",
+        "route": "/api/v1/comments/{comment_id}/like",
+        "path": f"/api/v1/comments/7/like/{EMAIL}/203.0.113.9/2001:db8::7/embed.js",
+        "status": 404,
+        "duration_ms": 1.25,
+        "request_id": "proxy-203.0.113.9",
+        "client": READER,
+    }
+    formatter = JsonFormatter(mask)
+    for created in (1764806400.0, 1764806400.0004, 1764806400.9996, 1764806401.25):
+        made = _record(logging.INFO, ("GET", fields["path"], 404), fields)
+        made.created = created
+        message = f"GET {fields['path']} 404"
+        direct = formatter.line(created, logging.INFO, REQUEST_LOGGER, message, fields)
+        assert direct == formatter.format(made)
+    if mask is not None:
+        assert EMAIL not in direct and "203.0.113.9" not in direct and "[ip]" in direct
+
+
+def test_request_lines_skip_logging_only_when_nothing_else_would_see_them() -> None:
+    root, request_log = logging.getLogger(), logging.getLogger(REQUEST_LOGGER)
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging(
+            load_settings(environ={"REJOINDER_LOG_FORMAT": "json"}), io.StringIO(), batched=True
+        )
+        (handler,) = root.handlers
+        assert direct_json_handler(request_log, logging.INFO) is handler
+        assert direct_json_handler(request_log, logging.DEBUG) is handler  # its own level is NOTSET
+        handler.setLevel(logging.WARNING)
+        assert direct_json_handler(request_log, logging.INFO) is None
+        handler.setLevel(logging.NOTSET)
+        # Another handler (pytest's caplog, an operator's), a filter, a terminal's lines: through logging.
+        extra = logging.NullHandler()
+        for attach, detach in (
+            (lambda: root.addHandler(extra), lambda: root.removeHandler(extra)),
+            (
+                lambda: logging.getLogger("rejoinder").addHandler(extra),
+                lambda: logging.getLogger("rejoinder").removeHandler(extra),
+            ),
+            (lambda: request_log.addFilter(len), lambda: request_log.removeFilter(len)),
+            (lambda: handler.addFilter(len), lambda: handler.removeFilter(len)),
+        ):
+            attach()
+            assert direct_json_handler(request_log, logging.INFO) is None
+            detach()
+        assert direct_json_handler(request_log, logging.INFO) is handler
+        configure_logging(
+            load_settings(environ={"REJOINDER_LOG_FORMAT": "text"}), io.StringIO(), batched=True
+        )
+        assert direct_json_handler(request_log, logging.INFO) is None
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:], root.level = saved
+
+
+def test_a_line_written_directly_waits_in_the_same_batch_as_the_others() -> None:
+    out = CountingStream()
+    handler = BatchedStreamHandler(out)
+    formatter = JsonFormatter(None)
+    handler.setFormatter(formatter)
+    try:
+        handler.handle(logging.makeLogRecord({"msg": "first", "levelno": logging.INFO}))
+        handler.write_line(
+            formatter.line(time.time(), logging.INFO, REQUEST_LOGGER, "second", {}), logging.INFO
+        )
+        handler.handle(logging.makeLogRecord({"msg": "third", "levelno": logging.INFO}))
+        assert out.getvalue() == ""
+    finally:
+        handler.close()
+    assert [json.loads(line)["message"] for line in out.getvalue().splitlines()] == [
+        "first",
+        "second",
+        "third",
+    ]
+    assert out.writes == 1
 
 
 class CountingStream(io.StringIO):

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from rejoinder.context import Context
-from rejoinder.logs import FIELDS, REQUEST_LOGGER
+from rejoinder.logs import FIELDS, REQUEST_LOGGER, JsonFormatter, direct_json_handler
 from rejoinder.web.client import client_of
 
 log = logging.getLogger(REQUEST_LOGGER)
@@ -91,7 +91,13 @@ def record_request(scope: Scope, route: str, request_id: bytes, status: int, sec
     }
     if ctx.settings.log_client_addresses:
         fields["client"] = client_of(scope, ctx.settings)
-    log.handle(_record(level, (method, path, status), fields))
+    handler = direct_json_handler(log, level)
+    if handler is None:
+        log.handle(_record(level, (method, path, status), fields))
+        return
+    formatter: JsonFormatter = handler.formatter  # type: ignore[assignment]
+    message = f"{method} {path} {status}"
+    handler.write_line(formatter.line(time.time(), level, REQUEST_LOGGER, message, fields), level)
 
 
 # What every request line's record has in common. ``log.info`` would look up the caller's frame, and
