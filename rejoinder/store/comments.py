@@ -132,7 +132,7 @@ def _comment(row: Any) -> Comment:
     )
 
 
-def _public_comment(row: Any) -> Comment:
+def public_comment(row: Any) -> Comment:
     """A comment from a row of exactly ``PUBLIC_COLUMNS``, in their order: ``_comment`` without asking the row
     for the private fields one name at a time (half of a cold read's CPU went to making comments of rows)."""
     (id_, thread_id, parent_id, root_id, name, website, html, status, created_at, edited_at, likes, version,
@@ -524,7 +524,7 @@ def top_level_page(
     )
     if after is not None:
         query = query.where(_after(after))
-    return [_public_comment(row) for row in conn.execute(query.order_by(*_order(sort)).limit(limit))]
+    return [public_comment(row) for row in conn.execute(query.order_by(*_order(sort)).limit(limit))]
 
 
 def pinned_comments(conn: Connection, thread_id: int) -> list[Comment]:
@@ -532,7 +532,7 @@ def pinned_comments(conn: Connection, thread_id: int) -> list[Comment]:
     query = select(*PUBLIC_COLUMNS).where(
         c.thread_id == thread_id, c.root_id.is_(None), c.pinned.is_(True), *_SHOWN
     )
-    return [_public_comment(row) for row in conn.execute(query.order_by(c.created_at, c.id))]
+    return [public_comment(row) for row in conn.execute(query.order_by(c.created_at, c.id))]
 
 
 def set_pinned(conn: Connection, comment_id: int, pinned: bool) -> None:
@@ -544,7 +544,7 @@ def replies_under(conn: Connection, root_ids: Sequence[int]) -> list[Comment]:
     if not root_ids:
         return []
     query = select(*PUBLIC_COLUMNS).where(c.root_id.in_(list(root_ids)), *_SHOWN).order_by(c.created_at, c.id)
-    return [_public_comment(row) for row in conn.execute(query)]
+    return [public_comment(row) for row in conn.execute(query)]
 
 
 # Built once: a thread's first read runs it, and building the statement again costs as much as running it
@@ -556,4 +556,4 @@ _VISIBLE_COMMENTS = (
 
 def visible_comments(conn: Connection, thread_id: int) -> list[Comment]:
     """Every visible comment of a thread, oldest first."""
-    return [_public_comment(row) for row in conn.execute(_VISIBLE_COMMENTS, {"thread_id": thread_id})]
+    return [public_comment(row) for row in conn.execute(_VISIBLE_COMMENTS, {"thread_id": thread_id})]

@@ -12,8 +12,8 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from rejoinder.model import Author, Comment, CommentStatus, Verified
-from rejoinder.store.comments import PUBLIC_COLUMNS, add_to_like_count
+from rejoinder.model import Comment, CommentStatus
+from rejoinder.store.comments import PUBLIC_COLUMNS, add_to_like_count, public_comment
 from rejoinder.store.dialect import on_psycopg
 from rejoinder.store.schema import comments, likes
 
@@ -202,23 +202,9 @@ def change_like_placed(
     row = on_psycopg(conn, statement, parameters).fetchone()
     if row is None:
         return None
-    (id_, thread_id, parent_id, root_id, name, website, html, status, created_at, edited_at, likes_now,
-     version, by_moderator, pinned, verified, changed, thread_url, site_key, site_id) = row  # fmt: skip
-    comment = Comment(
-        id_,
-        thread_id,
-        parent_id,
-        root_id,
-        Author(name, "", website),
-        "",
-        html,
-        CommentStatus(status),
-        created_at.astimezone(UTC),  # as ``UTCDateTime`` reads it
-        edited_at.astimezone(UTC) if edited_at is not None else None,
-        likes_now,
-        version=version,
-        edited_by_moderator=bool(by_moderator),
-        pinned=bool(pinned),
-        verified=Verified.from_json(verified),
+    public, (changed, thread_url, site_key, site_id) = row[:15], row[15:]
+    created_at, edited_at = public[8], public[9]  # psycopg's: in the session's zone
+    comment = public_comment(  # in UTC, as the comments' own reads give them
+        (*public[:8], created_at.astimezone(UTC), edited_at and edited_at.astimezone(UTC), *public[10:])
     )
     return PlacedLike(comment, thread_url, site_key, site_id, changed)
