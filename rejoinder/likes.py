@@ -278,11 +278,9 @@ def _plan_like(
             # Asked once: the rules count the like against the limits, and if the batch this like shares
             # fails, it runs again alone, where a second asking would take the first for another like.
             decided.append(_decide(ctx, site, comment_id, who, liked))
-        admitted = decided[0]
-        if isinstance(admitted, RateLimited):
-            return _Liking(refused=admitted)
-        if not admitted.counted:
-            return _Liking(comment.likes, False, admitted)
+        admitted = _counted(decided[0], comment.likes)
+        if isinstance(admitted, _Liking):
+            return admitted
         counted = store.change_like(conn, comment_id, who.key, liked, datetime.now(UTC))
         if counted is None:  # on PostgreSQL a concurrent like may have committed since the read above
             return _Liking(comment_store.like_count(conn, comment_id), False, admitted)
@@ -326,11 +324,10 @@ def _in_one_statement(
             return _Liking(undecided=site)
         # Asked once, as in ``_plan_like``.
         decided.append(_decide(ctx, site, comment_id, who, liked))
-        admitted = decided[0]
-        if isinstance(admitted, RateLimited):
-            return _Liking(refused=admitted)
-        if not admitted.counted:
-            return _Liking(placed.comment.likes, False, admitted)
+        counted = _counted(decided[0], placed.comment.likes)
+        if isinstance(counted, _Liking):
+            return counted
+        admitted = counted
         sites = (site.id,)
         placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites)
         if placed is None or placed.comment.status is not CommentStatus.PUBLISHED:  # gone since
@@ -347,6 +344,16 @@ def _in_one_statement(
         return _Liking(placed.comment.likes, False, admitted)
     ctx.events.record(conn, CommentLiked(placed.site_key, placed.thread_url, placed.comment))
     return _Liking(placed.comment.likes, True, admitted)
+
+
+def _counted(admitted: _Admission | RateLimited, likes: int) -> _Admission | _Liking:
+    """The site's rules' answer: a like refused or not counted is answered at once (``likes``: the
+    comment's count as read); one to count goes on with its admission."""
+    if isinstance(admitted, RateLimited):
+        return _Liking(refused=admitted)
+    if not admitted.counted:
+        return _Liking(likes, False, admitted)
+    return admitted
 
 
 def _no_comment(comment_id: int) -> CommentNotFound:
