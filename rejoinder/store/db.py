@@ -28,6 +28,7 @@ each round trip saved is a wait saved.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import threading
@@ -196,29 +197,27 @@ def _flush(conn: Connection) -> None:
         flush(conn, items)
 
 
-# The statement of each combination of parts, built once (the parts' statements are built once too).
-_COMBINED: dict[tuple[tuple[int, bool], ...], Select[Any]] = {}
-
-
 def _combined(parts: list[Part]) -> Select[Any]:
     """``WITH part_0 AS (…), part_1 AS (…) SELECT`` the ids the parts return, each tagged with its part's
     position. PostgreSQL runs every data-modifying ``WITH`` once and to the end, read or not."""
-    key = tuple((id(part.statement), part.returned is not None) for part in parts)
-    combined = _COMBINED.get(key)
-    if combined is None:
-        ctes = [part.statement.cte(f"part_{n}") for n, part in enumerate(parts)]
-        returning = [
-            select(literal_column(str(n), Integer).label("part"), cte.c.id)
-            for n, (part, cte) in enumerate(zip(parts, ctes, strict=True))
-            if part.returned is not None
-        ]
-        main: Any = (
-            union_all(*returning) if len(returning) > 1
-            else returning[0] if returning
-            else select(literal_column("0", Integer).label("part")).where(false())
-        )  # fmt: skip
-        combined = _COMBINED.setdefault(key, main.add_cte(*ctes))
-    return combined
+    return _combined_statement(tuple((part.statement, part.returned is not None) for part in parts))
+
+
+# A pure function of module-level statements (compared by identity), so its cache never goes stale.
+@functools.cache
+def _combined_statement(shape: tuple[tuple[Any, bool], ...]) -> Select[Any]:
+    ctes = [statement.cte(f"part_{n}") for n, (statement, _) in enumerate(shape)]
+    returning = [
+        select(literal_column(str(n), Integer).label("part"), cte.c.id)
+        for n, ((_, returns), cte) in enumerate(zip(shape, ctes, strict=True))
+        if returns
+    ]
+    main: Any = (
+        union_all(*returning) if len(returning) > 1
+        else returning[0] if returning
+        else select(literal_column("0", Integer).label("part")).where(false())
+    )  # fmt: skip
+    return main.add_cte(*ctes)
 
 
 def _write_parts(conn: Connection, parts: list[Part]) -> None:
