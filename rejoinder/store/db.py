@@ -34,7 +34,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -269,6 +270,16 @@ class _Lane:
     few_round_trips: bool = False
     queued: list[tuple[_Work[Any], asyncio.Future[Any]]] = field(default_factory=list)
     committing: int = 0  # tasks committing its batches that have not yet returned
+    # Its committers' threads, made at the first batch. A batch is handed to one as a plain executor
+    # job: anyio's ``to_thread`` (a capacity limiter, a cancel scope, checkpoints that each cost a turn
+    # of the loop, a ``queue.Queue`` whose condition variable is Python) cost a like more CPU than its
+    # statement did (docs/benchmarks.md, "PostgreSQL likes: the hand-off").
+    threads: ThreadPoolExecutor | None = None
+
+    def executor(self) -> ThreadPoolExecutor:
+        if self.threads is None:
+            self.threads = ThreadPoolExecutor(self.committers, thread_name_prefix="rejoinder-commit")
+        return self.threads
 
 
 @dataclass
@@ -574,13 +585,9 @@ class Database:
                 # trips, not the fsync, are most of a batch's time, and separate connections overlap them.
                 share = -(-len(lane.queued) // lane.committers)
                 batch, lane.queued = lane.queued[:share], lane.queued[share:]
-                try:  # not cancellable while the thread runs: a batch is settled once it has committed
-                    # Its own limiter, as on SQLite: a batch never queues behind readers for a thread.
-                    limiter = anyio.CapacityLimiter(1)
+                try:  # threads of its own: a batch never queues behind readers for a thread
                     pieces = [work for work, _ in batch]
-                    await anyio.to_thread.run_sync(
-                        self._commit, pieces, lane.few_round_trips, limiter=limiter
-                    )
+                    await _to_the_end(lane.executor().submit(self._commit, pieces, lane.few_round_trips))
                 finally:
                     _settle(batch)
         finally:
@@ -659,6 +666,10 @@ class Database:
             self.disk_full = said
 
     def dispose(self) -> None:
+        for lane in (self._writes, self._small_writes):
+            if lane.threads is not None:
+                lane.threads.shutdown(wait=True)  # a batch in a thread finishes its commit first
+                lane.threads = None
         for engine in self.engines:
             engine.dispose()
 
@@ -674,6 +685,19 @@ async def _in_slices(conn: Connection, batch: list[_Work[Any]]) -> list[Any]:
             await asyncio.sleep(0)
             started = time.perf_counter()
     return results
+
+
+async def _to_the_end(job: Future[None]) -> None:
+    """Wait for a committer's job. A cancellation (the server stopping) waits for the job to end too, then
+    is raised: a batch is settled once it has committed (or, dropped before it started, not at all), never
+    while its thread still runs."""
+    try:
+        await asyncio.wrap_future(job)
+    except asyncio.CancelledError:
+        while not job.done():
+            with suppress(asyncio.CancelledError):
+                await asyncio.shield(asyncio.wrap_future(job))
+        raise
 
 
 def _ping_when_idle(engine: Engine, seconds: float) -> None:

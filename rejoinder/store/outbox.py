@@ -117,13 +117,16 @@ def add_many_as_part(
 # PostgreSQL: a transaction's events in one prepared statement sent to psycopg, each payload serialised
 # once by orjson. Through SQLAlchemy (its JSON type's ``json.dumps``, an executemany with a sentinel to
 # return the ids in order) this was the largest part of a batch of likes' CPU after the likes themselves.
-# The rows are inserted in the order of the arrays (``ORDER BY n``), taking ids from the sequence in that
-# order, so the ids sorted are the entries' ids.
+# The rows travel as one JSON array of [topic, payload text, delivered], written by orjson: psycopg's
+# adaptation of three lists (a dumper called per element, a payload's quotes escaped in Python) cost
+# more than the statement's round trip. ``->>`` gives a payload's text back as it was written. The rows
+# are inserted in the array's order (``ORDER BY n``), taking ids from the sequence in that order, so the
+# ids sorted are the entries' ids.
 _PG_INSERT = """
 INSERT INTO outbox (topic, payload, created_at, delivered_at)
-SELECT e.topic, e.payload::json, %(now)s, CASE WHEN e.delivered THEN %(now)s::timestamptz END
-FROM unnest(%(topics)s::text[], %(payloads)s::text[], %(delivered)s::boolean[])
-    WITH ORDINALITY AS e(topic, payload, delivered, n)
+SELECT e.entry->>0, (e.entry->>1)::json, %(now)s,
+    CASE WHEN (e.entry->>2)::boolean THEN %(now)s::timestamptz END
+FROM json_array_elements(%(entries)s::json) WITH ORDINALITY AS e(entry, n)
 ORDER BY e.n
 RETURNING id"""
 
@@ -131,12 +134,8 @@ RETURNING id"""
 def _add_on_postgres(
     conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], now: datetime
 ) -> list[int]:
-    parameters = {
-        "now": now,
-        "topics": [topic for topic, _, _ in entries],
-        "payloads": [_payload_text(payload) for _, payload, _ in entries],
-        "delivered": [delivered for _, _, delivered in entries],
-    }
+    rows = [(topic, _payload_text(payload), delivered) for topic, payload, delivered in entries]
+    parameters = {"now": now, "entries": orjson.dumps(rows).decode()}
     return sorted(int(event_id) for (event_id,) in on_psycopg(conn, _PG_INSERT, parameters).fetchall())
 
 
