@@ -603,3 +603,23 @@ def test_the_priors_vote_on_another_language_counts_by_what_it_knows_of_it() -> 
     # and above the prior's whole vote plus the language evidence: the unknown words' vote was scaled
     whole = model.log_odds(extract(story + "https://word-games.example")) + relevance.OTHER_LANGUAGE_PROMOTED
     assert judged.score > 1.0 / (1.0 + math.exp(-whole))
+
+
+def test_beside_blog_spam_the_priors_words_argue_innocence_no_further_than_its_base_rate() -> None:
+    from rejoinder.spam.features import extract
+    from rejoinder.spam.judge import _discounted
+    from rejoinder.spam.verdict import Evidence
+
+    fresh = Model.shipped()
+    features = extract("I love you so much my friend, thank you for the lovely song, you made my day")
+    base = fresh.log_odds(features)
+    bias = fresh.prior_bias()
+    assert base < bias < 0.0  # the prior is surer of this text than of a text it knows nothing about
+    none: list[Evidence] = []
+    slight = [Evidence("blog", 0.7, "a phone number")]
+    register = [Evidence("blog", 1.0, "reads like a business advertising itself (customers, its staff)")]
+    assert _discounted(fresh, features, base, none, none, 0.9) == base  # heard in full without a sign
+    assert _discounted(fresh, features, base, slight, slight, 0.9) == base
+    assert _discounted(fresh, features, base, register, register, 0.9) == pytest.approx(bias)
+    # so a business profile's register (+1.0) ranks above the readers' comments, yet alone it publishes
+    assert 1 / (1 + math.exp(-(bias + 1.0))) < 0.5

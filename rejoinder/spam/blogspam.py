@@ -304,6 +304,9 @@ _LINK_AT_END = re.compile(
 _OWN_SITE = re.compile(
     r"\bmy\s+(?:own\s+)?(?:blog|site|website|homepage|home\s+page|page|notes|write-?up|article|post|project|repo)\b"
 )
+# Beside blog-spam evidence of at least this total weight, the prior's words may argue innocence no further
+# than its base rate (``judge._discounted``).
+BOUNDED_FROM = 1.0
 # A ham vote of the classifier beside blog-spam evidence of at least this total weight counts for this share.
 DISCOUNT_FROM = 2.0
 DISCOUNT = 0.5

@@ -127,8 +127,14 @@ def _discounted(
     (``blogspam.discounted``). The prior never saw blog spam, the site's own lessons did: what they add
     counts in full, so every lesson moves the score as much as before. On a fresh site the discount may
     bring a comment to a moderator but never on its own to the spam folder (it stops under the spam
-    threshold); a taught site's threshold is learned from the discounted scores themselves."""
-    if sum(e.weight for e in blog) < blogspam.DISCOUNT_FROM and not foreign:
+    threshold); a taught site's threshold is learned from the discounted scores themselves.
+
+    Beside blog-spam evidence of ``blogspam.BOUNDED_FROM`` the prior's words argue innocence no further
+    than its base rate: their ham vote comes from songs, text messages and friendly tweets, whose words a
+    business profile or a fake support line shares, so "−4, surely a reader" is no more than "a comment
+    like any other" there. Without a sign of blog spam the prior is heard in full."""
+    weight = sum(e.weight for e in blog)
+    if weight < blogspam.BOUNDED_FROM and not foreign:
         return base  # the common case: no second pass over the features
     prior = model.prior_log_odds(features)
     vote = prior
@@ -140,6 +146,8 @@ def _discounted(
         words = prior - bias
         if words < 0.0:
             vote = bias + words * model.prior_coverage(features)
+    if weight >= blogspam.BOUNDED_FROM:
+        vote = max(vote, min(model.prior_bias(), 0.0))
     lowered = base - prior + blogspam.discounted(vote, blog)
     if lowered <= base or model.taught:
         return lowered
