@@ -267,6 +267,9 @@ _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     ),
 )
 REGISTER_MIN_WORDS = 12  # a shorter text says too little to have a register
+REGISTER_FROM = 2  # families of business talk from which a text starts to read like an advertisement
+REGISTER_STEP = 1.0  # log-odds for each family from REGISTER_FROM on
+REGISTER_MAX = 3.0
 # A whole comment that is its writer's trade and nothing else: a profile's one line ("I am a travel
 # blogger."). A reader who names their trade goes on to say something about the page.
 _ONE_LINE_PROFILE = re.compile(
@@ -274,9 +277,6 @@ _ONE_LINE_PROFILE = re.compile(
     r"(?:blogger|writer|advisor|adviser|consultant|expert|marketer|executive|specialist|freelancer|strategist|"
     r"coach|tutor|agent|developer|designer)(?:\s+(?:from|in|at|based\s+in)\s+[\w\s,.-]{1,40}?)?\W*$"
 )
-REGISTER_FROM = 2  # families of business talk from which a text starts to read like an advertisement
-REGISTER_STEP = 1.0  # log-odds for each family from REGISTER_FROM on
-REGISTER_MAX = 3.0
 # A link's own words instead of its address: how a link is placed for a search engine ("io games").
 _NOT_KEYWORDS = frozenset({"here", "this", "link", "source", "see", "docs", "documentation", "page", "post"})
 
@@ -326,8 +326,8 @@ _LINK_AT_END = re.compile(
 _OWN_SITE = re.compile(
     r"\bmy\s+(?:own\s+)?(?:blog|site|website|homepage|home\s+page|page|notes|write-?up|article|post|project|repo)\b"
 )
-# Beside blog-spam evidence of at least this total weight, the prior's words may argue innocence no further
-# than its base rate (``judge._discounted``).
+# Beside blog-spam (and relevance) evidence of at least this total weight, the prior's words may argue
+# innocence no further than its base rate (``judge._discounted``).
 BOUNDED_FROM = 1.0
 # A ham vote of the classifier beside blog-spam evidence of at least this total weight counts for this share.
 DISCOUNT_FROM = 2.0
