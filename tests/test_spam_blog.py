@@ -603,3 +603,83 @@ def test_the_priors_vote_on_another_language_counts_by_what_it_knows_of_it() -> 
     # and above the prior's whole vote plus the language evidence: the unknown words' vote was scaled
     whole = model.log_odds(extract(story + "https://word-games.example")) + relevance.OTHER_LANGUAGE_PROMOTED
     assert judged.score > 1.0 / (1.0 + math.exp(-whole))
+
+
+def test_beside_blog_spam_the_priors_words_argue_innocence_no_further_than_its_base_rate() -> None:
+    from rejoinder.spam.features import extract
+    from rejoinder.spam.judge import _discounted
+    from rejoinder.spam.verdict import Evidence
+
+    fresh = Model.shipped()
+    features = extract("I love you so much my friend, thank you for the lovely song, you made my day")
+    base = fresh.log_odds(features)
+    bias = fresh.prior_bias()
+    assert base < bias < 0.0  # the prior is surer of this text than of a text it knows nothing about
+    none: list[Evidence] = []
+    slight = [Evidence("blog", 0.7, "a phone number")]
+    register = [Evidence("blog", 1.0, "reads like a business advertising itself (customers, its staff)")]
+    assert _discounted(fresh, features, base, none, none, 0.9) == base  # heard in full without a sign
+    assert _discounted(fresh, features, base, slight, slight, 0.9) == base
+    assert _discounted(fresh, features, base, register, register, 0.9) == pytest.approx(bias)
+    # so a business profile's register (+1.0) ranks above the readers' comments, yet alone it publishes
+    assert 1 / (1 + math.exp(-(bias + 1.0))) < 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # a market research firm's summary, in its trade's words
+        (
+            "The smart lighting market size is expected to reach USD 46 billion by 2030, growing at a CAGR "
+            "of 20.1% over the forecast period.",
+            "mentions market research reports",
+        ),
+        # a profile's one line
+        ("I am a travel blogger.", "a one-line profile"),
+        ("Hi, I'm an SEO consultant based in Leeds.", "a one-line profile"),
+        # a story that ends on a link under words it never speaks of
+        (
+            "When your website goes live for the first time, it is exciting. That is until nobody comes.\t"
+            "<a href=https://tools.example/keyword-planner-review/>Keyword Planner</a>",
+            "a link under words the comment never speaks of",
+        ),
+        # a supplier's profile in Indonesian: a company, claims of quality, prices, customers, a call
+        (
+            "Kami adalah perusahaan distributor besi baja terbaik dan berkualitas dengan harga murah untuk "
+            "pelanggan di seluruh Indonesia, hubungi kami sekarang.",
+            "reads like a business advertising itself",
+        ),
+    ],
+)
+def test_reports_one_line_profiles_unspoken_end_links_and_profiles_in_indonesian_are_named(
+    text: str, kind: str
+) -> None:
+    assert any(r.startswith(kind) for r in reasons(text)), reasons(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Postgres has a growing share of the database market, and the article explains part of why.",
+        "Our market data team runs this query every night; the partial index cut it from 40 to 3 minutes.",
+        "I am a developer too, and the part on partial indexes saved my week.",
+        "As a freelancer I see this mistake at most clients.",
+        "I'm a data engineer at a bank, and we hit the same planner bug last spring.",
+        # a link at the end under words the comment speaks of
+        "The planner ignores the index when the statistics are stale, so run ANALYZE after a bulk load. "
+        "<a href=https://www.postgresql.org/docs/current/planner-stats.html>Planner statistics</a>",
+        "Thanks, this fixed our nightly import job too; the remaining bug is in pgvector itself. "
+        "<a href=https://github.com/pgvector/pgvector/issues/12>pgvector issue 12</a>",
+        "Merci, le prix du serveur géré a augmenté, donc nous utilisons notre propre serveur maintenant.",
+        "Terima kasih, harga server kami naik, jadi kami memakai indeks ini untuk menghemat.",
+    ],
+)
+def test_readers_shapes_beside_reports_profiles_and_end_links_are_published(text: str) -> None:
+    found = [r for r in reasons(text, "Reader") if not r.startswith("a phone number")]
+    assert not any(
+        r.startswith(("mentions market", "a one-line profile", "a link under words", "reads like a business"))
+        for r in found
+    ), found
+    for page in (ARTICLE, Page()):
+        judged = pipeline_judge(Submission(text, Author("Reader", "", ""), page=page), Model.shipped())
+        assert judged.action is Action.PUBLISH, (page, judged)

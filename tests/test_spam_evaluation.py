@@ -378,3 +378,41 @@ def test_a_corpus_splits_into_two_fixed_halves_that_share_nothing() -> None:
     assert len(first) + len(second) == 200 and 60 < len(first) < 140
     assert not {i.id for i in first} & {i.id for i in second}
     assert half(list(reversed(items)), 1) == list(reversed(first))  # by id, not by position
+
+
+def test_eval_measures_a_spam_only_corpus_against_an_exports_readers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readers = ("Thanks, the partial index cut our query from 8 s to 40 ms.", "Which version added this?")
+    wxr = tmp_path / "blog.xml"
+    comments = "".join(
+        f"<wp:comment><wp:comment_id>{n}</wp:comment_id><wp:comment_author>Reader {n}</wp:comment_author>"
+        f"<wp:comment_date_gmt>2020-01-0{n} 03:04:05</wp:comment_date_gmt>"
+        f"<wp:comment_content><![CDATA[{text}]]></wp:comment_content>"
+        f"<wp:comment_approved>{approved}</wp:comment_approved><wp:comment_parent>0</wp:comment_parent>"
+        "</wp:comment>"
+        for n, (text, approved) in enumerate(
+            [(readers[0], "1"), (readers[1], "1"), ("cheap pills", "spam")], 1
+        )
+    )
+    wxr.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:wp="http://wordpress.org/export/1.2/" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>A blog</title>'
+        "<wp:base_blog_url>https://blog.example</wp:base_blog_url><item><title>Partial indexes</title>"
+        f"<link>https://blog.example/p/</link><wp:post_id>7</wp:post_id>{comments}</item></channel></rss>",
+        encoding="utf-8",
+    )
+    spam = [BLOG_SPAM[2][0], BLOG_SPAM[7][0]]
+    corpus = write_jsonl(
+        tmp_path / "c.jsonl", [CorpusItem(f"t:{n}", t, True, "c") for n, t in enumerate(spam)]
+    )
+    base = ["spam", "eval", "--corpus", str(corpus), "--model", "shipped", "--json"]
+    assert main([*base, "--every-signal", "--ham-export", f"wordpress:{wxr}"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    # the two published comments join as ham; the export's own spam does not
+    assert (report["n"], report["spam"], report["ham"]) == (4, 2, 2)
+    assert report["auc"] == 1.0 and report["fpr"] == 0.0
+    assert report["mode"].endswith("with the published comments of 1 exports as ham")
+    assert main([*base, "--ham-export", f"wordpress:{wxr}"]) == 2  # the classifier alone never saw a page
+    assert main([*base, "--every-signal", "--ham-export", str(wxr)]) == 2  # no format given

@@ -29,14 +29,16 @@ from rejoinder.evaluation import (
     PRIOR_OPTIONS,
     Decide,
     Metrics,
+    Outcome,
     baseline_learner,
     cross_validate,
-    evaluate,
+    judge_all,
     judge_export,
     learning_safety,
     leave_one_corpus_out,
     metrics,
     model_learner,
+    predictor,
     signals_judge,
     stream,
     stream_learner,
@@ -210,6 +212,15 @@ def add_parser(subparsers: Any) -> Any:
         help="with --model: judge one fixed half of the corpus (by a hash of each comment's id), so that "
         "rules tuned by reading one half are measured on the other",
     )
+    evaluate_.add_argument(
+        "--ham-export",
+        action="append",
+        default=[],
+        metavar="FORMAT:FILE",
+        help="with --model and --every-signal: add an export's published comments, each judged under its "
+        "thread's title, as ham beside the corpus (e.g. wordpress:blog.xml; repeatable): a spam-only corpus "
+        "then gets an AUC, FPR and held share against real readers",
+    )
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate_.set_defaults(func=cmd_eval)
 
@@ -282,10 +293,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 model = Model.from_bytes(Path(args.model).read_bytes())
             judge = signals_judge if args.every_signal else None
             pool = deduplicate(items) if args.half is None else half(deduplicate(items), args.half)
-            report: dict[str, Any] = _metrics(evaluate(pool, model, judge))
+            outcomes = judge_all(pool, predictor(model, judge))
+            if args.ham_export:
+                if not args.every_signal:
+                    return _fail("--ham-export needs --every-signal: exports are judged by every signal")
+                outcomes += _export_ham(args.ham_export, model)
+            report: dict[str, Any] = _metrics(metrics(outcomes))
             how = ", every store-free signal" if args.every_signal else ""
             part = f", half {args.half}" if args.half else ""
-            report["mode"] = f"model {args.model}{how}{part}"
+            ham = (
+                f", with the published comments of {len(args.ham_export)} exports as ham"
+                if args.ham_export
+                else ""
+            )
+            report["mode"] = f"model {args.model}{how}{part}{ham}"
         elif args.stream:
             report = _stream(args, items)
         elif args.safety:
@@ -396,6 +417,21 @@ def _export(args: argparse.Namespace) -> int:
     for reason, count in judged.reasons.most_common(10):
         _print(f"  ham not published, {count}×: {reason}")
     return 0
+
+
+def _export_ham(exports: Sequence[str], model: Model) -> list[Outcome]:
+    """The published comments of ``FORMAT:FILE`` exports, judged by every store-free signal, as ham."""
+    from rejoinder.importers.service import FORMATS
+
+    outcomes: list[Outcome] = []
+    for spec in exports:
+        name, _, file = spec.partition(":")
+        chosen = FORMATS.get(name)
+        if chosen is None or not file:
+            raise ValueError(f"--ham-export takes FORMAT:FILE, FORMAT one of {', '.join(FORMATS)}")
+        judged = judge_export(chosen.parse(Path(file), chosen.tolerant), model)
+        outcomes += [o for o in judged.outcomes if not o.is_spam]
+    return outcomes
 
 
 def _safety(items: Sequence[Any]) -> dict[str, Any]:

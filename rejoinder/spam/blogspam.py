@@ -122,6 +122,11 @@ _SERVICES: dict[str, re.Pattern[str]] = {
         r"pest\s+control|carpet\s+cleaning|water\s+damage\s+restoration|limo(?:usine)?\s+(?:rental|service))\b|"
         r"\b(?:lawyers?|attorneys?|dentists?|plumbers?|locksmiths?|roofers?|movers|contractors?|clinics?)\s+near\s+me\b"
     ),
+    # Market research firms post their reports' summaries: the trade's own words, which a reader's comment
+    # on a market does not need ("the market is expected to grow" alone is not enough: a CAGR or a size is).
+    "market research reports": re.compile(
+        r"(?i)\bcagr\b|\bforecast\s+period\b|\bmarket\s+(?:size|research\s+reports?)\b"
+    ),
 }
 # Praise that fits any page: the page itself praised ("nice post", "your blog is informative"), thanks for
 # "sharing", a promise to come back, "keep up the good work". One such phrase is what readers write too;
@@ -185,9 +190,14 @@ _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "a company",
             r"agenc(?:y|ies)|firms?|enterprises?|brands?|industr(?:y|ies)|manufacturers?|"
-            r"distributors?|wholesalers?|shops?|organi[sz]ations?",
+            r"distributors?|wholesalers?|shops?|organi[sz]ations?|"
+            # and in the languages such profiles are most often written in besides English
+            r"perusahaan|empresas?|entreprises?|unternehmen",
         ),
-        ("customers", r"customers|consumers|buyers|patients|clientele"),
+        (
+            "customers",
+            r"customers|consumers|buyers|patients|clientele|pelanggan|konsumen|clientes|kunden|klanten",
+        ),
         (
             "what it offers",
             r"we\s+(?:offer|provide|deliver|sell|specialize|specialise)|"
@@ -198,12 +208,15 @@ _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "claims of quality",
             r"leading|reputed|renowned|trusted|reliable|professionals?|experts?|expertise|"
             r"experienced|high-quality|top-quality|premium|world-class|exceptional|guarantee[ds]?|satisfaction|"
-            r"hassle-free|cost-effective|largest|biggest|award-winning|ranked|one-stop|state-of-the-art",
+            r"hassle-free|cost-effective|largest|biggest|award-winning|ranked|one-stop|state-of-the-art|"
+            r"terbaik|berkualitas|terpercaya|berpengalaman|calidad|garantizad[oa]s?|qualit[ée]|"
+            r"hochwertige?[nrs]?|zuverl[äa]ssige?[nrs]?",
         ),
         (
             "prices",
             r"prices?|pricing|discount(?:s|ed)?|affordable|cheap|cheapest|savings|"
-            r"free\s+(?:shipping|delivery|quote|demo|consultation)|doorstep",
+            r"free\s+(?:shipping|delivery|quote|demo|consultation)|doorstep|"
+            r"harga|murah|diskon|precios?|baratos?|descuentos?|prix|tarifs?|preise?|g[üu]nstige?[nrs]?|rabatt",
         ),
         (
             "a call to contact or buy",
@@ -211,7 +224,9 @@ _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"visit\s+(?:us|our|my\s+(?:site|website|page))|book\s+(?:now|today|your|a\s+free)|"
             r"hire\s+(?:us|our|the\s+best)|buy\s+(?:now|online|from\s+us)|order\s+(?:now|online|today)|"
             r"apply\s+now|get\s+in\s+touch|feel\s+free\s+to\s+(?:contact|reach)|"
-            r"(?:count|rely)\s+on\s+us|read\s+my\s+(?:site|website)",
+            r"(?:count|rely)\s+on\s+us|read\s+my\s+(?:site|website)|"
+            r"hubungi\s+kami|kunjungi\s+(?:kami|website|situs)|cont[áa]ctenos|contactez[\s-]nous|"
+            r"kontaktieren\s+sie\s+uns",
         ),
         (
             "its staff",
@@ -255,6 +270,13 @@ REGISTER_MIN_WORDS = 12  # a shorter text says too little to have a register
 REGISTER_FROM = 2  # families of business talk from which a text starts to read like an advertisement
 REGISTER_STEP = 1.0  # log-odds for each family from REGISTER_FROM on
 REGISTER_MAX = 3.0
+# A whole comment that is its writer's trade and nothing else: a profile's one line ("I am a travel
+# blogger."). A reader who names their trade goes on to say something about the page.
+_ONE_LINE_PROFILE = re.compile(
+    r"(?i)^\W*(?:(?:hi|hello|hey)\W+)?(?:i\s+am|i['’]m)\s+(?:a|an)\s+(?:[\w-]+\s+){0,3}"
+    r"(?:blogger|writer|advisor|adviser|consultant|expert|marketer|executive|specialist|freelancer|strategist|"
+    r"coach|tutor|agent|developer|designer)(?:\s+(?:from|in|at|based\s+in)\s+[\w\s,.-]{1,40}?)?\W*$"
+)
 # A link's own words instead of its address: how a link is placed for a search engine ("io games").
 _NOT_KEYWORDS = frozenset({"here", "this", "link", "source", "see", "docs", "documentation", "page", "post"})
 
@@ -304,11 +326,17 @@ _LINK_AT_END = re.compile(
 _OWN_SITE = re.compile(
     r"\bmy\s+(?:own\s+)?(?:blog|site|website|homepage|home\s+page|page|notes|write-?up|article|post|project|repo)\b"
 )
+# Beside blog-spam (and relevance) evidence of at least this total weight, the prior's words may argue
+# innocence no further than its base rate (``judge._discounted``).
+BOUNDED_FROM = 1.0
 # A ham vote of the classifier beside blog-spam evidence of at least this total weight counts for this share.
 DISCOUNT_FROM = 2.0
 DISCOUNT = 0.5
 LINK_DROP_MAX_WORDS = 12  # words besides a link under which a comment says nothing of its own
 UNNAMED_END_LINK = 2.0  # a home page at a comment's end that its words never name: enough to doubt the prior
+# A link under words of its own at a comment's end that its words never speak of: less than a home page, as
+# readers link a page deep in a site under their own words more often than a site's front page.
+UNSPOKEN_END_ANCHOR = 1.5
 
 
 def judge(text: str, author: Sender) -> list[Evidence]:
@@ -355,8 +383,14 @@ def judge(text: str, author: Sender) -> list[Evidence]:
             # never names the site it ends on was written to carry the link.
             said = f"{HOME_PAGE} that the comment never names, put at its end"
             found.append(Evidence("blog", UNNAMED_END_LINK, said))
+    elif ends_with_link and not praise and not generic and not _speaks_of_end_anchor(text):
+        # The same story ending on a link under words of its own, words the comment never speaks of.
+        said = "a link under words the comment never speaks of, put at its end"
+        found.append(Evidence("blog", UNSPOKEN_END_ANCHOR, said))
     found += _pitch(text, linked=linked)
     found += _register(text)
+    if not links and _ONE_LINE_PROFILE.match(without_links(_TAGS.sub(" ", text)).strip()):
+        found.append(Evidence("blog", 1.0, "a one-line profile: its writer's trade and nothing else"))
     service = _service(text) or (_service(website.replace("-", " ")) if website else None)
     if service is not None:
         if linked:
@@ -424,6 +458,20 @@ def _names_linked_sites(text: str) -> bool:
         if any(p in plain for p in parts) or any(w in label for w in words for label in labels):
             return True
     return False
+
+
+def _speaks_of_end_anchor(text: str) -> bool:
+    """Whether the comment's words besides its last link speak of what that link's own words name: one of
+    the anchor's content words (four letters or more, cut to five) elsewhere in the text."""
+    found = [m for pattern in (_HTML_LINK, _MARKDOWN_LINK, _BBCODE_LINK) for m in pattern.finditer(text)]
+    if not found:
+        return True
+    last = max(found, key=lambda m: m.start())
+    anchor = _TAGS.sub(" ", last.group(1)).lower()
+    rest = without_links(_TAGS.sub(" ", text[: last.start()] + " " + text[last.end() :])).lower()
+    said = {w[:5] for w in _WORD.findall(rest) if len(w) >= 4}
+    named = [w[:5] for w in _WORD.findall(anchor) if len(w) >= 4 and w not in FUNCTION_WORDS]
+    return not named or any(w in said for w in named)
 
 
 def _ends_with_link(text: str) -> bool:

@@ -122,13 +122,21 @@ def _discounted(
     spam_at: float,
     *,
     foreign: bool = False,
+    also: Sequence[Evidence] = (),
 ) -> float:
     """The base with the shipped prior's ham vote discounted beside blog-spam evidence
     (``blogspam.discounted``). The prior never saw blog spam, the site's own lessons did: what they add
     counts in full, so every lesson moves the score as much as before. On a fresh site the discount may
     bring a comment to a moderator but never on its own to the spam folder (it stops under the spam
-    threshold); a taught site's threshold is learned from the discounted scores themselves."""
-    if sum(e.weight for e in blog) < blogspam.DISCOUNT_FROM and not foreign:
+    threshold); a taught site's threshold is learned from the discounted scores themselves.
+
+    Beside blog-spam evidence (with ``also``: the relevance signals') of ``blogspam.BOUNDED_FROM`` or more,
+    the prior's words argue innocence no further than its base rate: their ham vote comes from songs, text
+    messages and friendly tweets, whose words a business profile or a fake support line shares, so "−4,
+    surely a reader" says no more there than "a comment like any other". Without such a sign the prior is
+    heard in full."""
+    weight = sum(e.weight for e in (*blog, *also))
+    if weight < blogspam.BOUNDED_FROM and not foreign:
         return base  # the common case: no second pass over the features
     prior = model.prior_log_odds(features)
     vote = prior
@@ -140,6 +148,8 @@ def _discounted(
         words = prior - bias
         if words < 0.0:
             vote = bias + words * model.prior_coverage(features)
+    if weight >= blogspam.BOUNDED_FROM:
+        vote = max(vote, min(model.prior_bias(), 0.0))
     lowered = base - prior + blogspam.discounted(vote, blog)
     if lowered <= base or model.taught:
         return lowered
@@ -176,9 +186,10 @@ def judge(
     promoted = linked and bool(blogspam.promoted_link(sub.text))
     site_language = relevance.SITE_LANGUAGES.get(rules.language, "")
     selling = any(e.weight > 0 for e in blog)
-    evidence += relevance.judge(
+    relevant = relevance.judge(
         sub.text, sub.page, linked=linked, promoted=promoted, selling=selling, site_language=site_language
     )
+    evidence += relevant
     evidence += trust.judge(inputs.approved, inputs.spammed)
     evidence += lists.judge(rules, sub, list(inputs.domains))
     if inputs.fingerprint is not None:
@@ -190,7 +201,7 @@ def judge(
     # Another language alone is a reader's right on a site that takes several; beside a link or a sale
     # it is how spam is posted wherever it can be.
     foreign = (linked or selling) and any(relevance.in_other_language(e) for e in evidence)
-    lowered = _discounted(model, features, base, blog, evidence, spam_at, foreign=foreign)
+    lowered = _discounted(model, features, base, blog, evidence, spam_at, foreign=foreign, also=relevant)
     verdict = combine(lowered, evidence, thresholds)
     if learned is not None and verdict.action is Action.SPAM:
         verdict = Verdict(
