@@ -2,8 +2,10 @@
 
 The layers share one lock and one set of generations. A *snapshot* (see ``snapshots.py``) holds every
 visible comment of a thread; a write updates it in place, so the next read rebuilds its page from memory
-rather than from the database. *Responses* are finished JSON bodies per query, and *counts* the comment
-count of each thread; any write to their thread drops them. A reader notes the thread's generation before
+rather than from the database. It is kept only for a thread written to since it was last loaded: any
+other thread's pages are answered whole from its responses, which hold its text already. *Responses* are
+finished JSON bodies per query, and *counts* the comment count of each thread; any write to their thread
+drops them. A reader notes the thread's generation before
 it reads the database and stores its result only if no write bumped the generation meanwhile, so a slow
 read can never put a stale page back after the write that outdated it. Concurrent misses of one response
 at one generation are built once (single flight): after a write to a popular thread, one request rebuilds
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ThreadKey = tuple[str, str]  # (site key, normalised thread URL)
 GENERATION_STRIPES = 4096
+NOT_LOADED = -1  # a stripe none of whose threads was loaded into a snapshot yet
 MAX_COUNTS = 200_000  # comment counts of threads, a few dozen bytes each
 MAX_AUTHORS = 20_000  # commenters shared by snapshots, about 100 bytes each
 
@@ -57,6 +60,9 @@ class ReadCache:
         self._by_thread: dict[ThreadKey, set[Hashable]] = {}
         # Striped by hash, so the table stays bounded; a collision only costs an extra miss.
         self._generations = [0] * GENERATION_STRIPES
+        # The generation each stripe's last snapshot load was made at: a thread loaded again at a later one
+        # was written to in between, and is worth keeping whole.
+        self._loaded = [NOT_LOADED] * GENERATION_STRIPES
         self._size = 0
         self._lock = threading.Lock()
         self._flights: dict[tuple[Hashable, int], _Flight] = {}
@@ -144,11 +150,22 @@ class ReadCache:
         return entry[0]
 
     def put_snapshot(self, thread_key: ThreadKey, generation: int, snapshot: Any, size: int) -> None:
-        """Keep ``snapshot`` unless a write to its thread landed since ``generation`` was read."""
+        """Keep ``snapshot`` if its thread was written to since its previous load, unless a write to it
+        landed since ``generation`` was read.
+
+        A thread's first load is not kept, nor one with no write since the last: its pages are answered
+        from the responses made of them, and a snapshot beside them would hold its text twice (half of
+        what the cache held). Writes outdate those responses, and a snapshot saves their rebuilds a
+        database read each: the load after a write is kept, and later writes update it.
+        """
         if size > self.max_bytes or self.bypass:
             return
+        stripe = hash(thread_key) % GENERATION_STRIPES
         with self._lock:
-            if generation != self.generation(thread_key):
+            if generation != self._generations[stripe]:
+                return
+            loaded, self._loaded[stripe] = self._loaded[stripe], generation
+            if loaded in (NOT_LOADED, generation):
                 return
             self._drop_snapshot(thread_key)
             self._snapshots[thread_key] = (snapshot, size)
