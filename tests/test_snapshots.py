@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from rejoinder import threads
+from rejoinder.cache import GENERATION_STRIPES, SNAPSHOT_IDLE_SECONDS, ReadCache, ThreadKey
 from rejoinder.comments import Client, NewComment, post_comment
 from rejoinder.context import Context
 from rejoinder.model import Author, Comment, CommentStatus, Thread
@@ -212,3 +213,43 @@ async def test_a_thread_is_kept_whole_only_once_it_is_written_to(
             assert len((await read(client))["comments"]) == 5
     finally:
         restarted.close()
+
+
+def threads_of_their_own_stripes(count: int) -> list[ThreadKey]:
+    """Thread keys of distinct generation stripes, so that a write to one is not taken for a write to
+    another."""
+    keys: dict[int, ThreadKey] = {}
+    n = 0
+    while len(keys) < count:
+        key = ("test", f"https://blog.example/{n}")
+        keys.setdefault(hash(key) % GENERATION_STRIPES, key)
+        n += 1
+    return list(keys.values())
+
+
+def test_a_snapshot_no_write_updated_for_a_while_is_dropped() -> None:
+    now = [0.0]
+    cache = ReadCache(max_bytes=1 << 20, clock=lambda: now[0])
+    busy, quiet, other = threads_of_their_own_stripes(3)
+
+    def keep_after_a_write(key: ThreadKey) -> None:
+        cache.put_snapshot(key, cache.generation(key), f"snapshot of {key[1]}", 100)
+        assert cache.snapshot(key) is None  # a first load is answered from its response alone
+        cache.invalidate(key)
+        cache.put_snapshot(key, cache.generation(key), f"snapshot of {key[1]}", 100)
+        assert cache.snapshot(key) is not None
+
+    keep_after_a_write(busy)
+    keep_after_a_write(quiet)
+    now[0] = SNAPSHOT_IDLE_SECONDS - 10
+    cache.invalidate(busy, lambda snapshot: (snapshot, 100))  # a write updates it
+    now[0] = SNAPSHOT_IDLE_SECONDS + 1
+    cache.invalidate(other)
+    assert cache.snapshot(quiet) is None
+    assert cache.snapshot(busy) == f"snapshot of {busy[1]}"
+    now[0] = 2 * SNAPSHOT_IDLE_SECONDS - 11
+    cache.put(b"site=test&url=other", other, cache.generation(other), b"{}")
+    assert cache.snapshot(busy) is not None
+    now[0] = 2 * SNAPSHOT_IDLE_SECONDS - 9  # no write since: gone with the next response kept
+    cache.put(b"site=test&url=other", other, cache.generation(other), b"{}")
+    assert cache.snapshot(busy) is None
