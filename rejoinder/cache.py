@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -70,6 +71,8 @@ class ReadCache:
         # The generation each stripe's last snapshot load was made at: a thread loaded again at a later one
         # was written to in between, and is worth keeping whole.
         self._loaded = [NOT_LOADED] * GENERATION_STRIPES
+        # When a write to each stripe was last applied: a snapshot is kept only while writes come.
+        self._written_at = [-math.inf] * GENERATION_STRIPES
         self._size = 0
         self._lock = threading.Lock()
         self._flights: dict[tuple[Hashable, int], _Flight] = {}
@@ -154,13 +157,14 @@ class ReadCache:
         return None if entry is None else entry[0]
 
     def put_snapshot(self, thread_key: ThreadKey, generation: int, snapshot: Any, size: int) -> None:
-        """Keep ``snapshot`` if its thread was written to since its previous load, unless a write to it
-        landed since ``generation`` was read.
+        """Keep ``snapshot`` if its thread was written to since its previous load, and lately, unless a
+        write to it landed since ``generation`` was read.
 
         A thread's first load is not kept, nor one with no write since the last: its pages are answered
         from the responses made of them, and a snapshot beside them would hold its text twice (half of
         what the cache held). Writes outdate those responses, and a snapshot saves their rebuilds a
-        database read each: the load after a write is kept, and later writes update it.
+        database read each: the load after a write is kept, and later writes update it, unless that
+        write is older than ``SNAPSHOT_IDLE_SECONDS`` (the snapshot would be dropped as idle anyway).
         """
         if size > self.max_bytes or self.bypass:
             return
@@ -169,10 +173,11 @@ class ReadCache:
             if generation != self._generations[stripe]:
                 return
             loaded, self._loaded[stripe] = self._loaded[stripe], generation
-            if loaded in (NOT_LOADED, generation):
+            now = self._clock()
+            if loaded in (NOT_LOADED, generation) or now - self._written_at[stripe] >= SNAPSHOT_IDLE_SECONDS:
                 return
             self._drop_snapshot(thread_key)
-            self._snapshots[thread_key] = (snapshot, size, self._clock())
+            self._snapshots[thread_key] = (snapshot, size, now)
             self._snapshot_size += size
             while self._snapshot_size > self.max_bytes:
                 self._drop_snapshot(next(iter(self._snapshots)))
@@ -221,7 +226,9 @@ class ReadCache:
                     self._snapshots[thread_key] = (snapshot, size, self._clock())
                     self._snapshot_size += size
             self._drop_idle_snapshots()
-            self._generations[hash(thread_key) % GENERATION_STRIPES] += 1
+            stripe = hash(thread_key) % GENERATION_STRIPES
+            self._generations[stripe] += 1
+            self._written_at[stripe] = self._clock()
             self._counts.pop(thread_key, None)
             for variant in self._by_thread.pop(thread_key, ()):
                 self._remove(variant)

@@ -253,3 +253,18 @@ def test_a_snapshot_no_write_updated_for_a_while_is_dropped() -> None:
     now[0] = 2 * SNAPSHOT_IDLE_SECONDS - 9  # no write since: gone with the next response kept
     cache.put(b"site=test&url=other", other, cache.generation(other), b"{}")
     assert cache.snapshot(busy) is None
+
+
+def test_a_thread_loaded_long_after_its_last_write_is_not_kept_whole() -> None:
+    now = [100.0]
+    cache = ReadCache(max_bytes=1 << 20, clock=lambda: now[0])
+    (key,) = threads_of_their_own_stripes(1)
+    cache.put_snapshot(key, cache.generation(key), "first load", 100)
+    cache.invalidate(key)
+    now[0] += SNAPSHOT_IDLE_SECONDS
+    cache.put_snapshot(key, cache.generation(key), "a load long after the write", 100)
+    assert cache.snapshot(key) is None
+    cache.invalidate(key)
+    now[0] += SNAPSHOT_IDLE_SECONDS - 1
+    cache.put_snapshot(key, cache.generation(key), "a load soon after one", 100)
+    assert cache.snapshot(key) == "a load soon after one"
