@@ -25,20 +25,15 @@ WRITES_SLICE_SECONDS = 0.004
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class WriteTurns:
-    """Let requests that write (any method but GET, HEAD and OPTIONS) start on a slice of each turn."""
+class WriteSlices:
+    """Whether a write may start in this turn of the loop: ``await start()`` returns once it may. One per
+    app, shared by ``WriteTurns`` and the posts answered before the framework (``web/fastposts.py``)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self) -> None:
         # The loop thread's CPU clock when the first write of this turn started; None: none yet.
         self._turn_began: float | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in READS:
-            await self._turn()
-        await self.app(scope, receive, send)
-
-    async def _turn(self) -> None:
+    async def start(self) -> None:
         while True:
             now = time.thread_time()
             if self._turn_began is None:
@@ -52,3 +47,16 @@ class WriteTurns:
 
     def _next_turn(self) -> None:
         self._turn_began = None
+
+
+class WriteTurns:
+    """Let requests that write (any method but GET, HEAD and OPTIONS) start on a slice of each turn."""
+
+    def __init__(self, app: ASGIApp, slices: WriteSlices | None = None) -> None:
+        self.app = app
+        self.slices = slices or WriteSlices()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in READS:
+            await self.slices.start()
+        await self.app(scope, receive, send)
