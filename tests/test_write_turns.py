@@ -61,3 +61,32 @@ async def test_writes_within_the_slice_start_together(monkeypatch: pytest.Monkey
 def test_the_app_holds_writes_to_the_slice() -> None:
     app = create_app(load_settings(environ={}))
     assert WriteTurns in [middleware.cls for middleware in app.user_middleware]
+
+
+async def test_waiting_writes_are_woken_in_turn_not_asked_every_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twenty writes, one a turn: each looks at the clock about twice (when it arrives, and when woken or
+    woken in vain once), not once for every turn it waits (about 200 looks in all)."""
+    looks = 0
+    clock = turns.time.thread_time
+
+    def counted() -> float:
+        nonlocal looks
+        looks += 1
+        return clock()
+
+    monkeypatch.setattr(turns, "WRITES_SLICE_SECONDS", 0.0)
+    monkeypatch.setattr(turns.time, "thread_time", counted)
+    started = await started_in(["POST"] * 20)
+    assert len({turn for _, turn in started}) == 20
+    assert looks <= 3 * 20
+
+
+async def test_a_write_cancelled_while_waiting_holds_up_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turns, "WRITES_SLICE_SECONDS", 0.0)
+    slices = turns.WriteSlices()
+    writes = [asyncio.ensure_future(slices.start()) for _ in range(4)]
+    await asyncio.sleep(0)
+    assert [task.done() for task in writes] == [True, False, False, False]  # one a turn
+    writes[1].cancel()  # the next in line
+    await asyncio.wait_for(asyncio.gather(writes[2], writes[3]), timeout=5)
+    assert writes[1].cancelled()

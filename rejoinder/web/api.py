@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from rejoinder import comments, exporters, forms, identity, likes, moderation, reports, threads
-from rejoinder.comments import Client, NewComment
+from rejoinder.comments import Client, NewComment, PostedComment
 from rejoinder.context import Context
 from rejoinder.errors import Unauthorized
 from rejoinder.model import Author, Identity, Moderator, SortOrder
@@ -20,7 +20,7 @@ from rejoinder.spam.submission import FormProof
 from rejoinder.web import schemas
 from rejoinder.web.auth import current_user
 from rejoinder.web.client import client_of
-from rejoinder.web.fastlikes import refused_before
+from rejoinder.web.middleware import refused_before
 from rejoinder.web.serialize import dumps, public_comment, thread_page
 
 router = APIRouter(
@@ -110,30 +110,36 @@ async def _reader(request: Request, site: str | None = None) -> Identity | None:
 async def post_comment(request: Request, new: schemas.NewCommentIn) -> Response:
     """With a reader's token (`Authorization: Bearer rdr_…`) the comment is the logged-in reader's: the
     author's name, address and website come from their identity, not from `author`."""
+    refused_before(request.scope)  # the fast path tried this comment already: its error is answered here
     reader = await _reader(request, new.site)
-    posted = await comments.post_comment_async(
-        _ctx(request),
-        NewComment(
-            site=new.site,
-            url=new.url,
-            title=new.title,
-            description=new.description,
-            parent_id=new.parent_id,
-            body=new.body,
-            author=Author(new.author.name, new.author.email, new.author.website),
-            proof=FormProof(form_token=new.form_token, honeypot=new.honeypot, altcha=new.altcha),
-            notify=frozenset(new.notify),
-            identity=reader,
-        ),
-        _client(request),
+    posted = await comments.post_comment_async(_ctx(request), new_comment_of(new, reader), _client(request))
+    return Response(posted_body(posted), status_code=201, media_type="application/json")
+
+
+def new_comment_of(new: schemas.NewCommentIn, reader: Identity | None) -> NewComment:
+    """The service's new comment from a validated body (here and in ``web/fastposts.py``)."""
+    return NewComment(
+        site=new.site,
+        url=new.url,
+        title=new.title,
+        description=new.description,
+        parent_id=new.parent_id,
+        body=new.body,
+        author=Author(new.author.name, new.author.email, new.author.website),
+        proof=FormProof(form_token=new.form_token, honeypot=new.honeypot, altcha=new.altcha),
+        notify=frozenset(new.notify),
+        identity=reader,
     )
-    return _json(
+
+
+def posted_body(posted: PostedComment) -> bytes:
+    """The answer's JSON to a comment posted (here and in ``web/fastposts.py``)."""
+    return dumps(
         {
             "comment": public_comment(posted.comment),
             "edit_token": posted.edit_token,
             "edit_until": posted.edit_until,
-        },
-        status=201,
+        }
     )
 
 

@@ -51,7 +51,7 @@ from rejoinder.web.middleware import (
 )
 from rejoinder.web.serialize import Fragments
 from rejoinder.web.sse import StreamClosingServer
-from rejoinder.web.turns import WriteTurns
+from rejoinder.web.turns import WriteSlices, WriteTurns
 from rejoinder.wiring import open_context
 from rejoinder.worker import Runner
 
@@ -158,12 +158,13 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     # the framework's own layers, and sends cached reads and likes itself. Of the middleware, added last
     # runs first: CORS wraps the rest, refusals repeated at the door, and writes that reach the router
     # start on a slice of each turn of the loop.
-    app.add_middleware(WriteTurns)
+    slices = WriteSlices()  # one for the app: the comments the envelope answers keep to it too
+    app.add_middleware(WriteTurns, slices=slices)
     app.add_middleware(RefusedAgain)
     app.add_middleware(RequestSizeLimit)
     app.add_middleware(SiteCORS)
     app.add_middleware(ClientAddressRequired)
-    app.envelope = Envelope(app._framework, routers=routers)
+    app.envelope = Envelope(app._framework, routers=routers, slices=slices)
     return app
 
 

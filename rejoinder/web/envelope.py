@@ -4,7 +4,8 @@ sample in the metrics and a line in the log.
 One plain ASGI layer around the whole application (``web/app.py``), so it sees every answer (those the
 router gives, and those given before it: CORS preflights, oversized bodies, errors) and so a read
 answered from memory or a like pays for one layer: it asks ``web/fastreads.py`` and ``web/fastlikes.py``
-first, and sends their answers without going through the others. Measured with ``bench/cpu.py``, two
+first, and sends their answers without going through the others; a new comment likewise
+(``web/fastposts.py``). Measured with ``bench/cpu.py``, two
 separate middlewares for this had doubled the server's CPU time per cached read.
 """
 
@@ -18,18 +19,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rejoinder.web.fastlikes import METHODS as LIKE_METHODS
 from rejoinder.web.fastlikes import answer_like
+from rejoinder.web.fastposts import answer_post
 from rejoinder.web.fastreads import Answer, MemoryAnswers
 from rejoinder.web.headers import with_security_headers
 from rejoinder.web.telemetry import RequestIds, RouteTemplates, record_request
+from rejoinder.web.turns import WriteSlices
 
 
 class Envelope:
-    def __init__(self, app: ASGIApp, routers: Iterable[APIRouter]) -> None:
+    def __init__(self, app: ASGIApp, routers: Iterable[APIRouter], slices: WriteSlices) -> None:
         self.app = app
+        self.slices = slices  # the write turns' (``WriteTurns``), which the posts answered here keep to
         self.route_template = RouteTemplates(routers)
         self.request_id = RequestIds()
         self.from_memory = MemoryAnswers()
-        self.likes = True  # False: every like goes through the framework (the tests' way to compare)
+        # False: every like, or every comment, goes through the framework (the tests' way to compare)
+        self.likes = True
+        self.posts = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,6 +47,8 @@ class Envelope:
             answer = self.from_memory(scope)
         elif scope["method"] in LIKE_METHODS and self.likes:
             answer = await answer_like(scope)
+        elif scope["method"] == "POST" and self.posts:
+            answer, receive = await answer_post(scope, receive, self.slices)
         if answer is not None:  # complete, security headers included: sent as it is
             await send(
                 {

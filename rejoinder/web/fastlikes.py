@@ -9,8 +9,9 @@ way), no body — and only when those layers would let it through unchanged: a c
 ``Origin`` that is absent or remembered (``SiteCORS`` would look it up), no refusal at the door for the
 address. It sends the bytes the route sends with the headers those layers add. Anything else goes on to
 the framework untouched, and so does every refusal or failure of the service: the exception travels in
-the scope (``REFUSED_KEY``) and the route raises it (``refused_before``), so the app's error handlers
-answer it as usual and the like is not attempted twice. The route stays, and with it the OpenAPI schema.
+the scope (``middleware.REFUSED_KEY``) and the route raises it (``middleware.refused_before``), so the
+app's error handlers answer it as usual and the like is not attempted twice. The route stays, and with it
+the OpenAPI schema.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rejoinder.context import Context
 from rejoinder.web.client import client_of
 from rejoinder.web.fastreads import Answer, cors_or_none
 from rejoinder.web.headers import RESOURCE_HEADERS
-from rejoinder.web.middleware import LIKE_REFUSED_KEY, LIKE_ROUTE, VARY_ORIGIN
+from rejoinder.web.middleware import LIKE_ROUTE, REFUSED_KEY, VARY_ORIGIN
 from rejoinder.web.schemas import MAX_ID
 from rejoinder.web.serialize import dumps
 from rejoinder.web.telemetry import ROUTE_KEY
@@ -37,7 +38,6 @@ _LIKER = likes.LIKER_HEADER.lower().encode()
 _CONTENT_LENGTH = b"content-length"
 _NOT_FOR_THIS_PATH = frozenset({b"authorization", b"transfer-encoding"})
 _CONTENT_TYPE = (b"content-type", b"application/json")
-REFUSED_KEY = LIKE_REFUSED_KEY
 METHODS = frozenset({"PUT", "DELETE"})
 
 
@@ -81,10 +81,3 @@ def _liker_id(scope: Scope) -> str | None:
         elif name in _NOT_FOR_THIS_PATH or (name == _CONTENT_LENGTH and value != b"0"):
             return None
     return liker if liker is not None and likes.is_liker_id(liker.strip()) else None
-
-
-def refused_before(scope: Scope) -> None:
-    """Raise what the service refused or failed with on the fast path, if it did."""
-    refused = scope.pop(REFUSED_KEY, None)
-    if refused is not None:
-        raise refused

@@ -222,7 +222,9 @@ class ClientAddressRequired:
 
 
 LIKE_PATH = re.compile(r"/api/v1/comments/[0-9]+/like")
-LIKE_REFUSED_KEY = "rejoinder.like_refused"  # set by web/fastlikes.py
+# What the service refused or failed with on a fast path (web/fastlikes.py, web/fastposts.py): the route
+# raises it (``refused_before``) for the app's error handlers to answer, rather than trying again.
+REFUSED_KEY = "rejoinder.refused_before"
 LIKE_ROUTE = "/api/v1/comments/{comment_id}/like"
 PREVIEW_PATH = "/api/v1/preview"
 
@@ -243,8 +245,8 @@ class RefusedAgain:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A like the service refused just now (web/fastlikes.py): the route answers why, not this.
-        if scope["type"] != "http" or LIKE_REFUSED_KEY in scope:
+        # A like or comment the service refused just now (on a fast path): the route answers why, not this.
+        if scope["type"] != "http" or REFUSED_KEY in scope:
             return await self.app(scope, receive, send)
         if scope["method"] == "POST" and scope["path"] == PREVIEW_PATH:
             kind, route = "preview", PREVIEW_PATH
@@ -273,6 +275,13 @@ class RefusedAgain:
         retry_after = refusal.retry_after(time.monotonic())
         message = f"{refusal.what}; try again in {retry_after} s"
         await _send_error(send, RateLimited(message, refusal.fields, retry_after=retry_after))
+
+
+def refused_before(scope: Scope) -> None:
+    """Raise what the service refused or failed with on a fast path, if it did."""
+    refused = scope.pop(REFUSED_KEY, None)
+    if refused is not None:
+        raise refused
 
 
 async def _whole_body(receive: Receive) -> bytes | None:
