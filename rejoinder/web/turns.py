@@ -10,9 +10,10 @@ a later turn, behind the readers that arrived meanwhile. Reads are never held; a
 clock. CPU time, not wall time: on a machine busy with other work, a turn descheduled in the middle would
 otherwise let one write start per turn, and the readers would take the writers' share of the loop.
 
-The writes that wait are woken in the order they came, as many at the start of a turn as started within
-the slice the turn before (one more if they all did): each waiting write looking again at every turn of
-the loop cost a task's step per write per turn, a tenth of the loop's CPU with 32 writers beside readers.
+The writes that wait are woken in the order they came, at the start of a turn: as many as started within
+the slice the last time some did not, one more each turn they all did. Each waiting write looking again
+at every turn of the loop cost a task's step per write per turn, a tenth of the loop's CPU with 32 writers
+beside readers.
 """
 
 from __future__ import annotations
@@ -79,10 +80,10 @@ class WriteTurns:
 
     def _next_turn(self) -> None:
         self._turn_began = None
-        if self._woken:  # as many as fitted the last time, or one more if all did
-            fitted = self._woken - self._sent_back
-            more = fitted + 1 if not self._sent_back else fitted
-            self._to_wake = max(1, min(MOST_WOKEN_PER_TURN, more))
+        if self._sent_back:  # as many as fitted the last time
+            self._to_wake = max(1, self._woken - self._sent_back)
+        elif self._woken:  # all fitted: one more, and never fewer because the line ran short
+            self._to_wake = min(MOST_WOKEN_PER_TURN, max(self._to_wake, self._woken + 1))
         self._woken = self._sent_back = 0
         self._wake(self._to_wake)
 
