@@ -6,6 +6,7 @@ Turns are counted, not timed: with a slice of no time at all, two writes never s
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from starlette.types import Receive, Scope, Send
@@ -56,6 +57,25 @@ async def test_writes_within_the_slice_start_together(monkeypatch: pytest.Monkey
     monkeypatch.setattr(turns, "WRITES_SLICE_SECONDS", 60.0)
     started = await started_in(["POST"] * 10)
     assert len({turn for _, turn in started}) == 1
+
+
+async def test_a_waiting_write_is_woken_in_its_turn_not_every_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waiting writes are woken in order, about as many as the slice had room for the turn before: not
+    every waiting write at every turn of the loop, each looking at the clock again."""
+    monkeypatch.setattr(turns, "WRITES_SLICE_SECONDS", 0.0)
+    looks = 0
+    clock = time.thread_time
+
+    def counted() -> float:
+        nonlocal looks
+        looks += 1
+        return clock()
+
+    monkeypatch.setattr(turns.time, "thread_time", counted)
+    writes = 30
+    started = await started_in(["POST"] * writes)
+    assert [turn for _, turn in started] == sorted({turn for _, turn in started})  # one a turn, in order
+    assert looks <= 2 * writes  # each woken at most twice; all woken every turn: writes² / 2 looks
 
 
 def test_the_app_holds_writes_to_the_slice() -> None:
