@@ -196,6 +196,15 @@ class ReadCache:
             return {}
         return {key: kept[key] for key in thread_keys if key in kept}
 
+    def site_counts(self, site_key: str, urls: list[str]) -> list[int] | None:
+        """The comment counts of these threads of one site, in order, or None unless memory holds every one:
+        a counts request's answer from memory, with one lookup per URL."""
+        if self._unusable():
+            return None
+        get = self._counts.get
+        found = [get((site_key, url)) for url in urls]
+        return None if None in found else found  # type: ignore[return-value]
+
     def put_counts(self, generations: dict[ThreadKey, int], counts: dict[ThreadKey, int]) -> None:
         """Keep counts read from the database, except those of threads written to since ``generations``."""
         if self.bypass:

@@ -170,10 +170,10 @@ def remembered_counts(
     ctx: Context, site_key: str, urls: list[str], thread_urls: list[str]
 ) -> dict[str, int] | None:
     """``counts_in_memory`` for URLs already checked and normalised (``thread_urls[i]`` of ``urls[i]``)."""
-    known = ctx.cache.counts([(site_key, url) for url in thread_urls])
-    if len(known) < len(set(thread_urls)):
+    known = ctx.cache.site_counts(site_key, thread_urls)
+    if known is None:
         return None
-    return {given: known[site_key, url] for given, url in zip(urls, thread_urls, strict=True)}
+    return dict(zip(urls, known, strict=True))
 
 
 def _count_keys(site_key: str, urls: list[str]) -> dict[str, ThreadKey]:

@@ -66,3 +66,15 @@ def test_a_counts_query_is_read_as_the_router_reads_it(query: str) -> None:
     for _ in range(2):  # read, then remembered
         fields = answers._query(query.encode("latin-1"))
         assert [(name, value) for name, value, _ in fields] == parse_qsl(query, keep_blank_values=True)
+
+
+async def test_memory_answers_only_when_it_holds_every_thread_asked_for(
+    client: httpx.AsyncClient, ctx: Context, site: str
+) -> None:
+    await post(client, "one")
+    await counts(client, ARTICLE)
+    assert ctx.cache.site_counts(site, [ARTICLE, ARTICLE]) == [1, 1]
+    assert ctx.cache.site_counts(site, [ARTICLE, OTHER]) is None  # OTHER never asked: not in memory
+    assert ctx.cache.site_counts("elsewhere", [ARTICLE]) is None
+    await counts(client, OTHER)
+    assert ctx.cache.site_counts(site, [OTHER, ARTICLE]) == [0, 1]

@@ -52,6 +52,7 @@ from rejoinder.web.middleware import (
 from rejoinder.web.serialize import Fragments
 from rejoinder.web.sse import StreamClosingServer
 from rejoinder.web.turns import WriteSlices, WriteTurns
+from rejoinder.web.wire import HTTP_PROTOCOL
 from rejoinder.wiring import open_context
 from rejoinder.worker import Runner
 
@@ -189,6 +190,7 @@ def run(settings: Settings, workers: int = 1, *, with_demo: bool = False) -> boo
         "access_log": False,  # replaced by one line per request of our own, with route and request id
         "server_header": False,
         "proxy_headers": False,  # client addresses come from the trusted_proxies setting, nowhere else
+        "http": HTTP_PROTOCOL,  # an answer's head and body in one write (web/wire.py)
     }
     if settings.unix_socket:
         options["uds"] = settings.unix_socket
