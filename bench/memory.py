@@ -205,7 +205,7 @@ def structure_sizes(app: Any, server: Any) -> list[dict[str, Any]]:
     cache = ctx.cache
     comments = sum(
         len(snapshot.top_level) + sum(len(group) for group in snapshot.replies.values())
-        for snapshot, *_ in cache._snapshots.values()
+        for snapshot, _ in cache._snapshots.values()
     )
     add("read cache: snapshots", [cache._snapshots], f"{len(cache._snapshots)} threads, {comments} comments")
     bodies = sum(len(entry.body) for entry in cache._entries.values())

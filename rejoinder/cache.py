@@ -2,11 +2,8 @@
 
 The layers share one lock and one set of generations. A *snapshot* (see ``snapshots.py``) holds every
 visible comment of a thread; a write updates it in place, so the next read rebuilds its page from memory
-rather than from the database. It is kept only for a thread written to since it was last loaded, and
-until no write has come for ``SNAPSHOT_IDLE_SECONDS``: any other thread's pages are answered whole from
-its responses, which hold its text already. *Responses* are
-finished JSON bodies per query, and *counts* the comment count of each thread; any write to their thread
-drops them. A reader notes the thread's generation before
+rather than from the database. *Responses* are finished JSON bodies per query, and *counts* the comment
+count of each thread; any write to their thread drops them. A reader notes the thread's generation before
 it reads the database and stores its result only if no write bumped the generation meanwhile, so a slow
 read can never put a stale page back after the write that outdated it. Concurrent misses of one response
 at one generation are built once (single flight): after a write to a popular thread, one request rebuilds
@@ -15,11 +12,10 @@ it and the rest wait for it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-import math
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -31,10 +27,6 @@ log = logging.getLogger(__name__)
 
 ThreadKey = tuple[str, str]  # (site key, normalised thread URL)
 GENERATION_STRIPES = 4096
-NOT_LOADED = -1  # a stripe none of whose threads was loaded into a snapshot yet
-# A snapshot no write updated for this long is dropped: what it saves is one database read per write to
-# its thread, and a thread written to less often than this saves too little to hold its text twice.
-SNAPSHOT_IDLE_SECONDS = 30.0
 MAX_COUNTS = 200_000  # comment counts of threads, a few dozen bytes each
 MAX_AUTHORS = 20_000  # commenters shared by snapshots, about 100 bytes each
 
@@ -53,12 +45,9 @@ class _Flight:
 
 
 class ReadCache:
-    def __init__(self, max_bytes: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes  # for each layer
-        self._clock = clock
-        # (snapshot, size, when it was loaded or last updated), in that order: the least recently written
-        # first, for the idle ones to be dropped from the front.
-        self._snapshots: OrderedDict[ThreadKey, tuple[Any, int, float]] = OrderedDict()
+        self._snapshots: OrderedDict[ThreadKey, tuple[Any, int]] = OrderedDict()  # (snapshot, size)
         self._snapshot_size = 0
         self._counts: dict[ThreadKey, int] = {}
         # One author object per commenter for every snapshot, not one per thread they wrote in: the same
@@ -68,11 +57,6 @@ class ReadCache:
         self._by_thread: dict[ThreadKey, set[Hashable]] = {}
         # Striped by hash, so the table stays bounded; a collision only costs an extra miss.
         self._generations = [0] * GENERATION_STRIPES
-        # The generation each stripe's last snapshot load was made at: a thread loaded again at a later one
-        # was written to in between, and is worth keeping whole.
-        self._loaded = [NOT_LOADED] * GENERATION_STRIPES
-        # When a write to each stripe was last applied: a snapshot is kept only while writes come.
-        self._written_at = [-math.inf] * GENERATION_STRIPES
         self._size = 0
         self._lock = threading.Lock()
         self._flights: dict[tuple[Hashable, int], _Flight] = {}
@@ -149,39 +133,28 @@ class ReadCache:
             self._size += len(body)
             while self._size > self.max_bytes:
                 self._remove(next(iter(self._entries)))
-            self._drop_idle_snapshots()  # here too, so that they go while no one writes
         return entry
 
     def snapshot(self, thread_key: ThreadKey) -> Any | None:
         entry = None if self._unusable() else self._snapshots.get(thread_key)
-        return None if entry is None else entry[0]
+        if entry is None:
+            return None
+        with contextlib.suppress(KeyError):
+            self._snapshots.move_to_end(thread_key)
+        return entry[0]
 
     def put_snapshot(self, thread_key: ThreadKey, generation: int, snapshot: Any, size: int) -> None:
-        """Keep ``snapshot`` if its thread was written to since its previous load, and lately, unless a
-        write to it landed since ``generation`` was read.
-
-        A thread's first load is not kept, nor one with no write since the last: its pages are answered
-        from the responses made of them, and a snapshot beside them would hold its text twice (half of
-        what the cache held). Writes outdate those responses, and a snapshot saves their rebuilds a
-        database read each: the load after a write is kept, and later writes update it, unless that
-        write is older than ``SNAPSHOT_IDLE_SECONDS`` (the snapshot would be dropped as idle anyway).
-        """
+        """Keep ``snapshot`` unless a write to its thread landed since ``generation`` was read."""
         if size > self.max_bytes or self.bypass:
             return
-        stripe = hash(thread_key) % GENERATION_STRIPES
         with self._lock:
-            if generation != self._generations[stripe]:
-                return
-            loaded, self._loaded[stripe] = self._loaded[stripe], generation
-            now = self._clock()
-            if loaded in (NOT_LOADED, generation) or now - self._written_at[stripe] >= SNAPSHOT_IDLE_SECONDS:
+            if generation != self.generation(thread_key):
                 return
             self._drop_snapshot(thread_key)
-            self._snapshots[thread_key] = (snapshot, size, now)
+            self._snapshots[thread_key] = (snapshot, size)
             self._snapshot_size += size
             while self._snapshot_size > self.max_bytes:
                 self._drop_snapshot(next(iter(self._snapshots)))
-            self._drop_idle_snapshots()
 
     def authors(self) -> dict[tuple[str, str], Author]:
         """The table of shared authors, (name, website) to author, for a snapshot being made."""
@@ -232,12 +205,9 @@ class ReadCache:
                 except Exception:  # an update that cannot be applied only costs a reload
                     log.exception("could not update the snapshot of %r; it will be reloaded", thread_key)
                 else:
-                    self._snapshots[thread_key] = (snapshot, size, self._clock())
+                    self._snapshots[thread_key] = (snapshot, size)
                     self._snapshot_size += size
-            self._drop_idle_snapshots()
-            stripe = hash(thread_key) % GENERATION_STRIPES
-            self._generations[stripe] += 1
-            self._written_at[stripe] = self._clock()
+            self._generations[hash(thread_key) % GENERATION_STRIPES] += 1
             self._counts.pop(thread_key, None)
             for variant in self._by_thread.pop(thread_key, ()):
                 self._remove(variant)
@@ -252,16 +222,6 @@ class ReadCache:
             self._snapshots.clear()
             self._snapshot_size = 0
             self._counts.clear()
-
-    def _drop_idle_snapshots(self) -> None:
-        """Drop the snapshots no write updated for ``SNAPSHOT_IDLE_SECONDS``, oldest first; under the lock."""
-        snapshots = self._snapshots
-        oldest = self._clock() - SNAPSHOT_IDLE_SECONDS
-        while snapshots:
-            thread_key, (_, _, touched) = next(iter(snapshots.items()))
-            if touched > oldest:
-                return
-            self._drop_snapshot(thread_key)
 
     def _drop_snapshot(self, thread_key: ThreadKey) -> None:
         entry = self._snapshots.pop(thread_key, None)

@@ -1,8 +1,8 @@
 """Thread snapshots: every visible comment of one thread, in memory, updated by each write.
 
-Pure: no I/O. ``threads.read_page`` loads a snapshot and cuts pages from it, and the read cache keeps
-it once its thread is written to; the writes this process makes are applied to it (``with_posted``,
-``with_changed``) instead of reloading it, so a busy thread costs two database reads, not one per write.
+Pure: no I/O. ``threads.read_page`` loads a snapshot once and cuts pages from it; the writes this
+process makes are applied to it (``with_posted``, ``with_changed``) instead of reloading it, so a busy
+thread costs one database read, not one per write.
 """
 
 from __future__ import annotations

@@ -58,9 +58,8 @@ def read_page(
 ) -> ThreadPage:
     """One page of top-level comments with all their replies, in a constant number of queries.
 
-    Threads up to ``SNAPSHOT_MAX_COMMENTS`` are loaded whole into a snapshot, and pages are cut from it;
-    larger ones are paged in SQL. The read cache keeps the snapshot of a thread written to since its last
-    load (``ReadCache.put_snapshot``), and later writes keep it current.
+    Threads up to ``SNAPSHOT_MAX_COMMENTS`` are loaded whole into a snapshot that later writes keep
+    current, and pages are cut from it; larger ones are paged in SQL.
     """
     page = page_in_memory(ctx, site_key, url, sort, limit, cursor)
     if page is not None:

@@ -222,17 +222,12 @@ async def test_later_pages_and_reads_after_a_write_come_from_the_snapshot(
     seed_thread(ctx, SMALL, top_level=8, reply_chains=1, chain_length=2)
     await statements_for_thread_read(client, ctx, SMALL, 10)
     post_comment(ctx, NewComment(site="test", url=SMALL, body="one more", author=Author("Bo")), Client())
-    # The first load after a write is kept (the thread's first load was answered from its response alone).
-    with statements_run(ctx) as seen:
-        await read(client, SMALL, limit=1000)
-    assert seen  # from the database
-    post_comment(ctx, NewComment(site="test", url=SMALL, body="and another", author=Author("Cy")), Client())
     with statements_run(ctx) as seen:
         first = await read(client, SMALL, limit=3)
         second = await read(client, SMALL, limit=3, cursor=first["next_cursor"])
         whole = await read(client, SMALL, limit=1000)
     assert seen == []
-    assert whole["thread"]["comment_count"] == len(flatten(whole["comments"])) == 12
+    assert whole["thread"]["comment_count"] == len(flatten(whole["comments"])) == 11
     assert [c["id"] for c in first["comments"] + second["comments"]] == [c["id"] for c in whole["comments"]][
         :6
     ]
