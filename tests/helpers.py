@@ -120,3 +120,45 @@ def statement_rows(parameters: Any, many: bool) -> int:
     if isinstance(parameters, dict) and "new_comments" in parameters:
         return len(parameters["new_comments"].obj)  # psycopg's Json, as SQLAlchemy passes it
     return 1
+
+
+RawAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+def call_raw(
+    portal: Any, app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
+) -> tuple[RawAnswer, dict[str, Any]]:
+    """An ASGI app called with a raw scope from a synchronous test, through an anyio portal: the answer (its
+    request id left out, as it differs on every request) and the scope after. The body arrives in
+    ``chunks``, one message each."""
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "server": ("testserver", 80),
+        "client": ("203.0.113.7", 50000),
+        "scheme": "http",
+        "method": method,
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode("utf-8", "surrogateescape"),
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), *headers],
+        "state": {},
+    }
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": n < len(chunks) - 1}
+        for n, chunk in enumerate(chunks or [b""])
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    portal.call(app, scope, receive, send)
+    start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+    kept = [(name, value) for name, value in start["headers"] if name != b"x-request-id"]
+    return (start["status"], kept, body), scope

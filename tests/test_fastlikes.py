@@ -24,7 +24,7 @@ from rejoinder.web.schemas import MAX_ID
 from rejoinder.web.telemetry import ROUTE_KEY
 from rejoinder.wiring import open_context
 from tests.conftest import SITE_ORIGIN
-from tests.helpers import post
+from tests.helpers import call_raw, post
 
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
@@ -47,34 +47,7 @@ class Apps:
         self.fast, self.plain = create_app(settings, context=ctx), router_only(settings, ctx)
 
     def call(self, app: FastAPI, method: str, path: str, headers: Headers) -> tuple[Answer, dict[str, Any]]:
-        """The answer (its request id left out: it differs on every request) and the scope after."""
-        scope: dict[str, Any] = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "server": ("testserver", 80),
-            "client": ("203.0.113.7", 50000),
-            "scheme": "http",
-            "method": method,
-            "root_path": "",
-            "path": path,
-            "raw_path": path.encode("utf-8", "surrogateescape"),
-            "query_string": b"",
-            "headers": [(b"host", b"testserver"), *headers],
-            "state": {},
-        }
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        self.portal.call(app, scope, receive, send)
-        start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
-        kept = [(name, value) for name, value in start["headers"] if name != b"x-request-id"]
-        return (start["status"], kept, body), scope
+        return call_raw(self.portal, app, method, path, headers, [])
 
     def both(self, method: str, path: str, headers: Headers) -> tuple[Answer, Answer, bool]:
         """The answers with and without the fast path, and whether the fast path gave the first."""

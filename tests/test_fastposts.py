@@ -25,7 +25,7 @@ from rejoinder.web.telemetry import ROUTE_KEY
 from rejoinder.web.turns import WriteTurns
 from rejoinder.wiring import open_context
 from tests.conftest import SITE_ORIGIN
-from tests.helpers import ARTICLE, comment_payload
+from tests.helpers import ARTICLE, call_raw, comment_payload
 
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
@@ -51,39 +51,7 @@ class Apps:
     def call(
         self, app: FastAPI, headers: Headers, chunks: list[bytes], method: str = "POST"
     ) -> tuple[Answer, dict[str, Any]]:
-        """The answer (its request id left out: it differs on every request) and the scope after. The body
-        arrives in ``chunks``, one message each."""
-        scope: dict[str, Any] = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "server": ("testserver", 80),
-            "client": ("203.0.113.7", 50000),
-            "scheme": "http",
-            "method": method,
-            "root_path": "",
-            "path": PATH,
-            "raw_path": PATH.encode(),
-            "query_string": b"",
-            "headers": [(b"host", b"testserver"), *headers],
-            "state": {},
-        }
-        messages = [
-            {"type": "http.request", "body": chunk, "more_body": n < len(chunks) - 1}
-            for n, chunk in enumerate(chunks or [b""])
-        ]
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        self.portal.call(app, scope, receive, send)
-        start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
-        kept = [(name, value) for name, value in start["headers"] if name != b"x-request-id"]
-        return (start["status"], kept, body), scope
+        return call_raw(self.portal, app, method, PATH, headers, chunks)
 
     def both(self, headers: Headers, chunks: list[bytes]) -> tuple[Answer, Answer, bool]:
         """The answers with and without the fast path, and whether the fast path gave the first."""
