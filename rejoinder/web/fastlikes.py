@@ -25,7 +25,7 @@ from rejoinder.context import Context
 from rejoinder.web.client import client_of
 from rejoinder.web.fastreads import Answer, cors_or_none
 from rejoinder.web.headers import RESOURCE_HEADERS
-from rejoinder.web.middleware import LIKE_ROUTE, REFUSED_KEY, VARY_ORIGIN
+from rejoinder.web.middleware import FOR_THE_FRAMEWORK, JSON_TYPE, LIKE_ROUTE, REFUSED_KEY, VARY_ORIGIN
 from rejoinder.web.schemas import MAX_ID
 from rejoinder.web.serialize import dumps
 from rejoinder.web.telemetry import ROUTE_KEY
@@ -36,8 +36,6 @@ _LIKER = likes.LIKER_HEADER.lower().encode()
 # A body is for ``RequestSizeLimit`` to read and bound: a like with one (even an empty chunked one) goes
 # there. Browsers send ``Content-Length: 0`` with a bodiless ``PUT``.
 _CONTENT_LENGTH = b"content-length"
-_NOT_FOR_THIS_PATH = frozenset({b"authorization", b"transfer-encoding"})
-_CONTENT_TYPE = (b"content-type", b"application/json")
 METHODS = frozenset({"PUT", "DELETE"})
 
 
@@ -66,7 +64,7 @@ async def answer_like(scope: Scope) -> Answer | None:
     body = dumps({"likes": state.likes, "liked": state.liked})
     # What the route's Response sends, in its order, then what CORS and the security headers add.
     length = (b"content-length", b"%d" % len(body))
-    return Answer(200, [length, _CONTENT_TYPE, VARY_ORIGIN, *cors, *RESOURCE_HEADERS], body, LIKE_ROUTE)
+    return Answer(200, [length, JSON_TYPE, VARY_ORIGIN, *cors, *RESOURCE_HEADERS], body, LIKE_ROUTE)
 
 
 def _liker_id(scope: Scope) -> str | None:
@@ -78,6 +76,6 @@ def _liker_id(scope: Scope) -> str | None:
             if liker is not None:
                 return None
             liker = value.decode("latin-1")  # as Starlette decodes headers
-        elif name in _NOT_FOR_THIS_PATH or (name == _CONTENT_LENGTH and value != b"0"):
+        elif name in FOR_THE_FRAMEWORK or (name == _CONTENT_LENGTH and value != b"0"):
             return None
     return liker if liker is not None and likes.is_liker_id(liker.strip()) else None

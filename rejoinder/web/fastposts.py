@@ -31,16 +31,14 @@ from rejoinder.web.api import new_comment_of, posted_body
 from rejoinder.web.client import client_of
 from rejoinder.web.fastreads import Answer, cors_or_none
 from rejoinder.web.headers import RESOURCE_HEADERS
-from rejoinder.web.middleware import JSON, READ_PATH, REFUSED_KEY, VARY_ORIGIN
+from rejoinder.web.middleware import FOR_THE_FRAMEWORK, JSON, JSON_TYPE, READ_PATH, REFUSED_KEY, VARY_ORIGIN
 from rejoinder.web.schemas import NewCommentIn
 from rejoinder.web.telemetry import ROUTE_KEY
 from rejoinder.web.turns import WriteSlices
 
 POST_PATH = READ_PATH  # the same path: GET reads a thread, POST adds to it
-_CONTENT_TYPE = (b"content-type", JSON)
 # Headers this path reads; any of them twice, or one it does not take, and the request goes the long way.
 _READ = frozenset({b"content-length", b"content-type", b"user-agent", b"origin"})
-_NOT_FOR_THIS_PATH = frozenset({b"authorization", b"transfer-encoding"})
 
 
 async def answer_post(scope: Scope, receive: Receive, slices: WriteSlices) -> tuple[Answer | None, Receive]:
@@ -81,7 +79,7 @@ async def answer_post(scope: Scope, receive: Receive, slices: WriteSlices) -> tu
     answer = posted_body(posted)
     # What the route's Response sends, in its order, then what CORS and the security headers add.
     length = (b"content-length", b"%d" % len(answer))
-    sent = [length, _CONTENT_TYPE, VARY_ORIGIN, *cors, *RESOURCE_HEADERS]
+    sent = [length, JSON_TYPE, VARY_ORIGIN, *cors, *RESOURCE_HEADERS]
     return Answer(201, sent, answer, POST_PATH), replay
 
 
@@ -94,7 +92,7 @@ def _headers(scope: Scope, limit: int) -> dict[bytes, bytes] | None:
             if name in found:
                 return None
             found[name] = value
-        elif name in _NOT_FOR_THIS_PATH:
+        elif name in FOR_THE_FRAMEWORK:
             return None
     length = found.get(b"content-length", b"")
     if not length.isdigit() or not 0 < int(length) <= limit:

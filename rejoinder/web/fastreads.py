@@ -25,7 +25,7 @@ from rejoinder.threads import MAX_COUNT_URLS, remembered_counts, thread_url
 from rejoinder.web.headers import RESOURCE_HEADERS
 from rejoinder.web.middleware import (
     COUNTS_PATH,
-    JSON,
+    JSON_TYPE,
     READ_PATH,
     VARY_ORIGIN,
     context_of,
@@ -43,7 +43,6 @@ Field = tuple[str, str, str | None]
 MAX_FIELDS = 10_000
 _VARY = [VARY_ORIGIN]
 _NO_CACHE = (b"cache-control", b"no-cache")
-_CONTENT_TYPE = (b"content-type", JSON)
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's constructor costs a call per field
@@ -94,7 +93,7 @@ class MemoryAnswers:
         if found is None:
             return None
         body = dumps({"counts": found})
-        headers = [_CONTENT_TYPE, (b"content-length", b"%d" % len(body)), *_VARY, *cors, *RESOURCE_HEADERS]
+        headers = [JSON_TYPE, (b"content-length", b"%d" % len(body)), *_VARY, *cors, *RESOURCE_HEADERS]
         return Answer(200, headers, body, COUNTS_PATH)
 
     def _query(self, query: bytes) -> list[Field]:
@@ -140,8 +139,8 @@ def _thread_page(scope: Scope, cors: Headers) -> Answer | None:
         return None
     etag = entry.etag.encode()
     if header_of(scope, b"if-none-match") == etag:
-        headers = [_CONTENT_TYPE, (b"etag", etag), _NO_CACHE, *_VARY, *cors, *RESOURCE_HEADERS]
+        headers = [JSON_TYPE, (b"etag", etag), _NO_CACHE, *_VARY, *cors, *RESOURCE_HEADERS]
         return Answer(304, headers, b"", READ_PATH)
     length = (b"content-length", b"%d" % len(entry.body))
-    headers = [_CONTENT_TYPE, (b"etag", etag), _NO_CACHE, length, *_VARY, *cors, *RESOURCE_HEADERS]
+    headers = [JSON_TYPE, (b"etag", etag), _NO_CACHE, length, *_VARY, *cors, *RESOURCE_HEADERS]
     return Answer(200, headers, entry.body, READ_PATH)

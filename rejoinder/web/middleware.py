@@ -31,6 +31,10 @@ from rejoinder.web.telemetry import ROUTE_KEY
 log = logging.getLogger(__name__)
 
 JSON = b"application/json"
+JSON_TYPE = (b"content-type", JSON)  # the header of the answers the fast paths send themselves
+# Headers that send a request past the fast paths (web/fastlikes.py, web/fastposts.py) to the framework: a
+# reader's token, or a body of no declared length.
+FOR_THE_FRAMEWORK = frozenset({b"authorization", b"transfer-encoding"})
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Rejoinder-Liker"
