@@ -33,10 +33,10 @@ TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
 # commit's comments are looked up together (their threads, whether a guest's address is a verified
 # reader's, their ids) and their rows, their threads' counts and their events' outbox rows are written at
 # the commit in one statement for the whole group. On SQLite each comment looks its thread up and is
-# inserted on its own, and SQLAlchemy inserts the outbox rows one by one to return their ids in order;
-# the counts are one statement for the group.
-POST_STATEMENTS = {"postgresql": 0, "sqlite": 3}
-GROUP_STATEMENTS = {"postgresql": 2, "sqlite": 1}
+# inserted on its own; the counts and the outbox rows (one multi-row INSERT) are a statement each for the
+# group.
+POST_STATEMENTS = {"postgresql": 0, "sqlite": 2}
+GROUP_STATEMENTS = {"postgresql": 2, "sqlite": 2}
 # A comment posted alone through the thread-side queue (``post_comment``), which likes and API keys share:
 # its kept writes one statement each there, on both backends.
 ALONE_STATEMENTS = 4

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,11 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 
 from rejoinder.model import Comment, CommentStatus
 from rejoinder.store.comments import PUBLIC_COLUMNS, add_to_like_count, public_comment
-from rejoinder.store.dialect import on_psycopg
+from rejoinder.store.dialect import on_psycopg, on_sqlite, sqlite_bind
 from rejoinder.store.schema import comments, likes
 
 # Built once: a like is a handful of tiny statements, and building one costs more than running it.
@@ -71,7 +69,6 @@ _UNLIKE_COUNTED = _counted(_REMOVE_LIKE, -1)
 # a result object) cost three quarters of these tiny statements: 145 µs for the pair against 37 µs here
 # (docs/benchmarks.md, "The cost of a like"). The time is bound with the column's own type, as SQLAlchemy
 # would bind it, so that reading it back is the same.
-_SQLITE_DIALECT = sqlite.dialect()
 _SQLITE_LIKE = (
     "INSERT INTO likes (comment_id, liker_key, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING "
     "RETURNING comment_id"
@@ -81,7 +78,7 @@ _SQLITE_COUNT = (
     "UPDATE comments SET like_count = like_count + ?, version = version + 1 WHERE id = ? "
     "RETURNING like_count, version"
 )
-_SQLITE_TIME = likes.c.created_at.type.dialect_impl(_SQLITE_DIALECT).bind_processor(_SQLITE_DIALECT)
+_SQLITE_TIME = sqlite_bind(likes.c.created_at)
 
 
 def change_like(
@@ -108,26 +105,14 @@ def change_like(
 def _change_like_on_sqlite(
     conn: Connection, comment_id: int, liker_key: str, liked: bool, now: datetime
 ) -> tuple[int, int] | None:
-    driver = conn.connection.driver_connection
-    assert driver is not None  # a connection in use has its driver's
     if liked:
-        at = _SQLITE_TIME(now) if _SQLITE_TIME is not None else now
-        changed = _on_sqlite(driver, _SQLITE_LIKE, (comment_id, liker_key, at))
+        changed = on_sqlite(conn, _SQLITE_LIKE, (comment_id, liker_key, _SQLITE_TIME(now)))
     else:
-        changed = _on_sqlite(driver, _SQLITE_UNLIKE, (comment_id, liker_key))
-    if changed is None:
+        changed = on_sqlite(conn, _SQLITE_UNLIKE, (comment_id, liker_key))
+    if not changed:
         return None
-    likes_now, version = _on_sqlite(driver, _SQLITE_COUNT, (1 if liked else -1, comment_id))
+    ((likes_now, version),) = on_sqlite(conn, _SQLITE_COUNT, (1 if liked else -1, comment_id))
     return int(likes_now), int(version)
-
-
-def _on_sqlite(driver: sqlite3.Connection, statement: str, parameters: tuple[Any, ...]) -> Any:
-    """The statement's one row (or None), its driver's error raised as SQLAlchemy would raise it: a full
-    or failing disk is then told from a bug as for every other statement (store/outage.py)."""
-    try:
-        return driver.execute(statement, parameters).fetchone()
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(statement, parameters, exc, sqlite3.Error) from exc
 
 
 @dataclass(frozen=True)
