@@ -35,6 +35,10 @@ class WindowCounts:
         # (limit key, window number) -> (when the table may go, identifier -> count)
         self._windows: dict[tuple[str, int], tuple[float, dict[str, int]]] = {}
         self._sweep_at = time.time() + SWEEP_SECONDS
+        # (namespace, limit, identifiers but the last) -> the limit's key. A few per site and limit, asked
+        # for every count: ``limits`` builds one from its parts each time (a third of a like's two limits'
+        # CPU). A limit's equality leaves its namespace out; its key does not.
+        self._keys: dict[tuple[str, RateLimitItem, tuple[str, ...]], str] = {}
 
     def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
         """Count ``cost`` if the limit allows it; False (and nothing counted) if it does not."""
@@ -44,7 +48,7 @@ class WindowCounts:
         if now >= self._sweep_at:
             self._sweep(now)
         expiry = item.get_expiry()
-        key, who = _split(item, identifiers)
+        key, who = self._split(item, identifiers)
         current = int(now / expiry)
         before, before_left, count, _ = self._windows_of(key, who, current, expiry, now)
         if floor(before * before_left / expiry + count) + cost > item.amount:
@@ -75,7 +79,7 @@ class WindowCounts:
         return WindowStats(now + min(before_drops, count_drops), remaining)
 
     def clear(self, item: RateLimitItem, *identifiers: str) -> None:
-        key, who = _split(item, identifiers)
+        key, who = self._split(item, identifiers)
         now, expiry = time.time(), item.get_expiry()
         for number in (int((now - expiry) / expiry), int(now / expiry)):
             window = self._windows.get((key, number))
@@ -87,7 +91,7 @@ class WindowCounts:
 
     def _sliding(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> tuple[int, float, int, float]:
         now, expiry = time.time(), item.get_expiry()
-        key, who = _split(item, identifiers)
+        key, who = self._split(item, identifiers)
         return self._windows_of(key, who, int(now / expiry), expiry, now)
 
     def _windows_of(
@@ -103,14 +107,16 @@ class WindowCounts:
         window = self._windows.get((key, number))
         return 0 if window is None else window[1].get(who, 0)
 
+    def _split(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> tuple[str, str]:
+        """The limit's key for all but the last identifier, and that last one (what is counted: an
+        address, an author)."""
+        scope, who = (identifiers[:-1], identifiers[-1]) if identifiers else ((), "")
+        memo = (item.namespace, item, scope)
+        key = self._keys.get(memo)
+        if key is None:
+            key = self._keys[memo] = item.key_for(*scope)
+        return key, who
+
     def _sweep(self, now: float) -> None:
         self._windows = {key: window for key, window in self._windows.items() if window[0] > now}
         self._sweep_at = now + SWEEP_SECONDS
-
-
-def _split(item: RateLimitItem, identifiers: tuple[str, ...]) -> tuple[str, str]:
-    """The limit's key for all but the last identifier, and that last one (what is counted: an address,
-    an author)."""
-    if not identifiers:
-        return item.key_for(), ""
-    return item.key_for(*identifiers[:-1]), identifiers[-1]
