@@ -1,5 +1,5 @@
-"""The few statements whose spelling differs between SQLite and PostgreSQL, and the way to PostgreSQL's
-driver for the statements too frequent for SQLAlchemy's execution path."""
+"""The few statements whose spelling differs between SQLite and PostgreSQL, and the way to either one's
+driver (psycopg, sqlite3) for the statements too frequent for SQLAlchemy's execution path."""
 
 from __future__ import annotations
 
