@@ -59,6 +59,7 @@ from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from rejoinder.errors import ConfigurationError
+from rejoinder.store.commit_pace import CommitPace
 from rejoinder.store.outage import postgres_disk_full
 
 SQLITE_PRAGMAS = (
@@ -91,9 +92,10 @@ LOOP_SLICE_SECONDS = 0.004
 
 # SQLite: a COMMIT of the loop's batch (its fsync) that takes no longer than a slice runs on the loop. In a
 # thread it cost the batch's writers two hand-offs of the GIL, each up to the interpreter's switch interval
-# (5 ms) while the loop answers readers, and a turn of the loop: ten times a local disk's fsync. A slower
-# one (a busy or remote disk, a checkpoint) sends the loop's COMMITs to a thread for a while, where the
-# loop answers readers while the disk works; then the loop tries again. 0: every COMMIT in a thread.
+# (5 ms) while the loop answers readers, and a turn of the loop: ten times a local disk's fsync. While most
+# of the recent ones are slower (a busy or remote disk: ``CommitPace``), the loop's COMMITs go to a thread
+# for a while, where the loop answers readers while the disk works; then the loop tries again. 0: every
+# COMMIT in a thread.
 QUICK_COMMIT_SECONDS = LOOP_SLICE_SECONDS
 SLOW_COMMITS_IN_THREAD_SECONDS = 10.0
 
@@ -336,8 +338,8 @@ class Database:
         # Tasks committing batches of the loop's writes (held, or the loop may let a task vanish).
         self._drainers: set[asyncio.Task[None]] = set()
         self._draining_on_loop = False  # SQLite: a task is committing the loop's writes
-        # SQLite: until when (time.monotonic) the loop's batches COMMIT in a thread, after a slow one.
-        self._commit_in_thread_until = 0.0
+        # SQLite: whether the loop's batches COMMIT on the loop or, while the disk is slow, in a thread.
+        self._commit_pace = CommitPace(SLOW_COMMITS_IN_THREAD_SECONDS)
         self._checkpointing = threading.Lock()
         self._last_checkpoint = time.monotonic()  # when the last checkpoint began
         # SQLite: set while the loop's batch waits (in a thread) for the writer. Threads writing on their
@@ -505,17 +507,16 @@ class Database:
                 log.exception("handing on what a committed transaction noted failed")
 
     async def _commit_loop_batch(self, transaction: RootTransaction) -> None:
-        """COMMIT the loop's batch: on the loop while the disk answers within ``QUICK_COMMIT_SECONDS``,
-        otherwise in a thread, so that readers are answered while the disk works."""
-        if QUICK_COMMIT_SECONDS <= 0 or time.monotonic() < self._commit_in_thread_until:
+        """COMMIT the loop's batch: on the loop while the disk mostly answers within
+        ``QUICK_COMMIT_SECONDS``, otherwise in a thread, so that readers are answered while the disk works."""
+        if not self._commit_pace.on_loop(QUICK_COMMIT_SECONDS, time.monotonic()):
             # A limiter of its own: the shared one's threads may all be waiting for this very
             # writer (sync endpoints calling ``transaction``), which would never come free.
             await anyio.to_thread.run_sync(transaction.commit, limiter=anyio.CapacityLimiter(1))
             return
         started = time.perf_counter()
         transaction.commit()
-        if time.perf_counter() - started > QUICK_COMMIT_SECONDS:
-            self._commit_in_thread_until = time.monotonic() + SLOW_COMMITS_IN_THREAD_SECONDS
+        self._commit_pace.note(time.perf_counter() - started, QUICK_COMMIT_SECONDS, time.monotonic())
 
     def _checkpoint_due(self) -> bool:
         since = time.monotonic() - self._last_checkpoint
