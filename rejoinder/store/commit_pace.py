@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import deque
 
 # The loop's last COMMITs remembered, and how many of them slow send the COMMITs to a thread.
-REMEMBERED = 5
-SLOW_ENOUGH = 3
+REMEMBERED = 10
+SLOW_ENOUGH = 6
 
 
 class CommitPace:
