@@ -476,6 +476,22 @@ async def test_the_loop_answers_while_a_batch_waits_for_the_disk(db: Database) -
     assert Counter(seen.handed_on) == Counter(["piece-first", *later])
 
 
+async def test_the_thread_that_waits_for_a_slow_commit_ends_with_the_database(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: the loop's batch waits for a slow disk in a thread of its own, which ``dispose`` ends (a
+    server that stops leaves no thread behind to wait for at exit)."""
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL commits every batch in a worker thread")
+    monkeypatch.setattr(store_db, "QUICK_COMMIT_SECONDS", 0.0)  # every COMMIT in the thread
+    committed_in: list[str] = []
+    event.listen(db.writer, "commit", lambda _conn: committed_in.append(threading.current_thread().name))
+    assert await db.transaction_async(piece("piece-a")) == "piece-a"
+    assert committed_in and all(name.startswith("rejoinder-loop-batch") for name in committed_in)
+    db.dispose()
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("rejoinder-loop-batch")]
+
+
 async def test_the_loop_answers_while_another_thread_holds_the_writer(db: Database) -> None:
     """SQLite: a thread writing with ``db.write()`` (the event bus marking events delivered, a job being
     claimed) holds the one writer connection through its COMMIT; the loop's next batch waits for it in a
