@@ -21,6 +21,7 @@ from rejoinder.context import Context
 from rejoinder.model import Author
 from rejoinder.sites import create_site
 from rejoinder.store import db as store_db
+from rejoinder.store.commit_pace import SLOW_ENOUGH
 from rejoinder.store.db import Database, after_commit, at_commit
 from rejoinder.store.schema import comments, server_secrets
 from rejoinder.store.sites import get_site
@@ -389,6 +390,29 @@ async def test_a_quick_commit_runs_on_the_loop(db: Database, monkeypatch: pytest
     assert stored_names(db) == {"piece-a", "piece-b"}
 
 
+async def test_one_slow_commit_leaves_the_next_on_the_loop(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: a single slow COMMIT (a shared disk's occasional slow fsync) does not send the loop's next
+    COMMITs to a thread; most of the recent ones must have been slow (``CommitPace``)."""
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL commits every batch in a worker thread")
+    monkeypatch.setattr(store_db, "QUICK_COMMIT_SECONDS", 0.05)
+    committed_in: list[threading.Thread] = []
+
+    def slow_second_commit(_conn: Connection) -> None:
+        committed_in.append(threading.current_thread())
+        if len(committed_in) == 2:
+            time.sleep(0.1)
+
+    event.listen(db.writer, "commit", slow_second_commit)
+    names = [f"piece-{n}" for n in range(4)]
+    for name in names:
+        assert await db.transaction_async(piece(name)) == name
+    assert committed_in == [threading.current_thread()] * len(names)
+    assert stored_names(db) == set(names)
+
+
 async def test_the_wal_is_checkpointed_in_a_thread_not_in_the_loops_commit(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -416,8 +440,8 @@ async def test_the_wal_is_checkpointed_in_a_thread_not_in_the_loops_commit(
 
 
 async def test_the_loop_answers_while_a_batch_waits_for_the_disk(db: Database) -> None:
-    """SQLite: once a COMMIT was slow, the next ones (the fsync) are waited for off the loop, and the
-    writers that arrive meanwhile all go into the next batch."""
+    """SQLite: once most of the recent COMMITs were slow, the next ones (the fsync) are waited for off the
+    loop, and the writers that arrive meanwhile all go into the next batch."""
     if db.backend != "sqlite":
         pytest.skip("PostgreSQL commits every batch in a worker thread")
     slow_disk = 0.3
@@ -426,8 +450,9 @@ async def test_the_loop_answers_while_a_batch_waits_for_the_disk(db: Database) -
         time.sleep(slow_disk)
 
     event.listen(db.writer, "commit", slow_commit)
-    # The first slow COMMIT holds the loop; it is what tells the database that its disk is slow.
-    assert await db.transaction_async(piece("piece-slow")) == "piece-slow"
+    # The first slow COMMITs hold the loop; they are what tells the database that its disk is slow.
+    for n in range(SLOW_ENOUGH):
+        assert await db.transaction_async(piece(f"piece-slow-{n}")) == f"piece-slow-{n}"
     seen = Transactions(db)
     gaps: list[float] = []
 
@@ -449,6 +474,22 @@ async def test_the_loop_answers_while_a_batch_waits_for_the_disk(db: Database) -
     assert results == ["piece-first", *later]
     assert seen.commits == 2  # the writers that came during the first commit shared the second
     assert Counter(seen.handed_on) == Counter(["piece-first", *later])
+
+
+async def test_the_thread_that_waits_for_a_slow_commit_ends_with_the_database(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: the loop's batch waits for a slow disk in a thread of its own, which ``dispose`` ends (a
+    server that stops leaves no thread behind to wait for at exit)."""
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL commits every batch in a worker thread")
+    monkeypatch.setattr(store_db, "QUICK_COMMIT_SECONDS", 0.0)  # every COMMIT in the thread
+    committed_in: list[str] = []
+    event.listen(db.writer, "commit", lambda _conn: committed_in.append(threading.current_thread().name))
+    assert await db.transaction_async(piece("piece-a")) == "piece-a"
+    assert committed_in and all(name.startswith("rejoinder-loop-batch") for name in committed_in)
+    db.dispose()
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("rejoinder-loop-batch")]
 
 
 async def test_the_loop_answers_while_another_thread_holds_the_writer(db: Database) -> None:

@@ -59,6 +59,7 @@ from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from rejoinder.errors import ConfigurationError
+from rejoinder.store.commit_pace import CommitPace
 from rejoinder.store.dialect import on_sqlite
 from rejoinder.store.outage import postgres_disk_full
 
@@ -92,9 +93,10 @@ LOOP_SLICE_SECONDS = 0.004
 
 # SQLite: a COMMIT of the loop's batch (its fsync) that takes no longer than a slice runs on the loop. In a
 # thread it cost the batch's writers two hand-offs of the GIL, each up to the interpreter's switch interval
-# (5 ms) while the loop answers readers, and a turn of the loop: ten times a local disk's fsync. A slower
-# one (a busy or remote disk, a checkpoint) sends the loop's COMMITs to a thread for a while, where the
-# loop answers readers while the disk works; then the loop tries again. 0: every COMMIT in a thread.
+# (5 ms) while the loop answers readers, and a turn of the loop: ten times a local disk's fsync. While most
+# of the recent ones are slower (a busy or remote disk: ``CommitPace``), the loop's COMMITs go to a thread
+# for a while, where the loop answers readers while the disk works; then the loop tries again. 0: every
+# COMMIT in a thread.
 QUICK_COMMIT_SECONDS = LOOP_SLICE_SECONDS
 SLOW_COMMITS_IN_THREAD_SECONDS = 10.0
 
@@ -337,8 +339,9 @@ class Database:
         # Tasks committing batches of the loop's writes (held, or the loop may let a task vanish).
         self._drainers: set[asyncio.Task[None]] = set()
         self._draining_on_loop = False  # SQLite: a task is committing the loop's writes
-        # SQLite: until when (time.monotonic) the loop's batches COMMIT in a thread, after a slow one.
-        self._commit_in_thread_until = 0.0
+        # SQLite: whether the loop's batches COMMIT on the loop or, while the disk is slow, in a thread.
+        self._commit_pace = CommitPace(SLOW_COMMITS_IN_THREAD_SECONDS)
+        self._batch_thread: ThreadPoolExecutor | None = None  # SQLite: see ``_loop_batch_thread``
         self._checkpointing = threading.Lock()
         self._last_checkpoint = time.monotonic()  # when the last checkpoint began
         # SQLite: set while the loop's batch waits (in a thread) for the writer. Threads writing on their
@@ -506,17 +509,14 @@ class Database:
                 log.exception("handing on what a committed transaction noted failed")
 
     async def _commit_loop_batch(self, transaction: RootTransaction) -> None:
-        """COMMIT the loop's batch: on the loop while the disk answers within ``QUICK_COMMIT_SECONDS``,
-        otherwise in a thread, so that readers are answered while the disk works."""
-        if QUICK_COMMIT_SECONDS <= 0 or time.monotonic() < self._commit_in_thread_until:
-            # A limiter of its own: the shared one's threads may all be waiting for this very
-            # writer (sync endpoints calling ``transaction``), which would never come free.
-            await anyio.to_thread.run_sync(transaction.commit, limiter=anyio.CapacityLimiter(1))
+        """COMMIT the loop's batch: on the loop while the disk mostly answers within
+        ``QUICK_COMMIT_SECONDS``, otherwise in a thread, so that readers are answered while the disk works."""
+        if not self._commit_pace.on_loop(QUICK_COMMIT_SECONDS, time.monotonic()):
+            await _to_the_end(self._loop_batch_thread().submit(transaction.commit))
             return
         started = time.perf_counter()
         transaction.commit()
-        if time.perf_counter() - started > QUICK_COMMIT_SECONDS:
-            self._commit_in_thread_until = time.monotonic() + SLOW_COMMITS_IN_THREAD_SECONDS
+        self._commit_pace.note(time.perf_counter() - started, QUICK_COMMIT_SECONDS, time.monotonic())
 
     def _checkpoint_due(self) -> bool:
         since = time.monotonic() - self._last_checkpoint
@@ -562,7 +562,16 @@ class Database:
                     self._committer.release()
                     raise
             self._committer.release()
-        return await anyio.to_thread.run_sync(self._wait_for_writer, limiter=anyio.CapacityLimiter(1))
+        return await _to_the_end(self._loop_batch_thread().submit(self._wait_for_writer))
+
+    def _loop_batch_thread(self) -> ThreadPoolExecutor:
+        """SQLite: the thread where the loop's batch waits for the writer, or for its COMMIT while the disk
+        is slow. Its own (the shared threads may all be waiting for this very writer: sync endpoints calling
+        ``transaction``), and a plain executor job: anyio's ``to_thread`` cost the batch a turn of the loop
+        before the thread started (its checkpoint), and the loop a hand-off through a Python condition."""
+        if self._batch_thread is None:
+            self._batch_thread = ThreadPoolExecutor(1, thread_name_prefix="rejoinder-loop-batch")
+        return self._batch_thread
 
     def _wait_for_writer(self) -> Connection:
         self._committer.acquire()
@@ -671,6 +680,9 @@ class Database:
             if lane.threads is not None:
                 lane.threads.shutdown(wait=True)  # a batch in a thread finishes its commit first
                 lane.threads = None
+        if self._batch_thread is not None:
+            self._batch_thread.shutdown(wait=True)
+            self._batch_thread = None
         for engine in self.engines:
             engine.dispose()
 
@@ -688,12 +700,12 @@ async def _in_slices(conn: Connection, batch: list[_Work[Any]]) -> list[Any]:
     return results
 
 
-async def _to_the_end(job: Future[None]) -> None:
+async def _to_the_end(job: Future[T]) -> T:
     """Wait for a committer's job. A cancellation (the server stopping) waits for the job to end too, then
     is raised: a batch is settled once it has committed (or, dropped before it started, not at all), never
     while its thread still runs."""
     try:
-        await asyncio.wrap_future(job)
+        return await asyncio.wrap_future(job)
     except asyncio.CancelledError:
         while not job.done():
             with suppress(asyncio.CancelledError):
