@@ -13,8 +13,8 @@ import pytest
 from rejoinder import likes
 from rejoinder.context import Context
 from rejoinder.events import CommentLiked, decode
-from rejoinder.store import outbox
 from rejoinder.store import likes as like_store
+from rejoinder.store import outbox
 from rejoinder.store.comments import get_comment, like_count
 from tests.helpers import post
 from tests.test_queries import statements_run
@@ -30,7 +30,8 @@ async def comments_of(client: httpx.AsyncClient, count: int) -> list[int]:
 
 def liked_events(ctx: Context, since: int) -> list[CommentLiked]:
     with ctx.db.read() as conn:
-        ids = [event_id for event_id, topic in outbox.after(conn, since, [], 100) if topic == CommentLiked.topic()]
+        newer = outbox.after(conn, since, [], 100)
+        ids = [event_id for event_id, topic in newer if topic == CommentLiked.topic()]
         found = outbox.payloads(conn, ids)
     events = [decode(CommentLiked.topic(), found[event_id]) for event_id in ids]
     assert all(isinstance(event, CommentLiked) for event in events)

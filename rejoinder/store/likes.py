@@ -199,26 +199,37 @@ def change_like_placed(
 # travel as one JSON array of [comment id, liker key] (written by orjson, as the outbox's rows), the count
 # of each comment liked goes up by one, and each comment asked for comes back once, as after its like if
 # it was made. A comment liked twice in one statement would be counted once: the caller sends the other
-# likes of a comment on their own.
+# likes of a comment on their own. Each comment, its thread and its site are looked up by their keys, like
+# by like (``LATERAL … LIMIT 1``, which the planner cannot turn into a join): with a join it was free to
+# scan every comment of the sites asked, and it did so, for seconds, when a table's statistics were old.
+def _of(table: str) -> str:
+    return ", ".join(f"{table}.{column.name}" for column in PUBLIC_COLUMNS)
+
+
 _PG_LIKES = f"""
 WITH asked AS (
     SELECT (a.entry->>0)::bigint AS comment_id, a.entry->>1 AS liker_key
     FROM json_array_elements(%(likes)s::json) AS a(entry)
-), target AS (
-    SELECT c.id, asked.liker_key FROM asked JOIN comments c ON c.id = asked.comment_id
-    JOIN threads t ON t.id = c.thread_id
-    WHERE c.status = %(published)s AND t.site_id = ANY(%(sites)s::bigint[])
+), placed AS (
+    SELECT asked.liker_key, found.* FROM asked CROSS JOIN LATERAL (
+        SELECT {_of("c")}, t.url, s.key AS site_key, t.site_id FROM comments c
+        JOIN threads t ON t.id = c.thread_id JOIN sites s ON s.id = t.site_id
+        WHERE c.id = asked.comment_id LIMIT 1
+    ) AS found
 ), changed AS (
-    INSERT INTO likes (comment_id, liker_key, created_at) SELECT id, liker_key, %(now)s FROM target
+    INSERT INTO likes (comment_id, liker_key, created_at)
+    SELECT id, liker_key, %(now)s FROM placed
+    WHERE status = %(published)s AND site_id = ANY(%(sites)s::bigint[])
     ON CONFLICT DO NOTHING RETURNING comment_id
 ), counted AS (
     UPDATE comments SET like_count = like_count + 1, version = version + 1
     WHERE id IN (SELECT comment_id FROM changed) RETURNING {_PUBLIC}
 )
-SELECT DISTINCT ON (x.id) x.*, t.url, s.key, t.site_id FROM (
-    SELECT {_PUBLIC}, true AS changed FROM counted
-    UNION ALL SELECT {_PUBLIC}, false FROM comments WHERE id IN (SELECT comment_id FROM asked)
-) AS x JOIN threads t ON t.id = x.thread_id JOIN sites s ON s.id = t.site_id
+SELECT DISTINCT ON (x.id) x.* FROM (
+    SELECT {_of("counted")}, true AS changed, placed.url, placed.site_key, placed.site_id
+    FROM counted JOIN placed ON placed.id = counted.id
+    UNION ALL SELECT {_of("placed")}, false, placed.url, placed.site_key, placed.site_id FROM placed
+) AS x
 ORDER BY x.id, x.changed DESC"""
 
 
