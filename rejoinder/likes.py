@@ -106,7 +106,7 @@ async def set_like_async(
     flood: _FloodCheck | None = None
     if ctx.spam.rate_limits.shared and ctx.db.backend == "postgresql":
         # Counted in Redis, a round trip: by the committer's thread, for its whole batch at once, before
-        # any statement (``_count_floods``), so a like is handed to one thread, not two.
+        # any statement (``_look_ahead``), so a like is handed to one thread, not two.
         flood = _FloodCheck(ctx, remote_addr)
     elif ctx.spam.rate_limits.shared:
         # Counted in Redis: a round trip, which would stop the event loop (and every reader) if asked from
@@ -116,8 +116,9 @@ async def set_like_async(
     else:
         _refuse_a_flood(ctx, remote_addr)
     decided: list[_Admission | RateLimited] = []
-    ahead = (_count_floods, flood) if flood is not None else None
-    plan = _plan_like(ctx, comment_id, who, liked, decided, flood)
+    question = _Ahead(ctx, comment_id, who.key, liked, decided, flood)
+    ahead = (_look_ahead, question) if ctx.db.backend == "postgresql" else None
+    plan = _plan_like(ctx, comment_id, who, liked, decided, question)
     stored = await ctx.db.transaction_async(plan, ahead=ahead, small=True)
     if stored.undecided is not None:
         # The site's rules are counted in Redis: asked between two transactions (the first only read the
@@ -156,11 +157,58 @@ class _FloodCheck:
     refused: RateLimited | None = None
 
 
+@dataclass
+class _Placement:
+    """A like made (or the comment read) by its batch's statement: as ``store.change_like_placed`` answers,
+    with the sites it wrote for."""
+
+    placed: store.PlacedLike | None
+    sites: tuple[int, ...]
+
+
+@dataclass
+class _Ahead:
+    """A like's questions to its batch (PostgreSQL): the server's bound on likes when it is counted in
+    Redis, and the like itself, made with the batch's other likes in one statement where it can be."""
+
+    ctx: Context
+    comment_id: int
+    liker_key: str
+    liked: bool
+    decided: list[_Admission | RateLimited]
+    flood: _FloodCheck | None
+    placement: _Placement | None = None  # made by this transaction's look-ahead, for the like to take
+
+
+def _look_ahead(conn: Connection, asked: list[_Ahead]) -> None:
+    """A ``LookAhead`` of a batch of likes (``Database.transaction``), before any of them runs: the
+    server's bound for all of them in one round trip to Redis, then the likes of comments on sites without
+    like rules in one statement, each a round trip the whole batch waited for. A like whose site's rules
+    were asked (its second transaction), an unlike, or a second like of a comment in the batch is left to
+    its own statement, as is every like of a site not known to have no rules."""
+    floods = [question.flood for question in asked if question.flood is not None]
+    if floods:
+        _count_floods(conn, floods)
+    for question in asked:
+        question.placement = None  # from an earlier transaction of the batch that rolled back
+    sites = asked[0].ctx.sites_without_like_rules.ids()
+    together: dict[int, _Ahead] = {}
+    for question in asked:
+        refused = question.flood is not None and question.flood.refused is not None
+        if question.liked and not question.decided and not refused and sites:
+            together.setdefault(question.comment_id, question)
+    if not together:
+        return
+    likes = [(question.comment_id, question.liker_key) for question in together.values()]
+    placed = store.place_likes(conn, likes, datetime.now(UTC), sites)
+    for comment_id, question in together.items():
+        question.placement = _Placement(placed.get(comment_id), sites)
+
+
 def _count_floods(_conn: Connection, checks: list[_FloodCheck]) -> None:
-    """A ``LookAhead`` of the like's batch (``Database.transaction``): the server's bound for every like
-    of the batch, in one round trip to Redis, before any statement, so a refused like reads nothing. A
-    like asked already (its batch failed and runs again piece by piece, or its site's rules were asked
-    between two transactions) is not counted again."""
+    """The server's bound for every like of the batch, in one round trip to Redis, before any statement,
+    so a refused like reads nothing. A like asked already (its batch failed and runs again piece by piece,
+    or its site's rules were asked between two transactions) is not counted again."""
     waiting = [check for check in checks if not check.asked]
     if not waiting:
         return
@@ -249,7 +297,7 @@ def _plan_like(
     who: _Liker,
     liked: bool,
     decided: list[_Admission | RateLimited],
-    flood: _FloodCheck | None = None,
+    ahead: _Ahead | None = None,
 ) -> Callable[[Connection], _Liking]:
     """The like's transaction: the comment (with its thread's URL and its site's key), the site's rules
     (the site from the context's memo) unless ``decided`` holds them already, then the like and its count.
@@ -261,12 +309,16 @@ def _plan_like(
     ask, so its likes take one transaction and no read of their own."""
 
     def store_it(conn: Connection) -> _Liking:
+        flood = ahead.flood if ahead is not None else None
         if flood is not None:
             _count_floods(conn, [flood])  # asked already with the batch's others, unless run without it
             if flood.refused is not None:
                 return _Liking(refused=flood.refused)
         if store.changes_in_one_statement(conn):
-            return _in_one_statement(ctx, conn, comment_id, who, liked, decided)
+            placement = None
+            if ahead is not None:  # taken, so that it is never read again in another transaction
+                placement, ahead.placement = ahead.placement, None
+            return _in_one_statement(ctx, conn, comment_id, who, liked, decided, placement)
         placed = comment_store.get_comment_placed(conn, comment_id)
         if placed is None or placed[0].status is not CommentStatus.PUBLISHED:
             return _Liking(refused=_no_comment(comment_id))
@@ -299,11 +351,13 @@ def _in_one_statement(
     who: _Liker,
     liked: bool,
     decided: list[_Admission | RateLimited],
+    placement: _Placement | None = None,
 ) -> _Liking:
     """``_plan_like`` on PostgreSQL: the comment's read and the like in one statement, which writes only
     for a site whose rules were asked (``decided``) or that has none (``Context.sites_without_like_rules``).
     A comment on any other site is read, its site's rules are decided as in ``_plan_like``, and the like
-    is written by a second statement (once per site and process, while its spam filter is off)."""
+    is written by a second statement (once per site and process, while its spam filter is off).
+    ``placement``: that first statement, made already with the batch's other likes (``_look_ahead``)."""
     admitted = decided[0] if decided else None
     if admitted is None:
         sites = ctx.sites_without_like_rules.ids()
@@ -312,7 +366,10 @@ def _in_one_statement(
     else:
         sites = (admitted.site_id,)
     now = datetime.now(UTC)
-    placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites)
+    if placement is not None:
+        placed, sites = placement.placed, placement.sites
+    else:
+        placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites)
     if placed is None or placed.comment.status is not CommentStatus.PUBLISHED:
         return _Liking(refused=_no_comment(comment_id))
     if admitted is None and placed.site_id not in sites:

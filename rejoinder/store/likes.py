@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -136,15 +137,18 @@ def changes_in_one_statement(conn: Connection) -> bool:
 # psycopg as a prepared statement (``on_psycopg``). Through SQLAlchemy the read and the like were two round
 # trips and most of a committer's CPU per like (its execution context, result machinery and the row's type
 # processing). The like is written only if the comment is published and its site is one of ``sites``
-# (those whose like rules were asked, or need none); otherwise the statement only reads the comment.
+# (those whose like rules were asked, or need none); otherwise the statement only reads the comment. Likes
+# go as a batch's do (``_PG_LIKES`` below, with one like); an unlike goes alone.
 _PUBLIC = ", ".join(column.name for column in PUBLIC_COLUMNS)
-_PLACED = f"""
+_PG_UNLIKE = f"""
 WITH target AS (
     SELECT c.id FROM comments c JOIN threads t ON t.id = c.thread_id
     WHERE c.id = %(comment_id)s AND c.status = %(published)s AND t.site_id = ANY(%(sites)s::bigint[])
-), changed AS ({{change}}
+), changed AS (
+    DELETE FROM likes WHERE comment_id IN (SELECT id FROM target) AND liker_key = %(liker_key)s
+    RETURNING comment_id
 ), counted AS (
-    UPDATE comments SET like_count = like_count {{delta}}, version = version + 1
+    UPDATE comments SET like_count = like_count - 1, version = version + 1
     WHERE id IN (SELECT comment_id FROM changed) RETURNING {_PUBLIC}
 )
 SELECT x.*, t.url, s.key, t.site_id FROM (
@@ -152,18 +156,6 @@ SELECT x.*, t.url, s.key, t.site_id FROM (
     UNION ALL SELECT {_PUBLIC}, false FROM comments WHERE id = %(comment_id)s
 ) AS x JOIN threads t ON t.id = x.thread_id JOIN sites s ON s.id = t.site_id
 ORDER BY x.changed DESC LIMIT 1"""
-_PG_LIKE = _PLACED.format(
-    change="""
-    INSERT INTO likes (comment_id, liker_key, created_at) SELECT id, %(liker_key)s, %(now)s FROM target
-    ON CONFLICT DO NOTHING RETURNING comment_id""",
-    delta="+ 1",
-)
-_PG_UNLIKE = _PLACED.format(
-    change="""
-    DELETE FROM likes WHERE comment_id IN (SELECT id FROM target) AND liker_key = %(liker_key)s
-    RETURNING comment_id""",
-    delta="- 1",
-)
 
 
 def change_like_placed(
@@ -176,17 +168,74 @@ def change_like_placed(
 ) -> PlacedLike | None:
     """PostgreSQL: like or unlike if the comment is published and its site is one of ``sites``, counted on
     the comment; the comment and its place either way, or None if there is no such comment."""
-    statement = _PG_LIKE if liked else _PG_UNLIKE
+    if liked:
+        return place_likes(conn, [(comment_id, liker_key)], now, sites).get(comment_id)
     parameters = {
         "comment_id": comment_id,
         "liker_key": liker_key,
+        "sites": _bigint_array(sites),
+        "published": CommentStatus.PUBLISHED.value,
+    }
+    row = on_psycopg(conn, _PG_UNLIKE, parameters).fetchone()
+    return None if row is None else _placed(row)
+
+
+# PostgreSQL: the likes of a batch, each of another comment, in one statement of the same shape: the likes
+# travel as one JSON array of [comment id, liker key] (written by orjson, as the outbox's rows), the count
+# of each comment liked goes up by one, and each comment asked for comes back once, as after its like if
+# it was made. A comment liked twice in one statement would be counted once: the caller sends the other
+# likes of a comment on their own. Each comment, its thread and its site are looked up by their keys, like
+# by like (``LATERAL … LIMIT 1``, which the planner cannot turn into a join): with a join it was free to
+# scan every comment of the sites asked, and it did so, for seconds, when a table's statistics were old.
+def _of(table: str) -> str:
+    return ", ".join(f"{table}.{column.name}" for column in PUBLIC_COLUMNS)
+
+
+_PG_LIKES = f"""
+WITH asked AS (
+    SELECT (a.entry->>0)::bigint AS comment_id, a.entry->>1 AS liker_key
+    FROM json_array_elements(%(likes)s::json) AS a(entry)
+), placed AS (
+    SELECT asked.liker_key, found.* FROM asked CROSS JOIN LATERAL (
+        SELECT {_of("c")}, t.url, s.key AS site_key, t.site_id FROM comments c
+        JOIN threads t ON t.id = c.thread_id JOIN sites s ON s.id = t.site_id
+        WHERE c.id = asked.comment_id LIMIT 1
+    ) AS found
+), changed AS (
+    INSERT INTO likes (comment_id, liker_key, created_at)
+    SELECT id, liker_key, %(now)s FROM placed
+    WHERE status = %(published)s AND site_id = ANY(%(sites)s::bigint[])
+    ON CONFLICT DO NOTHING RETURNING comment_id
+), counted AS (
+    UPDATE comments SET like_count = like_count + 1, version = version + 1
+    WHERE id IN (SELECT comment_id FROM changed) RETURNING {_PUBLIC}
+)
+SELECT DISTINCT ON (x.id) x.* FROM (
+    SELECT {_of("counted")}, true AS changed, placed.url, placed.site_key, placed.site_id
+    FROM counted JOIN placed ON placed.id = counted.id
+    UNION ALL SELECT {_of("placed")}, false, placed.url, placed.site_key, placed.site_id FROM placed
+) AS x
+ORDER BY x.id, x.changed DESC"""
+
+
+def place_likes(
+    conn: Connection, asked: Sequence[tuple[int, str]], now: datetime, sites: Sequence[int]
+) -> dict[int, PlacedLike]:
+    """PostgreSQL: ``change_like_placed`` for many (comment id, liker key) likes, each of another comment,
+    in one statement; each comment found by its id (a comment that does not exist is missing)."""
+    if len({comment_id for comment_id, _ in asked}) != len(asked):
+        raise ValueError("two likes of one comment in one statement would be counted once")
+    parameters = {
+        "likes": orjson.dumps(asked).decode(),
         "now": now,
         "sites": _bigint_array(sites),
         "published": CommentStatus.PUBLISHED.value,
     }
-    row = on_psycopg(conn, statement, parameters).fetchone()
-    if row is None:
-        return None
+    placed = (_placed(row) for row in on_psycopg(conn, _PG_LIKES, parameters).fetchall())
+    return {like.comment.id: like for like in placed}
+
+
+def _placed(row: Any) -> PlacedLike:
     public, (changed, thread_url, site_key, site_id) = row[:15], row[15:]
     created_at, edited_at = public[8], public[9]  # psycopg's: in the session's zone
     comment = public_comment(  # in UTC, as the comments' own reads give them
