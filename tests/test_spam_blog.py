@@ -740,3 +740,20 @@ def test_a_products_headline_and_a_supplier_are_families_of_the_register() -> No
     assert "a call to contact or buy" in " ".join(reasons(headline))
     supplier = "A trusted supplier of spare parts for tractors and harvesters, shipping to every farm."
     assert "a company" in " ".join(reasons(supplier))
+
+
+def test_a_brochures_voice_completes_a_register_of_one_family_and_never_strengthens_one() -> None:
+    # Readers discussing a market in no one's voice touch two families already; the voice adds nothing.
+    market = (
+        "Cloud vendors change their terms every year and the market has no alternative for managed databases "
+        "of this size, so running them on bare metal pays for itself within months."
+    )
+    found = [e for e in blogspam.judge(market, Author("", "", "")) if "advertising itself" in e.reason]
+    assert [e.weight for e in found] == [1.0] and blogspam.BROCHURE not in found[0].reason, found
+    assert verdict(market, "Reader", "", PAGE).action is Action.PUBLISH
+    # An @mention answers someone: a reader's reply, not a brochure.
+    reply = (
+        "@dana the vendors in that industry sell the same boards under different names, and the firmware "
+        "on all of them comes from one factory, so the fix for one model works on the others as well."
+    )
+    assert not [r for r in reasons(reply) if "advertising itself" in r], reasons(reply)

@@ -274,11 +274,16 @@ _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 REGISTER_MIN_WORDS = 12  # a shorter text says too little to have a register
 # A brochure's voice: a text of some length in English in which its writer never speaks for themselves
-# (no "I", "me", "my"), asks nothing and thanks no one. A reader's reply, however technical, nearly always
-# does one of these once it runs to a paragraph; a company profile, a product page or an encyclopaedia
-# entry pasted for its link does none. Counted as one family of the register, never on its own.
+# (no "I", "me", "my"), asks nothing, thanks no one and answers no one by name (an @mention). A reader's
+# reply, however technical, nearly always does one of these once it runs to a paragraph; a company profile,
+# a product page or an encyclopaedia entry pasted for its link does none. It completes a register of one
+# family to two, never on its own and never beyond: readers discussing a market in no one's voice (vendors,
+# prices, sales) already touch two families, and a third would hold them.
 BROCHURE_MIN_WORDS = 25
-_A_READERS_OWN_WORDS = re.compile(r"(?i)\b(?:i|i['’](?:m|ve|d|ll)|me|my|mine|myself|thanks?|thx|cheers)\b|\?")
+BROCHURE = "a brochure's voice, not a reader's"
+_A_READERS_OWN_WORDS = re.compile(
+    r"(?i)\b(?:i|i['’](?:m|ve|d|ll)|me|my|mine|myself|thanks?|thx|cheers)\b|\?|(?:^|\s)@\w"
+)
 REGISTER_FROM = 2  # families of business talk from which a text starts to read like an advertisement
 REGISTER_STEP = 1.0  # log-odds for each family from REGISTER_FROM on
 REGISTER_MAX = 3.0
@@ -536,8 +541,8 @@ def _register(text: str) -> list[Evidence]:
     if _word_count(plain) < REGISTER_MIN_WORDS:
         return []
     families = [name for name, pattern in _REGISTER if pattern.search(plain)]
-    if _brochure_voice(plain):
-        families.append("a brochure's voice, not a reader's")
+    if len(families) == REGISTER_FROM - 1 and _brochure_voice(plain):
+        families.append(BROCHURE)
     count = len(families)
     if count < REGISTER_FROM:
         return []
