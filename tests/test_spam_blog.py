@@ -683,3 +683,77 @@ def test_readers_shapes_beside_reports_profiles_and_end_links_are_published(text
     for page in (ARTICLE, Page()):
         judged = pipeline_judge(Submission(text, Author("Reader", "", ""), page=page), Model.shipped())
         assert judged.action is Action.PUBLISH, (page, judged)
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        (
+            "Harbor Dynamics has driven growth for small firms since the nineties, back when the product was "
+            "sold on floppy disks, and it still keeps their books, stock and payroll in one place for every "
+            "branch.",
+            "a company",
+        ),
+        (
+            "A reclining sectional lets the whole family enjoy one piece of furniture in many ways, and the "
+            "showroom carries models from the most trusted makers in the country, with leather and fabric "
+            "in every colour.",
+            "claims of quality",
+        ),
+    ],
+)
+def test_a_profile_in_a_brochures_voice_reads_like_a_business_with_one_family_besides(
+    text: str, family: str
+) -> None:
+    found = [e for e in blogspam.judge(text, Author("", "", "")) if "advertising itself" in e.reason]
+    assert len(found) == 1 and found[0].weight == 1.0, found
+    assert family in found[0].reason and "a brochure's voice, not a reader's" in found[0].reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A long technical answer in no one's voice, with no business talk besides: nothing.
+        "The license does not require a specific format for attribution, but it does require a link to the "
+        "original source and the name of the creator, which most plugins already print under the image.",
+        # The same business words in a reader's own voice: one family, nothing.
+        "At my previous job the firm ran every report off a read replica, and I never saw the lag you "
+        "describe until the vacuum settings changed on the primary during the nightly batch.",
+        "Harbor Dynamics has driven growth for small firms since the nineties, and I still keep the books "
+        "of our club in it, so the export to CSV you describe saved me an evening of copying.",
+        # A question is a reader's too.
+        "Would the same index help when the firm runs every report off a read replica, or does the "
+        "planner on the replica ignore the statistics gathered on the primary during the nightly batch?",
+        # Short texts have no voice to judge, and other languages are judged by their own signals.
+        "Harbor Dynamics keeps the books of small firms in one place.",
+        "Die Firma betreibt jeden Bericht auf einer Replik, und die Verzögerung, die du beschreibst, "
+        "habe ich nie gesehen, bis sich die Einstellungen auf dem Primärserver geändert haben.",
+    ],
+)
+def test_readers_paragraphs_and_short_or_foreign_texts_have_no_brochures_voice(text: str) -> None:
+    assert not [r for r in reasons(text) if "advertising itself" in r], reasons(text)
+    assert verdict(text, "Reader", "", PAGE).action is Action.PUBLISH
+
+
+def test_a_products_headline_and_a_supplier_are_families_of_the_register() -> None:
+    headline = "Buy Photo Moon Lamp Online from the trusted maker of personalised lamps, and light any room."
+    assert "a call to contact or buy" in " ".join(reasons(headline))
+    supplier = "A trusted supplier of spare parts for tractors and harvesters, shipping to every farm."
+    assert "a company" in " ".join(reasons(supplier))
+
+
+def test_a_brochures_voice_completes_a_register_of_one_family_and_never_strengthens_one() -> None:
+    # Readers discussing a market in no one's voice touch two families already; the voice adds nothing.
+    market = (
+        "Cloud vendors change their terms every year and the market has no alternative for managed databases "
+        "of this size, so running them on bare metal pays for itself within months."
+    )
+    found = [e for e in blogspam.judge(market, Author("", "", "")) if "advertising itself" in e.reason]
+    assert [e.weight for e in found] == [1.0] and blogspam.BROCHURE not in found[0].reason, found
+    assert verdict(market, "Reader", "", PAGE).action is Action.PUBLISH
+    # An @mention answers someone: a reader's reply, not a brochure.
+    reply = (
+        "@dana the vendors in that industry sell the same boards under different names, and the firmware "
+        "on all of them comes from one factory, so the fix for one model works on the others as well."
+    )
+    assert not [r for r in reasons(reply) if "advertising itself" in r], reasons(reply)

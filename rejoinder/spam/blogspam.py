@@ -17,6 +17,7 @@ import re
 from functools import cache
 from importlib import resources
 
+from rejoinder.spam import relevance
 from rejoinder.spam.function_words import FUNCTION_WORDS
 from rejoinder.spam.links import domain_of, link_count, links_in, without_links
 from rejoinder.spam.submission import Sender
@@ -190,7 +191,7 @@ _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "a company",
             r"agenc(?:y|ies)|firms?|enterprises?|brands?|industr(?:y|ies)|manufacturers?|"
-            r"distributors?|wholesalers?|shops?|organi[sz]ations?|"
+            r"distributors?|wholesalers?|suppliers?|vendors?|retailers?|exporters?|shops?|organi[sz]ations?|"
             # and in the languages such profiles are most often written in besides English
             r"perusahaan|empresas?|entreprises?|unternehmen",
         ),
@@ -209,6 +210,7 @@ _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"leading|reputed|renowned|trusted|reliable|professionals?|experts?|expertise|"
             r"experienced|high-quality|top-quality|premium|world-class|exceptional|guarantee[ds]?|satisfaction|"
             r"hassle-free|cost-effective|largest|biggest|award-winning|ranked|one-stop|state-of-the-art|"
+            r"excellence|"
             r"terbaik|berkualitas|terpercaya|berpengalaman|calidad|garantizad[oa]s?|qualit[ée]|"
             r"hochwertige?[nrs]?|zuverl[äa]ssige?[nrs]?",
         ),
@@ -225,6 +227,10 @@ _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"hire\s+(?:us|our|the\s+best)|buy\s+(?:now|online|from\s+us)|order\s+(?:now|online|today)|"
             r"apply\s+now|get\s+in\s+touch|feel\s+free\s+to\s+(?:contact|reach)|"
             r"(?:count|rely)\s+on\s+us|read\s+my\s+(?:site|website)|"
+            # a product's headline, an admissions notice ("Buy Photo Moon Lamp Online", "get yours now")
+            r"buy\s+(?:[\w-]+\s+){1,4}online|get\s+(?:a|an|your|yours)\s+(?:[\w-]+\s+){0,4}(?:today|now)|"
+            r"admissions?\s+(?:are\s+)?open|enrol+\s+(?:now|today)|shop\s+now|sign\s+up\s+(?:now|today)|"
+            r"you\s+can\s+(?:contact|reach|call|hire|book|order)\s+(?:us|me|our)|"
             r"hubungi\s+kami|kunjungi\s+(?:kami|website|situs)|cont[áa]ctenos|contactez[\s-]nous|"
             r"kontaktieren\s+sie\s+uns",
         ),
@@ -267,6 +273,17 @@ _REGISTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     ),
 )
 REGISTER_MIN_WORDS = 12  # a shorter text says too little to have a register
+# A brochure's voice: a text of some length in English in which its writer never speaks for themselves
+# (no "I", "me", "my"), asks nothing, thanks no one and answers no one by name (an @mention). A reader's
+# reply, however technical, nearly always does one of these once it runs to a paragraph; a company profile,
+# a product page or an encyclopaedia entry pasted for its link does none. It completes a register of one
+# family to two, never on its own and never beyond: readers discussing a market in no one's voice (vendors,
+# prices, sales) already touch two families, and a third would hold them.
+BROCHURE_MIN_WORDS = 25
+BROCHURE = "a brochure's voice, not a reader's"
+_A_READERS_OWN_WORDS = re.compile(
+    r"(?i)\b(?:i|i['’](?:m|ve|d|ll)|me|my|mine|myself|thanks?|thx|cheers)\b|\?|(?:^|\s)@\w"
+)
 REGISTER_FROM = 2  # families of business talk from which a text starts to read like an advertisement
 REGISTER_STEP = 1.0  # log-odds for each family from REGISTER_FROM on
 REGISTER_MAX = 3.0
@@ -524,12 +541,22 @@ def _register(text: str) -> list[Evidence]:
     if _word_count(plain) < REGISTER_MIN_WORDS:
         return []
     families = [name for name, pattern in _REGISTER if pattern.search(plain)]
+    if len(families) == REGISTER_FROM - 1 and _brochure_voice(plain):
+        families.append(BROCHURE)
     count = len(families)
     if count < REGISTER_FROM:
         return []
     weight = min(REGISTER_MAX, REGISTER_STEP * (count - REGISTER_FROM + 1))
     said = ", ".join(families[:3])
     return [Evidence("blog", weight, f"reads like a business advertising itself ({said})")]
+
+
+def _brochure_voice(plain: str) -> bool:
+    """Whether an English text of paragraph length is written without a word of its writer's own:
+    no first person singular, no question, no thanks (``_A_READERS_OWN_WORDS``)."""
+    if _word_count(plain) < BROCHURE_MIN_WORDS or _A_READERS_OWN_WORDS.search(plain):
+        return False
+    return relevance.language(plain) == "English"
 
 
 def _word_count(text: str) -> int:
