@@ -14,6 +14,7 @@ import array
 import enum
 import fcntl
 import logging
+import os
 import secrets
 import select
 import socket
@@ -106,7 +107,10 @@ class RedisFanout:
         self._publisher = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
         self._publish_again_at = 0.0
         self._connection: Any = None  # redis.Connection of the subscription while subscribed
-        self._socket: Any = None  # its socket, read by the listener and watched by ``pending``
+        self._socket: Any = None  # its socket, read by the listener
+        # The same socket for ``pending``, without a timeout: Python waits for a socket with a timeout to
+        # turn readable before it asks the kernel, and the listener may have just emptied it.
+        self._peeker: socket.socket | None = None
         # ``pending`` runs on every read answered from memory: a poll object registered once costs half
         # a ``select.select`` call, which builds its descriptor sets anew each time.
         self._watch: Any = None
@@ -141,20 +145,18 @@ class RedisFanout:
 
     def close(self) -> None:
         self._closed.set()
-        connection = self._connection
-        if connection is not None:
-            try:
-                connection.disconnect()
-            except Exception:  # closing a broken connection
-                log.debug("closing the Redis subscription failed", exc_info=True)
+        try:
+            self._disconnect()
+        except Exception:  # closing a broken connection
+            log.debug("closing the Redis subscription failed", exc_info=True)
         for thread in self._threads:
             thread.join(timeout=3)
         self._client.close()
         self._publisher.close()
 
     def pending(self) -> bool:
-        watch, sock = self._watch, self._socket
-        if watch is None:
+        watch, sock = self._watch, self._peeker
+        if watch is None or sock is None:
             return False  # not subscribed: the caches are bypassed anyway
         taking = self._taking
         if taking % 2:
@@ -221,8 +223,9 @@ class RedisFanout:
                 connection.disconnect()
             self._set_state(False, exc)
             return False
-        self._connection = connection
-        self._socket = sock
+        peeker = socket.socket(fileno=os.dup(sock.fileno()))
+        peeker.settimeout(0)
+        self._connection, self._socket, self._peeker = connection, sock, peeker
         watch = select.poll()
         watch.register(sock, select.POLLIN)
         self._watch = watch
@@ -254,11 +257,16 @@ class RedisFanout:
             except (self._redis.RedisError, OSError, ValueError) as exc:
                 if self._closed.is_set():
                     return
-                connection = self._connection
-                self._connection = self._socket = self._watch = None
-                if connection is not None:
-                    connection.disconnect()
+                self._disconnect()
                 self._set_state(False, exc)
+
+    def _disconnect(self) -> None:
+        connection, peeker = self._connection, self._peeker
+        self._connection = self._socket = self._watch = self._peeker = None
+        if connection is not None:
+            connection.disconnect()
+        if peeker is not None:
+            peeker.close()
 
     def _take_news(self, sock: Any) -> None:
         """Take the whole messages the socket holds; apply those of other processes."""
