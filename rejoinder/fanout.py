@@ -192,7 +192,7 @@ class RedisFanout:
     # -- inside
 
     def _poll(self, watch: Any, sock: Any) -> int:
-        """poll(2)'s events for the socket now: 0, POLLIN, or more when it is closed or broken."""
+        """poll(2)'s events for the socket now: 0, POLLIN, or more when Redis closed it or it broke."""
         if self._polling.acquire(blocking=False):
             try:
                 found = watch.poll(0)
@@ -200,7 +200,7 @@ class RedisFanout:
                 self._polling.release()
         else:  # another thread is polling the shared object right now: a poll object of our own
             own = select.poll()
-            own.register(sock, select.POLLIN)
+            own.register(sock, _WATCHED)
             found = own.poll(0)
         return int(found[0][1]) if found else 0
 
@@ -227,7 +227,7 @@ class RedisFanout:
         peeker.settimeout(0)
         self._connection, self._socket, self._peeker = connection, sock, peeker
         watch = select.poll()
-        watch.register(sock, select.POLLIN)
+        watch.register(sock, _WATCHED)
         self._watch = watch
         self._publish_again_at = 0.0
         self._set_state(True, None)
@@ -306,6 +306,10 @@ class RedisFanout:
             self._receive(orjson.loads(data))
         except Exception:
             log.exception("could not apply a message from other processes")
+
+
+# Readable, and closed by Redis (a FIN leaves the socket merely readable, with nothing to read).
+_WATCHED = select.POLLIN | select.POLLRDHUP
 
 
 def _unread_bytes(sock: Any) -> int:
