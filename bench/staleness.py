@@ -1,7 +1,9 @@
 """How stale can another process be? Two ``rejoinder serve`` processes, A and B, on one PostgreSQL (a fresh
 database, dropped after) and, in the first run, the machine's Redis (a key prefix of its own, deleted after).
 
-One command: ``.venv/bin/python bench/staleness.py`` (about 5 minutes; ``--quick`` for a smoke run). Each
+One command: ``.venv/bin/python bench/staleness.py`` (about 5 minutes; ``--quick`` for a smoke run;
+``BENCH_PORT=N`` to serve on N, N+1, … rather than on free ports; ``BENCH_PGDB`` to begin the names of
+its database and Redis prefix). Each
 sample reads a thread through B (so B serves it from its cache), posts a comment to it through A, and as soon
 as A answers reads the thread through B in a tight loop until the comment is there. Recorded per sample:
 the reads through B after A's answer that did not show it (*stale reads*) and the delay from A's answer to
@@ -104,7 +106,9 @@ class Deployment:
         subprocess.run([sys.executable, "-m", "rejoinder", *args], env=self.environ(), check=True)
 
     def serve(self, name: str) -> str:
-        port = free_port()
+        # BENCH_PORT: the first of the ports the servers take, one each, on a machine shared by several runs.
+        first = os.environ.get("BENCH_PORT")
+        port = int(first) + len(self.processes) if first else free_port()
         log = open(Path("/tmp") / f"{self.name}-{name}.log", "ab")  # noqa: SIM115 - the process keeps it
         self.processes.append(
             subprocess.Popen(
@@ -258,7 +262,8 @@ def read_load(bases: list[str], concurrency: int, stop: Any, results: Any) -> No
 
 
 def measure(with_redis: bool, samples: int, load_processes: int, concurrency: int) -> dict[str, Any]:
-    name = f"rjstale_{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}_{'redis' if with_redis else 'poll'}"
+    stem = os.environ.get("BENCH_PGDB", "rjstale")  # the database's (and Redis prefix's) first part
+    name = f"{stem}_{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}_{'redis' if with_redis else 'poll'}"
     with deployment(name, with_redis) as made:
         a, b = made.serve("a"), made.serve("b")
         seed(a)

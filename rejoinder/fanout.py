@@ -10,11 +10,20 @@ events still reach every process through the outbox, caches are bypassed, and ``
 
 from __future__ import annotations
 
+import array
+import enum
+import fcntl
 import logging
+import os
+import secrets
 import select
+import socket
+import ssl
+import termios
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -63,12 +72,23 @@ class RedisFanout:
     """Redis pub/sub. Publishing happens on the writer's thread before the write is acknowledged; Redis
     writes the message to every subscriber's connection before it answers the publisher, so by the time a
     client hears "done" from process A, the news is in process B's socket. B's listener thread applies it;
-    until it has, ``pending()`` is true (the socket has unread bytes, or the listener is applying what it
-    read) and B's caches answer nothing from memory. So a read through B that starts after A's answer never
-    sees the state from before A's write."""
+    until it has, ``pending()`` is true (the socket holds another process's unread news, or the listener is
+    applying what it took) and B's caches answer nothing from memory. So a read through B that starts after
+    A's answer never sees the state from before A's write.
+
+    A process hears its own publications too, and applied them before publishing. Each publication names
+    its sender first, so ``pending()`` looks at the unread bytes without taking them and is false while they
+    are only this process's own news; the listener takes its own news without ever making ``pending()``
+    true. Under steady writes the socket holds the process's own news much of the time: the caches stay on
+    for the writers and the readers beside them. The subscription's bytes are read here, not by redis-py,
+    so that they are taken a whole message at a time and never sit half-read in a parser's buffer."""
 
     RETRY_SECONDS = 1.0
     PUBLISH_PAUSE_SECONDS = 5.0  # after a failed publish, others learn from the outbox for this long
+    # Unread news larger than this is not looked into on a reader's path: it counts as others' news.
+    PEEK_LIMIT = 256 * 1024
+    # A message cut short before its length can be read: the listener looks again this much later.
+    CUT_SHORT_WAIT = 0.0005
 
     def __init__(self, url: str, channel: str, *, errors: Callable[[], None] | None = None) -> None:
         import redis
@@ -76,6 +96,8 @@ class RedisFanout:
         self._redis = redis
         self.url = url
         self.channel = channel
+        self.origin = secrets.token_hex(8)  # names this process's publications to itself
+        self._news = _News(channel.encode(), self.origin.encode())
         self.up = False
         self._errors = errors or (lambda: None)
         self._closed = threading.Event()
@@ -84,15 +106,20 @@ class RedisFanout:
         # A separate connection for publishing, with a short timeout: a hung Redis must not hold a writer.
         self._publisher = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
         self._publish_again_at = 0.0
-        self._pubsub: Any = None  # redis.client.PubSub while subscribed
-        self._socket: Any = None  # its socket, watched by ``pending``
+        self._connection: Any = None  # redis.Connection of the subscription while subscribed
+        self._socket: Any = None  # its socket, read by the listener
+        # The same socket for ``pending``, without a timeout: Python waits for a socket with a timeout to
+        # turn readable before it asks the kernel, and the listener may have just emptied it.
+        self._peeker: socket.socket | None = None
         # ``pending`` runs on every read answered from memory: a poll object registered once costs half
         # a ``select.select`` call, which builds its descriptor sets anew each time.
         self._watch: Any = None
         # A poll object refuses a second thread while one is inside ``poll`` (RuntimeError): PostgreSQL's
         # committer threads look up memos at the same moment as the loop does.
         self._polling = threading.Lock()
-        self._applying = False
+        # Odd from before the listener takes another process's news until it has applied it, even
+        # otherwise: ``pending`` compares it before and after looking at the socket.
+        self._taking = 0
 
     def start(self, receive: Receiver, on_state: StateListener) -> None:
         self._receive, self._on_state = receive, on_state
@@ -105,8 +132,11 @@ class RedisFanout:
     def publish(self, messages: list[Message]) -> None:
         if not messages or time.monotonic() < self._publish_again_at:
             return
+        # The sender's name first, where ``pending`` sees it without parsing the rest; older versions,
+        # which read ``id``, ``topic`` and ``data`` only, still understand the message.
+        payload = orjson.dumps([{"from": self.origin} | messages[0], *messages[1:]])
         try:
-            self._publisher.publish(self.channel, orjson.dumps(messages))
+            self._publisher.publish(self.channel, payload)
         except self._redis.RedisError as exc:
             # The events are in the outbox: other processes tail it, so nothing is lost, only later.
             self._publish_again_at = time.monotonic() + self.PUBLISH_PAUSE_SECONDS
@@ -115,33 +145,43 @@ class RedisFanout:
 
     def close(self) -> None:
         self._closed.set()
-        pubsub = self._pubsub
-        if pubsub is not None:
-            try:
-                pubsub.close()
-            except Exception:  # closing a broken connection
-                log.debug("closing the Redis subscription failed", exc_info=True)
+        try:
+            self._disconnect()
+        except Exception:  # closing a broken connection
+            log.debug("closing the Redis subscription failed", exc_info=True)
         for thread in self._threads:
             thread.join(timeout=3)
         self._client.close()
         self._publisher.close()
 
     def pending(self) -> bool:
-        if self._applying:
-            return True
-        watch, sock = self._watch, self._socket
-        if watch is None:
+        watch, sock = self._watch, self._peeker
+        if watch is None or sock is None:
             return False  # not subscribed: the caches are bypassed anyway
+        taking = self._taking
+        if taking % 2:
+            return True  # the listener is taking in another process's news
         try:
-            if self._polling.acquire(blocking=False):
-                try:
-                    return bool(watch.poll(0))  # readable, or closed under us (then the listener says so)
-                finally:
-                    self._polling.release()
-            # Another thread is polling the shared object right now: ask the kernel on our own.
-            return bool(select.select([sock], [], [], 0)[0])
+            events = self._poll(watch, sock)
+            if events & ~select.POLLIN:
+                return True  # closed under us: the listener says so, and the caches are bypassed then
+            unread = _unread_bytes(sock) if events else 0
+            if unread > self.PEEK_LIMIT:
+                return True  # too much to look into on a reader's path
+            try:
+                head = sock.recv(unread, socket.MSG_PEEK | socket.MSG_DONTWAIT) if unread else b""
+            except BlockingIOError:
+                head = b""  # the listener took it since
+            # Asked after the socket, not before: news the listener took from the socket meanwhile is
+            # being applied, and ``_taking`` has moved.
+            if self._taking != taking:
+                return True
+            if not head:
+                return False
+            news = self._news.read(head)
+            return bool(news.others) or news.cut_short is _Sender.UNKNOWN
         except (OSError, ValueError):
-            return False
+            return True  # bytes that are not news: the listener says so
 
     def ping(self) -> bool:
         try:
@@ -151,24 +191,43 @@ class RedisFanout:
 
     # -- inside
 
+    def _poll(self, watch: Any, sock: Any) -> int:
+        """poll(2)'s events for the socket now: 0, POLLIN, or more when Redis closed it or it broke."""
+        if self._polling.acquire(blocking=False):
+            try:
+                found = watch.poll(0)
+            finally:
+                self._polling.release()
+        else:  # another thread is polling the shared object right now: a poll object of our own
+            own = select.poll()
+            own.register(sock, _WATCHED)
+            found = own.poll(0)
+        return int(found[0][1]) if found else 0
+
     def _connect_listener(self) -> bool:
+        connection: Any = None
         try:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(self.channel)
-            # The subscription is confirmed before events are trusted to arrive.
-            pubsub.get_message(timeout=1)
-        except self._redis.RedisError as exc:
+            # redis-py connects (authentication, protocol, database); the subscription's bytes are read
+            # here from then on. Confirmed before events are trusted to arrive.
+            connection = self._client.connection_pool.make_connection()
+            connection.connect()
+            connection.send_command("SUBSCRIBE", self.channel)
+            sock = connection._sock
+            if isinstance(sock, ssl.SSLSocket):  # its bytes cannot be looked into without taking them
+                raise self._redis.ConnectionError("the subscription to other processes' news needs plain TCP")
+            confirmation = _take(sock, len(self._news.confirmation))
+            if confirmation[1:] != self._news.confirmation[1:]:
+                raise self._redis.ConnectionError(f"unexpected answer to SUBSCRIBE: {confirmation[:80]!r}")
+        except (self._redis.RedisError, OSError) as exc:
+            if connection is not None:
+                connection.disconnect()
             self._set_state(False, exc)
             return False
-        connection = pubsub.connection
-        if connection is None or connection._sock is None:  # closed between the subscription and here
-            pubsub.close()
-            self._set_state(False, OSError("the subscription's connection closed"))
-            return False
-        self._pubsub = pubsub
-        self._socket = connection._sock
+        peeker = socket.socket(fileno=os.dup(sock.fileno()))
+        peeker.settimeout(0)
+        self._connection, self._socket, self._peeker = connection, sock, peeker
         watch = select.poll()
-        watch.register(self._socket, select.POLLIN)
+        watch.register(sock, _WATCHED)
         self._watch = watch
         self._publish_again_at = 0.0
         self._set_state(True, None)
@@ -187,36 +246,146 @@ class RedisFanout:
 
     def _listen(self) -> None:
         while not self._closed.is_set():
-            pubsub = self._pubsub
-            if pubsub is None:
+            sock = self._socket
+            if sock is None:
                 if not self._connect_listener():
                     self._closed.wait(self.RETRY_SECONDS)
                 continue
             try:
-                if not select.select([self._socket], [], [], 1.0)[0]:
-                    continue
-                # Marked before a byte is read, cleared once everything read is applied: ``pending`` is
-                # true from the moment the news arrives until this process has applied it.
-                self._applying = True
-                try:
-                    self._drain(pubsub)
-                finally:
-                    self._applying = False
-            except (self._redis.RedisError, OSError, ValueError, AttributeError) as exc:
+                if select.select([sock], [], [], 1.0)[0]:
+                    self._take_news(sock)
+            except (self._redis.RedisError, OSError, ValueError) as exc:
                 if self._closed.is_set():
                     return
-                self._pubsub = self._socket = self._watch = None
+                self._disconnect()
                 self._set_state(False, exc)
 
-    def _drain(self, pubsub: Any) -> None:
-        while True:
-            message = pubsub.get_message(timeout=0)
-            if message is None:
+    def _disconnect(self) -> None:
+        connection, peeker = self._connection, self._peeker
+        self._connection = self._socket = self._watch = self._peeker = None
+        if connection is not None:
+            connection.disconnect()
+        if peeker is not None:
+            peeker.close()
+
+    def _take_news(self, sock: Any) -> None:
+        """Take the whole messages the socket holds; apply those of other processes."""
+        unread = _unread_bytes(sock)
+        if unread == 0:
+            raise self._redis.ConnectionError("Redis closed the subscription")
+        news = self._news.read(sock.recv(unread, socket.MSG_PEEK))
+        if news.size == 0:
+            if not news.cut_short_size:
+                self._closed.wait(self.CUT_SHORT_WAIT)  # too little of it to know how long it is
                 return
-            if message.get("type") == "message":
-                try:
-                    self._receive(orjson.loads(message["data"]))
-                except Exception:
-                    log.exception("could not apply a message from other processes")
-            if not pubsub.connection.can_read(timeout=0):
-                return
+            # One long message arriving: taken whole (it may not fit in the socket's buffer), counted as
+            # another process's news until it is read.
+            self._taking += 1
+            try:
+                message = _take(sock, news.cut_short_size)
+                for data in self._news.read(message).others:
+                    self._apply(data)
+            finally:
+                self._taking += 1
+            return
+        if not news.others:
+            _take(sock, news.size)  # this process's own news only: applied already, and ``pending`` knows
+            return
+        # Marked before a byte of it is taken, unmarked once it is applied: ``pending`` is true from the
+        # moment another process's news arrives until this process has applied it.
+        self._taking += 1
+        try:
+            _take(sock, news.size)
+            for data in news.others:
+                self._apply(data)
+        finally:
+            self._taking += 1
+
+    def _apply(self, data: bytes) -> None:
+        try:
+            self._receive(orjson.loads(data))
+        except Exception:
+            log.exception("could not apply a message from other processes")
+
+
+# Readable, and closed by Redis (a FIN leaves the socket merely readable, with nothing to read).
+_WATCHED = select.POLLIN | select.POLLRDHUP
+
+
+def _unread_bytes(sock: Any) -> int:
+    count = array.array("i", [0])
+    fcntl.ioctl(sock, termios.FIONREAD, count)
+    return count[0]
+
+
+def _take(sock: Any, size: int) -> bytes:
+    """Exactly ``size`` bytes from the socket (it holds them, or they are on their way)."""
+    parts, left = [], size
+    while left:
+        part = sock.recv(left)
+        if not part:
+            raise ConnectionError("Redis closed the subscription")
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+class _Sender(enum.Enum):
+    OWN = "own"  # this process
+    UNKNOWN = "unknown"  # another process, or too little of the message is there to tell
+
+
+@dataclass(frozen=True)
+class _Read:
+    others: list[bytes]  # the data of other processes' whole messages, in order
+    size: int  # the bytes the whole messages take
+    cut_short: _Sender | None = None  # who sent the message cut short after them, if any
+    cut_short_size: int = 0  # that message's whole size, once its length is there
+
+
+class _News:
+    """The subscription's raw bytes (RESP2 or RESP3) read as messages, a process's own told from others'
+    by the name that heads each of its publications."""
+
+    def __init__(self, channel: bytes, origin: bytes) -> None:
+        after_kind = b"3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$" % (len(channel), channel)
+        self._heads = (b"*" + after_kind, b">" + after_kind)  # an array in RESP2, a push in RESP3
+        self._own = b'[{"from":"' + origin + b'",'
+        # What Redis answers SUBSCRIBE with, after the kind's one byte.
+        self.confirmation = b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:1\r\n" % (len(channel), channel)
+
+    def own(self, data: bytes) -> bool:
+        return data.startswith(self._own)
+
+    def read(self, unread: bytes) -> _Read:
+        """The whole messages at the start of ``unread``, and what is known of one cut short after them.
+        Raises ValueError for bytes that are no message on this channel."""
+        at, size = 0, len(unread)
+        others: list[bytes] = []
+        while at < size:
+            head = next((h for h in self._heads if unread.startswith(h, at)), None)
+            if head is None:
+                if any(h.startswith(unread[at:]) for h in self._heads):
+                    return _Read(others, at, _Sender.UNKNOWN)
+                raise ValueError(f"not a message: {unread[at : at + 40]!r}")
+            length_at = at + len(head)
+            length_end = unread.find(b"\r\n", length_at, length_at + 21)
+            if length_end < 0:
+                digits_so_far = unread[length_at:].removesuffix(b"\r")
+                if length_at == size or (len(digits_so_far) < 21 and digits_so_far.isdigit()):
+                    return _Read(others, at, _Sender.UNKNOWN)
+                raise ValueError("a message's length is not a number")
+            digits = unread[length_at:length_end]
+            if not digits.isdigit():
+                raise ValueError("a message's length is not a number")
+            data_at = length_end + 2
+            end = data_at + int(digits) + 2
+            sender = _Sender.OWN if unread.startswith(self._own, data_at) else _Sender.UNKNOWN
+            if end > size:
+                return _Read(others, at, sender, end - at)
+            if unread[end - 2 : end] != b"\r\n":
+                raise ValueError("a message does not end where its length says")
+            if sender is not _Sender.OWN:
+                others.append(unread[data_at : end - 2])
+            at = end
+        return _Read(others, at)
