@@ -101,24 +101,10 @@ class MemoryAnswers:
         known = answers.get(query)
         if known is not None and known.version == ctx.cache.counts_version(known.site):
             return known.body
-        site, given, urls = None, [], []
-        fields = self._fields
-        for piece in query.split(b"&"):
-            if not piece:
-                continue
-            field = fields.get(piece)
-            if field is None:
-                field = self._read_field(piece)
-            name, value, url = field
-            if name == "url":
-                if url is None:
-                    return None
-                given.append(value)
-                urls.append(url)
-            elif name == "site":
-                if site is not None:
-                    return None
-                site = value
+        asked = self._asked(query)
+        if asked is None:
+            return None
+        site, given, urls = asked
         if site is None or not given or len(given) > MAX_COUNT_URLS:
             return None
         version = ctx.cache.counts_version(site)  # before the counts: a write in between changes it
@@ -130,6 +116,26 @@ class MemoryAnswers:
             answers.clear()  # as the fields: cheap to fill again
         answers[query] = CountsAnswer(site, version, body)
         return body
+
+    def _asked(self, query: bytes) -> tuple[str | None, list[str], list[str]] | None:
+        """The site, the URLs as given and the thread URLs they name, or None if the router would refuse
+        the query (a URL naming no thread, the site twice)."""
+        site, given, thread_urls = None, [], []
+        fields = self._fields
+        for piece in query.split(b"&"):
+            if not piece:
+                continue
+            name, value, url = fields.get(piece) or self._read_field(piece)
+            if name == "url":
+                if url is None:
+                    return None
+                given.append(value)
+                thread_urls.append(url)
+            elif name == "site":
+                if site is not None:
+                    return None
+                site = value
+        return site, given, thread_urls
 
     def _read_field(self, piece: bytes) -> Field:
         """A query field as Starlette reads it (``parse_qsl``, one field at a time), remembered."""
