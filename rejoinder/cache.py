@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import threading
 from collections import OrderedDict
@@ -49,7 +50,15 @@ class ReadCache:
         self.max_bytes = max_bytes  # for each layer
         self._snapshots: OrderedDict[ThreadKey, tuple[Any, int]] = OrderedDict()  # (snapshot, size)
         self._snapshot_size = 0
-        self._counts: dict[ThreadKey, int] = {}
+        # Comment counts by site, then by thread URL: a counts request names one site and up to a hundred
+        # URLs, looked up by the URL strings alone (no key tuple to build and hash for each).
+        self._counts: dict[str, dict[str, int]] = {}
+        self._counts_held = 0
+        # What a site's counts are at: a number never used before, taken whenever one of them is dropped
+        # (and for every site on ``clear``), so an answer made of them is known to be current while it holds.
+        self._count_changes = itertools.count(1)
+        self._counts_epoch = 0
+        self._counts_versions: dict[str, int] = {}
         # One author object per commenter for every snapshot, not one per thread they wrote in: the same
         # people write in many threads. Bounded by emptying it (snapshots keep the objects they hold).
         self._authors: dict[tuple[str, str], Author] = {}
@@ -164,30 +173,47 @@ class ReadCache:
 
     def counts(self, thread_keys: list[ThreadKey]) -> dict[ThreadKey, int]:
         """The comment counts memory holds for these threads (those it lacks are left out)."""
-        kept = self._counts
         if self._unusable():
             return {}
-        return {key: kept[key] for key in thread_keys if key in kept}
+        found = {}
+        for key in thread_keys:
+            count = self._counts.get(key[0], {}).get(key[1])
+            if count is not None:
+                found[key] = count
+        return found
 
     def site_counts(self, site_key: str, urls: list[str]) -> list[int] | None:
         """The comment counts of these threads of one site, in order, or None unless memory holds every one:
         a counts request's answer from memory, with one lookup per URL."""
         if self._unusable():
             return None
-        get = self._counts.get
-        found = [get((site_key, url)) for url in urls]
+        of_site = self._counts.get(site_key)
+        if of_site is None:
+            return None
+        found = list(map(of_site.get, urls))
         return None if None in found else found  # type: ignore[return-value]
+
+    def counts_version(self, site_key: str) -> int | None:
+        """The version of the site's counts in memory, or None while memory may not answer. Taken before
+        counts are read, it tells whether what was made of them is still current (``web/fastreads.py``)."""
+        if self._unusable():
+            return None
+        return self._counts_versions.get(site_key, self._counts_epoch)
 
     def put_counts(self, generations: dict[ThreadKey, int], counts: dict[ThreadKey, int]) -> None:
         """Keep counts read from the database, except those of threads written to since ``generations``."""
         if self.bypass:
             return
         with self._lock:
-            if len(self._counts) + len(counts) > MAX_COUNTS:
+            if self._counts_held + len(counts) > MAX_COUNTS:
                 self._counts.clear()  # rare, and cheap to refill
+                self._counts_held = 0
             for key, count in counts.items():
                 if generations[key] == self.generation(key):
-                    self._counts[key] = count
+                    of_site = self._counts.setdefault(key[0], {})
+                    if key[1] not in of_site:
+                        self._counts_held += 1
+                    of_site[key[1]] = count
 
     def invalidate(
         self, thread_key: ThreadKey, update: Callable[[Any], tuple[Any, int]] | None = None
@@ -208,7 +234,11 @@ class ReadCache:
                     self._snapshots[thread_key] = (snapshot, size)
                     self._snapshot_size += size
             self._generations[hash(thread_key) % GENERATION_STRIPES] += 1
-            self._counts.pop(thread_key, None)
+            of_site = self._counts.get(thread_key[0])
+            if of_site is not None and of_site.pop(thread_key[1], None) is not None:
+                self._counts_held -= 1
+            # After the count is gone: whoever read the version before this read the count before it too.
+            self._counts_versions[thread_key[0]] = next(self._count_changes)
             for variant in self._by_thread.pop(thread_key, ()):
                 self._remove(variant)
 
@@ -222,6 +252,9 @@ class ReadCache:
             self._snapshots.clear()
             self._snapshot_size = 0
             self._counts.clear()
+            self._counts_held = 0
+            self._counts_versions.clear()
+            self._counts_epoch = next(self._count_changes)
 
     def _drop_snapshot(self, thread_key: ThreadKey) -> None:
         entry = self._snapshots.pop(thread_key, None)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 from starlette.types import Scope
 
+from rejoinder.context import Context
 from rejoinder.errors import RejoinderError
 from rejoinder.sites import any_site_allows_in_memory
 from rejoinder.threads import MAX_COUNT_URLS, remembered_counts, thread_url
@@ -41,6 +43,10 @@ Field = tuple[str, str, str | None]
 # Fields of counts queries remembered: a page asks for the same addresses on every view, and reading
 # them (percent-decoding, normalising the URL) cost more than the rest of the answer.
 MAX_FIELDS = 10_000
+# Whole counts answers remembered, by query: the same page asks the same question on every view. A site's
+# index and a few lists of posts; each holds a query of a kilobyte or two and an answer as large, and at 256
+# of them a server answering only new questions (the shared harness) ended 2 MiB larger.
+MAX_COUNTS_ANSWERS = 64
 _VARY = [VARY_ORIGIN]
 _NO_CACHE = (b"cache-control", b"no-cache")
 
@@ -56,11 +62,21 @@ class Answer:
     route: str
 
 
+class CountsAnswer(NamedTuple):
+    """A counts answer's body, made of the counts of ``site`` at ``version`` (see
+    ``ReadCache.counts_version``)."""
+
+    site: str
+    version: int
+    body: bytes
+
+
 class MemoryAnswers:
     """The answer memory holds for a request, or None. Called on the event loop only."""
 
     def __init__(self) -> None:
         self._fields: dict[bytes, Field] = {}
+        self._counts_answers: dict[bytes, CountsAnswer] = {}
 
     def __call__(self, scope: Scope) -> Answer | None:
         path = scope["path"]
@@ -73,44 +89,62 @@ class MemoryAnswers:
             return None
         if path == READ_PATH:
             return _thread_page(scope, cors)
-        return self._counts(scope, cors)
+        body = self._counts(context_of(scope), scope["query_string"])
+        if body is None:
+            return None
+        headers = [JSON_TYPE, (b"content-length", b"%d" % len(body)), *_VARY, *cors, *RESOURCE_HEADERS]
+        return Answer(200, headers, body, COUNTS_PATH)
 
-    def _counts(self, scope: Scope, cors: Headers) -> Answer | None:
-        site, given, keys = None, [], []
-        for name, value, url in self._query(scope["query_string"]):
+    def _counts(self, ctx: Context, query: bytes) -> bytes | None:
+        """The body of the answer to a counts query, from memory: the one made for the same query if no
+        count of its site changed since, or one made of the counts memory holds now."""
+        answers = self._counts_answers
+        known = answers.get(query)
+        if known is not None and known.version == ctx.cache.counts_version(known.site):
+            return known.body
+        asked = self._asked(query)
+        if asked is None:
+            return None
+        site, given, urls = asked
+        if site is None or not given or len(given) > MAX_COUNT_URLS:
+            return None
+        version = ctx.cache.counts_version(site)  # before the counts: a write in between changes it
+        found = remembered_counts(ctx, site, given, urls)
+        if version is None or found is None:
+            return None
+        body = dumps({"counts": found})
+        if len(answers) >= MAX_COUNTS_ANSWERS:
+            answers.clear()  # as the fields: cheap to fill again
+        answers[query] = CountsAnswer(site, version, body)
+        return body
+
+    def _asked(self, query: bytes) -> tuple[str | None, list[str], list[str]] | None:
+        """The site, the URLs as given and the thread URLs they name, or None if the router would refuse
+        the query (a URL naming no thread, the site twice)."""
+        site, given, thread_urls = None, [], []
+        fields = self._fields
+        for piece in query.split(b"&"):
+            if not piece:
+                continue
+            name, value, url = fields.get(piece) or self._read_field(piece)
             if name == "url":
                 if url is None:
                     return None
                 given.append(value)
-                keys.append(url)
+                thread_urls.append(url)
             elif name == "site":
                 if site is not None:
                     return None
                 site = value
-        if site is None or not given or len(given) > MAX_COUNT_URLS:
-            return None
-        found = remembered_counts(context_of(scope), site, given, keys)
-        if found is None:
-            return None
-        body = dumps({"counts": found})
-        headers = [JSON_TYPE, (b"content-length", b"%d" % len(body)), *_VARY, *cors, *RESOURCE_HEADERS]
-        return Answer(200, headers, body, COUNTS_PATH)
+        return site, given, thread_urls
 
-    def _query(self, query: bytes) -> list[Field]:
-        """The query's fields, each read as Starlette reads it (``parse_qsl``, one field at a time)."""
-        fields = []
-        known = self._fields
-        for piece in query.split(b"&"):
-            if not piece:
-                continue
-            field = known.get(piece)
-            if field is None:
-                field = _field(piece)
-                if len(known) >= MAX_FIELDS:
-                    known.clear()  # cheap to fill again, and a bound without bookkeeping per hit
-                known[piece] = field
-            fields.append(field)
-        return fields
+    def _read_field(self, piece: bytes) -> Field:
+        """A query field as Starlette reads it (``parse_qsl``, one field at a time), remembered."""
+        field = _field(piece)
+        if len(self._fields) >= MAX_FIELDS:
+            self._fields.clear()  # cheap to fill again, and a bound without bookkeeping per hit
+        self._fields[piece] = field
+        return field
 
 
 def _field(piece: bytes) -> Field:
