@@ -4,15 +4,22 @@ the route still answers every query it would read or refuse differently."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import Field, TypeAdapter
+from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rejoinder.context import Context
+from rejoinder.model import SortOrder
+from rejoinder.threads import DEFAULT_PAGE, MAX_PAGE, thread_url
 from rejoinder.web.app import Rejoinder
+from rejoinder.web.fastreads import MemoryAnswers
 from tests.helpers import ARTICLE, error_fields, post, read
 from tests.test_cors import SITE_ORIGIN, STRANGER
 
@@ -171,3 +178,50 @@ async def test_memory_is_not_used_while_another_processs_news_is_pending(
     routed.paths.clear()
     assert len((await read(client))["comments"]) == 2  # read from the database, by the route
     assert routed.paths == ["/api/v1/comments"]
+
+
+SITES = ["site=test", "site=", "site=a%26b", "s%69te=test"]
+URLS = [
+    "url=https%3A%2F%2Fblog.example%2F2026%2F11%2Ftide-pools",
+    "url=%2Fabout",
+    "url=ftp%3A%2F%2Fx",
+    "url=",
+]
+OTHERS = [
+    *SITES,
+    *URLS,
+    "sort=newest",
+    "sort=top",
+    "sort=Newest",
+    "limit=2",
+    "limit=1000",
+    "limit=1001",
+    "limit=0",
+    "limit=+5",
+    "limit=%205",
+    "limit=07",
+    "limit=x",
+    "cursor=abc",
+    "cursor=",
+    "extra=1",
+    "limit",
+]
+
+
+@given(st.sampled_from(SITES), st.sampled_from(URLS), st.lists(st.sampled_from(OTHERS), max_size=3))
+def test_a_page_query_is_read_before_the_framework_only_as_the_route_reads_it(
+    site_piece: str, url_piece: str, others: list[str]
+) -> None:
+    query = "&".join([*others[:1], site_piece, url_piece, *others[1:]])
+    read = MemoryAnswers()._page_query(query.encode("latin-1"))
+    if read is None:
+        return
+    (site, url), sort, limit, cursor = read
+    params = QueryParams(query)  # what the route is given, validated as its declaration validates it
+    assert params["site"] == site
+    assert thread_url(params["url"]) == url
+    assert SortOrder(params.get("sort", "oldest")) is sort
+    declared = TypeAdapter(Annotated[int, Field(ge=1, le=MAX_PAGE)])
+    assert declared.validate_python(params.get("limit", str(DEFAULT_PAGE))) == limit
+    assert params.get("cursor") == cursor
+    assert all(len(params.getlist(name)) == 1 for name in params)
