@@ -22,6 +22,7 @@ from rejoinder.tree import Node, build_tree
 from rejoinder.urls import BadURL, normalise_url
 
 MAX_PAGE = 1000
+DEFAULT_PAGE = 50  # top-level comments a page holds when the query names no limit
 # Threads this large are paged in SQL rather than kept whole in memory.
 SNAPSHOT_MAX_COMMENTS = 5000
 MAX_COUNT_URLS = 200
@@ -101,7 +102,14 @@ def page_in_memory(
     ctx: Context, site_key: str, url: str, sort: SortOrder, limit: int, cursor: str | None
 ) -> ThreadPage | None:
     """The page from the thread's snapshot when memory holds one, without any I/O; else None."""
-    snapshot: ThreadSnapshot | None = ctx.cache.snapshot((site_key, thread_url(url)))
+    return remembered_page(ctx, (site_key, thread_url(url)), sort, limit, cursor)
+
+
+def remembered_page(
+    ctx: Context, key: ThreadKey, sort: SortOrder, limit: int, cursor: str | None
+) -> ThreadPage | None:
+    """``page_in_memory`` for a thread whose URL is already normalised (``thread_key``)."""
+    snapshot: ThreadSnapshot | None = ctx.cache.snapshot(key)
     if snapshot is None:
         return None
     return cut_page(snapshot, sort, limit, _page_start(limit, sort, cursor))

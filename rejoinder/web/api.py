@@ -22,6 +22,7 @@ from rejoinder.web.auth import current_user
 from rejoinder.web.client import client_of
 from rejoinder.web.middleware import refused_before
 from rejoinder.web.serialize import dumps, public_comment, thread_page
+from rejoinder.web.snapshot_pages import page_from_snapshot
 
 router = APIRouter(
     prefix="/api/v1",
@@ -68,21 +69,19 @@ async def read_thread(
     site: Annotated[str, Query(description="Key of the site.")],
     url: Annotated[str, Query(description="Address of the article page.")],
     sort: SortOrder = SortOrder.OLDEST,
-    limit: Annotated[int, Query(ge=1, le=threads.MAX_PAGE, description="Top-level comments per page.")] = 50,
+    limit: Annotated[int, Query(ge=1, le=threads.MAX_PAGE, description="Top-level comments per page.")] = (
+        threads.DEFAULT_PAGE
+    ),
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> Response:
     ctx = _ctx(request)
     variant, key = request.scope["query_string"], threads.thread_key(site, url)
-    # A snapshot in memory needs no I/O: cut the page right here, sparing a trip through the thread pool.
-    generation = ctx.cache.generation(key)
     fragments = request.app.state.fragments
-    # Only a page rebuilt after a write is joined from kept fragments; a thread never written to is answered
-    # whole from the read cache, and keeping its fragments too would hold its JSON twice.
-    keep = ctx.cache.written_to(key)
-    page = threads.page_in_memory(ctx, site, url, sort, limit, cursor)
-    if page is not None:
-        entry = ctx.cache.put(variant, key, generation, thread_page(page, fragments, keep))
-    else:
+    # A snapshot in memory needs no I/O: cut the page right here, sparing a trip through the thread pool.
+    # (Usually ``web/fastreads.py`` has cut it already, before the framework; not for an unusual query.)
+    entry = page_from_snapshot(ctx, fragments, variant, key, sort, limit, cursor)
+    if entry is None:
+        keep = ctx.cache.written_to(key)
         entry = await run_in_threadpool(
             ctx.cache.fetch,
             variant,

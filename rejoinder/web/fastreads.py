@@ -1,5 +1,6 @@
 """Reads answered from memory before any middleware or routing: ``GET /api/v1/comments`` and
-``GET /api/v1/counts`` when the read cache holds the answer.
+``GET /api/v1/counts`` when the read cache holds the answer, and a thread's page a write dropped from it
+when memory holds the thread's snapshot (the page is cut from it as the route would: ``snapshot_pages``).
 
 ``web/envelope.py`` asks this first, for every ``GET``, so a cached read pays for one ASGI layer instead of
 eight. The layers it passes by change nothing for such a read, and what they would add is added here:
@@ -20,10 +21,12 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Scope
 
+from rejoinder.cache import CachedResponse, ThreadKey
 from rejoinder.context import Context
 from rejoinder.errors import RejoinderError
+from rejoinder.model import SortOrder
 from rejoinder.sites import any_site_allows_in_memory
-from rejoinder.threads import MAX_COUNT_URLS, remembered_counts, thread_url
+from rejoinder.threads import DEFAULT_PAGE, MAX_COUNT_URLS, MAX_PAGE, remembered_counts, thread_url
 from rejoinder.web.headers import RESOURCE_HEADERS
 from rejoinder.web.middleware import (
     COUNTS_PATH,
@@ -35,11 +38,15 @@ from rejoinder.web.middleware import (
     header_of,
 )
 from rejoinder.web.serialize import dumps
+from rejoinder.web.snapshot_pages import page_from_snapshot
 
 Headers = list[tuple[bytes, bytes]]
 # A query field as the router reads it (name, value) and, for a ``url``, the thread URL it names (None
 # if it names none: the router then refuses the query).
 Field = tuple[str, str, str | None]
+# A page's query as the route reads it: the thread, the order, the page's size and its cursor.
+PageQuery = tuple[ThreadKey, SortOrder, int, str | None]
+PAGE_FIELDS = frozenset({"site", "url", "sort", "limit", "cursor"})
 # Fields of counts queries remembered: a page asks for the same addresses on every view, and reading
 # them (percent-decoding, normalising the URL) cost more than the rest of the answer.
 MAX_FIELDS = 10_000
@@ -77,6 +84,9 @@ class MemoryAnswers:
     def __init__(self) -> None:
         self._fields: dict[bytes, Field] = {}
         self._counts_answers: dict[bytes, CountsAnswer] = {}
+        # False: a page a write dropped from the read cache is rebuilt by the route (the tests' way to
+        # compare the two)
+        self.rebuilds = True
 
     def __call__(self, scope: Scope) -> Answer | None:
         path = scope["path"]
@@ -88,12 +98,71 @@ class MemoryAnswers:
         if cors is None:
             return None
         if path == READ_PATH:
-            return _thread_page(scope, cors)
+            return self._thread_page(scope, cors)
         body = self._counts(context_of(scope), scope["query_string"])
         if body is None:
             return None
         headers = [JSON_TYPE, (b"content-length", b"%d" % len(body)), *_VARY, *cors, *RESOURCE_HEADERS]
         return Answer(200, headers, body, COUNTS_PATH)
+
+    def _thread_page(self, scope: Scope, cors: Headers) -> Answer | None:
+        ctx = context_of(scope)
+        entry = ctx.cache.get(scope["query_string"])
+        if entry is None and self.rebuilds:
+            entry = self._rebuilt(scope)
+        if entry is None:
+            return None
+        etag = entry.etag.encode()
+        if header_of(scope, b"if-none-match") == etag:
+            headers = [JSON_TYPE, (b"etag", etag), _NO_CACHE, *_VARY, *cors, *RESOURCE_HEADERS]
+            return Answer(304, headers, b"", READ_PATH)
+        length = (b"content-length", b"%d" % len(entry.body))
+        headers = [JSON_TYPE, (b"etag", etag), _NO_CACHE, length, *_VARY, *cors, *RESOURCE_HEADERS]
+        return Answer(200, headers, entry.body, READ_PATH)
+
+    def _rebuilt(self, scope: Scope) -> CachedResponse | None:
+        """The page cut from the thread's snapshot, as the route cuts it: after a write to a busy thread,
+        its readers would otherwise all go through the framework until one of them had rebuilt the page."""
+        query = self._page_query(scope["query_string"])
+        if query is None:
+            return None
+        key, sort, limit, cursor = query
+        ctx, fragments, variant = context_of(scope), scope["app"].state.fragments, scope["query_string"]
+        try:
+            return page_from_snapshot(ctx, fragments, variant, key, sort, limit, cursor)
+        except RejoinderError:  # a cursor that does not decode, say: the route refuses it, naming the field
+            return None
+
+    def _page_query(self, query: bytes) -> PageQuery | None:
+        """The query as the route reads it, or None for one the route should read itself: a field missing,
+        repeated, unknown or out of range, or written some way the route may read otherwise."""
+        given: dict[str, tuple[str, str | None]] = {}
+        for name, value, url in self._query(query):
+            if name in given or name not in PAGE_FIELDS:
+                return None
+            given[name] = (value, url)
+        if "site" not in given or "url" not in given:
+            return None
+        url = given["url"][1]
+        if url is None:
+            return None
+        try:
+            sort = SortOrder(given["sort"][0]) if "sort" in given else SortOrder.OLDEST
+        except ValueError:
+            return None
+        limit = DEFAULT_PAGE
+        if "limit" in given:
+            written = given["limit"][0]
+            # Plain digits only ("50", not "050" or " 50"): the route's parsing of anything else is its own.
+            if not (written.isascii() and written.isdigit() and str(int(written)) == written):
+                return None
+            limit = int(written)
+            if not 1 <= limit <= MAX_PAGE:
+                return None
+        cursor = given["cursor"][0] if "cursor" in given else None
+        if cursor == "":
+            return None
+        return (given["site"][0], url), sort, limit, cursor
 
     def _counts(self, ctx: Context, query: bytes) -> bytes | None:
         """The body of the answer to a counts query, from memory: the one made for the same query if no
@@ -138,6 +207,11 @@ class MemoryAnswers:
                 site = value
         return site, given, thread_urls
 
+    def _query(self, query: bytes) -> list[Field]:
+        """The query's fields, each read as Starlette reads it (``parse_qsl``, one field at a time)."""
+        fields = self._fields
+        return [fields.get(piece) or self._read_field(piece) for piece in query.split(b"&") if piece]
+
     def _read_field(self, piece: bytes) -> Field:
         """A query field as Starlette reads it (``parse_qsl``, one field at a time), remembered."""
         field = _field(piece)
@@ -165,16 +239,3 @@ def cors_or_none(scope: Scope) -> Headers | None:
     if allowed is None:
         return None
     return cors_headers(origin) if allowed else []
-
-
-def _thread_page(scope: Scope, cors: Headers) -> Answer | None:
-    entry = context_of(scope).cache.get(scope["query_string"])
-    if entry is None:
-        return None
-    etag = entry.etag.encode()
-    if header_of(scope, b"if-none-match") == etag:
-        headers = [JSON_TYPE, (b"etag", etag), _NO_CACHE, *_VARY, *cors, *RESOURCE_HEADERS]
-        return Answer(304, headers, b"", READ_PATH)
-    length = (b"content-length", b"%d" % len(entry.body))
-    headers = [JSON_TYPE, (b"etag", etag), _NO_CACHE, length, *_VARY, *cors, *RESOURCE_HEADERS]
-    return Answer(200, headers, entry.body, READ_PATH)
