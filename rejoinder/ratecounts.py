@@ -14,8 +14,7 @@ from __future__ import annotations
 import time
 from math import floor, inf
 
-from limits import RateLimitItem
-from limits.util import WindowStats
+from rejoinder.rates import Rate, WindowStats
 
 SWEEP_SECONDS = 60.0
 
@@ -36,7 +35,7 @@ class WindowCounts:
         self._windows: dict[tuple[str, int], tuple[float, dict[str, int]]] = {}
         self._sweep_at = time.time() + SWEEP_SECONDS
 
-    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+    def hit(self, item: Rate, *identifiers: str, cost: int = 1) -> bool:
         """Count ``cost`` if the limit allows it; False (and nothing counted) if it does not."""
         if cost > item.amount:
             return False
@@ -56,12 +55,12 @@ class WindowCounts:
         window[1][who] = count + cost
         return True
 
-    def test(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+    def test(self, item: Rate, *identifiers: str, cost: int = 1) -> bool:
         """Whether ``cost`` more would be allowed now (nothing counted)."""
         before, before_left, count, _ = self._sliding(item, identifiers)
         return before * before_left / item.get_expiry() + count < item.amount - cost + 1
 
-    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+    def get_window_stats(self, item: Rate, *identifiers: str) -> WindowStats:
         """When the count next drops, and what is left of the limit until then."""
         before, before_left, count, count_left = self._sliding(item, identifiers)
         expiry = item.get_expiry()
@@ -74,7 +73,7 @@ class WindowCounts:
         count_drops = count_left % expiry if count else inf
         return WindowStats(now + min(before_drops, count_drops), remaining)
 
-    def clear(self, item: RateLimitItem, *identifiers: str) -> None:
+    def clear(self, item: Rate, *identifiers: str) -> None:
         key, who = _split(item, identifiers)
         now, expiry = time.time(), item.get_expiry()
         for number in (int((now - expiry) / expiry), int(now / expiry)):
@@ -85,7 +84,7 @@ class WindowCounts:
     def __len__(self) -> int:
         return sum(len(counts) for _, counts in self._windows.values())
 
-    def _sliding(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> tuple[int, float, int, float]:
+    def _sliding(self, item: Rate, identifiers: tuple[str, ...]) -> tuple[int, float, int, float]:
         now, expiry = time.time(), item.get_expiry()
         key, who = _split(item, identifiers)
         return self._windows_of(key, who, int(now / expiry), expiry, now)
@@ -108,7 +107,7 @@ class WindowCounts:
         self._sweep_at = now + SWEEP_SECONDS
 
 
-def _split(item: RateLimitItem, identifiers: tuple[str, ...]) -> tuple[str, str]:
+def _split(item: Rate, identifiers: tuple[str, ...]) -> tuple[str, str]:
     """The limit's key for all but the last identifier, and that last one (what is counted: an address,
     an author)."""
     if not identifiers:

@@ -119,6 +119,12 @@ def test_a_server_never_imports_the_login_or_feed_libraries_before_they_are_used
     assert imported_by_a_server(tmp_path, *asked) == {"orjson"}
 
 
+def test_a_server_without_redis_never_imports_the_rate_limit_library(tmp_path: Path) -> None:
+    # ``limits`` (with every storage backend it has, wrapt and importlib.metadata) counts in Redis only;
+    # without Redis the rates are read and counted by rates.py and ratecounts.py.
+    assert imported_by_a_server(tmp_path, "limits", "wrapt", "sqlalchemy") == {"sqlalchemy"}
+
+
 def test_a_sqlite_server_reads_through_as_many_connections_as_it_is_set_to(tmp_path: Path) -> None:
     from rejoinder.settings import load_settings
     from rejoinder.store.db import Database
