@@ -125,6 +125,11 @@ def test_a_server_without_redis_never_imports_the_rate_limit_library(tmp_path: P
     assert imported_by_a_server(tmp_path, "limits", "wrapt", "sqlalchemy") == {"sqlalchemy"}
 
 
+def test_a_server_leaves_xml_sax_to_nothing(tmp_path: Path) -> None:
+    # The export to WordPress escapes its text with html.escape, as xml.sax.saxutils.escape does.
+    assert imported_by_a_server(tmp_path, "xml.sax", "sqlalchemy") == {"sqlalchemy"}
+
+
 def test_the_command_line_leaves_training_and_corpora_to_the_commands_that_use_them() -> None:
     # ``rejoinder serve`` builds the whole parser first: what ``spam`` and ``abuse`` train and evaluate
     # with, and the corpora's download (urllib.request, http.client), would stay for the server's life.
