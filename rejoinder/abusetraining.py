@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from rejoinder.corpora import CorpusItem, deduplicate
 from rejoinder.evaluation import Metrics, Outcome, features_of, metrics, stratified_folds
-from rejoinder.spam.abuse import AbuseModel
+from rejoinder.spam.abuse import DEFAULT_THRESHOLD, AbuseModel
 from rejoinder.spam.features import Features, feature_id
 from rejoinder.spam.model import Model
 from rejoinder.spam.training import TrainingOptions, fit
@@ -30,7 +30,6 @@ ABUSIVE_LABELS = frozenset({"abusive", "hate_speech", "offensive_language", "tox
 # Twitter furniture), and weights too small to matter dropped, which keeps the file small. No naive-Bayes
 # part added to the weights: it was measured for spam only, and the shipped abuse file is made without it.
 ABUSE_OPTIONS = TrainingOptions(site_features=False, prune_below=1e-3, nb_weight=0.0)
-DEFAULT_THRESHOLD = 0.9  # the site setting abuse_threshold's default (docs/spam.md, "Abuse")
 
 
 # The shape of a text says where it was collected, not whether it insults: SMS and YouTube spam shout, tweets

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import os
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +106,8 @@ Download = Callable[[str], bytes]
 
 
 def _download(url: str) -> bytes:
+    import urllib.request  # http.client and ssl, for the one command that downloads
+
     with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - pinned https URLs only
         data: bytes = response.read()
         return data

@@ -14,8 +14,7 @@ from __future__ import annotations
 import time
 from math import floor, inf
 
-from limits import RateLimitItem
-from limits.util import WindowStats
+from rejoinder.rates import Rate, WindowStats
 
 SWEEP_SECONDS = 60.0
 
@@ -35,12 +34,8 @@ class WindowCounts:
         # (limit key, window number) -> (when the table may go, identifier -> count)
         self._windows: dict[tuple[str, int], tuple[float, dict[str, int]]] = {}
         self._sweep_at = time.time() + SWEEP_SECONDS
-        # (namespace, limit, identifiers but the last) -> the limit's key. A few per site and limit, asked
-        # for every count: ``limits`` builds one from its parts each time (a third of a like's two limits'
-        # CPU). A limit's equality leaves its namespace out; its key does not.
-        self._keys: dict[tuple[str, RateLimitItem, tuple[str, ...]], str] = {}
 
-    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+    def hit(self, item: Rate, *identifiers: str, cost: int = 1) -> bool:
         """Count ``cost`` if the limit allows it; False (and nothing counted) if it does not."""
         if cost > item.amount:
             return False
@@ -48,7 +43,7 @@ class WindowCounts:
         if now >= self._sweep_at:
             self._sweep(now)
         expiry = item.get_expiry()
-        key, who = self._split(item, identifiers)
+        key, who = _split(item, identifiers)
         current = int(now / expiry)
         before, before_left, count, _ = self._windows_of(key, who, current, expiry, now)
         if floor(before * before_left / expiry + count) + cost > item.amount:
@@ -60,12 +55,12 @@ class WindowCounts:
         window[1][who] = count + cost
         return True
 
-    def test(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+    def test(self, item: Rate, *identifiers: str, cost: int = 1) -> bool:
         """Whether ``cost`` more would be allowed now (nothing counted)."""
         before, before_left, count, _ = self._sliding(item, identifiers)
         return before * before_left / item.get_expiry() + count < item.amount - cost + 1
 
-    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+    def get_window_stats(self, item: Rate, *identifiers: str) -> WindowStats:
         """When the count next drops, and what is left of the limit until then."""
         before, before_left, count, count_left = self._sliding(item, identifiers)
         expiry = item.get_expiry()
@@ -78,8 +73,8 @@ class WindowCounts:
         count_drops = count_left % expiry if count else inf
         return WindowStats(now + min(before_drops, count_drops), remaining)
 
-    def clear(self, item: RateLimitItem, *identifiers: str) -> None:
-        key, who = self._split(item, identifiers)
+    def clear(self, item: Rate, *identifiers: str) -> None:
+        key, who = _split(item, identifiers)
         now, expiry = time.time(), item.get_expiry()
         for number in (int((now - expiry) / expiry), int(now / expiry)):
             window = self._windows.get((key, number))
@@ -89,9 +84,9 @@ class WindowCounts:
     def __len__(self) -> int:
         return sum(len(counts) for _, counts in self._windows.values())
 
-    def _sliding(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> tuple[int, float, int, float]:
+    def _sliding(self, item: Rate, identifiers: tuple[str, ...]) -> tuple[int, float, int, float]:
         now, expiry = time.time(), item.get_expiry()
-        key, who = self._split(item, identifiers)
+        key, who = _split(item, identifiers)
         return self._windows_of(key, who, int(now / expiry), expiry, now)
 
     def _windows_of(
@@ -107,16 +102,14 @@ class WindowCounts:
         window = self._windows.get((key, number))
         return 0 if window is None else window[1].get(who, 0)
 
-    def _split(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> tuple[str, str]:
-        """The limit's key for all but the last identifier, and that last one (what is counted: an
-        address, an author)."""
-        scope, who = (identifiers[:-1], identifiers[-1]) if identifiers else ((), "")
-        memo = (item.namespace, item, scope)
-        key = self._keys.get(memo)
-        if key is None:
-            key = self._keys[memo] = item.key_for(*scope)
-        return key, who
-
     def _sweep(self, now: float) -> None:
         self._windows = {key: window for key, window in self._windows.items() if window[0] > now}
         self._sweep_at = now + SWEEP_SECONDS
+
+
+def _split(item: Rate, identifiers: tuple[str, ...]) -> tuple[str, str]:
+    """The limit's key for all but the last identifier, and that last one (what is counted: an address,
+    an author)."""
+    if not identifiers:
+        return item.key_for(), ""
+    return item.key_for(*identifiers[:-1]), identifiers[-1]

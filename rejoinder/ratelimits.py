@@ -15,25 +15,29 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import inf
-from typing import Any, TypeVar
-
-from limits import RateLimitItem, parse, parse_many
-from limits.errors import StorageError
-from limits.storage import RedisStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
+from typing import Any, Protocol, TypeVar, cast
 
 from rejoinder.errors import RateLimited
 from rejoinder.ratecounts import WindowCounts
+from rejoinder.rates import Rate, WindowStats, parse_rate, parse_rates
 from rejoinder.refusals import Refusals
 
 log = logging.getLogger(__name__)
 
 RETRY_REDIS_SECONDS = 5.0
 # Not a limit: a counter of an address's comments in the last hour, high enough never to be reached.
-_VOLUME = parse("1000000/hour")
+_VOLUME = parse_rate("1000000/hour")
 T = TypeVar("T")
-# Counted in Redis, or in this process's memory: the same sliding window counters either way.
-Limiter = SlidingWindowCounterRateLimiter | WindowCounts
+
+
+class Limiter(Protocol):
+    """Counted in Redis (``limits``' ``SlidingWindowCounterRateLimiter``) or in this process's memory
+    (``WindowCounts``): the same sliding window counters either way."""
+
+    def hit(self, item: Rate, *identifiers: str, cost: int = 1) -> bool: ...
+    def test(self, item: Rate, *identifiers: str, cost: int = 1) -> bool: ...
+    def get_window_stats(self, item: Rate, *identifiers: str) -> WindowStats: ...
+    def clear(self, item: Rate, *identifiers: str) -> None: ...
 
 # ``hit`` in Redis, every limit of one request in one round trip (``limits`` takes two per limit: a test
 # and a hit, each a script). KEYS are each limit's previous and current window, ARGV each limit's amount
@@ -100,10 +104,16 @@ class RateLimits:
         # A check is a test, then a hit: two threads checking the same key at once would both pass the
         # test. Writers on PostgreSQL check in several committer threads at once.
         self._memory_lock = threading.Lock()
-        self._shared: SlidingWindowCounterRateLimiter | None = None
+        self._shared: Limiter | None = None
         self._hit_all: Any = None  # redis.commands.core.Script: ``_HIT_ALL`` on the storage's client
         self._key_prefix = f"{prefix}:limits"
+        # What a failing Redis raises (``limits``' StorageError); nothing without Redis.
+        self._shared_failed: tuple[type[Exception], ...] = ()
         if redis_url:
+            from limits.errors import StorageError
+            from limits.storage import RedisStorage
+            from limits.strategies import SlidingWindowCounterRateLimiter
+
             storage = RedisStorage(
                 redis_url,
                 key_prefix=self._key_prefix,
@@ -111,21 +121,23 @@ class RateLimits:
                 socket_timeout=1,
                 socket_connect_timeout=1,
             )
-            self._shared = SlidingWindowCounterRateLimiter(storage)
+            # It reads a rate's amount, key and window only, which ``Rate`` gives as ``limits``' own items do.
+            self._shared = cast(Limiter, SlidingWindowCounterRateLimiter(storage))
+            self._shared_failed = (StorageError,)
             self._hit_all = storage.get_connection().register_script(_HIT_ALL.encode())
             self._storage_errors = storage.base_exceptions
             self._no_script = storage.dependency.exceptions.NoScriptError
         self._on_error = on_error or (lambda: None)
         self._shared_again_at = 0.0
-        self._rules: dict[str, list[RateLimitItem]] = {}  # a rule as written -> its parsed limits
+        self._rules: dict[str, list[Rate]] = {}  # a rule as written -> its parsed limits
         self._gathering: _Gathering | None = None
 
-    def _parsed(self, rule: str) -> list[RateLimitItem]:
+    def _parsed(self, rule: str) -> list[Rate]:
         """``rule`` parsed once: every like and comment names a few, and parsing is a regular expression
         per limit."""
         found = self._rules.get(rule)
         if found is None:
-            found = self._rules[rule] = parse_many(rule)
+            found = self._rules[rule] = parse_rates(rule)
         return found
 
     @property
@@ -202,19 +214,19 @@ class RateLimits:
                 self._hit_all.registered_client.script_load(self._hit_all.script)
                 answers = iter(send())
         except self._storage_errors as exc:
-            raise StorageError(exc) from exc
+            raise self._shared_failed[0](exc) from exc
         return [self._exceeded(checks, next(answers)) if checks else None for _, checks in parsed]
 
-    def _hit_in_redis(self, site_id: int, checks: list[tuple[str, RateLimitItem, str]]) -> Exceeded | None:
+    def _hit_in_redis(self, site_id: int, checks: list[tuple[str, Rate, str]]) -> Exceeded | None:
         """``_hit`` in one round trip to Redis (``_HIT_ALL``)."""
         try:
             found = self._hit_all(*self._script_arguments(site_id, checks))
         except self._storage_errors as exc:
-            raise StorageError(exc) from exc
+            raise self._shared_failed[0](exc) from exc
         return self._exceeded(checks, found)
 
     def _script_arguments(
-        self, site_id: int, checks: list[tuple[str, RateLimitItem, str]]
+        self, site_id: int, checks: list[tuple[str, Rate, str]]
     ) -> tuple[list[str], list[int]]:
         """``_HIT_ALL``'s keys and arguments for these checks."""
         keys: list[str] = []
@@ -226,7 +238,7 @@ class RateLimits:
         return keys, windows
 
     @staticmethod
-    def _exceeded(checks: list[tuple[str, RateLimitItem, str]], found: list[Any]) -> Exceeded | None:
+    def _exceeded(checks: list[tuple[str, Rate, str]], found: list[Any]) -> Exceeded | None:
         """What ``_HIT_ALL`` answered, as ``hit`` answers."""
         if not found[0]:
             return None
@@ -255,12 +267,16 @@ class RateLimits:
         if self._shared is not None and self.shared:
             try:
                 return count(self._shared)
-            except StorageError as exc:
-                self._shared_again_at = time.monotonic() + RETRY_REDIS_SECONDS
-                self._on_error()
-                log.warning("rate limits counted in memory: Redis is unreachable (%s)", exc.storage_error)
+            except self._shared_failed as exc:
+                self._redis_failed(exc)
         with self._memory_lock:
             return count(self._memory)
+
+    def _redis_failed(self, exc: Exception) -> None:
+        self._shared_again_at = time.monotonic() + RETRY_REDIS_SECONDS
+        self._on_error()
+        cause = getattr(exc, "storage_error", exc)  # what ``limits``' StorageError wraps
+        log.warning("rate limits counted in memory: Redis is unreachable (%s)", cause)
 
     def count_recent(self, site_id: int, address: str) -> None:
         """Count one comment from ``address`` toward its recent volume (``recent``), limit or not."""
@@ -280,14 +296,12 @@ class RateLimits:
         if self._shared is not None and self.shared:
             try:
                 return use(self._shared)
-            except StorageError as exc:
-                self._shared_again_at = time.monotonic() + RETRY_REDIS_SECONDS
-                self._on_error()
-                log.warning("rate limits counted in memory: Redis is unreachable (%s)", exc.storage_error)
+            except self._shared_failed as exc:
+                self._redis_failed(exc)
         with self._memory_lock:
             return use(self._memory)
 
-    def _parsed_checks(self, checks: list[tuple[str, str, str]]) -> list[tuple[str, RateLimitItem, str]]:
+    def _parsed_checks(self, checks: list[tuple[str, str, str]]) -> list[tuple[str, Rate, str]]:
         """(scope, limit, who) for each limit of each check that applies."""
         return [
             (scope, item, who)
@@ -306,7 +320,7 @@ class RateLimits:
 
 
 def count_each(
-    limiter: Limiter, site_id: int, parsed: list[tuple[str, RateLimitItem, str]]
+    limiter: Limiter, site_id: int, parsed: list[tuple[str, Rate, str]]
 ) -> Exceeded | None:
     """``RateLimits.hit`` with a limiter's own test and hit per limit (in memory, under the caller's lock;
     what ``_HIT_ALL`` does in one script)."""

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from limits import parse_many
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,6 +28,7 @@ from pydantic import (
 )
 
 from rejoinder.errors import ConfigurationError
+from rejoinder.rates import parse_rates
 
 ENV_PREFIX = "REJOINDER_"
 # Values copied from an example and never replaced, compared lower-cased with everything but letters and
@@ -351,7 +351,7 @@ class Settings(BaseModel):
     def _rate_limit(cls, value: str) -> str:
         if value != "off":
             try:
-                parse_many(value)
+                parse_rates(value)
             except ValueError:
                 raise ValueError("must be limits like '30/minute;300/hour', or 'off'") from None
         return value

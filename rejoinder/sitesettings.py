@@ -11,7 +11,6 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from limits import parse_many
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,6 +23,7 @@ from pydantic import (
 )
 
 from rejoinder.errors import InvalidInput
+from rejoinder.rates import parse_rates
 from rejoinder.spam.abuse import ACTIONS as ABUSE_ACTIONS
 
 PREMODERATION = ("none", "first", "all")
@@ -312,7 +312,7 @@ class SiteSettings(BaseModel):
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         if value != "off":
-            parse_many(value)
+            parse_rates(value)
         return value
 
     @classmethod

@@ -16,8 +16,11 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 
 from rejoinder import ratecounts
 from rejoinder.ratecounts import WindowCounts
+from rejoinder.rates import parse_rate
 
-ITEMS = [parse("5/minute"), parse("2/10 seconds"), parse("3/hour")]
+RULES = ["5/minute", "2/10 seconds", "3/hour"]
+ITEMS = [parse_rate(rule) for rule in RULES]
+THEIR_ITEMS = [parse(rule) for rule in RULES]
 
 step = st.tuples(
     st.one_of(st.floats(0, 3), st.floats(0, 45)),  # seconds since the step before
@@ -55,18 +58,18 @@ def test_the_same_answers_as_the_limits_library(
     ours, theirs = WindowCounts(), SlidingWindowCounterRateLimiter(MemoryStorage())
     for elapsed, op, index, who, cost in steps:
         clock.now += elapsed
-        item = ITEMS[index]
+        item, their_item = ITEMS[index], THEIR_ITEMS[index]
         if op == "hit":
-            assert ours.hit(item, who, cost=cost) == theirs.hit(item, who, cost=cost)
+            assert ours.hit(item, who, cost=cost) == theirs.hit(their_item, who, cost=cost)
         elif op == "test":
-            assert ours.test(item, who, cost=cost) == theirs.test(item, who, cost=cost)
+            assert ours.test(item, who, cost=cost) == theirs.test(their_item, who, cost=cost)
         elif op == "stats":
-            mine, reference = ours.get_window_stats(item, who), theirs.get_window_stats(item, who)
+            mine, reference = ours.get_window_stats(item, who), theirs.get_window_stats(their_item, who)
             assert mine.remaining == reference.remaining
             assert mine.reset_time == pytest.approx(reference.reset_time, abs=1e-6)
         else:
             ours.clear(item, who)
-            theirs.clear(item, who)
+            theirs.clear(their_item, who)
 
 
 def test_expired_counts_are_swept(clock: Clock) -> None:

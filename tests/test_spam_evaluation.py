@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rejoinder.cli.spam import add_parser, main
+from rejoinder.cli.spam import DECIDE_CHOICES, add_parser, main
 from rejoinder.corpora import CorpusError, CorpusItem, deduplicate, half, read_corpus, sample
 from rejoinder.evaluation import (
+    Decide,
     Outcome,
     baseline_learner,
     best_threshold,
@@ -370,6 +371,11 @@ def test_the_spam_parser_plugs_into_a_cli() -> None:
     add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["spam", "eval", "--corpus", "x.jsonl", "--stream", "--json"])
     assert args.stream and args.json and callable(args.func)
+
+
+def test_the_stream_can_be_decided_in_every_way_the_evaluation_knows() -> None:
+    # The parser spells the choices out, so that building it does not import the evaluation.
+    assert tuple(decide.value for decide in Decide) == DECIDE_CHOICES
 
 
 def test_a_corpus_splits_into_two_fixed_halves_that_share_nothing() -> None:

@@ -119,6 +119,30 @@ def test_a_server_never_imports_the_login_or_feed_libraries_before_they_are_used
     assert imported_by_a_server(tmp_path, *asked) == {"orjson"}
 
 
+def test_a_server_without_redis_never_imports_the_rate_limit_library(tmp_path: Path) -> None:
+    # ``limits`` (with every storage backend it has, wrapt and importlib.metadata) counts in Redis only;
+    # without Redis the rates are read and counted by rates.py and ratecounts.py.
+    assert imported_by_a_server(tmp_path, "limits", "wrapt", "sqlalchemy") == {"sqlalchemy"}
+
+
+def test_a_server_leaves_xml_sax_to_nothing(tmp_path: Path) -> None:
+    # The export to WordPress escapes its text with html.escape, as xml.sax.saxutils.escape does.
+    assert imported_by_a_server(tmp_path, "xml.sax", "sqlalchemy") == {"sqlalchemy"}
+
+
+def test_the_command_line_leaves_training_and_corpora_to_the_commands_that_use_them() -> None:
+    # ``rejoinder serve`` builds the whole parser first: what ``spam`` and ``abuse`` train and evaluate
+    # with, and the corpora's download (urllib.request, http.client), would stay for the server's life.
+    asked = ["rejoinder.evaluation", "rejoinder.abusetraining", "rejoinder.corpora", "urllib.request"]
+    program = (
+        "import sys; from rejoinder.cli import build_parser; build_parser().parse_args(['serve']); "
+        "print(' '.join(name for name in sys.argv[1:] if name in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", program, *asked, "argparse"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["argparse"]
+
+
 def test_a_sqlite_server_reads_through_as_many_connections_as_it_is_set_to(tmp_path: Path) -> None:
     from rejoinder.settings import load_settings
     from rejoinder.store.db import Database

@@ -7,23 +7,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import rejoinder.spam
-from rejoinder.abusetraining import (
-    DEFAULT_THRESHOLD,
-    as_abuse_examples,
-    cross_validate_abuse,
-    train_abuse_model,
-)
-from rejoinder.corpora import CorpusError, read_corpora
 from rejoinder.model import CommentKind, CommentStatus
-from rejoinder.spam.abuse import ABUSE_FILE, AbuseModel
+from rejoinder.spam.abuse import ABUSE_FILE, DEFAULT_THRESHOLD, AbuseModel
 from rejoinder.spam.features import extract
+
+# Training and its corpora are imported by the commands that use them: every ``rejoinder`` command builds
+# this parser, ``serve`` too, and a server would hold them for its whole life.
 
 REPORTED = ("n", "spam", "precision", "recall", "f1", "fpr", "auc", "best_f1", "ms_per_comment")
 
@@ -90,6 +85,9 @@ def _corpus_option(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from rejoinder.abusetraining import as_abuse_examples, train_abuse_model
+    from rejoinder.corpora import CorpusError, read_corpora
+
     out: Path = args.out or shipped_model_path()
     try:
         examples = as_abuse_examples(read_corpora(args.corpus))
@@ -110,6 +108,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from rejoinder.abusetraining import as_abuse_examples, cross_validate_abuse
+    from rejoinder.corpora import CorpusError, read_corpora
+
     try:
         examples = as_abuse_examples(read_corpora(args.corpus))
         originals = _original_labels(args.corpus)
@@ -152,6 +153,8 @@ def _original_labels(paths: list[Path]) -> dict[str, str]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    import statistics
+
     from rejoinder.importers.records import ImportedComment
     from rejoinder.importers.service import FORMATS
 

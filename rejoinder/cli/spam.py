@@ -11,42 +11,20 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rejoinder.spam
 from rejoinder.cli.options import opened, store_options
-from rejoinder.corpora import (
-    CorpusError,
-    corpus_files,
-    deduplicate,
-    half,
-    read_corpora,
-    read_corpus,
-    shuffled,
-)
 from rejoinder.corpus_sources import SOURCES, SourceError, default_cache, describe, fetch, source
-from rejoinder.evaluation import (
-    PRIOR_OPTIONS,
-    Decide,
-    Metrics,
-    Outcome,
-    baseline_learner,
-    cross_validate,
-    judge_all,
-    judge_export,
-    learning_safety,
-    leave_one_corpus_out,
-    metrics,
-    model_learner,
-    predictor,
-    signals_judge,
-    stream,
-    stream_learner,
-    taught_learner,
-    train_model,
-)
 from rejoinder.spam.model import PRIOR_FILE, Model
 from rejoinder.spam.verdict import Thresholds
+
+if TYPE_CHECKING:
+    from rejoinder.evaluation import Metrics, Outcome
+
+# The corpora and the evaluation are imported by the commands that use them: every ``rejoinder`` command
+# builds this parser, ``serve`` too, and a server would hold them for its whole life.
+DECIDE_CHOICES = ("all", "held", "spam")  # evaluation.Decide's values
 
 
 def shipped_prior_path() -> Path:
@@ -177,8 +155,8 @@ def add_parser(subparsers: Any) -> Any:
     )
     evaluate_.add_argument(
         "--decide",
-        choices=[d.value for d in Decide],
-        default=Decide.ALL.value,
+        choices=DECIDE_CHOICES,
+        default="all",
         help="with --stream: which comments moderators decide: all (default), held (only what they see: "
         "held or sent to spam), spam (one-sided: only the spam they see)",
     )
@@ -245,6 +223,8 @@ def _corpus_option(parser: argparse.ArgumentParser, *, required: bool) -> None:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
+    from rejoinder.corpora import CorpusError, read_corpus
+
     if args.list or not args.name:
         _print("\n\n".join(describe(s) for s in SOURCES.values()))
         return 0
@@ -258,6 +238,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from rejoinder.corpora import CorpusError, deduplicate, read_corpus
+    from rejoinder.evaluation import PRIOR_OPTIONS, train_model
+
     out: Path = args.out or shipped_prior_path()
     try:
         items = [item for path in args.corpus for item in deduplicate(read_corpus(path))]
@@ -278,6 +261,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from rejoinder.corpora import CorpusError, deduplicate, half, read_corpora
+    from rejoinder.evaluation import judge_all, metrics, predictor, signals_judge
+
     try:
         if args.leave_one_out:
             return _leave_one_out(args)
@@ -329,6 +315,8 @@ def cmd_purge(args: argparse.Namespace) -> None:
 
 
 def _cross_validation(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
+    from rejoinder.evaluation import baseline_learner, cross_validate, model_learner, taught_learner
+
     if args.folds < 2:
         raise ValueError("--folds must be at least 2")
     dedup = not (args.keep_duplicates or args.split_duplicates)
@@ -359,6 +347,9 @@ def _cross_validation(args: argparse.Namespace, items: Sequence[Any]) -> dict[st
 
 
 def _stream(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
+    from rejoinder.corpora import deduplicate, shuffled
+    from rejoinder.evaluation import Decide, cross_validate, model_learner, stream, stream_learner
+
     pool = deduplicate(items)
     order = "corpus order"
     if args.shuffle is not None:
@@ -391,6 +382,7 @@ def _stream(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from rejoinder.evaluation import judge_export, metrics
     from rejoinder.importers.service import FORMATS
 
     chosen = FORMATS.get(args.format)
@@ -420,6 +412,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _export_ham(exports: Sequence[str], model: Model) -> list[Outcome]:
+    from rejoinder.evaluation import judge_export
+
     """The published comments of ``FORMAT:FILE`` exports, judged by every store-free signal, as ham."""
     from rejoinder.importers.service import FORMATS
 
@@ -435,6 +429,9 @@ def _export_ham(exports: Sequence[str], model: Model) -> list[Outcome]:
 
 
 def _safety(items: Sequence[Any]) -> dict[str, Any]:
+    from rejoinder.corpora import deduplicate
+    from rejoinder.evaluation import learning_safety
+
     result = learning_safety(items, Model.shipped())
     return {
         "mode": "learning safety from the shipped prior (10 spam-only decisions; 50 mixed; 5 shuffles)",
@@ -452,6 +449,9 @@ def _safety(items: Sequence[Any]) -> dict[str, Any]:
 
 
 def _leave_one_out(args: argparse.Namespace) -> int:
+    from rejoinder.corpora import corpus_files, read_corpus
+    from rejoinder.evaluation import PRIOR_OPTIONS, baseline_learner, leave_one_corpus_out, model_learner
+
     corpora = {}
     for path in corpus_files(args.leave_one_out):
         items = read_corpus(path)

@@ -26,6 +26,7 @@ from rejoinder.spam.verdict import Action, Verdict
 
 ABUSE_FILE = "abuse.bin.gz"
 ACTIONS = ("hold", "note", "off")
+DEFAULT_THRESHOLD = 0.9  # the site setting abuse_threshold's default (docs/spam.md, "Abuse")
 REASON = "insulting language"
 # Below this share of the log-odds, a token is not named in the reason.
 _NAMED_FROM = 0.5  # log-odds: only words that weigh, never the function words around them
