@@ -757,3 +757,70 @@ def test_a_brochures_voice_completes_a_register_of_one_family_and_never_strength
         "on all of them comes from one factory, so the fix for one model works on the others as well."
     )
     assert not [r for r in reasons(reply) if "advertising itself" in r], reasons(reply)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A product page: its headline, then a body in no one's voice.
+        "Handmade Walnut Desk Organisers for Small Offices\nEach organiser is cut from one block of walnut, "
+        "oiled by hand and shipped in a recycled box, so the desk stays tidy for years.",
+        # A proposal or an article pasted for its link: a headline asking a question, then its body.
+        "Ready to Explore the Quiet Islands of the North? <p>A week on a sailing boat between the islands "
+        "brings calm bays, fresh fish and long evenings on deck for the whole family, while the crew cooks "
+        "and the children swim off the stern.</p>",
+    ],
+)
+def test_a_headline_over_a_brochures_body_reads_like_a_business(text: str) -> None:
+    found = [e for e in blogspam.judge(text, Author("", "", "")) if "advertising itself" in e.reason]
+    assert len(found) == 1 and found[0].weight == 1.0, found
+    assert blogspam.HEADLINE in found[0].reason and blogspam.BROCHURE in found[0].reason
+
+
+def test_a_headline_joins_the_other_families_of_the_register() -> None:
+    text = (
+        "Buy Walnut Desk Organisers Online with woodcraft. Trusted by offices across the country for years."
+    )
+    assert "a headline, as an advertisement opens" in " ".join(reasons(text)), reasons(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A reader's own heading over their own words: one family, nothing.
+        "Partial Indexes in PostgreSQL: I tried the recipe on our staging box and the planner picked the "
+        "index at once, though I had to analyse the table first.",
+        # A sentence that opens on a product's name is no headline.
+        "Microsoft SQL Server Management Studio shows the same plan when the statistics are stale, so run "
+        "an update first and compare the two.",
+        # Shouting in capitals, and a Title-Case line with nothing under it.
+        "THIS IS THE BEST FIX EVER\nthe index cut our nightly report from an hour to four minutes, thanks.",
+        "Partial Indexes Explained Well",
+    ],
+)
+def test_readers_headings_sentences_and_shouts_are_no_advertisements_headline(text: str) -> None:
+    assert not [r for r in reasons(text) if "headline" in r or "advertising itself" in r], reasons(text)
+    assert verdict(text, "Reader", "", PAGE).action is Action.PUBLISH
+
+
+def test_a_products_name_alone_is_a_shops_profile() -> None:
+    for text in ("8 Ball Leather Jackets", "Harbor Walnut Furniture", "Kettle and Crumb Bakery"):
+        found = [e for e in blogspam.judge(text, Author("", "", "")) if "name and nothing else" in e.reason]
+        assert [e.weight for e in found] == [1.0], (text, found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Best World Cup Song",  # a cheer
+        "Happy New Year",  # a greeting
+        "Thanks Dana",
+        "Same here on Debian",  # a note, not a name in Title Case
+        "WHITE FUDGE OREOS",  # a shout
+        "Partial indexes",  # a reader's note in sentence case
+        "Harbor Walnut Furniture makes the desk in the photo.",  # a name that says something
+    ],
+)
+def test_readers_cheers_greetings_and_short_notes_are_no_shops_name(text: str) -> None:
+    assert not [r for r in reasons(text) if "name and nothing else" in r], reasons(text)
+    assert verdict(text, "Reader", "", PAGE).action is Action.PUBLISH

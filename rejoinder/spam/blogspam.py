@@ -284,6 +284,15 @@ BROCHURE = "a brochure's voice, not a reader's"
 _A_READERS_OWN_WORDS = re.compile(
     r"(?i)\b(?:i|i['’](?:m|ve|d|ll)|me|my|mine|myself|thanks?|thx|cheers)\b|\?|(?:^|\s)@\w"
 )
+# A headline: an article, a product page or a proposal opens on a line in Title Case ("Buy Photo Moon Lamp
+# Online", "Prepare to Set Sail on Your Own Private Cruise?") and its body follows; readers open on a
+# sentence. Short words may stay small ("to", "on", "till"), a shout in capitals is no headline.
+HEADLINE = "a headline, as an advertisement opens"
+HEADLINE_MIN_WORDS = 3  # Title-Case words in the opening line, most of its words
+HEADLINE_BODY_WORDS = 8  # words after it: a line alone is a name or a greeting
+_OPENING_LINE = re.compile(r"^\W*([^\n<.!?:]{1,120}?)\s*(?:[.!?:]+(?=\s)|\n|<|$)")
+_TITLE_WORD = re.compile(r"^[A-Z][a-z][\w'’&-]*$")
+_SMALL_WORD = re.compile(r"^(?:[a-z]{1,4}|[\w-]*\d[\w-]*)$")
 REGISTER_FROM = 2  # families of business talk from which a text starts to read like an advertisement
 REGISTER_STEP = 1.0  # log-odds for each family from REGISTER_FROM on
 REGISTER_MAX = 3.0
@@ -293,6 +302,16 @@ _ONE_LINE_PROFILE = re.compile(
     r"(?i)^\W*(?:(?:hi|hello|hey)\W+)?(?:i\s+am|i['’]m)\s+(?:a|an)\s+(?:[\w-]+\s+){0,3}"
     r"(?:blogger|writer|advisor|adviser|consultant|expert|marketer|executive|specialist|freelancer|strategist|"
     r"coach|tutor|agent|developer|designer)(?:\s+(?:from|in|at|based\s+in)\s+[\w\s,.-]{1,40}?)?\W*$"
+)
+# A whole comment that is a name in Title Case and nothing else: a product's, a shop's or a brand's ("8 Ball
+# Jackets"), as a blocked account's profile is. A reader who names a thing says something of it; a shout
+# in capitals is no name, and praise or a greeting in Title Case ("Best World Cup Song", "Happy New Year")
+# is a reader's cheer.
+_NAME_ALONE = re.compile(
+    r"^\s*(?:\d+\s+)?[A-Z][a-z][\w'’&-]*(?:\s+(?:[A-Z][a-z][\w'’&-]*|of|and|the|for|&)){1,5}\s*$"
+)
+_CHEER = re.compile(
+    rf"(?i)\b(?:{_PRAISE_WORD}|love|loved|like|thanks?|happy|merry|congrat\w*|welcome|hello|hi)\b"
 )
 # A link's own words instead of its address: how a link is placed for a search engine ("io games").
 _NOT_KEYWORDS = frozenset({"here", "this", "link", "source", "see", "docs", "documentation", "page", "post"})
@@ -406,8 +425,11 @@ def judge(text: str, author: Sender) -> list[Evidence]:
         found.append(Evidence("blog", UNSPOKEN_END_ANCHOR, said))
     found += _pitch(text, linked=linked)
     found += _register(text)
-    if not links and _ONE_LINE_PROFILE.match(without_links(_TAGS.sub(" ", text)).strip()):
+    alone = without_links(_TAGS.sub(" ", text)).strip()
+    if not links and _ONE_LINE_PROFILE.match(alone):
         found.append(Evidence("blog", 1.0, "a one-line profile: its writer's trade and nothing else"))
+    elif not links and _NAME_ALONE.match(alone) and not _CHEER.search(alone):
+        found.append(Evidence("blog", 1.0, f"a product's or a shop's name and nothing else ('{alone[:60]}')"))
     service = _service(text) or (_service(website.replace("-", " ")) if website else None)
     if service is not None:
         if linked:
@@ -541,7 +563,11 @@ def _register(text: str) -> list[Evidence]:
     if _word_count(plain) < REGISTER_MIN_WORDS:
         return []
     families = [name for name, pattern in _REGISTER if pattern.search(plain)]
-    if len(families) == REGISTER_FROM - 1 and _brochure_voice(plain):
+    headline = _headline(plain)
+    if headline:
+        families.append(HEADLINE)
+    # The voice is the body's: a headline's question ("… Your Own Private Cruise?") asks no one.
+    if len(families) == REGISTER_FROM - 1 and _brochure_voice(plain.strip()[len(headline) :]):
         families.append(BROCHURE)
     count = len(families)
     if count < REGISTER_FROM:
@@ -549,6 +575,23 @@ def _register(text: str) -> list[Evidence]:
     weight = min(REGISTER_MAX, REGISTER_STEP * (count - REGISTER_FROM + 1))
     said = ", ".join(families[:3])
     return [Evidence("blog", weight, f"reads like a business advertising itself ({said})")]
+
+
+def _headline(plain: str) -> str:
+    """The text's opening line when it is a headline in Title Case with a body after it, else ""."""
+    text = plain.strip()
+    match = _OPENING_LINE.match(text)
+    if match is None:
+        return ""
+    words = match.group(1).split()
+    titled = sum(1 for w in words if _TITLE_WORD.match(w))
+    small = sum(1 for w in words if _SMALL_WORD.match(w))
+    # One word of another kind may stand in it: a shop's name in lower case ("… Online with kateminimalist").
+    if titled < HEADLINE_MIN_WORDS or titled + small + 1 < len(words) or 2 * titled <= len(words):
+        return ""
+    if _word_count(text[match.end() :]) < HEADLINE_BODY_WORDS:
+        return ""  # a line alone is a name or a greeting, not a headline over a body
+    return text[: match.end()]
 
 
 def _brochure_voice(plain: str) -> bool:
