@@ -205,7 +205,8 @@ class Settings(BaseModel):
         "",
         description="Redis for a deployment of several processes, e.g. `redis://127.0.0.1:6379/0`: "
         "changes reach every process's caches at once (pub/sub) and rate limits are counted across "
-        "processes. Empty (the default): one process needs none. Redis is never the only copy of "
+        "processes; plain TCP (`redis://`): with `rediss://` the caches stay off. Empty (the default): one "
+        "process needs none. Redis is never the only copy of "
         "anything: while it is down, processes read from the database and count rate limits in memory.",
     )
     redis_prefix: str = Field(
