@@ -27,7 +27,7 @@ VARYING = re.compile(rb"^(date|x-request-id): [^\r\n]*", re.MULTILINE)
 
 
 @asynccontextmanager
-async def served(app: Any, http: str) -> AsyncIterator[tuple[str, int]]:
+async def served(app: Any, http: str, **options: Any) -> AsyncIterator[tuple[str, int]]:
     """``app`` under uvicorn with ``http`` as its protocol, on a free port of this host."""
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
@@ -39,6 +39,7 @@ async def served(app: Any, http: str) -> AsyncIterator[tuple[str, int]]:
         access_log=False,
         server_header=False,
         proxy_headers=False,
+        **options,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listening]))
@@ -192,3 +193,24 @@ async def test_answers_written_by_the_protocol_are_logged_and_counted(
 def _requests_counted(ctx: Context, route: str) -> float:
     pattern = rf'^rejoinder_http_requests_total\{{[^}}]*route="{re.escape(route)}"[^}}]*\}} (\S+)$'
     return sum(float(value) for value in re.findall(pattern, ctx.metrics.exposition().decode(), re.MULTILINE))
+
+
+async def test_a_connection_in_use_stays_open_and_one_left_idle_closes_after_the_keep_alive_timeout(
+    app: Any, remembered: dict[str, str]
+) -> None:
+    loop = asyncio.get_running_loop()
+    async with served(app, HTTP_PROTOCOL, timeout_keep_alive=0.3) as (_, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        started = loop.time()
+        while loop.time() - started < 1:  # three timeouts' worth, never idle for one
+            writer.write(get(remembered["counts"]))
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            length = int(re.search(rb"content-length: (\d+)", head)[1])  # type: ignore[index]
+            await reader.readexactly(length)
+            answered = loop.time()
+            await asyncio.sleep(0.1)
+        closed = await asyncio.wait_for(reader.read(), 5)
+        idle = loop.time() - answered
+        writer.close()
+    assert closed == b""
+    assert 0.29 <= idle < 1

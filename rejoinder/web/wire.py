@@ -1,4 +1,5 @@
-"""What the server writes to a connection: an answer's head and body in one system call.
+"""What the server writes to a connection: an answer's head and body in one system call, and a cached
+read's answer written by the protocol itself.
 
 uvicorn writes an answer's status line and headers as soon as the application starts it, then the body
 as a second write; uvloop sends each write at once. On a cached read that is two ``send`` calls, two TCP
@@ -6,6 +7,13 @@ segments and two wake-ups of the reader where one would do — the largest singl
 outside the application. ``HttpProtocol`` is uvicorn's own (httptools) protocol on a transport that
 gathers what is written during one step of the event loop and sends it with one ``writev`` at the end of
 that step: the same bytes, in the same order, a fraction of a millisecond later at most.
+
+Once the ASGI layers before the answer were gone, what remained of a cached read outside the application
+was uvicorn's cycle: a scope completed, a ``RequestResponseCycle`` and a task per request, two regular
+expressions per header, a keep-alive timer cancelled and made again per answer. The protocol therefore asks
+the app (``answer_now``, ``web/envelope.py``) for a ``GET`` it can answer from memory as soon as the request's
+head is parsed, and writes that answer in the bytes uvicorn would have written; everything else goes
+through uvicorn's cycle, behind whatever is still being answered on the connection.
 """
 
 from __future__ import annotations
@@ -114,10 +122,50 @@ class HttpProtocol(HttpToolsProtocol):
     completion, no per-header checks on headers made here. Anything else is uvicorn's as before."""
 
     _answered = False  # the message being parsed was answered here: its body, if any, is nobody's
+    # When the connection's last answer was complete; None while a request is on its way or being answered.
+    _idle_since: float | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(StepWrites(transport, self.loop))
         self._answer_now: AnswerNow | None = getattr(self.app, "answer_now", None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+
+    # The keep-alive timeout, as uvicorn's: a connection is closed once it has been idle that long after an
+    # answer. uvicorn cancels a timer when a request arrives and makes a new one after every answer; here
+    # one timer per connection notes the time instead, and when it fires, looks: closes an idle connection
+    # whose time is up, waits on for one idle since more recently, and is made again by the next answer
+    # if a request is being answered.
+    def _unset_keepalive_if_required(self) -> None:  # uvicorn's name: on every data received
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:  # requests that arrived while this one was answered: the next one goes now
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self._idle_for_long)
+
+    def _idle_for_long(self) -> None:
+        self.timeout_keep_alive_task = None
+        if self._idle_since is None:
+            return
+        left = self._idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._idle_for_long)
+        else:
+            self.timeout_keep_alive_handler()
 
     def on_message_begin(self) -> None:
         self._answered = False
