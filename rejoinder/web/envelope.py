@@ -5,8 +5,9 @@ One plain ASGI layer around the whole application (``web/app.py``), so it sees e
 router gives, and those given before it: CORS preflights, oversized bodies, errors) and so a read
 answered from memory or a like pays for one layer: it asks ``web/fastreads.py`` and ``web/fastlikes.py``
 first, and sends their answers without going through the others; a new comment likewise
-(``web/fastposts.py``). Measured with ``bench/cpu.py``, two
-separate middlewares for this had doubled the server's CPU time per cached read.
+(``web/fastposts.py``). Under ``rejoinder serve`` the server's protocol asks ``answer_now`` before it makes
+an ASGI cycle at all (``web/wire.py``), so most cached reads never reach ``__call__``. Measured with
+``bench/cpu.py``, two separate middlewares for this had doubled the server's CPU time per cached read.
 """
 
 from __future__ import annotations
