@@ -214,3 +214,15 @@ async def test_a_connection_in_use_stays_open_and_one_left_idle_closes_after_the
         writer.close()
     assert closed == b""
     assert 0.29 <= idle < 1
+
+
+async def test_a_request_whose_answer_from_memory_fails_goes_the_asgi_way(
+    app: Any, remembered: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(scope: Any, write: WriteAnswer) -> bool:
+        raise RuntimeError("memory failed")
+
+    app.answer_now = broken
+    uvicorns, ours = await both_ways(app, get(remembered["counts"]), 1)
+    assert ours.startswith(b"HTTP/1.1 200 OK\r\n") and uvicorns == ours
+    assert any(record.exc_info and "memory failed" in str(record.exc_info[1]) for record in caplog.records)

@@ -173,7 +173,12 @@ class HttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         if self._answer_now is not None and self._answerable():
-            self._answered = self._answer_from_memory(self._answer_now)
+            try:
+                self._answered = self._answer_from_memory(self._answer_now)
+            except Exception:
+                # Raised inside the parser, it would be answered 400 as a malformed request. Unless the
+                # answer is out already, the ASGI path asks again and answers what it meets as any error.
+                self.logger.exception("Exception answering a request from memory")
             if self._answered:
                 return
         super().on_headers_complete()
@@ -223,4 +228,5 @@ class HttpProtocol(HttpToolsProtocol):
         head.append(b"\r\n")
         self.transport.write(b"".join(head))
         self.transport.write(body)
+        self._answered = True  # whatever happens after this, the request has its answer
         self.on_response_complete()
