@@ -52,7 +52,7 @@ from rejoinder.web.middleware import (
 from rejoinder.web.serialize import Fragments
 from rejoinder.web.sse import StreamClosingServer
 from rejoinder.web.turns import WriteSlices, WriteTurns
-from rejoinder.web.wire import HTTP_PROTOCOL
+from rejoinder.web.wire import HTTP_PROTOCOL, WriteAnswer
 from rejoinder.wiring import open_context
 from rejoinder.worker import Runner
 
@@ -91,6 +91,13 @@ class Rejoinder(FastAPI):
             return await super().__call__(scope, receive, send)
         scope["app"] = self  # as Starlette sets it, for the envelope and what it answers from memory
         await self.envelope(scope, receive, send)
+
+    def answer_now(self, scope: Scope, write: WriteAnswer) -> bool:
+        """A ``GET`` answered from memory straight from the server's protocol (``web/wire.py``), or False."""
+        if self.envelope is None:
+            return False
+        scope["app"] = self
+        return self.envelope.answer_now(scope, write)
 
     async def _framework(self, scope: Scope, receive: Receive, send: Send) -> None:
         await super().__call__(scope, receive, send)
