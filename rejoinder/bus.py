@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 from rejoinder.events import Event, decode, encode
 from rejoinder.fanout import Fanout, Message
 from rejoinder.store import outbox as store
-from rejoinder.store.db import Database, LastWrite, Part, after_commit, at_commit
+from rejoinder.store.db import Database, Part, after_commit, at_commit
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class EventBus:
 
         The row is written just before the commit, with every other event of the transaction (a group
         commit's comments: one statement, not one round trip each): nothing reads it before then."""
-        kept = at_commit(conn, self._write_events, self._events_as_part, self._events_as_last)
+        kept = at_commit(conn, self._write_events, self._events_as_part)
         if kept is not None:
             kept.append(event)
         else:
@@ -137,25 +137,14 @@ class EventBus:
 
     def _events_as_part(self, conn: Connection, events: list[Event]) -> Part:
         """``_write_events`` as a part of the commit's one statement (PostgreSQL)."""
-        entries, returned = self._planned(conn, events)
-        return store.add_many_as_part(entries, datetime.now(UTC), returned)
-
-    def _events_as_last(self, conn: Connection, events: list[Event]) -> LastWrite:
-        """``_write_events`` sent with the COMMIT (PostgreSQL): the ids are noted once it has committed."""
-        entries, returned = self._planned(conn, events)
-        return store.add_many_as_last(entries, datetime.now(UTC), returned)
-
-    def _planned(
-        self, conn: Connection, events: list[Event]
-    ) -> tuple[list[tuple[str, dict[str, Any], bool]], Callable[[list[int]], None]]:
-        """The outbox entries of ``events``, and what notes them for after the commit given their ids."""
         planned = [(event, self._is_once(event), encode(event)) for event in events]
 
         def returned(ids: list[int]) -> None:
             for event_id, (event, once, data) in zip(ids, planned, strict=True):
                 after_commit(conn, (event_id, event, once, data))
 
-        return [(event.topic(), data, not once) for event, once, data in planned], returned
+        entries = [(event.topic(), data, not once) for event, once, data in planned]
+        return store.add_many_as_part(entries, datetime.now(UTC), returned)
 
     def _is_once(self, event: Event) -> bool:
         return any(isinstance(event, t) for t, _, _ in self._once)

@@ -68,8 +68,7 @@ def statements_run(ctx: Context) -> Iterator[list[str]]:
 @contextmanager
 def _sent_to_psycopg(ctx: Context, note: Callable[[Any, str], None]) -> Iterator[None]:
     """PostgreSQL: note the statements sent to psycopg straight (a like's), which SQLAlchemy does not see;
-    SQLAlchemy itself runs its statements through cursors, so nothing is noted twice. Transaction control
-    is left out here too (sent this way when it goes with a statement in one round trip)."""
+    SQLAlchemy itself runs its statements through cursors, so nothing is noted twice."""
     if ctx.db.backend != "postgresql":
         yield
         return
@@ -78,8 +77,7 @@ def _sent_to_psycopg(ctx: Context, note: Callable[[Any, str], None]) -> Iterator
     sent = psycopg.Connection.execute
 
     def execute(self: psycopg.Connection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-        if str(query).strip().upper() not in TRANSACTION_CONTROL:  # a pipelined BEGIN or COMMIT
-            note(self, str(query))
+        note(self, str(query))
         return sent(self, query, *args, **kwargs)
 
     psycopg.Connection.execute = execute  # type: ignore[method-assign]

@@ -60,7 +60,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from rejoinder.errors import ConfigurationError
 from rejoinder.store.commit_pace import CommitPace
-from rejoinder.store.dialect import PIPELINED, on_psycopg_and_commit, on_sqlite
+from rejoinder.store.dialect import on_sqlite
 from rejoinder.store.outage import postgres_disk_full
 
 SQLITE_PRAGMAS = (
@@ -119,7 +119,6 @@ T = TypeVar("T")
 _AFTER_COMMIT = "rejoinder.after_commit"
 _AT_COMMIT = "rejoinder.at_commit"
 _AS_PARTS = "rejoinder.as_parts"
-_AS_LAST = "rejoinder.as_last"
 _IN_ONE_STATEMENT = "rejoinder.in_one_statement"
 Flush = Callable[[Connection, list[Any]], None]
 # Answers many pieces' questions in one statement, each into its question (a mutable object of the
@@ -148,40 +147,21 @@ class Part:
 AsPart = Callable[[Connection, list[Any]], Part]
 
 
-@dataclass(frozen=True)
-class LastWrite:
-    """The writes of one kind kept for the commit, as one statement for psycopg that is sent with the
-    COMMIT in one round trip (PostgreSQL, a pipelined transaction). ``returned`` is given its rows once
-    the COMMIT has succeeded, before the transaction's noted items are handed on."""
-
-    statement: str
-    params: dict[str, Any]
-    returned: Callable[[list[Any]], None]
-
-
-AsLast = Callable[[Connection, list[Any]], LastWrite]
-
-
 def at_commit(
     conn: Connection,
     flush: Callable[[Connection, list[T]], None],
     as_part: Callable[[Connection, list[T]], Part] | None = None,
-    as_last: Callable[[Connection, list[T]], LastWrite] | None = None,
 ) -> list[T] | None:
     """The list of this transaction's items that ``flush(conn, items)`` writes in one go just before the
     commit (in the transaction: if it fails, the transaction fails), or None outside a transaction of
     ``Database`` (write then and there). For writes that nothing later in the transaction reads: a group
     commit of 30 comments then costs one outbox statement instead of 30 round trips. ``as_part``: the
-    same writes as a ``Part``, for a batch that writes all its kinds in one statement (PostgreSQL);
-    ``as_last``: as a ``LastWrite``, sent with the COMMIT when they are the last writes of a pipelined
-    transaction (PostgreSQL)."""
+    same writes as a ``Part``, for a batch that writes all its kinds in one statement (PostgreSQL)."""
     pending: dict[Flush, list[Any]] | None = conn.info.get(_AT_COMMIT)
     if pending is None:
         return None
     if as_part is not None:
         conn.info[_AS_PARTS].setdefault(flush, as_part)
-    if as_last is not None:
-        conn.info[_AS_LAST].setdefault(flush, as_last)
     return pending.setdefault(flush, [])
 
 
@@ -200,19 +180,15 @@ def _begin(conn: Connection, *, in_one_statement: bool = False) -> list[Any]:
     conn.info[_AFTER_COMMIT] = noted
     conn.info[_AT_COMMIT] = {}
     conn.info[_AS_PARTS] = {}
-    conn.info[_AS_LAST] = {}
     conn.info[_IN_ONE_STATEMENT] = in_one_statement
     return noted
 
 
 def _flush(conn: Connection) -> None:
     """Make the writes kept for the commit, in the order their kinds were first kept: in one statement if
-    the transaction asked for it and every kind can be a part of one. In a pipelined transaction the last
-    kind goes with the COMMIT if it can (``LastWrite``); the transaction's own COMMIT then finds nothing
-    left to commit and sends nothing."""
+    the transaction asked for it and every kind can be a part of one."""
     pending: dict[Flush, list[Any]] = conn.info.pop(_AT_COMMIT, {})
     as_parts: dict[Flush, AsPart] = conn.info.pop(_AS_PARTS, {})
-    as_last: dict[Flush, AsLast] = conn.info.pop(_AS_LAST, {})
     kinds = [(flush, items) for flush, items in pending.items() if items]
     one_statement = conn.info.pop(_IN_ONE_STATEMENT, False) and conn.dialect.name == "postgresql"
     if one_statement and kinds and all(flush in as_parts for flush, _ in kinds):
@@ -220,13 +196,6 @@ def _flush(conn: Connection) -> None:
         # Nothing ran yet in the transaction: the statement commits on its own, no BEGIN nor COMMIT.
         with _on_their_own(conn):
             _write_parts(conn, parts)
-        return
-    if conn.info.get(PIPELINED) and kinds and kinds[-1][0] in as_last:
-        for flush, items in kinds[:-1]:
-            flush(conn, items)
-        last, items = kinds[-1]
-        write = as_last[last](conn, items)
-        write.returned(on_psycopg_and_commit(conn, write.statement, write.params))
         return
     for flush, items in kinds:
         flush(conn, items)
@@ -295,29 +264,6 @@ def _on_their_own(conn: Connection, wanted: bool = True) -> Iterator[None]:
                 conn.invalidate()
 
 
-@contextmanager
-def _pipelined(conn: Connection, wanted: bool) -> Iterator[None]:
-    """PostgreSQL, around a whole transaction: its BEGIN goes with its first statement sent to psycopg and
-    its COMMIT with its last kept writes, where they can (``PIPELINED``): two round trips saved. Both put
-    psycopg in autocommit mode for the rest of the transaction, which is turned off again once it has
-    ended, before the connection goes back to the pool."""
-    if not wanted or conn.dialect.name != "postgresql":
-        yield
-        return
-    conn.info[PIPELINED] = True
-    try:
-        yield
-    finally:
-        if not conn.invalidated and not conn.closed:
-            conn.info.pop(PIPELINED, None)
-            dbapi = conn.connection.dbapi_connection
-            try:
-                if dbapi is not None and dbapi.autocommit:
-                    dbapi.autocommit = False
-            except Exception:  # still in a transaction (a connection lost meanwhile): never pooled so
-                conn.invalidate()
-
-
 @dataclass
 class _Lane:
     """PostgreSQL: the event loop's writes waiting for a committer, and the tasks committing them."""
@@ -325,8 +271,6 @@ class _Lane:
     committers: int  # batches of this lane committing at once, at most
     # PostgreSQL: its batches' lookups and kept writes each a round trip that commits on its own.
     few_round_trips: bool = False
-    # PostgreSQL: its transactions' BEGIN and COMMIT each sent with a statement (``_pipelined``).
-    pipelined: bool = False
     queued: list[tuple[_Work[Any], asyncio.Future[Any]]] = field(default_factory=list)
     committing: int = 0  # tasks committing its batches that have not yet returned
     # Its committers' threads, made at the first batch. A batch is handed to one as a plain executor
@@ -391,7 +335,7 @@ class Database:
         self._on_loop: list[tuple[_Work[Any], asyncio.Future[Any]]] = []
         # PostgreSQL: the loop's writes queue in these instead, by size (``transaction_async``).
         self._writes = _Lane(POSTGRES_COMMITTERS, few_round_trips=True)
-        self._small_writes = _Lane(POSTGRES_SMALL_COMMITTERS, pipelined=True)
+        self._small_writes = _Lane(POSTGRES_SMALL_COMMITTERS)
         # Tasks committing batches of the loop's writes (held, or the loop may let a task vanish).
         self._drainers: set[asyncio.Task[None]] = set()
         self._draining_on_loop = False  # SQLite: a task is committing the loop's writes
@@ -422,14 +366,13 @@ class Database:
             yield conn
 
     @contextmanager
-    def write(self, *, in_one_statement: bool = False, pipelined: bool = False) -> Iterator[Connection]:
+    def write(self, *, in_one_statement: bool = False) -> Iterator[Connection]:
         """A transaction that commits when the block ends without an exception. ``in_one_statement``: the
-        writes kept for its commit are one statement where they can be (``Part``). ``pipelined``
-        (PostgreSQL): its BEGIN and COMMIT each go with a statement where they can (``_pipelined``)."""
+        writes kept for its commit are one statement where they can be (``Part``)."""
         if self._batch_waiting and not getattr(self._ahead, "ahead", False):
             with self._batch_turn:
                 self._batch_turn.wait_for(lambda: not self._batch_waiting)
-        with self.writer.connect() as conn, _pipelined(conn, pipelined), conn.begin():
+        with self.writer.begin() as conn:
             noted = _begin(conn, in_one_statement=in_one_statement)
             try:
                 yield conn
@@ -654,23 +597,19 @@ class Database:
                 batch, lane.queued = lane.queued[:share], lane.queued[share:]
                 try:  # threads of its own: a batch never queues behind readers for a thread
                     pieces = [work for work, _ in batch]
-                    commit = functools.partial(self._commit, pieces, lane.few_round_trips, lane.pipelined)
-                    await _to_the_end(lane.executor().submit(commit))
+                    await _to_the_end(lane.executor().submit(self._commit, pieces, lane.few_round_trips))
                 finally:
                     _settle(batch)
         finally:
             # In the same step as the last look at the queue: a writer queued after it starts a new task.
             lane.committing -= 1
 
-    def _commit(
-        self, batch: list[_Work[Any]], few_round_trips: bool = False, pipelined: bool = False
-    ) -> None:
+    def _commit(self, batch: list[_Work[Any]], few_round_trips: bool = False) -> None:
         """Commit the batch in one transaction, or each piece in its own if that fails. ``few_round_trips``
-        (PostgreSQL): the lookups commit on their own, the kept writes are one statement. ``pipelined``
-        (PostgreSQL): BEGIN and COMMIT go with statements (``_pipelined``)."""
+        (PostgreSQL): the lookups commit on their own, the kept writes are one statement."""
         try:
             try:
-                with self.write(in_one_statement=few_round_trips, pipelined=pipelined) as conn:
+                with self.write(in_one_statement=few_round_trips) as conn:
                     with _on_their_own(conn, few_round_trips):
                         _look_ahead(conn, batch)
                     results = [work.run(conn) for work in batch]
@@ -678,7 +617,7 @@ class Database:
                 if len(batch) == 1:
                     batch[0].error = exc
                     return
-                self._commit_each(batch, few_round_trips, pipelined)
+                self._commit_each(batch, few_round_trips)
             else:
                 for work, result in zip(batch, results, strict=True):
                     work.result = result
@@ -686,13 +625,11 @@ class Database:
             for work in batch:
                 work.done = True
 
-    def _commit_each(
-        self, batch: list[_Work[Any]], few_round_trips: bool = False, pipelined: bool = False
-    ) -> None:
+    def _commit_each(self, batch: list[_Work[Any]], few_round_trips: bool = False) -> None:
         """After a batch failed: each piece in its own transaction, so a failure is only its writer's."""
         for work in batch:
             try:
-                with self.write(in_one_statement=few_round_trips, pipelined=pipelined) as conn:
+                with self.write(in_one_statement=few_round_trips) as conn:
                     with _on_their_own(conn, few_round_trips):
                         _look_ahead(conn, [work])
                     work.result = work.run(conn)

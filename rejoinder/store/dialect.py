@@ -53,66 +53,18 @@ def upsert_add_many(
     conn.execute(statement, rows)
 
 
-# ``Connection.info`` (per DBAPI connection) while a transaction's BEGIN may go with its first statement sent
-# to psycopg (``on_psycopg``) and its COMMIT with its last (``on_psycopg_and_commit``): set and cleared by the
-# transaction's owner (store/db.py), who turns psycopg's autocommit off again after the transaction.
-PIPELINED = "rejoinder.pipelined"
-
-
 def on_psycopg(conn: Connection, statement: str, parameters: dict[str, Any]) -> Any:
     """Run ``statement`` through psycopg itself, prepared, in the transaction SQLAlchemy began on ``conn``;
     its cursor. SQLAlchemy's execution context, result machinery and type processing cost more CPU than
     the small, frequent statements sent this way. A driver error is handled as SQLAlchemy handles it (a
-    lost connection invalidated, a full disk noted: store/outage.py) and raised as its ``DBAPIError``.
-
-    The transaction's first statement, where its owner allows (``PIPELINED``), goes in
-    one round trip with the BEGIN, which psycopg would otherwise send and wait for on its own."""
+    lost connection invalidated, a full disk noted: store/outage.py) and raised as its ``DBAPIError``."""
     driver = conn.connection.driver_connection
     assert driver is not None  # a connection in use has its driver's
     try:
-        if conn.info.get(PIPELINED) and _idle(driver):
-            return _pipelined(driver, statement, parameters, begin=True, commit=False)
         return driver.execute(statement, parameters, prepare=True)
     except conn.dialect.loaded_dbapi.Error as exc:
         conn._handle_dbapi_exception(exc, statement, parameters, None, None)  # raises
         raise  # not reached
-
-
-def on_psycopg_and_commit(conn: Connection, statement: str, parameters: dict[str, Any]) -> list[Any]:
-    """``on_psycopg`` for the transaction's last statement, sent with its COMMIT in one round trip
-    (psycopg's pipeline mode); its rows, read once the COMMIT has succeeded. If the statement fails, the
-    server skips the COMMIT (the rest of a pipeline is aborted after an error) and the error is raised
-    here, the transaction left to be rolled back; if the COMMIT fails, its error is raised."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    begin = bool(conn.info.get(PIPELINED)) and _idle(driver)
-    try:
-        return list(_pipelined(driver, statement, parameters, begin=begin, commit=True).fetchall())
-    except conn.dialect.loaded_dbapi.Error as exc:
-        conn._handle_dbapi_exception(exc, statement, parameters, None, None)  # raises
-        raise  # not reached
-
-
-def _idle(driver: Any) -> bool:
-    """Nothing of the transaction sent yet (psycopg would send the BEGIN before the next statement)."""
-    return bool(driver.info.transaction_status.name == "IDLE" and not driver.autocommit)
-
-
-def _pipelined(driver: Any, statement: str, parameters: dict[str, Any], *, begin: bool, commit: bool) -> Any:
-    """``statement`` with the BEGIN before it and/or the COMMIT after it, in one round trip: the pipeline's
-    one sync, at its end. psycopg sends and waits for its own BEGIN even in a pipeline, so the BEGIN is
-    sent here, with psycopg in autocommit mode (which only stops it sending one; the server's transaction
-    block holds every statement until the COMMIT). The transaction's owner turns autocommit off again once
-    the transaction has ended. Its cursor, with its rows."""
-    if begin:
-        driver.autocommit = True
-    with driver.pipeline():
-        if begin:
-            driver.execute("BEGIN")
-        cursor = driver.execute(statement, parameters, prepare=True)
-        if commit:
-            driver.execute("COMMIT")
-    return cursor
 
 
 def on_sqlite(conn: Connection, statement: str, parameters: Sequence[Any]) -> list[Any]:

@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from rejoinder.store.db import LastWrite, Part
+from rejoinder.store.db import Part
 from rejoinder.store.dialect import on_psycopg, on_sqlite, sqlite_bind
 from rejoinder.store.schema import outbox
 
@@ -138,24 +138,9 @@ RETURNING id"""
 def _add_on_postgres(
     conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], now: datetime
 ) -> list[int]:
-    return _ids(on_psycopg(conn, _PG_INSERT, _pg_parameters(entries, now)).fetchall())
-
-
-def add_many_as_last(
-    entries: list[tuple[str, dict[str, Any], bool]], now: datetime, returned: Callable[[list[int]], None]
-) -> LastWrite:
-    """``add_many`` on PostgreSQL as a ``LastWrite``, sent with the COMMIT: ``returned`` is given the ids,
-    in the entries' order, once it has committed."""
-    return LastWrite(_PG_INSERT, _pg_parameters(entries, now), lambda rows: returned(_ids(rows)))
-
-
-def _pg_parameters(entries: list[tuple[str, dict[str, Any], bool]], now: datetime) -> dict[str, Any]:
     rows = [(topic, _payload_text(payload), delivered) for topic, payload, delivered in entries]
-    return {"now": now, "entries": orjson.dumps(rows).decode()}
-
-
-def _ids(rows: list[Any]) -> list[int]:
-    return sorted(int(event_id) for (event_id,) in rows)
+    parameters = {"now": now, "entries": orjson.dumps(rows).decode()}
+    return sorted(int(event_id) for (event_id,) in on_psycopg(conn, _PG_INSERT, parameters).fetchall())
 
 
 # SQLite: a transaction's events in one multi-row INSERT sent to the sqlite3 module (``on_sqlite``), each
