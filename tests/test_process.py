@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,7 @@ def running(
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: ``--workers`` children go with it
         )
         server = Server(process, base_url, http, log)
         try:
@@ -104,6 +105,9 @@ def running(
             if process.poll() is None:
                 process.kill()
             process.wait(timeout=STARTUP_SECONDS)
+            # A killed parent leaves its workers behind, serving on: they are killed with the group.
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def wait_until_ready(server: Server) -> None:
