@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import httpx
+import pytest
+import redis
 
 ARTICLE = "https://blog.example/2026/11/tide-pools"
 
@@ -162,3 +165,18 @@ def call_raw(
     start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
     kept = [(name, value) for name, value in start["headers"] if name != b"x-request-id"]
     return (start["status"], kept, body), scope
+
+
+# The machine's Redis, or the one REJOINDER_TEST_REDIS names; tests keep to keys and channels of their own.
+REDIS_URL = os.environ.get("REJOINDER_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def require_redis() -> None:
+    """Fails the test, saying how to start it, when Redis is not reachable at ``REDIS_URL``."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); scripts/services redis starts it")
+    finally:
+        client.close()

@@ -3,7 +3,6 @@ once; one-process subscribers delivered again when their writer never did."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -11,7 +10,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis
 from sqlalchemy import select, update
 
 from rejoinder.bus import GAP_LIMIT, TAIL_BATCH
@@ -23,13 +21,13 @@ from rejoinder.sites import cached_site, create_site, update_site
 from rejoinder.store import outbox as outbox_store
 from rejoinder.store.schema import outbox
 from rejoinder.wiring import open_context
+from tests.helpers import REDIS_URL, require_redis
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-REDIS_URL = os.environ.get("REJOINDER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def a_comment(**changes: object) -> Comment:
@@ -260,13 +258,7 @@ def test_an_event_still_waiting_for_this_process_is_not_delivered_again_beside_i
 
 @pytest.fixture
 def redis_settings(settings: Settings) -> Iterator[Settings]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); scripts/services redis starts it")
-    finally:
-        client.close()
+    require_redis()
     yield settings.model_copy(update={"redis_url": REDIS_URL, "redis_prefix": f"test-{uuid.uuid4().hex}"})
 
 

@@ -3,18 +3,16 @@ others' does from the moment it arrives until it is applied."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-import redis
 
 from rejoinder.fanout import Message, RedisFanout, _News, _Sender
+from tests.helpers import REDIS_URL, require_redis
 
-REDIS_URL = os.environ.get("REJOINDER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHANNEL = b"site:events"
 ORIGIN = b"0123456789abcdef"
 
@@ -82,13 +80,7 @@ class Unheard(RedisFanout):
 
 @pytest.fixture
 def channel() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); scripts/services redis starts it")
-    finally:
-        client.close()
+    require_redis()
     yield f"test-{uuid.uuid4().hex}:events"
 
 
