@@ -40,18 +40,8 @@ class Row:
     delivered: bool
 
 
-_INSERT = insert(outbox).returning(outbox.c.id)
-_INSERT_MANY = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
-
-
 def add(conn: Connection, topic: str, payload: dict[str, Any], now: datetime, *, delivered: bool) -> int:
-    if conn.dialect.name == "postgresql":
-        return _add_on_postgres(conn, [(topic, payload, delivered)], now)[0]
-    if conn.dialect.name == "sqlite":
-        return _add_on_sqlite(conn, [(topic, payload, delivered)], now)[0]
-    delivered_at = now if delivered else None
-    values = {"topic": topic, "payload": payload, "created_at": now, "delivered_at": delivered_at}
-    return int(conn.execute(_INSERT, values).scalar_one())
+    return add_many(conn, [(topic, payload, delivered)], now)[0]
 
 
 def add_many(conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], now: datetime) -> list[int]:
@@ -60,14 +50,7 @@ def add_many(conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], 
         return []
     if conn.dialect.name == "postgresql":
         return _add_on_postgres(conn, entries, now)
-    if conn.dialect.name == "sqlite":
-        return _add_on_sqlite(conn, entries, now)
-    rows = [
-        {"topic": topic, "payload": payload, "created_at": now, "delivered_at": now if delivered else None}
-        for topic, payload, delivered in entries
-    ]
-    result = conn.execute(_INSERT_MANY, rows)
-    return [int(event_id) for event_id in result.scalars()]
+    return _add_on_sqlite(conn, entries, now)
 
 
 # ``add_many`` as a part of the commit's one statement (PostgreSQL): the rows in one JSON parameter, the
