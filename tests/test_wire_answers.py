@@ -227,3 +227,22 @@ async def test_a_request_whose_answer_from_memory_fails_goes_the_asgi_way(
     uvicorns, ours = await both_ways(app, get(remembered["counts"]), 1)
     assert ours.startswith(b"HTTP/1.1 200 OK\r\n") and uvicorns == ours
     assert any(record.exc_info and "memory failed" in str(record.exc_info[1]) for record in caplog.records)
+
+
+async def test_a_miss_the_protocol_asked_memory_about_is_not_asked_again_on_the_asgi_way(
+    app: Any, site: str
+) -> None:
+    envelope = app.envelope
+    asked: list[str] = []
+    from_memory = envelope.from_memory
+
+    def counted(scope: Any) -> Any:
+        asked.append(scope["path"])
+        return from_memory(scope)
+
+    envelope.from_memory = counted
+    query = urlencode({"site": site, "url": "https://blog.example/never-read"})
+    async with served(app, HTTP_PROTOCOL) as (base, _), httpx.AsyncClient(base_url=base) as http:
+        answer = await http.get(f"/api/v1/comments?{query}")
+    assert answer.status_code == 200  # answered by the route, from the database
+    assert asked == ["/api/v1/comments"]

@@ -27,6 +27,9 @@ from rejoinder.web.telemetry import RequestIds, RouteTemplates, record_request
 from rejoinder.web.turns import WriteSlices
 from rejoinder.web.wire import WriteAnswer
 
+# Set in a scope whose ``GET`` the server's protocol asked memory for already, and memory had no answer.
+MEMORY_ASKED = "rejoinder.memory_asked"
+
 
 class Envelope:
     def __init__(self, app: ASGIApp, routers: Iterable[APIRouter], slices: WriteSlices) -> None:
@@ -45,6 +48,8 @@ class Envelope:
         started = time.perf_counter()
         answer = self.from_memory(scope)
         if answer is None:
+            # The protocol goes on with this very scope: ``__call__`` need not ask memory a second time.
+            scope[MEMORY_ASKED] = True
             return False
         rid = self.request_id(scope)
         write(answer.status, [*answer.headers, (b"x-request-id", rid)], answer.body)
@@ -58,7 +63,7 @@ class Envelope:
         rid = self.request_id(scope)
         answer: Answer | None = None
         if scope["method"] == "GET":
-            answer = self.from_memory(scope)
+            answer = None if scope.get(MEMORY_ASKED) else self.from_memory(scope)
         elif scope["method"] in LIKE_METHODS and self.likes:
             answer = await answer_like(scope)
         elif scope["method"] == "POST" and self.posts:
