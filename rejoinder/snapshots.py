@@ -52,6 +52,9 @@ class ThreadSnapshot:
         if authors is None:
             authors = {}
         size = 0
+        # Each comment's id object by its value: a reply's parent and root are earlier comments, whose id
+        # objects it holds instead of the ones its row brought (32 bytes each).
+        ids: dict[int, int] = {}
         for comment in comments:
             size += _size(comment)
             comment = public(comment)
@@ -59,9 +62,13 @@ class ThreadSnapshot:
             comment.author = authors.setdefault((author.name, author.website), author)
             # The thread's id object, not the one each row brought (32 bytes a comment).
             comment.thread_id = thread.id
+            ids[comment.id] = comment.id
             if comment.root_id is None:
                 top.append(comment)
             else:
+                comment.root_id = ids.get(comment.root_id, comment.root_id)
+                if comment.parent_id is not None:
+                    comment.parent_id = ids.get(comment.parent_id, comment.parent_id)
                 replies.setdefault(comment.root_id, []).append(comment)
         grouped = {root: tuple(group) for root, group in replies.items()}
         return cls(thread, max_depth, tuple(top), grouped, size)
@@ -95,11 +102,14 @@ class ThreadSnapshot:
         """Every reply below the given top-level comments, parents before their replies."""
         return [reply for comment in top for reply in self.replies.get(comment.id, ())]
 
-    def with_posted(self, comment: Comment) -> ThreadSnapshot:
-        """The snapshot after ``comment`` was posted (held comments change nothing readers see)."""
+    def with_posted(
+        self, comment: Comment, authors: dict[tuple[str, str], Author] | None = None
+    ) -> ThreadSnapshot:
+        """The snapshot after ``comment`` was posted (held comments change nothing readers see). ``authors``
+        as for ``of``."""
         if comment.status not in VISIBLE_STATUSES:
             return self
-        snapshot = self._placed(comment)
+        snapshot = self._placed(comment, authors)
         if comment.status is CommentStatus.PUBLISHED and not self._has(comment):
             count = self.thread.comment_count + 1
             snapshot = dataclasses.replace(
@@ -107,16 +117,19 @@ class ThreadSnapshot:
             )
         return snapshot
 
-    def with_changed(self, comment: Comment) -> ThreadSnapshot:
-        """The snapshot after ``comment`` was edited, liked, deleted or had its status changed."""
+    def with_changed(
+        self, comment: Comment, authors: dict[tuple[str, str], Author] | None = None
+    ) -> ThreadSnapshot:
+        """The snapshot after ``comment`` was edited, liked, deleted or had its status changed. ``authors`` as
+        for ``of``."""
         before = self._find(comment)
         if before is None:
-            return self.with_posted(comment)
+            return self.with_posted(comment, authors)
         if before.version >= comment.version:
             return self  # events of concurrent writes may arrive out of order: keep the newer copy
         # Held or spam now, it stays (as a placeholder, see tree.py) while replies hang below it.
         shown = comment.status in VISIBLE_STATUSES or self._has_replies(comment)
-        snapshot = self._placed(comment) if shown else self._without(before)
+        snapshot = self._placed(comment, authors) if shown else self._without(before)
         delta = (comment.status is CommentStatus.PUBLISHED) - (before.status is CommentStatus.PUBLISHED)
         if delta:
             count = self.thread.comment_count + delta
@@ -141,9 +154,11 @@ class ThreadSnapshot:
     def _has(self, comment: Comment) -> bool:
         return self._find(comment) is not None
 
-    def _placed(self, comment: Comment) -> ThreadSnapshot:
+    def _placed(
+        self, comment: Comment, authors: dict[tuple[str, str], Author] | None = None
+    ) -> ThreadSnapshot:
         """A new snapshot with ``comment`` inserted at its place, or replacing its earlier version."""
-        comment = public(comment)
+        comment = self._kept(comment, authors)
         group = list(self._group(comment))
         i = bisect.bisect_left(group, _position(comment), key=_position)
         size = self.size + _size(comment)
@@ -153,6 +168,45 @@ class ThreadSnapshot:
         else:
             group.insert(i, comment)
         return self._with_group(comment, group, size)
+
+    def _kept(self, comment: Comment, authors: dict[tuple[str, str], Author] | None) -> Comment:
+        """The comment as the snapshot keeps it: public (``events.public``), and holding what the snapshot
+        holds already — its commenter (``authors``), the thread's id, its root's and parent's ids — instead of
+        the copies the write brought: 150-200 bytes less for each comment posted into a kept snapshot."""
+        author = comment.author
+        if author.email:
+            author = Author(author.name, "", author.website)
+        if authors is not None:
+            author = authors.setdefault((author.name, author.website), author)
+        root_id, parent_id = comment.root_id, comment.parent_id
+        if root_id is not None:
+            group = self.replies.get(root_id, ())
+            root_id = group[0].root_id if group else self._id_of(self.top_level, root_id)
+            parent_id = root_id if parent_id == root_id else self._id_of(group, parent_id)
+        private = comment.body or comment.remote_addr or comment.user_agent
+        kept = (author, self.thread.id, root_id, parent_id)
+        own = (comment.author, comment.thread_id, comment.root_id, comment.parent_id)
+        if not private and all(a is b for a, b in zip(kept, own, strict=True)):
+            return comment  # holds nothing of its own already
+        # A copy, not the comment given changed: that may be the event's, which other subscribers read too.
+        return dataclasses.replace(
+            comment,
+            body="",
+            author=author,
+            remote_addr="",
+            user_agent="",
+            thread_id=self.thread.id,
+            root_id=root_id,
+            parent_id=parent_id,
+        )
+
+    @staticmethod
+    def _id_of(group: tuple[Comment, ...], comment_id: int | None) -> int | None:
+        """The id object of the comment of that id in ``group``, or ``comment_id`` if none is."""
+        for comment in group:
+            if comment.id == comment_id:
+                return comment.id
+        return comment_id
 
     def _without(self, comment: Comment) -> ThreadSnapshot:
         group = [c for c in self._group(comment) if c.id != comment.id]
@@ -179,9 +233,9 @@ def apply_to_cache(cache: ReadCache, event: ThreadChanged) -> None:
     def updated(snapshot: ThreadSnapshot) -> tuple[ThreadSnapshot, int]:
         assert isinstance(event, CommentChanged)
         if isinstance(event, CommentPosted):
-            snapshot = snapshot.with_posted(event.comment)
+            snapshot = snapshot.with_posted(event.comment, cache.authors())
         else:
-            snapshot = snapshot.with_changed(event.comment)
+            snapshot = snapshot.with_changed(event.comment, cache.authors())
         return snapshot, snapshot.size
 
     # Anything but a comment change (a thread closed, say) reloads the snapshot.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, datetime
 from typing import Any
@@ -172,3 +173,38 @@ async def test_snapshots_of_different_threads_share_their_commenters(
     assert first is not None and second is not None
     ada, bo = (comment.author for comment in second.top_level)
     assert first.top_level[0].author is ada and bo.name == "Bo" and bo is not ada
+
+
+def test_a_comment_posted_into_a_snapshot_holds_what_the_snapshot_holds_already() -> None:
+    """Not the copies the write brought: its commenter, the thread's id, its root's and parent's ids."""
+
+    def comment(id: int, parent: int | None, root: int | None, name: str, email: str = "") -> Comment:
+        # int(str(…)): an id object of its own, as a row or a request brings it
+        parent, root = (None if x is None else int(str(x)) for x in (parent, root))
+        thread_id, author = int(str(7000)), Author(name, email)
+        return Comment(id, thread_id, parent, root, author, "", "<p>hi</p>", PUBLISHED, NOW, None, 0)
+
+    thread = Thread(7000, 1, ARTICLE, "", NOW, False, 3)
+    authors: dict[tuple[str, str], Author] = {}
+    rows = [comment(100001, None, None, "Ada"), comment(100002, 100001, 100001, "Bo")]
+    snapshot = ThreadSnapshot.of(thread, 5, rows, authors)
+    (top,) = snapshot.top_level
+    (answer,) = snapshot.replies[top.id]
+    assert answer.root_id is top.id and answer.parent_id is top.id and answer.thread_id is thread.id
+
+    posted = comment(100003, 100002, 100001, "Ada", "ada@example.com")
+    posted.body, posted.remote_addr = "hi", "192.0.2.1"
+    after = snapshot.with_posted(posted, authors)
+    (kept,) = (c for c in after.replies[top.id] if c.id == 100003)
+    assert kept.author is top.author and kept.author.email == ""
+    assert kept.thread_id is thread.id and kept.root_id is top.id and kept.parent_id is answer.id
+    assert (kept.body, kept.remote_addr) == ("", "")
+    # The event's comment, which other subscribers read, is left as it was.
+    assert posted.author.email == "ada@example.com" and posted.body == "hi"
+
+    first_reply = comment(100004, 100001, 100001, "Cy")
+    alone = ThreadSnapshot.of(thread, 5, rows[:1], {}).with_posted(first_reply)
+    (kept,) = alone.replies[top.id]
+    assert kept.root_id is alone.top_level[0].id and kept.parent_id is kept.root_id
+    liked = dataclasses.replace(kept, likes=1, version=2)
+    assert alone.with_changed(liked).replies[top.id][0].author is kept.author
