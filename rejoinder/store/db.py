@@ -301,6 +301,13 @@ class _Lane:
             self.committing += 1
             return True
 
+    def withdraw(self, entry: _Queued) -> None:
+        """Undo ``queue`` of a write whose committer could not be started."""
+        with self.lock:
+            self.committing -= 1
+            if entry in self.queued:
+                self.queued.remove(entry)
+
     def take(self) -> list[_Queued]:
         """Every queued write, for a committer's next batch; none left: the committer ends (in the same
         step as its last look at the queue, so a write queued after it starts a committer of its own).
@@ -369,7 +376,8 @@ class Database:
         # PostgreSQL: the loop's writes queue in these instead, by size (``transaction_async``).
         self._writes = _Lane(POSTGRES_COMMITTERS, few_round_trips=True)
         self._small_writes = _Lane(POSTGRES_SMALL_COMMITTERS)
-        # Tasks committing batches of the loop's writes (held, or the loop may let a task vanish).
+        # SQLite: tasks committing batches of the loop's writes, and checkpoints (held, or the loop may let a
+        # task vanish).
         self._drainers: set[asyncio.Task[None]] = set()
         self._draining_on_loop = False  # SQLite: a task is committing the loop's writes
         # SQLite: whether the loop's batches COMMIT on the loop or, while the disk is slow, in a thread.
@@ -475,8 +483,13 @@ class Database:
         future: asyncio.Future[T] = loop.create_future()
         if self.backend != "sqlite":
             lane = self._small_writes if small else self._writes
-            if lane.queue((_Work(work, ahead), future, loop)):
-                lane.executor().submit(self._drain_in_thread, lane)
+            entry: _Queued = (_Work(work, ahead), future, loop)
+            if lane.queue(entry):
+                try:
+                    lane.executor().submit(self._drain_in_thread, lane)
+                except BaseException:  # no thread to be had (the store is closing): not queued after all
+                    lane.withdraw(entry)
+                    raise
             return await future
         self._on_loop.append((_Work(work, ahead), future))
         if not self._draining_on_loop:
