@@ -34,7 +34,8 @@ RESULTS = ROOT / "bench" / "results"
 CACHE = Path(os.environ.get("BENCH_CACHE", Path.home() / ".cache" / "rejoinder-bench"))
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0")
-PORT = 18200
+# BENCH_PORT: the port the servers listen on, for a machine shared by several runs.
+PORT = int(os.environ.get("BENCH_PORT", "18200"))
 ORIGIN = "https://blog.example"
 
 

@@ -266,23 +266,59 @@ def _on_their_own(conn: Connection, wanted: bool = True) -> Iterator[None]:
 
 @dataclass
 class _Lane:
-    """PostgreSQL: the event loop's writes waiting for a committer, and the tasks committing them."""
+    """PostgreSQL: the event loop's writes waiting for a committer, and the threads committing them.
+
+    A committer thread takes every write queued, commits them, hands the writers their results on their
+    loop, and takes what queued meanwhile, until nothing is left: the loop only queues writes and settles
+    them. A batch handed from a task on the loop to a thread, and the thread's end back to the task, had
+    cost each batch a wait for the GIL and a turn of a loop busy with readers before its first statement,
+    and another turn before its writers heard (docs/benchmarks.md, "PostgreSQL writes beside readers")."""
 
     committers: int  # batches of this lane committing at once, at most
     # PostgreSQL: its batches' lookups and kept writes each a round trip that commits on its own.
     few_round_trips: bool = False
-    queued: list[tuple[_Work[Any], asyncio.Future[Any]]] = field(default_factory=list)
-    committing: int = 0  # tasks committing its batches that have not yet returned
-    # Its committers' threads, made at the first batch. A batch is handed to one as a plain executor
-    # job: anyio's ``to_thread`` (a capacity limiter, a cancel scope, checkpoints that each cost a turn
-    # of the loop, a ``queue.Queue`` whose condition variable is Python) cost a like more CPU than its
-    # statement did (docs/benchmarks.md, "PostgreSQL likes: the hand-off").
+    # Each write with its writer's future and loop; appended on the loop, taken by committers (``lock``).
+    queued: list[_Queued] = field(default_factory=list)
+    committing: int = 0  # committer threads started and not yet finished (``lock``)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Its committers' threads, made at the first batch. A committer is a plain executor job: anyio's
+    # ``to_thread`` (a capacity limiter, a cancel scope, checkpoints that each cost a turn of the loop, a
+    # ``queue.Queue`` whose condition variable is Python) cost a like more CPU than its statement did
+    # (docs/benchmarks.md, "PostgreSQL likes: the hand-off").
     threads: ThreadPoolExecutor | None = None
 
     def executor(self) -> ThreadPoolExecutor:
         if self.threads is None:
             self.threads = ThreadPoolExecutor(self.committers, thread_name_prefix="rejoinder-commit")
         return self.threads
+
+    def queue(self, entry: _Queued) -> bool:
+        """Queue a write; whether a committer must be started for it (fewer than ``committers`` run)."""
+        with self.lock:
+            self.queued.append(entry)
+            if self.committing >= self.committers:
+                return False
+            self.committing += 1
+            return True
+
+    def withdraw(self, entry: _Queued) -> None:
+        """Undo ``queue`` of a write whose committer could not be started."""
+        with self.lock:
+            self.committing -= 1
+            if entry in self.queued:
+                self.queued.remove(entry)
+
+    def take(self) -> list[_Queued]:
+        """Every queued write, for a committer's next batch; none left: the committer ends (in the same
+        step as its last look at the queue, so a write queued after it starts a committer of its own).
+
+        All of them, not a share for each committer: the others are busy with their own batches, and the
+        writes left for them waited for one of those to finish before they even began."""
+        with self.lock:
+            batch, self.queued = self.queued, []
+            if not batch:
+                self.committing -= 1
+            return batch
 
 
 @dataclass
@@ -292,6 +328,10 @@ class _Work(Generic[T]):
     done: bool = False
     result: T | None = None
     error: BaseException | None = None
+
+
+# A write of a lane (PostgreSQL), with the future its writer awaits and the loop that future belongs to.
+_Queued = tuple[_Work[Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
 
 
 def _look_ahead(conn: Connection, batch: list[_Work[Any]]) -> None:
@@ -336,7 +376,8 @@ class Database:
         # PostgreSQL: the loop's writes queue in these instead, by size (``transaction_async``).
         self._writes = _Lane(POSTGRES_COMMITTERS, few_round_trips=True)
         self._small_writes = _Lane(POSTGRES_SMALL_COMMITTERS)
-        # Tasks committing batches of the loop's writes (held, or the loop may let a task vanish).
+        # SQLite: tasks committing batches of the loop's writes, and checkpoints (held, or the loop may let a
+        # task vanish).
         self._drainers: set[asyncio.Task[None]] = set()
         self._draining_on_loop = False  # SQLite: a task is committing the loop's writes
         # SQLite: whether the loop's batches COMMIT on the loop or, while the disk is slow, in a thread.
@@ -430,9 +471,10 @@ class Database:
         thread hand-offs; so does the COMMIT while the disk is quick (``QUICK_COMMIT_SECONDS``), and only
         while it is slow does the COMMIT go to a thread, so that the loop answers readers meanwhile. Every
         write queued during one turn of the loop, or while the batch before was committing, is committed
-        together (group commit). PostgreSQL's network round trips go to worker
-        threads instead: what queues on the loop while batches commit is the next batch, so a batch costs
-        one thread hand-off, not one per writer. Up to ``POSTGRES_COMMITTERS`` batches are in flight at
+        together (group commit). PostgreSQL's network round trips go to committer
+        threads instead (``_Lane``): what queues while every committer is busy is the next batch of the
+        first one free, which takes it without a turn of the loop, so a batch costs no thread hand-off
+        and its writers one turn of the loop. Up to ``POSTGRES_COMMITTERS`` batches are in flight at
         once, so one batch's round trips and fsync overlap with the next one's statements; ``small``
         writes (a statement or two of their own) queue apart, for ``POSTGRES_SMALL_COMMITTERS``, since a
         transaction costs them more than their statements.
@@ -441,12 +483,13 @@ class Database:
         future: asyncio.Future[T] = loop.create_future()
         if self.backend != "sqlite":
             lane = self._small_writes if small else self._writes
-            lane.queued.append((_Work(work, ahead), future))
-            if lane.committing < lane.committers:
-                lane.committing += 1
-                drainer = loop.create_task(self._drain_to_thread(lane))
-                self._drainers.add(drainer)
-                drainer.add_done_callback(self._drainers.discard)
+            entry: _Queued = (_Work(work, ahead), future, loop)
+            if lane.queue(entry):
+                try:
+                    lane.executor().submit(self._drain_in_thread, lane)
+                except BaseException:  # no thread to be had (the store is closing): not queued after all
+                    lane.withdraw(entry)
+                    raise
             return await future
         self._on_loop.append((_Work(work, ahead), future))
         if not self._draining_on_loop:
@@ -588,21 +631,19 @@ class Database:
                 self._batch_waiting = False
                 self._batch_turn.notify_all()
 
-    async def _drain_to_thread(self, lane: _Lane) -> None:
+    def _drain_in_thread(self, lane: _Lane) -> None:
+        """A committer: commit the lane's queued writes, batch after batch, until none is left. Each
+        batch's writers are handed their results on their loop as soon as it has committed."""
         try:
-            while lane.queued:
-                # A share of the queue, so that every committer has a batch: on PostgreSQL the round
-                # trips, not the fsync, are most of a batch's time, and separate connections overlap them.
-                share = -(-len(lane.queued) // lane.committers)
-                batch, lane.queued = lane.queued[:share], lane.queued[share:]
-                try:  # threads of its own: a batch never queues behind readers for a thread
-                    pieces = [work for work, _ in batch]
-                    await _to_the_end(lane.executor().submit(self._commit, pieces, lane.few_round_trips))
+            while batch := lane.take():
+                try:
+                    self._commit([work for work, _, _ in batch], lane.few_round_trips)
                 finally:
-                    _settle(batch)
-        finally:
-            # In the same step as the last look at the queue: a writer queued after it starts a new task.
-            lane.committing -= 1
+                    _settle_on_loops(batch)
+        except BaseException:  # never raised by a batch (``_commit`` keeps each writer's error): a bug
+            with lane.lock:
+                lane.committing -= 1
+            raise
 
     def _commit(self, batch: list[_Work[Any]], few_round_trips: bool = False) -> None:
         """Commit the batch in one transaction, or each piece in its own if that fails. ``few_round_trips``
@@ -737,6 +778,17 @@ def _ping_when_idle(engine: Engine, seconds: float) -> None:
 
 
 _IDLE_SINCE = "rejoinder.idle_since"
+
+
+def _settle_on_loops(batch: list[_Queued]) -> None:
+    """From a committer thread: ``_settle`` the batch's writers on their loop (one, unless several loops
+    share this store). A loop already closed has no writer left to tell."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Work[Any], asyncio.Future[Any]]]] = {}
+    for work, future, loop in batch:
+        by_loop.setdefault(loop, []).append((work, future))
+    for loop, writers in by_loop.items():
+        with suppress(RuntimeError):  # the loop is closed
+            loop.call_soon_threadsafe(_settle, writers)
 
 
 def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]]) -> None:

@@ -1,0 +1,85 @@
+"""PostgreSQL's committers of the event loop's writes: a committer thread starts, commits, and goes on to
+the writes queued meanwhile without waiting for a turn of the loop, and the writes that queued while
+every committer was busy go together in the next batch, not shared out among the busy ones."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, insert, select
+
+from rejoinder.context import Context
+from rejoinder.store.db import POSTGRES_COMMITTERS, Database
+from rejoinder.store.schema import server_secrets
+
+QUEUED = 6
+
+
+@pytest.fixture
+def db(ctx: Context, backend: str) -> Database:
+    if backend == "sqlite":
+        pytest.skip("SQLite runs the loop's batches on the loop itself, with no committer threads")
+    return ctx.db
+
+
+def stored_names(db: Database) -> set[str]:
+    with db.read() as conn:
+        names = conn.execute(select(server_secrets.c.name).where(server_secrets.c.name.like("piece-%")))
+        return set(names.scalars())
+
+
+def piece(name: str, ran: list[str], *, hold: threading.Event | None = None) -> Any:
+    """Work that inserts a row, notes that it ran, waits for ``hold`` if given, and returns its
+    transaction's id."""
+
+    def work(conn: Connection) -> int:
+        conn.execute(insert(server_secrets).values(name=name, value="v"))
+        ran.append(name)
+        if hold is not None:
+            hold.wait(10)
+        return int(conn.exec_driver_sql("SELECT txid_current()").scalar_one())
+
+    return work
+
+
+def wait_blocking(condition: Any, seconds: float = 5.0) -> bool:
+    """Wait on the loop's own thread, holding the loop as a long turn of readers would."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True
+
+
+async def test_a_write_commits_without_a_turn_of_the_loop(db: Database) -> None:
+    ran: list[str] = []
+    writing = asyncio.ensure_future(db.transaction_async(piece("piece-alone", ran)))
+    await asyncio.sleep(0)  # the writer queues its write, and nothing more runs on the loop
+    assert wait_blocking(lambda: ran == ["piece-alone"])
+    await writing
+    assert stored_names(db) == {"piece-alone"}
+
+
+async def test_writes_queued_while_every_committer_is_busy_commit_together(db: Database) -> None:
+    release = threading.Event()
+    ran: list[str] = []
+    busy = []
+    for n in range(POSTGRES_COMMITTERS):  # one batch a committer, each held open
+        busy.append(asyncio.ensure_future(db.transaction_async(piece(f"piece-busy-{n}", ran, hold=release))))
+        while len(ran) <= n:
+            await asyncio.sleep(0.002)
+    names = [f"piece-queued-{n}" for n in range(QUEUED)]
+    queued = [asyncio.ensure_future(db.transaction_async(piece(name, ran))) for name in names]
+    await asyncio.sleep(0.05)  # every one of them queued
+    release.set()
+    # The busy committers go on to the queued writes with the loop held: none waits for a turn of it.
+    assert wait_blocking(lambda: len(ran) == POSTGRES_COMMITTERS + QUEUED)
+    transactions = await asyncio.gather(*queued)
+    assert len(set(transactions)) == 1  # the first committer free took them all
+    await asyncio.gather(*busy)
+    assert stored_names(db) == {f"piece-busy-{n}" for n in range(POSTGRES_COMMITTERS)} | set(names)
