@@ -61,6 +61,17 @@ async def test_what_one_step_writes_reaches_the_connection_in_one_call_at_the_en
     assert connection.calls[1:] == [("write", [b"more"])]
 
 
+async def test_a_whole_answer_leaves_at_once_behind_what_the_step_wrote_before_it() -> None:
+    connection = Recorded()
+    writes = StepWrites(connection, asyncio.get_running_loop())
+    writes.write(b"an earlier answer")
+    writes.write_now([b"HTTP/1.1 200 OK\r\n\r\n", b"", b"body"])
+    assert connection.calls == [("writelines", [b"an earlier answer", b"HTTP/1.1 200 OK\r\n\r\n", b"body"])]
+    await a_step()  # the end of the step finds nothing left to send
+    writes.write_now([b"alone"])
+    assert connection.calls[1:] == [("write", [b"alone"])]
+
+
 async def test_closing_sends_what_waits_first_and_a_lost_connection_gets_nothing() -> None:
     connection = Recorded()
     writes = StepWrites(connection, asyncio.get_running_loop())

@@ -12,8 +12,9 @@ Once the ASGI layers before the answer were gone, what remained of a cached read
 was uvicorn's cycle: a scope completed, a ``RequestResponseCycle`` and a task per request, two regular
 expressions per header, a keep-alive timer cancelled and made again per answer. The protocol therefore asks
 the app (``answer_now``, ``web/envelope.py``) for a ``GET`` it can answer from memory as soon as the request's
-head is parsed, and writes that answer in the bytes uvicorn would have written; everything else goes
-through uvicorn's cycle, behind whatever is still being answered on the connection.
+head is parsed, and writes that answer in the bytes uvicorn would have written, sent at once rather than
+at the end of the step (which, beside many writers, comes after their work queued before it); everything
+else goes through uvicorn's cycle, behind whatever is still being answered on the connection.
 """
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ class StepWrites(asyncio.Transport):
     def writelines(self, list_of_data: Iterable[Data]) -> None:
         for data in list_of_data:
             self.write(data)
+
+    def write_now(self, parts: Iterable[Data]) -> None:
+        """Send ``parts`` at once, behind whatever waits for the end of the step, in one call. For a whole
+        answer: waiting gains it nothing, and the end of the step comes after every callback queued before
+        it (a batch's next statements, posts started in this turn): beside 32 writers that wait was a third
+        of a cached read's time in the server at p99."""
+        self._pending.extend(part for part in parts if part)
+        self._send()  # the end of the step's own send, if one is due, then finds nothing
 
     def _send(self) -> None:
         pending, self._pending = self._pending, []
@@ -126,7 +135,8 @@ class HttpProtocol(HttpToolsProtocol):
     _idle_since: float | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(StepWrites(transport, self.loop))
+        self._step_writes = StepWrites(transport, self.loop)
+        super().connection_made(self._step_writes)
         self._answer_now: AnswerNow | None = getattr(self.app, "answer_now", None)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -226,7 +236,6 @@ class HttpProtocol(HttpToolsProtocol):
         for name, value in [*self.server_state.default_headers, *headers]:
             head.extend((name, b": ", value, b"\r\n"))
         head.append(b"\r\n")
-        self.transport.write(b"".join(head))
-        self.transport.write(body)
+        self._step_writes.write_now((b"".join(head), body))
         self._answered = True  # whatever happens after this, the request has its answer
         self.on_response_complete()
