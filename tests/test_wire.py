@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -60,19 +59,6 @@ async def test_what_one_step_writes_reaches_the_connection_in_one_call_at_the_en
     writes.write(b"more")
     await a_step()
     assert connection.calls[1:] == [("write", [b"more"])]
-
-
-async def test_a_whole_answer_leaves_at_once_in_one_call() -> None:
-    connection = Recorded()
-    writes = StepWrites(connection, asyncio.get_running_loop())
-    writes.write(b"HTTP/1.1 200 OK\r\n\r\n")
-    writes.write(b"")
-    writes.write(b"body")
-    writes.flush()
-    assert connection.calls == [("writelines", [b"HTTP/1.1 200 OK\r\n\r\n", b"body"])]
-    await a_step()  # the end of the step finds nothing left to send
-    writes.flush()
-    assert connection.calls[1:] == []
 
 
 async def test_closing_sends_what_waits_first_and_a_lost_connection_gets_nothing() -> None:
@@ -146,31 +132,3 @@ async def test_a_streamed_answer_s_first_part_arrives_before_the_rest_is_written
         rest = b"".join([part async for part in parts])
     assert (first, rest) == (b"first\n", b"second\n")
     assert waited < 0.4
-
-
-async def test_a_complete_answer_leaves_before_the_work_queued_ahead_of_it() -> None:
-    """Beside writers, the end of a step comes after their work already queued (a batch's statements,
-    posts being planned): an answer does not wait for it once it is complete."""
-    busy: list[float] = []
-
-    def writers_work() -> None:
-        time.sleep(0.5)  # as a long slice of statements would hold the loop
-        busy.append(time.perf_counter())
-
-    async def answered(scope: Scope, receive: Receive, send: Send) -> None:
-        asyncio.get_running_loop().call_soon(writers_work)  # queued before the answer is written
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    def read(port: int) -> tuple[bytes, float]:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as reader:
-            reader.sendall(b"GET / HTTP/1.1\r\nhost: testserver\r\n\r\n")
-            received = b""
-            while not received.endswith(b"\r\n\r\nok"):
-                received += reader.recv(65536)
-            return received, time.perf_counter()
-
-    async with served(answered) as (base, _):
-        answer, received_at = await asyncio.to_thread(read, int(base.rsplit(":", 1)[1]))
-    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
-    assert busy and received_at < busy[0]

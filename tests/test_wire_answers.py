@@ -7,7 +7,6 @@ import asyncio
 import logging
 import re
 import socket
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -173,40 +172,6 @@ async def test_pipelined_requests_are_answered_in_order_whichever_way_each_goes(
     assert uvicorns == ours
     # The first; those parsed while the framework answered the HEAD waited in uvicorn's line behind it.
     assert written == [200]
-
-
-async def test_an_answer_from_memory_leaves_before_the_work_queued_ahead_of_it(
-    app: Any, remembered: dict[str, str]
-) -> None:
-    """Beside writers, the end of a step comes after their work already queued (a batch's statements,
-    posts being planned): a reader answered from memory does not wait for it."""
-    loop = asyncio.get_running_loop()
-    busy: list[float] = []
-
-    def writers_work() -> None:
-        time.sleep(0.5)  # as a long slice of statements would hold the loop
-        busy.append(time.perf_counter())
-
-    answer_now = app.answer_now
-
-    def behind_work(scope: Any, write: WriteAnswer) -> bool:
-        loop.call_soon(writers_work)  # queued before the answer is written
-        return bool(answer_now(scope, write))
-
-    app.answer_now = behind_work
-
-    def read(port: int) -> tuple[bytes, float]:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as reader:
-            reader.sendall(get(remembered["counts"]))
-            received = b""
-            while not (received.count(b"HTTP/1.1 ") and _complete(received)):
-                received += reader.recv(65536)
-            return received, time.perf_counter()
-
-    async with served(app, HTTP_PROTOCOL) as (_, port):
-        answer, received_at = await asyncio.to_thread(read, port)
-    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
-    assert busy and received_at < busy[0]
 
 
 async def test_answers_written_by_the_protocol_are_logged_and_counted(

@@ -13,9 +13,7 @@ was uvicorn's cycle: a scope completed, a ``RequestResponseCycle`` and a task pe
 expressions per header, a keep-alive timer cancelled and made again per answer. The protocol therefore asks
 the app (``answer_now``, ``web/envelope.py``) for a ``GET`` it can answer from memory as soon as the request's
 head is parsed, and writes that answer in the bytes uvicorn would have written; everything else goes
-through uvicorn's cycle, behind whatever is still being answered on the connection. An answer, once
-complete, leaves at once rather than at the end of the step, which beside many writers comes after their
-work queued before it.
+through uvicorn's cycle, behind whatever is still being answered on the connection.
 """
 
 from __future__ import annotations
@@ -60,14 +58,6 @@ class StepWrites(asyncio.Transport):
     def writelines(self, list_of_data: Iterable[Data]) -> None:
         for data in list_of_data:
             self.write(data)
-
-    def flush(self) -> None:
-        """Send what waits now, in one call, rather than at the end of the step: for an answer that is
-        complete. Waiting gains it nothing more, and the end of the step comes after every callback queued
-        before it (a batch's next statements, posts started in this turn): beside 32 writers that wait was
-        a third of a cached read's time in the server at p99. The end of the step's own send, if one is
-        due, then finds nothing."""
-        self._send()
 
     def _send(self) -> None:
         pending, self._pending = self._pending, []
@@ -136,8 +126,7 @@ class HttpProtocol(HttpToolsProtocol):
     _idle_since: float | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._step_writes = StepWrites(transport, self.loop)
-        super().connection_made(self._step_writes)
+        super().connection_made(StepWrites(transport, self.loop))
         self._answer_now: AnswerNow | None = getattr(self.app, "answer_now", None)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -155,7 +144,6 @@ class HttpProtocol(HttpToolsProtocol):
         self._idle_since = None
 
     def on_response_complete(self) -> None:
-        self._step_writes.flush()  # a whole answer, head and body: it leaves now
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
