@@ -273,6 +273,7 @@ class _Lane:
     few_round_trips: bool = False
     queued: list[tuple[_Work[Any], asyncio.Future[Any]]] = field(default_factory=list)
     committing: int = 0  # tasks committing its batches that have not yet returned
+    in_flight: int = 0  # of those, the ones whose batch is in a thread now
     # Its committers' threads, made at the first batch. A batch is handed to one as a plain executor
     # job: anyio's ``to_thread`` (a capacity limiter, a cancel scope, checkpoints that each cost a turn
     # of the loop, a ``queue.Queue`` whose condition variable is Python) cost a like more CPU than its
@@ -591,14 +592,21 @@ class Database:
     async def _drain_to_thread(self, lane: _Lane) -> None:
         try:
             while lane.queued:
-                # A share of the queue, so that every committer has a batch: on PostgreSQL the round
-                # trips, not the fsync, are most of a batch's time, and separate connections overlap them.
-                share = -(-len(lane.queued) // lane.committers)
+                # A share of the queue for each committer free to start a batch now (a writer queued while
+                # fewer than ``committers`` tasks run starts one), so that they all have one: on PostgreSQL
+                # the round trips and the fsync are most of a batch's time, and separate connections overlap
+                # them. A committer whose batch is still in a thread takes none: what was left for it waited
+                # a whole commit more, and batches stayed small (docs/benchmarks.md, "PostgreSQL likes: a
+                # free committer takes the whole queue").
+                free = lane.committers - lane.in_flight
+                share = -(-len(lane.queued) // free)
                 batch, lane.queued = lane.queued[:share], lane.queued[share:]
+                lane.in_flight += 1
                 try:  # threads of its own: a batch never queues behind readers for a thread
                     pieces = [work for work, _ in batch]
                     await _to_the_end(lane.executor().submit(self._commit, pieces, lane.few_round_trips))
                 finally:
+                    lane.in_flight -= 1
                     _settle(batch)
         finally:
             # In the same step as the last look at the queue: a writer queued after it starts a new task.
