@@ -108,7 +108,8 @@ POSTGRES_COMMITTERS = 4
 # the publish to other processes): with four committers at c8 each batch held one like; with fewer, the
 # likes arriving while a batch commits form the next one, and cost that once between them. One committer
 # made the fewest transactions (0.3 a like), but on a busy machine each of its round trips waited for the
-# GIL in turn and the rate fell by a third; two overlap those waits (0.55 a like).
+# GIL in turn and the rate fell by a third; two overlap those waits (0.55 a like, 0.42 since a free
+# committer takes the whole queue while the other commits).
 POSTGRES_SMALL_COMMITTERS = 2
 # A pooled PostgreSQL connection unused for this long is pinged before use (a restarted server or a cut
 # network leaves it dead); a busy one is not: a ping is a round trip, and every transaction paid one.
