@@ -191,16 +191,17 @@ def _look_ahead(conn: Connection, asked: list[_Ahead]) -> None:
         _count_floods(conn, floods)
     for question in asked:
         question.placement = None  # from an earlier transaction of the batch that rolled back
-    sites = asked[0].ctx.sites_without_like_rules.ids()
+    known = asked[0].ctx.sites_without_like_rules.known()  # None: not trusted, the sites' rows are read
+    sites = known or ()
     together: dict[int, _Ahead] = {}
     for question in asked:
         refused = question.flood is not None and question.flood.refused is not None
-        if question.liked and not question.decided and not refused:
+        if question.liked and not question.decided and not refused and (sites or known is None):
             together.setdefault(question.comment_id, question)
     if not together:
         return
     likes = [(question.comment_id, question.liker_key) for question in together.values()]
-    placed = store.place_likes(conn, likes, datetime.now(UTC), sites, unruled=True)
+    placed = store.place_likes(conn, likes, datetime.now(UTC), sites, unruled=known is None)
     for comment_id, question in together.items():
         question.placement = _Placement(placed.get(comment_id), sites)
 
@@ -361,8 +362,10 @@ def _in_one_statement(
     is written by a second statement (once per site and process, while its spam filter is off).
     ``placement``: that first statement, made already with the batch's other likes (``_look_ahead``)."""
     admitted = decided[0] if decided else None
+    unruled = False  # True while the memo is not to be trusted: the statement reads the site's row
     if admitted is None:
-        sites = ctx.sites_without_like_rules.ids()
+        known = ctx.sites_without_like_rules.known()
+        sites, unruled = known or (), known is None
     elif isinstance(admitted, RateLimited) or not admitted.counted:
         sites = ()
     else:
@@ -371,7 +374,6 @@ def _in_one_statement(
     if placement is not None:
         placed, sites = placement.placed, placement.sites
     else:
-        unruled = admitted is None
         placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites, unruled=unruled)
     if placed is None or placed.comment.status is not CommentStatus.PUBLISHED:
         return _Liking(refused=_no_comment(comment_id))
