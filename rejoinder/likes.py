@@ -182,25 +182,26 @@ class _Ahead:
 
 def _look_ahead(conn: Connection, asked: list[_Ahead]) -> None:
     """A ``LookAhead`` of a batch of likes (``Database.transaction``), before any of them runs: the
-    server's bound for all of them in one round trip to Redis, then the likes of comments on sites without
-    like rules in one statement, each a round trip the whole batch waited for. A like whose site's rules
-    were asked (its second transaction), an unlike, or a second like of a comment in the batch is left to
-    its own statement, as is every like of a site not known to have no rules."""
+    server's bound for all of them in one round trip to Redis, then the likes in one statement, each a
+    round trip the whole batch waited for, which makes those of comments on sites without like rules (as
+    the sites' rows say) and reads the others' comments. A like whose site's rules were asked (its second
+    transaction), an unlike, or a second like of a comment in the batch is left to its own statement."""
     floods = [question.flood for question in asked if question.flood is not None]
     if floods:
         _count_floods(conn, floods)
     for question in asked:
         question.placement = None  # from an earlier transaction of the batch that rolled back
-    sites = asked[0].ctx.sites_without_like_rules.ids()
+    known = asked[0].ctx.sites_without_like_rules.known()  # None: not trusted, the sites' rows are read
+    sites = known or ()
     together: dict[int, _Ahead] = {}
     for question in asked:
         refused = question.flood is not None and question.flood.refused is not None
-        if question.liked and not question.decided and not refused and sites:
+        if question.liked and not question.decided and not refused and (sites or known is None):
             together.setdefault(question.comment_id, question)
     if not together:
         return
     likes = [(question.comment_id, question.liker_key) for question in together.values()]
-    placed = store.place_likes(conn, likes, datetime.now(UTC), sites)
+    placed = store.place_likes(conn, likes, datetime.now(UTC), sites, unruled=known is None)
     for comment_id, question in together.items():
         question.placement = _Placement(placed.get(comment_id), sites)
 
@@ -354,13 +355,17 @@ def _in_one_statement(
     placement: _Placement | None = None,
 ) -> _Liking:
     """``_plan_like`` on PostgreSQL: the comment's read and the like in one statement, which writes only
-    for a site whose rules were asked (``decided``) or that has none (``Context.sites_without_like_rules``).
+    for a site whose rules were asked (``decided``) or that has none (``Context.sites_without_like_rules``,
+    or, for a like whose rules were not asked, the site's row as the statement reads it: while the fan-out
+    has unread news the memo is not trusted, and the row needs no trust).
     A comment on any other site is read, its site's rules are decided as in ``_plan_like``, and the like
     is written by a second statement (once per site and process, while its spam filter is off).
     ``placement``: that first statement, made already with the batch's other likes (``_look_ahead``)."""
     admitted = decided[0] if decided else None
+    unruled = False  # True while the memo is not to be trusted: the statement reads the site's row
     if admitted is None:
-        sites = ctx.sites_without_like_rules.ids()
+        known = ctx.sites_without_like_rules.known()
+        sites, unruled = known or (), known is None
     elif isinstance(admitted, RateLimited) or not admitted.counted:
         sites = ()
     else:
@@ -369,10 +374,10 @@ def _in_one_statement(
     if placement is not None:
         placed, sites = placement.placed, placement.sites
     else:
-        placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites)
+        placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites, unruled=unruled)
     if placed is None or placed.comment.status is not CommentStatus.PUBLISHED:
         return _Liking(refused=_no_comment(comment_id))
-    if admitted is None and placed.site_id not in sites:
+    if admitted is None and placed.site_id not in sites and not placed.unruled:
         generation = ctx.sites_without_like_rules.generation
         site = known_site(ctx, conn, placed.site_key)
         if not site_settings(ctx, site).spam_filter:
@@ -394,7 +399,7 @@ def _in_one_statement(
     if admitted is None:  # a site without rules
         admitted = _Admission(None, None, "", True, placed.site_id)
     if not placed.changed:
-        if placed.site_id in sites:
+        if placed.site_id in sites or placed.unruled:
             # Liked twice, perhaps by a concurrent like that committed while this one waited for it: the
             # statement's count is from before that commit, a new statement sees it.
             return _Liking(comment_store.like_count(conn, comment_id), False, admitted)

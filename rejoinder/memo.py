@@ -60,8 +60,12 @@ class IdSet:
         self.pending: Callable[[], bool] | None = None  # as ``Memo.pending``: nothing is known meanwhile
 
     def ids(self) -> tuple[int, ...]:
+        return self.known() or ()
+
+    def known(self) -> tuple[int, ...] | None:
+        """The ids, or None while they are not to be trusted (``pending``)."""
         if self.pending is not None and self.pending():
-            return ()
+            return None
         return self._ids
 
     @property

@@ -117,6 +117,42 @@ async def test_small_writes_queued_together_commit_together(db: Database, backen
     assert sorted(seen.handed_on) == sorted(small + other)
 
 
+async def test_a_free_committer_takes_what_queued_while_the_others_commit(db: Database, backend: str) -> None:
+    """PostgreSQL: the writes that queued while every committer of their lane was committing go together
+    to the first committer that is free, not a share of them, with the rest waiting for the others."""
+    if backend == "sqlite":
+        pytest.skip("SQLite commits the loop's whole queue at once")
+    committers = store_db.POSTGRES_SMALL_COMMITTERS
+    entered = [threading.Event() for _ in range(committers)]
+    released = [threading.Event() for _ in range(committers)]
+
+    def held(n: int) -> Any:
+        def work(conn: Connection) -> int:
+            entered[n].set()
+            released[n].wait(10)
+            return transaction_id(conn)
+
+        return work
+
+    holding = [asyncio.ensure_future(db.transaction_async(held(n), small=True)) for n in range(committers)]
+    for n in range(committers):  # each in a batch of its own, as each found a committer free
+        while not entered[n].is_set():
+            await asyncio.sleep(0.001)
+    waiting = [asyncio.ensure_future(db.transaction_async(transaction_id, small=True)) for _ in range(6)]
+    await asyncio.sleep(0.01)
+    released[0].set()  # one committer is free, the others still commit
+    together = await asyncio.gather(*waiting)
+    for event_ in released:
+        event_.set()
+    held_in = await asyncio.gather(*holding)
+    assert len(set(together)) == 1
+    assert len(set(held_in)) == committers and not set(held_in) & set(together)
+
+
+def transaction_id(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT txid_current()").scalar_one())
+
+
 async def test_a_failing_piece_fails_only_its_writer(db: Database) -> None:
     seen = Transactions(db)
     names = [f"piece-{i}" for i in range(WRITERS)]

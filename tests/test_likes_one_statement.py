@@ -66,6 +66,30 @@ async def test_turning_the_filter_on_brings_the_like_rules_back(
     assert refused.status_code == 429, refused.text
 
 
+async def test_a_like_is_one_statement_while_the_sites_without_rules_are_not_known(
+    client: httpx.AsyncClient, ctx: Context, site: str, backend: str
+) -> None:
+    """While the fan-out has news this process has not read, its memo of the sites without like rules is
+    not trusted; the like's statement reads the site's rules from the site's row instead, so a like is still
+    one statement, and a site that has rules still has them asked."""
+    ctx.sites_without_like_rules.pending = lambda: True  # unread news, for as long as this test runs
+    comments = [(await post(client, f"comment {n}"))["comment"]["id"] for n in range(4)]
+    for n, comment in enumerate(comments[:2]):
+        with statements_run(ctx) as seen:
+            answer = await client.put(f"/api/v1/comments/{comment}/like", headers=liker(n))
+        assert answer.json() == {"likes": 1, "liked": True}
+        if backend == "postgres":
+            assert len(seen) == 2, seen  # the comment, the like and its count; the outbox row
+    update_site(ctx, site, spam_filter=True, like_rate_limit_liker="1/minute")
+    assert (await client.put(f"/api/v1/comments/{comments[2]}/like", headers=liker(9))).status_code == 200
+    refused = await client.put(f"/api/v1/comments/{comments[3]}/like", headers=liker(9))
+    assert refused.status_code == 429, refused.text
+    with ctx.db.read() as conn:
+        assert [found.likes for found in (get_comment(conn, comment) for comment in comments) if found] == [
+            1, 1, 1, 0
+        ]  # fmt: skip
+
+
 async def test_the_events_of_a_transaction_keep_their_order_in_the_outbox(
     client: httpx.AsyncClient, ctx: Context, site: str
 ) -> None:

@@ -126,6 +126,9 @@ class PlacedLike:
     site_key: str
     site_id: int
     changed: bool
+    # Asked for (``unruled``), the site's row says its spam filter is off, so it has no like rules: read in
+    # the statement's own snapshot, which no process's memo of it can be behind. Never asked by an unlike.
+    unruled: bool = False
 
 
 def changes_in_one_statement(conn: Connection) -> bool:
@@ -165,11 +168,14 @@ def change_like_placed(
     liked: bool,
     now: datetime,
     sites: Sequence[int],
+    *,
+    unruled: bool = False,
 ) -> PlacedLike | None:
     """PostgreSQL: like or unlike if the comment is published and its site is one of ``sites``, counted on
-    the comment; the comment and its place either way, or None if there is no such comment."""
+    the comment; the comment and its place either way, or None if there is no such comment. ``unruled``: a
+    like (not an unlike) is made on a site whose row says it has no like rules too (``place_likes``)."""
     if liked:
-        return place_likes(conn, [(comment_id, liker_key)], now, sites).get(comment_id)
+        return place_likes(conn, [(comment_id, liker_key)], now, sites, unruled=unruled).get(comment_id)
     parameters = {
         "comment_id": comment_id,
         "liker_key": liker_key,
@@ -191,38 +197,59 @@ def _of(table: str) -> str:
     return ", ".join(f"{table}.{column.name}" for column in PUBLIC_COLUMNS)
 
 
-_PG_LIKES = f"""
+def _likes_statement(by_row: bool) -> str:
+    """``by_row``: a like is also made on a site whose row says its spam filter is off (``unruled``)."""
+    rules_off = "coalesce(s.settings->>'spam_filter' = 'false', false)"
+    unruled = f",\n            {rules_off} AS unruled" if by_row else ""
+    sites = "site_id = ANY(%(sites)s::bigint[])"
+    where = f"({sites} OR unruled)" if by_row else sites
+    also = ", placed.unruled" if by_row else ""
+    return f"""
 WITH asked AS (
     SELECT (a.entry->>0)::bigint AS comment_id, a.entry->>1 AS liker_key
     FROM json_array_elements(%(likes)s::json) AS a(entry)
 ), placed AS (
     SELECT asked.liker_key, found.* FROM asked CROSS JOIN LATERAL (
-        SELECT {_of("c")}, t.url, s.key AS site_key, t.site_id FROM comments c
+        SELECT {_of("c")}, t.url, s.key AS site_key, t.site_id{unruled} FROM comments c
         JOIN threads t ON t.id = c.thread_id JOIN sites s ON s.id = t.site_id
         WHERE c.id = asked.comment_id LIMIT 1
     ) AS found
 ), changed AS (
     INSERT INTO likes (comment_id, liker_key, created_at)
     SELECT id, liker_key, %(now)s FROM placed
-    WHERE status = %(published)s AND site_id = ANY(%(sites)s::bigint[])
+    WHERE status = %(published)s AND {where}
     ON CONFLICT DO NOTHING RETURNING comment_id
 ), counted AS (
     UPDATE comments SET like_count = like_count + 1, version = version + 1
     WHERE id IN (SELECT comment_id FROM changed) RETURNING {_PUBLIC}
 )
 SELECT DISTINCT ON (x.id) x.* FROM (
-    SELECT {_of("counted")}, true AS changed, placed.url, placed.site_key, placed.site_id
+    SELECT {_of("counted")}, true AS changed, placed.url, placed.site_key, placed.site_id{also}
     FROM counted JOIN placed ON placed.id = counted.id
-    UNION ALL SELECT {_of("placed")}, false, placed.url, placed.site_key, placed.site_id FROM placed
+    UNION ALL SELECT {_of("placed")}, false, placed.url, placed.site_key, placed.site_id{also} FROM placed
 ) AS x
 ORDER BY x.id, x.changed DESC"""
 
 
+_PG_LIKES = _likes_statement(by_row=False)
+# Only while the memo of the sites without like rules is not trusted: sent for every like, this form was a
+# little dearer than the memo's where the memo can be trusted (docs/benchmarks.md, "PostgreSQL likes: a
+# free committer takes the whole queue").
+_PG_LIKES_BY_ROW = _likes_statement(by_row=True)
+
+
 def place_likes(
-    conn: Connection, asked: Sequence[tuple[int, str]], now: datetime, sites: Sequence[int]
+    conn: Connection,
+    asked: Sequence[tuple[int, str]],
+    now: datetime,
+    sites: Sequence[int],
+    *,
+    unruled: bool = False,
 ) -> dict[int, PlacedLike]:
     """PostgreSQL: ``change_like_placed`` for many (comment id, liker key) likes, each of another comment,
-    in one statement; each comment found by its id (a comment that does not exist is missing)."""
+    in one statement; each comment found by its id (a comment that does not exist is missing).
+    ``unruled``: a like of a comment on a site whose row says it has no like rules is made too, whatever
+    ``sites`` holds."""
     if len({comment_id for comment_id, _ in asked}) != len(asked):
         raise ValueError("two likes of one comment in one statement would be counted once")
     parameters = {
@@ -231,17 +258,18 @@ def place_likes(
         "sites": _bigint_array(sites),
         "published": CommentStatus.PUBLISHED.value,
     }
-    placed = (_placed(row) for row in on_psycopg(conn, _PG_LIKES, parameters).fetchall())
+    statement = _PG_LIKES_BY_ROW if unruled else _PG_LIKES
+    placed = (_placed(row) for row in on_psycopg(conn, statement, parameters).fetchall())
     return {like.comment.id: like for like in placed}
 
 
 def _placed(row: Any) -> PlacedLike:
-    public, (changed, thread_url, site_key, site_id) = row[:15], row[15:]
+    public, (changed, thread_url, site_key, site_id, *unruled) = row[:15], row[15:]
     created_at, edited_at = public[8], public[9]  # psycopg's: in the session's zone
     comment = public_comment(  # in UTC, as the comments' own reads give them
         (*public[:8], created_at.astimezone(UTC), edited_at and edited_at.astimezone(UTC), *public[10:])
     )
-    return PlacedLike(comment, thread_url, site_key, site_id, changed)
+    return PlacedLike(comment, thread_url, site_key, site_id, changed, bool(unruled and unruled[0]))
 
 
 def _bigint_array(ids: Sequence[int]) -> str:
