@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from report_pipeline import section as pipeline_beside_baseline
 from report_scale import sections as scale_sections
 
 RESULTS = Path(__file__).parent / "results"
@@ -256,6 +257,7 @@ def main() -> None:
                 f"readers; the {unseen['listed']} of {unseen['lost']} it lists are in the database as: "
                 f"{found}.",
             ]
+        lines += pipeline_beside_baseline()
     sse = load("sse")
     if sse:
         lines += [""] + live_updates(sse)
