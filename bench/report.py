@@ -279,7 +279,8 @@ def hand_written(previous: str, lines: list[str]) -> list[str]:
     for line in previous.splitlines():
         if line.startswith("## "):
             keeping = line.strip() not in written
-            if keeping:
+            # One blank line between sections: the previous one's own blank line ends it already.
+            if keeping and (not kept or kept[-1].strip()):
                 kept.append("")
         if keeping:
             kept.append(line)
