@@ -47,6 +47,10 @@ class FormAdapter(WholeThreadAdapter):
 
     Verdicts are tallied in ``$BENCH_CACHE/verdicts.json`` (a held comment is not readable, so the
     harness would count it as lost: the tally tells such comments apart).
+
+    It speaks both proofs of work that ``bench/baseline`` meets: this build's, whose ``challenge_required``
+    names a ``difficulty`` and whose form makes a challenge that hard when asked ``?difficulty=``; and
+    250b2a7's, which has one level, names none, ignores the query and puts a challenge in every form.
     """
 
     def __init__(self, base: str, session: Any, opts: dict[str, str]) -> None:
@@ -86,7 +90,8 @@ class FormAdapter(WholeThreadAdapter):
                 self.tally[comment["status"]] = self.tally.get(comment["status"], 0) + 1
                 return str(comment["id"])
             if status == 422 and b"challenge_required" in body:
-                difficulty = int(json.loads(body)["error"].get("difficulty") or 1)
+                # 250b2a7 names no level: 1 only marks the next form's challenge as one to solve.
+                difficulty = max(1, int(json.loads(body)["error"].get("difficulty") or 0))
                 continue
             raise _loadgen.OpError(f"http_{status}", body[:200].decode("utf-8", "replace"))
         raise _loadgen.OpError("challenge_loop")

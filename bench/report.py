@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from report_pipeline import section as pipeline_beside_baseline
 from report_scale import sections as scale_sections
 
 RESULTS = Path(__file__).parent / "results"
@@ -256,6 +257,7 @@ def main() -> None:
                 f"readers; the {unseen['listed']} of {unseen['lost']} it lists are in the database as: "
                 f"{found}.",
             ]
+        lines += pipeline_beside_baseline()
     sse = load("sse")
     if sse:
         lines += [""] + live_updates(sse)
@@ -277,7 +279,8 @@ def hand_written(previous: str, lines: list[str]) -> list[str]:
     for line in previous.splitlines():
         if line.startswith("## "):
             keeping = line.strip() not in written
-            if keeping:
+            # One blank line between sections: the previous one's own blank line ends it already.
+            if keeping and (not kept or kept[-1].strip()):
                 kept.append("")
         if keeping:
             kept.append(line)

@@ -406,6 +406,26 @@ async def test_an_address_that_posts_a_lot_gets_harder_challenges(
     assert "altcha" in error_fields(refused, 422, "challenge_required")
 
 
+async def test_a_refusal_names_the_level_its_retry_needs(
+    client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site]
+) -> None:
+    # A doubtful comment from an address one comment short of a step in its volume: the refused attempt
+    # counts too, so the retry is judged one comment later, past the step. Solving the level the refusal
+    # names (from the form it names) is enough: no second refusal.
+    site = guarded(pow="doubtful")
+    centre_on(ctx, FRIENDLY, hold=-0.5, spam=5.0)  # held, in the lower half of the hold band: doubt 1
+    for _ in range(pow.FREE_PER_HOUR - 1):
+        ctx.spam.rate_limits.count_recent(site.id, "203.0.113.7")
+    shown = await form(client)
+    assert shown["challenge"]["maxnumber"] == pow.max_number(0)
+    first = await send(client, shown=shown, altcha=solved_payload(shown["challenge"]))
+    level = first.json()["error"]["difficulty"]
+    assert level == pow.required_level(1, pow.FREE_PER_HOUR + 1) == 2
+    named = (await client.get("/api/v1/form", params={"site": GUARDED, "difficulty": level})).json()
+    posted = await submit(client, shown=named, altcha=solved_payload(named["challenge"]))
+    assert posted["status"] == "pending"
+
+
 async def test_the_form_refuses_a_difficulty_out_of_range(
     client: httpx.AsyncClient, guarded: Callable[..., Site]
 ) -> None:

@@ -90,9 +90,13 @@ def _check_work(rules: Rules, verdict: Verdict, form: FormCheck, recent: int, sp
     asked = rules.pow == "always" or (rules.pow == "doubtful" and verdict.action is Action.HOLD)
     if not asked:
         return
-    level = pow.required_level(pow.doubt(verdict.score, rules.spam_hold, spam_at), recent)
-    if form.pow_level is not None and form.pow_level >= level:
+    doubt = pow.doubt(verdict.score, rules.spam_hold, spam_at)
+    if form.pow_level is not None and form.pow_level >= pow.required_level(doubt, recent):
         return
+    # The refused attempt counts toward its address's volume too, so the retry is judged one comment
+    # later: name the level that retry needs, or a client that solves what it is told can be refused
+    # again where the count crosses a step (the form's own challenge only anticipates the volume).
+    level = pow.required_level(doubt, recent + 1)
     where = f"GET /api/v1/form?difficulty={level}"
     if form.pow_level is None and rules.pow == "always":
         raise ChallengeNeeded(
