@@ -25,13 +25,18 @@ def prior_training_set(paths: Sequence[Path]) -> list[CorpusItem]:
     return items
 
 
-def build_prior(paths: Sequence[Path]) -> Model:
-    """A prior trained by the shipped recipe on these corpora, as it is saved and loaded: the weights go
-    through the file format (int16-quantised), so a prior built here scores exactly as its file does."""
+def prior_file(paths: Sequence[Path]) -> bytes:
+    """The bytes of a prior trained by the shipped recipe on these corpora (what ``spam train`` writes)."""
     items = prior_training_set(paths)
     model = train_model(items, PRIOR_OPTIONS)
     model.meta["corpora"] = sorted({item.corpus for item in items})
-    return Model.from_bytes(model.to_bytes())
+    return model.to_bytes()
+
+
+def build_prior(paths: Sequence[Path]) -> Model:
+    """A prior trained by the shipped recipe on these corpora, read back from its file: the weights are
+    int16-quantised there, so a prior built here scores exactly as the file does."""
+    return Model.from_bytes(prior_file(paths))
 
 
 def trained_on(model: Model) -> set[str]:
@@ -58,9 +63,9 @@ def held_out_prior(paths: Sequence[Path], left_out: set[str], cache: Path) -> tu
     file = cache / f"prior-{'+'.join(names)}-{digest.hexdigest()[:16]}.bin.gz"
     if file.exists():
         return Model.from_bytes(file.read_bytes()), names
-    model = build_prior(kept)
+    data = prior_file(kept)
     cache.mkdir(parents=True, exist_ok=True)
     partial = file.with_suffix(".part")
-    partial.write_bytes(model.to_bytes())
+    partial.write_bytes(data)
     partial.replace(file)  # never a half-written prior under the final name
-    return model, names
+    return Model.from_bytes(data), names

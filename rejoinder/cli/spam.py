@@ -261,17 +261,18 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from rejoinder.corpora import CorpusError
-    from rejoinder.prior_recipe import build_prior
+    from rejoinder.prior_recipe import prior_file
 
     out: Path = args.out or shipped_prior_path()
     try:
-        model = build_prior(args.corpus)
+        data = prior_file(args.corpus)
     except (OSError, CorpusError) as exc:
         return _fail(exc)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(model.to_bytes())
+    out.write_bytes(data)
+    meta = Model.from_bytes(data).meta
     _print(
-        f"trained on {model.meta['examples']} comments ({model.meta['spam']} spam) "
+        f"trained on {meta['examples']} comments ({meta['spam']} spam) "
         f"from {len(args.corpus)} corpora; wrote {out} ({out.stat().st_size:,} bytes)"
     )
     return 0
