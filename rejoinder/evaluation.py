@@ -471,6 +471,8 @@ class Safety:
     held_after: list[float]
     f1_before: list[float]  # of the prior alone on each trial's unseen comments (mixed protocol)
     f1_after: list[float]  # after each trial's mixed decisions
+    fpr_mixed_before: list[float] = field(default_factory=list)  # FPR beside those F1s
+    fpr_mixed_after: list[float] = field(default_factory=list)
 
     @property
     def worst_fpr_rise(self) -> float:
@@ -500,7 +502,7 @@ def learning_safety(
     pool = deduplicate(items)
     ham = [item for item in pool if not item.is_spam]
     before = metrics(judge_all(ham, predictor(prior)))
-    fpr_after, held_after, f1_before, f1_after = [], [], [], []
+    fpr_after, held_after, f1_before, f1_after, fpr_mixed_before, fpr_mixed_after = [], [], [], [], [], []
     for trial in range(trials):
         order = shuffled(pool, seed + trial)
         site = prior.with_site({})
@@ -513,9 +515,22 @@ def learning_safety(
         site = prior.with_site({})
         for item in taught:
             site.learn(features_of(item), item.is_spam)
-        f1_before.append(metrics(judge_all(rest, predictor(prior))).f1)
-        f1_after.append(metrics(judge_all(rest, predictor(site))).f1)
-    return Safety(before.fpr, fpr_after, before.ham_held_share, held_after, f1_before, f1_after)
+        alone = metrics(judge_all(rest, predictor(prior)))
+        taught_site = metrics(judge_all(rest, predictor(site)))
+        f1_before.append(alone.f1)
+        f1_after.append(taught_site.f1)
+        fpr_mixed_before.append(alone.fpr)
+        fpr_mixed_after.append(taught_site.fpr)
+    return Safety(
+        before.fpr,
+        fpr_after,
+        before.ham_held_share,
+        held_after,
+        f1_before,
+        f1_after,
+        fpr_mixed_before,
+        fpr_mixed_after,
+    )
 
 
 def stream_trained(train: Sequence[CorpusItem]) -> Model:

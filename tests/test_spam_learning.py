@@ -86,6 +86,18 @@ def test_a_word_seen_once_stays_at_the_prior() -> None:
     assert MIN_FEATURE_COUNT > 1
 
 
+def test_a_lesson_does_not_pile_its_step_onto_the_few_features_that_recur() -> None:
+    site = Model.shipped().with_site({})
+    site.learn(extract("qqzzx"), is_spam=True)
+    # A long spam comment of words never seen, but for one that was: the step is shared among that one's
+    # n-grams, and none of them may move by more than a lesson's worth (the rule before put +26 on one
+    # n-gram on SMS).
+    novel = " ".join(f"w{chr(97 + i % 26)}{chr(97 + i // 26)}rd" for i in range(60))
+    delta = site.learn(extract(f"{novel} qqzzx"), is_spam=True)
+    stepped = [abs(v) for fid, v in delta.items() if 0 < fid < DIMENSIONS]
+    assert stepped and max(stepped) <= site.learning_rate + 1e-9
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.sampled_from(BLOG_SPAM), min_size=1, max_size=10))
 def test_spam_only_decisions_never_raise_a_function_words_weight(lessons: list[str]) -> None:

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 DECIDE_CHOICES = ("all", "held", "spam")  # evaluation.Decide's values
 
 
+def default_prior_cache() -> Path:
+    """Beside the corpus cache: held-out priors are built from corpora and as costly to rebuild."""
+    return default_cache().with_name("priors")
+
+
 def shipped_prior_path() -> Path:
     """Where the shipped prior lives in the source tree (the default output of ``spam train``)."""
     return Path(rejoinder.spam.__file__).with_name("data") / PRIOR_FILE
@@ -109,7 +114,8 @@ def add_parser(subparsers: Any) -> Any:
         "--safety",
         action="store_true",
         help="learning safety from the shipped prior: the FPR on the corpus's untaught ham after 10 "
-        "spam-only decisions, and F1 on the rest after 50 mixed ones (5 shuffles)",
+        "spam-only decisions, and F1 on the rest after 50 mixed ones (5 shuffles); with --prior-corpora "
+        "also from the prior built by the same recipe without the evaluated corpus",
     )
     mode.add_argument(
         "--leave-one-out",
@@ -166,6 +172,22 @@ def add_parser(subparsers: Any) -> Any:
         metavar="N",
         help="with --stream: a published comment becomes weak ham N comments later, whatever its label "
         "(the stream's stand-in for standing unreported for days)",
+    )
+    evaluate_.add_argument(
+        "--prior-corpora",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="DIR_OR_FILE",
+        help="with --safety: the corpora the shipped prior is trained on; the protocol is run again from "
+        "a prior trained on them by the same recipe without the evaluated corpus (held out), as a site's "
+        "own comments never were in the prior",
+    )
+    evaluate_.add_argument(
+        "--prior-cache",
+        type=Path,
+        default=None,
+        help=f"with --prior-corpora: where held-out priors are kept (default: {default_prior_cache()})",
     )
     evaluate_.add_argument(
         "--format",
@@ -238,23 +260,19 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rejoinder.corpora import CorpusError, deduplicate, read_corpus
-    from rejoinder.evaluation import PRIOR_OPTIONS, train_model
+    from rejoinder.corpora import CorpusError
+    from rejoinder.prior_recipe import prior_file
 
     out: Path = args.out or shipped_prior_path()
     try:
-        items = [item for path in args.corpus for item in deduplicate(read_corpus(path))]
+        data = prior_file(args.corpus)
     except (OSError, CorpusError) as exc:
         return _fail(exc)
-    if not any(i.is_spam for i in items) or all(i.is_spam for i in items):
-        return _fail("the corpora must hold both spam and ham")
-    model = train_model(items, PRIOR_OPTIONS)
-    model.meta["corpora"] = sorted({item.corpus for item in items})
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(model.to_bytes())
-    spam = sum(i.is_spam for i in items)
+    out.write_bytes(data)
+    meta = Model.from_bytes(data).meta
     _print(
-        f"trained on {len(items)} comments ({spam} spam, {len(items) - spam} ham) "
+        f"trained on {meta['examples']} comments ({meta['spam']} spam) "
         f"from {len(args.corpus)} corpora; wrote {out} ({out.stat().st_size:,} bytes)"
     )
     return 0
@@ -296,7 +314,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         elif args.stream:
             report = _stream(args, items)
         elif args.safety:
-            report = _safety(items)
+            report = _safety(args, items)
         else:
             report = _cross_validation(args, items)
     except (OSError, CorpusError, ValueError) as exc:
@@ -428,23 +446,41 @@ def _export_ham(exports: Sequence[str], model: Model) -> list[Outcome]:
     return outcomes
 
 
-def _safety(items: Sequence[Any]) -> dict[str, Any]:
-    from rejoinder.corpora import deduplicate
+def _safety(args: argparse.Namespace, items: Sequence[Any]) -> dict[str, Any]:
+    from rejoinder.corpora import corpus_files, deduplicate
     from rejoinder.evaluation import learning_safety
+    from rejoinder.prior_recipe import held_out_prior, trained_on
 
-    result = learning_safety(items, Model.shipped())
+    evaluated = {item.corpus for item in items}
+    shipped = Model.shipped()
+    in_sample = bool(evaluated & trained_on(shipped))
+    priors = {"shipped": (shipped, "in-sample" if in_sample else "held out", sorted(trained_on(shipped)))}
+    if args.prior_corpora:
+        cache = args.prior_cache or default_prior_cache()
+        held_out, names = held_out_prior(corpus_files(args.prior_corpora), evaluated, cache)
+        priors["held_out"] = (held_out, "held out", names)
+    results = {}
+    for name, (prior, relation, corpora) in priors.items():
+        result = learning_safety(items, prior)
+        results[name] = {
+            "prior": relation,
+            "trained_on": corpora,
+            "fpr_before": result.fpr_before,
+            "fpr_after": result.fpr_after,
+            "median_fpr_rise": result.median_fpr_rise,
+            "worst_fpr_rise": result.worst_fpr_rise,
+            "ham_held_before": result.held_before,
+            "ham_held_after": result.held_after,
+            "f1_before": result.f1_before,
+            "f1_after": result.f1_after,
+            "fpr_mixed_before": result.fpr_mixed_before,
+            "fpr_mixed_after": result.fpr_mixed_after,
+            "worst_f1_gain": result.worst_f1_gain,
+        }
     return {
-        "mode": "learning safety from the shipped prior (10 spam-only decisions; 50 mixed; 5 shuffles)",
+        "mode": "learning safety (10 spam-only decisions; 50 mixed; 5 shuffles)",
         "n": len(deduplicate(items)),
-        "fpr_before": result.fpr_before,
-        "fpr_after": result.fpr_after,
-        "median_fpr_rise": result.median_fpr_rise,
-        "worst_fpr_rise": result.worst_fpr_rise,
-        "ham_held_before": result.held_before,
-        "ham_held_after": result.held_after,
-        "f1_before": result.f1_before,
-        "f1_after": result.f1_after,
-        "worst_f1_gain": result.worst_f1_gain,
+        "safety": results,
     }
 
 
@@ -498,16 +534,20 @@ def _emit(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         _print(json.dumps(report, sort_keys=True))
         return
-    if "worst_fpr_rise" in report:
+    if "safety" in report:
         _print(f"{report['mode']}: {report['n']} comments")
-        after = ", ".join(f"{v:.4f}" for v in report["fpr_after"])
-        _print(f"  FPR on untaught ham {report['fpr_before']:.4f} -> {after}")
-        _print(f"  rise: median {report['median_fpr_rise']:+.4f}, worst {report['worst_fpr_rise']:+.4f}")
-        held = ", ".join(f"{v:.4f}" for v in report["ham_held_after"])
-        _print(f"  ham held {report['ham_held_before']:.4f} -> {held}")
-        f1 = zip(report["f1_before"], report["f1_after"], strict=True)
-        pairs = ", ".join(f"{before:.4f}->{after:.4f}" for before, after in f1)
-        _print(f"  F1 after 50 mixed decisions: {pairs}; worst gain {report['worst_f1_gain']:+.4f}")
+        for name, r in report["safety"].items():
+            _print(f"  from the {name} prior ({r['prior']}; trained on {', '.join(r['trained_on']) or '?'})")
+            after = ", ".join(f"{v:.4f}" for v in r["fpr_after"])
+            _print(f"    FPR on untaught ham {r['fpr_before']:.4f} -> {after}")
+            _print(f"    rise: median {r['median_fpr_rise']:+.4f}, worst {r['worst_fpr_rise']:+.4f}")
+            held = ", ".join(f"{v:.4f}" for v in r["ham_held_after"])
+            _print(f"    ham held {r['ham_held_before']:.4f} -> {held}")
+            f1 = zip(r["f1_before"], r["f1_after"], strict=True)
+            _print("    F1 after 50 mixed decisions: " + ", ".join(f"{b:.4f}->{a:.4f}" for b, a in f1))
+            fpr = zip(r["fpr_mixed_before"], r["fpr_mixed_after"], strict=True)
+            _print("    FPR on the rest, the same: " + ", ".join(f"{b:.4f}->{a:.4f}" for b, a in fpr))
+            _print(f"    worst F1 gain {r['worst_f1_gain']:+.4f}")
         return
     _print(f"{report['mode']}: {report['n']} comments ({report['spam']} spam, {report['ham']} ham)")
     _print(f"  {_line(report)}")

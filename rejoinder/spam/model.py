@@ -265,8 +265,9 @@ class Model:
 
         What keeps a few one-sided decisions from tipping a site over: function words are neither
         counted nor stepped (they say nothing about spam, and every comment has them); the step goes only
-        to features seen in at least ``MIN_FEATURE_COUNT`` decisions (the rest of it is not spent on a
-        comment's one-off words, and those stay at the prior until they recur); and the naive-Bayes part
+        to features seen in at least ``MIN_FEATURE_COUNT`` decisions (none of it is spent on a comment's
+        one-off words, and those stay at the prior until they recur), none of them moving by more than
+        one lesson's worth (``learning_rate`` times the lesson's strength); and the naive-Bayes part
         grows with the evidence of *both* classes (``_evidence``), so a site that has marked only spam
         compares its spam with no imagined ham. A ``weak`` lesson (a published comment that stood for
         days without a report or a moderator's action) counts ``WEAK_LESSON`` of a decision.
@@ -292,7 +293,10 @@ class Model:
         values = f.values
         spread = sum(values[fid] ** 2 * square for fid, square in squares.items())
         step = self.learning_rate * error / spread if spread else 0.0
-        delta = {fid: step * values[fid] * square for fid, square in squares.items()}
+        # No feature moves by more than one lesson's worth: when few of a long comment's features recur,
+        # sharing the step among them alone gave one n-gram of small value +26 from one SMS spam decision.
+        cap = self.learning_rate * strength
+        delta = {fid: max(-cap, min(cap, step * values[fid] * square)) for fid, square in squares.items()}
         delta[BIAS] = self.BIAS_STEP * error
         counts = DIMENSIONS if is_spam else 2 * DIMENSIONS
         for fid in counted:
