@@ -380,6 +380,7 @@ def _in_one_statement(
     if admitted is None and placed.site_id not in sites and not placed.unruled:
         generation = ctx.sites_without_like_rules.generation
         site = known_site(ctx, conn, placed.site_key)
+        # The same rule as the statement's "unruled" (store/likes._likes_statement): change both together.
         if not site_settings(ctx, site).spam_filter:
             ctx.sites_without_like_rules.add(site.id, generation)
         elif ctx.spam.rate_limits.shared:
