@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -121,6 +121,35 @@ def cut_page(snapshot: ThreadSnapshot, sort: SortOrder, limit: int, after: PageK
     pinned = snapshot.pinned() if after is None else []
     replies = snapshot.replies_under(pinned + top[:limit])
     return _page(snapshot.thread, snapshot.max_depth, sort, limit, top, replies, pinned)
+
+
+@dataclass(frozen=True, slots=True)
+class PageCut:
+    """A page cut from a snapshot before its reply tree is built: its top-level comments (the pinned ones
+    first) and, for each, every reply below it (``ThreadSnapshot.replies``). ``cut_page`` builds the same
+    page's tree; this lets each top-level comment's part of the page be made on its own
+    (``web/page_parts.py``), since no reply hangs under another top-level comment than its root."""
+
+    thread: Thread
+    max_depth: int
+    roots: list[Comment]
+    replies: Mapping[int, tuple[Comment, ...]]
+    next_cursor: str | None
+
+
+def remembered_cut(
+    ctx: Context, key: ThreadKey, sort: SortOrder, limit: int, cursor: str | None
+) -> PageCut | None:
+    """The page ``remembered_page`` gives, before its tree is built; None unless memory holds a snapshot."""
+    snapshot: ThreadSnapshot | None = ctx.cache.snapshot(key)
+    if snapshot is None:
+        return None
+    after = _page_start(limit, sort, cursor)
+    top = snapshot.top_level_page(sort, after, limit + 1)
+    pinned = snapshot.pinned() if after is None else []
+    shown = top[:limit]
+    next_cursor = encode_cursor(sort, shown[-1]) if len(top) > limit else None
+    return PageCut(snapshot.thread, snapshot.max_depth, [*pinned, *shown], snapshot.replies, next_cursor)
 
 
 def _page_start(limit: int, sort: SortOrder, cursor: str | None) -> PageKey | None:

@@ -76,11 +76,12 @@ async def read_thread(
 ) -> Response:
     ctx = _ctx(request)
     variant, key = request.scope["query_string"], threads.thread_key(site, url)
-    fragments = request.app.state.fragments
+    parts = request.app.state.page_parts
     # A snapshot in memory needs no I/O: cut the page right here, sparing a trip through the thread pool.
     # (Usually ``web/fastreads.py`` has cut it already, before the framework; not for an unusual query.)
-    entry = page_from_snapshot(ctx, fragments, variant, key, sort, limit, cursor)
+    entry = page_from_snapshot(ctx, parts, variant, key, sort, limit, cursor)
     if entry is None:
+        fragments = parts.fragments
         keep = ctx.cache.written_to(key)
         entry = await run_in_threadpool(
             ctx.cache.fetch,

@@ -49,6 +49,7 @@ from rejoinder.web.middleware import (
     RequestSizeLimit,
     SiteCORS,
 )
+from rejoinder.web.page_parts import PageParts
 from rejoinder.web.serialize import Fragments
 from rejoinder.web.sse import StreamClosingServer
 from rejoinder.web.turns import WriteSlices, WriteTurns
@@ -61,6 +62,9 @@ JOB_STOP_SECONDS = 10  # how long a stopping server waits for the background job
 # The kept comment fragments' budget, a share of ``cache_max_mb``: 2 MiB of the default 128 hold the threads
 # being written to, the only ones whose pages are rebuilt from fragments (docs/benchmarks.md, "Memory").
 FRAGMENTS_SHARE = 64
+# The same share for the layouts of the last pages made of those threads, which hold their bodies: a page
+# made again after a write is patched from the one before (web/page_parts.py).
+PAGE_PARTS_SHARE = 64
 
 # FastAPI's own OpenTelemetry hooks ask whether a provider is configured on every request (three
 # environment lookups, a sixth of a cached read's CPU); Rejoinder counts and logs its requests itself
@@ -149,6 +153,9 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
         app.state.ctx = context  # usable before (or without) the lifespan, as in-process tests do
     app.state.templates = pages.Templates()
     app.state.fragments = Fragments(max_bytes=settings.cache_max_mb * 1024 * 1024 // FRAGMENTS_SHARE)
+    app.state.page_parts = PageParts(
+        app.state.fragments, max_bytes=settings.cache_max_mb * 1024 * 1024 // PAGE_PARTS_SHARE
+    )
     app.state.assets = widget.Assets()
     errors.install(app)
     app.add_exception_handler(auth.LoginRequired, auth.login_handler)

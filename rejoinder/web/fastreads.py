@@ -127,9 +127,9 @@ class MemoryAnswers:
         if query is None:
             return None
         key, sort, limit, cursor = query
-        ctx, fragments, variant = context_of(scope), scope["app"].state.fragments, scope["query_string"]
+        ctx, parts, variant = context_of(scope), scope["app"].state.page_parts, scope["query_string"]
         try:
-            return page_from_snapshot(ctx, fragments, variant, key, sort, limit, cursor)
+            return page_from_snapshot(ctx, parts, variant, key, sort, limit, cursor)
         except RejoinderError:  # a cursor that does not decode, say: the route refuses it, naming the field
             return None
 

@@ -104,17 +104,18 @@ def thread_page(page: ThreadPage, fragments: Fragments, keep: bool = True) -> by
         "closed": page.closed,
     }
     out = [b'{"thread":', dumps(thread), b',"comments":[']
-    _join(page.comments, fragments, keep, out)
+    join_nodes(page.comments, fragments, keep, out)
     out += [b'],"next_cursor":', dumps(page.next_cursor), b"}"]
     return b"".join(out)
 
 
-def _join(nodes: list[Node], fragments: Fragments, keep: bool, out: list[bytes]) -> None:
+def join_nodes(nodes: list[Node], fragments: Fragments, keep: bool, out: list[bytes]) -> None:
+    """The nodes' JSON, comma-separated, added piece by piece to ``out``."""
     for i, node in enumerate(nodes):
         if i:
             out.append(b",")
         out += [fragments.of(node.comment, keep), b',"replies":[']
-        _join(node.replies, fragments, keep, out)
+        join_nodes(node.replies, fragments, keep, out)
         out.append(b"]}")
 
 

@@ -10,12 +10,12 @@ from rejoinder import threads
 from rejoinder.cache import CachedResponse, ThreadKey
 from rejoinder.context import Context
 from rejoinder.model import SortOrder
-from rejoinder.web.serialize import Fragments, thread_page
+from rejoinder.web.page_parts import PageParts
 
 
 def page_from_snapshot(
     ctx: Context,
-    fragments: Fragments,
+    parts: PageParts,
     variant: bytes,
     key: ThreadKey,
     sort: SortOrder,
@@ -26,10 +26,11 @@ def page_from_snapshot(
     snapshot of the thread. No I/O. Raises what ``threads.page_in_memory`` raises for a bad query."""
     # Read before the snapshot: a write landing in between leaves the page unkept (``ReadCache.put``).
     generation = ctx.cache.generation(key)
-    # Only a page rebuilt after a write is joined from kept fragments; a thread never written to is answered
-    # whole from the read cache, and keeping its fragments too would hold its JSON twice.
+    # Only a page rebuilt after a write is patched from the one before and joined from kept fragments; a
+    # thread never written to is answered whole from the read cache, and keeping its parts too would hold
+    # its JSON twice.
     keep = ctx.cache.written_to(key)
-    page = threads.remembered_page(ctx, key, sort, limit, cursor)
-    if page is None:
+    cut = threads.remembered_cut(ctx, key, sort, limit, cursor)
+    if cut is None:
         return None
-    return ctx.cache.put(variant, key, generation, thread_page(page, fragments, keep))
+    return ctx.cache.put(variant, key, generation, parts.page(variant, key, cut, keep))

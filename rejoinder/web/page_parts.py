@@ -1,0 +1,196 @@
+"""A thread's page made of parts, one for each top-level comment with its replies, and made again after a
+write by patching the page before it: the parts the write left alone are copied from the old bytes.
+
+With 32 writers on a popular thread nearly every read of it follows a write, and cutting the whole page
+again from the snapshot (a node for each comment, each comment's fragment looked up and joined) was the
+largest share of the event loop's own work beside them. A part depends only on its top-level comment, the
+replies below it and the site's depth (``threads.PageCut``), and a write replaces only the snapshot objects
+it changes (``snapshots.py``): a part whose top-level comment and tuple of replies are the same objects as
+when the page before was made is the same bytes. So a new comment costs its own part (a reply: its thread
+of replies), a like its comment's part; the thread's head and the cursor are made anew each time, and
+anything that changes more (a reloaded snapshot, another sort) simply makes every part again. The bytes
+are always those ``serialize.thread_page`` makes of the same page (tests/test_page_parts.py).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from rejoinder.cache import ThreadKey
+from rejoinder.model import Comment
+from rejoinder.threads import PageCut
+from rejoinder.tree import build_tree
+from rejoinder.web.serialize import Fragments, dumps, join_nodes
+
+# Bytes a kept page's layout costs besides its body: three pointers and a length a top-level comment.
+PART_OVERHEAD = 60
+LAYOUT_OVERHEAD = 300
+_NO_REPLIES: tuple[Comment, ...] = ()
+
+
+@dataclass(slots=True)
+class Layout:
+    """The last page made for one query: its body, where its comments start in it (``head``) and, for each
+    of its top-level comments (``roots``), the tuple of replies its part was made with (``groups``) and the
+    bytes the part takes with the comma after it (``spans``; 0 for a placeholder without live replies,
+    which shows nothing). A part's place follows from the spans before it."""
+
+    thread_key: ThreadKey
+    max_depth: int
+    body: bytes
+    head: int
+    roots: list[Comment]
+    groups: list[tuple[Comment, ...]]
+    spans: list[int]
+
+    def size(self) -> int:
+        return len(self.body) + PART_OVERHEAD * len(self.roots) + LAYOUT_OVERHEAD
+
+
+class PageParts:
+    """The layout of the last page made for each query of a thread being written to, up to ``max_bytes``
+    (the bodies counted whole, though the read cache usually holds the same ones). Called on the event
+    loop only."""
+
+    def __init__(self, fragments: Fragments, max_bytes: int = 2 * 1024 * 1024) -> None:
+        self.fragments = fragments
+        self.max_bytes = max_bytes
+        self._layouts: OrderedDict[Hashable, Layout] = OrderedDict()
+        self._size = 0
+
+    def page(self, variant: Hashable, thread_key: ThreadKey, cut: PageCut, keep: bool) -> bytes:
+        """The page's JSON, the same bytes as ``thread_page`` of the page ``cut`` holds. Its layout is kept
+        for the next page of ``variant`` if ``keep`` (a thread being written to), as its fragments are."""
+        before = self._layouts.pop(variant, None)
+        if before is not None:
+            self._size -= before.size()
+            if before.thread_key != thread_key or before.max_depth != cut.max_depth:
+                before = None
+        layout = self._made(before or Layout(thread_key, cut.max_depth, b"", 0, [], [], []), cut, keep)
+        if keep:
+            self._layouts[variant] = layout
+            self._size += layout.size()
+            while self._size > self.max_bytes and self._layouts:
+                _, dropped = self._layouts.popitem(last=False)
+                self._size -= dropped.size()
+        return layout.body
+
+    def _made(self, before: Layout, cut: PageCut, keep: bool) -> Layout:
+        """The page of ``cut``, each part copied from ``before`` if it is made of the same objects there."""
+        thread = cut.thread
+        head = {"url": thread.url, "title": thread.title or None, "comment_count": thread.comment_count}
+        head["closed"] = thread.closed
+        page = _NewPage(before, [b'{"thread":', dumps(head), b',"comments":['])
+        roots, get = cut.roots, cut.replies.get
+        groups = [get(root.id, _NO_REPLIES) for root in roots]
+        old_roots, old_count = before.roots, len(before.roots)
+        index: dict[int, int] | None = None  # the old page's top-level comments by id, once out of step
+        i = j = 0  # the next part of the new page, and of the old one
+        while i < len(roots):
+            same = _in_step(roots, groups, i, old_roots, before.groups, j)
+            if same:
+                page.copy(j, j + same)
+                i += same
+                j += same
+                continue
+            root = roots[i]
+            if j < old_count and old_roots[j].id != root.id:
+                # Out of step: skip the old parts no longer shown, or make a part the old page did not have.
+                if index is None:
+                    index = {comment.id: n for n, comment in enumerate(old_roots)}
+                found = index.get(root.id, -1)
+                if found > j:
+                    j = found
+                    continue
+            elif j < old_count:
+                j += 1  # the same top-level comment, changed or replied to: its part is made again
+            page.add(self._part(root, groups[i], cut.max_depth, keep))
+            i += 1
+        return page.layout(before.thread_key, cut.max_depth, roots, groups, cut.next_cursor)
+
+    def _part(self, root: Comment, group: tuple[Comment, ...], max_depth: int, keep: bool) -> bytes:
+        """The JSON of ``root`` with its replies, or nothing if it is a placeholder without live replies."""
+        nodes = build_tree((root,), group, max_depth)
+        out: list[bytes] = []
+        join_nodes(nodes, self.fragments, keep, out)
+        return b"".join(out)
+
+
+def _in_step(
+    roots: list[Comment],
+    groups: list[tuple[Comment, ...]],
+    i: int,
+    old_roots: list[Comment],
+    old_groups: list[tuple[Comment, ...]],
+    j: int,
+) -> int:
+    """How many parts from ``i`` on are made of the same comments as the old page's from ``j`` on.
+
+    Compared a stretch at a time (in C: lists compare their items by identity first), halving it until the
+    first difference is found, so that a page a write changed in one place costs a few comparisons of lists
+    rather than a Python loop over every top-level comment. A comment equal to the old one field for field
+    (say, a snapshot reloaded unchanged) makes the same part too."""
+    size = min(len(roots) - i, len(old_roots) - j)
+    if size <= 0:
+        return 0
+    if roots[i : i + size] == old_roots[j : j + size] and groups[i : i + size] == old_groups[j : j + size]:
+        return size
+    same, differs = 0, size  # the first ``same`` parts are in step, the first ``differs`` are not
+    while differs - same > 1:
+        middle = (same + differs) // 2
+        a, b = i + same, j + same
+        n = middle - same
+        if roots[a : a + n] == old_roots[b : b + n] and groups[a : a + n] == old_groups[b : b + n]:
+            same = middle
+        else:
+            differs = middle
+    return same
+
+
+class _NewPage:
+    """The body being made, in pieces, and the span of each part in it."""
+
+    def __init__(self, before: Layout, head: list[bytes]) -> None:
+        self.before = before
+        self.old = memoryview(before.body)
+        self.out: list[bytes | memoryview] = [*head]
+        self.head = sum(map(len, head))
+        self.shown = False
+        self.spans: list[int] = []
+
+    def add(self, part: bytes) -> None:
+        if part:
+            if self.shown:
+                self.out.append(b",")
+            self.out.append(part)
+            self.shown = True
+            self.spans.append(len(part) + 1)
+        else:
+            self.spans.append(0)
+
+    def copy(self, first: int, end: int) -> None:
+        """The old page's parts ``first`` to ``end`` (excluded), which lie there one after another with a
+        comma between each two shown, copied as one piece."""
+        spans = self.before.spans
+        self.spans += spans[first:end]
+        start = self.before.head + sum(spans[:first])
+        length = sum(spans[first:end]) - 1  # without the comma after the last
+        if length > 0:
+            if self.shown:
+                self.out.append(b",")
+            self.out.append(self.old[start : start + length])
+            self.shown = True
+
+    def layout(
+        self,
+        thread_key: ThreadKey,
+        max_depth: int,
+        roots: list[Comment],
+        groups: list[tuple[Comment, ...]],
+        next_cursor: str | None,
+    ) -> Layout:
+        self.out += [b'],"next_cursor":', dumps(next_cursor), b"}"]
+        body = b"".join(self.out)
+        return Layout(thread_key, max_depth, body, self.head, roots, groups, self.spans)
