@@ -28,6 +28,7 @@ from rejoinder.model import Author, Comment, CommentStatus, SortOrder, Thread
 from rejoinder.settings import Settings
 from rejoinder.sites import create_site
 from rejoinder.snapshots import ThreadSnapshot, apply_to_cache
+from rejoinder.tree import Node
 from rejoinder.web.app import create_app
 from rejoinder.web.page_parts import PageParts
 from rejoinder.web.serialize import Fragments, thread_page
@@ -167,9 +168,11 @@ class Counted(PageParts):
 
     made: list[int]
 
-    def _part(self, root: Comment, group: tuple[Comment, ...], max_depth: int, keep: bool) -> bytes:
-        self.made.append(root.id)
-        return super()._part(root, group, max_depth, keep)
+    def _trees(
+        self, roots: list[Comment], groups: list[tuple[Comment, ...]], max_depth: int
+    ) -> list[Node | None]:
+        self.made += [root.id for root in roots]
+        return super()._trees(roots, groups, max_depth)
 
 
 def test_a_write_makes_only_the_part_it_changed() -> None:

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from rejoinder.cache import ThreadKey
 from rejoinder.model import Comment
 from rejoinder.threads import PageCut
-from rejoinder.tree import build_tree
+from rejoinder.tree import Node, build_tree
 from rejoinder.web.serialize import Fragments, dumps, join_nodes
 
 # Bytes a kept page's layout costs besides its body: three pointers and a length a top-level comment.
 PART_OVERHEAD = 60
 LAYOUT_OVERHEAD = 300
 _NO_REPLIES: tuple[Comment, ...] = ()
+_NO_REPLIES_SPAN = len(b',"replies":[]}') + 1  # and the comma after the part
 
 
 @dataclass(slots=True)
@@ -87,10 +88,14 @@ class PageParts:
         groups = [get(root.id, _NO_REPLIES) for root in roots]
         old_roots, old_count = before.roots, len(before.roots)
         index: dict[int, int] | None = None  # the old page's top-level comments by id, once out of step
+        to_make: list[int] = []  # the next parts to make, made together (a first page: all of them)
         i = j = 0  # the next part of the new page, and of the old one
+        if not old_count:  # nothing to copy: every part is made
+            to_make, i = list(range(len(roots))), len(roots)
         while i < len(roots):
             same = _in_step(roots, groups, i, old_roots, before.groups, j)
             if same:
+                self._make(page, to_make, roots, groups, cut.max_depth, keep)
                 page.copy(j, j + same)
                 i += same
                 j += same
@@ -106,16 +111,63 @@ class PageParts:
                     continue
             elif j < old_count:
                 j += 1  # the same top-level comment, changed or replied to: its part is made again
-            page.add(self._part(root, groups[i], cut.max_depth, keep))
+            to_make.append(i)
             i += 1
+        self._make(page, to_make, roots, groups, cut.max_depth, keep)
         return page.layout(before.thread_key, cut.max_depth, roots, groups, cut.next_cursor)
 
-    def _part(self, root: Comment, group: tuple[Comment, ...], max_depth: int, keep: bool) -> bytes:
-        """The JSON of ``root`` with its replies, or nothing if it is a placeholder without live replies."""
-        nodes = build_tree((root,), group, max_depth)
-        out: list[bytes] = []
-        join_nodes(nodes, self.fragments, keep, out)
-        return b"".join(out)
+    def _make(
+        self,
+        page: _NewPage,
+        to_make: list[int],
+        roots: list[Comment],
+        groups: list[tuple[Comment, ...]],
+        max_depth: int,
+        keep: bool,
+    ) -> None:
+        """Adds the parts of the top-level comments ``to_make`` (positions in ``roots``, one after another)
+        to the page, and empties the list. Their tree is built at once, and joined into the page's pieces
+        as a page made whole is: a first page is nothing but parts to make."""
+        if not to_make:
+            return
+        nodes = self._trees([roots[n] for n in to_make], [groups[n] for n in to_make], max_depth)
+        out, spans, fragments = page.out, page.spans, self.fragments
+        for node in nodes:
+            if node is None:  # a placeholder without live replies shows nothing
+                spans.append(0)
+                continue
+            if page.shown:
+                out.append(b",")
+            page.shown = True
+            # As ``join_nodes`` joins a node, spelled out: most top-level comments have no reply, and a call
+            # and a sum for each part cost a first page a fifth more than one made whole.
+            fragment = fragments.of(node.comment, keep)
+            if not node.replies:
+                out += [fragment, b',"replies":[]}']
+                spans.append(len(fragment) + _NO_REPLIES_SPAN)
+                continue
+            start = len(out)
+            out += [fragment, b',"replies":[']
+            join_nodes(node.replies, fragments, keep, out)
+            out.append(b"]}")
+            spans.append(sum(map(len, out[start:])) + 1)
+        to_make.clear()
+
+    def _trees(
+        self, roots: list[Comment], groups: list[tuple[Comment, ...]], max_depth: int
+    ) -> list[Node | None]:
+        """The tree of each of ``roots`` with its replies; None for a placeholder without live replies."""
+        nodes = build_tree(roots, [reply for group in groups for reply in group], max_depth)
+        shown = iter(nodes)
+        node = next(shown, None)
+        trees: list[Node | None] = []
+        for root in roots:
+            if node is None or node.comment.id != root.id:
+                trees.append(None)  # pruned from the tree
+                continue
+            trees.append(node)
+            node = next(shown, None)
+        return trees
 
 
 def _in_step(
@@ -155,20 +207,10 @@ class _NewPage:
     def __init__(self, before: Layout, head: list[bytes]) -> None:
         self.before = before
         self.old = memoryview(before.body)
-        self.out: list[bytes | memoryview] = [*head]
+        self.out: list[bytes | memoryview] = [*head]  # what the body is joined from
         self.head = sum(map(len, head))
         self.shown = False
         self.spans: list[int] = []
-
-    def add(self, part: bytes) -> None:
-        if part:
-            if self.shown:
-                self.out.append(b",")
-            self.out.append(part)
-            self.shown = True
-            self.spans.append(len(part) + 1)
-        else:
-            self.spans.append(0)
 
     def copy(self, first: int, end: int) -> None:
         """The old page's parts ``first`` to ``end`` (excluded), which lie there one after another with a
