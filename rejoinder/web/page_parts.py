@@ -6,9 +6,9 @@ again from the snapshot (a node for each comment, each comment's fragment looked
 largest share of the event loop's own work beside them. A part depends only on its top-level comment, the
 replies below it and the site's depth (``threads.PageCut``), and a write replaces only the snapshot objects
 it changes (``snapshots.py``): a part whose top-level comment and tuple of replies are the same objects as
-when the page before was made is the same bytes. So a new comment costs its own part (a reply: its thread
-of replies), a like its comment's part; the thread's head and the cursor are made anew each time, and
-anything that changes more (a reloaded snapshot, another sort) simply makes every part again. The bytes
+when the page before was made is the same bytes. So a new top-level comment costs its own part, a reply or
+a like the part of its top-level comment; the thread's head and the cursor are made anew each time, and
+anything that changes more (a reloaded snapshot, another depth) simply makes every part again. The bytes
 are always those ``serialize.thread_page`` makes of the same page (tests/test_page_parts.py).
 """
 
