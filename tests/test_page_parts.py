@@ -56,7 +56,7 @@ WRITES = st.one_of(
 )
 
 
-class Thread_:
+class WrittenThread:
     """A thread's comments as the database holds them, and the snapshot memory holds, changed by writes
     that reach the snapshot as their events do."""
 
@@ -152,7 +152,7 @@ class Thread_:
 def test_a_patched_page_is_the_page_made_whole_whatever_the_writes(
     max_depth: int, writes: list[tuple[tuple[str, Any, Any], bool]]
 ) -> None:
-    thread = Thread_(max_depth)
+    thread = WrittenThread(max_depth)
     parts = PageParts(Fragments())
     for (what, which, value), read_after in writes:
         thread.write(what, which, value)
@@ -176,7 +176,7 @@ class Counted(PageParts):
 
 
 def test_a_write_makes_only_the_part_it_changed() -> None:
-    thread = Thread_(3)
+    thread = WrittenThread(3)
     for n in range(40):
         thread.write("reply" if n % 4 == 3 else "post", n * 7, CommentStatus.PUBLISHED)
     parts = Counted(Fragments())
@@ -204,7 +204,7 @@ def test_a_write_makes_only_the_part_it_changed() -> None:
 
 
 def test_a_page_whose_layout_was_kept_for_another_thread_or_depth_is_made_whole() -> None:
-    thread = Thread_(3)
+    thread = WrittenThread(3)
     for n in range(6):
         thread.write("post" if n % 2 == 0 else "reply", n, CommentStatus.PUBLISHED)
     parts = Counted(Fragments())
@@ -225,7 +225,7 @@ def test_a_page_whose_layout_was_kept_for_another_thread_or_depth_is_made_whole(
 
 
 def test_layouts_are_kept_within_their_budget_and_only_for_threads_written_to() -> None:
-    thread = Thread_(3)
+    thread = WrittenThread(3)
     for _ in range(30):
         thread.write("post", None, CommentStatus.PUBLISHED)
     cut = threads.remembered_cut(thread.ctx, KEY, SortOrder.OLDEST, 1000, None)
