@@ -28,7 +28,9 @@ def reply(body: str, parent_id: int | None, url: str = URL, n: int = 0) -> NewCo
     return NewComment(site="test", url=url, title="Replies", body=body, parent_id=parent_id, author=author)
 
 
-async def test_a_batch_of_replies_makes_the_statements_of_a_batch_of_comments(ctx: Context, site: str) -> None:
+async def test_a_batch_of_replies_makes_the_statements_of_a_batch_of_comments(
+    ctx: Context, site: str
+) -> None:
     own, shared = REPLY_STATEMENTS[ctx.db.backend], GROUP_STATEMENTS[ctx.db.backend]
     top = post_comment(ctx, reply("opens the thread", None), Client()).comment
     answer = post_comment(ctx, reply("a first reply", top.id), Client()).comment
