@@ -74,6 +74,9 @@ class Workload:
     weights: list[float]
     hot_url: str
     comment_ids: list[int]
+    # Published comments by thread URL, for replies (``--replies``).
+    published: dict[str, list[int]] = field(default_factory=dict)
+    replies: float = 0.0  # the share of new comments that answer a published one of their thread
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
     @classmethod
@@ -86,6 +89,13 @@ class Workload:
         with contextlib.closing(connect(seeded)) as conn:
             rows = conn.execute(threads).fetchall()
             ids = [row[0] for row in conn.execute("SELECT id FROM comments ORDER BY id")]
+            placed = conn.execute(
+                "SELECT t.url, c.id FROM comments c JOIN threads t ON t.id = c.thread_id "
+                "WHERE c.status = 'published' ORDER BY c.id"
+            ).fetchall()
+        published: dict[str, list[int]] = {}
+        for url, comment_id in placed:
+            published.setdefault(url, []).append(comment_id)
         urls = [url for url, _ in rows]
         hot = min(rows, key=lambda row: abs(row[1] - 200))[0]
         order = list(range(len(urls)))
@@ -93,7 +103,7 @@ class Workload:
         weights = [0.0] * len(urls)
         for rank, index in enumerate(order, start=1):
             weights[index] = 1.0 / rank
-        return cls(urls, list(itertools.accumulate(weights)), hot, ids)
+        return cls(urls, list(itertools.accumulate(weights)), hot, ids, published)
 
     def popular_url(self) -> str:
         return self.rng.choices(self.urls, cum_weights=self.weights)[0]
@@ -223,13 +233,17 @@ class Run:
             status, _ = await client.request("PUT", f"/api/v1/comments/{comment}/like", headers=liker)
             self._check(status, 200)
         else:  # a new comment
+            url = self.work.popular_url()
             body = {
                 "site": "default",
-                "url": self.work.popular_url(),
+                "url": url,
                 "title": "A post",
                 "body": f"Comment number {n} about *caches*, [latency](https://example.com/{n}) and more.",
                 "author": {"name": f"Writer {n % 500}", "email": f"writer{n % 500}@example.com"},
             }
+            answerable = self.work.published.get(url)
+            if answerable and self.work.rng.random() < self.work.replies:
+                body["parent_id"] = self.work.rng.choice(answerable)
             address = f"X-Forwarded-For: 2001:db8:{n % 60000:x}::7\r\n"
             status, _ = await client.request("POST", "/api/v1/comments", json.dumps(body).encode(), address)
             self._check(status, 201)
@@ -412,10 +426,18 @@ def main() -> None:
     )
     parser.add_argument("--env", action="append", default=[], help="K=V for every server")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--replies",
+        type=float,
+        default=0.0,
+        help="the share of new comments that answer a seeded published comment of their thread "
+        "(the shared harness's write phase: 0.2)",
+    )
     args = parser.parse_args()
     if not args.seeded.startswith(POSTGRES) and not Path(args.seeded).exists():
         raise SystemExit(f"{args.seeded} not found: seed one with `bench/phases seed sqlite`")
     work = Workload.from_database(args.seeded)
+    work.replies = args.replies
     builds = [(label, Path(path).resolve()) for label, path in (item.split("=", 1) for item in args.build)]
     seeded_for = dict(item.split("=", 1) for item in args.seeded_for)
     rounds: dict[str, list[dict[str, dict[str, float]]]] = {label: [] for label, _ in builds}

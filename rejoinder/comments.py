@@ -139,7 +139,7 @@ def _plan_post(
     # The text's features (the costly part of a verdict) are not computed while holding the write lock.
     features = features_of(sub) if rules.spam_filter else None
     guest_email = author.email.casefold() if new.identity is None else None
-    question = store.NewCommentQuestion(site.id, url, guest_email)
+    question = store.NewCommentQuestion(site.id, url, guest_email, new.parent_id)
 
     def store_it(conn: Connection) -> Stored:
         looked_up = question.take()  # None if not looked up ahead (SQLite): asked below then
@@ -171,7 +171,7 @@ def _plan_post(
             raise ThreadClosed(
                 f"threads of this site close {days} days after they open", {"url": "is a closed thread"}
             )
-        parent = _parent(conn, thread, new.parent_id)
+        parent = _parent(conn, thread, new.parent_id, looked_up) if new.parent_id is not None else None
         verdict = None
         if rules.spam_filter:
             judged = judge_comment(
@@ -369,10 +369,11 @@ def _author_of(reader: Identity) -> Author:
     return Author(name=name if not problems else reader.provider, email=email, website=website)
 
 
-def _parent(conn: Connection, thread: Thread, parent_id: int | None) -> Comment | None:
-    if parent_id is None:
-        return None
-    parent = store.get_comment(conn, parent_id)
+def _parent(
+    conn: Connection, thread: Thread, parent_id: int, looked_up: store.NewCommentAnswer | None
+) -> store.ReplyTarget:
+    """The comment a reply answers, as its batch's lookup found it (PostgreSQL) or read now."""
+    parent = looked_up.parent if looked_up is not None else store.reply_target(conn, parent_id)
     if parent is None or parent.thread_id != thread.id:
         raise InvalidInput(
             "no such comment in this thread", {"parent_id": "must be a comment in the same thread"}

@@ -196,10 +196,31 @@ _INSERT_COMMENTS = comments.insert()  # rows whose ids were taken ahead (``look_
 
 
 @dataclass(frozen=True)
+class ReplyTarget:
+    """What a reply needs of the comment it answers: where it is, whether it may be answered, and the root
+    of its conversation."""
+
+    id: int
+    thread_id: int
+    root_id: int | None
+    status: CommentStatus
+
+
+_REPLY_TARGET = select(c.id, c.thread_id, c.root_id, c.status).where(c.id == bindparam("comment_id"))
+
+
+def reply_target(conn: Connection, comment_id: int) -> ReplyTarget | None:
+    """The comment a reply answers, or None if there is none of that id."""
+    row = conn.execute(_REPLY_TARGET, {"comment_id": comment_id}).first()
+    return ReplyTarget(row.id, row.thread_id, row.root_id, CommentStatus(row.status)) if row else None
+
+
+@dataclass(frozen=True)
 class NewCommentAnswer:
     thread: Thread | None  # None: no thread for the URL yet
     email_taken: bool | None  # a verified reader holds the guest's address; None: ask (a new thread)
     comment_id: int  # taken from the comments' sequence for this comment's row
+    parent: ReplyTarget | None = None  # the comment it answers (``parent_id`` asked); None: none of that id
 
 
 @dataclass
@@ -210,6 +231,7 @@ class NewCommentQuestion:
     site_id: int
     url: str
     email: str | None  # a guest's address, lower-cased; None for a logged-in reader's comment
+    parent_id: int | None = None  # the comment a reply answers
     answer: NewCommentAnswer | None = None
 
     def take(self) -> NewCommentAnswer | None:
@@ -227,13 +249,21 @@ _ASKED = (
         bindparam("site_ids", type_=postgresql.ARRAY(BigInteger)),
         bindparam("urls", type_=postgresql.ARRAY(Text)),
         bindparam("emails", type_=postgresql.ARRAY(Text)),
+        bindparam("parent_ids", type_=postgresql.ARRAY(BigInteger)),
     )
     .table_valued(
-        column("site_id", BigInteger), column("url", Text), column("email", Text), with_ordinality="n"
+        column("site_id", BigInteger),
+        column("url", Text),
+        column("email", Text),
+        column("parent_id", BigInteger),
+        with_ordinality="n",
     )
     .render_derived(name="asked")
 )
 _EMAIL_TAKEN = exists().where(identities.c.email == _ASKED.c.email, identities.c.email_verified.is_(True))
+# A reply's parent is asked here too: a fifth of the shared harness's posts are replies, and a statement of
+# its own made the batch a transaction of five round trips (BEGIN, the parent, COMMIT) instead of two.
+_PARENT = comments.alias("parent")
 # Built with SQLAlchemy's constructs, not as text: its result's columns are then worked out once, not at
 # every run.
 _LOOK_UP_NEW_COMMENTS = select(
@@ -241,8 +271,14 @@ _LOOK_UP_NEW_COMMENTS = select(
     literal_column("nextval(pg_get_serial_sequence('comments', 'id'))", BigInteger).label("comment_id"),
     threads,
     and_(_ASKED.c.email.is_not(None), _EMAIL_TAKEN).label("email_taken"),
+    _PARENT.c.id.label("parent_id"),
+    _PARENT.c.thread_id.label("parent_thread_id"),
+    _PARENT.c.root_id.label("parent_root_id"),
+    _PARENT.c.status.label("parent_status"),
 ).select_from(
-    _ASKED.outerjoin(threads, and_(threads.c.site_id == _ASKED.c.site_id, threads.c.url == _ASKED.c.url))
+    _ASKED.outerjoin(
+        threads, and_(threads.c.site_id == _ASKED.c.site_id, threads.c.url == _ASKED.c.url)
+    ).outerjoin(_PARENT, _PARENT.c.id == _ASKED.c.parent_id)
 )
 
 
@@ -255,12 +291,17 @@ def look_up_new_comments(conn: Connection, questions: list[NewCommentQuestion]) 
         "site_ids": [q.site_id for q in questions],
         "urls": [q.url for q in questions],
         "emails": [q.email for q in questions],
+        "parent_ids": [q.parent_id for q in questions],
     }
     for row in conn.execute(_LOOK_UP_NEW_COMMENTS, params):
         question = questions[row.n - 1]
         thread = thread_from_row(row) if row.id is not None else None
         taken = bool(row.email_taken) if thread is not None and question.email is not None else None
-        question.answer = NewCommentAnswer(thread, taken, row.comment_id)
+        parent = None
+        if row.parent_id is not None:
+            status = CommentStatus(row.parent_status)
+            parent = ReplyTarget(row.parent_id, row.parent_thread_id, row.parent_root_id, status)
+        question.answer = NewCommentAnswer(thread, taken, row.comment_id, parent)
 
 
 def _insert_comments(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -334,7 +375,7 @@ def insert_comment(
     conn: Connection,
     *,
     thread_id: int,
-    parent: Comment | None,
+    parent: Comment | ReplyTarget | None,
     author: Author,
     body: str,
     html: str,

@@ -100,9 +100,12 @@ LOOP_SLICE_SECONDS = 0.004
 QUICK_COMMIT_SECONDS = LOOP_SLICE_SECONDS
 SLOW_COMMITS_IN_THREAD_SECONDS = 10.0
 
-# Batches of the event loop's writes committing at once on PostgreSQL: enough to keep one core busy
-# while others wait on the network and the fsync, few enough to leave connections to the readers.
-POSTGRES_COMMITTERS = 4
+# Batches of the event loop's writes committing at once on PostgreSQL: two, so that one batch's round
+# trips and fsync overlap with the next one's statements. With four, at 8 writers a post that found fewer
+# committing started one of its own: batches held 1.1-1.4 posts, and each post paid a batch's thread
+# wake-up, two transactions, a Redis publish and a hand-off back to the loop. With two, the posts arriving
+# while both commit form the next batch (docs/benchmarks.md, "a reply's parent in its batch's lookup").
+POSTGRES_COMMITTERS = 2
 # The same for small writes (``transaction_async(small=True)``: a like, one statement of its own). Their
 # cost is the transaction's, not their statements' (BEGIN, COMMIT, the outbox row, the thread hand-off,
 # the publish to other processes): with four committers at c8 each batch held one like; with fewer, the
