@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
+from rejoinder.addresses import subscriber
 from rejoinder.context import Context
 from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited, RejoinderError
 from rejoinder.events import CommentLiked
@@ -230,15 +230,7 @@ def _refuse_a_flood(ctx: Context, remote_addr: str) -> None:
 def liking_address(remote_addr: str) -> str:
     """The address likes are limited by: an IPv6 client by its /64 network, which one subscriber usually
     has whole (counting single addresses would give a script 2⁶⁴ of them); an IPv4 client by its address."""
-    try:
-        ip = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return remote_addr
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+    return subscriber(remote_addr)
 
 
 def _window(rules: SiteSettings) -> str:
