@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 from rejoinder.events import Event, decode, encode
 from rejoinder.fanout import Fanout, Message
 from rejoinder.store import outbox as store
-from rejoinder.store.db import Database, Part, after_commit, at_commit
+from rejoinder.store.db import Database, Part, after_commit, at_commit, committed_on_its_own
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,22 @@ class EventBus:
 
         entries = [(event.topic(), data, not once) for event, once, data in planned]
         return store.add_many_as_part(entries, datetime.now(UTC), returned)
+
+    def written(self, conn: Connection, events: Sequence[tuple[int, Event]]) -> None:
+        """Events whose outbox rows (by id) a statement of the caller's wrote itself, as ``record`` writes
+        them: delivered once the caller's transaction commits, or at once if that statement committed on its
+        own (``committed_on_its_own``), whatever becomes of the transaction after it."""
+        noted = [(event_id, event, self._is_once(event), encode(event)) for event_id, event in events]
+        if committed_on_its_own(conn):
+            self._committed(noted)
+            return
+        for item in noted:
+            after_commit(conn, item)
+
+    def delivered_when_written(self, event_type: type[Event]) -> bool:
+        """Whether an event of this type is written to the outbox as delivered: no subscriber in one process
+        waits for it (as ``record`` writes it)."""
+        return not any(issubclass(event_type, t) for t, _, _ in self._once)
 
     def _is_once(self, event: Event) -> bool:
         return any(isinstance(event, t) for t, _, _ in self._once)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
+from rejoinder.addresses import subscriber
 from rejoinder.context import Context
 from rejoinder.errors import CommentNotFound, InvalidInput, RateLimited, RejoinderError
 from rejoinder.events import CommentLiked
@@ -201,9 +201,29 @@ def _look_ahead(conn: Connection, asked: list[_Ahead]) -> None:
     if not together:
         return
     likes = [(question.comment_id, question.liker_key) for question in together.values()]
-    placed = store.place_likes(conn, likes, datetime.now(UTC), sites, unruled=known is None)
+    ctx = asked[0].ctx
+    events = _like_events(ctx)
+    placed = store.place_likes(conn, likes, datetime.now(UTC), sites, unruled=known is None, events=events)
     for comment_id, question in together.items():
         question.placement = _Placement(placed.get(comment_id), sites)
+    # Their outbox rows are written: handed on for the batch at once, as its transaction would hand them.
+    _written(ctx, conn, list(placed.values()))
+
+
+def _like_events(ctx: Context) -> store.LikeEvents:
+    """The outbox rows a like statement writes: ``CommentLiked``, as ``ctx.events.record`` would write it."""
+    return store.LikeEvents(CommentLiked.topic(), ctx.events.delivered_when_written(CommentLiked))
+
+
+def _liked(placed: store.PlacedLike) -> CommentLiked:
+    return CommentLiked(placed.site_key, placed.thread_url, placed.comment)
+
+
+def _written(ctx: Context, conn: Connection, placed: list[store.PlacedLike]) -> None:
+    """The events of likes whose statement wrote their outbox rows (``LikeEvents``), to be delivered."""
+    made = [(like.event_id, _liked(like)) for like in placed if like.event_id is not None]
+    if made:
+        ctx.events.written(conn, made)
 
 
 def _count_floods(_conn: Connection, checks: list[_FloodCheck]) -> None:
@@ -230,15 +250,7 @@ def _refuse_a_flood(ctx: Context, remote_addr: str) -> None:
 def liking_address(remote_addr: str) -> str:
     """The address likes are limited by: an IPv6 client by its /64 network, which one subscriber usually
     has whole (counting single addresses would give a script 2⁶⁴ of them); an IPv4 client by its address."""
-    try:
-        ip = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return remote_addr
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+    return subscriber(remote_addr)
 
 
 def _window(rules: SiteSettings) -> str:
@@ -371,10 +383,14 @@ def _in_one_statement(
     else:
         sites = (admitted.site_id,)
     now = datetime.now(UTC)
-    if placement is not None:
+    events = _like_events(ctx) if liked else None  # an unlike's event is written with the transaction's
+    if placement is not None:  # its event, if it made the like, was handed on by the look-ahead
         placed, sites = placement.placed, placement.sites
     else:
-        placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites, unruled=unruled)
+        placed = store.change_like_placed(
+            conn, comment_id, who.key, liked, now, sites, unruled=unruled, events=events
+        )
+        _written(ctx, conn, [placed] if placed is not None else [])
     if placed is None or placed.comment.status is not CommentStatus.PUBLISHED:
         return _Liking(refused=_no_comment(comment_id))
     if admitted is None and placed.site_id not in sites and not placed.unruled:
@@ -392,9 +408,10 @@ def _in_one_statement(
             return counted
         admitted = counted
         sites = (site.id,)
-        placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites)
+        placed = store.change_like_placed(conn, comment_id, who.key, liked, now, sites, events=events)
         if placed is None or placed.comment.status is not CommentStatus.PUBLISHED:  # gone since
             return _Liking(refused=_no_comment(comment_id))
+        _written(ctx, conn, [placed])
     elif isinstance(admitted, RateLimited):
         return _Liking(refused=admitted)
     if admitted is None:  # a site without rules
@@ -405,7 +422,8 @@ def _in_one_statement(
             # statement's count is from before that commit, a new statement sees it.
             return _Liking(comment_store.like_count(conn, comment_id), False, admitted)
         return _Liking(placed.comment.likes, False, admitted)
-    ctx.events.record(conn, CommentLiked(placed.site_key, placed.thread_url, placed.comment))
+    if placed.event_id is None:  # an unlike, whose statement wrote no outbox row
+        ctx.events.record(conn, _liked(placed))
     return _Liking(placed.comment.likes, True, admitted)
 
 

@@ -267,6 +267,15 @@ def _on_their_own(conn: Connection, wanted: bool = True) -> Iterator[None]:
                 conn.invalidate()
 
 
+def committed_on_its_own(conn: Connection) -> bool:
+    """Whether the statements run on ``conn`` so far have committed already: on PostgreSQL, each on its own
+    (``_on_their_own``), so that no transaction is open. False inside a transaction, and on SQLite."""
+    if conn.dialect.name != "postgresql":
+        return False
+    dbapi = conn.connection.dbapi_connection
+    return dbapi is not None and dbapi.info.transaction_status.name == "IDLE"
+
+
 @dataclass
 class _Lane:
     """PostgreSQL: the event loop's writes waiting for a committer, and the threads committing them.
@@ -378,7 +387,8 @@ class Database:
         self._on_loop: list[tuple[_Work[Any], asyncio.Future[Any]]] = []
         # PostgreSQL: the loop's writes queue in these instead, by size (``transaction_async``).
         self._writes = _Lane(POSTGRES_COMMITTERS, few_round_trips=True)
-        self._small_writes = _Lane(POSTGRES_SMALL_COMMITTERS)
+        # Likes make their batch's statement on its own too: it writes their outbox rows (``store/likes.py``).
+        self._small_writes = _Lane(POSTGRES_SMALL_COMMITTERS, few_round_trips=True)
         # SQLite: tasks committing batches of the loop's writes, and checkpoints (held, or the loop may let a
         # task vanish).
         self._drainers: set[asyncio.Task[None]] = set()

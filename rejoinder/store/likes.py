@@ -129,6 +129,8 @@ class PlacedLike:
     # Asked for (``unruled``), the site's row says its spam filter is off, so it has no like rules: read in
     # the statement's own snapshot, which no process's memo of it can be behind. Never asked by an unlike.
     unruled: bool = False
+    # The like's event, written to the outbox by the same statement (``LikeEvents``): its row's id.
+    event_id: int | None = None
 
 
 def changes_in_one_statement(conn: Connection) -> bool:
@@ -154,7 +156,7 @@ WITH target AS (
     UPDATE comments SET like_count = like_count - 1, version = version + 1
     WHERE id IN (SELECT comment_id FROM changed) RETURNING {_PUBLIC}
 )
-SELECT x.*, t.url, s.key, t.site_id FROM (
+SELECT x.*, t.url, s.key, t.site_id, NULL::bigint FROM (
     SELECT {_PUBLIC}, true AS changed FROM counted
     UNION ALL SELECT {_PUBLIC}, false FROM comments WHERE id = %(comment_id)s
 ) AS x JOIN threads t ON t.id = x.thread_id JOIN sites s ON s.id = t.site_id
@@ -170,12 +172,15 @@ def change_like_placed(
     sites: Sequence[int],
     *,
     unruled: bool = False,
+    events: LikeEvents | None = None,
 ) -> PlacedLike | None:
     """PostgreSQL: like or unlike if the comment is published and its site is one of ``sites``, counted on
     the comment; the comment and its place either way, or None if there is no such comment. ``unruled``: a
-    like (not an unlike) is made on a site whose row says it has no like rules too (``place_likes``)."""
+    like (not an unlike) is made on a site whose row says it has no like rules too; ``events``: a like made
+    has its event's outbox row written too (both as ``place_likes``; an unlike's event is the caller's)."""
     if liked:
-        return place_likes(conn, [(comment_id, liker_key)], now, sites, unruled=unruled).get(comment_id)
+        placed = place_likes(conn, [(comment_id, liker_key)], now, sites, unruled=unruled, events=events)
+        return placed.get(comment_id)
     parameters = {
         "comment_id": comment_id,
         "liker_key": liker_key,
@@ -197,13 +202,18 @@ def _of(table: str) -> str:
     return ", ".join(f"{table}.{column.name}" for column in PUBLIC_COLUMNS)
 
 
-def _likes_statement(by_row: bool) -> str:
-    """``by_row``: a like is also made on a site whose row says its spam filter is off (``unruled``)."""
+def _likes_statement(by_row: bool, with_events: bool) -> str:
+    """``by_row``: a like is also made on a site whose row says its spam filter is off (``unruled``).
+    ``with_events``: each like made writes its event's outbox row too (``LikeEvents``)."""
     rules_off = "coalesce(s.settings->>'spam_filter' = 'false', false)"
     unruled = f",\n            {rules_off} AS unruled" if by_row else ""
     sites = "site_id = ANY(%(sites)s::bigint[])"
     where = f"({sites} OR unruled)" if by_row else sites
     also = ", placed.unruled" if by_row else ""
+    written, event_id, of_written = "", "NULL::bigint", ""
+    if with_events:
+        written = _WRITTEN
+        event_id, of_written = "written.id", " JOIN written ON written.comment_id = counted.id"
     return f"""
 WITH asked AS (
     SELECT (a.entry->>0)::bigint AS comment_id, a.entry->>1 AS liker_key
@@ -222,20 +232,63 @@ WITH asked AS (
 ), counted AS (
     UPDATE comments SET like_count = like_count + 1, version = version + 1
     WHERE id IN (SELECT comment_id FROM changed) RETURNING {_PUBLIC}
-)
+){written}
 SELECT DISTINCT ON (x.id) x.* FROM (
-    SELECT {_of("counted")}, true AS changed, placed.url, placed.site_key, placed.site_id{also}
-    FROM counted JOIN placed ON placed.id = counted.id
-    UNION ALL SELECT {_of("placed")}, false, placed.url, placed.site_key, placed.site_id{also} FROM placed
+    SELECT {_of("counted")}, true AS changed, placed.url, placed.site_key, placed.site_id,
+        {event_id} AS event_id{also}
+    FROM counted JOIN placed ON placed.id = counted.id{of_written}
+    UNION ALL
+    SELECT {_of("placed")}, false, placed.url, placed.site_key, placed.site_id, NULL::bigint{also} FROM placed
 ) AS x
 ORDER BY x.id, x.changed DESC"""
 
 
-_PG_LIKES = _likes_statement(by_row=False)
-# Only while the memo of the sites without like rules is not trusted: sent for every like, this form was a
-# little dearer than the memo's where the memo can be trusted (docs/benchmarks.md, "PostgreSQL likes: a
-# free committer takes the whole queue").
-_PG_LIKES_BY_ROW = _likes_statement(by_row=True)
+# Each like's event (``events.CommentLiked``) as ``events.encode`` writes it, built by PostgreSQL from the
+# comment as counted: the like, its count and its outbox row in one statement, which can then commit on its
+# own. The times are written in UTC, as ISO 8601; ``verified`` as stored (``Verified.from_json`` reads
+# both the same). Change it with ``events.encode`` (``tests/test_pglikes_one_round_trip.py`` holds them
+# together).
+def _iso(column: str) -> str:
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+
+
+_WRITTEN = f""", written AS (
+    INSERT INTO outbox (topic, payload, created_at, delivered_at)
+    SELECT %(topic)s, json_build_object(
+        'site_key', placed.site_key,
+        'thread_url', placed.url,
+        'comment', json_build_object(
+            'id', counted.id, 'thread_id', counted.thread_id, 'parent_id', counted.parent_id,
+            'root_id', counted.root_id, 'name', counted.author_name, 'website', counted.author_website,
+            'html', counted.html, 'status', counted.status, 'created_at', {_iso("counted.created_at")},
+            'edited_at', {_iso("counted.edited_at")}, 'likes', counted.like_count,
+            'version', counted.version, 'edited_by_moderator', counted.edited_by_moderator,
+            'pinned', counted.pinned, 'identity_id', NULL, 'verified', counted.verified
+        ),
+        'site_id', 0
+    ), %(now)s, CASE WHEN %(delivered)s THEN %(now)s::timestamptz END
+    FROM counted JOIN placed ON placed.id = counted.id
+    ORDER BY counted.id
+    RETURNING id, (payload->'comment'->>'id')::bigint AS comment_id
+)"""
+
+# By (``unruled``, with events): only while the memo of the sites without like rules is not trusted is the
+# site's row read; sent for every like, that form was a little dearer than the memo's where the memo can be
+# trusted (docs/benchmarks.md, "PostgreSQL likes: a free committer takes the whole queue").
+_PG_LIKES = {
+    (by_row, with_events): _likes_statement(by_row, with_events)
+    for by_row in (False, True)
+    for with_events in (False, True)
+}
+
+
+@dataclass(frozen=True)
+class LikeEvents:
+    """The outbox rows a batch's statement writes for the likes it makes, one each: their topic, and whether
+    they are delivered once written (no subscriber in one process waits for them)."""
+
+    topic: str
+    delivered: bool
 
 
 def place_likes(
@@ -245,11 +298,13 @@ def place_likes(
     sites: Sequence[int],
     *,
     unruled: bool = False,
+    events: LikeEvents | None = None,
 ) -> dict[int, PlacedLike]:
     """PostgreSQL: ``change_like_placed`` for many (comment id, liker key) likes, each of another comment,
     in one statement; each comment found by its id (a comment that does not exist is missing).
     ``unruled``: a like of a comment on a site whose row says it has no like rules is made too, whatever
-    ``sites`` holds."""
+    ``sites`` holds. ``events``: each like made has its event's outbox row written by the same statement
+    (``PlacedLike.event_id``)."""
     if len({comment_id for comment_id, _ in asked}) != len(asked):
         raise ValueError("two likes of one comment in one statement would be counted once")
     parameters = {
@@ -258,18 +313,21 @@ def place_likes(
         "sites": _bigint_array(sites),
         "published": CommentStatus.PUBLISHED.value,
     }
-    statement = _PG_LIKES_BY_ROW if unruled else _PG_LIKES
+    if events is not None:
+        parameters["topic"] = events.topic
+        parameters["delivered"] = events.delivered
+    statement = _PG_LIKES[unruled, events is not None]
     placed = (_placed(row) for row in on_psycopg(conn, statement, parameters).fetchall())
     return {like.comment.id: like for like in placed}
 
 
 def _placed(row: Any) -> PlacedLike:
-    public, (changed, thread_url, site_key, site_id, *unruled) = row[:15], row[15:]
+    public, (changed, thread_url, site_key, site_id, event_id, *unruled) = row[:15], row[15:]
     created_at, edited_at = public[8], public[9]  # psycopg's: in the session's zone
     comment = public_comment(  # in UTC, as the comments' own reads give them
         (*public[:8], created_at.astimezone(UTC), edited_at and edited_at.astimezone(UTC), *public[10:])
     )
-    return PlacedLike(comment, thread_url, site_key, site_id, changed, bool(unruled and unruled[0]))
+    return PlacedLike(comment, thread_url, site_key, site_id, changed, bool(unruled and unruled[0]), event_id)
 
 
 def _bigint_array(ids: Sequence[int]) -> str:

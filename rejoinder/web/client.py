@@ -13,10 +13,10 @@ from functools import lru_cache
 
 from starlette.types import Scope
 
+from rejoinder.addresses import Networks, canonical, parse
 from rejoinder.settings import UNIX_PEER, Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 FORWARDED_FOR = "X-Forwarded-For"
 
 
@@ -27,13 +27,14 @@ def parse_networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
     )
 
 
-def _trusted(address: str | Address, networks: Sequence[Network]) -> bool:
-    if isinstance(address, str):
-        try:
-            address = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-    return any(address in net for net in networks)
+@lru_cache(maxsize=16)
+def _trusted_networks(entries: tuple[str, ...]) -> Networks:
+    return Networks.of(parse_networks(entries))
+
+
+def _trusted(address: str, networks: Networks) -> bool:
+    found = parse(address)
+    return found is not None and networks.hold(found[1])
 
 
 # Where a request keeps its client address once found: several layers ask (refusals at the door, the
@@ -57,7 +58,7 @@ def client_address(scope: Scope, trusted_proxies: Sequence[str], header: str = F
     peer = scope["client"][0] if scope.get("client") else ""
     if not trusted_proxies:
         return peer
-    networks = parse_networks(tuple(trusted_proxies))
+    networks = _trusted_networks(tuple(trusted_proxies))
     if scope.get("client") is None:  # a Unix-socket peer
         if UNIX_PEER not in trusted_proxies:
             return peer
@@ -69,16 +70,12 @@ def client_address(scope: Scope, trusted_proxies: Sequence[str], header: str = F
         # Set by the proxy, overwriting the client's own: exactly one address, or nothing is believed.
         if len(values) != 1:
             return peer
-        try:
-            return str(ipaddress.ip_address(values[0].strip()))
-        except ValueError:
-            return peer
+        return canonical(values[0].strip()) or peer
     hops = [hop.strip() for value in values for hop in value.split(",") if hop.strip()]
     for hop in reversed(hops):
-        try:
-            ip = ipaddress.ip_address(hop)
-        except ValueError:
+        found = parse(hop)
+        if found is None:
             return peer  # a forged or garbled entry: trust nothing beyond the proxy
-        if not _trusted(ip, networks):
-            return str(ip)
+        if not networks.hold(found[1]):
+            return found[0]
     return peer
