@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from rejoinder.store.db import Part
-from rejoinder.store.dialect import on_psycopg, on_sqlite, sqlite_bind
+from rejoinder.store.dialect import on_psycopg, on_sqlite, padded, power_of_two_chunks, sqlite_bind
 from rejoinder.store.schema import outbox
 
 
@@ -130,8 +130,10 @@ def _add_on_postgres(
 # payload serialised by orjson, as on PostgreSQL. Through SQLAlchemy (its JSON type's ``json.dumps``, an
 # executemany with a sentinel to return the ids in order) the outbox row cost a like more than its own
 # statements. SQLite numbers the rows of one INSERT in the order of its VALUES, so the ids sorted are the
-# entries' ids. At most this many rows a statement: four parameters a row, under SQLite's limit of 32,766.
-_SQLITE_ROWS_AT_ONCE = 500
+# entries' ids. The rows go in runs of a power of two (``dialect.power_of_two_chunks``), so that a batch of
+# any size is spelt in one of ten statements, not one each. At most this many rows a statement: four
+# parameters a row, under SQLite's limit of 32,766.
+_SQLITE_ROWS_AT_ONCE = 512
 _SQLITE_INSERT = "INSERT INTO outbox (topic, payload, created_at, delivered_at) VALUES {rows} RETURNING id"
 _SQLITE_TIME = sqlite_bind(outbox.c.created_at)
 
@@ -141,8 +143,8 @@ def _add_on_sqlite(
 ) -> list[int]:
     at = _SQLITE_TIME(now)
     ids: list[int] = []
-    for start in range(0, len(entries), _SQLITE_ROWS_AT_ONCE):
-        chunk = entries[start : start + _SQLITE_ROWS_AT_ONCE]
+    for start, stop in power_of_two_chunks(len(entries), _SQLITE_ROWS_AT_ONCE):
+        chunk = entries[start:stop]
         statement = _SQLITE_INSERT.format(rows=", ".join(["(?, ?, ?, ?)"] * len(chunk)))
         parameters: list[Any] = []
         for topic, payload, delivered in chunk:
@@ -165,7 +167,7 @@ def after(conn: Connection, last_id: int, also: list[int], limit: int) -> list[t
     looked). Without their payloads: a process has applied most of them already (its own)."""
     where = outbox.c.id > last_id
     if also:
-        where = or_(where, outbox.c.id.in_(also))
+        where = or_(where, outbox.c.id.in_(padded(also)))
     rows = conn.execute(select(outbox.c.id, outbox.c.topic).where(where).order_by(outbox.c.id).limit(limit))
     return [(r.id, r.topic) for r in rows]
 
@@ -174,7 +176,7 @@ def payloads(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
     """The payloads of these events, by id."""
     if not ids:
         return {}
-    rows = conn.execute(select(outbox.c.id, outbox.c.payload).where(outbox.c.id.in_(ids)))
+    rows = conn.execute(select(outbox.c.id, outbox.c.payload).where(outbox.c.id.in_(padded(ids))))
     return {r.id: r.payload for r in rows}
 
 
@@ -195,12 +197,13 @@ def claim_undelivered(conn: Connection, older_than: datetime, now: datetime, unt
         query = query.with_for_update(skip_locked=True)
     rows = conn.execute(query).all()
     if rows:
-        conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(claimed_until=until))
+        claimed = padded(r.id for r in rows)
+        conn.execute(update(outbox).where(outbox.c.id.in_(claimed)).values(claimed_until=until))
     return [Row(r.id, r.topic, r.payload, False) for r in rows]
 
 
 def mark_delivered(conn: Connection, ids: list[int], now: datetime) -> None:
-    conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(delivered_at=now))
+    conn.execute(update(outbox).where(outbox.c.id.in_(padded(ids))).values(delivered_at=now))
 
 
 def purge(conn: Connection, before: datetime) -> int:
