@@ -1,7 +1,7 @@
 """Lists whose length follows the traffic are spelt in a few statements, not one per length: an ``IN (…)``
-is padded to a power of two (``dialect.padded``) and the outbox's multi-row INSERT goes in runs of a power
-of two (``dialect.power_of_two_chunks``). SQLite's driver prepares and keeps every spelling it meets, up to
-128 a connection, 5-30 KiB each (docs/benchmarks.md, "Memory: SQLite's statements"). Both backends."""
+is padded to a power of two (``dialect.padded``) and the outbox's rows travel as one JSON array. SQLite's
+driver prepares and keeps every spelling it meets, up to 128 a connection, 5-30 KiB each
+(docs/benchmarks.md, "Memory: SQLite's statements"). Both backends."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy import Connection, event, select
 
 from rejoinder.context import Context
 from rejoinder.store import outbox
-from rejoinder.store.dialect import padded, power_of_two_chunks
+from rejoinder.store.dialect import padded
 from rejoinder.store.schema import outbox as outbox_table
 from rejoinder.store.sites import get_site
 from rejoinder.store.threads import comment_counts, get_or_create_thread
@@ -31,15 +31,6 @@ def test_padded_means_the_same_in_a_power_of_two(values: list[int]) -> None:
         assert len(items) & (len(items) - 1) == 0 and len(items) < 2 * len(values)
     else:
         assert items == values
-
-
-@given(st.integers(0, 3000), st.sampled_from([1, 8, 512]))
-def test_power_of_two_chunks_cover_every_item_once(count: int, most: int) -> None:
-    chunks = power_of_two_chunks(count, most)
-    assert [i for start, stop in chunks for i in range(start, stop)] == list(range(count))
-    sizes = [stop - start for start, stop in chunks]
-    assert all(size & (size - 1) == 0 and size <= most for size in sizes)
-    assert sizes == sorted(sizes, reverse=True)
 
 
 @contextmanager
@@ -84,7 +75,7 @@ def test_outbox_rows_of_any_batch_in_a_few_statements(ctx: Context) -> None:
             ids += batch
         outbox.mark_delivered(conn, ids[:21], now)
     if ctx.db.backend == "sqlite":
-        assert len(seen) <= 6  # runs of 1, 2, 4, 8, 16 and 32 rows
+        assert len(seen) == 1
     with ctx.db.read() as conn:
         rows = conn.execute(
             select(outbox_table.c.id, outbox_table.c.payload, outbox_table.c.delivered_at)
@@ -96,9 +87,7 @@ def test_outbox_rows_of_any_batch_in_a_few_statements(ctx: Context) -> None:
     assert [row.delivered_at is not None for row in rows] == [i < 21 for i in range(len(ids))]
 
 
-def test_more_outbox_rows_than_a_statement_holds(ctx: Context) -> None:
-    if ctx.db.backend != "sqlite":
-        return  # PostgreSQL sends every row in one parameter
+def test_many_outbox_rows_at_once(ctx: Context) -> None:
     entries = [("ThreadChanged", {"n": i}, i % 3 == 0) for i in range(1100)]
     with ctx.db.write() as conn:
         ids = outbox.add_many(conn, entries, datetime(2026, 12, 5, 22, 0, tzinfo=UTC))

@@ -29,19 +29,6 @@ def padded(values: Iterable[T]) -> list[T]:
     return items
 
 
-def power_of_two_chunks(count: int, most: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` of ``count`` items cut into runs whose lengths are powers of two, the longest first,
-    each at most ``most`` (a power of two): a multi-row statement of any number of rows in a few spellings
-    (see ``padded``)."""
-    chunks = []
-    start = 0
-    while start < count:
-        size = min(most, 1 << ((count - start).bit_length() - 1))
-        chunks.append((start, start + size))
-        start += size
-    return chunks
-
-
 def insert_ignore(conn: Connection, table: Table) -> Insert:
     """``INSERT … ON CONFLICT DO NOTHING``: a row that would break a unique key is skipped, not an error."""
     if conn.dialect.name == "postgresql":

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from rejoinder.store.db import Part
-from rejoinder.store.dialect import on_psycopg, on_sqlite, padded, power_of_two_chunks, sqlite_bind
+from rejoinder.store.dialect import on_psycopg, on_sqlite, padded, sqlite_bind
 from rejoinder.store.schema import outbox
 
 
@@ -126,31 +126,27 @@ def _add_on_postgres(
     return sorted(int(event_id) for (event_id,) in on_psycopg(conn, _PG_INSERT, parameters).fetchall())
 
 
-# SQLite: a transaction's events in one multi-row INSERT sent to the sqlite3 module (``on_sqlite``), each
-# payload serialised by orjson, as on PostgreSQL. Through SQLAlchemy (its JSON type's ``json.dumps``, an
-# executemany with a sentinel to return the ids in order) the outbox row cost a like more than its own
-# statements. SQLite numbers the rows of one INSERT in the order of its VALUES, so the ids sorted are the
-# entries' ids. The rows go in runs of a power of two (``dialect.power_of_two_chunks``), so that a batch of
-# any size is spelt in one of ten statements, not one each. At most this many rows a statement: four
-# parameters a row, under SQLite's limit of 32,766.
-_SQLITE_ROWS_AT_ONCE = 512
-_SQLITE_INSERT = "INSERT INTO outbox (topic, payload, created_at, delivered_at) VALUES {rows} RETURNING id"
+# SQLite: a transaction's events in one INSERT sent to the sqlite3 module (``on_sqlite``), each payload
+# serialised by orjson, as on PostgreSQL. Through SQLAlchemy (its JSON type's ``json.dumps``, an executemany
+# with a sentinel to return the ids in order) the outbox row cost a like more than its own statements. The
+# rows travel as one JSON array, as on PostgreSQL, so that the statement is the same for any number of
+# them: spelt with a row of parameters per event, the driver prepared and kept one statement per size of
+# batch, up to 30 KiB each (docs/benchmarks.md, "Memory: SQLite's statements"). SQLite numbers the rows of
+# one INSERT in the order its SELECT gives them, so the ids sorted are the entries' ids.
+_SQLITE_INSERT = (
+    "INSERT INTO outbox (topic, payload, created_at, delivered_at) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?1, "
+    "CASE WHEN json_extract(value, '$[2]') THEN ?1 END FROM json_each(?2) ORDER BY key RETURNING id"
+)
 _SQLITE_TIME = sqlite_bind(outbox.c.created_at)
 
 
 def _add_on_sqlite(
     conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], now: datetime
 ) -> list[int]:
-    at = _SQLITE_TIME(now)
-    ids: list[int] = []
-    for start, stop in power_of_two_chunks(len(entries), _SQLITE_ROWS_AT_ONCE):
-        chunk = entries[start:stop]
-        statement = _SQLITE_INSERT.format(rows=", ".join(["(?, ?, ?, ?)"] * len(chunk)))
-        parameters: list[Any] = []
-        for topic, payload, delivered in chunk:
-            parameters += (topic, _payload_text(payload), at, at if delivered else None)
-        ids += sorted(event_id for (event_id,) in on_sqlite(conn, statement, parameters))
-    return ids
+    rows = [(topic, _payload_text(payload), delivered) for topic, payload, delivered in entries]
+    parameters = (_SQLITE_TIME(now), orjson.dumps(rows).decode())
+    return sorted(event_id for (event_id,) in on_sqlite(conn, _SQLITE_INSERT, parameters))
 
 
 def _payload_text(payload: dict[str, Any]) -> str:
