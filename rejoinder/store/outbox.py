@@ -128,12 +128,16 @@ def _add_on_postgres(
 
 # SQLite: a transaction's events in one INSERT sent to the sqlite3 module (``on_sqlite``), each payload
 # serialised by orjson, as on PostgreSQL. Through SQLAlchemy (its JSON type's ``json.dumps``, an executemany
-# with a sentinel to return the ids in order) the outbox row cost a like more than its own statements. The
-# rows travel as one JSON array, as on PostgreSQL, so that the statement is the same for any number of
-# them: spelt with a row of parameters per event, the driver prepared and kept one statement per size of
-# batch, up to 30 KiB each (docs/benchmarks.md, "Memory: SQLite's statements"). SQLite numbers the rows of
-# one INSERT in the order its SELECT gives them, so the ids sorted are the entries' ids.
-_SQLITE_INSERT = (
+# with a sentinel to return the ids in order) the outbox row cost a like more than its own statements. Up to
+# ``_SQLITE_ROWS_AS_VALUES`` rows are spelt as a row of parameters each, beyond that they travel as one JSON
+# array: the driver prepares and keeps a statement per spelling, and a spelling per batch size had filled
+# the writer's connection with dozens of them, up to 30 KiB each (the eight small ones take 60 KiB together;
+# docs/benchmarks.md, "Memory: SQLite's statements"). The JSON array costs SQLite a parse of each row, which
+# the small batches of likes need not pay. SQLite numbers the rows of one INSERT in the order of its VALUES,
+# or of its SELECT, so the ids sorted are the entries' ids.
+_SQLITE_ROWS_AS_VALUES = 8
+_SQLITE_INSERT = "INSERT INTO outbox (topic, payload, created_at, delivered_at) VALUES {rows} RETURNING id"
+_SQLITE_INSERT_ARRAY = (
     "INSERT INTO outbox (topic, payload, created_at, delivered_at) "
     "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?1, "
     "CASE WHEN json_extract(value, '$[2]') THEN ?1 END FROM json_each(?2) ORDER BY key RETURNING id"
@@ -144,9 +148,16 @@ _SQLITE_TIME = sqlite_bind(outbox.c.created_at)
 def _add_on_sqlite(
     conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], now: datetime
 ) -> list[int]:
-    rows = [(topic, _payload_text(payload), delivered) for topic, payload, delivered in entries]
-    parameters = (_SQLITE_TIME(now), orjson.dumps(rows).decode())
-    return sorted(event_id for (event_id,) in on_sqlite(conn, _SQLITE_INSERT, parameters))
+    at = _SQLITE_TIME(now)
+    if len(entries) > _SQLITE_ROWS_AS_VALUES:
+        rows = [(topic, _payload_text(payload), delivered) for topic, payload, delivered in entries]
+        parameters: list[Any] = [at, orjson.dumps(rows).decode()]
+        return sorted(event_id for (event_id,) in on_sqlite(conn, _SQLITE_INSERT_ARRAY, parameters))
+    statement = _SQLITE_INSERT.format(rows=", ".join(["(?, ?, ?, ?)"] * len(entries)))
+    parameters = []
+    for topic, payload, delivered in entries:
+        parameters += (topic, _payload_text(payload), at, at if delivered else None)
+    return sorted(event_id for (event_id,) in on_sqlite(conn, statement, parameters))
 
 
 def _payload_text(payload: dict[str, Any]) -> str:
