@@ -44,7 +44,7 @@ from rejoinder.model import (
     Verified,
 )
 from rejoinder.store.db import Part, at_commit
-from rejoinder.store.dialect import on_sqlite, sqlite_row
+from rejoinder.store.dialect import on_sqlite, padded, sqlite_row
 from rejoinder.store.schema import comments, identities, sites, threads
 from rejoinder.store.threads import thread_from_row
 
@@ -597,7 +597,8 @@ def replies_under(conn: Connection, root_ids: Sequence[int]) -> list[Comment]:
     """Every visible reply, at any depth, below the given top-level comments, oldest first."""
     if not root_ids:
         return []
-    query = select(*PUBLIC_COLUMNS).where(c.root_id.in_(list(root_ids)), *_SHOWN).order_by(c.created_at, c.id)
+    shown = (c.root_id.in_(padded(root_ids)), *_SHOWN)
+    query = select(*PUBLIC_COLUMNS).where(*shown).order_by(c.created_at, c.id)
     return [public_comment(row) for row in conn.execute(query)]
 
 

@@ -4,8 +4,8 @@ driver (psycopg, sqlite3) for the statements too frequent for SQLAlchemy's execu
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, ColumnElement, Connection, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,6 +13,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 
 _SQLITE = sqlite.dialect()
+T = TypeVar("T")
+
+
+def padded(values: Iterable[T]) -> list[T]:
+    """``values`` for an ``IN (…)``, their number rounded up to a power of two by repeating the last one,
+    which means the same there. An ``IN`` of n values is spelt with n parameters, and SQLite's driver
+    prepares every spelling a connection meets and keeps up to 128 of them, each a program of 5-30 KiB:
+    the lists whose length follows the traffic (the threads of a batch of posts, the counts a request
+    lacks, the outbox rows delivered) filled each connection with dozens of spellings of one query, 1-2
+    MiB in every connection, where a power of two gives five or six."""
+    items = list(values)
+    if len(items) > 2:
+        items += [items[-1]] * ((1 << (len(items) - 1).bit_length()) - len(items))
+    return items
 
 
 def insert_ignore(conn: Connection, table: Table) -> Insert:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, case, delete, exists, func, select
 
 from rejoinder.model import Comment
 from rejoinder.store.comments import PUBLIC_COLUMNS, _comment
-from rejoinder.store.dialect import insert_ignore
+from rejoinder.store.dialect import insert_ignore, padded
 from rejoinder.store.schema import (
     UTCDateTime,
     comments,
@@ -186,7 +186,7 @@ def thread_listeners(conn: Connection, thread_ids: Iterable[int]) -> list[Subscr
     if not wanted:
         return []
     query = _SUBSCRIPTION.where(
-        s.thread_id.in_(wanted),
+        s.thread_id.in_(padded(wanted)),
         s.kind.in_(("thread", "replies")),
         r.confirmed_at.is_not(None),
         r.suppressed_at.is_(None),
@@ -243,7 +243,7 @@ def noticed_comments(conn: Connection, subscription_id: int) -> tuple[list[int],
         return [], []
     query = (
         select(*PUBLIC_COLUMNS, comments.c.author_email, comments.c.body)
-        .where(comments.c.id.in_(ids))
+        .where(comments.c.id.in_(padded(ids)))
         .order_by(comments.c.created_at, comments.c.id)
     )
     return ids, [_comment(row) for row in conn.execute(query)]
@@ -264,7 +264,7 @@ def mailed(
     conn.execute(
         delete(mail_notices).where(
             mail_notices.c.subscription_id == subscription_id,
-            mail_notices.c.comment_id.in_(list(comment_ids)),
+            mail_notices.c.comment_id.in_(padded(comment_ids)),
         )
     )
     waiting = exists().where(mail_notices.c.subscription_id == subscription_id)

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from rejoinder.store.db import Part
-from rejoinder.store.dialect import on_psycopg, on_sqlite, sqlite_bind
+from rejoinder.store.dialect import on_psycopg, on_sqlite, padded, sqlite_bind
 from rejoinder.store.schema import outbox
 
 
@@ -126,13 +126,22 @@ def _add_on_postgres(
     return sorted(int(event_id) for (event_id,) in on_psycopg(conn, _PG_INSERT, parameters).fetchall())
 
 
-# SQLite: a transaction's events in one multi-row INSERT sent to the sqlite3 module (``on_sqlite``), each
-# payload serialised by orjson, as on PostgreSQL. Through SQLAlchemy (its JSON type's ``json.dumps``, an
-# executemany with a sentinel to return the ids in order) the outbox row cost a like more than its own
-# statements. SQLite numbers the rows of one INSERT in the order of its VALUES, so the ids sorted are the
-# entries' ids. At most this many rows a statement: four parameters a row, under SQLite's limit of 32,766.
-_SQLITE_ROWS_AT_ONCE = 500
+# SQLite: a transaction's events in one INSERT sent to the sqlite3 module (``on_sqlite``), each payload
+# serialised by orjson, as on PostgreSQL. Through SQLAlchemy (its JSON type's ``json.dumps``, an executemany
+# with a sentinel to return the ids in order) the outbox row cost a like more than its own statements. Up to
+# ``_SQLITE_ROWS_AS_VALUES`` rows are spelt as a row of parameters each, beyond that they travel as one JSON
+# array: the driver prepares and keeps a statement per spelling, and a spelling per batch size had filled
+# the writer's connection with dozens of them, up to 30 KiB each (the eight small ones take 60 KiB together;
+# docs/benchmarks.md, "Memory: SQLite's statements"). The JSON array costs SQLite a parse of each row, which
+# the small batches of likes need not pay. SQLite numbers the rows of one INSERT in the order of its VALUES,
+# or of its SELECT, so the ids sorted are the entries' ids.
+_SQLITE_ROWS_AS_VALUES = 8
 _SQLITE_INSERT = "INSERT INTO outbox (topic, payload, created_at, delivered_at) VALUES {rows} RETURNING id"
+_SQLITE_INSERT_ARRAY = (
+    "INSERT INTO outbox (topic, payload, created_at, delivered_at) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?1, "
+    "CASE WHEN json_extract(value, '$[2]') THEN ?1 END FROM json_each(?2) ORDER BY key RETURNING id"
+)
 _SQLITE_TIME = sqlite_bind(outbox.c.created_at)
 
 
@@ -140,15 +149,15 @@ def _add_on_sqlite(
     conn: Connection, entries: list[tuple[str, dict[str, Any], bool]], now: datetime
 ) -> list[int]:
     at = _SQLITE_TIME(now)
-    ids: list[int] = []
-    for start in range(0, len(entries), _SQLITE_ROWS_AT_ONCE):
-        chunk = entries[start : start + _SQLITE_ROWS_AT_ONCE]
-        statement = _SQLITE_INSERT.format(rows=", ".join(["(?, ?, ?, ?)"] * len(chunk)))
-        parameters: list[Any] = []
-        for topic, payload, delivered in chunk:
-            parameters += (topic, _payload_text(payload), at, at if delivered else None)
-        ids += sorted(event_id for (event_id,) in on_sqlite(conn, statement, parameters))
-    return ids
+    if len(entries) > _SQLITE_ROWS_AS_VALUES:
+        rows = [(topic, _payload_text(payload), delivered) for topic, payload, delivered in entries]
+        parameters: list[Any] = [at, orjson.dumps(rows).decode()]
+        return sorted(event_id for (event_id,) in on_sqlite(conn, _SQLITE_INSERT_ARRAY, parameters))
+    statement = _SQLITE_INSERT.format(rows=", ".join(["(?, ?, ?, ?)"] * len(entries)))
+    parameters = []
+    for topic, payload, delivered in entries:
+        parameters += (topic, _payload_text(payload), at, at if delivered else None)
+    return sorted(event_id for (event_id,) in on_sqlite(conn, statement, parameters))
 
 
 def _payload_text(payload: dict[str, Any]) -> str:
@@ -165,7 +174,7 @@ def after(conn: Connection, last_id: int, also: list[int], limit: int) -> list[t
     looked). Without their payloads: a process has applied most of them already (its own)."""
     where = outbox.c.id > last_id
     if also:
-        where = or_(where, outbox.c.id.in_(also))
+        where = or_(where, outbox.c.id.in_(padded(also)))
     rows = conn.execute(select(outbox.c.id, outbox.c.topic).where(where).order_by(outbox.c.id).limit(limit))
     return [(r.id, r.topic) for r in rows]
 
@@ -174,7 +183,7 @@ def payloads(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
     """The payloads of these events, by id."""
     if not ids:
         return {}
-    rows = conn.execute(select(outbox.c.id, outbox.c.payload).where(outbox.c.id.in_(ids)))
+    rows = conn.execute(select(outbox.c.id, outbox.c.payload).where(outbox.c.id.in_(padded(ids))))
     return {r.id: r.payload for r in rows}
 
 
@@ -195,12 +204,13 @@ def claim_undelivered(conn: Connection, older_than: datetime, now: datetime, unt
         query = query.with_for_update(skip_locked=True)
     rows = conn.execute(query).all()
     if rows:
-        conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(claimed_until=until))
+        claimed = padded(r.id for r in rows)
+        conn.execute(update(outbox).where(outbox.c.id.in_(claimed)).values(claimed_until=until))
     return [Row(r.id, r.topic, r.payload, False) for r in rows]
 
 
 def mark_delivered(conn: Connection, ids: list[int], now: datetime) -> None:
-    conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(delivered_at=now))
+    conn.execute(update(outbox).where(outbox.c.id.in_(padded(ids))).values(delivered_at=now))
 
 
 def purge(conn: Connection, before: datetime) -> int:

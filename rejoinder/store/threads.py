@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 
 from rejoinder.model import Thread
 from rejoinder.store.db import Part, at_commit
-from rejoinder.store.dialect import insert_ignore
+from rejoinder.store.dialect import insert_ignore, padded
 from rejoinder.store.schema import identities, threads
 
 
@@ -151,7 +151,7 @@ def comment_counts(conn: Connection, site_id: int, urls: Iterable[str]) -> dict[
     """Published-comment counts of many threads in one query; URLs without a thread are absent."""
     rows = conn.execute(
         select(threads.c.url, threads.c.comment_count).where(
-            threads.c.site_id == site_id, threads.c.url.in_(list(set(urls)))
+            threads.c.site_id == site_id, threads.c.url.in_(padded(set(urls)))
         )
     )
     return {row.url: row.comment_count for row in rows}
