@@ -375,11 +375,13 @@ UNNAMED_END_LINK = 2.0  # a home page at a comment's end that its words never na
 UNSPOKEN_END_ANCHOR = 1.5
 
 
-def judge(text: str, author: Sender) -> list[Evidence]:
-    """The blog-spam signals' evidence on a comment and who sent it."""
+def judge(text: str, author: Sender, *, links: int | None = None) -> list[Evidence]:
+    """The blog-spam signals' evidence on a comment and who sent it; ``links`` is the text's
+    ``link_count`` when already known."""
     found: list[Evidence] = []
     website = author.website.strip()
-    links = link_count(text)
+    if links is None:
+        links = link_count(text)
     linked = links > 0 or bool(website)
     found += _support_lines(text)
     name = _keyword_name(author.name)
