@@ -184,7 +184,10 @@ class Readings:
         with self._lock:
             self._kept.pop(key, None)
             self._kept[key] = (now, reading, html)
-            while len(self._kept) > self.limit or next(iter(self._kept.values()))[0] < now - self.seconds:
+            # Oldest first: drop those past their time, and any beyond the limit.
+            while self._kept and (
+                len(self._kept) > self.limit or next(iter(self._kept.values()))[0] < now - self.seconds
+            ):
                 self._kept.popitem(last=False)
 
     def take(self, key: ReadingKey) -> tuple[Reading, str] | None:
