@@ -166,15 +166,19 @@ class Readings:
     once solved, and reading it again would cost as much as the first time.
 
     Keyed by the submission's content, so a retry that changed anything reads afresh. Each is taken once;
-    at most ``limit`` are kept, none longer than ``seconds`` (a client solves in seconds, a person in a
-    minute; the challenge itself lasts half an hour, and a retry after that is simply read again).
+    none is kept longer than ``seconds`` (a client solves in seconds, the widget resends at once; a retry
+    later than that is simply read again), and at most ``limit`` are, holding at most ``max_features``
+    features between them (a reading of an ordinary comment holds a few hundred, about 40 KB; a flood of
+    long refused comments must not grow the process by more than a few MB).
     Thread-safe: posts run on worker threads."""
 
-    def __init__(self, limit: int = 1024, seconds: float = 600.0) -> None:
+    def __init__(self, limit: int = 512, seconds: float = 120.0, max_features: int = 100_000) -> None:
         self.limit = limit
         self.seconds = seconds
+        self.max_features = max_features
         self._lock = threading.Lock()
         self._kept: OrderedDict[ReadingKey, tuple[float, Reading, str]] = OrderedDict()
+        self._features = 0  # held by the readings kept
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -182,18 +186,27 @@ class Readings:
     def keep(self, key: ReadingKey, reading: Reading, html: str) -> None:
         now = time.monotonic()
         with self._lock:
-            self._kept.pop(key, None)
+            self._drop(key)
             self._kept[key] = (now, reading, html)
-            # Oldest first: drop those past their time, and any beyond the limit.
-            while self._kept and (
-                len(self._kept) > self.limit or next(iter(self._kept.values()))[0] < now - self.seconds
-            ):
-                self._kept.popitem(last=False)
+            self._features += len(reading.features)
+            # Oldest first: drop those past their time, and any beyond the limits.
+            while self._kept:
+                oldest, first = next(iter(self._kept.items()))
+                over = len(self._kept) > self.limit or self._features > self.max_features
+                if not over and first[0] >= now - self.seconds:
+                    break
+                self._drop(oldest)
 
     def take(self, key: ReadingKey) -> tuple[Reading, str] | None:
         """The reading and HTML kept for ``key``, once; None if none is (or it is too old)."""
         with self._lock:
-            kept = self._kept.pop(key, None)
+            kept = self._drop(key)
         if kept is None or kept[0] < time.monotonic() - self.seconds:
             return None
         return kept[1], kept[2]
+
+    def _drop(self, key: ReadingKey) -> tuple[float, Reading, str] | None:
+        kept = self._kept.pop(key, None)
+        if kept is not None:
+            self._features -= len(kept[1].features)
+        return kept

@@ -99,6 +99,14 @@ def test_a_kept_reading_is_taken_once_and_not_after_its_time() -> None:
     late = Readings(seconds=-1.0)  # whatever is kept is already too old
     late.keep(key, read, "")
     assert late.take(key) is None and len(late) == 0
+    # However few they are, the readings kept hold no more than so many features between them.
+    long = reading.read(Submission(" ".join(f"word{n}" for n in range(200)), Author("A")), "English")
+    small = Readings(max_features=2 * len(long.features) + 1)
+    for n in range(4):
+        small.keep(reading.key_of(Submission(f"long {n}", Author("A")), "English"), long, "")
+    assert len(small) == 2 and small._features == 2 * len(long.features)
+    assert small.take(reading.key_of(Submission("long 3", Author("A")), "English")) is not None
+    assert small._features == len(long.features)
 
 
 @pytest.fixture
