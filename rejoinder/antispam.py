@@ -18,11 +18,12 @@ from rejoinder.context import Context
 from rejoinder.errors import ChallengeRequired, RateLimited
 from rejoinder.model import Site, SiteSettings
 from rejoinder.sites import site_settings
-from rejoinder.spam import duplicates, formtoken, links, pow
+from rejoinder.spam import duplicates, formtoken, links, pow, reading, relevance
 from rejoinder.spam.abuse import AbuseModel
-from rejoinder.spam.features import Features, extract
+from rejoinder.spam.features import Features
 from rejoinder.spam.judge import ChallengeNeeded, FormCheck, Inputs, judge
 from rejoinder.spam.model import Model, lesson_ids
+from rejoinder.spam.reading import Reading, ReadingKey
 from rejoinder.spam.submission import FormProof, Submission
 from rejoinder.spam.verdict import Action, Verdict
 from rejoinder.store import spam as store
@@ -37,6 +38,8 @@ __all__ = [
     "features_of",
     "gather",
     "judge_comment",
+    "read",
+    "reading_key",
     "teach",
     "teach_in",
 ]
@@ -53,7 +56,16 @@ class Judged:
 
 
 def features_of(sub: Submission) -> Features:
-    return extract(sub.text, author=sub.author.name, website=sub.author.website)
+    return reading.features_of(sub)
+
+
+def read(rules: SiteSettings, sub: Submission) -> Reading:
+    """``sub`` as the filter reads it without the store, against the site's language."""
+    return reading.read(sub, relevance.SITE_LANGUAGES.get(rules.language, ""))
+
+
+def reading_key(rules: SiteSettings, sub: Submission) -> ReadingKey:
+    return reading.key_of(sub, relevance.SITE_LANGUAGES.get(rules.language, ""))
 
 
 def check_rate(ctx: Context, site: Site, rules: SiteSettings, sub: Submission, thread_url: str) -> None:
@@ -95,12 +107,14 @@ def gather(
     proof: FormProof | None,
     now: datetime,
     comment_id: int = 0,
+    known: Reading | None = None,
 ) -> Inputs:
     """Everything a verdict on ``sub`` reads from the store, read once, through the per-process memos.
 
     Uses the form's single-use tokens in the same transaction (so a used token is marked in the same
     commit as the comment it let through). ``comment_id`` is the comment itself when it is judged again
-    after an edit: it must not vouch for itself, nor count as its own duplicate."""
+    after an edit: it must not vouch for itself, nor count as its own duplicate. ``known``: the
+    submission's reading, whose domains and fingerprint are then not worked out again."""
     memos = ctx.spam_memos
     version = store.model_version(conn, site.id)
     model = memos.site_model(conn, site.id, version)
@@ -111,14 +125,17 @@ def gather(
         work = pow.verify_level(proof.altcha, ctx.spam.pow_key) if rules.pow != "off" else None
         solved = work is not None and store.use_token(conn, work[0], now + pow.LIFETIME)
         form = FormCheck(proof.honeypot, check, replayed, work[1] if solved and work is not None else None)
-    domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
+    if known is not None:
+        domains, fingerprint = known.domains, known.fingerprint
+    else:
+        domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
+        fingerprint = duplicates.fingerprint(sub.text)
     stood_before = now - timedelta(days=rules.spam_standing_days)
     email = sub.author.email
     approved, spammed = store.author_history(
         conn, site.id, email, stood_before, excluded=comment_id, identity_id=sub.identity_id
     )
     marks = memos.domain_marks(conn, site.id, version, domains)
-    fingerprint = duplicates.fingerprint(sub.text)
     near: list[duplicates.Seen] = []
     if fingerprint is not None:
         index = memos.duplicate_index(conn, site.id, now)
@@ -143,11 +160,13 @@ def judge_comment(
     proof: FormProof | None,
     now: datetime,
     comment_id: int = 0,
+    known: Reading | None = None,
 ) -> Judged:
-    """The verdict on a comment, inside the write transaction: its inputs gathered, then judged."""
-    inputs = gather(ctx, conn, site, rules, sub, proof=proof, now=now, comment_id=comment_id)
+    """The verdict on a comment, inside the write transaction: its inputs gathered, then judged.
+    ``known``: ``sub`` as read already (``read``), outside the transaction."""
+    inputs = gather(ctx, conn, site, rules, sub, proof=proof, now=now, comment_id=comment_id, known=known)
     try:
-        verdict = judge(inputs, sub, rules, features=features, thread_id=thread_id)
+        verdict = judge(inputs, sub, rules, features=features, thread_id=thread_id, reading=known)
     except ChallengeNeeded as needed:
         raise ChallengeRequired(needed.message, {"altcha": needed.rule}, difficulty=needed.level) from None
     purge = now + timedelta(days=rules.spam_retention_days) if verdict.action is Action.DISCARD else None

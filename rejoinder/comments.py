@@ -13,10 +13,11 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection
 
 from rejoinder import identity
-from rejoinder.antispam import check_rate, features_of, judge_comment
+from rejoinder.antispam import check_rate, features_of, judge_comment, read, reading_key
 from rejoinder.bans import check_bans
 from rejoinder.context import Context
 from rejoinder.errors import (
+    ChallengeRequired,
     CommentNotFound,
     EditWindowClosed,
     Forbidden,
@@ -32,6 +33,7 @@ from rejoinder.privacy import stored_client
 from rejoinder.ratelimits import refuse_over
 from rejoinder.rendering import normalise, render
 from rejoinder.sites import cached_site, known_site, site_settings
+from rejoinder.spam.reading import Reading
 from rejoinder.spam.submission import FormProof, Page, Submission
 from rejoinder.spam.verdict import Action
 from rejoinder.store import comments as store
@@ -131,13 +133,23 @@ def _plan_post(
     check_bans(ctx, site, author, client.remote_addr, body, new.identity)
     rules = site_settings(ctx, site)
     verified = identity.verified_badge(ctx, new.identity, site) if new.identity else None
+    reading: Reading | None = None
+    html: str | None = None
     if rules.spam_filter:
         # First and outside the transaction: a flood is refused before its text is rendered (up to
         # ~0.1 s of CPU for a long body) and before it queues for the writer.
         check_rate(ctx, site, rules, sub, url)
-    html = render(body)
-    # The text's features (the costly part of a verdict) are not computed while holding the write lock.
-    features = features_of(sub) if rules.spam_filter else None
+        # What the filter reads in the text alone (its features, the blog-spam and relevance signals: the
+        # costly part of a verdict) is not worked out while holding the write lock, nor again for the
+        # retry of an attempt refused for want of a proof of work.
+        key = reading_key(rules, sub)
+        kept = ctx.spam.readings.take(key)
+        if kept is not None:
+            reading, html = kept
+        else:
+            reading = read(rules, sub)
+    if html is None:
+        html = render(body)
     guest_email = author.email.casefold() if new.identity is None else None
     question = store.NewCommentQuestion(site.id, url, guest_email, new.parent_id)
 
@@ -174,17 +186,24 @@ def _plan_post(
         parent = _parent(conn, thread, new.parent_id, looked_up) if new.parent_id is not None else None
         verdict = None
         if rules.spam_filter:
-            judged = judge_comment(
-                ctx,
-                conn,
-                site,
-                rules,
-                sub,
-                features=features or features_of(sub),
-                thread_id=thread.id,
-                proof=new.proof,
-                now=now,
-            )
+            known = reading if reading is not None else read(rules, sub)
+            try:
+                judged = judge_comment(
+                    ctx,
+                    conn,
+                    site,
+                    rules,
+                    sub,
+                    features=known.features,
+                    thread_id=thread.id,
+                    proof=new.proof,
+                    now=now,
+                    known=known,
+                )
+            except ChallengeRequired:
+                # The same comment comes back once the challenge is solved: what was read of it waits.
+                ctx.spam.readings.keep(reading_key(rules, sub), known, html)
+                raise
             status, verdict = STATUS_FOR[judged.verdict.action], judged.stored
         else:
             status = CommentStatus.PENDING if rules.moderation else CommentStatus.PUBLISHED

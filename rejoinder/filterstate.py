@@ -1,5 +1,6 @@
 """The spam filter's per-process state, owned by the Context: the keys its form proofs are signed with, its
-rate-limit windows, and ``SpamMemos``, what it remembers of the store between verdicts.
+rate-limit windows, what refused attempts read of their submissions (``Readings``), and ``SpamMemos``,
+what it remembers of the store between verdicts.
 
 What every process must agree on (used tokens, learned weights, domain marks, decisions) lives in the
 database; a memo here only saves reading it again, and knows when what it holds is out of date.
@@ -10,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+import time
+from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
@@ -20,6 +23,7 @@ from rejoinder.spam import threshold
 from rejoinder.spam.duplicates import DuplicateIndex, Seen
 from rejoinder.spam.formtoken import FormTokens
 from rejoinder.spam.model import Model
+from rejoinder.spam.reading import Reading, ReadingKey
 from rejoinder.store import spam as store
 
 DUPLICATE_WINDOW = timedelta(days=30)  # how far back a new comment is compared with the site's others
@@ -28,12 +32,14 @@ _ThresholdRules = tuple[float, float, float]  # the site's hold and discard thre
 
 
 class SpamFilter:
-    """The filter's keys and rate-limit windows: one per server process."""
+    """The filter's keys and rate-limit windows, and what refused attempts read (``Readings``): one per
+    server process."""
 
     def __init__(self, secret: str, rate_limits: RateLimits | None = None) -> None:
         self.tokens = FormTokens(secret)
         self.pow_key = hmac.new(secret.encode(), b"rejoinder.altcha", hashlib.sha256).hexdigest()
         self.rate_limits = rate_limits or RateLimits()
+        self.readings = Readings()
 
 
 class SpamMemos:
@@ -152,3 +158,55 @@ class SpamMemos:
             index = self._duplicates.get(site_id)
         if index is not None and fingerprint is not None:
             index.mark(comment_id, fingerprint, spam)
+
+
+class Readings:
+    """What refused attempts read of their submissions (``spam.reading``) and rendered of their bodies,
+    kept for their retry: a comment refused for want of a proof of work comes back with the same content
+    once solved, and reading it again would cost as much as the first time.
+
+    Keyed by the submission's content, so a retry that changed anything reads afresh. Each is taken once;
+    none is kept longer than ``seconds`` (a client solves in seconds, the widget resends at once; a retry
+    later than that is simply read again), and at most ``limit`` are, holding at most ``max_features``
+    features between them (a reading of an ordinary comment holds a few hundred, about 40 KB; a flood of
+    long refused comments must not grow the process by more than a few MB).
+    Thread-safe: posts run on worker threads."""
+
+    def __init__(self, limit: int = 512, seconds: float = 120.0, max_features: int = 100_000) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.max_features = max_features
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[ReadingKey, tuple[float, Reading, str]] = OrderedDict()
+        self._features = 0  # held by the readings kept
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def keep(self, key: ReadingKey, reading: Reading, html: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._drop(key)
+            self._kept[key] = (now, reading, html)
+            self._features += len(reading.features)
+            # Oldest first: drop those past their time, and any beyond the limits.
+            while self._kept:
+                oldest, first = next(iter(self._kept.items()))
+                over = len(self._kept) > self.limit or self._features > self.max_features
+                if not over and first[0] >= now - self.seconds:
+                    break
+                self._drop(oldest)
+
+    def take(self, key: ReadingKey) -> tuple[Reading, str] | None:
+        """The reading and HTML kept for ``key``, once; None if none is (or it is too old)."""
+        with self._lock:
+            kept = self._drop(key)
+        if kept is None or kept[0] < time.monotonic() - self.seconds:
+            return None
+        return kept[1], kept[2]
+
+    def _drop(self, key: ReadingKey) -> tuple[float, Reading, str] | None:
+        kept = self._kept.pop(key, None)
+        if kept is not None:
+            self._features -= len(kept[1].features)
+        return kept

@@ -316,13 +316,6 @@ _CHEER = re.compile(
 # A link's own words instead of its address: how a link is placed for a search engine ("io games").
 _NOT_KEYWORDS = frozenset({"here", "this", "link", "source", "see", "docs", "documentation", "page", "post"})
 
-# The families in one pattern (group ``f<i>`` is the i-th family): one scan of the text instead of one per
-# family, which matters as the families grow.
-_SERVICE_NAMES = tuple(_SERVICES)
-_ANY_SERVICE = re.compile(
-    "|".join(f"(?P<f{i}>{p.pattern.removeprefix('(?i)')})" for i, p in enumerate(_SERVICES.values())),
-    re.IGNORECASE,
-)
 # Words that make a website, an author name or an anchor text read like an advertisement.
 _SELLING = """
     buy cheap best discount deal deals sale shop store online order price prices cost affordable top service
@@ -375,11 +368,13 @@ UNNAMED_END_LINK = 2.0  # a home page at a comment's end that its words never na
 UNSPOKEN_END_ANCHOR = 1.5
 
 
-def judge(text: str, author: Sender) -> list[Evidence]:
-    """The blog-spam signals' evidence on a comment and who sent it."""
+def judge(text: str, author: Sender, *, links: int | None = None) -> list[Evidence]:
+    """The blog-spam signals' evidence on a comment and who sent it; ``links`` is the text's
+    ``link_count`` when already known."""
     found: list[Evidence] = []
     website = author.website.strip()
-    links = link_count(text)
+    if links is None:
+        links = link_count(text)
     linked = links > 0 or bool(website)
     found += _support_lines(text)
     name = _keyword_name(author.name)
@@ -451,12 +446,14 @@ def discounted(base: float, found: list[Evidence]) -> float:
 
 
 def _service(text: str) -> str | None:
-    """The family of the first service the text advertises, if any."""
-    match = _ANY_SERVICE.search(text)
-    if match is None:
-        return None
-    found = (name for name, value in match.groupdict().items() if value is not None)
-    return _SERVICE_NAMES[int(next(found)[1:])]
+    """The family of the first service the text advertises, if any: the one found earliest in the text,
+    the first in ``_SERVICES``' order among those found at the same place."""
+    first: tuple[int, str] | None = None
+    for name, pattern in _SERVICES.items():
+        match = pattern.search(text)
+        if match is not None and (first is None or match.start() < first[0]):
+            first = (match.start(), name)
+    return first[1] if first is not None else None
 
 
 def _praise_count(text: str) -> int:
@@ -611,7 +608,8 @@ def _word_count(text: str) -> int:
 def _support_lines(text: str) -> list[Evidence]:
     phone = _PHONE.search(text) or _LABELLED_PHONE.search(text)
     supports = list(_SUPPORT.finditer(text))
-    brands = list(_BRANDS.finditer(text))
+    # The brands (the longest list to scan for) matter only beside a phone number or support wording.
+    brands = list(_BRANDS.finditer(text)) if phone or supports else []
     found: list[Evidence] = []
     if phone and (supports or brands):
         found.append(Evidence("blog", 3.5, "a phone number in customer-support wording"))

@@ -14,6 +14,7 @@ from rejoinder.spam.duplicates import Seen
 from rejoinder.spam.features import Features
 from rejoinder.spam.formtoken import TokenCheck, replayed
 from rejoinder.spam.model import Model
+from rejoinder.spam.reading import Reading, read
 from rejoinder.spam.submission import Submission
 from rejoinder.spam.threshold import Learned
 from rejoinder.spam.verdict import Action, Evidence, Thresholds, Verdict, combine
@@ -163,10 +164,20 @@ def _discounted(
 
 
 def judge(
-    inputs: Inputs, sub: Submission, rules: Rules, *, features: Features, thread_id: int | None
+    inputs: Inputs,
+    sub: Submission,
+    rules: Rules,
+    *,
+    features: Features,
+    thread_id: int | None,
+    reading: Reading | None = None,
 ) -> Verdict:
     """Every signal's evidence, combined into a verdict; the site's own rules (moderation, proof of
-    work) have the last word. Raises ``ChallengeNeeded`` when the site wants proof of work first."""
+    work) have the last word. Raises ``ChallengeNeeded`` when the site wants proof of work first.
+    ``reading``: ``sub`` as read already (``reading.read``), against the site's language."""
+    site_language = relevance.SITE_LANGUAGES.get(rules.language, "")
+    if reading is None or reading.site_language != site_language:
+        reading = read(sub, site_language, features=features)
     model = inputs.model
     base = model.log_odds(features)
     evidence: list[Evidence] = []
@@ -182,17 +193,11 @@ def judge(
         evidence += form.token.evidence
         if form.token_replayed:
             evidence.append(replayed())
-    evidence += links.judge(sub.text, sub.author.website, marked=inputs.domain_marks)
-    blog = blogspam.judge(sub.text, sub.author)
+    evidence += reading.links
+    evidence += links.judge_marks(reading.linked_domains, inputs.domain_marks)
+    blog = reading.blog
     evidence += blog
-    # A link in the text, not the website field: bloggers who comment give their own site by habit.
-    linked = links.link_count(sub.text) > 0
-    promoted = linked and bool(blogspam.promoted_link(sub.text))
-    site_language = relevance.SITE_LANGUAGES.get(rules.language, "")
-    selling = any(e.weight > 0 for e in blog)
-    relevant = relevance.judge(
-        sub.text, sub.page, linked=linked, promoted=promoted, selling=selling, site_language=site_language
-    )
+    relevant = reading.relevant
     evidence += relevant
     evidence += trust.judge(inputs.approved, inputs.spammed)
     evidence += lists.judge(rules, sub, list(inputs.domains))
@@ -204,7 +209,7 @@ def judge(
     thresholds = Thresholds(rules.spam_hold, spam_at, rules.spam_discard)
     # Another language alone is a reader's right on a site that takes several; beside a link or a sale
     # it is how spam is posted wherever it can be.
-    foreign = (linked or selling) and any(relevance.in_other_language(e) for e in evidence)
+    foreign = reading.foreign
     lowered = _discounted(model, features, base, blog, evidence, spam_at, foreign=foreign, also=relevant)
     verdict = combine(lowered, evidence, thresholds)
     if learned is not None and verdict.action is Action.SPAM:

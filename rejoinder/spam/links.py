@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from urllib.parse import urlsplit
@@ -112,10 +112,17 @@ def judge(
 
     A website on its own is no evidence: people who keep a blog give it when they comment on others'.
     What it says is judged with the text (``blogspam``): generic praise, a website named for selling."""
+    return read(text, website) + judge_marks(domains_in(text, website), marked)
+
+
+def read(text: str, website: str, *, count: int | None = None) -> list[Evidence]:
+    """What ``judge`` finds in the text and website alone (how many links, through which shorteners),
+    before the site's marks are asked; ``count`` is the text's ``link_count`` when already known."""
     found: list[Evidence] = []
     # One link is no evidence either: readers point to documentation, a bug report or a fix. What it says
     # (anchor text, generic praise beside it, a shortener, an off-topic drop) is judged on its own.
-    count = link_count(text)
+    if count is None:
+        count = link_count(text)
     if count > 1:
         found.append(Evidence("links", min(0.8 + 0.5 * (count - 2), 3.0), f"{count} links"))
     domains = domains_in(text, website)
@@ -125,10 +132,15 @@ def judge(
         found.append(Evidence("links", 2.0, f"links through a URL shortener ({shortened[0]})"))
     elif listed:
         found.append(Evidence("links", 0.7, f"links through a URL shortener ({listed[0]})"))
-    spammy = [(d, s, h) for d, (s, h) in marked.items() if d in domains and s > h]
-    if spammy:
-        domain, spam, _ham = max(spammy, key=lambda item: item[1] - item[2])
-        weight = min(2.0 + 0.5 * (spam - 1), 4.0)
-        times = "once" if spam == 1 else f"{spam} times"
-        found.append(Evidence("links", weight, f"links to {domain}, marked as spam {times} before"))
     return found
+
+
+def judge_marks(domains: Sequence[str], marked: Mapping[str, tuple[int, int]]) -> list[Evidence]:
+    """``judge``'s finding on the site's marks of the ``domains`` the text and website link to."""
+    spammy = [(d, s, h) for d, (s, h) in marked.items() if d in domains and s > h]
+    if not spammy:
+        return []
+    domain, spam, _ham = max(spammy, key=lambda item: item[1] - item[2])
+    weight = min(2.0 + 0.5 * (spam - 1), 4.0)
+    times = "once" if spam == 1 else f"{spam} times"
+    return [Evidence("links", weight, f"links to {domain}, marked as spam {times} before")]

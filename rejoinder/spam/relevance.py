@@ -131,17 +131,21 @@ def _topics(text: str) -> set[str]:
 
 def language(text: str) -> str:
     """The text's language (or script, outside the Latin alphabet) when it can be told; else ""."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if len(letters) < 12:
-        return ""
-    scripts: Counter[str] = Counter()
-    for ch in letters:
-        scripts[_script(ch)] += 1
-    script, count = scripts.most_common(1)[0]
-    if count < 0.6 * len(letters):
-        return ""
-    if script != "Latin":
-        return script
+    if text.isascii():  # every letter Latin: no script to tell
+        if sum(map(str.isalpha, text)) < 12:
+            return ""
+    else:
+        letters = [ch for ch in text if ch.isalpha()]
+        if len(letters) < 12:
+            return ""
+        scripts: Counter[str] = Counter()
+        for ch in letters:
+            scripts[_script(ch)] += 1
+        script, count = scripts.most_common(1)[0]
+        if count < 0.6 * len(letters):
+            return ""
+        if script != "Latin":
+            return script
     words = [w.lower() for w in _WORD.findall(text)]
     if len(words) < MIN_LANGUAGE_WORDS:
         return ""
