@@ -135,7 +135,7 @@ def gather(
     approved, spammed = store.author_history(
         conn, site.id, email, stood_before, excluded=comment_id, identity_id=sub.identity_id
     )
-    marks = memos.domain_marks(conn, site.id, version, domains)
+    marks = memos.domain_marks(conn, site.id, version, links.with_parents(domains))
     near: list[duplicates.Seen] = []
     if fingerprint is not None:
         index = memos.duplicate_index(conn, site.id, now)

@@ -807,6 +807,9 @@ def test_a_products_name_alone_is_a_shops_profile() -> None:
     for text in ("8 Ball Leather Jackets", "Harbor Walnut Furniture", "Kettle and Crumb Bakery"):
         found = [e for e in blogspam.judge(text, Author("", "", "")) if "name and nothing else" in e.reason]
         assert [e.weight for e in found] == [1.0], (text, found)
+    # A link beside the name makes it no less a shop's: the finding stays.
+    beside = blogspam.judge("Harbor Walnut Furniture https://harbor.example/desks", Author("", "", ""))
+    assert [e.weight for e in beside if "name and a link" in e.reason] == [1.0], beside
 
 
 @pytest.mark.parametrize(

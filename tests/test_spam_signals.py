@@ -572,3 +572,16 @@ def test_more_spam_evidence_never_lowers_the_score_or_the_action(
     after = combine(base, more, t)
     assert after.score >= before.score
     assert SEVERITY.index(after.action) >= SEVERITY.index(before.action)
+
+
+def test_a_domain_marked_as_spam_counts_against_its_subdomains_and_not_its_neighbours() -> None:
+    marked = {"pills.example": (1, 0), "ok.example": (1, 3)}
+    [finding] = links.judge_marks(["shop.pills.example"], marked)
+    assert finding.reason == "links to pills.example, marked as spam once before"
+    assert links.judge_marks(["pills.example.org", "otherpills.example", "a.ok.example"], marked) == []
+    assert links.with_parents(["a.b.pills.example", "203.0.113.7"]) == [
+        "a.b.pills.example",
+        "b.pills.example",
+        "pills.example",
+        "203.0.113.7",
+    ]

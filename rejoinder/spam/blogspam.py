@@ -421,10 +421,12 @@ def judge(text: str, author: Sender, *, links: int | None = None) -> list[Eviden
     found += _pitch(text, linked=linked)
     found += _register(text)
     alone = without_links(_TAGS.sub(" ", text)).strip()
-    if not links and _ONE_LINE_PROFILE.match(alone):
-        found.append(Evidence("blog", 1.0, "a one-line profile: its writer's trade and nothing else"))
-    elif not links and _NAME_ALONE.match(alone) and not _CHEER.search(alone):
-        found.append(Evidence("blog", 1.0, f"a product's or a shop's name and nothing else ('{alone[:60]}')"))
+    # The words alone decide these two: a link beside a profile or a shop's name makes it no less one.
+    besides = "a link" if links else "nothing else"
+    if _ONE_LINE_PROFILE.match(alone):
+        found.append(Evidence("blog", 1.0, f"a one-line profile: its writer's trade and {besides}"))
+    elif _NAME_ALONE.match(alone) and not _CHEER.search(alone):
+        found.append(Evidence("blog", 1.0, f"a product's or a shop's name and {besides} ('{alone[:60]}')"))
     service = _service(text) or (_service(website.replace("-", " ")) if website else None)
     if service is not None:
         if linked:

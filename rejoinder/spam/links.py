@@ -75,6 +75,19 @@ def domains_in(text: str, *extra: str) -> list[str]:
     return list(dict.fromkeys(d for d in found if d))
 
 
+def with_parents(domains: Sequence[str]) -> list[str]:
+    """``domains`` and every domain above each of them down to two labels (``shop.pills.example`` gives
+    ``pills.example`` too), in order: the names a moderator's mark on a site can be recorded under."""
+    found: list[str] = []
+    for domain in domains:
+        labels = domain.split(".")
+        if ":" in domain or labels[-1].isdigit():  # an address has no parent domains
+            found.append(domain)
+            continue
+        found += (".".join(labels[i:]) for i in range(max(len(labels) - 1, 1)))
+    return list(dict.fromkeys(found))
+
+
 def links_in(text: str) -> list[str]:
     """The links in ``text`` as written (addresses, bare hosts), in order."""
     return [m.group(0) for m in _LINK.finditer(text)]
@@ -137,7 +150,10 @@ def read(text: str, website: str, *, count: int | None = None) -> list[Evidence]
 
 def judge_marks(domains: Sequence[str], marked: Mapping[str, tuple[int, int]]) -> list[Evidence]:
     """``judge``'s finding on the site's marks of the ``domains`` the text and website link to."""
-    spammy = [(d, s, h) for d, (s, h) in marked.items() if d in domains and s > h]
+    # A mark on a site counts against its subdomains too: a link to shop.pills.example is a link to
+    # pills.example, whose owner hands out the names under it.
+    linked = set(with_parents(domains))
+    spammy = [(d, s, h) for d, (s, h) in marked.items() if d in linked and s > h]
     if not spammy:
         return []
     domain, spam, _ham = max(spammy, key=lambda item: item[1] - item[2])
