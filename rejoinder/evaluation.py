@@ -501,22 +501,28 @@ def learning_safety(
     a shuffle, spam and ham as they come, and compare F1 on the rest. Each trial is a new shuffle."""
     pool = deduplicate(items)
     ham = [item for item in pool if not item.is_spam]
-    before = metrics(judge_all(ham, predictor(prior)))
+    # Each comment is read once: the trials judge and teach the same comments many times over.
+    read_once = {id(item): features_of(item) for item in pool}
+
+    def judge(item: CorpusItem, model: Model) -> Verdict:  # default_judge, on the features read once
+        return combine(model.log_odds(read_once[id(item)]), [], Thresholds())
+
+    before = metrics(judge_all(ham, predictor(prior, judge)))
     fpr_after, held_after, f1_before, f1_after, fpr_mixed_before, fpr_mixed_after = [], [], [], [], [], []
     for trial in range(trials):
         order = shuffled(pool, seed + trial)
         site = prior.with_site({})
         for item in [i for i in order if i.is_spam][:one_sided]:
-            site.learn(features_of(item), True)
-        after = metrics(judge_all(ham, predictor(site)))
+            site.learn(read_once[id(item)], True)
+        after = metrics(judge_all(ham, predictor(site, judge)))
         fpr_after.append(after.fpr)
         held_after.append(after.ham_held_share)
         taught, rest = order[:mixed], order[mixed:]
         site = prior.with_site({})
         for item in taught:
-            site.learn(features_of(item), item.is_spam)
-        alone = metrics(judge_all(rest, predictor(prior)))
-        taught_site = metrics(judge_all(rest, predictor(site)))
+            site.learn(read_once[id(item)], item.is_spam)
+        alone = metrics(judge_all(rest, predictor(prior, judge)))
+        taught_site = metrics(judge_all(rest, predictor(site, judge)))
         f1_before.append(alone.f1)
         f1_after.append(taught_site.f1)
         fpr_mixed_before.append(alone.fpr)
