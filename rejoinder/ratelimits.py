@@ -39,54 +39,40 @@ class Limiter(Protocol):
     def get_window_stats(self, item: Rate, *identifiers: str) -> WindowStats: ...
     def clear(self, item: Rate, *identifiers: str) -> None: ...
 
-# ``hit`` in Redis for one request or several, one after the other, in one round trip (``limits`` takes two
-# per limit: a test and a hit, each a script). ARGV starts with the number of requests; then, request by
-# request, its number of limits and each limit's amount and window in seconds. KEYS are each limit's
-# previous and current window, in the layout and with the arithmetic of ``limits``' sliding window counter,
-# so that its ``first``, ``forget`` and window stats read the same counts. For each request, either every
-# limit is counted or, when one is full, none: its answer is {0}, or the full limit's place (from 1) with
-# its windows' counts and milliseconds left, from which the Retry-After is worked out as ``limits`` works it
-# out. A batch of likes is one command where a pipeline held one per like: one reply to parse, not one each.
-_HIT_EACH = """
-local function hit_all(first_key, first_arg, n)
-    for i = 1, n do
-        local previous, current = KEYS[first_key + 2 * i - 2], KEYS[first_key + 2 * i - 1]
-        local amount = tonumber(ARGV[first_arg + 2 * i - 2])
-        local expiry = tonumber(ARGV[first_arg + 2 * i - 1]) * 1000
-        local current_ttl = tonumber(redis.call('pttl', current))
-        if current_ttl > 0 and current_ttl < expiry then
-            -- the current window has ended: it becomes the previous one
-            redis.call('rename', current, previous)
-            redis.call('set', current, 0, 'PX', current_ttl + expiry)
-        end
-        local previous_count = tonumber(redis.call('get', previous)) or 0
-        local previous_ttl = math.max(0, tonumber(redis.call('pttl', previous)) or 0)
-        local current_count = tonumber(redis.call('get', current)) or 0
-        current_ttl = math.max(0, tonumber(redis.call('pttl', current)) or 0)
-        if previous_count * previous_ttl / expiry + current_count >= amount then
-            return {i, previous_count, previous_ttl, current_count, current_ttl}
-        end
+# ``hit`` in Redis, every limit of one request in one round trip (``limits`` takes two per limit: a test
+# and a hit, each a script). KEYS are each limit's previous and current window, ARGV each limit's amount
+# and window in seconds, in the layout and with the arithmetic of ``limits``' sliding window counter, so
+# that its ``first``, ``forget`` and window stats read the same counts. Either every limit is counted or,
+# when one is full, none: it answers 0, or the full limit's place (from 1) with its windows' counts and
+# milliseconds left, from which the Retry-After is worked out as ``limits`` works it out.
+_HIT_ALL = """
+local n = #KEYS / 2
+for i = 1, n do
+    local previous, current = KEYS[2 * i - 1], KEYS[2 * i]
+    local amount, expiry = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]) * 1000
+    local current_ttl = tonumber(redis.call('pttl', current))
+    if current_ttl > 0 and current_ttl < expiry then
+        -- the current window has ended: it becomes the previous one
+        redis.call('rename', current, previous)
+        redis.call('set', current, 0, 'PX', current_ttl + expiry)
     end
-    for i = 1, n do
-        local current = KEYS[first_key + 2 * i - 1]
-        local expiry = tonumber(ARGV[first_arg + 2 * i - 1]) * 1000
-        if redis.call('exists', current) == 1 then
-            redis.call('incrby', current, 1)
-        else
-            redis.call('set', current, 1, 'PX', expiry * 2)
-        end
+    local previous_count = tonumber(redis.call('get', previous)) or 0
+    local previous_ttl = math.max(0, tonumber(redis.call('pttl', previous)) or 0)
+    local current_count = tonumber(redis.call('get', current)) or 0
+    current_ttl = math.max(0, tonumber(redis.call('pttl', current)) or 0)
+    if previous_count * previous_ttl / expiry + current_count >= amount then
+        return {i, previous_count, previous_ttl, current_count, current_ttl}
     end
-    return {0}
 end
-
-local answers = {}
-local key, arg = 1, 2
-for r = 1, tonumber(ARGV[1]) do
-    local n = tonumber(ARGV[arg])
-    answers[r] = hit_all(key, arg + 1, n)
-    key, arg = key + 2 * n, arg + 1 + 2 * n
+for i = 1, n do
+    local current, expiry = KEYS[2 * i], tonumber(ARGV[2 * i]) * 1000
+    if redis.call('exists', current) == 1 then
+        redis.call('incrby', current, 1)
+    else
+        redis.call('set', current, 1, 'PX', expiry * 2)
+    end
 end
-return answers
+return {0}
 """
 
 
@@ -119,7 +105,7 @@ class RateLimits:
         # test. Writers on PostgreSQL check in several committer threads at once.
         self._memory_lock = threading.Lock()
         self._shared: Limiter | None = None
-        self._hit_script: Any = None  # redis.commands.core.Script: ``_HIT_EACH`` on the storage's client
+        self._hit_all: Any = None  # redis.commands.core.Script: ``_HIT_ALL`` on the storage's client
         self._key_prefix = f"{prefix}:limits"
         # What a failing Redis raises (``limits``' StorageError); nothing without Redis.
         self._shared_failed: tuple[type[Exception], ...] = ()
@@ -138,8 +124,9 @@ class RateLimits:
             # It reads a rate's amount, key and window only, which ``Rate`` gives as ``limits``' own items do.
             self._shared = cast(Limiter, SlidingWindowCounterRateLimiter(storage))
             self._shared_failed = (StorageError,)
-            self._hit_script = storage.get_connection().register_script(_HIT_EACH.encode())
+            self._hit_all = storage.get_connection().register_script(_HIT_ALL.encode())
             self._storage_errors = storage.base_exceptions
+            self._no_script = storage.dependency.exceptions.NoScriptError
         self._on_error = on_error or (lambda: None)
         self._shared_again_at = 0.0
         self._rules: dict[str, list[Rate]] = {}  # a rule as written -> its parsed limits
@@ -206,35 +193,53 @@ class RateLimits:
     def _hit_each(
         self, limiter: Limiter, requests: list[tuple[int, list[tuple[str, str, str]]]]
     ) -> list[Exceeded | None]:
-        if limiter is not self._shared:
+        if limiter is not self._shared or len(requests) == 1:
             return [self._hit(limiter, site_id, checks) for site_id, checks in requests]
-        return self._hit_in_redis([(site_id, self._parsed_checks(checks)) for site_id, checks in requests])
+        parsed = [(site_id, self._parsed_checks(checks)) for site_id, checks in requests]
 
-    def _hit_in_redis(self, requests: list[tuple[int, list[tuple[str, Rate, str]]]]) -> list[Exceeded | None]:
-        """``_hit`` for each request, one after the other, in one script and one round trip to Redis
-        (``_HIT_EACH``); a request without limits that apply is not sent."""
-        asked = [(site_id, checks) for site_id, checks in requests if checks]
-        if not asked:
-            return [None] * len(requests)
-        # As bytes: redis-py passes them through, where each str or int goes through its encoder's checks.
-        keys: list[bytes] = []
-        arguments: list[bytes] = [b"%d" % len(asked)]
-        for site_id, checks in asked:
-            arguments.append(b"%d" % len(checks))
-            for scope, item, who in checks:
-                key = f"{self._key_prefix}:{{{item.key_for(str(site_id), scope, who)}}}".encode()
-                keys += [key + b"/-1", key]
-                arguments += [b"%d" % item.amount, b"%d" % item.get_expiry()]
+        def send() -> list[Any]:
+            # The script by its hash, not through the pipeline's own script handling, which asks Redis
+            # whether it has the script first: a second round trip per batch.
+            pipeline = self._hit_all.registered_client.pipeline(transaction=False)
+            for site_id, checks in parsed:
+                if checks:
+                    keys, arguments = self._script_arguments(site_id, checks)
+                    pipeline.evalsha(self._hit_all.sha, len(keys), *keys, *arguments)
+            return list(pipeline.execute())
+
         try:
-            # By its hash; loaded and sent again if Redis does not have it (first use, or a restart).
-            answers = iter(self._hit_script(keys, arguments))
+            try:
+                answers = iter(send())
+            except self._no_script:  # not loaded yet, or Redis restarted: no script ran, so run them again
+                self._hit_all.registered_client.script_load(self._hit_all.script)
+                answers = iter(send())
         except self._storage_errors as exc:
             raise self._shared_failed[0](exc) from exc
-        return [self._exceeded(checks, next(answers)) if checks else None for _, checks in requests]
+        return [self._exceeded(checks, next(answers)) if checks else None for _, checks in parsed]
+
+    def _hit_in_redis(self, site_id: int, checks: list[tuple[str, Rate, str]]) -> Exceeded | None:
+        """``_hit`` in one round trip to Redis (``_HIT_ALL``)."""
+        try:
+            found = self._hit_all(*self._script_arguments(site_id, checks))
+        except self._storage_errors as exc:
+            raise self._shared_failed[0](exc) from exc
+        return self._exceeded(checks, found)
+
+    def _script_arguments(
+        self, site_id: int, checks: list[tuple[str, Rate, str]]
+    ) -> tuple[list[str], list[int]]:
+        """``_HIT_ALL``'s keys and arguments for these checks."""
+        keys: list[str] = []
+        windows: list[int] = []
+        for scope, item, who in checks:
+            key = item.key_for(str(site_id), scope, who)
+            keys += [f"{self._key_prefix}:{{{key}}}/-1", f"{self._key_prefix}:{{{key}}}"]
+            windows += [item.amount, item.get_expiry()]
+        return keys, windows
 
     @staticmethod
     def _exceeded(checks: list[tuple[str, Rate, str]], found: list[Any]) -> Exceeded | None:
-        """What ``_HIT_EACH`` answered for one request, as ``hit`` answers."""
+        """What ``_HIT_ALL`` answered, as ``hit`` answers."""
         if not found[0]:
             return None
         place, previous_count, previous_ms, current_count, current_ms = (int(value) for value in found)
@@ -310,7 +315,7 @@ class RateLimits:
         if not parsed:
             return None
         if limiter is self._shared:
-            return self._hit_in_redis([(site_id, parsed)])[0]
+            return self._hit_in_redis(site_id, parsed)
         return count_each(limiter, site_id, parsed)
 
 
@@ -318,7 +323,7 @@ def count_each(
     limiter: Limiter, site_id: int, parsed: list[tuple[str, Rate, str]]
 ) -> Exceeded | None:
     """``RateLimits.hit`` with a limiter's own test and hit per limit (in memory, under the caller's lock;
-    what ``_HIT_EACH`` does in one script)."""
+    what ``_HIT_ALL`` does in one script)."""
     for scope, item, who in parsed:
         if not limiter.test(item, str(site_id), scope, who):
             reset = limiter.get_window_stats(item, str(site_id), scope, who).reset_time

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+import redis
 from limits.storage import RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
@@ -32,7 +33,7 @@ def test_one_round_trip_answers_as_a_test_and_a_hit_per_limit(
     ours = RateLimits(redis_settings.redis_url, redis_settings.redis_prefix)
     storage = RedisStorage(redis_settings.redis_url, key_prefix=f"{redis_settings.redis_prefix}-theirs")
     theirs = SlidingWindowCounterRateLimiter(storage)
-    client = ours._hit_script.registered_client
+    client = ours._hit_all.registered_client
     sent: list[str] = []
     send = client.execute_command
 
@@ -70,8 +71,8 @@ async def test_hits_gathered_on_the_loop_count_in_one_round_trip_as_one_after_th
 ) -> None:
     limits = RateLimits(redis_settings.redis_url, redis_settings.redis_prefix)
     # A script of its own, which Redis has not seen: the first batch finds it missing and loads it.
-    client = limits._hit_script.registered_client
-    limits._hit_script = client.register_script(f"{limits._hit_script.script.decode()}\n-- {uuid.uuid4()}\n")
+    client = limits._hit_all.registered_client
+    limits._hit_all = client.register_script(f"{limits._hit_all.script.decode()}\n-- {uuid.uuid4()}\n")
     batches: list[int] = []
     hit_each = limits.hit_each
 
@@ -80,20 +81,26 @@ async def test_hits_gathered_on_the_loop_count_in_one_round_trip_as_one_after_th
         return hit_each(requests)
 
     sent: list[str] = []
-    send = client.execute_command
+    execute, immediate = redis.client.Pipeline.execute, redis.client.Pipeline.immediate_execute_command
     monkeypatch.setattr(limits, "hit_each", counted)
     monkeypatch.setattr(
-        client, "execute_command", lambda *a, **k: sent.append(str(a[0])) or send(*a, **k)
+        redis.client.Pipeline,
+        "execute",
+        lambda self, *a, **k: sent.append("pipeline") or execute(self, *a, **k),
+    )
+    monkeypatch.setattr(
+        redis.client.Pipeline,
+        "immediate_execute_command",
+        lambda self, *a, **k: sent.append(str(a[0])) or immediate(self, *a, **k),
     )
     answers = await asyncio.gather(*(limits.hit_gathered(1, checks) for checks in REQUESTS))
     assert [exceeded and exceeded.scope for exceeded in answers] == REFUSED_BY
     assert batches == [len(REQUESTS)]  # asked in one turn of the loop: one thread hand-off, one batch
-    # One script for the whole batch; it was missing: loaded, then the batch sent again.
-    assert sent == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
+    assert sent == ["pipeline", "pipeline"]  # the script was missing: loaded, then the batch sent again
     sent.clear()
     again = await asyncio.gather(limits.hit_gathered(1, [A]), limits.hit_gathered(1, [B]))
     assert [exceeded and exceeded.scope for exceeded in again] == ["like-ip", "like-ip"]
-    assert sent == ["EVALSHA"]  # one round trip, no asking whether the script is there
+    assert sent == ["pipeline"]  # one round trip, no asking whether the script is there
 
 
 async def test_hits_gathered_with_redis_unreachable_count_in_memory() -> None:
