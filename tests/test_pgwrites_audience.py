@@ -13,10 +13,11 @@ from sqlalchemy import event, select
 
 from rejoinder.comments import Client, NewComment, post_comment, post_comment_async
 from rejoinder.context import Context
-from rejoinder.model import Author, CommentStatus
+from rejoinder.model import Author, CommentStatus, Moderator
 from rejoinder.notify import moderators
-from rejoinder.sites import create_site
+from rejoinder.sites import create_site, get_site
 from rejoinder.store.audience import Audience
+from rejoinder.store.moderators import list_moderators
 from rejoinder.store.schema import moderator_notices, outbox
 from tests.conftest import SITE_ORIGIN
 from tests.helpers import make_moderator
@@ -62,10 +63,10 @@ async def test_a_comment_no_one_hears_of_is_two_statements_and_delivered_as_writ
     # The lookup and the one statement that writes; no reads of subscribers, moderators or webhooks after
     # the commit, nor an UPDATE marking the event delivered.
     assert len(sent) == 2, sent
+    posted_events = select(outbox.c.delivered_at).where(outbox.c.topic == "CommentPosted")
+    latest = posted_events.order_by(outbox.c.id.desc())
     with ctx.db.read() as conn:
-        row = conn.execute(
-            select(outbox.c.delivered_at).where(outbox.c.topic == "CommentPosted").order_by(outbox.c.id.desc())
-        ).first()
+        row = conn.execute(latest).first()
     assert row is not None and row.delivered_at is not None
     assert posted.comment.status is CommentStatus.PUBLISHED
 
@@ -85,7 +86,7 @@ def test_a_moderator_hears_of_held_comments_and_of_every_comment_only_on_request
     assert held.status is CommentStatus.PENDING
     assert set(notices(ctx)) - before == {(held.id, "held")}
 
-    for moderator in ctx_moderators(ctx, "open"):
+    for moderator in moderators_of(ctx, "open"):
         moderators.set_preference(ctx, moderator, "daily", all_comments=True)
     every = post_comment(ctx, new("open", "now every comment is news", 3), Client()).comment
     assert ctx.events.drain()
@@ -93,10 +94,7 @@ def test_a_moderator_hears_of_held_comments_and_of_every_comment_only_on_request
     assert (published.id, "new") not in notices(ctx)
 
 
-def ctx_moderators(ctx: Context, site_key: str) -> list[Any]:
-    from rejoinder.sites import get_site
-    from rejoinder.store.moderators import list_moderators
-
+def moderators_of(ctx: Context, site_key: str) -> list[Moderator]:
     site = get_site(ctx, site_key)
     with ctx.db.read() as conn:
         return list_moderators(conn, site.id)
@@ -112,7 +110,9 @@ def ctx_moderators(ctx: Context, site_key: str) -> list[Any]:
         (Audience(False, False, False, True), False, True, False),
     ],
 )
-def test_who_hears_of_a_comment_by_its_status(audience: Audience, published: bool, held: bool, spam: bool) -> None:
+def test_who_hears_of_a_comment_by_its_status(
+    audience: Audience, published: bool, held: bool, spam: bool
+) -> None:
     assert audience.hears_of(CommentStatus.PUBLISHED) is published
     assert audience.hears_of(CommentStatus.PENDING) is held
     assert audience.hears_of(CommentStatus.SPAM) is spam

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, or_, true
+from sqlalchemy import exists, literal_column, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from rejoinder.model import CommentStatus
@@ -35,6 +35,12 @@ class Audience:
         return False  # spam: only webhooks hear of it
 
 
+# Constants in the statement's text, not bound: an IN of bound values is rendered anew at every run.
+_THREAD: ColumnElement[str] = literal_column("'thread'")
+_REPLIES: ColumnElement[str] = literal_column("'replies'")
+_NO_MAIL: ColumnElement[str] = literal_column("'off'")
+
+
 def audience_columns(site_id: ColumnElement[Any], thread_id: ColumnElement[Any]) -> list[Any]:
     """The columns ``audience_from_row`` reads, as ``EXISTS`` tests of a new comment in ``thread_id``
     (NULL: no thread yet, so no one listens to it) of ``site_id``, both columns of the enclosing query."""
@@ -42,13 +48,13 @@ def audience_columns(site_id: ColumnElement[Any], thread_id: ColumnElement[Any])
     roles, mail = moderator_roles.c, moderator_mail.c
     listeners = exists().where(
         s.thread_id == thread_id,
-        s.kind.in_(("thread", "replies")),
+        s.kind.in_([_THREAD, _REPLIES]),
         r.id == s.recipient_id,
         r.confirmed_at.is_not(None),
         r.suppressed_at.is_(None),
     )
     # A moderator without a row of preferences gets mail at once of held comments, not of every comment.
-    mailed = or_(mail.mode.is_(None), mail.mode != "off")
+    mailed = or_(mail.mode.is_(None), mail.mode != _NO_MAIL)
 
     def moderators(wanted: ColumnElement[bool]) -> Any:
         of_site = moderator_roles.outerjoin(moderator_mail, mail.moderator_id == roles.moderator_id)
