@@ -1,5 +1,5 @@
-"""A new comment's audience: asked with its batch's lookup on PostgreSQL, so that a comment no one hears of
-after the commit (no thread subscribers, no moderator's mail of it, no webhooks) leaves the event bus
+"""A new comment's audience: asked with its batch's lookup on PostgreSQL, so that a comment no one can hear
+of after the commit (no thread subscribers, no moderator's mail of it, no webhooks) leaves the event bus
 nothing to read or mark; and whoever does hear of one still does."""
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def moderators_of(ctx: Context, site_key: str) -> list[Moderator]:
         (Audience(False, True, False, False), True, False, False),
         (Audience(False, False, True, True), True, True, False),
         (Audience(False, False, False, True), False, True, False),
+        (Audience(False, False, True, False), False, False, False),
     ],
 )
 def test_who_hears_of_a_comment_by_its_status(
