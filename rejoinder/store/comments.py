@@ -222,7 +222,7 @@ class NewCommentAnswer:
     email_taken: bool | None  # a verified reader holds the guest's address; None: ask (a new thread)
     comment_id: int  # taken from the comments' sequence for this comment's row
     parent: ReplyTarget | None = None  # the comment it answers (``parent_id`` asked); None: none of that id
-    # Who hears of it after the commit, as the thread and the site stood at the lookup; None: not asked.
+    # Who may hear of it after the commit, as the thread and the site stood at the lookup; None: not asked.
     audience: Audience | None = None
 
 
