@@ -11,7 +11,10 @@ Two kinds of subscriber:
   undelivered (its writer crashed, or a subscriber failed) is claimed and delivered again by some process.
   ``subscribe_once_batch`` is the same for a handler that takes the events gathered meanwhile as a list:
   one transaction for many comments instead of one per comment, which is what keeps the bus's thread up
-  with a busy writer.
+  with a busy writer. A subscriber that has nothing to do unless someone hears of the event
+  (``only_if_heard``) is spared an event recorded as heard by no one (``record(..., heard=False)``): if
+  every one-process subscriber of its type is such, the event is written delivered and only the
+  subscribers of every process run.
 
 Delivery is at least once: subscribers are idempotent. Each process remembers the ids it has applied, so
 the same event arriving by pub/sub and by the tail runs its subscribers there once.
@@ -64,8 +67,9 @@ class EventBus:
         self.fanout = fanout
         self.tail_seconds = tail_seconds
         self._everywhere: list[tuple[type[Any], Handler]] = []
-        # One-process subscribers, each as a handler of a list of events (``subscribe_once`` wraps its own).
-        self._once: list[tuple[type[Any] | tuple[type[Any], ...], BatchHandler, bool]] = []
+        # One-process subscribers, each as a handler of a list of events (``subscribe_once`` wraps its own),
+        # whether it takes them in batches, and whether only events someone hears of (``only_if_heard``).
+        self._once: list[tuple[type[Any] | tuple[type[Any], ...], BatchHandler, bool, bool]] = []
         self._local: list[tuple[type[Any], Handler]] = []
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._seen_lock = threading.Lock()
@@ -94,15 +98,21 @@ class EventBus:
     def subscribe_once(self, event_type: type[E], handler: Callable[[E], None]) -> None:
         """Run ``handler`` in one process for each committed event of this type (retried until it
         succeeds: it must be idempotent)."""
-        self._once.append((event_type, lambda events: handler(events[0]), False))
+        self._once.append((event_type, lambda events: handler(events[0]), False, False))
 
     def subscribe_once_batch(
-        self, event_types: tuple[type[E], ...], handler: Callable[[list[E]], None]
+        self,
+        event_types: tuple[type[E], ...],
+        handler: Callable[[list[E]], None],
+        *,
+        only_if_heard: bool = False,
     ) -> None:
         """``subscribe_once`` for a handler of several events at once, of any of ``event_types`` (those
         committed while the bus's thread was busy or gathering). If it raises, each event is given to it again
-        alone, so one event's failure leaves only that event to be delivered again."""
-        self._once.append((event_types, handler, True))
+        alone, so one event's failure leaves only that event to be delivered again. ``only_if_heard``: the
+        handler has nothing to do with an event recorded as heard by no one (``record``), whose recorder
+        asked, in its transaction, the same questions the handler asks before it writes."""
+        self._once.append((event_types, handler, True, only_if_heard))
 
     def subscribe_local(self, event_type: type[E], handler: Callable[[E], None]) -> None:
         """Run ``handler`` only in the process that committed the event, right after the commit, and never
@@ -111,33 +121,36 @@ class EventBus:
 
     # -- recording
 
-    def record(self, conn: Connection, event: Event) -> None:
+    def record(self, conn: Connection, event: Event, *, heard: bool = True) -> None:
         """Write ``event`` to the outbox in the caller's transaction; it is delivered once that commits.
 
         The row is written just before the commit, with every other event of the transaction (a group
-        commit's comments: one statement, not one round trip each): nothing reads it before then."""
+        commit's comments: one statement, not one round trip each): nothing reads it before then.
+        ``heard=False``: the caller found in this transaction that no one hears of the event, so the
+        one-process subscribers that run ``only_if_heard`` are spared it."""
+        once = self._is_once(event, heard)
         kept = at_commit(conn, self._write_events, self._events_as_part)
         if kept is not None:
-            kept.append(event)
+            kept.append((event, once))
         else:
-            self._record_now(conn, event)
+            self._record_now(conn, event, once)
 
-    def _record_now(self, conn: Connection, event: Event) -> None:
-        once = self._is_once(event)
+    def _record_now(self, conn: Connection, event: Event, once: bool) -> None:
         data = encode(event)  # once: the outbox row and the message to other processes carry the same
         event_id = store.add(conn, event.topic(), data, datetime.now(UTC), delivered=not once)
         after_commit(conn, (event_id, event, once, data))
 
-    def _write_events(self, conn: Connection, events: list[Event]) -> None:
-        """The outbox rows of a transaction's events (``record``), in one statement."""
+    def _write_events(self, conn: Connection, events: list[tuple[Event, bool]]) -> None:
+        """The outbox rows of a transaction's events (``record``, each with whether it is once-work), in
+        one statement."""
         if len(events) == 1:
-            self._record_now(conn, events[0])
+            self._record_now(conn, *events[0])
         else:
-            self.record_many(conn, events)
+            self._record_planned(conn, [(event, once, encode(event)) for event, once in events])
 
-    def _events_as_part(self, conn: Connection, events: list[Event]) -> Part:
+    def _events_as_part(self, conn: Connection, events: list[tuple[Event, bool]]) -> Part:
         """``_write_events`` as a part of the commit's one statement (PostgreSQL)."""
-        planned = [(event, self._is_once(event), encode(event)) for event in events]
+        planned = [(event, once, encode(event)) for event, once in events]
 
         def returned(ids: list[int]) -> None:
             for event_id, (event, once, data) in zip(ids, planned, strict=True):
@@ -160,15 +173,19 @@ class EventBus:
     def delivered_when_written(self, event_type: type[Event]) -> bool:
         """Whether an event of this type is written to the outbox as delivered: no subscriber in one process
         waits for it (as ``record`` writes it)."""
-        return not any(issubclass(event_type, t) for t, _, _ in self._once)
+        return not any(issubclass(event_type, t) for t, _, _, _ in self._once)
 
-    def _is_once(self, event: Event) -> bool:
-        return any(isinstance(event, t) for t, _, _ in self._once)
+    def _is_once(self, event: Event, heard: bool = True) -> bool:
+        """Whether a one-process subscriber waits for the event (one that runs ``only_if_heard`` only if
+        someone hears of it)."""
+        return any(isinstance(event, t) and (heard or not if_heard) for t, _, _, if_heard in self._once)
 
     def record_many(self, conn: Connection, events: Sequence[Event]) -> None:
         """``record`` for many events in one statement (a bulk import touches many threads per batch)."""
+        self._record_planned(conn, [(event, self._is_once(event), encode(event)) for event in events])
+
+    def _record_planned(self, conn: Connection, planned: list[tuple[Event, bool, dict[str, Any]]]) -> None:
         now = datetime.now(UTC)
-        planned = [(event, self._is_once(event), encode(event)) for event in events]
         ids = store.add_many(conn, [(event.topic(), data, not once) for event, once, data in planned], now)
         for event_id, (event, once, data) in zip(ids, planned, strict=True):
             after_commit(conn, (event_id, event, once, data))
@@ -283,7 +300,7 @@ class EventBus:
     def _run_once(self, items: list[tuple[int, Event]]) -> None:
         """Run the one-process subscribers of these events; mark delivered those that every one took."""
         failed: set[int] = set()
-        for event_type, handler, batched in self._once:
+        for event_type, handler, batched, _ in self._once:
             mine = [(event_id, event) for event_id, event in items if isinstance(event, event_type)]
             if not mine:
                 continue

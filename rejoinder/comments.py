@@ -238,7 +238,8 @@ def _plan_post(
         if new.notify:
             subscriptions.request(ctx, conn, site, rules, thread, comment, new.notify, now)
         fingerprint = verdict.fingerprint if verdict is not None else None
-        ctx.events.record(conn, CommentPosted(site.key, thread.url, comment, site.id, fingerprint))
+        posted = CommentPosted(site.key, thread.url, comment, site.id, fingerprint)
+        ctx.events.record(conn, posted, heard=_heard(looked_up, status, new.notify))
         return site, thread, rules, comment, verdict
 
     def finish(stored: Stored) -> PostedComment:
@@ -250,6 +251,16 @@ def _plan_post(
         )
 
     return store_it, finish, question
+
+
+def _heard(looked_up: store.NewCommentAnswer | None, status: CommentStatus, notify: frozenset[str]) -> bool:
+    """Whether anyone may hear of the new comment after it commits: not known unless its audience was
+    looked up; and an author asking for notifications may be a subscriber of its own thread by the commit.
+    The audience is as the lookup found it: a subscriber, moderator or webhook added while the comment's
+    batch commits hears of the comments committed after it, as one added a moment later would."""
+    if looked_up is None or looked_up.audience is None or notify:
+        return True
+    return looked_up.audience.hears_of(status)
 
 
 def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> Comment:

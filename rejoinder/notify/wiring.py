@@ -49,11 +49,19 @@ def wire(ctx: Context) -> None:
     events = ctx.events
     events.subscribe_once(SubscriptionRequested, lambda e: subscriptions.send_confirmation(ctx, letters, e))
     # Every comment is news for these three: each takes the events gathered meanwhile in one transaction.
+    # A new comment's audience (``store.audience``) asks what each asks before it writes: a comment that
+    # no one hears of is spared them.
     changed: tuple[type[CommentChanged], ...] = (CommentPosted, CommentModerated)
     noticed: tuple[type[CommentChanged | CommentReported], ...] = (*changed, CommentReported)
-    events.subscribe_once_batch(changed, lambda batch: subscriptions.notice_comments(ctx, batch))
-    events.subscribe_once_batch(noticed, lambda batch: moderators.notice_comments(ctx, batch))
-    events.subscribe_once_batch((*changed, CommentEdited), lambda batch: webhooks.on_events(ctx, batch))
+    events.subscribe_once_batch(
+        changed, lambda batch: subscriptions.notice_comments(ctx, batch), only_if_heard=True
+    )
+    events.subscribe_once_batch(
+        noticed, lambda batch: moderators.notice_comments(ctx, batch), only_if_heard=True
+    )
+    events.subscribe_once_batch(
+        (*changed, CommentEdited), lambda batch: webhooks.on_events(ctx, batch), only_if_heard=True
+    )
 
 
 def _send(ctx: Context, job: Job) -> None:

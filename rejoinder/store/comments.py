@@ -43,6 +43,7 @@ from rejoinder.model import (
     Thread,
     Verified,
 )
+from rejoinder.store.audience import Audience, audience_columns, audience_from_row
 from rejoinder.store.db import Part, at_commit
 from rejoinder.store.dialect import on_sqlite, padded, sqlite_row
 from rejoinder.store.schema import comments, identities, sites, threads
@@ -221,6 +222,8 @@ class NewCommentAnswer:
     email_taken: bool | None  # a verified reader holds the guest's address; None: ask (a new thread)
     comment_id: int  # taken from the comments' sequence for this comment's row
     parent: ReplyTarget | None = None  # the comment it answers (``parent_id`` asked); None: none of that id
+    # Who may hear of it after the commit, as the thread and the site stood at the lookup; None: not asked.
+    audience: Audience | None = None
 
 
 @dataclass
@@ -275,6 +278,9 @@ _LOOK_UP_NEW_COMMENTS = select(
     _PARENT.c.thread_id.label("parent_thread_id"),
     _PARENT.c.root_id.label("parent_root_id"),
     _PARENT.c.status.label("parent_status"),
+    # Asked here, not by the event bus after the commit: a comment nobody hears of then leaves the bus no
+    # reads and no outbox row to mark delivered (``Audience``).
+    *audience_columns(_ASKED.c.site_id, threads.c.id),
 ).select_from(
     _ASKED.outerjoin(
         threads, and_(threads.c.site_id == _ASKED.c.site_id, threads.c.url == _ASKED.c.url)
@@ -301,7 +307,7 @@ def look_up_new_comments(conn: Connection, questions: list[NewCommentQuestion]) 
         if row.parent_id is not None:
             status = CommentStatus(row.parent_status)
             parent = ReplyTarget(row.parent_id, row.parent_thread_id, row.parent_root_id, status)
-        question.answer = NewCommentAnswer(thread, taken, row.comment_id, parent)
+        question.answer = NewCommentAnswer(thread, taken, row.comment_id, parent, audience_from_row(row))
 
 
 def _insert_comments(conn: Connection, rows: list[dict[str, Any]]) -> None:
