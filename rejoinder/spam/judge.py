@@ -169,9 +169,9 @@ def judge(
     ``reading``: ``sub`` as read (``reading.read``) against the site's language; one read against another
     is the caller's mistake (ValueError): a reading made ahead is checked, and read again if the site's
     language changed since, where it is made."""
-    if reading.site_language != reference_language(rules.language):
-        language = reading.site_language
-        raise ValueError(f"a reading against {language!r}, not the site's language ({rules.language!r})")
+    site_language = reference_language(rules.language)
+    if reading.site_language != site_language:
+        raise ValueError(f"a reading against {reading.site_language!r}, not the site's {site_language!r}")
     features = reading.features
     model = inputs.model
     base = model.log_odds(features)
