@@ -1,7 +1,8 @@
 """PostgreSQL's posts commit two batches at once: one batch's round trips and fsync overlap the next one's
 statements, and the posts arriving while both commit wait to form the batch after. With four committers,
-at 8 writers a batch held 1.1-1.4 posts and each post paid a batch's costs (docs/benchmarks.md, "a reply's
-parent in its batch's lookup"); with one, no batch overlapped another's round trips."""
+at 8 writers a batch held 1.1-1.4 posts and each post paid a batch's costs; with one, no batch's round
+trips would overlap another's statements (docs/benchmarks.md, "PostgreSQL writes beside readers: a reply's
+parent in its batch's lookup, two committers")"""
 
 from __future__ import annotations
 
