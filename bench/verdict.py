@@ -2,12 +2,13 @@
 
 Usage: python bench/verdict.py [--corpus FILE.jsonl] [--n 2000] [--taught N] [--json]
 
-Each comment goes through ``SpamFilter.judge`` exactly as a post does — features, a fresh form token
-(checked and marked used), the author's history, link domains, near-duplicates, the owner's lists, the
-classifier — inside one write transaction per comment, as the server runs it. The figure is the median
-wall time per comment; the database work is included, the commit's fsync is not (it is shared by a whole
-group of posts). Beside it, the median CPU time of the judging thread (``time.thread_time``): the
-figure to compare on a shared, loaded machine, where wall time also counts waiting for a core.
+Each comment goes through the filter exactly as a post does: its reading (features, link domains, the
+store-free signals) before the transaction, then, inside one write transaction per comment as the server
+runs it, a fresh form token (checked and marked used), the author's history, the domains' marks,
+near-duplicates, the owner's lists, the classifier. The figure is the median wall time per comment, the
+reading included; the database work is included, the commit's fsync is not (it is shared by a whole group
+of posts). Beside it, the median CPU time of the judging thread (``time.thread_time``): the figure to
+compare on a shared, loaded machine, where wall time also counts waiting for a core.
 With ``--taught N`` the site's moderators have first decided N comments of another
 corpus (the SMS collection by default; its labels, through ``teach``), so the classifier scores with a
 learned site model: its deltas and its naive-Bayes counts, and the spam threshold its decisions set.
@@ -24,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rejoinder.antispam import check_submission, features_of, judge_comment, teach
+from rejoinder.antispam import check_submission, judge_comment, read, teach
 from rejoinder.model import Author
 from rejoinder.settings import load_settings
 from rejoinder.sites import create_site, site_settings
@@ -76,18 +77,10 @@ def main() -> None:
                 proof = FormProof(ctx.spam.tokens.issue("bench", shown))
                 started = time.perf_counter()
                 started_cpu = time.thread_time()
+                reading = read(rules, sub)  # as a post reads it: before the transaction
                 with ctx.db.write() as conn:
-                    judge_comment(
-                        ctx,
-                        conn,
-                        site,
-                        rules,
-                        sub,
-                        features=features_of(sub),
-                        thread_id=1,
-                        proof=proof,
-                        now=datetime.now(UTC),
-                    )
+                    now = datetime.now(UTC)
+                    judge_comment(ctx, conn, site, rules, sub, reading, thread_id=1, proof=proof, now=now)
                     conn.rollback()  # measure the verdict, not the commit
                 times.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.thread_time() - started_cpu) * 1000)

@@ -18,12 +18,13 @@ from rejoinder.context import Context
 from rejoinder.errors import ChallengeRequired, RateLimited
 from rejoinder.model import Site, SiteSettings
 from rejoinder.sites import site_settings
-from rejoinder.spam import duplicates, formtoken, links, pow, reading, relevance
+from rejoinder.spam import duplicates, formtoken, links, pow
+from rejoinder.spam import reading as readings
 from rejoinder.spam.abuse import AbuseModel
 from rejoinder.spam.features import Features
 from rejoinder.spam.judge import ChallengeNeeded, FormCheck, Inputs, judge
 from rejoinder.spam.model import Model, lesson_ids
-from rejoinder.spam.reading import Reading, ReadingKey
+from rejoinder.spam.reading import Reading, ReadingKey, reference_language
 from rejoinder.spam.submission import FormProof, Submission
 from rejoinder.spam.verdict import Action, Verdict
 from rejoinder.store import spam as store
@@ -39,6 +40,7 @@ __all__ = [
     "gather",
     "judge_comment",
     "read",
+    "reading_for",
     "reading_key",
     "teach",
     "teach_in",
@@ -56,16 +58,27 @@ class Judged:
 
 
 def features_of(sub: Submission) -> Features:
-    return reading.features_of(sub)
+    return readings.features_of(sub)
 
 
 def read(rules: SiteSettings, sub: Submission) -> Reading:
-    """``sub`` as the filter reads it without the store, against the site's language."""
-    return reading.read(sub, relevance.SITE_LANGUAGES.get(rules.language, ""))
+    """``sub`` as the filter reads it without the store, against the site's language: outside the write
+    transaction, since it is the costly part of a verdict."""
+    return readings.read(sub, reference_language(rules.language))
 
 
 def reading_key(rules: SiteSettings, sub: Submission) -> ReadingKey:
-    return reading.key_of(sub, relevance.SITE_LANGUAGES.get(rules.language, ""))
+    return readings.key_of(sub, reference_language(rules.language))
+
+
+def reading_for(rules: SiteSettings, sub: Submission, ahead: Reading | None) -> Reading:
+    """``ahead``, read before the transaction, if it reads ``sub`` against the site's language as the
+    transaction finds them; otherwise ``sub`` read now. What was read ahead goes stale when the site's
+    settings change in between (its filter turned on, its language changed) or, for an edit, the
+    comment's author or thread title: rare, and judged right all the same."""
+    if ahead is not None and ahead.key == reading_key(rules, sub):
+        return ahead
+    return read(rules, sub)
 
 
 def check_rate(ctx: Context, site: Site, rules: SiteSettings, sub: Submission, thread_url: str) -> None:
@@ -103,18 +116,19 @@ def gather(
     site: Site,
     rules: SiteSettings,
     sub: Submission,
+    reading: Reading,
     *,
     proof: FormProof | None,
     now: datetime,
     comment_id: int = 0,
-    known: Reading | None = None,
 ) -> Inputs:
     """Everything a verdict on ``sub`` reads from the store, read once, through the per-process memos.
 
     Uses the form's single-use tokens in the same transaction (so a used token is marked in the same
     commit as the comment it let through). ``comment_id`` is the comment itself when it is judged again
-    after an edit: it must not vouch for itself, nor count as its own duplicate. ``known``: the
-    submission's reading, whose domains and fingerprint are then not worked out again."""
+    after an edit: it must not vouch for itself, nor count as its own duplicate. ``reading``: ``sub`` as
+    read (``read``), whose domains the site's marks are read for, and whose fingerprint its
+    near-duplicates."""
     memos = ctx.spam_memos
     version = store.model_version(conn, site.id)
     model = memos.site_model(conn, site.id, version)
@@ -125,27 +139,21 @@ def gather(
         work = pow.verify_level(proof.altcha, ctx.spam.pow_key) if rules.pow != "off" else None
         solved = work is not None and store.use_token(conn, work[0], now + pow.LIFETIME)
         form = FormCheck(proof.honeypot, check, replayed, work[1] if solved and work is not None else None)
-    if known is not None:
-        domains, fingerprint = known.domains, known.fingerprint
-    else:
-        domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
-        fingerprint = duplicates.fingerprint(sub.text)
     stood_before = now - timedelta(days=rules.spam_standing_days)
     email = sub.author.email
     approved, spammed = store.author_history(
         conn, site.id, email, stood_before, excluded=comment_id, identity_id=sub.identity_id
     )
-    marks = memos.domain_marks(conn, site.id, version, links.with_parents(domains))
+    marks = memos.domain_marks(conn, site.id, version, links.with_parents(reading.domains))
     near: list[duplicates.Seen] = []
+    fingerprint = reading.fingerprint
     if fingerprint is not None:
         index = memos.duplicate_index(conn, site.id, now)
         near = [m for m in index.near(fingerprint) if m.comment_id != comment_id]
     learned = memos.learned_threshold(conn, site.id, version, rules) if rules.spam_learn_threshold else None
     recent = ctx.spam.rate_limits.recent(site.id, sub.remote_addr) if sub.remote_addr else 0
     scorer = AbuseModel.shipped() if rules.abuse_action != "off" else None
-    return Inputs(
-        model, domains, fingerprint, approved, spammed, marks, near, learned, form, recent, abuse=scorer
-    )
+    return Inputs(model, approved, spammed, marks, near, learned, form, recent, abuse=scorer)
 
 
 def judge_comment(
@@ -154,24 +162,23 @@ def judge_comment(
     site: Site,
     rules: SiteSettings,
     sub: Submission,
+    reading: Reading,
     *,
-    features: Features,
     thread_id: int | None,
     proof: FormProof | None,
     now: datetime,
     comment_id: int = 0,
-    known: Reading | None = None,
 ) -> Judged:
     """The verdict on a comment, inside the write transaction: its inputs gathered, then judged.
-    ``known``: ``sub`` as read already (``read``), outside the transaction."""
-    inputs = gather(ctx, conn, site, rules, sub, proof=proof, now=now, comment_id=comment_id, known=known)
+    ``reading``: ``sub`` as read (``read``, ``reading_for``) outside the transaction."""
+    inputs = gather(ctx, conn, site, rules, sub, reading, proof=proof, now=now, comment_id=comment_id)
     try:
-        verdict = judge(inputs, sub, rules, features=features, thread_id=thread_id, reading=known)
+        verdict = judge(inputs, sub, rules, reading=reading, thread_id=thread_id)
     except ChallengeNeeded as needed:
         raise ChallengeRequired(needed.message, {"altcha": needed.rule}, difficulty=needed.level) from None
     purge = now + timedelta(days=rules.spam_retention_days) if verdict.action is Action.DISCARD else None
     reasons = list(verdict.reasons)
-    stored = StoredVerdict(verdict.action.value, verdict.score, reasons, inputs.fingerprint, purge)
+    stored = StoredVerdict(verdict.action.value, verdict.score, reasons, reading.fingerprint, purge)
     return Judged(verdict, stored)
 
 
@@ -179,11 +186,10 @@ def check_submission(ctx: Context, site: Site, sub: Submission) -> Verdict:
     """Judge text sent by another application (no form, so no token, honeypot or proof of work). Nothing
     is stored: without form proof the verdict only reads."""
     rules = site_settings(ctx, site)
-    features = features_of(sub)
+    reading = read(rules, sub)  # before the transaction: it holds a connection of the pool meanwhile
     with ctx.db.read() as conn:
-        judged = judge_comment(
-            ctx, conn, site, rules, sub, features=features, thread_id=None, proof=None, now=datetime.now(UTC)
-        )
+        now = datetime.now(UTC)
+        judged = judge_comment(ctx, conn, site, rules, sub, reading, thread_id=None, proof=None, now=now)
     return judged.verdict
 
 

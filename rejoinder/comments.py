@@ -13,7 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection
 
 from rejoinder import identity
-from rejoinder.antispam import check_rate, features_of, judge_comment, read, reading_key
+from rejoinder.antispam import check_rate, judge_comment, read, reading_for, reading_key
 from rejoinder.bans import check_bans
 from rejoinder.context import Context
 from rejoinder.errors import (
@@ -133,7 +133,7 @@ def _plan_post(
     check_bans(ctx, site, author, client.remote_addr, body, new.identity)
     rules = site_settings(ctx, site)
     verified = identity.verified_badge(ctx, new.identity, site) if new.identity else None
-    reading: Reading | None = None
+    ahead: Reading | None = None
     html: str | None = None
     if rules.spam_filter:
         # First and outside the transaction: a flood is refused before its text is rendered (up to
@@ -142,12 +142,11 @@ def _plan_post(
         # What the filter reads in the text alone (its features, the blog-spam and relevance signals: the
         # costly part of a verdict) is not worked out while holding the write lock, nor again for the
         # retry of an attempt refused for want of a proof of work.
-        key = reading_key(rules, sub)
-        kept = ctx.spam.readings.take(key)
+        kept = ctx.spam.readings.take(reading_key(rules, sub))
         if kept is not None:
-            reading, html = kept
+            ahead, html = kept
         else:
-            reading = read(rules, sub)
+            ahead = read(rules, sub)
     if html is None:
         html = render(body)
     guest_email = author.email.casefold() if new.identity is None else None
@@ -186,23 +185,15 @@ def _plan_post(
         parent = _parent(conn, thread, new.parent_id, looked_up) if new.parent_id is not None else None
         verdict = None
         if rules.spam_filter:
-            known = reading if reading is not None else read(rules, sub)
+            # Read ahead unless the site's settings changed since (the filter turned on, its language).
+            reading = reading_for(rules, sub, ahead)
             try:
                 judged = judge_comment(
-                    ctx,
-                    conn,
-                    site,
-                    rules,
-                    sub,
-                    features=known.features,
-                    thread_id=thread.id,
-                    proof=new.proof,
-                    now=now,
-                    known=known,
+                    ctx, conn, site, rules, sub, reading, thread_id=thread.id, proof=new.proof, now=now
                 )
             except ChallengeRequired:
                 # The same comment comes back once the challenge is solved: what was read of it waits.
-                ctx.spam.readings.keep(reading_key(rules, sub), known, html)
+                ctx.spam.readings.keep(reading, html)
                 raise
             status, verdict = STATUS_FOR[judged.verdict.action], judged.stored
         else:
@@ -270,6 +261,7 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
         raise InvalidInput("the comment breaks some rules", problems)
     html = render(body)
     now = _now()
+    ahead = _read_edit(ctx, comment_id, edit_token, body)
     with ctx.db.write() as conn:
         comment, site, thread = _own_comment(ctx, conn, comment_id, edit_token)
         author_identity = None
@@ -279,23 +271,14 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
         rules = site_settings(ctx, site)
         status, verdict = comment.status, None
         if rules.spam_filter:
-            page = Page(thread.title)
-            sub = Submission(
-                body,
-                comment.author,
-                comment.remote_addr,
-                comment.user_agent,
-                thread.url,
-                page,
-                identity_id=comment.identity_id,
-            )
+            sub = _edited(comment, thread, body)
             judged = judge_comment(
                 ctx,
                 conn,
                 site,
                 rules,
                 sub,
-                features=features_of(sub),
+                reading_for(rules, sub, ahead),
                 thread_id=thread.id,
                 proof=None,
                 now=now,
@@ -313,6 +296,30 @@ def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> C
         assert edited is not None
         ctx.events.record(conn, CommentEdited(site.key, thread.url, edited, site.id))
     return edited
+
+
+def _read_edit(ctx: Context, comment_id: int, edit_token: str, body: str) -> Reading | None:
+    """The edited comment as the spam filter reads it, before the write transaction (as a post is read),
+    once its author is known to ask; None where the site does not filter. The transaction reads it again
+    only if what it finds differs (``reading_for``)."""
+    with ctx.db.read() as conn:
+        comment, site, thread = _own_comment(ctx, conn, comment_id, edit_token)
+    rules = site_settings(ctx, site)
+    return read(rules, _edited(comment, thread, body)) if rules.spam_filter else None
+
+
+def _edited(comment: Comment, thread: Thread, body: str) -> Submission:
+    """An edit as the spam filter judges it: the new text, from the comment's author and client, under
+    its thread's title."""
+    return Submission(
+        body,
+        comment.author,
+        comment.remote_addr,
+        comment.user_agent,
+        thread.url,
+        Page(thread.title),
+        identity_id=comment.identity_id,
+    )
 
 
 def delete_comment(ctx: Context, comment_id: int, edit_token: str) -> None:

@@ -21,10 +21,11 @@ from typing import Any
 
 from rejoinder.corpora import CorpusItem, _mix, deduplicate, duplicate_key, shuffled
 from rejoinder.model import Author, CommentKind, CommentStatus, SiteSettings
-from rejoinder.spam import links, threshold
+from rejoinder.spam import threshold
 from rejoinder.spam.features import Features, extract
 from rejoinder.spam.judge import Inputs, judge
 from rejoinder.spam.model import Model
+from rejoinder.spam.reading import read, reference_language
 from rejoinder.spam.submission import Page, Submission
 from rejoinder.spam.threshold import Learned, best_threshold
 from rejoinder.spam.training import TrainingOptions, fit
@@ -83,9 +84,8 @@ def pipeline_judge(sub: Submission, model: Model, rules: SiteSettings | None = N
     """A comment judged by every signal that needs no store, as a fresh site judges a first-time
     commenter's comment: the classifier, links, lists, the blog-spam and relevance signals."""
     rules = rules or SiteSettings(max_depth=5, edit_window_seconds=900)
-    domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
-    features = extract(sub.text, author=sub.author.name, website=sub.author.website)
-    return judge(Inputs(model, domains, None), sub, rules, features=features, thread_id=None)
+    reading = read(sub, reference_language(rules.language))
+    return judge(Inputs(model), sub, rules, reading=reading, thread_id=None)
 
 
 def signals_judge(item: CorpusItem, model: Model) -> Verdict:

@@ -183,8 +183,10 @@ class Readings:
     def __len__(self) -> int:
         return len(self._kept)
 
-    def keep(self, key: ReadingKey, reading: Reading, html: str) -> None:
+    def keep(self, reading: Reading, html: str) -> None:
+        """Keep ``reading`` and ``html`` for the retry of what it was read from (``reading.key``)."""
         now = time.monotonic()
+        key = reading.key
         with self._lock:
             self._drop(key)
             self._kept[key] = (now, reading, html)

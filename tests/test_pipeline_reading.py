@@ -3,6 +3,7 @@ refused attempt for its retry, is the verdict a fresh read gives, to the score a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -48,30 +49,27 @@ def submissions() -> list[Submission]:
     return typed + real + salad
 
 
-def outcome(
-    rules: SiteSettings, sub: Submission, proof: FormCheck | None, **kw: Any
-) -> Verdict | tuple[Any, ...]:
-    features = reading.features_of(sub)
-    domains = links.domains_in(sub.text, sub.author.website, sub.author.email)
-    inputs = Inputs(Model.shipped(), domains, None, form=proof, recent=9)
+def outcome(rules: SiteSettings, sub: Submission, proof: FormCheck | None, read: reading.Reading) -> Any:
+    inputs = Inputs(Model.shipped(), form=proof, recent=9)
     try:
-        return judge(inputs, sub, rules, features=features, thread_id=None, **kw)
+        return judge(inputs, sub, rules, reading=read, thread_id=None)
     except ChallengeNeeded as needed:
         return ("challenge", needed.level, needed.message, needed.rule)
 
 
 @pytest.mark.parametrize("language", ["en", "de", "uk"])
-def test_a_reading_gives_the_verdict_and_reasons_a_fresh_read_gives(language: str) -> None:
+def test_a_reading_made_ahead_gives_the_verdict_and_reasons_a_fresh_read_gives(language: str) -> None:
     rules = SiteSettings(max_depth=5, edit_window_seconds=900, language=language, pow="doubtful")
-    other = "de" if language != "de" else "en"
+    other = SiteSettings(max_depth=5, edit_window_seconds=900, language="de" if language != "de" else "en")
     for sub in submissions():
+        ahead = antispam.read(rules, sub)
+        fresh = antispam.read(rules, sub)
+        assert ahead == fresh and antispam.reading_for(rules, sub, ahead) is ahead
+        # One made against another language than the site's now is read again, and judged as a fresh one.
+        stale = antispam.read(other, sub)
+        assert antispam.reading_for(rules, sub, stale) == fresh
         for proof in (None, FormCheck(pow_level=None), FormCheck(pow_level=6)):
-            fresh = outcome(rules, sub, proof)
-            read = reading.read(sub, relevance.SITE_LANGUAGES[language])
-            assert outcome(rules, sub, proof, reading=read) == fresh, sub.text
-            # A reading made against another language than the site's now is not used.
-            stale = reading.read(sub, relevance.SITE_LANGUAGES[other])
-            assert outcome(rules, sub, proof, reading=stale) == fresh, sub.text
+            assert outcome(rules, sub, proof, ahead) == outcome(rules, sub, proof, fresh), sub.text
 
 
 def test_the_links_signal_read_in_two_parts_finds_what_it_found_in_one() -> None:
@@ -84,46 +82,54 @@ def test_the_links_signal_read_in_two_parts_finds_what_it_found_in_one() -> None
 
 
 def test_a_kept_reading_is_taken_once_and_not_after_its_time() -> None:
-    sub = Submission("a comment", Author("A"))
-    key = reading.key_of(sub, "English")
-    read = reading.read(sub, "English")
+    def read(text: str) -> reading.Reading:
+        return reading.read(Submission(text, Author("A")), "English")
+
+    kept_one = read("a comment")
     kept = Readings(limit=2, seconds=600)
-    kept.keep(key, read, "<p>a comment</p>")
-    assert kept.take(reading.key_of(Submission("a comment!", Author("A")), "English")) is None
-    assert kept.take(key) == (read, "<p>a comment</p>")
-    assert kept.take(key) is None
+    kept.keep(kept_one, "<p>a comment</p>")
+    assert kept.take(read("a comment!").key) is None
+    assert kept.take(reading.key_of(Submission("a comment", Author("A")), "English")) == (
+        kept_one,
+        "<p>a comment</p>",
+    )
+    assert kept.take(kept_one.key) is None
     for n in range(5):
-        kept.keep(reading.key_of(Submission(f"comment {n}", Author("A")), "English"), read, "")
+        kept.keep(read(f"comment {n}"), "")
     assert len(kept) == 2  # the oldest went first
-    assert kept.take(reading.key_of(Submission("comment 4", Author("A")), "English")) is not None
+    assert kept.take(read("comment 4").key) is not None
     late = Readings(seconds=-1.0)  # whatever is kept is already too old
-    late.keep(key, read, "")
-    assert late.take(key) is None and len(late) == 0
+    late.keep(kept_one, "")
+    assert late.take(kept_one.key) is None and len(late) == 0
     # However few they are, the readings kept hold no more than so many features between them.
-    long = reading.read(Submission(" ".join(f"word{n}" for n in range(200)), Author("A")), "English")
+    long = read(" ".join(f"word{n}" for n in range(200)))
     small = Readings(max_features=2 * len(long.features) + 1)
     for n in range(4):
-        small.keep(reading.key_of(Submission(f"long {n}", Author("A")), "English"), long, "")
+        small.keep(dataclasses.replace(long, key=read(f"long {n}").key), "")
     assert len(small) == 2 and small._features == 2 * len(long.features)
-    assert small.take(reading.key_of(Submission("long 3", Author("A")), "English")) is not None
+    assert small.take(read("long 3").key) is not None
     assert small._features == len(long.features)
 
 
 @pytest.fixture
-def judged_twice(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+def judged_twice(monkeypatch: pytest.MonkeyPatch) -> list[reading.Reading]:
     """Every verdict of the pipeline made twice, from the reading it was given and from a fresh read, and
-    checked to be the same; the list says, for each, whether a reading was given."""
-    given: list[bool] = []
-    original = antispam.judge
+    checked to be the same; the list holds the readings given."""
+    given: list[reading.Reading] = []
+    original, read_afresh = antispam.judge, reading.read
 
-    def both(*args: Any, reading: reading.Reading | None = None, **kw: Any) -> Verdict:
-        given.append(reading is not None)
+    def both(
+        inputs: Inputs, sub: Submission, rules: SiteSettings, *, reading: reading.Reading, **kw: Any
+    ) -> Verdict:
+        given.append(reading)
+        assert reading.site_language == relevance.SITE_LANGUAGES[rules.language]
+        afresh = read_afresh(sub, reading.site_language)
         try:
-            fresh: Verdict | ChallengeNeeded = original(*args, reading=None, **kw)
+            fresh: Verdict | ChallengeNeeded = original(inputs, sub, rules, reading=afresh, **kw)
         except ChallengeNeeded as needed:
             fresh = needed
         try:
-            verdict = original(*args, reading=reading, **kw)
+            verdict = original(inputs, sub, rules, reading=reading, **kw)
         except ChallengeNeeded as needed:
             assert isinstance(fresh, ChallengeNeeded)
             assert (needed.level, needed.message, needed.rule) == (fresh.level, fresh.message, fresh.rule)
@@ -136,16 +142,19 @@ def judged_twice(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
 
 async def test_a_challenged_comment_is_read_once_and_judged_as_if_read_again(
-    client: httpx.AsyncClient, ctx: Context, judged_twice: list[bool], monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient,
+    ctx: Context,
+    judged_twice: list[reading.Reading],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     create_site(ctx, GUARDED, "Guarded", [SITE_ORIGIN], **{**QUIET, "pow": "doubtful"})
     centre_on(ctx, FRIENDLY, hold=-0.5, spam=5.0)  # held, in the lower half of the hold band
     reads: list[str] = []
     original: Callable[..., reading.Reading] = reading.read
 
-    def counted(sub: Submission, site_language: str, **kw: Any) -> reading.Reading:
+    def counted(sub: Submission, site_language: str) -> reading.Reading:
         reads.append(sub.text)
-        return original(sub, site_language, **kw)
+        return original(sub, site_language)
 
     monkeypatch.setattr(reading, "read", counted)
     judged_twice.clear()  # centre_on's
@@ -158,7 +167,8 @@ async def test_a_challenged_comment_is_read_once_and_judged_as_if_read_again(
     assert posted["status"] == "pending"
     # The retry used what the refused attempt read; both were judged from it (and checked against a
     # fresh read in ``both``).
-    assert reads == [FRIENDLY] and len(judged_twice) >= 2 and all(judged_twice)
+    assert reads == [FRIENDLY] and len(judged_twice) >= 2
+    assert all(given is judged_twice[0] for given in judged_twice)
     assert len(ctx.spam.readings) == 0
     assert stored(ctx, posted["id"]).spam_action == "hold"
     # A retry that changed its text is read afresh.

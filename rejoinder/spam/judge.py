@@ -8,13 +8,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rejoinder.spam import abuse, blogspam, duplicates, honeypot, links, lists, pow, relevance, trust
+from rejoinder.spam import abuse, blogspam, duplicates, honeypot, links, lists, pow, trust
 from rejoinder.spam.abuse import AbuseModel
 from rejoinder.spam.duplicates import Seen
 from rejoinder.spam.features import Features
 from rejoinder.spam.formtoken import TokenCheck, replayed
 from rejoinder.spam.model import Model
-from rejoinder.spam.reading import Reading, read
+from rejoinder.spam.reading import Reading, reference_language
 from rejoinder.spam.submission import Submission
 from rejoinder.spam.threshold import Learned
 from rejoinder.spam.verdict import Action, Evidence, Thresholds, Verdict, combine
@@ -68,12 +68,10 @@ class FormCheck:
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything a verdict reads besides the text's features: gathered from the store (and the
-    per-process memos) before judging."""
+    """Everything a verdict reads besides the submission's reading (``reading.Reading``): gathered from the
+    store (and the per-process memos) before judging."""
 
     model: Model  # the shipped prior plus the site's lessons
-    domains: Sequence[str]  # in the text, the author's website and e-mail address
-    fingerprint: int | None  # of the text, for near-duplicates; None for texts too short to tell
     approved: int = 0  # the author's published comments on the site
     spammed: int = 0  # the author's comments a moderator marked as spam
     domain_marks: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # (spam, ham) per domain
@@ -164,20 +162,17 @@ def _discounted(
 
 
 def judge(
-    inputs: Inputs,
-    sub: Submission,
-    rules: Rules,
-    *,
-    features: Features,
-    thread_id: int | None,
-    reading: Reading | None = None,
+    inputs: Inputs, sub: Submission, rules: Rules, *, reading: Reading, thread_id: int | None
 ) -> Verdict:
     """Every signal's evidence, combined into a verdict; the site's own rules (moderation, proof of
     work) have the last word. Raises ``ChallengeNeeded`` when the site wants proof of work first.
-    ``reading``: ``sub`` as read already (``reading.read``), against the site's language."""
-    site_language = relevance.SITE_LANGUAGES.get(rules.language, "")
-    if reading is None or reading.site_language != site_language:
-        reading = read(sub, site_language, features=features)
+    ``reading``: ``sub`` as read (``reading.read``) against the site's language; one read against another
+    is the caller's mistake (ValueError): a reading made ahead is checked, and read again if the site's
+    language changed since, where it is made."""
+    site_language = reference_language(rules.language)
+    if reading.site_language != site_language:
+        raise ValueError(f"a reading against {reading.site_language!r}, not the site's {site_language!r}")
+    features = reading.features
     model = inputs.model
     base = model.log_odds(features)
     evidence: list[Evidence] = []
@@ -200,8 +195,8 @@ def judge(
     relevant = reading.relevant
     evidence += relevant
     evidence += trust.judge(inputs.approved, inputs.spammed)
-    evidence += lists.judge(rules, sub, list(inputs.domains))
-    if inputs.fingerprint is not None:
+    evidence += lists.judge(rules, sub, reading.domains)
+    if reading.fingerprint is not None:
         evidence += duplicates.judge(list(inputs.near_duplicates), thread_id)
     learned = inputs.learned
     spam_at = learned.threshold if learned is not None else rules.spam_spam

@@ -24,10 +24,11 @@ ReadingKey = tuple[str, str, str, str, str, str, str]
 
 @dataclass(frozen=True)
 class Reading:
-    """A submission as read without the store. ``site_language`` is the one it was read against (as
-    ``relevance.SITE_LANGUAGES`` names it)."""
+    """A submission as read without the store. ``key`` is what it was read from (``key_of``): whoever holds
+    a reading made earlier can tell whether it reads the submission in hand, against the site's language
+    now."""
 
-    site_language: str
+    key: ReadingKey
     features: Features
     fingerprint: int | None  # for near-duplicates; None for texts too short to tell
     domains: list[str]  # in the text, the author's website and e-mail address (for the site's marks)
@@ -39,6 +40,11 @@ class Reading:
     selling: bool  # blog-spam evidence of a sale
 
     @property
+    def site_language(self) -> str:
+        """The site's language it was read against, as ``relevance.SITE_LANGUAGES`` names it."""
+        return self.key[-1]
+
+    @property
     def foreign(self) -> bool:
         """Another language than the page's or the site's, beside a link or a sale."""
         return (self.linked or self.selling) and any(relevance.in_other_language(e) for e in self.relevant)
@@ -48,13 +54,19 @@ def features_of(sub: Submission) -> Features:
     return extract(sub.text, author=sub.author.name, website=sub.author.website)
 
 
+def reference_language(language: str) -> str:
+    """The language a site's ``language`` setting ("en", "de", "uk") names, as the relevance signal knows
+    it ("" for none it knows)."""
+    return relevance.SITE_LANGUAGES.get(language, "")
+
+
 def key_of(sub: Submission, site_language: str) -> ReadingKey:
     author, page = sub.author, sub.page
     return (sub.text, author.name, author.email, author.website, page.title, page.description, site_language)
 
 
-def read(sub: Submission, site_language: str, *, features: Features | None = None) -> Reading:
-    """Everything the filter reads in ``sub`` alone; ``features`` when the caller has them already."""
+def read(sub: Submission, site_language: str) -> Reading:
+    """Everything the filter reads in ``sub`` alone, against ``site_language`` (``reference_language``)."""
     text, website = sub.text, sub.author.website
     count = links.link_count(text)
     blog = blogspam.judge(text, sub.author, links=count)
@@ -66,8 +78,8 @@ def read(sub: Submission, site_language: str, *, features: Features | None = Non
         text, sub.page, linked=linked, promoted=promoted, selling=selling, site_language=site_language
     )
     return Reading(
-        site_language,
-        features if features is not None else features_of(sub),
+        key_of(sub, site_language),
+        features_of(sub),
         duplicates.fingerprint(text),
         links.domains_in(text, website, sub.author.email),
         links.domains_in(text, website),
