@@ -13,7 +13,6 @@ it and the rest wait for it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import logging
 import threading
@@ -102,8 +101,11 @@ class ReadCache:
             pass
         return entry
 
-    def fetch(self, variant: Hashable, thread_key: ThreadKey, build: Callable[[], bytes]) -> CachedResponse:
-        """The cached response, or the one ``build`` makes (once, however many ask at the same time)."""
+    def fetch(
+        self, variant: Hashable, thread_key: ThreadKey, build: Callable[[], tuple[bytes, str]]
+    ) -> CachedResponse:
+        """The cached response, or the one ``build`` makes, a body and its ETag (once, however many ask at
+        the same time)."""
         entry = self.get(variant)
         if entry is not None:
             return entry
@@ -118,19 +120,19 @@ class ReadCache:
             flight.done.wait(timeout=30)
             if flight.result is not None:
                 return flight.result
-            return self.put(variant, thread_key, self.generation(thread_key), build())  # the leader failed
+            return self.put(variant, thread_key, self.generation(thread_key), *build())  # the leader failed
         try:
-            flight.result = self.put(variant, thread_key, generation, build())
+            flight.result = self.put(variant, thread_key, generation, *build())
             return flight.result
         finally:
             with self._lock:
                 del self._flights[flight_key]
             flight.done.set()
 
-    def put(self, variant: Hashable, thread_key: ThreadKey, generation: int, body: bytes) -> CachedResponse:
-        entry = CachedResponse(
-            thread_key, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        )
+    def put(
+        self, variant: Hashable, thread_key: ThreadKey, generation: int, body: bytes, etag: str
+    ) -> CachedResponse:
+        entry = CachedResponse(thread_key, body, etag)
         if len(body) > self.max_bytes or self.bypass:
             return entry
         with self._lock:
