@@ -13,14 +13,13 @@ it and the rest wait for it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rejoinder.model import Author
 
@@ -30,6 +29,13 @@ ThreadKey = tuple[str, str]  # (site key, normalised thread URL)
 GENERATION_STRIPES = 4096
 MAX_COUNTS = 200_000  # comment counts of threads, a few dozen bytes each
 MAX_AUTHORS = 20_000  # commenters shared by snapshots, about 100 bytes each
+
+
+class Snapshot(Protocol):
+    """What the read cache reads of a thread's snapshot (``snapshots.ThreadSnapshot``)."""
+
+    @property
+    def comment_count(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ class _Flight:
 class ReadCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes  # for each layer
-        self._snapshots: OrderedDict[ThreadKey, tuple[Any, int]] = OrderedDict()  # (snapshot, size)
+        self._snapshots: OrderedDict[ThreadKey, tuple[Snapshot, int]] = OrderedDict()  # (snapshot, size)
         self._snapshot_size = 0
         # Comment counts by site, then by thread URL: a counts request names one site and up to a hundred
         # URLs, looked up by the URL strings alone (no key tuple to build and hash for each).
@@ -102,8 +108,11 @@ class ReadCache:
             pass
         return entry
 
-    def fetch(self, variant: Hashable, thread_key: ThreadKey, build: Callable[[], bytes]) -> CachedResponse:
-        """The cached response, or the one ``build`` makes (once, however many ask at the same time)."""
+    def fetch(
+        self, variant: Hashable, thread_key: ThreadKey, build: Callable[[], tuple[bytes, str]]
+    ) -> CachedResponse:
+        """The cached response, or the one ``build`` makes, a body and its ETag (once, however many ask at
+        the same time)."""
         entry = self.get(variant)
         if entry is not None:
             return entry
@@ -118,19 +127,19 @@ class ReadCache:
             flight.done.wait(timeout=30)
             if flight.result is not None:
                 return flight.result
-            return self.put(variant, thread_key, self.generation(thread_key), build())  # the leader failed
+            return self.put(variant, thread_key, self.generation(thread_key), *build())  # the leader failed
         try:
-            flight.result = self.put(variant, thread_key, generation, build())
+            flight.result = self.put(variant, thread_key, generation, *build())
             return flight.result
         finally:
             with self._lock:
                 del self._flights[flight_key]
             flight.done.set()
 
-    def put(self, variant: Hashable, thread_key: ThreadKey, generation: int, body: bytes) -> CachedResponse:
-        entry = CachedResponse(
-            thread_key, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        )
+    def put(
+        self, variant: Hashable, thread_key: ThreadKey, generation: int, body: bytes, etag: str
+    ) -> CachedResponse:
+        entry = CachedResponse(thread_key, body, etag)
         if len(body) > self.max_bytes or self.bypass:
             return entry
         with self._lock:
@@ -152,8 +161,9 @@ class ReadCache:
             self._snapshots.move_to_end(thread_key)
         return entry[0]
 
-    def put_snapshot(self, thread_key: ThreadKey, generation: int, snapshot: Any, size: int) -> None:
-        """Keep ``snapshot`` unless a write to its thread landed since ``generation`` was read."""
+    def put_snapshot(self, thread_key: ThreadKey, generation: int, snapshot: Snapshot, size: int) -> None:
+        """Keep ``snapshot`` unless a write to its thread landed since ``generation`` was read, and its
+        comment count with the others: the same number the database holds, read at the same time."""
         if size > self.max_bytes or self.bypass:
             return
         with self._lock:
@@ -162,6 +172,7 @@ class ReadCache:
             self._drop_snapshot(thread_key)
             self._snapshots[thread_key] = (snapshot, size)
             self._snapshot_size += size
+            self._keep_count(thread_key, snapshot.comment_count)
             while self._snapshot_size > self.max_bytes:
                 self._drop_snapshot(next(iter(self._snapshots)))
 
@@ -210,33 +221,47 @@ class ReadCache:
                 self._counts_held = 0
             for key, count in counts.items():
                 if generations[key] == self.generation(key):
-                    of_site = self._counts.setdefault(key[0], {})
-                    if key[1] not in of_site:
-                        self._counts_held += 1
-                    of_site[key[1]] = count
+                    self._keep_count(key, count)
+
+    def _keep_count(self, thread_key: ThreadKey, count: int) -> None:
+        """Hold a thread's comment count (under the lock)."""
+        if self._counts_held >= MAX_COUNTS:
+            self._counts.clear()  # rare, and cheap to refill
+            self._counts_held = 0
+        of_site = self._counts.setdefault(thread_key[0], {})
+        if thread_key[1] not in of_site:
+            self._counts_held += 1
+        of_site[thread_key[1]] = count
 
     def invalidate(
-        self, thread_key: ThreadKey, update: Callable[[Any], tuple[Any, int]] | None = None
+        self, thread_key: ThreadKey, update: Callable[[Any], tuple[Snapshot, int]] | None = None
     ) -> None:
-        """A write to the thread committed: ``update`` its snapshot (or drop it), drop its responses.
+        """A write to the thread committed: ``update`` its snapshot (or drop it), drop its responses and
+        its comment count, or take the count the updated snapshot holds.
 
         Under one lock with ``put_snapshot``, so a snapshot loaded before the write cannot be stored after it.
         """
         with self._lock:
             entry = self._snapshots.get(thread_key)
             self._drop_snapshot(thread_key)
+            updated = None
             if entry is not None and update is not None:
                 try:
-                    snapshot, size = update(entry[0])
+                    updated, size = update(entry[0])
                 except Exception:  # an update that cannot be applied only costs a reload
                     log.exception("could not update the snapshot of %r; it will be reloaded", thread_key)
                 else:
-                    self._snapshots[thread_key] = (snapshot, size)
+                    self._snapshots[thread_key] = (updated, size)
                     self._snapshot_size += size
             self._generations[hash(thread_key) % GENERATION_STRIPES] += 1
-            of_site = self._counts.get(thread_key[0])
-            if of_site is not None and of_site.pop(thread_key[1], None) is not None:
-                self._counts_held -= 1
+            if updated is not None:
+                # The count readers of its page see: a counts request after a write to a thread someone
+                # reads is answered from memory, not by a trip through the framework to the database.
+                self._keep_count(thread_key, updated.comment_count)
+            else:
+                of_site = self._counts.get(thread_key[0])
+                if of_site is not None and of_site.pop(thread_key[1], None) is not None:
+                    self._counts_held -= 1
             # After the count is gone: whoever read the version before this read the count before it too.
             self._counts_versions[thread_key[0]] = next(self._count_changes)
             for variant in self._by_thread.pop(thread_key, ()):

@@ -36,6 +36,11 @@ class ThreadSnapshot:
     replies: Mapping[int, tuple[Comment, ...]]  # top-level id -> every reply below it, oldest first
     size: int  # roughly, in bytes, for the cache's budget
 
+    @property
+    def comment_count(self) -> int:
+        """The thread's published comments, as its page tells them and as counts requests are answered."""
+        return self.thread.comment_count
+
     @classmethod
     def of(
         cls,

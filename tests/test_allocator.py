@@ -141,7 +141,7 @@ def test_a_big_threads_page_is_built_between_two_young_collections(young_collect
         gc.collect()  # the young generation empty, as after any collection
         young_collections.clear()
         page = cut_page(snapshot, SortOrder.OLDEST, 1000, None)
-        return thread_page(page, Fragments(), keep=True)
+        return thread_page(page, Fragments(), keep=True).body
 
     gc.set_threshold(700, 10, 10)  # CPython's own: the test can tell
     build()

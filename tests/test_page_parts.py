@@ -1,7 +1,7 @@
 """A thread's page made again after writes is patched from the page before it (``web/page_parts.py``): the
 parts of top-level comments a write left alone are copied from the old bytes. Whatever the writes, the
-page is the one made whole from the same snapshot (``serialize.thread_page``) byte for byte, and its answer
-through the app is the database's."""
+page is the one made whole from the same snapshot (``serialize.thread_page``) byte for byte, under the same
+ETag, and its answer through the app is the database's."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
@@ -31,7 +32,7 @@ from rejoinder.snapshots import ThreadSnapshot, apply_to_cache
 from rejoinder.tree import Node
 from rejoinder.web.app import create_app
 from rejoinder.web.page_parts import PageParts
-from rejoinder.web.serialize import Fragments, thread_page
+from rejoinder.web.serialize import Fragments, MadePage, thread_page
 from rejoinder.wiring import open_context
 from tests.conftest import SITE_ORIGIN
 from tests.helpers import comment_payload
@@ -129,8 +130,8 @@ class WrittenThread:
         event = CommentLiked if what == "like" else CommentModerated
         return apply_to_cache(self.cache, event(SITE, URL, new))
 
-    def pages(self, parts: PageParts) -> Iterator[tuple[bytes, bytes]]:
-        """Each view's pages, patched and made whole."""
+    def pages(self, parts: PageParts) -> Iterator[tuple[MadePage, MadePage]]:
+        """Each view's pages (bodies and ETags), patched and made whole."""
         for sort_name, limit in VIEWS:
             sort, cursor = SortOrder(sort_name), None
             for _ in range(2):  # a view's first two pages
@@ -320,5 +321,18 @@ def test_answers_after_writes_through_the_app_are_the_databases(
     patched = read_all()
     ctx.cache.clear()  # read again from the database
     assert read_all() == patched
-    body, etag = patched[0]
-    assert etag == '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    for body, etag in patched:
+        assert etag == etag_of(body)
+
+
+def etag_of(body: bytes) -> str:
+    """A page's ETag as its bytes alone decide it: the digests of its head, of each top-level comment's JSON
+    (with its replies) and of its tail (``serialize.page_etag``)."""
+    page = orjson.loads(body)
+    head = b'{"thread":' + orjson.dumps(page["thread"]) + b',"comments":['
+    parts = [orjson.dumps(comment) for comment in page["comments"]]
+    tail = b'],"next_cursor":' + orjson.dumps(page["next_cursor"]) + b"}"
+    assert head + b",".join(parts) + tail == body
+    digests = b"".join(hashlib.sha256(part).digest() for part in parts)
+    framing = f"{len(head)}:{len(digests)}:".encode()
+    return '"' + hashlib.sha256(framing + head + digests + tail).hexdigest()[:24] + '"'

@@ -9,7 +9,9 @@ it changes (``snapshots.py``): a part whose top-level comment and tuple of repli
 when the page before was made is the same bytes. So a new top-level comment costs its own part, a reply or
 a like the part of its top-level comment; the thread's head and the cursor are made anew each time, and
 anything that changes more (a reloaded snapshot, another depth) simply makes every part again. The bytes
-are always those ``serialize.thread_page`` makes of the same page (tests/test_page_parts.py).
+are always those ``serialize.thread_page`` makes of the same page (tests/test_page_parts.py), and so is the
+ETag: it is made of the parts' digests (``serialize.page_etag``), each kept with its part, so a patched page
+hashes only the parts it makes, not the whole body again.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from rejoinder.cache import ThreadKey
 from rejoinder.model import Comment
 from rejoinder.threads import PageCut
 from rejoinder.tree import Node, build_tree
-from rejoinder.web.serialize import Fragments, dumps, join_nodes
+from rejoinder.web.serialize import NO_REPLIES, Fragments, MadePage, dumps, join_nodes, page_etag, part_digest
 
-# Bytes a kept page's layout costs besides its body: three pointers and a length a top-level comment.
-PART_OVERHEAD = 60
+# Bytes a kept page's layout costs besides its body: three pointers, a length and a digest (a bytes object of
+# 32) a top-level comment.
+PART_OVERHEAD = 130
 LAYOUT_OVERHEAD = 300
 _NO_REPLIES: tuple[Comment, ...] = ()
-_NO_REPLIES_SPAN = len(b',"replies":[]}') + 1  # and the comma after the part
 
 
 @dataclass(slots=True)
@@ -36,7 +38,8 @@ class Layout:
     """The last page made for one query: its body, where its comments start in it (``head``) and, for each
     of its top-level comments (``roots``), the tuple of replies its part was made with (``groups``) and the
     bytes the part takes with the comma after it (``spans``; 0 for a placeholder without live replies,
-    which shows nothing). A part's place follows from the spans before it."""
+    which shows nothing) and the part's digest (``digests``; empty for such a placeholder). A part's place
+    follows from the spans before it."""
 
     thread_key: ThreadKey
     max_depth: int
@@ -45,6 +48,8 @@ class Layout:
     roots: list[Comment]
     groups: list[tuple[Comment, ...]]
     spans: list[int]
+    digests: list[bytes]
+    etag: str
 
     def size(self) -> int:
         return len(self.body) + PART_OVERHEAD * len(self.roots) + LAYOUT_OVERHEAD
@@ -61,22 +66,24 @@ class PageParts:
         self._layouts: OrderedDict[Hashable, Layout] = OrderedDict()
         self._size = 0
 
-    def page(self, variant: Hashable, thread_key: ThreadKey, cut: PageCut, keep: bool) -> bytes:
-        """The page's JSON, the same bytes as ``thread_page`` of the page ``cut`` holds. Its layout is kept
+    def page(self, variant: Hashable, thread_key: ThreadKey, cut: PageCut, keep: bool) -> MadePage:
+        """The page's JSON and ETag, the same as ``thread_page`` of the page ``cut`` holds. Its layout is kept
         for the next page of ``variant`` if ``keep`` (a thread being written to), as its fragments are."""
         before = self._layouts.pop(variant, None)
         if before is not None:
             self._size -= before.size()
             if before.thread_key != thread_key or before.max_depth != cut.max_depth:
                 before = None
-        layout = self._made(before or Layout(thread_key, cut.max_depth, b"", 0, [], [], []), cut, keep)
+        if before is None:
+            before = Layout(thread_key, cut.max_depth, b"", 0, [], [], [], [], "")
+        layout = self._made(before, cut, keep)
         if keep:
             self._layouts[variant] = layout
             self._size += layout.size()
             while self._size > self.max_bytes and self._layouts:
                 _, dropped = self._layouts.popitem(last=False)
                 self._size -= dropped.size()
-        return layout.body
+        return MadePage(layout.body, layout.etag)
 
     def _made(self, before: Layout, cut: PageCut, keep: bool) -> Layout:
         """The page of ``cut``, each part copied from ``before`` if it is made of the same objects there."""
@@ -131,26 +138,28 @@ class PageParts:
         if not to_make:
             return
         nodes = self._trees([roots[n] for n in to_make], [groups[n] for n in to_make], max_depth)
-        out, spans, fragments = page.out, page.spans, self.fragments
+        out, spans, digests, fragments = page.out, page.spans, page.digests, self.fragments
         for node in nodes:
             if node is None:  # a placeholder without live replies shows nothing
                 spans.append(0)
+                digests.append(b"")
                 continue
             if page.shown:
                 out.append(b",")
             page.shown = True
-            # As ``join_nodes`` joins a node, spelled out: most top-level comments have no reply, and a call
-            # and a sum for each part cost a first page a fifth more than one made whole.
+            # As ``serialize.join_part`` joins a part, spelled out: most top-level comments have no reply, and
+            # a call for each part costs a first page more than one made whole.
             fragment = fragments.of(node.comment, keep)
-            if not node.replies:
-                out += [fragment, b',"replies":[]}']
-                spans.append(len(fragment) + _NO_REPLIES_SPAN)
-                continue
-            start = len(out)
-            out += [fragment, b',"replies":[']
-            join_nodes(node.replies, fragments, keep, out)
-            out.append(b"]}")
-            spans.append(sum(map(len, out[start:])) + 1)
+            if node.replies:
+                pieces = [fragment, b',"replies":[']
+                join_nodes(node.replies, fragments, keep, pieces)
+                pieces.append(b"]}")
+                part = b"".join(pieces)
+            else:
+                part = fragment + NO_REPLIES
+            out.append(part)
+            spans.append(len(part) + 1)  # and the comma after it
+            digests.append(part_digest(part))
         to_make.clear()
 
     def _trees(
@@ -207,16 +216,19 @@ class _NewPage:
     def __init__(self, before: Layout, head: list[bytes]) -> None:
         self.before = before
         self.old = memoryview(before.body)
-        self.out: list[bytes | memoryview] = [*head]  # what the body is joined from
-        self.head = sum(map(len, head))
+        self.head_bytes = b"".join(head)
+        self.out: list[bytes | memoryview] = [self.head_bytes]  # what the body is joined from
+        self.head = len(self.head_bytes)
         self.shown = False
         self.spans: list[int] = []
+        self.digests: list[bytes] = []
 
     def copy(self, first: int, end: int) -> None:
         """The old page's parts ``first`` to ``end`` (excluded), which lie there one after another with a
         comma between each two shown, copied as one piece."""
         spans = self.before.spans
         self.spans += spans[first:end]
+        self.digests += self.before.digests[first:end]
         start = self.before.head + sum(spans[:first])
         length = sum(spans[first:end]) - 1  # without the comma after the last
         if length > 0:
@@ -233,6 +245,8 @@ class _NewPage:
         groups: list[tuple[Comment, ...]],
         next_cursor: str | None,
     ) -> Layout:
-        self.out += [b'],"next_cursor":', dumps(next_cursor), b"}"]
+        tail = b'],"next_cursor":' + dumps(next_cursor) + b"}"
+        self.out.append(tail)
         body = b"".join(self.out)
-        return Layout(thread_key, max_depth, body, self.head, roots, groups, self.spans)
+        etag = page_etag(self.head_bytes, b"".join(self.digests), tail)
+        return Layout(thread_key, max_depth, body, self.head, roots, groups, self.spans, self.digests, etag)

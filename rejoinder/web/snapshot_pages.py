@@ -33,4 +33,4 @@ def page_from_snapshot(
     cut = threads.remembered_cut(ctx, key, sort, limit, cursor)
     if cut is None:
         return None
-    return ctx.cache.put(variant, key, generation, parts.page(variant, key, cut, keep))
+    return ctx.cache.put(variant, key, generation, *parts.page(variant, key, cut, keep))
