@@ -69,9 +69,12 @@ class LocalFanout:
 
 
 class RedisFanout:
-    """Redis pub/sub. Publishing happens on the writer's thread before the write is acknowledged; Redis
-    writes the message to every subscriber's connection before it answers the publisher, so by the time a
-    client hears "done" from process A, the news is in process B's socket. B's listener thread applies it;
+    """Redis pub/sub. Publishing happens on the writer's thread before the write is acknowledged. Redis
+    queues the message for every subscriber before it answers the publisher, but it writes its queued
+    answers newest first, so the publisher's answer can leave before the subscribers' copies; a second
+    command's answer cannot, since Redis reads that command only after writing everything it had queued.
+    So ``publish`` returns after a PING's answer, and by the time a client hears "done" from process A, the
+    news is in process B's socket. B's listener thread applies it;
     until it has, ``pending()`` is true (the socket holds another process's unread news, or the listener is
     applying what it took) and B's caches answer nothing from memory. So a read through B that starts after
     A's answer never sees the state from before A's write.
@@ -137,6 +140,7 @@ class RedisFanout:
         payload = orjson.dumps([{"from": self.origin} | messages[0], *messages[1:]])
         try:
             self._publisher.publish(self.channel, payload)
+            self._publisher.ping()  # answered only once the subscribers' copies are written (see above)
         except self._redis.RedisError as exc:
             # The events are in the outbox: other processes tail it, so nothing is lost, only later.
             self._publish_again_at = time.monotonic() + self.PUBLISH_PAUSE_SECONDS
