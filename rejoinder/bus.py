@@ -83,6 +83,11 @@ class EventBus:
         self._threads: list[threading.Thread] = []
         self._state_listeners: list[Callable[[bool], None]] = []
         self._purged = datetime.now(UTC)
+        # Idle, the tail finds nothing twice a second: skip it while nothing was committed since the last
+        # one and no event waited for its one-process subscribers then (one could come of age unseen).
+        self._commits = db.watch_commits()
+        self._polled_version: int | None = None
+        self._undelivered_left = True
         db.on_commit = self._committed
 
     # -- subscribing
@@ -198,6 +203,7 @@ class EventBus:
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
+        self._commits.close()
         self.fanout.close()
 
     def drain(self, timeout: float = 10.0) -> bool:
@@ -316,12 +322,21 @@ class EventBus:
                 # events, which need no tail.
                 if time.monotonic() >= next_poll:
                     next_poll = time.monotonic() + self.tail_seconds
-                    self.poll()
+                    self._poll_unless_quiet()
                 else:
                     self._flush_delivered()
             except Exception:
                 log.exception("the event bus's housekeeping failed; trying again")
         self._work_off()
+
+    def _poll_unless_quiet(self) -> None:
+        """``poll``, unless nothing was committed since the last one and it left no event undelivered."""
+        version = self._commits.version()  # before reading: a commit from now on moves it
+        if version is not None and version == self._polled_version and not self._undelivered_left:
+            self._flush_delivered()
+            return
+        self.poll()
+        self._polled_version = version
 
     def _work_off(self) -> None:
         items: list[tuple[int, Event, float]] = []
@@ -405,7 +420,8 @@ class EventBus:
             with self.db.write() as conn:
                 store.purge(conn, now - KEEP_DELIVERED)
         with self.db.read() as conn:
-            if not store.has_undelivered(conn, now - REDELIVER_AFTER):
+            self._undelivered_left = store.has_undelivered(conn)
+            if not self._undelivered_left or not store.has_undelivered(conn, now - REDELIVER_AFTER):
                 return
         with self.db.write() as conn:
             rows = store.claim_undelivered(conn, now - REDELIVER_AFTER, now, now + CLAIM_FOR)
