@@ -322,15 +322,16 @@ class EventBus:
                 # events, which need no tail.
                 if time.monotonic() >= next_poll:
                     next_poll = time.monotonic() + self.tail_seconds
-                    self._poll_unless_quiet()
+                    self.poll_unless_quiet()
                 else:
                     self._flush_delivered()
             except Exception:
                 log.exception("the event bus's housekeeping failed; trying again")
         self._work_off()
 
-    def _poll_unless_quiet(self) -> None:
-        """``poll``, unless nothing was committed since the last one and it left no event undelivered."""
+    def poll_unless_quiet(self) -> None:
+        """``poll``, unless nothing was committed since the last one and it left no event undelivered: what
+        the bus's thread does every ``tail_seconds``."""
         version = self._commits.version()  # before reading: a commit from now on moves it
         if version is not None and version == self._polled_version and not self._undelivered_left:
             self._flush_delivered()
