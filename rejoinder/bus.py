@@ -384,6 +384,8 @@ class EventBus:
             with self._seen_lock:
                 unseen = [event_id for event_id, _ in rows if event_id not in self._seen]
             found = store.payloads(conn, unseen)
+            # Asked here for ``_redeliver``: idle, one transaction a poll rather than two.
+            self._undelivered_left = store.has_undelivered(conn)
         for event_id, topic in rows:
             self._gaps.pop(event_id, None)
             if event_id > self._last_id:
@@ -420,9 +422,10 @@ class EventBus:
             self._purged = now
             with self.db.write() as conn:
                 store.purge(conn, now - KEEP_DELIVERED)
+        if not self._undelivered_left:  # as the tail found it just now
+            return
         with self.db.read() as conn:
-            self._undelivered_left = store.has_undelivered(conn)
-            if not self._undelivered_left or not store.has_undelivered(conn, now - REDELIVER_AFTER):
+            if not store.has_undelivered(conn, now - REDELIVER_AFTER):
                 return
         with self.db.write() as conn:
             rows = store.claim_undelivered(conn, now - REDELIVER_AFTER, now, now + CLAIM_FOR)
