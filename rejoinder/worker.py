@@ -47,8 +47,10 @@ class Runner:
                         scheduled = True
                     version = commits.version()  # before looking: a commit from now on moves it
                     if version is None or version != looked or _is_due(due_at):
-                        self.queue.run_due(self.name, self.stopping)
                         due_at = self.queue.next_due_at()
+                        if _is_due(due_at):
+                            self.queue.run_due(self.name, self.stopping)
+                            due_at = self.queue.next_due_at()
                         looked = version
                     pause = self._pause(due_at)
                 except Exception:
