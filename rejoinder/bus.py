@@ -87,6 +87,11 @@ class EventBus:
         self._threads: list[threading.Thread] = []
         self._state_listeners: list[Callable[[bool], None]] = []
         self._purged = datetime.now(UTC)
+        # Idle, the tail finds nothing twice a second: skip it while nothing was committed since the last
+        # one and no event waited for its one-process subscribers then (one could come of age unseen).
+        self._commits = db.watch_commits()
+        self._polled_version: int | None = None
+        self._undelivered_left = True
         db.on_commit = self._committed
 
     # -- subscribing
@@ -215,6 +220,7 @@ class EventBus:
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
+        self._commits.close()
         self.fanout.close()
 
     def drain(self, timeout: float = 10.0) -> bool:
@@ -333,12 +339,22 @@ class EventBus:
                 # events, which need no tail.
                 if time.monotonic() >= next_poll:
                     next_poll = time.monotonic() + self.tail_seconds
-                    self.poll()
+                    self.poll_unless_quiet()
                 else:
                     self._flush_delivered()
             except Exception:
                 log.exception("the event bus's housekeeping failed; trying again")
         self._work_off()
+
+    def poll_unless_quiet(self) -> None:
+        """``poll``, unless nothing was committed since the last one and it left no event undelivered: what
+        the bus's thread does every ``tail_seconds``."""
+        version = self._commits.version()  # before reading: a commit from now on moves it
+        if version is not None and version == self._polled_version and not self._undelivered_left:
+            self._flush_delivered()
+            return
+        self.poll()
+        self._polled_version = version
 
     def _work_off(self) -> None:
         items: list[tuple[int, Event, float]] = []
@@ -385,6 +401,8 @@ class EventBus:
             with self._seen_lock:
                 unseen = [event_id for event_id, _ in rows if event_id not in self._seen]
             found = store.payloads(conn, unseen)
+            # Asked here for ``_redeliver``: idle, one transaction a poll rather than two.
+            self._undelivered_left = store.has_undelivered(conn)
         for event_id, topic in rows:
             self._gaps.pop(event_id, None)
             if event_id > self._last_id:
@@ -421,6 +439,8 @@ class EventBus:
             self._purged = now
             with self.db.write() as conn:
                 store.purge(conn, now - KEEP_DELIVERED)
+        if not self._undelivered_left:  # as the tail found it just now
+            return
         with self.db.read() as conn:
             if not store.has_undelivered(conn, now - REDELIVER_AFTER):
                 return

@@ -34,22 +34,35 @@ class Runner:
 
     def run_forever(self) -> None:
         scheduled = False
-        while not self.stopping.is_set():
-            try:
-                if not scheduled:
-                    self.queue.schedule_periodic()
-                    scheduled = True
-                self.queue.run_due(self.name, self.stopping)
-                pause = self._pause()
-            except Exception:
-                # The database went away, most likely: the jobs wait in it, so try again after a poll.
-                log.exception("job runner %s could not reach the queue", self.name)
-                pause = self.poll_seconds
-            if not self.stopping.is_set():
-                self.queue.wait(pause)
+        # Idle, looking for due jobs finds the same answer every poll: look again only once something was
+        # committed since the last look (another process may have queued a job) or the job it found is due.
+        commits = self.queue.db.watch_commits()
+        looked: int | None = None
+        due_at: datetime | None = None
+        try:
+            while not self.stopping.is_set():
+                try:
+                    if not scheduled:
+                        self.queue.schedule_periodic()
+                        scheduled = True
+                    version = commits.version()  # before looking: a commit from now on moves it
+                    if version is None or version != looked or _is_due(due_at):
+                        due_at = self.queue.next_due_at()
+                        if _is_due(due_at):
+                            self.queue.run_due(self.name, self.stopping)
+                            due_at = self.queue.next_due_at()
+                        looked = version
+                    pause = self._pause(due_at)
+                except Exception:
+                    # The database went away, most likely: the jobs wait in it, so try again after a poll.
+                    log.exception("job runner %s could not reach the queue", self.name)
+                    pause = self.poll_seconds
+                if not self.stopping.is_set():
+                    self.queue.wait(pause)
+        finally:
+            commits.close()
 
-    def _pause(self) -> float:
-        due_at = self.queue.next_due_at()
+    def _pause(self, due_at: datetime | None) -> float:
         if due_at is None:
             return self.poll_seconds
         # Never quite zero: a due job another runner is claiming right now is not worth spinning for.
@@ -89,3 +102,7 @@ class Runner:
 
         for stop_signal in STOP_SIGNALS:
             signal.signal(stop_signal, handle)
+
+
+def _is_due(due_at: datetime | None) -> bool:
+    return due_at is not None and due_at <= datetime.now(UTC)

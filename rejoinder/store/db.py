@@ -62,6 +62,7 @@ from rejoinder.errors import ConfigurationError
 from rejoinder.store.commit_pace import CommitPace
 from rejoinder.store.dialect import on_sqlite
 from rejoinder.store.outage import postgres_disk_full
+from rejoinder.store.watch import CommitWatch
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -413,6 +414,10 @@ class Database:
     @property
     def engines(self) -> tuple[Engine, ...]:
         return (self.writer,) if self.writer is self.reader else (self.writer, self.reader)
+
+    def watch_commits(self) -> CommitWatch:
+        """A cheap way for a poller to learn that nothing was committed since it last looked (SQLite)."""
+        return CommitWatch(make_url(self.url).database if self.backend == "sqlite" else None)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

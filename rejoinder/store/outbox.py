@@ -221,8 +221,11 @@ def purge(conn: Connection, before: datetime) -> int:
     return result.rowcount or 0
 
 
-def has_undelivered(conn: Connection, older_than: datetime) -> bool:
-    query = select(outbox.c.id).where(outbox.c.delivered_at.is_(None), outbox.c.created_at < older_than)
+def has_undelivered(conn: Connection, older_than: datetime | None = None) -> bool:
+    """Whether an event waits for its one-process subscribers (written before ``older_than``, if given)."""
+    query = select(outbox.c.id).where(outbox.c.delivered_at.is_(None))
+    if older_than is not None:
+        query = query.where(outbox.c.created_at < older_than)
     return conn.execute(query.limit(1)).first() is not None
 
 
