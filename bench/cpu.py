@@ -53,7 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -382,11 +382,24 @@ async def serving(
     """A server of ``code`` on a fresh copy of the seeded database; stopped, and the copy deleted, after."""
     scratch = Path(tempfile.mkdtemp(prefix="rejoinder-cpu-"))
     database = Database(seeded, scratch)
+    try:
+        with server_on(args, code, database, scratch) as (server, port):
+            yield server, database, port
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def server_on(
+    args: argparse.Namespace, code: Path, database: Any, scratch: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A server of ``code`` on ``database`` (anything with a ``url`` and a ``drop()``), its log in
+    ``scratch``; stopped, and the database dropped, after."""
     port = args.port or free_port()
     env = dict(item.split("=", 1) for item in args.env)
     server = start_server(code, args.python, database.url, port, env, scratch / "server.log")
     try:
-        yield server, database, port
+        yield server, port
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -394,7 +407,6 @@ async def serving(
         except subprocess.TimeoutExpired:
             server.kill()
         database.drop()
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main() -> None:

@@ -20,10 +20,10 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import sqlite3
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -43,18 +43,10 @@ async def serving(
 ) -> AsyncIterator[tuple[subprocess.Popen[bytes], Any, int]]:
     scratch = Path(tempfile.mkdtemp(prefix="rejoinder-idle-"))
     database: Any = _FreshFile(scratch) if seeded == FRESH else _Copy(seeded, scratch)
-    port = args.port or cpu.free_port()
-    env = dict(item.split("=", 1) for item in args.env)
-    server = cpu.start_server(code, args.python, database.url, port, env, scratch / "server.log")
     try:
-        yield server, database, port
+        with cpu.server_on(args, code, database, scratch) as (server, port):
+            yield server, database, port
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        database.drop()
         with contextlib.suppress(OSError):
             for path in scratch.iterdir():
                 path.unlink()
@@ -127,7 +119,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120.0, help="how long the idle CPU is measured")
     parser.add_argument("--settle", type=float, default=15.0, help="seconds between the burst and measuring")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--python", default=os.environ.get("PYTHON", "python"))
+    parser.add_argument("--python", default=sys.executable, help="the interpreter that runs every build")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the servers")
     parser.add_argument("--out", type=Path, help="write the results here as JSON")
     args = parser.parse_args()
