@@ -24,7 +24,7 @@ from rejoinder.cache import ThreadKey
 from rejoinder.model import Comment
 from rejoinder.threads import PageCut
 from rejoinder.tree import Node, build_tree
-from rejoinder.web.serialize import NO_REPLIES, Fragments, MadePage, dumps, join_nodes, page_etag, part_digest
+from rejoinder.web.serialize import Fragments, MadePage, dumps, join_part, page_etag, part_digest
 
 # Bytes a kept page's layout costs besides its body: three pointers, a length and a digest (a bytes object of
 # 32) a top-level comment.
@@ -147,16 +147,7 @@ class PageParts:
             if page.shown:
                 out.append(b",")
             page.shown = True
-            # As ``serialize.join_part`` joins a part, spelled out: most top-level comments have no reply, and
-            # a call for each part costs a first page more than one made whole.
-            fragment = fragments.of(node.comment, keep)
-            if node.replies:
-                pieces = [fragment, b',"replies":[']
-                join_nodes(node.replies, fragments, keep, pieces)
-                pieces.append(b"]}")
-                part = b"".join(pieces)
-            else:
-                part = fragment + NO_REPLIES
+            part = join_part(node, fragments, keep)
             out.append(part)
             spans.append(len(part) + 1)  # and the comma after it
             digests.append(part_digest(part))
