@@ -109,6 +109,8 @@ def render(source: str) -> str:
     """HTML for a comment body (``source`` as ``normalise`` left it)."""
     if _PLAIN.fullmatch(source):
         return _render_plain(source)
+    if _has_spans(source):
+        return _SPAN.sub(_span_html, _render_plain(source))
     return sanitise(_parser().render(source))
 
 
@@ -118,6 +120,34 @@ def _render_plain(source: str) -> str:
     a comment on the event loop; ``tests/test_rendering.py`` holds the two ways to the same output."""
     paragraphs = re.split(r"\n\n+", source)
     return "\n".join("<p>" + paragraph.replace("\n", "<br>\n") + "</p>" for paragraph in paragraphs)
+
+
+# The inline markup most comments use, in its simplest shapes: one word emphasised, a code span of an
+# identifier's characters, one word linked to an address of plain characters. Markup that is nothing but
+# these, in plain prose, renders without the parser and the sanitiser too (``_span_html``); none can open
+# or close another (no star, backtick or bracket next to them), and no span may stand where the parser would
+# read something else: after ``!`` (an image's marker), ``]`` or a backslash.
+_SPAN = re.compile(
+    r"(?<![*`!\]\\])"
+    r"(?:\*(?P<em>[^\W_]+)\*(?!\*)"
+    r"|`(?P<code>[A-Za-z0-9_()]+)`(?!`)"
+    r"|\[(?P<label>[^\W_]+)\]\((?P<href>https?://[a-z0-9]+(?:[.-][a-z0-9]+)*\.[a-z]+(?:/[A-Za-z0-9_-]+)*/?)\))"
+)
+
+
+def _has_spans(source: str) -> bool:
+    """Whether ``source`` is plain prose but for ``_SPAN``'s markup (each span read as a word); called only
+    for text that is not plain prose as it is."""
+    return bool(_PLAIN.fullmatch(_SPAN.sub("a", source)))
+
+
+def _span_html(span: re.Match[str]) -> str:
+    """A span as the parser and the sanitiser write it (``tests/test_rendering.py`` compares them)."""
+    if span["em"] is not None:
+        return f"<em>{span['em']}</em>"
+    if span["code"] is not None:
+        return f"<code>{span['code']}</code>"
+    return f'<a href="{span["href"]}" rel="{LINK_REL}">{span["label"]}</a>'
 
 
 # Block-level markup: text that has some is already laid out in paragraphs.

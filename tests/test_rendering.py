@@ -125,6 +125,30 @@ def test_plain_text_renders_as_the_parser_would(pieces: list[str]) -> None:
     assert render(source) == rendering.sanitise(rendering._parser().render(source))
 
 
+# The inline markup the shortcut takes (``rendering._SPAN``), and its near misses: spans that touch, a
+# star or bracket left over, an image's marker, a word with an underscore, an address with more in it.
+SPANS = ["*word*", "*Été*", "*2*", "`code_sample()`", "`a_b`", "[word](https://example.com/word)"]
+SPANS += ["[x](http://a-b.example.org/p_q/)", "[東京](https://x.example)", "*a_b*", "**b**", "`a b`", "!"]
+SPANS += ["[a](https://x.y/é)", "[a](https://X.com)", "[a b](https://x.com)", "(https://x.com)", "\\"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(WORDS + GLUE + SPANS), max_size=40))
+def test_simple_inline_markup_renders_as_the_parser_would(pieces: list[str]) -> None:
+    """Plain prose with simple emphasis, code spans and links skips the parser too: the same HTML."""
+    source = normalise("".join(pieces))
+    assert render(source) == rendering.sanitise(rendering._parser().render(source))
+
+
+def test_simple_inline_markup_takes_the_shortcut() -> None:
+    source = "About *caches*, `code_sample()` and [latency](https://example.com/12).\n\nMore."
+    assert rendering._has_spans(source)
+    assert render(source) == (
+        "<p>About <em>caches</em>, <code>code_sample()</code> and "
+        '<a href="https://example.com/12" rel="nofollow ugc noopener">latency</a>.</p>\n<p>More.</p>'
+    )
+
+
 def test_plain_text_takes_the_shortcut() -> None:
     source = "It's plain (really) - no links, no markup; a colon: fine.\n\nSecond paragraph\nand a line."
     assert rendering._PLAIN.fullmatch(source)
