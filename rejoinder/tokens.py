@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from rejoinder.errors import EditWindowClosed, InvalidLink, Unauthorized
 
@@ -16,11 +18,21 @@ class Signer:
     def __init__(self, secret_key: str) -> None:
         self._secret = secret_key.encode()
         self._edit = URLSafeTimedSerializer(secret_key, salt="rejoinder.edit-token")
+        # The edit signer's HMAC keyed with its derived key, copied for each token (``edit_token``).
+        self._edit_mac = hmac.new(self._edit.make_signer().derive_key(), digestmod=hashlib.sha1)
         self._key = secret_key
         self._login = URLSafeTimedSerializer(secret_key, salt="rejoinder.login-second-step")
 
     def edit_token(self, comment_id: int) -> str:
-        return self._edit.dumps(comment_id)
+        """``self._edit.dumps(comment_id)``, the same text, with the signer's key derived once and its HMAC
+        keyed once: itsdangerous builds a signer, derives its key, keys an HMAC and tries to compress the
+        payload for every token, five times this one's CPU on the event loop for every comment posted. (An
+        id's JSON is its digits, which zlib never makes shorter: the payload is their base64.)"""
+        payload = base64_encode(b"%d" % comment_id)
+        value = payload + b"." + base64_encode(int_to_bytes(int(time.time())))
+        mac = self._edit_mac.copy()
+        mac.update(value)
+        return (value + b"." + base64_encode(mac.digest())).decode()
 
     def check_edit_token(self, token: str, comment_id: int, window_seconds: int) -> None:
         """Raise unless ``token`` was issued for ``comment_id`` less than ``window_seconds`` ago."""
