@@ -115,7 +115,7 @@ def _plan_post(
     and what the work reads first (asked for its whole group commit at once)."""
     problems: dict[str, str] = {}
     body = _clean_body(ctx, new.body, problems)
-    author = _clean_author(new.author, problems) if new.identity is None else _author_of(new.identity)
+    author = _clean_author(ctx, new.author, problems) if new.identity is None else _author_of(new.identity)
     title = _clean_text(new.title, MAX_TITLE, "title", problems)
     description = _clean_text(new.description, MAX_DESCRIPTION, "description", problems)
     subscriptions.check_request(ctx, new.notify, author.email, problems)
@@ -476,14 +476,13 @@ def _clean_text(value: str, limit: int, name: str, problems: dict[str, str]) -> 
     return value
 
 
-def _clean_author(author: Author, problems: dict[str, str]) -> Author:
+def _clean_author(ctx: Context, author: Author, problems: dict[str, str]) -> Author:
     name = _clean_text(author.name, MAX_NAME, "author.name", problems)
     email = author.email.strip()
     if email:
-        try:
-            email = validate_email(email, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            problems["author.email"] = f"is not a valid e-mail address: {exc}"
+        email, refused = _checked_email(ctx, email)
+        if refused is not None:
+            problems["author.email"] = f"is not a valid e-mail address: {refused}"
     website = author.website.strip()
     if website:
         if len(website) > MAX_WEBSITE:
@@ -491,6 +490,19 @@ def _clean_author(author: Author, problems: dict[str, str]) -> Author:
         elif not _is_web_address(website):
             problems["author.website"] = "must be an http:// or https:// address"
     return Author(name=name, email=email, website=website)
+
+
+def _checked_email(ctx: Context, email: str) -> tuple[str, str | None]:
+    """The address as ``email_validator`` writes it, or as typed with why it refused it; each address
+    checked once per process (``Context.email_checks``): the check depends on nothing but the text."""
+    checked = ctx.email_checks.get(email)
+    if checked is None:
+        try:
+            checked = (validate_email(email, check_deliverability=False).normalized, None)
+        except EmailNotValidError as exc:
+            checked = (email, str(exc))
+        ctx.email_checks.put(email, checked)
+    return checked
 
 
 def _is_web_address(website: str) -> bool:

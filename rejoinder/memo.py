@@ -1,4 +1,5 @@
-"""A process's memo of rarely changing rows (sites, their origins), emptied by the events that change them.
+"""A process's memo of rarely changing rows (sites, their origins), emptied by the events that change them;
+and of what a pure function made of the inputs it saw last (``Results``), which nothing changes.
 
 No expiry: every process hears of every change through the event bus. A value read from the database is
 kept only if no change arrived while it was being read, so a slow read cannot put back what an event
@@ -84,3 +85,20 @@ class IdSet:
         with self._lock:
             self._generation += 1
             self._ids = ()
+
+
+class Results(Generic[K, V]):
+    """What a pure function gave for its most recent inputs: no event changes them, so a size limit is all
+    (emptied when full, as ``Memo``). Readers post with the same address time after time."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._values: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        return self._values.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        if len(self._values) >= self.limit:
+            self._values.clear()
+        self._values[key] = value
