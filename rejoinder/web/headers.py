@@ -62,7 +62,9 @@ def security_headers(path: str, content_type: bytes) -> list[tuple[bytes, bytes]
 def _is_json(content_type: bytes) -> bool:
     """``application/json`` or a ``+json`` type (``application/problem+json``), parameters aside."""
     essence = content_type.split(b";")[0].strip().lower()
-    return essence == b"application/json" or (essence.startswith(b"application/") and essence.endswith(b"+json"))
+    if essence == b"application/json":
+        return True
+    return essence.startswith(b"application/") and essence.endswith(b"+json")
 
 
 def with_security_headers(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
