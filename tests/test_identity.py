@@ -89,8 +89,9 @@ async def test_a_logged_in_readers_comment_is_signed_by_the_identity_with_a_badg
         "provider": "github",
         "provider_name": "github",  # no provider of that name is configured: its name stands
         "profile_url": "https://github.com/ada",
+        "avatar_url": None,  # the site does not show providers' pictures
     }
-    assert comment["avatar_url"] is None  # the site does not show providers' pictures
+    assert "avatar_url" not in comment  # the badge holds the picture
     [shown] = flatten((await read(client))["comments"])
     assert shown["verified"] == comment["verified"]
     with ctx.db.read() as conn:
@@ -109,16 +110,16 @@ async def test_avatars_are_kept_only_when_the_site_shows_them(
     create_site(ctx, "pictures", "Pictures", [SITE_ORIGIN], spam_filter=False, provider_avatars=True)
     token = await log_in_as(client, ctx, site="pictures")
     posted = await post_as(client, token, site="pictures")
-    assert posted.json()["comment"]["avatar_url"] == "https://avatars.example/ada.png"
+    assert posted.json()["comment"]["verified"]["avatar_url"] == "https://avatars.example/ada.png"
     me = await client.get("/api/v1/reader", params={"site": "pictures"}, headers=bearer(token))
     assert me.json()["identity"]["avatar_url"] == "https://avatars.example/ada.png"
     [shown] = flatten((await read(client, site="pictures"))["comments"])
-    assert shown["avatar_url"] == "https://avatars.example/ada.png"
+    assert shown["verified"]["avatar_url"] == "https://avatars.example/ada.png"
 
     # Turned off, no comment names a picture any more: readers' browsers would load it from the provider.
     update_site(ctx, "pictures", provider_avatars=False)
     [shown] = flatten((await read(client, site="pictures"))["comments"])
-    assert shown["avatar_url"] is None and shown["verified"]["provider"] == "github"
+    assert shown["verified"]["avatar_url"] is None and shown["verified"]["provider"] == "github"
     me = await client.get("/api/v1/reader", params={"site": "pictures"}, headers=bearer(token))
     assert me.json()["identity"]["avatar_url"] is None
 

@@ -50,10 +50,14 @@ def assert_page_headers(response: httpx.Response, referrer: str = "same-origin")
 
 
 def assert_resource_headers(response: httpx.Response) -> None:
+    """A JSON answer's security headers, and another resource's: those too may not be framed by browsers
+    older than ``frame-ancestors``, and their own requests (a stylesheet's, say) send no ``Referer``."""
     assert directives(response.headers["content-security-policy"])["default-src"] == ["'none'"]
     assert directives(response.headers["content-security-policy"])["frame-ancestors"] == ["'none'"]
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
 
 
 def inline_code(html: str) -> list[str]:
@@ -169,6 +173,13 @@ async def test_the_api_answers_under_default_src_none(client: httpx.AsyncClient,
     }
     for response in answers.values():
         assert_resource_headers(response)
+    # A JSON answer has nothing to click when framed, and makes no request and holds no link that could
+    # carry a Referer: X-Frame-Options and Referrer-Policy would only cost every reader's client.
+    for name in ("read", "cached read", "counts", "not found", "invalid", "too large", "schema"):
+        assert answers[name].headers["content-type"].startswith("application/json"), name
+        assert "x-frame-options" not in answers[name].headers, name
+        assert "referrer-policy" not in answers[name].headers, name
+    assert answers["docs script"].headers["x-frame-options"] == "DENY"
 
 
 async def test_the_widget_files_are_served_for_other_sites_to_load(client: httpx.AsyncClient) -> None:

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from rejoinder.errors import RejoinderError
 from rejoinder.store.outage import outage
 from rejoinder.web.dashboard.frame import error_page, wants_page
-from rejoinder.web.headers import RESOURCE_HEADER_MAP
+from rejoinder.web.headers import JSON_HEADER_MAP
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def install(app: FastAPI) -> None:
         # client's next request on it is reset.
         reason = outage(exc)
         if reason is not None:
-            return unavailable(request, reason, headers={"Connection": "close", **RESOURCE_HEADER_MAP})
+            return unavailable(request, reason, headers={"Connection": "close", **JSON_HEADER_MAP})
         return _internal_error(request, exc)
 
 
@@ -132,7 +132,7 @@ def _internal_error(request: Request, exc: Exception) -> Response:
         "internal_error",
         "the server failed to answer this request",
         # Sent by Starlette's error layer, past the middleware (the envelope adds only what it lacks).
-        headers={"Connection": "close", **RESOURCE_HEADER_MAP},
+        headers={"Connection": "close", **JSON_HEADER_MAP},
     )
 
 

@@ -24,7 +24,7 @@ from rejoinder import likes
 from rejoinder.context import Context
 from rejoinder.web.client import client_of
 from rejoinder.web.fastreads import Answer, cors_or_none
-from rejoinder.web.headers import RESOURCE_HEADERS
+from rejoinder.web.headers import JSON_HEADERS
 from rejoinder.web.middleware import FOR_THE_FRAMEWORK, JSON_TYPE, LIKE_ROUTE, REFUSED_KEY, VARY_ORIGIN
 from rejoinder.web.schemas import MAX_ID
 from rejoinder.web.serialize import dumps
@@ -64,7 +64,7 @@ async def answer_like(scope: Scope) -> Answer | None:
     body = dumps({"likes": state.likes, "liked": state.liked})
     # What the route's Response sends, in its order, then what CORS and the security headers add.
     length = (b"content-length", b"%d" % len(body))
-    return Answer(200, [length, JSON_TYPE, VARY_ORIGIN, *cors, *RESOURCE_HEADERS], body, LIKE_ROUTE)
+    return Answer(200, [length, JSON_TYPE, VARY_ORIGIN, *cors, *JSON_HEADERS], body, LIKE_ROUTE)
 
 
 def _liker_id(scope: Scope) -> str | None:

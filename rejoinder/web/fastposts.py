@@ -30,7 +30,7 @@ from rejoinder.context import Context
 from rejoinder.web.api import new_comment_of, posted_body
 from rejoinder.web.client import client_of
 from rejoinder.web.fastreads import Answer, cors_or_none
-from rejoinder.web.headers import RESOURCE_HEADERS
+from rejoinder.web.headers import JSON_HEADERS
 from rejoinder.web.middleware import FOR_THE_FRAMEWORK, JSON, JSON_TYPE, READ_PATH, REFUSED_KEY, VARY_ORIGIN
 from rejoinder.web.schemas import NewCommentIn
 from rejoinder.web.telemetry import ROUTE_KEY
@@ -79,7 +79,7 @@ async def answer_post(scope: Scope, receive: Receive, slices: WriteSlices) -> tu
     answer = posted_body(posted)
     # What the route's Response sends, in its order, then what CORS and the security headers add.
     length = (b"content-length", b"%d" % len(answer))
-    sent = [length, JSON_TYPE, VARY_ORIGIN, *cors, *RESOURCE_HEADERS]
+    sent = [length, JSON_TYPE, VARY_ORIGIN, *cors, *JSON_HEADERS]
     return Answer(201, sent, answer, POST_PATH), replay
 
 

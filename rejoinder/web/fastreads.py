@@ -27,7 +27,7 @@ from rejoinder.errors import RejoinderError
 from rejoinder.model import SortOrder
 from rejoinder.sites import any_site_allows_in_memory
 from rejoinder.threads import DEFAULT_PAGE, MAX_COUNT_URLS, MAX_PAGE, remembered_counts, thread_url
-from rejoinder.web.headers import RESOURCE_HEADERS
+from rejoinder.web.headers import JSON_HEADERS
 from rejoinder.web.middleware import (
     COUNTS_PATH,
     JSON_TYPE,
@@ -102,7 +102,7 @@ class MemoryAnswers:
         body = self._counts(context_of(scope), scope["query_string"])
         if body is None:
             return None
-        headers = [JSON_TYPE, (b"content-length", b"%d" % len(body)), *_VARY, *cors, *RESOURCE_HEADERS]
+        headers = [JSON_TYPE, (b"content-length", b"%d" % len(body)), *_VARY, *cors, *JSON_HEADERS]
         return Answer(200, headers, body, COUNTS_PATH)
 
     def _thread_page(self, scope: Scope, cors: Headers) -> Answer | None:
@@ -114,10 +114,10 @@ class MemoryAnswers:
             return None
         etag = entry.etag.encode()
         if header_of(scope, b"if-none-match") == etag:
-            headers = [JSON_TYPE, (b"etag", etag), _NO_CACHE, *_VARY, *cors, *RESOURCE_HEADERS]
+            headers = [JSON_TYPE, (b"etag", etag), _NO_CACHE, *_VARY, *cors, *JSON_HEADERS]
             return Answer(304, headers, b"", READ_PATH)
         length = (b"content-length", b"%d" % len(entry.body))
-        headers = [JSON_TYPE, (b"etag", etag), _NO_CACHE, length, *_VARY, *cors, *RESOURCE_HEADERS]
+        headers = [JSON_TYPE, (b"etag", etag), _NO_CACHE, length, *_VARY, *cors, *JSON_HEADERS]
         return Answer(200, headers, entry.body, READ_PATH)
 
     def _rebuilt(self, scope: Scope) -> CachedResponse | None:

@@ -9,8 +9,14 @@ without being listed here:
   ``blob:`` address, hence ``worker-src blob:``; Swagger UI's stylesheet draws its icons from ``data:``.
 - **the widget's files** (``/embed.js``, ``/embed.css``): loaded by other sites' pages, whose own CSP governs
   them; they get ``nosniff`` (a script must be served as one) and no policy of their own.
-- **everything else** (the JSON API, health checks, metrics, assets): ``default-src 'none'``, so an answer
-  opened as a document cannot run or load anything, and no framing.
+- **JSON** (the API's answers, its errors, the schema): ``nosniff`` and ``default-src 'none'`` with
+  ``frame-ancestors 'none'``, nothing else. ``X-Frame-Options`` only repeats ``frame-ancestors`` for
+  browsers older than CSP 2, which render a framed JSON answer as inert text anyway (there is nothing in it
+  to click for someone who frames it); ``Referrer-Policy`` governs the requests a document makes and the
+  links followed from it, and a JSON answer makes none (``default-src 'none'`` forbids them) and has no
+  links. Both cost every reader's client something on the hottest answer, the thread read.
+- **everything else** (health checks, metrics, assets): the same policy, ``X-Frame-Options`` and
+  ``Referrer-Policy: no-referrer`` too, since a stylesheet's or an SVG's own requests follow its answer's.
 """
 
 from __future__ import annotations
@@ -33,14 +39,10 @@ PAGE_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 WIDGET_HEADERS = [*_COMMON, (b"referrer-policy", b"no-referrer")]
-RESOURCE_HEADERS = [
-    *_COMMON,
-    (b"content-security-policy", RESOURCE_POLICY.encode()),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-]
-# For answers built where this middleware cannot reach (the last-resort 500 handler).
-RESOURCE_HEADER_MAP = {name.decode(): value.decode() for name, value in RESOURCE_HEADERS}
+JSON_HEADERS = [*_COMMON, (b"content-security-policy", RESOURCE_POLICY.encode())]
+RESOURCE_HEADERS = [*JSON_HEADERS, (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")]
+# For JSON answers built where this middleware cannot reach (the last-resort 500 handler).
+JSON_HEADER_MAP = {name.decode(): value.decode() for name, value in JSON_HEADERS}
 
 
 SECURITY_NAMES = frozenset(name for name, _ in PAGE_HEADERS + WIDGET_HEADERS + RESOURCE_HEADERS)
@@ -52,7 +54,17 @@ def security_headers(path: str, content_type: bytes) -> list[tuple[bytes, bytes]
         return PAGE_HEADERS
     if path in WIDGET_FILES:
         return WIDGET_HEADERS
+    if b"json" in content_type and _is_json(content_type):
+        return JSON_HEADERS
     return RESOURCE_HEADERS
+
+
+def _is_json(content_type: bytes) -> bool:
+    """``application/json`` or a ``+json`` type (``application/problem+json``), parameters aside."""
+    essence = content_type.split(b";")[0].strip().lower()
+    if essence == b"application/json":
+        return True
+    return essence.startswith(b"application/") and essence.endswith(b"+json")
 
 
 def with_security_headers(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -144,6 +144,7 @@ class VerifiedOut(BaseModel):
     provider: str
     provider_name: str
     profile_url: str | None
+    avatar_url: str | None = Field(description="The provider's picture, when the site shows them.")
 
 
 class IdentityOut(BaseModel):
@@ -217,7 +218,6 @@ class CommentOut(BaseModel):
     verified: VerifiedOut | None = Field(
         None, description="The provider a logged-in author proved who they are at."
     )
-    avatar_url: str | None = Field(None, description="The provider's picture, when the site shows them.")
     likes: int
     status: str
     replies: list[CommentOut] = Field(default_factory=list)

@@ -35,7 +35,6 @@ def public_comment(comment: Comment, replies: list[Node] | None = None) -> dict[
         "edited_by_moderator": comment.edited_by_moderator,
         "pinned": comment.pinned,
         "verified": _verified(comment),
-        "avatar_url": None if deleted or comment.verified is None else comment.verified.avatar_url,
         "likes": 0 if deleted else comment.likes,
         "status": comment.status.value,
         "replies": [public_comment(node.comment, node.replies) for node in replies or ()],
@@ -43,7 +42,8 @@ def public_comment(comment: Comment, replies: list[Node] | None = None) -> dict[
 
 
 def _verified(comment: Comment) -> dict[str, Any] | None:
-    """The badge of a verified reader's comment (its provider and profile), None for a guest's."""
+    """The badge of a verified reader's comment (its provider, profile and picture), None for a guest's: the
+    picture belongs to the badge, so a guest's comment, most of a page, carries one ``null`` for all three."""
     found = comment.verified
     if found is None or comment.status is CommentStatus.DELETED:
         return None
@@ -51,6 +51,7 @@ def _verified(comment: Comment) -> dict[str, Any] | None:
         "provider": found.provider,
         "provider_name": found.provider_name,
         "profile_url": found.profile_url,
+        "avatar_url": found.avatar_url,
     }
 
 

@@ -594,7 +594,7 @@
     const body = h('div', { class: 'rj-body' });
     setServerHTML(body, c.html);
     main.replaceChildren(
-      picture(name, c.avatar_url),
+      picture(name, c.verified && c.verified.avatar_url),
       h('div', { class: 'rj-content' },
         h('header', { class: 'rj-meta' },
           website
