@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
-from typing import Any
+from typing import Any, cast
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from rejoinder.errors import EditWindowClosed, InvalidLink, Unauthorized
@@ -22,8 +21,10 @@ class Signer:
     def __init__(self, secret_key: str) -> None:
         self._secret = secret_key.encode()
         self._edit = URLSafeTimedSerializer(secret_key, salt="rejoinder.edit-token")
-        # The edit signer's HMAC keyed with its derived key, copied for each token (``edit_token``).
-        self._edit_mac = hmac.new(self._edit.make_signer().derive_key(), digestmod=hashlib.sha1)
+        # The edit signer, for its clock, and its HMAC keyed with its derived key, copied for each token
+        # (``edit_token``).
+        self._edit_signer = cast(TimestampSigner, self._edit.make_signer())  # a timed serializer's signer
+        self._edit_mac = hmac.new(self._edit_signer.derive_key(), digestmod=hashlib.sha1)
         self._key = secret_key
         self._login = URLSafeTimedSerializer(secret_key, salt="rejoinder.login-second-step")
 
@@ -37,7 +38,7 @@ class Signer:
         if len(digits) > MAX_UNCOMPRESSED_DIGITS:
             return self._edit.dumps(comment_id)
         payload = base64_encode(digits)
-        value = payload + b"." + base64_encode(int_to_bytes(int(time.time())))
+        value = payload + b"." + base64_encode(int_to_bytes(self._edit_signer.get_timestamp()))
         mac = self._edit_mac.copy()
         mac.update(value)
         return (value + b"." + base64_encode(mac.digest())).decode()
