@@ -49,6 +49,7 @@ MAX_NAME = 100
 MAX_TITLE = 500
 MAX_DESCRIPTION = 1000
 MAX_WEBSITE = 2048
+MAX_EMAIL = 254  # RFC 5321's limit, in characters: longer is never an address (``_checked_email``)
 
 
 @dataclass(frozen=True)
@@ -494,14 +495,16 @@ def _clean_author(ctx: Context, author: Author, problems: dict[str, str]) -> Aut
 
 def _checked_email(ctx: Context, email: str) -> tuple[str, str | None]:
     """The address as ``email_validator`` writes it, or as typed with why it refused it; each address
-    checked once per process (``Context.email_checks``): the check depends on nothing but the text."""
+    checked once per process (``Context.email_checks``): the check depends on nothing but the text. One too
+    long to be an address is checked every time: kept, ten thousand would hold a request's size each."""
     checked = ctx.email_checks.get(email)
     if checked is None:
         try:
             checked = (validate_email(email, check_deliverability=False).normalized, None)
         except EmailNotValidError as exc:
             checked = (email, str(exc))
-        ctx.email_checks.put(email, checked)
+        if len(email) <= MAX_EMAIL:
+            ctx.email_checks.put(email, checked)
     return checked
 
 

@@ -89,7 +89,9 @@ class IdSet:
 
 class Results(Generic[K, V]):
     """What a pure function gave for its most recent inputs: no event changes them, so a size limit is all
-    (emptied when full, as ``Memo``). Readers post with the same address time after time."""
+    (emptied when full, as ``Memo``). Readers post with the same address time after time. Posts run on
+    worker threads, and no lock is needed: each step is one operation on a dict, and two threads that race
+    to fill it put the same value or leave it one entry over its limit."""
 
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit

@@ -5,21 +5,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
-from typing import Any
+from typing import Any, cast
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from rejoinder.errors import EditWindowClosed, InvalidLink, Unauthorized
+
+# The longest id, sign included, that itsdangerous never compresses: it does when zlib saves two bytes, and
+# zlib's framing (6 bytes) and a deflate block of a literal, a repeat and its end take 10 bytes at least.
+MAX_UNCOMPRESSED_DIGITS = 11
 
 
 class Signer:
     def __init__(self, secret_key: str) -> None:
         self._secret = secret_key.encode()
         self._edit = URLSafeTimedSerializer(secret_key, salt="rejoinder.edit-token")
-        # The edit signer's HMAC keyed with its derived key, copied for each token (``edit_token``).
-        self._edit_mac = hmac.new(self._edit.make_signer().derive_key(), digestmod=hashlib.sha1)
+        # The edit signer, for its clock, and its HMAC keyed with its derived key, copied for each token
+        # (``edit_token``).
+        self._edit_signer = cast(TimestampSigner, self._edit.make_signer())  # a timed serializer's signer
+        self._edit_mac = hmac.new(self._edit_signer.derive_key(), digestmod=hashlib.sha1)
         self._key = secret_key
         self._login = URLSafeTimedSerializer(secret_key, salt="rejoinder.login-second-step")
 
@@ -27,9 +32,13 @@ class Signer:
         """``self._edit.dumps(comment_id)``, the same text, with the signer's key derived once and its HMAC
         keyed once: itsdangerous builds a signer, derives its key, keys an HMAC and tries to compress the
         payload for every token, five times this one's CPU on the event loop for every comment posted. (An
-        id's JSON is its digits, which zlib never makes shorter: the payload is their base64.)"""
-        payload = base64_encode(b"%d" % comment_id)
-        value = payload + b"." + base64_encode(int_to_bytes(int(time.time())))
+        id's JSON is its digits; zlib never makes eleven bytes or fewer shorter, so their payload is their
+        base64. A longer id may compress, as ``10**12`` does: itsdangerous writes it.)"""
+        digits = b"%d" % comment_id
+        if len(digits) > MAX_UNCOMPRESSED_DIGITS:
+            return self._edit.dumps(comment_id)
+        payload = base64_encode(digits)
+        value = payload + b"." + base64_encode(int_to_bytes(self._edit_signer.get_timestamp()))
         mac = self._edit_mac.copy()
         mac.update(value)
         return (value + b"." + base64_encode(mac.digest())).decode()

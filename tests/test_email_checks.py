@@ -30,3 +30,13 @@ def test_the_memo_is_emptied_when_full() -> None:
     results.put("b", 2)
     results.put("c", 3)
     assert (results.get("a"), results.get("b"), results.get("c")) == (None, None, 3)
+
+
+def test_an_address_too_long_to_be_one_is_refused_but_not_kept(ctx: Context) -> None:
+    email = "a" * 100_000 + "@example.com"
+    assert _checked_email(ctx, email)[1] is not None
+    assert ctx.email_checks.get(email) is None
+    longest = "a" * 64 + "@" + ".".join(["b" * 61] * 3) + ".com"
+    assert len(longest) == 254
+    _checked_email(ctx, longest)
+    assert ctx.email_checks.get(longest) is not None

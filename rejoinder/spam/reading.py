@@ -17,7 +17,7 @@ from rejoinder.spam.features import Features, extract
 from rejoinder.spam.submission import Submission
 from rejoinder.spam.verdict import Evidence
 
-# What a reading depends on besides nothing: the submission's content and the site's language. Two
+# All a reading depends on: the submission's content and the site's language. Two
 # submissions with the same key read the same, whoever sends them and whenever.
 ReadingKey = tuple[str, str, str, str, str, str, str]
 

@@ -24,7 +24,15 @@ from rejoinder.cache import ThreadKey
 from rejoinder.model import Comment
 from rejoinder.threads import PageCut
 from rejoinder.tree import Node, build_tree
-from rejoinder.web.serialize import Fragments, MadePage, dumps, join_part, page_etag, part_digest
+from rejoinder.web.serialize import (
+    Fragments,
+    MadePage,
+    join_part,
+    page_etag,
+    page_head,
+    page_tail,
+    part_digest,
+)
 
 # Bytes a kept page's layout costs besides its body: three pointers, a length and a digest (a bytes object of
 # 32) a top-level comment.
@@ -88,9 +96,8 @@ class PageParts:
     def _made(self, before: Layout, cut: PageCut, keep: bool) -> Layout:
         """The page of ``cut``, each part copied from ``before`` if it is made of the same objects there."""
         thread = cut.thread
-        head = {"url": thread.url, "title": thread.title or None, "comment_count": thread.comment_count}
-        head["closed"] = thread.closed
-        page = _NewPage(before, [b'{"thread":', dumps(head), b',"comments":['])
+        head = page_head(thread.url, thread.title or None, thread.comment_count, thread.closed)
+        page = _NewPage(before, head)
         roots, get = cut.roots, cut.replies.get
         groups = [get(root.id, _NO_REPLIES) for root in roots]
         old_roots, old_count = before.roots, len(before.roots)
@@ -204,12 +211,12 @@ def _in_step(
 class _NewPage:
     """The body being made, in pieces, and the span of each part in it."""
 
-    def __init__(self, before: Layout, head: list[bytes]) -> None:
+    def __init__(self, before: Layout, head: bytes) -> None:
         self.before = before
         self.old = memoryview(before.body)
-        self.head_bytes = b"".join(head)
-        self.out: list[bytes | memoryview] = [self.head_bytes]  # what the body is joined from
-        self.head = len(self.head_bytes)
+        self.head_bytes = head
+        self.out: list[bytes | memoryview] = [head]  # what the body is joined from
+        self.head = len(head)
         self.shown = False
         self.spans: list[int] = []
         self.digests: list[bytes] = []
@@ -236,7 +243,7 @@ class _NewPage:
         groups: list[tuple[Comment, ...]],
         next_cursor: str | None,
     ) -> Layout:
-        tail = b'],"next_cursor":' + dumps(next_cursor) + b"}"
+        tail = page_tail(next_cursor)
         self.out.append(tail)
         body = b"".join(self.out)
         etag = page_etag(self.head_bytes, b"".join(self.digests), tail)

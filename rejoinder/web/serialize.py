@@ -109,17 +109,22 @@ class MadePage(NamedTuple):
 def thread_page(page: ThreadPage, fragments: Fragments, keep: bool = True) -> MadePage:
     """The page's JSON, joined from its comments' fragments (kept for the next page if ``keep``), and its
     ETag."""
-    thread = {
-        "url": page.url,
-        "title": page.title,
-        "comment_count": page.comment_count,
-        "closed": page.closed,
-    }
-    head = b'{"thread":' + dumps(thread) + b',"comments":['
+    head = page_head(page.url, page.title, page.comment_count, page.closed)
     parts = [join_part(node, fragments, keep) for node in page.comments]
-    tail = b'],"next_cursor":' + dumps(page.next_cursor) + b"}"
+    tail = page_tail(page.next_cursor)
     digests = b"".join(map(part_digest, parts))
     return MadePage(b"".join((head, b",".join(parts), tail)), page_etag(head, digests, tail))
+
+
+def page_head(url: str, title: str | None, comment_count: int, closed: bool) -> bytes:
+    """A page's JSON up to its first comment: its thread's fields and the opening of its comments."""
+    thread = {"url": url, "title": title, "comment_count": comment_count, "closed": closed}
+    return b'{"thread":' + dumps(thread) + b',"comments":['
+
+
+def page_tail(next_cursor: str | None) -> bytes:
+    """A page's JSON after its last comment."""
+    return b'],"next_cursor":' + dumps(next_cursor) + b"}"
 
 
 def join_part(node: Node, fragments: Fragments, keep: bool) -> bytes:
