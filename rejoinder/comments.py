@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import unicodedata
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from rejoinder.model import Author, Comment, CommentStatus, Identity, Site, Site
 from rejoinder.notify import subscriptions
 from rejoinder.privacy import stored_client
 from rejoinder.ratelimits import refuse_over
-from rejoinder.rendering import normalise, render
+from rejoinder.rendering import normalise, render, render_markup, render_quickly
 from rejoinder.sites import cached_site, known_site, site_settings
 from rejoinder.spam.reading import Reading
 from rejoinder.spam.submission import FormProof, Page, Submission
@@ -87,14 +88,23 @@ class PostedComment:
 
 def post_comment(ctx: Context, new: NewComment, client: Client) -> PostedComment:
     """Store a new comment; it is committed before this returns."""
-    store_it, finish, question = _plan_post(ctx, new, client)
-    return finish(ctx.db.transaction(store_it, ahead=(store.look_up_new_comments, question)))
+    plan = _plan_post(ctx, new, client)
+    html = plan.html if plan.html is not None else render_markup(plan.body)
+    return plan.finish(
+        ctx.db.transaction(plan.storing(html), ahead=(store.look_up_new_comments, plan.question))
+    )
 
 
 async def post_comment_async(ctx: Context, new: NewComment, client: Client) -> PostedComment:
     """``post_comment`` for the event loop: on SQLite the write joins the loop's group commit."""
-    store_it, finish, question = _plan_post(ctx, new, client)
-    return finish(await ctx.db.transaction_async(store_it, ahead=(store.look_up_new_comments, question)))
+    plan = _plan_post(ctx, new, client)
+    html = plan.html
+    if html is None:
+        # Long markup can hold the parser for 0.1 s: in a thread, the loop answers readers meanwhile (it
+        # gets the GIL back every switch interval). The checks are done; the batch waits for the HTML.
+        html = await asyncio.to_thread(render_markup, plan.body)
+    ahead = (store.look_up_new_comments, plan.question)
+    return plan.finish(await ctx.db.transaction_async(plan.storing(html), ahead=ahead))
 
 
 Stored = tuple[Site, Thread, SiteSettings, Comment, StoredVerdict | None]
@@ -109,11 +119,23 @@ STATUS_FOR = {
 SEVERITY = [CommentStatus.PUBLISHED, CommentStatus.PENDING, CommentStatus.SPAM]
 
 
-def _plan_post(
-    ctx: Context, new: NewComment, client: Client
-) -> tuple[Callable[[Connection], Stored], Callable[[Stored], PostedComment], store.NewCommentQuestion]:
-    """Check and render the comment; return the work to do in the transaction, what follows the commit,
-    and what the work reads first (asked for its whole group commit at once)."""
+@dataclass(frozen=True)
+class _Plan:
+    """A checked comment: the work to do in the transaction given its HTML, what follows the commit, and
+    what the work reads first (asked for its whole group commit at once)."""
+
+    body: str
+    html: str | None  # None while long markup waits to be rendered (``rendering.render_quickly``)
+    work: Callable[[Connection, str], Stored]
+    finish: Callable[[Stored], PostedComment]
+    question: store.NewCommentQuestion
+
+    def storing(self, html: str) -> Callable[[Connection], Stored]:
+        return lambda conn: self.work(conn, html)
+
+
+def _plan_post(ctx: Context, new: NewComment, client: Client) -> _Plan:
+    """Check the comment and render it if that is quick; plan the rest."""
     problems: dict[str, str] = {}
     body = _clean_body(ctx, new.body, problems)
     author = _clean_author(ctx, new.author, problems) if new.identity is None else _author_of(new.identity)
@@ -149,11 +171,11 @@ def _plan_post(
         else:
             ahead = read(rules, sub)
     if html is None:
-        html = render(body)
+        html = render_quickly(body)
     guest_email = author.email.casefold() if new.identity is None else None
     question = store.NewCommentQuestion(site.id, url, guest_email, new.parent_id)
 
-    def store_it(conn: Connection) -> Stored:
+    def store_it(conn: Connection, html: str) -> Stored:
         looked_up = question.take()  # None if not looked up ahead (SQLite): asked below then
         site = known_site(ctx, conn, new.site)
         if site.id != question.site_id:  # the site was made anew since the question was asked
@@ -242,7 +264,7 @@ def _plan_post(
             edit_until=datetime.fromtimestamp(now.timestamp() + rules.edit_window_seconds, UTC),
         )
 
-    return store_it, finish, question
+    return _Plan(body, html, store_it, finish, question)
 
 
 def _heard(looked_up: store.NewCommentAnswer | None, status: CommentStatus, notify: frozenset[str]) -> bool:

@@ -105,12 +105,33 @@ _PLAIN_LINE = r"[^\W\d_](?:[^\W_]|[ ,;?!'()-]|[.:](?![^ \n]))*(?<! )"
 _PLAIN = re.compile(rf"{_PLAIN_LINE}(?:\n+{_PLAIN_LINE})*")
 
 
+# Markup longer than this goes to the parser off the event loop (``render_quickly``). markdown-it is
+# super-linear on some shapes: 10,000 characters of ``[`` then ``]``, or of ``*a* `` ending in a backtick,
+# take it 80-120 ms; 300 characters of any shape measured, dense or random, stay within ~2 ms
+# (docs/benchmarks.md). Longer text with markup is still rendered the same way, in a worker thread.
+MAX_QUICK_MARKUP = 300
+
+
 def render(source: str) -> str:
     """HTML for a comment body (``source`` as ``normalise`` left it)."""
+    quick = render_quickly(source)
+    return quick if quick is not None else render_markup(source)
+
+
+def render_quickly(source: str) -> str | None:
+    """``render(source)`` when it is sure to be quick, as it is for plain prose, the simple spans and short
+    markup; None for longer markup, which ``render_markup`` renders (in a thread, by a caller on the loop)."""
     if _PLAIN.fullmatch(source):
         return _render_plain(source)
     if _has_spans(source):
         return _SPAN.sub(_span_html, _render_plain(source))
+    if len(source) <= MAX_QUICK_MARKUP:
+        return render_markup(source)
+    return None
+
+
+def render_markup(source: str) -> str:
+    """HTML for a comment body by the parser and the sanitiser: what ``render`` gives for any text."""
     return sanitise(_parser().render(source))
 
 
