@@ -25,8 +25,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cpu  # bench/cpu.py: a free port, and stopping a server
 import httpx
 from flooding import ORIGIN, SITE, SITE_SETTINGS, Round, article, flooded_round, p99, run_round
 from sqlalchemy import create_engine, text
@@ -112,12 +111,6 @@ def new_database(choice: str, scratch: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serving(database_url: str, port: int, scratch: Path) -> Iterator[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REJOINDER_")}
@@ -144,12 +137,7 @@ def serving(database_url: str, port: int, scratch: Path) -> Iterator[subprocess.
             time.sleep(0.1)
         yield server
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        cpu.stop_server(server)
 
 
 def main() -> None:
@@ -171,7 +159,7 @@ def main() -> None:
     with (
         contextlib.ExitStack() as cleanup,
         new_database(args.database, scratch) as url,
-        serving(url, args.port or free_port(), scratch) as server,
+        serving(url, args.port or cpu.free_port(), scratch) as server,
     ):
         cleanup.callback(shutil.rmtree, scratch, ignore_errors=True)
         base_url = f"http://127.0.0.1:{server.args[-1]}"
