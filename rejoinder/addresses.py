@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+UNIX_PEER = "unix"  # in trusted_proxies: a peer on a Unix socket (which has no address) is a trusted proxy
+FORWARDED_FOR = "X-Forwarded-For"
 
 # An IPv6 address whose first 80 bits are zero: ``::ffff:a.b.c.d`` or ``::a.b.c.d``, which ``inet_ntop``
 # writes with a dotted tail and ``ipaddress`` (before Python 3.13) in hex.
@@ -94,3 +97,29 @@ class Networks:
             if size == length and value & mask == first:
                 return True
         return False
+
+
+def networks_of(entries: Iterable[str]) -> Networks:
+    """The networks (CIDR, or single addresses) written in ``entries``; ``ValueError`` for any other text."""
+    return Networks.of(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries)
+
+
+@dataclass(frozen=True)
+class TrustedProxies:
+    """Which peers may name a request's client, and in which header: the settings ``trusted_proxies`` and
+    ``client_address_header`` as parsed once, when the process's context is built (``Context.proxies``),
+    since every request asks (``web/client.py``)."""
+
+    anyone: bool  # any proxy is trusted at all: without one, the peer is the client
+    networks: Networks
+    unix: bool  # a peer on a Unix socket, which has no address, is a proxy
+    header: bytes  # the header's name as ASGI gives it: lower case, latin-1
+
+    @classmethod
+    def of(cls, entries: Sequence[str], header: str = FORWARDED_FOR) -> TrustedProxies:
+        return cls(
+            anyone=bool(entries),
+            networks=networks_of(entry for entry in entries if entry.strip() != UNIX_PEER),
+            unix=UNIX_PEER in entries,
+            header=header.strip().lower().encode("latin-1"),
+        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rejoinder.addresses import Networks, TrustedProxies
 from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
 from rejoinder.filterstate import SpamFilter, SpamMemos
@@ -39,6 +40,10 @@ class Context:
     spam_memos: SpamMemos  # what verdicts read of the store, remembered per site
     jobs: JobQueue
     live: LiveHub  # this process's open live-update streams
+    # The settings' networks as parsed when the context is built: who may name a request's client (every
+    # request asks, web/client.py) and who may read /metrics.
+    proxies: TrustedProxies
+    metrics_allow: Networks
     # site key -> site: every write needs its site, and sites change rarely (SiteChanged empties it)
     sites: Memo[str, Site] = field(default_factory=Memo)
     # site id -> its bans, expired ones included (checked at use): every post checks them; SiteChanged

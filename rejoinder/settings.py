@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from rejoinder.addresses import UNIX_PEER
 from rejoinder.errors import ConfigurationError
 from rejoinder.rates import parse_rates
 
@@ -42,7 +43,6 @@ PLACEHOLDER_SECRETS = frozenset(
 )  # fmt: skip
 DEFAULT_DATABASE_URL = "sqlite:///rejoinder-data/rejoinder.db"
 HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # RFC 9110's token
-UNIX_PEER = "unix"  # in trusted_proxies: a peer on a Unix socket (which has no address) is a trusted proxy
 
 
 LOGIN_PRESETS = ("wordpress", "google", "x", "facebook", "github", "oidc")

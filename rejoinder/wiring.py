@@ -10,6 +10,7 @@ import secrets
 from datetime import timedelta
 
 from rejoinder import moderation, monitoring, privacy, retention, standing
+from rejoinder.addresses import TrustedProxies, networks_of
 from rejoinder.bus import EventBus
 from rejoinder.cache import ReadCache
 from rejoinder.context import Context
@@ -69,6 +70,8 @@ def open_context(settings: Settings, *, start: bool = False) -> Context:
             keep_done=timedelta(days=settings.jobs_keep_done_days),
         ),
         live=LiveHub(db, settings.sse_max_connections, settings.sse_keep_alive_seconds),
+        proxies=TrustedProxies.of(settings.trusted_proxies, settings.client_address_header),
+        metrics_allow=networks_of(settings.metrics_allow),
         metrics=metrics,
     )
     retention.register_jobs(ctx)

@@ -1,15 +1,25 @@
-"""Who is asking: X-Forwarded-For is believed only as far as it was written by trusted proxies."""
+"""Who is asking: X-Forwarded-For is believed only as far as it was written by trusted proxies, as each
+server's own settings name them."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
-from rejoinder.web.client import client_address
+from rejoinder.addresses import FORWARDED_FOR, TrustedProxies
+from rejoinder.settings import Settings
+from rejoinder.web import client
+from rejoinder.web.app import create_app
+from rejoinder.wiring import open_context
 
 PROXY = "10.0.0.1"
 PROXIES = ["10.0.0.0/8", "2001:db8:ffff::/48"]
+
+
+def client_address(request: dict[str, Any], trusted: list[str], header: str = FORWARDED_FOR) -> str:
+    return client.client_address(request, TrustedProxies.of(trusted, header))
 
 
 def scope(peer: str | None = PROXY, *forwarded_for: str) -> dict[str, Any]:
@@ -106,3 +116,20 @@ def test_a_proxy_set_header_that_is_missing_repeated_or_not_one_address_is_not_b
 
 def test_with_another_header_chosen_forwarded_for_is_ignored() -> None:
     assert client_address(scope(PROXY, "198.51.100.7"), PROXIES, "X-Real-IP") == PROXY
+
+
+async def test_each_server_believes_the_proxies_of_its_own_settings(settings: Settings) -> None:
+    """Two apps in one process, each told of other proxies: the parsed networks are their contexts'."""
+    peer, forwarded = "10.0.0.1", "198.51.100.7"
+    seen = []
+    for proxies in (["10.0.0.0/8"], ["192.0.2.0/24"], []):
+        told = settings.model_copy(update={"trusted_proxies": proxies, "metrics_allow": ["127.0.0.1"]})
+        context = open_context(told)
+        assert context.proxies == TrustedProxies.of(proxies)
+        transport = httpx.ASGITransport(app=create_app(told, context=context), client=(peer, 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            refused = await http.get("/metrics", headers={"X-Forwarded-For": forwarded})
+        context.close()
+        assert refused.status_code == 403, refused.text
+        seen.append(refused.json()["error"]["message"].split()[0])  # "<client> may not read the metrics"
+    assert seen == [forwarded, peer, peer]

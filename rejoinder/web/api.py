@@ -47,7 +47,7 @@ def _json(data: object, status: int = 200) -> Response:
 def _client(request: Request) -> Client:
     ctx = _ctx(request)
     return Client(
-        remote_addr=client_of(request.scope, ctx.settings),
+        remote_addr=client_of(request.scope, ctx.proxies),
         user_agent=request.headers.get("user-agent", ""),
         origin=request.headers.get("origin"),
     )
@@ -175,7 +175,7 @@ def delete_comment(
 async def _like(request: Request, comment_id: int, liker: str | None, liked: bool) -> Response:
     refused_before(request.scope)  # the fast path tried this like already: its error is answered here
     ctx = _ctx(request)
-    address = client_of(request.scope, ctx.settings)
+    address = client_of(request.scope, ctx.proxies)
     reader = await _reader(request)
     state = await likes.set_like_async(
         ctx, comment_id, liker, liked, address, identity_id=reader.id if reader else None

@@ -7,64 +7,38 @@ believed when ``trusted_proxies`` includes ``unix``. Which header names the clie
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Sequence
-from functools import lru_cache
-
 from starlette.types import Scope
 
-from rejoinder.addresses import Networks, canonical, parse
-from rejoinder.settings import UNIX_PEER, Settings
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-FORWARDED_FOR = "X-Forwarded-For"
-
-
-@lru_cache(maxsize=16)
-def parse_networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
-    return tuple(
-        ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip() != UNIX_PEER
-    )
-
-
-@lru_cache(maxsize=16)
-def _trusted_networks(entries: tuple[str, ...]) -> Networks:
-    return Networks.of(parse_networks(entries))
-
-
-def _trusted(address: str, networks: Networks) -> bool:
-    found = parse(address)
-    return found is not None and networks.hold(found[1])
-
+from rejoinder.addresses import TrustedProxies, canonical, parse
 
 # Where a request keeps its client address once found: several layers ask (refusals at the door, the
 # like or the comment, the log line), and parsing the addresses each time was a tenth of a like's CPU.
 _CLIENT_KEY = "rejoinder.client"
 
 
-def client_of(scope: Scope, settings: Settings) -> str:
-    """The client address of a request, as this server's settings say to find it."""
+def client_of(scope: Scope, proxies: TrustedProxies) -> str:
+    """The client address of a request, as this server's settings say to find it (``Context.proxies``)."""
     found: str | None = scope.get(_CLIENT_KEY)
     if found is None:
-        found = scope[_CLIENT_KEY] = client_address(
-            scope, settings.trusted_proxies, settings.client_address_header
-        )
+        found = scope[_CLIENT_KEY] = client_address(scope, proxies)
     return found
 
 
-def client_address(scope: Scope, trusted_proxies: Sequence[str], header: str = FORWARDED_FOR) -> str:
-    """The peer address, or, when the peer is a trusted proxy, the client it names in ``header``: the
+def client_address(scope: Scope, proxies: TrustedProxies) -> str:
+    """The peer address, or, when the peer is a trusted proxy, the client it names in its header: the
     first untrusted hop of ``X-Forwarded-For``, or the one address of a header the proxy sets itself."""
     peer = scope["client"][0] if scope.get("client") else ""
-    if not trusted_proxies:
+    if not proxies.anyone:
         return peer
-    networks = _trusted_networks(tuple(trusted_proxies))
+    networks = proxies.networks
     if scope.get("client") is None:  # a Unix-socket peer
-        if UNIX_PEER not in trusted_proxies:
+        if not proxies.unix:
             return peer
-    elif not _trusted(peer, networks):
-        return peer
-    name = header.lower().encode("latin-1")
+    else:
+        found = parse(peer)
+        if found is None or not networks.hold(found[1]):
+            return peer
+    name = proxies.header
     values = [value.decode("latin-1") for key, value in scope["headers"] if key == name]
     if name != b"x-forwarded-for":
         # Set by the proxy, overwriting the client's own: exactly one address, or nothing is believed.

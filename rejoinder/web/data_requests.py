@@ -98,7 +98,7 @@ def ask(
     try:
         language = lang or site_settings(ctx, cached_site(ctx, site_key)).language
         _check_origin(request, ctx)
-        address = client_of(request.scope, ctx.settings)
+        address = client_of(request.scope, ctx.proxies)
         data_requests.request(ctx, _letters(request), site_key, email, action, address)
     except RejoinderError as exc:
         return _refused(request, site_key, language, exc)
@@ -165,7 +165,7 @@ async def request_by_api(request: Request, body: schemas.PrivacyRequestIn) -> Re
     """The same answer whether or not anything is kept under the address (only then is a link mailed);
     limited per client address and per address."""
     ctx = _ctx(request)
-    address = client_of(request.scope, ctx.settings)
+    address = client_of(request.scope, ctx.proxies)
     await run_in_threadpool(
         data_requests.request, ctx, _letters(request), body.site, body.email, body.action, address
     )

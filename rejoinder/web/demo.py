@@ -111,7 +111,7 @@ async def demo_comment(request: Request) -> Response:
                 author=Author(form.get("name", ""), form.get("email", ""), form.get("website", "")),
             ),
             Client(
-                remote_addr=client_of(request.scope, ctx.settings),
+                remote_addr=client_of(request.scope, ctx.proxies),
                 user_agent=request.headers.get("user-agent", ""),
             ),
         )
@@ -124,7 +124,7 @@ async def demo_comment(request: Request) -> Response:
 def demo_like(request: Request, comment_id: int) -> Response:
     liker = request.cookies.get(LIKER_COOKIE) or secrets.token_urlsafe(16)
     ctx = _ctx(request)
-    likes.set_like(ctx, comment_id, liker, True, client_of(request.scope, ctx.settings))
+    likes.set_like(ctx, comment_id, liker, True, client_of(request.scope, ctx.proxies))
     response = RedirectResponse(f"/demo/#comment-{comment_id}", status_code=303)
     response.set_cookie(LIKER_COOKIE, liker, max_age=365 * 86400, httponly=True, samesite="lax")
     return response

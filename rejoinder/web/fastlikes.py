@@ -52,7 +52,7 @@ async def answer_like(scope: Scope) -> Answer | None:
     if cors is None:
         return None
     ctx: Context = scope["app"].state.ctx
-    address = client_of(scope, ctx.settings)
+    address = client_of(scope, ctx.proxies)
     if address and ctx.refusals.active(address, "like") is not None:
         return None  # refused at the door again, with its Retry-After (``RefusedAgain``)
     try:

@@ -53,7 +53,7 @@ async def answer_post(scope: Scope, receive: Receive, slices: WriteSlices) -> tu
     cors = cors_or_none(scope)
     if cors is None:
         return None, receive
-    address = client_of(scope, ctx.settings)
+    address = client_of(scope, ctx.proxies)
     if address and ctx.refusals.active(address, "comment") is not None:
         return None, receive  # refused at the door again (``RefusedAgain``), which reads the body itself
     messages = await _messages(receive)

@@ -88,7 +88,7 @@ async def log_in(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return _page(request, 403, error="The form had expired: please try again.", next_url=next)
-    remote_addr = client_of(request.scope, ctx.settings)
+    remote_addr = client_of(request.scope, ctx.proxies)
     try:
         if pending:
             user = await run_in_threadpool(_second_step, ctx, pending, code, remote_addr)

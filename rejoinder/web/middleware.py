@@ -14,6 +14,7 @@ import orjson
 from anyio.to_thread import run_sync as to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rejoinder.addresses import UNIX_PEER
 from rejoinder.context import Context
 from rejoinder.errors import (
     BadRequest,
@@ -23,7 +24,7 @@ from rejoinder.errors import (
     RateLimited,
     RejoinderError,
 )
-from rejoinder.settings import UNIX_PEER, Settings
+from rejoinder.settings import Settings
 from rejoinder.sites import any_site_allows, any_site_allows_in_memory
 from rejoinder.web.client import client_of
 from rejoinder.web.telemetry import ROUTE_KEY
@@ -261,7 +262,7 @@ class RefusedAgain:
         else:
             return await self.app(scope, receive, send)
         ctx = context_of(scope)
-        address = client_of(scope, ctx.settings)
+        address = client_of(scope, ctx.proxies)
         refusal = ctx.refusals.active(address, kind) if address else None
         if refusal is None:
             return await self.app(scope, receive, send)

@@ -6,15 +6,14 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from rejoinder.addresses import parse
 from rejoinder.context import Context
 from rejoinder.errors import Forbidden
 from rejoinder.metrics import CONTENT_TYPE
-from rejoinder.web.client import client_of, parse_networks
+from rejoinder.web.client import client_of
 
 router = APIRouter(include_in_schema=False)
 RETRY_AFTER_SECONDS = 5
@@ -47,16 +46,9 @@ def readyz(request: Request) -> Response:
 def metrics(request: Request) -> Response:
     ctx = _ctx(request)
     allowed = ctx.settings.metrics_allow
-    client = client_of(request.scope, ctx.settings)
-    if not _within(client, allowed):
+    client = client_of(request.scope, ctx.proxies)
+    found = parse(client)
+    if found is None or not ctx.metrics_allow.hold(found[1]):
         rule = f"must be in metrics_allow ({', '.join(allowed)})" if allowed else "metrics_allow is empty"
         raise Forbidden(f"{client or 'this client'} may not read the metrics", {"client": rule})
     return Response(ctx.metrics.exposition(), media_type=CONTENT_TYPE)
-
-
-def _within(address: str, networks: list[str]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in parse_networks(tuple(networks)))

@@ -113,7 +113,7 @@ def start(
     """Opened by the widget in a popup: record the log-in under way, then off to the provider."""
     try:
         ctx = _ctx(request)
-        target = oauth.start(ctx, name, site, origin, state, client_of(request.scope, ctx.settings))
+        target = oauth.start(ctx, name, site, origin, state, client_of(request.scope, ctx.proxies))
     except RejoinderError as exc:
         return _refused(request, exc)
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
@@ -160,7 +160,7 @@ def create_session(request: Request, body: schemas.ReaderSessionIn) -> Response:
     if body.code or not body.state:
         session = identity.exchange_code(ctx, body.site, body.code)
     else:
-        address = client_of(request.scope, ctx.settings)
+        address = client_of(request.scope, ctx.proxies)
         session = identity.claim_code(ctx, body.site, body.state, address)
     site = cached_site(ctx, body.site)
     return _json(
@@ -200,7 +200,7 @@ def delete_session(request: Request, authorization: Annotated[str | None, Header
 async def mail_link(request: Request, body: schemas.LoginLinkIn) -> Response:
     """The same answer whether or not the address is known; limited per client address and per address."""
     ctx = _ctx(request)
-    address = client_of(request.scope, ctx.settings)
+    address = client_of(request.scope, ctx.proxies)
     await run_in_threadpool(
         identity.request_link, ctx, _letters(request), body.site, body.email, body.return_url, address
     )

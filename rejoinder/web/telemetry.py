@@ -90,7 +90,7 @@ def record_request(scope: Scope, route: str, request_id: bytes, status: int, sec
         "request_id": request_id.decode(),
     }
     if ctx.settings.log_client_addresses:
-        fields["client"] = client_of(scope, ctx.settings)
+        fields["client"] = client_of(scope, ctx.proxies)
     handler = direct_json_handler(log, level)
     if handler is None:
         log.handle(_record(level, (method, path, status), fields))
