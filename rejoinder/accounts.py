@@ -38,7 +38,7 @@ LOGIN_LIMIT_SCOPE = 0
 # password, not at start: most processes never check a password. The import and the dummy hash below cost
 # 0.5 MiB and 0.4 s of CPU at every start, and the hash's four threads left a malloc arena behind in a
 # process that imports the app before capping them (docs/benchmarks.md, "Memory: rate-limit counts by
-# window, argon2 and ALTCHA on first use").
+# window, argon2 and ALTCHA on first use"). Constants made at first use, not state.
 @functools.cache
 def _hasher() -> PasswordHasher:
     from argon2 import PasswordHasher

@@ -69,6 +69,8 @@ def _flatten_deep_blocks(state: StateBlock, start: int, end: int, silent: bool) 
     return True
 
 
+# One parser, made at the first render and never changed after: a constant (rendering keeps its state per
+# call, so threads share it).
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True, "typographer": False})

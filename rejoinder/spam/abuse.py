@@ -142,6 +142,7 @@ def apply(verdict: Verdict, finding: Finding | None, action: str) -> Verdict:
     return Verdict(verdict.action, verdict.score, reasons)
 
 
+# The model shipped in the package, read at its first use: a constant, not state.
 @cache
 def _shipped() -> AbuseModel:
     data = resources.files("rejoinder.spam").joinpath("data", ABUSE_FILE).read_bytes()

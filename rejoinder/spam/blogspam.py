@@ -681,6 +681,7 @@ def _pairs(words: list[str]) -> frozenset[tuple[str, str]]:
     return frozenset(zip(content, content[1:], strict=False))
 
 
+# The templates shipped in the package, read at their first use: a constant, not state.
 @cache
 def _templates() -> tuple[frozenset[tuple[str, str]], ...]:
     data = resources.files("rejoinder.spam").joinpath("data", "generic-comments.txt").read_text("utf-8")

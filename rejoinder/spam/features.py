@@ -151,6 +151,7 @@ def _letters_changed(before: str, after: str) -> bool:
     return changed >= 3
 
 
+# This and the two memos below are pure functions of their text, the same in every process: never stale.
 @lru_cache(maxsize=1 << 14)
 def _fold_word(word: str) -> tuple[str, bool]:
     """Strip diacritics from Latin words ("hāźeł" → "hazel") and map look-alike letters in mixed-script

@@ -50,6 +50,7 @@ def _email_matches(email: str, banned: str) -> bool:
     return email.endswith(banned) if banned.startswith("@") else email == banned
 
 
+# Remembered by the lists' text, of which they are pure functions: never stale, so no event empties them.
 @lru_cache(maxsize=64)
 def _banned_words(words: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(w.strip()) for w in words if w.strip())

@@ -413,6 +413,7 @@ def _decode(data: bytes) -> tuple[list[int], list[float], dict[str, Any]]:
     return indices, [q * scale for q in quantised], meta
 
 
+# The prior shipped in the package, read at its first use: a constant, not state.
 @cache
 def _shipped() -> Model:
     data = resources.files("rejoinder.spam").joinpath("data", PRIOR_FILE).read_bytes()

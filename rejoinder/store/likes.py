@@ -274,7 +274,8 @@ _WRITTEN = f""", written AS (
 
 # By (``unruled``, with events): only while the memo of the sites without like rules is not trusted is the
 # site's row read; sent for every like, that form was a little dearer than the memo's where the memo can be
-# trusted (docs/benchmarks.md, "PostgreSQL likes: a free committer takes the whole queue").
+# trusted (docs/benchmarks.md, "PostgreSQL likes: a free committer takes the whole queue"). A constant, not
+# a memo: four texts of PostgreSQL's SQL made from the schema's columns alone, the same in every process.
 _PG_LIKES = {
     (by_row, with_events): _likes_statement(by_row, with_events)
     for by_row in (False, True)

@@ -20,9 +20,10 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from rejoinder.model import CommentStatus
-from rejoinder.store.dialect import insert_ignore, upsert_add, upsert_add_many
+from rejoinder.store.dialect import upsert_add, upsert_add_many
 from rejoinder.store.schema import (
     comments,
     spam_domains,
@@ -78,19 +79,20 @@ _DOMAIN_MARKS = select(spam_domains.c.domain, spam_domains.c.spam, spam_domains.
 _MODEL_VERSION = select(spam_models.c.version).where(spam_models.c.site_id == bindparam("site_id"))
 
 
-_USE_TOKEN: dict[str, Any] = {}  # per dialect: ON CONFLICT is spelled by the dialect's own insert()
+# Per dialect, as ``_ADD_LIKE`` in likes.py: ON CONFLICT is spelled by the dialect's own insert(). RETURNING,
+# not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
+_USE_TOKEN = {
+    module.dialect.name: module.insert(used_tokens)
+    .on_conflict_do_nothing()
+    .values(digest=bindparam("digest"), expires_at=bindparam("expires_at"))
+    .returning(used_tokens.c.digest)
+    for module in (postgresql, sqlite)
+}
 
 
 def use_token(conn: Connection, digest: str, expires_at: datetime) -> bool:
     """Mark a single-use token as used; False if it had been used already."""
-    statement = _USE_TOKEN.get(conn.dialect.name)
-    if statement is None:
-        # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
-        statement = _USE_TOKEN[conn.dialect.name] = (
-            insert_ignore(conn, used_tokens)
-            .values(digest=bindparam("digest"), expires_at=bindparam("expires_at"))
-            .returning(used_tokens.c.digest)
-        )
+    statement = _USE_TOKEN[conn.dialect.name]
     return conn.execute(statement, {"digest": digest, "expires_at": expires_at}).first() is not None
 
 
