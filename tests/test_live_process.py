@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -102,10 +101,11 @@ def test_stopping_the_server_ends_open_streams_and_exits_cleanly(server: Server)
         "GET", PATH, params={"site": "open", "url": ARTICLE}
     ) as response:
         assert response.status_code == 200
-        started = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
-        body = b"".join(response.iter_raw())  # returns once the server has ended the stream
+        # Returns once the server has ended the stream. A stream the stop left open would send nothing
+        # before its next keep-alive line, 20 s away, and the client's 10 s read time-out would end the
+        # test with that error.
+        body = b"".join(response.iter_raw())
     assert body.startswith(b"retry:")
     assert server.process.wait(timeout=10) == 0
-    assert time.monotonic() - started < 5  # not held up by the open stream
     assert "Application shutdown complete" in server.output()

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from rejoinder.context import Context
-from rejoinder.store.db import POSTGRES_COMMITTERS, Database
+from rejoinder.store.db import Database
 from tests.test_pgwrites_committers import piece, stored_names, wait_blocking
 
 
@@ -21,10 +21,6 @@ def db(ctx: Context, backend: str) -> Database:
     if backend == "sqlite":
         pytest.skip("SQLite has one writer: the loop's batches commit one after another")
     return ctx.db
-
-
-def test_the_posts_lane_has_two_committers() -> None:
-    assert POSTGRES_COMMITTERS == 2
 
 
 async def test_two_batches_of_posts_commit_at_once_and_a_third_waits_for_one_of_them(db: Database) -> None:

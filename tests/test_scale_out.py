@@ -109,14 +109,14 @@ def bodies(server: Server) -> list[str]:
     return [c["html"] for c in response.json()["comments"]]
 
 
-def eventually(check: Callable[[], bool], seconds: float = 2.0) -> float:
-    """Seconds until ``check()`` held (fails past ``seconds``)."""
-    start = time.monotonic()
+def eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait until ``check()`` holds. ``seconds`` only keeps a broken run from hanging: how soon a change is
+    seen elsewhere is ``bench/staleness.py``'s to measure."""
+    deadline = time.monotonic() + seconds
     while not check():
-        if time.monotonic() - start > seconds:
+        if time.monotonic() > deadline:
             pytest.fail(f"still not so after {seconds} s")
         time.sleep(0.005)
-    return time.monotonic() - start
 
 
 def test_what_one_process_writes_the_other_serves_at_once(deployment: Deployment) -> None:
@@ -340,8 +340,7 @@ def test_redis_stopped_mid_run_degrades_and_recovers(
         # Writes go on; readers elsewhere see them (from the database, not a cache that could miss them).
         for i in range(5):
             assert post(a, f"During {i}").status_code == 201
-            waited = eventually(lambda i=i: f"<p>During {i}</p>" in bodies(b), 2.0)
-            assert waited < 2.0
+            eventually(lambda i=i: f"<p>During {i}</p>" in bodies(b))
         assert "unreachable" in b.output()
         # Likes too: the bound on likes per address is counted in this process's memory meanwhile.
         first = a.http.get("/api/v1/comments", params={"site": "news", "url": ARTICLE}).json()["comments"][0]
@@ -354,9 +353,6 @@ def test_redis_stopped_mid_run_degrades_and_recovers(
         eventually(lambda: "reachable: caches are on" in b.output(), 10)
         for i in range(5):
             assert post(a, f"After {i}").status_code == 201
-            assert (
-                f"<p>After {i}</p>" in bodies(b)
-                or eventually(lambda i=i: f"<p>After {i}</p>" in bodies(b), 0.5) < 0.5
-            )
+            eventually(lambda i=i: f"<p>After {i}</p>" in bodies(b))
         ready = b.http.get("/readyz")
         assert ready.status_code == 200, ready.text
