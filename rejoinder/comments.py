@@ -101,8 +101,10 @@ async def post_comment_async(ctx: Context, new: NewComment, client: Client) -> P
     html = plan.html
     if html is None:
         # Long markup can hold the parser for 0.1 s: in a thread, the loop answers readers meanwhile (it
-        # gets the GIL back every switch interval). The checks are done; the batch waits for the HTML.
-        html = await asyncio.to_thread(render_markup, plan.body)
+        # gets the GIL back every switch interval). The checks are done; the batch waits for the HTML. The
+        # context's own threads (``Context.renders``): a flood of such comments queues there, not in the
+        # executor other work of the loop needs.
+        html = await asyncio.get_running_loop().run_in_executor(ctx.renders, render_markup, plan.body)
     ahead = (store.look_up_new_comments, plan.question)
     return plan.finish(await ctx.db.transaction_async(plan.storing(html), ahead=ahead))
 

@@ -8,6 +8,7 @@ replica in this process's memory that events keep current; ``docs/design.md`` ha
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,14 @@ from rejoinder.store.db import Database
 from rejoinder.tokens import Signer
 
 ALL_ORIGINS = "*"
+# Threads rendering long comments' Markdown (``comments.post_comment_async``): a render is CPU under the GIL,
+# so more would not render faster, and a flood of slow Markdown waits for these two, never for the
+# threads the rest of the server shares (the event loop's executor: likes' and rate limits' round trips).
+RENDER_THREADS = 2
+
+
+def _render_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="rejoinder-render")
 
 
 @dataclass
@@ -70,8 +79,12 @@ class Context:
     # a guest's e-mail address as typed -> (as ``email_validator`` writes it, or why it refused it): every
     # guest's post checks one, and the check is 20-40 µs of the event loop's time (``comments.py``)
     email_checks: Results[str, tuple[str, str | None]] = field(default_factory=Results)
+    # Where long Markdown is rendered (RENDER_THREADS): its threads are started at the first such comment.
+    renders: ThreadPoolExecutor = field(default_factory=_render_threads)
 
     def close(self) -> None:
+        # Renders still queued are dropped (their posts fail, unanswered); one under way finishes.
+        self.renders.shutdown(wait=True, cancel_futures=True)
         self.live.close()
         self.events.stop()
         self.db.dispose()

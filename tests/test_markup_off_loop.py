@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from rejoinder import rendering
+from rejoinder.context import RENDER_THREADS, Context
 from rejoinder.rendering import MAX_QUICK_MARKUP, render, render_markup, render_quickly
 from tests.helpers import post, read
 
@@ -31,11 +32,15 @@ class Gate:
         self.started = threading.Event()
         self.open = threading.Event()
         self.threads: list[int] = []
+        self.names: list[str] = []
+        self.let_go = 0  # renders that went on, the gate open or tired of waiting
 
     def hold(self, html: str) -> None:
         self.threads.append(threading.get_ident())
+        self.names.append(threading.current_thread().name)
         self.started.set()
         self.open.wait(timeout=10)
+        self.let_go += 1
 
 
 @pytest.fixture
@@ -96,3 +101,35 @@ async def test_short_markup_is_rendered_on_the_loop(client: httpx.AsyncClient, s
     assert gate.threads == []  # plain prose never reaches the parser
     await post(client, "A **short** comment with [a link](https://example.com/?a=1).")
     assert gate.threads == [threading.get_ident()]
+
+
+async def test_a_flood_of_long_comments_waits_for_threads_of_its_own(
+    client: httpx.AsyncClient, site: str, gate: Gate
+) -> None:
+    """Long Markdown is rendered by the context's few render threads: a flood of it queues there, and the
+    threads the rest of the server shares (the loop's executor: likes' and rate limits' round trips) stay
+    free, while other comments are written."""
+    # More than the loop's executor ever has threads (32 at most): each would have held one.
+    bodies = [f"{n} " + "[" * 200 + "]" * 200 for n in range(33)]
+    flood = [asyncio.create_task(post(client, body)) for body in bodies]
+    while len(gate.threads) < RENDER_THREADS:
+        assert not any(task.done() for task in flood), [task.result() for task in flood if task.done()]
+        await asyncio.sleep(0.01)
+    # Every render thread is held: the loop's executor still runs work at once ...
+    assert await asyncio.to_thread(lambda: gate.let_go) == 0
+    # ... and a comment that needs no thread is written and read back meanwhile.
+    await post(client, "Short and plain.")
+    assert gate.let_go == 0
+    assert "<p>Short and plain.</p>" in [c["html"] for c in (await read(client))["comments"]]
+    assert len(gate.threads) == RENDER_THREADS and not any(task.done() for task in flood)
+    gate.open.set()
+    posted = await asyncio.gather(*flood)
+    assert set(gate.names) <= {f"rejoinder-render_{n}" for n in range(RENDER_THREADS)}  # the flood's too
+    assert [p["comment"]["html"] for p in posted] == [render(body) for body in bodies]
+
+
+def test_closing_the_context_stops_its_render_threads(ctx: Context) -> None:
+    assert ctx.renders.submit(render_markup, "[" * 200 + "]" * 200).result(timeout=10).startswith("<p>")
+    ctx.close()
+    with pytest.raises(RuntimeError, match="shutdown"):
+        ctx.renders.submit(render_markup, "*a*")
