@@ -81,7 +81,9 @@ def first_cell(row: str) -> str:
 
 def prose() -> str:
     """The page outside its table: options shared by several commands are described there."""
-    return "\n".join(line for line in REFERENCE.read_text(encoding="utf-8").splitlines() if not line.startswith("|"))
+    return "\n".join(
+        line for line in REFERENCE.read_text(encoding="utf-8").splitlines() if not line.startswith("|")
+    )
 
 
 @cache
@@ -132,10 +134,14 @@ def test_every_option_is_documented_and_every_documented_one_exists(path: Path_)
     shared = set(OPTION.findall(prose()))
     options = own_options(COMMANDS[path])
     undocumented = [spellings[-1] for spellings in options if not set(spellings) & (in_row | shared)]
-    assert not undocumented, f"rejoinder {' '.join(path)}: options not in docs/reference/cli.md: {undocumented}"
+    assert not undocumented, (
+        f"rejoinder {' '.join(path)}: options not in docs/reference/cli.md: {undocumented}"
+    )
     # A row may document several commands (`list` / `revoke ID`): its options exist in one of them.
     siblings = [parser for other, parser in COMMANDS.items() if other in _paths_of_row(row)]
-    known = SHARED | {spelling for parser in siblings for spellings in own_options(parser) for spelling in spellings}
+    known = SHARED | {
+        spelling for parser in siblings for spellings in own_options(parser) for spelling in spellings
+    }
     made_up = sorted(set(OPTION.findall(first_cell(row))) - known)
     assert not made_up, f"docs/reference/cli.md names options rejoinder {' '.join(path)} lacks: {made_up}"
 
