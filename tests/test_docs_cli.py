@@ -148,3 +148,59 @@ def test_every_option_is_documented_and_every_documented_one_exists(path: Path_)
 
 def _paths_of_row(row: str) -> set[Path_]:
     return {path for path, text in documented().items() if row in text}
+
+
+# Every page a reader follows commands from, the reference included.
+PAGES = [REFERENCE.parents[2] / "README.md", *sorted((REFERENCE.parents[1]).rglob("*.md"))]
+# `rejoinder` followed by the words of one command, up to where a shell or the prose ends it.
+INVOCATION = re.compile(r"(?:^|[\s`(/])rejoinder((?:[ \t]+[^\s`;&#)'\"]+)+)")
+
+
+def invocations(page: Path) -> list[tuple[int, list[str]]]:
+    found = []
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        for match in INVOCATION.finditer(line.replace("\\|", "|")):
+            found.append((number, match.group(1).split()))
+    return found
+
+
+def misnamed(words: list[str], tree: argparse.ArgumentParser) -> list[str]:
+    """The options an invocation gives that its command lacks (nothing when the words are prose)."""
+    node, walked = tree, 0
+    for word in words:
+        names = word.strip("[]").split("|")
+        children = subcommands(node)
+        if not children or not all(name in children for name in names):
+            break
+        node, walked = children[names[0]], walked + 1
+    if not walked:
+        return []  # "rejoinder is …": prose, not a command
+    # Stopped at a group (`rejoinder import SOURCE FILE --site …`, `rejoinder import --teach`): the options of
+    # any of its commands.
+    candidates = [node, *subcommands(node).values()]
+    known = SHARED | {
+        spelling for parser in candidates for spellings in own_options(parser) for spelling in spellings
+    }
+    rest = words[walked:]
+    rest = rest[: rest.index("|")] if "|" in rest else rest  # `list … | delete EMAIL`: the next form
+    given = [option for word in rest for option in OPTION.findall(word.split("=")[0])]
+    return [option for option in given if option.startswith("--") and option not in known]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(page.relative_to(REFERENCE.parents[2])) for page in PAGES])
+def test_every_command_the_docs_show_takes_the_options_they_give_it(page: Path) -> None:
+    tree = build_parser()
+    wrong = [
+        f"line {number}: rejoinder {' '.join(words)}: {options}"
+        for number, words in invocations(page)
+        if (options := misnamed(words, tree))
+    ]
+    assert not wrong, f"{page.name}:\n" + "\n".join(wrong)
+
+
+def test_the_checker_flags_an_option_a_command_lacks() -> None:
+    tree = build_parser()
+    assert misnamed(["webhooks", "list", "--site", "K", "--limit", "N"], tree) == ["--limit"]
+    assert misnamed(["webhooks", "deliveries", "--site", "K", "--limit", "N"], tree) == []
+    assert misnamed(["serve", "--wrokers", "2"], tree) == ["--wrokers"]
+    assert misnamed(["is", "a", "comment", "server"], tree) == []
