@@ -1,8 +1,10 @@
 """The ``rejoinder`` command: the parser wiring and ``main``. Each group of commands lives in its own
 module and adds its parsers here: ``serve`` (serve, demo, migrate), ``admin`` (sites and threads),
-``users`` (moderator accounts), ``apikeys`` (admin tokens and Akismet keys), ``moderating`` (the queue),
-``spam`` (train, eval, purge), ``abuse`` (train, eval, scan), ``importing`` (import, export), ``docs``
-(settings-doc), ``mail`` (test, suppress) and ``webhooks``."""
+``providers`` (readers' login providers), ``users`` (moderator accounts), ``apikeys`` (admin tokens and
+Akismet keys), ``moderating`` (the queue), ``spam`` (fetch, train, eval, purge), ``abuse`` (train, eval,
+scan), ``jobs`` (worker, jobs), ``backups`` (backup, restore), ``importing`` (import, export), ``docs``
+(settings-doc), ``privacy`` (export, erase), ``mail`` (test, suppress, moderator, subscriptions) and
+``webhooks``. docs/reference/cli.md documents every command (tests/test_docs_cli.py holds it to this)."""
 
 from __future__ import annotations
 
@@ -38,9 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rejoinder {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve.add_parsers(commands)
-    admin_commands = commands.add_parser("admin", help="manage sites and threads").add_subparsers(
-        dest="admin", required=True
-    )
+    admin_commands = commands.add_parser(
+        "admin", help="sites, threads, login providers, moderator accounts, admin tokens, Akismet keys"
+    ).add_subparsers(dest="admin", required=True)
     admin.add_site_and_thread_parsers(admin_commands)
     providers.add_provider_parser(admin_commands)
     users.add_user_parser(admin_commands)

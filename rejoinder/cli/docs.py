@@ -20,6 +20,9 @@ def cmd_settings_doc(args: argparse.Namespace) -> None:
 
 
 def add_parsers(commands: Any) -> None:
-    docs = commands.add_parser("settings-doc", help="print the settings reference as a Markdown table")
+    docs = commands.add_parser(
+        "settings-doc",
+        help="print the settings reference (or, with --site, the site settings') as a Markdown table",
+    )
     docs.add_argument("--site", action="store_true", help="the per-site settings instead of the server's")
     docs.set_defaults(run=cmd_settings_doc, config=None)

@@ -67,10 +67,10 @@ def cmd_mail_moderator(args: argparse.Namespace) -> None:
 
 
 def add_parsers(commands: Any) -> None:
-    """Add ``mail test|suppress|subscriptions`` to the top-level subparsers."""
-    mail = commands.add_parser("mail", help="outgoing mail: test it, suppress addresses").add_subparsers(
-        dest="mail", required=True
-    )
+    """Add ``mail test|suppress|moderator|subscriptions`` to the top-level subparsers."""
+    mail = commands.add_parser(
+        "mail", help="outgoing mail: test it, suppress addresses, moderators' mail, subscriptions"
+    ).add_subparsers(dest="mail", required=True)
     test = mail.add_parser(
         "test",
         help="send one test mail now and print what the SMTP server answered",

@@ -7,6 +7,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -48,12 +49,20 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from rejoinder.allocator import configure_malloc
-    from rejoinder.demo import cross_origin_url, install_demo
+    from rejoinder.demo import SITE_KEY, cross_origin_url, install_demo
     from rejoinder.web.app import serve_demo_origin
     from rejoinder.wiring import open_context
 
     configure_malloc()  # before any thread of the process allocates
     settings = settings_of(args)
+    if not settings.unix_socket and not port_is_free(settings.host, settings.port):
+        # Said before anything is written or printed as running: the server could not start anyway.
+        print(
+            f"rejoinder demo: {settings.host}:{settings.port} is in use by another program; "
+            f"choose another port, e.g. rejoinder demo --port {settings.port + 10}",
+            file=sys.stderr,
+        )
+        sys.exit(3)
     if settings.database_url == DEFAULT_DATABASE_URL:
         settings = settings.model_copy(update={"database_url": DEMO_DATABASE_URL})
     if not settings.mail_enabled:
@@ -70,7 +79,21 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"Rejoinder demo is running: open {url}", flush=True)
     if serve_demo_origin(settings, url) is not None:
         print(f"The same thread embedded from another origin: {elsewhere}/", flush=True)
+    print(
+        f"Moderators' dashboard: {settings.base_url}/dashboard/ (an account for it: rejoinder admin user "
+        f"create EMAIL --site {SITE_KEY} --role admin --database {safe_url(settings)})",
+        flush=True,
+    )
     run_server(settings, with_demo=True)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now (nothing else listens there)."""
+    try:
+        with socket.create_server((host, port)):
+            return True
+    except (OSError, OverflowError):  # taken, not allowed, or past 65535
+        return False
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

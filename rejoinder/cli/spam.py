@@ -43,7 +43,9 @@ REPORTED = ("precision", "recall", "f1", "fpr", "auc", "mcc", "ms_per_comment", 
 def add_parser(subparsers: Any) -> Any:
     """Add ``spam fetch``, ``train``, ``eval`` and ``purge`` to an argparse subparsers object; return the
     ``spam`` one."""
-    spam = subparsers.add_parser("spam", help="train and evaluate the spam text classifier")
+    spam = subparsers.add_parser(
+        "spam", help="the spam text classifier: fetch corpora, train, evaluate; purge old spam"
+    )
     commands = spam.add_subparsers(dest="spam_command", required=True)
 
     fetch_ = commands.add_parser(
