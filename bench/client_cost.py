@@ -305,7 +305,7 @@ def main() -> None:
     result: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["bench/client_cost.py", *sys.argv[1:]]),
-        "builds": {label: str(code) for label, code in cpu.builds(args)},
+        "builds": {label: cpu.revision(code) or str(code) for label, code in cpu.builds(args)},
         "load_average_before": load_before,
         "load_average_after": load_after,
         "answers": {label: describe(answer) for label, answer in answers.items()},

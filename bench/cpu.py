@@ -436,6 +436,12 @@ def builds(args: argparse.Namespace) -> list[tuple[str, Path]]:
     return [(label, Path(path).resolve()) for label, path in (item.split("=", 1) for item in args.build)]
 
 
+def revision(code: Path) -> str:
+    """The commit checked out in ``code``, for the record of a run ("" where it is not a git checkout)."""
+    found = subprocess.run(["git", "-C", str(code), "rev-parse", "--short=7", "HEAD"], capture_output=True)
+    return found.stdout.decode().strip() if found.returncode == 0 else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

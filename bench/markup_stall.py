@@ -173,7 +173,7 @@ def main() -> None:
                 "when": datetime.now(UTC).isoformat(timespec="seconds"),
                 "command": " ".join(["bench/markup_stall.py", *sys.argv[1:]]),
                 "database": backend,
-                "builds": {label: str(code) for label, code in builds},
+                "builds": {label: cpu.revision(code) or str(code) for label, code in builds},
                 "load_average_1min": loads,
                 "rounds": rounds,
                 "medians": medians,
