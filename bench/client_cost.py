@@ -17,7 +17,8 @@ from the server's:
 3. **Drive.** A client as the harness drives it (aiohttp with uvloop, one session per port, a closed loop
    of ``--concurrency`` readers, ``await response.read()``), in the harness's venv, reads each port for
    ``--seconds`` in turn, ``--rounds`` times (the order reversed every other round), after a warm-up; the
-   figure is its ``time.process_time()`` per answer.
+   figure is its ``time.process_time()`` per answer. A 2-byte JSON answer (``floor``) is served and read
+   beside the builds': what a request costs the client whatever the answer, which moves with the machine.
 
 Prints the medians with the paired difference to the first build's answer (median and quartiles over
 rounds), and writes them with every round as JSON (default ``bench/results/client-cost.json``).
@@ -51,6 +52,12 @@ RESULTS = ROOT / "bench" / "results"
 SERVE, DRIVE = "--serve-fixed", "--drive-client"  # how ``measure`` starts this file's two other processes
 HARNESS_PYTHON = Path(os.environ.get("BENCH_CACHE", "~/.cache/rejoinder-bench")) / "bench-venv/bin/python"
 # What aiohttp sends with a GET, so that each build answers as it answers the harness.
+# Served beside the builds' answers: what the client pays for a request whatever the answer, so that the
+# part an answer's bytes cost is its figure less this one (the machine's speed moves both).
+FLOOR, FLOOR_ANSWER = (
+    "floor",
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+)
 REQUEST_HEADERS = "Accept: */*\r\nAccept-Encoding: gzip, deflate\r\nUser-Agent: Python/3 aiohttp/3\r\n"
 # The site for the replay: any number of comments, at once, from anyone.
 SITE_SETTINGS = (
@@ -294,6 +301,7 @@ def main() -> None:
 
     url, comments = hot_thread(args.seeded)
     answers = {label: capture(args, code, url, comments) for label, code in cpu.builds(args)}
+    answers[FLOOR] = FLOOR_ANSWER
     for label, answer in answers.items():
         print(f"{label}: {describe(answer)}", file=sys.stderr, flush=True)
     load_before = os.getloadavg()
@@ -313,11 +321,14 @@ def main() -> None:
         "medians": {label: statistics.median(values) for label, values in rounds.items()},
         "paired_to": first,
         "paired_differences": {},
+        "above_the_floor": {},
     }
     median_of = f"client CPU per answer, median of {args.rounds}"
-    print(f"| answer (bytes: head + body) | {median_of} | paired difference to {first} |")
-    print("|---|---|---|")
+    print(f"| answer (bytes: head + body) | {median_of} | above the floor | paired difference to {first} |")
+    print("|---|---|---|---|")
     for label, values in rounds.items():
+        above = statistics.median(value - floor for value, floor in zip(values, rounds[FLOOR], strict=True))
+        result["above_the_floor"][label] = above
         cell = "—"
         if label != first:
             differences = [value - base for value, base in zip(values, rounds[first], strict=True)]
@@ -326,7 +337,8 @@ def main() -> None:
                 "median": statistics.median(differences), "quartiles": [low, high]
             }  # fmt: skip
             cell = f"{statistics.median(differences):+.1f} µs (IQR {low:+.1f} … {high:+.1f})"
-        print(f"| {label} ({describe(answers[label])}) | {statistics.median(values):.1f} µs | {cell} |")
+        figures = f"{statistics.median(values):.1f} µs | {above:.1f} µs"
+        print(f"| {label} ({describe(answers[label])}) | {figures} | {cell} |")
     print(
         f"load average: {' '.join(f'{v:.2f}' for v in load_before)} before, "
         f"{' '.join(f'{v:.2f}' for v in load_after)} after"

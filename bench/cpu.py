@@ -421,6 +421,15 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
+def add_seeded_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--seeded",
+        required=True,
+        help="a seeded SQLite file, or a PostgreSQL URL (postgresql+psycopg://…/db) of a seeded database "
+        "used as a template; neither is modified",
+    )
+
+
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     """The options ``server_on`` reads, and ``--build``: what each script that serves builds asks for."""
     parser.add_argument("--build", action="append", required=True, help="LABEL=DIR, a checkout to serve from")
@@ -446,12 +455,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--seeded",
-        required=True,
-        help="a seeded SQLite file, or a PostgreSQL URL (postgresql+psycopg://…/db) of a seeded database "
-        "used as a template; neither is modified",
-    )
+    add_seeded_argument(parser)
     add_build_arguments(parser)
     parser.add_argument(
         "--seeded-for",

@@ -128,12 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--seeded",
-        required=True,
-        help="a seeded SQLite file, or a PostgreSQL URL of a seeded database used as a template; "
-        "neither is modified",
-    )
+    cpu.add_seeded_argument(parser)
     cpu.add_build_arguments(parser)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=15.0, help="of each phase, alone and beside")
