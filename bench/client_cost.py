@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -171,7 +172,7 @@ def serve_fixed(answers: list[Path], ports: list[int]) -> None:
         loop = asyncio.get_running_loop()
         for answer, port in zip(answers, ports, strict=True):
             fixed = answer.read_bytes()
-            await loop.create_server(lambda fixed=fixed: Fixed(fixed), "127.0.0.1", port)
+            await loop.create_server(functools.partial(Fixed, fixed), "127.0.0.1", port)
         print("ready", flush=True)
         await asyncio.Event().wait()
 
@@ -252,10 +253,10 @@ def measure(args: argparse.Namespace, answers: dict[str, bytes], path: str) -> l
     for label, answer in answers.items():
         (scratch / label).write_bytes(answer)
     serving = [f"{ports[label]}={scratch / label}" for label in answers]
-    server = subprocess.Popen([sys.executable, __file__, SERVE, *serving], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen([sys.executable, __file__, SERVE, *serving], stdout=subprocess.PIPE)
     try:
         assert server.stdout is not None
-        if server.stdout.readline().strip() != "ready":
+        if server.stdout.readline().strip() != b"ready":
             raise SystemExit("the fixed answers' server did not start")
         plan = {"ports": list(ports.values()), "path": path, "rounds": args.rounds}
         plan |= {"seconds": args.seconds, "concurrency": args.concurrency}
