@@ -39,7 +39,8 @@ import cpu  # bench/cpu.py: the seeded workload, a server of a build on a copy o
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
-# Each within the default ``max_body_length`` (10,000 characters); 40-200 ms each for markdown-it-py.
+# Each within the default ``max_body_length`` (10,000 characters); 64-203 ms each for markdown-it-py on this
+# machine (docs/benchmarks.md, "Pathological Markdown beside readers").
 SHAPES = {
     "emphasis, then a stray backtick": "*a* " * 2499 + "`",
     "a stray backtick, then emphasis": "`" + "*a* " * 2499,
