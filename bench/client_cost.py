@@ -108,6 +108,7 @@ async def raw_get(port: int, path: str) -> bytes:
 
 
 async def replay(port: int, url: str, comments: list[dict[str, Any]]) -> None:
+    """The seeded comments posted again, in order, each from an address of its own, replies as replies."""
     client = cpu.Client(port)
     new_ids: dict[int, int] = {}  # the seeded comment's id: its id in the new database
     try:
