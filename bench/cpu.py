@@ -119,11 +119,12 @@ class Database:
     """A copy of the seeded database for one server, deleted after: a file, or a PostgreSQL database
     made from the seeded one as a template."""
 
-    def __init__(self, seeded: str, scratch: Path) -> None:
+    def __init__(self, seeded: str, scratch: Path, purpose: str = "cpu") -> None:
         self.seeded = seeded
         if seeded.startswith(POSTGRES):
             base, self.template = seeded.rsplit("/", 1)
-            self.name = f"{self.template}_cpu_{os.getpid()}"
+            # BENCH_PGDB, where set, begins the copy's name: one machine, many checkouts' benchmarks.
+            self.name = f"{os.environ.get('BENCH_PGDB', self.template)}_{purpose}_{os.getpid()}"
             self.url = f"{base}/{self.name}"
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
             self._admin(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"')
@@ -150,6 +151,12 @@ class Database:
     def drop(self) -> None:
         if self.seeded.startswith(POSTGRES):
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value ``share`` of the way up ``values`` sorted (NaN for none)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else float("nan")
 
 
 def read_path(url: str) -> str:
@@ -311,16 +318,15 @@ async def measure(kind: str, run: Run, pid: int, requests: int, database: Databa
 
         writes, reads = await asyncio.gather(write(), run.drive("mixed", requests * 10, 32, until=written))
         writing = time.perf_counter() - started
-        latencies, answered = sorted(reads), len(writes) + len(reads)
-        writes.sort()
+        latencies, answered = reads, len(writes) + len(reads)
         extra = {
             "writes_per_s": len(writes) / writing,
-            "writers_p99_ms": 1000 * writes[int(len(writes) * 0.99)],
+            "writers_p99_ms": 1000 * percentile(writes, 0.99),
             "reads_per_s": len(reads) / writing,
         }
     else:
         sent = "mixed" if kind == "fresh" else kind
-        latencies = sorted(await run.drive(sent, requests, CONCURRENCY[kind]))
+        latencies = await run.drive(sent, requests, CONCURRENCY[kind])
         answered = len(latencies)
     elapsed, used = time.perf_counter() - started, cpu_seconds(pid) - before
     await asyncio.sleep(0.3)  # work finishing after the last answer (fan-out, housekeeping) counts too
@@ -334,8 +340,8 @@ async def measure(kind: str, run: Run, pid: int, requests: int, database: Databa
     return {
         "cpu_ms_per_request": 1000 * used / answered,
         "rps": answered / elapsed,
-        "p50_ms": 1000 * latencies[len(latencies) // 2],
-        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+        "p50_ms": 1000 * percentile(latencies, 0.50),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
         **extra,
     }
 
@@ -415,17 +421,42 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def add_seeded_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seeded",
         required=True,
         help="a seeded SQLite file, or a PostgreSQL URL (postgresql+psycopg://…/db) of a seeded database "
         "used as a template; neither is modified",
     )
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``server_on`` reads, and ``--build``: what each script that serves builds asks for."""
     parser.add_argument("--build", action="append", required=True, help="LABEL=DIR, a checkout to serve from")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter that runs every build")
+    parser.add_argument(
+        "--port", type=int, default=0, help="the port every server listens on (default: any free one)"
+    )
+    parser.add_argument("--env", action="append", default=[], help="K=V for every server")
+
+
+def builds(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """``--build LABEL=DIR`` as given, in order."""
+    return [(label, Path(path).resolve()) for label, path in (item.split("=", 1) for item in args.build)]
+
+
+def revision(code: Path) -> str:
+    """The commit checked out in ``code``, for the record of a run ("" where it is not a git checkout)."""
+    found = subprocess.run(["git", "-C", str(code), "rev-parse", "--short=7", "HEAD"], capture_output=True)
+    return found.stdout.decode().strip() if found.returncode == 0 else ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_seeded_argument(parser)
+    add_build_arguments(parser)
     parser.add_argument(
         "--seeded-for",
         action="append",
@@ -433,16 +464,11 @@ def main() -> None:
         help="LABEL=FILE: this build's copy of the same seeded SQLite database, already migrated to its "
         "schema (a newer build migrates an older seed at every start, which can take minutes)",
     )
-    parser.add_argument("--python", default=sys.executable, help="the interpreter that runs every build")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--requests", type=int, default=4000, help="requests per kind (x4 hot, counts; /4 writes)"
     )
     parser.add_argument("--kinds", default=",".join(KINDS))
-    parser.add_argument(
-        "--port", type=int, default=0, help="the port every server listens on (default: any free one)"
-    )
-    parser.add_argument("--env", action="append", default=[], help="K=V for every server")
     parser.add_argument("--out", type=Path)
     parser.add_argument(
         "--replies",
@@ -456,11 +482,11 @@ def main() -> None:
         raise SystemExit(f"{args.seeded} not found: seed one with `bench/phases seed sqlite`")
     work = Workload.from_database(args.seeded)
     work.replies = args.replies
-    builds = [(label, Path(path).resolve()) for label, path in (item.split("=", 1) for item in args.build)]
+    served = builds(args)
     seeded_for = dict(item.split("=", 1) for item in args.seeded_for)
-    rounds: dict[str, list[dict[str, dict[str, float]]]] = {label: [] for label, _ in builds}
+    rounds: dict[str, list[dict[str, dict[str, float]]]] = {label: [] for label, _ in served}
     for number in range(args.rounds):
-        for label, code in builds if number % 2 == 0 else builds[::-1]:
+        for label, code in served if number % 2 == 0 else served[::-1]:
             result = asyncio.run(one_build(args, code, work, seeded_for.get(label, args.seeded)))
             rounds[label].append(result)
             print(f"round {number + 1} {label}: " + json.dumps(result), file=sys.stderr, flush=True)
@@ -472,8 +498,8 @@ def main() -> None:
         }
         for label, results in rounds.items()
     }
-    print("| kind | " + " | ".join(f"{label}: CPU ms/req (rps, p99 ms)" for label, _ in builds) + " |")
-    print("|---|" + "---|" * len(builds))
+    print("| kind | " + " | ".join(f"{label}: CPU ms/req (rps, p99 ms)" for label, _ in served) + " |")
+    print("|---|" + "---|" * len(served))
     for kind in ["cold", *args.kinds.split(",")]:
         cells = [
             f"{m[kind]['cpu_ms_per_request']:.3f}"
@@ -485,18 +511,18 @@ def main() -> None:
                 if "pg_deadlocks" in m[kind]
                 else ""
             )
-            for m in (medians[label] for label, _ in builds)
+            for m in (medians[label] for label, _ in served)
         ]
         print(f"| {kind} | " + " | ".join(cells) + " |")
         if kind in WRITERS:
             cells = [
                 f"{m[kind]['writes_per_s']:,.0f}/s, writers' p99 {m[kind]['writers_p99_ms']:,.0f} ms"
-                for m in (medians[label] for label, _ in builds)
+                for m in (medians[label] for label, _ in served)
             ]
             print(f"| {kind}: writes | " + " | ".join(cells) + " |")
     print(
         "| RSS at the end | "
-        + " | ".join(f"{medians[label]['memory']['rss_mib']:.1f} MiB" for label, _ in builds)
+        + " | ".join(f"{medians[label]['memory']['rss_mib']:.1f} MiB" for label, _ in served)
         + " |"
     )
     if args.out:

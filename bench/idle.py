@@ -23,7 +23,6 @@ import os
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -42,7 +41,7 @@ async def serving(
     args: argparse.Namespace, code: Path, seeded: str
 ) -> AsyncIterator[tuple[subprocess.Popen[bytes], Any, int]]:
     scratch = Path(tempfile.mkdtemp(prefix="rejoinder-idle-"))
-    database: Any = _FreshFile(scratch) if seeded == FRESH else _Copy(seeded, scratch)
+    database: Any = _FreshFile(scratch) if seeded == FRESH else cpu.Database(seeded, scratch, "idle")
     try:
         with cpu.server_on(args, code, database, scratch) as (server, port):
             yield server, database, port
@@ -51,21 +50,6 @@ async def serving(
             for path in scratch.iterdir():
                 path.unlink()
             scratch.rmdir()
-
-
-class _Copy(cpu.Database):
-    """``bench/cpu.py``'s copy, named after ``BENCH_PGDB`` on PostgreSQL (a machine shared by many)."""
-
-    def __init__(self, seeded: str, scratch: Path) -> None:
-        stem = os.environ.get("BENCH_PGDB")
-        if stem and seeded.startswith(cpu.POSTGRES):
-            base, self.template = seeded.rsplit("/", 1)
-            self.seeded, self.name = seeded, f"{stem}_idle_{os.getpid()}"
-            self.url = f"{base}/{self.name}"
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            self._admin(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"')
-        else:
-            super().__init__(seeded, scratch)
 
 
 class _FreshFile:
@@ -112,18 +96,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--build", action="append", required=True, help="NAME=DIRECTORY of a checkout")
+    cpu.add_build_arguments(parser)
     parser.add_argument("--seeded", default=FRESH, help="a seeded SQLite file or PostgreSQL URL, or 'fresh'")
     parser.add_argument("--burst", action="store_true", help="reads, posts and likes before going quiet")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=120.0, help="how long the idle CPU is measured")
     parser.add_argument("--settle", type=float, default=15.0, help="seconds between the burst and measuring")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--python", default=sys.executable, help="the interpreter that runs every build")
-    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the servers")
     parser.add_argument("--out", type=Path, help="write the results here as JSON")
     args = parser.parse_args()
-    builds = [(name, Path(path).resolve()) for name, path in (b.split("=", 1) for b in args.build)]
+    builds = cpu.builds(args)
     work = None
     if args.burst:
         if args.seeded == FRESH:

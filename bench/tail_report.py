@@ -18,18 +18,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+import cpu  # bench/cpu.py: the percentile its tables use
+
 LONG_NS = 10_000_000
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else float("nan")
-
-
 def line(name: str, values_ns: list[int]) -> str:
     ms = [value / 1e6 for value in values_ns]
-    figures = " ".join(f"p{int(q * 100)} {percentile(ms, q):6.1f}" for q in (0.5, 0.9, 0.99))
+    figures = " ".join(f"p{int(q * 100)} {cpu.percentile(ms, q):6.1f}" for q in (0.5, 0.9, 0.99))
     return f"  {name:34} {figures}  max {max(ms, default=0):6.1f} ms"
 
 
