@@ -11,7 +11,7 @@ from tests.verdict_cases import CORPORA, FIXTURE, SHARED, verdicts
 
 
 def test_every_recorded_verdict_is_given_again() -> None:
-    recorded = [json.loads(line) for line in FIXTURE.open(encoding="utf-8")]
+    recorded = [json.loads(line) for line in FIXTURE.read_text("utf-8").split("\n") if line]
     # Without the shared corpora beside the repository, the repository's own texts are checked alone.
     present = {name for name in CORPORA if (SHARED / "corpora" / name / f"{name}.jsonl").exists()}
     expected = [row for row in recorded if row["source"] in present or row["source"] == "repository"]

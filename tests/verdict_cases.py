@@ -30,20 +30,26 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CORPORA = ("youtube-spam-collection", "sms-spam-collection", "instagram-scamspot", "davidson-hate-offensive")
 FIXTURE = REPO / "tests" / "fixtures" / "verdicts.jsonl"
-PER_CORPUS = 120  # spread through each corpus, and its longest texts beside them
-LONGEST = 30
+PER_CORPUS = 80  # spread through each corpus, and its longest texts beside them
+LONGEST = 20
 
-ARTICLE = Page("Connection pooling in PostgreSQL", "How to size a pool and what pgbouncer changes for your app")
+ARTICLE = Page(
+    "Connection pooling in PostgreSQL", "How to size a pool and what pgbouncer changes for your app"
+)
 SENDERS = (
     (Author("Reader", "reader@example.org"), ARTICLE, "en"),
-    (Author("Best Cheap SEO Services", "sales@example.org", "https://cheap-seo-services.example"), Page(), "en"),
+    (
+        Author("Best Cheap SEO Services", "sales@example.org", "https://cheap-seo-services.example"),
+        Page(),
+        "en",
+    ),
     (Author("Jana", "jana@example.org", "https://jana.example/blog/"), Page(), "de"),
 )
 
 
 def texts(sample: bool) -> Iterator[tuple[str, int, str]]:
     """(source, line, text): the repository's own texts, then each shared corpus present (sampled)."""
-    own = [json.loads(line)["text"] for line in (REPO / "tests" / "fixtures" / "blog-comments.jsonl").open()]
+    own = _lines(REPO / "tests" / "fixtures" / "blog-comments.jsonl")
     # Read by path: this module also runs against another checkout's ``rejoinder`` (PYTHONPATH).
     typed = runpy.run_path(str(REPO / "tests" / "blog_patterns.py"))
     own += [pattern[0] for pattern in typed["BLOG_SPAM"] + typed["READERS"]]
@@ -52,13 +58,17 @@ def texts(sample: bool) -> Iterator[tuple[str, int, str]]:
         path = SHARED / "corpora" / name / f"{name}.jsonl"
         if not path.exists():
             continue
-        lines = [json.loads(line)["text"] for line in path.open()]
+        lines = _lines(path)
         chosen = range(len(lines))
         if sample:
             step = max(1, len(lines) // PER_CORPUS)
             longest = sorted(range(len(lines)), key=lambda n: (-len(lines[n]), n))[:LONGEST]
             chosen = sorted(set(range(0, len(lines), step)[:PER_CORPUS]) | set(longest))
         yield from ((name, n, lines[n]) for n in chosen)
+
+
+def _lines(path: Path) -> list[str]:
+    return [json.loads(line)["text"] for line in path.read_text("utf-8").split("\n") if line]
 
 
 def verdicts(sample: bool) -> Iterator[dict[str, object]]:

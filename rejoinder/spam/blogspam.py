@@ -381,7 +381,8 @@ def judge(text: str, author: Sender, *, links: int | None = None) -> list[Eviden
     if name:
         found.append(Evidence("blog", 1.5, f"the author name reads like a business or keywords ('{name}')"))
     praise = _praise_count(text)
-    length = _word_count(without_links(_TAGS.sub(" ", text)))  # the words besides links and markup
+    plain = without_links(_TAGS.sub(" ", text))  # the words besides links and markup, read once
+    length = _word_count(plain)
     generic = is_generic(text) or praise >= 2
     commercial_site = _commercial_words(website)
     promoted = promoted_link(text) if links else ""
@@ -419,8 +420,8 @@ def judge(text: str, author: Sender, *, links: int | None = None) -> list[Eviden
         said = "a link under words the comment never speaks of, put at its end"
         found.append(Evidence("blog", UNSPOKEN_END_ANCHOR, said))
     found += _pitch(text, linked=linked)
-    found += _register(text)
-    alone = without_links(_TAGS.sub(" ", text)).strip()
+    found += _register(plain, length)
+    alone = plain.strip()
     # The words alone decide these two: a link beside a profile or a shop's name makes it no less one.
     besides = "a link" if links else "nothing else"
     if _ONE_LINE_PROFILE.match(alone):
@@ -554,12 +555,12 @@ def _pitch(text: str, *, linked: bool) -> list[Evidence]:
     return []
 
 
-def _register(text: str) -> list[Evidence]:
+def _register(plain: str, length: int) -> list[Evidence]:
     """How much a text talks like a business advertising itself: graded by the number of families of
     business talk it touches (a company, customers, offers, products, quality claims, prices, a call to
-    buy, years in business, markets), independent of any template's wording."""
-    plain = without_links(_TAGS.sub(" ", text))
-    if _word_count(plain) < REGISTER_MIN_WORDS:
+    buy, years in business, markets), independent of any template's wording. ``plain``: the text without
+    its links and markup, of ``length`` words (``_word_count``)."""
+    if length < REGISTER_MIN_WORDS:
         return []
     families = [name for name, pattern in _REGISTER if pattern.search(plain)]
     headline = _headline(plain)
@@ -604,7 +605,10 @@ def _brochure_voice(plain: str) -> bool:
 def _word_count(text: str) -> int:
     """Words a reader sees, counting two characters of Chinese or Japanese as a word (their words are
     mostly one or two characters long)."""
-    return sum(max(1, len(_CJK.findall(word)) // 2) for word in _WORD.findall(text))
+    words = _WORD.findall(text)
+    if not _CJK.search(text):
+        return len(words)  # the common case: one word each
+    return sum(max(1, len(_CJK.findall(word)) // 2) for word in words)
 
 
 def _support_lines(text: str) -> list[Evidence]:

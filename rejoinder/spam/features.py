@@ -151,7 +151,7 @@ def _letters_changed(before: str, after: str) -> bool:
     return changed >= 3
 
 
-# This and the two memos below are pure functions of their text, the same in every process: never stale.
+# This and the memos below are pure functions of their text, the same in every process: never stale.
 @lru_cache(maxsize=1 << 14)
 def _fold_word(word: str) -> tuple[str, bool]:
     """Strip diacritics from Latin words ("hāźeł" → "hazel") and map look-alike letters in mixed-script
@@ -248,17 +248,20 @@ class _Builder:
         self.words: dict[str, int] = {}  # the words of the word view, counted
 
     def add(self, key: str, label: str, value: float = 1.0) -> None:
-        fid = _hash(key)
+        self.add_id(_hash(key), label, value)
+
+    def add_id(self, fid: int, label: str, value: float = 1.0) -> None:
         self.ids[fid] = self.ids.get(fid, 0.0) + value
         if fid not in self.labels:
             self.labels[fid] = label
 
     def add_ids(self, ids: Iterable[int], label: str, value: float) -> None:
-        get = self.ids.get
+        counted, labels = self.ids, self.labels
+        get = counted.get
         for fid in ids:
-            self.ids[fid] = get(fid, 0.0) + value
-            if fid not in self.labels:
-                self.labels[fid] = label
+            counted[fid] = get(fid, 0.0) + value
+            if fid not in labels:
+                labels[fid] = label
 
     def build(self) -> Features:
         # Dividing by the square root of the vector's length, not the length itself, lets evidence add up
@@ -376,14 +379,23 @@ def extract(text: str, *, author: str = "", website: str = "") -> Features:
 
 
 def _word(b: _Builder, word: str) -> str:
-    if len(word) > 3:
-        word = _REPEATS.sub(r"\1\1", word)
-    b.add(f"w:{word}", word)
+    word, fid, grams = _word_ids(word)
+    b.add_id(fid, word)
     if len(word) > 1:
         b.words[word] = b.words.get(word, 0) + 1
-    if len(word) <= _MAX_WORD and not word.isdigit():
-        b.add_ids(_word_grams(word), word, _GRAM_VALUE)
+    if grams:
+        b.add_ids(grams, word, _GRAM_VALUE)
     return word
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_ids(word: str) -> tuple[str, int, tuple[int, ...]]:
+    """A word as it is counted (a letter repeated thrice or more cut to two), its id and its character
+    n-grams' ids (none for a long "word" or a number): the same for every comment that holds it."""
+    if len(word) > 3:
+        word = _REPEATS.sub(r"\1\1", word)
+    grams = _word_grams(word) if len(word) <= _MAX_WORD and not word.isdigit() else ()
+    return word, _hash(f"w:{word}"), grams
 
 
 def _cjk_words(b: _Builder, token: str) -> str:
@@ -415,6 +427,7 @@ _PLACEHOLDERS = {
 }
 
 
+@lru_cache(maxsize=1 << 16)  # a label for each bigram, though only a new id keeps it
 def _bigram_label(first: str, second: str) -> str:
     return " ".join(w for w in (_PLACEHOLDERS.get(first, first), _PLACEHOLDERS.get(second, second)) if w)
 

@@ -77,13 +77,15 @@ def read(sub: Submission, site_language: str) -> Reading:
     relevant = relevance.judge(
         text, sub.page, linked=linked, promoted=promoted, selling=selling, site_language=site_language
     )
+    in_text = links.link_domains(text)  # the text's links read once for the three views of their domains
+    linked_domains = links.domains_in(text, website, linked=in_text)
     return Reading(
         key_of(sub, site_language),
         features_of(sub),
         duplicates.fingerprint(text),
-        links.domains_in(text, website, sub.author.email),
-        links.domains_in(text, website),
-        links.read(text, website, count=count),
+        links.domains_in(text, website, sub.author.email, linked=in_text),
+        linked_domains,
+        links.read(text, website, count=count, domains=linked_domains),
         blog,
         relevant,
         linked,
