@@ -435,13 +435,17 @@ def _bigram_label(first: str, second: str) -> str:
 def _shape(b: _Builder, text: str) -> None:
     # No length feature: each corpus has its own length profile (short Instagram ham, long YouTube spam),
     # and on a blog short is no sign of innocence ("Great post, thanks for sharing!" is classic spam).
-    letters = upper = 0
-    for ch in text:
-        if ch.isalpha():
-            letters += 1
-            upper += ch.isupper()
-    if sum(1 for ch in text if "\u2500" <= ch <= "\u25ff") >= 6:  # box drawing, blocks, shapes
-        b.add("k:symbol art", "symbol art")
+    if text.isascii():
+        # Counted by C loops: in ASCII every capital is a letter and there is no symbol art.
+        letters, upper = sum(map(str.isalpha, text)), sum(map(str.isupper, text))
+    else:
+        letters = upper = 0
+        for ch in text:
+            if ch.isalpha():  # not "Ⓐ", which is a capital and no letter
+                letters += 1
+                upper += ch.isupper()
+        if sum(1 for ch in text if "\u2500" <= ch <= "\u25ff") >= 6:  # box drawing, blocks, shapes
+            b.add("k:symbol art", "symbol art")
     if letters >= 8:
         ratio = upper / letters
         if ratio >= 0.6:
