@@ -368,15 +368,19 @@ UNNAMED_END_LINK = 2.0  # a home page at a comment's end that its words never na
 UNSPOKEN_END_ANCHOR = 1.5
 
 
-def judge(text: str, author: Sender, *, links: int | None = None) -> list[Evidence]:
+def judge(
+    text: str, author: Sender, *, links: int | None = None, promoted: str | None = None
+) -> list[Evidence]:
     """The blog-spam signals' evidence on a comment and who sent it; ``links`` is the text's
-    ``link_count`` when already known."""
+    ``link_count`` and ``promoted`` its ``promoted_link`` ("" without a link), when already known."""
     found: list[Evidence] = []
     website = author.website.strip()
     if links is None:
         links = link_count(text)
     linked = links > 0 or bool(website)
-    found += _support_lines(text)
+    # A phone number, written as one or labelled: the support lines and the sales pitch both ask.
+    phone = bool(_PHONE.search(text) or _LABELLED_PHONE.search(text))
+    found += _support_lines(text, phone=phone)
     name = _keyword_name(author.name)
     if name:
         found.append(Evidence("blog", 1.5, f"the author name reads like a business or keywords ('{name}')"))
@@ -385,7 +389,8 @@ def judge(text: str, author: Sender, *, links: int | None = None) -> list[Eviden
     length = _word_count(plain)
     generic = is_generic(text) or praise >= 2
     commercial_site = _commercial_words(website)
-    promoted = promoted_link(text) if links else ""
+    if promoted is None:
+        promoted = promoted_link(text) if links else ""
     ends_with_link = bool(promoted) and _ends_with_link(text)
     if generic and promoted:
         found.append(Evidence("blog", 3.5, f"generic praise that fits any article, with {promoted}"))
@@ -419,7 +424,7 @@ def judge(text: str, author: Sender, *, links: int | None = None) -> list[Eviden
         # The same story ending on a link under words of its own, words the comment never speaks of.
         said = "a link under words the comment never speaks of, put at its end"
         found.append(Evidence("blog", UNSPOKEN_END_ANCHOR, said))
-    found += _pitch(text, linked=linked)
+    found += _pitch(text, linked=linked, phone=phone)
     found += _register(plain, length)
     alone = plain.strip()
     # The words alone decide these two: a link beside a profile or a shop's name makes it no less one.
@@ -539,11 +544,10 @@ def _own_anchor(text: str) -> str:
     return ""
 
 
-def _pitch(text: str, *, linked: bool) -> list[Evidence]:
+def _pitch(text: str, *, linked: bool, phone: bool) -> list[Evidence]:
     """A business speaking of itself: two or more phrases of a sales pitch, or its contact details."""
     said = list(dict.fromkeys(m.group(0).lower() for m in _PITCH.finditer(text)))
     address = bool(_CONTACT_LABEL.search(text))
-    phone = bool(_LABELLED_PHONE.search(text) or _PHONE.search(text))
     contact = address or phone
     if address and phone and not said:
         return [Evidence("blog", 2.0, "a business's contact details (an address and a phone number)")]
@@ -611,8 +615,7 @@ def _word_count(text: str) -> int:
     return sum(max(1, len(_CJK.findall(word)) // 2) for word in words)
 
 
-def _support_lines(text: str) -> list[Evidence]:
-    phone = _PHONE.search(text) or _LABELLED_PHONE.search(text)
+def _support_lines(text: str, *, phone: bool) -> list[Evidence]:
     supports = list(_SUPPORT.finditer(text))
     # The brands (the longest list to scan for) matter only beside a phone number or support wording.
     brands = list(_BRANDS.finditer(text)) if phone or supports else []

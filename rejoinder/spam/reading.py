@@ -69,10 +69,11 @@ def read(sub: Submission, site_language: str) -> Reading:
     """Everything the filter reads in ``sub`` alone, against ``site_language`` (``reference_language``)."""
     text, website = sub.text, sub.author.website
     count = links.link_count(text)
-    blog = blogspam.judge(text, sub.author, links=count)
     # A link in the text, not the website field: bloggers who comment give their own site by habit.
     linked = count > 0
-    promoted = linked and bool(blogspam.promoted_link(text))
+    how_promoted = blogspam.promoted_link(text) if linked else ""
+    blog = blogspam.judge(text, sub.author, links=count, promoted=how_promoted)
+    promoted = bool(how_promoted)
     selling = any(e.weight > 0 for e in blog)
     relevant = relevance.judge(
         text, sub.page, linked=linked, promoted=promoted, selling=selling, site_language=site_language
