@@ -336,6 +336,14 @@ _HTML_LINK = re.compile(r"(?is)<a\b[^>]*\bhref\s*=[^>]*>(.{1,200}?)</a\s*>")
 _BBCODE_LINK = re.compile(r"(?is)\[url=[^\]]+\](.{1,200}?)\[/url\]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _TAGS = re.compile(r"<[^<>]{0,2000}>")
+_ANY_TAG = re.compile(r"<[^>]*>")
+# Compiled once, not looked up in ``re``'s cache for every comment.
+_WRITTEN_OUT = re.compile(r"(?i)https?://|www\.")
+_LABEL_PARTS = re.compile(r"[\d_-]+")
+_LINK_SCHEME = re.compile(r"(?i)^(?:https?://)?")
+_DOTTED_NUMBERS = re.compile(r"[\d.]+")
+_SCHEME = re.compile(r"^[a-z]+://")
+_LOWER_WORD = re.compile(r"[a-z]+")
 # Chinese and Japanese are written without spaces: a run of their characters is many words, not one.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
@@ -482,7 +490,7 @@ def promoted_link(text: str) -> str:
     whole = [link for link in links_in(_TAGS.sub("", text)) if not link.endswith(("...", "…"))]
     deep = {domain_of(link) for link in whole if not _is_home_page(link)}
     # A bare "example.com" names a service in passing; a promoted link is written out in full.
-    written = [link for link in whole if re.match(r"(?i)https?://|www\.", link)]
+    written = [link for link in whole if _WRITTEN_OUT.match(link)]
     if any(_is_home_page(link) and domain_of(link) not in deep for link in written):
         return HOME_PAGE
     return ""
@@ -498,7 +506,7 @@ def _names_linked_sites(text: str) -> bool:
     words = {w for w in _WORD.findall(plain) if len(w) >= 4}
     for link in links_in(text):
         labels = domain_of(link).split(".")[:-1]
-        parts = [p for label in labels for p in re.split(r"[\d_-]+", label) if len(p) >= 4]
+        parts = [p for label in labels for p in _LABEL_PARTS.split(label) if len(p) >= 4]
         if any(p in plain for p in parts) or any(w in label for w in words for label in labels):
             return True
     return False
@@ -526,9 +534,9 @@ def _ends_with_link(text: str) -> bool:
 
 def _is_home_page(link: str) -> bool:
     """A site's front page; not a server a reader is showing (a port, localhost, an IP address)."""
-    rest = re.sub(r"(?i)^(?:https?://)?", "", link).rstrip(".,;:!?…")
+    rest = _LINK_SCHEME.sub("", link).rstrip(".,;:!?…")
     host, _, path = rest.partition("/")
-    if ":" in host or host.lower() == "localhost" or re.fullmatch(r"[\d.]+", host):
+    if ":" in host or host.lower() == "localhost" or _DOTTED_NUMBERS.fullmatch(host):
         return False
     return path.strip("/") in ("", "index.html", "index.php", "home")
 
@@ -537,7 +545,7 @@ def _own_anchor(text: str) -> str:
     """The text of a link written as words rather than its address (HTML, Markdown or BBCode), if any."""
     for pattern in (_HTML_LINK, _MARKDOWN_LINK, _BBCODE_LINK):
         for match in pattern.finditer(text):
-            anchor = re.sub(r"<[^>]*>", "", match.group(1)).strip()
+            anchor = _ANY_TAG.sub("", match.group(1)).strip()
             words = [w.lower() for w in _WORD.findall(anchor)]
             if words and not links_in(anchor) and not set(words) <= _NOT_KEYWORDS and "..." not in anchor:
                 return anchor[:60]
@@ -651,15 +659,15 @@ def _keyword_name(name: str) -> str:
 def _commercial_words(website: str) -> list[str]:
     if not website:
         return []
-    host_and_path = re.sub(r"^[a-z]+://", "", website.lower())
-    return [w for w in re.findall(r"[a-z]+", host_and_path) if w in _COMMERCIAL and w != "online"]
+    host_and_path = _SCHEME.sub("", website.lower())
+    return [w for w in _LOWER_WORD.findall(host_and_path) if w in _COMMERCIAL and w != "online"]
 
 
 def _keyword_anchor(text: str) -> str:
     """The text of a link whose words sell something (HTML, Markdown or BBCode), if any."""
     for pattern in (_HTML_LINK, _MARKDOWN_LINK, _BBCODE_LINK):
         for match in pattern.finditer(text):
-            anchor = re.sub(r"<[^>]*>", "", match.group(1)).strip()
+            anchor = _ANY_TAG.sub("", match.group(1)).strip()
             words = [w.lower() for w in _WORD.findall(anchor)]
             if sum(w in _COMMERCIAL for w in words) >= 1 and len(words) >= 2:
                 return anchor[:60]

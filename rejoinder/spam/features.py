@@ -97,6 +97,7 @@ _TOKEN = re.compile(
 # every comment: it is read as overlapping pairs of characters instead (most of their words are one or
 # two characters), which comments share and a site can learn.
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_SPLIT = re.compile(f"({_CJK_RUN.pattern})")  # a token cut at its runs of them, the runs kept
 _CHAR_GRAMS = (3, 4, 5)
 _CHAR_PREFIX = zlib.crc32(b"c:")  # crc32(b"c:" + gram) == crc32(gram, crc32(b"c:"))
 _MAX_WORD = 24  # longer "words" are hashes, base64 or keyboard mashing: no n-grams from them
@@ -221,6 +222,11 @@ def _registered_domain(host: str) -> str:
 
 
 _URL_WORDS = re.compile(r"[a-z]{3,}")
+# Compiled once, not looked up in ``re``'s cache for every comment.
+_SCHEME = re.compile(r"^[a-z]+://")
+_LINK_SCHEME = re.compile(r"^(?:https?://)?", re.IGNORECASE)
+_NAME_WORD = re.compile(r"[^\W\d_]+")
+_NAME_LINK = re.compile(rf"\.(?:{_TLDS})\b|https?://|www\.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,7 +377,7 @@ def extract(text: str, *, author: str = "", website: str = "") -> Features:
     if author:
         _author(b, author)
     if website:
-        host = re.sub(r"^[a-z]+://", "", website.strip().lower()).split("/", 1)[0]
+        host = _SCHEME.sub("", website.strip().lower()).split("/", 1)[0]
         b.add("s:any", "a website")
         if host:
             b.add(f"s:{_registered_domain(host)}", f"website {host}")
@@ -402,7 +408,7 @@ def _cjk_words(b: _Builder, token: str) -> str:
     """A token with Chinese or Japanese in it: each run of those characters as its overlapping pairs of
     characters (a lone character as itself), any other letters in it as words; returns the last."""
     last = token
-    for part in re.split(f"({_CJK_RUN.pattern})", token):
+    for part in _CJK_SPLIT.split(token):
         if not part:
             continue
         if not _CJK_RUN.fullmatch(part):
@@ -458,7 +464,7 @@ def _link(b: _Builder, token: str, *, bare: bool) -> None:
     b.add("u:any", "a link")
     if bare:
         b.add("u:bare", "a bare domain name")
-    rest = re.sub(r"^(?:https?://)?", "", token, flags=re.IGNORECASE)
+    rest = _LINK_SCHEME.sub("", token)
     host, _, path = rest.partition("/")
     host = host.split("@")[-1].split(":")[0].lower()
     if not host:
@@ -476,11 +482,11 @@ def _author(b: _Builder, author: str) -> None:
     name, _ = _normalise(author)
     name = name.lower()
     b.add("a:any", "an author name")
-    for word in re.findall(r"[^\W\d_]+", name)[:6]:
+    for word in _NAME_WORD.findall(name)[:6]:
         b.add(f"a:{word}", f"author {word!r}")
     if sum(ch.isdigit() for ch in name) >= 3:
         b.add("a:digits", "digits in the author name")
-    if re.search(rf"\.(?:{_TLDS})\b|https?://|www\.", name):
+    if _NAME_LINK.search(name):
         b.add("a:link", "a link as the author name")
 
 
