@@ -7,6 +7,7 @@ Pure: the same text gives the same ids in every process and Python version (crc3
 from __future__ import annotations
 
 import html
+import operator
 import re
 import unicodedata
 import zlib
@@ -272,7 +273,8 @@ class _Builder:
     def build(self) -> Features:
         # Dividing by the square root of the vector's length, not the length itself, lets evidence add up
         # over a long comment without letting sheer length decide (it scored best in cross-validation).
-        scale = sum(v * v for v in self.ids.values()) ** _NORM_POWER or 1.0
+        counted = list(self.ids.values())
+        scale = sum(map(operator.mul, counted, counted)) ** _NORM_POWER or 1.0
         values = {fid: v / scale for fid, v in self.ids.items()}
         # The word view: the comment's words again, as a bag of words of unit length (the classic text
         # classifier's vector), so every word votes with the same share whatever else the comment holds.
