@@ -336,6 +336,14 @@ _HTML_LINK = re.compile(r"(?is)<a\b[^>]*\bhref\s*=[^>]*>(.{1,200}?)</a\s*>")
 _BBCODE_LINK = re.compile(r"(?is)\[url=[^\]]+\](.{1,200}?)\[/url\]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _TAGS = re.compile(r"<[^<>]{0,2000}>")
+_ANY_TAG = re.compile(r"<[^>]*>")
+# Compiled once, not looked up in ``re``'s cache for every comment.
+_WRITTEN_OUT = re.compile(r"(?i)https?://|www\.")
+_LABEL_PARTS = re.compile(r"[\d_-]+")
+_LINK_SCHEME = re.compile(r"(?i)^(?:https?://)?")
+_DOTTED_NUMBERS = re.compile(r"[\d.]+")
+_SCHEME = re.compile(r"^[a-z]+://")
+_LOWER_WORD = re.compile(r"[a-z]+")
 # Chinese and Japanese are written without spaces: a run of their characters is many words, not one.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
@@ -368,23 +376,29 @@ UNNAMED_END_LINK = 2.0  # a home page at a comment's end that its words never na
 UNSPOKEN_END_ANCHOR = 1.5
 
 
-def judge(text: str, author: Sender, *, links: int | None = None) -> list[Evidence]:
+def judge(
+    text: str, author: Sender, *, links: int | None = None, promoted: str | None = None
+) -> list[Evidence]:
     """The blog-spam signals' evidence on a comment and who sent it; ``links`` is the text's
-    ``link_count`` when already known."""
+    ``link_count`` and ``promoted`` its ``promoted_link`` ("" without a link), when already known."""
     found: list[Evidence] = []
     website = author.website.strip()
     if links is None:
         links = link_count(text)
     linked = links > 0 or bool(website)
-    found += _support_lines(text)
+    # A phone number, written as one or labelled: the support lines and the sales pitch both ask.
+    phone = bool(_PHONE.search(text) or _LABELLED_PHONE.search(text))
+    found += _support_lines(text, phone=phone)
     name = _keyword_name(author.name)
     if name:
         found.append(Evidence("blog", 1.5, f"the author name reads like a business or keywords ('{name}')"))
     praise = _praise_count(text)
-    length = _word_count(without_links(_TAGS.sub(" ", text)))  # the words besides links and markup
+    plain = without_links(_TAGS.sub(" ", text))  # the words besides links and markup, read once
+    length = _word_count(plain)
     generic = is_generic(text) or praise >= 2
     commercial_site = _commercial_words(website)
-    promoted = promoted_link(text) if links else ""
+    if promoted is None:
+        promoted = promoted_link(text) if links else ""
     ends_with_link = bool(promoted) and _ends_with_link(text)
     if generic and promoted:
         found.append(Evidence("blog", 3.5, f"generic praise that fits any article, with {promoted}"))
@@ -418,9 +432,9 @@ def judge(text: str, author: Sender, *, links: int | None = None) -> list[Eviden
         # The same story ending on a link under words of its own, words the comment never speaks of.
         said = "a link under words the comment never speaks of, put at its end"
         found.append(Evidence("blog", UNSPOKEN_END_ANCHOR, said))
-    found += _pitch(text, linked=linked)
-    found += _register(text)
-    alone = without_links(_TAGS.sub(" ", text)).strip()
+    found += _pitch(text, linked=linked, phone=phone)
+    found += _register(plain, length)
+    alone = plain.strip()
     # The words alone decide these two: a link beside a profile or a shop's name makes it no less one.
     besides = "a link" if links else "nothing else"
     if _ONE_LINE_PROFILE.match(alone):
@@ -476,7 +490,7 @@ def promoted_link(text: str) -> str:
     whole = [link for link in links_in(_TAGS.sub("", text)) if not link.endswith(("...", "…"))]
     deep = {domain_of(link) for link in whole if not _is_home_page(link)}
     # A bare "example.com" names a service in passing; a promoted link is written out in full.
-    written = [link for link in whole if re.match(r"(?i)https?://|www\.", link)]
+    written = [link for link in whole if _WRITTEN_OUT.match(link)]
     if any(_is_home_page(link) and domain_of(link) not in deep for link in written):
         return HOME_PAGE
     return ""
@@ -492,7 +506,7 @@ def _names_linked_sites(text: str) -> bool:
     words = {w for w in _WORD.findall(plain) if len(w) >= 4}
     for link in links_in(text):
         labels = domain_of(link).split(".")[:-1]
-        parts = [p for label in labels for p in re.split(r"[\d_-]+", label) if len(p) >= 4]
+        parts = [p for label in labels for p in _LABEL_PARTS.split(label) if len(p) >= 4]
         if any(p in plain for p in parts) or any(w in label for w in words for label in labels):
             return True
     return False
@@ -520,9 +534,9 @@ def _ends_with_link(text: str) -> bool:
 
 def _is_home_page(link: str) -> bool:
     """A site's front page; not a server a reader is showing (a port, localhost, an IP address)."""
-    rest = re.sub(r"(?i)^(?:https?://)?", "", link).rstrip(".,;:!?…")
+    rest = _LINK_SCHEME.sub("", link).rstrip(".,;:!?…")
     host, _, path = rest.partition("/")
-    if ":" in host or host.lower() == "localhost" or re.fullmatch(r"[\d.]+", host):
+    if ":" in host or host.lower() == "localhost" or _DOTTED_NUMBERS.fullmatch(host):
         return False
     return path.strip("/") in ("", "index.html", "index.php", "home")
 
@@ -531,18 +545,17 @@ def _own_anchor(text: str) -> str:
     """The text of a link written as words rather than its address (HTML, Markdown or BBCode), if any."""
     for pattern in (_HTML_LINK, _MARKDOWN_LINK, _BBCODE_LINK):
         for match in pattern.finditer(text):
-            anchor = re.sub(r"<[^>]*>", "", match.group(1)).strip()
+            anchor = _ANY_TAG.sub("", match.group(1)).strip()
             words = [w.lower() for w in _WORD.findall(anchor)]
             if words and not links_in(anchor) and not set(words) <= _NOT_KEYWORDS and "..." not in anchor:
                 return anchor[:60]
     return ""
 
 
-def _pitch(text: str, *, linked: bool) -> list[Evidence]:
+def _pitch(text: str, *, linked: bool, phone: bool) -> list[Evidence]:
     """A business speaking of itself: two or more phrases of a sales pitch, or its contact details."""
     said = list(dict.fromkeys(m.group(0).lower() for m in _PITCH.finditer(text)))
     address = bool(_CONTACT_LABEL.search(text))
-    phone = bool(_LABELLED_PHONE.search(text) or _PHONE.search(text))
     contact = address or phone
     if address and phone and not said:
         return [Evidence("blog", 2.0, "a business's contact details (an address and a phone number)")]
@@ -554,12 +567,12 @@ def _pitch(text: str, *, linked: bool) -> list[Evidence]:
     return []
 
 
-def _register(text: str) -> list[Evidence]:
+def _register(plain: str, length: int) -> list[Evidence]:
     """How much a text talks like a business advertising itself: graded by the number of families of
     business talk it touches (a company, customers, offers, products, quality claims, prices, a call to
-    buy, years in business, markets), independent of any template's wording."""
-    plain = without_links(_TAGS.sub(" ", text))
-    if _word_count(plain) < REGISTER_MIN_WORDS:
+    buy, years in business, markets), independent of any template's wording. ``plain``: the text without
+    its links and markup, of ``length`` words (``_word_count``)."""
+    if length < REGISTER_MIN_WORDS:
         return []
     families = [name for name, pattern in _REGISTER if pattern.search(plain)]
     headline = _headline(plain)
@@ -604,11 +617,13 @@ def _brochure_voice(plain: str) -> bool:
 def _word_count(text: str) -> int:
     """Words a reader sees, counting two characters of Chinese or Japanese as a word (their words are
     mostly one or two characters long)."""
-    return sum(max(1, len(_CJK.findall(word)) // 2) for word in _WORD.findall(text))
+    words = _WORD.findall(text)
+    if not _CJK.search(text):
+        return len(words)  # the common case: one word each
+    return sum(max(1, len(_CJK.findall(word)) // 2) for word in words)
 
 
-def _support_lines(text: str) -> list[Evidence]:
-    phone = _PHONE.search(text) or _LABELLED_PHONE.search(text)
+def _support_lines(text: str, *, phone: bool) -> list[Evidence]:
     supports = list(_SUPPORT.finditer(text))
     # The brands (the longest list to scan for) matter only beside a phone number or support wording.
     brands = list(_BRANDS.finditer(text)) if phone or supports else []
@@ -644,15 +659,15 @@ def _keyword_name(name: str) -> str:
 def _commercial_words(website: str) -> list[str]:
     if not website:
         return []
-    host_and_path = re.sub(r"^[a-z]+://", "", website.lower())
-    return [w for w in re.findall(r"[a-z]+", host_and_path) if w in _COMMERCIAL and w != "online"]
+    host_and_path = _SCHEME.sub("", website.lower())
+    return [w for w in _LOWER_WORD.findall(host_and_path) if w in _COMMERCIAL and w != "online"]
 
 
 def _keyword_anchor(text: str) -> str:
     """The text of a link whose words sell something (HTML, Markdown or BBCode), if any."""
     for pattern in (_HTML_LINK, _MARKDOWN_LINK, _BBCODE_LINK):
         for match in pattern.finditer(text):
-            anchor = re.sub(r"<[^>]*>", "", match.group(1)).strip()
+            anchor = _ANY_TAG.sub("", match.group(1)).strip()
             words = [w.lower() for w in _WORD.findall(anchor)]
             if sum(w in _COMMERCIAL for w in words) >= 1 and len(words) >= 2:
                 return anchor[:60]

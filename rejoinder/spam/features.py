@@ -7,6 +7,7 @@ Pure: the same text gives the same ids in every process and Python version (crc3
 from __future__ import annotations
 
 import html
+import operator
 import re
 import unicodedata
 import zlib
@@ -97,6 +98,7 @@ _TOKEN = re.compile(
 # every comment: it is read as overlapping pairs of characters instead (most of their words are one or
 # two characters), which comments share and a site can learn.
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_SPLIT = re.compile(f"({_CJK_RUN.pattern})")  # a token cut at its runs of them, the runs kept
 _CHAR_GRAMS = (3, 4, 5)
 _CHAR_PREFIX = zlib.crc32(b"c:")  # crc32(b"c:" + gram) == crc32(gram, crc32(b"c:"))
 _MAX_WORD = 24  # longer "words" are hashes, base64 or keyboard mashing: no n-grams from them
@@ -151,7 +153,7 @@ def _letters_changed(before: str, after: str) -> bool:
     return changed >= 3
 
 
-# This and the two memos below are pure functions of their text, the same in every process: never stale.
+# This and the memos below are pure functions of their text, the same in every process: never stale.
 @lru_cache(maxsize=1 << 14)
 def _fold_word(word: str) -> tuple[str, bool]:
     """Strip diacritics from Latin words ("hāźeł" → "hazel") and map look-alike letters in mixed-script
@@ -221,6 +223,11 @@ def _registered_domain(host: str) -> str:
 
 
 _URL_WORDS = re.compile(r"[a-z]{3,}")
+# Compiled once, not looked up in ``re``'s cache for every comment.
+_SCHEME = re.compile(r"^[a-z]+://")
+_LINK_SCHEME = re.compile(r"^(?:https?://)?", re.IGNORECASE)
+_NAME_WORD = re.compile(r"[^\W\d_]+")
+_NAME_LINK = re.compile(rf"\.(?:{_TLDS})\b|https?://|www\.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,22 +255,26 @@ class _Builder:
         self.words: dict[str, int] = {}  # the words of the word view, counted
 
     def add(self, key: str, label: str, value: float = 1.0) -> None:
-        fid = _hash(key)
+        self.add_id(_hash(key), label, value)
+
+    def add_id(self, fid: int, label: str, value: float = 1.0) -> None:
         self.ids[fid] = self.ids.get(fid, 0.0) + value
         if fid not in self.labels:
             self.labels[fid] = label
 
     def add_ids(self, ids: Iterable[int], label: str, value: float) -> None:
-        get = self.ids.get
+        counted, labels = self.ids, self.labels
+        get = counted.get
         for fid in ids:
-            self.ids[fid] = get(fid, 0.0) + value
-            if fid not in self.labels:
-                self.labels[fid] = label
+            counted[fid] = get(fid, 0.0) + value
+            if fid not in labels:
+                labels[fid] = label
 
     def build(self) -> Features:
         # Dividing by the square root of the vector's length, not the length itself, lets evidence add up
         # over a long comment without letting sheer length decide (it scored best in cross-validation).
-        scale = sum(v * v for v in self.ids.values()) ** _NORM_POWER or 1.0
+        counted = list(self.ids.values())
+        scale = sum(map(operator.mul, counted, counted)) ** _NORM_POWER or 1.0
         values = {fid: v / scale for fid, v in self.ids.items()}
         # The word view: the comment's words again, as a bag of words of unit length (the classic text
         # classifier's vector), so every word votes with the same share whatever else the comment holds.
@@ -368,7 +379,7 @@ def extract(text: str, *, author: str = "", website: str = "") -> Features:
     if author:
         _author(b, author)
     if website:
-        host = re.sub(r"^[a-z]+://", "", website.strip().lower()).split("/", 1)[0]
+        host = _SCHEME.sub("", website.strip().lower()).split("/", 1)[0]
         b.add("s:any", "a website")
         if host:
             b.add(f"s:{_registered_domain(host)}", f"website {host}")
@@ -376,21 +387,30 @@ def extract(text: str, *, author: str = "", website: str = "") -> Features:
 
 
 def _word(b: _Builder, word: str) -> str:
-    if len(word) > 3:
-        word = _REPEATS.sub(r"\1\1", word)
-    b.add(f"w:{word}", word)
+    word, fid, grams = _word_ids(word)
+    b.add_id(fid, word)
     if len(word) > 1:
         b.words[word] = b.words.get(word, 0) + 1
-    if len(word) <= _MAX_WORD and not word.isdigit():
-        b.add_ids(_word_grams(word), word, _GRAM_VALUE)
+    if grams:
+        b.add_ids(grams, word, _GRAM_VALUE)
     return word
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_ids(word: str) -> tuple[str, int, tuple[int, ...]]:
+    """A word as it is counted (a letter repeated thrice or more cut to two), its id and its character
+    n-grams' ids (none for a long "word" or a number): the same for every comment that holds it."""
+    if len(word) > 3:
+        word = _REPEATS.sub(r"\1\1", word)
+    grams = _word_grams(word) if len(word) <= _MAX_WORD and not word.isdigit() else ()
+    return word, _hash(f"w:{word}"), grams
 
 
 def _cjk_words(b: _Builder, token: str) -> str:
     """A token with Chinese or Japanese in it: each run of those characters as its overlapping pairs of
     characters (a lone character as itself), any other letters in it as words; returns the last."""
     last = token
-    for part in re.split(f"({_CJK_RUN.pattern})", token):
+    for part in _CJK_SPLIT.split(token):
         if not part:
             continue
         if not _CJK_RUN.fullmatch(part):
@@ -415,6 +435,7 @@ _PLACEHOLDERS = {
 }
 
 
+@lru_cache(maxsize=1 << 16)  # a label for each bigram, though only a new id keeps it
 def _bigram_label(first: str, second: str) -> str:
     return " ".join(w for w in (_PLACEHOLDERS.get(first, first), _PLACEHOLDERS.get(second, second)) if w)
 
@@ -422,13 +443,17 @@ def _bigram_label(first: str, second: str) -> str:
 def _shape(b: _Builder, text: str) -> None:
     # No length feature: each corpus has its own length profile (short Instagram ham, long YouTube spam),
     # and on a blog short is no sign of innocence ("Great post, thanks for sharing!" is classic spam).
-    letters = upper = 0
-    for ch in text:
-        if ch.isalpha():
-            letters += 1
-            upper += ch.isupper()
-    if sum(1 for ch in text if "\u2500" <= ch <= "\u25ff") >= 6:  # box drawing, blocks, shapes
-        b.add("k:symbol art", "symbol art")
+    if text.isascii():
+        # Counted by C loops: in ASCII every capital is a letter and there is no symbol art.
+        letters, upper = sum(map(str.isalpha, text)), sum(map(str.isupper, text))
+    else:
+        letters = upper = 0
+        for ch in text:
+            if ch.isalpha():  # not "Ⓐ", which is a capital and no letter
+                letters += 1
+                upper += ch.isupper()
+        if sum(1 for ch in text if "\u2500" <= ch <= "\u25ff") >= 6:  # box drawing, blocks, shapes
+            b.add("k:symbol art", "symbol art")
     if letters >= 8:
         ratio = upper / letters
         if ratio >= 0.6:
@@ -441,7 +466,7 @@ def _link(b: _Builder, token: str, *, bare: bool) -> None:
     b.add("u:any", "a link")
     if bare:
         b.add("u:bare", "a bare domain name")
-    rest = re.sub(r"^(?:https?://)?", "", token, flags=re.IGNORECASE)
+    rest = _LINK_SCHEME.sub("", token)
     host, _, path = rest.partition("/")
     host = host.split("@")[-1].split(":")[0].lower()
     if not host:
@@ -459,11 +484,11 @@ def _author(b: _Builder, author: str) -> None:
     name, _ = _normalise(author)
     name = name.lower()
     b.add("a:any", "an author name")
-    for word in re.findall(r"[^\W\d_]+", name)[:6]:
+    for word in _NAME_WORD.findall(name)[:6]:
         b.add(f"a:{word}", f"author {word!r}")
     if sum(ch.isdigit() for ch in name) >= 3:
         b.add("a:digits", "digits in the author name")
-    if re.search(rf"\.(?:{_TLDS})\b|https?://|www\.", name):
+    if _NAME_LINK.search(name):
         b.add("a:link", "a link as the author name")
 
 

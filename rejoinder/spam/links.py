@@ -64,15 +64,21 @@ def domain_of(link: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-def domains_in(text: str, *extra: str) -> list[str]:
-    """Distinct link domains in ``text`` and in the ``extra`` addresses (website, e-mail), in order."""
-    found = [domain_of(m.group(0)) for m in _LINK.finditer(text)]
+def domains_in(text: str, *extra: str, linked: Sequence[str] | None = None) -> list[str]:
+    """Distinct link domains in ``text`` and in the ``extra`` addresses (website, e-mail), in order.
+    ``linked``: the text's ``link_domains``, when already known."""
+    found = list(link_domains(text) if linked is None else linked)
     for address in extra:
         if "@" in address:
             found.append(address.rsplit("@", 1)[1].lower())
         elif address:
             found.append(domain_of(address))
     return list(dict.fromkeys(d for d in found if d))
+
+
+def link_domains(text: str) -> list[str]:
+    """The domain of each link in ``text``, in order, repeats and links without a host ("") included."""
+    return [domain_of(m.group(0)) for m in _LINK.finditer(text)]
 
 
 def with_parents(domains: Sequence[str]) -> list[str]:
@@ -128,9 +134,12 @@ def judge(
     return read(text, website) + judge_marks(domains_in(text, website), marked)
 
 
-def read(text: str, website: str, *, count: int | None = None) -> list[Evidence]:
+def read(
+    text: str, website: str, *, count: int | None = None, domains: Sequence[str] | None = None
+) -> list[Evidence]:
     """What ``judge`` finds in the text and website alone (how many links, through which shorteners),
-    before the site's marks are asked; ``count`` is the text's ``link_count`` when already known."""
+    before the site's marks are asked; ``count`` is the text's ``link_count`` and ``domains`` its and the
+    website's ``domains_in``, when already known."""
     found: list[Evidence] = []
     # One link is no evidence either: readers point to documentation, a bug report or a fix. What it says
     # (anchor text, generic praise beside it, a shortener, an off-topic drop) is judged on its own.
@@ -138,7 +147,8 @@ def read(text: str, website: str, *, count: int | None = None) -> list[Evidence]
         count = link_count(text)
     if count > 1:
         found.append(Evidence("links", min(0.8 + 0.5 * (count - 2), 3.0), f"{count} links"))
-    domains = domains_in(text, website)
+    if domains is None:
+        domains = domains_in(text, website)
     shortened = [d for d in domains if d in SHORTENERS]
     listed = [d for d in domains if d in listed_shorteners()]
     if shortened:

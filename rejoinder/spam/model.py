@@ -227,11 +227,15 @@ class Model:
     def contributions(self, f: Features) -> dict[str, float]:
         """Each human-readable token's share of the log-odds (bias excluded), character n-grams summed."""
         shares: dict[str, float] = {}
+        # A fresh site's model is its prior: its weights read straight from the array (``extract`` makes
+        # only ids in range, which ``weight`` would check one by one).
+        weight = self._prior.__getitem__ if self._prior is not None and not self._deltas else self.weight
+        labels, share = f.labels, shares.get
         for fid, value in f.values.items():
-            w = self.weight(fid) * value
+            w = weight(fid) * value
             if w:
-                label = f.labels.get(fid, "?")
-                shares[label] = shares.get(label, 0.0) + w
+                label = labels.get(fid, "?")
+                shares[label] = share(label, 0.0) + w
         return shares
 
     def explain(self, f: Features, n: int = 3) -> list[str]:

@@ -69,21 +69,24 @@ def read(sub: Submission, site_language: str) -> Reading:
     """Everything the filter reads in ``sub`` alone, against ``site_language`` (``reference_language``)."""
     text, website = sub.text, sub.author.website
     count = links.link_count(text)
-    blog = blogspam.judge(text, sub.author, links=count)
     # A link in the text, not the website field: bloggers who comment give their own site by habit.
     linked = count > 0
-    promoted = linked and bool(blogspam.promoted_link(text))
+    how_promoted = blogspam.promoted_link(text) if linked else ""
+    blog = blogspam.judge(text, sub.author, links=count, promoted=how_promoted)
+    promoted = bool(how_promoted)
     selling = any(e.weight > 0 for e in blog)
     relevant = relevance.judge(
         text, sub.page, linked=linked, promoted=promoted, selling=selling, site_language=site_language
     )
+    in_text = links.link_domains(text)  # the text's links read once for the three views of their domains
+    linked_domains = links.domains_in(text, website, linked=in_text)
     return Reading(
         key_of(sub, site_language),
         features_of(sub),
         duplicates.fingerprint(text),
-        links.domains_in(text, website, sub.author.email),
-        links.domains_in(text, website),
-        links.read(text, website, count=count),
+        links.domains_in(text, website, sub.author.email, linked=in_text),
+        linked_domains,
+        links.read(text, website, count=count, domains=linked_domains),
         blog,
         relevant,
         linked,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
 
 from rejoinder.spam.function_words import FUNCTION_WORDS
 from rejoinder.spam.submission import Page
@@ -54,6 +55,11 @@ _MARKERS: dict[str, frozenset[str]] = {
     "Swedish": _words("och är att det som en på för med inte till av jag har vi"),
     "Indonesian": _words("yang dan di ini itu dengan untuk dari tidak akan ada kami bisa"),
 }
+# Each marker word with the languages it marks (a few mark two: "de", "que", "se").
+_MARKING: dict[str, tuple[str, ...]] = {}
+for _name, _markers in _MARKERS.items():
+    for _marker in _markers:
+        _MARKING[_marker] = (*_MARKING.get(_marker, ()), _name)
 _SCRIPTS = (
     ("CJK", ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")),
     ("Cyrillic", ("CYRILLIC",)),
@@ -86,10 +92,11 @@ def judge(
     evidence); ``site_language``: the site's own language (as ``language``
     names it), compared with when the page's cannot be told."""
     found: list[Evidence] = []
+    page_text = page.text
     comment_language = language(text)
-    page_language = language(page.text) if page.text else ""
+    page_language = _page_language(page_text) if page_text else ""
     where = "the article"
-    if not page.text and site_language:
+    if not page_text and site_language:
         page_language, where = site_language, "the site"
     if comment_language and page_language and comment_language != page_language:
         if not (linked or promoted or selling):
@@ -105,9 +112,9 @@ def judge(
         weight = OTHER_LANGUAGE_PROMOTED if promoted or selling else OTHER_LANGUAGE
         found.append(Evidence("relevance", weight, said))
         return found  # words of another language are bound to differ: no off-topic on top
-    if not page.text:
+    if not page_text:
         return found
-    page_words, comment_words = _topics(page.text), _topics(text)
+    page_words, comment_words = _page_topics(page_text), _topics(text)
     enough = len(page_words) >= MIN_PAGE_WORDS and len(comment_words) >= MIN_COMMENT_WORDS
     if enough and (linked or promoted) and not page_words & comment_words:
         if promoted:
@@ -117,6 +124,18 @@ def judge(
             said = "shares no words with the article's title and description, and links elsewhere"
             found.append(Evidence("relevance", OFF_TOPIC_WITH_LINK, said))
     return found
+
+
+# A site's pages are few and each is commented on many times: what they say is read once per process. Pure
+# functions of the page's text, never stale.
+@lru_cache(maxsize=1024)
+def _page_language(text: str) -> str:
+    return language(text)
+
+
+@lru_cache(maxsize=1024)
+def _page_topics(text: str) -> frozenset[str]:
+    return frozenset(_topics(text))
 
 
 def _topics(text: str) -> set[str]:
@@ -149,11 +168,18 @@ def language(text: str) -> str:
     words = [w.lower() for w in _WORD.findall(text)]
     if len(words) < MIN_LANGUAGE_WORDS:
         return ""
-    hits = Counter({name: sum(w in markers for w in words) for name, markers in _MARKERS.items()})
+    # Counted in one pass over the words; every language keeps its place in ``_MARKERS`` (ties go to the
+    # first, as ``most_common`` keeps the order of equal counts).
+    counts = dict.fromkeys(_MARKERS, 0)
+    for word in words:
+        for name in _MARKING.get(word, ()):
+            counts[name] += 1
+    hits = Counter(counts)
     (best, first), (_, second) = hits.most_common(2)
     return best if first >= 2 and first >= 2 * second else ""
 
 
+@lru_cache(maxsize=1 << 14)  # a text's letters are few distinct characters; the same in every process
 def _script(ch: str) -> str:
     if ch.isascii():
         return "Latin"
