@@ -206,7 +206,9 @@ class RedisFanout:
 
         A subscription of this process that Redis has dropped is not counted, and Redis closed its socket
         before it sent the publication's answer: the socket says so then, the one count may be another
-        process's, and the PING is made."""
+        process's, and the PING is made. (Across a network the close and the answer travel on two
+        connections and may arrive out of order; in that moment this process hears nobody else's news
+        either, which the listener reports as soon as the close arrives.)"""
         if heard_by == 0:
             return False
         watch, sock = self._watch, self._peeker
