@@ -833,7 +833,7 @@ class _WriterFuture(asyncio.Future[T]):
 
     A future set on the loop has its waiting task woken by ``call_soon``: in the turn after the one that set
     it. The committer's ``call_soon_threadsafe`` already cost the writers one turn of a loop busy with
-    readers, 3-7 ms each with 32 of them (docs/benchmarks.md, "the PING only others need"); this one keeps
+    readers, 3-7 ms each with 32 of them (docs/benchmarks.md, "a PING only others need"); this one keeps
     its waiters and ``_settle``, a plain callback of the loop (never inside a task), runs them right after
     the result is set. Set or cancelled any other way, it wakes them in the next turn, as any future does."""
 
