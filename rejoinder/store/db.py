@@ -28,7 +28,6 @@ each round trip saved is a wait saved.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import logging
 import os
@@ -499,8 +498,8 @@ class Database:
         transaction costs them more than their statements.
         """
         loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
         if self.backend != "sqlite":
-            future: asyncio.Future[T] = _WriterFuture(loop=loop)
             lane = self._small_writes if small else self._writes
             entry: _Queued = (_Work(work, ahead), future, loop)
             if lane.queue(entry):
@@ -510,7 +509,6 @@ class Database:
                     lane.withdraw(entry)
                     raise
             return await future
-        future = loop.create_future()
         self._on_loop.append((_Work(work, ahead), future))
         if not self._draining_on_loop:
             self._draining_on_loop = True
@@ -812,86 +810,16 @@ def _settle_on_loops(batch: list[_Queued]) -> None:
 
 
 def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]]) -> None:
-    """Hand each writer on the loop its result or its own error; a committer's writers (``_WriterFuture``)
-    go on at once, in this turn of the loop."""
+    """Hand each writer on the loop its result or its own error."""
     for work, future in batch:
         if future.cancelled():
             continue  # the client went away; the work is committed all the same
-        error = work.error
-        if error is None and not work.done:
-            error = RuntimeError("the write was interrupted before it could commit")
-        if isinstance(future, _WriterFuture):
-            future.settle_now(work.result, error)
-        elif error is not None:
-            future.set_exception(error)
+        if work.error is not None:
+            future.set_exception(work.error)
+        elif not work.done:
+            future.set_exception(RuntimeError("the write was interrupted before it could commit"))
         else:
             future.set_result(work.result)
-
-
-class _WriterFuture(asyncio.Future[T]):
-    """The future a writer's task awaits while a committer thread commits its write (PostgreSQL).
-
-    A future set on the loop has its waiting task woken by ``call_soon``: in the turn after the one that set
-    it. The committer's ``call_soon_threadsafe`` already cost the writers one turn of a loop busy with
-    readers, 3-7 ms each with 32 of them (docs/benchmarks.md, "a PING only others need"); this one keeps
-    its waiters and ``_settle``, a plain callback of the loop (never inside a task), runs them right after
-    the result is set. Set or cancelled any other way, it wakes them in the next turn, as any future does."""
-
-    def __init__(self, *, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(loop=loop)
-        self._waiting: list[tuple[Callable[[Any], object], contextvars.Context | None]] = []
-
-    def add_done_callback(
-        self, fn: Callable[[Any], object], *, context: contextvars.Context | None = None
-    ) -> None:
-        if self.done():
-            super().add_done_callback(fn, context=context)
-        else:
-            self._waiting.append((fn, context))
-
-    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
-        kept = [(waiter, context) for waiter, context in self._waiting if waiter != fn]
-        removed = len(self._waiting) - len(kept)
-        self._waiting = kept
-        return removed + super().remove_done_callback(fn)
-
-    def set_result(self, result: T) -> None:
-        super().set_result(result)
-        self._wake_soon()
-
-    def set_exception(self, exception: type | BaseException) -> None:
-        super().set_exception(exception)
-        self._wake_soon()
-
-    def cancel(self, msg: Any | None = None) -> bool:
-        if not super().cancel(msg):
-            return False
-        self._wake_soon()
-        return True
-
-    def settle_now(self, result: T | None, error: BaseException | None) -> None:
-        """On the loop, outside any task: set the result (or the error) and run the waiters now."""
-        if error is not None:
-            super().set_exception(error)
-        else:
-            super().set_result(result)  # type: ignore[arg-type]
-        waiting, self._waiting = self._waiting, []
-        for fn, context in waiting:
-            try:
-                if context is None:
-                    fn(self)
-                else:
-                    context.run(fn, self)
-            except Exception as exc:  # as the loop would report a callback's error
-                self.get_loop().call_exception_handler(
-                    {"message": "a writer's wake-up failed", "exception": exc, "future": self}
-                )
-
-    def _wake_soon(self) -> None:
-        """Hand the waiters to the loop as a done future's callbacks, for its next turn."""
-        for fn, context in self._waiting:
-            super().add_done_callback(fn, context=context)
-        self._waiting = []
 
 
 def _sqlite_engine(
