@@ -147,3 +147,53 @@ def test_others_news_is_pending_until_applied_and_own_news_never_is(channel: str
         release.set()
         mine.close()
         other.close()
+
+
+def counting_pings(fanout: RedisFanout) -> list[None]:
+    """The PINGs its publisher sends from now on, one item each."""
+    pings: list[None] = []
+    ping = fanout._publisher.ping
+
+    def counted() -> object:
+        pings.append(None)
+        return ping()
+
+    fanout._publisher.ping = counted  # type: ignore[method-assign]
+    return pings
+
+
+def test_a_process_alone_publishes_without_a_ping_and_pings_once_another_listens(channel: str) -> None:
+    mine = started(RedisFanout(REDIS_URL, channel))
+    pings = counting_pings(mine)
+    other_heard: list[Message] = []
+    try:
+        mine.publish([{"id": 1, "topic": "site", "data": {}}])
+        assert pings == []  # only its own subscription heard it: nobody else to wait for
+        other = started(RedisFanout(REDIS_URL, channel), other_heard.extend)
+        try:
+            mine.publish([{"id": 2, "topic": "site", "data": {}}])
+            assert len(pings) == 1
+            assert eventually(lambda: [m["id"] for m in other_heard] == [2])
+        finally:
+            other.close()
+    finally:
+        mine.close()
+
+
+def test_a_process_whose_subscription_redis_dropped_pings_for_the_one_that_heard(channel: str) -> None:
+    import redis
+
+    mine = started(Unheard(REDIS_URL, channel))  # never reads its socket, so it never reconnects either
+    other = started(Unheard(REDIS_URL, channel))
+    pings = counting_pings(mine)
+    admin = redis.Redis.from_url(REDIS_URL)
+    try:
+        host, port = mine._socket.getsockname()[:2]
+        admin.client_kill(f"{host}:{port}")
+        mine.publish([{"id": 1, "topic": "site", "data": {}}])
+        assert len(pings) == 1  # the one subscriber that heard it was the other process
+        assert other.pending()
+    finally:
+        admin.close()
+        mine.close()
+        other.close()
