@@ -153,8 +153,10 @@ def _letters_changed(before: str, after: str) -> bool:
     return changed >= 3
 
 
-# This and the memos below are pure functions of their text, the same in every process: never stale.
-@lru_cache(maxsize=1 << 14)
+# This and the memos below are pure functions of their text, the same in every process: never stale. Their
+# sizes bound the memory they hold once a server has seen many distinct words: about 25 MB together (150 MB
+# at sizes of 2^16-2^18); a comment's words are mostly common ones, which stay.
+@lru_cache(maxsize=1 << 13)
 def _fold_word(word: str) -> tuple[str, bool]:
     """Strip diacritics from Latin words ("hāźeł" → "hazel") and map look-alike letters in mixed-script
     words; the flag says whether the word mixed scripts (a homoglyph trick)."""
@@ -185,7 +187,7 @@ def _script(ch: str) -> str:
 # Features
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 15)
 def _hash(key: str) -> int:
     # crc32 is stable across processes and Python versions, unlike hash(); the (bounded) cache makes
     # common tokens nearly free.
@@ -195,7 +197,6 @@ def _hash(key: str) -> int:
     return crc % (SITE_FEATURES.start - 1) + 1
 
 
-@lru_cache(maxsize=1 << 16)
 def _word_grams(word: str) -> tuple[int, ...]:
     # Same ids as _hash(f"c:{gram}"), computed inline: a new word's dozen n-grams are the cold path.
     padded = f" {word} ".encode("utf-8", "surrogatepass")
@@ -396,7 +397,7 @@ def _word(b: _Builder, word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 14)  # its n-grams' ids with it: the cold path for a new word
 def _word_ids(word: str) -> tuple[str, int, tuple[int, ...]]:
     """A word as it is counted (a letter repeated thrice or more cut to two), its id and its character
     n-grams' ids (none for a long "word" or a number): the same for every comment that holds it."""
@@ -435,7 +436,7 @@ _PLACEHOLDERS = {
 }
 
 
-@lru_cache(maxsize=1 << 16)  # a label for each bigram, though only a new id keeps it
+@lru_cache(maxsize=1 << 12)  # a label for each bigram, though only a new id keeps it
 def _bigram_label(first: str, second: str) -> str:
     return " ".join(w for w in (_PLACEHOLDERS.get(first, first), _PLACEHOLDERS.get(second, second)) if w)
 
