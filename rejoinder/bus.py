@@ -239,13 +239,16 @@ class EventBus:
     # -- inside
 
     def _committed(self, noted: list[tuple[int, Event, bool, dict[str, Any]]]) -> None:
-        """After a commit, on the writer's thread: apply here, send to the others, hand over once-work."""
+        """After a commit, on the writer's thread: apply here, send to the others, hand over once-work.
+
+        This process's tail may have read the rows since the commit, and applied them here, while the
+        writer was held up: what only the writer does (the local subscribers, the publishing, the
+        once-work) it does all the same, or an event it stole would wait for redelivery."""
         outgoing: list[Message] = []
         once_work: list[tuple[int, Event]] = []
         for event_id, event, once, data in noted:
-            if not self._first_time(event_id):
-                continue
-            self._apply_everywhere(event)
+            if self._first_time(event_id):
+                self._apply_everywhere(event)
             self._apply(self._local, event)
             outgoing.append({"id": event_id, "topic": event.topic(), "data": data})
             if once:
