@@ -119,7 +119,8 @@ async def open_app_stream(
     async def send(message: Message) -> None:
         nonlocal chunks
         if message["type"] == "http.response.start":
-            started.set_result(message)
+            if not started.done():  # given up on after HANG_SECONDS: that failure is the one to report
+                started.set_result(message)
             return
         chunks += 1
         if stall_after is not None and chunks > stall_after:
