@@ -75,8 +75,9 @@ class EventBus:
         self._seen_lock = threading.Lock()
         self._last_id = 0
         self._gaps: dict[int, datetime] = {}
-        # Each event with the time it was handed over (time.monotonic).
-        self._once_work: queue.SimpleQueue[tuple[int, Event, float] | None] = queue.SimpleQueue()
+        # The once-work of each commit (event ids and events) with the time it was handed over
+        # (time.monotonic).
+        self._once_work: queue.SimpleQueue[tuple[list[tuple[int, Event]], float] | None] = queue.SimpleQueue()
         self._delivered: list[int] = []
         self._delivered_lock = threading.Lock()
         self._idle = threading.Condition()
@@ -112,11 +113,12 @@ class EventBus:
         *,
         only_if_heard: bool = False,
     ) -> None:
-        """``subscribe_once`` for a handler of several events at once, of any of ``event_types`` (those
-        committed while the bus's thread was busy or gathering). If it raises, each event is given to it again
-        alone, so one event's failure leaves only that event to be delivered again. ``only_if_heard``: the
-        handler has nothing to do with an event recorded as heard by no one (``record``), whose recorder
-        asked, in its transaction, the same questions the handler asks before it writes."""
+        """``subscribe_once`` for a handler of several events at once, of any of ``event_types``: those
+        committed together, always in one call, with those committed while the bus's thread was busy or
+        gathering. If it raises, each event is given to it again alone, so one event's failure leaves only
+        that event to be delivered again. ``only_if_heard``: the handler has nothing to do with an event
+        recorded as heard by no one (``record``), whose recorder asked, in its transaction, the same
+        questions the handler asks before it writes."""
         self._once.append((event_types, handler, True, only_if_heard))
 
     def subscribe_local(self, event_type: type[E], handler: Callable[[E], None]) -> None:
@@ -237,28 +239,36 @@ class EventBus:
     # -- inside
 
     def _committed(self, noted: list[tuple[int, Event, bool, dict[str, Any]]]) -> None:
-        """After a commit, on the writer's thread: apply here, send to the others, hand over once-work."""
+        """After a commit, on the writer's thread: apply here, send to the others, hand over once-work.
+
+        This process's tail may have read the rows since the commit, and applied them here, while the
+        writer was held up: what only the writer does (the local subscribers, the publishing, the
+        once-work) it does all the same, or an event it stole would wait for redelivery."""
         outgoing: list[Message] = []
+        once_work: list[tuple[int, Event]] = []
         for event_id, event, once, data in noted:
-            if not self._first_time(event_id):
-                continue
-            self._apply_everywhere(event)
+            if self._first_time(event_id):
+                self._apply_everywhere(event)
             self._apply(self._local, event)
             outgoing.append({"id": event_id, "topic": event.topic(), "data": data})
             if once:
-                self._hand_over(event_id, event)
+                once_work.append((event_id, event))
+        if once_work:
+            self._hand_over(once_work)
         self.fanout.publish(outgoing)
 
-    def _hand_over(self, event_id: int, event: Event) -> None:
+    def _hand_over(self, items: list[tuple[int, Event]]) -> None:
+        """Give the bus's thread the once-work of one commit, as one piece: the thread takes a commit's
+        events together whatever it is woken by (the gathering only adds other commits' events to them)."""
         if not self._threads:
             # Not started (a one-shot command, a test without a server): run it here and now.
-            self._run_once([(event_id, event)])
+            self._run_once(items)
             self._flush_delivered()
             return
         with self._idle:
-            self._busy += 1
-            self._handed.add(event_id)
-        self._once_work.put((event_id, event, time.monotonic()))
+            self._busy += len(items)
+            self._handed.update(event_id for event_id, _ in items)
+        self._once_work.put((items, time.monotonic()))
         self._wake.set()
 
     def _received(self, messages: list[Message]) -> None:
@@ -357,27 +367,28 @@ class EventBus:
         self._polled_version = version
 
     def _work_off(self) -> None:
-        items: list[tuple[int, Event, float]] = []
+        batch: list[tuple[int, Event]] = []
+        oldest: float | None = None
         while True:
             try:
                 item = self._once_work.get_nowait()
             except queue.Empty:
                 break
             if item is not None:
-                items.append(item)
-        if not items:
+                batch.extend(item[0])
+                oldest = item[1] if oldest is None else min(oldest, item[1])
+        if oldest is None:
             return
-        batch = [(event_id, event) for event_id, event, _ in items]
         try:
             # Behind by half the redelivery delay: no longer give way to the loop's batches of writes.
-            if time.monotonic() - min(handed_over for _, _, handed_over in items) < GIVE_WAY_SECONDS:
+            if time.monotonic() - oldest < GIVE_WAY_SECONDS:
                 self._run_once(batch)
             else:
                 with self.db.ahead_of_batches():
                     self._run_once(batch)
         finally:
             with self._idle:
-                self._busy -= len(items)
+                self._busy -= len(batch)
                 self._handed.difference_update(event_id for event_id, _ in batch)
                 self._idle.notify_all()
 

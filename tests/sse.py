@@ -17,6 +17,12 @@ from urllib.parse import urlencode
 from starlette.types import ASGIApp, Message
 
 PATH = "/api/v1/threads/events"
+# Waits for what must arrive are bounded only to keep a broken run from hanging: a loaded machine may take
+# seconds, and how soon events arrive is for the benchmarks to measure.
+HANG_SECONDS = 30.0
+# A stream's ``retry:`` line is sent as it opens: waited for no longer than this, well short of the first
+# keep-alive (20 s), which would flush anything held back.
+OPENING_SECONDS = 10.0
 
 
 @dataclass
@@ -56,7 +62,13 @@ class Reader:
             block, self._pending = self._pending.split("\n\n", 1)
             self.blocks.put_nowait(block)
 
-    async def event(self, timeout: float = 1.0) -> Event:
+    async def opened(self) -> None:
+        """Wait for the stream's first bytes (its ``retry:`` line)."""
+        async with asyncio.timeout(OPENING_SECONDS):
+            while not self.raw:
+                await asyncio.sleep(0.01)
+
+    async def event(self, timeout: float = HANG_SECONDS) -> Event:
         """The next event with data, skipping comment lines; fails after ``timeout`` seconds."""
         async with asyncio.timeout(timeout):
             while True:
@@ -64,8 +76,11 @@ class Reader:
                 if found is not None:
                     return found
 
-    async def events_until_quiet(self, quiet: float = 0.3) -> list[Event]:
-        found = []
+    async def events_until_quiet(self, quiet: float = 0.3, *, at_least: int = 0) -> list[Event]:
+        """The events that arrive until none has for ``quiet`` seconds, after waiting for the first
+        ``at_least`` of them as long as ``event`` does: the quiet spell only ever ends the wait for more than
+        are expected, so a slow machine cannot cut short what a test expects to see."""
+        found = [await self.event() for _ in range(at_least)]
         with contextlib.suppress(TimeoutError):
             while True:
                 found.append(await self.event(quiet))
@@ -104,7 +119,8 @@ async def open_app_stream(
     async def send(message: Message) -> None:
         nonlocal chunks
         if message["type"] == "http.response.start":
-            started.set_result(message)
+            if not started.done():  # given up on after HANG_SECONDS: that failure is the one to report
+                started.set_result(message)
             return
         chunks += 1
         if stall_after is not None and chunks > stall_after:
@@ -130,9 +146,9 @@ async def open_app_stream(
     }
     task = asyncio.create_task(app(scope, receive, send))
     try:
-        start = await asyncio.wait_for(started, 2)
+        start = await asyncio.wait_for(started, HANG_SECONDS)
         if start["status"] != 200:
-            await asyncio.wait_for(ended.wait(), 2)
+            await asyncio.wait_for(ended.wait(), HANG_SECONDS)
         yield AppStream(
             start["status"],
             {k.decode(): v.decode() for k, v in start["headers"]},
@@ -142,4 +158,4 @@ async def open_app_stream(
         )
     finally:
         disconnect.set()
-        await asyncio.wait_for(task, 2)
+        await asyncio.wait_for(task, HANG_SECONDS)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from rejoinder.bus import GAP_LIMIT, TAIL_BATCH
+from rejoinder.bus import GAP_LIMIT, GATHER_SECONDS, TAIL_BATCH
 from rejoinder.context import Context
 from rejoinder.events import CommentPosted, Event, SiteChanged, ThreadChanged, decode, encode
 from rejoinder.model import Author, Comment, CommentStatus
@@ -195,7 +195,8 @@ def undelivered_sites(ctx: Context) -> set[str]:
         return {row.payload["site_key"] for row in rows}
 
 
-def wait_until(done: Callable[[], bool], seconds: float = 5.0) -> None:
+def wait_until(done: Callable[[], bool], seconds: float = 30.0) -> None:
+    """Wait until ``done()``; ``seconds`` only keeps a broken run from hanging."""
     deadline = time.monotonic() + seconds
     while not done():
         assert time.monotonic() < deadline, "not done in time"
@@ -210,6 +211,50 @@ def test_a_batch_subscriber_takes_the_events_committed_together_in_one_call(star
             started.events.record(conn, SiteChanged(f"site-{i}"))
     assert started.events.drain()
     assert len(calls) == 1 and [e.site_key for e in calls[0]] == [f"site-{i}" for i in range(20)]
+    wait_until(lambda: undelivered_sites(started) == set())
+
+
+def test_a_batch_subscriber_takes_a_commits_events_in_one_call_however_long_their_writer_takes(
+    started: Context,
+) -> None:
+    """The writer applies a commit's events here before it hands them to the bus's thread: one that takes
+    longer than the thread's gathering (a busy machine, a slow subscriber) still hands them over whole."""
+    calls: list[list[SiteChanged]] = []
+    started.events.subscribe_once_batch((SiteChanged,), calls.append)
+
+    def slow(event: SiteChanged) -> None:
+        if event.site_key == "site-10":
+            time.sleep(4 * GATHER_SECONDS)
+
+    started.events.subscribe(SiteChanged, slow)
+    with started.db.write() as conn:
+        for i in range(20):
+            started.events.record(conn, SiteChanged(f"site-{i}"))
+    assert started.events.drain()
+    assert [[e.site_key for e in call] for call in calls] == [[f"site-{i}" for i in range(20)]]
+
+
+def test_events_this_process_tailed_before_their_writer_delivered_them_are_delivered_by_the_writer(
+    started: Context,
+) -> None:
+    """The tail reads committed rows, and may read a commit's rows while its writer is still applying
+    them: what only the writer does with them (once-work, local subscribers) it does all the same."""
+    calls: list[list[SiteChanged]] = []
+    local: list[SiteChanged] = []
+    started.events.subscribe_once_batch((SiteChanged,), calls.append)
+    started.events.subscribe_local(SiteChanged, local.append)
+
+    def tail_meanwhile(event: SiteChanged) -> None:
+        if event.site_key == "site-10":
+            started.events.poll()  # what the bus's thread may do on its clock at that moment
+
+    started.events.subscribe(SiteChanged, tail_meanwhile)
+    with started.db.write() as conn:
+        for i in range(20):
+            started.events.record(conn, SiteChanged(f"site-{i}"))
+    assert started.events.drain()
+    assert [[e.site_key for e in call] for call in calls] == [[f"site-{i}" for i in range(20)]]
+    assert [e.site_key for e in local] == [f"site-{i}" for i in range(20)]
     wait_until(lambda: undelivered_sites(started) == set())
 
 

@@ -30,7 +30,7 @@ async def test_a_cancelled_waiter_waits_for_its_batch_to_commit() -> None:
     release, finished = threading.Event(), threading.Event()
 
     def commit() -> None:
-        release.wait(5)
+        release.wait(30)
         finished.set()
 
     with ThreadPoolExecutor(1) as threads:
@@ -50,7 +50,7 @@ async def test_a_batch_cancelled_before_its_thread_took_it_is_not_run() -> None:
     release = threading.Event()
     ran: list[str] = []
     with ThreadPoolExecutor(1) as threads:
-        busy = threads.submit(release.wait, 5)
+        busy = threads.submit(release.wait, 30)
         queued = threads.submit(ran.append, "queued")
         waiter = asyncio.create_task(_to_the_end(queued))
         await asyncio.sleep(0.05)

@@ -230,7 +230,7 @@ def test_groups_counting_comments_on_the_same_threads_in_opposite_orders_do_not_
         try:
             with ctx.db.write() as conn:
                 add_to_comment_count_at_commit(conn, first, 1)
-                both_open.wait(5)
+                both_open.wait(30)
                 add_to_comment_count_at_commit(conn, second, 1)
         except BaseException as exc:
             failures.append(exc)
@@ -239,7 +239,7 @@ def test_groups_counting_comments_on_the_same_threads_in_opposite_orders_do_not_
     for writer in writers:
         writer.start()
     for writer in writers:
-        writer.join(10)
+        writer.join(30)
     assert failures == []
     with ctx.db.read() as conn:
         assert [get_thread(conn, t).comment_count for t in (a, b)] == [2, 2]

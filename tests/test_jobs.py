@@ -342,7 +342,7 @@ def test_a_job_enqueued_in_this_process_wakes_its_runner_at_once(ctx: Context, q
         raise RuntimeError("rolled back")
     assert not woken.wait(0.3)  # a job that was never committed wakes nobody
     enqueued(ctx)
-    assert woken.wait(5)
+    assert woken.wait(30)
     thread.join()
 
 

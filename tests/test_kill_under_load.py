@@ -27,7 +27,7 @@ LOAD_SECONDS = 1.5  # of writing before each kill
 
 
 def write_until_stopped(base_url: str, writer: int, stop: threading.Event, acked: dict[int, str]) -> None:
-    with httpx.Client(base_url=base_url, timeout=5) as http:
+    with httpx.Client(base_url=base_url, timeout=30) as http:
         n = 0
         while not stop.is_set():
             n += 1

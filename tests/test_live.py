@@ -22,7 +22,7 @@ from rejoinder.web.serialize import public_comment
 from rejoinder.wiring import open_context
 from tests.conftest import SITE_ORIGIN
 from tests.helpers import ARTICLE, post, read
-from tests.sse import open_app_stream
+from tests.sse import HANG_SECONDS, open_app_stream
 
 OTHER_ARTICLE = "https://blog.example/2026/12/rock-pools"
 
@@ -37,7 +37,7 @@ async def test_a_stream_is_event_stream_uncached_unbuffered_and_readable_by_the_
         assert stream.headers["x-accel-buffering"] == "no"
         assert stream.headers["access-control-allow-origin"] == SITE_ORIGIN
         assert "content-length" not in stream.headers
-        await asyncio.sleep(0.05)
+        await stream.reader.opened()
         assert stream.reader.raw.startswith("retry: 5000\n")  # sent at once, not held back
     evil = {"Origin": "https://evil.example"}
     async with open_app_stream(app, site=site, url=ARTICLE, headers=evil) as other:
@@ -99,7 +99,7 @@ async def test_edits_likes_and_deletions_arrive_as_updates(
             headers={"Authorization": f"Bearer {token}"},
         )
         assert edited.status_code == 200
-        update, *rest = await stream.reader.events_until_quiet()
+        update, *rest = await stream.reader.events_until_quiet(at_least=2)
         assert [(e.event, e.data) for e in rest] == [("count", {"comment_count": 1})]  # an edit may hold it
         assert update.event == "update"
         assert update.data == {
@@ -113,7 +113,7 @@ async def test_edits_likes_and_deletions_arrive_as_updates(
         liker = {"X-Rejoinder-Liker": "reader-0001"}
         liked = await client.put(f"/api/v1/comments/{comment_id}/like", headers=liker)
         assert liked.status_code == 200
-        events = await stream.reader.events_until_quiet()
+        events = await stream.reader.events_until_quiet(at_least=1)
         likes = [e for e in events if e.event == "update"]
         assert [(e.data["id"], e.data["likes"]) for e in likes] == [(comment_id, 1)]
         assert all(e.event != "count" for e in events)  # a like changes no count
@@ -216,14 +216,14 @@ async def test_a_reader_who_stops_reading_is_dropped_not_buffered(
             assert liked.status_code == 200, liked.text
             await asyncio.sleep(0)  # let the fine reader write what it got
         assert ctx.live.dropped == 1 and ctx.live.open_streams == 1
-        seen = [e.data["likes"] for e in await fine.reader.events_until_quiet()]
+        seen = [e.data["likes"] for e in await fine.reader.events_until_quiet(at_least=QUEUE_SIZE + 5)]
         assert seen == list(range(1, QUEUE_SIZE + 6))
 
 
 async def test_idle_streams_get_keep_alive_lines(ctx: Context, settings: Settings, site: str) -> None:
     hub = LiveHub(ctx.db, keep_alive_seconds=0.05)
     stream = hub.open(("test", thread_url(ARTICLE)), public_comment)
-    frames = [await asyncio.wait_for(stream.next(), 1) for _ in range(2)]
+    frames = [await asyncio.wait_for(stream.next(), HANG_SECONDS) for _ in range(2)]
     assert frames == [b": keep-alive\n\n"] * 2
     hub.close()
 
@@ -234,7 +234,7 @@ async def test_closing_the_hub_ends_every_stream_and_refuses_new_ones(
     async with open_app_stream(app, site=site, url=ARTICLE) as stream:
         await asyncio.sleep(0.05)
         await asyncio.to_thread(ctx.live.close)  # as a signal handler would, from outside the loop
-        await asyncio.wait_for(stream.ended.wait(), 1)
+        await asyncio.wait_for(stream.ended.wait(), HANG_SECONDS)
         assert ctx.live.open_streams == 0
     async with open_app_stream(app, site=site, url=ARTICLE) as refused:
         assert refused.status == 503

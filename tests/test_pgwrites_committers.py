@@ -46,8 +46,9 @@ def piece(name: str, ran: list[str], *, hold: threading.Event | None = None) -> 
     return work
 
 
-def wait_blocking(condition: Any, seconds: float = 5.0) -> bool:
-    """Wait on the loop's own thread, holding the loop as a long turn of readers would."""
+def wait_blocking(condition: Any, seconds: float = 30.0) -> bool:
+    """Wait on the loop's own thread, holding the loop as a long turn of readers would (``seconds`` only
+    keeps a broken run from hanging)."""
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
