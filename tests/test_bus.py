@@ -214,6 +214,17 @@ def test_a_batch_subscriber_takes_the_events_committed_together_in_one_call(star
     wait_until(lambda: undelivered_sites(started) == set())
 
 
+TWENTY_SITES = [f"site-{i}" for i in range(20)]
+
+
+def _commit_twenty_and_drain(ctx: Context) -> None:
+    """Twenty events in one commit, then every subscriber done with them."""
+    with ctx.db.write() as conn:
+        for key in TWENTY_SITES:
+            ctx.events.record(conn, SiteChanged(key))
+    assert ctx.events.drain()
+
+
 def test_a_batch_subscriber_takes_a_commits_events_in_one_call_however_long_their_writer_takes(
     started: Context,
 ) -> None:
@@ -227,11 +238,8 @@ def test_a_batch_subscriber_takes_a_commits_events_in_one_call_however_long_thei
             time.sleep(4 * GATHER_SECONDS)
 
     started.events.subscribe(SiteChanged, slow)
-    with started.db.write() as conn:
-        for i in range(20):
-            started.events.record(conn, SiteChanged(f"site-{i}"))
-    assert started.events.drain()
-    assert [[e.site_key for e in call] for call in calls] == [[f"site-{i}" for i in range(20)]]
+    _commit_twenty_and_drain(started)
+    assert [[e.site_key for e in call] for call in calls] == [TWENTY_SITES]
 
 
 def test_events_this_process_tailed_before_their_writer_delivered_them_are_delivered_by_the_writer(
@@ -249,12 +257,9 @@ def test_events_this_process_tailed_before_their_writer_delivered_them_are_deliv
             started.events.poll()  # what the bus's thread may do on its clock at that moment
 
     started.events.subscribe(SiteChanged, tail_meanwhile)
-    with started.db.write() as conn:
-        for i in range(20):
-            started.events.record(conn, SiteChanged(f"site-{i}"))
-    assert started.events.drain()
-    assert [[e.site_key for e in call] for call in calls] == [[f"site-{i}" for i in range(20)]]
-    assert [e.site_key for e in local] == [f"site-{i}" for i in range(20)]
+    _commit_twenty_and_drain(started)
+    assert [[e.site_key for e in call] for call in calls] == [TWENTY_SITES]
+    assert [e.site_key for e in local] == TWENTY_SITES
     wait_until(lambda: undelivered_sites(started) == set())
 
 
