@@ -4,8 +4,9 @@ abuse score, the combination), each as the median over rounds of CPU per comment
 
 Usage: python bench/verdict_parts.py [--texts youtube|blogs] [--n 2000] [--rounds 5] [--json]
 
-``youtube``: YouTube's spam collection (short comments, half of them spam); ``blogs``: the real blog
-comments of the WordPress and Disqus exports in the shared data (longer, some Chinese and Russian).
+``youtube``: YouTube's spam collection (short comments, half of them spam), under one article; ``blogs``:
+the published comments of the four real blogs' exports in the shared data (docs/spam.md's "real blog
+comments": longer, some Chinese and Turkish), each under its thread's title, read by the importers.
 Each round reads and judges every text once, after one round to warm the per-process memos; the figure
 is ``time.thread_time`` per text, so a loaded machine's waiting is not counted. Run against another
 checkout with ``PYTHONPATH=THAT_CHECKOUT`` from outside this one.
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
+from rejoinder.evaluation import exported_comments
+from rejoinder.importers.service import FORMATS
 from rejoinder.model import Author, SiteSettings
 from rejoinder.spam.abuse import AbuseModel
 from rejoinder.spam.judge import Inputs, judge
@@ -29,23 +31,37 @@ from rejoinder.spam.reading import read
 from rejoinder.spam.submission import Page, Submission
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-_WXR_COMMENT = re.compile(r"<wp:comment_content><!\[CDATA\[(.*?)\]\]></wp:comment_content>", re.S)
-_DISQUS_MESSAGE = re.compile(r"<message>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</message>", re.S)
+# The real blogs' exports in the shared data (docs/spam.md's "real blog comments"), read as an import
+# reads them.
+REAL_EXPORTS = (
+    ("wordpress", "wxr/cc-labs.wordpress.xml"),
+    ("wordpress", "wxr/everet-org-zh.wordpress.xml"),
+    ("disqus", "disqus/laisky-blog-zh.disqus.xml"),
+    ("disqus", "disqus/yesilmavihayat-tr.disqus.xml"),
+)
+YOUTUBE = SHARED / "corpora" / "youtube-spam-collection" / "youtube-spam-collection.jsonl"
+PAGE = Page("The most watched music videos", "What made this year's videos the most watched")
 
 
-def texts(which: str) -> list[str]:
+def submissions(which: str) -> list[Submission]:
+    """YouTube's comments under one article; or the real blogs' published comments, each under its thread."""
     if which == "youtube":
-        path = SHARED / "corpora" / "youtube-spam-collection" / "youtube-spam-collection.jsonl"
+        if not YOUTUBE.exists():
+            sys.exit(f"bench/verdict_parts.py: {YOUTUBE} not found (the shared corpora live beside the repo)")
+        lines = [line for line in YOUTUBE.read_text("utf-8").split("\n") if line]
+        return [
+            Submission(json.loads(line)["text"], Author("Reader", f"r{i % 50}@example.org"), page=PAGE)
+            for i, line in enumerate(lines)
+        ]
+    found: list[Submission] = []
+    for name, file in REAL_EXPORTS:
+        path = SHARED / "data" / file
         if not path.exists():
-            sys.exit(f"bench/verdict_parts.py: {path} not found (the shared corpora live beside the repo)")
-        return [json.loads(line)["text"] for line in path.read_text("utf-8").split("\n") if line]
-    found: list[str] = []
-    for folder, pattern in (("wxr", _WXR_COMMENT), ("disqus", _DISQUS_MESSAGE)):
-        for path in sorted((SHARED / "data" / folder).glob("*.xml")):
-            found += pattern.findall(path.read_text("utf-8"))
-    if not found:
-        sys.exit(f"bench/verdict_parts.py: no exports under {SHARED / 'data'}")
-    return [text for text in found if text.strip()]
+            sys.exit(f"bench/verdict_parts.py: {path} not found (the shared data lives beside the repo)")
+        chosen = FORMATS[name]
+        comments, _ = exported_comments(chosen.parse(path, chosen.tolerant))
+        found += [sub for sub, is_spam in comments if not is_spam]
+    return found
 
 
 def main() -> None:
@@ -55,11 +71,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    page = Page("The most watched music videos", "What made this year's videos the most watched")
-    subs = [
-        Submission(text, Author("Reader", f"r{i % 50}@example.org"), "203.0.113.5", "UA", "/a", page)
-        for i, text in enumerate(texts(args.texts)[: args.n])
-    ]
+    subs = submissions(args.texts)[: args.n]
     rules = SiteSettings(max_depth=5, edit_window_seconds=900, language="en")
     inputs = Inputs(Model.shipped(), abuse=AbuseModel.shipped())
     reading_ms: list[float] = []

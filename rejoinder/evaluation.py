@@ -104,12 +104,12 @@ class ExportedComments:
     reasons: Counter[str]  # how often each reason was given to ham
 
 
-def judge_export(records: Iterable[Any], model: Model, *, classifier_only: bool = False) -> ExportedComments:
-    """Judge the published (ham) and spam comments of an importer's records with ``pipeline_judge``,
-    each under its thread's title, as a fresh site would judge them posted through the widget (or by the
-    text classifier alone, ``combine`` with the default thresholds, to compare)."""
-    outcomes: list[Outcome] = []
-    reasons: Counter[str] = Counter()
+def exported_comments(records: Iterable[Any]) -> tuple[list[tuple[Submission, bool]], int]:
+    """The comments of an importer's records that a moderator decided: each as the widget would have
+    posted it, under its thread's title, and whether it is spam (else it was published); with how many
+    comments were neither (pingbacks, trackbacks, held or deleted ones). The importer's problems are left
+    out."""
+    comments: list[tuple[Submission, bool]] = []
     skipped = 0
     for record in records:
         status = getattr(record, "status", None)
@@ -119,12 +119,23 @@ def judge_export(records: Iterable[Any], model: Model, *, classifier_only: bool 
             skipped += 1
             continue
         sub = Submission(record.body, record.author, page=Page(record.thread.title))
+        comments.append((sub, status is CommentStatus.SPAM))
+    return comments, skipped
+
+
+def judge_export(records: Iterable[Any], model: Model, *, classifier_only: bool = False) -> ExportedComments:
+    """Judge the published (ham) and spam comments of an importer's records with ``pipeline_judge``,
+    each under its thread's title, as a fresh site would judge them posted through the widget (or by the
+    text classifier alone, ``combine`` with the default thresholds, to compare)."""
+    outcomes: list[Outcome] = []
+    reasons: Counter[str] = Counter()
+    comments, skipped = exported_comments(records)
+    for sub, is_spam in comments:
         start = time.perf_counter()
         if classifier_only:
             verdict = combine(model.log_odds(extract(sub.text)), [], Thresholds())
         else:
             verdict = pipeline_judge(sub, model)
-        is_spam = status is CommentStatus.SPAM
         outcomes.append(Outcome(is_spam, verdict, time.perf_counter() - start))
         if not is_spam and verdict.action is not Action.PUBLISH:
             reasons.update(verdict.reasons)
