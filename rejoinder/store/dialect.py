@@ -36,6 +36,14 @@ def insert_ignore(conn: Connection, table: Table) -> Insert:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+def insert_ignore_by_dialect(table: Table) -> dict[str, Insert]:
+    """``insert_ignore`` of ``table`` for every dialect, by its name: for a statement built once, at import,
+    and picked by ``conn.dialect.name`` on a write's path."""
+    return {
+        module.dialect.name: module.insert(table).on_conflict_do_nothing() for module in (postgresql, sqlite)
+    }
+
+
 def upsert_add(conn: Connection, table: Table, keys: dict[str, Any], column: str, amount: float) -> None:
     """Add ``amount`` to ``column`` of the row with ``keys``, creating it from zero if it is not there."""
     module = postgresql if conn.dialect.name == "postgresql" else sqlite

@@ -9,17 +9,17 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from rejoinder.model import Comment, CommentStatus
 from rejoinder.store.comments import PUBLIC_COLUMNS, add_to_like_count, public_comment
-from rejoinder.store.dialect import on_psycopg, on_sqlite, sqlite_bind
+from rejoinder.store.dialect import insert_ignore_by_dialect, on_psycopg, on_sqlite, sqlite_bind
 from rejoinder.store.schema import comments, likes
 
 # Built once: a like is a handful of tiny statements, and building one costs more than running it.
 _ADD_LIKE = {
-    module.dialect.name: module.insert(likes).on_conflict_do_nothing().returning(likes.c.comment_id)
-    for module in (postgresql, sqlite)
+    name: statement.returning(likes.c.comment_id)
+    for name, statement in insert_ignore_by_dialect(likes).items()
 }
 _REMOVE_LIKE = (
     delete(likes)

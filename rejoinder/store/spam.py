@@ -20,10 +20,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from rejoinder.model import CommentStatus
-from rejoinder.store.dialect import upsert_add, upsert_add_many
+from rejoinder.store.dialect import insert_ignore_by_dialect, upsert_add, upsert_add_many
 from rejoinder.store.schema import (
     comments,
     spam_domains,
@@ -79,14 +78,13 @@ _DOMAIN_MARKS = select(spam_domains.c.domain, spam_domains.c.spam, spam_domains.
 _MODEL_VERSION = select(spam_models.c.version).where(spam_models.c.site_id == bindparam("site_id"))
 
 
-# Per dialect, as ``_ADD_LIKE`` in likes.py: ON CONFLICT is spelled by the dialect's own insert(). RETURNING,
-# not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
+# Per dialect (``insert_ignore_by_dialect``), as ``_ADD_LIKE`` in likes.py. RETURNING, not rowcount: psycopg
+# reports -1 for an INSERT … ON CONFLICT DO NOTHING.
 _USE_TOKEN = {
-    module.dialect.name: module.insert(used_tokens)
-    .on_conflict_do_nothing()
-    .values(digest=bindparam("digest"), expires_at=bindparam("expires_at"))
-    .returning(used_tokens.c.digest)
-    for module in (postgresql, sqlite)
+    name: statement.values(digest=bindparam("digest"), expires_at=bindparam("expires_at")).returning(
+        used_tokens.c.digest
+    )
+    for name, statement in insert_ignore_by_dialect(used_tokens).items()
 }
 
 
