@@ -9,7 +9,8 @@ the published comments of the four real blogs' exports in the shared data (docs/
 comments": longer, some Chinese and Turkish), each under its thread's title, read by the importers.
 Each round reads and judges every text once, after one round to warm the per-process memos; the figure
 is ``time.thread_time`` per text, so a loaded machine's waiting is not counted. Run against another
-checkout with ``PYTHONPATH=THAT_CHECKOUT`` from outside this one.
+checkout with ``PYTHONPATH=THAT_CHECKOUT`` from outside this one (``blogs`` needs one with
+``evaluation.exported_comments``, from 6 December 2026 on).
 """
 
 from __future__ import annotations
