@@ -47,6 +47,11 @@ async def read(
     return response.json()  # type: ignore[no-any-return]
 
 
+def as_listed(comment: dict[str, Any]) -> dict[str, Any]:
+    """An answer's comment as a thread page lists it: its flags left out while they hold their defaults."""
+    return {k: v for k, v in comment.items() if k not in ("edited_by_moderator", "pinned", "verified") or v}
+
+
 def flatten(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for comment in comments:

@@ -41,6 +41,25 @@ def public_comment(comment: Comment, replies: list[Node] | None = None) -> dict[
     }
 
 
+# A comment's fields a thread page leaves out when they hold the schema's default (``CommentOut``): a guest's
+# comment that no moderator pinned or edited, most of every page, is 59 bytes shorter, a seventh of a page
+# that every reader's client parses. An answer about one comment (a post, an edit, a like, a live update)
+# carries them all: clients merge it into the comment they show, where a missing field would keep an old
+# value (a comment unpinned would stay pinned).
+PAGE_DEFAULTS = ("edited_by_moderator", "pinned", "verified")  # false, false, null
+
+
+def page_comment(comment: Comment) -> dict[str, Any]:
+    """The comment as a thread page lists it, without its replies: ``public_comment`` less the fields at
+    their defaults (``PAGE_DEFAULTS``)."""
+    fields = public_comment(comment)
+    del fields["replies"]
+    for name in PAGE_DEFAULTS:
+        if not fields[name]:
+            del fields[name]
+    return fields
+
+
 def _verified(comment: Comment) -> dict[str, Any] | None:
     """The badge of a verified reader's comment (its provider, profile and picture), None for a guest's: the
     picture belongs to the badge, so a guest's comment, most of a page, carries one ``null`` for all three."""
@@ -82,9 +101,7 @@ class Fragments:
             except KeyError:  # dropped by another thread meanwhile: still valid
                 pass
             return kept[1]
-        fields = public_comment(comment)
-        del fields["replies"]
-        fragment = orjson.dumps(fields, option=OPTIONS)[:-1]
+        fragment = orjson.dumps(page_comment(comment), option=OPTIONS)[:-1]
         if not keep:
             return fragment
         with self._lock:

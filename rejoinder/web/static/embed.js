@@ -937,6 +937,10 @@
     noticeFresh();
   }
 
+  // A thread page leaves these out of a comment while they hold their defaults: a comment from a page
+  // (catching up after a reconnect) that is merged into the one shown must reset them, not keep old values.
+  const PAGE_DEFAULTS = { edited_by_moderator: false, pinned: false, verified: null };
+
   function changed(d) {
     const c = d.comment;
     if (W.fresh.has(d.id)) {
@@ -954,7 +958,7 @@
     }
     const old = entry.c;
     if (c.html !== old.html || c.edited_at !== old.edited_at || c.status !== old.status) {
-      Object.assign(old, c, { replies: [] });
+      Object.assign(old, PAGE_DEFAULTS, c, { replies: [] });
       return redraw(d.id);
     }
     old.likes = c.likes; // in place: the like button keeps its focus
