@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from anyio import to_thread
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection
 
@@ -32,7 +33,7 @@ from rejoinder.model import Author, Comment, CommentStatus, Identity, Site, Site
 from rejoinder.notify import subscriptions
 from rejoinder.privacy import stored_client
 from rejoinder.ratelimits import refuse_over
-from rejoinder.rendering import normalise, render, render_markup, render_quickly
+from rejoinder.rendering import normalise, render_in, render_markup, render_quickly
 from rejoinder.sites import cached_site, known_site, site_settings
 from rejoinder.spam.reading import Reading
 from rejoinder.spam.submission import FormProof, Page, Submission
@@ -279,14 +280,23 @@ def _heard(looked_up: store.NewCommentAnswer | None, status: CommentStatus, noti
     return looked_up.audience.hears_of(status)
 
 
-def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> Comment:
+async def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> Comment:
+    """The author's new text. The token is checked first (a made-up one gets nothing rendered), and long
+    markup is rendered on the context's render threads, as a new comment's is, not in a thread the rest
+    of the server shares."""
     problems: dict[str, str] = {}
     body = _clean_body(ctx, body, problems)
     if problems:
         raise InvalidInput("the comment breaks some rules", problems)
-    html = render(body)
+    ahead = await to_thread.run_sync(_read_edit, ctx, comment_id, edit_token, body)
+    html = await render_in(ctx.renders, body)
+    return await to_thread.run_sync(_store_edit, ctx, comment_id, edit_token, body, html, ahead)
+
+
+def _store_edit(
+    ctx: Context, comment_id: int, edit_token: str, body: str, html: str, ahead: Reading | None
+) -> Comment:
     now = _now()
-    ahead = _read_edit(ctx, comment_id, edit_token, body)
     with ctx.db.write() as conn:
         comment, site, thread = _own_comment(ctx, conn, comment_id, edit_token)
         author_identity = None
@@ -472,14 +482,15 @@ def count_preview(ctx: Context, client: Client) -> None:
     refuse_over(limits, "preview", rule, client.remote_addr, "previews", ctx.refusals)
 
 
-def preview(ctx: Context, body: str) -> str:
+async def preview(ctx: Context, body: str) -> str:
     """The HTML ``body`` would be stored as, exactly (counted first with ``count_preview``: rendering is
-    the one thing a reader can make the server do without storing anything)."""
+    the one thing a reader can make the server do without storing anything). Rendered where a new
+    comment is: long markup on the context's render threads, so a flood of previews queues there."""
     problems: dict[str, str] = {}
     body = _clean_body(ctx, body, problems)
     if len(body) > ctx.settings.max_body_length:
         raise InvalidInput("body too long", problems)
-    return render(body)
+    return await render_in(ctx.renders, body)
 
 
 def _clean_body(ctx: Context, body: str, problems: dict[str, str]) -> str:

@@ -28,9 +28,10 @@ from rejoinder.store.db import Database
 from rejoinder.tokens import Signer
 
 ALL_ORIGINS = "*"
-# Threads rendering long comments' Markdown (``comments.post_comment_async``): a render is CPU under the GIL,
-# so more would not render faster, and a flood of slow Markdown waits for these two, never for the
-# threads the rest of the server shares (the event loop's executor: likes' and rate limits' round trips).
+# Threads rendering long Markdown (new comments, previews, authors' and moderators' edits; see
+# ``rendering.render_in``): a render is CPU under the GIL, so more would not render faster, and a flood of
+# slow Markdown waits for these two, never for the threads the rest of the server shares (the event
+# loop's executor: likes' and rate limits' round trips; Starlette's thread pool: sync endpoints, reads).
 RENDER_THREADS = 2
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from anyio import to_thread
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Connection
 
@@ -19,7 +20,7 @@ from rejoinder.context import Context
 from rejoinder.errors import CommentNotFound, Conflict, InvalidInput
 from rejoinder.events import CommentEdited, CommentModerated
 from rejoinder.model import Comment, CommentStatus, Moderator, Site
-from rejoinder.rendering import normalise, render
+from rejoinder.rendering import normalise, render, render_in
 from rejoinder.sites import site_settings
 from rejoinder.spam.submission import Submission
 from rejoinder.store import audit as audit_store
@@ -234,16 +235,20 @@ def _pin(
     )  # fmt: skip
 
 
-def edit(ctx: Context, who: Moderator, comment_id: int, body: str) -> Comment:
+async def edit(ctx: Context, who: Moderator, comment_id: int, body: str) -> Comment:
     """A moderator's edit of the text (shown to readers as "edited by a moderator"), audited with the
-    text before and after."""
+    text before and after. Rendered as an author's edit is: long markup on the context's render threads."""
     body = normalise(body)
     if not body:
         raise InvalidInput("the comment breaks some rules", {"body": "must not be empty"})
     limit = ctx.settings.max_body_length
     if len(body) > limit:
         raise InvalidInput("the comment breaks some rules", {"body": f"must be at most {limit:,} characters"})
-    html = render(body)
+    html = await render_in(ctx.renders, body)
+    return await to_thread.run_sync(_store_edit, ctx, who, comment_id, body, html)
+
+
+def _store_edit(ctx: Context, who: Moderator, comment_id: int, body: str, html: str) -> Comment:
     with ctx.db.write() as conn:
         comment, site, thread_url = _load(conn, who, comment_id)
         if comment.status is CommentStatus.DELETED:

@@ -7,8 +7,10 @@ let markup through.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
+from concurrent.futures import Executor
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -130,6 +132,15 @@ def render_quickly(source: str) -> str | None:
     if len(source) <= MAX_QUICK_MARKUP:
         return render_markup(source)
     return None
+
+
+async def render_in(threads: Executor, source: str) -> str:
+    """``render(source)`` for a caller on the event loop: what is sure to be quick at once, longer markup in
+    ``threads`` (``Context.renders``, the threads of the server's renders alone) while the loop goes on."""
+    quick = render_quickly(source)
+    if quick is not None:
+        return quick
+    return await asyncio.get_running_loop().run_in_executor(threads, render_markup, source)
 
 
 def render_markup(source: str) -> str:

@@ -6,12 +6,14 @@ its own, created for the session and dropped after it; tables are emptied betwee
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import StaticPool
 
 from rejoinder.context import Context
+from rejoinder.logs import JsonFormatter, TextFormatter
 from rejoinder.settings import Settings, load_settings
 from rejoinder.sites import create_site
 from rejoinder.store.db import Database
@@ -26,6 +29,7 @@ from rejoinder.store.migrate import upgrade
 from rejoinder.store.schema import metadata
 from rejoinder.web.app import create_app
 from rejoinder.wiring import open_context
+from tests import mailbox as mailboxes
 from tests.mailbox import Mailbox
 from tests.oidc_provider import OidcProvider, running_provider
 
@@ -50,6 +54,40 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         chosen = metafunc.config.getoption("--db")
         backends = ["sqlite", "postgres"] if chosen == "all" else [chosen]
         metafunc.parametrize("backend", backends, scope="session")
+
+
+@pytest.fixture(autouse=True)
+def root_logger_as_found() -> Iterator[None]:
+    """After each test, the root logger as it was before. A test that configures logging (``create_app``,
+    a command run in-process) points it at the test's captured output, which pytest closes after the
+    test; left there, every later record (aiosmtpd's thread logs each SMTP connection) would be written to
+    a closed stream, and the error printed wherever pytest's output goes at that moment."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in [h for h in root.handlers if isinstance(h.formatter, (JsonFormatter, TextFormatter))]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+
+
+def stream_handlers() -> Iterator[tuple[str, logging.StreamHandler[Any]]]:
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        if isinstance(logger, logging.Logger):
+            for handler in logger.handlers:
+                if isinstance(handler, logging.StreamHandler):
+                    yield logger.name, handler
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_logging() -> Iterator[None]:
+    """When the session ends, no SMTP server of the tests is left running (its thread logs every
+    connection) and no logger writes to a closed stream (pytest closes each test's captured output)."""
+    yield
+    assert not mailboxes.RUNNING, f"mailboxes never stopped, on ports {[b.port for b in mailboxes.RUNNING]}"
+    closed = [f"{name}: {handler!r}" for name, handler in stream_handlers() if handler.stream.closed]
+    assert not closed, f"loggers left writing to closed streams: {closed}"
 
 
 @pytest.fixture(scope="session")

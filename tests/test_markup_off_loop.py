@@ -1,5 +1,7 @@
 """Long Markdown is rendered off the event loop: the parser can take 0.1 s over some 10,000-character
-shapes, and readers are answered meanwhile; the HTML is what the loop would have made."""
+shapes, and readers are answered meanwhile; the HTML is what the loop would have made. New comments,
+previews and edits all render it on the context's own render threads, never on those the rest of the
+server shares."""
 
 from __future__ import annotations
 
@@ -13,7 +15,17 @@ import pytest
 from rejoinder import rendering
 from rejoinder.context import RENDER_THREADS, Context
 from rejoinder.rendering import MAX_QUICK_MARKUP, render, render_markup, render_quickly
-from tests.helpers import post, read
+from rejoinder.settings import Settings
+from rejoinder.sites import create_site
+from rejoinder.web.app import create_app
+from rejoinder.wiring import open_context
+from tests.conftest import SITE_ORIGIN
+from tests.helpers import ARTICLE, log_in, make_moderator, post, read
+
+RENDER_THREAD_NAMES = {f"rejoinder-render_{n}" for n in range(RENDER_THREADS)}
+# More than Starlette's thread pool ever runs at once (anyio's default limit of 40 threads): a flood of
+# this many, each holding one of its threads, would leave none for anything else.
+SHARED_POOL_THREADS = 40
 
 # Each within the default body limit of 10,000 characters.
 SLOW_SHAPES = [
@@ -124,7 +136,7 @@ async def test_a_flood_of_long_comments_waits_for_threads_of_its_own(
     assert len(gate.threads) == RENDER_THREADS and not any(task.done() for task in flood)
     gate.open.set()
     posted = await asyncio.gather(*flood)
-    assert set(gate.names) <= {f"rejoinder-render_{n}" for n in range(RENDER_THREADS)}  # the flood's too
+    assert set(gate.names) <= RENDER_THREAD_NAMES  # the flood's too
     assert [p["comment"]["html"] for p in posted] == [render(body) for body in bodies]
 
 
@@ -133,3 +145,78 @@ def test_closing_the_context_stops_its_render_threads(ctx: Context) -> None:
     ctx.close()
     with pytest.raises(RuntimeError, match="shutdown"):
         ctx.renders.submit(render_markup, "*a*")
+
+
+async def test_a_flood_of_long_previews_waits_for_the_render_threads(settings: Settings, gate: Gate) -> None:
+    """Previews render where new comments do: with every render thread held by a flood of long previews,
+    work on the threads the server shares (a cold read of a thread, a sync endpoint) is still answered,
+    and so is a preview of prose, on the loop."""
+    unlimited = settings.model_copy(update={"preview_rate_limit": "off"})
+    ctx = open_context(unlimited)
+    create_site(ctx, "test", "Test blog", [SITE_ORIGIN], spam_filter=False)
+    transport = httpx.ASGITransport(app=create_app(unlimited, context=ctx), client=("203.0.113.7", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            first = await post(client, "First.")
+            bodies = [f"{n} " + "[" * 200 + "]" * 200 for n in range(SHARED_POOL_THREADS + 1)]
+            flood = [asyncio.create_task(client.post("/api/v1/preview", json={"body": b})) for b in bodies]
+            while len(gate.threads) < RENDER_THREADS:
+                assert not any(task.done() for task in flood), [t.result().text for t in flood if t.done()]
+                await asyncio.sleep(0.01)
+            ctx.cache.clear()  # the read below goes to the database, through the shared pool
+            assert [c["html"] for c in (await read(client))["comments"]] == ["<p>First.</p>"]
+            own = await client.get(
+                f"/api/v1/comments/{first['comment']['id']}",
+                headers={"Authorization": f"Bearer {first['edit_token']}"},
+            )
+            assert own.status_code == 200 and own.json()["source"] == "First."
+            prose = await client.post("/api/v1/preview", json={"body": "Plain prose."})
+            assert prose.json() == {"html": "<p>Plain prose.</p>"}
+            # All answered while the flood's renders were still held, two at a time on the render threads.
+            assert gate.let_go == 0 and len(gate.threads) == RENDER_THREADS
+            assert not any(task.done() for task in flood)
+            gate.open.set()
+            previews = await asyncio.gather(*flood)
+        assert set(gate.names) == RENDER_THREAD_NAMES  # before this thread renders the expected HTML
+        assert [p.json()["html"] for p in previews] == [render(body) for body in bodies]
+    finally:
+        gate.open.set()
+        ctx.close()
+
+
+async def test_an_edit_is_rendered_for_its_author_only_and_on_the_render_threads(
+    client: httpx.AsyncClient, site: str, gate: Gate
+) -> None:
+    gate.open.set()
+    posted = await post(client, "Plain to start with.")
+    path = f"/api/v1/comments/{posted['comment']['id']}"
+    body = "[" * 200 + "]" * 200
+    forged = await client.patch(path, json={"body": body}, headers={"Authorization": "Bearer forged"})
+    assert forged.status_code == 401
+    assert gate.threads == []  # refused before the text was rendered
+    edited = await client.patch(
+        path, json={"body": body}, headers={"Authorization": f"Bearer {posted['edit_token']}"}
+    )
+    assert edited.status_code == 200, edited.text
+    assert len(gate.names) == 1 and set(gate.names) <= RENDER_THREAD_NAMES
+    assert edited.json()["comment"]["html"] == render(body)
+    assert [c["html"] for c in (await read(client))["comments"]] == [render(body)]
+
+
+async def test_a_moderators_edit_is_rendered_on_the_render_threads(
+    client: httpx.AsyncClient, ctx: Context, site: str, gate: Gate
+) -> None:
+    gate.open.set()
+    posted = await post(client, "Plain to start with.")
+    make_moderator(ctx, "mod@blog.example")
+    csrf = await log_in(client, "mod@blog.example")
+    body = "[" * 200 + "]" * 200
+    edited = await client.patch(
+        f"/api/v1/moderation/comments/{posted['comment']['id']}",
+        json={"body": body},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert edited.status_code == 200, edited.text
+    assert len(gate.names) == 1 and set(gate.names) <= RENDER_THREAD_NAMES
+    assert edited.json()["comment"]["html"] == render(body) and edited.json()["comment"]["body"] == body
+    assert (await read(client, ARTICLE))["comments"][0]["html"] == render(body)

@@ -154,13 +154,13 @@ def own_comment(
 
 
 @router.patch("/comments/{comment_id}", response_model=schemas.EditedOut, summary="Edit your comment")
-def edit_comment(
+async def edit_comment(
     request: Request,
     comment_id: CommentId,
     edit: schemas.EditCommentIn,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    comment = comments.edit_comment(_ctx(request), comment_id, _bearer(authorization), edit.body)
+    comment = await comments.edit_comment(_ctx(request), comment_id, _bearer(authorization), edit.body)
     return _json({"comment": public_comment(comment), "source": comment.body})
 
 
@@ -308,4 +308,4 @@ def export_site(
 async def preview(request: Request, draft: schemas.PreviewIn) -> Response:
     ctx = _ctx(request)
     comments.count_preview(ctx, _client(request))
-    return _json({"html": await run_in_threadpool(comments.preview, ctx, draft.body)})
+    return _json({"html": await comments.preview(ctx, draft.body)})

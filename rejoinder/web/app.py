@@ -30,6 +30,7 @@ from rejoinder.web import (
     demo,
     errors,
     feeds,
+    icon,
     login,
     me,
     moderation_api,
@@ -159,7 +160,7 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     app.state.assets = widget.Assets()
     errors.install(app)
     app.add_exception_handler(auth.LoginRequired, auth.login_handler)
-    routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, akismet.router)
+    routers: tuple[APIRouter, ...] = (api.router, pages.router, widget.router, icon.router, akismet.router)
     routers += (operations.router, sse.router, apidocs.router, login.router, me.router, moderation_api.router)
     routers += (notify.router, notify.api_router, feeds.router, data_requests.router)
     routers += (data_requests.api_router,)

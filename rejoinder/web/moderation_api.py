@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from rejoinder import audit, moderation, queue
@@ -149,11 +150,12 @@ def get_comment(request: Request, comment_id: CommentId, user: User) -> Response
 
 
 @router.patch("/comments/{comment_id}", summary="Edit a comment's text (moderators)")
-def edit_comment(request: Request, comment_id: CommentId, edit: EditIn, user: User) -> Response:
+async def edit_comment(request: Request, comment_id: CommentId, edit: EditIn, user: User) -> Response:
     """Readers see the new text marked "edited by a moderator"; the audit log keeps the text before."""
     ctx = _ctx(request)
-    moderation.edit(ctx, user, comment_id, edit.body)
-    return _json({"comment": item_json(queue.get_item(ctx, user, comment_id))})
+    await moderation.edit(ctx, user, comment_id, edit.body)
+    item = await run_in_threadpool(queue.get_item, ctx, user, comment_id)
+    return _json({"comment": item_json(item)})
 
 
 @router.post("/actions", summary="Act on comments, by ids or on all matching (moderators)")

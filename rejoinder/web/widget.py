@@ -1,4 +1,5 @@
-"""The embed widget's files, ``/embed.js`` and ``/embed.css``: readable by any origin, revalidated by ETag.
+"""The embed widget's files, ``/embed.js`` and ``/embed.css`` (and the server's icon, ``web/icon.py``):
+readable by any origin, revalidated by ETag.
 
 Each file is read (and gzipped once) when first asked for, and again when it changes on disk, so an
 edited widget shows on the next reload during development.
@@ -17,7 +18,11 @@ from starlette.responses import Response
 router = APIRouter(include_in_schema=False)
 
 STATIC = Path(__file__).parent / "static"
-MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+MEDIA_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 # The snippet names an unversioned address: caches keep a copy for an hour, then revalidate (304) —
 # serving the stale copy meanwhile for a day — so a new release reaches readers within the hour.
 CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=86400"
