@@ -8,7 +8,8 @@ its caches with one read of every thread, then sends a fixed number of requests 
 the server's user+system CPU time (``/proc/PID/stat``) by the requests answered. Builds alternate within
 each round, so a neighbour's burst hits both. Kinds (concurrency as in the shared harness):
 
-- ``cold``: every thread read once, one at a time, on a fresh server (always measured, first)
+- ``cold``: every thread read once, one at a time, on a fresh server (measured first, with any kind
+  but the pipeline's)
 - ``fresh``: mixed reads at c64 on a server of its own that has read nothing yet, as the shared harness's
   ``read-mixed`` meets it: the first reads of each thread, from the database, among the others
 - ``hot``: the whole 200-comment thread, c16; ``mixed``: threads by Zipf-like popularity, c64
@@ -218,6 +219,7 @@ class Client:
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: str = ""
     ) -> tuple[int, bytes]:
+        reused = self.writer is not None
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
@@ -225,7 +227,16 @@ class Client:
         if body:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         self.writer.write(head.encode() + b"\r\n" + body)
-        status_line = await self.reader.readline()
+        try:
+            status_line = await self.reader.readline()
+        except ConnectionResetError:
+            status_line = b""
+        if not status_line and reused:
+            # The server closed the connection while it sat idle past its keep-alive (a client of the
+            # pipeline kinds waits seconds for its proof of work): the request was not read; send it again.
+            self.close()
+            self.writer = None
+            return await self.request(method, path, body, headers)
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
