@@ -93,8 +93,8 @@ async def test_a_piece_that_refuses_alone_runs_once(db: Database) -> None:
 
 
 async def test_a_database_failure_beside_a_refusal_still_fails_only_its_writer(db: Database) -> None:
-    """A piece the database refuses (a key used twice) still sends the batch's pieces to commit alone; a
-    piece that had refused in the batch is judged again there, as every other piece is."""
+    """A piece the database refuses (a key used twice) still sends the batch's other pieces to commit
+    alone; a piece that refused on its own account keeps its answer and is not run again."""
     seen = Transactions(db)
     runs: Counter[str] = Counter()
 
@@ -116,6 +116,7 @@ async def test_a_database_failure_beside_a_refusal_still_fails_only_its_writer(d
     assert isinstance(results[2], Exception) and not isinstance(results[2], InvalidInput)
     assert stored_names(db) == {"piece-a", "piece-a-kept", "piece-b", "piece-b-kept"}
     assert Counter(seen.handed_on) == Counter(["piece-a", "piece-b"])
+    assert runs["piece-refusing"] == 1
 
 
 async def test_a_comment_asked_for_a_proof_of_work_is_judged_once_per_attempt(

@@ -592,13 +592,13 @@ class Database:
                         raise
                     await self._commit_loop_batch(transaction)
             except BaseException:
-                if len(batch) == 1 and batch[0].error is not None:
-                    return  # refused by its own work: alone, it would be refused again
-                for work in batch:  # a piece refused in the batch is judged again alone, as the others
-                    work.error = None
-                # Each piece alone is a COMMIT and an fsync each: in a thread, or the loop would wait for
-                # every one of them.
-                await anyio.to_thread.run_sync(self._commit_each, batch, limiter=anyio.CapacityLimiter(1))
+                # A piece that refused has its answer; alone, it would be refused again.
+                left = [work for work in batch if work.error is None]
+                if left:
+                    # Each piece alone is a COMMIT and an fsync each: in a thread, or the loop would wait
+                    # for every one of them.
+                    limiter = anyio.CapacityLimiter(1)
+                    await anyio.to_thread.run_sync(self._commit_each, left, limiter=limiter)
                 return
         finally:
             self._committer.release()
