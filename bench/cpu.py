@@ -8,7 +8,8 @@ its caches with one read of every thread, then sends a fixed number of requests 
 the server's user+system CPU time (``/proc/PID/stat``) by the requests answered. Builds alternate within
 each round, so a neighbour's burst hits both. Kinds (concurrency as in the shared harness):
 
-- ``cold``: every thread read once, one at a time, on a fresh server (always measured, first)
+- ``cold``: every thread read once, one at a time, on a fresh server (measured first, with any kind
+  but the pipeline's)
 - ``fresh``: mixed reads at c64 on a server of its own that has read nothing yet, as the shared harness's
   ``read-mixed`` meets it: the first reads of each thread, from the database, among the others
 - ``hot``: the whole 200-comment thread, c16; ``mixed``: threads by Zipf-like popularity, c64
@@ -17,6 +18,23 @@ each round, so a neighbour's burst hits both. Kinds (concurrency as in the share
 - ``write32``: new comments from 32 writers while 32 readers read the mixed threads, until the writers
   are done (CPU per request of either kind; the readers' p99, the writes per second and the writers' p99
   are printed too); ``write8``: the same with 8 writers, as the shared harness's first write phase
+- ``pipeline``: new comments through the whole spam filter, as ``bench/run --pipeline-only`` sends them
+  (``bench/adapter.py:FormAdapter``): the shared harness's seeding plan (its threads, its 2,000
+  commenters with their addresses, its word-salad texts, replies once their parent is answered), c8; each
+  comment a form token first, and where the server answers ``challenge_required``, the proof of work
+  solved at the level it names and the comment sent again with a new form. ``pipeline1``: the same, one
+  at a time (the harness's sequential seeding)
+
+The pipeline kinds run on a server of their own, on an empty database of the same kind as ``--seeded``
+(a file, or a new database on the same PostgreSQL server; the seeded one is not read), whose site the
+build's own command line makes with bench/run's pipeline settings (the filter on, rate limits at 100,000
+a minute, ``min_submit_seconds=0``): the harness's seeding starts from nothing too, and an older build
+(250b2a7) runs on its own schema. A few comments warm the server first (imports on first use); then its
+idle CPU is sampled for a few seconds. Reported: server CPU per stored comment and per request (forms
+and posts), the same less the idle rate over the phase, how many comments were published, held or sent
+to spam, how many were challenged, and the client's CPU apart: the driver's own, and the proofs of work
+solved in a process of its own (one, as the adapter's). The harness's solving waits are not the
+server's work: stored comments per second says how long the phase took, not how fast the server is.
 
 On PostgreSQL each kind also reports what the database saw of it (``pg_stat_database`` of the copy):
 transactions per request, connections opened and deadlocks.
@@ -30,6 +48,9 @@ transactions per request, connections opened and deadlocks.
     .venv/bin/python bench/cpu.py --build after=. --kinds like,post \\
         --seeded postgresql+psycopg://postgres@127.0.0.1:5432/rejoinder_phases_seeded
 
+    .venv/bin/python bench/cpu.py --seeded sqlite --build base=../wt-250b2a7 --build after=. \\
+        --kinds pipeline,pipeline1 --rounds 3
+
 The database is copied for every run (a file in a temporary directory, or a database made from the seeded
 one as a template) and deleted after; results (medians over
 rounds) are printed as a table and written to ``--out`` as JSON.
@@ -39,9 +60,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import concurrent.futures
 import contextlib
+import hashlib
+import importlib.util
 import itertools
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -53,6 +79,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +92,20 @@ KINDS = ("fresh", "hot", "mixed", "counts", "like", "post", "post1", "write8", "
 WRITERS = {"write8": 8, "write32": 32}
 CONCURRENCY = {"fresh": 64, "hot": 16, "mixed": 64, "counts": 16, "like": 8, "post": 8, "post1": 1}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Through the whole spam filter, as bench/run's pipeline run (``bench/adapter.py:FormAdapter``): clients.
+PIPELINE_KINDS = {"pipeline": 8, "pipeline1": 1}
+# bench/run's pipeline site: the filter on (the default), the harness's hundreds of comments per address
+# let through the rate limits (which still run), no minimum time between form and post.
+PIPELINE_SITE = (
+    "min_submit_seconds=0",
+    "rate_limit_ip=100000/minute",
+    "rate_limit_identity=100000/minute",
+    "rate_limit_thread=100000/minute",
+)
+PAGE_BASE = "https://blog.example"  # the harness's page_base, the site's origin
+HARNESS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "loadgen.py"
+WARM_UP_COMMENTS = 20
+IDLE_SECONDS = 5.0
 
 
 @dataclass
@@ -119,7 +161,8 @@ class Database:
     """A copy of the seeded database for one server, deleted after: a file, or a PostgreSQL database
     made from the seeded one as a template."""
 
-    def __init__(self, seeded: str, scratch: Path, purpose: str = "cpu") -> None:
+    def __init__(self, seeded: str, scratch: Path, purpose: str = "cpu", *, empty: bool = False) -> None:
+        """``empty``: a new, empty database of the same kind (on the same PostgreSQL server) instead."""
         self.seeded = seeded
         if seeded.startswith(POSTGRES):
             base, self.template = seeded.rsplit("/", 1)
@@ -127,9 +170,11 @@ class Database:
             self.name = f"{os.environ.get('BENCH_PGDB', self.template)}_{purpose}_{os.getpid()}"
             self.url = f"{base}/{self.name}"
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            self._admin(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"')
+            template = "" if empty else f' TEMPLATE "{self.template}"'
+            self._admin(f'CREATE DATABASE "{self.name}"{template}')
         else:
-            shutil.copy(seeded, scratch / "bench.db")
+            if not empty:
+                shutil.copy(seeded, scratch / "bench.db")
             self.url = f"sqlite:///{scratch / 'bench.db'}"
 
     def _admin(self, statement: str) -> None:
@@ -174,6 +219,7 @@ class Client:
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: str = ""
     ) -> tuple[int, bytes]:
+        reused = self.writer is not None
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
@@ -181,7 +227,16 @@ class Client:
         if body:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         self.writer.write(head.encode() + b"\r\n" + body)
-        status_line = await self.reader.readline()
+        try:
+            status_line = await self.reader.readline()
+        except ConnectionResetError:
+            status_line = b""
+        if not status_line and reused:
+            # The server closed the connection while it sat idle past its keep-alive (a client of the
+            # pipeline kinds waits seconds for its proof of work): the request was not read; send it again.
+            self.close()
+            self.writer = None
+            return await self.request(method, path, body, headers)
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
@@ -275,6 +330,195 @@ class Run:
         return latencies
 
 
+def load_harness_plan(path: Path) -> Any:
+    """The shared harness's seeding plan (``build_plan()``, its defaults: threads, commenters with their
+    addresses, texts, replies), from ``loadgen.py`` itself. The plan needs nothing of the harness's HTTP
+    client: where ``aiohttp`` is not installed, a stand-in lets the module load."""
+    if not path.exists():
+        raise SystemExit(f"{path} not found: the pipeline kinds post the shared harness's plan (--harness)")
+    spec = importlib.util.spec_from_file_location("rejoinder_bench_harness", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    stand_in = importlib.util.find_spec("aiohttp") is None
+    if stand_in:
+        sys.modules["aiohttp"] = types.ModuleType("aiohttp")
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if stand_in:
+            del sys.modules["aiohttp"]
+    return module.build_plan()
+
+
+def solve(challenge: dict[str, Any]) -> tuple[str, float]:
+    """The ALTCHA v1 proof of work as ``bench/adapter.py`` (and the widget's worker) solves it, and the CPU
+    seconds it took."""
+    started = time.process_time()
+    salt, target = challenge["salt"], challenge["challenge"]
+    for number in range(challenge["maxnumber"] + 1):
+        if hashlib.sha256(f"{salt}{number}".encode()).hexdigest() == target:
+            solution = {key: challenge[key] for key in ("algorithm", "challenge", "salt", "signature")}
+            payload = base64.b64encode(json.dumps({**solution, "number": number}).encode()).decode()
+            return payload, time.process_time() - started
+    raise RuntimeError("challenge_unsolved")
+
+
+class Pipeline:
+    """New comments of the harness's plan through the whole spam filter, as ``FormAdapter`` posts them: a
+    form before each, the proof of work solved (in a process of its own) when the server asks for it."""
+
+    def __init__(self, port: int, plan: Any, solver: concurrent.futures.Executor) -> None:
+        self.port, self.plan, self.solver = port, plan, solver
+        self.ids: dict[int, int] = {}  # planned comment -> the id the server gave it
+        self.answered: dict[int, asyncio.Event] = {}
+        self.tally: Counter[str] = Counter()
+        self.refusals: Counter[str] = Counter()
+        self.requests = 0
+        self.solving = 0.0  # CPU seconds of the solver process
+
+    async def post(
+        self, client: Client, thread: Any, user: Any, text: str, parent_id: int | None
+    ) -> dict[str, Any] | None:
+        """One comment, as ``FormAdapter.create_comment``: the stored comment, or None if refused."""
+        data: dict[str, Any] = {
+            "site": "default",
+            "url": PAGE_BASE + thread.url,
+            "title": thread.title,
+            "body": text,
+            "author": {"name": user.name, "email": user.email},
+        }
+        if parent_id is not None:
+            data["parent_id"] = parent_id
+        difficulty = 0
+        for _attempt in range(2):
+            # The adapter fetches its form without the commenter's address, as the harness's session does.
+            query = "site=default" + (f"&difficulty={difficulty}" if difficulty else "")
+            status, answer = await client.request("GET", f"/api/v1/form?{query}")
+            self.requests += 1
+            if status != 200:
+                self.refusals[f"form {status}"] += 1
+                return None
+            form = json.loads(answer)
+            data["form_token"] = form["form_token"]
+            if form.get("challenge") and difficulty:
+                loop = asyncio.get_running_loop()
+                data["altcha"], used = await loop.run_in_executor(self.solver, solve, form["challenge"])
+                self.solving += used
+                self.tally["challenged"] += 1
+            address = f"X-Forwarded-For: {user.ip}\r\n"
+            sent = json.dumps(data).encode()
+            status, answer = await client.request("POST", "/api/v1/comments", sent, address)
+            self.requests += 1
+            if status == 201:
+                comment: dict[str, Any] = json.loads(answer)["comment"]
+                self.tally[comment["status"]] += 1
+                return comment
+            if status == 422 and b"challenge_required" in answer:
+                # 250b2a7 names no level: 1 only marks the next form's challenge as one to solve.
+                self.tally["refused_for_work"] += 1
+                difficulty = max(1, int(json.loads(answer)["error"].get("difficulty") or 0))
+                continue
+            code = json.loads(answer).get("error", {}).get("code", "") if answer.startswith(b"{") else ""
+            self.refusals[f"{status} {code}".strip()] += 1
+            return None
+        self.refusals["challenge_loop"] += 1
+        return None
+
+    async def planned(self, client: Client, index: int, wait_for_parent: bool) -> None:
+        """The plan's comment ``index``; a reply once its parent has been answered (skipped if its parent
+        was refused, as the harness does)."""
+        planned = self.plan.comments[index]
+        answered = self.answered.setdefault(index, asyncio.Event())
+        try:
+            parent_id = None
+            if planned.parent is not None:
+                if wait_for_parent:
+                    await self.answered.setdefault(planned.parent, asyncio.Event()).wait()
+                parent_id = self.ids.get(planned.parent)
+                if parent_id is None:
+                    self.refusals["parent_missing"] += 1
+                    return
+            thread, user = self.plan.threads[planned.thread], self.plan.users[planned.user]
+            comment = await self.post(client, thread, user, planned.text, parent_id)
+            if comment is not None:
+                self.ids[index] = int(comment["id"])
+        finally:
+            answered.set()
+
+    async def drive(self, comments: int, concurrency: int) -> None:
+        """The plan's first ``comments``, from ``concurrency`` clients."""
+        left = iter(range(comments))
+
+        async def worker() -> None:
+            client = Client(self.port)
+            try:
+                for index in left:
+                    await self.planned(client, index, wait_for_parent=concurrency > 1)
+            finally:
+                client.close()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+    async def warm_up(self, comments: int) -> None:
+        """A few comments by a commenter and in a thread of no plan's (texts from the plan's end): the
+        server's first verdict imports and loads what every later one uses."""
+        user = types.SimpleNamespace(name="warm-up", email="warm-up@example.com", ip="2001:db8:ffff::9")
+        thread = types.SimpleNamespace(url="/posts/warm-up", title="Warming up")
+        client = Client(self.port)
+        try:
+            for planned in self.plan.comments[-comments:]:
+                await self.post(client, thread, user, planned.text, None)
+        finally:
+            client.close()
+        self.tally.clear()
+        self.refusals.clear()
+        self.requests, self.solving = 0, 0.0
+
+
+async def measure_pipeline(
+    kind: str, port: int, pid: int, plan: Any, comments: int
+) -> tuple[dict[str, float], dict[str, int]]:
+    """``comments`` of the plan through the whole filter from ``PIPELINE_KINDS[kind]`` clients: the
+    figures, and the refusals other than for a proof of work (by status and code)."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as solver:
+        solver.submit(time.process_time).result()  # started before anything is measured
+        run = Pipeline(port, plan, solver)
+        await run.warm_up(WARM_UP_COMMENTS)
+        await asyncio.sleep(1.0)
+        idle_before = cpu_seconds(pid)
+        await asyncio.sleep(IDLE_SECONDS)
+        idle = (cpu_seconds(pid) - idle_before) / IDLE_SECONDS  # CPU seconds per second at rest
+        before, client_before, started = cpu_seconds(pid), time.process_time(), time.perf_counter()
+        await run.drive(comments, PIPELINE_KINDS[kind])
+        elapsed = time.perf_counter() - started
+        client_used = time.process_time() - client_before
+        await asyncio.sleep(0.3)  # work finishing after the last answer (the bus, the outbox) counts too
+        used = cpu_seconds(pid) - before
+    stored = sum(run.tally[status] for status in ("published", "pending", "spam"))
+    per_stored = 1000 / max(stored, 1)
+    figures = {
+        "cpu_ms_per_stored": used * per_stored,
+        "cpu_ms_per_stored_less_idle": (used - idle * (elapsed + 0.3)) * per_stored,
+        "cpu_ms_per_request": 1000 * used / max(run.requests, 1),
+        "idle_cpu_ms_per_s": 1000 * idle,
+        "server_cores": used / elapsed,
+        "stored": stored,
+        "stored_per_s": stored / elapsed,
+        "requests": run.requests,
+        "published": run.tally["published"],
+        "held": run.tally["pending"],
+        "spam": run.tally["spam"],
+        "challenged": run.tally["challenged"],
+        "refused_for_work": run.tally["refused_for_work"],
+        "refused_otherwise": sum(run.refusals.values()),
+        "client_cpu_ms_per_stored": client_used * per_stored,
+        "solving_cpu_s": run.solving,
+    }
+    return figures, dict(run.refusals)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -347,9 +591,28 @@ async def measure(kind: str, run: Run, pid: int, requests: int, database: Databa
 
 
 async def one_build(
-    args: argparse.Namespace, code: Path, work: Workload, seeded: str
+    args: argparse.Namespace, code: Path, work: Workload | None, seeded: str
 ) -> dict[str, dict[str, float]]:
-    kinds = args.kinds.split(",")
+    kinds = [kind for kind in args.kinds.split(",") if kind not in PIPELINE_KINDS]
+    results: dict[str, dict[str, float]] = {}
+    if kinds:
+        assert work is not None
+        results = await seeded_kinds(args, code, work, seeded, kinds)
+    for kind in args.kinds.split(","):
+        if kind in PIPELINE_KINDS:  # each on a server and an empty database of its own
+            async with serving(args, code, seeded, empty=True) as (server, _database, port):
+                results[kind], refusals = await measure_pipeline(
+                    kind, port, server.pid, args.plan, args.requests // 4
+                )
+                results[kind]["rss_mib"] = rss_mib(server.pid)
+            if refusals:
+                results[f"{kind} refusals"] = {reason: float(n) for reason, n in refusals.items()}
+    return results
+
+
+async def seeded_kinds(
+    args: argparse.Namespace, code: Path, work: Workload, seeded: str, kinds: list[str]
+) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     errors: dict[int, int] = {}
     if "fresh" in kinds:  # a server of its own: the warming below would leave it nothing to read first
@@ -383,12 +646,19 @@ async def one_build(
 
 @contextlib.asynccontextmanager
 async def serving(
-    args: argparse.Namespace, code: Path, seeded: str
+    args: argparse.Namespace, code: Path, seeded: str, *, empty: bool = False
 ) -> AsyncIterator[tuple[subprocess.Popen[bytes], Database, int]]:
-    """A server of ``code`` on a fresh copy of the seeded database; stopped, and the copy deleted, after."""
+    """A server of ``code`` on a fresh copy of the seeded database; stopped, and the copy deleted, after.
+    ``empty``: on an empty database instead, with the pipeline's site made by ``code``'s command line."""
     scratch = Path(tempfile.mkdtemp(prefix="rejoinder-cpu-"))
-    database = Database(seeded, scratch)
+    database = Database(seeded, scratch, "pipeline" if empty else "cpu", empty=empty)
     try:
+        if empty:
+            try:
+                make_pipeline_site(args, code, database.url)
+            except BaseException:
+                database.drop()
+                raise
         with server_on(args, code, database, scratch) as (server, port):
             yield server, database, port
     finally:
@@ -409,6 +679,19 @@ def server_on(
     finally:
         stop_server(server)
         database.drop()
+
+
+def make_pipeline_site(args: argparse.Namespace, code: Path, database: str) -> None:
+    """The site bench/run's pipeline run makes, by ``code``'s own command line (which makes the schema
+    first): an older build's settings are its own."""
+    command = [args.python, "-m", "rejoinder", "admin", "site", "create", "default", "--origin", PAGE_BASE]
+    command += [part for setting in PIPELINE_SITE for part in ("--set", setting)]
+    environment = {**os.environ, **dict(item.split("=", 1) for item in args.env)}
+    made = subprocess.run(
+        [*command, "--database", database], cwd=code, env=environment, capture_output=True, text=True
+    )
+    if made.returncode != 0:
+        raise SystemExit(f"the site could not be made by {code}: {made.stderr.strip()[-2000:]}")
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -477,11 +760,26 @@ def main() -> None:
         help="the share of new comments that answer a seeded published comment of their thread "
         "(the shared harness's write phase: 0.2)",
     )
+    parser.add_argument(
+        "--harness",
+        type=Path,
+        default=HARNESS,
+        help="the shared harness's loadgen.py, whose seeding plan the pipeline kinds post "
+        "(default: ../shared/bench/loadgen.py beside the repository)",
+    )
     args = parser.parse_args()
-    if not args.seeded.startswith(POSTGRES) and not Path(args.seeded).exists():
-        raise SystemExit(f"{args.seeded} not found: seed one with `bench/phases seed sqlite`")
-    work = Workload.from_database(args.seeded)
-    work.replies = args.replies
+    kinds = args.kinds.split(",")
+    unknown = sorted(set(kinds) - {*KINDS, *PIPELINE_KINDS})
+    if unknown:
+        parser.error(f"unknown kinds: {', '.join(unknown)}")
+    seeded_kinds = [kind for kind in kinds if kind not in PIPELINE_KINDS]
+    work = None
+    if seeded_kinds:  # the pipeline kinds only take the kind of database from --seeded
+        if not args.seeded.startswith(POSTGRES) and not Path(args.seeded).exists():
+            raise SystemExit(f"{args.seeded} not found: seed one with `bench/phases seed sqlite`")
+        work = Workload.from_database(args.seeded)
+        work.replies = args.replies
+    args.plan = load_harness_plan(args.harness) if len(seeded_kinds) < len(kinds) else None
     served = builds(args)
     seeded_for = dict(item.split("=", 1) for item in args.seeded_for)
     rounds: dict[str, list[dict[str, dict[str, float]]]] = {label: [] for label, _ in served}
@@ -494,13 +792,26 @@ def main() -> None:
         label: {
             kind: {name: statistics.median(r[kind][name] for r in results) for name in results[0][kind]}
             for kind in results[0]
-            if kind != "errors"
+            if kind != "errors" and not kind.endswith(" refusals")  # not in every round
         }
         for label, results in rounds.items()
     }
+    if seeded_kinds:
+        print_table(medians, served, seeded_kinds)
+    for kind in kinds:
+        if kind in PIPELINE_KINDS:
+            print_pipeline_table(medians, served, kind)
+    if args.out:
+        args.out.write_text(json.dumps({"rounds": rounds, "medians": medians}, indent=1))
+
+
+Medians = dict[str, dict[str, dict[str, float]]]
+
+
+def print_table(medians: Medians, served: list[tuple[str, Path]], kinds: list[str]) -> None:
     print("| kind | " + " | ".join(f"{label}: CPU ms/req (rps, p99 ms)" for label, _ in served) + " |")
     print("|---|" + "---|" * len(served))
-    for kind in ["cold", *args.kinds.split(",")]:
+    for kind in ["cold", *kinds]:
         cells = [
             f"{m[kind]['cpu_ms_per_request']:.3f}"
             + (f" ({m[kind]['rps']:,.0f}, {m[kind]['p99_ms']:.1f})" if "rps" in m[kind] else "")
@@ -525,8 +836,34 @@ def main() -> None:
         + " | ".join(f"{medians[label]['memory']['rss_mib']:.1f} MiB" for label, _ in served)
         + " |"
     )
-    if args.out:
-        args.out.write_text(json.dumps({"rounds": rounds, "medians": medians}, indent=1))
+
+
+def print_pipeline_table(medians: Medians, served: list[tuple[str, Path]], kind: str) -> None:
+    """The medians of a pipeline kind, a row per figure."""
+    rows = (
+        (
+            "server CPU per stored comment, ms (less its idle rate)",
+            "{cpu_ms_per_stored:.2f} ({cpu_ms_per_stored_less_idle:.2f})",
+        ),
+        ("server CPU per request (forms and posts), ms", "{cpu_ms_per_request:.2f}"),
+        ("stored: published / held / spam", "{stored:,.0f}: {published:,.0f} / {held:,.0f} / {spam:,.0f}"),
+        (
+            "proofs of work solved / posts refused for one / refused otherwise",
+            "{challenged:,.0f} / {refused_for_work:,.0f} / {refused_otherwise:,.0f}",
+        ),
+        (
+            "client CPU per stored comment, ms (its proofs of work apart, s)",
+            "{client_cpu_ms_per_stored:.2f} ({solving_cpu_s:.1f} s)",
+        ),
+        (
+            "stored per second; the server's share of a core; at rest, ms/s",
+            "{stored_per_s:.1f}; {server_cores:.2f}; {idle_cpu_ms_per_s:.1f}",
+        ),
+    )
+    print(f"\n| {kind} | " + " | ".join(label for label, _ in served) + " |")
+    print("|---|" + "---|" * len(served))
+    for title, cell in rows:
+        print(f"| {title} | " + " | ".join(cell.format(**medians[label][kind]) for label, _ in served) + " |")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,17 @@ THREAD_READ_STATEMENTS = 3
 # For threads too large to keep whole: the site, the thread, its pinned comments (on the first page), a
 # page of top-level comments, their replies.
 LARGE_THREAD_READ_STATEMENTS = 5
-TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
+# Transaction control, which the counts leave out; on SQLite each comment of a group commit has a savepoint
+# besides (a refusal of its own undoes only it: store/db.py), two statements in the process.
+TRANSACTION_CONTROL = {
+    "BEGIN",
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVEPOINT REJOINDER_PIECE",
+    "RELEASE REJOINDER_PIECE",
+    "ROLLBACK TO REJOINDER_PIECE",
+}
 # A guest's new comment on a thread that exists. On PostgreSQL, where a statement is a round trip, a group
 # commit's comments are looked up together (their threads, whether a guest's address is a verified
 # reader's, their ids) and their rows, their threads' counts and their events' outbox rows are written at

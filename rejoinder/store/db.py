@@ -23,6 +23,12 @@ their own (autocommit: no ``BEGIN`` before them), and the writes kept for its co
 batch ran statements of its own (its transaction then begins with that statement and commits as usual).
 Every answer from PostgreSQL waits for the GIL in its committer thread beside a loop serving readers, so
 each round trip saved is a wait saved.
+
+A piece that refuses on its own account (a ``RejoinderError``: a comment that must first pay a proof of
+work, a reply to a held comment) is its writer's answer, and no one else's. In a batch of the loop's
+writes on SQLite it is undone alone, to a savepoint, and the rest commit as if it had not come; elsewhere
+the batch is committed again without it. It is never run a second time, nor does it make the other
+pieces each commit alone, as a failure of the database's does.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
-from rejoinder.errors import ConfigurationError
+from rejoinder.errors import ConfigurationError, RejoinderError
 from rejoinder.store.commit_pace import CommitPace
 from rejoinder.store.dialect import on_sqlite
 from rejoinder.store.outage import postgres_disk_full
@@ -347,6 +353,42 @@ class _Work(Generic[T]):
 _Queued = tuple[_Work[Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
 
 
+def _run(work: _Work[T], conn: Connection) -> T:
+    """Run a piece of a batch. A refusal of its own (``RejoinderError``) is noted as its writer's answer
+    before it fails the batch: the batch then knows which piece it was, and runs it no more."""
+    try:
+        return work.run(conn)
+    except RejoinderError as refused:
+        work.error = refused
+        raise
+
+
+_PIECE = "rejoinder_piece"  # the savepoint of a piece of a batch on SQLite (``_refusable``)
+
+
+def _refusable(conn: Connection, work: _Work[T]) -> T | None:
+    """SQLite: run a piece of a batch of several so that its own refusal (``RejoinderError``) undoes only
+    its writes, to a savepoint, and what it kept for the commit or noted for after it; the refusal is its
+    writer's answer and the batch goes on (None for its result). A savepoint is two statements in the
+    process; without it, one comment asked for a proof of work rolled back its whole batch, whose other
+    pieces then ran a second time, each with a COMMIT of its own. Any other failure fails the batch."""
+    noted: list[Any] = conn.info[_AFTER_COMMIT]
+    kept: dict[Flush, list[Any]] = conn.info[_AT_COMMIT]
+    noted_before, kept_before = len(noted), {flush: len(items) for flush, items in kept.items()}
+    on_sqlite(conn, f"SAVEPOINT {_PIECE}", ())
+    try:
+        result = _run(work, conn)
+    except RejoinderError:
+        on_sqlite(conn, f"ROLLBACK TO {_PIECE}", ())
+        on_sqlite(conn, f"RELEASE {_PIECE}", ())
+        del noted[noted_before:]
+        for flush, items in kept.items():
+            del items[kept_before.get(flush, 0) :]
+        return None
+    on_sqlite(conn, f"RELEASE {_PIECE}", ())
+    return result
+
+
 def _look_ahead(conn: Connection, batch: list[_Work[Any]]) -> None:
     """Run each lookup the batch's pieces asked for once, with all of their questions."""
     asked: dict[LookAhead, list[Any]] = {}
@@ -550,9 +592,13 @@ class Database:
                         raise
                     await self._commit_loop_batch(transaction)
             except BaseException:
-                # Each piece alone is a COMMIT and an fsync each: in a thread, or the loop would wait for
-                # every one of them.
-                await anyio.to_thread.run_sync(self._commit_each, batch, limiter=anyio.CapacityLimiter(1))
+                # A piece that refused has its answer; alone, it would be refused again.
+                left = [work for work in batch if work.error is None]
+                if left:
+                    # Each piece alone is a COMMIT and an fsync each: in a thread, or the loop would wait
+                    # for every one of them.
+                    limiter = anyio.CapacityLimiter(1)
+                    await anyio.to_thread.run_sync(self._commit_each, left, limiter=limiter)
                 return
         finally:
             self._committer.release()
@@ -664,22 +710,30 @@ class Database:
             raise
 
     def _commit(self, batch: list[_Work[Any]], few_round_trips: bool = False) -> None:
-        """Commit the batch in one transaction, or each piece in its own if that fails. ``few_round_trips``
-        (PostgreSQL): the lookups commit on their own, the kept writes are one statement."""
+        """Commit the batch in one transaction; again without a piece that refused on its own account
+        (its writer has its answer; the pieces before it run again), or each piece in its own if anything
+        else fails. ``few_round_trips`` (PostgreSQL): the lookups commit on their own, the kept writes are
+        one statement."""
+        pieces = batch
         try:
-            try:
-                with self.write(in_one_statement=few_round_trips) as conn:
-                    with _on_their_own(conn, few_round_trips):
-                        _look_ahead(conn, batch)
-                    results = [work.run(conn) for work in batch]
-            except BaseException as exc:
-                if len(batch) == 1:
-                    batch[0].error = exc
+            while True:
+                try:
+                    with self.write(in_one_statement=few_round_trips) as conn:
+                        with _on_their_own(conn, few_round_trips):
+                            _look_ahead(conn, pieces)
+                        results = [_run(work, conn) for work in pieces]
+                except BaseException as exc:
+                    if len(pieces) == 1:
+                        pieces[0].error = exc
+                        return
+                    if isinstance(exc, RejoinderError) and any(work.error is exc for work in pieces):
+                        pieces = [work for work in pieces if work.error is None]
+                        continue
+                    self._commit_each(pieces, few_round_trips)
                     return
-                self._commit_each(batch, few_round_trips)
-            else:
-                for work, result in zip(batch, results, strict=True):
+                for work, result in zip(pieces, results, strict=True):
                     work.result = result
+                return
         finally:
             for work in batch:
                 work.done = True
@@ -748,11 +802,13 @@ class Database:
 
 async def _in_slices(conn: Connection, batch: list[_Work[Any]]) -> list[Any]:
     """Run the batch's work in one transaction, letting the loop run between slices of
-    ``LOOP_SLICE_SECONDS``: the transaction (and its one fsync) stays whole, the loop's pauses short."""
+    ``LOOP_SLICE_SECONDS``: the transaction (and its one fsync) stays whole, the loop's pauses short. A
+    piece of several that refuses is undone alone (``_refusable``)."""
     results: list[Any] = []
+    several = len(batch) > 1
     started = time.perf_counter()
     for work in batch:
-        results.append(work.run(conn))
+        results.append(_refusable(conn, work) if several else _run(work, conn))
         if time.perf_counter() - started > LOOP_SLICE_SECONDS:
             await asyncio.sleep(0)
             started = time.perf_counter()
