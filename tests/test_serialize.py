@@ -9,8 +9,8 @@ import orjson
 
 from rejoinder.model import Author, Comment, CommentStatus
 from rejoinder.threads import ThreadPage
-from rejoinder.tree import build_tree
-from rejoinder.web.serialize import FRAGMENT_OVERHEAD, Fragments, public_comment, thread_page
+from rejoinder.tree import Node, build_tree
+from rejoinder.web.serialize import FRAGMENT_OVERHEAD, Fragments, page_comment, thread_page
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -47,9 +47,14 @@ def encoded_whole(page: ThreadPage) -> object:
             "comment_count": page.comment_count,
             "closed": False,
         },
-        "comments": [public_comment(n.comment, n.replies) for n in page.comments],
+        "comments": [listed(n) for n in page.comments],
         "next_cursor": "cur",
     }
+
+
+def listed(node: Node) -> dict[str, object]:
+    """A comment as a page lists it, encoded on its own: its flags left out at their defaults."""
+    return {**page_comment(node.comment), "replies": [listed(reply) for reply in node.replies]}
 
 
 def test_a_joined_page_equals_the_page_encoded_whole() -> None:
