@@ -10,10 +10,8 @@ subclass follows ``next_cursor`` until the thread is complete — one request fo
 from __future__ import annotations
 
 import asyncio
-import base64
 import concurrent.futures
 import functools
-import hashlib
 import json
 import os
 import sys
@@ -22,7 +20,10 @@ from urllib.parse import quote
 
 # The harness loads this file from its own process, where it runs as __main__.
 _loadgen = sys.modules["__main__"]
-
+# It loads this file by its path, not as a module of a package: what it shares with bench/cpu.py is
+# imported from beside it.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pipeline_client  # noqa: E402  (bench/pipeline_client.py: a comment as the API takes it, the proof of work)
 
 # Rejoinder writes next_cursor last, so a complete thread ends with this, and a page with more after it
 # with the cursor, a URL-safe base64 string, just before it.
@@ -79,15 +80,7 @@ class FormAdapter(WholeThreadAdapter):
         self.tally: dict[str, int] = {}
 
     async def create_comment(self, thread: Any, user: Any, text: str, parent_id: Any) -> str:
-        data: dict[str, Any] = {
-            "site": self.site,
-            "url": self._url(thread),
-            "title": thread.title,
-            "body": text,
-            "author": {"name": user.name, "email": user.email},
-        }
-        if parent_id is not None:
-            data["parent_id"] = parent_id
+        data = pipeline_client.comment_body(self.site, self._url(thread), thread, user, text, parent_id)
         difficulty = 0
         for _attempt in range(2):
             # As the widget does: a post that answers challenge_required names the level of proof of work
@@ -99,7 +92,8 @@ class FormAdapter(WholeThreadAdapter):
                 # In another process: solving on the harness's event loop would stall every other
                 # simulated client meanwhile, and the harness, not the server, would set the pace.
                 loop = asyncio.get_running_loop()
-                data["altcha"] = await loop.run_in_executor(_solvers(), _solve, form["challenge"])
+                solving = loop.run_in_executor(_solvers(), pipeline_client.solve, form["challenge"])
+                data["altcha"] = await solving
                 self.tally["challenged"] = self.tally.get("challenged", 0) + 1
             async with self.session.post(
                 f"{self.base}/api/v1/comments", data=json.dumps(data), headers=self._h(user.ip)
@@ -127,13 +121,3 @@ class FormAdapter(WholeThreadAdapter):
 @functools.cache
 def _solvers() -> concurrent.futures.ProcessPoolExecutor:
     return concurrent.futures.ProcessPoolExecutor(max_workers=1)
-
-
-def _solve(challenge: dict[str, Any]) -> str:
-    """The ALTCHA v1 proof of work, as the widget's worker does it."""
-    salt, target = challenge["salt"], challenge["challenge"]
-    for number in range(challenge["maxnumber"] + 1):
-        if hashlib.sha256(f"{salt}{number}".encode()).hexdigest() == target:
-            solution = {key: challenge[key] for key in ("algorithm", "challenge", "salt", "signature")}
-            return base64.b64encode(json.dumps({**solution, "number": number}).encode()).decode()
-    raise RuntimeError("challenge_unsolved")

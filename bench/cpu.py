@@ -60,10 +60,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import concurrent.futures
 import contextlib
-import hashlib
 import importlib.util
 import itertools
 import json
@@ -86,6 +84,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+import pipeline_client  # bench/pipeline_client.py: a comment as the API takes it, the proof of work solved
 
 POSTGRES = "postgresql"
 KINDS = ("fresh", "hot", "mixed", "counts", "like", "post", "post1", "write8", "write32")
@@ -351,19 +351,6 @@ def load_harness_plan(path: Path) -> Any:
     return module.build_plan()
 
 
-def solve(challenge: dict[str, Any]) -> tuple[str, float]:
-    """The ALTCHA v1 proof of work as ``bench/adapter.py`` (and the widget's worker) solves it, and the CPU
-    seconds it took."""
-    started = time.process_time()
-    salt, target = challenge["salt"], challenge["challenge"]
-    for number in range(challenge["maxnumber"] + 1):
-        if hashlib.sha256(f"{salt}{number}".encode()).hexdigest() == target:
-            solution = {key: challenge[key] for key in ("algorithm", "challenge", "salt", "signature")}
-            payload = base64.b64encode(json.dumps({**solution, "number": number}).encode()).decode()
-            return payload, time.process_time() - started
-    raise RuntimeError("challenge_unsolved")
-
-
 class Pipeline:
     """New comments of the harness's plan through the whole spam filter, as ``FormAdapter`` posts them: a
     form before each, the proof of work solved (in a process of its own) when the server asks for it."""
@@ -381,15 +368,7 @@ class Pipeline:
         self, client: Client, thread: Any, user: Any, text: str, parent_id: int | None
     ) -> dict[str, Any] | None:
         """One comment, as ``FormAdapter.create_comment``: the stored comment, or None if refused."""
-        data: dict[str, Any] = {
-            "site": "default",
-            "url": PAGE_BASE + thread.url,
-            "title": thread.title,
-            "body": text,
-            "author": {"name": user.name, "email": user.email},
-        }
-        if parent_id is not None:
-            data["parent_id"] = parent_id
+        data = pipeline_client.comment_body("default", PAGE_BASE + thread.url, thread, user, text, parent_id)
         difficulty = 0
         for _attempt in range(2):
             # The adapter fetches its form without the commenter's address, as the harness's session does.
@@ -403,7 +382,9 @@ class Pipeline:
             data["form_token"] = form["form_token"]
             if form.get("challenge") and difficulty:
                 loop = asyncio.get_running_loop()
-                data["altcha"], used = await loop.run_in_executor(self.solver, solve, form["challenge"])
+                data["altcha"], used = await loop.run_in_executor(
+                    self.solver, pipeline_client.solve_timed, form["challenge"]
+                )
                 self.solving += used
                 self.tally["challenged"] += 1
             address = f"X-Forwarded-For: {user.ip}\r\n"
