@@ -17,13 +17,10 @@ router = APIRouter(include_in_schema=False)
 ICON = "favicon.svg"
 
 
+# ``/favicon.ico`` gets the icon itself rather than a redirect to it: browsers read an icon by its
+# Content-Type, not by the address's ending, and one answer is one request less than a redirect and its
+# target.
 @router.api_route("/favicon.svg", methods=["GET", "HEAD"])
-def favicon(request: Request) -> Response:
-    return serve(request, ICON)
-
-
-# The icon itself rather than a redirect to it: browsers read an icon by its Content-Type, not by the
-# address's ending, and one answer is one request less than a redirect and its target.
 @router.api_route("/favicon.ico", methods=["GET", "HEAD"])
-def favicon_ico(request: Request) -> Response:
+def favicon(request: Request) -> Response:
     return serve(request, ICON)
