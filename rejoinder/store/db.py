@@ -68,7 +68,6 @@ from rejoinder.errors import ConfigurationError, RejoinderError
 from rejoinder.store.commit_pace import CommitPace
 from rejoinder.store.dialect import on_sqlite
 from rejoinder.store.outage import postgres_disk_full
-from rejoinder.store.settling import WriterFuture
 from rejoinder.store.watch import CommitWatch
 
 SQLITE_PRAGMAS = (
@@ -541,8 +540,8 @@ class Database:
         transaction costs them more than their statements.
         """
         loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
         if self.backend != "sqlite":
-            future: asyncio.Future[T] = WriterFuture(loop=loop)  # goes on in the turn that settles it
             lane = self._small_writes if small else self._writes
             entry: _Queued = (_Work(work, ahead), future, loop)
             if lane.queue(entry):
@@ -552,7 +551,6 @@ class Database:
                     lane.withdraw(entry)
                     raise
             return await future
-        future = loop.create_future()
         self._on_loop.append((_Work(work, ahead), future))
         if not self._draining_on_loop:
             self._draining_on_loop = True
@@ -868,18 +866,14 @@ def _settle_on_loops(batch: list[_Queued]) -> None:
 
 
 def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]]) -> None:
-    """Hand each writer on the loop its result or its own error; a committer's writers (``WriterFuture``)
-    go on at once, in this turn of the loop."""
+    """Hand each writer on the loop its result or its own error."""
     for work, future in batch:
         if future.cancelled():
             continue  # the client went away; the work is committed all the same
-        error = work.error
-        if error is None and not work.done:
-            error = RuntimeError("the write was interrupted before it could commit")
-        if isinstance(future, WriterFuture):
-            future.settle_now(work.result, error)
-        elif error is not None:
-            future.set_exception(error)
+        if work.error is not None:
+            future.set_exception(work.error)
+        elif not work.done:
+            future.set_exception(RuntimeError("the write was interrupted before it could commit"))
         else:
             future.set_result(work.result)
 

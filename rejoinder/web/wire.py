@@ -14,12 +14,6 @@ expressions per header, a keep-alive timer cancelled and made again per answer. 
 the app (``answer_now``, ``web/envelope.py``) for a ``GET`` it can answer from memory as soon as the request's
 head is parsed, and writes that answer in the bytes uvicorn would have written; everything else goes
 through uvicorn's cycle, behind whatever is still being answered on the connection.
-
-A writer's answer (any method but ``GET``, ``HEAD`` and ``OPTIONS``) leaves as soon as it is complete, not at
-the end of the step: the end of the step is the loop's next turn, and beside 32 readers a turn is their
-requests' worth of CPU, which a writer waiting for its answer before its next post paid once more on every
-write. Readers' answers still leave at the end of the step: sent sooner, a closed loop of readers comes back
-sooner and takes the writers' share of the loop (docs/benchmarks.md, "complete answers sent at once").
 """
 
 from __future__ import annotations
@@ -32,8 +26,6 @@ from typing import Any, cast
 import httptools
 from starlette.types import Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
-
-from rejoinder.web.turns import READS
 
 # uvicorn's ``http`` option: this protocol by its import path, so the processes of ``--workers`` find it too.
 HTTP_PROTOCOL = "rejoinder.web.wire:HttpProtocol"
@@ -80,11 +72,6 @@ class StepWrites(asyncio.Transport):
     def writelines(self, list_of_data: Iterable[Data]) -> None:
         for data in list_of_data:
             self.write(data)
-
-    def flush(self) -> None:
-        """Send what waits now, in one call, rather than at the end of the step (a writer's complete
-        answer). The end of the step's own send, if one is due, then finds nothing."""
-        self._send()
 
     def _send(self) -> None:
         pending, self._pending = self._pending, []
@@ -209,15 +196,6 @@ class HttpProtocol(HttpToolsProtocol):
             if self._answered:
                 return
         super().on_headers_complete()
-        cycle = self.cycle
-        if cycle is not None and cycle.scope is self.scope and self.scope["method"] not in READS:
-            cycle.on_response = self._write_answered
-
-    def _write_answered(self) -> None:
-        """A writer's answer is complete: it leaves now, then the connection goes on as after any answer."""
-        if isinstance(self.transport, StepWrites):
-            self.transport.flush()
-        self.on_response_complete()
 
     def on_body(self, body: bytes) -> None:
         if not self._answered:
