@@ -358,6 +358,9 @@ class Pipeline:
     def __init__(self, port: int, plan: Any, solver: concurrent.futures.Executor) -> None:
         self.port, self.plan, self.solver = port, plan, solver
         self.ids: dict[int, int] = {}  # planned comment -> the id the server gave it
+        # What became of each planned comment: its status ("+work": after a proof of work), or "refused"
+        self.outcomes: dict[int, str] = {}
+        self.worked: set[int] = set()  # ids of the comments stored after a proof of work was asked for
         self.answered: dict[int, asyncio.Event] = {}
         self.tally: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
@@ -394,6 +397,8 @@ class Pipeline:
             if status == 201:
                 comment: dict[str, Any] = json.loads(answer)["comment"]
                 self.tally[comment["status"]] += 1
+                if difficulty:
+                    self.worked.add(int(comment["id"]))
                 return comment
             if status == 422 and b"challenge_required" in answer:
                 # 250b2a7 names no level: 1 only marks the next form's challenge as one to solve.
@@ -419,17 +424,21 @@ class Pipeline:
                 parent_id = self.ids.get(planned.parent)
                 if parent_id is None:
                     self.refusals["parent_missing"] += 1
+                    self.outcomes[index] = "refused"
                     return
             thread, user = self.plan.threads[planned.thread], self.plan.users[planned.user]
             comment = await self.post(client, thread, user, planned.text, parent_id)
+            self.outcomes[index] = "refused"
             if comment is not None:
                 self.ids[index] = int(comment["id"])
+                self.outcomes[index] = comment["status"] + ("+work" if self.ids[index] in self.worked else "")
         finally:
             answered.set()
 
-    async def drive(self, comments: int, concurrency: int) -> None:
-        """The plan's first ``comments``, from ``concurrency`` clients."""
-        left = iter(range(comments))
+    async def drive(self, comments: int, concurrency: int, only: set[int] | None = None) -> None:
+        """The plan's first ``comments`` (those of them in ``only``, if given), from ``concurrency``
+        clients."""
+        left = iter([index for index in range(comments) if only is None or index in only])
 
         async def worker() -> None:
             client = Client(self.port)
@@ -458,10 +467,11 @@ class Pipeline:
 
 
 async def measure_pipeline(
-    kind: str, port: int, pid: int, plan: Any, comments: int
-) -> tuple[dict[str, float], dict[str, int]]:
-    """``comments`` of the plan through the whole filter from ``PIPELINE_KINDS[kind]`` clients: the
-    figures, and the refusals other than for a proof of work (by status and code)."""
+    kind: str, port: int, pid: int, plan: Any, comments: int, only: set[int] | None = None
+) -> tuple[dict[str, float], dict[str, int], dict[int, str]]:
+    """``comments`` of the plan (those of them in ``only``, if given) through the whole filter from
+    ``PIPELINE_KINDS[kind]`` clients: the figures, the refusals other than for a proof of work (by status
+    and code), and what became of each comment sent."""
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as solver:
         solver.submit(time.process_time).result()  # started before anything is measured
@@ -472,7 +482,7 @@ async def measure_pipeline(
         await asyncio.sleep(IDLE_SECONDS)
         idle = (cpu_seconds(pid) - idle_before) / IDLE_SECONDS  # CPU seconds per second at rest
         before, client_before, started = cpu_seconds(pid), time.process_time(), time.perf_counter()
-        await run.drive(comments, PIPELINE_KINDS[kind])
+        await run.drive(comments, PIPELINE_KINDS[kind], only)
         elapsed = time.perf_counter() - started
         client_used = time.process_time() - client_before
         await asyncio.sleep(0.3)  # work finishing after the last answer (the bus, the outbox) counts too
@@ -497,7 +507,7 @@ async def measure_pipeline(
         "client_cpu_ms_per_stored": client_used * per_stored,
         "solving_cpu_s": run.solving,
     }
-    return figures, dict(run.refusals)
+    return figures, dict(run.refusals), run.outcomes
 
 
 def free_port() -> int:
@@ -582,9 +592,10 @@ async def one_build(
     for kind in args.kinds.split(","):
         if kind in PIPELINE_KINDS:  # each on a server and an empty database of its own
             async with serving(args, code, seeded, empty=True) as (server, _database, port):
-                results[kind], refusals = await measure_pipeline(
-                    kind, port, server.pid, args.plan, args.requests // 4
+                results[kind], refusals, outcomes = await measure_pipeline(
+                    kind, port, server.pid, args.plan, args.requests // 4, args.only
                 )
+                results[f"{kind} outcomes"] = {str(index): seen for index, seen in outcomes.items()}
                 results[kind]["rss_mib"] = rss_mib(server.pid)
             if refusals:
                 results[f"{kind} refusals"] = {reason: float(n) for reason, n in refusals.items()}
@@ -748,8 +759,16 @@ def main() -> None:
         help="the shared harness's loadgen.py, whose seeding plan the pipeline kinds post "
         "(default: ../shared/bench/loadgen.py beside the repository)",
     )
+    parser.add_argument(
+        "--plan-only",
+        type=Path,
+        help="a JSON list of the plan's comments (their indices) the pipeline kinds send, of the first "
+        "--requests/4, the others left out (a reply whose parent is left out is skipped): the same comments "
+        "for every build, those an earlier run's outcomes pick",
+    )
     args = parser.parse_args()
     kinds = args.kinds.split(",")
+    args.only = set(json.loads(args.plan_only.read_text())) if args.plan_only else None
     unknown = sorted(set(kinds) - {*KINDS, *PIPELINE_KINDS})
     if unknown:
         parser.error(f"unknown kinds: {', '.join(unknown)}")
@@ -773,7 +792,7 @@ def main() -> None:
         label: {
             kind: {name: statistics.median(r[kind][name] for r in results) for name in results[0][kind]}
             for kind in results[0]
-            if kind != "errors" and not kind.endswith(" refusals")  # not in every round
+            if kind != "errors" and not kind.endswith((" refusals", " outcomes"))  # not in every round
         }
         for label, results in rounds.items()
     }

@@ -8,7 +8,9 @@ from urllib.parse import quote
 
 from rejoinder import identity, providers
 from rejoinder.context import Context
+from rejoinder.model import Site
 from rejoinder.notify import subscriptions
+from rejoinder.providers import LoginProvider
 from rejoinder.sites import cached_site, site_settings
 from rejoinder.spam import honeypot, pow
 
@@ -17,6 +19,26 @@ def form_for(ctx: Context, site_key: str, difficulty: int = 0, remote_addr: str 
     """``difficulty``: the proof-of-work level asked for; the challenge is at least as hard as the
     address's recent volume calls for (``pow.volume_level``)."""
     site = cached_site(ctx, site_key)
+    return _form(ctx, site, providers.for_site(ctx, site), difficulty, remote_addr)
+
+
+def form_in_memory(
+    ctx: Context, site_key: str, difficulty: int = 0, remote_addr: str = ""
+) -> dict[str, Any] | None:
+    """``form_for`` without reading the database (``web/fastforms.py``): None when the site or the login
+    providers must be read first, which ``form_for`` does."""
+    site = ctx.sites.get(site_key)
+    if site is None:
+        return None
+    found = providers.for_site_in_memory(ctx, site)
+    if found is None:
+        return None
+    return _form(ctx, site, found, difficulty, remote_addr)
+
+
+def _form(
+    ctx: Context, site: Site, logins: list[LoginProvider], difficulty: int, remote_addr: str
+) -> dict[str, Any]:
     rules = site_settings(ctx, site)
     if rules.spam_filter:
         challenge = None
@@ -49,7 +71,7 @@ def form_for(ctx: Context, site_key: str, difficulty: int = 0, remote_addr: str 
                     "preset": provider.preset.key,
                     "login_url": f"{ctx.settings.base_url}/auth/{provider.name}/start?site={quote(site.key)}",
                 }
-                for provider in providers.for_site(ctx, site)
+                for provider in logins
             ],
             "email_login": identity.email_login(ctx),
             "avatars": rules.provider_avatars,

@@ -241,15 +241,27 @@ def _from_setting(entry: LoginProviderSetting) -> LoginProvider:
 def configured(ctx: Context) -> list[LoginProvider]:
     """Every provider: the settings file's first, then those added from the command line (read again
     every ``STORED_SECONDS``: the command runs in another process)."""
+    return _with_settings(ctx, _stored(ctx))
+
+
+def _with_settings(ctx: Context, stored: tuple[LoginProvider, ...]) -> list[LoginProvider]:
     found = [_from_setting(entry) for entry in ctx.settings.login_providers]
     taken = {p.name for p in found}
-    return found + [p for p in _stored(ctx) if p.name not in taken]
+    return found + [p for p in stored if p.name not in taken]
 
 
-def _stored(ctx: Context) -> tuple[LoginProvider, ...]:
+def _stored_in_memory(ctx: Context) -> tuple[LoginProvider, ...] | None:
+    """The providers added from the command line as last read, unless they are due to be read again."""
     kept = ctx.login_providers.get("")
     if kept is not None and time.monotonic() - kept[0] < STORED_SECONDS:
         return kept[1]
+    return None
+
+
+def _stored(ctx: Context) -> tuple[LoginProvider, ...]:
+    kept = _stored_in_memory(ctx)
+    if kept is not None:
+        return kept
     generation = ctx.login_providers.generation
     with ctx.db.read() as conn:
         rows = store.list_providers(conn)
@@ -272,6 +284,14 @@ def _stored(ctx: Context) -> tuple[LoginProvider, ...]:
 
 def for_site(ctx: Context, site: Site) -> list[LoginProvider]:
     return [p for p in configured(ctx) if p.serves(site)]
+
+
+def for_site_in_memory(ctx: Context, site: Site) -> list[LoginProvider] | None:
+    """``for_site`` without reading the database: None when the stored providers are due to be read."""
+    stored = _stored_in_memory(ctx)
+    if stored is None:
+        return None
+    return [p for p in _with_settings(ctx, stored) if p.serves(site)]
 
 
 def find(ctx: Context, name: str, site: Site) -> LoginProvider:

@@ -138,7 +138,9 @@ def call_raw(
 ) -> tuple[RawAnswer, dict[str, Any]]:
     """An ASGI app called with a raw scope from a synchronous test, through an anyio portal: the answer (its
     request id left out, as it differs on every request) and the scope after. The body arrives in
-    ``chunks``, one message each."""
+    ``chunks``, one message each. ``path`` may end in a query (``?site=test``), sent as the query string
+    as it is."""
+    path, _, query = path.partition("?")
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -150,7 +152,7 @@ def call_raw(
         "root_path": "",
         "path": path,
         "raw_path": path.encode("utf-8", "surrogateescape"),
-        "query_string": b"",
+        "query_string": query.encode("latin-1"),
         "headers": [(b"host", b"testserver"), *headers],
         "state": {},
     }

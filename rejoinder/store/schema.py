@@ -124,10 +124,13 @@ comments = Table(
     # The verified reader who wrote it (NULL: a guest), and what readers are shown of that identity, kept
     # with the comment so a thread's read needs no join: {"provider", "provider_name", "profile_url",
     # "avatar_url"}.
-    Column("identity_id", Id, ForeignKey("identities.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("identity_id", Id, ForeignKey("identities.id", ondelete="SET NULL"), nullable=True),
     Column("verified", JSON, nullable=True),
     Index(None, "thread_id", "root_id", "created_at", "id"),
-    Index(None, "author_email"),
+    # An author's history, which the spam filter reads for every comment (store/spam.py): by address, and
+    # by a verified reader's identity; each kind of comment it counts is one range of these.
+    Index(None, "author_email", "status", "moderated_at", "created_at"),
+    Index(None, "identity_id", "status", "moderated_at", "created_at"),
     Index(None, "status", "purge_after"),
     Index(None, "root_id"),
     Index(None, "parent_id"),

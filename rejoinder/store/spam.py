@@ -16,8 +16,8 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     select,
+    union_all,
     update,
 )
 
@@ -35,33 +35,36 @@ from rejoinder.store.schema import (
 
 
 def _author_history(by_author: Any) -> Any:
-    return (
-        select(comments.c.status, func.count())
-        .select_from(comments.join(threads, threads.c.id == comments.c.thread_id))
-        .where(
-            and_(
+    """The author's comments that count for (published) or against (spam) them, by status; a status may
+    come in two rows, to be added up.
+
+    Spam counts against its author only when a moderator said so: a wrong verdict of the filter must not
+    follow the same reader to their next comment. And a published comment vouches only once a moderator
+    approved it or it stood unreported for days: five harmless posts in a row must not buy a sixth, spammy
+    one its way past the filter. Each of the three kinds that count is a range of the index on
+    (author, status, moderated_at, created_at), so the query reads the comments it counts and no others:
+    not the author's recent ones, which a busy commenter's every comment would otherwise read again."""
+    published = comments.c.status == CommentStatus.PUBLISHED.value
+    spam = comments.c.status == CommentStatus.SPAM.value
+    moderated, unmoderated = comments.c.moderated_at.is_not(None), comments.c.moderated_at.is_(None)
+    kinds = (
+        (published, moderated),
+        (published, unmoderated, comments.c.created_at <= bindparam("stood_before")),
+        (spam, moderated),
+    )
+    return union_all(
+        *(
+            select(comments.c.status, func.count())
+            .select_from(comments.join(threads, threads.c.id == comments.c.thread_id))
+            .where(
                 by_author,
+                *kind,
                 threads.c.site_id == bindparam("site_id"),
                 comments.c.id != bindparam("excluded"),
-                # Spam counts against its author only when a moderator said so: a wrong verdict of the
-                # filter must not follow the same reader to their next comment. And a published comment
-                # vouches only once a moderator approved it or it stood unreported for days: five harmless
-                # posts in a row must not buy a sixth, spammy one its way past the filter.
-                or_(
-                    and_(
-                        comments.c.status == CommentStatus.PUBLISHED.value,
-                        or_(
-                            comments.c.moderated_at.is_not(None),
-                            comments.c.created_at <= bindparam("stood_before"),
-                        ),
-                    ),
-                    and_(
-                        comments.c.status == CommentStatus.SPAM.value, comments.c.moderated_at.is_not(None)
-                    ),
-                ),
             )
+            .group_by(comments.c.status)
+            for kind in kinds
         )
-        .group_by(comments.c.status)
     )
 
 
@@ -286,8 +289,10 @@ def author_history(
         rows = conn.execute(_IDENTITY_HISTORY, {**params, "identity_id": identity_id})
     else:
         rows = conn.execute(_AUTHOR_HISTORY, {**params, "email": email})
-    counts: dict[str, int] = {str(status): int(n) for status, n in rows}
-    return counts.get(CommentStatus.PUBLISHED, 0), counts.get(CommentStatus.SPAM, 0)
+    counts = dict.fromkeys((CommentStatus.PUBLISHED.value, CommentStatus.SPAM.value), 0)
+    for status, n in rows:
+        counts[str(status)] += int(n)
+    return counts[CommentStatus.PUBLISHED.value], counts[CommentStatus.SPAM.value]
 
 
 def recent_fingerprints(conn: Connection, site_id: int, since: datetime, limit: int) -> list[Any]:

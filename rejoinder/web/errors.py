@@ -39,6 +39,14 @@ def error_response(
     )
 
 
+def refusal_response(exc: RejoinderError) -> JSONResponse:
+    """The API's answer to a deliberate error: the app's handler's, and the one a fast path sends for a
+    refusal of the service's (``web/fastposts.py``)."""
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return error_response(exc.status, exc.code, exc.message, exc.fields, headers=headers, details=exc.details)
+
+
 def field_name(loc: tuple[Any, ...]) -> str:
     """``("body", "author", "email")`` -> ``author.email``; ``("query", "limit")`` -> ``limit``."""
     parts = (
@@ -71,13 +79,9 @@ def _validation_fields(exc: RequestValidationError) -> dict[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RejoinderError)
     async def _rejoinder_error(request: Request, exc: RejoinderError) -> Response:
-        retry_after = getattr(exc, "retry_after", None)
-        headers = {"Retry-After": str(retry_after)} if retry_after else None
         if wants_page(request):
             return error_page(request, exc.status, exc.message, exc.fields)
-        return error_response(
-            exc.status, exc.code, exc.message, exc.fields, headers=headers, details=exc.details
-        )
+        return refusal_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> Response:

@@ -12,9 +12,13 @@ at the door for the address. The body is parsed and validated as FastAPI does (`
 model), and the comment starts on a slice of the loop's turn as every write does (``WriteSlices``).
 
 Anything else goes on to the framework with the body replayed as it came, so every 4xx is the one the
-app gives, naming the field and the rule; so does every refusal or failure of the service: the exception
-travels in the scope (``middleware.REFUSED_KEY``) and the route raises it (``middleware.refused_before``),
-and the comment is not attempted twice. The route stays, and with it the OpenAPI schema.
+app gives, naming the field and the rule. The service's refusals (a ``RejoinderError``: a proof of work
+wanted, a reply to a held comment, a rate limit) are answered here as the app's error handler answers them
+(``errors.refusal_response``): through the spam filter a fifth of the posts are refused once for a proof of
+work, and their trip through the framework had cost more than the refusal. Any other failure of the
+service travels in the scope (``middleware.REFUSED_KEY``) and the route raises it
+(``middleware.refused_before``) for the app's handlers; the comment is not attempted twice. The route
+stays, and with it the OpenAPI schema.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ from starlette.types import Message, Receive, Scope
 from rejoinder import comments
 from rejoinder.comments import Client
 from rejoinder.context import Context
+from rejoinder.errors import RejoinderError
 from rejoinder.web.api import new_comment_of, posted_body
 from rejoinder.web.client import client_of
+from rejoinder.web.errors import refusal_response
 from rejoinder.web.fastreads import Answer, cors_or_none
-from rejoinder.web.headers import JSON_HEADERS
+from rejoinder.web.headers import JSON_HEADERS, with_security_headers
 from rejoinder.web.middleware import FOR_THE_FRAMEWORK, JSON, JSON_TYPE, READ_PATH, REFUSED_KEY, VARY_ORIGIN
 from rejoinder.web.schemas import NewCommentIn
 from rejoinder.web.telemetry import ROUTE_KEY
@@ -72,8 +78,11 @@ async def answer_post(scope: Scope, receive: Receive, slices: WriteSlices) -> tu
     )
     try:
         posted = await comments.post_comment_async(ctx, new_comment_of(new, None), client)
-    except Exception as refused:  # answered by the route, through the app's error handlers
-        scope[REFUSED_KEY] = refused
+    except RejoinderError as refused:  # the service's refusal: answered as the app's error handler does
+        scope[ROUTE_KEY] = POST_PATH
+        return _refusal(refused, cors), replay
+    except Exception as failed:  # answered by the route, through the app's error handlers
+        scope[REFUSED_KEY] = failed
         return None, replay
     scope[ROUTE_KEY] = POST_PATH  # for the request log and metrics, as the route would be named
     answer = posted_body(posted)
@@ -81,6 +90,14 @@ async def answer_post(scope: Scope, receive: Receive, slices: WriteSlices) -> tu
     length = (b"content-length", b"%d" % len(answer))
     sent = [length, JSON_TYPE, VARY_ORIGIN, *cors, *JSON_HEADERS]
     return Answer(201, sent, answer, POST_PATH), replay
+
+
+def _refusal(refused: RejoinderError, cors: list[tuple[bytes, bytes]]) -> Answer:
+    """The answer the route gives when the service refuses the comment (a proof of work wanted, a reply to
+    a held comment): the app's error handler's, then what CORS and the security headers add."""
+    response = refusal_response(refused)
+    headers = with_security_headers(POST_PATH, [*response.raw_headers, VARY_ORIGIN, *cors])
+    return Answer(response.status_code, headers, bytes(response.body), POST_PATH)
 
 
 def _headers(scope: Scope, limit: int) -> dict[bytes, bytes] | None:
