@@ -16,7 +16,7 @@ hashes only the parts it makes, not the whole body again.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import heapq
 from collections.abc import Hashable
 from dataclasses import dataclass
 
@@ -39,6 +39,10 @@ from rejoinder.web.serialize import (
 PART_OVERHEAD = 130
 LAYOUT_OVERHEAD = 300
 _NO_REPLIES: tuple[Comment, ...] = ()
+NEVER = -1  # on ``PageParts``' clock: a page not known to have been made before
+# Queries whose dropped layouts' last make is remembered (a few dozen bytes each): more than the layouts a
+# budget holds, so that a page made again after its layout was dropped is known for it.
+MAX_DROPPED = 1024
 
 
 @dataclass(slots=True)
@@ -58,6 +62,8 @@ class Layout:
     spans: list[int]
     digests: list[bytes]
     etag: str
+    made: int = 0  # when it was made, on ``PageParts``' clock
+    made_before: int = NEVER  # when the page of the same query was made the time before
 
     def size(self) -> int:
         return len(self.body) + PART_OVERHEAD * len(self.roots) + LAYOUT_OVERHEAD
@@ -66,13 +72,27 @@ class Layout:
 class PageParts:
     """The layout of the last page made for each query of a thread being written to, up to ``max_bytes``
     (the bodies counted whole, though the read cache usually holds the same ones). Called on the event
-    loop only."""
+    loop only.
+
+    When the budget is full, the layout dropped is the one whose page was made the time before its last
+    the longest ago (LRU-2): a page made once, or seldom, goes before one that every write and read make
+    again. A layout saves about as much work as its page is long, and costs as much memory, so what it is
+    worth a byte is how often its page is made again. Beside 32 writers the threads being written to took
+    several times the budget, and plain LRU had the pages made once (the many threads a write or two
+    reach) push out those of the most read threads, which were then made whole again and again."""
 
     def __init__(self, fragments: Fragments, max_bytes: int = 2 * 1024 * 1024) -> None:
         self.fragments = fragments
         self.max_bytes = max_bytes
-        self._layouts: OrderedDict[Hashable, Layout] = OrderedDict()
+        self._layouts: dict[Hashable, Layout] = {}
         self._size = 0
+        self._clock = 0  # pages made with their layout kept
+        # The kept layouts by (made_before, made): the first one current is the next to drop. A layout made
+        # again leaves its old entry behind, skipped when met and swept out when they pile up.
+        self._queue: list[tuple[int, int, Hashable]] = []
+        # When each query whose layout was dropped had its page made last: made again, it is known as a page
+        # made before, not as a new one.
+        self._dropped: dict[Hashable, int] = {}
 
     def page(self, variant: Hashable, thread_key: ThreadKey, cut: PageCut, keep: bool) -> MadePage:
         """The page's JSON and ETag, the same as ``thread_page`` of the page ``cut`` holds. Its layout is kept
@@ -80,18 +100,39 @@ class PageParts:
         before = self._layouts.pop(variant, None)
         if before is not None:
             self._size -= before.size()
+            made_before = before.made
             if before.thread_key != thread_key or before.max_depth != cut.max_depth:
                 before = None
+        else:
+            made_before = self._dropped.pop(variant, NEVER)
         if before is None:
             before = Layout(thread_key, cut.max_depth, b"", 0, [], [], [], [], "")
         layout = self._made(before, cut, keep)
         if keep:
+            self._clock += 1
+            layout.made, layout.made_before = self._clock, made_before
             self._layouts[variant] = layout
             self._size += layout.size()
-            while self._size > self.max_bytes and self._layouts:
-                _, dropped = self._layouts.popitem(last=False)
-                self._size -= dropped.size()
+            heapq.heappush(self._queue, (made_before, self._clock, variant))
+            self._fit()
         return MadePage(layout.body, layout.etag)
+
+    def _fit(self) -> None:
+        """Drop layouts, the least often made first, until the rest fit in the budget."""
+        queue, layouts = self._queue, self._layouts
+        while self._size > self.max_bytes and layouts:
+            _, made, variant = heapq.heappop(queue)
+            layout = layouts.get(variant)
+            if layout is None or layout.made != made:
+                continue  # the entry of a layout made again since
+            del layouts[variant]
+            self._size -= layout.size()
+            if len(self._dropped) >= MAX_DROPPED:
+                self._dropped.clear()  # cheap to learn again: a page made twice is known again
+            self._dropped[variant] = made
+        if len(queue) > 2 * len(layouts) + 64:
+            self._queue = [(kept.made_before, kept.made, variant) for variant, kept in layouts.items()]
+            heapq.heapify(self._queue)
 
     def _made(self, before: Layout, cut: PageCut, keep: bool) -> Layout:
         """The page of ``cut``, each part copied from ``before`` if it is made of the same objects there."""
