@@ -17,6 +17,7 @@ hashes only the parts it makes, not the whole body again.
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections.abc import Hashable
 from dataclasses import dataclass
 
@@ -34,11 +35,15 @@ from rejoinder.web.serialize import (
     part_digest,
 )
 
-# Bytes a kept page's layout costs besides its body: three pointers, a length and a digest (a bytes object of
-# 32) a top-level comment.
-PART_OVERHEAD = 130
+# Bytes a kept page's layout costs besides its body, a top-level comment: two pointers (its comment and its
+# replies, objects the snapshot holds), a 4-byte span and a 32-byte digest. Once the page is read after a
+# write its body is the read cache's answer again, so this is most of what a layout holds of its own; with a
+# digest object and a length object of their own it was 130.
+PART_OVERHEAD = 60
 LAYOUT_OVERHEAD = 300
 _NO_REPLIES: tuple[Comment, ...] = ()
+SPAN = "I"  # a part's length in an array of them: 4 bytes, not an int object of its own
+DIGEST = 32  # bytes of a part's digest (``part_digest``, SHA-256)
 NEVER = -1  # on ``PageParts``' clock: a page not known to have been made before
 # Queries whose dropped layouts' last make is remembered (a few dozen bytes each): more than the layouts a
 # budget holds, so that a page made again after its layout was dropped is known for it.
@@ -50,8 +55,9 @@ class Layout:
     """The last page made for one query: its body, where its comments start in it (``head``) and, for each
     of its top-level comments (``roots``), the tuple of replies its part was made with (``groups``) and the
     bytes the part takes with the comma after it (``spans``; 0 for a placeholder without live replies,
-    which shows nothing) and the part's digest (``digests``; empty for such a placeholder). A part's place
-    follows from the spans before it."""
+    which shows nothing) and the digests of the parts shown, one after another (``digests``, ``DIGEST``
+    bytes each, as the ETag hashes them). A part's place follows from the spans before it, its digest's
+    from the parts shown before it."""
 
     thread_key: ThreadKey
     max_depth: int
@@ -59,8 +65,8 @@ class Layout:
     head: int
     roots: list[Comment]
     groups: list[tuple[Comment, ...]]
-    spans: list[int]
-    digests: list[bytes]
+    spans: array[int]
+    digests: bytes
     etag: str
     made: int = 0  # when it was made, on ``PageParts``' clock
     made_before: int = NEVER  # when the page of the same query was made the time before
@@ -106,7 +112,7 @@ class PageParts:
         else:
             made_before = self._dropped.pop(variant, NEVER)
         if before is None:
-            before = Layout(thread_key, cut.max_depth, b"", 0, [], [], [], [], "")
+            before = Layout(thread_key, cut.max_depth, b"", 0, [], [], array(SPAN), b"", "")
         layout = self._made(before, cut, keep)
         if keep:
             self._clock += 1
@@ -190,7 +196,6 @@ class PageParts:
         for node in nodes:
             if node is None:  # a placeholder without live replies shows nothing
                 spans.append(0)
-                digests.append(b"")
                 continue
             if page.shown:
                 out.append(b",")
@@ -259,15 +264,17 @@ class _NewPage:
         self.out: list[bytes | memoryview] = [head]  # what the body is joined from
         self.head = len(head)
         self.shown = False
-        self.spans: list[int] = []
-        self.digests: list[bytes] = []
+        self.spans = array(SPAN)
+        self.digests: list[bytes] = []  # the shown parts' digests, in pieces
 
     def copy(self, first: int, end: int) -> None:
         """The old page's parts ``first`` to ``end`` (excluded), which lie there one after another with a
         comma between each two shown, copied as one piece."""
         spans = self.before.spans
         self.spans += spans[first:end]
-        self.digests += self.before.digests[first:end]
+        shown_before = first - spans[:first].count(0)
+        shown = end - first - spans[first:end].count(0)
+        self.digests.append(self.before.digests[DIGEST * shown_before : DIGEST * (shown_before + shown)])
         start = self.before.head + sum(spans[:first])
         length = sum(spans[first:end]) - 1  # without the comma after the last
         if length > 0:
@@ -287,5 +294,6 @@ class _NewPage:
         tail = page_tail(next_cursor)
         self.out.append(tail)
         body = b"".join(self.out)
-        etag = page_etag(self.head_bytes, b"".join(self.digests), tail)
-        return Layout(thread_key, max_depth, body, self.head, roots, groups, self.spans, self.digests, etag)
+        digests = b"".join(self.digests)
+        etag = page_etag(self.head_bytes, digests, tail)
+        return Layout(thread_key, max_depth, body, self.head, roots, groups, self.spans, digests, etag)
