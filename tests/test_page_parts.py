@@ -242,6 +242,51 @@ def test_layouts_are_kept_within_their_budget_and_only_for_threads_written_to() 
     assert parts._size == sum(layout.size() for layout in parts._layouts.values()) <= parts.max_bytes
 
 
+def busy_thread_cut() -> threads.PageCut:
+    thread = WrittenThread(3)
+    for _ in range(30):
+        thread.write("post", None, CommentStatus.PUBLISHED)
+    cut = threads.remembered_cut(thread.ctx, KEY, SortOrder.OLDEST, 1000, None)
+    assert cut is not None
+    return cut
+
+
+def test_a_page_made_again_and_again_keeps_its_layout_past_pages_made_once() -> None:
+    cut = busy_thread_cut()
+    parts = Counted(Fragments())
+    parts.made = []
+    parts.page(b"read most", KEY, cut, True)
+    parts.page(b"read most", KEY, cut, True)  # made again after a write, as a busy thread's page is
+    parts.max_bytes = 3 * parts._size
+    for n in range(10):  # pages made once each, as those of the threads a single write reaches
+        parts.page(f"once {n}".encode(), KEY, cut, True)
+    assert list(parts._layouts) == [b"read most", b"once 8", b"once 9"]
+    parts.made = []
+    parts.page(b"read most", KEY, cut, True)
+    assert parts.made == []  # patched from its kept layout: not a part made anew
+    assert parts._size == sum(layout.size() for layout in parts._layouts.values()) <= parts.max_bytes
+
+
+def test_a_page_whose_layout_was_dropped_is_known_when_made_again() -> None:
+    cut = busy_thread_cut()
+    parts = PageParts(Fragments())
+    parts.page(b"a", KEY, cut, True)
+    parts.max_bytes = 2 * parts._size
+    for variant in (b"b", b"c", b"a", b"d", b"e"):  # "a" is dropped by "c", then made again
+        parts.page(variant, KEY, cut, True)
+    # Made twice, "a" outlasts the pages made once since, although it was made longer ago than they were.
+    assert list(parts._layouts) == [b"a", b"e"]
+
+
+def test_the_queue_of_layouts_to_drop_stays_bounded() -> None:
+    cut = busy_thread_cut()
+    parts = PageParts(Fragments())
+    for n in range(500):
+        parts.page(f"page {n % 3}".encode(), KEY, cut, True)
+    assert len(parts._layouts) == 3
+    assert len(parts._queue) <= 2 * 3 + 64
+
+
 # Through the app, on both backends: the answers after writes (patched) are the database's.
 
 

@@ -63,9 +63,11 @@ JOB_STOP_SECONDS = 10  # how long a stopping server waits for the background job
 # The kept comment fragments' budget, a share of ``cache_max_mb``: 2 MiB of the default 128 hold the threads
 # being written to, the only ones whose pages are rebuilt from fragments (docs/benchmarks.md, "Memory").
 FRAGMENTS_SHARE = 64
-# The same share for the layouts of the last pages made of those threads, which hold their bodies: a page
-# made again after a write is patched from the one before (web/page_parts.py).
-PAGE_PARTS_SHARE = 64
+# The layouts of the last pages made of those threads, which hold their bodies: a page made again after a
+# write is patched from the one before (web/page_parts.py). 8 MiB of the default 128: beside 32 writers the
+# pages made again most often took 4-8 MiB (2 MiB held 25 layouts, and two thirds of the pages were made
+# whole), and a layout's body is the read cache's answer again once its page is read after the write.
+PAGE_PARTS_SHARE = 16
 
 # FastAPI's own OpenTelemetry hooks ask whether a provider is configured on every request (three
 # environment lookups, a sixth of a cached read's CPU); Rejoinder counts and logs its requests itself

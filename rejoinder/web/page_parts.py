@@ -16,7 +16,8 @@ hashes only the parts it makes, not the whole body again.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import heapq
+from array import array
 from collections.abc import Hashable
 from dataclasses import dataclass
 
@@ -34,11 +35,19 @@ from rejoinder.web.serialize import (
     part_digest,
 )
 
-# Bytes a kept page's layout costs besides its body: three pointers, a length and a digest (a bytes object of
-# 32) a top-level comment.
-PART_OVERHEAD = 130
+# Bytes a kept page's layout costs besides its body, a top-level comment: two pointers (its comment and its
+# replies, objects the snapshot holds), a 4-byte span and a 32-byte digest. Once the page is read after a
+# write its body is the read cache's answer again, so this is most of what a layout holds of its own; with a
+# digest object and a length object of their own it was 130.
+PART_OVERHEAD = 60
 LAYOUT_OVERHEAD = 300
 _NO_REPLIES: tuple[Comment, ...] = ()
+SPAN = "I"  # a part's length in an array of them: 4 bytes, not an int object of its own
+DIGEST = 32  # bytes of a part's digest (``part_digest``, SHA-256)
+NEVER = -1  # on ``PageParts``' clock: a page not known to have been made before
+# Queries whose dropped layouts' last make is remembered (a few dozen bytes each): more than the layouts a
+# budget holds, so that a page made again after its layout was dropped is known for it.
+MAX_DROPPED = 1024
 
 
 @dataclass(slots=True)
@@ -46,8 +55,9 @@ class Layout:
     """The last page made for one query: its body, where its comments start in it (``head``) and, for each
     of its top-level comments (``roots``), the tuple of replies its part was made with (``groups``) and the
     bytes the part takes with the comma after it (``spans``; 0 for a placeholder without live replies,
-    which shows nothing) and the part's digest (``digests``; empty for such a placeholder). A part's place
-    follows from the spans before it."""
+    which shows nothing) and the digests of the parts shown, one after another (``digests``, ``DIGEST``
+    bytes each, as the ETag hashes them). A part's place follows from the spans before it, its digest's
+    from the parts shown before it."""
 
     thread_key: ThreadKey
     max_depth: int
@@ -55,9 +65,11 @@ class Layout:
     head: int
     roots: list[Comment]
     groups: list[tuple[Comment, ...]]
-    spans: list[int]
-    digests: list[bytes]
+    spans: array[int]
+    digests: bytes
     etag: str
+    made: int = 0  # when it was made, on ``PageParts``' clock
+    made_before: int = NEVER  # when the page of the same query was made the time before
 
     def size(self) -> int:
         return len(self.body) + PART_OVERHEAD * len(self.roots) + LAYOUT_OVERHEAD
@@ -66,13 +78,27 @@ class Layout:
 class PageParts:
     """The layout of the last page made for each query of a thread being written to, up to ``max_bytes``
     (the bodies counted whole, though the read cache usually holds the same ones). Called on the event
-    loop only."""
+    loop only.
+
+    When the budget is full, the layout dropped is the one whose page was made the time before its last
+    the longest ago (LRU-2): a page made once, or seldom, goes before one that every write and read make
+    again. A layout saves about as much work as its page is long, and costs as much memory, so what it is
+    worth a byte is how often its page is made again. Beside 32 writers the threads being written to took
+    several times the budget, and plain LRU had the pages made once (the many threads a write or two
+    reach) push out those of the most read threads, which were then made whole again and again."""
 
     def __init__(self, fragments: Fragments, max_bytes: int = 2 * 1024 * 1024) -> None:
         self.fragments = fragments
         self.max_bytes = max_bytes
-        self._layouts: OrderedDict[Hashable, Layout] = OrderedDict()
+        self._layouts: dict[Hashable, Layout] = {}
         self._size = 0
+        self._clock = 0  # pages made with their layout kept
+        # The kept layouts by (made_before, made): the first one current is the next to drop. A layout made
+        # again leaves its old entry behind, skipped when met and swept out when they pile up.
+        self._queue: list[tuple[int, int, Hashable]] = []
+        # When each query whose layout was dropped had its page made last: made again, it is known as a page
+        # made before, not as a new one.
+        self._dropped: dict[Hashable, int] = {}
 
     def page(self, variant: Hashable, thread_key: ThreadKey, cut: PageCut, keep: bool) -> MadePage:
         """The page's JSON and ETag, the same as ``thread_page`` of the page ``cut`` holds. Its layout is kept
@@ -80,18 +106,39 @@ class PageParts:
         before = self._layouts.pop(variant, None)
         if before is not None:
             self._size -= before.size()
+            made_before = before.made
             if before.thread_key != thread_key or before.max_depth != cut.max_depth:
                 before = None
+        else:
+            made_before = self._dropped.pop(variant, NEVER)
         if before is None:
-            before = Layout(thread_key, cut.max_depth, b"", 0, [], [], [], [], "")
+            before = Layout(thread_key, cut.max_depth, b"", 0, [], [], array(SPAN), b"", "")
         layout = self._made(before, cut, keep)
         if keep:
+            self._clock += 1
+            layout.made, layout.made_before = self._clock, made_before
             self._layouts[variant] = layout
             self._size += layout.size()
-            while self._size > self.max_bytes and self._layouts:
-                _, dropped = self._layouts.popitem(last=False)
-                self._size -= dropped.size()
+            heapq.heappush(self._queue, (made_before, self._clock, variant))
+            self._fit()
         return MadePage(layout.body, layout.etag)
+
+    def _fit(self) -> None:
+        """Drop layouts, the least often made first, until the rest fit in the budget."""
+        queue, layouts = self._queue, self._layouts
+        while self._size > self.max_bytes and layouts:
+            _, made, variant = heapq.heappop(queue)
+            layout = layouts.get(variant)
+            if layout is None or layout.made != made:
+                continue  # the entry of a layout made again since
+            del layouts[variant]
+            self._size -= layout.size()
+            if len(self._dropped) >= MAX_DROPPED:
+                self._dropped.clear()  # cheap to learn again: a page made twice is known again
+            self._dropped[variant] = made
+        if len(queue) > 2 * len(layouts) + 64:
+            self._queue = [(kept.made_before, kept.made, variant) for variant, kept in layouts.items()]
+            heapq.heapify(self._queue)
 
     def _made(self, before: Layout, cut: PageCut, keep: bool) -> Layout:
         """The page of ``cut``, each part copied from ``before`` if it is made of the same objects there."""
@@ -149,7 +196,6 @@ class PageParts:
         for node in nodes:
             if node is None:  # a placeholder without live replies shows nothing
                 spans.append(0)
-                digests.append(b"")
                 continue
             if page.shown:
                 out.append(b",")
@@ -218,15 +264,17 @@ class _NewPage:
         self.out: list[bytes | memoryview] = [head]  # what the body is joined from
         self.head = len(head)
         self.shown = False
-        self.spans: list[int] = []
-        self.digests: list[bytes] = []
+        self.spans = array(SPAN)
+        self.digests: list[bytes] = []  # the shown parts' digests, in pieces
 
     def copy(self, first: int, end: int) -> None:
         """The old page's parts ``first`` to ``end`` (excluded), which lie there one after another with a
         comma between each two shown, copied as one piece."""
         spans = self.before.spans
         self.spans += spans[first:end]
-        self.digests += self.before.digests[first:end]
+        shown_before = first - spans[:first].count(0)
+        shown = end - first - spans[first:end].count(0)
+        self.digests.append(self.before.digests[DIGEST * shown_before : DIGEST * (shown_before + shown)])
         start = self.before.head + sum(spans[:first])
         length = sum(spans[first:end]) - 1  # without the comma after the last
         if length > 0:
@@ -246,5 +294,6 @@ class _NewPage:
         tail = page_tail(next_cursor)
         self.out.append(tail)
         body = b"".join(self.out)
-        etag = page_etag(self.head_bytes, b"".join(self.digests), tail)
-        return Layout(thread_key, max_depth, body, self.head, roots, groups, self.spans, self.digests, etag)
+        digests = b"".join(self.digests)
+        etag = page_etag(self.head_bytes, digests, tail)
+        return Layout(thread_key, max_depth, body, self.head, roots, groups, self.spans, digests, etag)
