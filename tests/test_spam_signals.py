@@ -92,6 +92,15 @@ def test_a_forged_form_token_is_caught(tokens: FormTokens) -> None:
         assert reasons(check.evidence) == ["sent with a forged form token"]
 
 
+def test_a_post_in_the_same_millisecond_as_its_form_is_not_before_it(tokens: FormTokens) -> None:
+    # Issued at .0006 s, a token rounded to the nearest millisecond said .001: a post at .0008 came "before"
+    # the form, and a site asking no minimum time still saw a fast post.
+    for now in (ISSUED + 0.0006, ISSUED + 0.0999, ISSUED + 0.9995):
+        check = tokens.check(tokens.issue("guarded", now), "guarded", 0, now + 0.0002)
+        assert check.evidence == []
+        assert check.issued_at is not None and check.issued_at <= now
+
+
 def test_a_form_token_of_another_site_is_caught(tokens: FormTokens) -> None:
     check = tokens.check(tokens.issue("elsewhere", ISSUED), "guarded", 3.0, ISSUED + 60)
     assert reasons(check.evidence) == ["sent with a form token of another site"]

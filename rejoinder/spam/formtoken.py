@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ class FormTokens:
         self._serializer = URLSafeSerializer(secret, salt="rejoinder.form-token")
 
     def issue(self, site_key: str, now: float | None = None) -> str:
-        issued = round(now if now is not None else time.time(), 3)
+        # Rounded down to the millisecond: rounded to the nearest, a token could say it was issued after a
+        # post made in the same millisecond, and be read as posted before the form was shown.
+        issued = math.floor((now if now is not None else time.time()) * 1000) / 1000
         return self._serializer.dumps([site_key, issued, secrets.token_urlsafe(9)])
 
     def check(
@@ -43,13 +46,13 @@ class FormTokens:
         digest = hashlib.sha256(token.encode()).hexdigest()
         if signed_site != site_key:
             return TokenCheck([Evidence("form_token", 3.0, "sent with a form token of another site")], digest)
-        elapsed = now - issued
+        elapsed = max(now - issued, 0.0)  # never before its form: a clock stepped back, a float rounded up
         if elapsed > MAX_AGE_SECONDS:
             return TokenCheck([Evidence("form_token", 1.0, "sent with an expired form token")], digest)
         if elapsed < min_seconds:
             # A second or two is possible for a person pasting a short reply; a fraction is not.
             weight = 2.5 if elapsed < min_seconds / 3 else 1.5
-            reason = f"posted {max(elapsed, 0):.1f} s after the form was shown"
+            reason = f"posted {elapsed:.1f} s after the form was shown"
             return TokenCheck([Evidence("form_token", weight, reason)], digest, issued)
         return TokenCheck([], digest, issued)
 
