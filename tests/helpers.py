@@ -174,6 +174,22 @@ def call_raw(
     return (start["status"], kept, body), scope
 
 
+class FastAndPlain:
+    """An app with one of the envelope's fast paths (``fast_path``: "posts", "likes" or "forms") and the
+    same app without it, whose requests go to the router: the tests of a fast path hold its answers to the
+    route's, calling both with raw ASGI scopes from synchronous tests."""
+
+    fast_path = ""
+
+    def __init__(self, portal: Any, settings: Any, ctx: Any) -> None:
+        from rejoinder.web.app import Rejoinder, create_app
+
+        self.portal = portal
+        self.fast, self.plain = create_app(settings, context=ctx), create_app(settings, context=ctx)
+        assert isinstance(self.plain, Rejoinder) and self.plain.envelope is not None
+        setattr(self.plain.envelope, self.fast_path, False)
+
+
 # The machine's Redis, or the one REJOINDER_TEST_REDIS names; tests keep to keys and channels of their own.
 REDIS_URL = os.environ.get("REJOINDER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 

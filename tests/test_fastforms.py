@@ -13,19 +13,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import start_blocking_portal
 from fastapi import FastAPI
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from rejoinder import providers
 from rejoinder.context import Context
-from rejoinder.settings import Settings, load_settings
+from rejoinder.settings import load_settings
 from rejoinder.sites import create_site, get_site
-from rejoinder.web.app import Rejoinder, create_app
 from rejoinder.wiring import open_context
 from tests.conftest import SITE_ORIGIN
-from tests.helpers import call_raw
+from tests.helpers import FastAndPlain, call_raw
 from tests.test_wire_answers import VARYING, counting, exchange, get, served
 
 Headers = list[tuple[bytes, bytes]]
@@ -45,20 +44,10 @@ PROVIDERS = [
 ]
 
 
-def router_only(settings: Settings, ctx: Context) -> FastAPI:
-    """The app as it would be without the fast path for forms."""
-    app = create_app(settings, context=ctx)
-    assert isinstance(app, Rejoinder) and app.envelope is not None
-    app.envelope.forms = False
-    return app
-
-
-class Apps:
+class Apps(FastAndPlain):
     """The app with and without the fast path, called with raw ASGI scopes from synchronous tests."""
 
-    def __init__(self, portal: BlockingPortal, settings: Settings, ctx: Context) -> None:
-        self.portal = portal
-        self.fast, self.plain = create_app(settings, context=ctx), router_only(settings, ctx)
+    fast_path = "forms"
 
     def call(self, app: FastAPI, target: str, headers: Headers) -> tuple[Answer, dict[str, Any]]:
         return call_raw(self.portal, app, "GET", target, headers, [])

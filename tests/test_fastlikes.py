@@ -11,40 +11,29 @@ from typing import Any
 
 import httpx
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import start_blocking_portal
 from fastapi import FastAPI
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from rejoinder.context import Context
-from rejoinder.settings import Settings, load_settings
+from rejoinder.settings import load_settings
 from rejoinder.sites import create_site
-from rejoinder.web.app import Rejoinder, create_app
 from rejoinder.web.schemas import MAX_ID
 from rejoinder.web.telemetry import ROUTE_KEY
 from rejoinder.wiring import open_context
 from tests.conftest import SITE_ORIGIN
-from tests.helpers import call_raw, post
+from tests.helpers import FastAndPlain, call_raw, post
 
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
 LIKER = b"x-rejoinder-liker"
 
 
-def router_only(settings: Settings, ctx: Context) -> FastAPI:
-    """The app as it would be without the fast path."""
-    app = create_app(settings, context=ctx)
-    assert isinstance(app, Rejoinder) and app.envelope is not None
-    app.envelope.likes = False
-    return app
-
-
-class Apps:
+class Apps(FastAndPlain):
     """The app with and without the fast path, called with raw ASGI scopes from synchronous tests."""
 
-    def __init__(self, portal: BlockingPortal, settings: Settings, ctx: Context) -> None:
-        self.portal = portal
-        self.fast, self.plain = create_app(settings, context=ctx), router_only(settings, ctx)
+    fast_path = "likes"
 
     def call(self, app: FastAPI, method: str, path: str, headers: Headers) -> tuple[Answer, dict[str, Any]]:
         return call_raw(self.portal, app, method, path, headers, [])

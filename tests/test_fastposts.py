@@ -12,21 +12,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import start_blocking_portal
 from fastapi import FastAPI
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from rejoinder import comments
 from rejoinder.context import Context
-from rejoinder.settings import Settings, load_settings
+from rejoinder.settings import load_settings
 from rejoinder.sites import create_site
-from rejoinder.web.app import Rejoinder, create_app
+from rejoinder.web.app import Rejoinder
 from rejoinder.web.telemetry import ROUTE_KEY
 from rejoinder.web.turns import WriteTurns
 from rejoinder.wiring import open_context
 from tests.conftest import SITE_ORIGIN
-from tests.helpers import ARTICLE, call_raw, comment_payload
+from tests.helpers import ARTICLE, FastAndPlain, call_raw, comment_payload
 
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
@@ -34,20 +34,10 @@ PATH = "/api/v1/comments"
 JSON_TYPE = (b"content-type", b"application/json")
 
 
-def router_only(settings: Settings, ctx: Context) -> FastAPI:
-    """The app as it would be without the fast path for comments."""
-    app = create_app(settings, context=ctx)
-    assert isinstance(app, Rejoinder) and app.envelope is not None
-    app.envelope.posts = False
-    return app
-
-
-class Apps:
+class Apps(FastAndPlain):
     """The app with and without the fast path, called with raw ASGI scopes from synchronous tests."""
 
-    def __init__(self, portal: BlockingPortal, settings: Settings, ctx: Context) -> None:
-        self.portal = portal
-        self.fast, self.plain = create_app(settings, context=ctx), router_only(settings, ctx)
+    fast_path = "posts"
 
     def call(
         self, app: FastAPI, headers: Headers, chunks: list[bytes], method: str = "POST"
