@@ -568,6 +568,10 @@ class Database:
                     await self._commit_on_loop([work for work, _ in batch])
                 finally:
                     _settle(batch)
+                if self._on_loop:
+                    # The next batch's first slice in a step of its own: after the COMMIT and the fan-out
+                    # of this one, the same step had gone on into a whole slice of statements.
+                    await asyncio.sleep(0)
         finally:
             self._draining_on_loop = False
 
@@ -583,9 +587,13 @@ class Database:
                     transaction = conn.begin()
                     noted = _begin(conn)
                     try:
+                        loop_slice = _LoopSlice()
                         _look_ahead(conn, batch)
-                        results = await _in_slices(conn, batch)
+                        results = await _in_slices(conn, batch, loop_slice)
                         _flush(conn)
+                        # The COMMIT (its fsync) and the fan-out after it start a slice of their own once
+                        # this one is spent, rather than lengthen it.
+                        await loop_slice.turn_if_spent()
                     except BaseException:
                         forget(conn, _AT_COMMIT)
                         transaction.rollback()
@@ -800,18 +808,28 @@ class Database:
             engine.dispose()
 
 
-async def _in_slices(conn: Connection, batch: list[_Work[Any]]) -> list[Any]:
+class _LoopSlice:
+    """How long the loop's batch has held the loop since it last let it turn: at most about
+    ``LOOP_SLICE_SECONDS``, then readers are answered before it goes on."""
+
+    def __init__(self) -> None:
+        self._began = time.perf_counter()
+
+    async def turn_if_spent(self) -> None:
+        if time.perf_counter() - self._began > LOOP_SLICE_SECONDS:
+            await asyncio.sleep(0)
+            self._began = time.perf_counter()
+
+
+async def _in_slices(conn: Connection, batch: list[_Work[Any]], loop_slice: _LoopSlice) -> list[Any]:
     """Run the batch's work in one transaction, letting the loop run between slices of
     ``LOOP_SLICE_SECONDS``: the transaction (and its one fsync) stays whole, the loop's pauses short. A
     piece of several that refuses is undone alone (``_refusable``)."""
     results: list[Any] = []
     several = len(batch) > 1
-    started = time.perf_counter()
     for work in batch:
         results.append(_refusable(conn, work) if several else _run(work, conn))
-        if time.perf_counter() - started > LOOP_SLICE_SECONDS:
-            await asyncio.sleep(0)
-            started = time.perf_counter()
+        await loop_slice.turn_if_spent()
     return results
 
 
