@@ -562,20 +562,21 @@ class Database:
     async def _drain_on_loop(self) -> None:
         """SQLite: commit the loop's queue, batch after batch, until it is empty."""
         try:  # started with call_soon: every writer queued in this turn of the loop is in the first batch
+            # One slice for the statements, the COMMIT, the fan-out and the next batch alike: a step that
+            # had COMMITted a batch went on into a whole slice of the next one's statements.
+            loop_slice = _LoopSlice()
             while self._on_loop:
                 batch, self._on_loop = self._on_loop, []
                 try:  # not cancellable while the thread runs: a batch is settled once it has committed
-                    await self._commit_on_loop([work for work, _ in batch])
+                    await self._commit_on_loop([work for work, _ in batch], loop_slice)
                 finally:
                     _settle(batch)
                 if self._on_loop:
-                    # The next batch's first slice in a step of its own: after the COMMIT and the fan-out
-                    # of this one, the same step had gone on into a whole slice of statements.
-                    await asyncio.sleep(0)
+                    await loop_slice.turn_if_spent()
         finally:
             self._draining_on_loop = False
 
-    async def _commit_on_loop(self, batch: list[_Work[Any]]) -> None:
+    async def _commit_on_loop(self, batch: list[_Work[Any]], loop_slice: _LoopSlice) -> None:
         """``_commit`` with the statements on the loop, in slices, and the COMMIT on the loop or, while
         the disk is slow, in a thread: readers are answered meanwhile, and the writers arriving meanwhile
         form the next batch."""
@@ -587,7 +588,6 @@ class Database:
                     transaction = conn.begin()
                     noted = _begin(conn)
                     try:
-                        loop_slice = _LoopSlice()
                         _look_ahead(conn, batch)
                         results = await _in_slices(conn, batch, loop_slice)
                         _flush(conn)
@@ -809,16 +809,27 @@ class Database:
 
 
 class _LoopSlice:
-    """How long the loop's batch has held the loop since it last let it turn: at most about
-    ``LOOP_SLICE_SECONDS``, then readers are answered before it goes on."""
+    """How long the loop's batches have held the loop since it last turned: at most about
+    ``LOOP_SLICE_SECONDS``, then readers are answered before they go on. A wait in a thread (for the
+    writer, for a slow disk's COMMIT) lets the loop turn, and the slice starts again after it."""
 
     def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
         self._began = time.perf_counter()
+        self._turned = False
+        asyncio.get_running_loop().call_soon(self._note_turn)  # runs once the loop has turned
+
+    def _note_turn(self) -> None:
+        self._turned = True
 
     async def turn_if_spent(self) -> None:
-        if time.perf_counter() - self._began > LOOP_SLICE_SECONDS:
+        if self._turned:
+            self._start()
+        elif time.perf_counter() - self._began > LOOP_SLICE_SECONDS:
             await asyncio.sleep(0)
-            self._began = time.perf_counter()
+            self._start()
 
 
 async def _in_slices(conn: Connection, batch: list[_Work[Any]], loop_slice: _LoopSlice) -> list[Any]:
