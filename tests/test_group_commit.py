@@ -636,64 +636,6 @@ async def test_a_large_batch_of_posts_holds_the_loop_a_slice_at_a_time(
         assert not any(on_loop_thread for on_loop_thread, _ in inserts)  # in the committers' threads
 
 
-def insert_kept(conn: Connection, names: list[str]) -> None:
-    """Rows a batch's pieces kept for its commit (``at_commit``), written just before it."""
-    conn.execute(insert(server_secrets), [{"name": name, "value": "kept"} for name in names])
-
-
-def keeping(name: str) -> Any:
-    """Work whose one write waits for its transaction's commit."""
-
-    def work(conn: Connection) -> str:
-        kept = at_commit(conn, insert_kept)
-        assert kept is not None  # a transaction of the store's
-        kept.append(name)
-        return name
-
-    return work
-
-
-async def test_a_batch_commits_and_the_next_begins_in_turns_of_their_own(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SQLite: once the slice of the loop's batch is spent, its COMMIT (the fsync, then the fan-out) waits
-    for the loop's next turn instead of lengthening the slice, and the batch queued behind it begins in a
-    turn after that: readers wait one slice of either, never a slice, a COMMIT and a slice together.
-
-    With slices of no time at all, the loop must turn between the writes kept for a batch's commit and
-    the COMMIT, and between one batch's COMMIT and the next one's BEGIN."""
-    if db.backend != "sqlite":
-        pytest.skip("PostgreSQL commits every batch in a worker thread")
-    monkeypatch.setattr(store_db, "LOOP_SLICE_SECONDS", 0.0)
-    monkeypatch.setattr(store_db, "QUICK_COMMIT_SECONDS", 3600.0)  # every COMMIT on the loop
-    seen = Transactions(db)
-    turns = LoopTurns()
-    noted: list[tuple[str, int]] = []  # (what, the loop's turns so far), in order
-
-    def note_kept(
-        _conn: Connection, _cursor: object, statement: str, _params: Any, _context: object, _many: bool
-    ) -> None:
-        if "INSERT INTO SERVER_SECRETS" in statement.upper():
-            noted.append(("kept", turns.turns))
-
-    event.listen(db.writer, "before_cursor_execute", note_kept)
-    event.listen(db.writer, "begin", lambda _conn: noted.append(("begin", turns.turns)))
-    event.listen(db.writer, "commit", lambda _conn: noted.append(("commit", turns.turns)))
-    first = asyncio.ensure_future(db.transaction_async(keeping("piece-first")))
-    while not noted:  # the first batch has begun: what queues now is the next batch
-        await asyncio.sleep(0)
-    later = [f"piece-later-{i}" for i in range(4)]
-    results = await asyncio.gather(first, *(db.transaction_async(keeping(name)) for name in later))
-    turns.stop()
-    assert results == ["piece-first", *later]
-    assert seen.commits == 2
-    assert [what for what, _ in noted] == ["begin", "kept", "commit", "begin", "kept", "commit"]
-    turn = [when for _, when in noted]
-    assert turn[2] > turn[1] and turn[5] > turn[4]  # each COMMIT a turn after the writes kept for it
-    assert turn[3] > turn[2]  # the second batch a turn after the first one's COMMIT
-    assert stored_names(db) == {"piece-first", *later}
-
-
 async def test_a_batch_gets_the_writer_from_a_thread_that_writes_on_and_on(db: Database) -> None:
     """SQLite: the event bus's thread may write transaction after transaction (three a post, with a
     backlog). The loop's batch, waiting for the one writer connection, gets it after the transaction in

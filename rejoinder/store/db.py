@@ -562,21 +562,16 @@ class Database:
     async def _drain_on_loop(self) -> None:
         """SQLite: commit the loop's queue, batch after batch, until it is empty."""
         try:  # started with call_soon: every writer queued in this turn of the loop is in the first batch
-            # One slice for the statements, the COMMIT, the fan-out and the next batch alike: a step that
-            # had COMMITted a batch went on into a whole slice of the next one's statements.
-            loop_slice = _LoopSlice()
             while self._on_loop:
                 batch, self._on_loop = self._on_loop, []
                 try:  # not cancellable while the thread runs: a batch is settled once it has committed
-                    await self._commit_on_loop([work for work, _ in batch], loop_slice)
+                    await self._commit_on_loop([work for work, _ in batch])
                 finally:
                     _settle(batch)
-                if self._on_loop:
-                    await loop_slice.turn_if_spent()
         finally:
             self._draining_on_loop = False
 
-    async def _commit_on_loop(self, batch: list[_Work[Any]], loop_slice: _LoopSlice) -> None:
+    async def _commit_on_loop(self, batch: list[_Work[Any]]) -> None:
         """``_commit`` with the statements on the loop, in slices, and the COMMIT on the loop or, while
         the disk is slow, in a thread: readers are answered meanwhile, and the writers arriving meanwhile
         form the next batch."""
@@ -589,11 +584,8 @@ class Database:
                     noted = _begin(conn)
                     try:
                         _look_ahead(conn, batch)
-                        results = await _in_slices(conn, batch, loop_slice)
+                        results = await _in_slices(conn, batch)
                         _flush(conn)
-                        # The COMMIT (its fsync) and the fan-out after it start a slice of their own once
-                        # this one is spent, rather than lengthen it.
-                        await loop_slice.turn_if_spent()
                     except BaseException:
                         forget(conn, _AT_COMMIT)
                         transaction.rollback()
@@ -808,39 +800,18 @@ class Database:
             engine.dispose()
 
 
-class _LoopSlice:
-    """How long the loop's batches have held the loop since it last turned: at most about
-    ``LOOP_SLICE_SECONDS``, then readers are answered before they go on. A wait in a thread (for the
-    writer, for a slow disk's COMMIT) lets the loop turn, and the slice starts again after it."""
-
-    def __init__(self) -> None:
-        self._start()
-
-    def _start(self) -> None:
-        self._began = time.perf_counter()
-        self._turned = False
-        asyncio.get_running_loop().call_soon(self._note_turn)  # runs once the loop has turned
-
-    def _note_turn(self) -> None:
-        self._turned = True
-
-    async def turn_if_spent(self) -> None:
-        if self._turned:
-            self._start()
-        elif time.perf_counter() - self._began > LOOP_SLICE_SECONDS:
-            await asyncio.sleep(0)
-            self._start()
-
-
-async def _in_slices(conn: Connection, batch: list[_Work[Any]], loop_slice: _LoopSlice) -> list[Any]:
+async def _in_slices(conn: Connection, batch: list[_Work[Any]]) -> list[Any]:
     """Run the batch's work in one transaction, letting the loop run between slices of
     ``LOOP_SLICE_SECONDS``: the transaction (and its one fsync) stays whole, the loop's pauses short. A
     piece of several that refuses is undone alone (``_refusable``)."""
     results: list[Any] = []
     several = len(batch) > 1
+    started = time.perf_counter()
     for work in batch:
         results.append(_refusable(conn, work) if several else _run(work, conn))
-        await loop_slice.turn_if_spent()
+        if time.perf_counter() - started > LOOP_SLICE_SECONDS:
+            await asyncio.sleep(0)
+            started = time.perf_counter()
     return results
 
 
