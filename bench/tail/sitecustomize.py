@@ -188,7 +188,13 @@ def _collected(phase: str, info: dict[str, Any]) -> None:
 
 
 def probe_store(db: ModuleType) -> None:
-    for name, kind in (("_refusable", "batch piece"), ("_flush", "kept writes"), ("_settle", "settle")):
+    named = (
+        ("_refusable", "batch piece"),
+        ("_look_ahead", "lookups"),
+        ("_flush", "kept writes"),
+        ("_settle", "settle"),
+    )
+    for name, kind in named:
         setattr(db, name, timed(kind, getattr(db, name)))
     db.Database.checkpoint = timed("checkpoint (thread)", db.Database.checkpoint)
     commit_on_loop, drain = db.Database._commit_loop_batch, db.Database._drain_on_loop
