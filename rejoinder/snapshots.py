@@ -75,10 +75,6 @@ class ThreadSnapshot:
     top_level: tuple[Comment, ...]  # oldest first
     replies: Mapping[int, tuple[Comment, ...]]  # top-level id -> every reply below it, oldest first
     size: int  # roughly, in bytes, for the cache's budget
-    # Unpacked from ``packed_from``, with the ``written`` comments (as kept here) placed since: packed again,
-    # it is that with these to place once more, not every comment packed anew (``PackedSnapshot.of``).
-    packed_from: PackedSnapshot | None = None
-    written: tuple[Comment, ...] = ()
 
     @property
     def comment_count(self) -> int:
@@ -171,9 +167,6 @@ class ThreadSnapshot:
     ) -> ThreadSnapshot:
         """The snapshot after ``comment`` was posted (held comments change nothing readers see). ``authors``
         as for ``of``."""
-        return self._noted(self._posted(comment, authors), comment)
-
-    def _posted(self, comment: Comment, authors: dict[tuple[str, str], Author] | None) -> ThreadSnapshot:
         if comment.status not in VISIBLE_STATUSES:
             return self
         snapshot = self._placed(comment, authors)
@@ -189,12 +182,9 @@ class ThreadSnapshot:
     ) -> ThreadSnapshot:
         """The snapshot after ``comment`` was edited, liked, deleted or had its status changed. ``authors`` as
         for ``of``."""
-        return self._noted(self._changed(comment, authors), comment)
-
-    def _changed(self, comment: Comment, authors: dict[tuple[str, str], Author] | None) -> ThreadSnapshot:
         before = self._find(comment)
         if before is None:
-            return self._posted(comment, authors)
+            return self.with_posted(comment, authors)
         if before.version >= comment.version:
             return self  # events of concurrent writes may arrive out of order: keep the newer copy
         # Held or spam now, it stays (as a placeholder, see tree.py) while replies hang below it.
@@ -207,17 +197,6 @@ class ThreadSnapshot:
                 snapshot, thread=dataclasses.replace(self.thread, comment_count=count)
             )
         return snapshot
-
-    def _noted(self, after: ThreadSnapshot, comment: Comment) -> ThreadSnapshot:
-        """``after``, with the comment it placed or took out noted among those ``written`` since unpacking."""
-        if after is self or self.packed_from is None:
-            return after
-        kept = after._find(comment) or public(comment)
-        # Made directly: ``dataclasses.replace`` reads every field's definition, on every write.
-        return ThreadSnapshot(
-            after.thread, after.max_depth, after.top_level, after.replies, after.size, after.packed_from,
-            (*self.written, kept),
-        )  # fmt: skip
 
     def _group(self, comment: Comment) -> tuple[Comment, ...]:
         return self.top_level if comment.root_id is None else self.replies.get(comment.root_id, ())
@@ -302,12 +281,8 @@ class PackedSnapshot:
     max_depth: int
     authors: tuple[Author, ...]  # the objects ``ReadCache.authors`` shares, kept as they were
     data: bytes
-    comments: int  # how many ``data`` holds
     unpacked_size: int  # the ``size`` of the snapshot it was packed from
     size: int
-    # Comments written since ``data`` was packed, in order: placed again on unpacking (``with_changed``).
-    # A busy thread that passes in and out of the warm ones then costs an unpacking each time, not a packing.
-    later: tuple[Comment, ...] = ()
 
     @property
     def comment_count(self) -> int:
@@ -322,14 +297,6 @@ class PackedSnapshot:
     def of(cls, snapshot: ThreadSnapshot) -> PackedSnapshot | None:
         """``snapshot`` packed, or None if a comment holds what the packed form does not keep. Column by
         column, each in C (``map``): a Python step a comment costs as much as the rest together."""
-        origin = snapshot.packed_from
-        if origin is not None and len(origin.later) + len(snapshot.written) <= max(8, origin.comments // 4):
-            later = (*origin.later, *snapshot.written)
-            size = origin.size + sum(map(_size, snapshot.written))
-            return cls(
-                snapshot.thread, snapshot.max_depth, origin.authors, origin.data, origin.comments,
-                snapshot.size, size, later,
-            )  # fmt: skip
         comments = [*snapshot.top_level, *itertools.chain.from_iterable(snapshot.replies.values())]
         thread_id = snapshot.thread.id
         if any(map(_BODY, comments)) or any(map(_ADDRESS, comments)) or any(map(_AGENT, comments)):
@@ -358,8 +325,9 @@ class PackedSnapshot:
         )
         data = zlib.compress(marshal.dumps(columns), PACK_LEVEL)
         size = len(data) + PACKED_OVERHEAD + 8 * len(by_identity)
-        authors = tuple(by_identity.values())
-        return cls(snapshot.thread, snapshot.max_depth, authors, data, len(comments), snapshot.size, size)
+        return cls(
+            snapshot.thread, snapshot.max_depth, tuple(by_identity.values()), data, snapshot.size, size
+        )
 
     def unpacked(self) -> ThreadSnapshot:
         """The snapshot it was packed from: equal comments, field for field, in the same places."""
@@ -379,12 +347,8 @@ class PackedSnapshot:
             )
         )  # fmt: skip
         replies = {root: tuple(group) for root, group in itertools.groupby(comments[top_count:], _ROOT)}
-        snapshot = ThreadSnapshot(self.thread, self.max_depth, tuple(comments[:top_count]), replies, 0)
-        for comment in self.later:
-            snapshot = snapshot.with_changed(comment)  # its thread's count is ``self.thread``'s, below
-        return ThreadSnapshot(
-            self.thread, self.max_depth, snapshot.top_level, snapshot.replies, self.unpacked_size, self
-        )
+        top = tuple(comments[:top_count])
+        return ThreadSnapshot(self.thread, self.max_depth, top, replies, self.unpacked_size)
 
 
 def _moment(text: str | None) -> datetime | None:

@@ -233,22 +233,3 @@ def test_an_empty_or_single_comment_thread_packs(count: int) -> None:
     snapshot = ThreadSnapshot.of(thread_of(1, count), 3, [comment(1)][:count])
     unpacked = snapshot.packed().unpacked()
     assert (unpacked.top_level, dict(unpacked.replies)) == (snapshot.top_level, dict(snapshot.replies))
-
-
-def test_a_snapshot_written_to_since_unpacking_packs_as_its_data_and_those_writes() -> None:
-    """Packed again, a snapshot keeps the bytes it was unpacked from and the comments written since, placed
-    again on unpacking: a busy thread passing in and out of the warm ones is not packed anew every time."""
-    packed = varied_thread().packed()
-    warm = packed.unpacked()
-    first = next(c for c in warm.top_level if c.id == 100001)
-    reply = comment(100010, parent=first)
-    liked = dataclasses.replace(first, likes=7, version=first.version + 1)
-    gone = dataclasses.replace(next(c for c in warm.top_level if c.id == 100007), status=DELETED, version=2)
-    after = warm.with_posted(reply).with_changed(liked).with_changed(gone)
-    assert [c.id for c in after.written] == [100010, 100001, 100007]
-    again = after.packed()
-    assert isinstance(again, PackedSnapshot) and again.data is packed.data and len(again.later) == 3
-    unpacked = again.unpacked()
-    assert (unpacked.top_level, unpacked.replies) == (after.top_level, after.replies)
-    assert unpacked.thread == after.thread and unpacked.thread.comment_count == 5  # one posted, one deleted
-    assert pages(unpacked) == pages(after)
