@@ -32,8 +32,9 @@ GENERATION_STRIPES = 4096
 MAX_COUNTS = 200_000  # comment counts of threads, a few dozen bytes each
 MAX_AUTHORS = 20_000  # commenters shared by snapshots, about 100 bytes each
 # The share of the snapshots' budget held as comments, by the threads written to last: 8 MiB of the default
-# 128, about 14,000 comments. A packed snapshot takes a fifth of the memory or less, and a write to it
-# unpacks it first (about a microsecond a comment; docs/benchmarks.md, "Memory at the end of the run").
+# 128, about 14,000 comments. A packed snapshot takes a sixth of the memory, but a write to it unpacks it
+# (about 2 µs a comment) and packs it again when it leaves the warm ones (4-5 µs): an eighth would halve that
+# churn and save about 6 MB less at the harness's end (docs/benchmarks.md, "snapshots held packed").
 WARM_SHARE = 16
 MAX_COOLED = 4096  # threads packed and not yet told to ``cooled``'s caller
 

@@ -3,7 +3,7 @@
 Pure: no I/O. ``threads.read_page`` loads a snapshot once and cuts pages from it; the writes this
 process makes are applied to it (``with_posted``, ``with_changed``) instead of reloading it, so a busy
 thread costs one database read, not one per write. A snapshot no write has reached lately is held packed
-(``PackedSnapshot``): a fifth of the bytes, made into comments again for the next write or page made.
+(``PackedSnapshot``): a sixth of the bytes, made into comments again for the next write or page made.
 """
 
 from __future__ import annotations
