@@ -114,9 +114,11 @@ def get_or_create_thread(
 ) -> Thread:
     """The thread for ``url`` (``found``, if the caller has just read it); concurrent first comments on one
     URL all end up in the same thread."""
-    thread = found or find_thread(conn, site_id, url)
+    thread = found
     if thread is None and conn.dialect.name == "sqlite":
+        # Made first, read only if it was there: a caller that passes no thread has mostly found none.
         thread = _new_thread_on_sqlite(conn, site_id, url, title, now)
+    thread = thread or find_thread(conn, site_id, url)
     if thread is None:
         conn.execute(
             insert_ignore(conn, threads).values(
@@ -147,6 +149,9 @@ _ADD_TO_COUNT = (
 )
 
 
+_SQLITE_ADD_TO_COUNT = str(_ADD_TO_COUNT.compile(dialect=_SQLITE_NAMED))
+
+
 def add_to_comment_count(conn: Connection, thread_id: int, delta: int) -> None:
     if delta:
         conn.execute(_ADD_TO_COUNT, {"tid": thread_id, "delta": delta})
@@ -169,7 +174,10 @@ def _add_to_counts(conn: Connection, changes: list[tuple[int, int]]) -> None:
     for thread_id, delta in changes:
         deltas[thread_id] = deltas.get(thread_id, 0) + delta
     rows = [{"tid": tid, "delta": delta} for tid, delta in sorted(deltas.items()) if delta]
-    if rows:  # several threads: one executemany, which psycopg sends in one pipeline
+    if conn.dialect.name == "sqlite":  # a statement costs no round trip there: each through the driver
+        for row in rows:
+            on_sqlite(conn, _SQLITE_ADD_TO_COUNT, row)
+    elif rows:  # several threads: one executemany, which psycopg sends in one pipeline
         conn.execute(_ADD_TO_COUNT, rows)
 
 
