@@ -70,9 +70,10 @@ class FormAdapter(WholeThreadAdapter):
     Verdicts are tallied in ``$BENCH_CACHE/verdicts.json`` (a held comment is not readable, so the
     harness would count it as lost: the tally tells such comments apart).
 
-    It speaks both proofs of work that ``bench/baseline`` meets: this build's, whose ``challenge_required``
-    names a ``difficulty`` and whose form makes a challenge that hard when asked ``?difficulty=``; and
-    250b2a7's, which has one level, names none, ignores the query and puts a challenge in every form.
+    It speaks the proofs of work that ``bench/baseline`` meets: this build's, whose ``challenge_required``
+    names a ``difficulty`` and carries a challenge that hard; the builds' before it, whose form makes that
+    challenge when asked ``?difficulty=``; and 250b2a7's, which has one level, names none, ignores the query
+    and puts a challenge in every form.
     """
 
     def __init__(self, base: str, session: Any, opts: dict[str, str]) -> None:
@@ -81,18 +82,22 @@ class FormAdapter(WholeThreadAdapter):
 
     async def create_comment(self, thread: Any, user: Any, text: str, parent_id: Any) -> str:
         data = pipeline_client.comment_body(self.site, self._url(thread), thread, user, text, parent_id)
-        difficulty = 0
+        difficulty, challenge = 0, None
         for _attempt in range(2):
-            # As the widget does: a post that answers challenge_required names the level of proof of work
-            # it wants; the form asked for at that level carries a fresh token and a challenge that hard.
-            query = f"site={quote(self.site)}" + (f"&difficulty={difficulty}" if difficulty else "")
-            form = json.loads(await self._req("GET", f"{self.base}/api/v1/form?{query}"))
-            data["form_token"] = form["form_token"]
-            if form.get("challenge") and difficulty:
+            if challenge is None:
+                # As the widget does: a post that answers challenge_required names the level of proof of
+                # work it wants, and carries a challenge that hard (its form token left unused); from a
+                # server whose refusal carries none, the form asked for at that level brings one, with a
+                # fresh token.
+                query = f"site={quote(self.site)}" + (f"&difficulty={difficulty}" if difficulty else "")
+                form = json.loads(await self._req("GET", f"{self.base}/api/v1/form?{query}"))
+                data["form_token"] = form["form_token"]
+                challenge = form.get("challenge") if difficulty else None
+            if challenge:
                 # In another process: solving on the harness's event loop would stall every other
                 # simulated client meanwhile, and the harness, not the server, would set the pace.
                 loop = asyncio.get_running_loop()
-                solving = loop.run_in_executor(_solvers(), pipeline_client.solve, form["challenge"])
+                solving = loop.run_in_executor(_solvers(), pipeline_client.solve, challenge)
                 data["altcha"] = await solving
                 self.tally["challenged"] = self.tally.get("challenged", 0) + 1
             async with self.session.post(
@@ -106,7 +111,9 @@ class FormAdapter(WholeThreadAdapter):
                 return str(comment["id"])
             if status == 422 and b"challenge_required" in body:
                 # 250b2a7 names no level: 1 only marks the next form's challenge as one to solve.
-                difficulty = max(1, int(json.loads(body)["error"].get("difficulty") or 0))
+                error = json.loads(body)["error"]
+                difficulty = max(1, int(error.get("difficulty") or 0))
+                challenge = error.get("challenge")
                 continue
             raise _loadgen.OpError(f"http_{status}", body[:200].decode("utf-8", "replace"))
         raise _loadgen.OpError("challenge_loop")

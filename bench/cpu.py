@@ -22,8 +22,9 @@ each round, so a neighbour's burst hits both. Kinds (concurrency as in the share
   (``bench/adapter.py:FormAdapter``): the shared harness's seeding plan (its threads, its 2,000
   commenters with their addresses, its word-salad texts, replies once their parent is answered), c8; each
   comment a form token first, and where the server answers ``challenge_required``, the proof of work
-  solved at the level it names and the comment sent again with a new form. ``pipeline1``: the same, one
-  at a time (the harness's sequential seeding)
+  solved at the level it names and the comment sent again: with the challenge the refusal carries and
+  the same form token, or, from a build whose refusal carries none, with a new form asked for at that
+  level. ``pipeline1``: the same, one at a time (the harness's sequential seeding)
 
 The pipeline kinds run on a server of their own, on an empty database of the same kind as ``--seeded``
 (a file, or a new database on the same PostgreSQL server; the seeded one is not read), whose site the
@@ -372,21 +373,23 @@ class Pipeline:
     ) -> dict[str, Any] | None:
         """One comment, as ``FormAdapter.create_comment``: the stored comment, or None if refused."""
         data = pipeline_client.comment_body("default", PAGE_BASE + thread.url, thread, user, text, parent_id)
-        difficulty = 0
+        difficulty, challenge = 0, None
         for _attempt in range(2):
-            # The adapter fetches its form without the commenter's address, as the harness's session does.
-            query = "site=default" + (f"&difficulty={difficulty}" if difficulty else "")
-            status, answer = await client.request("GET", f"/api/v1/form?{query}")
-            self.requests += 1
-            if status != 200:
-                self.refusals[f"form {status}"] += 1
-                return None
-            form = json.loads(answer)
-            data["form_token"] = form["form_token"]
-            if form.get("challenge") and difficulty:
+            if challenge is None:
+                # The adapter fetches its form without the commenter's address, as the harness's session does.
+                query = "site=default" + (f"&difficulty={difficulty}" if difficulty else "")
+                status, answer = await client.request("GET", f"/api/v1/form?{query}")
+                self.requests += 1
+                if status != 200:
+                    self.refusals[f"form {status}"] += 1
+                    return None
+                form = json.loads(answer)
+                data["form_token"] = form["form_token"]
+                challenge = form.get("challenge") if difficulty else None
+            if challenge:
                 loop = asyncio.get_running_loop()
                 data["altcha"], used = await loop.run_in_executor(
-                    self.solver, pipeline_client.solve_timed, form["challenge"]
+                    self.solver, pipeline_client.solve_timed, challenge
                 )
                 self.solving += used
                 self.tally["challenged"] += 1
@@ -401,9 +404,12 @@ class Pipeline:
                     self.worked.add(int(comment["id"]))
                 return comment
             if status == 422 and b"challenge_required" in answer:
-                # 250b2a7 names no level: 1 only marks the next form's challenge as one to solve.
+                # 250b2a7 names no level: 1 only marks the next form's challenge as one to solve. A refusal
+                # that carries its challenge leaves the form token unused: the retry needs no second form.
                 self.tally["refused_for_work"] += 1
-                difficulty = max(1, int(json.loads(answer)["error"].get("difficulty") or 0))
+                error = json.loads(answer)["error"]
+                difficulty = max(1, int(error.get("difficulty") or 0))
+                challenge = error.get("challenge")
                 continue
             code = json.loads(answer).get("error", {}).get("code", "") if answer.startswith(b"{") else ""
             self.refusals[f"{status} {code}".strip()] += 1

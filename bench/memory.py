@@ -203,11 +203,17 @@ def structure_sizes(app: Any, server: Any) -> list[dict[str, Any]]:
     add("settings, schema, engines (shared)", [ctx.settings, schema.metadata, ctx.db])
     shared.difference_update(id(cache) for cache in compiled)
     cache = ctx.cache
+    unpacked = [snapshot.unpacked() for snapshot, _ in cache._snapshots.values()]
     comments = sum(
-        len(snapshot.top_level) + sum(len(group) for group in snapshot.replies.values())
-        for snapshot, _ in cache._snapshots.values()
+        len(snapshot.top_level) + sum(map(len, snapshot.replies.values())) for snapshot in unpacked
     )
-    add("read cache: snapshots", [cache._snapshots], f"{len(cache._snapshots)} threads, {comments} comments")
+    del unpacked
+    warm = sum(not snapshot.is_packed for snapshot, _ in cache._snapshots.values())
+    add(
+        "read cache: snapshots",
+        [cache._snapshots],
+        f"{len(cache._snapshots)} threads ({warm} unpacked), {comments} comments",
+    )
     bodies = sum(len(entry.body) for entry in cache._entries.values())
     add(
         "read cache: responses",

@@ -6,8 +6,8 @@ Each stretch of reads (the write phase's readers beside 8, then beside 32 writer
 was sent for a second, or at the longest pause of a stretch over 30 s) is cut into the time from the
 harness sending a read to the server parsing its head, the server's handling, the wait for the end of the
 event loop's step, and the time from the answer's send to the harness having its body; then the loops' gaps
-of more than 10 ms (the loop's CPU in them, its time in the run queue, and the rest: the GIL, the disk), and
-the server's threads' CPU.
+of more than 10 ms (the loop's CPU in them, its time in the run queue, and the rest: the GIL, the disk), the
+server's threads' CPU, and, if the server ran with ``REJOINDER_TAIL_PIECES=1``, what ran on its loop by kind.
 """
 
 from __future__ import annotations
@@ -67,6 +67,24 @@ def gaps(found: list[list[Any]], start: int, end: int, name: str) -> str:
     )
 
 
+def pieces(found: list[list[Any]], start: int, end: int) -> list[str]:
+    """What ran on the server's loop (``REJOINDER_TAIL_PIECES=1``), by kind: count, wall time in all, and
+    each one's CPU time."""
+    by_kind: dict[str, list[list[Any]]] = {}
+    for piece in found:
+        if start <= piece[1] <= end:
+            by_kind.setdefault(piece[0], []).append(piece)
+    lines = []
+    for kind, rows in sorted(by_kind.items()):
+        cpu_ms = [row[3] / 1e6 for row in rows]
+        figures = " ".join(f"p{int(q * 100)} {cpu.percentile(cpu_ms, q):6.2f}" for q in (0.5, 0.99))
+        lines.append(
+            f"    {kind:20} {len(rows):7,}, wall {sum(row[2] for row in rows) / 1e6:7,.0f} ms;"
+            f" CPU each {figures} max {max(cpu_ms):6.1f} ms, over 6 ms {sum(c > 6 for c in cpu_ms)}"
+        )
+    return lines
+
+
 def report(folder: Path) -> None:
     server, harness = load(folder, "server"), load(folder, "client")
     answered = {read[0]: read[1:] for read in server.get("read", [])}
@@ -99,6 +117,9 @@ def report(folder: Path) -> None:
             seconds_between = (last - first) / 1e9
             cores = {name: (after[name] - before[name]) / CLOCK_TICKS / seconds_between for name in after}
             print(f"  server threads, cores: loop {cores['loop']:.2f}, all others {cores['others']:.2f}")
+        found = pieces(server.get("piece", []), start, end)
+        if found:
+            print("  on the server's loop (REJOINDER_TAIL_PIECES=1):", *found, sep="\n")
 
 
 def main() -> None:

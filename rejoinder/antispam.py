@@ -175,7 +175,13 @@ def judge_comment(
     try:
         verdict = judge(inputs, sub, rules, reading=reading, thread_id=thread_id)
     except ChallengeNeeded as needed:
-        raise ChallengeRequired(needed.message, {"altcha": needed.rule}, difficulty=needed.level) from None
+        # The challenge comes with the refusal: its retry, with the same form token (left unused, as the
+        # refused attempt's writes are undone), needs no second form, nor a second form's younger token.
+        level = needed.level
+        challenge = pow.challenge(ctx.spam.pow_key, now, level=level)
+        raise ChallengeRequired(
+            needed.message, {"altcha": needed.rule}, difficulty=level, challenge=challenge
+        ) from None
     purge = now + timedelta(days=rules.spam_retention_days) if verdict.action is Action.DISCARD else None
     reasons = list(verdict.reasons)
     stored = StoredVerdict(verdict.action.value, verdict.score, reasons, reading.fingerprint, purge)

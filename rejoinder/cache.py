@@ -2,10 +2,12 @@
 
 The layers share one lock and one set of generations. A *snapshot* (see ``snapshots.py``) holds every
 visible comment of a thread; a write updates it in place, so the next read rebuilds its page from memory
-rather than from the database. *Responses* are finished JSON bodies per query, and *counts* the comment
-count of each thread; any write to their thread drops them. A reader notes the thread's generation before
-it reads the database and stores its result only if no write bumped the generation meanwhile, so a slow
-read can never put a stale page back after the write that outdated it. Concurrent misses of one response
+rather than from the database. Only the snapshots of the threads written to last are held as comments
+(*warm*), up to a share of the budget; the others are held packed, and unpacked for a write or a page.
+*Responses* are finished JSON bodies per query, and *counts* the comment count of each thread; any write
+to their thread drops them. A reader notes the thread's generation before it reads the database and stores
+its result only if no write bumped the generation meanwhile, so a slow read can never put a stale page
+back after the write that outdated it. Concurrent misses of one response
 at one generation are built once (single flight): after a write to a popular thread, one request rebuilds
 it and the rest wait for it.
 """
@@ -16,7 +18,7 @@ import contextlib
 import itertools
 import logging
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,13 +31,33 @@ ThreadKey = tuple[str, str]  # (site key, normalised thread URL)
 GENERATION_STRIPES = 4096
 MAX_COUNTS = 200_000  # comment counts of threads, a few dozen bytes each
 MAX_AUTHORS = 20_000  # commenters shared by snapshots, about 100 bytes each
+# The share of the snapshots' budget held as comments, by the threads written to last: 8 MiB of the default
+# 128, about 14,000 comments. A packed snapshot takes a sixth of the memory, but a write to it unpacks it
+# (about 2 µs a comment) and packs it again when it leaves the warm ones (4-5 µs): an eighth would halve that
+# churn and save about 6 MB less at the harness's end (docs/benchmarks.md, "snapshots held packed").
+WARM_SHARE = 16
+MAX_COOLED = 4096  # threads packed and not yet told to ``cooled``'s caller
 
 
 class Snapshot(Protocol):
-    """What the read cache reads of a thread's snapshot (``snapshots.ThreadSnapshot``)."""
+    """What the read cache reads of a thread's snapshot (``snapshots.ThreadSnapshot``, or its packed form)."""
 
     @property
     def comment_count(self) -> int: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def is_packed(self) -> bool: ...
+
+    def packed(self) -> Snapshot:
+        """Its compact form: itself if it is one, or if it cannot be packed."""
+        ...
+
+    def unpacked(self) -> Any:
+        """The snapshot that pages are cut from and writes applied to: itself if it is not packed."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -52,10 +74,16 @@ class _Flight:
 
 
 class ReadCache:
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, max_warm_bytes: int | None = None) -> None:
         self.max_bytes = max_bytes  # for each layer
         self._snapshots: OrderedDict[ThreadKey, tuple[Snapshot, int]] = OrderedDict()  # (snapshot, size)
         self._snapshot_size = 0
+        # The snapshots held unpacked, by the thread's last write (oldest first), with their sizes: a busy
+        # thread's next write and page find its comments as they are. A read keeps what it loads packed.
+        self.max_warm_bytes = max_bytes // WARM_SHARE if max_warm_bytes is None else max_warm_bytes
+        self._warm: OrderedDict[ThreadKey, int] = OrderedDict()
+        self._warm_size = 0
+        self._cooled: deque[ThreadKey] = deque(maxlen=MAX_COOLED)
         # Comment counts by site, then by thread URL: a counts request names one site and up to a hundred
         # URLs, looked up by the URL strings alone (no key tuple to build and hash for each).
         self._counts: dict[str, dict[str, int]] = {}
@@ -154,18 +182,36 @@ class ReadCache:
         return entry
 
     def snapshot(self, thread_key: ThreadKey) -> Any | None:
+        """The thread's snapshot, unpacked (for this once, if it is held packed: see ``warm``)."""
         entry = None if self._unusable() else self._snapshots.get(thread_key)
         if entry is None:
             return None
         with contextlib.suppress(KeyError):
             self._snapshots.move_to_end(thread_key)
-        return entry[0]
+        return entry[0].unpacked()
+
+    def warm(self, thread_key: ThreadKey) -> bool:
+        """Whether the thread's snapshot is held unpacked: one of the threads written to last. A page made of
+        it may keep what it is made of (``web/page_parts.py``), as that holds the same comments."""
+        return thread_key in self._warm
+
+    def cooled(self) -> list[ThreadKey]:
+        """The threads whose snapshots were packed since the last call: what was kept of their comments
+        elsewhere (a page's layout) holds objects the snapshot no longer does, and should be let go."""
+        found = []
+        with contextlib.suppress(IndexError):
+            while True:
+                found.append(self._cooled.popleft())
+        return found
 
     def put_snapshot(self, thread_key: ThreadKey, generation: int, snapshot: Snapshot, size: int) -> None:
-        """Keep ``snapshot`` unless a write to its thread landed since ``generation`` was read, and its
-        comment count with the others: the same number the database holds, read at the same time."""
+        """Keep ``snapshot``, packed, unless a write to its thread landed since ``generation`` was read, and
+        its comment count with the others: the same number the database holds, read at the same time."""
         if size > self.max_bytes or self.bypass:
             return
+        packed = snapshot.packed()  # before the lock: its work is the caller's alone
+        if packed is not snapshot:
+            snapshot, size = packed, packed.size
         with self._lock:
             if generation != self.generation(thread_key):
                 return
@@ -253,6 +299,9 @@ class ReadCache:
                 else:
                     self._snapshots[thread_key] = (updated, size)
                     self._snapshot_size += size
+                    if not updated.is_packed:
+                        self._warm[thread_key] = size
+                        self._warm_size += size
             self._generations[hash(thread_key) % GENERATION_STRIPES] += 1
             if updated is not None:
                 # The count readers of its page see: a counts request after a write to a thread someone
@@ -266,6 +315,33 @@ class ReadCache:
             self._counts_versions[thread_key[0]] = next(self._count_changes)
             for variant in self._by_thread.pop(thread_key, ()):
                 self._remove(variant)
+            coldest = self._coldest()
+        self._pack(coldest)
+
+    def _coldest(self) -> list[tuple[ThreadKey, Snapshot]]:
+        """The warm snapshots beyond their budget, the least recently written first, taken off the warm list
+        (under the lock)."""
+        found = []
+        while self._warm_size > self.max_warm_bytes and len(self._warm) > 1:
+            thread_key, size = self._warm.popitem(last=False)
+            self._warm_size -= size
+            found.append((thread_key, self._snapshots[thread_key][0]))
+        return found
+
+    def _pack(self, snapshots: list[tuple[ThreadKey, Snapshot]]) -> None:
+        """Hold these snapshots packed, each unless a write replaced it meanwhile. Packed outside the lock:
+        a write to another thread need not wait for it."""
+        for thread_key, snapshot in snapshots:
+            packed = snapshot.packed()
+            if packed is snapshot:
+                continue  # kept as it is, off the warm list: packed after its next write, if it can be then
+            with self._lock:
+                entry = self._snapshots.get(thread_key)
+                if entry is None or entry[0] is not snapshot:
+                    continue
+                self._snapshots[thread_key] = (packed, packed.size)
+                self._snapshot_size += packed.size - entry[1]
+            self._cooled.append(thread_key)
 
     def clear(self) -> None:
         with self._lock:
@@ -276,6 +352,8 @@ class ReadCache:
             self._size = 0
             self._snapshots.clear()
             self._snapshot_size = 0
+            self._warm.clear()
+            self._warm_size = 0
             self._counts.clear()
             self._counts_held = 0
             self._counts_versions.clear()
@@ -285,6 +363,9 @@ class ReadCache:
         entry = self._snapshots.pop(thread_key, None)
         if entry is not None:
             self._snapshot_size -= entry[1]
+        size = self._warm.pop(thread_key, None)
+        if size is not None:
+            self._warm_size -= size
 
     def _remove(self, variant: Hashable) -> None:
         entry = self._entries.pop(variant, None)

@@ -42,6 +42,7 @@ from rejoinder.store import comments as store
 from rejoinder.store import identity as identity_store
 from rejoinder.store import spam as spam_store
 from rejoinder.store import threads as thread_store
+from rejoinder.store.audience import audience_on_sqlite
 from rejoinder.store.comments import StoredVerdict
 from rejoinder.store.sites import get_site_by_id
 from rejoinder.threads import thread_url, too_old
@@ -256,7 +257,7 @@ def _plan_post(ctx: Context, new: NewComment, client: Client) -> _Plan:
             subscriptions.request(ctx, conn, site, rules, thread, comment, new.notify, now)
         fingerprint = verdict.fingerprint if verdict is not None else None
         posted = CommentPosted(site.key, thread.url, comment, site.id, fingerprint)
-        ctx.events.record(conn, posted, heard=_heard(looked_up, status, new.notify))
+        ctx.events.record(conn, posted, heard=_heard(conn, looked_up, site.id, thread.id, status, new.notify))
         return site, thread, rules, comment, verdict
 
     def finish(stored: Stored) -> PostedComment:
@@ -270,14 +271,25 @@ def _plan_post(ctx: Context, new: NewComment, client: Client) -> _Plan:
     return _Plan(body, html, store_it, finish, question)
 
 
-def _heard(looked_up: store.NewCommentAnswer | None, status: CommentStatus, notify: frozenset[str]) -> bool:
+def _heard(
+    conn: Connection,
+    looked_up: store.NewCommentAnswer | None,
+    site_id: int,
+    thread_id: int,
+    status: CommentStatus,
+    notify: frozenset[str],
+) -> bool:
     """Whether anyone may hear of the new comment after it commits: not known unless its audience was
-    looked up; and an author asking for notifications may be a subscriber of its own thread by the commit.
-    The audience is as the lookup found it: a subscriber, moderator or webhook added while the comment's
-    batch commits hears of the comments committed after it, as one added a moment later would."""
-    if looked_up is None or looked_up.audience is None or notify:
+    looked up (with its batch on PostgreSQL, now on SQLite); and an author asking for notifications may be
+    a subscriber of its own thread by the commit. The audience is as the lookup found it: a subscriber,
+    moderator or webhook added while the comment's batch commits hears of the comments committed after
+    it, as one added a moment later would."""
+    if notify:
         return True
-    return looked_up.audience.hears_of(status)
+    audience = looked_up.audience if looked_up is not None else None
+    if audience is None and looked_up is None:
+        audience = audience_on_sqlite(conn, site_id, thread_id)
+    return True if audience is None else audience.hears_of(status)
 
 
 async def edit_comment(ctx: Context, comment_id: int, edit_token: str, body: str) -> Comment:

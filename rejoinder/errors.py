@@ -101,17 +101,29 @@ class PayloadTooLarge(RejoinderError):
 
 class ChallengeRequired(InvalidInput):
     """The comment needs a solved proof-of-work challenge before it is accepted; ``difficulty`` is the
-    level to ask ``GET /api/v1/form`` for."""
+    level to ask ``GET /api/v1/form`` for, and ``challenge`` (when the refusal came from a form's post) one
+    of that level, ready to solve: the refused attempt's form token is left unused, so the retry needs no
+    second form."""
 
     code = "challenge_required"
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None, *, difficulty: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        fields: dict[str, str] | None = None,
+        *,
+        difficulty: int = 0,
+        challenge: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message, fields)
         self.difficulty = difficulty
+        self.challenge = challenge
 
     @property
     def details(self) -> dict[str, object]:
-        return {"difficulty": self.difficulty}
+        if self.challenge is None:
+            return {"difficulty": self.difficulty}
+        return {"difficulty": self.difficulty, "challenge": self.challenge}
 
 
 class RateLimited(RejoinderError):

@@ -65,8 +65,8 @@ def error_fields(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     error = response.json()["error"]
-    # challenge_required also says how hard a challenge to ask for
-    extra = {"difficulty"} if code == "challenge_required" else set()
+    # challenge_required also says how hard a challenge the retry needs, and brings one that hard
+    extra = {"difficulty", "challenge"} if code == "challenge_required" else set()
     assert set(error) == {"code", "message", "fields"} | extra
     assert error["code"] == code, error
     assert isinstance(error["message"], str) and error["message"]

@@ -40,6 +40,7 @@ from tests.helpers import comment_payload
 SITE, URL = "test", "https://blog.example/patched"
 KEY = (SITE, URL)
 START = datetime(2026, 12, 5, 21, 0, tzinfo=UTC)
+PUBLISHED = CommentStatus.PUBLISHED
 STATUSES = [CommentStatus.PUBLISHED] * 3 + [CommentStatus.PENDING, CommentStatus.SPAM, CommentStatus.DELETED]
 # (sort, limit): whole threads as the widget and the shared harness read them, and short pages whose
 # second page is read with the first one's cursor.
@@ -54,7 +55,9 @@ WRITES = st.one_of(
     st.tuples(st.just("status"), st.integers(0, 1000), st.sampled_from(STATUSES)),
     st.tuples(st.just("pin"), st.integers(0, 1000), st.none()),
     st.tuples(st.just("reload"), st.none(), st.none()),
+    st.tuples(st.just("cool"), st.none(), st.none()),
 )
+OTHER = (SITE, "https://blog.example/written-to-since")
 
 
 class WrittenThread:
@@ -86,9 +89,22 @@ class WrittenThread:
             return True
         return any(c.parent_id == comment.id and self._loaded(c) for c in self.comments.values())
 
+    def cool(self) -> None:
+        """Another thread written to since, with room for one warm snapshot: this one is held packed."""
+        self.cache.max_warm_bytes = 0
+        if self.cache.snapshot(OTHER) is None:
+            other = dataclasses.replace(self.thread, id=2, url=OTHER[1])
+            self.cache.put_snapshot(OTHER, self.cache.generation(OTHER), ThreadSnapshot.of(other, 3, []), 1)
+        new_id = 1_000_000 + len(self.comments)
+        comment = Comment(new_id, 2, None, None, Author("Bo"), "", "<p>.</p>", PUBLISHED, START, None, 0)
+        apply_to_cache(self.cache, CommentPosted(SITE, OTHER[1], comment))
+        assert not self.cache.warm(KEY)
+
     def write(self, what: str, which: int | None, value: Any) -> None:
         if what == "reload":
             return self.reload()
+        if what == "cool":
+            return self.cool()
         ids = sorted(self.comments)
         if what in ("post", "reply"):
             parent = (

@@ -118,7 +118,9 @@ def plans(conn: Connection) -> Iterator[list[str]]:
     found: list[str] = []
     sqlite = conn.dialect.name == "sqlite"
 
-    def explain(_conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+    def explain(conn: Connection, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if cursor is None:  # a statement sent to SQLite's driver itself (``on_sqlite``)
+            cursor = conn.connection.driver_connection.cursor()
         cursor.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters)
         found.append("\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall()))
 

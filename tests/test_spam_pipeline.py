@@ -422,8 +422,35 @@ async def test_a_refusal_names_the_level_its_retry_needs(
     level = first.json()["error"]["difficulty"]
     assert level == pow.required_level(1, pow.FREE_PER_HOUR + 1) == 2
     named = (await client.get("/api/v1/form", params={"site": GUARDED, "difficulty": level})).json()
+    assert first.json()["error"]["challenge"]["maxnumber"] == named["challenge"]["maxnumber"]
     posted = await submit(client, shown=named, altcha=solved_payload(named["challenge"]))
     assert posted["status"] == "pending"
+
+
+async def test_a_refusal_carries_the_challenge_its_retry_solves_with_the_same_form_token(
+    client: httpx.AsyncClient, ctx: Context, guarded: Callable[..., Site]
+) -> None:
+    # As the widget posts: the form shown a while ago, the comment doubtful. The challenge comes with the
+    # refusal, and the form's token, which the refusal left unused, goes again with its solution: no
+    # second form, whose token, younger than the time a reader takes, would read as a script's.
+    guarded(pow="doubtful", min_submit_seconds=0.2)
+    centre_on(ctx, FRIENDLY, hold=-0.5, spam=5.0)  # held, in the lower half of the hold band: doubt 1
+    shown = await form(client)
+    await asyncio.sleep(0.25)
+    refused = await send(client, shown=shown)
+    assert set(error_fields(refused, 422, "challenge_required")) == {"altcha"}
+    error = refused.json()["error"]
+    assert error["difficulty"] == 1
+    challenge = error["challenge"]
+    assert set(challenge) == {"algorithm", "challenge", "maxnumber", "salt", "signature"}
+    assert challenge["maxnumber"] == pow.max_number(1)
+    solution = solved_payload(challenge)
+    posted = await submit(client, shown=shown, altcha=solution)
+    assert posted["status"] == "pending"  # the work bought a hearing, not a pass
+    reasons = stored(ctx, posted["id"]).spam_reasons
+    assert not any("after the form was shown" in r or "used before" in r for r in reasons), reasons
+    again = await send(client, f"{FRIENDLY} Again.", shown=await form(client), altcha=solution)
+    assert set(error_fields(again, 422, "challenge_required")) == {"altcha"}  # single use, as any
 
 
 async def test_the_form_refuses_a_difficulty_out_of_range(

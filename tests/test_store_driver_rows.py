@@ -1,22 +1,28 @@
-"""What a like reads and writes straight through the driver (``store/dialect.py``: ``on_sqlite``,
-``on_psycopg``) is what SQLAlchemy would read and write: the comment with its place, and the outbox rows.
-Both backends."""
+"""What a like or a new comment reads and writes straight through the driver (``store/dialect.py``:
+``on_sqlite``, ``on_psycopg``) is what SQLAlchemy would read and write: the comment with its place, the
+outbox rows, a new comment's thread and its row. Both backends."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import Connection, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from rejoinder.context import Context
-from rejoinder.store import outbox
-from rejoinder.store.comments import _GET_COMMENT_PLACED, _comment, get_comment_placed
+from rejoinder.model import Author, CommentStatus, Verified
+from rejoinder.sites import create_site
+from rejoinder.store import comments as comments_store
+from rejoinder.store import outbox, threads
+from rejoinder.store.comments import _GET_COMMENT_PLACED, StoredVerdict, _comment, get_comment_placed
 from rejoinder.store.dialect import on_sqlite
 from rejoinder.store.schema import comments
 from rejoinder.store.schema import outbox as outbox_table
+from rejoinder.store.schema import threads as threads_table
+from tests.conftest import SITE_ORIGIN
 from tests.helpers import post
 
 
@@ -78,3 +84,108 @@ def test_a_driver_error_on_sqlite_is_raised_as_sqlalchemys(ctx: Context) -> None
             on_sqlite(conn, "INSERT INTO no_such_table VALUES (?)", (1,))
         assert on_sqlite(conn, "SELECT ? + 1", (1,)) == [(2,)]
         conn.execute(text("SELECT 1"))  # the transaction is still usable
+
+
+def raw_row(conn: Connection, table: str, row_id: int) -> dict[str, Any]:
+    """A row as the database holds it, every column but its id."""
+    found = conn.exec_driver_sql(f"SELECT * FROM {table} WHERE id = {int(row_id)}").mappings().one()
+    return {name: value for name, value in found.items() if name != "id"}
+
+
+def test_a_new_thread_and_a_guests_question_read_as_sqlalchemy_reads_them(ctx: Context) -> None:
+    site = create_site(ctx, "rows", "Rows", [SITE_ORIGIN], spam_filter=False)
+    sqlite = ctx.db.backend == "sqlite"
+    made_at = datetime(2026, 12, 6, 16, 30, 0, 250000, tzinfo=UTC)
+    with ctx.db.write() as conn:
+        # No thread yet: SQLite answers the address's question all the same, PostgreSQL leaves it.
+        assert threads.find_thread_for_guest(conn, site.id, "https://a.example/1", "a@b.example") == (
+            None,
+            False if sqlite else None,
+        )
+        made = threads.get_or_create_thread(conn, site.id, "https://a.example/1", "One", made_at)
+        assert made == threads.find_thread(conn, site.id, "https://a.example/1")
+        assert made.created_at == made_at and made.title == "One" and not made.closed
+        assert threads.get_or_create_thread(conn, site.id, "https://a.example/1", "Again", made_at) == made
+        found, taken = threads.find_thread_for_guest(conn, site.id, "https://a.example/1", "a@b.example")
+        assert (found, taken) == (made, False)
+        # The row as SQLAlchemy's own insert writes it.
+        conn.execute(
+            insert(threads_table).values(
+                site_id=site.id, url="https://a.example/2", title="One", created_at=made_at, closed=False
+            )
+        )
+        other = threads.find_thread(conn, site.id, "https://a.example/2")
+        assert other is not None
+        mine, theirs = raw_row(conn, "threads", made.id), raw_row(conn, "threads", other.id)
+    assert {**mine, "url": None} == {**theirs, "url": None}
+
+
+@pytest.mark.parametrize("kind", ["plain", "judged", "a verified reader's reply"])
+def test_a_new_comment_is_written_as_sqlalchemy_writes_it(ctx: Context, kind: str) -> None:
+    site = create_site(ctx, "rows", "Rows", [SITE_ORIGIN], spam_filter=False)
+    now = datetime(2026, 12, 6, 16, 31, 5, 123456, tzinfo=UTC)
+    author = Author("Ada", "ada@example.org", "https://ada.example")
+    verdict, verified = None, None
+    if kind == "judged":
+        reasons = ["text reads like spam ('Grüße')", "a link"]
+        verdict = StoredVerdict("hold", 0.625, reasons, -(2**62), now + timedelta(days=30))
+    if kind == "a verified reader's reply":
+        verified = Verified("github", "GitHub", "https://github.com/ada")
+    body, html = "Grüße *ünïcode*", "<p>Grüße <em>ünïcode</em></p>"
+    with ctx.db.write() as conn:
+        thread = threads.get_or_create_thread(conn, site.id, "https://a.example/c", "C", now)
+        parent = None
+        if verified is not None:
+            parent = comments_store.insert_comment(
+                conn,
+                thread_id=thread.id,
+                parent=None,
+                author=author,
+                body=body,
+                html=html,
+                status=CommentStatus.PUBLISHED,
+                now=now,
+                remote_addr="",
+                user_agent="",
+            )
+        mine = comments_store.insert_comment(
+            conn,
+            thread_id=thread.id,
+            parent=parent,
+            author=author,
+            body=body,
+            html=html,
+            status=CommentStatus.PENDING,
+            now=now,
+            remote_addr="203.0.113.9",
+            user_agent="test",
+            verdict=verdict,
+            identity_id=None,
+            verified=verified,
+        )
+        # The values insert_comment gave SQLAlchemy before: the verdict's columns only with a verdict.
+        values = {
+            "thread_id": thread.id,
+            "parent_id": parent.id if parent else None,
+            "root_id": parent.id if parent else None,
+            "author_name": author.name,
+            "author_email": author.email,
+            "author_website": author.website,
+            "body": body,
+            "html": html,
+            "status": "pending",
+            "created_at": now,
+            "edited_at": None,
+            "remote_addr": "203.0.113.9",
+            "user_agent": "test",
+            "like_count": 0,
+            "version": 1,
+            "identity_id": None,
+            "verified": verified.as_json() if verified else None,
+            **(verdict.columns() if verdict else {}),
+        }
+        theirs = conn.execute(insert(comments).returning(comments.c.id), values).scalar_one()
+        assert raw_row(conn, "comments", mine.id) == raw_row(conn, "comments", theirs)
+    assert (
+        mine.created_at == now and mine.status is CommentStatus.PENDING and mine.root_id == values["root_id"]
+    )

@@ -11,12 +11,18 @@ which every process of the machine shares) and the time its body was read is not
 In both, a 1 ms timer on the event loop notes every gap of more than 3 ms between its firings with the
 loop thread's CPU time and its time in the kernel's run queue over the gap (``/proc/.../schedstat``), and
 the server notes its threads' CPU once a second. Everything goes to ``DIR`` once a second, as JSON lines.
+With ``REJOINDER_TAIL_PIECES=1`` too, the server also notes the wall and CPU time of what runs on its loop
+(requests received, pages made, posts' plans, a batch's pieces, kept writes, COMMIT, fan-out to the read
+cache), each step of the task that commits the loop's batches, each WAL checkpoint and each collection of
+the cyclic garbage collector; ``bench/tail_report.py`` sums them per phase.
 A throwaway for measuring, never for a deployment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 import importlib.abc
 import importlib.machinery
 import json
@@ -29,6 +35,7 @@ from types import ModuleType
 from typing import Any
 
 OUT = os.environ.get("REJOINDER_TAIL_PROBE", "")
+PIECES = os.environ.get("REJOINDER_TAIL_PIECES") == "1"
 HEADER = "X-Tail-Sent"
 GAP_NS = 3_000_000
 records: list[list[Any]] = []  # lines to write: ["read", ...], ["gap", ...], ["threads", ...]
@@ -111,6 +118,8 @@ def probe_server_protocol(wire: ModuleType) -> None:
 
     protocol.on_headers_complete, protocol.on_response_complete = on_headers_complete, on_response_complete
     step_writes._send = _send
+    if PIECES:
+        protocol.data_received = timed("received", protocol.data_received)
 
 
 def probe_server(server: ModuleType) -> None:
@@ -121,6 +130,92 @@ def probe_server(server: ModuleType) -> None:
         await serve(self, *args, **kwargs)
 
     server.Server.serve = watched_serve
+    if PIECES:
+        gc.callbacks.append(_collected)
+
+
+def timed(kind: str, function: Any) -> Any:
+    """``function``, noting ["piece", kind, start, wall ns, CPU ns] for every call."""
+
+    @functools.wraps(function)
+    def noting(*args: Any, **kwargs: Any) -> Any:
+        start, cpu = time.monotonic_ns(), time.thread_time_ns()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            records.append(["piece", kind, start, time.monotonic_ns() - start, time.thread_time_ns() - cpu])
+
+    return noting
+
+
+class TimedSteps:
+    """Awaits a coroutine, noting each of its steps (its run between two suspensions) as a piece."""
+
+    def __init__(self, coroutine: Any, kind: str) -> None:
+        self.coroutine, self.kind = coroutine, kind
+
+    def __await__(self) -> Any:
+        steps = self.coroutine.__await__()
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            start, cpu = time.monotonic_ns(), time.thread_time_ns()
+            try:
+                yielded = steps.throw(error) if error is not None else steps.send(value)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                records.append(
+                    ["piece", self.kind, start, time.monotonic_ns() - start, time.thread_time_ns() - cpu]
+                )
+            value, error = None, None
+            try:
+                value = yield yielded
+            except BaseException as exc:  # thrown into the coroutine at its next step, as await does
+                error = exc
+
+
+_collecting = [0, 0]  # the running collection's start: monotonic and CPU ns
+
+
+def _collected(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _collecting[:] = [time.monotonic_ns(), time.thread_time_ns()]
+        return
+    start, cpu = _collecting
+    kind = f"gc{info['generation']}"
+    records.append(["piece", kind, start, time.monotonic_ns() - start, time.thread_time_ns() - cpu])
+
+
+def probe_store(db: ModuleType) -> None:
+    named = (
+        ("_refusable", "batch piece"),
+        ("_look_ahead", "lookups"),
+        ("_flush", "kept writes"),
+        ("_settle", "settle"),
+    )
+    for name, kind in named:
+        setattr(db, name, timed(kind, getattr(db, name)))
+    db.Database.checkpoint = timed("checkpoint (thread)", db.Database.checkpoint)
+    commit_on_loop, drain = db.Database._commit_loop_batch, db.Database._drain_on_loop
+
+    async def _commit_loop_batch(self: Any, transaction: Any) -> None:
+        await TimedSteps(commit_on_loop(self, transaction), "commit")
+
+    async def _drain_on_loop(self: Any) -> None:
+        await TimedSteps(drain(self), "batch step")
+
+    db.Database._commit_loop_batch, db.Database._drain_on_loop = _commit_loop_batch, _drain_on_loop
+
+
+def probe_pieces(module: ModuleType) -> None:
+    """The loop's other pieces, by module."""
+    if module.__name__ == "rejoinder.bus":
+        module.EventBus._committed = timed("fan-out", module.EventBus._committed)
+    elif module.__name__ == "rejoinder.comments":
+        module._plan_post = timed("post's plan", module._plan_post)
+    elif module.__name__ == "rejoinder.web.page_parts":
+        module.PageParts.page = timed("page made", module.PageParts.page)
 
 
 def probe_harness(client: ModuleType) -> None:
@@ -154,6 +249,15 @@ PROBES: dict[str, Callable[[ModuleType], None]] = {
     "uvicorn.server": probe_server,
     "aiohttp.client": probe_harness,
 }
+if PIECES:
+    PROBES.update(
+        {
+            "rejoinder.store.db": probe_store,
+            "rejoinder.bus": probe_pieces,
+            "rejoinder.comments": probe_pieces,
+            "rejoinder.web.page_parts": probe_pieces,
+        }
+    )
 
 
 class ProbingFinder(importlib.abc.MetaPathFinder):

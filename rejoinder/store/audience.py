@@ -7,10 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, literal_column
+from sqlalchemy import Connection, bindparam, exists, literal_column, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from rejoinder.model import CommentStatus
+from rejoinder.store.dialect import on_sqlite
 from rejoinder.store.schema import moderator_mail, moderator_roles, subscriptions, webhooks
 
 
@@ -64,3 +66,26 @@ def audience_from_row(row: Any) -> Audience:
         moderators_of_all=bool(row.audience_moderators_of_all),
         moderators=bool(row.audience_moderators),
     )
+
+
+# SQLite: the same tests for one comment, straight through the driver (``on_sqlite``). Nothing is looked up
+# ahead of a batch there (a statement costs no round trip); asked with each comment, in its transaction,
+# they spare the bus's thread a gathering of reads that find no one and a write that marks the events
+# delivered, for every comment no one can hear of.
+_SQLITE_AUDIENCE = str(
+    select(*audience_columns(bindparam("site_id"), bindparam("thread_id"))).compile(
+        dialect=sqlite.dialect(paramstyle="named")
+    )
+)
+
+
+def audience_on_sqlite(conn: Connection, site_id: int, thread_id: int) -> Audience | None:
+    """Who may hear of a new comment in ``thread_id`` of ``site_id``, asked in the caller's transaction on
+    SQLite, where writers take turns, so that no one joins the audience before it commits; None elsewhere
+    (PostgreSQL asks with the batch's lookup: ``store.comments.look_up_new_comments``)."""
+    if conn.dialect.name != "sqlite":
+        return None
+    ((webhooks, listeners, moderators_of_all, moderators),) = on_sqlite(
+        conn, _SQLITE_AUDIENCE, {"site_id": site_id, "thread_id": thread_id}
+    )
+    return Audience(bool(webhooks), bool(listeners), bool(moderators_of_all), bool(moderators))

@@ -45,7 +45,7 @@ from rejoinder.model import (
 )
 from rejoinder.store.audience import Audience, audience_columns, audience_from_row
 from rejoinder.store.db import Part, Rider, RidingLookAhead, at_commit
-from rejoinder.store.dialect import on_sqlite, padded, sqlite_row
+from rejoinder.store.dialect import on_sqlite, padded, sqlite_bind, sqlite_row
 from rejoinder.store.schema import comments, identities, sites, threads
 from rejoinder.store.threads import thread_from_row
 
@@ -193,6 +193,32 @@ def get_comment_placed(conn: Connection, comment_id: int) -> tuple[Comment, str,
 
 
 _INSERT_COMMENT = comments.insert().returning(comments.c.id)  # built once, run with each comment's values
+# SQLite: the same insert straight through the driver (``on_sqlite``), every column named, each value bound
+# as SQLAlchemy binds it and a column left out given its default (None: NULL), as SQLAlchemy would.
+_NEW_COLUMNS = [column for column in comments.c if column.name != "id"]
+_SQLITE_INSERT_COMMENT = str(
+    comments.insert()
+    .values({column.name: bindparam(column.name) for column in _NEW_COLUMNS})
+    .returning(comments.c.id)
+    .compile(dialect=sqlite.dialect(paramstyle="named"))
+)
+_SQLITE_COMMENT_BINDS = [(column.name, sqlite_bind(column)) for column in _NEW_COLUMNS]
+_SQLITE_COMMENT_DEFAULTS = {
+    column.name: sqlite_bind(column)(getattr(column.default, "arg", None))
+    if column.default is not None
+    else None
+    for column in _NEW_COLUMNS
+}
+
+
+def _sqlite_comment_row(values: dict[str, Any]) -> dict[str, Any]:
+    """A new comment's values as the driver takes them (``_SQLITE_INSERT_COMMENT``)."""
+    return {
+        name: bind(values[name]) if name in values else _SQLITE_COMMENT_DEFAULTS[name]
+        for name, bind in _SQLITE_COMMENT_BINDS
+    }
+
+
 _INSERT_COMMENTS = comments.insert()  # rows whose ids were taken ahead (``look_up_new_comments``)
 
 
@@ -435,7 +461,9 @@ def insert_comment(
         "verified": verified.as_json() if verified else None,
         **(verdict.columns() if verdict else {}),
     }
-    if comment_id is None:
+    if comment_id is None and conn.dialect.name == "sqlite":
+        ((comment_id,),) = on_sqlite(conn, _SQLITE_INSERT_COMMENT, _sqlite_comment_row(values))
+    elif comment_id is None:
         comment_id = conn.execute(_INSERT_COMMENT, values).scalar_one()
     elif (kept := at_commit(conn, _insert_comments, _comments_as_part)) is not None:
         kept.append({"id": comment_id, **values})

@@ -4,7 +4,7 @@ driver (psycopg, sqlite3) for the statements too frequent for SQLAlchemy's execu
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, ColumnElement, Connection, Table, bindparam
@@ -89,7 +89,7 @@ def on_psycopg(conn: Connection, statement: str, parameters: dict[str, Any]) -> 
         raise  # not reached
 
 
-def on_sqlite(conn: Connection, statement: str, parameters: Sequence[Any]) -> list[Any]:
+def on_sqlite(conn: Connection, statement: str, parameters: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
     """Run ``statement`` through the sqlite3 module itself, in the transaction SQLAlchemy began on ``conn``;
     its rows. For SQLite what ``on_psycopg`` is for PostgreSQL: SQLAlchemy's execution path (an execution
     context, parameter and result processing, a result object) cost several times the database's own work

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Integer, Row, bindparam, column, exists, func, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    Row,
+    and_,
+    bindparam,
+    column,
+    exists,
+    func,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from rejoinder.model import Thread
 from rejoinder.store.db import Part, at_commit
-from rejoinder.store.dialect import insert_ignore, padded
+from rejoinder.store.dialect import insert_ignore, on_sqlite, padded, sqlite_bind, sqlite_row
 from rejoinder.store.schema import identities, threads
 
 
@@ -48,13 +61,47 @@ _FIND_THREAD_FOR_GUEST = select(threads, _EMAIL_TAKEN.label("email_taken")).wher
 )
 
 
+# SQLite: a new comment's statements about its thread straight through the driver (``on_sqlite``), as a
+# like's: every comment asks them, and SQLAlchemy's execution path cost several times the database's work.
+# The guest's question gives one row whether the thread is there or not (its columns NULL when not), so
+# the address is answered for a new thread's first comment too; a new thread's row comes back from its
+# INSERT, without reading it again.
+_SQLITE_NAMED = sqlite.dialect(paramstyle="named")
+_THE_URL = and_(threads.c.site_id == bindparam("site_id"), threads.c.url == bindparam("url"))
+_GUEST_ON_SQLITE = select(threads, _EMAIL_TAKEN.label("email_taken")).select_from(
+    select(literal_column("1").label("one")).subquery().outerjoin(threads, _THE_URL)
+)
+_SQLITE_FIND_THREAD_FOR_GUEST = str(_GUEST_ON_SQLITE.compile(dialect=_SQLITE_NAMED))
+_SQLITE_GUEST_ROW = sqlite_row(list(_GUEST_ON_SQLITE.selected_columns))
+_NEW_THREAD_COLUMNS = ("site_id", "url", "title", "created_at", "closed", "comment_count")
+_SQLITE_NEW_THREAD = str(
+    sqlite.insert(threads)
+    .values({name: bindparam(name) for name in _NEW_THREAD_COLUMNS})
+    .on_conflict_do_nothing()
+    .returning(*threads.c)
+    .compile(dialect=_SQLITE_NAMED)
+)
+_SQLITE_THREAD_BINDS = {name: sqlite_bind(threads.c[name]) for name in _NEW_THREAD_COLUMNS}
+_SQLITE_THREAD_ROW = sqlite_row(list(threads.c))
+
+
+def _thread(values: Sequence[Any]) -> Thread:
+    """A thread from its row's values in the table's order, as ``sqlite_row`` reads them."""
+    return Thread(*values[: len(threads.c)])
+
+
 def find_thread_for_guest(
     conn: Connection, site_id: int, url: str, email: str
 ) -> tuple[Thread | None, bool | None]:
     """The thread for ``url``, and whether a verified identity holds ``email`` (lower-cased) as a verified
-    address; that second answer is None when there is no thread yet (ask
+    address; that second answer is None when there is no thread yet on PostgreSQL (ask
     ``store.identity.verified_email_taken`` then)."""
-    row = conn.execute(_FIND_THREAD_FOR_GUEST, {"site_id": site_id, "url": url, "email": email}).first()
+    params = {"site_id": site_id, "url": url, "email": email}
+    if conn.dialect.name == "sqlite":
+        (found,) = on_sqlite(conn, _SQLITE_FIND_THREAD_FOR_GUEST, params)
+        values = _SQLITE_GUEST_ROW(found)
+        return (_thread(values) if values[0] is not None else None), bool(values[-1])
+    row = conn.execute(_FIND_THREAD_FOR_GUEST, params).first()
     return (thread_from_row(row), bool(row.email_taken)) if row else (None, None)
 
 
@@ -67,7 +114,11 @@ def get_or_create_thread(
 ) -> Thread:
     """The thread for ``url`` (``found``, if the caller has just read it); concurrent first comments on one
     URL all end up in the same thread."""
-    thread = found or find_thread(conn, site_id, url)
+    thread = found
+    if thread is None and conn.dialect.name == "sqlite":
+        # Made first, read only if it was there: a caller that passes no thread has mostly found none.
+        thread = _new_thread_on_sqlite(conn, site_id, url, title, now)
+    thread = thread or find_thread(conn, site_id, url)
     if thread is None:
         conn.execute(
             insert_ignore(conn, threads).values(
@@ -81,11 +132,24 @@ def get_or_create_thread(
     return thread
 
 
+def _new_thread_on_sqlite(
+    conn: Connection, site_id: int, url: str, title: str, now: datetime
+) -> Thread | None:
+    """SQLite: the thread made for ``url``, or None if it was there already."""
+    values = {"site_id": site_id, "url": url, "title": title, "created_at": now, "closed": False}
+    params = {name: bind(values.get(name, 0)) for name, bind in _SQLITE_THREAD_BINDS.items()}
+    made = on_sqlite(conn, _SQLITE_NEW_THREAD, params)
+    return _thread(_SQLITE_THREAD_ROW(made[0])) if made else None
+
+
 _ADD_TO_COUNT = (
     update(threads)
     .where(threads.c.id == bindparam("tid"))
     .values(comment_count=threads.c.comment_count + bindparam("delta"))
 )
+
+
+_SQLITE_ADD_TO_COUNT = str(_ADD_TO_COUNT.compile(dialect=_SQLITE_NAMED))
 
 
 def add_to_comment_count(conn: Connection, thread_id: int, delta: int) -> None:
@@ -110,7 +174,10 @@ def _add_to_counts(conn: Connection, changes: list[tuple[int, int]]) -> None:
     for thread_id, delta in changes:
         deltas[thread_id] = deltas.get(thread_id, 0) + delta
     rows = [{"tid": tid, "delta": delta} for tid, delta in sorted(deltas.items()) if delta]
-    if rows:  # several threads: one executemany, which psycopg sends in one pipeline
+    if conn.dialect.name == "sqlite":  # a statement costs no round trip there: each through the driver
+        for row in rows:
+            on_sqlite(conn, _SQLITE_ADD_TO_COUNT, row)
+    elif rows:  # several threads: one executemany, which psycopg sends in one pipeline
         conn.execute(_ADD_TO_COUNT, rows)
 
 

@@ -99,6 +99,16 @@ class PageParts:
         # When each query whose layout was dropped had its page made last: made again, it is known as a page
         # made before, not as a new one.
         self._dropped: dict[Hashable, int] = {}
+        self._by_thread: dict[ThreadKey, set[Hashable]] = {}  # the queries of each thread's kept layouts
+
+    def forget(self, thread_keys: list[ThreadKey]) -> None:
+        """Drop the layouts of these threads, whose snapshots were packed (``ReadCache.cooled``): a layout
+        holds the comments it was made of, which the snapshot no longer does, and a page made of the
+        unpacked comments would not be patched from it anyway."""
+        for thread_key in thread_keys:
+            for variant in self._by_thread.pop(thread_key, ()):
+                layout = self._layouts.pop(variant)
+                self._size -= layout.size()
 
     def page(self, variant: Hashable, thread_key: ThreadKey, cut: PageCut, keep: bool) -> MadePage:
         """The page's JSON and ETag, the same as ``thread_page`` of the page ``cut`` holds. Its layout is kept
@@ -106,6 +116,7 @@ class PageParts:
         before = self._layouts.pop(variant, None)
         if before is not None:
             self._size -= before.size()
+            self._unlisted(variant, before.thread_key)
             made_before = before.made
             if before.thread_key != thread_key or before.max_depth != cut.max_depth:
                 before = None
@@ -118,6 +129,7 @@ class PageParts:
             self._clock += 1
             layout.made, layout.made_before = self._clock, made_before
             self._layouts[variant] = layout
+            self._by_thread.setdefault(thread_key, set()).add(variant)
             self._size += layout.size()
             heapq.heappush(self._queue, (made_before, self._clock, variant))
             self._fit()
@@ -133,12 +145,21 @@ class PageParts:
                 continue  # the entry of a layout made again since
             del layouts[variant]
             self._size -= layout.size()
+            self._unlisted(variant, layout.thread_key)
             if len(self._dropped) >= MAX_DROPPED:
                 self._dropped.clear()  # cheap to learn again: a page made twice is known again
             self._dropped[variant] = made
         if len(queue) > 2 * len(layouts) + 64:
             self._queue = [(kept.made_before, kept.made, variant) for variant, kept in layouts.items()]
             heapq.heapify(self._queue)
+
+    def _unlisted(self, variant: Hashable, thread_key: ThreadKey) -> None:
+        """Take a layout no longer kept off its thread's list."""
+        variants = self._by_thread.get(thread_key)
+        if variants is not None:
+            variants.discard(variant)
+            if not variants:
+                del self._by_thread[thread_key]
 
     def _made(self, before: Layout, cut: PageCut, keep: bool) -> Layout:
         """The page of ``cut``, each part copied from ``before`` if it is made of the same objects there."""

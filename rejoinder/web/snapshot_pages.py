@@ -27,9 +27,10 @@ def page_from_snapshot(
     # Read before the snapshot: a write landing in between leaves the page unkept (``ReadCache.put``).
     generation = ctx.cache.generation(key)
     # Only a page rebuilt after a write is patched from the one before and joined from kept fragments; a
-    # thread never written to is answered whole from the read cache, and keeping its parts too would hold
-    # its JSON twice.
-    keep = ctx.cache.written_to(key)
+    # thread not written to lately is answered whole from the read cache, and keeping its parts too would
+    # hold its JSON twice, and its comments beside its packed snapshot.
+    keep = ctx.cache.warm(key)
+    parts.forget(ctx.cache.cooled())
     cut = threads.remembered_cut(ctx, key, sort, limit, cursor)
     if cut is None:
         return None

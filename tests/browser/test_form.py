@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -321,3 +322,43 @@ def test_a_challenge_the_server_asks_for_is_solved_and_sent_again_once(
     assert "difficulty=" not in asked[0], asked
     assert "difficulty=2" in asked[1], asked  # the retry asks for the level the server named
     assert "description" in posts[0]  # the page's description, for the relevance signal
+
+
+def test_a_challenge_that_comes_with_the_refusal_is_solved_with_the_same_form_token(
+    page: Page, host: HostPages, article: str, rejoinder: Rejoinder
+) -> None:
+    forms: list[dict[str, Any]] = []
+    posts: list[dict[str, Any]] = []
+    harder = fake_form()["challenge"]
+
+    def form(route: Route) -> None:
+        forms.append(fake_form())
+        route.fulfill(json=forms[-1], headers={"Access-Control-Allow-Origin": host.origin})
+
+    def comments(route: Route) -> None:
+        if route.request.method != "POST":
+            return route.continue_()
+        posts.append(json.loads(route.request.post_data or "{}"))
+        headers = {"Access-Control-Allow-Origin": host.origin}
+        if len(posts) == 1:  # the refusal brings the harder challenge itself; the form token stays unused
+            error = {
+                "code": "challenge_required",
+                "message": "solve it",
+                "fields": {"altcha": "must be solved"},
+                "difficulty": 2,
+                "challenge": harder,
+            }
+            return route.fulfill(status=422, json={"error": error}, headers=headers)
+        route.fulfill(status=201, json=created(posts[-1], 999_003), headers=headers)
+
+    page.route(f"{rejoinder.base_url}/api/v1/form?*", form)
+    page.route(f"{rejoinder.base_url}/api/v1/comments", comments)
+    page.goto(host.page(article))
+    post_through_form(page, "No second form")
+    expect(page.locator(".rj-comment .rj-body")).to_have_text("solved")
+    assert len(posts) == 2
+    assert posts[0]["form_token"] == posts[1]["form_token"] == forms[0]["form_token"]
+    assert json.loads(base64.b64decode(posts[1]["altcha"]))["salt"] == harder["salt"]
+    assert altcha.verify_solution_v1(posts[1]["altcha"], KEY)[0]
+    expect(page.locator(".rj-comment")).to_have_count(1)
+    assert len(forms) == 2  # the first, then the fresh token after the post: none between the attempts

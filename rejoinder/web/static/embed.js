@@ -404,6 +404,7 @@
         code: error.code,
         fields: error.fields || {},
         difficulty: error.difficulty || 0,
+        challenge: error.challenge || null,
       });
     }
     return data;
@@ -1323,7 +1324,12 @@
     } catch (error) {
       const spent = error.code === 'challenge_required' || 'altcha' in error.fields || 'form_token' in error.fields;
       if (!mayRetry || !spent || !error.status) throw error;
-      await loadForm(error.difficulty);
+      if (error.challenge && W.info && !('form_token' in error.fields)) {
+        // The refusal carries the challenge, and the form token it left unused (older, so not too quick).
+        W.solving = solve(error.challenge);
+      } else {
+        await loadForm(error.difficulty);
+      }
       return send(payload, false);
     }
   }
