@@ -1,5 +1,5 @@
 """Replies in the posts' group commit: on PostgreSQL the comment a reply answers is found by the batch's
-one lookup, so a batch of replies makes the same statements as a batch of top-level comments; the
+one lookup, so a batch of replies makes the same two statements as a batch of top-level comments; the
 rules a reply must meet are the same on both backends and whether or not it was looked up ahead."""
 
 from __future__ import annotations
@@ -14,12 +14,7 @@ from rejoinder.context import Context
 from rejoinder.errors import InvalidInput
 from rejoinder.model import Author, CommentStatus
 from rejoinder.store import comments as comment_store
-from tests.test_queries import (
-    POST_STATEMENTS,
-    comments_inserted,
-    committed_transactions,
-    shared_statements,
-)
+from tests.test_queries import GROUP_STATEMENTS, POST_STATEMENTS, comments_inserted, committed_transactions
 
 URL = "https://blog.example/replies"
 # On SQLite, where a statement is no round trip, a reply reads the comment it answers on its own: one
@@ -36,7 +31,7 @@ def reply(body: str, parent_id: int | None, url: str = URL, n: int = 0) -> NewCo
 async def test_a_batch_of_replies_makes_the_statements_of_a_batch_of_comments(
     ctx: Context, site: str
 ) -> None:
-    own, backend = REPLY_STATEMENTS[ctx.db.backend], ctx.db.backend
+    own, shared = REPLY_STATEMENTS[ctx.db.backend], GROUP_STATEMENTS[ctx.db.backend]
     top = post_comment(ctx, reply("opens the thread", None), Client()).comment
     answer = post_comment(ctx, reply("a first reply", top.id), Client()).comment
     with committed_transactions(ctx) as done:
@@ -50,9 +45,7 @@ async def test_a_batch_of_replies_makes_the_statements_of_a_batch_of_comments(
     assert sum(map(comments_inserted, groups)) == 8
     # PostgreSQL: no statement of a reply's own (its parent is in the lookup), so no transaction opened
     # around the lookup's answer either.
-    assert [len(t) for t in groups] == [
-        own * comments_inserted(t) + shared_statements(backend, t) for t in groups
-    ]
+    assert [len(t) for t in groups] == [own * comments_inserted(t) + shared for t in groups]
     for n, p in enumerate(posted):
         assert p.comment.parent_id == (answer.id if n % 2 else top.id)
         assert p.comment.root_id == top.id  # a reply to a reply hangs under the conversation's root

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,7 +44,7 @@ from rejoinder.model import (
     Verified,
 )
 from rejoinder.store.audience import Audience, audience_columns, audience_from_row
-from rejoinder.store.db import Part, Rider, RidingLookAhead, at_commit
+from rejoinder.store.db import Part, at_commit
 from rejoinder.store.dialect import on_sqlite, padded, sqlite_bind, sqlite_row
 from rejoinder.store.schema import comments, identities, sites, threads
 from rejoinder.store.threads import thread_from_row
@@ -314,35 +314,18 @@ _LOOK_UP_NEW_COMMENTS = select(
 )
 
 
-def _look_up_new_comments(conn: Connection, questions: list[NewCommentQuestion]) -> None:
+def look_up_new_comments(conn: Connection, questions: list[NewCommentQuestion]) -> None:
     """Answer every question in one statement on PostgreSQL; on SQLite, a library in the process where a
     statement costs no round trip, leave them unanswered (each comment asks on its own)."""
     if conn.dialect.name != "postgresql":
         return
-    _answer(questions, conn.execute(_LOOK_UP_NEW_COMMENTS, _asked(questions)))
-
-
-def _riding(questions: list[NewCommentQuestion]) -> Rider:
-    """The same lookup sent in the statement of the batch before (PostgreSQL). That batch's own comments,
-    counts and outbox rows are not seen: nobody has heard of its comments before it commits, so none of
-    its questions can be a reply to them, and its counts are never read from the answer."""
-    return Rider(_LOOK_UP_NEW_COMMENTS, _asked(questions), lambda rows: _answer(questions, rows))
-
-
-look_up_new_comments = RidingLookAhead(_look_up_new_comments, _riding)
-
-
-def _asked(questions: list[NewCommentQuestion]) -> dict[str, Any]:
-    return {
+    params = {
         "site_ids": [q.site_id for q in questions],
         "urls": [q.url for q in questions],
         "emails": [q.email for q in questions],
         "parent_ids": [q.parent_id for q in questions],
     }
-
-
-def _answer(questions: list[NewCommentQuestion], rows: Iterable[Any]) -> None:
-    for row in rows:
+    for row in conn.execute(_LOOK_UP_NEW_COMMENTS, params):
         question = questions[row.n - 1]
         thread = thread_from_row(row) if row.id is not None else None
         taken = bool(row.email_taken) if thread is not None and question.email is not None else None

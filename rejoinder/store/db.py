@@ -22,8 +22,7 @@ their own (autocommit: no ``BEGIN`` before them), and the writes kept for its co
 ``Part``, go in one statement of ``WITH`` clauses that commits on its own as well, unless a piece of the
 batch ran statements of its own (its transaction then begins with that statement and commits as usual).
 Every answer from PostgreSQL waits for the GIL in its committer thread beside a loop serving readers, so
-each round trip saved is a wait saved. The lookup of the batch that queued meanwhile rides in that statement
-(``Rider``): while writers keep coming, a batch makes one round trip to PostgreSQL, not two.
+each round trip saved is a wait saved.
 
 A piece that refuses on its own account (a ``RejoinderError``: a comment that must first pay a proof of
 work, a reply to a held comment) is its writer's answer, and no one else's. In a batch of the loop's
@@ -57,7 +56,6 @@ from sqlalchemy import (
     create_engine,
     event,
     false,
-    func,
     literal_column,
     select,
     text,
@@ -132,38 +130,10 @@ _AFTER_COMMIT = "rejoinder.after_commit"
 _AT_COMMIT = "rejoinder.at_commit"
 _AS_PARTS = "rejoinder.as_parts"
 _IN_ONE_STATEMENT = "rejoinder.in_one_statement"
-_NEXT_LOOKUP = "rejoinder.next_lookup"
 Flush = Callable[[Connection, list[Any]], None]
 # Answers many pieces' questions in one statement, each into its question (a mutable object of the
 # lookup's own), or leaves them unanswered (the piece then asks on its own).
 LookAhead = Callable[[Connection, list[Any]], None]
-
-
-@dataclass(frozen=True)
-class Rider:
-    """A lookup sent in another batch's one statement (PostgreSQL): ``statement``, a SELECT that becomes the
-    statement's main query, with its ``params``; ``answer`` is given its rows once the statement has run,
-    and so committed. Its snapshot is the statement's: it does not see that statement's own writes."""
-
-    statement: Select[Any]
-    params: dict[str, Any]
-    answer: Callable[[list[Any]], None]
-
-
-@dataclass(frozen=True)
-class RidingLookAhead:
-    """A ``LookAhead`` that can also ride in the statement of the batch before its own (``riding``)."""
-
-    run: LookAhead
-    riding: Callable[[list[Any]], Rider]
-
-    def __call__(self, conn: Connection, questions: list[Any]) -> None:
-        self.run(conn, questions)
-
-
-# Called by ``_flush`` when a batch's one statement commits on its own: the next batch's lookup to send in
-# it, if there is one that can ride.
-NextLookup = Callable[[], Rider | None]
 
 
 def after_commit(conn: Connection, item: Any) -> None:
@@ -213,18 +183,14 @@ def forget(conn: Connection, key: str) -> None:
         conn.info.pop(key, None)
 
 
-def _begin(
-    conn: Connection, *, in_one_statement: bool = False, next_lookup: NextLookup | None = None
-) -> list[Any]:
+def _begin(conn: Connection, *, in_one_statement: bool = False) -> list[Any]:
     """Start a transaction's lists (per DBAPI connection: set anew by every transaction); what it notes
-    for after the commit. ``in_one_statement``: its kept writes go in one statement where they can, with
-    ``next_lookup``'s rider if that statement commits on its own."""
+    for after the commit. ``in_one_statement``: its kept writes go in one statement where they can."""
     noted: list[Any] = []
     conn.info[_AFTER_COMMIT] = noted
     conn.info[_AT_COMMIT] = {}
     conn.info[_AS_PARTS] = {}
     conn.info[_IN_ONE_STATEMENT] = in_one_statement
-    conn.info[_NEXT_LOOKUP] = next_lookup
     return noted
 
 
@@ -235,13 +201,11 @@ def _flush(conn: Connection) -> None:
     as_parts: dict[Flush, AsPart] = conn.info.pop(_AS_PARTS, {})
     kinds = [(flush, items) for flush, items in pending.items() if items]
     one_statement = conn.info.pop(_IN_ONE_STATEMENT, False) and conn.dialect.name == "postgresql"
-    next_lookup: NextLookup | None = conn.info.pop(_NEXT_LOOKUP, None)
     if one_statement and kinds and all(flush in as_parts for flush, _ in kinds):
         parts = [as_parts[flush](conn, items) for flush, items in kinds]
-        # Nothing ran yet in the transaction: the statement commits on its own, no BEGIN nor COMMIT. Only
-        # then may the next batch's lookup ride in it: its answers are then of committed rows alone.
-        with _on_their_own(conn) as alone:
-            _write_parts(conn, parts, next_lookup() if alone and next_lookup is not None else None)
+        # Nothing ran yet in the transaction: the statement commits on its own, no BEGIN nor COMMIT.
+        with _on_their_own(conn):
+            _write_parts(conn, parts)
         return
     for flush, items in kinds:
         flush(conn, items)
@@ -270,28 +234,11 @@ def _combined_statement(shape: tuple[tuple[Any, bool], ...]) -> Select[Any]:
     return main.add_cte(*ctes)
 
 
-# A pure function of module-level statements (compared by identity), so its cache never goes stale.
-@functools.cache
-def _riding_statement(shape: tuple[tuple[Any, bool], ...], lookup: Select[Any]) -> Select[Any]:
-    """The parts as ``WITH`` clauses of ``lookup``, which gains a column ``returned_<n>`` for each part
-    that returns ids: their array, the same in every row."""
-    ctes = [statement.cte(f"part_{n}") for n, (statement, _) in enumerate(shape)]
-    returned = [
-        select(func.array_agg(cte.c.id)).scalar_subquery().label(f"returned_{n}")
-        for n, ((_, returns), cte) in enumerate(zip(shape, ctes, strict=True))
-        if returns
-    ]
-    return lookup.add_columns(*returned).add_cte(*ctes)
-
-
-def _write_parts(conn: Connection, parts: list[Part], rider: Rider | None = None) -> None:
+def _write_parts(conn: Connection, parts: list[Part]) -> None:
     params: dict[str, Any] = {}
     for part in parts:
         assert not params.keys() & part.params.keys(), "two parts of one statement share a parameter"
         params.update(part.params)
-    if rider is not None:
-        _write_parts_with(conn, parts, params, rider)
-        return
     if len(parts) == 1:  # no WITH needed
         (part,) = parts
         result = conn.execute(part.statement, params)
@@ -306,32 +253,19 @@ def _write_parts(conn: Connection, parts: list[Part], rider: Rider | None = None
             part.returned(sorted(returned.get(n, [])))
 
 
-def _write_parts_with(conn: Connection, parts: list[Part], params: dict[str, Any], rider: Rider) -> None:
-    """The parts and a rider in one statement: the rider's rows, each with the ids the parts returned."""
-    assert not params.keys() & rider.params.keys(), "a rider shares a parameter with a part"
-    shape = tuple((part.statement, part.returned is not None) for part in parts)
-    rows = list(conn.execute(_riding_statement(shape, rider.statement), {**params, **rider.params}))
-    assert rows, "a rider's lookup answers each of its questions in a row"
-    for n, part in enumerate(parts):
-        if part.returned is not None:
-            part.returned(sorted(rows[0]._mapping[f"returned_{n}"] or []))
-    rider.answer(rows)
-
-
 @contextmanager
-def _on_their_own(conn: Connection, wanted: bool = True) -> Iterator[bool]:
+def _on_their_own(conn: Connection, wanted: bool = True) -> Iterator[None]:
     """PostgreSQL, before any statement of the transaction has run: the block's statements each commit on
     their own (psycopg's autocommit), so the first costs no ``BEGIN`` round trip and, if it is the
     transaction's last, needs no ``COMMIT`` either. Elsewhere, or once a statement has run, nothing
-    changes. Only for statements that may commit alone: a read, or the transaction's one write. Gives
-    whether they do commit on their own."""
+    changes. Only for statements that may commit alone: a read, or the transaction's one write."""
     dbapi = conn.connection.dbapi_connection if wanted and conn.dialect.name == "postgresql" else None
     if dbapi is None or dbapi.info.transaction_status.name != "IDLE":
-        yield False
+        yield
         return
     dbapi.autocommit = True
     try:
-        yield True
+        yield
     finally:
         try:
             dbapi.autocommit = False
@@ -404,53 +338,6 @@ class _Lane:
             if not batch:
                 self.committing -= 1
             return batch
-
-    def take_riding(self) -> tuple[list[_Queued], RidingLookAhead] | None:
-        """Every queued write, if their lookups are one that can ride in the statement of the batch being
-        committed (``Rider``), with that lookup; otherwise None, and they stay queued. The committer that
-        takes them commits them next."""
-        with self.lock:
-            lookups = {work.ahead[0] for work, _, _ in self.queued if work.ahead is not None}
-            if len(lookups) != 1:
-                return None
-            (lookup,) = lookups
-            if not isinstance(lookup, RidingLookAhead):
-                return None
-            batch, self.queued = self.queued, []
-            return batch, lookup
-
-
-@dataclass
-class _NextBatch:
-    """The writes a committer took while its batch's statement was being sent, their lookup riding in it:
-    the committer's next batch, and the rows that answer its lookup once that statement has committed."""
-
-    lane: _Lane
-    taken: list[_Queued] = field(default_factory=list)
-    riding: Rider | None = None
-    rows: list[Any] | None = None
-
-    def rider(self) -> Rider | None:
-        """For ``_flush``: the queued writes' lookup as a rider, once a batch (a piece retried alone takes
-        none). Its rows are only kept: they are read after this batch's writers have their answers."""
-        if self.taken:
-            return None
-        found = self.lane.take_riding()
-        if found is None:
-            return None
-        self.taken, lookup = found
-        self.riding = lookup.riding([work.ahead[1] for work, _, _ in self.taken if work.ahead is not None])
-        return Rider(self.riding.statement, self.riding.params, self._keep)
-
-    def _keep(self, rows: list[Any]) -> None:
-        self.rows = rows
-
-    def answered(self) -> bool:
-        """Give the taken writes their lookup's answers; whether there were any (the statement committed)."""
-        if self.riding is None or self.rows is None:
-            return False
-        self.riding.answer(self.rows)
-        return True
 
 
 @dataclass
@@ -580,23 +467,19 @@ class Database:
             yield conn
 
     @contextmanager
-    def write(
-        self, *, in_one_statement: bool = False, next_lookup: NextLookup | None = None
-    ) -> Iterator[Connection]:
+    def write(self, *, in_one_statement: bool = False) -> Iterator[Connection]:
         """A transaction that commits when the block ends without an exception. ``in_one_statement``: the
-        writes kept for its commit are one statement where they can be (``Part``), and ``next_lookup``'s
-        rider is sent in it if it commits on its own."""
+        writes kept for its commit are one statement where they can be (``Part``)."""
         if self._batch_waiting and not getattr(self._ahead, "ahead", False):
             with self._batch_turn:
                 self._batch_turn.wait_for(lambda: not self._batch_waiting)
         with self.writer.begin() as conn:
-            noted = _begin(conn, in_one_statement=in_one_statement, next_lookup=next_lookup)
+            noted = _begin(conn, in_one_statement=in_one_statement)
             try:
                 yield conn
                 _flush(conn)
             finally:
                 forget(conn, _AT_COMMIT)  # a rolled-back transaction's are dropped with it
-                forget(conn, _NEXT_LOOKUP)
         if noted and self.on_commit is not None:
             self.on_commit(noted)
         if self._checkpoint_due():
@@ -814,52 +697,30 @@ class Database:
 
     def _drain_in_thread(self, lane: _Lane) -> None:
         """A committer: commit the lane's queued writes, batch after batch, until none is left. Each
-        batch's writers are handed their results on their loop as soon as it has committed. On a lane of
-        few round trips, the writes queued while a batch's statement is sent are taken then, their lookup
-        riding in it: they are the next batch, already answered."""
-        batch, looked_up = lane.take(), False
-        following: _NextBatch | None = None
+        batch's writers are handed their results on their loop as soon as it has committed."""
         try:
-            while batch:
-                following = _NextBatch(lane) if lane.few_round_trips else None
+            while batch := lane.take():
                 try:
-                    self._commit([work for work, _, _ in batch], lane.few_round_trips, following, looked_up)
+                    self._commit([work for work, _, _ in batch], lane.few_round_trips)
                 finally:
                     _settle_on_loops(batch)
-                if following is not None and following.taken:
-                    batch, looked_up = following.taken, following.answered()
-                else:
-                    batch, looked_up = lane.take(), False
-                following = None
         except BaseException:  # never raised by a batch (``_commit`` keeps each writer's error): a bug
-            if following is not None:  # taken, and never to be committed: their writers hear so
-                _settle_on_loops(following.taken)
             with lane.lock:
                 lane.committing -= 1
             raise
 
-    def _commit(
-        self,
-        batch: list[_Work[Any]],
-        few_round_trips: bool = False,
-        following: _NextBatch | None = None,
-        looked_up: bool = False,
-    ) -> None:
+    def _commit(self, batch: list[_Work[Any]], few_round_trips: bool = False) -> None:
         """Commit the batch in one transaction; again without a piece that refused on its own account
         (its writer has its answer; the pieces before it run again), or each piece in its own if anything
         else fails. ``few_round_trips`` (PostgreSQL): the lookups commit on their own, the kept writes are
-        one statement, and ``following`` may take the next batch and have its lookup ride in it.
-        ``looked_up``: the batch's lookup has been answered already (it rode in the batch before)."""
+        one statement."""
         pieces = batch
-        next_lookup = following.rider if following is not None else None
         try:
             while True:
                 try:
-                    with self.write(in_one_statement=few_round_trips, next_lookup=next_lookup) as conn:
-                        if not looked_up:
-                            with _on_their_own(conn, few_round_trips):
-                                _look_ahead(conn, pieces)
-                        looked_up = False  # a batch run again asks again
+                    with self.write(in_one_statement=few_round_trips) as conn:
+                        with _on_their_own(conn, few_round_trips):
+                            _look_ahead(conn, pieces)
                         results = [_run(work, conn) for work in pieces]
                 except BaseException as exc:
                     if len(pieces) == 1:
