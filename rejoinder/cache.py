@@ -31,11 +31,12 @@ ThreadKey = tuple[str, str]  # (site key, normalised thread URL)
 GENERATION_STRIPES = 4096
 MAX_COUNTS = 200_000  # comment counts of threads, a few dozen bytes each
 MAX_AUTHORS = 20_000  # commenters shared by snapshots, about 100 bytes each
-# The share of the snapshots' budget held as comments, by the threads written to last: 8 MiB of the default
-# 128, about 14,000 comments. A packed snapshot takes a sixth of the memory, but a write to it unpacks it
-# (about 2 µs a comment) and packs it again when it leaves the warm ones (4-5 µs): an eighth would halve that
-# churn and save about 6 MB less at the harness's end (docs/benchmarks.md, "snapshots held packed").
-WARM_SHARE = 16
+# The share of the snapshots' budget held as comments, by the threads written to last: 16 MiB of the default
+# 128, about 28,000 comments. A packed snapshot takes a sixth of the memory, but a write to it unpacks it
+# (about 2 µs a comment) and packs it again when it leaves the warm ones (4-5 µs), and a packed thread's pages
+# keep no layout: a sixteenth saved 7-8 MB more at the harness's end, but beside 32 writers its readers got a
+# fifth fewer answers than with an eighth (docs/benchmarks.md, "snapshots held packed: the warm share").
+WARM_SHARE = 8
 MAX_COOLED = 4096  # threads packed and not yet told to ``cooled``'s caller
 
 

@@ -154,7 +154,7 @@ class Settings(BaseModel):
         description="Memory for each of the two read caches (thread snapshots and finished responses), "
         "in MiB, and a sixty-fourth of it for the JSON of single comments that pages rebuilt after a write "
         "are joined from; 0 turns them off. Of the snapshots, those of the threads written to last are held "
-        "as comments up to a sixteenth of it, the others packed (a sixth of the memory).",
+        "as comments up to an eighth of it, the others packed (a sixth of the memory).",
     )
     sse_max_connections: int = Field(
         2000,
