@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, literal_column, select
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from rejoinder.model import CommentStatus
-from rejoinder.store.dialect import on_sqlite
+from rejoinder.store.dialect import on_sqlite, sqlite_sql
 from rejoinder.store.schema import moderator_mail, moderator_roles, subscriptions, webhooks
 
 
@@ -72,11 +71,7 @@ def audience_from_row(row: Any) -> Audience:
 # ahead of a batch there (a statement costs no round trip); asked with each comment, in its transaction,
 # they spare the bus's thread a gathering of reads that find no one and a write that marks the events
 # delivered, for every comment no one can hear of.
-_SQLITE_AUDIENCE = str(
-    select(*audience_columns(bindparam("site_id"), bindparam("thread_id"))).compile(
-        dialect=sqlite.dialect(paramstyle="named")
-    )
-)
+_SQLITE_AUDIENCE = sqlite_sql(select(*audience_columns(bindparam("site_id"), bindparam("thread_id"))))
 
 
 def audience_on_sqlite(conn: Connection, site_id: int, thread_id: int) -> Audience | None:

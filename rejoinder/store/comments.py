@@ -45,7 +45,7 @@ from rejoinder.model import (
 )
 from rejoinder.store.audience import Audience, audience_columns, audience_from_row
 from rejoinder.store.db import Part, at_commit
-from rejoinder.store.dialect import on_sqlite, padded, sqlite_bind, sqlite_row
+from rejoinder.store.dialect import on_sqlite, padded, sqlite_bind, sqlite_row, sqlite_sql
 from rejoinder.store.schema import comments, identities, sites, threads
 from rejoinder.store.threads import thread_from_row
 
@@ -196,11 +196,10 @@ _INSERT_COMMENT = comments.insert().returning(comments.c.id)  # built once, run 
 # SQLite: the same insert straight through the driver (``on_sqlite``), every column named, each value bound
 # as SQLAlchemy binds it and a column left out given its default (None: NULL), as SQLAlchemy would.
 _NEW_COLUMNS = [column for column in comments.c if column.name != "id"]
-_SQLITE_INSERT_COMMENT = str(
+_SQLITE_INSERT_COMMENT = sqlite_sql(
     comments.insert()
     .values({column.name: bindparam(column.name) for column in _NEW_COLUMNS})
     .returning(comments.c.id)
-    .compile(dialect=sqlite.dialect(paramstyle="named"))
 )
 _SQLITE_COMMENT_BINDS = [(column.name, sqlite_bind(column)) for column in _NEW_COLUMNS]
 _SQLITE_COMMENT_DEFAULTS = {

@@ -7,12 +7,13 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Connection, Table, bindparam
+from sqlalchemy import ClauseElement, Column, ColumnElement, Connection, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 
 _SQLITE = sqlite.dialect()
+_SQLITE_NAMED = sqlite.dialect(paramstyle="named")
 T = TypeVar("T")
 
 
@@ -106,6 +107,11 @@ def on_sqlite(conn: Connection, statement: str, parameters: Sequence[Any] | Mapp
         return driver.execute(statement, parameters).fetchall()
     except sqlite3.Error as exc:
         raise DBAPIError.instance(statement, parameters, exc, sqlite3.Error) from exc
+
+
+def sqlite_sql(statement: ClauseElement) -> str:
+    """``statement`` as SQLite's text with named parameters (``:name``), compiled once, for ``on_sqlite``."""
+    return str(statement.compile(dialect=_SQLITE_NAMED))
 
 
 def sqlite_bind(column: Column[Any]) -> Callable[[Any], Any]:

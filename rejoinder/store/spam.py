@@ -21,13 +21,13 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import sqlite
 
 from rejoinder.model import CommentStatus
 from rejoinder.store.dialect import (
     insert_ignore_by_dialect,
     on_sqlite,
     sqlite_bind,
+    sqlite_sql,
     upsert_add,
     upsert_add_many,
 )
@@ -103,11 +103,10 @@ _USE_TOKEN = {
 # SQLite: a verdict's statements straight through the driver (``on_sqlite``), as a like's: every post asks
 # them, and SQLAlchemy's execution path (an execution context, each parameter processed, a result object)
 # cost several times the database's own work. The same statements, compiled once, named parameters.
-_SQLITE_NAMED = sqlite.dialect(paramstyle="named")
-_SQLITE_USE_TOKEN = str(_USE_TOKEN["sqlite"].compile(dialect=_SQLITE_NAMED))
-_SQLITE_MODEL_VERSION = str(_MODEL_VERSION.compile(dialect=_SQLITE_NAMED))
-_SQLITE_AUTHOR_HISTORY = str(_AUTHOR_HISTORY.compile(dialect=_SQLITE_NAMED))
-_SQLITE_IDENTITY_HISTORY = str(_IDENTITY_HISTORY.compile(dialect=_SQLITE_NAMED))
+_SQLITE_USE_TOKEN = sqlite_sql(_USE_TOKEN["sqlite"])
+_SQLITE_MODEL_VERSION = sqlite_sql(_MODEL_VERSION)
+_SQLITE_AUTHOR_HISTORY = sqlite_sql(_AUTHOR_HISTORY)
+_SQLITE_IDENTITY_HISTORY = sqlite_sql(_IDENTITY_HISTORY)
 _SQLITE_EXPIRES = sqlite_bind(used_tokens.c.expires_at)
 _SQLITE_CREATED = sqlite_bind(comments.c.created_at)
 

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from rejoinder.model import Thread
 from rejoinder.store.db import Part, at_commit
-from rejoinder.store.dialect import insert_ignore, on_sqlite, padded, sqlite_bind, sqlite_row
+from rejoinder.store.dialect import insert_ignore, on_sqlite, padded, sqlite_bind, sqlite_row, sqlite_sql
 from rejoinder.store.schema import identities, threads
 
 
@@ -66,20 +66,18 @@ _FIND_THREAD_FOR_GUEST = select(threads, _EMAIL_TAKEN.label("email_taken")).wher
 # The guest's question gives one row whether the thread is there or not (its columns NULL when not), so
 # the address is answered for a new thread's first comment too; a new thread's row comes back from its
 # INSERT, without reading it again.
-_SQLITE_NAMED = sqlite.dialect(paramstyle="named")
 _THE_URL = and_(threads.c.site_id == bindparam("site_id"), threads.c.url == bindparam("url"))
 _GUEST_ON_SQLITE = select(threads, _EMAIL_TAKEN.label("email_taken")).select_from(
     select(literal_column("1").label("one")).subquery().outerjoin(threads, _THE_URL)
 )
-_SQLITE_FIND_THREAD_FOR_GUEST = str(_GUEST_ON_SQLITE.compile(dialect=_SQLITE_NAMED))
+_SQLITE_FIND_THREAD_FOR_GUEST = sqlite_sql(_GUEST_ON_SQLITE)
 _SQLITE_GUEST_ROW = sqlite_row(list(_GUEST_ON_SQLITE.selected_columns))
 _NEW_THREAD_COLUMNS = ("site_id", "url", "title", "created_at", "closed", "comment_count")
-_SQLITE_NEW_THREAD = str(
+_SQLITE_NEW_THREAD = sqlite_sql(
     sqlite.insert(threads)
     .values({name: bindparam(name) for name in _NEW_THREAD_COLUMNS})
     .on_conflict_do_nothing()
     .returning(*threads.c)
-    .compile(dialect=_SQLITE_NAMED)
 )
 _SQLITE_THREAD_BINDS = {name: sqlite_bind(threads.c[name]) for name in _NEW_THREAD_COLUMNS}
 _SQLITE_THREAD_ROW = sqlite_row(list(threads.c))
@@ -149,7 +147,7 @@ _ADD_TO_COUNT = (
 )
 
 
-_SQLITE_ADD_TO_COUNT = str(_ADD_TO_COUNT.compile(dialect=_SQLITE_NAMED))
+_SQLITE_ADD_TO_COUNT = sqlite_sql(_ADD_TO_COUNT)
 
 
 def add_to_comment_count(conn: Connection, thread_id: int, delta: int) -> None:
