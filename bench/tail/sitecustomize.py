@@ -12,10 +12,10 @@ In both, a 1 ms timer on the event loop notes every gap of more than 3 ms betwee
 loop thread's CPU time and its time in the kernel's run queue over the gap (``/proc/.../schedstat``), and
 the server notes its threads' CPU once a second. Everything goes to ``DIR`` once a second, as JSON lines.
 With ``REJOINDER_TAIL_PIECES=1`` too, the server also notes the wall and CPU time of what runs on its loop
-(requests received, pages made, posts' plans, a batch's pieces, kept writes, COMMIT, fan-out to the read
-cache), each step of the task that commits the loop's batches, each WAL checkpoint and each collection of
-the cyclic garbage collector; ``bench/tail_report.py`` sums them per phase.
-A throwaway for measuring, never for a deployment.
+(requests received, pages made whole or patched, posts' plans, a batch's pieces, kept writes, COMMIT,
+fan-out to the read cache and its update, snapshots packed and unpacked), each step of the task that commits
+the loop's batches, each WAL checkpoint and each collection of the cyclic garbage collector;
+``bench/tail_report.py`` sums them per phase. A throwaway for measuring, never for a deployment.
 """
 
 from __future__ import annotations
@@ -148,6 +148,31 @@ def timed(kind: str, function: Any) -> Any:
     return noting
 
 
+def threaded(kind: str, function: Any) -> Any:
+    """``timed``, its kind marked "(thread)" when called off the main thread (a read's load in the pool)."""
+    on_loop, off_loop = timed(kind, function), timed(f"{kind} (thread)", function)
+
+    @functools.wraps(function)
+    def noting(*args: Any, **kwargs: Any) -> Any:
+        called = on_loop if threading.current_thread() is threading.main_thread() else off_loop
+        return called(*args, **kwargs)
+
+    return noting
+
+
+def timed_page(page: Any) -> Any:
+    """``PageParts.page`` timed as "page patched" when a layout of its query is kept, else as "page made
+    whole"."""
+    patched, whole = timed("page patched", page), timed("page made whole", page)
+
+    @functools.wraps(page)
+    def noting(self: Any, variant: Any, *args: Any, **kwargs: Any) -> Any:
+        called = patched if variant in self._layouts else whole
+        return called(self, variant, *args, **kwargs)
+
+    return noting
+
+
 class TimedSteps:
     """Awaits a coroutine, noting each of its steps (its run between two suspensions) as a piece."""
 
@@ -215,7 +240,13 @@ def probe_pieces(module: ModuleType) -> None:
     elif module.__name__ == "rejoinder.comments":
         module._plan_post = timed("post's plan", module._plan_post)
     elif module.__name__ == "rejoinder.web.page_parts":
-        module.PageParts.page = timed("page made", module.PageParts.page)
+        module.PageParts.page = timed_page(module.PageParts.page)
+    elif module.__name__ == "rejoinder.snapshots":
+        packed = module.PackedSnapshot
+        packed.of = classmethod(threaded("pack", packed.of.__func__))
+        packed.unpacked = threaded("unpack", packed.unpacked)
+    elif module.__name__ == "rejoinder.cache":
+        module.ReadCache.invalidate = timed("cache update", module.ReadCache.invalidate)
 
 
 def probe_harness(client: ModuleType) -> None:
@@ -256,6 +287,8 @@ if PIECES:
             "rejoinder.bus": probe_pieces,
             "rejoinder.comments": probe_pieces,
             "rejoinder.web.page_parts": probe_pieces,
+            "rejoinder.snapshots": probe_pieces,
+            "rejoinder.cache": probe_pieces,
         }
     )
 
