@@ -2,9 +2,8 @@
 
 The layers share one lock and one set of generations. A *snapshot* (see ``snapshots.py``) holds every
 visible comment of a thread; a write updates it in place, so the next read rebuilds its page from memory
-rather than from the database. Only the snapshots of the threads used last (loaded, written to, or a page
-made of them) are held as comments (*warm*), up to a share of the budget; the others are held packed, and
-unpacked for a write or a page.
+rather than from the database. Only the snapshots of the threads written to last are held as comments
+(*warm*), up to a share of the budget; the others are held packed, and unpacked for a write or a page.
 *Responses* are finished JSON bodies per query, and *counts* the comment count of each thread; any write
 to their thread drops them. A reader notes the thread's generation before it reads the database and stores
 its result only if no write bumped the generation meanwhile, so a slow read can never put a stale page
@@ -32,8 +31,8 @@ ThreadKey = tuple[str, str]  # (site key, normalised thread URL)
 GENERATION_STRIPES = 4096
 MAX_COUNTS = 200_000  # comment counts of threads, a few dozen bytes each
 MAX_AUTHORS = 20_000  # commenters shared by snapshots, about 100 bytes each
-# The share of the snapshots' budget held as comments, by the threads used last: 16 MiB of the default 128,
-# about 28,000 comments. A packed snapshot takes a sixth of the memory, but a write to it unpacks it
+# The share of the snapshots' budget held as comments, by the threads written to last: 16 MiB of the default
+# 128, about 28,000 comments. A packed snapshot takes a sixth of the memory, but a write to it unpacks it
 # (about 2 µs a comment) and packs it again when it leaves the warm ones (4-5 µs): a sixteenth saved 7-8 MB
 # more at the harness's end, but beside 32 writers its readers got a fifth fewer answers than with an eighth
 # (docs/benchmarks.md, "snapshots held packed: the warm share").
@@ -80,9 +79,8 @@ class ReadCache:
         self.max_bytes = max_bytes  # for each layer
         self._snapshots: OrderedDict[ThreadKey, tuple[Snapshot, int]] = OrderedDict()  # (snapshot, size)
         self._snapshot_size = 0
-        # The snapshots held unpacked, by their last use (oldest first), with their sizes: a busy thread's
-        # next write and page find its comments as they are, and a thread just loaded is not packed only to
-        # be unpacked by its first write.
+        # The snapshots held unpacked, by the thread's last write (oldest first), with their sizes: a busy
+        # thread's next write and page find its comments as they are. A read keeps what it loads packed.
         self.max_warm_bytes = max_bytes // WARM_SHARE if max_warm_bytes is None else max_warm_bytes
         self._warm: OrderedDict[ThreadKey, int] = OrderedDict()
         self._warm_size = 0
@@ -185,19 +183,17 @@ class ReadCache:
         return entry
 
     def snapshot(self, thread_key: ThreadKey) -> Any | None:
-        """The thread's snapshot, unpacked (for this once, if it is held packed: see ``warm``). A page made of
-        a warm one keeps it among the warm ones for longer, as a write does."""
+        """The thread's snapshot, unpacked (for this once, if it is held packed: see ``warm``)."""
         entry = None if self._unusable() else self._snapshots.get(thread_key)
         if entry is None:
             return None
         with contextlib.suppress(KeyError):
             self._snapshots.move_to_end(thread_key)
-            self._warm.move_to_end(thread_key)
         return entry[0].unpacked()
 
     def warm(self, thread_key: ThreadKey) -> bool:
-        """Whether the thread's snapshot is held unpacked: one of the threads read or written to last. A page
-        made of it may keep what it is made of (``web/page_parts.py``), as that holds the same comments."""
+        """Whether the thread's snapshot is held unpacked: one of the threads written to last. A page made of
+        it may keep what it is made of (``web/page_parts.py``), as that holds the same comments."""
         return thread_key in self._warm
 
     def cooled(self) -> list[ThreadKey]:
@@ -210,26 +206,22 @@ class ReadCache:
         return found
 
     def put_snapshot(self, thread_key: ThreadKey, generation: int, snapshot: Snapshot, size: int) -> None:
-        """Keep ``snapshot``, among the warm ones, unless a write to its thread landed since ``generation``
-        was read, and its comment count with the others: the same number the database holds, read at the
-        same time. Its thread's next write finds its comments as they are; if none comes before it is the
-        one used longest ago, it is packed then, as a thread no longer written to is."""
+        """Keep ``snapshot``, packed, unless a write to its thread landed since ``generation`` was read, and
+        its comment count with the others: the same number the database holds, read at the same time."""
         if size > self.max_bytes or self.bypass:
             return
+        packed = snapshot.packed()  # before the lock: its work is the caller's alone
+        if packed is not snapshot:
+            snapshot, size = packed, packed.size
         with self._lock:
             if generation != self.generation(thread_key):
                 return
             self._drop_snapshot(thread_key)
             self._snapshots[thread_key] = (snapshot, size)
             self._snapshot_size += size
-            if not snapshot.is_packed:
-                self._warm[thread_key] = size
-                self._warm_size += size
             self._keep_count(thread_key, snapshot.comment_count)
             while self._snapshot_size > self.max_bytes:
                 self._drop_snapshot(next(iter(self._snapshots)))
-            coldest = self._coldest()
-        self._pack(coldest)  # in the reader's thread, outside the lock, as a write's
 
     def authors(self) -> dict[tuple[str, str], Author]:
         """The table of shared authors, (name, website) to author, for a snapshot being made."""
@@ -328,7 +320,7 @@ class ReadCache:
         self._pack(coldest)
 
     def _coldest(self) -> list[tuple[ThreadKey, Snapshot]]:
-        """The warm snapshots beyond their budget, the least recently used first, taken off the warm list
+        """The warm snapshots beyond their budget, the least recently written first, taken off the warm list
         (under the lock)."""
         found = []
         while self._warm_size > self.max_warm_bytes and len(self._warm) > 1:

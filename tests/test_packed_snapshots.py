@@ -113,16 +113,11 @@ def cache_with(*thread_ids: int, warm_bytes: int) -> ReadCache:
     """A cache holding a snapshot of each thread as a read leaves it, with comments 1-10 of each."""
     cache = ReadCache(64 * 1024 * 1024, max_warm_bytes=warm_bytes)
     for thread_id in thread_ids:
-        load(cache, thread_id)
+        rows = [comment(thread_id * 100 + n, thread_id) for n in range(10)]
+        snapshot = ThreadSnapshot.of(thread_of(thread_id, 10), 3, rows, cache.authors())
+        key = (SITE, snapshot.thread.url)
+        cache.put_snapshot(key, cache.generation(key), snapshot, snapshot.size)
     return cache
-
-
-def load(cache: ReadCache, thread_id: int) -> None:
-    """The thread's snapshot, with comments 1-10, put in the cache as a read puts it."""
-    rows = [comment(thread_id * 100 + n, thread_id) for n in range(10)]
-    snapshot = ThreadSnapshot.of(thread_of(thread_id, 10), 3, rows, cache.authors())
-    key = (SITE, snapshot.thread.url)
-    cache.put_snapshot(key, cache.generation(key), snapshot, snapshot.size)
 
 
 def write(cache: ReadCache, thread_id: int, n: int) -> None:
@@ -134,19 +129,11 @@ def key_of(thread_id: int) -> tuple[str, str]:
     return (SITE, thread_of(thread_id).url)
 
 
-def test_a_read_keeps_its_snapshot_warm_and_a_write_to_a_packed_one_unpacks_it() -> None:
-    cache = cache_with(1, 2, warm_bytes=1024 * 1024)
-    assert cache.warm(key_of(1)) and cache.warm(key_of(2))  # loaded by a read: not packed at once
+def test_a_read_keeps_its_snapshot_packed_and_a_write_unpacks_it() -> None:
+    cache = cache_with(1, warm_bytes=1024 * 1024)
+    assert not cache.warm(key_of(1))
     read = cache.snapshot(key_of(1))
-    assert isinstance(read, ThreadSnapshot) and read is cache.snapshot(key_of(1))  # held as it is
-    size = ThreadSnapshot.of(thread_of(1), 3, [comment(n) for n in range(11)]).size
-    cache.max_warm_bytes = 2 * size  # room for two threads of 10 or 11 comments, not three
-    load(cache, 3)  # the one used longest ago is packed
-    assert [cache.warm(key_of(n)) for n in (1, 2, 3)] == [False, True, True]
-    assert cache.cooled() == [key_of(1)]
-    unpacked = cache.snapshot(key_of(1))
-    assert unpacked is not read and unpacked.top_level == read.top_level  # unpacked for that page only
-    cache.max_warm_bytes = 1024 * 1024
+    assert isinstance(read, ThreadSnapshot) and len(read.top_level) == 10
     write(cache, 1, 50)
     assert cache.warm(key_of(1))
     written = cache.snapshot(key_of(1))
@@ -158,25 +145,14 @@ def test_a_read_keeps_its_snapshot_warm_and_a_write_to_a_packed_one_unpacks_it()
     assert cache.snapshot(key_of(1)).top_level[0] == liked
 
 
-def test_a_page_made_of_a_warm_snapshot_keeps_it_warm_as_a_write_does() -> None:
-    cache = cache_with(1, 2, warm_bytes=1024 * 1024)
-    size = ThreadSnapshot.of(thread_of(1), 3, [comment(n) for n in range(10)]).size
-    cache.max_warm_bytes = 2 * size + size // 2  # room for two threads of 10 comments, not three
-    cache.snapshot(key_of(1))  # a page of thread 1: now thread 2 is the one used longest ago
-    load(cache, 3)
-    assert [cache.warm(key_of(n)) for n in (1, 2, 3)] == [True, False, True]
-    assert cache.cooled() == [key_of(2)]
-
-
 def test_the_snapshots_written_to_longest_ago_are_packed_beyond_their_share() -> None:
     cache = cache_with(1, 2, 3, warm_bytes=0)
-    assert cache.cooled() == [key_of(1), key_of(2)]  # each packed as the next was loaded: no room
     size = ThreadSnapshot.of(thread_of(1), 3, [comment(n) for n in range(11)]).size
     cache.max_warm_bytes = 2 * size + size // 2  # room for two threads of 11 comments, not three
     for thread_id in (1, 2, 3):
         write(cache, thread_id, 50)
     assert [cache.warm(key_of(n)) for n in (1, 2, 3)] == [False, True, True]
-    assert cache.cooled() == [key_of(3), key_of(1)] and cache.cooled() == []
+    assert cache.cooled() == [key_of(1)] and cache.cooled() == []
     write(cache, 2, 51)
     write(cache, 1, 51)  # unpacked again: now 3 is the one written to longest ago
     assert [cache.warm(key_of(n)) for n in (1, 2, 3)] == [True, True, False]
@@ -263,8 +239,8 @@ async def test_a_packed_threads_pages_are_the_warm_ones_and_the_databases(
         return response.content, response.headers["etag"]
 
     await read(other, views[0])
-    await read(ARTICLE, views[0])  # the snapshot is loaded, and held warm
-    assert ctx.cache.warm((site, ARTICLE))
+    await read(ARTICLE, views[0])  # the snapshot is loaded, and held packed
+    assert not ctx.cache.warm((site, ARTICLE))
     await post(client, "the last word", parent_id=posted[4]["comment"]["id"])
     warm = [await read(ARTICLE, view) for view in views]  # the thread written to last: warm
     assert ctx.cache.warm((site, ARTICLE))

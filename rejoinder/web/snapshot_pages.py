@@ -30,7 +30,7 @@ def page_from_snapshot(
     # thread not written to lately is answered whole from the read cache, and keeping its parts too would
     # hold its JSON twice, and its comments beside its packed snapshot: a layout kept from before the
     # thread was packed holds its comments' ids and versions instead (``PageParts.hold``).
-    keep = ctx.cache.warm(key) and ctx.cache.written_to(key)
+    keep = ctx.cache.warm(key)
     parts.hold(ctx.cache.cooled())
     cut = threads.remembered_cut(ctx, key, sort, limit, cursor)
     if cut is None:
