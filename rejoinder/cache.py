@@ -33,9 +33,9 @@ MAX_COUNTS = 200_000  # comment counts of threads, a few dozen bytes each
 MAX_AUTHORS = 20_000  # commenters shared by snapshots, about 100 bytes each
 # The share of the snapshots' budget held as comments, by the threads written to last: 16 MiB of the default
 # 128, about 28,000 comments. A packed snapshot takes a sixth of the memory, but a write to it unpacks it
-# (about 2 µs a comment) and packs it again when it leaves the warm ones (4-5 µs): a sixteenth saved 7-8 MB
-# more at the harness's end, but beside 32 writers its readers got a fifth fewer answers than with an eighth
-# (docs/benchmarks.md, "snapshots held packed: the warm share").
+# (about 2 µs a comment) and packs it again when it leaves the warm ones (4-5 µs), and a packed thread's pages
+# keep no layout: a sixteenth saved 7-8 MB more at the harness's end, but beside 32 writers its readers got a
+# fifth fewer answers than with an eighth (docs/benchmarks.md, "snapshots held packed: the warm share").
 WARM_SHARE = 8
 MAX_COOLED = 4096  # threads packed and not yet told to ``cooled``'s caller
 
@@ -198,7 +198,7 @@ class ReadCache:
 
     def cooled(self) -> list[ThreadKey]:
         """The threads whose snapshots were packed since the last call: what was kept of their comments
-        elsewhere (a page's layout) holds objects the snapshot no longer does, and should let them go."""
+        elsewhere (a page's layout) holds objects the snapshot no longer does, and should be let go."""
         found = []
         with contextlib.suppress(IndexError):
             while True:

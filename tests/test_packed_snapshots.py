@@ -163,32 +163,16 @@ def test_the_snapshots_written_to_longest_ago_are_packed_beyond_their_share() ->
     assert [cache.warm(key_of(n)) for n in (1, 2, 3)] == [False, True, False]
 
 
-class Counted(PageParts):
-    """Counts the parts made, rather than copied from the page before."""
-
-    made: list[int]
-
-    def _trees(self, roots: list[Comment], groups: list[tuple[Comment, ...]], max_depth: int) -> list[Any]:
-        self.made += [root.id for root in roots]
-        return super()._trees(roots, groups, max_depth)
-
-
-def test_the_layouts_of_a_thread_held_packed_hold_ids_not_comments_and_are_patched_again() -> None:
+def test_the_layouts_of_a_thread_held_packed_are_let_go() -> None:
     cache = cache_with(1, 2, warm_bytes=64 * 1024 * 1024)
     ctx: Any = SimpleNamespace(cache=cache)
-    parts = Counted(Fragments())
-    parts.made = []
+    parts = PageParts(Fragments())
 
     def read(thread_id: int) -> bytes:
         variant = f"url={thread_id}".encode()  # a query names its thread
         made = page_from_snapshot(ctx, parts, variant, key_of(thread_id), SortOrder.OLDEST, 1000, None)
         assert made is not None
         return made.body
-
-    def whole(thread_id: int) -> bytes:
-        page = threads.remembered_page(ctx, key_of(thread_id), SortOrder.OLDEST, 1000, None)
-        assert page is not None
-        return thread_page(page, Fragments(), False).body
 
     read(1)
     assert not parts._layouts  # not written to lately: answered whole, nothing of it kept
@@ -199,22 +183,12 @@ def test_the_layouts_of_a_thread_held_packed_hold_ids_not_comments_and_are_patch
     cache.max_warm_bytes = 0
     write(cache, 2, 51)  # thread 1 is packed
     after = read(2)
-    held = parts._layouts[b"url=1"]
-    assert held.held is not None and held.roots == [] and held.groups == []  # no comment object kept
-    assert list(held.held.ids) == [100 + n for n in range(10)] + [150]
+    assert [layout.thread_key for layout in parts._layouts.values()] == [key_of(2)]
     assert parts._size == sum(layout.size() for layout in parts._layouts.values())
-    parts.made = []
-    cache.invalidate(key_of(1), lambda snapshot: (snapshot, snapshot.size))  # its answer dropped only
-    assert read(1) == before[0] == whole(1) and after != before[1]
-    assert parts.made == []  # every part copied from the held layout, though the comments are new objects
-    assert parts._layouts[b"url=1"].held is not None  # still packed: held again
-    write(cache, 1, 52)  # unpacked again, and warm
-    liked = dataclasses.replace(cache.snapshot(key_of(1)).top_level[3], likes=7, version=5)
-    apply_to_cache(cache, CommentLiked(SITE, thread_of(1).url, liked))
-    assert read(1) == whole(1)
-    assert parts.made == [liked.id, 152]  # only the new comment's part and the liked one's made
-    assert parts._layouts[b"url=1"].held is None
-    assert parts._size == sum(layout.size() for layout in parts._layouts.values())
+    cache.invalidate(
+        key_of(1), lambda snapshot: (snapshot, snapshot.size)
+    )  # its answer dropped, not its snapshot
+    assert read(1) == before[0] and after != before[1]
 
 
 async def test_a_packed_threads_pages_are_the_warm_ones_and_the_databases(

@@ -147,10 +147,7 @@ class WrittenThread:
         return apply_to_cache(self.cache, event(SITE, URL, new))
 
     def pages(self, parts: PageParts) -> Iterator[tuple[MadePage, MadePage]]:
-        """Each view's pages (bodies and ETags), patched and made whole; the layouts kept as
-        ``web/snapshot_pages.py`` keeps them (held by ids and versions while the thread is packed)."""
-        parts.hold(self.cache.cooled())
-        keep = self.cache.warm(KEY)
+        """Each view's pages (bodies and ETags), patched and made whole."""
         for sort_name, limit in VIEWS:
             sort, cursor = SortOrder(sort_name), None
             for _ in range(2):  # a view's first two pages
@@ -158,7 +155,7 @@ class WrittenThread:
                 cut = threads.remembered_cut(self.ctx, KEY, sort, limit, cursor)
                 whole = threads.remembered_page(self.ctx, KEY, sort, limit, cursor)
                 assert cut is not None and whole is not None
-                yield parts.page(variant, KEY, cut, keep), thread_page(whole, Fragments(), False)
+                yield parts.page(variant, KEY, cut, True), thread_page(whole, Fragments(), False)
                 cursor = whole.next_cursor
                 if cursor is None:
                     break

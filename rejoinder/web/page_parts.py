@@ -8,9 +8,7 @@ replies below it and the site's depth (``threads.PageCut``), and a write replace
 it changes (``snapshots.py``): a part whose top-level comment and tuple of replies are the same objects as
 when the page before was made is the same bytes. So a new top-level comment costs its own part, a reply or
 a like the part of its top-level comment; the thread's head and the cursor are made anew each time, and
-anything that changes more (another depth) simply makes every part again. When a thread's snapshot is
-packed, its layouts keep each part's comments as ids and versions (``Held``) rather than the objects, and the
-page made after its next write is patched from the unpacked comments that match them. The bytes
+anything that changes more (a reloaded snapshot, another depth) simply makes every part again. The bytes
 are always those ``serialize.thread_page`` makes of the same page (tests/test_page_parts.py), and so is the
 ETag: it is made of the parts' digests (``serialize.page_etag``), each kept with its part, so a patched page
 hashes only the parts it makes, not the whole body again.
@@ -22,8 +20,6 @@ import heapq
 from array import array
 from collections.abc import Hashable
 from dataclasses import dataclass
-from operator import attrgetter
-from typing import Any
 
 from rejoinder.cache import ThreadKey
 from rejoinder.model import Comment
@@ -52,69 +48,6 @@ NEVER = -1  # on ``PageParts``' clock: a page not known to have been made before
 # Queries whose dropped layouts' last make is remembered (a few dozen bytes each): more than the layouts a
 # budget holds, so that a page made again after its layout was dropped is known for it.
 MAX_DROPPED = 1024
-NUMBER = "q"  # a comment's id or version in a held layout's arrays: 8 bytes, not an int object of its own
-_ID, _VERSION = attrgetter("id"), attrgetter("version")
-
-
-class _Gone:
-    """In a held layout brought back, a top-level comment the new page does not hold as it was (changed,
-    or no longer on it): equal to no comment, so its part is made again."""
-
-    __slots__ = ("id",)
-
-    def __init__(self, comment_id: int) -> None:
-        self.id = comment_id
-
-
-_CHANGED: tuple[Any, ...] = (None,)  # likewise, a top-level comment's replies that are not as they were
-
-
-@dataclass(slots=True)
-class Held:
-    """What a layout's parts were made of, as numbers rather than the comment objects: each top-level
-    comment's id and version followed by those of its replies (``ids``, ``versions``), and how many replies
-    each has (``counts``). A comment's version changes with every change to it, so the same ids and versions
-    make the same part (as ``Fragments`` relies on). 16 bytes a comment, where the objects are about 550."""
-
-    ids: array[int]
-    versions: array[int]
-    counts: array[int]
-
-    @classmethod
-    def of(cls, roots: list[Comment], groups: list[tuple[Comment, ...]]) -> Held:
-        ids, versions = array(NUMBER), array(NUMBER)
-        for root, group in zip(roots, groups, strict=True):
-            ids.append(root.id)
-            versions.append(root.version)
-            ids.extend(map(_ID, group))
-            versions.extend(map(_VERSION, group))
-        return cls(ids, versions, array(SPAN, map(len, groups)))
-
-    def size(self) -> int:
-        return 2 * 8 * len(self.ids) + 4 * len(self.counts)
-
-    def revived(self, cut: PageCut) -> tuple[list[Any], list[tuple[Any, ...]]]:
-        """The top-level comments and replies the parts were made of, as the objects of ``cut`` that have the
-        same ids and versions: a stand-in equal to nothing (``_Gone``, ``_CHANGED``) for those that differ."""
-        shown = {root.id: root for root in cut.roots}
-        replies = cut.replies
-        ids, versions = self.ids, self.versions
-        roots: list[Any] = []
-        groups: list[tuple[Any, ...]] = []
-        at = 0
-        for count in self.counts:
-            root_id, end = ids[at], at + 1 + count
-            root = shown.get(root_id)
-            roots.append(root if root is not None and root.version == versions[at] else _Gone(root_id))
-            group = replies.get(root_id, _NO_REPLIES)
-            same = len(group) == count and (
-                not count
-                or (array(NUMBER, map(_ID, group)) == ids[at + 1 : end]
-                    and array(NUMBER, map(_VERSION, group)) == versions[at + 1 : end])
-            )  # fmt: skip
-            groups.append(group if same else _CHANGED)
-            at = end
-        return roots, groups
 
 
 @dataclass(slots=True)
@@ -137,25 +70,9 @@ class Layout:
     etag: str
     made: int = 0  # when it was made, on ``PageParts``' clock
     made_before: int = NEVER  # when the page of the same query was made the time before
-    # Set when its thread's snapshot is packed: ``roots`` and ``groups`` are emptied, and brought back from
-    # the comments of the next page made (``Held.revived``).
-    held: Held | None = None
 
     def size(self) -> int:
-        size = len(self.body) + PART_OVERHEAD * len(self.spans) + LAYOUT_OVERHEAD
-        return size if self.held is None else size + self.held.size()
-
-    def hold(self) -> None:
-        """Let go of the comment objects, keeping their ids and versions instead."""
-        if self.held is None:
-            self.held = Held.of(self.roots, self.groups)
-            self.roots, self.groups = [], []
-
-    def revive(self, cut: PageCut) -> None:
-        """Take the comments of ``cut`` that its parts were made of in place of the ids and versions held."""
-        if self.held is not None:
-            self.roots, self.groups = self.held.revived(cut)
-            self.held = None
+        return len(self.body) + PART_OVERHEAD * len(self.roots) + LAYOUT_OVERHEAD
 
 
 class PageParts:
@@ -184,23 +101,18 @@ class PageParts:
         self._dropped: dict[Hashable, int] = {}
         self._by_thread: dict[ThreadKey, set[Hashable]] = {}  # the queries of each thread's kept layouts
 
-    def hold(self, thread_keys: list[ThreadKey]) -> None:
-        """Hold the layouts of these threads, whose snapshots were packed (``ReadCache.cooled``), by their
-        comments' ids and versions: the comment objects would otherwise outlive the snapshot's, beside its
-        packed copy. The next page made after a write to the thread is patched from them all the same."""
+    def forget(self, thread_keys: list[ThreadKey]) -> None:
+        """Drop the layouts of these threads, whose snapshots were packed (``ReadCache.cooled``): a layout
+        holds the comments it was made of, which the snapshot no longer does, and a page made of the
+        unpacked comments would not be patched from it anyway."""
         for thread_key in thread_keys:
-            for variant in self._by_thread.get(thread_key, ()):
-                layout = self._layouts[variant]
+            for variant in self._by_thread.pop(thread_key, ()):
+                layout = self._layouts.pop(variant)
                 self._size -= layout.size()
-                layout.hold()
-                self._size += layout.size()
-        if thread_keys:
-            self._fit()
 
     def page(self, variant: Hashable, thread_key: ThreadKey, cut: PageCut, keep: bool) -> MadePage:
         """The page's JSON and ETag, the same as ``thread_page`` of the page ``cut`` holds. Its layout is kept
-        for the next page of ``variant`` if ``keep`` (a thread being written to), as its fragments are, and
-        held by ids and versions if a layout of ``variant`` was kept before (a thread held packed since)."""
+        for the next page of ``variant`` if ``keep`` (a thread being written to), as its fragments are."""
         before = self._layouts.pop(variant, None)
         if before is not None:
             self._size -= before.size()
@@ -208,18 +120,12 @@ class PageParts:
             made_before = before.made
             if before.thread_key != thread_key or before.max_depth != cut.max_depth:
                 before = None
-            else:
-                before.revive(cut)
         else:
             made_before = self._dropped.pop(variant, NEVER)
-        # A packed thread's page made from its layout keeps the new one, held: its next write patches it.
-        held = not keep and before is not None
         if before is None:
             before = Layout(thread_key, cut.max_depth, b"", 0, [], [], array(SPAN), b"", "")
         layout = self._made(before, cut, keep)
-        if keep or held:
-            if held:
-                layout.hold()
+        if keep:
             self._clock += 1
             layout.made, layout.made_before = self._clock, made_before
             self._layouts[variant] = layout

@@ -28,10 +28,9 @@ def page_from_snapshot(
     generation = ctx.cache.generation(key)
     # Only a page rebuilt after a write is patched from the one before and joined from kept fragments; a
     # thread not written to lately is answered whole from the read cache, and keeping its parts too would
-    # hold its JSON twice, and its comments beside its packed snapshot: a layout kept from before the
-    # thread was packed holds its comments' ids and versions instead (``PageParts.hold``).
+    # hold its JSON twice, and its comments beside its packed snapshot.
     keep = ctx.cache.warm(key)
-    parts.hold(ctx.cache.cooled())
+    parts.forget(ctx.cache.cooled())
     cut = threads.remembered_cut(ctx, key, sort, limit, cursor)
     if cut is None:
         return None
