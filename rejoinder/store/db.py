@@ -37,7 +37,6 @@ import asyncio
 import functools
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -124,12 +123,6 @@ POSTGRES_SMALL_COMMITTERS = 2
 # A pooled PostgreSQL connection unused for this long is pinged before use (a restarted server or a cut
 # network leaves it dead); a busy one is not: a ping is a round trip, and every transaction paid one.
 POSTGRES_PING_AFTER_IDLE = 2.0  # seconds
-# PostgreSQL, a server's own process: the interpreter's switch interval, how long a thread that wants the GIL
-# waits before it asks the thread holding it to let go. A committer thread waits for the GIL after every
-# answer from PostgreSQL or Redis, and the event loop, busy with readers, takes it back between two of its
-# callbacks before the committer's thread has woken: at CPython's 5 ms, each of a batch's round trips could
-# cost a writer up to 5 ms more (docs/benchmarks.md, "PostgreSQL with 8 writers on a quiet machine").
-POSTGRES_SWITCH_INTERVAL = 0.001  # seconds
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -757,13 +750,6 @@ class Database:
                 work.error = alone
             finally:
                 work.done = True
-
-    def hand_over_the_gil_sooner(self) -> None:
-        """PostgreSQL, in a server's own process: the switch interval at ``POSTGRES_SWITCH_INTERVAL``, so
-        that a committer whose answer has come gets the GIL from a busy event loop sooner. Process-wide:
-        for the process that serves, not for tests or commands that share one with other work."""
-        if self.backend == "postgresql":
-            sys.setswitchinterval(POSTGRES_SWITCH_INTERVAL)
 
     def ping(self) -> None:
         with self.reader.connect() as conn:

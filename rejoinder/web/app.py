@@ -130,7 +130,6 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
         if context is None:  # a server's own process (tests share theirs: nothing of it is frozen)
             freeze_startup_objects()
             collect_less_often()
-            ctx.db.hand_over_the_gil_sooner()
         runner = None
         if context is None and settings.jobs_in_process:
             runner = Runner(ctx.jobs, poll_seconds=settings.jobs_poll_seconds).start()
