@@ -68,7 +68,7 @@ from rejoinder.errors import ConfigurationError, RejoinderError
 from rejoinder.store.commit_pace import CommitPace
 from rejoinder.store.dialect import on_sqlite
 from rejoinder.store.outage import postgres_disk_full
-from rejoinder.store.watch import CommitWatch
+from rejoinder.store.watch import CommitWatch, PostgresCommitWatch, SqliteCommitWatch
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -458,8 +458,10 @@ class Database:
         return (self.writer,) if self.writer is self.reader else (self.writer, self.reader)
 
     def watch_commits(self) -> CommitWatch:
-        """A cheap way for a poller to learn that nothing was committed since it last looked (SQLite)."""
-        return CommitWatch(make_url(self.url).database if self.backend == "sqlite" else None)
+        """A cheap way for a poller to learn that nothing was committed since it last looked."""
+        if self.backend == "sqlite":
+            return SqliteCommitWatch(make_url(self.url).database)
+        return PostgresCommitWatch(self.reader)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
