@@ -244,7 +244,7 @@ def reply_target(conn: Connection, comment_id: int) -> ReplyTarget | None:
 @dataclass(frozen=True)
 class NewCommentAnswer:
     thread: Thread | None  # None: no thread for the URL yet
-    email_taken: bool | None  # a verified reader holds the guest's address; None: ask (a new thread)
+    email_taken: bool | None  # a verified reader holds the guest's address; None: not a guest's comment
     comment_id: int  # taken from the comments' sequence for this comment's row
     parent: ReplyTarget | None = None  # the comment it answers (``parent_id`` asked); None: none of that id
     # Who may hear of it after the commit, as the thread and the site stood at the lookup; None: not asked.
@@ -327,7 +327,8 @@ def look_up_new_comments(conn: Connection, questions: list[NewCommentQuestion]) 
     for row in conn.execute(_LOOK_UP_NEW_COMMENTS, params):
         question = questions[row.n - 1]
         thread = thread_from_row(row) if row.id is not None else None
-        taken = bool(row.email_taken) if thread is not None and question.email is not None else None
+        # Asked of the address whether the thread is there or not: a new thread's comment asks no more.
+        taken = bool(row.email_taken) if question.email is not None else None
         parent = None
         if row.parent_id is not None:
             status = CommentStatus(row.parent_status)
