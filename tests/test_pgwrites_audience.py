@@ -4,12 +4,14 @@ nothing to read or mark; and whoever does hear of one still does."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
+from unittest import mock
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import Connection, event, select
 
 from rejoinder.comments import Client, NewComment, post_comment, post_comment_async
 from rejoinder.context import Context
@@ -17,6 +19,7 @@ from rejoinder.model import Author, CommentStatus, Moderator
 from rejoinder.notify import moderators
 from rejoinder.sites import create_site, get_site
 from rejoinder.store.audience import Audience
+from rejoinder.store.dialect import on_psycopg
 from rejoinder.store.moderators import list_moderators
 from rejoinder.store.schema import moderator_notices, outbox
 from tests.conftest import SITE_ORIGIN
@@ -31,15 +34,25 @@ def new(site: str, body: str, n: int = 0) -> NewComment:
 
 @contextmanager
 def statements(ctx: Context) -> Iterator[list[str]]:
-    """Every statement sent to the database inside the block, from any thread."""
+    """Every statement sent to the database inside the block, from any thread: through SQLAlchemy, and
+    straight to psycopg (``on_psycopg``, which no listener hears of)."""
     sent: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         sent.append(statement)
 
+    def noted_on_psycopg(conn: Connection, statement: str, parameters: Any) -> Any:
+        sent.append(statement)
+        return on_psycopg(conn, statement, parameters)
+
+    users = [module for name, module in sys.modules.items() if name.startswith("rejoinder.store.")]
     event.listen(ctx.db.writer, "before_cursor_execute", note)
     try:
-        yield sent
+        with ExitStack() as patched:
+            for module in users:
+                if getattr(module, "on_psycopg", None) is on_psycopg:
+                    patched.enter_context(mock.patch.object(module, "on_psycopg", noted_on_psycopg))
+            yield sent
     finally:
         event.remove(ctx.db.writer, "before_cursor_execute", note)
 
