@@ -4,14 +4,12 @@ nothing to read or mark; and whoever does hear of one still does."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any
-from unittest import mock
 
 import pytest
-from sqlalchemy import Connection, event, select
+from sqlalchemy import event, select
 
 from rejoinder.comments import Client, NewComment, post_comment, post_comment_async
 from rejoinder.context import Context
@@ -19,11 +17,10 @@ from rejoinder.model import Author, CommentStatus, Moderator
 from rejoinder.notify import moderators
 from rejoinder.sites import create_site, get_site
 from rejoinder.store.audience import Audience
-from rejoinder.store.dialect import on_psycopg
 from rejoinder.store.moderators import list_moderators
 from rejoinder.store.schema import moderator_notices, outbox
 from tests.conftest import SITE_ORIGIN
-from tests.helpers import make_moderator
+from tests.helpers import heard_on_psycopg, make_moderator
 
 URL = "https://blog.example/quiet"
 
@@ -41,17 +38,9 @@ def statements(ctx: Context) -> Iterator[list[str]]:
     def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         sent.append(statement)
 
-    def noted_on_psycopg(conn: Connection, statement: str, parameters: Any) -> Any:
-        sent.append(statement)
-        return on_psycopg(conn, statement, parameters)
-
-    users = [module for name, module in sys.modules.items() if name.startswith("rejoinder.store.")]
     event.listen(ctx.db.writer, "before_cursor_execute", note)
     try:
-        with ExitStack() as patched:
-            for module in users:
-                if getattr(module, "on_psycopg", None) is on_psycopg:
-                    patched.enter_context(mock.patch.object(module, "on_psycopg", noted_on_psycopg))
+        with heard_on_psycopg(note):
             yield sent
     finally:
         event.remove(ctx.db.writer, "before_cursor_execute", note)

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest import mock
 
 from sqlalchemy import Connection, event, insert
 
@@ -19,8 +18,8 @@ from rejoinder.sites import create_site
 from rejoinder.store import identity as identity_store
 from rejoinder.store import spam as store
 from rejoinder.store import threads as thread_store
-from rejoinder.store.dialect import on_psycopg
 from rejoinder.store.schema import comments
+from tests.helpers import heard_on_psycopg
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 STOOD_BEFORE = NOW - timedelta(days=3)
@@ -126,14 +125,9 @@ def plans(conn: Connection) -> Iterator[list[str]]:
         cursor.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters)
         found.append("\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall()))
 
-    def explained_on_psycopg(conn: Connection, statement: str, parameters: Any) -> Any:
-        """A statement sent to psycopg itself (``on_psycopg``), which no listener hears of."""
-        explain(conn, None, statement, parameters)
-        return on_psycopg(conn, statement, parameters)
-
     event.listen(conn, "before_cursor_execute", explain)
     try:
-        with mock.patch.object(store, "on_psycopg", explained_on_psycopg):
+        with heard_on_psycopg(explain):
             yield found
     finally:
         event.remove(conn, "before_cursor_execute", explain)

@@ -3,14 +3,17 @@ driver (psycopg, sqlite3) for the statements too frequent for SQLAlchemy's execu
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import ClauseElement, Column, ColumnElement, Connection, Dialect, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 
 _SQLITE = sqlite.dialect()
@@ -132,6 +135,32 @@ def postgres_sql(statement: ClauseElement) -> str:
     """``statement`` as psycopg's text with named parameters (``%(name)s``), compiled once, for
     ``on_psycopg``: the same statements as SQLAlchemy sends, each parameter cast to its column's type."""
     return str(statement.compile(dialect=_POSTGRES))
+
+
+@dataclass(frozen=True)
+class PostgresStatement:
+    """A statement compiled once for ``on_psycopg``, with how SQLAlchemy binds each of its parameters
+    (JSON written as its text, arrays as lists)."""
+
+    sql: str
+    binds: Mapping[str, Callable[[Any], Any]]
+
+    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: self.binds.get(name, _as_it_is)(value) for name, value in values.items()}
+
+
+@functools.cache
+def postgres_statement(statement: ClauseElement) -> PostgresStatement:
+    """``postgres_sql`` of ``statement`` with its parameters' binding, once per statement: for statements
+    built once (at import, or cached), as their identity is the key."""
+    compiled = statement.compile(dialect=_POSTGRES)
+    assert isinstance(compiled, SQLCompiler)  # a statement's, not a DDL's
+    binds = {}
+    for name, bind in compiled.binds.items():
+        processor = bind.type.dialect_impl(_POSTGRES).bind_processor(_POSTGRES)
+        if processor is not None:
+            binds[name] = processor
+    return PostgresStatement(str(compiled), binds)
 
 
 def postgres_bind(column: Column[Any]) -> Callable[[Any], Any]:
