@@ -37,6 +37,7 @@ from rejoinder.events import Event, decode, encode
 from rejoinder.fanout import Fanout, Message
 from rejoinder.store import outbox as store
 from rejoinder.store.db import Database, Part, after_commit, at_commit, committed_on_its_own
+from rejoinder.store.watch import Version
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class EventBus:
         # Idle, the tail finds nothing twice a second: skip it while nothing was committed since the last
         # one and no event waited for its one-process subscribers then (one could come of age unseen).
         self._commits = db.watch_commits()
-        self._polled_version: int | None = None
+        self._polled_version: Version | None = None
         self._undelivered_left = True
         db.on_commit = self._committed
 
@@ -213,6 +214,7 @@ class EventBus:
     def stop(self) -> None:
         """Finish the one-process work already handed over, then stop."""
         if not self._threads:
+            self._commits.close()  # polled by hand, if at all (a command, a test)
             self.fanout.close()
             return
         self.drain(timeout=10)

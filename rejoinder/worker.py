@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from rejoinder.jobs import JobQueue, worker_name
+from rejoinder.store.watch import Version
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -37,7 +38,7 @@ class Runner:
         # Idle, looking for due jobs finds the same answer every poll: look again only once something was
         # committed since the last look (another process may have queued a job) or the job it found is due.
         commits = self.queue.db.watch_commits()
-        looked: int | None = None
+        looked: Version | None = None
         due_at: datetime | None = None
         try:
             while not self.stopping.is_set():

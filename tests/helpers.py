@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
 import redis
+
+from rejoinder.store import dialect
 
 ARTICLE = "https://blog.example/2026/11/tide-pools"
 
@@ -118,6 +124,24 @@ class LoopTurns:
 
     def stop(self) -> None:
         self._task.cancel()
+
+
+@contextmanager
+def heard_on_psycopg(listener: Callable[..., Any]) -> Iterator[None]:
+    """Inside the block, the statements sent straight to psycopg (``store/dialect.py:on_psycopg``), which no
+    SQLAlchemy listener hears of, are given to ``listener`` as ``before_cursor_execute`` gives a statement
+    (without a cursor or an execution context)."""
+    original = dialect.on_psycopg
+
+    def heard(conn: Any, statement: str, parameters: Any) -> Any:
+        listener(conn, None, statement, parameters, None, False)
+        return original(conn, statement, parameters)
+
+    with ExitStack() as patched:
+        for name, module in list(sys.modules.items()):
+            if name.startswith("rejoinder.") and getattr(module, "on_psycopg", None) is original:
+                patched.enter_context(mock.patch.object(module, "on_psycopg", heard))
+        yield
 
 
 def statement_rows(parameters: Any, many: bool) -> int:

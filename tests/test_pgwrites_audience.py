@@ -20,7 +20,7 @@ from rejoinder.store.audience import Audience
 from rejoinder.store.moderators import list_moderators
 from rejoinder.store.schema import moderator_notices, outbox
 from tests.conftest import SITE_ORIGIN
-from tests.helpers import make_moderator
+from tests.helpers import heard_on_psycopg, make_moderator
 
 URL = "https://blog.example/quiet"
 
@@ -31,7 +31,8 @@ def new(site: str, body: str, n: int = 0) -> NewComment:
 
 @contextmanager
 def statements(ctx: Context) -> Iterator[list[str]]:
-    """Every statement sent to the database inside the block, from any thread."""
+    """Every statement sent to the database inside the block, from any thread: through SQLAlchemy, and
+    straight to psycopg (``on_psycopg``, which no listener hears of)."""
     sent: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -39,7 +40,8 @@ def statements(ctx: Context) -> Iterator[list[str]]:
 
     event.listen(ctx.db.writer, "before_cursor_execute", note)
     try:
-        yield sent
+        with heard_on_psycopg(note):
+            yield sent
     finally:
         event.remove(ctx.db.writer, "before_cursor_execute", note)
 

@@ -19,6 +19,7 @@ from rejoinder.store import identity as identity_store
 from rejoinder.store import spam as store
 from rejoinder.store import threads as thread_store
 from rejoinder.store.schema import comments
+from tests.helpers import heard_on_psycopg
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 STOOD_BEFORE = NOW - timedelta(days=3)
@@ -126,7 +127,8 @@ def plans(conn: Connection) -> Iterator[list[str]]:
 
     event.listen(conn, "before_cursor_execute", explain)
     try:
-        yield found
+        with heard_on_psycopg(explain):
+            yield found
     finally:
         event.remove(conn, "before_cursor_execute", explain)
 

@@ -1,6 +1,7 @@
 """A verdict's statements in the store (a form token or a proof of work marked used, the site's model
-version, the author's history) read and write what SQLAlchemy would, on both backends; on SQLite they go
-straight to the driver (``store/dialect.py:on_sqlite``), not through SQLAlchemy's execution."""
+version, the author's history) read and write what SQLAlchemy would, on both backends, where they go
+straight to the driver (``store/dialect.py``: ``on_sqlite``, ``on_psycopg``), not through SQLAlchemy's
+execution."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def test_the_model_version_is_none_until_a_lesson_then_counts_them(ctx: Context)
         assert store.model_version(conn, site.id) == 2
 
 
-def test_a_verdicts_store_statements_skip_sqlalchemys_execution_on_sqlite(ctx: Context) -> None:
+def test_a_verdicts_store_statements_skip_sqlalchemys_execution(ctx: Context) -> None:
     site = create_site(ctx, "driven", "Driven", **QUIET)
     rules = site_settings(ctx, site)
     sub = Submission(FRIENDLY, Author("Ada", "ada@example.org"), "203.0.113.9")
@@ -71,8 +72,7 @@ def test_a_verdicts_store_statements_skip_sqlalchemys_execution_on_sqlite(ctx: C
         inputs = antispam.gather(ctx, conn, site, rules, sub, reading, proof=proof, now=NOW)
     assert inputs.form is not None and not inputs.form.token_replayed
     assert (inputs.approved, inputs.spammed) == (0, 0)
-    if ctx.db.backend == "sqlite":
-        assert statements == []  # the token's insert, the model's version, the history: by the driver
+    assert statements == []  # the token's insert, the model's version, the history: by the driver
     with ctx.db.write() as conn:  # the token was marked used, in the transaction that judged it
         replayed = antispam.gather(ctx, conn, site, rules, sub, reading, proof=proof, now=NOW)
     assert replayed.form is not None and replayed.form.token_replayed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,7 +46,16 @@ from rejoinder.model import (
 )
 from rejoinder.store.audience import Audience, audience_columns, audience_from_row
 from rejoinder.store.db import Part, at_commit
-from rejoinder.store.dialect import on_sqlite, padded, sqlite_bind, sqlite_row, sqlite_sql
+from rejoinder.store.dialect import (
+    on_psycopg,
+    on_sqlite,
+    padded,
+    postgres_row,
+    postgres_sql,
+    sqlite_bind,
+    sqlite_row,
+    sqlite_sql,
+)
 from rejoinder.store.schema import comments, identities, sites, threads
 from rejoinder.store.threads import thread_from_row
 
@@ -244,7 +254,7 @@ def reply_target(conn: Connection, comment_id: int) -> ReplyTarget | None:
 @dataclass(frozen=True)
 class NewCommentAnswer:
     thread: Thread | None  # None: no thread for the URL yet
-    email_taken: bool | None  # a verified reader holds the guest's address; None: ask (a new thread)
+    email_taken: bool | None  # a verified reader holds the guest's address; None: not a guest's comment
     comment_id: int  # taken from the comments' sequence for this comment's row
     parent: ReplyTarget | None = None  # the comment it answers (``parent_id`` asked); None: none of that id
     # Who may hear of it after the commit, as the thread and the site stood at the lookup; None: not asked.
@@ -313,6 +323,16 @@ _LOOK_UP_NEW_COMMENTS = select(
 )
 
 
+# Sent to psycopg itself, prepared (``on_psycopg``): one a batch, and for a writer alone one a comment, whose
+# execution through SQLAlchemy (its context, the result's machinery) cost more CPU than the statement's own
+# work. Its rows read as SQLAlchemy reads them (times in UTC), by the names of its columns.
+_PG_LOOK_UP_NEW_COMMENTS = postgres_sql(_LOOK_UP_NEW_COMMENTS)
+_PG_LOOKED_UP = postgres_row(list(_LOOK_UP_NEW_COMMENTS.selected_columns))
+_LookedUp = namedtuple(  # type: ignore[misc]  # its fields are the statement's columns
+    "_LookedUp", [str(column.key) for column in _LOOK_UP_NEW_COMMENTS.selected_columns]
+)
+
+
 def look_up_new_comments(conn: Connection, questions: list[NewCommentQuestion]) -> None:
     """Answer every question in one statement on PostgreSQL; on SQLite, a library in the process where a
     statement costs no round trip, leave them unanswered (each comment asks on its own)."""
@@ -324,10 +344,12 @@ def look_up_new_comments(conn: Connection, questions: list[NewCommentQuestion]) 
         "emails": [q.email for q in questions],
         "parent_ids": [q.parent_id for q in questions],
     }
-    for row in conn.execute(_LOOK_UP_NEW_COMMENTS, params):
+    for values in on_psycopg(conn, _PG_LOOK_UP_NEW_COMMENTS, params).fetchall():
+        row: Any = _LookedUp(*_PG_LOOKED_UP(values))
         question = questions[row.n - 1]
         thread = thread_from_row(row) if row.id is not None else None
-        taken = bool(row.email_taken) if thread is not None and question.email is not None else None
+        # Asked of the address whether the thread is there or not: a new thread's comment asks no more.
+        taken = bool(row.email_taken) if question.email is not None else None
         parent = None
         if row.parent_id is not None:
             status = CommentStatus(row.parent_status)

@@ -66,9 +66,9 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from rejoinder.errors import ConfigurationError, RejoinderError
 from rejoinder.store.commit_pace import CommitPace
-from rejoinder.store.dialect import on_sqlite
+from rejoinder.store.dialect import on_psycopg, on_sqlite, postgres_statement
 from rejoinder.store.outage import postgres_disk_full
-from rejoinder.store.watch import CommitWatch
+from rejoinder.store.watch import CommitWatch, PostgresCommitWatch, SqliteCommitWatch
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -235,19 +235,23 @@ def _combined_statement(shape: tuple[tuple[Any, bool], ...]) -> Select[Any]:
 
 
 def _write_parts(conn: Connection, parts: list[Part]) -> None:
+    """The parts as one statement, sent to psycopg prepared (``on_psycopg``): one every batch of writes,
+    whose execution through SQLAlchemy cost more CPU than its parameters' JSON."""
     params: dict[str, Any] = {}
     for part in parts:
         assert not params.keys() & part.params.keys(), "two parts of one statement share a parameter"
         params.update(part.params)
     if len(parts) == 1:  # no WITH needed
         (part,) = parts
-        result = conn.execute(part.statement, params)
+        statement = postgres_statement(part.statement)
+        cursor = on_psycopg(conn, statement.sql, statement.parameters(params))
         if part.returned is not None:
-            part.returned(sorted(result.scalars()))
+            part.returned(sorted(int(event_id) for (event_id,) in cursor.fetchall()))
         return
+    combined = postgres_statement(_combined(parts))
     returned: dict[int, list[int]] = {}
-    for n, event_id in conn.execute(_combined(parts), params):
-        returned.setdefault(n, []).append(event_id)
+    for n, event_id in on_psycopg(conn, combined.sql, combined.parameters(params)).fetchall():
+        returned.setdefault(n, []).append(int(event_id))
     for n, part in enumerate(parts):
         if part.returned is not None:
             part.returned(sorted(returned.get(n, [])))
@@ -458,8 +462,10 @@ class Database:
         return (self.writer,) if self.writer is self.reader else (self.writer, self.reader)
 
     def watch_commits(self) -> CommitWatch:
-        """A cheap way for a poller to learn that nothing was committed since it last looked (SQLite)."""
-        return CommitWatch(make_url(self.url).database if self.backend == "sqlite" else None)
+        """A cheap way for a poller to learn that nothing was committed since it last looked."""
+        if self.backend == "sqlite":
+            return SqliteCommitWatch(make_url(self.url).database)
+        return PostgresCommitWatch(self.reader)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

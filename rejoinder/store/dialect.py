@@ -3,17 +3,22 @@ driver (psycopg, sqlite3) for the statements too frequent for SQLAlchemy's execu
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ClauseElement, Column, ColumnElement, Connection, Table, bindparam
+from sqlalchemy import ClauseElement, Column, ColumnElement, Connection, Dialect, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 
 _SQLITE = sqlite.dialect()
 _SQLITE_NAMED = sqlite.dialect(paramstyle="named")
+_POSTGRES = postgresql_psycopg.dialect()
 T = TypeVar("T")
 
 
@@ -123,7 +128,57 @@ def sqlite_bind(column: Column[Any]) -> Callable[[Any], Any]:
 def sqlite_row(columns: Sequence[ColumnElement[Any]]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     """How SQLAlchemy reads a SQLite row of ``columns`` (times, JSON), for a row that ``on_sqlite`` fetched:
     the same values as the statement run through SQLAlchemy would give."""
-    processors = [column.type.dialect_impl(_SQLITE).result_processor(_SQLITE, None) for column in columns]
+    return _row_reader(_SQLITE, columns)
+
+
+def postgres_sql(statement: ClauseElement) -> str:
+    """``statement`` as psycopg's text with named parameters (``%(name)s``), compiled once, for
+    ``on_psycopg``: the same statements as SQLAlchemy sends, each parameter cast to its column's type."""
+    return str(statement.compile(dialect=_POSTGRES))
+
+
+@dataclass(frozen=True)
+class PostgresStatement:
+    """A statement compiled once for ``on_psycopg``, with how SQLAlchemy binds each of its parameters
+    (JSON written as its text, arrays as lists)."""
+
+    sql: str
+    binds: Mapping[str, Callable[[Any], Any]]
+
+    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: self.binds.get(name, _as_it_is)(value) for name, value in values.items()}
+
+
+@functools.cache
+def postgres_statement(statement: ClauseElement) -> PostgresStatement:
+    """``postgres_sql`` of ``statement`` with its parameters' binding, once per statement: for statements
+    built once (at import, or cached), as their identity is the key."""
+    compiled = statement.compile(dialect=_POSTGRES)
+    assert isinstance(compiled, SQLCompiler)  # a statement's, not a DDL's
+    binds = {}
+    for name, bind in compiled.binds.items():
+        processor = bind.type.dialect_impl(_POSTGRES).bind_processor(_POSTGRES)
+        if processor is not None:
+            binds[name] = processor
+    return PostgresStatement(str(compiled), binds)
+
+
+def postgres_bind(column: Column[Any]) -> Callable[[Any], Any]:
+    """How SQLAlchemy binds a value of ``column`` on PostgreSQL (a time in UTC, a naive one refused), for
+    ``on_psycopg``."""
+    processor = column.type.dialect_impl(_POSTGRES).bind_processor(_POSTGRES)
+    return processor if processor is not None else _as_it_is
+
+
+def postgres_row(columns: Sequence[ColumnElement[Any]]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """``sqlite_row`` for a row that ``on_psycopg`` fetched (a time in UTC, whatever the session's zone)."""
+    return _row_reader(_POSTGRES, columns)
+
+
+def _row_reader(
+    dialect: Dialect, columns: Sequence[ColumnElement[Any]]
+) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
     processed = [(n, processor) for n, processor in enumerate(processors) if processor is not None]
 
     def read(row: Sequence[Any]) -> tuple[Any, ...]:

@@ -25,7 +25,10 @@ from sqlalchemy import (
 from rejoinder.model import CommentStatus
 from rejoinder.store.dialect import (
     insert_ignore_by_dialect,
+    on_psycopg,
     on_sqlite,
+    postgres_bind,
+    postgres_sql,
     sqlite_bind,
     sqlite_sql,
     upsert_add,
@@ -109,6 +112,13 @@ _SQLITE_AUTHOR_HISTORY = sqlite_sql(_AUTHOR_HISTORY)
 _SQLITE_IDENTITY_HISTORY = sqlite_sql(_IDENTITY_HISTORY)
 _SQLITE_EXPIRES = sqlite_bind(used_tokens.c.expires_at)
 _SQLITE_CREATED = sqlite_bind(comments.c.created_at)
+# PostgreSQL: the same through psycopg, prepared (``on_psycopg``), for the same reason.
+_PG_USE_TOKEN = postgres_sql(_USE_TOKEN["postgresql"])
+_PG_MODEL_VERSION = postgres_sql(_MODEL_VERSION)
+_PG_AUTHOR_HISTORY = postgres_sql(_AUTHOR_HISTORY)
+_PG_IDENTITY_HISTORY = postgres_sql(_IDENTITY_HISTORY)
+_PG_EXPIRES = postgres_bind(used_tokens.c.expires_at)
+_PG_CREATED = postgres_bind(comments.c.created_at)
 
 
 def use_token(conn: Connection, digest: str, expires_at: datetime) -> bool:
@@ -116,8 +126,8 @@ def use_token(conn: Connection, digest: str, expires_at: datetime) -> bool:
     if conn.dialect.name == "sqlite":
         values = {"digest": digest, "expires_at": _SQLITE_EXPIRES(expires_at)}
         return bool(on_sqlite(conn, _SQLITE_USE_TOKEN, values))
-    statement = _USE_TOKEN[conn.dialect.name]
-    return conn.execute(statement, {"digest": digest, "expires_at": expires_at}).first() is not None
+    values = {"digest": digest, "expires_at": _PG_EXPIRES(expires_at)}
+    return on_psycopg(conn, _PG_USE_TOKEN, values).fetchone() is not None
 
 
 def forget_expired_tokens(conn: Connection, now: datetime) -> int:
@@ -127,8 +137,9 @@ def forget_expired_tokens(conn: Connection, now: datetime) -> int:
 def model_version(conn: Connection, site_id: int) -> int:
     if conn.dialect.name == "sqlite":
         found = on_sqlite(conn, _SQLITE_MODEL_VERSION, {"site_id": site_id})
-        return int(found[0][0] or 0) if found else 0
-    return conn.execute(_MODEL_VERSION, {"site_id": site_id}).scalar() or 0
+    else:
+        found = on_psycopg(conn, _PG_MODEL_VERSION, {"site_id": site_id}).fetchall()
+    return int(found[0][0] or 0) if found else 0
 
 
 _SITE_WEIGHTS = select(spam_weights.c.feature, spam_weights.c.weight).where(
@@ -318,11 +329,11 @@ def author_history(
         else:
             rows = on_sqlite(conn, _SQLITE_AUTHOR_HISTORY, {**params, "email": email})
     else:
-        params = {"site_id": site_id, "excluded": excluded, "stood_before": stood_before}
+        params = {"site_id": site_id, "excluded": excluded, "stood_before": _PG_CREATED(stood_before)}
         if identity_id is not None:
-            rows = conn.execute(_IDENTITY_HISTORY, {**params, "identity_id": identity_id})
+            rows = on_psycopg(conn, _PG_IDENTITY_HISTORY, {**params, "identity_id": identity_id}).fetchall()
         else:
-            rows = conn.execute(_AUTHOR_HISTORY, {**params, "email": email})
+            rows = on_psycopg(conn, _PG_AUTHOR_HISTORY, {**params, "email": email}).fetchall()
     counts = dict.fromkeys((CommentStatus.PUBLISHED.value, CommentStatus.SPAM.value), 0)
     for status, n in rows:
         counts[str(status)] += int(n)

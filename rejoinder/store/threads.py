@@ -24,7 +24,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from rejoinder.model import Thread
 from rejoinder.store.db import Part, at_commit
-from rejoinder.store.dialect import insert_ignore, on_sqlite, padded, sqlite_bind, sqlite_row, sqlite_sql
+from rejoinder.store.dialect import (
+    on_psycopg,
+    on_sqlite,
+    padded,
+    postgres_bind,
+    postgres_row,
+    postgres_sql,
+    sqlite_bind,
+    sqlite_row,
+    sqlite_sql,
+)
 from rejoinder.store.schema import identities, threads
 
 
@@ -81,6 +91,17 @@ _SQLITE_NEW_THREAD = sqlite_sql(
 )
 _SQLITE_THREAD_BINDS = {name: sqlite_bind(threads.c[name]) for name in _NEW_THREAD_COLUMNS}
 _SQLITE_THREAD_ROW = sqlite_row(list(threads.c))
+# PostgreSQL: the same insert through psycopg, prepared (``on_psycopg``): two of every five comments of the
+# shared harness open a thread, and through SQLAlchemy that was a lookup, the insert (built anew each time)
+# and a second lookup.
+_PG_NEW_THREAD = postgres_sql(
+    postgresql.insert(threads)
+    .values({name: bindparam(name) for name in _NEW_THREAD_COLUMNS})
+    .on_conflict_do_nothing()
+    .returning(*threads.c)
+)
+_PG_THREAD_BINDS = {name: postgres_bind(threads.c[name]) for name in _NEW_THREAD_COLUMNS}
+_PG_THREAD_ROW = postgres_row(list(threads.c))
 
 
 def _thread(values: Sequence[Any]) -> Thread:
@@ -112,32 +133,26 @@ def get_or_create_thread(
 ) -> Thread:
     """The thread for ``url`` (``found``, if the caller has just read it); concurrent first comments on one
     URL all end up in the same thread."""
-    thread = found
-    if thread is None and conn.dialect.name == "sqlite":
-        # Made first, read only if it was there: a caller that passes no thread has mostly found none.
-        thread = _new_thread_on_sqlite(conn, site_id, url, title, now)
-    thread = thread or find_thread(conn, site_id, url)
-    if thread is None:
-        conn.execute(
-            insert_ignore(conn, threads).values(
-                site_id=site_id, url=url, title=title, created_at=now, closed=False, comment_count=0
-            )
-        )
-        thread = find_thread(conn, site_id, url)
-        assert thread is not None  # inserted above, or by a concurrent transaction that won the race
+    # Made first, read only if it was there: a caller that passes no thread has mostly found none.
+    thread = found or _new_thread(conn, site_id, url, title, now) or find_thread(conn, site_id, url)
+    # Inserted above, or by a concurrent transaction that won the race: the insert waited for its commit,
+    # and the lookup, a statement after it, sees it.
+    assert thread is not None
     if title and not thread.title:
         conn.execute(update(threads).where(threads.c.id == thread.id).values(title=title))
     return thread
 
 
-def _new_thread_on_sqlite(
-    conn: Connection, site_id: int, url: str, title: str, now: datetime
-) -> Thread | None:
-    """SQLite: the thread made for ``url``, or None if it was there already."""
+def _new_thread(conn: Connection, site_id: int, url: str, title: str, now: datetime) -> Thread | None:
+    """The thread made for ``url``, or None if it was there already."""
     values = {"site_id": site_id, "url": url, "title": title, "created_at": now, "closed": False}
-    params = {name: bind(values.get(name, 0)) for name, bind in _SQLITE_THREAD_BINDS.items()}
-    made = on_sqlite(conn, _SQLITE_NEW_THREAD, params)
-    return _thread(_SQLITE_THREAD_ROW(made[0])) if made else None
+    if conn.dialect.name == "sqlite":
+        params = {name: bind(values.get(name, 0)) for name, bind in _SQLITE_THREAD_BINDS.items()}
+        made = on_sqlite(conn, _SQLITE_NEW_THREAD, params)
+        return _thread(_SQLITE_THREAD_ROW(made[0])) if made else None
+    params = {name: bind(values.get(name, 0)) for name, bind in _PG_THREAD_BINDS.items()}
+    row = on_psycopg(conn, _PG_NEW_THREAD, params).fetchone()
+    return _thread(_PG_THREAD_ROW(row)) if row is not None else None
 
 
 _ADD_TO_COUNT = (
