@@ -69,7 +69,7 @@ def statements_run(ctx: Context) -> Iterator[list[str]]:
     for engine in ctx.db.engines:  # on PostgreSQL the reader is the writer: listen once
         event.listen(engine, "before_cursor_execute", note)
     try:
-        with _sent_to_psycopg(ctx, lambda _driver, statement: seen.append(statement)):
+        with _sent_to_psycopg(ctx, lambda _driver, statement, _parameters: seen.append(statement)):
             yield seen
     finally:
         for engine in ctx.db.engines:
@@ -77,9 +77,10 @@ def statements_run(ctx: Context) -> Iterator[list[str]]:
 
 
 @contextmanager
-def _sent_to_psycopg(ctx: Context, note: Callable[[Any, str], None]) -> Iterator[None]:
-    """PostgreSQL: note the statements sent to psycopg straight (a like's), which SQLAlchemy does not see;
-    SQLAlchemy itself runs its statements through cursors, so nothing is noted twice."""
+def _sent_to_psycopg(ctx: Context, note: Callable[[Any, str, Any], None]) -> Iterator[None]:
+    """PostgreSQL: note the statements sent to psycopg straight (a like's, a post's) with their parameters,
+    which SQLAlchemy does not see; SQLAlchemy itself runs its statements through cursors, so nothing is
+    noted twice."""
     if ctx.db.backend != "postgresql":
         yield
         return
@@ -88,7 +89,7 @@ def _sent_to_psycopg(ctx: Context, note: Callable[[Any, str], None]) -> Iterator
     sent = psycopg.Connection.execute
 
     def execute(self: psycopg.Connection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-        note(self, str(query))
+        note(self, str(query), args[0] if args else kwargs.get("params"))
         return sent(self, query, *args, **kwargs)
 
     psycopg.Connection.execute = execute  # type: ignore[method-assign]
@@ -113,10 +114,10 @@ def committed_transactions(ctx: Context) -> Iterator[list[list[tuple[str, int]]]
             running[id(conn)] = []
             drivers[id(conn.connection.driver_connection)] = id(conn)
 
-    def sent(driver: Any, statement: str) -> None:  # straight to psycopg, in the transaction of ``conn``
+    def sent(driver: Any, statement: str, parameters: Any) -> None:  # straight to psycopg, in ``conn``'s
         with lock:
             if (statements := running.get(drivers.get(id(driver), 0))) is not None:
-                statements.append((statement, 1))
+                statements.append((statement, statement_rows(parameters, False)))
 
     def note(conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
         with lock:
