@@ -217,8 +217,9 @@ def _combined(parts: list[Part]) -> Select[Any]:
     return _combined_statement(tuple((part.statement, part.returned is not None) for part in parts))
 
 
-# A pure function of module-level statements (compared by identity), so its cache never goes stale.
-@functools.cache
+# A pure function of module-level statements (compared by identity), so its cache never goes stale; bounded
+# all the same (a batch's parts are a handful of statements, so a few dozen shapes at most).
+@functools.lru_cache(maxsize=64)
 def _combined_statement(shape: tuple[tuple[Any, bool], ...]) -> Select[Any]:
     ctes = [statement.cte(f"part_{n}") for n, (statement, _) in enumerate(shape)]
     returning = [

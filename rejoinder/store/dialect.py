@@ -149,7 +149,10 @@ class PostgresStatement:
         return {name: self.binds.get(name, _as_it_is)(value) for name, value in values.items()}
 
 
-@functools.cache
+# Bounded: the key is a statement's identity, so a caller that built its statement anew on every call would
+# only miss, never hold more than this many. Its callers pass statements built at import and the few
+# combinations of them a batch of writes makes (store/db.py).
+@functools.lru_cache(maxsize=64)
 def postgres_statement(statement: ClauseElement) -> PostgresStatement:
     """``postgres_sql`` of ``statement`` with its parameters' binding, once per statement: for statements
     built once (at import, or cached), as their identity is the key."""

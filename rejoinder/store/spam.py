@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -103,31 +104,47 @@ _USE_TOKEN = {
 }
 
 
-# SQLite: a verdict's statements straight through the driver (``on_sqlite``), as a like's: every post asks
-# them, and SQLAlchemy's execution path (an execution context, each parameter processed, a result object)
-# cost several times the database's own work. The same statements, compiled once, named parameters.
-_SQLITE_USE_TOKEN = sqlite_sql(_USE_TOKEN["sqlite"])
-_SQLITE_MODEL_VERSION = sqlite_sql(_MODEL_VERSION)
-_SQLITE_AUTHOR_HISTORY = sqlite_sql(_AUTHOR_HISTORY)
-_SQLITE_IDENTITY_HISTORY = sqlite_sql(_IDENTITY_HISTORY)
-_SQLITE_EXPIRES = sqlite_bind(used_tokens.c.expires_at)
-_SQLITE_CREATED = sqlite_bind(comments.c.created_at)
-# PostgreSQL: the same through psycopg, prepared (``on_psycopg``), for the same reason.
-_PG_USE_TOKEN = postgres_sql(_USE_TOKEN["postgresql"])
-_PG_MODEL_VERSION = postgres_sql(_MODEL_VERSION)
-_PG_AUTHOR_HISTORY = postgres_sql(_AUTHOR_HISTORY)
-_PG_IDENTITY_HISTORY = postgres_sql(_IDENTITY_HISTORY)
-_PG_EXPIRES = postgres_bind(used_tokens.c.expires_at)
-_PG_CREATED = postgres_bind(comments.c.created_at)
+@dataclass(frozen=True)
+class _VerdictStatements:
+    """A verdict's statements compiled once for one driver, and how it binds the times they take.
+
+    SQLite: straight through the driver (``on_sqlite``), as a like's: every post asks them, and SQLAlchemy's
+    execution path (an execution context, each parameter processed, a result object) cost several times
+    the database's own work. PostgreSQL: the same through psycopg, prepared (``on_psycopg``), for the same
+    reason. The same statements, compiled once, named parameters."""
+
+    use_token: str
+    model_version: str
+    author_history: str
+    identity_history: str
+    expires: Callable[[Any], Any]
+    created: Callable[[Any], Any]
+
+
+def _verdict_statements(
+    dialect: str, sql: Callable[[Any], str], bind: Callable[[Any], Callable[[Any], Any]]
+) -> _VerdictStatements:
+    return _VerdictStatements(
+        use_token=sql(_USE_TOKEN[dialect]),
+        model_version=sql(_MODEL_VERSION),
+        author_history=sql(_AUTHOR_HISTORY),
+        identity_history=sql(_IDENTITY_HISTORY),
+        expires=bind(used_tokens.c.expires_at),
+        created=bind(comments.c.created_at),
+    )
+
+
+_ON_SQLITE = _verdict_statements("sqlite", sqlite_sql, sqlite_bind)
+_ON_PG = _verdict_statements("postgresql", postgres_sql, postgres_bind)
 
 
 def use_token(conn: Connection, digest: str, expires_at: datetime) -> bool:
     """Mark a single-use token as used; False if it had been used already."""
     if conn.dialect.name == "sqlite":
-        values = {"digest": digest, "expires_at": _SQLITE_EXPIRES(expires_at)}
-        return bool(on_sqlite(conn, _SQLITE_USE_TOKEN, values))
-    values = {"digest": digest, "expires_at": _PG_EXPIRES(expires_at)}
-    return on_psycopg(conn, _PG_USE_TOKEN, values).fetchone() is not None
+        values = {"digest": digest, "expires_at": _ON_SQLITE.expires(expires_at)}
+        return bool(on_sqlite(conn, _ON_SQLITE.use_token, values))
+    values = {"digest": digest, "expires_at": _ON_PG.expires(expires_at)}
+    return on_psycopg(conn, _ON_PG.use_token, values).fetchone() is not None
 
 
 def forget_expired_tokens(conn: Connection, now: datetime) -> int:
@@ -136,9 +153,9 @@ def forget_expired_tokens(conn: Connection, now: datetime) -> int:
 
 def model_version(conn: Connection, site_id: int) -> int:
     if conn.dialect.name == "sqlite":
-        found = on_sqlite(conn, _SQLITE_MODEL_VERSION, {"site_id": site_id})
+        found = on_sqlite(conn, _ON_SQLITE.model_version, {"site_id": site_id})
     else:
-        found = on_psycopg(conn, _PG_MODEL_VERSION, {"site_id": site_id}).fetchall()
+        found = on_psycopg(conn, _ON_PG.model_version, {"site_id": site_id}).fetchall()
     return int(found[0][0] or 0) if found else 0
 
 
@@ -321,19 +338,17 @@ def author_history(
     without one (no moderator took it down)."""
     if not email and identity_id is None:
         return 0, 0
-    rows: Iterable[Any]
-    if conn.dialect.name == "sqlite":
-        params = {"site_id": site_id, "excluded": excluded, "stood_before": _SQLITE_CREATED(stood_before)}
-        if identity_id is not None:
-            rows = on_sqlite(conn, _SQLITE_IDENTITY_HISTORY, {**params, "identity_id": identity_id})
-        else:
-            rows = on_sqlite(conn, _SQLITE_AUTHOR_HISTORY, {**params, "email": email})
+    on = _ON_SQLITE if conn.dialect.name == "sqlite" else _ON_PG
+    params = {"site_id": site_id, "excluded": excluded, "stood_before": on.created(stood_before)}
+    if identity_id is not None:
+        statement, params = on.identity_history, {**params, "identity_id": identity_id}
     else:
-        params = {"site_id": site_id, "excluded": excluded, "stood_before": _PG_CREATED(stood_before)}
-        if identity_id is not None:
-            rows = on_psycopg(conn, _PG_IDENTITY_HISTORY, {**params, "identity_id": identity_id}).fetchall()
-        else:
-            rows = on_psycopg(conn, _PG_AUTHOR_HISTORY, {**params, "email": email}).fetchall()
+        statement, params = on.author_history, {**params, "email": email}
+    rows: Iterable[Any]
+    if on is _ON_SQLITE:
+        rows = on_sqlite(conn, statement, params)
+    else:
+        rows = on_psycopg(conn, statement, params).fetchall()
     counts = dict.fromkeys((CommentStatus.PUBLISHED.value, CommentStatus.SPAM.value), 0)
     for status, n in rows:
         counts[str(status)] += int(n)

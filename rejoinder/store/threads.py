@@ -83,23 +83,25 @@ _GUEST_ON_SQLITE = select(threads, _EMAIL_TAKEN.label("email_taken")).select_fro
 _SQLITE_FIND_THREAD_FOR_GUEST = sqlite_sql(_GUEST_ON_SQLITE)
 _SQLITE_GUEST_ROW = sqlite_row(list(_GUEST_ON_SQLITE.selected_columns))
 _NEW_THREAD_COLUMNS = ("site_id", "url", "title", "created_at", "closed", "comment_count")
-_SQLITE_NEW_THREAD = sqlite_sql(
-    sqlite.insert(threads)
-    .values({name: bindparam(name) for name in _NEW_THREAD_COLUMNS})
-    .on_conflict_do_nothing()
-    .returning(*threads.c)
-)
+
+
+def _insert_new_thread(dialect: Any) -> Any:
+    """A new thread's row, or no row if its URL has one already: for ``dialect``'s ``insert``."""
+    return (
+        dialect.insert(threads)
+        .values({name: bindparam(name) for name in _NEW_THREAD_COLUMNS})
+        .on_conflict_do_nothing()
+        .returning(*threads.c)
+    )
+
+
+_SQLITE_NEW_THREAD = sqlite_sql(_insert_new_thread(sqlite))
 _SQLITE_THREAD_BINDS = {name: sqlite_bind(threads.c[name]) for name in _NEW_THREAD_COLUMNS}
 _SQLITE_THREAD_ROW = sqlite_row(list(threads.c))
 # PostgreSQL: the same insert through psycopg, prepared (``on_psycopg``): two of every five comments of the
 # shared harness open a thread, and through SQLAlchemy that was a lookup, the insert (built anew each time)
 # and a second lookup.
-_PG_NEW_THREAD = postgres_sql(
-    postgresql.insert(threads)
-    .values({name: bindparam(name) for name in _NEW_THREAD_COLUMNS})
-    .on_conflict_do_nothing()
-    .returning(*threads.c)
-)
+_PG_NEW_THREAD = postgres_sql(_insert_new_thread(postgresql))
 _PG_THREAD_BINDS = {name: postgres_bind(threads.c[name]) for name in _NEW_THREAD_COLUMNS}
 _PG_THREAD_ROW = postgres_row(list(threads.c))
 
