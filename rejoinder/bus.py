@@ -241,7 +241,8 @@ class EventBus:
     # -- inside
 
     def _committed(self, noted: list[tuple[int, Event, bool, dict[str, Any]]]) -> None:
-        """After a commit, on the writer's thread: apply here, send to the others, hand over once-work.
+        """After a commit, on the writer's thread: apply here, send to the others, hand over once-work. In a
+        committer thread the publication's answer is left for the writers' loop to read (``held_answers``).
 
         This process's tail may have read the rows since the commit, and applied them here, while the
         writer was held up: what only the writer does (the local subscribers, the publishing, the
@@ -257,7 +258,12 @@ class EventBus:
                 once_work.append((event_id, event))
         if once_work:
             self._hand_over(once_work)
-        self.fanout.publish(outgoing)
+        held = self.db.held_answers()
+        if held is None:
+            self.fanout.publish(outgoing)
+        elif (heard := self.fanout.send(outgoing)) is not None:
+            # A committer goes on to its next batch; its writers' loop reads the answer before they hear.
+            held.append(heard)
 
     def _hand_over(self, items: list[tuple[int, Event]]) -> None:
         """Give the bus's thread the once-work of one commit, as one piece: the thread takes a commit's
