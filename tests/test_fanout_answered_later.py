@@ -15,12 +15,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 import redis
 from sqlalchemy import Connection, insert
 
 from rejoinder.context import Context
-from rejoinder.fanout import Publication, RedisFanout, _unread_bytes
+from rejoinder.events import SiteChanged
+from rejoinder.fanout import Message, Publication, RedisFanout, _unread_bytes
 from rejoinder.store.db import Database
 from rejoinder.store.schema import server_secrets
 from tests.helpers import REDIS_URL, require_redis
@@ -172,3 +174,49 @@ def test_a_write_outside_the_lanes_publishes_and_waits_in_place(db: Database) ->
     thread.start()
     thread.join(10)
     assert seen == [None]
+
+
+class Recording:
+    """A fan-out that notes what was published, and what was sent to be answered later (heard at once)."""
+
+    up = True
+
+    def __init__(self) -> None:
+        self.published: list[list[Message]] = []
+        self.sent: list[list[Message]] = []
+
+    def pending(self) -> bool:
+        return False
+
+    def start(self, receive: object, on_state: object) -> None:
+        pass
+
+    def publish(self, messages: list[Message]) -> None:
+        self.published.append(messages)
+
+    def send(self, messages: list[Message]) -> HeardWhenTold:
+        self.sent.append(messages)
+        return HeardAtOnce()
+
+    def close(self) -> None:
+        pass
+
+
+class HeardAtOnce(HeardWhenTold):
+    def when_heard(self, then: Callable[[], None]) -> None:
+        then()
+
+
+async def test_a_committer_sends_its_batchs_events_and_a_write_elsewhere_publishes_them(
+    ctx: Context, db: Database
+) -> None:
+    fanout = Recording()
+    ctx.events.fanout = fanout  # type: ignore[assignment]
+
+    def changing(conn: Connection) -> None:
+        ctx.events.record(conn, SiteChanged(site_key="elsewhere"))
+
+    await db.transaction_async(changing)
+    assert [len(messages) for messages in fanout.sent] == [1] and fanout.published == []
+    await anyio.to_thread.run_sync(lambda: db.transaction(changing))
+    assert [len(messages) for messages in fanout.published] == [1] and len(fanout.sent) == 1
