@@ -906,15 +906,19 @@ def _settle_when_heard(batch: list[tuple[_Work[Any], asyncio.Future[Any]]], held
         if left == 0:
             _settle(batch)
 
-    for heard in held:
-        heard.when_heard(one_heard)
+    try:
+        for heard in held:
+            heard.when_heard(one_heard)
+    except Exception:  # the commit stands: its writers hear of it, the others learn from the outbox
+        log.exception("waiting for the news of a commit to reach other processes failed")
+        _settle(batch)
 
 
 def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]]) -> None:
     """Hand each writer on the loop its result or its own error."""
     for work, future in batch:
-        if future.cancelled():
-            continue  # the client went away; the work is committed all the same
+        if future.done():
+            continue  # the client went away (the work is committed all the same), or it heard already
         if work.error is not None:
             future.set_exception(work.error)
         elif not work.done:
