@@ -241,23 +241,31 @@ class EventBus:
     # -- inside
 
     def _committed(self, noted: list[tuple[int, Event, bool, dict[str, Any]]]) -> None:
-        """After a commit, on the writer's thread: apply here, send to the others, hand over once-work.
+        """After a commit, on the writer's thread: apply here, send to the others, hand over once-work. In a
+        committer thread the publication is sent first, and its answer left for the writers' loop to read
+        (``held_answers``): Redis works on it while the events are applied here, and the committer goes on
+        to its next batch without waiting for it.
 
         This process's tail may have read the rows since the commit, and applied them here, while the
         writer was held up: what only the writer does (the local subscribers, the publishing, the
         once-work) it does all the same, or an event it stole would wait for redelivery."""
-        outgoing: list[Message] = []
+        outgoing: list[Message] = [
+            {"id": event_id, "topic": event.topic(), "data": data} for event_id, event, _, data in noted
+        ]
+        held = self.db.held_answers()
+        if held is not None and (heard := self.fanout.send(outgoing)) is not None:
+            held.append(heard)
         once_work: list[tuple[int, Event]] = []
-        for event_id, event, once, data in noted:
+        for event_id, event, once, _ in noted:
             if self._first_time(event_id):
                 self._apply_everywhere(event)
             self._apply(self._local, event)
-            outgoing.append({"id": event_id, "topic": event.topic(), "data": data})
             if once:
                 once_work.append((event_id, event))
         if once_work:
             self._hand_over(once_work)
-        self.fanout.publish(outgoing)
+        if held is None:
+            self.fanout.publish(outgoing)
 
     def _hand_over(self, items: list[tuple[int, Event]]) -> None:
         """Give the bus's thread the once-work of one commit, as one piece: the thread takes a commit's

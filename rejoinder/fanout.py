@@ -11,6 +11,8 @@ events still reach every process through the outbox, caches are bypassed, and ``
 from __future__ import annotations
 
 import array
+import asyncio
+import contextlib
 import enum
 import fcntl
 import logging
@@ -22,6 +24,7 @@ import ssl
 import termios
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -47,6 +50,10 @@ class Fanout(Protocol):
     def publish(self, messages: list[Message]) -> None:
         """Send to every other process, without blocking the caller."""
 
+    def send(self, messages: list[Message]) -> Publication | None:
+        """``publish`` without waiting for the answer: the ``Publication`` says on an event loop when the
+        others have the news; None if there is nothing to wait for."""
+
     def close(self) -> None: ...
 
 
@@ -63,6 +70,9 @@ class LocalFanout:
 
     def publish(self, messages: list[Message]) -> None:
         pass
+
+    def send(self, messages: list[Message]) -> Publication | None:
+        return None
 
     def close(self) -> None:
         pass
@@ -89,6 +99,7 @@ class RedisFanout:
     so that they are taken a whole message at a time and never sit half-read in a parser's buffer."""
 
     RETRY_SECONDS = 1.0
+    PUBLISH_TIMEOUT_SECONDS = 0.25  # a hung Redis must not hold a writer
     PUBLISH_PAUSE_SECONDS = 5.0  # after a failed publish, others learn from the outbox for this long
     # Unread news larger than this is not looked into on a reader's path: it counts as others' news.
     PEEK_LIMIT = 256 * 1024
@@ -109,8 +120,11 @@ class RedisFanout:
         self._threads: list[threading.Thread] = []
         self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         # A separate connection for publishing, with a short timeout: a hung Redis must not hold a writer.
-        self._publisher = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        timeout = self.PUBLISH_TIMEOUT_SECONDS
+        self._publisher = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._publish_again_at = 0.0
+        # Publications of committer threads, sent on a connection of their own, answers read by the loop.
+        self._unanswered = _Publications(self)
         self._connection: Any = None  # redis.Connection of the subscription while subscribed
         self._socket: Any = None  # its socket, read by the listener
         # The same socket for ``pending``, without a timeout: Python waits for a socket with a timeout to
@@ -137,18 +151,33 @@ class RedisFanout:
     def publish(self, messages: list[Message]) -> None:
         if not messages or time.monotonic() < self._publish_again_at:
             return
-        # The sender's name first, where ``pending`` sees it without parsing the rest; older versions,
-        # which read ``id``, ``topic`` and ``data`` only, still understand the message.
-        payload = orjson.dumps([{"from": self.origin} | messages[0], *messages[1:]])
         try:
-            heard_by = self._publisher.publish(self.channel, payload)
+            heard_by = self._publisher.publish(self.channel, self._payload(messages))
             if self._others_heard(heard_by):
                 self._publisher.ping()  # answered only once the subscribers' copies are written (see above)
         except self._redis.RedisError as exc:
-            # The events are in the outbox: other processes tail it, so nothing is lost, only later.
-            self._publish_again_at = time.monotonic() + self.PUBLISH_PAUSE_SECONDS
-            self._errors()
-            log.warning("could not publish %d events to Redis (%s)", len(messages), exc)
+            self._failed(f"could not publish {len(messages)} events to Redis ({exc})")
+
+    def send(self, messages: list[Message]) -> Publication | None:
+        """``publish`` for a committer thread: the PUBLISH is sent and the thread goes on to its next
+        batch; the writers' event loop reads its answer (and makes the PING, if others heard) before they
+        hear (``Publication.when_heard``). It had waited for the answer, and then for the GIL, in the
+        committer: a round trip and a hand-over a batch for which the next batch waited."""
+        if not messages or time.monotonic() < self._publish_again_at:
+            return None
+        return self._unanswered.send(self._payload(messages))
+
+    def _payload(self, messages: list[Message]) -> bytes:
+        # The sender's name first, where ``pending`` sees it without parsing the rest; older versions,
+        # which read ``id``, ``topic`` and ``data`` only, still understand the message.
+        return orjson.dumps([{"from": self.origin} | messages[0], *messages[1:]])
+
+    def _failed(self, why: str) -> None:
+        """A publication failed: the events are in the outbox, and other processes tail it, so nothing is
+        lost, only later. Publishing pauses for a while."""
+        self._publish_again_at = time.monotonic() + self.PUBLISH_PAUSE_SECONDS
+        self._errors()
+        log.warning("%s", why)
 
     def close(self) -> None:
         self._closed.set()
@@ -158,6 +187,7 @@ class RedisFanout:
             log.debug("closing the Redis subscription failed", exc_info=True)
         for thread in self._threads:
             thread.join(timeout=3)
+        self._unanswered.close()
         self._client.close()
         self._publisher.close()
 
@@ -331,6 +361,235 @@ class RedisFanout:
             self._receive(orjson.loads(data))
         except Exception:
             log.exception("could not apply a message from other processes")
+
+
+class Publication:
+    """A PUBLISH sent by a committer thread (``RedisFanout.send``), until the others have its news: its
+    answer read, and the PING's too if another process heard it."""
+
+    def __init__(self, publications: _Publications) -> None:
+        self._publications = publications
+        self.sent_at = time.monotonic()
+        self.heard = False  # answered, or given up on (the outbox carries the news then)
+        self._then: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
+
+    def when_heard(self, then: Callable[[], None]) -> None:
+        """On an event loop: call ``then`` there once the others have the news; at once if they have."""
+        if self._publications.heard_else_wait(self, asyncio.get_running_loop(), then):
+            then()
+
+    def _done(self) -> None:
+        """Heard (under the publications' lock): each waiting ``then`` runs on its loop."""
+        self.heard = True
+        waiting, self._then = self._then, []
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, then in waiting:
+            if loop is running:
+                then()
+            else:
+                with contextlib.suppress(RuntimeError):  # a loop closed: nobody left to tell
+                    loop.call_soon_threadsafe(then)
+
+
+_PUBLISHED, _PINGED = "published", "pinged"
+_PING = b"*1\r\n$4\r\nPING\r\n"
+
+
+class _Publications:
+    """The connection on which committer threads publish without waiting (``RedisFanout.send``), and the
+    answers they did not wait for, read by the writers' event loop without blocking it: each answer is
+    one line (an integer for PUBLISH, ``+PONG``, or an error), in the order the commands were sent.
+
+    Sent under a lock, by any thread; read under the same lock, on a loop (``when_heard`` first looks
+    at what has come, and only a publication still unanswered watches the socket with the loop's poll). An
+    answer that takes longer than the publisher's timeout breaks the connection, as a publish would time
+    out: every publication waiting is taken as heard (the outbox carries the news) and publishing pauses."""
+
+    def __init__(self, fanout: RedisFanout) -> None:
+        self._fanout = fanout
+        self._lock = threading.Lock()
+        self._connection: Any = None  # redis-py's connection (it made the handshake), while connected
+        self._sock: Any = None  # its socket, for sending (with the publisher's timeout)
+        self._reader: socket.socket | None = None  # the same socket without a timeout, for the loop
+        self._received = b""
+        # What each answer still to come is for, oldest first.
+        self._expected: deque[tuple[Publication, str]] = deque()
+        # The loops watching the socket for answers, each with the descriptor it watches and a token of its
+        # own (a loop that stopped watching and began again has a new one: its old timer ends).
+        self._watching: dict[asyncio.AbstractEventLoop, tuple[int, object]] = {}
+
+    def send(self, payload: bytes) -> Publication | None:
+        channel = self._fanout.channel.encode()
+        command = b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+            len(channel),
+            channel,
+            len(payload),
+            payload,
+        )
+        with self._lock:
+            try:
+                if self._sock is None:
+                    self._connect()
+                publication = Publication(self)
+                self._expected.append((publication, _PUBLISHED))
+                self._sock.sendall(command)
+            except (self._fanout._redis.RedisError, OSError) as exc:
+                self._break(f"could not publish to Redis ({exc})")
+                return None
+        return publication
+
+    def heard_else_wait(
+        self, publication: Publication, loop: asyncio.AbstractEventLoop, then: Callable[[], None]
+    ) -> bool:
+        """On ``loop``: whether ``publication`` is heard, the answers come so far taken; if not, ``then``
+        waits for it there, and the loop watches the socket for its answer."""
+        with self._lock:
+            self._read()
+            if publication.heard:
+                return True
+            publication._then.append((loop, then))
+            if self._reader is not None and loop not in self._watching:
+                watch = (self._reader.fileno(), object())
+                self._watching[loop] = watch
+                loop.add_reader(watch[0], self._readable, loop, watch)
+                loop.call_later(self._fanout.PUBLISH_TIMEOUT_SECONDS, self._late, loop, watch)
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            self._break(None)
+
+    # -- inside (under the lock)
+
+    def _connect(self) -> None:
+        connection: Any = self._fanout._publisher.connection_pool.make_connection()
+        try:
+            connection.connect()
+        except BaseException:
+            connection.disconnect()
+            raise
+        sock = connection._sock
+        reader = socket.socket(fileno=os.dup(sock.fileno()))
+        reader.settimeout(0)
+        self._connection, self._sock, self._reader, self._received = connection, sock, reader, b""
+
+    def _read(self) -> None:
+        """Take the answers that have come (on a loop: never waits for one)."""
+        reader = self._reader
+        if reader is None or not self._expected:
+            return
+        try:
+            while True:
+                try:
+                    chunk = reader.recv(65536)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    raise ConnectionError("Redis closed the connection")
+                self._received += chunk
+            self._answered()
+        except (OSError, ValueError) as exc:
+            self._break(f"could not read Redis's answer to a publication ({exc})")
+
+    def _answered(self) -> None:
+        """Give the whole answers received to what they answer."""
+        while (end := self._received.find(b"\r\n")) >= 0:
+            line, self._received = self._received[:end], self._received[end + 2 :]
+            if not self._expected:
+                raise ValueError(f"an answer nothing was sent for: {line[:40]!r}")
+            publication, kind = self._expected.popleft()
+            if line.startswith(b"-"):
+                self._fanout._failed(f"Redis refused a publication: {line[:200].decode(errors='replace')}")
+                publication._done()
+            elif kind == _PUBLISHED:
+                if not line.startswith(b":"):
+                    raise ValueError(f"not an answer to PUBLISH: {line[:40]!r}")
+                if self._fanout._others_heard(int(line[1:])):
+                    # Answered only once the subscribers' copies are written (``RedisFanout``).
+                    self._expected.append((publication, _PINGED))
+                    self._sock.sendall(_PING)
+                else:
+                    publication._done()
+            else:
+                publication._done()
+
+    def _break(self, why: str | None) -> None:
+        """Drop the connection; every publication waiting is taken as heard. ``why``: a failure's, which
+        pauses publishing (None: closing)."""
+        connection, reader, expected = self._connection, self._reader, self._expected
+        self._connection = self._sock = self._reader = None
+        self._expected, self._received = deque(), b""
+        if why is not None:
+            self._fanout._failed(why)
+        for publication, _ in expected:
+            if not publication.heard:
+                publication._done()
+        watching, self._watching = self._watching, {}
+        if reader is not None:
+            # Each loop stops watching the descriptor before it is closed: here, or in a callback of its own.
+            _unwatch_then_close(reader, [(loop, fd) for loop, (fd, _) in watching.items()])
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.disconnect()
+
+    # -- on a loop
+
+    def _readable(self, loop: asyncio.AbstractEventLoop, watch: tuple[int, object]) -> None:
+        with self._lock:
+            if self._watching.get(loop) is not watch:
+                return  # given up on: the loop stops watching in a callback of its own
+            self._read()
+            if not self._expected and self._watching.get(loop) is watch:
+                self._unwatch(loop, watch)
+
+    def _late(self, loop: asyncio.AbstractEventLoop, watch: tuple[int, object]) -> None:
+        with self._lock:
+            if self._watching.get(loop) is not watch:
+                return  # stopped watching since
+            if not self._expected:
+                self._unwatch(loop, watch)
+                return
+            oldest, _ = self._expected[0]
+            waited = time.monotonic() - oldest.sent_at
+            timeout = self._fanout.PUBLISH_TIMEOUT_SECONDS
+            if waited >= timeout:
+                self._break(f"Redis did not answer a publication within {timeout} s")
+                return
+        loop.call_later(timeout - waited, self._late, loop, watch)
+
+    def _unwatch(self, loop: asyncio.AbstractEventLoop, watch: tuple[int, object]) -> None:
+        del self._watching[loop]
+        loop.remove_reader(watch[0])
+
+
+def _unwatch_then_close(reader: socket.socket, watching: list[tuple[asyncio.AbstractEventLoop, int]]) -> None:
+    """Close ``reader`` once no loop watches its descriptor: at once, or in the last watching loop's turn."""
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    others = []
+    for loop, fd in watching:
+        if loop is running:
+            loop.remove_reader(fd)
+        else:
+            others.append((loop, fd))
+    if not others:
+        reader.close()
+        return
+    (loop, fd), rest = others[0], others[1:]
+
+    def unwatch() -> None:
+        loop.remove_reader(fd)
+        _unwatch_then_close(reader, rest)
+
+    try:
+        loop.call_soon_threadsafe(unwatch)
+    except RuntimeError:  # that loop is closed, and watches nothing any more
+        _unwatch_then_close(reader, rest)
 
 
 # Readable, and closed by Redis (a FIN leaves the socket merely readable, with nothing to read).

@@ -44,7 +44,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import anyio
 from sqlalchemy import (
@@ -134,6 +134,14 @@ Flush = Callable[[Connection, list[Any]], None]
 # Answers many pieces' questions in one statement, each into its question (a mutable object of the
 # lookup's own), or leaves them unanswered (the piece then asks on its own).
 LookAhead = Callable[[Connection, list[Any]], None]
+
+
+class Heard(Protocol):
+    """What a batch's writers wait for after its commit before they hear of it: a publication to other
+    processes, sent by the committer, whose answer the writers' event loop reads (``held_answers``)."""
+
+    def when_heard(self, then: Callable[[], None]) -> None:
+        """On the event loop: call ``then`` on it once the others have the news (at once if they have)."""
 
 
 def after_commit(conn: Connection, item: Any) -> None:
@@ -453,6 +461,7 @@ class Database:
         self._batch_waiting = False
         self._batch_turn = threading.Condition()
         self._ahead = threading.local()  # ``ahead`` true: this thread's writes do not give way
+        self._held = threading.local()  # ``answers``: a committer's batch's ``held_answers``
         # Called with what committed transactions noted (see ``after_commit``); set by the context.
         self.on_commit: Callable[[list[Any]], None] | None = None
         # PostgreSQL: what it said when it last refused a write for lack of disk, until a probe writes.
@@ -491,6 +500,13 @@ class Database:
             self.on_commit(noted)
         if self._checkpoint_due():
             self.checkpoint()  # in this thread, as SQLite's own checkpoint would have been
+
+    def held_answers(self) -> list[Heard] | None:
+        """In a committer thread of a lane: the list where what the current batch's writers must wait for
+        after its commit goes (``Heard``), so that the committer need not wait for it and goes on to the
+        next batch; None elsewhere: whoever commits waits for it there and then."""
+        answers: list[Heard] | None = getattr(self._held, "answers", None)
+        return answers
 
     @contextmanager
     def ahead_of_batches(self) -> Iterator[None]:
@@ -707,10 +723,14 @@ class Database:
         batch's writers are handed their results on their loop as soon as it has committed."""
         try:
             while batch := lane.take():
+                # Answers read on the writers' loop: one loop, as every server has (else waited for here).
+                held: list[Heard] | None = [] if len({loop for _, _, loop in batch}) == 1 else None
+                self._held.answers = held
                 try:
                     self._commit([work for work, _, _ in batch], lane.few_round_trips)
                 finally:
-                    _settle_on_loops(batch)
+                    self._held.answers = None
+                    _settle_on_loops(batch, held or [])
         except BaseException:  # never raised by a batch (``_commit`` keeps each writer's error): a bug
             with lane.lock:
                 lane.committing -= 1
@@ -861,22 +881,45 @@ def _ping_when_idle(engine: Engine, seconds: float) -> None:
 _IDLE_SINCE = "rejoinder.idle_since"
 
 
-def _settle_on_loops(batch: list[_Queued]) -> None:
+def _settle_on_loops(batch: list[_Queued], held: list[Heard]) -> None:
     """From a committer thread: ``_settle`` the batch's writers on their loop (one, unless several loops
-    share this store). A loop already closed has no writer left to tell."""
+    share this store), once what they wait for after the commit is ``held`` there. A loop already closed
+    has no writer left to tell."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Work[Any], asyncio.Future[Any]]]] = {}
     for work, future, loop in batch:
         by_loop.setdefault(loop, []).append((work, future))
     for loop, writers in by_loop.items():
         with suppress(RuntimeError):  # the loop is closed
-            loop.call_soon_threadsafe(_settle, writers)
+            if held:
+                loop.call_soon_threadsafe(_settle_when_heard, writers, held)
+            else:
+                loop.call_soon_threadsafe(_settle, writers)
+
+
+def _settle_when_heard(batch: list[tuple[_Work[Any], asyncio.Future[Any]]], held: list[Heard]) -> None:
+    """On the writers' loop: ``_settle`` them once every one of ``held`` is heard; in this very callback
+    when the answers are in already, as they mostly are by the time the loop runs it."""
+    left = len(held)
+
+    def one_heard() -> None:
+        nonlocal left
+        left -= 1
+        if left == 0:
+            _settle(batch)
+
+    try:
+        for heard in held:
+            heard.when_heard(one_heard)
+    except Exception:  # the commit stands: its writers hear of it, the others learn from the outbox
+        log.exception("waiting for the news of a commit to reach other processes failed")
+        _settle(batch)
 
 
 def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]]) -> None:
     """Hand each writer on the loop its result or its own error."""
     for work, future in batch:
-        if future.cancelled():
-            continue  # the client went away; the work is committed all the same
+        if future.done():
+            continue  # the client went away (the work is committed all the same), or it heard already
         if work.error is not None:
             future.set_exception(work.error)
         elif not work.done:
