@@ -141,6 +141,11 @@ Flush = Callable[[Connection, list[Any]], None]
 LookAhead = Callable[[Connection, list[Any]], None]
 
 
+def backend_of(url: str) -> str:
+    """The backend a database URL names, as ``Database.backend`` says it: "sqlite", "postgresql"."""
+    return make_url(url).get_backend_name()
+
+
 def after_commit(conn: Connection, item: Any) -> None:
     """Hand ``item`` to ``Database.on_commit`` once this transaction commits (never if it rolls back)."""
     conn.info[_AFTER_COMMIT].append(item)
