@@ -24,8 +24,8 @@ from rejoinder.store.db import LOOP_SLICE_SECONDS
 # How much of the loop's CPU the writes that start in one turn may take before the rest wait for the next,
 # on SQLite: the same length as a slice of a batch's statements (store/db.py, LOOP_SLICE_SECONDS), so that
 # a reader waits about one slice of either. With 32 writers beside readers it is what a reader waits for
-# each turn: 1 ms rather than 4 traded a quarter of their writes for half the readers' p99, and cost 8
-# writers little.
+# each turn: 1 ms rather than 4 traded a fifth of their writes for almost half the readers' p99, and cost
+# 8 writers little.
 WRITES_SLICE_SECONDS = LOOP_SLICE_SECONDS
 # PostgreSQL: its batches commit in threads, so a turn holds the posts' starts but none of their
 # statements; measured beside readers with slices of 4 ms, not with shorter ones.
