@@ -98,7 +98,7 @@ SQLITE_READERS = 4
 # posts is 10-40 ms of statements; cut into slices of this length, readers wait one slice, not the batch.
 # With the server's loop the bound (32 writers beside 32 readers, a whole core), every turn a reader waits
 # holds a slice of statements and a slice of posts' starts (``web/turns.py``): slices of 4 ms put the
-# readers at p99 65-81 ms beside 876-986 writes/s, of 1 ms at 40-45 ms beside 652-740 (docs/benchmarks.md,
+# readers at p99 65-81 ms beside 876-1,015 writes/s, of 1 ms at 40-45 ms beside 652-740 (docs/benchmarks.md,
 # "SQLite readers beside 32 writers: the writes' slices of a turn").
 LOOP_SLICE_SECONDS = 0.001
 
