@@ -96,15 +96,20 @@ SQLITE_READERS = 4
 
 # SQLite: how long the loop's batch runs statements before it lets the loop answer readers. A batch of 32
 # posts is 10-40 ms of statements; cut into slices of this length, readers wait one slice, not the batch.
-LOOP_SLICE_SECONDS = 0.004
+# With the server's loop the bound (32 writers beside 32 readers, a whole core), every turn a reader waits
+# holds a slice of statements and a slice of posts' starts (``web/turns.py``): slices of 4 ms put the
+# readers at p99 65-81 ms beside 876-1,015 writes/s, of 1 ms at 40-45 ms beside 652-740 (docs/benchmarks.md,
+# "SQLite readers beside 32 writers: the writes' slices of a turn").
+LOOP_SLICE_SECONDS = 0.001
 
-# SQLite: a COMMIT of the loop's batch (its fsync) that takes no longer than a slice runs on the loop. In a
+# SQLite: a COMMIT of the loop's batch (its fsync) that takes no longer than this runs on the loop. In a
 # thread it cost the batch's writers two hand-offs of the GIL, each up to the interpreter's switch interval
 # (5 ms) while the loop answers readers, and a turn of the loop: ten times a local disk's fsync. While most
 # of the recent ones are slower (a busy or remote disk: ``CommitPace``), the loop's COMMITs go to a thread
 # for a while, where the loop answers readers while the disk works; then the loop tries again. 0: every
-# COMMIT in a thread.
-QUICK_COMMIT_SECONDS = LOOP_SLICE_SECONDS
+# COMMIT in a thread. Not a slice's length: a COMMIT cannot be cut, and a local disk's stays well within
+# 4 ms (p99 0.5-0.7 ms of the loop's CPU beside 32 writers) where a busy disk's does not (fsync p90 8 ms).
+QUICK_COMMIT_SECONDS = 0.004
 SLOW_COMMITS_IN_THREAD_SECONDS = 10.0
 
 # Batches of the event loop's writes committing at once on PostgreSQL: two, so that one batch's round
@@ -142,6 +147,11 @@ class Heard(Protocol):
 
     def when_heard(self, then: Callable[[], None]) -> None:
         """On the event loop: call ``then`` on it once the others have the news (at once if they have)."""
+
+
+def backend_of(url: str) -> str:
+    """The backend a database URL names, as ``Database.backend`` says it: "sqlite", "postgresql"."""
+    return make_url(url).get_backend_name()
 
 
 def after_commit(conn: Connection, item: Any) -> None:

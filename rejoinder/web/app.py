@@ -20,6 +20,7 @@ from rejoinder.demo import cross_origin_url
 from rejoinder.logs import configure_logging
 from rejoinder.rendering import prepare as prepare_rendering
 from rejoinder.settings import Settings, load_settings
+from rejoinder.store.db import backend_of
 from rejoinder.web import (
     akismet,
     api,
@@ -53,7 +54,7 @@ from rejoinder.web.middleware import (
 from rejoinder.web.page_parts import PageParts
 from rejoinder.web.serialize import Fragments
 from rejoinder.web.sse import StreamClosingServer
-from rejoinder.web.turns import WriteSlices, WriteTurns
+from rejoinder.web.turns import WriteSlices, WriteTurns, writes_slice
 from rejoinder.web.wire import HTTP_PROTOCOL, WriteAnswer
 from rejoinder.wiring import open_context
 from rejoinder.worker import Runner
@@ -176,7 +177,8 @@ def create_app(settings: Settings, context: Context | None = None, *, with_demo:
     # the framework's own layers, and sends cached reads and likes itself. Of the middleware, added last
     # runs first: CORS wraps the rest, refusals repeated at the door, and writes that reach the router
     # start on a slice of each turn of the loop.
-    slices = WriteSlices()  # one for the app: the comments the envelope answers keep to it too
+    # One for the app: the comments the envelope answers keep to it too.
+    slices = WriteSlices(writes_slice(backend_of(settings.database_url)))
     app.add_middleware(WriteTurns, slices=slices)
     app.add_middleware(RefusedAgain)
     app.add_middleware(RequestSizeLimit)
