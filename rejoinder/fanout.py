@@ -395,7 +395,6 @@ class Publication:
 
 
 _PUBLISHED, _PINGED = "published", "pinged"
-_PING = b"*1\r\n$4\r\nPING\r\n"
 
 
 class _Publications:
@@ -422,20 +421,14 @@ class _Publications:
         self._watching: dict[asyncio.AbstractEventLoop, tuple[int, object]] = {}
 
     def send(self, payload: bytes) -> Publication | None:
-        channel = self._fanout.channel.encode()
-        command = b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
-            len(channel),
-            channel,
-            len(payload),
-            payload,
-        )
         with self._lock:
             try:
                 if self._sock is None:
                     self._connect()
                 publication = Publication(self)
                 self._expected.append((publication, _PUBLISHED))
-                self._sock.sendall(command)
+                command = self._connection.pack_command("PUBLISH", self._fanout.channel, payload)
+                self._sock.sendall(b"".join(command))
             except (self._fanout._redis.RedisError, OSError) as exc:
                 self._break(f"could not publish to Redis ({exc})")
                 return None
@@ -510,7 +503,7 @@ class _Publications:
                 if self._fanout._others_heard(int(line[1:])):
                     # Answered only once the subscribers' copies are written (``RedisFanout``).
                     self._expected.append((publication, _PINGED))
-                    self._sock.sendall(_PING)
+                    self._sock.sendall(b"".join(self._connection.pack_command("PING")))
                 else:
                     publication._done()
             else:

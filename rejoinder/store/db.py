@@ -429,7 +429,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, sqlite_readers: int = SQLITE_READERS) -> None:
         self.url = url
         parsed = make_url(url)
-        self.backend = parsed.get_backend_name()
+        self.backend = backend_of(url)
         if self.backend == "sqlite":
             pragmas = SQLITE_PRAGMAS + SQLITE_CACHE_PRAGMAS
             self.writer = _sqlite_engine(
