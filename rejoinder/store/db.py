@@ -68,6 +68,7 @@ from rejoinder.errors import ConfigurationError, RejoinderError
 from rejoinder.store.commit_pace import CommitPace
 from rejoinder.store.dialect import on_psycopg, on_sqlite, postgres_statement
 from rejoinder.store.outage import postgres_disk_full
+from rejoinder.store.settling import SETTLED_AT_ONCE, WriterFuture
 from rejoinder.store.watch import CommitWatch, PostgresCommitWatch, SqliteCommitWatch
 
 SQLITE_PRAGMAS = (
@@ -110,6 +111,7 @@ LOOP_SLICE_SECONDS = 0.001
 # COMMIT in a thread. Not a slice's length: a COMMIT cannot be cut, and a local disk's stays well within
 # 4 ms (p99 0.5-0.7 ms of the loop's CPU beside 32 writers) where a busy disk's does not (fsync p90 8 ms).
 QUICK_COMMIT_SECONDS = 0.004
+
 SLOW_COMMITS_IN_THREAD_SECONDS = 10.0
 
 # Batches of the event loop's writes committing at once on PostgreSQL: two, so that one batch's round
@@ -125,6 +127,13 @@ POSTGRES_COMMITTERS = 2
 # made the fewest transactions (0.3 a like), but on a busy machine each of its round trips waited for the
 # GIL in turn and the rate fell by a third; two overlap those waits (0.55 a like).
 POSTGRES_SMALL_COMMITTERS = 2
+# PostgreSQL: a committed batch's writers go on in the turn of the loop that settles them (``WriterFuture``)
+# while at most this many writes of their lane are in flight, and a turn later, as any future's, when more
+# are. With 8 writers beside readers the turn saved is a share of each write (their rate is their
+# latency's); with 32, whose batches are large and whose writes already take as much of the loop as the
+# slices let them, going on at once took the readers' share instead (docs/benchmarks.md, "writers that go
+# on in the turn that settles them, while few are in flight").
+SETTLE_AT_ONCE_IN_FLIGHT = 8
 # A pooled PostgreSQL connection unused for this long is pinged before use (a restarted server or a cut
 # network leaves it dead); a busy one is not: a ping is a round trip, and every transaction paid one.
 POSTGRES_PING_AFTER_IDLE = 2.0  # seconds
@@ -322,6 +331,7 @@ class _Lane:
     # Each write with its writer's future and loop; appended on the loop, taken by committers (``lock``).
     queued: list[_Queued] = field(default_factory=list)
     committing: int = 0  # committer threads started and not yet finished (``lock``)
+    in_flight: int = 0  # writes queued and not yet handed back to their writers (``lock``)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Its committers' threads, made at the first batch. A committer is a plain executor job: anyio's
     # ``to_thread`` (a capacity limiter, a cancel scope, checkpoints that each cost a turn of the loop, a
@@ -338,6 +348,7 @@ class _Lane:
         """Queue a write; whether a committer must be started for it (fewer than ``committers`` run)."""
         with self.lock:
             self.queued.append(entry)
+            self.in_flight += 1
             if self.committing >= self.committers:
                 return False
             self.committing += 1
@@ -349,6 +360,7 @@ class _Lane:
             self.committing -= 1
             if entry in self.queued:
                 self.queued.remove(entry)
+                self.in_flight -= 1
 
     def take(self) -> list[_Queued]:
         """Every queued write, for a committer's next batch; none left: the committer ends (in the same
@@ -361,6 +373,14 @@ class _Lane:
             if not batch:
                 self.committing -= 1
             return batch
+
+    def hand_back(self, batch: list[_Queued]) -> bool:
+        """A committed batch goes back to its writers: whether few enough writes were in flight, this batch's
+        included, for them to go on at once (``SETTLE_AT_ONCE_IN_FLIGHT``)."""
+        with self.lock:
+            few = self.in_flight <= SETTLE_AT_ONCE_IN_FLIGHT
+            self.in_flight -= len(batch)
+            return few
 
 
 @dataclass
@@ -573,8 +593,8 @@ class Database:
         transaction costs them more than their statements.
         """
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
         if self.backend != "sqlite":
+            future = WriterFuture[T](loop=loop)  # may go on in the turn that settles it
             lane = self._small_writes if small else self._writes
             entry: _Queued = (_Work(work, ahead), future, loop)
             if lane.queue(entry):
@@ -583,14 +603,18 @@ class Database:
                 except BaseException:  # no thread to be had (the store is closing): not queued after all
                     lane.withdraw(entry)
                     raise
-            return await future
-        self._on_loop.append((_Work(work, ahead), future))
+            result = await future
+            if future.at_once:
+                SETTLED_AT_ONCE.set(True)
+            return result
+        on_loop: asyncio.Future[T] = loop.create_future()
+        self._on_loop.append((_Work(work, ahead), on_loop))
         if not self._draining_on_loop:
             self._draining_on_loop = True
             drainer = loop.create_task(self._drain_on_loop())
             self._drainers.add(drainer)
             drainer.add_done_callback(self._drainers.discard)
-        return await future
+        return await on_loop
 
     async def _drain_on_loop(self) -> None:
         """SQLite: commit the loop's queue, batch after batch, until it is empty."""
@@ -740,7 +764,7 @@ class Database:
                     self._commit([work for work, _, _ in batch], lane.few_round_trips)
                 finally:
                     self._held.answers = None
-                    _settle_on_loops(batch, held or [])
+                    _settle_on_loops(batch, held or [], at_once=lane.hand_back(batch))
         except BaseException:  # never raised by a batch (``_commit`` keeps each writer's error): a bug
             with lane.lock:
                 lane.committing -= 1
@@ -891,22 +915,24 @@ def _ping_when_idle(engine: Engine, seconds: float) -> None:
 _IDLE_SINCE = "rejoinder.idle_since"
 
 
-def _settle_on_loops(batch: list[_Queued], held: list[Heard]) -> None:
+def _settle_on_loops(batch: list[_Queued], held: list[Heard], *, at_once: bool = False) -> None:
     """From a committer thread: ``_settle`` the batch's writers on their loop (one, unless several loops
-    share this store), once what they wait for after the commit is ``held`` there. A loop already closed
-    has no writer left to tell."""
+    share this store), once what they wait for after the commit is ``held`` there; ``at_once``: they go on
+    in that very turn (``SETTLE_AT_ONCE_IN_FLIGHT``). A loop already closed has no writer left to tell."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Work[Any], asyncio.Future[Any]]]] = {}
     for work, future, loop in batch:
         by_loop.setdefault(loop, []).append((work, future))
     for loop, writers in by_loop.items():
         with suppress(RuntimeError):  # the loop is closed
             if held:
-                loop.call_soon_threadsafe(_settle_when_heard, writers, held)
+                loop.call_soon_threadsafe(_settle_when_heard, writers, held, at_once)
             else:
-                loop.call_soon_threadsafe(_settle, writers)
+                loop.call_soon_threadsafe(_settle, writers, at_once)
 
 
-def _settle_when_heard(batch: list[tuple[_Work[Any], asyncio.Future[Any]]], held: list[Heard]) -> None:
+def _settle_when_heard(
+    batch: list[tuple[_Work[Any], asyncio.Future[Any]]], held: list[Heard], at_once: bool = False
+) -> None:
     """On the writers' loop: ``_settle`` them once every one of ``held`` is heard; in this very callback
     when the answers are in already, as they mostly are by the time the loop runs it."""
     left = len(held)
@@ -915,25 +941,31 @@ def _settle_when_heard(batch: list[tuple[_Work[Any], asyncio.Future[Any]]], held
         nonlocal left
         left -= 1
         if left == 0:
-            _settle(batch)
+            _settle(batch, at_once)
 
     try:
         for heard in held:
             heard.when_heard(one_heard)
     except Exception:  # the commit stands: its writers hear of it, the others learn from the outbox
         log.exception("waiting for the news of a commit to reach other processes failed")
-        _settle(batch)
+        _settle(batch, at_once)
 
 
-def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]]) -> None:
-    """Hand each writer on the loop its result or its own error."""
+def _settle(batch: list[tuple[_Work[Any], asyncio.Future[Any]]], at_once: bool = False) -> None:
+    """Hand each writer on the loop its result or its own error. ``at_once``: a committer's writers
+    (``WriterFuture``) go on in this turn of the loop, unless this runs inside a task (a task's step cannot
+    run inside another's); otherwise in the next, as any future's."""
+    at_once = at_once and asyncio.current_task() is None
     for work, future in batch:
         if future.done():
             continue  # the client went away (the work is committed all the same), or it heard already
-        if work.error is not None:
-            future.set_exception(work.error)
-        elif not work.done:
-            future.set_exception(RuntimeError("the write was interrupted before it could commit"))
+        error = work.error
+        if error is None and not work.done:
+            error = RuntimeError("the write was interrupted before it could commit")
+        if at_once and isinstance(future, WriterFuture):
+            future.settle_now(work.result, error)
+        elif error is not None:
+            future.set_exception(error)
         else:
             future.set_result(work.result)
 

@@ -14,6 +14,14 @@ expressions per header, a keep-alive timer cancelled and made again per answer. 
 the app (``answer_now``, ``web/envelope.py``) for a ``GET`` it can answer from memory as soon as the request's
 head is parsed, and writes that answer in the bytes uvicorn would have written; everything else goes
 through uvicorn's cycle, behind whatever is still being answered on the connection.
+
+A writer's answer (any method but ``GET``, ``HEAD`` and ``OPTIONS``) whose write was settled at once
+(``store/settling.py``: PostgreSQL, while few writes are in flight) leaves as soon as it is complete, not at
+the end of the step: the end of the step is the loop's next turn, and beside 32 readers a turn is their
+requests' worth of CPU, which a writer waiting for its answer before its next post paid once more on every
+write. Every other answer still leaves at the end of the step: sent sooner, a closed loop of readers (or of
+many writers) comes back sooner and takes the others' share of the loop (docs/benchmarks.md, "complete
+answers sent at once").
 """
 
 from __future__ import annotations
@@ -26,6 +34,9 @@ from typing import Any, cast
 import httptools
 from starlette.types import Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from rejoinder.store.settling import SETTLED_AT_ONCE
+from rejoinder.web.turns import READS
 
 # uvicorn's ``http`` option: this protocol by its import path, so the processes of ``--workers`` find it too.
 HTTP_PROTOCOL = "rejoinder.web.wire:HttpProtocol"
@@ -72,6 +83,11 @@ class StepWrites(asyncio.Transport):
     def writelines(self, list_of_data: Iterable[Data]) -> None:
         for data in list_of_data:
             self.write(data)
+
+    def flush(self) -> None:
+        """Send what waits now, in one call, rather than at the end of the step (a writer's complete
+        answer). The end of the step's own send, if one is due, then finds nothing."""
+        self._send()
 
     def _send(self) -> None:
         pending, self._pending = self._pending, []
@@ -196,6 +212,16 @@ class HttpProtocol(HttpToolsProtocol):
             if self._answered:
                 return
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope and self.scope["method"] not in READS:
+            cycle.on_response = self._write_answered
+
+    def _write_answered(self) -> None:
+        """A writer's answer is complete: if its write was settled at once, it leaves now; then the
+        connection goes on as after any answer."""
+        if SETTLED_AT_ONCE.get() and isinstance(self.transport, StepWrites):
+            self.transport.flush()
+        self.on_response_complete()
 
     def on_body(self, body: bytes) -> None:
         if not self._answered:
