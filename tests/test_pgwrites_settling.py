@@ -87,7 +87,7 @@ async def test_writers_go_on_in_the_turn_their_batch_is_settled(
 async def test_beside_many_writes_in_flight_writers_go_on_a_turn_later(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_db, "SETTLE_AT_ONCE_IN_FLIGHT", 3)
+    monkeypatch.setattr(db._writes, "settle_at_once_in_flight", 3)
     hold = threading.Event()
     held = [
         asyncio.ensure_future(db.transaction_async(piece(f"piece-wakeup-held-{n}", hold))) for n in range(2)
@@ -102,6 +102,21 @@ async def test_beside_many_writes_in_flight_writers_go_on_a_turn_later(
     assert settled_in and not {turn for turn, _ in went_on} & set(settled_in)
     assert not any(at_once for _, at_once in went_on)
     assert db._writes.in_flight == 0
+
+
+async def test_small_writes_go_on_a_turn_after_their_batch_is_settled(db: Database) -> None:
+    turns = Turns()
+
+    async def write(name: str) -> tuple[int, bool]:
+        assert await db.transaction_async(piece(name), small=True) == name
+        return turns.count, SETTLED_AT_ONCE.get()
+
+    try:
+        went_on = await asyncio.gather(*(write(f"piece-wakeup-small-{n}") for n in range(3)))
+    finally:
+        turns.running = False
+    assert not any(at_once for _, at_once in went_on)
+    assert db._small_writes.in_flight == 0
 
 
 async def test_a_cancelled_writer_hears_of_it_and_its_write_still_commits(db: Database) -> None:

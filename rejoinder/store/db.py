@@ -127,12 +127,13 @@ POSTGRES_COMMITTERS = 2
 # made the fewest transactions (0.3 a like), but on a busy machine each of its round trips waited for the
 # GIL in turn and the rate fell by a third; two overlap those waits (0.55 a like).
 POSTGRES_SMALL_COMMITTERS = 2
-# PostgreSQL: a committed batch's writers go on in the turn of the loop that settles them (``WriterFuture``)
-# while at most this many writes of their lane are in flight, and a turn later, as any future's, when more
-# are. With 8 writers beside readers the turn saved is a share of each write (their rate is their
-# latency's); with 32, whose batches are large and whose writes already take as much of the loop as the
-# slices let them, going on at once took the readers' share instead (docs/benchmarks.md, "writers that go
-# on in the turn that settles them, while few are in flight").
+# PostgreSQL: a committed batch of posts' writers go on in the turn of the loop that settles them
+# (``WriterFuture``) while at most this many posts are in flight, and a turn later, as any future's, when
+# more are. With 8 writers beside readers the turns saved are a share of each write (their rate is their
+# latency's); with 32, whose batches are large, going on at once took the readers' share of the loop
+# instead (docs/benchmarks.md, "writers that go on in the turn that settles them, while few are in
+# flight"). Small writes (likes) always go on a turn later: their rate follows how many share a
+# transaction, and a liker back sooner makes smaller batches.
 SETTLE_AT_ONCE_IN_FLIGHT = 8
 # A pooled PostgreSQL connection unused for this long is pinged before use (a restarted server or a cut
 # network leaves it dead); a busy one is not: a ping is a round trip, and every transaction paid one.
@@ -326,6 +327,8 @@ class _Lane:
     and another turn before its writers heard (docs/benchmarks.md, "PostgreSQL writes beside readers")."""
 
     committers: int  # batches of this lane committing at once, at most
+    # Its writers go on in the turn that settles their batch while at most this many writes are in flight.
+    settle_at_once_in_flight: int = 0
     # PostgreSQL: its batches' lookups and kept writes each a round trip that commits on its own.
     few_round_trips: bool = False
     # Each write with its writer's future and loop; appended on the loop, taken by committers (``lock``).
@@ -376,9 +379,9 @@ class _Lane:
 
     def hand_back(self, batch: list[_Queued]) -> bool:
         """A committed batch goes back to its writers: whether few enough writes were in flight, this batch's
-        included, for them to go on at once (``SETTLE_AT_ONCE_IN_FLIGHT``)."""
+        included, for them to go on at once (``settle_at_once_in_flight``)."""
         with self.lock:
-            few = self.in_flight <= SETTLE_AT_ONCE_IN_FLIGHT
+            few = self.in_flight <= self.settle_at_once_in_flight
             self.in_flight -= len(batch)
             return few
 
@@ -472,7 +475,9 @@ class Database:
         # SQLite: writes queued by the event loop (only ever touched from the loop's thread).
         self._on_loop: list[tuple[_Work[Any], asyncio.Future[Any]]] = []
         # PostgreSQL: the loop's writes queue in these instead, by size (``transaction_async``).
-        self._writes = _Lane(POSTGRES_COMMITTERS, few_round_trips=True)
+        self._writes = _Lane(
+            POSTGRES_COMMITTERS, few_round_trips=True, settle_at_once_in_flight=SETTLE_AT_ONCE_IN_FLIGHT
+        )
         # Likes make their batch's statement on its own too: it writes their outbox rows (``store/likes.py``).
         self._small_writes = _Lane(POSTGRES_SMALL_COMMITTERS, few_round_trips=True)
         # SQLite: tasks committing batches of the loop's writes, and checkpoints (held, or the loop may let a
