@@ -111,7 +111,6 @@ LOOP_SLICE_SECONDS = 0.001
 # COMMIT in a thread. Not a slice's length: a COMMIT cannot be cut, and a local disk's stays well within
 # 4 ms (p99 0.5-0.7 ms of the loop's CPU beside 32 writers) where a busy disk's does not (fsync p90 8 ms).
 QUICK_COMMIT_SECONDS = 0.004
-
 SLOW_COMMITS_IN_THREAD_SECONDS = 10.0
 
 # Batches of the event loop's writes committing at once on PostgreSQL: two, so that one batch's round

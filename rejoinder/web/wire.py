@@ -20,8 +20,8 @@ A writer's answer (any method but ``GET``, ``HEAD`` and ``OPTIONS``) whose write
 the end of the step: the end of the step is the loop's next turn, and beside 32 readers a turn is their
 requests' worth of CPU, which a writer waiting for its answer before its next post paid once more on every
 write. Every other answer still leaves at the end of the step: sent sooner, a closed loop of readers (or of
-many writers) comes back sooner and takes the others' share of the loop (docs/benchmarks.md, "complete
-answers sent at once").
+many writers) comes back sooner and takes the others' share of the loop (docs/benchmarks.md, "writers that
+go on in the turn that settles them, while few are in flight").
 """
 
 from __future__ import annotations
