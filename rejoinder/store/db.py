@@ -598,7 +598,7 @@ class Database:
         """
         loop = asyncio.get_running_loop()
         if self.backend != "sqlite":
-            future = WriterFuture[T](loop=loop)  # may go on in the turn that settles it
+            future: WriterFuture[T] = WriterFuture(loop=loop)  # may go on in the turn that settles it
             lane = self._small_writes if small else self._writes
             entry: _Queued = (_Work(work, ahead), future, loop)
             if lane.queue(entry):
