@@ -538,8 +538,8 @@ def test_logging_in_works_with_third_party_cookies_blocked(browser: Browser, wor
                 # The Rejoinder server set no cookie on the way, the popup's pages included.
                 assert len(answers) > 10
                 assert [url for url, cookie in answers if cookie] == []
-                # The popup's last page closes itself as soon as it runs: the browser may drop the
-                # answer's event with the popup, never the request's.
+                # The popup's last page closes itself as soon as it runs: the event of its answer may go
+                # with the popup, while its request's event comes before the page exists.
                 assert any("/callback" in url for url in asked)
                 assert page.rj_errors == []  # type: ignore[attr-defined]
             finally:
