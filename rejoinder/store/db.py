@@ -113,12 +113,14 @@ LOOP_SLICE_SECONDS = 0.001
 QUICK_COMMIT_SECONDS = 0.004
 SLOW_COMMITS_IN_THREAD_SECONDS = 10.0
 
-# Batches of the event loop's writes committing at once on PostgreSQL: two, so that one batch's round
-# trips and fsync overlap with the next one's statements. With four, at 8 writers a post that found fewer
-# committing started one of its own: batches held 1.1-1.4 posts, and each post paid a batch's thread
-# wake-up, two transactions, a Redis publish and a hand-off back to the loop. With two, the posts arriving
-# while both commit form the next batch (docs/benchmarks.md, "a reply's parent in its batch's lookup").
-POSTGRES_COMMITTERS = 2
+# Batches of the event loop's writes committing at once on PostgreSQL: one. The posts arriving while a batch
+# commits form the next one, so a batch's costs are shared: its thread's wake-ups, its two round trips
+# (each waking a PostgreSQL backend, then the committer), its publish. On a quiet machine of two cores,
+# shared with the harness's client and PostgreSQL, those wake-ups are what a write waits for, and one
+# committer gave more writes with 8 and 32 writers, and more answers to the readers beside them, than two
+# (docs/benchmarks.md, "one committer on a quiet machine"). With four, a batch held 1.1-1.4 posts at 8
+# writers, each post paying a batch's costs.
+POSTGRES_COMMITTERS = 1
 # The same for small writes (``transaction_async(small=True)``: a like, one statement of its own). Their
 # cost is the transaction's, not their statements' (BEGIN, COMMIT, the outbox row, the thread hand-off,
 # the publish to other processes): with four committers at c8 each batch held one like; with fewer, the
@@ -592,8 +594,8 @@ class Database:
         threads instead (``_Lane``): what queues while every committer is busy is the next batch of the
         first one free, which takes it without a turn of the loop, so a batch costs no thread hand-off
         and its writers one turn of the loop. Up to ``POSTGRES_COMMITTERS`` batches are in flight at
-        once, so one batch's round trips and fsync overlap with the next one's statements; ``small``
-        writes (a statement or two of their own) queue apart, for ``POSTGRES_SMALL_COMMITTERS``, since a
+        once (one: the writes arriving meanwhile share the next batch's costs); ``small`` writes (a
+        statement or two of their own) queue apart, for ``POSTGRES_SMALL_COMMITTERS``, since a
         transaction costs them more than their statements.
         """
         loop = asyncio.get_running_loop()
