@@ -118,8 +118,9 @@ SLOW_COMMITS_IN_THREAD_SECONDS = 10.0
 # (each waking a PostgreSQL backend, then the committer), its publish. On a quiet machine of two cores,
 # shared with the harness's client and PostgreSQL, those wake-ups are what a write waits for, and one
 # committer gave more writes with 8 and 32 writers, and more answers to the readers beside them, than two
-# (docs/benchmarks.md, "one committer on a quiet machine"). With four, a batch held 1.1-1.4 posts at 8
-# writers, each post paying a batch's costs.
+# (docs/benchmarks.md, "one committer on a quiet machine"). On a machine whose cores its neighbours took
+# (a load of 5-8), a batch took ~22 ms and two did better with 32 writers: the figure is sized for a
+# machine that runs its own server. With four, a batch held 1.1-1.4 posts at 8 writers.
 POSTGRES_COMMITTERS = 1
 # The same for small writes (``transaction_async(small=True)``: a like, one statement of its own). Their
 # cost is the transaction's, not their statements' (BEGIN, COMMIT, the outbox row, the thread hand-off,
