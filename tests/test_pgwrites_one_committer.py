@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from rejoinder.context import Context
-from rejoinder.store.db import POSTGRES_COMMITTERS, Database
+from rejoinder.store.db import Database
 from tests.test_pgwrites_committers import piece, stored_names, wait_blocking
 
 
@@ -21,10 +21,6 @@ def db(ctx: Context, backend: str) -> Database:
     if backend == "sqlite":
         pytest.skip("SQLite has one writer: the loop's batches commit one after another")
     return ctx.db
-
-
-def test_the_posts_have_one_committer() -> None:
-    assert POSTGRES_COMMITTERS == 1
 
 
 async def test_posts_arriving_while_a_batch_commits_wait_and_form_the_next_batch(db: Database) -> None:
