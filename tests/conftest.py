@@ -160,6 +160,14 @@ def ctx(settings: Settings) -> Iterator[Context]:
 
 
 @pytest.fixture
+def pg_db(ctx: Context, backend: str) -> Database:
+    """The context's store where the event loop's writes go to committer threads: PostgreSQL only."""
+    if backend == "sqlite":
+        pytest.skip("SQLite commits the loop's batches on the loop itself, with no committer threads")
+    return ctx.db
+
+
+@pytest.fixture
 def site(ctx: Context) -> str:
     # These tests are about comments, not the filter: tests/test_spam_*.py use sites with it on.
     create_site(ctx, "test", "Test blog", [SITE_ORIGIN], spam_filter=False)

@@ -140,37 +140,32 @@ class HeardWhenTold:
         self.then()
 
 
-@pytest.fixture
-def db(ctx: Context, backend: str) -> Database:
-    if backend == "sqlite":
-        pytest.skip("SQLite commits the loop's batches on the loop, with no committer threads")
-    return ctx.db
-
-
-async def test_writers_hear_once_their_publication_is_heard_and_later_writes_go_on(db: Database) -> None:
+async def test_writers_hear_once_their_publication_is_heard_and_later_writes_go_on(pg_db: Database) -> None:
     publication = HeardWhenTold()
 
     def publishing(conn: Connection) -> str:
         conn.execute(insert(server_secrets).values(name="piece-publishing", value="v"))
-        held = db.held_answers()
+        held = pg_db.held_answers()
         assert held is not None  # a committer thread of the lane
         held.append(publication)
         return "committed"
 
-    first = asyncio.ensure_future(db.transaction_async(publishing))
+    first = asyncio.ensure_future(pg_db.transaction_async(publishing))
     while publication.then is None:  # the batch committed and its writers' loop waits for the answer
         await asyncio.sleep(0.002)
     ran: list[str] = []
-    await asyncio.wait_for(db.transaction_async(piece("piece-after", ran)), 10)
+    await asyncio.wait_for(pg_db.transaction_async(piece("piece-after", ran)), 10)
     assert not first.done()  # committed, but not heard of before its publication is
     publication.tell()
     assert await asyncio.wait_for(first, 10) == "committed"
-    assert stored_names(db) == {"piece-publishing", "piece-after"}
+    assert stored_names(pg_db) == {"piece-publishing", "piece-after"}
 
 
-def test_a_write_outside_the_lanes_publishes_and_waits_in_place(db: Database) -> None:
+def test_a_write_outside_the_lanes_publishes_and_waits_in_place(pg_db: Database) -> None:
     seen: list[object] = []
-    thread = threading.Thread(target=lambda: seen.append(db.transaction(lambda conn: db.held_answers())))
+    thread = threading.Thread(
+        target=lambda: seen.append(pg_db.transaction(lambda conn: pg_db.held_answers()))
+    )
     thread.start()
     thread.join(10)
     assert seen == [None]
@@ -208,7 +203,7 @@ class HeardAtOnce(HeardWhenTold):
 
 
 async def test_a_committer_sends_its_batchs_events_and_a_write_elsewhere_publishes_them(
-    ctx: Context, db: Database
+    ctx: Context, pg_db: Database
 ) -> None:
     fanout = Recording()
     ctx.events.fanout = fanout  # type: ignore[assignment]
@@ -216,7 +211,7 @@ async def test_a_committer_sends_its_batchs_events_and_a_write_elsewhere_publish
     def changing(conn: Connection) -> None:
         ctx.events.record(conn, SiteChanged(site_key="elsewhere"))
 
-    await db.transaction_async(changing)
+    await pg_db.transaction_async(changing)
     assert [len(messages) for messages in fanout.sent] == [1] and fanout.published == []
-    await anyio.to_thread.run_sync(lambda: db.transaction(changing))
+    await anyio.to_thread.run_sync(lambda: pg_db.transaction(changing))
     assert [len(messages) for messages in fanout.published] == [1] and len(fanout.sent) == 1

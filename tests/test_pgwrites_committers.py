@@ -9,21 +9,12 @@ import threading
 import time
 from typing import Any
 
-import pytest
 from sqlalchemy import Connection, insert, select
 
-from rejoinder.context import Context
 from rejoinder.store.db import POSTGRES_COMMITTERS, Database
 from rejoinder.store.schema import server_secrets
 
 QUEUED = 6
-
-
-@pytest.fixture
-def db(ctx: Context, backend: str) -> Database:
-    if backend == "sqlite":
-        pytest.skip("SQLite runs the loop's batches on the loop itself, with no committer threads")
-    return ctx.db
 
 
 def stored_names(db: Database) -> set[str]:
@@ -57,25 +48,27 @@ def wait_blocking(condition: Any, seconds: float = 30.0) -> bool:
     return True
 
 
-async def test_a_write_commits_without_a_turn_of_the_loop(db: Database) -> None:
+async def test_a_write_commits_without_a_turn_of_the_loop(pg_db: Database) -> None:
     ran: list[str] = []
-    writing = asyncio.ensure_future(db.transaction_async(piece("piece-alone", ran)))
+    writing = asyncio.ensure_future(pg_db.transaction_async(piece("piece-alone", ran)))
     await asyncio.sleep(0)  # the writer queues its write, and nothing more runs on the loop
     assert wait_blocking(lambda: ran == ["piece-alone"])
     await writing
-    assert stored_names(db) == {"piece-alone"}
+    assert stored_names(pg_db) == {"piece-alone"}
 
 
-async def test_writes_queued_while_every_committer_is_busy_commit_together(db: Database) -> None:
+async def test_writes_queued_while_every_committer_is_busy_commit_together(pg_db: Database) -> None:
     release = threading.Event()
     ran: list[str] = []
     busy = []
     for n in range(POSTGRES_COMMITTERS):  # one batch a committer, each held open
-        busy.append(asyncio.ensure_future(db.transaction_async(piece(f"piece-busy-{n}", ran, hold=release))))
+        busy.append(
+            asyncio.ensure_future(pg_db.transaction_async(piece(f"piece-busy-{n}", ran, hold=release)))
+        )
         while len(ran) <= n:
             await asyncio.sleep(0.002)
     names = [f"piece-queued-{n}" for n in range(QUEUED)]
-    queued = [asyncio.ensure_future(db.transaction_async(piece(name, ran))) for name in names]
+    queued = [asyncio.ensure_future(pg_db.transaction_async(piece(name, ran))) for name in names]
     await asyncio.sleep(0.05)  # every one of them queued
     release.set()
     # The busy committers go on to the queued writes with the loop held: none waits for a turn of it.
@@ -83,4 +76,4 @@ async def test_writes_queued_while_every_committer_is_busy_commit_together(db: D
     transactions = await asyncio.gather(*queued)
     assert len(set(transactions)) == 1  # the first committer free took them all
     await asyncio.gather(*busy)
-    assert stored_names(db) == {f"piece-busy-{n}" for n in range(POSTGRES_COMMITTERS)} | set(names)
+    assert stored_names(pg_db) == {f"piece-busy-{n}" for n in range(POSTGRES_COMMITTERS)} | set(names)

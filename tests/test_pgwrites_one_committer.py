@@ -9,29 +9,19 @@ from __future__ import annotations
 import asyncio
 import threading
 
-import pytest
-
-from rejoinder.context import Context
 from rejoinder.store.db import Database
 from tests.test_pgwrites_committers import piece, stored_names, wait_blocking
 
 
-@pytest.fixture
-def db(ctx: Context, backend: str) -> Database:
-    if backend == "sqlite":
-        pytest.skip("SQLite has one writer: the loop's batches commit one after another")
-    return ctx.db
-
-
-async def test_posts_arriving_while_a_batch_commits_wait_and_form_the_next_batch(db: Database) -> None:
+async def test_posts_arriving_while_a_batch_commits_wait_and_form_the_next_batch(pg_db: Database) -> None:
     release = threading.Event()
     ran: list[str] = []
     try:
-        busy = asyncio.ensure_future(db.transaction_async(piece("piece-busy", ran, hold=release)))
+        busy = asyncio.ensure_future(pg_db.transaction_async(piece("piece-busy", ran, hold=release)))
         await asyncio.sleep(0)  # queued
         assert wait_blocking(lambda: ran == ["piece-busy"])
         names = [f"piece-later-{n}" for n in range(3)]
-        later = [asyncio.ensure_future(db.transaction_async(piece(name, ran))) for name in names]
+        later = [asyncio.ensure_future(pg_db.transaction_async(piece(name, ran))) for name in names]
         await asyncio.sleep(0)  # queued: the one committer is busy, and no other is started for them
         assert not wait_blocking(lambda: len(ran) > 1, seconds=0.3)
     finally:
@@ -40,17 +30,17 @@ async def test_posts_arriving_while_a_batch_commits_wait_and_form_the_next_batch
     assert len(set(transactions)) == 1  # one batch, one transaction
     assert await busy not in transactions
     assert ran[0] == "piece-busy" and sorted(ran[1:]) == names
-    assert stored_names(db) == set(ran)
+    assert stored_names(pg_db) == set(ran)
 
 
-async def test_a_like_does_not_wait_for_a_batch_of_posts(db: Database) -> None:
+async def test_a_like_does_not_wait_for_a_batch_of_posts(pg_db: Database) -> None:
     release = threading.Event()
     ran: list[str] = []
     try:
-        busy = asyncio.ensure_future(db.transaction_async(piece("piece-post", ran, hold=release)))
+        busy = asyncio.ensure_future(pg_db.transaction_async(piece("piece-post", ran, hold=release)))
         await asyncio.sleep(0)
         assert wait_blocking(lambda: ran == ["piece-post"])
-        like = asyncio.ensure_future(db.transaction_async(piece("piece-like", ran), small=True))
+        like = asyncio.ensure_future(pg_db.transaction_async(piece("piece-like", ran), small=True))
         await asyncio.sleep(0)  # queued in the likes' lane, whose committer starts at once
         assert wait_blocking(lambda: "piece-like" in ran)
         await like  # committed while the posts' batch is still held open
@@ -58,4 +48,4 @@ async def test_a_like_does_not_wait_for_a_batch_of_posts(db: Database) -> None:
     finally:
         release.set()
     await busy
-    assert stored_names(db) == {"piece-post", "piece-like"}
+    assert stored_names(pg_db) == {"piece-post", "piece-like"}

@@ -12,17 +12,9 @@ import pytest
 from sqlalchemy import Connection, insert
 
 import rejoinder.store.db as store_db
-from rejoinder.context import Context
 from rejoinder.store.db import Database
 from rejoinder.store.schema import server_secrets
 from rejoinder.store.settling import SETTLED_AT_ONCE, WriterFuture
-
-
-@pytest.fixture
-def db(ctx: Context, backend: str) -> Database:
-    if backend == "sqlite":
-        pytest.skip("SQLite runs the loop's batches on the loop itself, with no committer threads")
-    return ctx.db
 
 
 class Turns:
@@ -50,7 +42,7 @@ def piece(name: str, hold: threading.Event | None = None) -> Any:
 
 
 async def settled_and_went_on(
-    db: Database, monkeypatch: pytest.MonkeyPatch, writers: int
+    pg_db: Database, monkeypatch: pytest.MonkeyPatch, writers: int
 ) -> tuple[list[int], list[tuple[int, bool]]]:
     """The turns in which batches were settled, and for each writer the turn it went on in and whether its
     answer may leave at once (``SETTLED_AT_ONCE``)."""
@@ -65,7 +57,7 @@ async def settled_and_went_on(
     monkeypatch.setattr(store_db, "_settle", settle_counted)
 
     async def write(name: str) -> tuple[int, bool]:
-        assert await db.transaction_async(piece(name)) == name
+        assert await pg_db.transaction_async(piece(name)) == name
         return turns.count, SETTLED_AT_ONCE.get()
 
     try:
@@ -76,39 +68,40 @@ async def settled_and_went_on(
 
 
 async def test_writers_go_on_in_the_turn_their_batch_is_settled(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    pg_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settled_in, went_on = await settled_and_went_on(db, monkeypatch, 4)
+    settled_in, went_on = await settled_and_went_on(pg_db, monkeypatch, 4)
     assert settled_in and {turn for turn, _ in went_on} <= set(settled_in)
     assert all(at_once for _, at_once in went_on)
-    assert db._writes.in_flight == 0
+    assert pg_db._writes.in_flight == 0
 
 
 async def test_beside_many_writes_in_flight_writers_go_on_a_turn_later(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    pg_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db._writes, "settle_at_once_in_flight", 3)
+    monkeypatch.setattr(pg_db._writes, "settle_at_once_in_flight", 3)
     hold = threading.Event()
     held = [
-        asyncio.ensure_future(db.transaction_async(piece(f"piece-wakeup-held-{n}", hold))) for n in range(2)
+        asyncio.ensure_future(pg_db.transaction_async(piece(f"piece-wakeup-held-{n}", hold)))
+        for n in range(2)
     ]
-    await asyncio.sleep(0.05)  # both committers hold a batch open; the next writes queue behind them
-    waiting = asyncio.ensure_future(settled_and_went_on(db, monkeypatch, 4))
+    await asyncio.sleep(0.05)  # the committer holds them open; the next writes queue behind them
+    waiting = asyncio.ensure_future(settled_and_went_on(pg_db, monkeypatch, 4))
     await asyncio.sleep(0.05)
-    assert db._writes.in_flight == 6
+    assert pg_db._writes.in_flight == 6
     hold.set()
     await asyncio.gather(*held)
     settled_in, went_on = await waiting
     assert settled_in and not {turn for turn, _ in went_on} & set(settled_in)
     assert not any(at_once for _, at_once in went_on)
-    assert db._writes.in_flight == 0
+    assert pg_db._writes.in_flight == 0
 
 
-async def test_small_writes_go_on_a_turn_after_their_batch_is_settled(db: Database) -> None:
+async def test_small_writes_go_on_a_turn_after_their_batch_is_settled(pg_db: Database) -> None:
     turns = Turns()
 
     async def write(name: str) -> tuple[int, bool]:
-        assert await db.transaction_async(piece(name), small=True) == name
+        assert await pg_db.transaction_async(piece(name), small=True) == name
         return turns.count, SETTLED_AT_ONCE.get()
 
     try:
@@ -116,12 +109,12 @@ async def test_small_writes_go_on_a_turn_after_their_batch_is_settled(db: Databa
     finally:
         turns.running = False
     assert not any(at_once for _, at_once in went_on)
-    assert db._small_writes.in_flight == 0
+    assert pg_db._small_writes.in_flight == 0
 
 
-async def test_a_cancelled_writer_hears_of_it_and_its_write_still_commits(db: Database) -> None:
+async def test_a_cancelled_writer_hears_of_it_and_its_write_still_commits(pg_db: Database) -> None:
     hold = threading.Event()
-    writing = asyncio.ensure_future(db.transaction_async(piece("piece-wakeup-cancelled", hold)))
+    writing = asyncio.ensure_future(pg_db.transaction_async(piece("piece-wakeup-cancelled", hold)))
     await asyncio.sleep(0.05)  # its committer holds the batch open
     writing.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -129,9 +122,9 @@ async def test_a_cancelled_writer_hears_of_it_and_its_write_still_commits(db: Da
     hold.set()
     # The next write's batch comes after the held one (the committer keeps going until the queue is empty,
     # or another starts), and both rows are there once it has committed.
-    assert await db.transaction_async(piece("piece-wakeup-after")) == "piece-wakeup-after"
+    assert await pg_db.transaction_async(piece("piece-wakeup-after")) == "piece-wakeup-after"
     for _ in range(500):
-        with db.read() as conn:
+        with pg_db.read() as conn:
             names = set(conn.execute(server_secrets.select()).scalars())
         if "piece-wakeup-cancelled" in names:
             break
