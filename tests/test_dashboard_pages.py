@@ -176,7 +176,7 @@ async def test_the_queue_shows_what_a_moderator_decides_by_and_hostile_text_only
     assert "First comment from this author" in held or "approved" in held
     assert 'href="https://blog.example/2026/11/tide-pools"' in held
     assert "Filter&#39;s verdict" in held or "Filter's verdict" in held
-    assert '<button type="button" data-action="approve">Approve</button>' in held
+    assert '<button type="button" data-scripted disabled data-action="approve">Approve</button>' in held
     assert parsed_inline_code(page.text) == []
     found = await client.get("/dashboard/", params={"q": "first word", "status": "published"})
     assert f'id="c-{parent["id"]}"' in found.text and f'id="c-{reply["id"]}"' not in found.text

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from rejoinder.accounts import create_user, turn_on_totp, update_user
 from rejoinder.audit import cli_actor
@@ -486,6 +486,49 @@ def test_ban_an_author_and_their_held_comments_are_marked_as_spam(
 
     bans.get_by_role("button", name="Lift the ban: spam@pills.example").click()
     expect(bans).to_have_count(0)
+
+
+def test_a_ban_asked_for_before_the_pages_script_has_started_waits_for_it(
+    page: Page, rejoinder: Rejoinder, desk: Desk, token: str
+) -> None:
+    """Pressed early, the form used to go to the server as a plain GET: the ban was lost, its values put in
+    the address. The buttons now come disabled and the script enables them."""
+    log_in(page, rejoinder, desk.email, then="/dashboard/")
+    held: list[Route] = []
+    page.route("**/dashboard/static/dashboard.js", lambda route: held.append(route))
+    page.goto(f"{rejoinder.base_url}/dashboard/bans?site={desk.site}", wait_until="commit")
+    ban = page.get_by_role("button", name="Ban", exact=True)
+    expect(ban).to_be_disabled()
+    page.get_by_label("Value").fill("early@pills.example")
+    page.get_by_label("Reason").fill("asked early")
+    page.get_by_label("Reason").press("Enter")  # implicit submission, which a disabled button stops
+    expect(page).to_have_url(f"{rejoinder.base_url}/dashboard/bans?site={desk.site}")
+    for route in held:
+        route.continue_()
+    page.unroute("**/dashboard/static/dashboard.js")  # the page reloads after the ban
+    ban.click()  # waits until the script has enabled it
+    expect(page.get_by_role("status")).to_have_text("Banned; 0 held comments marked as spam.")
+    expect(page.locator("#bans tbody tr")).to_contain_text("asked early")
+
+
+def test_without_javascript_the_dashboards_buttons_are_disabled_and_say_why(
+    browser: Any, rejoinder: Rejoinder, desk: Desk
+) -> None:
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
+    context.set_default_timeout(5000)
+    page = context.new_page()
+    try:
+        page.goto(f"{rejoinder.base_url}/dashboard/login?next=/dashboard/bans")  # a plain form: no script
+        page.get_by_label("E-mail address").fill(desk.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Bans", exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name="Ban", exact=True)).to_be_disabled()
+        note = page.locator("noscript .notice")  # text locators pass over <noscript>
+        expect(note).to_be_visible()
+        expect(note).to_have_text(re.compile("^The dashboard's buttons need JavaScript"))
+    finally:
+        context.close()
 
 
 def test_the_spam_filters_lists(page: Page, rejoinder: Rejoinder, desk: Desk, token: str) -> None:

@@ -22,6 +22,7 @@ EN: dict[str, str] = {
     "logout": "Log out",
     "signed_in_as": "Signed in as {email}",
     "language": "Language",
+    "needs_script": "The dashboard's buttons need JavaScript: switch it on for this site to moderate, ban and change settings.",
     # queues
     "queues": "Queues",
     "pending": "Held",
@@ -262,6 +263,7 @@ UK: dict[str, str] = {
     "logout": "Вийти",
     "signed_in_as": "Ви увійшли як {email}",
     "language": "Мова",
+    "needs_script": "Кнопкам панелі потрібен JavaScript: увімкніть його для цього сайту, щоб модерувати, блокувати й змінювати налаштування.",
     "queues": "Черги",
     "pending": "Затримані",
     "spam": "Спам",
@@ -493,6 +495,7 @@ DE: dict[str, str] = {
     "logout": "Abmelden",
     "signed_in_as": "Angemeldet als {email}",
     "language": "Sprache",
+    "needs_script": "Die Schaltflächen des Dashboards brauchen JavaScript: Schalten Sie es für diese Seite ein, um zu moderieren, zu sperren und Einstellungen zu ändern.",
     "queues": "Warteschlangen",
     "pending": "Zurückgehalten",
     "spam": "Spam",

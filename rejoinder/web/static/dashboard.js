@@ -591,6 +591,9 @@
     initAccount();
     initCopy();
     initImport();
+    // The page's buttons come disabled: pressed before this point they would do nothing, and a form
+    // would go to the server as a plain GET, its values in the address and the action lost.
+    for (const control of document.querySelectorAll('[data-scripted]')) control.disabled = false;
     document.documentElement.dataset.ready = 'true'; // the keys work from here on
   }
 
