@@ -135,3 +135,32 @@ def test_ten_spam_only_decisions_send_none_of_the_fixtures_readers_to_spam() -> 
     assert result.worst_fpr_rise <= 0.01  # 48 readers: a single one sent to spam would be 2 points
     # Thirty mixed decisions, spam and readers as they come, help on the rest of the comments.
     assert sum(result.f1_after) > sum(result.f1_before)
+
+
+def decisions_moving_their_comment_away(items: list) -> list[str]:
+    """Stream ``items`` as a site's moderators' decisions; the texts whose own decision moved them away."""
+    site = Model.shipped().with_site({})
+    away = []
+    for item in items:
+        f = extract(item.text)
+        was = site.log_odds(f)
+        site.learn(f, item.is_spam)
+        now = site.log_odds(f)
+        if (now < was - 1e-9) if item.is_spam else (now > was + 1e-9):
+            away.append(item.text)
+    return away
+
+
+def test_no_decision_on_the_fixtures_comments_moves_its_comment_away_from_it() -> None:
+    assert decisions_moving_their_comment_away(read_corpus(FIXTURE)) == []
+
+
+@pytest.mark.parametrize("name", ["youtube-spam-collection", "sms-spam-collection", "instagram-scamspot"])
+def test_no_decision_in_a_corpus_moves_its_comment_away_from_it(name: str) -> None:
+    # Counting a decision can lean a comment's features the other way (a feature seen once in each class
+    # leans toward the class with fewer decisions): before the step made up for it, 422 of the 5,159 SMS
+    # decisions moved their own comment away from them, by up to 0.81 in log-odds.
+    path = CORPORA / name / f"{name}.jsonl"
+    if not path.exists():
+        pytest.skip(f"the shared corpus {path} is not here")
+    assert decisions_moving_their_comment_away(read_corpus(path)[:2000]) == []

@@ -274,7 +274,9 @@ class Model:
         one lesson's worth (``learning_rate`` times the lesson's strength); and the naive-Bayes part
         grows with the evidence of *both* classes (``_evidence``), so a site that has marked only spam
         compares its spam with no imagined ham. A ``weak`` lesson (a published comment that stood for
-        days without a report or a moderator's action) counts ``WEAK_LESSON`` of a decision.
+        days without a report or a moderator's action) counts ``WEAK_LESSON`` of a decision. Counting
+        alone can move the comment the other way; the step then grows to take it back, so a decision never
+        moves its own comment's log-odds away from it.
 
         Counts and steps add up alike, so a store persists the delta as it is and ``unlearn`` undoes it.
         """
@@ -300,14 +302,30 @@ class Model:
         # No feature moves by more than one lesson's worth: when few of a long comment's features recur,
         # sharing the step among them alone gave one n-gram of small value +26 from one SMS spam decision.
         cap = self.learning_rate * strength
-        delta = {fid: max(-cap, min(cap, step * values[fid] * square)) for fid, square in squares.items()}
-        delta[BIAS] = self.BIAS_STEP * error
+        steps = {fid: max(-cap, min(cap, step * values[fid] * square)) for fid, square in squares.items()}
+        steps[BIAS] = self.BIAS_STEP * error
         counts = DIMENSIONS if is_spam else 2 * DIMENSIONS
-        for fid in counted:
-            delta[counts + fid] = delta.get(counts + fid, 0.0) + strength
-        delta[SPAM_DECISIONS if is_spam else HAM_DECISIONS] = strength
-        self._apply(delta, 1.0)
-        return delta
+        tally = {counts + fid: strength for fid in counted}
+        tally[SPAM_DECISIONS if is_spam else HAM_DECISIONS] = strength
+        before = {fid: self._site_weight(fid) for fid in values}
+        self._apply(tally, 1.0)
+        # Counted, the comment's features can lean the other way: one seen once in each class leans toward
+        # the class with fewer decisions, and passing MIN_FEATURE_COUNT or a change of the evidence shows
+        # that lean (an n-gram of a function word here may be counted from another comment's word, too).
+        # A decision must not move its comment away from it, so a step too small to outweigh that grows.
+        counted_moves = {fid: self._site_weight(fid) - before[fid] for fid in values}
+        moved = steps[BIAS] + sum(v * (counted_moves[fid] + steps.get(fid, 0.0)) for fid, v in values.items())
+        if (moved < 0.0) if is_spam else (moved > 0.0):
+            if spread:
+                extra = -moved / spread
+                for fid, square in squares.items():
+                    steps[fid] += extra * values[fid] * square
+            else:  # no feature may take a step: those the counts moved stay where they were
+                for fid, counted_move in counted_moves.items():
+                    if counted_move:
+                        steps[fid] = -counted_move
+        self._apply(steps, 1.0)
+        return tally | steps
 
     def unlearn(self, delta: Mapping[int, float]) -> None:
         """Undo a decision: subtract the delta that ``learn`` returned for it."""
