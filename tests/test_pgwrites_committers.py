@@ -1,6 +1,7 @@
 """PostgreSQL's committers of the event loop's writes: a committer thread starts, commits, and goes on to
-the writes queued meanwhile without waiting for a turn of the loop, and the writes that queued while
-every committer was busy go together in the next batch, not shared out among the busy ones."""
+the writes queued meanwhile without waiting for a turn of the loop; the writes that queued while every
+committer was busy (the posts' lane has one) wait, and go together in the next batch, not shared out
+among the busy ones; and likes queue apart, for committers of their own."""
 
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ async def test_writes_queued_while_every_committer_is_busy_commit_together(pg_db
     names = [f"piece-queued-{n}" for n in range(QUEUED)]
     queued = [asyncio.ensure_future(pg_db.transaction_async(piece(name, ran))) for name in names]
     await asyncio.sleep(0.05)  # every one of them queued
+    assert len(ran) == POSTGRES_COMMITTERS  # they wait: no committer beyond the lane's was started
     release.set()
     # The busy committers go on to the queued writes with the loop held: none waits for a turn of it.
     assert wait_blocking(lambda: len(ran) == POSTGRES_COMMITTERS + QUEUED)
@@ -77,3 +79,21 @@ async def test_writes_queued_while_every_committer_is_busy_commit_together(pg_db
     assert len(set(transactions)) == 1  # the first committer free took them all
     await asyncio.gather(*busy)
     assert stored_names(pg_db) == {f"piece-busy-{n}" for n in range(POSTGRES_COMMITTERS)} | set(names)
+
+
+async def test_a_like_does_not_wait_for_a_batch_of_posts(pg_db: Database) -> None:
+    release = threading.Event()
+    ran: list[str] = []
+    try:
+        busy = asyncio.ensure_future(pg_db.transaction_async(piece("piece-post", ran, hold=release)))
+        await asyncio.sleep(0)
+        assert wait_blocking(lambda: ran == ["piece-post"])
+        like = asyncio.ensure_future(pg_db.transaction_async(piece("piece-like", ran), small=True))
+        await asyncio.sleep(0)  # queued in the likes' lane, whose committer starts at once
+        assert wait_blocking(lambda: "piece-like" in ran)
+        await like  # committed while the posts' batch is still held open
+        assert not busy.done()
+    finally:
+        release.set()
+    await busy
+    assert stored_names(pg_db) == {"piece-post", "piece-like"}
